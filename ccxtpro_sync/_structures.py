@@ -1,0 +1,474 @@
+"""CCXT's unified structures as typed ``msgspec.Struct``s.
+
+Field names are CCXT's, spelled exactly as CCXT spells them (``bidVolume``,
+``clientOrderId``, ``takerOrMaker`` ...), so code and JSON written against CCXT
+keep working: ``msgspec.json.encode(trade)`` gives CCXT's keys, and
+``trade["price"]`` works alongside ``trade.price``.
+
+Design notes:
+
+* Numbers are ``Num`` (``float`` by default, ``Decimal`` in exact mode); the
+  parser that builds a structure decides which. Encode Decimal-mode structures
+  with ``msgspec.json.Encoder(decimal_format="number")`` for JSON numbers.
+* ``info`` holds the exchange's payload. For stream data that is the decoded
+  wire struct (no extra copy on the hot path); ``msgspec.to_builtins(x.info)``
+  gives the original JSON object with Binance's own keys.
+* Every key CCXT defines is present (``None`` when unknown), as in CCXT, so
+  encoded output has CCXT's key set; only ``Fee`` omits an absent ``rate``.
+* Structs are created with ``gc=False``: thousands sit in caches and none
+  of them forms reference cycles, so the cyclic GC need not track them.
+* ``OrderBook`` lives in ``ccxtpro_sync._orderbook``, not here.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterator
+from typing import Any, Literal, TypeAlias
+
+import msgspec
+
+from ._numbers import Num
+
+__all__ = [
+    "OHLCV",
+    "Balance",
+    "Balances",
+    "Fee",
+    "FundingRate",
+    "Limits",
+    "Liquidation",
+    "MarginModes",
+    "Market",
+    "MinMax",
+    "Num",
+    "Order",
+    "OrderSide",
+    "OrderStatus",
+    "Position",
+    "Precision",
+    "Side",
+    "TakerOrMaker",
+    "Ticker",
+    "Trade",
+    "iso8601",
+]
+
+Side: TypeAlias = Literal["buy", "sell"]
+OrderSide: TypeAlias = Side
+TakerOrMaker: TypeAlias = Literal["taker", "maker"]
+OrderStatus: TypeAlias = Literal["open", "closed", "canceled", "expired", "rejected"]
+MarketKindName: TypeAlias = Literal["spot", "margin", "swap", "future", "option"]
+
+# --------------------------------------------------------------------------- time
+
+_DAY_MS = 86_400_000
+_EPOCH = _dt.date(1970, 1, 1)
+_MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the datetime module's limit
+# (day number, "YYYY-MM-DDT") of the last call: stream timestamps rarely change day,
+# so the date part is formatted once a day. Swapped as one tuple, so a racing
+# thread sees either the old pair or the new one, never a mix.
+_last_day: tuple[int, str] = (-1, "")
+
+
+def iso8601(ms: int | None) -> str | None:
+    """Format epoch milliseconds like CCXT: ``2023-01-01T00:00:00.000Z``.
+
+    Returns ``None`` for ``None``, negative or out-of-range input (CCXT's
+    ``iso8601`` gives ``undefined`` there). About 0.3 µs: the date part is cached.
+    """
+    global _last_day
+    if ms is None or ms < 0 or ms > _MAX_MS:
+        return None
+    ms = int(ms)
+    day, rem = divmod(ms, _DAY_MS)
+    cached = _last_day
+    if cached[0] == day:
+        prefix = cached[1]
+    else:
+        prefix = (_EPOCH + _dt.timedelta(days=day)).isoformat() + "T"
+        _last_day = (day, prefix)
+    hours, rem = divmod(rem, 3_600_000)
+    minutes, rem = divmod(rem, 60_000)
+    seconds, millis = divmod(rem, 1000)
+    return f"{prefix}{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}Z"
+
+
+# --------------------------------------------------------------------------- base
+
+
+class _Unified(msgspec.Struct, kw_only=True, gc=False):
+    """Base of the dict-like structures: ``x["field"]`` reads a field, as in CCXT."""
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self.__struct_fields__:
+            return getattr(self, key)
+        raise KeyError(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """``dict.get`` for CCXT-style code."""
+        if key in self.__struct_fields__:
+            return getattr(self, key)
+        return default
+
+    def keys(self) -> tuple[str, ...]:
+        """The CCXT keys, in CCXT's order."""
+        return self.__struct_fields__
+
+    def to_dict(self) -> dict[str, Any]:
+        """A shallow ``dict`` of the fields (nested structs stay structs)."""
+        return msgspec.structs.asdict(self)
+
+
+# --------------------------------------------------------------------------- market data
+
+
+class Ticker(_Unified, kw_only=True):
+    """CCXT ticker. ``watch_bids_asks`` tickers fill only the bid/ask fields;
+    ``watch_mark_price`` tickers fill only ``markPrice``/``indexPrice``."""
+
+    symbol: str
+    timestamp: int | None = None
+    datetime: str | None = None
+    high: Num | None = None
+    low: Num | None = None
+    bid: Num | None = None
+    bidVolume: Num | None = None
+    ask: Num | None = None
+    askVolume: Num | None = None
+    vwap: Num | None = None
+    open: Num | None = None
+    close: Num | None = None
+    last: Num | None = None
+    previousClose: Num | None = None
+    change: Num | None = None
+    percentage: Num | None = None
+    average: Num | None = None
+    baseVolume: Num | None = None
+    quoteVolume: Num | None = None
+    markPrice: Num | None = None
+    indexPrice: Num | None = None
+    info: Any = None
+
+
+class Fee(_Unified, kw_only=True, omit_defaults=True):
+    """A fee paid in ``currency``; ``rate`` is the fraction, when known."""
+
+    currency: str | None = None
+    cost: Num | None = None
+    rate: Num | None = None
+
+
+class Trade(_Unified, kw_only=True):
+    """CCXT trade (public or private). ``side`` of a public trade is the taker's side."""
+
+    id: str | None = None
+    order: str | None = None
+    timestamp: int | None = None
+    datetime: str | None = None
+    symbol: str
+    type: str | None = None
+    side: Side | None = None
+    takerOrMaker: TakerOrMaker | None = None
+    price: Num | None = None
+    amount: Num | None = None
+    cost: Num | None = None
+    fee: Fee | None = None
+    fees: list[Fee] = msgspec.field(default_factory=list)
+    info: Any = None
+
+
+class OHLCV(msgspec.Struct, array_like=True, gc=False):
+    """One candle. Encodes as CCXT's ``[timestamp, open, high, low, close, volume]``
+    and unpacks like it (``ts, o, h, l, c, v = candle``; ``candle[4]``).
+
+    The only structure without ``info``: CCXT's candle is a bare list.
+    """
+
+    timestamp: int
+    open: Num | None
+    high: Num | None
+    low: Num | None
+    close: Num | None
+    volume: Num | None
+
+    def __getitem__(self, index: int) -> Any:
+        return msgspec.structs.astuple(self)[index]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(msgspec.structs.astuple(self))
+
+    def __len__(self) -> int:
+        return 6
+
+
+class FundingRate(_Unified, kw_only=True):
+    """CCXT funding-rate structure, filled from the futures mark-price stream.
+
+    As in CCXT's Binance, ``fundingTimestamp`` is the next settlement (the one
+    ``fundingRate`` applies to); ``nextFunding*`` and ``previousFunding*`` stay
+    ``None`` because the stream does not carry them.
+    """
+
+    symbol: str
+    timestamp: int | None = None
+    datetime: str | None = None
+    markPrice: Num | None = None
+    indexPrice: Num | None = None
+    interestRate: Num | None = None
+    estimatedSettlePrice: Num | None = None
+    fundingRate: Num | None = None
+    fundingTimestamp: int | None = None
+    fundingDatetime: str | None = None
+    nextFundingRate: Num | None = None
+    nextFundingTimestamp: int | None = None
+    nextFundingDatetime: str | None = None
+    previousFundingRate: Num | None = None
+    previousFundingTimestamp: int | None = None
+    previousFundingDatetime: str | None = None
+    interval: str | None = None
+    info: Any = None
+
+
+class Liquidation(_Unified, kw_only=True):
+    """CCXT liquidation. ``baseValue``/``quoteValue`` are the liquidated size in
+    base and quote currency, derived from ``contracts`` and ``contractSize``."""
+
+    symbol: str
+    timestamp: int | None = None
+    datetime: str | None = None
+    price: Num | None = None
+    side: Side | None = None
+    contracts: Num | None = None
+    contractSize: Num | None = None
+    baseValue: Num | None = None
+    quoteValue: Num | None = None
+    info: Any = None
+
+
+# --------------------------------------------------------------------------- private
+
+
+class Order(_Unified, kw_only=True):
+    """CCXT order. ``stopPrice`` mirrors ``triggerPrice`` (CCXT keeps both)."""
+
+    id: str
+    clientOrderId: str | None = None
+    timestamp: int | None = None
+    datetime: str | None = None
+    lastTradeTimestamp: int | None = None
+    lastUpdateTimestamp: int | None = None
+    symbol: str
+    type: str | None = None
+    timeInForce: str | None = None
+    side: OrderSide | None = None
+    price: Num | None = None
+    average: Num | None = None
+    amount: Num | None = None
+    filled: Num | None = None
+    remaining: Num | None = None
+    cost: Num | None = None
+    status: OrderStatus | None = None
+    fee: Fee | None = None
+    fees: list[Fee] = msgspec.field(default_factory=list)
+    trades: list[Trade] = msgspec.field(default_factory=list)
+    reduceOnly: bool | None = None
+    postOnly: bool | None = None
+    triggerPrice: Num | None = None
+    stopPrice: Num | None = None
+    takeProfitPrice: Num | None = None
+    stopLossPrice: Num | None = None
+    info: Any = None
+
+
+class Balance(msgspec.Struct, kw_only=True, gc=False):
+    """One currency's balance: ``used`` is locked in orders, ``total = free + used``."""
+
+    free: Num | None = None
+    used: Num | None = None
+    total: Num | None = None
+
+    def __getitem__(self, key: str) -> Num | None:
+        if key in self.__struct_fields__:
+            value: Num | None = getattr(self, key)
+            return value
+        raise KeyError(key)
+
+
+_BALANCES_META = frozenset({"info", "timestamp", "datetime", "free", "used", "total"})
+
+
+class Balances(msgspec.Struct, kw_only=True, gc=False):
+    """An account's balances, typed per currency.
+
+    CCXT's balance is one dict mixing metadata with per-currency entries
+    (``b["BTC"]["free"]``) and per-field views (``b["free"]["BTC"]``). Both
+    spellings work here (``b["BTC"]``, ``b["free"]``), backed by one typed
+    ``balances`` dict; ``to_ccxt()`` builds CCXT's exact dict shape.
+    """
+
+    balances: dict[str, Balance] = msgspec.field(default_factory=dict)
+    timestamp: int | None = None
+    datetime: str | None = None
+    info: Any = None
+
+    @property
+    def free(self) -> dict[str, Num | None]:
+        """``{currency: free}``, a fresh dict."""
+        return {c: b.free for c, b in self.balances.items()}
+
+    @property
+    def used(self) -> dict[str, Num | None]:
+        """``{currency: used}``, a fresh dict."""
+        return {c: b.used for c, b in self.balances.items()}
+
+    @property
+    def total(self) -> dict[str, Num | None]:
+        """``{currency: total}``, a fresh dict."""
+        return {c: b.total for c, b in self.balances.items()}
+
+    def __getitem__(self, key: str) -> Any:
+        if key in _BALANCES_META:
+            return getattr(self, key)
+        return self.balances[key]
+
+    def __contains__(self, currency: object) -> bool:
+        return currency in self.balances
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.balances)
+
+    def __len__(self) -> int:
+        return len(self.balances)
+
+    def get(self, currency: str, default: Balance | None = None) -> Balance | None:
+        """The currency's balance, or ``default``."""
+        return self.balances.get(currency, default)
+
+    def to_ccxt(self) -> dict[str, Any]:
+        """CCXT's balance dict: metadata, ``free``/``used``/``total`` views and
+        one ``{free, used, total}`` dict per currency."""
+        out: dict[str, Any] = {
+            "info": self.info,
+            "timestamp": self.timestamp,
+            "datetime": self.datetime,
+            "free": self.free,
+            "used": self.used,
+            "total": self.total,
+        }
+        for currency, bal in self.balances.items():
+            out[currency] = {"free": bal.free, "used": bal.used, "total": bal.total}
+        return out
+
+
+class Position(_Unified, kw_only=True):
+    """CCXT position (futures). ``side`` is ``"long"``/``"short"``."""
+
+    symbol: str
+    id: str | None = None
+    timestamp: int | None = None
+    datetime: str | None = None
+    lastUpdateTimestamp: int | None = None
+    isolated: bool | None = None
+    hedged: bool | None = None
+    side: Literal["long", "short"] | None = None
+    contracts: Num | None = None
+    contractSize: Num | None = None
+    entryPrice: Num | None = None
+    markPrice: Num | None = None
+    lastPrice: Num | None = None
+    notional: Num | None = None
+    leverage: Num | None = None
+    collateral: Num | None = None
+    initialMargin: Num | None = None
+    initialMarginPercentage: Num | None = None
+    maintenanceMargin: Num | None = None
+    maintenanceMarginPercentage: Num | None = None
+    unrealizedPnl: Num | None = None
+    realizedPnl: Num | None = None
+    liquidationPrice: Num | None = None
+    marginMode: Literal["cross", "isolated"] | None = None
+    marginRatio: Num | None = None
+    percentage: Num | None = None
+    stopLossPrice: Num | None = None
+    takeProfitPrice: Num | None = None
+    info: Any = None
+
+
+# --------------------------------------------------------------------------- markets
+
+
+class MinMax(_Unified, kw_only=True):
+    """An inclusive range; ``None`` means unbounded/unknown."""
+
+    min: Num | None = None
+    max: Num | None = None
+
+
+class Limits(_Unified, kw_only=True):
+    """Order limits. ``market`` is the amount range for market orders."""
+
+    amount: MinMax = msgspec.field(default_factory=MinMax)
+    price: MinMax = msgspec.field(default_factory=MinMax)
+    cost: MinMax = msgspec.field(default_factory=MinMax)
+    leverage: MinMax = msgspec.field(default_factory=MinMax)
+    market: MinMax = msgspec.field(default_factory=MinMax)
+
+
+class Precision(_Unified, kw_only=True):
+    """Precision in CCXT's TICK_SIZE mode: each value is the smallest step
+    (``price=0.01`` means prices are multiples of 0.01), not a digit count."""
+
+    amount: Num | None = None
+    price: Num | None = None
+    cost: Num | None = None
+    base: Num | None = None
+    quote: Num | None = None
+
+
+class MarginModes(_Unified, kw_only=True):
+    """Which margin modes the market supports, when known."""
+
+    cross: bool | None = None
+    isolated: bool | None = None
+
+
+class Market(_Unified, kw_only=True):
+    """CCXT market. ``lowercaseId`` is the id as it appears in stream names."""
+
+    id: str
+    lowercaseId: str
+    symbol: str
+    base: str
+    quote: str
+    settle: str | None = None
+    baseId: str
+    quoteId: str
+    settleId: str | None = None
+    type: MarketKindName
+    subType: Literal["linear", "inverse"] | None = None
+    spot: bool
+    margin: bool = False
+    swap: bool
+    future: bool
+    option: bool = False
+    index: bool | None = None
+    active: bool | None = None
+    contract: bool
+    linear: bool | None = None
+    inverse: bool | None = None
+    taker: Num | None = None
+    maker: Num | None = None
+    contractSize: Num | None = None
+    expiry: int | None = None
+    expiryDatetime: str | None = None
+    strike: Num | None = None
+    optionType: Literal["call", "put"] | None = None
+    precision: Precision = msgspec.field(default_factory=Precision)
+    limits: Limits = msgspec.field(default_factory=Limits)
+    marginModes: MarginModes = msgspec.field(default_factory=MarginModes)
+    created: int | None = None
+    percentage: bool | None = True
+    tierBased: bool | None = None
+    feeSide: str | None = None
+    info: dict[str, Any] = msgspec.field(default_factory=dict)
