@@ -1,0 +1,310 @@
+"""Order books: the immutable :class:`OrderBook` users receive and the mutable
+:class:`LocalOrderBook` the reader thread maintains.
+
+Design notes (why, not what):
+
+* Each side is a ``dict`` (price -> amount) plus a sorted list of keys. Most diff
+  levels touch prices that already exist, which costs one dict store; only inserts
+  and deletes touch the key list (``bisect`` + ``list.insert``/``del``, a C memmove
+  of a few KB for a 1000-level book). Top-N is a slice. ``benchmarks/bench_orderbook.py``
+  compares this with lazily sorted dicts and heaps.
+* Bid keys are stored negated, so both sides are "ascending = best first" and share
+  one code path; top-N is always ``keys[:n]``.
+* Wire prices are strings and are parsed exactly once, with ``float`` (default) or
+  ``Decimal``; ``Decimal('1.10') == Decimal('1.1')`` and they hash alike, so
+  differently formatted strings for one price still land on one level.
+* Depth windows: a REST snapshot holds only the best ``depth`` levels per side, so
+  prices beyond its worst level are unknown until they change. A side that may be
+  truncated therefore gets a *bound* (its worst known price); diffs beyond the
+  bound are ignored and every view is an exact prefix of the exchange's book. The
+  price of that guarantee: a view can hold fewer than ``limit`` levels after the
+  market consumes levels inside the window (see ``docs/order_books.md``).
+"""
+
+from __future__ import annotations
+
+import time
+from bisect import bisect_left, insort
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
+from typing import Any, Generic, TypeAlias, TypeVar, overload
+
+import msgspec
+
+__all__ = ["Level", "LocalOrderBook", "Num", "OrderBook", "WireLevels", "iso8601"]
+
+#: Numeric type of prices and amounts: ``float`` by default, ``Decimal`` on request.
+Num = TypeVar("Num", float, Decimal)
+#: One ``[price, amount]`` pair, CCXT style.
+Level: TypeAlias = list[Num]
+#: Levels as they come off the wire: ``[["0.0024", "10"], ...]``.
+WireLevels: TypeAlias = Iterable[Sequence[str]]
+
+_FIELDS = frozenset(("symbol", "bids", "asks", "timestamp", "datetime", "nonce"))
+
+
+def iso8601(ms: int | None) -> str | None:
+    """Milliseconds since the epoch -> ``'2023-01-01T00:00:00.000Z'`` (CCXT's format)."""
+    if ms is None:
+        return None
+    secs, msec = divmod(int(ms), 1000)
+    t = time.gmtime(secs)
+    return (
+        f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T"
+        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.{msec:03d}Z"
+    )
+
+
+class OrderBook(msgspec.Struct, Generic[Num], frozen=True, kw_only=True):
+    """An immutable order book snapshot with CCXT's unified fields.
+
+    ``bids`` are best (highest) first, ``asks`` best (lowest) first. Every snapshot
+    owns fresh lists, so it is safe to hand to another thread; treat the lists as
+    read-only if one snapshot is shared by several consumers. ``nonce`` is
+    Binance's last update id. ``book["bids"]`` works too, for CCXT-style code.
+    """
+
+    symbol: str
+    bids: list[Level[Num]]
+    asks: list[Level[Num]]
+    timestamp: int | None = None
+    datetime: str | None = None
+    nonce: int | None = None
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in _FIELDS:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    @property
+    def best_bid(self) -> Num | None:
+        """Highest bid price, or ``None`` when there are no bids."""
+        return self.bids[0][0] if self.bids else None
+
+    @property
+    def best_ask(self) -> Num | None:
+        """Lowest ask price, or ``None`` when there are no asks."""
+        return self.asks[0][0] if self.asks else None
+
+    @property
+    def spread(self) -> Num | None:
+        """``best_ask - best_bid``; ``None`` unless both sides have a level."""
+        if not self.bids or not self.asks:
+            return None
+        return self.asks[0][0] - self.bids[0][0]
+
+    @property
+    def mid(self) -> Num | None:
+        """Mid price; ``None`` unless both sides have a level."""
+        if not self.bids or not self.asks:
+            return None
+        return (self.asks[0][0] + self.bids[0][0]) / 2
+
+
+class _Side(Generic[Num]):
+    """One side of a book. Keys are ``price`` for asks and ``-price`` for bids, so the
+    sorted key list is always best-first."""
+
+    __slots__ = ("bound", "keys", "limit", "qty", "sign")
+
+    def __init__(self, sign: int, limit: int | None) -> None:
+        self.sign = sign
+        self.limit = limit
+        self.qty: dict[Num, Num] = {}
+        self.keys: list[Num] = []
+        #: Worst key whose neighbourhood is known; keys beyond it are ignored.
+        self.bound: Num | None = None
+
+    def reset(self, levels: WireLevels, parse: Callable[[str], Num], depth: int | None) -> None:
+        sign = self.sign
+        qty: dict[Num, Num] = {}
+        n_in = 0
+        for p, q in levels:
+            n_in += 1
+            amount = parse(q)
+            if amount:
+                qty[sign * parse(p)] = amount
+        keys = sorted(qty)
+        cap = self.limit
+        if depth is not None and (cap is None or depth < cap):
+            cap = depth
+        bound = None
+        if cap is not None and n_in >= cap:
+            # The source may have had more levels than it showed us.
+            if len(keys) > cap:
+                for k in keys[cap:]:
+                    del qty[k]
+                del keys[cap:]
+            bound = keys[-1] if keys else None
+        self.qty = qty
+        self.keys = keys
+        self.bound = bound
+
+    def update(self, levels: WireLevels, parse: Callable[[str], Num]) -> None:
+        qty = self.qty
+        keys = self.keys
+        bound = self.bound
+        sign = self.sign
+        for p, q in levels:
+            key = sign * parse(p)
+            amount = parse(q)
+            if amount:
+                if key in qty:
+                    qty[key] = amount
+                elif bound is None or key <= bound:
+                    qty[key] = amount
+                    insort(keys, key)
+            elif qty.pop(key, None) is not None:
+                # Removing an absent level is normal (Binance says so); only
+                # present levels touch the key list.
+                del keys[bisect_left(keys, key)]
+        limit = self.limit
+        if limit is not None and len(keys) > limit:
+            for k in keys[limit:]:
+                del qty[k]
+            del keys[limit:]
+            self.bound = keys[-1]
+
+    def top(self, n: int | None) -> list[list[Num]]:
+        qty = self.qty
+        keys = self.keys if n is None else self.keys[:n]
+        if self.sign > 0:
+            return [[k, qty[k]] for k in keys]
+        return [[-k, qty[k]] for k in keys]
+
+    def clear(self) -> None:
+        self.qty = {}
+        self.keys = []
+        self.bound = None
+
+
+class LocalOrderBook(Generic[Num]):
+    """The mutable book owned by one thread (the reader). Not thread-safe by design:
+    other threads get copies from :meth:`snapshot`.
+
+    ``limit`` caps the levels kept per side (and so the size of views); ``number``
+    is the parser for wire strings (``float`` or ``Decimal``).
+    """
+
+    __slots__ = (
+        "_asks",
+        "_bids",
+        "_iso",
+        "_iso_ts",
+        "limit",
+        "nonce",
+        "parse",
+        "symbol",
+        "timestamp",
+    )
+
+    @overload
+    def __init__(self: LocalOrderBook[float], symbol: str, *, limit: int | None = None) -> None: ...
+    @overload
+    def __init__(
+        self, symbol: str, *, limit: int | None = None, number: Callable[[str], Num]
+    ) -> None: ...
+    def __init__(
+        self, symbol: str, *, limit: int | None = None, number: Callable[[str], Any] = float
+    ) -> None:
+        if limit is not None and limit < 1:
+            raise ValueError(f"limit must be >= 1 or None, got {limit}")
+        self.symbol = symbol
+        self.limit = limit
+        self.parse: Callable[[str], Num] = number
+        self._bids: _Side[Num] = _Side(-1, limit)
+        self._asks: _Side[Num] = _Side(1, limit)
+        #: Last applied update id; ``None`` until the first snapshot.
+        self.nonce: int | None = None
+        self.timestamp: int | None = None
+        self._iso_ts: int | None = None
+        self._iso: str | None = None
+
+    def reset(
+        self,
+        bids: WireLevels,
+        asks: WireLevels,
+        nonce: int,
+        timestamp: int | None = None,
+        *,
+        depth: int | None = None,
+    ) -> None:
+        """Replace the book with a snapshot.
+
+        ``depth`` is the level count the source was asked for (e.g. the REST
+        ``limit``): a side that came back that full may be truncated, so its worst
+        level becomes the side's bound. Leave it ``None`` for a complete source.
+        """
+        self._bids.reset(bids, self.parse, depth)
+        self._asks.reset(asks, self.parse, depth)
+        self.nonce = nonce
+        self.timestamp = timestamp
+
+    def apply(
+        self, bids: WireLevels, asks: WireLevels, nonce: int, timestamp: int | None = None
+    ) -> None:
+        """Apply absolute level quantities (0 removes) and advance to ``nonce``.
+
+        Sequencing is the caller's job (see ``BookSync``); this only edits levels.
+        """
+        parse = self.parse
+        self._bids.update(bids, parse)
+        self._asks.update(asks, parse)
+        self.nonce = nonce
+        if timestamp is not None:
+            self.timestamp = timestamp
+
+    def clear(self) -> None:
+        """Forget everything (after a desync); the book is unusable until ``reset``."""
+        self._bids.clear()
+        self._asks.clear()
+        self.nonce = None
+        self.timestamp = None
+
+    def snapshot(self, limit: int | None = None) -> OrderBook[Num]:
+        """An immutable copy of the best ``limit`` levels per side (all if ``None``)."""
+        ts = self.timestamp
+        if ts != self._iso_ts:
+            self._iso_ts = ts
+            self._iso = iso8601(ts)
+        return OrderBook(
+            symbol=self.symbol,
+            bids=self._bids.top(limit),
+            asks=self._asks.top(limit),
+            timestamp=ts,
+            datetime=self._iso,
+            nonce=self.nonce,
+        )
+
+    def best_bid(self) -> Num | None:
+        keys = self._bids.keys
+        return -keys[0] if keys else None
+
+    def best_ask(self) -> Num | None:
+        keys = self._asks.keys
+        return keys[0] if keys else None
+
+    def is_crossed(self) -> bool:
+        """True when best bid >= best ask, which a healthy exchange book never is."""
+        b = self._bids.keys
+        a = self._asks.keys
+        return bool(b) and bool(a) and -b[0] >= a[0]
+
+    @property
+    def bid_count(self) -> int:
+        return len(self._bids.keys)
+
+    @property
+    def ask_count(self) -> int:
+        return len(self._asks.keys)
+
+    @property
+    def bid_bound(self) -> Num | None:
+        """Worst bid price still tracked exactly (``None``: the whole side is known)."""
+        b = self._bids.bound
+        return None if b is None else -b
+
+    @property
+    def ask_bound(self) -> Num | None:
+        """Worst ask price still tracked exactly (``None``: the whole side is known)."""
+        return self._asks.bound
