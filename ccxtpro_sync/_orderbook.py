@@ -23,85 +23,87 @@ Design notes (why, not what):
 
 from __future__ import annotations
 
-import time
 from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable, Sequence
-from decimal import Decimal
-from typing import Any, Generic, TypeAlias, TypeVar, overload
+from typing import Any, Generic, TypeAlias, overload
 
 import msgspec
 
-__all__ = ["Level", "LocalOrderBook", "Num", "OrderBook", "WireLevels", "iso8601"]
+from ._numbers import N, Num
+from ._structures import iso8601
 
-#: Numeric type of prices and amounts: ``float`` by default, ``Decimal`` on request.
-Num = TypeVar("Num", float, Decimal)
+__all__ = ["Level", "LocalOrderBook", "N", "Num", "OrderBook", "WireLevels"]
+
 #: One ``[price, amount]`` pair, CCXT style.
-Level: TypeAlias = list[Num]
+Level: TypeAlias = list[N]
 #: Levels as they come off the wire: ``[["0.0024", "10"], ...]``.
 WireLevels: TypeAlias = Iterable[Sequence[str]]
 
-_FIELDS = frozenset(("symbol", "bids", "asks", "timestamp", "datetime", "nonce"))
 
-
-def iso8601(ms: int | None) -> str | None:
-    """Milliseconds since the epoch -> ``'2023-01-01T00:00:00.000Z'`` (CCXT's format)."""
-    if ms is None:
-        return None
-    secs, msec = divmod(int(ms), 1000)
-    t = time.gmtime(secs)
-    return (
-        f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T"
-        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.{msec:03d}Z"
-    )
-
-
-class OrderBook(msgspec.Struct, Generic[Num], frozen=True, kw_only=True):
+class OrderBook(msgspec.Struct, Generic[N], frozen=True, kw_only=True, gc=False):
     """An immutable order book snapshot with CCXT's unified fields.
 
     ``bids`` are best (highest) first, ``asks`` best (lowest) first. Every snapshot
     owns fresh lists, so it is safe to hand to another thread; treat the lists as
     read-only if one snapshot is shared by several consumers. ``nonce`` is
     Binance's last update id. ``book["bids"]`` works too, for CCXT-style code.
+    ``N`` is ``float`` or ``Decimal``, whichever the book was built with.
     """
 
     symbol: str
-    bids: list[Level[Num]]
-    asks: list[Level[Num]]
+    bids: list[Level[N]]
+    asks: list[Level[N]]
     timestamp: int | None = None
     datetime: str | None = None
     nonce: int | None = None
 
+    # Same dict-like helpers as ``_structures._Unified`` (which is not frozen, so it
+    # cannot be a base of this frozen struct).
     def __getitem__(self, key: str) -> Any:
-        if key not in _FIELDS:
-            raise KeyError(key)
-        return getattr(self, key)
+        if key in self.__struct_fields__:
+            return getattr(self, key)
+        raise KeyError(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """``dict.get`` for CCXT-style code."""
+        if key in self.__struct_fields__:
+            return getattr(self, key)
+        return default
+
+    def keys(self) -> tuple[str, ...]:
+        """The CCXT keys, in CCXT's order."""
+        return self.__struct_fields__
+
+    def to_dict(self) -> dict[str, Any]:
+        """A shallow ``dict`` of the fields."""
+        return msgspec.structs.asdict(self)
 
     @property
-    def best_bid(self) -> Num | None:
+    def best_bid(self) -> N | None:
         """Highest bid price, or ``None`` when there are no bids."""
         return self.bids[0][0] if self.bids else None
 
     @property
-    def best_ask(self) -> Num | None:
+    def best_ask(self) -> N | None:
         """Lowest ask price, or ``None`` when there are no asks."""
         return self.asks[0][0] if self.asks else None
 
     @property
-    def spread(self) -> Num | None:
+    def spread(self) -> N | None:
         """``best_ask - best_bid``; ``None`` unless both sides have a level."""
         if not self.bids or not self.asks:
             return None
         return self.asks[0][0] - self.bids[0][0]
 
     @property
-    def mid(self) -> Num | None:
+    def mid(self) -> N | None:
         """Mid price; ``None`` unless both sides have a level."""
         if not self.bids or not self.asks:
             return None
         return (self.asks[0][0] + self.bids[0][0]) / 2
 
 
-class _Side(Generic[Num]):
+class _Side(Generic[N]):
     """One side of a book. Keys are ``price`` for asks and ``-price`` for bids, so the
     sorted key list is always best-first."""
 
@@ -110,14 +112,14 @@ class _Side(Generic[Num]):
     def __init__(self, sign: int, limit: int | None) -> None:
         self.sign = sign
         self.limit = limit
-        self.qty: dict[Num, Num] = {}
-        self.keys: list[Num] = []
+        self.qty: dict[N, N] = {}
+        self.keys: list[N] = []
         #: Worst key whose neighbourhood is known; keys beyond it are ignored.
-        self.bound: Num | None = None
+        self.bound: N | None = None
 
-    def reset(self, levels: WireLevels, parse: Callable[[str], Num], depth: int | None) -> None:
+    def reset(self, levels: WireLevels, parse: Callable[[str], N], depth: int | None) -> None:
         sign = self.sign
-        qty: dict[Num, Num] = {}
+        qty: dict[N, N] = {}
         n_in = 0
         for p, q in levels:
             n_in += 1
@@ -140,7 +142,7 @@ class _Side(Generic[Num]):
         self.keys = keys
         self.bound = bound
 
-    def update(self, levels: WireLevels, parse: Callable[[str], Num]) -> None:
+    def update(self, levels: WireLevels, parse: Callable[[str], N]) -> None:
         qty = self.qty
         keys = self.keys
         bound = self.bound
@@ -165,7 +167,7 @@ class _Side(Generic[Num]):
             del keys[limit:]
             self.bound = keys[-1]
 
-    def top(self, n: int | None) -> list[list[Num]]:
+    def top(self, n: int | None) -> list[list[N]]:
         qty = self.qty
         keys = self.keys if n is None else self.keys[:n]
         if self.sign > 0:
@@ -178,7 +180,7 @@ class _Side(Generic[Num]):
         self.bound = None
 
 
-class LocalOrderBook(Generic[Num]):
+class LocalOrderBook(Generic[N]):
     """The mutable book owned by one thread (the reader). Not thread-safe by design:
     other threads get copies from :meth:`snapshot`.
 
@@ -189,8 +191,6 @@ class LocalOrderBook(Generic[Num]):
     __slots__ = (
         "_asks",
         "_bids",
-        "_iso",
-        "_iso_ts",
         "limit",
         "nonce",
         "parse",
@@ -202,7 +202,7 @@ class LocalOrderBook(Generic[Num]):
     def __init__(self: LocalOrderBook[float], symbol: str, *, limit: int | None = None) -> None: ...
     @overload
     def __init__(
-        self, symbol: str, *, limit: int | None = None, number: Callable[[str], Num]
+        self, symbol: str, *, limit: int | None = None, number: Callable[[str], N]
     ) -> None: ...
     def __init__(
         self, symbol: str, *, limit: int | None = None, number: Callable[[str], Any] = float
@@ -211,14 +211,12 @@ class LocalOrderBook(Generic[Num]):
             raise ValueError(f"limit must be >= 1 or None, got {limit}")
         self.symbol = symbol
         self.limit = limit
-        self.parse: Callable[[str], Num] = number
-        self._bids: _Side[Num] = _Side(-1, limit)
-        self._asks: _Side[Num] = _Side(1, limit)
+        self.parse: Callable[[str], N] = number
+        self._bids: _Side[N] = _Side(-1, limit)
+        self._asks: _Side[N] = _Side(1, limit)
         #: Last applied update id; ``None`` until the first snapshot.
         self.nonce: int | None = None
         self.timestamp: int | None = None
-        self._iso_ts: int | None = None
-        self._iso: str | None = None
 
     def reset(
         self,
@@ -261,26 +259,23 @@ class LocalOrderBook(Generic[Num]):
         self.nonce = None
         self.timestamp = None
 
-    def snapshot(self, limit: int | None = None) -> OrderBook[Num]:
+    def snapshot(self, limit: int | None = None) -> OrderBook[N]:
         """An immutable copy of the best ``limit`` levels per side (all if ``None``)."""
         ts = self.timestamp
-        if ts != self._iso_ts:
-            self._iso_ts = ts
-            self._iso = iso8601(ts)
         return OrderBook(
             symbol=self.symbol,
             bids=self._bids.top(limit),
             asks=self._asks.top(limit),
             timestamp=ts,
-            datetime=self._iso,
+            datetime=iso8601(ts),
             nonce=self.nonce,
         )
 
-    def best_bid(self) -> Num | None:
+    def best_bid(self) -> N | None:
         keys = self._bids.keys
         return -keys[0] if keys else None
 
-    def best_ask(self) -> Num | None:
+    def best_ask(self) -> N | None:
         keys = self._asks.keys
         return keys[0] if keys else None
 
@@ -299,12 +294,12 @@ class LocalOrderBook(Generic[Num]):
         return len(self._asks.keys)
 
     @property
-    def bid_bound(self) -> Num | None:
+    def bid_bound(self) -> N | None:
         """Worst bid price still tracked exactly (``None``: the whole side is known)."""
         b = self._bids.bound
         return None if b is None else -b
 
     @property
-    def ask_bound(self) -> Num | None:
+    def ask_bound(self) -> N | None:
         """Worst ask price still tracked exactly (``None``: the whole side is known)."""
         return self._asks.bound
