@@ -1,0 +1,66 @@
+"""Values exchanged between a sans-I/O protocol and the connection that drives it.
+
+A protocol never touches a socket: it is handed frames and returns an
+``Inbound`` describing what the frame means (data to deliver, request
+outcomes, frames to send, a reason to reconnect). The connection performs
+the I/O and runs user code.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Policy(enum.Enum):
+    """How undelivered updates for one message hash are kept while callbacks lag.
+
+    ``LATEST``: only the newest value is kept (tickers, books, bid/ask, mark
+    price) -- a consumer that lags sees fewer, fresher updates.
+    ``APPEND``: values are lists that concatenate (trades, klines, orders),
+    bounded per hash; when the bound is hit the oldest items are dropped and
+    counted, never the stream.
+    """
+
+    LATEST = "latest"
+    APPEND = "append"
+
+
+@dataclass(slots=True, frozen=True)
+class Delivery:
+    """One update for waiters and callbacks registered under ``message_hash``."""
+
+    message_hash: str
+    value: Any
+    policy: Policy = Policy.LATEST
+
+
+@dataclass(slots=True, frozen=True)
+class Response:
+    """The outcome of a request the connection sent with ``request_id``."""
+
+    request_id: int | str
+    result: Any = None
+    error: BaseException | None = None
+
+
+@dataclass(slots=True)
+class Inbound:
+    """Everything one frame (or one connection event) asks the connection to do."""
+
+    deliveries: list[Delivery] = field(default_factory=list)
+    responses: list[Response] = field(default_factory=list)
+    #: Waiters on these hashes must fail (e.g. the server refused their subscription).
+    rejections: list[tuple[str, BaseException]] = field(default_factory=list)
+    #: Frames to send, in order (e.g. the next resume step after a logon reply).
+    outgoing: list[str] = field(default_factory=list)
+    #: Protocol-level problems worth reporting (malformed frame, unknown event); never fatal.
+    errors: list[BaseException] = field(default_factory=list)
+    #: Set when the peer asked us to go away (e.g. ``serverShutdown``): reconnect now.
+    reconnect_reason: str | None = None
+    #: Set when the resume sequence (auth, then subscriptions) is complete.
+    ready: bool = False
+
+
+EMPTY = Inbound()

@@ -1,0 +1,36 @@
+"""The interface between a connection (I/O, threads) and an exchange protocol (pure logic)."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from .events import Inbound
+
+
+class ConnectionProtocol(Protocol):
+    """What a connection needs from an exchange protocol.
+
+    Every method is called with the connection's protocol lock held and must
+    not block or perform I/O: it turns bytes into meaning and intentions into
+    frames. The connection sends the frames and runs user code elsewhere.
+    """
+
+    def url(self) -> str:
+        """The URL to (re)connect to; it may carry subscriptions (combined streams)."""
+        ...
+
+    def on_open(self, now: float) -> Inbound:
+        """The socket is open: start the resume sequence (auth first, then subscriptions)."""
+        ...
+
+    def receive(self, data: bytes, now: float) -> Inbound:
+        """Interpret one text or binary frame."""
+        ...
+
+    def on_close(self) -> Inbound:
+        """The socket is gone; forget what the server had confirmed."""
+        ...
+
+    def encode_request(self, method: str, params: Any) -> tuple[int | str, str]:
+        """A request frame and the id its answer will carry in ``Inbound.responses``."""
+        ...

@@ -1,0 +1,156 @@
+"""Every error ccxtpro_sync raises, in one place.
+
+Names follow CCXT's taxonomy where it has one, so code written against CCXT
+catches the same things. No class shadows a builtin; the timeout class also
+subclasses the builtin ``TimeoutError`` so ``except TimeoutError`` works.
+
+    CcxtproSyncError
+    ├── NetworkError                      transport trouble; usually retryable
+    │   ├── RequestTimeout                a blocking call ran out of time (also TimeoutError)
+    │   ├── ConnectionClosed              the websocket went away (code/reason attached)
+    │   │   └── ClientClosed              close() was called; waiters are woken with this
+    │   ├── ExchangeNotAvailable          5xx, maintenance, connect refused
+    │   ├── ProtocolError                 a frame that is not what the protocol promises
+    │   └── DDoSProtection
+    │       └── RateLimitExceeded         429 / -1003; ``retry_after`` in seconds when known
+    │           └── IPBanned              418; the exchange has banned this IP for a while
+    ├── ExchangeError                     the exchange understood and said no
+    │   ├── AuthenticationError           -2014/-2015, bad key, missing credentials
+    │   │   ├── InvalidSignature          -1022
+    │   │   └── InvalidNonce              -1021, timestamp outside recvWindow
+    │   ├── BadRequest                    malformed or unsupported request
+    │   │   └── BadSymbol                 unknown or unsupported symbol (raised before sending)
+    │   ├── InsufficientFunds             -2010 insufficient balance
+    │   ├── InvalidOrder                  order rejected for its parameters
+    │   │   └── OrderNotFound             -2013
+    │   └── NotSupported                  the exchange/market type has no such feature
+    └── OrderBookDesync                   a local book lost its sequence and is being resynced
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthenticationError",
+    "BadRequest",
+    "BadSymbol",
+    "CcxtproSyncError",
+    "ClientClosed",
+    "ConnectionClosed",
+    "DDoSProtection",
+    "ExchangeError",
+    "ExchangeNotAvailable",
+    "IPBanned",
+    "InsufficientFunds",
+    "InvalidNonce",
+    "InvalidOrder",
+    "InvalidSignature",
+    "NetworkError",
+    "NotSupported",
+    "OrderBookDesync",
+    "OrderNotFound",
+    "ProtocolError",
+    "RateLimitExceeded",
+    "RequestTimeout",
+]
+
+
+class CcxtproSyncError(Exception):
+    """Base class of every error raised by ccxtpro_sync."""
+
+
+class NetworkError(CcxtproSyncError):
+    """The transport failed; the request may be retried."""
+
+
+class RequestTimeout(NetworkError, TimeoutError):
+    """A blocking call did not complete within its timeout."""
+
+
+class ConnectionClosed(NetworkError):
+    """The websocket connection closed. ``code`` and ``reason`` come from the close frame."""
+
+    def __init__(self, message: str, *, code: int | None = None, reason: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.reason = reason
+
+
+class ClientClosed(ConnectionClosed):
+    """The client (or one connection) was closed by ``close()``; nothing more will arrive."""
+
+
+class ExchangeNotAvailable(NetworkError):
+    """The exchange is unreachable or answered with a server-side failure."""
+
+
+class ProtocolError(NetworkError):
+    """A frame or response broke the protocol (malformed JSON, unexpected shape)."""
+
+
+class DDoSProtection(NetworkError):
+    """The exchange throttled us."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        #: Seconds to wait before trying again, when the exchange said so.
+        self.retry_after = retry_after
+
+
+class RateLimitExceeded(DDoSProtection):
+    """A rate limit was exceeded (HTTP 429, Binance -1003)."""
+
+
+class IPBanned(RateLimitExceeded):
+    """The IP is banned for a while after repeated rate-limit breaches (HTTP 418)."""
+
+
+class ExchangeError(CcxtproSyncError):
+    """The exchange rejected the request. ``code`` is the exchange's own error code."""
+
+    def __init__(self, message: str, *, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class AuthenticationError(ExchangeError):
+    """Credentials are missing, malformed or not accepted."""
+
+
+class InvalidSignature(AuthenticationError):
+    """The request signature did not verify."""
+
+
+class InvalidNonce(AuthenticationError):
+    """The request timestamp fell outside the exchange's receive window."""
+
+
+class BadRequest(ExchangeError):
+    """The request was malformed or names something the exchange does not know."""
+
+
+class BadSymbol(BadRequest):
+    """The symbol is unknown or not supported for this market type."""
+
+
+class InsufficientFunds(ExchangeError):
+    """The account balance does not cover the request."""
+
+
+class InvalidOrder(ExchangeError):
+    """The order was rejected for its parameters."""
+
+
+class OrderNotFound(InvalidOrder):
+    """The order does not exist (or no longer does)."""
+
+
+class NotSupported(ExchangeError):
+    """The exchange or market type does not offer this feature."""
+
+
+class OrderBookDesync(CcxtproSyncError):
+    """A local order book missed an update and is being rebuilt from a fresh snapshot."""
+
+    def __init__(self, message: str, *, symbol: str) -> None:
+        super().__init__(message)
+        self.symbol = symbol

@@ -1,0 +1,246 @@
+"""Binance market-stream connections, sans-I/O: combined streams with live (un)subscribe.
+
+The connection always speaks the combined format (``/stream``), so every data
+frame names its stream and the router can dispatch without guessing from the
+payload. On (re)connect the URL carries as many desired streams as fit in a
+conservative URL budget (they are live the moment the socket opens); the rest
+are restored with ``SUBSCRIBE`` requests, batched, and the connection counts
+as resumed once the server has acknowledged every one of them.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
+
+import msgspec
+
+from ..._core.events import Delivery, Inbound, Policy, Response
+from ..._core.subscriptions import SubscriptionBook
+from ..._exceptions import BadRequest, ExchangeError, ProtocolError, RateLimitExceeded
+
+#: Stay well under common 8 KiB request-line limits.
+URL_BUDGET = 4000
+#: Streams per SUBSCRIBE frame; keeps frames small and acks quick.
+STREAMS_PER_REQUEST = 100
+
+
+class StreamRouter(Protocol):
+    """Turns one stream's payload into deliveries; the exchange client provides it."""
+
+    def route(self, stream: str, data: msgspec.Raw, now: float) -> Iterable[Delivery]:
+        """Deliveries for one combined-stream payload (may be empty)."""
+        ...
+
+    def hashes(self, stream: str) -> list[str]:
+        """The message hashes a stream feeds (to fail their waiters if it is refused)."""
+        ...
+
+
+class RawStreamRouter:
+    """Delivers each payload, decoded to plain Python, under ``stream:<name>``."""
+
+    _decode = msgspec.json.Decoder().decode
+
+    def route(self, stream: str, data: msgspec.Raw, now: float) -> Iterable[Delivery]:
+        return (Delivery(f"stream:{stream}", [self._decode(data)], Policy.APPEND),)
+
+    def hashes(self, stream: str) -> list[str]:
+        return [f"stream:{stream}"]
+
+
+class _Frame(msgspec.Struct, gc=False):
+    """Every shape a market-stream frame can take, decoded lazily."""
+
+    stream: str | None = None
+    data: msgspec.Raw | None = None
+    id: int | str | None = None
+    result: msgspec.Raw | None = None
+    error: msgspec.Raw | None = None
+    code: int | None = None
+    msg: str | None = None
+    e: str | None = None
+
+
+class _Error(msgspec.Struct):
+    code: int = 0
+    msg: str = ""
+
+
+_decode_frame = msgspec.json.Decoder(_Frame).decode
+_decode_error = msgspec.json.Decoder(_Error).decode
+_decode_any = msgspec.json.Decoder().decode
+_encode = msgspec.json.Encoder().encode
+
+
+def stream_error(code: int, msg: str) -> ExchangeError | RateLimitExceeded:
+    """The typed error for a market-stream error object."""
+    if code == -1003 or "too many" in msg.lower():
+        return RateLimitExceeded(f"binance stream error {code}: {msg}")
+    return BadRequest(f"binance stream error {code}: {msg}", code=code)
+
+
+class BinanceStreamProtocol:
+    """One market-stream connection's protocol state (see module docstring)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        router: StreamRouter | None = None,
+        *,
+        max_streams: int = 1024,
+        url_budget: int = URL_BUDGET,
+        streams_per_request: int = STREAMS_PER_REQUEST,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.router: StreamRouter = router or RawStreamRouter()
+        self.max_streams = max_streams
+        self._url_budget = url_budget
+        self._per_request = streams_per_request
+        self.book = SubscriptionBook()
+        self._ids = itertools.count(1)
+        self._open = False
+        self._url_streams: list[str] = []
+        self._resume_ids: set[int | str] = set()
+        self._queries: set[int | str] = set()
+
+    # -- ConnectionProtocol ----------------------------------------------------------
+    def url(self) -> str:
+        streams: list[str] = []
+        length = len(self.base_url) + len("/stream?streams=")
+        for stream in self.book.desired():
+            length += len(stream) + 1
+            if length > self._url_budget:
+                break
+            streams.append(stream)
+        self._url_streams = streams
+        if not streams:
+            return f"{self.base_url}/stream"
+        return f"{self.base_url}/stream?streams={'/'.join(streams)}"
+
+    def on_open(self, now: float) -> Inbound:
+        self._open = True
+        self.book.mark_confirmed(self._url_streams)
+        remaining = self.book.unconfirmed()
+        ids, frames = self._requests("SUBSCRIBE", "subscribe", remaining)
+        self._resume_ids = set(ids)
+        return Inbound(outgoing=frames, ready=not ids)
+
+    def on_close(self) -> Inbound:
+        self._open = False
+        self._resume_ids.clear()
+        self._queries.clear()
+        self.book.disconnected()
+        return Inbound()
+
+    def encode_request(self, method: str, params: Any) -> tuple[int | str, str]:
+        request_id = next(self._ids)
+        message: dict[str, Any] = {"method": method, "id": request_id}
+        if params is not None:
+            message["params"] = params
+        self._queries.add(request_id)
+        return request_id, _encode(message).decode()
+
+    def receive(self, data: bytes, now: float) -> Inbound:
+        try:
+            frame = _decode_frame(data)
+        except (msgspec.DecodeError, msgspec.ValidationError) as error:
+            return Inbound(errors=[ProtocolError(f"malformed frame ({error}): {data[:200]!r}")])
+        if frame.stream is not None and frame.data is not None:
+            if frame.stream == "!serverShutdown":
+                return Inbound(reconnect_reason="server shutdown notice")
+            deliveries = self.router.route(frame.stream, frame.data, now)
+            return Inbound(deliveries=list(deliveries))
+        if frame.e == "serverShutdown":
+            return Inbound(reconnect_reason="server shutdown notice")
+        if frame.error is not None or frame.code is not None:
+            return self._on_error(frame)
+        if frame.id is not None:
+            return self._on_result(frame)
+        return Inbound(errors=[ProtocolError(f"unexpected frame: {data[:200]!r}")])
+
+    # -- subscriptions (called through Connection.call, under its lock) -----------------
+    def subscribe(self, streams: Sequence[str]) -> tuple[list[int | str], list[str]]:
+        """Want these streams; returns the requests to send for the newly wanted ones."""
+        wanted = [s for s in streams if not self.book.is_desired(s)]
+        if len(self.book) + len(wanted) > self.max_streams:
+            raise BadRequest(
+                f"a connection carries at most {self.max_streams} streams; "
+                f"{len(self.book)} in use, {len(wanted)} more requested"
+            )
+        new = self.book.acquire(list(streams))
+        if not self._open:
+            return [], []
+        return self._requests("SUBSCRIBE", "subscribe", new)
+
+    def unsubscribe(self, streams: Sequence[str]) -> tuple[list[int | str], list[str]]:
+        """Release these streams; returns the requests for the ones nobody wants now."""
+        gone = self.book.release(list(streams))
+        if not self._open:
+            return [], []
+        confirmed = self.book.confirmed()
+        return self._requests("UNSUBSCRIBE", "unsubscribe", [s for s in gone if s in confirmed])
+
+    def capacity(self) -> int:
+        return self.max_streams - len(self.book)
+
+    @property
+    def is_open(self) -> bool:
+        return self._open
+
+    # -- internals ----------------------------------------------------------------------
+    def _requests(
+        self, method: str, kind: str, streams: list[str]
+    ) -> tuple[list[int | str], list[str]]:
+        ids: list[int | str] = []
+        frames: list[str] = []
+        for start in range(0, len(streams), self._per_request):
+            chunk = streams[start : start + self._per_request]
+            request_id = next(self._ids)
+            self.book.sent(request_id, kind, chunk)
+            ids.append(request_id)
+            frames.append(_encode({"method": method, "params": chunk, "id": request_id}).decode())
+        return ids, frames
+
+    def _on_result(self, frame: _Frame) -> Inbound:
+        request_id = frame.id
+        assert request_id is not None
+        if request_id in self._queries:
+            self._queries.discard(request_id)
+            result = _decode_any(frame.result) if frame.result is not None else None
+            return Inbound(responses=[Response(request_id, result)])
+        request = self.book.acknowledged(request_id)
+        if request is None:
+            return Inbound(errors=[ProtocolError(f"reply to unknown request id {request_id!r}")])
+        return Inbound(responses=[Response(request_id, None)], ready=self._resumed(request_id))
+
+    def _on_error(self, frame: _Frame) -> Inbound:
+        if frame.error is not None:
+            detail = _decode_error(frame.error)
+            code, msg = detail.code, detail.msg
+        else:
+            code, msg = frame.code or 0, frame.msg or ""
+        error = stream_error(code, msg)
+        request_id = frame.id
+        if request_id is None:
+            return Inbound(errors=[error])
+        self._queries.discard(request_id)
+        request = self.book.refused(request_id)
+        rejections: list[tuple[str, BaseException]] = []
+        if request is not None and request.method == "subscribe":
+            for stream in request.topics:
+                rejections.extend((h, error) for h in self.router.hashes(stream))
+        return Inbound(
+            responses=[Response(request_id, error=error)],
+            rejections=rejections,
+            errors=[error] if request_id in self._resume_ids else [],
+            ready=self._resumed(request_id),
+        )
+
+    def _resumed(self, request_id: int | str) -> bool:
+        """True when this reply completes the resume sequence."""
+        if request_id not in self._resume_ids:
+            return False
+        self._resume_ids.discard(request_id)
+        return not self._resume_ids

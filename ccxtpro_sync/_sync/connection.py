@@ -1,0 +1,584 @@
+"""One websocket connection: a reader thread that owns the socket's lifecycle.
+
+The reader thread connects (retrying as the tenacity policy says), runs the
+protocol's resume sequence (auth, then subscriptions), then reads frames and
+hands their meaning to the hub until the socket dies, and starts over until
+``close()``. Everything that interprets bytes lives in the sans-I/O protocol;
+this module only moves bytes, keeps time and wakes threads.
+
+Locks: ``_lock`` guards the protocol and the in-flight request table and is
+never held while user code runs or while blocking on the network; ``_send_lock``
+serialises frames on the socket.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
+
+import websocket
+from tenacity import RetryCallState, Retrying, retry_if_exception
+
+from .._core.events import Inbound
+from .._core.pacing import TokenBucket
+from .._core.protocol import ConnectionProtocol
+from .._core.router import reject, resolve
+from .._exceptions import (
+    BadRequest,
+    CcxtproSyncError,
+    ClientClosed,
+    ConnectionClosed,
+    ExchangeNotAvailable,
+    IPBanned,
+    NetworkError,
+    RateLimitExceeded,
+    RequestTimeout,
+)
+from .._signals import send, signals
+from .hub import Hub
+from .reconnect import default_reconnect_policy
+
+_log = logging.getLogger("ccxtpro_sync")
+
+_DATA_OPCODES = (websocket.ABNF.OPCODE_TEXT, websocket.ABNF.OPCODE_BINARY)
+_CLOSE = websocket.ABNF.OPCODE_CLOSE
+
+#: Runs under the protocol lock and returns (ids of the requests to await, frames to send).
+RequestBuilder = Callable[[Any], tuple[list[int | str], list[str]]]
+
+
+class State(enum.Enum):
+    IDLE = "idle"
+    CONNECTING = "connecting"
+    OPEN = "open"
+    RECONNECTING = "reconnecting"
+    CLOSED = "closed"
+
+
+class _Reconnect(Exception):
+    """Internal: leave the read loop and reconnect."""
+
+    def __init__(self, reason: str, code: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+
+
+def _handshake_error(error: websocket.WebSocketBadStatusException) -> CcxtproSyncError:
+    """Turn a refused websocket handshake into the matching typed error."""
+    status = error.status_code
+    headers = {k.lower(): v for k, v in (error.resp_headers or {}).items()}
+    retry_after: float | None = None
+    if "retry-after" in headers:
+        try:
+            retry_after = float(headers["retry-after"])
+        except ValueError:
+            retry_after = None
+    message = f"handshake refused with HTTP {status}"
+    if status == 418:
+        return IPBanned(f"{message}: IP banned", retry_after=retry_after)
+    if status == 429:
+        return RateLimitExceeded(f"{message}: too many requests", retry_after=retry_after)
+    if status >= 500:
+        return ExchangeNotAvailable(message)
+    return BadRequest(message, code=status)
+
+
+class Connection:
+    """A self-healing websocket connection driven by a sans-I/O protocol.
+
+    Thread-safe. ``start()`` returns at once; ``wait_ready()`` blocks until the
+    socket is open and the protocol's resume sequence has completed.
+    """
+
+    def __init__(
+        self,
+        protocol: ConnectionProtocol,
+        *,
+        hub: Hub | None = None,
+        owner: Any = None,
+        name: str | None = None,
+        reconnect: Retrying | None = None,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 60.0,
+        ping_interval: float = 20.0,
+        outgoing_rate: float = 4.0,
+        stable_after: float = 5.0,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        if read_timeout <= 0 or ping_interval <= 0:
+            raise ValueError("read_timeout and ping_interval must be positive")
+        self.protocol = protocol
+        self.name = name or "connection"
+        self._owner = owner if owner is not None else self
+        self._owns_hub = hub is None
+        self.hub = hub if hub is not None else Hub(owner=self._owner, name=self.name)
+        self._policy = reconnect if reconnect is not None else default_reconnect_policy()
+        self._connect_timeout = connect_timeout
+        self._read_timeout = read_timeout
+        self._ping_interval = min(ping_interval, read_timeout)
+        self._stable_after = stable_after
+        self._headers = [f"{k}: {v}" for k, v in (headers or {}).items()]
+
+        self._lock = threading.Lock()
+        self._send_lock = threading.Lock()
+        self._bucket = TokenBucket(outgoing_rate, now=time.monotonic())
+        self._closing = threading.Event()
+        self._ready = threading.Event()
+        self._ws: websocket.WebSocket | None = None
+        self._thread: threading.Thread | None = None
+        self._inflight: dict[int | str, Future[Any]] = {}
+        self._pid = os.getpid()
+        self._state = State.IDLE
+        self._last_error: BaseException | None = None
+        self._fatal: BaseException | None = None
+        self._flaps = 0
+        self._url = ""
+
+        # Figures for connection_info(); written by the reader thread only.
+        self.connects = 0
+        self.reconnects = 0
+        self.messages = 0
+        self.protocol_errors = 0
+        self.requests_rejected = 0
+        self.connected_at: float | None = None
+        self.last_message_at: float | None = None
+
+    # -- public ------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        """The URL of the current (or last) socket."""
+        return self._url or self.protocol.url()
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    @property
+    def thread(self) -> threading.Thread | None:
+        return self._thread
+
+    @property
+    def last_error(self) -> BaseException | None:
+        return self._last_error
+
+    def start(self) -> Connection:
+        """Start the reader thread (idempotent). Returns self for chaining."""
+        self._check_usable()
+        with self._lock:
+            if self._thread is None:
+                self._state = State.CONNECTING
+                self._thread = threading.Thread(
+                    target=self._run, name=f"ccxtpro_sync-reader-{self.name}", daemon=True
+                )
+                self._thread.start()
+        return self
+
+    def wait_ready(self, timeout: float) -> None:
+        """Block until connected and resumed; raises ``RequestTimeout`` or the fatal error."""
+        self._check_usable()
+        if not self._ready.wait(timeout):
+            self._check_usable()
+            last = f" (last error: {self._last_error!r})" if self._last_error else ""
+            raise RequestTimeout(f"{self.name}: not connected after {timeout}s{last}")
+        self._check_usable()
+
+    def is_ready(self) -> bool:
+        return self._ready.is_set()
+
+    def call(self, build: RequestBuilder, timeout: float | None = None) -> Any:
+        """Run ``build(protocol)`` under the protocol lock, send its frames, await the replies.
+
+        ``build`` returns ``(request_ids, frames)``. With no request ids (or no
+        frames, e.g. while disconnected: the protocol records the intent and
+        replays it on reconnect) nothing is awaited and None is returned. With
+        a ``timeout`` of None the replies are not awaited either. Otherwise the
+        result of the last request is returned, or the first error raised.
+        """
+        self._check_usable()
+        futures: list[tuple[int | str, Future[Any]]] = []
+        with self._lock:
+            request_ids, frames = build(self.protocol)
+            if frames and timeout is not None:
+                for request_id in request_ids:
+                    future: Future[Any] = Future()
+                    self._inflight[request_id] = future
+                    futures.append((request_id, future))
+        try:
+            if frames:
+                self._send_paced(frames)
+            deadline = time.monotonic() + (timeout or 0.0)
+            result: Any = None
+            for request_id, future in futures:
+                try:
+                    result = future.result(max(0.0, deadline - time.monotonic()))
+                except FutureTimeout:
+                    raise RequestTimeout(
+                        f"{self.name}: no reply to request {request_id!r} within {timeout}s"
+                    ) from None
+            return result
+        finally:
+            if futures:
+                with self._lock:
+                    for request_id, _ in futures:
+                        self._inflight.pop(request_id, None)
+
+    def request(self, method: str, params: Any = None, *, timeout: float = 10.0) -> Any:
+        """Send one request frame built by the protocol and return its result."""
+
+        def build(protocol: ConnectionProtocol) -> tuple[list[int | str], list[str]]:
+            request_id, frame = protocol.encode_request(method, params)
+            return [request_id], [frame]
+
+        if not self._ready.is_set():
+            self.wait_ready(timeout)
+        return self.call(build, timeout)
+
+    def force_reconnect(self, reason: str = "requested") -> None:
+        """Drop the socket now; the reader reconnects and resumes as after any drop."""
+        ws = self._ws
+        if ws is not None:
+            _log.info("%s: forcing reconnect (%s)", self.name, reason)
+            self._abort(ws)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Close the socket, stop the reader, fail in-flight requests. Idempotent."""
+        if self._closing.is_set() and self._state is State.CLOSED:
+            return
+        self._closing.set()
+        ws = self._ws
+        if ws is not None:
+            try:
+                with self._send_lock:
+                    ws.send_close(reason=b"client closed")
+            except Exception:  # the socket may already be gone; closing anyway
+                pass
+            self._abort(ws)
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout + self._connect_timeout)
+        self._fail_inflight(ClientClosed(f"{self.name}: closed"))
+        if self._owns_hub:
+            self.hub.close(ClientClosed(f"{self.name}: closed"), timeout)
+        self._state = State.CLOSED
+        self._ready.clear()
+
+    def __enter__(self) -> Connection:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Connection {self.name} {self._state.value}>"
+
+    # -- reader thread -----------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            while not self._closing.is_set():
+                try:
+                    ws = self._connect()
+                except ClientClosed:
+                    break
+                except BaseException as error:  # a final error: tell everyone, stop
+                    self._fatal = error
+                    self._last_error = error
+                    _log.error("%s: giving up: %r", self.name, error)
+                    self.hub_reject_all(error)
+                    break
+                self._serve(ws)
+        finally:
+            self._state = State.CLOSED
+            self._ready.clear()
+            self._fail_inflight(self._fatal or ClientClosed(f"{self.name}: closed"))
+
+    def hub_reject_all(self, error: BaseException) -> None:
+        if self._owns_hub:
+            self.hub.close(error, timeout=0)
+
+    def _connect(self) -> websocket.WebSocket:
+        if self._flaps:
+            # The last session died young: back off before the first attempt too, so
+            # a server that accepts and drops at once is not hammered.
+            state = RetryCallState(self._policy, None, (), {})
+            state.attempt_number = self._flaps
+            self._sleep(self._policy.wait(state))
+        retrying = self._policy.copy(
+            sleep=self._sleep,
+            before_sleep=self._before_sleep,
+            retry=retry_if_exception(lambda e: not isinstance(e, ClientClosed))
+            & self._policy.retry,
+        )
+        return retrying(self._open_socket)
+
+    def _sleep(self, seconds: float) -> None:
+        if self._closing.wait(seconds):
+            raise ClientClosed(f"{self.name}: closed while waiting to reconnect")
+
+    def _before_sleep(self, state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        delay = state.next_action.sleep if state.next_action is not None else 0.0
+        self._last_error = error
+        _log.warning(
+            "%s: connect attempt %d failed (%r); retrying in %.2fs",
+            self.name,
+            state.attempt_number,
+            error,
+            delay,
+        )
+        if signals.reconnect_scheduled.receivers:
+            send(
+                signals.reconnect_scheduled,
+                self._owner,
+                url=self.url,
+                name=self.name,
+                attempt=state.attempt_number,
+                delay=delay,
+                error=error,
+            )
+
+    def _open_socket(self) -> websocket.WebSocket:
+        if self._closing.is_set():
+            raise ClientClosed(f"{self.name}: closed")
+        self._state = State.CONNECTING if self.connects == 0 else State.RECONNECTING
+        with self._lock:
+            url = self._url = self.protocol.url()
+        ws = websocket.WebSocket(skip_utf8_validation=True, enable_multithread=False)
+        try:
+            ws.connect(  # type: ignore[no-untyped-call]
+                url, timeout=self._connect_timeout, header=self._headers, suppress_origin=True
+            )
+        except websocket.WebSocketBadStatusException as error:
+            raise _handshake_error(error) from error
+        except websocket.WebSocketTimeoutException as error:
+            raise RequestTimeout(f"{self.name}: connect to {url} timed out") from error
+        except (OSError, websocket.WebSocketException) as error:
+            raise ExchangeNotAvailable(f"{self.name}: cannot connect to {url}: {error}") from error
+        if self._closing.is_set():
+            self._abort(ws)
+            ws.close()
+            raise ClientClosed(f"{self.name}: closed")
+        return ws
+
+    def _serve(self, ws: websocket.WebSocket) -> None:
+        """Resume and read until the socket dies; always leaves the socket closed."""
+        code: int | None = None
+        reason = ""
+        self.connects += 1
+        if self.connects > 1:
+            self.reconnects += 1
+        started = time.monotonic()
+        with self._lock:
+            self._ws = ws
+            inbound = self.protocol.on_open(started)
+        self._state = State.OPEN
+        self.connected_at = started
+        if signals.connection_started.receivers:
+            send(
+                signals.connection_started,
+                self._owner,
+                url=self.url,
+                name=self.name,
+                attempt=self.connects,
+            )
+        try:
+            self._apply(inbound)
+            self._read_loop(ws)
+        except _Reconnect as signal_:
+            code, reason = signal_.code, signal_.reason
+        except ClientClosed:
+            reason = "client closed"
+        except (OSError, websocket.WebSocketException) as error:
+            reason = f"socket error: {error!r}" if not self._closing.is_set() else "client closed"
+        finally:
+            with self._lock:
+                self._ws = None
+                tail = self.protocol.on_close()
+            self._ready.clear()
+            self._abort(ws)
+            with contextlib.suppress(Exception):
+                ws.close(timeout=0)
+        closing = self._closing.is_set()
+        lived = time.monotonic() - started
+        self._flaps = 0 if lived >= self._stable_after else self._flaps + 1
+        lost = ConnectionClosed(
+            f"{self.name}: connection lost ({reason})", code=code, reason=reason
+        )
+        if not closing:
+            self._last_error = lost
+            _log.warning("%s: %s; reconnecting", self.name, reason)
+        self._fail_inflight(lost if not closing else ClientClosed(f"{self.name}: closed"))
+        self._deliver(tail)
+        if signals.connection_closed.receivers:
+            send(
+                signals.connection_closed,
+                self._owner,
+                url=self.url,
+                name=self.name,
+                code=code,
+                reason=reason,
+                will_reconnect=not closing,
+            )
+
+    def _read_loop(self, ws: websocket.WebSocket) -> None:
+        read_timeout = self._read_timeout
+        ws.settimeout(self._ping_interval)
+        last_rx = time.monotonic()
+        protocol = self.protocol
+        lock = self._lock
+        hub_deliver = self.hub.deliver
+        received = signals.message_received
+        while True:
+            try:
+                opcode, data = ws.recv_data(control_frame=True)
+            except websocket.WebSocketTimeoutException:
+                now = time.monotonic()
+                if self._closing.is_set():
+                    raise ClientClosed("closed") from None
+                if now - last_rx >= read_timeout:
+                    raise _Reconnect(f"no data for {read_timeout:.1f}s (silent peer)") from None
+                self._bucket.reserve(now)  # an unsolicited ping counts against the rate limit
+                with self._send_lock:
+                    ws.ping()
+                continue
+            except websocket.WebSocketConnectionClosedException:
+                raise _Reconnect("connection closed by peer without close frame") from None
+            now = time.monotonic()
+            last_rx = now
+            if opcode in _DATA_OPCODES:
+                self.messages += 1
+                self.last_message_at = now
+                if received.receivers:
+                    send(received, self._owner, url=self.url, name=self.name, size=len(data))
+                try:
+                    with lock:
+                        inbound = protocol.receive(data, now)
+                except Exception as error:  # a protocol bug must not kill the stream
+                    _log.exception("%s: protocol failed on a frame", self.name)
+                    inbound = Inbound(errors=[error])
+                if (
+                    inbound.responses
+                    or inbound.outgoing
+                    or inbound.errors
+                    or inbound.ready
+                    or inbound.rejections
+                    or inbound.reconnect_reason
+                ):
+                    self._apply(inbound)
+                else:
+                    for delivery in inbound.deliveries:
+                        hub_deliver(delivery, self.name)
+            elif opcode == _CLOSE:
+                code, reason = _parse_close(data)
+                raise _Reconnect(f"server closed the connection: {code} {reason}".strip(), code)
+
+    def _apply(self, inbound: Inbound) -> None:
+        """Act on everything a frame meant; runs on the reader thread."""
+        self._deliver(inbound)
+        for error in inbound.errors:
+            self.protocol_errors += 1
+            _log.warning("%s: %s", self.name, error)
+            if signals.protocol_error.receivers:
+                send(signals.protocol_error, self._owner, url=self.url, name=self.name, error=error)
+        if inbound.outgoing:
+            self._send_paced(inbound.outgoing)
+        if inbound.ready:
+            self._ready.set()
+        if inbound.reconnect_reason:
+            raise _Reconnect(inbound.reconnect_reason)
+
+    def _deliver(self, inbound: Inbound) -> None:
+        for delivery in inbound.deliveries:
+            self.hub.deliver(delivery, self.name)
+        for message_hash, error in inbound.rejections:
+            self.hub.reject([message_hash], error)
+        for response in inbound.responses:
+            with self._lock:
+                future = self._inflight.pop(response.request_id, None)
+            if response.error is not None:
+                self.requests_rejected += 1
+                if future is not None:
+                    reject([future], response.error)
+                if signals.request_rejected.receivers:
+                    send(
+                        signals.request_rejected,
+                        self._owner,
+                        url=self.url,
+                        name=self.name,
+                        request_id=response.request_id,
+                        error=response.error,
+                    )
+            else:
+                if future is not None:
+                    resolve([future], response.result)
+                if signals.request_resolved.receivers:
+                    send(
+                        signals.request_resolved,
+                        self._owner,
+                        url=self.url,
+                        name=self.name,
+                        request_id=response.request_id,
+                        result=response.result,
+                    )
+
+    # -- sending -----------------------------------------------------------------------
+    def _send_paced(self, frames: list[str]) -> None:
+        """Send frames in order, within the exchange's incoming-message rate limit."""
+        for frame in frames:
+            with self._send_lock:
+                delay = self._bucket.reserve(time.monotonic())
+            if delay > 0 and self._closing.wait(delay):
+                raise ClientClosed(f"{self.name}: closed")
+            ws = self._ws
+            if ws is None:
+                raise ConnectionClosed(f"{self.name}: not connected")
+            try:
+                with self._send_lock:
+                    ws.send(frame)
+            except (OSError, websocket.WebSocketException) as error:
+                raise ConnectionClosed(f"{self.name}: send failed: {error}") from error
+
+    # -- helpers -----------------------------------------------------------------------
+    def _abort(self, ws: websocket.WebSocket) -> None:
+        sock = ws.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def _fail_inflight(self, error: BaseException) -> None:
+        with self._lock:
+            futures = list(self._inflight.values())
+            self._inflight.clear()
+        reject(futures, error)
+
+    def _check_usable(self) -> None:
+        if os.getpid() != self._pid:
+            raise NetworkError(
+                f"{self.name}: this connection was created in process {self._pid} and cannot be "
+                "used after fork; create the client in the child process"
+            )
+        if self._fatal is not None:
+            raise self._fatal
+        if self._closing.is_set():
+            raise ClientClosed(f"{self.name}: closed")
+
+
+def _not_closed(error: BaseException) -> bool:
+    return not isinstance(error, ClientClosed)
+
+
+def _parse_close(data: Any) -> tuple[int | None, str]:
+    payload = getattr(data, "data", data) or b""
+    if len(payload) >= 2:
+        code = int.from_bytes(payload[:2], "big")
+        return code, payload[2:].decode("utf-8", "replace")
+    return None, ""

@@ -1,0 +1,128 @@
+"""The meeting point of readers and consumers: waiters, callbacks and the dispatcher.
+
+A client owns one hub shared by all its connections, so message hashes
+(``ticker:BTC/USDT``) are the client's, whichever socket carries them.
+Waiters are resolved on the reader thread (a future's ``set_result`` runs no
+user code here: futures are internal); callbacks go through the dispatcher.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
+
+from .._core.events import Delivery, Policy
+from .._core.router import Handle, Router, reject, resolve
+from .._exceptions import ClientClosed, RequestTimeout
+from .._signals import send, signals
+from .dispatcher import Dispatcher
+
+
+class Hub:
+    """Thread-safe registry of waiters and callbacks by message hash."""
+
+    def __init__(self, *, owner: Any = None, name: str = "ccxtpro_sync", max_items: int = 10_000):
+        self._owner = owner if owner is not None else self
+        self._lock = threading.Lock()
+        self._router = Router()
+        self._closed: BaseException | None = None
+        self.dispatcher = Dispatcher(
+            self._router.callbacks,
+            owner=self._owner,
+            name=f"{name}-dispatcher",
+            max_items=max_items,
+        )
+
+    # -- readers ------------------------------------------------------------------
+    def deliver(self, delivery: Delivery, source: str = "") -> None:
+        """Hand one update to its waiters (now) and callbacks (via the dispatcher)."""
+        message_hash = delivery.message_hash
+        router = self._router
+        # Unlocked membership checks are safe under the GIL; a waiter added just
+        # after the check simply waits for the next update.
+        if router.has_waiters(message_hash):
+            with self._lock:
+                futures = router.pop_waiters(message_hash)
+            count = resolve(futures, delivery.value)
+            if count and signals.message_hash_resolved.receivers:
+                send(
+                    signals.message_hash_resolved,
+                    self._owner,
+                    url=source,
+                    name=source,
+                    message_hash=message_hash,
+                    waiters=count,
+                )
+        if router.callbacks(message_hash):
+            self.dispatcher.put(message_hash, delivery.value, delivery.policy)
+
+    def reject(self, message_hashes: Iterable[str], error: BaseException) -> None:
+        """Fail the waiters of some hashes (e.g. a refused subscription)."""
+        with self._lock:
+            futures = [f for h in message_hashes for f in self._router.pop_waiters(h)]
+        reject(futures, error)
+
+    # -- consumers ----------------------------------------------------------------
+    def waiter(self, message_hashes: Iterable[str]) -> Future[Any]:
+        """Register interest in the next update on any of the hashes; returns its future."""
+        with self._lock:
+            if self._closed is not None:
+                raise self._closed
+            return self._router.add_waiter(message_hashes)
+
+    def wait(self, future: Future[Any], timeout: float | None, what: str) -> Any:
+        """Block on a waiter; on timeout forget it and raise ``RequestTimeout``."""
+        try:
+            return future.result(timeout)
+        except FutureTimeout:
+            with self._lock:
+                self._router.discard_waiter(future)
+            if future.done():  # resolved in the meantime: keep the value
+                return future.result()
+            raise RequestTimeout(f"timed out after {timeout}s waiting for {what}") from None
+
+    def add_callback(self, message_hash: str, callback: Callable[[Any], object]) -> Handle:
+        with self._lock:
+            if self._closed is not None:
+                raise self._closed
+            return self._router.add_callback(message_hash, callback)
+
+    def remove_callback(self, handle: Handle) -> bool:
+        with self._lock:
+            return self._router.remove_callback(handle)
+
+    def is_wanted(self, message_hash: str) -> bool:
+        return self._router.is_wanted(message_hash)
+
+    def stats(self) -> dict[str, int]:
+        with self._lock:
+            counts = {
+                "waiters": self._router.waiter_count(),
+                "callbacks": self._router.callback_count(),
+            }
+        return counts | self.dispatcher.stats()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed is not None
+
+    def close(self, error: BaseException | None = None, timeout: float | None = 5.0) -> None:
+        """Wake every waiter with ``error`` (``ClientClosed`` by default); stop callbacks."""
+        with self._lock:
+            if self._closed is None:
+                self._closed = error or ClientClosed("client closed")
+            futures = self._router.pop_all_waiters()
+            error = self._closed
+        reject(futures, error)
+        self.dispatcher.close(timeout)
+
+
+def deliver_all(hub: Hub, deliveries: list[Delivery], source: str) -> None:
+    for delivery in deliveries:
+        hub.deliver(delivery, source)
+
+
+__all__ = ["Hub", "Policy", "deliver_all"]
