@@ -50,14 +50,18 @@ class RawStreamRouter:
         return [f"stream:{stream}"]
 
 
+_ABSENT = msgspec.Raw(b"")
+
+
 class _Frame(msgspec.Struct, gc=False):
     """Every shape a market-stream frame can take, decoded lazily."""
 
     stream: str | None = None
-    data: msgspec.Raw | None = None
+    # msgspec cannot put Raw in a union: an absent field is an empty Raw.
+    data: msgspec.Raw = _ABSENT
     id: int | str | None = None
-    result: msgspec.Raw | None = None
-    error: msgspec.Raw | None = None
+    result: msgspec.Raw = _ABSENT
+    error: msgspec.Raw = _ABSENT
     code: int | None = None
     msg: str | None = None
     e: str | None = None
@@ -147,14 +151,14 @@ class BinanceStreamProtocol:
             frame = _decode_frame(data)
         except (msgspec.DecodeError, msgspec.ValidationError) as error:
             return Inbound(errors=[ProtocolError(f"malformed frame ({error}): {data[:200]!r}")])
-        if frame.stream is not None and frame.data is not None:
+        if frame.stream is not None and frame.data:
             if frame.stream == "!serverShutdown":
                 return Inbound(reconnect_reason="server shutdown notice")
             deliveries = self.router.route(frame.stream, frame.data, now)
             return Inbound(deliveries=list(deliveries))
         if frame.e == "serverShutdown":
             return Inbound(reconnect_reason="server shutdown notice")
-        if frame.error is not None or frame.code is not None:
+        if frame.error or frame.code is not None:
             return self._on_error(frame)
         if frame.id is not None:
             return self._on_result(frame)
@@ -208,7 +212,7 @@ class BinanceStreamProtocol:
         assert request_id is not None
         if request_id in self._queries:
             self._queries.discard(request_id)
-            result = _decode_any(frame.result) if frame.result is not None else None
+            result = _decode_any(frame.result) if frame.result else None
             return Inbound(responses=[Response(request_id, result)])
         request = self.book.acknowledged(request_id)
         if request is None:
@@ -216,7 +220,7 @@ class BinanceStreamProtocol:
         return Inbound(responses=[Response(request_id, None)], ready=self._resumed(request_id))
 
     def _on_error(self, frame: _Frame) -> Inbound:
-        if frame.error is not None:
+        if frame.error:
             detail = _decode_error(frame.error)
             code, msg = detail.code, detail.msg
         else:

@@ -1,0 +1,41 @@
+import pytest
+
+from ccxtpro_sync._core.events import Policy
+from ccxtpro_sync._core.pending import PendingUpdates
+
+
+def test_latest_keeps_only_newest_value_in_first_arrival_order():
+    pending = PendingUpdates()
+    pending.put("ticker:A", 1, Policy.LATEST)
+    pending.put("ticker:B", 10, Policy.LATEST)
+    pending.put("ticker:A", 2, Policy.LATEST)
+    assert pending.coalesced == 1
+    assert pending.pop() == ("ticker:A", 2)
+    assert pending.pop() == ("ticker:B", 10)
+    assert pending.pop() is None
+
+
+def test_append_concatenates_and_drops_oldest_beyond_bound():
+    pending = PendingUpdates(max_items=5)
+    assert pending.put("trades:A", [1, 2, 3], Policy.APPEND) == 0
+    assert pending.put("trades:A", [4, 5, 6, 7], Policy.APPEND) == 2
+    assert pending.dropped == 2
+    assert pending.pop() == ("trades:A", [3, 4, 5, 6, 7])
+    assert len(pending) == 0
+
+
+def test_memory_is_bounded_by_hash_count_whatever_the_rate():
+    pending = PendingUpdates(max_items=100)
+    for i in range(100_000):
+        pending.put(f"ticker:{i % 7}", i, Policy.LATEST)
+        pending.put("trades:X", [i], Policy.APPEND)
+    assert len(pending) == 8
+    assert pending.coalesced == 100_000 - 7
+    assert pending.dropped == 100_000 - 100
+    items = dict(iter(pending.pop, None))
+    assert items["trades:X"] == list(range(99_900, 100_000))
+
+
+def test_rejects_nonsense_bound():
+    with pytest.raises(ValueError):
+        PendingUpdates(max_items=0)
