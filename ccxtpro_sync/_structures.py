@@ -65,33 +65,46 @@ MarketKindName: TypeAlias = Literal["spot", "margin", "swap", "future", "option"
 _DAY_MS = 86_400_000
 _EPOCH = _dt.date(1970, 1, 1)
 _MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the datetime module's limit
-# (day number, "YYYY-MM-DDT") of the last call: stream timestamps rarely change day,
-# so the date part is formatted once a day. Swapped as one tuple, so a racing
-# thread sees either the old pair or the new one, never a mix.
+_MILLIS = tuple(f".{i:03d}Z" for i in range(1000))
+_TWO_DIGITS = tuple(f"{i:02d}" for i in range(60))
+# (second, "YYYY-MM-DDTHH:MM:SS") of the last call, and (day, "YYYY-MM-DDT"):
+# stream timestamps arrive in order, so most calls hit the cached second and
+# cost one string concatenation. Each cache is swapped as one tuple, so a
+# racing thread sees the old pair or the new one, never a mix.
+_last_second: tuple[int, str] = (-1, "")
 _last_day: tuple[int, str] = (-1, "")
+
+
+def _format_second(second: int) -> str:
+    global _last_day
+    day, rem = divmod(second, 86_400)
+    cached = _last_day
+    if cached[0] != day:
+        cached = (day, (_EPOCH + _dt.timedelta(days=day)).isoformat() + "T")
+        _last_day = cached
+    hours, rem = divmod(rem, 3600)
+    minutes, seconds = divmod(rem, 60)
+    two = _TWO_DIGITS
+    return cached[1] + two[hours] + ":" + two[minutes] + ":" + two[seconds]
 
 
 def iso8601(ms: int | None) -> str | None:
     """Format epoch milliseconds like CCXT: ``2023-01-01T00:00:00.000Z``.
 
     Returns ``None`` for ``None``, negative or out-of-range input (CCXT's
-    ``iso8601`` gives ``undefined`` there). About 0.3 µs: the date part is cached.
+    ``iso8601`` gives ``undefined`` there). ~0.1 µs when the second is cached.
     """
-    global _last_day
-    if ms is None or ms < 0 or ms > _MAX_MS:
+    global _last_second
+    if ms is None or not 0 <= ms <= _MAX_MS:
         return None
-    ms = int(ms)
-    day, rem = divmod(ms, _DAY_MS)
-    cached = _last_day
-    if cached[0] == day:
-        prefix = cached[1]
-    else:
-        prefix = (_EPOCH + _dt.timedelta(days=day)).isoformat() + "T"
-        _last_day = (day, prefix)
-    hours, rem = divmod(rem, 3_600_000)
-    minutes, rem = divmod(rem, 60_000)
-    seconds, millis = divmod(rem, 1000)
-    return f"{prefix}{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}Z"
+    if type(ms) is not int:
+        ms = int(ms)
+    second, millis = divmod(ms, 1000)
+    cached = _last_second
+    if cached[0] != second:
+        cached = (second, _format_second(second))
+        _last_second = cached
+    return cached[1] + _MILLIS[millis]
 
 
 # --------------------------------------------------------------------------- base
