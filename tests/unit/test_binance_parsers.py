@@ -588,3 +588,33 @@ def test_every_kind_has_a_decoder() -> None:
     from typing import get_args
 
     assert set(w.DECODERS) == set(get_args(w.StreamKind))
+
+
+# --------------------------------------------------------------------------- float fast path
+
+
+def test_float_depth_decoders_match_python_float() -> None:
+    fast = w.decode(w.DEPTH_UPDATE_FLOAT_DECODER, UM_DEPTH_UPDATE)
+    slow = _decode("depthUpdate", UM_DEPTH_UPDATE)
+    assert fast.bids == p.parse_levels(slow.bids, float)
+    assert fast.prev_final_update_id == 149
+    snap = w.decode(w.DEPTH_SNAPSHOT_FLOAT_DECODER, UM_REST_DEPTH)
+    assert snap.asks == [(4.000002, 12.0)] and snap.last_update_id == 1027024
+    with pytest.raises(ProtocolError):
+        w.decode(w.DEPTH_UPDATE_FLOAT_DECODER, SPOT_DEPTH_UPDATE.replace('"10"', '"ten"'))
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.decimals(min_value=0, max_value=10**9, places=8),
+            st.decimals(min_value=0, max_value=10**6, places=8),
+        ),
+        max_size=5,
+    )
+)
+def test_float_depth_decoder_rounds_like_float(levels: list[tuple[Decimal, Decimal]]) -> None:
+    payload = json.loads(SPOT_DEPTH_UPDATE)
+    payload["b"] = [[str(price), str(qty)] for price, qty in levels]
+    fast = w.decode(w.DEPTH_UPDATE_FLOAT_DECODER, json.dumps(payload))
+    assert fast.bids == [(float(str(price)), float(str(qty))) for price, qty in levels]

@@ -33,7 +33,9 @@ __all__ = [
     "AggTradeEvent",
     "BookTickerEvent",
     "DepthSnapshot",
+    "DepthSnapshotFloat",
     "DepthUpdateEvent",
+    "DepthUpdateFloatEvent",
     "Envelope",
     "ForceOrder",
     "ForceOrderEvent",
@@ -269,6 +271,37 @@ class DepthSnapshot(_Wire, frozen=True):
     transaction_time: int | None = _o("T")
 
 
+class DepthUpdateFloatEvent(_Wire, frozen=True):
+    """:class:`DepthUpdateEvent` with levels decoded straight to ``float``.
+
+    The order-book fast path: msgspec converts the quoted numbers in C, about
+    4x faster than ``float()`` per level in Python. Decoded with
+    ``strict=False`` (that is what lets a JSON string become a float), so it
+    is laxer than the other decoders; use it only where float levels are wanted.
+    """
+
+    event_type: str = _f("e")
+    event_time: int = _f("E")
+    symbol: str = _f("s")
+    first_update_id: int = _f("U")
+    final_update_id: int = _f("u")
+    bids: list[tuple[float, float]] = _f("b")
+    asks: list[tuple[float, float]] = _f("a")
+    transaction_time: int | None = _o("T")
+    prev_final_update_id: int | None = _o("pu")
+    pair: str | None = _o("ps")
+
+
+class DepthSnapshotFloat(_Wire, frozen=True):
+    """:class:`DepthSnapshot` with ``float`` levels (see :class:`DepthUpdateFloatEvent`)."""
+
+    last_update_id: int = _f("lastUpdateId")
+    bids: list[tuple[float, float]] = _f("bids")
+    asks: list[tuple[float, float]] = _f("asks")
+    event_time: int | None = _o("E")
+    transaction_time: int | None = _o("T")
+
+
 # --------------------------------------------------------------------------- futures
 
 
@@ -337,6 +370,8 @@ BOOK_TICKER_DECODER: Final = msgspec.json.Decoder(BookTickerEvent)
 KLINE_DECODER: Final = msgspec.json.Decoder(KlineEvent)
 DEPTH_UPDATE_DECODER: Final = msgspec.json.Decoder(DepthUpdateEvent)
 DEPTH_SNAPSHOT_DECODER: Final = msgspec.json.Decoder(DepthSnapshot)
+DEPTH_UPDATE_FLOAT_DECODER: Final = msgspec.json.Decoder(DepthUpdateFloatEvent, strict=False)
+DEPTH_SNAPSHOT_FLOAT_DECODER: Final = msgspec.json.Decoder(DepthSnapshotFloat, strict=False)
 MARK_PRICE_DECODER: Final = msgspec.json.Decoder(MarkPriceEvent)
 MARK_PRICE_ARR_DECODER: Final = msgspec.json.Decoder(list[MarkPriceEvent])
 FORCE_ORDER_DECODER: Final = msgspec.json.Decoder(ForceOrderEvent)
