@@ -13,6 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+#: A signal to send later: the attribute name on ``signals`` and its keyword payload.
+Notice = tuple[str, dict[str, Any]]
+
+
 class Policy(enum.Enum):
     """How undelivered updates for one message hash are kept while callbacks lag.
 
@@ -61,6 +65,5 @@ class Inbound:
     reconnect_reason: str | None = None
     #: Set when the resume sequence (auth, then subscriptions) is complete.
     ready: bool = False
-
-
-EMPTY = Inbound()
+    #: Telemetry to send once every lock is released: (signal attribute name, payload).
+    notices: list[Notice] = field(default_factory=list)

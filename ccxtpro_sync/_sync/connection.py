@@ -243,6 +243,17 @@ class Connection:
             self.wait_ready(timeout)
         return self.call(build, timeout)
 
+    def inject(self, build: Callable[[Any], Inbound]) -> None:
+        """Run ``build(protocol)`` under the protocol lock and act on what it returns.
+
+        For inputs that do not arrive on the socket, such as a REST snapshot
+        fetched by another thread; the deliveries are made from the caller's thread.
+        """
+        self._check_usable()
+        with self._lock:
+            inbound = build(self.protocol)
+        self._deliver(inbound)
+
     def force_reconnect(self, reason: str = "requested") -> None:
         """Drop the socket now; the reader reconnects and resumes as after any drop."""
         ws = self._ws
@@ -466,7 +477,8 @@ class Connection:
                     _log.exception("%s: protocol failed on a frame", self.name)
                     inbound = Inbound(errors=[error])
                 if (
-                    inbound.responses
+                    inbound.notices
+                    or inbound.responses
                     or inbound.outgoing
                     or inbound.errors
                     or inbound.ready
@@ -484,11 +496,6 @@ class Connection:
     def _apply(self, inbound: Inbound) -> None:
         """Act on everything a frame meant; runs on the reader thread."""
         self._deliver(inbound)
-        for error in inbound.errors:
-            self.protocol_errors += 1
-            _log.warning("%s: %s", self.name, error)
-            if signals.protocol_error.receivers:
-                send(signals.protocol_error, self._owner, url=self.url, name=self.name, error=error)
         if inbound.outgoing:
             self._send_paced(inbound.outgoing)
         if inbound.ready:
@@ -497,6 +504,14 @@ class Connection:
             raise _Reconnect(inbound.reconnect_reason)
 
     def _deliver(self, inbound: Inbound) -> None:
+        """Hand over data, outcomes and telemetry; no lock is held here."""
+        for error in inbound.errors:
+            self.protocol_errors += 1
+            _log.warning("%s: %s", self.name, error)
+            if signals.protocol_error.receivers:
+                send(signals.protocol_error, self._owner, url=self.url, name=self.name, error=error)
+        for name, payload in inbound.notices:
+            send(getattr(signals, name), self._owner, **payload)
         for delivery in inbound.deliveries:
             self.hub.deliver(delivery, self.name)
         for message_hash, error in inbound.rejections:

@@ -84,7 +84,9 @@ def test_refused_subscription_rejects_its_waiters_with_a_typed_error():
     assert not protocol.book.is_desired("nosuch@trade")
     # the flat error shape from Binance's error table is understood too
     ids, _ = protocol.subscribe(["other@trade"])
-    flat = protocol.receive(json.dumps({"code": 3, "msg": "Invalid JSON", "id": ids[0]}).encode(), 0)
+    flat = protocol.receive(
+        json.dumps({"code": 3, "msg": "Invalid JSON", "id": ids[0]}).encode(), 0
+    )
     assert flat.responses[0].error is not None
 
 
@@ -114,7 +116,7 @@ def test_disconnect_keeps_desire_and_forgets_confirmation():
     protocol.subscribe(["a@trade"])
     protocol.url()
     protocol.on_open(0.0)
-    ids, _ = protocol.subscribe(["b@trade"])
+    _ids, _ = protocol.subscribe(["b@trade"])
     protocol.on_close()
     assert protocol.book.confirmed() == set()
     assert protocol.subscribe(["c@trade"]) == ([], [])  # offline: recorded, not sent

@@ -16,9 +16,15 @@ from typing import Any, Protocol
 
 import msgspec
 
-from ..._core.events import Delivery, Inbound, Policy, Response
+from ..._core.events import Delivery, Inbound, Notice, Policy, Response
 from ..._core.subscriptions import SubscriptionBook
-from ..._exceptions import BadRequest, ExchangeError, ProtocolError, RateLimitExceeded
+from ..._exceptions import (
+    BadRequest,
+    CcxtproSyncError,
+    ExchangeError,
+    ProtocolError,
+    RateLimitExceeded,
+)
 
 #: Stay well under common 8 KiB request-line limits.
 URL_BUDGET = 4000
@@ -29,6 +35,9 @@ STREAMS_PER_REQUEST = 100
 class StreamRouter(Protocol):
     """Turns one stream's payload into deliveries; the exchange client provides it."""
 
+    #: Telemetry the router wants sent; the protocol moves it into ``Inbound.notices``.
+    notices: list[Notice]
+
     def route(self, stream: str, data: msgspec.Raw, now: float) -> Iterable[Delivery]:
         """Deliveries for one combined-stream payload (may be empty)."""
         ...
@@ -37,17 +46,27 @@ class StreamRouter(Protocol):
         """The message hashes a stream feeds (to fail their waiters if it is refused)."""
         ...
 
+    def reset(self, streams: Iterable[str]) -> list[Delivery]:
+        """The connection carrying ``streams`` was lost: drop state that cannot survive it."""
+        ...
+
 
 class RawStreamRouter:
     """Delivers each payload, decoded to plain Python, under ``stream:<name>``."""
 
     _decode = msgspec.json.Decoder().decode
 
+    def __init__(self) -> None:
+        self.notices: list[Notice] = []
+
     def route(self, stream: str, data: msgspec.Raw, now: float) -> Iterable[Delivery]:
         return (Delivery(f"stream:{stream}", [self._decode(data)], Policy.APPEND),)
 
     def hashes(self, stream: str) -> list[str]:
         return [f"stream:{stream}"]
+
+    def reset(self, streams: Iterable[str]) -> list[Delivery]:
+        return []
 
 
 _ABSENT = msgspec.Raw(b"")
@@ -135,8 +154,12 @@ class BinanceStreamProtocol:
         self._open = False
         self._resume_ids.clear()
         self._queries.clear()
+        lost = self.book.desired()
         self.book.disconnected()
-        return Inbound()
+        deliveries = self.router.reset(lost)
+        notices = self.router.notices[:]
+        self.router.notices.clear()
+        return Inbound(deliveries=deliveries, notices=notices)
 
     def encode_request(self, method: str, params: Any) -> tuple[int | str, str]:
         request_id = next(self._ids)
@@ -154,7 +177,15 @@ class BinanceStreamProtocol:
         if frame.stream is not None and frame.data:
             if frame.stream == "!serverShutdown":
                 return Inbound(reconnect_reason="server shutdown notice")
-            deliveries = self.router.route(frame.stream, frame.data, now)
+            router = self.router
+            try:
+                deliveries = router.route(frame.stream, frame.data, now)
+            except CcxtproSyncError as error:  # one bad payload never stops the stream
+                return Inbound(errors=[error])
+            if router.notices:
+                notices = router.notices[:]
+                router.notices.clear()
+                return Inbound(deliveries=list(deliveries), notices=notices)
             return Inbound(deliveries=list(deliveries))
         if frame.e == "serverShutdown":
             return Inbound(reconnect_reason="server shutdown notice")

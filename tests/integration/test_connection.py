@@ -1,0 +1,303 @@
+"""The connection engine against the local exchange, over real sockets."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from ccxtpro_sync import (
+    ClientClosed,
+    RateLimitExceeded,
+    RequestTimeout,
+    default_reconnect_policy,
+    signals,
+)
+from ccxtpro_sync._exchanges.binance.stream_protocol import BinanceStreamProtocol
+from ccxtpro_sync._sync.connection import Connection
+from ccxtpro_sync.simulator import LocalExchange
+
+TRADES = "btcusdt@aggTrade"
+TICKER = "ethusdt@ticker"
+
+
+class Recorder:
+    """Collects signal payloads and lets a test wait for a count, without sleeping."""
+
+    def __init__(self, signal: Any, sender: Any = None) -> None:
+        self.events: list[dict[str, Any]] = []
+        self._cond = threading.Condition()
+        self._signal = signal
+        signal.connect(self._on, weak=False)
+
+    def _on(self, sender: Any, **payload: Any) -> None:
+        with self._cond:
+            self.events.append(payload)
+            self._cond.notify_all()
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        with self._cond:
+            assert self._cond.wait_for(lambda: len(self.events) >= count, timeout), (
+                f"expected {count} events, got {self.events}"
+            )
+            return list(self.events)
+
+    def close(self) -> None:
+        self._signal.disconnect(self._on)
+
+
+@pytest.fixture
+def recorders() -> Iterator[dict[str, Recorder]]:
+    made = {name: Recorder(sig) for name, sig in signals.all().items()}
+    yield made
+    for recorder in made.values():
+        recorder.close()
+
+
+def connect(exchange: LocalExchange, streams: list[str], **options: Any) -> Connection:
+    protocol = BinanceStreamProtocol(exchange.urls("spot")["ws"])
+    options.setdefault("read_timeout", 5.0)
+    options.setdefault("ping_interval", 1.0)
+    conn = Connection(protocol, name="test", **options)
+    conn.call(lambda p: p.subscribe(streams))
+    conn.start()
+    conn.wait_ready(10)
+    return conn
+
+
+def next_value(conn: Connection, stream: str, timeout: float = 10.0) -> Any:
+    return conn.hub.wait(conn.hub.waiter([f"stream:{stream}"]), timeout, stream)
+
+
+def subscriptions(conn: Connection) -> list[str]:
+    return sorted(conn.request("LIST_SUBSCRIPTIONS", timeout=10))
+
+
+def test_callbacks_and_waiters_receive_messages(exchange: LocalExchange) -> None:
+    conn = connect(exchange, [TRADES])
+    try:
+        received: list[dict[str, Any]] = []
+        enough = threading.Event()
+
+        def on_trades(batch: list[dict[str, Any]]) -> None:
+            received.extend(batch)
+            if len(received) >= 5:
+                enough.set()
+
+        conn.hub.add_callback(f"stream:{TRADES}", on_trades)
+        # several waiters on one hash all resolve with the same update
+        futures = [conn.hub.waiter([f"stream:{TRADES}"]) for _ in range(3)]
+        values = [conn.hub.wait(f, 10, TRADES) for f in futures]
+        assert all(v is values[0] for v in values)
+        assert values[0][0]["e"] == "aggTrade" and values[0][0]["s"] == "BTCUSDT"
+        assert enough.wait(10)
+        ids = [t["a"] for t in received]
+        assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    finally:
+        conn.close()
+
+
+def test_live_subscribe_and_list(exchange: LocalExchange) -> None:
+    conn = connect(exchange, [TRADES])
+    try:
+        conn.call(lambda p: p.subscribe([TICKER]), timeout=10)
+        assert subscriptions(conn) == sorted([TRADES, TICKER])
+        assert next_value(conn, TICKER)[0]["e"] == "24hrTicker"
+        conn.call(lambda p: p.unsubscribe([TICKER]), timeout=10)
+        assert subscriptions(conn) == [TRADES]
+    finally:
+        conn.close()
+
+
+def test_reconnect_after_drop_restores_every_subscription(
+    exchange: LocalExchange, recorders: dict[str, Recorder]
+) -> None:
+    conn = connect(exchange, [TRADES])
+    try:
+        conn.call(lambda p: p.subscribe([TICKER, "bnbusdt@bookTicker"]), timeout=10)
+        before = subscriptions(conn)
+        assert exchange.faults.drop() == 1
+        closed = recorders["connection_closed"].wait_for(1)
+        assert closed[0]["will_reconnect"] is True
+        recorders["connection_started"].wait_for(2)
+        conn.wait_ready(10)
+        assert subscriptions(conn) == before
+        for stream in before:
+            assert next_value(conn, stream)
+        assert conn.reconnects == 1
+    finally:
+        conn.close()
+
+
+def test_half_open_server_is_detected_and_left(
+    exchange: LocalExchange, recorders: dict[str, Recorder]
+) -> None:
+    conn = connect(exchange, [TRADES], read_timeout=1.0, ping_interval=0.25)
+    try:
+        assert exchange.faults.half_open() == 1
+        closed = recorders["connection_closed"].wait_for(1)
+        assert "silent peer" in closed[0]["reason"]
+        recorders["connection_started"].wait_for(2)
+        assert next_value(conn, TRADES)
+    finally:
+        conn.close()
+
+
+def test_raising_callback_does_not_stop_delivery(
+    exchange: LocalExchange, recorders: dict[str, Recorder]
+) -> None:
+    conn = connect(exchange, [TRADES])
+    try:
+        calls = {"bad": 0}
+        good = threading.Event()
+        good_count = [0]
+
+        def bad(batch: Any) -> None:
+            calls["bad"] += 1
+            raise ValueError("user bug")
+
+        def fine(batch: Any) -> None:
+            good_count[0] += 1
+            if good_count[0] >= 3:
+                good.set()
+
+        conn.hub.add_callback(f"stream:{TRADES}", bad)
+        conn.hub.add_callback(f"stream:{TRADES}", fine)
+        assert good.wait(10)
+        errors = recorders["callback_error"].wait_for(2)
+        assert isinstance(errors[0]["error"], ValueError)
+        assert errors[0]["message_hash"] == f"stream:{TRADES}"
+        assert calls["bad"] >= 2  # called again after raising
+    finally:
+        conn.close()
+
+
+def test_slow_callback_never_stalls_the_reader(exchange: LocalExchange) -> None:
+    conn = connect(exchange, [TRADES, TICKER])
+    release = threading.Event()
+    try:
+        entered = threading.Event()
+
+        def stuck(value: Any) -> None:
+            entered.set()
+            release.wait(30)
+
+        conn.hub.add_callback(f"stream:{TICKER}", stuck)
+        conn.hub.add_callback(f"stream:{TRADES}", lambda batch: None)
+        assert entered.wait(10)
+        # the dispatcher is blocked, yet waiters keep resolving from the reader
+        for _ in range(3):
+            assert next_value(conn, TRADES)
+        stats = conn.hub.stats()
+        assert stats["queued"] >= 1  # updates wait, bounded, for the stuck dispatcher
+    finally:
+        release.set()
+        conn.close()
+
+
+def test_close_wakes_every_waiter_and_leaves_no_thread(exchange: LocalExchange) -> None:
+    conn = connect(exchange, ["solusdt@kline_1M"])  # a stream that is quiet most of the time
+    outcomes: list[BaseException] = []
+
+    def waiter() -> None:
+        try:
+            conn.hub.wait(conn.hub.waiter(["stream:never"]), 30, "never")
+        except BaseException as error:
+            outcomes.append(error)
+
+    threads = [threading.Thread(target=waiter) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 10
+    while conn.hub.stats()["waiters"] < 4:  # poll state, bounded; no timing assumption
+        assert time.monotonic() < deadline, "waiters never registered"
+        threading.Event().wait(0.01)
+    conn.close()
+    conn.close()  # idempotent
+    for thread in threads:
+        thread.join(5)
+    assert len(outcomes) == 4 and all(isinstance(e, ClientClosed) for e in outcomes)
+    assert conn.thread is not None and not conn.thread.is_alive()
+    with pytest.raises(ClientClosed):
+        conn.call(lambda p: p.subscribe([TRADES]))
+
+
+def test_waiter_timeout_is_typed_and_a_builtin_timeout(exchange: LocalExchange) -> None:
+    conn = connect(exchange, [TRADES])
+    try:
+        with pytest.raises(RequestTimeout) as caught:
+            conn.hub.wait(conn.hub.waiter(["stream:never"]), 0.2, "never")
+        assert isinstance(caught.value, TimeoutError)
+        assert conn.hub.stats()["waiters"] == 0  # the timed-out waiter was forgotten
+    finally:
+        conn.close()
+
+
+def test_refused_handshake_backs_off_at_least_retry_after(
+    exchange: LocalExchange, recorders: dict[str, Recorder]
+) -> None:
+    exchange.faults.refuse_handshakes(count=1, status=429, retry_after=1)
+    protocol = BinanceStreamProtocol(exchange.urls("spot")["ws"])
+    conn = Connection(protocol, name="test", reconnect=default_reconnect_policy(initial=0.01))
+    try:
+        conn.call(lambda p: p.subscribe([TRADES]))
+        conn.start()
+        scheduled = recorders["reconnect_scheduled"].wait_for(1)
+        assert isinstance(scheduled[0]["error"], RateLimitExceeded)
+        assert scheduled[0]["delay"] >= 1.0
+        conn.wait_ready(10)
+        assert next_value(conn, TRADES)
+    finally:
+        conn.close()
+
+
+def test_close_during_reconnect_backoff_is_prompt(
+    exchange: LocalExchange, recorders: dict[str, Recorder]
+) -> None:
+    exchange.faults.refuse_handshakes(count=100, status=418, retry_after=60)
+    protocol = BinanceStreamProtocol(exchange.urls("spot")["ws"])
+    conn = Connection(protocol, name="test")
+    conn.start()
+    assert recorders["reconnect_scheduled"].wait_for(1)[0]["delay"] >= 60
+    joined = threading.Event()
+
+    def closer() -> None:
+        conn.close()
+        joined.set()
+
+    threading.Thread(target=closer).start()
+    assert joined.wait(5), "close() did not interrupt the 60 s back-off"
+    assert conn.thread is not None and not conn.thread.is_alive()
+    with pytest.raises(ClientClosed):
+        conn.wait_ready(1)
+
+
+def test_malformed_frame_is_reported_and_the_stream_goes_on(
+    exchange: LocalExchange, recorders: dict[str, Recorder]
+) -> None:
+    conn = connect(exchange, [TRADES])
+    try:
+        exchange.faults.send_malformed("invalid_json")
+        errors = recorders["protocol_error"].wait_for(1)
+        assert "malformed" in str(errors[0]["error"])
+        assert next_value(conn, TRADES)
+        assert conn.reconnects == 0
+    finally:
+        conn.close()
+
+
+def test_server_close_code_is_reported_and_reconnected(
+    exchange: LocalExchange, recorders: dict[str, Recorder]
+) -> None:
+    conn = connect(exchange, [TRADES])
+    try:
+        exchange.faults.close(code=1008, reason="policy")
+        closed = recorders["connection_closed"].wait_for(1)
+        assert closed[0]["code"] == 1008
+        recorders["connection_started"].wait_for(2)
+        assert next_value(conn, TRADES)
+    finally:
+        conn.close()
