@@ -84,6 +84,8 @@ class RestServer:
         self.registry, self.faults = registry, faults
         self.routes: dict[tuple[str, str], Route] = {}
         self.weights = WeightCounter()
+        #: Wall clock for weight windows; tests may pin it to avoid minute boundaries.
+        self.clock: Callable[[], float] = time.time
         self.pool_limits = {POOLS[m]: limits[m].rest_weight for m in PREFIXES}
         self._sockets: set[socket.socket] = set()
         self._sockets_lock = threading.Lock()
@@ -135,7 +137,7 @@ class RestServer:
         if route is None:
             known = any(path == req.path for _, path in self.routes)
             return RestResponse(405 if known else 404, None)
-        now = time.time()
+        now = self.clock()
         early: ApiError | None = None
         try:
             weight = route.weight(req) if callable(route.weight) else route.weight
