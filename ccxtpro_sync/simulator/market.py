@@ -311,6 +311,7 @@ class MarketGenerator:
             self._taker(st, out, now_ms)
         for _ in range(rng.randint(1, 4)):
             self._maker(st, out)
+        self._tighten(st, out)
         self._replenish(st, out)
         if self.market != "spot" and rng.random() < 0.02:
             sell = rng.random() < 0.5
@@ -324,13 +325,21 @@ class MarketGenerator:
         out.top_changed = top_before != top_after
         return out
 
+    @staticmethod
+    def _buy_bias(st: SymbolState) -> float:
+        """Probability that flow pushes the price up; mean-reverts to the start price so
+        long runs stay within a fraction of a percent of it."""
+        anchor = st.open_price
+        pressure = (st.mid() - anchor) / (anchor * 0.001)
+        return 0.5 - 0.25 * max(-1.6, min(1.6, pressure))
+
     def _taker(self, st: SymbolState, out: SymbolStep, now_ms: int) -> None:
         """A market order walking the opposite side, one aggTrade per level."""
         rng, book = self.rng, st.book
-        taker_buys = rng.random() < 0.5
+        taker_buys = rng.random() < self._buy_bias(st)
         side: Side = ASK if taker_buys else BID
         remaining = self._lots(st.spec, rng.uniform(0.3, 2.5))
-        for _ in range(5):
+        for _ in range(3):
             price = book.best(side)
             if price is None or remaining <= 0 or book.count(side) < 10:
                 break
@@ -355,7 +364,7 @@ class MarketGenerator:
     def _maker(self, st: SymbolState, out: SymbolStep) -> None:
         """Add, resize or cancel a resting level, mostly near the top."""
         rng, book = self.rng, st.book
-        side: Side = BID if rng.random() < 0.5 else ASK
+        side: Side = BID if rng.random() < self._buy_bias(st) else ASK
         count = book.count(side)
         if count == 0:
             return
@@ -368,12 +377,28 @@ class MarketGenerator:
         else:
             best, other = book.best(side), book.best(ASK if side == BID else BID)
             assert best is not None
+            if other is not None and abs(other - best) > 1 and rng.random() < 0.6:
+                # Liquidity providers close a wide spread quickly, as on a liquid market.
+                inside = rng.randint(1, abs(other - best) - 1)
+                self._change(st, out, side, best + inside if side == BID else best - inside,
+                             self._lots(st.spec))
+                return
             offset = int(rng.expovariate(1 / 6)) - (1 if rng.random() < 0.3 else 0)
             price = best - offset if side == BID else best + offset
             if other is not None and (price >= other if side == BID else price <= other):
                 price = other - 1 if side == BID else other + 1
             if price > 0:
                 self._change(st, out, side, price, self._lots(st.spec))
+
+    def _tighten(self, st: SymbolState, out: SymbolStep) -> None:
+        """Refill a spread wider than a few ticks (a sweep leaves a hole at the top)."""
+        bid, ask = st.book.best(BID), st.book.best(ASK)
+        if bid is None or ask is None or ask - bid <= 3:
+            return
+        side: Side = BID if self.rng.random() < self._buy_bias(st) else ASK
+        inside = self.rng.randint(1, min(ask - bid - 1, 3))
+        self._change(st, out, side, bid + inside if side == BID else ask - inside,
+                     self._lots(st.spec))
 
     def _replenish(self, st: SymbolState, out: SymbolStep) -> None:
         """Keep each side near ``levels`` deep by adding or trimming far levels."""
@@ -384,9 +409,9 @@ class MarketGenerator:
             if worst is None:
                 continue
             if count < self.levels * 0.9:
-                gap = self.rng.randint(1, 5)
-                price = worst - gap if side == BID else worst + gap
-                if price > 0:
-                    self._change(st, out, side, price, self._lots(st.spec, 2.0))
+                for _ in range(3):
+                    worst += -self.rng.randint(1, 5) if side == BID else self.rng.randint(1, 5)
+                    if worst > 0:
+                        self._change(st, out, side, worst, self._lots(st.spec, 2.0))
             elif count > self.levels * 1.2:
                 self._change(st, out, side, worst, 0)
