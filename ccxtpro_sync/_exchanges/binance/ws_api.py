@@ -1,0 +1,826 @@
+"""Binance WebSocket API connections, sans-I/O: signed requests, session logon, user data.
+
+:class:`BinanceWsApiProtocol` implements the connection protocol for the
+spot (``/ws-api/v3``), USD-M (``/ws-fapi/v1``) and COIN-M (``/ws-dapi/v1``)
+WebSocket APIs (protocol reference §6):
+
+* **Envelope**: ``{"id", "method", "params"}`` → ``{"id", "status", "result" |
+  "error", "rateLimits"}``. Errors become typed exceptions via
+  :mod:`.errors`; ``rateLimits`` from every response are kept, latest per
+  (type, interval, intervalNum), in :attr:`BinanceWsApiProtocol.rate_limits`.
+* **Signing**: ``apiKey`` + ``timestamp`` (+ ``recvWindow``) + ``signature``
+  over the sorted params. The timestamp comes from an injectable wall clock
+  plus a server-time offset, kept fresh from ``time``/``session.logon`` replies.
+* **Resume sequence** on every (re)connect, before anything else:
+  spot with an Ed25519 key → ``session.logon``; then, if user data is wanted,
+  ``userDataStream.subscribe`` (logged on) or ``userDataStream.subscribe.signature``
+  (HMAC/RSA keys, which cannot log on); then ``ready``. Until logged on,
+  every signed request carries its own signature, so a failed logon degrades
+  to per-request signing rather than a dead connection.
+* **User data** arrives as ``{"subscriptionId": N, "event": {...}}`` and is
+  turned into deliveries by :class:`.user_data.UserDataState`. Each confirmed
+  subscription is announced under :data:`USER_DATA_SUBSCRIBED` so the client
+  can reconcile what the gap lost. ``eventStreamTerminated`` while still
+  wanted → subscribe again. ``serverShutdown`` → reconnect.
+* **Request helpers** take CCXT's unified arguments and return
+  ``(request_id, frame)``; their answers come back in ``Inbound.responses``
+  already parsed into ``Order``/``Trade``/``Balances``/``Position``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Iterable, Mapping
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any, Final
+
+import msgspec
+
+from ..._core.events import Delivery, Inbound, Response
+from ..._credentials import Credentials
+from ..._exceptions import (
+    AuthenticationError,
+    BadRequest,
+    CcxtproSyncError,
+    DDoSProtection,
+    InvalidOrder,
+    NotSupported,
+    ProtocolError,
+)
+from ..._structures import Market
+from .environments import Endpoints
+from .errors import from_payload
+from .markets import Markets
+from .private_parsers import (
+    parse_account_position,
+    parse_account_status,
+    parse_futures_balances,
+    parse_my_trade,
+    parse_order_result,
+)
+from .private_wire import (
+    AccountBalanceEntry,
+    AccountPositionEntry,
+    AccountStatus,
+    OrderResult,
+    TradeResult,
+    decode_event,
+)
+from .signing import ws_api_payload
+from .user_data import BALANCE, MY_TRADES, ORDERS, POSITIONS, UserDataState
+
+__all__ = [
+    "USER_DATA_SUBSCRIBED",
+    "BinanceWsApiProtocol",
+    "RateLimit",
+    "amount_to_precision",
+    "price_to_precision",
+]
+
+#: Delivered (LATEST, value = subscription id) each time a user-data subscription is
+#: confirmed: the events sent before it may be lost, so the client reconciles.
+USER_DATA_SUBSCRIBED: Final = "userData:subscribed"
+#: Message hashes fed by user data; rejected together when the subscription fails.
+_USER_DATA_HASHES: Final = (ORDERS, MY_TRADES, BALANCE, POSITIONS, USER_DATA_SUBSCRIBED)
+
+#: Methods that need ``apiKey`` + ``timestamp`` + ``signature`` (unless logged on).
+_SIGNED_PREFIXES: Final = (
+    "order.",
+    "orderList.",
+    "sor.",
+    "openOrders.",
+    "openOrderLists.",
+    "allOrders",
+    "allOrderLists",
+    "myTrades",
+    "myPreventedMatches",
+    "myAllocations",
+    "account.",
+    "v2/account.",
+    "algoOrder.",
+    "session.logon",
+    "userDataStream.subscribe.signature",
+)
+#: Futures listenKey methods: ``apiKey`` only, no signature (§6.6, §7.3).
+_API_KEY_ONLY: Final = frozenset(
+    {"userDataStream.start", "userDataStream.ping", "userDataStream.stop"}
+)
+
+
+def is_signed(method: str) -> bool:
+    """Whether ``method`` is a SIGNED WS API method (a version prefix is allowed)."""
+    name = method.split("/", 1)[1] if method.startswith("v") and "/" in method else method
+    return any(name.startswith(p) or method.startswith(p) for p in _SIGNED_PREFIXES)
+
+
+class RateLimit(msgspec.Struct, frozen=True, gc=False):
+    """One ``rateLimits`` entry as Binance reports it (``count`` used of ``limit``)."""
+
+    rateLimitType: str
+    interval: str
+    intervalNum: int
+    limit: int
+    count: int | None = None
+
+
+_ABSENT = msgspec.Raw(b"")
+
+
+class _ErrorBody(msgspec.Struct, gc=False):
+    code: int | None = None
+    msg: str = ""
+    data: dict[str, Any] | None = None
+
+
+class _Frame(msgspec.Struct, gc=False):
+    id: int | str | None = None
+    status: int | None = None
+    result: msgspec.Raw = _ABSENT
+    error: _ErrorBody | None = None
+    rateLimits: list[RateLimit] | None = None
+    subscriptionId: int | None = None
+    event: msgspec.Raw = _ABSENT
+
+
+class _EventHead(msgspec.Struct, gc=False):
+    e: str | None = None
+
+
+_decode_frame = msgspec.json.Decoder(_Frame).decode
+_decode_head = msgspec.json.Decoder(_EventHead).decode
+_decode_any = msgspec.json.Decoder().decode
+_encode = msgspec.json.Encoder(decimal_format="string").encode
+
+#: Turns a raw ``result`` into the value a caller receives.
+ResultParser = Callable[[msgspec.Raw], Any]
+
+
+# --------------------------------------------------------------------------- precision
+
+
+def _to_decimal(value: Any, what: str) -> Decimal:
+    try:
+        result = value if isinstance(value, Decimal) else Decimal(str(value))
+    except (InvalidOperation, ValueError) as error:
+        raise BadRequest(f"{what} {value!r} is not a number") from error
+    if not result.is_finite():
+        raise BadRequest(f"{what} {value!r} is not a finite number")
+    return result
+
+
+def _to_step(value: Decimal, step: Any, rounding: str) -> str:
+    if step is None:
+        return format(value.normalize(), "f")
+    tick = _to_decimal(step, "precision").normalize()
+    if tick <= 0:
+        return format(value.normalize(), "f")
+    steps = (value / tick).to_integral_value(rounding=rounding)
+    exponent = tick.as_tuple().exponent
+    quantized = steps * tick
+    if isinstance(exponent, int) and exponent < 0:
+        quantized = quantized.quantize(tick)
+    return format(quantized, "f")
+
+
+def amount_to_precision(market: Market, amount: Any) -> str:
+    """An amount truncated to the market's step (CCXT truncates amounts), as a string."""
+    value = _to_decimal(amount, "amount")
+    text = _to_step(value, market.precision.amount, ROUND_DOWN)
+    if value > 0 and Decimal(text) == 0:
+        raise InvalidOrder(
+            f"amount {amount} of {market.symbol} is below its precision {market.precision.amount}"
+        )
+    return text
+
+
+def price_to_precision(market: Market, price: Any) -> str:
+    """A price rounded to the market's tick (CCXT rounds prices), as a string."""
+    return _to_step(_to_decimal(price, "price"), market.precision.price, ROUND_HALF_UP)
+
+
+# --------------------------------------------------------------------------- protocol
+
+
+class BinanceWsApiProtocol:
+    """One WS API connection's protocol state (see module docstring)."""
+
+    def __init__(
+        self,
+        endpoints: Endpoints,
+        credentials: Credentials | None = None,
+        *,
+        markets: Markets | None = None,
+        user_data: UserDataState | None = None,
+        clock: Callable[[], float] = time.time,
+        recv_window: int | None = None,
+        return_rate_limits: bool = True,
+        session_logon: bool | None = None,
+        string_ids: bool = False,
+    ) -> None:
+        self.endpoints = endpoints
+        self.market_type = endpoints.market
+        self.credentials = credentials
+        self.markets = markets
+        self.user_data = user_data
+        self._clock = clock
+        self.recv_window = recv_window
+        self._return_rate_limits = return_rate_limits
+        can_log_on = credentials is not None and credentials.can_log_on
+        if session_logon is None:
+            # Only documented for spot (§6.3); futures use per-request signatures.
+            session_logon = can_log_on and endpoints.market == "spot"
+        if session_logon and not can_log_on:
+            raise NotSupported("session.logon needs an Ed25519 key (HMAC and RSA cannot log on)")
+        self.session_logon = session_logon
+        self._string_ids = string_ids
+        self._ids = itertools.count(1)
+        #: Milliseconds to add to the local clock to get the server's.
+        self.time_offset_ms = 0.0
+        self.logged_on = False
+        self.subscription_id: int | None = None
+        self._user_data_wanted = False
+        self._unsubscribing = False
+        self._open = False
+        self._resume: dict[int | str, str] = {}
+        self._parsers: dict[int | str, tuple[str, ResultParser | None]] = {}
+        self._sent_at: dict[int | str, float] = {}
+        self._rate_limits: dict[tuple[str, str, int], RateLimit] = {}
+        #: ``now`` (connection clock) before which the server asked us to hold off.
+        self.blocked_until: float | None = None
+
+    # -- clock -----------------------------------------------------------------------
+    def now_ms(self) -> float:
+        """The server's time as we estimate it, in milliseconds."""
+        return self._clock() * 1000 + self.time_offset_ms
+
+    def timestamp(self) -> int:
+        """A request ``timestamp`` (ms) on the server's clock."""
+        return int(self.now_ms())
+
+    def set_time_offset(self, offset_ms: float) -> None:
+        self.time_offset_ms = offset_ms
+
+    def sync_time(self, server_time_ms: float, sent_ms: float, received_ms: float) -> float:
+        """Set the offset from a ``serverTime`` observed between two local instants
+        (the request's round trip is split evenly). Returns the new offset."""
+        self.time_offset_ms = server_time_ms - (sent_ms + received_ms) / 2
+        return self.time_offset_ms
+
+    @property
+    def rate_limits(self) -> list[RateLimit]:
+        """The latest ``rateLimits`` entry per (type, interval, intervalNum)."""
+        return list(self._rate_limits.values())
+
+    # -- ConnectionProtocol ------------------------------------------------------------
+    def url(self) -> str:
+        url = self.endpoints.require("ws_api")
+        if not self._return_rate_limits:
+            url += ("&" if "?" in url else "?") + "returnRateLimits=false"
+        return url
+
+    def on_open(self, now: float) -> Inbound:
+        self._open = True
+        self.logged_on = False
+        self.subscription_id = None
+        self._resume.clear()
+        return self._next_resume_step()
+
+    def on_close(self) -> Inbound:
+        self._open = False
+        self.logged_on = False
+        self.subscription_id = None
+        self._resume.clear()
+        self._parsers.clear()
+        self._sent_at.clear()
+        return Inbound()
+
+    def encode_request(self, method: str, params: Any) -> tuple[int | str, str]:
+        if params is not None and not isinstance(params, Mapping):
+            raise BadRequest("WS API params must be an object")
+        return self._request(method, dict(params or {}), None)
+
+    def receive(self, data: bytes, now: float) -> Inbound:
+        try:
+            frame = _decode_frame(data)
+        except (msgspec.DecodeError, msgspec.ValidationError) as error:
+            return Inbound(errors=[ProtocolError(f"malformed WS API frame ({error})")])
+        if frame.event:
+            return self._on_event(frame)
+        if frame.rateLimits:
+            for limit in frame.rateLimits:
+                self._rate_limits[(limit.rateLimitType, limit.interval, limit.intervalNum)] = limit
+        if frame.id is None and frame.error is None:
+            return Inbound(errors=[ProtocolError(f"unexpected WS API frame: {data[:200]!r}")])
+        return self._on_response(frame, now)
+
+    # -- requests ------------------------------------------------------------------------
+    def _next_id(self) -> int | str:
+        number = next(self._ids)
+        return f"r{number}" if self._string_ids else number
+
+    def _sign(self, method: str, params: dict[str, Any], force_signature: bool) -> None:
+        creds = self.credentials
+        if creds is None:
+            raise AuthenticationError(f"{method} needs API credentials")
+        if method in _API_KEY_ONLY:
+            params["apiKey"] = creds.api_key
+            return
+        params.setdefault("timestamp", self.timestamp())
+        if self.recv_window is not None:
+            params.setdefault("recvWindow", self.recv_window)
+        if self.logged_on and not force_signature:
+            return  # the session's key signs for us; only the timestamp is needed
+        params["apiKey"] = creds.api_key
+        params.pop("signature", None)
+        params["signature"] = creds.sign(ws_api_payload(params))
+
+    def _request(
+        self,
+        method: str,
+        params: dict[str, Any],
+        parser: ResultParser | None,
+        *,
+        sign: bool | None = None,
+        force_signature: bool = False,
+    ) -> tuple[int | str, str]:
+        params = {k: v for k, v in params.items() if v is not None}
+        if sign if sign is not None else (is_signed(method) or method in _API_KEY_ONLY):
+            self._sign(method, params, force_signature)
+        request_id = self._next_id()
+        message: dict[str, Any] = {"id": request_id, "method": method}
+        if params:
+            message["params"] = params
+        self._parsers[request_id] = (method, parser)
+        self._sent_at[request_id] = self._clock() * 1000
+        return request_id, _encode(message).decode()
+
+    # -- resume sequence ---------------------------------------------------------------
+    def _next_resume_step(self) -> Inbound:
+        """The next frame of the resume sequence, or ``ready`` when it is done."""
+        if (
+            self.session_logon
+            and not self.logged_on
+            and "session.logon" not in self._resume.values()
+        ):
+            request_id, frame = self._request("session.logon", {}, None, force_signature=True)
+            self._resume[request_id] = "session.logon"
+            return Inbound(outgoing=[frame])
+        if self._user_data_wanted and self.subscription_id is None:
+            request_id, frame = self._subscribe_frame()
+            self._resume[request_id] = "subscribe"
+            return Inbound(outgoing=[frame])
+        return Inbound(ready=True)
+
+    def _subscribe_frame(self) -> tuple[int | str, str]:
+        if self.logged_on:
+            return self._request("userDataStream.subscribe", {}, None, sign=False)
+        return self._request("userDataStream.subscribe.signature", {}, None, force_signature=True)
+
+    def want_user_data(self, wanted: bool = True) -> tuple[list[int | str], list[str]]:
+        """Start or stop the spot user-data subscription (a ``Connection.call`` builder).
+
+        While disconnected the wish is recorded and applied by the resume sequence.
+        """
+        if self.market_type != "spot":
+            raise NotSupported(
+                "futures user data uses a listenKey stream, not the WS API (see user_data)"
+            )
+        if self.credentials is None:
+            raise AuthenticationError("user data needs API credentials")
+        self._user_data_wanted = wanted
+        if not self._open or self._resume:
+            return [], []
+        if wanted and self.subscription_id is None:
+            request_id, frame = self._subscribe_frame()
+            return [request_id], [frame]
+        if not wanted and self.subscription_id is not None:
+            self._unsubscribing = True
+            request_id, frame = self._request(
+                "userDataStream.unsubscribe", {"subscriptionId": self.subscription_id}, None
+            )
+            return [request_id], [frame]
+        return [], []
+
+    # -- inbound -------------------------------------------------------------------------
+    def _on_event(self, frame: _Frame) -> Inbound:
+        try:
+            head = _decode_head(frame.event)
+        except (msgspec.DecodeError, msgspec.ValidationError) as error:
+            return Inbound(errors=[ProtocolError(f"malformed WS API event ({error})")])
+        if head.e == "serverShutdown":
+            return Inbound(reconnect_reason="server shutdown notice")
+        if frame.subscriptionId is None:
+            return Inbound(errors=[ProtocolError(f"event {head.e!r} without a subscription")])
+        try:
+            event = decode_event(frame.event)
+        except ProtocolError as error:
+            return Inbound(errors=[error])
+        if head.e == "eventStreamTerminated":
+            return self._on_terminated(frame.subscriptionId)
+        if self.user_data is None:
+            return Inbound()
+        result = self.user_data.handle(event)
+        return Inbound(deliveries=result.deliveries, errors=result.errors)
+
+    def _on_terminated(self, subscription_id: int) -> Inbound:
+        if subscription_id == self.subscription_id:
+            self.subscription_id = None
+        if self._unsubscribing or not self._user_data_wanted or not self._open:
+            self._unsubscribing = False
+            return Inbound()
+        # Still wanted (e.g. the listen token expired): subscribe again at once.
+        request_id, frame = self._subscribe_frame()
+        self._resume[request_id] = "resubscribe"
+        return Inbound(outgoing=[frame])
+
+    def _on_response(self, frame: _Frame, now: float) -> Inbound:
+        request_id = frame.id
+        method, parser = ("?", None)
+        if request_id is not None:
+            method, parser = self._parsers.pop(request_id, ("?", None))
+            sent = self._sent_at.pop(request_id, None)
+        else:
+            sent = None
+        step = self._resume.pop(request_id, None) if request_id is not None else None
+        if frame.error is not None:
+            return self._on_error(frame, frame.error, method, step, now)
+        if request_id is None:
+            return Inbound(errors=[ProtocolError("WS API result without an id")])
+        try:
+            result = parser(frame.result) if parser is not None else self._plain(frame.result)
+        except (msgspec.DecodeError, msgspec.ValidationError, CcxtproSyncError) as error:
+            problem = ProtocolError(f"malformed {method} result: {error}")
+            return Inbound(responses=[Response(request_id, error=problem)])
+        self._observe_time(method, result, sent)
+        inbound = Inbound(responses=[Response(request_id, result)])
+        if step is not None or method.startswith("userDataStream.subscribe"):
+            self._on_resume_reply(step, method, result, inbound)
+        if method == "userDataStream.unsubscribe":
+            self.subscription_id = None
+        return inbound
+
+    @staticmethod
+    def _plain(raw: msgspec.Raw) -> Any:
+        return _decode_any(raw) if raw else None
+
+    def _observe_time(self, method: str, result: Any, sent: float | None) -> None:
+        if method not in ("time", "session.logon") or sent is None:
+            return
+        server = result.get("serverTime") if isinstance(result, dict) else None
+        if isinstance(server, int | float):
+            self.sync_time(server, sent, self._clock() * 1000)
+
+    def _on_resume_reply(
+        self, step: str | None, method: str, result: Any, inbound: Inbound
+    ) -> None:
+        if method == "session.logon":
+            self.logged_on = True
+        elif method.startswith("userDataStream.subscribe"):
+            sub = result.get("subscriptionId") if isinstance(result, dict) else None
+            self.subscription_id = sub if isinstance(sub, int) else None
+            inbound.deliveries.append(Delivery(USER_DATA_SUBSCRIBED, self.subscription_id))
+        if step in ("session.logon", "subscribe"):
+            following = self._next_resume_step()
+            inbound.outgoing += following.outgoing
+            inbound.ready = following.ready
+
+    def _on_error(
+        self, frame: _Frame, body: _ErrorBody, method: str, step: str | None, now: float
+    ) -> Inbound:
+        error = from_payload(
+            msgspec.structs.asdict(body),
+            status=frame.status,
+            method=None if method == "?" else method,
+            now_ms=self.now_ms(),
+        )
+        if isinstance(error, DDoSProtection) and error.retry_after is not None:
+            self.blocked_until = now + error.retry_after
+        if frame.id is None:
+            # e.g. the session was revoked (-2015 with id null, §6.3)
+            if isinstance(error, AuthenticationError):
+                self.logged_on = False
+            return Inbound(errors=[error])
+        inbound = Inbound(responses=[Response(frame.id, error=error)])
+        if step is None:
+            return inbound
+        # A resume step failed: report it, fail the user-data waiters, and carry on
+        # (unsigned and per-request-signed calls still work) rather than hang.
+        inbound.errors.append(error)
+        if step == "session.logon":
+            following = self._next_resume_step_after_failed_logon()
+        else:
+            inbound.rejections += [(h, error) for h in _USER_DATA_HASHES]
+            following = Inbound(ready=step == "subscribe")
+        inbound.outgoing += following.outgoing
+        inbound.ready = following.ready
+        return inbound
+
+    def _next_resume_step_after_failed_logon(self) -> Inbound:
+        if self._user_data_wanted and self.subscription_id is None:
+            request_id, frame = self._subscribe_frame()  # signed per request
+            self._resume[request_id] = "subscribe"
+            return Inbound(outgoing=[frame])
+        return Inbound(ready=True)
+
+    # -- unified request helpers -----------------------------------------------------------
+    def _number(self) -> Any:
+        """The markets' converter (float or Decimal); Any as the parsers are generic in it."""
+        return self._markets().number
+
+    def _markets(self) -> Markets:
+        if self.markets is None:
+            raise BadRequest("load markets before trading")
+        return self.markets
+
+    def _order_parser(self, market: Market, *, track: bool = False) -> ResultParser:
+        number = self._number()
+
+        def parse(raw: msgspec.Raw) -> Any:
+            order = parse_order_result(msgspec.json.decode(raw, type=OrderResult), market, number)
+            if track and self.user_data is not None and order.status is not None:
+                self.user_data.track(order)
+            return order
+
+        return parse
+
+    def _orders_parser(self) -> ResultParser:
+        markets = self._markets()
+
+        def parse(raw: msgspec.Raw) -> Any:
+            items = msgspec.json.decode(raw)
+            if not isinstance(items, list):
+                raise ProtocolError("expected a list of orders")
+            orders = []
+            for item in items:
+                if isinstance(item, dict) and "orderId" in item:
+                    result = msgspec.convert(item, OrderResult)
+                    market = markets.by_id(result.symbol)
+                    orders.append(parse_order_result(result, market, self._number()))
+                elif isinstance(item, dict) and "orders" in item:
+                    # an order list (OCO) in cancelAll: its members come as their own reports
+                    for member in item.get("orderReports", []):
+                        result = msgspec.convert(member, OrderResult)
+                        market = markets.by_id(result.symbol)
+                        orders.append(parse_order_result(result, market, self._number()))
+            return orders
+
+        return parse
+
+    @staticmethod
+    def _unify_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
+        out = dict(params or {})
+        if "clientOrderId" in out:
+            out["newClientOrderId"] = out.pop("clientOrderId")
+        for alias in ("triggerPrice", "stopPrice"):
+            if alias in out and out[alias] is not None:
+                out["stopPrice"] = out.pop(alias)
+        return out
+
+    def create_order(  # noqa: PLR0917 (CCXT's positional signature)
+        self,
+        symbol: str,
+        type: str,  # noqa: A002 (CCXT's name)
+        side: str,
+        amount: Any = None,
+        price: Any = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> tuple[int | str, str]:
+        """``order.place`` from CCXT arguments; the answer is an ``Order``.
+
+        Unified params: ``clientOrderId``, ``triggerPrice``/``stopPrice``,
+        ``postOnly`` (spot ``LIMIT_MAKER``, futures ``GTX``), ``reduceOnly``
+        (futures), ``cost`` (spot market buy by quote amount), ``timeInForce``;
+        anything else is passed to Binance as given.
+        """
+        market = self._markets().market(symbol)
+        extra = self._unify_params(params)
+        order_type = type.upper()
+        post_only = bool(extra.pop("postOnly", False))
+        cost = extra.pop("cost", None)
+        p: dict[str, Any] = {"symbol": market.id, "side": side.upper(), "type": order_type}
+        if post_only:
+            if market.spot and order_type == "LIMIT":
+                p["type"] = "LIMIT_MAKER"
+            elif market.contract:
+                extra.setdefault("timeInForce", "GTX")
+        if amount is not None:
+            p["quantity"] = amount_to_precision(market, amount)
+        elif cost is not None and market.spot:
+            p["quoteOrderQty"] = price_to_precision(market, cost)
+        if price is not None and order_type not in ("MARKET", "STOP_MARKET", "TAKE_PROFIT_MARKET"):
+            p["price"] = price_to_precision(market, price)
+        if "stopPrice" in extra:
+            extra["stopPrice"] = price_to_precision(market, extra["stopPrice"])
+        if p["type"] == "LIMIT" or (market.contract and order_type in ("STOP", "TAKE_PROFIT")):
+            extra.setdefault("timeInForce", "GTC")
+        if market.contract:
+            if "reduceOnly" in extra and isinstance(extra["reduceOnly"], bool):
+                extra["reduceOnly"] = "true" if extra["reduceOnly"] else "false"
+            extra.setdefault("newOrderRespType", "RESULT")
+        elif p["type"] == "LIMIT_MAKER":
+            extra.pop("timeInForce", None)  # LIMIT_MAKER takes no timeInForce
+        p.update(extra)
+        return self._request("order.place", p, self._order_parser(market, track=True))
+
+    def edit_order(  # noqa: PLR0917 (CCXT's positional signature)
+        self,
+        id: str,  # noqa: A002
+        symbol: str,
+        type: str,  # noqa: A002
+        side: str,
+        amount: Any = None,
+        price: Any = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> tuple[int | str, str]:
+        """Change an open order; the answer is an ``Order``.
+
+        Futures: ``order.modify`` (price and quantity). Spot: a quantity-only
+        decrease keeps queue priority with ``order.amend.keepPriority``;
+        anything else is ``order.cancelReplace`` (cancel, then place the new
+        order), as spot has no in-place price change.
+        """
+        market = self._markets().market(symbol)
+        extra = self._unify_params(params)
+        if market.contract:
+            p: dict[str, Any] = {"symbol": market.id, "orderId": int(id), "side": side.upper()}
+            if amount is not None:
+                p["quantity"] = amount_to_precision(market, amount)
+            if price is not None:
+                p["price"] = price_to_precision(market, price)
+            p.update(extra)
+            return self._request("order.modify", p, self._order_parser(market, track=True))
+        if price is None and amount is not None and type.upper() != "MARKET":
+            p = {
+                "symbol": market.id,
+                "orderId": int(id),
+                "newQty": amount_to_precision(market, amount),
+            }
+            p.update(extra)
+            return self._request("order.amend.keepPriority", p, self._amend_parser(market))
+        p = {
+            "symbol": market.id,
+            "cancelOrderId": int(id),
+            "cancelReplaceMode": extra.pop("cancelReplaceMode", "STOP_ON_FAILURE"),
+            "side": side.upper(),
+            "type": type.upper(),
+        }
+        if amount is not None:
+            p["quantity"] = amount_to_precision(market, amount)
+        if price is not None:
+            p["price"] = price_to_precision(market, price)
+            extra.setdefault("timeInForce", "GTC")
+        p.update(extra)
+        return self._request("order.cancelReplace", p, self._cancel_replace_parser(market))
+
+    def _amend_parser(self, market: Market) -> ResultParser:
+        number = self._number()
+
+        def parse(raw: msgspec.Raw) -> Any:
+            body = msgspec.json.decode(raw)
+            amended = body.get("amendedOrder") if isinstance(body, dict) else None
+            if not isinstance(amended, dict):
+                raise ProtocolError("order.amend.keepPriority result lacks amendedOrder")
+            return parse_order_result(msgspec.convert(amended, OrderResult), market, number)
+
+        return parse
+
+    def _cancel_replace_parser(self, market: Market) -> ResultParser:
+        number = self._number()
+
+        def parse(raw: msgspec.Raw) -> Any:
+            body = msgspec.json.decode(raw)
+            created = body.get("newOrderResponse") if isinstance(body, dict) else None
+            if not isinstance(created, dict):
+                raise ProtocolError("order.cancelReplace result lacks newOrderResponse")
+            return parse_order_result(msgspec.convert(created, OrderResult), market, number)
+
+        return parse
+
+    def cancel_order(
+        self,
+        id: str,  # noqa: A002 (CCXT's name)
+        symbol: str,
+        params: Mapping[str, Any] | None = None,
+    ) -> tuple[int | str, str]:
+        """``order.cancel``; ``params={"clientOrderId": ...}`` cancels by client id."""
+        market = self._markets().market(symbol)
+        extra = dict(params or {})
+        p: dict[str, Any] = {"symbol": market.id}
+        client_id = extra.pop("clientOrderId", None)
+        if client_id is not None:
+            p["origClientOrderId"] = client_id
+        else:
+            p["orderId"] = int(id)
+        p.update(extra)
+        return self._request("order.cancel", p, self._order_parser(market, track=True))
+
+    def cancel_all_orders(
+        self, symbol: str, params: Mapping[str, Any] | None = None
+    ) -> tuple[int | str, str]:
+        """Spot ``openOrders.cancelAll`` for one symbol; the answer is ``[Order]``."""
+        if self.market_type != "spot":
+            raise NotSupported(
+                "the futures WS API has no cancel-all method; use REST DELETE allOpenOrders"
+            )
+        market = self._markets().market(symbol)
+        p = {"symbol": market.id, **(params or {})}
+        return self._request("openOrders.cancelAll", p, self._orders_parser())
+
+    def fetch_order(
+        self,
+        id: str,  # noqa: A002 (CCXT's name)
+        symbol: str,
+        params: Mapping[str, Any] | None = None,
+    ) -> tuple[int | str, str]:
+        """``order.status``; the answer is an ``Order``."""
+        market = self._markets().market(symbol)
+        extra = dict(params or {})
+        p: dict[str, Any] = {"symbol": market.id}
+        client_id = extra.pop("clientOrderId", None)
+        if client_id is not None:
+            p["origClientOrderId"] = client_id
+        else:
+            p["orderId"] = int(id)
+        p.update(extra)
+        return self._request("order.status", p, self._order_parser(market))
+
+    def fetch_open_orders(
+        self, symbol: str | None = None, params: Mapping[str, Any] | None = None
+    ) -> tuple[int | str, str]:
+        """Spot ``openOrders.status`` (all symbols when ``symbol`` is None); ``[Order]``."""
+        if self.market_type != "spot":
+            raise NotSupported("the futures WS API has no open-orders method; use REST openOrders")
+        p: dict[str, Any] = dict(params or {})
+        if symbol is not None:
+            p["symbol"] = self._markets().market(symbol).id
+        return self._request("openOrders.status", p, self._orders_parser())
+
+    def fetch_balance(self, params: Mapping[str, Any] | None = None) -> tuple[int | str, str]:
+        """Spot ``account.status`` or futures ``v2/account.balance``; ``Balances``."""
+        number: Any = self.markets.number if self.markets is not None else float
+        if self.market_type == "spot":
+
+            def parse_spot(raw: msgspec.Raw) -> Any:
+                return parse_account_status(msgspec.json.decode(raw, type=AccountStatus), number)
+
+            return self._request("account.status", dict(params or {}), parse_spot)
+
+        def parse_futures(raw: msgspec.Raw) -> Any:
+            entries = msgspec.json.decode(raw, type=list[AccountBalanceEntry])
+            return parse_futures_balances(entries, number)
+
+        return self._request("v2/account.balance", dict(params or {}), parse_futures)
+
+    def fetch_positions(
+        self, symbols: Iterable[str] | None = None, params: Mapping[str, Any] | None = None
+    ) -> tuple[int | str, str]:
+        """Futures ``v2/account.position``; ``[Position]`` (unknown symbols skipped)."""
+        if self.market_type == "spot":
+            raise NotSupported("spot has no positions")
+        markets = self._markets()
+        wanted = {markets.market(s).symbol for s in symbols} if symbols is not None else None
+        p: dict[str, Any] = dict(params or {})
+        if wanted is not None and len(wanted) == 1:
+            p.setdefault("symbol", markets.market(next(iter(wanted))).id)
+
+        def parse(raw: msgspec.Raw) -> Any:
+            positions = []
+            for entry in msgspec.json.decode(raw, type=list[AccountPositionEntry]):
+                market = markets.get(entry.symbol)
+                if market is None or (wanted is not None and market.symbol not in wanted):
+                    continue
+                positions.append(parse_account_position(entry, market, self._number()))
+            return positions
+
+        return self._request("v2/account.position", p, parse)
+
+    def fetch_my_trades(
+        self,
+        symbol: str,
+        since: int | None = None,
+        limit: int | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> tuple[int | str, str]:
+        """Spot ``myTrades`` for one symbol; ``[Trade]``."""
+        if self.market_type != "spot":
+            raise NotSupported(
+                "the futures WS API has no trade-history method; use REST userTrades"
+            )
+        markets = self._markets()
+        market = markets.market(symbol)
+        p: dict[str, Any] = {"symbol": market.id, "startTime": since, "limit": limit}
+        p.update(params or {})
+
+        def parse(raw: msgspec.Raw) -> Any:
+            trades = msgspec.json.decode(raw, type=list[TradeResult])
+            return [parse_my_trade(t, market, self._number()) for t in trades]
+
+        return self._request("myTrades", p, parse)
+
+    # -- convenience for Connection.call --------------------------------------------------
+    @staticmethod
+    def as_call(request: tuple[int | str, str]) -> tuple[list[int | str], list[str]]:
+        """``(id, frame)`` → the ``(ids, frames)`` shape ``Connection.call`` expects."""
+        request_id, frame = request
+        return [request_id], [frame]
