@@ -30,36 +30,69 @@ from ._exceptions import (
     RateLimitExceeded,
     RequestTimeout,
 )
+from ._exchanges.binance.client import binance, binancecoinm, binanceusdm
+from ._orderbook import OrderBook
 from ._signals import Signals, signals
+from ._structures import (
+    OHLCV,
+    Balance,
+    Balances,
+    Fee,
+    FundingRate,
+    Liquidation,
+    Market,
+    Order,
+    Position,
+    Ticker,
+    Trade,
+)
+from ._sync.consumers import Stream, Subscription
 from ._sync.reconnect import default_reconnect_policy
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "OHLCV",
     "AuthenticationError",
     "BadRequest",
     "BadSymbol",
+    "Balance",
+    "Balances",
     "CcxtproSyncError",
     "ClientClosed",
     "ConnectionClosed",
     "DDoSProtection",
     "ExchangeError",
     "ExchangeNotAvailable",
+    "Fee",
+    "FundingRate",
     "IPBanned",
     "InsufficientFunds",
     "InvalidNonce",
     "InvalidOrder",
     "InvalidSignature",
+    "Liquidation",
+    "Market",
     "NetworkError",
     "NotSupported",
+    "Order",
+    "OrderBook",
     "OrderBookDesync",
     "OrderNotFound",
     "Policy",
+    "Position",
     "ProtocolError",
     "RateLimitExceeded",
     "RequestTimeout",
     "Signals",
+    "Stream",
+    "Subscription",
+    "Ticker",
+    "Trade",
     "__version__",
+    "binance",
+    "binancecoinm",
+    "binanceusdm",
     "default_reconnect_policy",
     "signals",
 ]

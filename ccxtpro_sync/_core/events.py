@@ -12,7 +12,6 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-
 #: A signal to send later: the attribute name on ``signals`` and its keyword payload.
 Notice = tuple[str, dict[str, Any]]
 

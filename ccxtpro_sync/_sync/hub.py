@@ -84,6 +84,12 @@ class Hub:
                 return future.result()
             raise RequestTimeout(f"timed out after {timeout}s waiting for {what}") from None
 
+    def discard_waiter(self, future: Future[Any]) -> None:
+        """Forget a waiter that will not be waited on after all."""
+        with self._lock:
+            self._router.discard_waiter(future)
+        future.cancel()
+
     def add_callback(self, message_hash: str, callback: Callable[[Any], object]) -> Handle:
         with self._lock:
             if self._closed is not None:

@@ -1,0 +1,857 @@
+"""The Binance clients: ``binance`` (spot), ``binanceusdm`` and ``binancecoinm``.
+
+Every stream has the same four faces:
+
+* ``watch_X(...)`` blocks for the next update and returns the unified structure;
+* ``on_X(..., handler)`` calls ``handler`` on the dispatcher thread for every
+  update and returns a ``Subscription`` (``cancel()`` to stop);
+* ``stream_X(...)`` returns an iterator (``for ticker in client.stream_ticker(...)``);
+* ``un_watch_X(...)`` drops what ``watch_X`` keeps subscribed.
+
+A wire subscription lives as long as something needs it: the first
+``watch_X`` for a stream holds it until ``un_watch_X``; each ``on_X`` and
+``stream_X`` holds it until cancelled. Streams are spread over connections
+within Binance's streams-per-connection limit, and a connection that drops is
+reconnected and resubscribed without the caller noticing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from functools import partial
+from typing import Any, ClassVar, Literal
+
+from tenacity import Retrying
+
+from ..._core.events import Delivery, Policy
+from ..._core.snapshot_scheduler import SnapshotScheduler
+from ..._exceptions import BadRequest, BadSymbol, NotSupported
+from ..._orderbook import OrderBook
+from ..._structures import OHLCV, FundingRate, Liquidation, Market, Ticker, Trade
+from ..._sync.base_client import BaseClient
+from ..._sync.connection import Connection
+from ..._sync.consumers import Stream, Subscription
+from . import market_data as md
+from .environments import Endpoints, endpoints, route_for_stream
+from .market_data import MarketData
+from .markets import Markets, parse_markets
+from .rest import BinanceRest
+from .snapshots import SnapshotFetcher
+from .stream_protocol import BinanceStreamProtocol
+from .wire import Product
+
+__all__ = ["binance", "binancecoinm", "binanceusdm"]
+
+#: CCXT's ``options.defaultType`` spellings → product.
+_DEFAULT_TYPES: dict[str, Product] = {
+    "spot": "spot",
+    "future": "usdm",
+    "swap": "usdm",
+    "linear": "usdm",
+    "usdm": "usdm",
+    "delivery": "coinm",
+    "inverse": "coinm",
+    "coinm": "coinm",
+}
+
+TIMEFRAMES = (
+    "1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w",
+    "1M",
+)  # fmt: skip
+
+#: Binance's streams-per-connection limits (protocol reference §3).
+MAX_STREAMS: dict[Product, int] = {"spot": 1024, "usdm": 200, "coinm": 200}
+#: Incoming messages per second per connection; we stay a little under.
+MESSAGE_RATE: dict[Product, float] = {"spot": 4.0, "usdm": 8.0, "coinm": 8.0}
+#: Seconds between server pings; our read timeout allows for a few missed ones.
+SERVER_PING: dict[Product, float] = {"spot": 20.0, "usdm": 180.0, "coinm": 180.0}
+
+Handler = Callable[[Any], object]
+StreamRef = tuple[str, str]  # (base URL, stream name)
+
+
+class binance(BaseClient):
+    """Binance spot market data (``binanceusdm``/``binancecoinm`` for futures).
+
+    ``config`` takes CCXT-style keys, all optional:
+
+    * ``options``: ``defaultType`` (``spot``, ``future``/``usdm``, ``delivery``/``coinm``),
+      ``tradesStream`` (``aggTrade`` or ``trade``), ``depthSpeed`` (``100ms``),
+      ``snapshotLimit`` (REST depth, default 1000), ``orderBookDepth`` (levels kept,
+      default unlimited), ``orderBookViewLimit`` (levels published, default 100);
+    * ``environment``: ``prod`` (default), ``testnet``, ``demo``, or ``local`` with
+      ``local`` set to a running :class:`~ccxtpro_sync.simulator.LocalExchange`;
+    * ``urls``: ``{"ws", "ws_api", "rest"}`` overrides;
+    * ``timeout`` (seconds, default 30), ``newUpdates`` (default True), ``tradesLimit``,
+      ``OHLCVLimit``, ``liquidationsLimit`` (default 1000 each), ``numbers``
+      (``"float"`` or ``"decimal"``), ``reconnect`` (a tenacity ``Retrying``),
+      ``readTimeout`` (seconds of silence before a connection is presumed dead).
+    """
+
+    default_type: ClassVar[str] = "spot"
+
+    def __init__(self, config: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+        settings: dict[str, Any] = {**(config or {}), **kwargs}
+        options: dict[str, Any] = dict(settings.get("options") or {})
+        default_type = str(options.get("defaultType", self.default_type))
+        if default_type not in _DEFAULT_TYPES:
+            raise BadRequest(
+                f"unknown defaultType {default_type!r}; expected one of {sorted(_DEFAULT_TYPES)}"
+            )
+        self.product: Product = _DEFAULT_TYPES[default_type]
+        self.options = options
+        self.environment: str = settings.get("environment", "prod")
+        super().__init__(
+            name=f"binance-{self.product}", timeout=float(settings.get("timeout", 30.0))
+        )
+        self.endpoints = self._endpoints(settings)
+        self.new_updates = bool(settings.get("newUpdates", True))
+        self.trades_limit = int(settings.get("tradesLimit", 1000))
+        self.ohlcv_limit = int(settings.get("OHLCVLimit", 1000))
+        self.liquidations_limit = int(settings.get("liquidationsLimit", 1000))
+        numbers = settings.get("numbers", "float")
+        if numbers not in ("float", "decimal"):
+            raise BadRequest(f"numbers must be 'float' or 'decimal', not {numbers!r}")
+        self._number: Callable[[str], Any] = Decimal if numbers == "decimal" else float
+        self._reconnect: Retrying | None = settings.get("reconnect")
+        self._read_timeout = float(settings.get("readTimeout", SERVER_PING[self.product] * 3))
+        self._ping_interval = float(settings.get("pingInterval", 15.0))
+        self._max_streams = int(options.get("maxStreamsPerConnection", MAX_STREAMS[self.product]))
+        self._trades_kind = str(options.get("tradesStream", "aggTrade"))
+        if self._trades_kind == "trade" and self.product != "spot":
+            raise NotSupported("Binance futures have no @trade stream; use aggTrade")
+        self._depth_speed = str(options.get("depthSpeed", "100ms"))
+        self._snapshot_limit = int(options.get("snapshotLimit", 1000))
+
+        self.rest = BinanceRest(self.endpoints.require("rest"), self.product, timeout=self.timeout)
+        self._markets: Markets | None = None
+        self._markets_lock = threading.Lock()
+        self._data: MarketData | None = None
+        self._data_lock = threading.Lock()
+        self._pools: dict[str, list[Connection]] = {}
+        self._carrier: dict[StreamRef, Connection] = {}
+        self._held: set[tuple[str, ...]] = set()
+        self._fetcher: SnapshotFetcher | None = None
+
+    # -- environment ---------------------------------------------------------------------
+    def _endpoints(self, settings: Mapping[str, Any]) -> Endpoints:
+        urls = settings.get("urls")
+        if self.environment == "local":
+            local = settings.get("local")
+            if local is None and urls is None:
+                raise BadRequest(
+                    "environment 'local' needs the running exchange: "
+                    "binance({'environment': 'local', 'local': exchange})"
+                )
+            source = dict(local.urls(self.product)) if local is not None else {}
+            return Endpoints.from_urls(self.product, {**source, **(urls or {})})
+        found = endpoints(self.environment, self.product)
+        return found.replace(**urls) if urls else found
+
+    # -- markets -------------------------------------------------------------------------
+    def load_markets(self, reload: bool = False) -> dict[str, Market]:
+        """Load (once) the markets over REST ``exchangeInfo``; returns them by symbol."""
+        self._check_usable()
+        with self._markets_lock:
+            if self._markets is None or reload:
+                markets = parse_markets(self.rest.exchange_info(), self.product, self._number)
+                self._markets = markets
+                with self._data_lock:
+                    if self._data is None:
+                        self._data = self._make_market_data(markets)
+                    else:
+                        self._data.markets = markets
+            return {symbol: self._markets.market(symbol) for symbol in self._markets}
+
+    @property
+    def markets(self) -> dict[str, Market]:
+        return self.load_markets()
+
+    @property
+    def symbols(self) -> list[str]:
+        return sorted(self.load_markets())
+
+    def market(self, symbol: str) -> Market:
+        """The market of a unified symbol; ``BadSymbol`` if this client has no such market."""
+        if self._markets is None:
+            self.load_markets()
+        assert self._markets is not None
+        try:
+            return self._markets.market(symbol)
+        except BadSymbol:
+            hint = ""
+            if ":" in symbol and self.product == "spot":
+                hint = " (a futures symbol: use binanceusdm or binancecoinm)"
+            elif ":" not in symbol and self.product != "spot":
+                hint = " (a spot symbol: use binance)"
+            if hint:
+                raise BadSymbol(f"binance {self.product} has no market {symbol!r}{hint}") from None
+            raise
+
+    def _make_market_data(self, markets: Markets) -> MarketData:
+        options = self.options
+        return MarketData(
+            markets,
+            trades_limit=self.trades_limit,
+            ohlcv_limit=self.ohlcv_limit,
+            liquidations_limit=self.liquidations_limit,
+            book_depth=options.get("orderBookDepth"),
+            book_view_limit=options.get("orderBookViewLimit", 100),
+            need_snapshot=self._need_snapshot,
+        )
+
+    @property
+    def data(self) -> MarketData:
+        if self._data is None:
+            self.load_markets()
+        assert self._data is not None
+        return self._data
+
+    # -- order-book snapshots --------------------------------------------------------------
+    def _need_snapshot(self, symbol: str) -> None:
+        # Called on a reader thread under the data lock: only enqueue.
+        fetcher = self._fetcher
+        if fetcher is None:
+            with self._lock:
+                if self._fetcher is None:
+                    self._fetcher = SnapshotFetcher(
+                        self.rest,
+                        SnapshotScheduler(futures=self.product != "spot"),
+                        lambda s: self.market(s).id,
+                        self._apply_snapshot,
+                        name=f"ccxtpro_sync-{self.name}-snapshots",
+                        default_limit=self._snapshot_limit,
+                    )
+                fetcher = self._fetcher
+        fetcher.request(symbol, self._snapshot_limit)
+
+    def _apply_snapshot(self, symbol: str, body: bytes, depth: int) -> None:
+        with self._data_lock:
+            deliveries = self.data.apply_snapshot(symbol, body, depth)
+            notices = self.data.notices[:]
+            self.data.notices.clear()
+        self._deliver(deliveries, notices)
+
+    def _deliver(self, deliveries: list[Delivery], notices: list[Any]) -> None:
+        from ..._signals import send, signals
+
+        for name, payload in notices:
+            send(getattr(signals, name), self, **payload)
+        for delivery in deliveries:
+            self.hub.deliver(delivery, "snapshot")
+
+    # -- connections -------------------------------------------------------------------------
+    def _route_base(self, stream: str) -> str:
+        return self.endpoints.stream_base(
+            route_for_stream(stream) if self.endpoints.routed else None
+        )
+
+    def _new_connection(self, base: str, index: int) -> Connection:
+        router = _LockedRouter(self.data, self._data_lock)
+        protocol = BinanceStreamProtocol(base, router, max_streams=self._max_streams)
+        suffix = base.rsplit("/", 1)[-1] if self.endpoints.routed else "stream"
+        return Connection(
+            protocol,
+            hub=self.hub,
+            owner=self,
+            name=f"{self.name}-{suffix}-{index}",
+            reconnect=self._reconnect,
+            connect_timeout=self.timeout,
+            read_timeout=self._read_timeout,
+            ping_interval=self._ping_interval,
+            outgoing_rate=MESSAGE_RATE[self.product],
+        )
+
+    def _acquire(self, streams: Sequence[str]) -> None:
+        """Make sure every stream is subscribed on some connection (one more reference)."""
+        plan: dict[Connection, list[str]] = {}
+        with self._lock:
+            self._check_usable()
+            for stream in streams:
+                ref = (self._route_base(stream), stream)
+                conn = self._carrier.get(ref)
+                if conn is None:
+                    conn = self._pick_connection(ref[0], plan)
+                    self._carrier[ref] = conn
+                plan.setdefault(conn, []).append(stream)
+            for conn, wanted in plan.items():
+                conn.call(partial(_subscribe, streams=wanted))
+                conn.start()
+
+    def _pick_connection(self, base: str, plan: dict[Connection, list[str]]) -> Connection:
+        pool = self._pools.setdefault(base, [])
+        for conn in pool:
+            load = sum(1 for ref, c in self._carrier.items() if c is conn)
+            if load + len(plan.get(conn, [])) < self._max_streams:
+                return conn
+        conn = self._new_connection(base, len(pool))
+        pool.append(conn)
+        return conn
+
+    def _release(self, streams: Sequence[str]) -> None:
+        """Drop one reference per stream; unsubscribe on the wire when none is left."""
+        with self._lock:
+            if self._closed:
+                return
+            for stream in streams:
+                ref = (self._route_base(stream), stream)
+                conn = self._carrier.get(ref)
+                if conn is None:
+                    continue
+                conn.call(partial(_unsubscribe, streams=[stream]))
+                if not conn.protocol.book.is_desired(stream):  # type: ignore[attr-defined]
+                    del self._carrier[ref]
+                    self._forget(stream)
+
+    def _forget(self, stream: str) -> None:
+        if "@depth" in stream:
+            market_id = stream.split("@", 1)[0]
+            with self._data_lock:
+                self.data.drop_book(self.data.markets.by_id(market_id).symbol)
+
+    def _hold(self, key: tuple[str, ...], streams: Sequence[str]) -> None:
+        """``watch_X`` keeps its streams subscribed until ``un_watch_X``."""
+        with self._lock:
+            if key in self._held:
+                return
+            self._held.add(key)
+        try:
+            self._acquire(streams)
+        except BaseException:
+            with self._lock:
+                self._held.discard(key)
+            raise
+
+    def _unhold(self, key: tuple[str, ...], streams: Sequence[str]) -> None:
+        with self._lock:
+            if key not in self._held:
+                return
+            self._held.discard(key)
+        self._release(streams)
+
+    def _close_resources(self, timeout: float) -> None:
+        with self._lock:
+            connections = [c for pool in self._pools.values() for c in pool]
+            fetcher = self._fetcher
+        if fetcher is not None:
+            fetcher.close(timeout)
+        for conn in connections:
+            conn.close(timeout)
+        self.rest.close()
+
+    def connections(self) -> list[Connection]:
+        """The client's websocket connections (for inspection)."""
+        with self._lock:
+            return [c for pool in self._pools.values() for c in pool]
+
+    # -- stream names ----------------------------------------------------------------------
+    def _markets_for(self, symbols: Sequence[str] | str) -> list[Market]:
+        if isinstance(symbols, str):
+            symbols = [symbols]
+        if not symbols:
+            raise BadRequest("at least one symbol is required")
+        return [self.market(s) for s in symbols]
+
+    def _trades_stream(self, market: Market) -> str:
+        return f"{market.lowercaseId}@{self._trades_kind}"
+
+    def _depth_stream(self, market: Market, limit: int | None) -> str:
+        speed = f"@{self._depth_speed}" if self._depth_speed else ""
+        return f"{market.lowercaseId}@depth{speed}"
+
+    def _futures_only(self, what: str) -> None:
+        if self.product == "spot":
+            raise NotSupported(f"{what} exists on futures only: use binanceusdm or binancecoinm")
+
+    # -- the four faces, generically ---------------------------------------------------------
+    def _watch(
+        self, kind: str, streams: list[str], hashes: list[str], timeout: float | None
+    ) -> Any:
+        key = (kind, *streams)
+        return self._wait_next(
+            hashes, lambda: self._hold(key, streams), timeout, f"{kind} {', '.join(hashes)}"
+        )
+
+    def _on(
+        self, kind: str, streams: list[str], hashes: list[str], handler: Handler
+    ) -> Subscription:
+        return self._add_handler(
+            hashes,
+            handler,
+            lambda: self._acquire(streams),
+            lambda: self._release(streams),
+            f"{kind} {', '.join(hashes)}",
+        )
+
+    def _stream(
+        self,
+        kind: str,
+        streams: list[str],
+        hashes: list[str],
+        policy: Policy,
+        timeout: float | None,
+    ) -> Stream[Any]:
+        return self._open_stream(
+            hashes,
+            policy,
+            lambda: self._acquire(streams),
+            lambda: self._release(streams),
+            f"{kind} {', '.join(hashes)}",
+            timeout=timeout,
+        )
+
+    def _unwatch(self, kind: str, streams: list[str]) -> None:
+        self._unhold((kind, *streams), streams)
+
+    # -- ticker ----------------------------------------------------------------------------
+    def _ticker_plan(self, symbols: Sequence[str] | str) -> tuple[list[str], list[str]]:
+        markets = self._markets_for(symbols)
+        return (
+            [f"{m.lowercaseId}@ticker" for m in markets],
+            [md.ticker_hash(m.symbol) for m in markets],
+        )
+
+    def watch_ticker(
+        self, symbol: str, params: Mapping[str, Any] | None = None, *, timeout: float | None = None
+    ) -> Ticker:
+        """Block until the next 24 h ticker of ``symbol`` and return it."""
+        streams, hashes = self._ticker_plan(symbol)
+        result: Ticker = self._watch("ticker", streams, hashes, timeout)
+        return result
+
+    def on_ticker(self, symbol: str, handler: Callable[[Ticker], object]) -> Subscription:
+        """Call ``handler(ticker)`` for every ticker update of ``symbol``."""
+        return self._on("ticker", *self._ticker_plan(symbol), handler)
+
+    def stream_ticker(self, symbol: str, *, timeout: float | None = None) -> Stream[Ticker]:
+        """Iterate over ticker updates (only the newest is kept while you are busy)."""
+        return self._stream("ticker", *self._ticker_plan(symbol), Policy.LATEST, timeout)
+
+    def un_watch_ticker(self, symbol: str) -> None:
+        """Stop what ``watch_ticker(symbol)`` subscribed (others keep theirs)."""
+        self._unwatch("ticker", self._ticker_plan(symbol)[0])
+
+    def watch_tickers(
+        self, symbols: Sequence[str], *, timeout: float | None = None
+    ) -> dict[str, Ticker]:
+        """Block until any of ``symbols`` has a new ticker; returns ``{symbol: ticker}``
+        for the one(s) that updated (or all of them with ``newUpdates`` off)."""
+        streams, hashes = self._ticker_plan(symbols)
+        ticker: Ticker = self._watch("ticker", streams, hashes, timeout)
+        if self.new_updates:
+            return {ticker.symbol: ticker}
+        wanted = [m.symbol for m in self._markets_for(symbols)]
+        with self._data_lock:
+            known = self.data.tickers
+            return {s: known[s] for s in wanted if s in known}
+
+    def on_tickers(
+        self, symbols: Sequence[str], handler: Callable[[Ticker], object]
+    ) -> Subscription:
+        """Call ``handler(ticker)`` for every ticker update of any of ``symbols``."""
+        return self._on("ticker", *self._ticker_plan(symbols), handler)
+
+    def stream_tickers(
+        self, symbols: Sequence[str], *, timeout: float | None = None
+    ) -> Stream[Ticker]:
+        return self._stream("ticker", *self._ticker_plan(symbols), Policy.LATEST, timeout)
+
+    def un_watch_tickers(self, symbols: Sequence[str]) -> None:
+        self._unwatch("ticker", self._ticker_plan(symbols)[0])
+
+    # -- bids/asks (book ticker) -----------------------------------------------------------
+    def _bidask_plan(self, symbols: Sequence[str] | str) -> tuple[list[str], list[str]]:
+        markets = self._markets_for(symbols)
+        return (
+            [f"{m.lowercaseId}@bookTicker" for m in markets],
+            [md.bidask_hash(m.symbol) for m in markets],
+        )
+
+    def watch_bids_asks(
+        self, symbols: Sequence[str] | str, *, timeout: float | None = None
+    ) -> dict[str, Ticker]:
+        """Block until the best bid/ask of any of ``symbols`` changes; ``{symbol: ticker}``."""
+        ticker: Ticker = self._watch("bidask", *self._bidask_plan(symbols), timeout)
+        return {ticker.symbol: ticker}
+
+    def on_bids_asks(
+        self, symbols: Sequence[str] | str, handler: Callable[[Ticker], object]
+    ) -> Subscription:
+        return self._on("bidask", *self._bidask_plan(symbols), handler)
+
+    def stream_bids_asks(
+        self, symbols: Sequence[str] | str, *, timeout: float | None = None
+    ) -> Stream[Ticker]:
+        return self._stream("bidask", *self._bidask_plan(symbols), Policy.LATEST, timeout)
+
+    def un_watch_bids_asks(self, symbols: Sequence[str] | str) -> None:
+        self._unwatch("bidask", self._bidask_plan(symbols)[0])
+
+    # -- trades ------------------------------------------------------------------------------
+    def _trades_plan(self, symbols: Sequence[str] | str) -> tuple[list[str], list[str]]:
+        markets = self._markets_for(symbols)
+        return (
+            [self._trades_stream(m) for m in markets],
+            [md.trades_hash(m.symbol) for m in markets],
+        )
+
+    def _read_trades(self, symbol: str, since: int | None, limit: int | None) -> list[Trade]:
+        with self._data_lock:
+            cache = self.data.trades.get(symbol)
+            if cache is None:
+                return []
+            return cache.read(symbol, since, limit, new_updates=self.new_updates)
+
+    def watch_trades(
+        self,
+        symbol: str,
+        since: int | None = None,
+        limit: int | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> list[Trade]:
+        """Block for the next trade(s) of ``symbol``; returns the cached trades (with
+        ``newUpdates``, only those new since your previous call), oldest first."""
+        batch: list[Trade] = self._watch("trades", *self._trades_plan(symbol), timeout)
+        return self._read_trades(batch[0].symbol, since, limit)
+
+    def watch_trades_for_symbols(
+        self,
+        symbols: Sequence[str],
+        since: int | None = None,
+        limit: int | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> list[Trade]:
+        """Block until any of ``symbols`` trades; returns that symbol's new trades."""
+        batch: list[Trade] = self._watch("trades", *self._trades_plan(symbols), timeout)
+        return self._read_trades(batch[0].symbol, since, limit)
+
+    def on_trades(
+        self, symbols: Sequence[str] | str, handler: Callable[[list[Trade]], object]
+    ) -> Subscription:
+        """Call ``handler(trades)`` with each batch of new trades (a list, oldest first)."""
+        return self._on("trades", *self._trades_plan(symbols), handler)
+
+    def stream_trades(
+        self, symbols: Sequence[str] | str, *, timeout: float | None = None
+    ) -> Stream[list[Trade]]:
+        """Iterate over batches of trades; nothing is skipped unless you fall far behind."""
+        return self._stream("trades", *self._trades_plan(symbols), Policy.APPEND, timeout)
+
+    def un_watch_trades(self, symbol: str) -> None:
+        self._unwatch("trades", self._trades_plan(symbol)[0])
+
+    def un_watch_trades_for_symbols(self, symbols: Sequence[str]) -> None:
+        self._unwatch("trades", self._trades_plan(symbols)[0])
+
+    # -- OHLCV -------------------------------------------------------------------------------
+    def _ohlcv_plan(self, pairs: Sequence[tuple[str, str]]) -> tuple[list[str], list[str]]:
+        streams, hashes = [], []
+        for symbol, timeframe in pairs:
+            if timeframe not in TIMEFRAMES:
+                raise BadRequest(f"unknown timeframe {timeframe!r}; expected one of {TIMEFRAMES}")
+            market = self.market(symbol)
+            streams.append(f"{market.lowercaseId}@kline_{timeframe}")
+            hashes.append(md.ohlcv_hash(market.symbol, timeframe))
+        if not streams:
+            raise BadRequest("at least one [symbol, timeframe] pair is required")
+        return streams, hashes
+
+    def _read_ohlcv(
+        self, symbol: str, timeframe: str, since: int | None, limit: int | None
+    ) -> list[OHLCV]:
+        with self._data_lock:
+            cache = self.data.ohlcvs.get((symbol, timeframe))
+            if cache is None:
+                return []
+            return cache.read(since, limit, new_updates=self.new_updates)
+
+    def watch_ohlcv(
+        self,
+        symbol: str,
+        timeframe: str = "1m",
+        since: int | None = None,
+        limit: int | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> list[OHLCV]:
+        """Block for the next candle update; returns the cached candles, oldest first."""
+        self._watch("ohlcv", *self._ohlcv_plan([(symbol, timeframe)]), timeout)
+        return self._read_ohlcv(self.market(symbol).symbol, timeframe, since, limit)
+
+    def watch_ohlcv_for_symbols(
+        self,
+        symbols_and_timeframes: Sequence[Sequence[str]],
+        since: int | None = None,
+        limit: int | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> dict[str, dict[str, list[OHLCV]]]:
+        """``[[symbol, timeframe], ...]``; returns ``{symbol: {timeframe: candles}}`` for
+        the pair that updated."""
+        pairs = [(s, tf) for s, tf in symbols_and_timeframes]
+        streams, hashes = self._ohlcv_plan(pairs)
+        future = self.hub.waiter(hashes)
+        key = ("ohlcv", *streams)
+        self._check_usable()
+        try:
+            self._hold(key, streams)
+        except BaseException:
+            self.hub.discard_waiter(future)
+            raise
+        batch: list[OHLCV] = self.hub.wait(future, self._timeout(timeout), "ohlcv")
+        # The batch does not name its pair; find the one whose cache holds it.
+        for (symbol, timeframe), stream in zip(pairs, streams, strict=True):
+            market = self.market(symbol)
+            with self._data_lock:
+                cache = self.data.ohlcvs.get((market.symbol, timeframe))
+                hit = cache is not None and any(c is batch[-1] for c in cache.to_list()[-5:])
+            if hit:
+                candles = self._read_ohlcv(market.symbol, timeframe, since, limit)
+                return {market.symbol: {timeframe: candles}}
+            del stream
+        return {}
+
+    def on_ohlcv(
+        self, symbol: str, timeframe: str, handler: Callable[[list[OHLCV]], object]
+    ) -> Subscription:
+        """Call ``handler(candles)`` with each batch of candle updates."""
+        return self._on("ohlcv", *self._ohlcv_plan([(symbol, timeframe)]), handler)
+
+    def stream_ohlcv(
+        self, symbol: str, timeframe: str = "1m", *, timeout: float | None = None
+    ) -> Stream[list[OHLCV]]:
+        return self._stream(
+            "ohlcv", *self._ohlcv_plan([(symbol, timeframe)]), Policy.APPEND, timeout
+        )
+
+    def un_watch_ohlcv(self, symbol: str, timeframe: str = "1m") -> None:
+        self._unwatch("ohlcv", self._ohlcv_plan([(symbol, timeframe)])[0])
+
+    def un_watch_ohlcv_for_symbols(self, symbols_and_timeframes: Sequence[Sequence[str]]) -> None:
+        pairs = [(s, tf) for s, tf in symbols_and_timeframes]
+        self._unwatch("ohlcv", self._ohlcv_plan(pairs)[0])
+
+    # -- order book --------------------------------------------------------------------------
+    def _book_plan(self, symbols: Sequence[str] | str) -> tuple[list[str], list[str]]:
+        markets = self._markets_for(symbols)
+        return (
+            [self._depth_stream(m, None) for m in markets],
+            [md.orderbook_hash(m.symbol) for m in markets],
+        )
+
+    def watch_order_book(
+        self,
+        symbol: str,
+        limit: int | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> OrderBook[Any]:
+        """Block for the next update of the local order book (synchronised with a REST
+        snapshot as Binance prescribes) and return a copy, at most ``limit`` levels."""
+        book: OrderBook[Any] = self._watch("orderbook", *self._book_plan(symbol), timeout)
+        return _limit_book(book, limit)
+
+    def watch_order_book_for_symbols(
+        self,
+        symbols: Sequence[str],
+        limit: int | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> OrderBook[Any]:
+        """Block until any of the books changes; returns that book."""
+        book: OrderBook[Any] = self._watch("orderbook", *self._book_plan(symbols), timeout)
+        return _limit_book(book, limit)
+
+    def on_order_book(
+        self, symbols: Sequence[str] | str, handler: Callable[[OrderBook[Any]], object]
+    ) -> Subscription:
+        """Call ``handler(book)`` with the newest book (intermediate ones are skipped
+        while the handler is busy)."""
+        return self._on("orderbook", *self._book_plan(symbols), handler)
+
+    def stream_order_book(
+        self, symbols: Sequence[str] | str, *, timeout: float | None = None
+    ) -> Stream[OrderBook[Any]]:
+        return self._stream("orderbook", *self._book_plan(symbols), Policy.LATEST, timeout)
+
+    def un_watch_order_book(self, symbol: str) -> None:
+        self._unwatch("orderbook", self._book_plan(symbol)[0])
+
+    def un_watch_order_book_for_symbols(self, symbols: Sequence[str]) -> None:
+        self._unwatch("orderbook", self._book_plan(symbols)[0])
+
+    # -- futures: mark price / funding, liquidations -----------------------------------------
+    def _mark_plan(
+        self, symbols: Sequence[str] | str, which: Literal["mark", "funding"]
+    ) -> tuple[list[str], list[str]]:
+        self._futures_only("mark price")
+        markets = self._markets_for(symbols)
+        make = md.mark_price_hash if which == "mark" else md.funding_hash
+        return (
+            [f"{m.lowercaseId}@markPrice@1s" for m in markets],
+            [make(m.symbol) for m in markets],
+        )
+
+    def watch_mark_price(self, symbol: str, *, timeout: float | None = None) -> Ticker:
+        """Block for the next mark price (a ticker with ``markPrice`` and ``indexPrice``)."""
+        result: Ticker = self._watch("markPrice", *self._mark_plan(symbol, "mark"), timeout)
+        return result
+
+    def watch_mark_prices(
+        self, symbols: Sequence[str], *, timeout: float | None = None
+    ) -> dict[str, Ticker]:
+        ticker: Ticker = self._watch("markPrice", *self._mark_plan(symbols, "mark"), timeout)
+        return {ticker.symbol: ticker}
+
+    def on_mark_price(
+        self, symbols: Sequence[str] | str, handler: Callable[[Ticker], object]
+    ) -> Subscription:
+        return self._on("markPrice", *self._mark_plan(symbols, "mark"), handler)
+
+    def stream_mark_price(
+        self, symbols: Sequence[str] | str, *, timeout: float | None = None
+    ) -> Stream[Ticker]:
+        return self._stream("markPrice", *self._mark_plan(symbols, "mark"), Policy.LATEST, timeout)
+
+    def un_watch_mark_price(self, symbol: str) -> None:
+        self._unwatch("markPrice", self._mark_plan(symbol, "mark")[0])
+
+    def watch_funding_rate(self, symbol: str, *, timeout: float | None = None) -> FundingRate:
+        """Block for the next funding-rate update (from the mark price stream)."""
+        result: FundingRate = self._watch("markPrice", *self._mark_plan(symbol, "funding"), timeout)
+        return result
+
+    def on_funding_rate(
+        self, symbols: Sequence[str] | str, handler: Callable[[FundingRate], object]
+    ) -> Subscription:
+        return self._on("markPrice", *self._mark_plan(symbols, "funding"), handler)
+
+    def stream_funding_rate(
+        self, symbols: Sequence[str] | str, *, timeout: float | None = None
+    ) -> Stream[FundingRate]:
+        return self._stream(
+            "markPrice", *self._mark_plan(symbols, "funding"), Policy.LATEST, timeout
+        )
+
+    def un_watch_funding_rate(self, symbol: str) -> None:
+        self._unwatch("markPrice", self._mark_plan(symbol, "funding")[0])
+
+    def _liquidation_plan(self, symbols: Sequence[str] | str) -> tuple[list[str], list[str]]:
+        self._futures_only("liquidations")
+        markets = self._markets_for(symbols)
+        return (
+            [f"{m.lowercaseId}@forceOrder" for m in markets],
+            [md.liquidations_hash(m.symbol) for m in markets],
+        )
+
+    def _read_liquidations(
+        self, symbol: str, since: int | None, limit: int | None
+    ) -> list[Liquidation]:
+        with self._data_lock:
+            cache = self.data.liquidations.get(symbol)
+            if cache is None:
+                return []
+            return cache.read(symbol, since, limit, new_updates=self.new_updates)
+
+    def watch_liquidations(
+        self,
+        symbol: str,
+        since: int | None = None,
+        limit: int | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> list[Liquidation]:
+        """Block for the next liquidation(s) of ``symbol``; returns the new ones."""
+        batch: list[Liquidation] = self._watch(
+            "liquidations", *self._liquidation_plan(symbol), timeout
+        )
+        return self._read_liquidations(batch[0].symbol, since, limit)
+
+    def watch_liquidations_for_symbols(
+        self,
+        symbols: Sequence[str],
+        since: int | None = None,
+        limit: int | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> list[Liquidation]:
+        batch: list[Liquidation] = self._watch(
+            "liquidations", *self._liquidation_plan(symbols), timeout
+        )
+        return self._read_liquidations(batch[0].symbol, since, limit)
+
+    def on_liquidations(
+        self, symbols: Sequence[str] | str, handler: Callable[[list[Liquidation]], object]
+    ) -> Subscription:
+        return self._on("liquidations", *self._liquidation_plan(symbols), handler)
+
+    def stream_liquidations(
+        self, symbols: Sequence[str] | str, *, timeout: float | None = None
+    ) -> Stream[list[Liquidation]]:
+        return self._stream(
+            "liquidations", *self._liquidation_plan(symbols), Policy.APPEND, timeout
+        )
+
+    def un_watch_liquidations(self, symbol: str) -> None:
+        self._unwatch("liquidations", self._liquidation_plan(symbol)[0])
+
+    def __enter__(self) -> binance:
+        return self
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.environment} {self.product}>"
+
+
+class binanceusdm(binance):
+    """Binance USD-M futures (``BTC/USDT:USDT``)."""
+
+    default_type = "future"
+
+
+class binancecoinm(binance):
+    """Binance COIN-M futures (``BTC/USD:BTC``)."""
+
+    default_type = "delivery"
+
+
+class _LockedRouter:
+    """Serialises every connection's access to the client's shared market data."""
+
+    def __init__(self, data: MarketData, lock: threading.Lock) -> None:
+        self._data = data
+        self._lock = lock
+        self.notices = data.notices
+
+    def route(self, stream: str, data: Any, now: float) -> list[Delivery]:
+        with self._lock:
+            return self._data.route(stream, data, now)
+
+    def hashes(self, stream: str) -> list[str]:
+        with self._lock:
+            return self._data.hashes(stream)
+
+    def reset(self, streams: Any) -> list[Delivery]:
+        with self._lock:
+            return self._data.reset(streams)
+
+
+def _subscribe(protocol: Any, streams: list[str]) -> tuple[list[int | str], list[str]]:
+    result: tuple[list[int | str], list[str]] = protocol.subscribe(streams)
+    return result
+
+
+def _unsubscribe(protocol: Any, streams: list[str]) -> tuple[list[int | str], list[str]]:
+    result: tuple[list[int | str], list[str]] = protocol.unsubscribe(streams)
+    return result
+
+
+def _limit_book(book: OrderBook[Any], limit: int | None) -> OrderBook[Any]:
+    if limit is None or (len(book.bids) <= limit and len(book.asks) <= limit):
+        return book
+    import msgspec
+
+    return msgspec.structs.replace(book, bids=book.bids[:limit], asks=book.asks[:limit])

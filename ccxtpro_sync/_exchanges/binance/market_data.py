@@ -1,0 +1,386 @@
+"""Binance market data, sans-I/O: stream payloads → unified structures, caches and books.
+
+One ``MarketData`` per client routes the payloads of every market-stream
+connection. It is not thread-safe; the client serialises calls with one lock
+(held only for this bookkeeping, never while user code runs).
+
+Message hashes (what ``watch_*`` waits on and ``on_*`` listens to):
+
+=============================  ===========================  ========
+hash                           value                        policy
+=============================  ===========================  ========
+``ticker:<symbol>``            ``Ticker``                   latest
+``tickers``                    ``dict[symbol, Ticker]``     latest
+``bidask:<symbol>``            ``Ticker`` (bid/ask only)    latest
+``trades:<symbol>``            ``list[Trade]``              append
+``ohlcv:<symbol>:<tf>``        ``list[OHLCV]``              append
+``orderbook:<symbol>``         ``OrderBook``                latest
+``markPrice:<symbol>``         ``Ticker`` (markPrice)       latest
+``fundingRate:<symbol>``       ``FundingRate``              latest
+``liquidations:<symbol>``      ``list[Liquidation]``        append
+=============================  ===========================  ========
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import msgspec
+
+from ..._core.cache import ArrayCache, ArrayCacheByTimestamp
+from ..._core.events import Delivery, Notice, Policy
+from ..._exceptions import ProtocolError
+from ..._structures import OHLCV, FundingRate, Liquidation, Market, Ticker, Trade
+from . import parsers, wire
+from .book_sync import BookSync, SyncResult, SyncStatus
+from .markets import Markets
+
+Handler = Callable[[msgspec.Raw], list[Delivery]]
+
+LATEST = Policy.LATEST
+APPEND = Policy.APPEND
+
+
+def ticker_hash(symbol: str) -> str:
+    return f"ticker:{symbol}"
+
+
+def bidask_hash(symbol: str) -> str:
+    return f"bidask:{symbol}"
+
+
+def trades_hash(symbol: str) -> str:
+    return f"trades:{symbol}"
+
+
+def ohlcv_hash(symbol: str, timeframe: str) -> str:
+    return f"ohlcv:{symbol}:{timeframe}"
+
+
+def orderbook_hash(symbol: str) -> str:
+    return f"orderbook:{symbol}"
+
+
+def mark_price_hash(symbol: str) -> str:
+    return f"markPrice:{symbol}"
+
+
+def funding_hash(symbol: str) -> str:
+    return f"fundingRate:{symbol}"
+
+
+def liquidations_hash(symbol: str) -> str:
+    return f"liquidations:{symbol}"
+
+
+TICKERS_HASH = "tickers"
+
+
+class MarketData:
+    """State and parsing for every market stream of one client (see module docstring)."""
+
+    def __init__(
+        self,
+        markets: Markets,
+        *,
+        trades_limit: int = 1000,
+        ohlcv_limit: int = 1000,
+        liquidations_limit: int = 1000,
+        book_depth: int | None = None,
+        book_view_limit: int | None = 100,
+        need_snapshot: Callable[[str], None] = lambda symbol: None,
+    ) -> None:
+        self.markets = markets
+        self.product = markets.product
+        self.futures = self.product != "spot"
+        self.number: Any = markets.number  # float or Decimal, fixed per client
+        self.trades_limit = trades_limit
+        self.ohlcv_limit = ohlcv_limit
+        self.liquidations_limit = liquidations_limit
+        self.book_depth = book_depth
+        self.book_view_limit = book_view_limit
+        self._need_snapshot = need_snapshot
+        #: Telemetry for the protocol to send once locks are released.
+        self.notices: list[Notice] = []
+        self._handlers: dict[str, Handler] = {}
+        self.trades: dict[str, ArrayCache[Trade]] = {}
+        self.ohlcvs: dict[tuple[str, str], ArrayCacheByTimestamp[OHLCV]] = {}
+        self.liquidations: dict[str, ArrayCache[Liquidation]] = {}
+        self.tickers: dict[str, Ticker] = {}
+        self.bids_asks: dict[str, Ticker] = {}
+        self.mark_prices: dict[str, Ticker] = {}
+        self.funding_rates: dict[str, FundingRate] = {}
+        self.books: dict[str, BookSync[Any]] = {}
+
+    # -- StreamRouter ----------------------------------------------------------------
+    def route(self, stream: str, data: msgspec.Raw, now: float) -> list[Delivery]:
+        handler = self._handlers.get(stream)
+        if handler is None:
+            handler = self._handlers[stream] = self._bind(stream)
+        return handler(data)
+
+    def hashes(self, stream: str) -> list[str]:
+        market_id, kind = wire.classify_stream(stream, self.product)
+        if market_id is None:
+            return [TICKERS_HASH] if kind.endswith("_arr") else []
+        symbol = self.markets.by_id(market_id).symbol
+        if kind == "markPrice":
+            return [mark_price_hash(symbol), funding_hash(symbol)]
+        if kind == "kline":
+            return [ohlcv_hash(symbol, stream.split("@")[1].removeprefix("kline_"))]
+        return [_KIND_HASH[kind](symbol)]
+
+    def reset(self, streams: Iterable[str]) -> list[Delivery]:
+        """A connection carrying ``streams`` went away: their books can no longer chain."""
+        for stream in streams:
+            market_id, kind = wire.classify_stream(stream, self.product)
+            if kind == "depthUpdate" and market_id is not None:
+                book = self.books.get(self.markets.by_id(market_id).symbol)
+                if book is not None:
+                    book.invalidate("connection lost")
+        return []
+
+    # -- order-book snapshots ----------------------------------------------------------
+    def apply_snapshot(self, symbol: str, body: bytes, depth: int) -> list[Delivery]:
+        """Feed a REST depth snapshot to ``symbol``'s book; asks for another if unusable."""
+        book = self.books.get(symbol)
+        if book is None:  # unsubscribed meanwhile
+            return []
+        snapshot = wire.decode(wire.DEPTH_SNAPSHOT_DECODER, body, "depth snapshot")
+        result = book.on_snapshot(
+            snapshot.last_update_id,
+            snapshot.bids,
+            snapshot.asks,
+            depth=depth,
+            timestamp=snapshot.transaction_time or snapshot.event_time,
+        )
+        return self._book_result(symbol, result)
+
+    def drop_book(self, symbol: str) -> None:
+        self.books.pop(symbol, None)
+
+    # -- binding a stream name to its handler ------------------------------------------
+    def _bind(self, stream: str) -> Handler:
+        market_id, kind = wire.classify_stream(stream, self.product)
+        if market_id is None:
+            return self._bind_all_market(kind)
+        market = self.markets.by_id(market_id)
+        symbol = market.symbol
+        number = self.number
+        if kind in ("trade", "aggTrade"):
+            cache = self.trades.setdefault(symbol, ArrayCache(self.trades_limit))
+            decode_trade = wire.TRADE_DECODER.decode if kind == "trade" else None
+            decode_agg = wire.AGG_TRADE_DECODER.decode
+            key = trades_hash(symbol)
+
+            def on_trade(data: msgspec.Raw) -> list[Delivery]:
+                if decode_trade is not None:
+                    trade = parsers.parse_trade(_decode(decode_trade, data), market, number)
+                else:
+                    trade = parsers.parse_agg_trade(_decode(decode_agg, data), market, number)
+                cache.append(trade)
+                return [Delivery(key, [trade], APPEND)]
+
+            return on_trade
+        if kind == "ticker":
+            return self._latest(
+                wire.TICKER_DECODER.decode,
+                parsers.parse_ticker,
+                market,
+                self.tickers,
+                ticker_hash(symbol),
+            )
+        if kind == "miniTicker":
+            return self._latest(
+                wire.MINI_TICKER_DECODER.decode,
+                parsers.parse_mini_ticker,
+                market,
+                self.tickers,
+                ticker_hash(symbol),
+            )
+        if kind == "bookTicker":
+            return self._latest(
+                wire.BOOK_TICKER_DECODER.decode,
+                parsers.parse_book_ticker,
+                market,
+                self.bids_asks,
+                bidask_hash(symbol),
+            )
+        if kind == "kline":
+            timeframe = stream.split("@")[1].removeprefix("kline_")
+            candles = self.ohlcvs.setdefault(
+                (symbol, timeframe), ArrayCacheByTimestamp(self.ohlcv_limit)
+            )
+            key = ohlcv_hash(symbol, timeframe)
+            decode_kline = wire.KLINE_DECODER.decode
+
+            def on_kline(data: msgspec.Raw) -> list[Delivery]:
+                candle = parsers.parse_kline(_decode(decode_kline, data), market, number)
+                candles.append(candle)
+                return [Delivery(key, [candle], APPEND)]
+
+            return on_kline
+        if kind == "markPrice":
+            decode_mark = wire.MARK_PRICE_DECODER.decode
+            mark_key, funding_key = mark_price_hash(symbol), funding_hash(symbol)
+
+            def on_mark(data: msgspec.Raw) -> list[Delivery]:
+                event = _decode(decode_mark, data)
+                funding = parsers.parse_mark_price(event, market, number)
+                ticker = parsers.parse_mark_price_ticker(event, market, number)
+                self.funding_rates[symbol] = funding
+                self.mark_prices[symbol] = ticker
+                return [Delivery(mark_key, ticker, LATEST), Delivery(funding_key, funding, LATEST)]
+
+            return on_mark
+        if kind == "forceOrder":
+            liquidations = self.liquidations.setdefault(symbol, ArrayCache(self.liquidations_limit))
+            key = liquidations_hash(symbol)
+            decode_force = wire.FORCE_ORDER_DECODER.decode
+
+            def on_force(data: msgspec.Raw) -> list[Delivery]:
+                liquidation = parsers.parse_force_order(_decode(decode_force, data), market, number)
+                liquidations.append(liquidation)
+                return [Delivery(key, [liquidation], APPEND)]
+
+            return on_force
+        if kind == "depthUpdate":
+            return self._bind_depth(stream, market)
+        if kind == "partialDepth":
+            return self._bind_partial_depth(market)
+        raise ProtocolError(f"no handler for stream {stream!r}")
+
+    def _latest(
+        self,
+        decode: Callable[[msgspec.Raw], Any],
+        parse: Callable[[Any, Market, Any], Ticker],
+        market: Market,
+        store: dict[str, Ticker],
+        key: str,
+    ) -> Handler:
+        number = self.number
+        symbol = market.symbol
+
+        def on_latest(data: msgspec.Raw) -> list[Delivery]:
+            value = parse(_decode(decode, data), market, number)
+            store[symbol] = value
+            return [Delivery(key, value, LATEST)]
+
+        return on_latest
+
+    def _bind_all_market(self, kind: str) -> Handler:
+        decoder = wire.DECODERS[kind]  # type: ignore[index]
+        parse: Callable[[Any, Market, Any], Ticker] = (
+            parsers.parse_ticker if kind == "ticker_arr" else parsers.parse_mini_ticker
+        )
+        if kind not in ("ticker_arr", "miniTicker_arr"):
+            raise ProtocolError(f"all-market stream kind {kind!r} is not supported")
+        number = self.number
+
+        def on_all(data: msgspec.Raw) -> list[Delivery]:
+            updated: dict[str, Ticker] = {}
+            for event in _decode(decoder.decode, data):
+                market = self.markets.get(event.symbol)
+                if market is None:  # listed after load_markets(); skip quietly
+                    continue
+                ticker = parse(event, market, number)
+                self.tickers[market.symbol] = updated[market.symbol] = ticker
+            return [Delivery(TICKERS_HASH, updated, LATEST)] if updated else []
+
+        return on_all
+
+    def _book(self, market: Market, *, partial: bool) -> BookSync[Any]:
+        book = self.books.get(market.symbol)
+        if book is None or book.partial != partial:
+            book = BookSync(
+                market.symbol,
+                futures=self.futures,
+                limit=self.book_depth,
+                view_limit=self.book_view_limit,
+                partial=partial,
+                number=self.number,
+            )
+            self.books[market.symbol] = book
+        return book
+
+    def _bind_depth(self, stream: str, market: Market) -> Handler:
+        symbol = market.symbol
+        partial = stream.split("@")[1] != "depth"  # futures @depth<N> has the diff shape
+        book = self._book(market, partial=partial)
+        decode_depth = wire.DEPTH_UPDATE_DECODER.decode
+
+        def on_depth(data: msgspec.Raw) -> list[Delivery]:
+            event = _decode(decode_depth, data)
+            if partial:
+                result = book.on_partial(
+                    event.final_update_id,
+                    event.bids,
+                    event.asks,
+                    event.transaction_time or event.event_time,
+                )
+            else:
+                result = book.on_diff(
+                    event.first_update_id,
+                    event.final_update_id,
+                    event.prev_final_update_id if self.futures else None,
+                    event.bids,
+                    event.asks,
+                    event.transaction_time or event.event_time,
+                )
+            return self._book_result(symbol, result)
+
+        return on_depth
+
+    def _bind_partial_depth(self, market: Market) -> Handler:
+        symbol = market.symbol
+        book = self._book(market, partial=True)
+        decode_partial = wire.DEPTH_SNAPSHOT_DECODER.decode
+
+        def on_partial(data: msgspec.Raw) -> list[Delivery]:
+            snapshot = _decode(decode_partial, data)
+            result = book.on_partial(snapshot.last_update_id, snapshot.bids, snapshot.asks)
+            return self._book_result(symbol, result)
+
+        return on_partial
+
+    def _book_result(self, symbol: str, result: SyncResult[Any]) -> list[Delivery]:
+        status = result.status
+        if status is SyncStatus.UPDATED:
+            return [Delivery(orderbook_hash(symbol), result.book, LATEST)]
+        if status is SyncStatus.RESYNC:
+            reason = result.reason.value if result.reason is not None else "resync"
+            book = self.books.get(symbol)
+            self.notices.append(
+                (
+                    "order_book_resync",
+                    {
+                        "symbol": symbol,
+                        "reason": f"{reason}: {result.detail}" if result.detail else reason,
+                        "count": book.stats.resyncs if book is not None else 0,
+                    },
+                )
+            )
+        if result.needs_snapshot or status is SyncStatus.NEED_SNAPSHOT:
+            self._need_snapshot(symbol)
+        return []
+
+
+_KIND_HASH: dict[str, Callable[[str], str]] = {
+    "trade": trades_hash,
+    "aggTrade": trades_hash,
+    "ticker": ticker_hash,
+    "miniTicker": ticker_hash,
+    "bookTicker": bidask_hash,
+    "depthUpdate": orderbook_hash,
+    "partialDepth": orderbook_hash,
+    "forceOrder": liquidations_hash,
+}
+
+
+def _decode(decode: Callable[[msgspec.Raw], Any], data: msgspec.Raw) -> Any:
+    try:
+        return decode(data)
+    except (msgspec.ValidationError, msgspec.DecodeError) as error:
+        excerpt = bytes(data)[:200].decode("utf-8", "replace")
+        raise ProtocolError(f"malformed Binance payload ({error}): {excerpt}") from error

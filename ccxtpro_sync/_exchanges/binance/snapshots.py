@@ -1,0 +1,113 @@
+"""The thread that fetches REST depth snapshots for order books that need one.
+
+The reader thread must never block on REST, so a book that needs a snapshot
+only *asks* (``request``, non-blocking). This thread fetches snapshots one at
+a time within the REST weight budget, honours ``Retry-After`` on 429/418, and
+hands each body to ``apply`` (which feeds the book under the client's data
+lock and delivers the result). A symbol asked for twice is fetched once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from ..._core.snapshot_scheduler import SnapshotScheduler
+from ..._exceptions import CcxtproSyncError, DDoSProtection
+from .rest import BinanceRest
+
+_log = logging.getLogger("ccxtpro_sync")
+
+
+class SnapshotFetcher:
+    """Fetches depth snapshots on its own daemon thread (started on first request)."""
+
+    def __init__(
+        self,
+        rest: BinanceRest,
+        scheduler: SnapshotScheduler,
+        resolve_id: Callable[[str], str],
+        apply: Callable[[str, bytes, int], None],
+        *,
+        name: str = "ccxtpro_sync-snapshots",
+        default_limit: int = 1000,
+    ) -> None:
+        self._default_limit = default_limit
+        self._rest = rest
+        self._scheduler = scheduler
+        self._resolve_id = resolve_id
+        self._apply = apply
+        self._name = name
+        self._cond = threading.Condition()
+        self._closed = False
+        self._thread: threading.Thread | None = None
+        self.fetched = 0
+        self.failures = 0
+
+    def request(self, symbol: str, limit: int) -> None:
+        """Ask for a snapshot of ``symbol``; returns at once (safe under other locks)."""
+        with self._cond:
+            if self._closed:
+                return
+            self._scheduler.request(symbol, limit)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def close(self, timeout: float = 5.0) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout + self._rest.timeout)
+
+    @property
+    def thread(self) -> threading.Thread | None:
+        return self._thread
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while True:
+                    if self._closed:
+                        return
+                    now = time.monotonic()
+                    due = self._scheduler.due(now)
+                    if due:
+                        break
+                    wake = self._scheduler.next_ready_at(now)
+                    self._cond.wait(None if wake is None else max(0.0, wake - now))
+            for symbol, limit in due:
+                if self._closed:
+                    return
+                self._fetch(symbol, limit or self._default_limit)
+
+    def _fetch(self, symbol: str, limit: int) -> None:
+        try:
+            body = self._rest.depth(self._resolve_id(symbol), limit)
+        except DDoSProtection as error:
+            self.failures += 1
+            _log.warning("depth snapshot for %s throttled: %s", symbol, error)
+            with self._cond:
+                self._scheduler.failed(symbol, time.monotonic(), retry_after=error.retry_after)
+            return
+        except CcxtproSyncError as error:
+            self.failures += 1
+            _log.warning("depth snapshot for %s failed: %s", symbol, error)
+            with self._cond:
+                # None lets the scheduler back off exponentially per symbol.
+                self._scheduler.failed(symbol, time.monotonic())
+            return
+        with self._cond:
+            self._scheduler.completed(symbol)
+            if self._rest.used_weight is not None:
+                self._scheduler.used_weight(self._rest.used_weight, time.monotonic())
+        self.fetched += 1
+        try:
+            self._apply(symbol, body, limit)
+        except Exception:  # a malformed snapshot must not end the fetcher
+            _log.exception("applying the depth snapshot for %s failed", symbol)

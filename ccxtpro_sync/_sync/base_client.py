@@ -1,0 +1,156 @@
+"""Lifecycle and consumer plumbing shared by every exchange client.
+
+A client owns one hub (waiters and callbacks by message hash), its
+connections and its background helpers. ``watch_*``, ``on_*`` and
+``stream_*`` are all built from the three primitives here, so they behave
+the same for every stream: register interest first (nothing is missed),
+then make sure the wire subscription exists, then wait or return.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import weakref
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from .._core.events import Policy
+from .._exceptions import ClientClosed, NetworkError
+from .consumers import Stream, Subscription
+from .hub import Hub
+
+_log = logging.getLogger("ccxtpro_sync")
+
+_live_clients: weakref.WeakSet[BaseClient] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_everything() -> None:
+    """At interpreter exit, close clients nobody closed so sockets end cleanly."""
+    for client in list(_live_clients):
+        try:
+            client.close(timeout=1.0)
+        except Exception:  # exiting anyway; never mask the program's own exit status
+            _log.debug("closing %r at exit failed", client, exc_info=True)
+
+
+class BaseClient:
+    """What every client has: a hub, a lifecycle, fork safety and consumer plumbing."""
+
+    def __init__(self, *, name: str, timeout: float, max_pending: int = 10_000) -> None:
+        self.name = name
+        #: Default timeout in seconds for blocking calls that are not given one.
+        self.timeout = timeout
+        self.hub = Hub(owner=self, name=f"ccxtpro_sync-{name}", max_items=max_pending)
+        self._lock = threading.RLock()
+        self._closed = False
+        self._pid = os.getpid()
+        self._streams: weakref.WeakSet[Stream[Any]] = weakref.WeakSet()
+        _live_clients.add(self)
+
+    # -- lifecycle -----------------------------------------------------------------------
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Close every connection and helper thread; wake every waiter. Idempotent.
+
+        Blocked ``watch_*`` calls and ``stream_*`` iterators raise ``ClientClosed``.
+        """
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        error = ClientClosed(f"{self.name}: client closed")
+        self._close_resources(timeout)
+        for stream in list(self._streams):
+            stream.fail(error)
+        self.hub.close(error, timeout)
+        _live_clients.discard(self)
+
+    def _close_resources(self, timeout: float) -> None:
+        """Subclasses close their connections and helpers here."""
+
+    def __enter__(self) -> BaseClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _check_usable(self) -> None:
+        if os.getpid() != self._pid:
+            raise NetworkError(
+                f"{self.name}: this client was created in process {self._pid}; a client "
+                "cannot cross a fork (its sockets and threads stay in the parent). "
+                "Create the client in the child, e.g. in Celery's worker_process_init."
+            )
+        if self._closed:
+            raise ClientClosed(f"{self.name}: client closed")
+
+    def _timeout(self, timeout: float | None) -> float:
+        return self.timeout if timeout is None else timeout
+
+    # -- consumer primitives ---------------------------------------------------------------
+    def _wait_next(
+        self,
+        hashes: list[str],
+        acquire: Callable[[], None],
+        timeout: float | None,
+        what: str,
+    ) -> Any:
+        """Block for the next update on any of ``hashes`` after making sure it flows."""
+        self._check_usable()
+        future = self.hub.waiter(hashes)
+        try:
+            acquire()
+        except BaseException:
+            self.hub.discard_waiter(future)
+            raise
+        return self.hub.wait(future, self._timeout(timeout), what)
+
+    def _add_handler(
+        self,
+        hashes: Iterable[str],
+        handler: Callable[[Any], object],
+        acquire: Callable[[], None],
+        release: Callable[[], None],
+        description: str,
+    ) -> Subscription:
+        self._check_usable()
+        if not callable(handler):
+            raise TypeError(f"handler must be callable, got {handler!r}")
+        handles = [self.hub.add_callback(h, handler) for h in hashes]
+        try:
+            acquire()
+        except BaseException:
+            for handle in handles:
+                self.hub.remove_callback(handle)
+            raise
+
+        def cancel() -> None:
+            for handle in handles:
+                self.hub.remove_callback(handle)
+            if not self._closed:
+                release()
+
+        return Subscription(description, cancel)
+
+    def _open_stream(
+        self,
+        hashes: Iterable[str],
+        policy: Policy,
+        acquire: Callable[[], None],
+        release: Callable[[], None],
+        description: str,
+        *,
+        timeout: float | None,
+    ) -> Stream[Any]:
+        stream: Stream[Any] = Stream(description, policy, timeout=self._timeout(timeout))
+        subscription = self._add_handler(hashes, stream.push, acquire, release, description)
+        stream.attach(subscription)
+        self._streams.add(stream)
+        return stream
