@@ -47,6 +47,7 @@ from ._structures import (
     Trade,
 )
 from ._sync.consumers import Stream, Subscription
+from ._sync.info import ConnectionInfo
 from ._sync.reconnect import default_reconnect_policy
 
 __version__ = "0.1.0"
@@ -61,6 +62,7 @@ __all__ = [
     "CcxtproSyncError",
     "ClientClosed",
     "ConnectionClosed",
+    "ConnectionInfo",
     "DDoSProtection",
     "ExchangeError",
     "ExchangeNotAvailable",

@@ -152,6 +152,10 @@ class Connection:
         self.requests_rejected = 0
         self.connected_at: float | None = None
         self.last_message_at: float | None = None
+        #: Seconds from the latest (re)connect to its first data frame.
+        self.first_update_latency: float | None = None
+        #: Longest silence between two data frames within a session, in seconds.
+        self.max_gap = 0.0
 
     # -- public ------------------------------------------------------------------------
     @property
@@ -282,6 +286,38 @@ class Connection:
             self.hub.close(ClientClosed(f"{self.name}: closed"), timeout)
         self._state = State.CLOSED
         self._ready.clear()
+
+    def info(self) -> dict[str, Any]:
+        """Figures about this connection (see ``ConnectionInfo`` for their meaning)."""
+        now = time.monotonic()
+        with self._lock:
+            book = getattr(self.protocol, "book", None)
+            subscriptions = book.desired() if book is not None else []
+            confirmed = len(book.confirmed()) if book is not None else 0
+            inflight = len(self._inflight)
+        last = self.last_message_at
+        return {
+            "name": self.name,
+            "url": self.url,
+            "state": self._state.value,
+            "subscriptions": subscriptions,
+            "confirmed": confirmed,
+            "in_flight_requests": inflight,
+            "connects": self.connects,
+            "reconnects": self.reconnects,
+            "messages": self.messages,
+            "protocol_errors": self.protocol_errors,
+            "requests_rejected": self.requests_rejected,
+            "first_update_latency": self.first_update_latency,
+            "max_gap": self.max_gap,
+            "last_message_age": None if last is None else now - last,
+            "connected_for": (
+                now - self.connected_at
+                if self.connected_at is not None and self._state is State.OPEN
+                else None
+            ),
+            "last_error": repr(self._last_error) if self._last_error else None,
+        }
 
     def __enter__(self) -> Connection:
         return self.start()
@@ -442,6 +478,7 @@ class Connection:
 
     def _read_loop(self, ws: websocket.WebSocket) -> None:
         read_timeout = self._read_timeout
+        started = self.connected_at or time.monotonic()
         ws.settimeout(self._ping_interval)
         last_rx = time.monotonic()
         protocol = self.protocol
@@ -467,6 +504,11 @@ class Connection:
             last_rx = now
             if opcode in _DATA_OPCODES:
                 self.messages += 1
+                previous = self.last_message_at
+                if previous is None or previous < started:
+                    self.first_update_latency = now - started
+                elif now - previous > self.max_gap:
+                    self.max_gap = now - previous
                 self.last_message_at = now
                 if received.receivers:
                     send(received, self._owner, url=self.url, name=self.name, size=len(data))

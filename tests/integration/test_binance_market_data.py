@@ -250,8 +250,8 @@ def test_streams_spread_over_connections_within_the_limit(
         streams = 2 * len(symbols)
         connections = client.connections()
         assert len(connections) == -(-streams // 3)
-        for conn in connections:
-            assert len(conn.protocol.book) <= 3
+        assert all(len(info.subscriptions) <= 3 for info in connections)
+        assert sum(len(info.subscriptions) for info in connections) == streams
         exchange.wait_until(
             lambda s: sum(len(c.subscriptions) for c in s.connections) == streams,
             timeout=10,
@@ -342,3 +342,18 @@ def test_order_book_matches_the_exchange_through_thousands_of_diffs_and_gaps(
     signals.order_book_resync.disconnect(on_resync)
     assert diffs == STEPS
     assert len([r for r in resyncs if r["symbol"] == symbol]) >= STEPS // 400
+
+
+def test_connection_info_reports_live_figures(spot: Any) -> None:
+    spot.watch_trades(SPOT)
+    spot.watch_order_book(SPOT)
+    [info] = [i for i in spot.connections() if "btcusdt@aggTrade" in i.subscriptions]
+    assert info.state == "open" and info.connects == 1 and info.reconnects == 0
+    assert info.messages > 0 and info.first_update_latency is not None
+    assert info.last_message_age is not None and info.last_message_age >= 0
+    assert info.cache_sizes[f"trades:{SPOT}"] >= 1
+    assert info.cache_sizes[f"orderbook:{SPOT}"] > 10
+    assert spot.connection_info(info.name).url == info.url
+    assert spot.connection_info(info.url).name == info.name
+    with pytest.raises(BadRequest):
+        spot.connection_info("ws://nowhere")

@@ -33,6 +33,7 @@ from ..._structures import OHLCV, FundingRate, Liquidation, Market, Ticker, Trad
 from ..._sync.base_client import BaseClient
 from ..._sync.connection import Connection
 from ..._sync.consumers import Stream, Subscription
+from ..._sync.info import ConnectionInfo
 from . import market_data as md
 from .environments import Endpoints, endpoints, route_for_stream
 from .market_data import MarketData
@@ -332,8 +333,8 @@ class binance(BaseClient):
         self._release(streams)
 
     def _close_resources(self, timeout: float) -> None:
+        connections = self._all_connections()
         with self._lock:
-            connections = [c for pool in self._pools.values() for c in pool]
             fetcher = self._fetcher
         if fetcher is not None:
             fetcher.close(timeout)
@@ -341,10 +342,35 @@ class binance(BaseClient):
             conn.close(timeout)
         self.rest.close()
 
-    def connections(self) -> list[Connection]:
-        """The client's websocket connections (for inspection)."""
+    def _all_connections(self) -> list[Connection]:
         with self._lock:
             return [c for pool in self._pools.values() for c in pool]
+
+    def connections(self) -> list[ConnectionInfo]:
+        """Figures for every websocket connection of this client (see ``ConnectionInfo``)."""
+        shared: dict[str, Any] = {**self.hub.stats(), "cache_sizes": self._cache_sizes()}
+        return [ConnectionInfo(**conn.info(), **shared) for conn in self._all_connections()]
+
+    def connection_info(self, url: str) -> ConnectionInfo:
+        """Figures for the connection whose URL (or name) is ``url``; ``BadRequest`` if none."""
+        for info in self.connections():
+            if url in (info.url, info.name) or info.url.split("?")[0] == url:
+                return info
+        raise BadRequest(f"{self.name} has no connection {url!r}")
+
+    def _cache_sizes(self) -> dict[str, int]:
+        data = self._data
+        if data is None:
+            return {}
+        with self._data_lock:
+            sizes = {md.trades_hash(s): len(c) for s, c in data.trades.items()}
+            sizes |= {md.ohlcv_hash(s, tf): len(c) for (s, tf), c in data.ohlcvs.items()}
+            sizes |= {md.liquidations_hash(s): len(c) for s, c in data.liquidations.items()}
+            sizes |= {
+                md.orderbook_hash(s): b.book.bid_count + b.book.ask_count
+                for s, b in data.books.items()
+            }
+        return sizes
 
     # -- stream names ----------------------------------------------------------------------
     def _markets_for(self, symbols: Sequence[str] | str) -> list[Market]:
