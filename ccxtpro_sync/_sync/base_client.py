@@ -31,6 +31,8 @@ _live_clients: weakref.WeakSet[BaseClient] = weakref.WeakSet()
 def _close_everything() -> None:
     """At interpreter exit, close clients nobody closed so sockets end cleanly."""
     for client in list(_live_clients):
+        if client._pid != os.getpid():  # a forked child: the parent owns these sockets
+            continue
         try:
             client.close(timeout=1.0)
         except Exception:  # exiting anyway; never mask the program's own exit status
@@ -60,7 +62,13 @@ class BaseClient:
         """Close every connection and helper thread; wake every waiter. Idempotent.
 
         Blocked ``watch_*`` calls and ``stream_*`` iterators raise ``ClientClosed``.
+        In a forked child it only marks the inherited copy closed: the sockets and
+        threads are the parent's, and a close frame or ``shutdown()`` would cut them.
         """
+        if os.getpid() != self._pid:
+            self._closed = True
+            _live_clients.discard(self)
+            return
         with self._lock:
             if self._closed:
                 return
