@@ -111,7 +111,7 @@ class Connection:
         connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
         ping_interval: float = 20.0,
-        outgoing_rate: float = 4.0,
+        outgoing_rate: float = 3.0,
         stable_after: float = 5.0,
         headers: dict[str, str] | None = None,
     ) -> None:
@@ -131,7 +131,8 @@ class Connection:
 
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()
-        self._bucket = TokenBucket(outgoing_rate, now=time.monotonic())
+        # burst 1: at most rate + 1 frames in any one-second window, whatever the phase.
+        self._bucket = TokenBucket(outgoing_rate, burst=1.0, now=time.monotonic())
         self._closing = threading.Event()
         self._ready = threading.Event()
         self._ws: websocket.WebSocket | None = None
@@ -199,7 +200,13 @@ class Connection:
     def is_ready(self) -> bool:
         return self._ready.is_set()
 
-    def call(self, build: RequestBuilder, timeout: float | None = None) -> Any:
+    def call(
+        self,
+        build: RequestBuilder,
+        timeout: float | None = None,
+        *,
+        restored_on_reconnect: bool = False,
+    ) -> Any:
         """Run ``build(protocol)`` under the protocol lock, send its frames, await the replies.
 
         ``build`` returns ``(request_ids, frames)``. With no request ids (or no
@@ -207,6 +214,10 @@ class Connection:
         replays it on reconnect) nothing is awaited and None is returned. With
         a ``timeout`` of None the replies are not awaited either. Otherwise the
         result of the last request is returned, or the first error raised.
+
+        ``restored_on_reconnect`` is for intents the protocol replays itself
+        (subscriptions): losing the socket mid-call is then not an error; with
+        a timeout the call waits for the resumed connection instead.
         """
         self._check_usable()
         futures: list[tuple[int | str, Future[Any]]] = []
@@ -217,10 +228,10 @@ class Connection:
                     future: Future[Any] = Future()
                     self._inflight[request_id] = future
                     futures.append((request_id, future))
+        deadline = time.monotonic() + (timeout or 0.0)
         try:
             if frames:
                 self._send_paced(frames)
-            deadline = time.monotonic() + (timeout or 0.0)
             result: Any = None
             for request_id, future in futures:
                 try:
@@ -230,6 +241,12 @@ class Connection:
                         f"{self.name}: no reply to request {request_id!r} within {timeout}s"
                     ) from None
             return result
+        except ConnectionClosed as error:
+            if not restored_on_reconnect or isinstance(error, ClientClosed):
+                raise
+            if timeout is not None:
+                self.wait_ready(max(0.0, deadline - time.monotonic()))
+            return None
         finally:
             if futures:
                 with self._lock:

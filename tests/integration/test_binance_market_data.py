@@ -357,3 +357,21 @@ def test_connection_info_reports_live_figures(spot: Any) -> None:
     assert spot.connection_info(info.url).name == info.name
     with pytest.raises(BadRequest):
         spot.connection_info("ws://nowhere")
+
+
+def test_new_updates_returns_each_trade_exactly_once(spot: Any) -> None:
+    seen: list[int] = []
+    for _ in range(30):
+        seen.extend(int(t.id) for t in spot.watch_trades(SPOT))
+    # aggregate trade ids are consecutive: nothing lost between calls, nothing repeated
+    assert seen == list(range(seen[0], seen[0] + len(seen)))
+
+
+def test_trades_limit_bounds_the_cache(exchange: LocalExchange) -> None:
+    with make(ccxtpro_sync.binance, exchange, tradesLimit=20, newUpdates=False) as client:
+        while len(trades := client.watch_trades(SPOT)) < 20:
+            pass
+        assert len(trades) == 20
+        assert len(client.watch_trades(SPOT, limit=5)) == 5
+        info = next(i for i in client.connections() if "btcusdt@aggTrade" in i.subscriptions)
+        assert info.cache_sizes[f"trades:{SPOT}"] == 20

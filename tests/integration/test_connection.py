@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from ccxtpro_sync import (
+    BadRequest,
     ClientClosed,
     RateLimitExceeded,
     RequestTimeout,
@@ -18,6 +19,7 @@ from ccxtpro_sync import (
 )
 from ccxtpro_sync._exchanges.binance.stream_protocol import BinanceStreamProtocol
 from ccxtpro_sync._sync.connection import Connection
+from ccxtpro_sync._sync.hub import Hub
 from ccxtpro_sync.simulator import LocalExchange
 
 TRADES = "btcusdt@aggTrade"
@@ -301,3 +303,111 @@ def test_server_close_code_is_reported_and_reconnected(
         assert next_value(conn, TRADES)
     finally:
         conn.close()
+
+
+def test_server_pings_are_answered_so_the_connection_lives_on(
+    recorders: dict[str, Recorder],
+) -> None:
+    # The server pings every 0.2 s and drops a client that has not answered within 0.5 s.
+    with LocalExchange(seed=1, speed=10, ping_interval=0.2, pong_timeout=0.5) as ex:
+        conn = connect(ex, [TRADES], read_timeout=5.0, ping_interval=5.0)
+        try:
+            first = ex.connections()[0]
+            # several pong deadlines pass while trades keep flowing on the same socket
+            ex.wait_until(
+                lambda s: (
+                    s.connections
+                    and s.connections[0].opened_at == first.opened_at
+                    and s.messages_sent > 100
+                ),
+                timeout=10,
+                what="traffic on the first socket",
+            )
+            assert next_value(conn, TRADES)
+            assert conn.reconnects == 0 and recorders["connection_closed"].events == []
+        finally:
+            conn.close()
+
+
+def test_refused_path_is_final_not_retried(exchange: LocalExchange) -> None:
+    protocol = BinanceStreamProtocol(exchange.urls("spot")["ws"] + "/no/such/path")
+    conn = Connection(protocol, name="test", reconnect=default_reconnect_policy(initial=0.01))
+    try:
+        conn.start()
+        with pytest.raises(BadRequest):
+            conn.wait_ready(10)
+        assert conn.thread is not None
+        conn.thread.join(5)
+        assert not conn.thread.is_alive()
+        assert exchange.stats().handshakes_refused == 1  # exactly one attempt
+    finally:
+        conn.close()
+
+
+def test_lifetime_disconnect_reconnects_and_restores(recorders: dict[str, Recorder]) -> None:
+    with LocalExchange(seed=1, speed=10, max_lifetime=0.5) as ex:
+        conn = connect(ex, [TRADES, TICKER])
+        try:
+            closed = recorders["connection_closed"].wait_for(1)
+            assert closed[0]["will_reconnect"]
+            recorders["connection_started"].wait_for(2)
+            conn.wait_ready(10)
+            assert subscriptions(conn) == sorted([TRADES, TICKER])
+            assert next_value(conn, TRADES)
+        finally:
+            conn.close()
+
+
+def test_many_live_subscribes_stay_within_the_message_rate_limit(
+    exchange: LocalExchange, recorders: dict[str, Recorder]
+) -> None:
+    conn = connect(exchange, [TRADES])
+    try:
+        streams = [
+            f"{s}@{kind}"
+            for s in ("btcusdt", "ethusdt", "bnbusdt", "solusdt", "ethbtc")
+            for kind in ("ticker", "bookTicker", "kline_1m", "kline_5m")
+        ]
+        for stream in streams:  # one SUBSCRIBE frame each: 20 frames, limit 5/s
+            conn.call(lambda p, s=stream: p.subscribe([s]))
+        conn.call(lambda p: p.subscribe(["ethusdt@aggTrade"]), timeout=15)
+        assert subscriptions(conn) == sorted([TRADES, "ethusdt@aggTrade", *streams])
+        assert conn.reconnects == 0 and recorders["connection_closed"].events == []
+    finally:
+        conn.close()
+
+
+def test_overflowing_append_queue_drops_oldest_and_signals(
+    exchange: LocalExchange, recorders: dict[str, Recorder]
+) -> None:
+    hub = Hub(name="ccxtpro_sync-test", max_items=5)
+    protocol = BinanceStreamProtocol(exchange.urls("spot")["ws"])
+    conn = Connection(protocol, hub=hub, name="test")
+    release = threading.Event()
+    batches: list[list[Any]] = []
+    try:
+
+        def stuck(batch: list[Any]) -> None:
+            batches.append(batch)
+            release.wait(30)
+
+        hub.add_callback(f"stream:{TRADES}", stuck)
+        conn.call(lambda p: p.subscribe([TRADES]))
+        conn.start()
+        dropped = recorders["message_dropped"].wait_for(1)
+        assert dropped[0]["message_hash"] == f"stream:{TRADES}" and dropped[0]["count"] >= 1
+        release.set()
+        stats = hub.stats()
+        assert stats["dropped"] >= 1
+        # the batch delivered after the stall holds at most the bound, newest last
+        deadline = time.monotonic() + 10
+        while len(batches) < 2:
+            assert time.monotonic() < deadline
+            threading.Event().wait(0.01)
+        assert len(batches[1]) <= 5
+        ids = [t["a"] for t in batches[1]]
+        assert ids == sorted(ids)
+    finally:
+        release.set()
+        conn.close()
+        hub.close()
