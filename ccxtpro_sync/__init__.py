@@ -6,7 +6,7 @@ underscore are private and may change without notice.
 
 from __future__ import annotations
 
-from ._core.events import Policy
+from ._core.events import Policy, RawMessage
 from ._exceptions import (
     AuthenticationError,
     BadRequest,
@@ -85,6 +85,7 @@ __all__ = [
     "Position",
     "ProtocolError",
     "RateLimitExceeded",
+    "RawMessage",
     "RequestTimeout",
     "Signals",
     "Stream",

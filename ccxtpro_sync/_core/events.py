@@ -9,8 +9,12 @@ the I/O and runs user code.
 from __future__ import annotations
 
 import enum
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 #: A signal to send later: the attribute name on ``signals`` and its keyword payload.
 Notice = tuple[str, dict[str, Any]]
@@ -66,3 +70,35 @@ class Inbound:
     ready: bool = False
     #: Telemetry to send once every lock is released: (signal attribute name, payload).
     notices: list[Notice] = field(default_factory=list)
+
+
+#: Message hash of raw frames, for recorders (see ``RawTap``).
+RAW_HASH = "raw"
+
+
+class RawMessage(msgspec.Struct, frozen=True, gc=False):
+    """One payload exactly as received, for recorders, replays and bug reports.
+
+    ``channel`` is the stream name for market streams (``btcusdt@aggTrade``) or
+    ``ws-api`` for WebSocket API responses and events; ``data`` is the stream's
+    payload (the ``data`` of a combined-stream frame) or the whole frame.
+    """
+
+    source: str
+    channel: str
+    data: bytes
+    #: Wall-clock receive time in seconds since the epoch.
+    received: float
+
+
+class RawTap:
+    """Shared switch: protocols deliver ``RawMessage``s under ``RAW_HASH`` while on.
+
+    Off by default, so frames cost nothing extra unless someone records them.
+    """
+
+    __slots__ = ("clock", "enabled")
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.enabled = False
+        self.clock = clock

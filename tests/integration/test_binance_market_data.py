@@ -375,3 +375,30 @@ def test_trades_limit_bounds_the_cache(exchange: LocalExchange) -> None:
         assert len(client.watch_trades(SPOT, limit=5)) == 5
         info = next(i for i in client.connections() if "btcusdt@aggTrade" in i.subscriptions)
         assert info.cache_sizes[f"trades:{SPOT}"] == 20
+
+
+def test_raw_frames_are_recorded_and_replay_rebuilds_the_structures(
+    exchange: LocalExchange, spot: Any
+) -> None:
+    recorded: list[ccxtpro_sync.RawMessage] = []
+    trades: list[Any] = []
+    done = threading.Event()
+
+    def on_raw(messages: list[ccxtpro_sync.RawMessage]) -> None:
+        recorded.extend(messages)
+
+    def on_trades(batch: list[Any]) -> None:
+        trades.extend(batch)
+        if len(trades) >= 20:
+            done.set()
+
+    with spot.on_raw(on_raw), spot.on_trades(SPOT, on_trades):
+        assert done.wait(10)
+    assert {m.channel for m in recorded} >= {"btcusdt@aggTrade"}
+    with make(ccxtpro_sync.binance, exchange) as fresh:
+        rebuilt = [
+            t for d in fresh.replay(recorded) if d.message_hash == f"trades:{SPOT}" for t in d.value
+        ]
+    live_ids = {t.id for t in trades}
+    assert live_ids <= {t.id for t in rebuilt}
+    assert {t.id: t.price for t in rebuilt if t.id in live_ids} == {t.id: t.price for t in trades}

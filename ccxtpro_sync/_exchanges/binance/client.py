@@ -18,14 +18,15 @@ reconnected and resubscribed without the caller noticing.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from functools import partial
 from typing import Any, ClassVar, Literal
 
+import msgspec
 from tenacity import Retrying
 
-from ..._core.events import Delivery, Policy
+from ..._core.events import RAW_HASH, Delivery, Policy, RawMessage, RawTap
 from ..._core.snapshot_scheduler import SnapshotScheduler
 from ..._exceptions import BadRequest, BadSymbol, NotSupported
 from ..._orderbook import OrderBook
@@ -137,6 +138,8 @@ class binance(BaseClient):
         self._carrier: dict[StreamRef, Connection] = {}
         self._held: set[tuple[str, ...]] = set()
         self._fetcher: SnapshotFetcher | None = None
+        self._raw_tap = RawTap()
+        self._raw_handlers = 0
 
     # -- environment ---------------------------------------------------------------------
     def _endpoints(self, settings: Mapping[str, Any]) -> Endpoints:
@@ -253,13 +256,16 @@ class binance(BaseClient):
 
     def _new_connection(self, base: str, index: int) -> Connection:
         router = _LockedRouter(self.data, self._data_lock)
-        protocol = BinanceStreamProtocol(base, router, max_streams=self._max_streams)
         suffix = base.rsplit("/", 1)[-1] if self.endpoints.routed else "stream"
+        name = f"{self.name}-{suffix}-{index}"
+        protocol = BinanceStreamProtocol(
+            base, router, max_streams=self._max_streams, raw_tap=self._raw_tap, name=name
+        )
         return Connection(
             protocol,
             hub=self.hub,
             owner=self,
-            name=f"{self.name}-{suffix}-{index}",
+            name=name,
             reconnect=self._reconnect,
             connect_timeout=self.timeout,
             read_timeout=self._read_timeout,
@@ -432,6 +438,41 @@ class binance(BaseClient):
 
     def _unwatch(self, kind: str, streams: list[str]) -> None:
         self._unhold((kind, *streams), streams)
+
+    # -- raw frames ------------------------------------------------------------------------
+    def on_raw(self, handler: Callable[[list[RawMessage]], object]) -> Subscription:
+        """Call ``handler(messages)`` with every payload received, exactly as received.
+
+        For recorders and bug reports: it sees the frames of every stream of this
+        client (subscribe to them with ``watch_*``/``on_*`` as usual). Costs nothing
+        while no raw handler is registered.
+        """
+
+        def acquire() -> None:
+            with self._lock:
+                self._raw_handlers += 1
+                self._raw_tap.enabled = True
+
+        def release() -> None:
+            with self._lock:
+                self._raw_handlers -= 1
+                self._raw_tap.enabled = self._raw_handlers > 0
+
+        return self._add_handler([RAW_HASH], handler, acquire, release, "raw frames")
+
+    def replay(self, messages: Iterable[RawMessage]) -> list[Delivery]:
+        """Feed recorded payloads back through the parsers; returns what they produce.
+
+        Rebuilds structures (tickers, trades, candles, books) from a raw log for
+        backtests and bug reports. Uses this client's markets and state, so use a
+        fresh client (no live subscriptions) to replay.
+        """
+        deliveries: list[Delivery] = []
+        data = self.data
+        for message in messages:
+            with self._data_lock:
+                deliveries.extend(data.route(message.channel, msgspec.Raw(message.data), 0.0))
+        return deliveries
 
     # -- ticker ----------------------------------------------------------------------------
     def _ticker_plan(self, symbols: Sequence[str] | str) -> tuple[list[str], list[str]]:
@@ -880,6 +921,4 @@ def _unsubscribe(protocol: Any, streams: list[str]) -> tuple[list[int | str], li
 def _limit_book(book: OrderBook[Any], limit: int | None) -> OrderBook[Any]:
     if limit is None or (len(book.bids) <= limit and len(book.asks) <= limit):
         return book
-    import msgspec
-
     return msgspec.structs.replace(book, bids=book.bids[:limit], asks=book.asks[:limit])

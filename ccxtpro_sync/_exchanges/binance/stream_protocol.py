@@ -16,7 +16,16 @@ from typing import Any, Protocol
 
 import msgspec
 
-from ..._core.events import Delivery, Inbound, Notice, Policy, Response
+from ..._core.events import (
+    RAW_HASH,
+    Delivery,
+    Inbound,
+    Notice,
+    Policy,
+    RawMessage,
+    RawTap,
+    Response,
+)
 from ..._core.subscriptions import SubscriptionBook
 from ..._exceptions import (
     BadRequest,
@@ -115,9 +124,13 @@ class BinanceStreamProtocol:
         max_streams: int = 1024,
         url_budget: int = URL_BUDGET,
         streams_per_request: int = STREAMS_PER_REQUEST,
+        raw_tap: RawTap | None = None,
+        name: str = "",
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.router: StreamRouter = router or RawStreamRouter()
+        self.raw_tap = raw_tap or RawTap()
+        self.name = name or self.base_url
         self.max_streams = max_streams
         self._url_budget = url_budget
         self._per_request = streams_per_request
@@ -178,10 +191,15 @@ class BinanceStreamProtocol:
             if frame.stream == "!serverShutdown":
                 return Inbound(reconnect_reason="server shutdown notice")
             router = self.router
+            tap = self.raw_tap
             try:
                 deliveries = router.route(frame.stream, frame.data, now)
             except CcxtproSyncError as error:  # one bad payload never stops the stream
+                if tap.enabled:
+                    return Inbound(errors=[error], deliveries=[self._raw(frame)])
                 return Inbound(errors=[error])
+            if tap.enabled:
+                deliveries = [*deliveries, self._raw(frame)]
             if router.notices:
                 notices = router.notices[:]
                 router.notices.clear()
@@ -225,6 +243,10 @@ class BinanceStreamProtocol:
         return self._open
 
     # -- internals ----------------------------------------------------------------------
+    def _raw(self, frame: _Frame) -> Delivery:
+        message = RawMessage(self.name, frame.stream or "", bytes(frame.data), self.raw_tap.clock())
+        return Delivery(RAW_HASH, [message], Policy.APPEND)
+
     def _requests(
         self, method: str, kind: str, streams: list[str]
     ) -> tuple[list[int | str], list[str]]:
