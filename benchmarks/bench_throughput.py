@@ -1,0 +1,279 @@
+"""Throughput and CPU per message, socket to callback, against the same-run bare loop.
+
+Run by hand: ``.venv/bin/python benchmarks/bench_throughput.py [--quick] [--pin]``.
+
+The blaster (``_blaster.py``, its own process) pushes N pre-built frames of one
+workload (``aggTrade`` trades, ``24hrTicker`` tickers, ``depthUpdate`` diffs) as fast
+as the client takes them over 127.0.0.1. Three clients take them, each in a fresh
+interpreter, interleaved repeat by repeat so that drift hits them alike:
+
+* ``bare``: websocket-client's ``recv_data`` loop on the same combined stream, doing
+  nothing with the frames (the physical floor of a Python websocket-client reader);
+* ``ours``: ``ccxtpro_sync.binance`` with ``on_trades``/``on_ticker``/``on_order_book``;
+  the callback runs on the dispatcher thread;
+* ``ccxt``: ``ccxt.pro.binance`` (asyncio + aiohttp) with a ``watch_*`` loop.
+
+A run ends when the consumer sees the last message's marker (trade id, ticker ``n``,
+book ``nonce``). Reported: messages/s (N / wall time from the server's go), client
+CPU seconds per message (``time.process_time``, all threads), and medians over the
+repeats of the per-repeat ratios ours/bare and ours/ccxt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from _blaster import Blaster
+from _common import (
+    CLIENT_CPU,
+    SERVER_CPU,
+    WORKLOADS,
+    Sample,
+    ccxt_exchange,
+    emit,
+    median,
+    ours_config,
+    pin,
+    run_worker,
+    table,
+)
+
+VARIANTS = ("bare", "ours", "ccxt")
+TIMEOUT = 120.0
+
+
+def _measure(blaster: Blaster, stream: str, count: int, wait: Callable[[], None]) -> tuple[
+    float, float
+]:
+    """Prepare ``count`` frames, start the blast, ``wait()`` for the end; (wall, cpu)."""
+    blaster.prepare(stream, count)
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    blaster.go()
+    wait()
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    blaster.wait_done()
+    return wall, cpu
+
+
+# -- bare ----------------------------------------------------------------------------------
+def run_bare(blaster: Blaster, workload: str, n: int, warmup: int) -> Sample:
+    import websocket
+
+    stream, _ = WORKLOADS[workload]
+    ws = websocket.WebSocket(skip_utf8_validation=True, enable_multithread=False)
+    ws.connect(f"{blaster.ws_url}/stream?streams={stream}", suppress_origin=True)
+    blaster.wait_subscribed(stream)
+    recv = ws.recv_data
+    try:
+        results = []
+        for count in (warmup, n):
+
+            def receive(count: int = count) -> None:
+                for _ in range(count):
+                    recv(control_frame=True)
+
+            results.append(_measure(blaster, stream, count, receive))
+    finally:
+        ws.close()
+    wall, cpu = results[-1]
+    return Sample("bare", workload, n, wall, cpu)
+
+
+# -- ours ----------------------------------------------------------------------------------
+def run_ours(blaster: Blaster, workload: str, n: int, warmup: int) -> Sample:
+    import ccxtpro_sync
+
+    stream, symbol = WORKLOADS[workload]
+    target = [math.inf]
+    done = threading.Event()
+    first = threading.Event()
+    seen = [0]
+
+    def check(marker: int, items: int = 1) -> None:
+        seen[0] += items
+        first.set()
+        if marker >= target[0]:
+            done.set()
+
+    client = ccxtpro_sync.binance(ours_config(blaster.ws_url, blaster.rest_url))
+    try:
+        if workload == "trades":
+            client.on_trades(symbol, lambda trades: check(int(trades[-1].id), len(trades)))
+        elif workload == "ticker":
+            client.on_ticker(symbol, lambda ticker: check(ticker.info.trade_count))
+        else:
+            client.on_order_book(symbol, lambda book: check(book.nonce))
+        blaster.wait_subscribed(stream)
+        if workload == "depth":  # diffs until the REST snapshot has synced the book
+            while not first.wait(0.02):
+                blaster.one(stream)
+        results = []
+        for count in (warmup, n):
+            done.clear()
+            before = client.hub.stats()
+            target[0] = blaster.prepare(stream, count)
+            cpu0, t0 = time.process_time(), time.perf_counter()
+            blaster.go()
+            if not done.wait(TIMEOUT):
+                raise TimeoutError(f"ours/{workload}: last message never reached the callback")
+            wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+            blaster.wait_done()
+            after = client.hub.stats()
+            results.append((wall, cpu, {k: after[k] - before[k] for k in after}))
+    finally:
+        client.close()
+    wall, cpu, stats = results[-1]
+    extra = {k: stats[k] for k in ("delivered", "coalesced", "dropped")}
+    return Sample("ours", workload, n, wall, cpu, extra)
+
+
+# -- ccxt ----------------------------------------------------------------------------------
+def run_ccxt(blaster: Blaster, workload: str, n: int, warmup: int) -> Sample:
+    return asyncio.run(_ccxt(blaster, workload, n, warmup))
+
+
+async def _ccxt(blaster: Blaster, workload: str, n: int, warmup: int) -> Sample:
+    stream, symbol = WORKLOADS[workload]
+    exchange = ccxt_exchange(blaster.ws_url, blaster.rest_url)
+    target = [math.inf]
+    done = asyncio.Event()
+    first = asyncio.Event()
+    seen = [0]
+
+    async def consume() -> None:
+        while True:
+            if workload == "trades":
+                trades = await exchange.watch_trades(symbol, params={"name": "aggTrade"})
+                marker, seen[0] = int(trades[-1]["id"]), seen[0] + len(trades)
+            elif workload == "ticker":
+                ticker = await exchange.watch_ticker(symbol, params={"name": "ticker"})
+                marker, seen[0] = int(ticker["info"]["n"]), seen[0] + 1
+            else:
+                book = await exchange.watch_order_book(symbol)
+                marker, seen[0] = int(book["nonce"]), seen[0] + 1
+            first.set()
+            if marker >= target[0]:
+                done.set()
+
+    try:
+        await exchange.load_markets()
+        task = asyncio.create_task(consume())
+        await asyncio.to_thread(blaster.wait_subscribed, stream)
+        if workload == "depth":
+            while not first.is_set():
+                blaster.one(stream)
+                await asyncio.sleep(0.02)
+        results = []
+        for count in (warmup, n):
+            done.clear()
+            seen[0] = 0
+            target[0] = blaster.prepare(stream, count)
+            cpu0, t0 = time.process_time(), time.perf_counter()
+            blaster.go()
+            await asyncio.wait_for(done.wait(), TIMEOUT)
+            wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+            blaster.wait_done()
+            results.append((wall, cpu, seen[0]))
+        task.cancel()
+    finally:
+        await exchange.close()
+    wall, cpu, consumed = results[-1]
+    return Sample("ccxt", workload, n, wall, cpu, {"consumed": consumed})
+
+
+RUNNERS: dict[str, Callable[[Blaster, str, int, int], Sample]] = {
+    "bare": run_bare,
+    "ours": run_ours,
+    "ccxt": run_ccxt,
+}
+
+
+def worker(variant: str, workloads: list[str], n: int, warmup: int, pinned: bool) -> None:
+    """One variant, each workload once, in this fresh process; prints JSON samples."""
+    pin(CLIENT_CPU if pinned else None)
+    with Blaster(cpu=SERVER_CPU if pinned else None) as blaster:
+        emit([RUNNERS[variant](blaster, w, n, warmup) for w in workloads])
+
+
+# -- orchestration -------------------------------------------------------------------------
+def collect(
+    variants: list[str], workloads: list[str], n: int, warmup: int, repeat: int, pinned: bool
+) -> list[list[Sample]]:
+    """``repeat`` rounds; each round runs every variant once in its own process."""
+    rounds = []
+    for _ in range(repeat):
+        samples: list[Sample] = []
+        for variant in variants:
+            args = ["--worker", variant, "--workloads", ",".join(workloads), "--n", str(n),
+                    "--warmup", str(warmup)] + (["--pin"] if pinned else [])
+            samples += [Sample(**s) for s in run_worker("bench_throughput.py", args)]
+        rounds.append(samples)
+    return rounds
+
+
+def summarise(rounds: list[list[Sample]], workloads: list[str]) -> list[dict[str, Any]]:
+    """Medians per workload and variant, and medians of the per-round ratios."""
+    rows = []
+    for workload in workloads:
+        row: dict[str, Any] = {"workload": workload}
+        per_round = [{s.variant: s for s in r if s.workload == workload} for r in rounds]
+        for variant in VARIANTS:
+            got = [r[variant] for r in per_round if variant in r]
+            row[f"{variant}_rate"] = median([s.rate for s in got])
+            row[f"{variant}_cpu_us"] = median([s.cpu_per_message * 1e6 for s in got])
+        for other in ("bare", "ccxt"):
+            pairs = [r for r in per_round if "ours" in r and other in r]
+            row[f"ours/{other}"] = median([r["ours"].rate / r[other].rate for r in pairs])
+            row[f"cpu ours/{other}"] = median(
+                [r["ours"].cpu_per_message / r[other].cpu_per_message for r in pairs]
+            )
+        ours = [r["ours"] for r in per_round if "ours" in r]
+        row["ours_extra"] = ours[-1].extra if ours else {}
+        rows.append(row)
+    return rows
+
+
+def render(rows: list[dict[str, Any]]) -> str:
+    headers = ["workload", "bare msg/s", "ours msg/s", "ccxt msg/s", "ours/bare", "ours/ccxt",
+               "CPU µs/msg bare", "ours", "ccxt", "CPU ours/bare", "CPU ours/ccxt"]
+    body = [
+        [r["workload"], r["bare_rate"], r["ours_rate"], r["ccxt_rate"], r["ours/bare"],
+         r["ours/ccxt"], r["bare_cpu_us"], r["ours_cpu_us"], r["ccxt_cpu_us"],
+         r["cpu ours/bare"], r["cpu ours/ccxt"]]
+        for r in rows
+    ]
+    return table(headers, body)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer messages and repeats")
+    parser.add_argument("--n", type=int, help="messages per run (default 100k, quick 20k)")
+    parser.add_argument("--repeat", type=int, help="rounds (default 5, quick 2)")
+    parser.add_argument("--warmup", type=int, default=2000)
+    parser.add_argument("--workloads", default=",".join(WORKLOADS))
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--pin", action="store_true",
+                        help=f"pin the server to CPU {SERVER_CPU} and the client to {CLIENT_CPU}")
+    parser.add_argument("--worker", choices=VARIANTS, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    n = args.n or (20_000 if args.quick else 100_000)
+    workloads = args.workloads.split(",")
+    if args.worker:
+        worker(args.worker, workloads, n, args.warmup, args.pin)
+        return
+    repeat = args.repeat or (2 if args.quick else 5)
+    rounds = collect(args.variants.split(","), workloads, n, args.warmup, repeat, args.pin)
+    print(f"throughput: {n} messages per run, median of {repeat} rounds")
+    print(render(summarise(rounds, workloads)))
+
+
+if __name__ == "__main__":
+    main()
