@@ -1,0 +1,84 @@
+"""What the market commands share: target options and opening a client."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from .._exchanges.binance.client import binance, binancecoinm, binanceusdm
+
+CLIENTS: dict[str, type[binance]] = {
+    "spot": binance,
+    "usdm": binanceusdm,
+    "coinm": binancecoinm,
+}
+DEFAULT_SYMBOL = {"spot": "BTC/USDT", "usdm": "BTC/USDT:USDT", "coinm": "BTC/USD:BTC"}
+#: Where ``--urls`` comes from when not given (``ccxtpro-sync sim`` prints it).
+URLS_VARIABLE = "CCXTPRO_SYNC_URLS"
+
+
+def add_target_options(parser: argparse.ArgumentParser, *, market: bool = True) -> None:
+    """``--env``, ``--market``, and the local exchange's ``--seed``/``--speed``/``--urls``."""
+    group = parser.add_argument_group("target")
+    group.add_argument(
+        "--env",
+        default="local",
+        choices=["local", "prod", "testnet", "demo"],
+        help="local: an embedded local exchange (default); prod: Binance",
+    )
+    if market:
+        group.add_argument(
+            "--market",
+            choices=sorted(CLIENTS),
+            help="spot, usdm or coinm (default: from the symbol)",
+        )
+    group.add_argument("--seed", type=int, default=1, help="local exchange seed")
+    group.add_argument("--speed", type=float, default=1.0, help="local exchange speed-up")
+    group.add_argument(
+        "--urls",
+        default=os.environ.get(URLS_VARIABLE),
+        help=f"JSON URLs of a running `ccxtpro-sync sim` instead of an embedded one "
+        f"(default ${URLS_VARIABLE})",
+    )
+    group.add_argument("--timeout", type=float, default=30.0, help="seconds per blocking call")
+
+
+def market_of(symbol: str) -> str:
+    """``BTC/USDT`` → spot, ``BTC/USDT:USDT`` → usdm, ``BTC/USD:BTC`` → coinm."""
+    if ":" not in symbol:
+        return "spot"
+    pair, settle = symbol.split(":", 1)
+    quote = pair.split("/")[-1]
+    return "usdm" if settle == quote else "coinm"
+
+
+@contextlib.contextmanager
+def open_target(args: argparse.Namespace, market: str) -> Iterator[tuple[binance, Any]]:
+    """A client of ``market`` for ``args.env`` and the embedded exchange it uses (or None)."""
+    config: dict[str, Any] = {"timeout": args.timeout}
+    exchange: Any = None
+    with contextlib.ExitStack() as stack:
+        if args.env == "local":
+            config["environment"] = "local"
+            if args.urls:
+                urls = json.loads(args.urls)
+                config["urls"] = urls.get(market, urls)
+            else:
+                from ..simulator import LocalExchange
+
+                exchange = stack.enter_context(LocalExchange(seed=args.seed, speed=args.speed))
+                config["local"] = exchange
+        else:
+            config["environment"] = args.env
+        yield stack.enter_context(CLIENTS[market](config)), exchange
+
+
+@contextlib.contextmanager
+def open_client(args: argparse.Namespace, market: str) -> Iterator[binance]:
+    """A client of ``market`` for ``args.env``, with its local exchange if it needs one."""
+    with open_target(args, market) as (client, _):
+        yield client

@@ -1,0 +1,59 @@
+"""``ccxtpro-sync demo``: a live ticker and the top of the book from the embedded exchange.
+
+Needs nothing beyond the ``local`` extra (no rich).
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+from typing import Any
+
+
+def add_parser(commands: Any) -> None:
+    demo = commands.add_parser("demo", help="live ticker and order book from the local exchange")
+    demo.add_argument("--symbol", default="BTC/USDT")
+    demo.add_argument("--seconds", type=float, default=10.0, help="0 runs until Ctrl-C")
+    demo.add_argument("--interval", type=float, default=0.5, help="seconds between lines")
+    demo.add_argument("--depth", type=int, default=5)
+    demo.add_argument("--seed", type=int, default=1)
+    demo.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from .. import binance
+    from ..simulator import LocalExchange
+
+    symbol = args.symbol
+    with (
+        LocalExchange(seed=args.seed) as exchange,
+        binance({"environment": "local", "local": exchange}) as client,
+    ):
+        print(f"local exchange at {exchange.urls('spot')['ws']} — {symbol}, {args.seconds:g}s")
+        lock = threading.Lock()
+        state: dict[str, Any] = {}
+
+        def on_ticker(ticker: Any) -> None:
+            with lock:
+                state["ticker"] = ticker
+
+        def on_book(book: Any) -> None:
+            with lock:
+                state["book"] = book
+
+        with client.on_ticker(symbol, on_ticker), client.on_order_book(symbol, on_book):
+            deadline = None if args.seconds <= 0 else time.monotonic() + args.seconds
+            while deadline is None or time.monotonic() < deadline:
+                book = client.watch_order_book(symbol, limit=args.depth, timeout=10)
+                with lock:
+                    ticker = state.get("ticker")
+                last = f"last {ticker.last:,.2f}  24h {ticker.percentage:+.2f}%" if ticker else ""
+                bid, ask = book.bids[0], book.asks[0]
+                print(
+                    f"{book.datetime}  bid {bid[0]:,.2f} x {bid[1]:.4f}  "
+                    f"ask {ask[0]:,.2f} x {ask[1]:.4f}  spread {ask[0] - bid[0]:.2f}  {last}",
+                    flush=True,
+                )
+                time.sleep(args.interval)
+    return 0

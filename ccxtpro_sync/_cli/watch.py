@@ -1,0 +1,144 @@
+"""``ccxtpro-sync watch ticker|trades|book|ohlcv SYMBOL`` and the live ``book`` view."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import msgspec
+
+from .common import DEFAULT_SYMBOL, add_target_options, market_of, open_client
+from .output import HAVE_RICH, NEED_RICH, console
+
+KINDS = ("ticker", "trades", "book", "ohlcv")
+
+
+def add_parser(commands: Any) -> None:
+    watch = commands.add_parser("watch", help="print a stream: ticker, trades, book or ohlcv")
+    watch.add_argument("kind", choices=KINDS)
+    watch.add_argument("symbol", nargs="?", default=None, help="default BTC/USDT (or per market)")
+    watch.add_argument("--count", type=int, default=0, help="stop after N updates (0: never)")
+    watch.add_argument("--seconds", type=float, default=0.0, help="stop after S (0: never)")
+    watch.add_argument("--timeframe", default="1m", help="for ohlcv")
+    watch.add_argument("--depth", type=int, default=5, help="for book")
+    watch.add_argument("--json", action="store_true", help="one JSON document per update")
+    add_target_options(watch)
+    watch.set_defaults(run=run_watch)
+
+    book = commands.add_parser("book", help="a live order book in the terminal (rich)")
+    book.add_argument("symbol", nargs="?", default=None)
+    book.add_argument("--depth", type=int, default=10)
+    book.add_argument("--seconds", type=float, default=0.0, help="stop after S (0: never)")
+    add_target_options(book)
+    book.set_defaults(run=run_book)
+
+
+def _target(args: argparse.Namespace) -> tuple[str, str]:
+    market = args.market or (market_of(args.symbol) if args.symbol else "spot")
+    return market, args.symbol or DEFAULT_SYMBOL[market]
+
+
+def _deadline(seconds: float) -> float | None:
+    return None if seconds <= 0 else time.monotonic() + seconds
+
+
+def _until(items: Iterable[Any], deadline: float | None) -> Iterable[Any]:
+    for item in items:
+        yield item
+        if deadline is not None and time.monotonic() >= deadline:
+            return
+
+
+def _line(kind: str, value: Any, args: argparse.Namespace) -> list[str]:
+    if kind == "ticker":
+        pct = f"{value.percentage:+.2f}%" if value.percentage is not None else "-"
+        return [
+            f"{value.datetime}  {value.symbol}  last {value.last}  "
+            f"bid {value.bid}  ask {value.ask}  24h {pct}"
+        ]
+    if kind == "trades":
+        return [f"{t.datetime}  {t.symbol}  {t.side:<4} {t.amount} @ {t.price}" for t in value]
+    if kind == "book":
+        bid, ask = value.bids[0], value.asks[0]
+        return [
+            f"{value.datetime or '-'}  {value.symbol}  bid {bid[0]} x {bid[1]}  "
+            f"ask {ask[0]} x {ask[1]}  spread {ask[0] - bid[0]:.8g}  nonce {value.nonce}"
+        ]
+    c = value[-1]
+    return [
+        f"{c.timestamp}  {args.symbol} {args.timeframe}  "
+        f"o {c.open}  h {c.high}  l {c.low}  c {c.close}  v {c.volume}"
+    ]
+
+
+def run_watch(args: argparse.Namespace) -> int:
+    market, args.symbol = _target(args)
+    deadline = _deadline(args.seconds)
+    count = 0
+    with open_client(args, market) as client:
+        streams: dict[str, Callable[[], Any]] = {
+            "ticker": lambda: client.stream_ticker(args.symbol, timeout=args.timeout),
+            "trades": lambda: client.stream_trades(args.symbol, timeout=args.timeout),
+            "book": lambda: client.stream_order_book(args.symbol, timeout=args.timeout),
+            "ohlcv": lambda: client.stream_ohlcv(args.symbol, args.timeframe, timeout=args.timeout),
+        }
+        with streams[args.kind]() as updates:
+            for update in _until(updates, deadline):
+                value = update
+                if args.kind == "book":
+                    value = msgspec.structs.replace(
+                        update, bids=update.bids[: args.depth], asks=update.asks[: args.depth]
+                    )
+                if args.json:
+                    print(msgspec.json.encode(value).decode(), flush=True)
+                else:
+                    for line in _line(args.kind, value, args):
+                        print(line, flush=True)
+                count += 1
+                if args.count and count >= args.count:
+                    break
+    return 0
+
+
+def _render_book(book: Any, depth: int, updates: int) -> Any:
+    from rich.table import Table
+
+    view = Table(
+        title=f"{book.symbol}  nonce {book.nonce}  {book.datetime}",
+        caption=f"{updates} updates · Ctrl-C to stop",
+    )
+    for column, style in (
+        ("bid size", "green"),
+        ("bid", "bold green"),
+        ("ask", "bold red"),
+        ("ask size", "red"),
+    ):
+        view.add_column(column, justify="right", style=style)
+    bids, asks = book.bids[:depth], book.asks[:depth]
+    for i in range(max(len(bids), len(asks))):
+        bid = bids[i] if i < len(bids) else ("", "")
+        ask = asks[i] if i < len(asks) else ("", "")
+        view.add_row(str(bid[1]), str(bid[0]), str(ask[0]), str(ask[1]))
+    return view
+
+
+def run_book(args: argparse.Namespace) -> int:
+    if not HAVE_RICH:
+        print(NEED_RICH)
+        return 2
+    from rich.live import Live
+
+    market, symbol = _target(args)
+    deadline = _deadline(args.seconds)
+    with (
+        open_client(args, market) as client,
+        client.stream_order_book(symbol, timeout=args.timeout) as books,
+    ):
+        first = next(books)
+        view = _render_book(first, args.depth, 1)
+        with Live(view, console=console(), refresh_per_second=8) as live:
+            for updates, book in enumerate(_until(books, deadline), start=2):
+                live.update(_render_book(book, args.depth, updates))
+    return 0
