@@ -1,0 +1,188 @@
+"""``close()`` at awkward moments: prompt, no deadlock, nothing left behind."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import ccxtpro_sync
+from ccxtpro_sync import ClientClosed
+from ccxtpro_sync._sync.connection import State
+from ccxtpro_sync.simulator import LocalExchange
+from ccxtpro_sync.simulator.rest import Route
+
+from .support import library_threads, make_client, signal_logs, wait_for, wait_wire_matches
+
+#: close() must return well within this, whatever it interrupts.
+PROMPT = 2.0
+#: Connect and REST timeout for the tests where close() is known to wait for it.
+SHORT_TIMEOUT = 3.0
+
+
+def client_threads(client: Any) -> list[threading.Thread]:
+    return [t for t in library_threads() if client.name in t.name]
+
+
+def timed_close(client: Any) -> float:
+    started = time.monotonic()
+    client.close()
+    return time.monotonic() - started
+
+
+def watch_in_thread(call: Callable[[], object]) -> tuple[threading.Thread, list[BaseException]]:
+    """Run a blocking watch on another thread and collect what it raises."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            call()
+        except BaseException as error:
+            errors.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, errors
+
+
+def test_close_during_reconnect_backoff(exchange: LocalExchange) -> None:
+    client = make_client(ccxtpro_sync.binance, exchange)
+    with signal_logs(client) as logs:
+        client.on_ticker("BTC/USDT", lambda t: None)
+        wait_wire_matches(exchange, [client])
+        exchange.faults.refuse_handshakes(count=100, status=418, retry_after=60)
+        exchange.faults.drop()
+        assert logs["reconnect_scheduled"].wait_for(1, timeout=5)[0].payload["delay"] >= 60
+        assert timed_close(client) < PROMPT
+    assert not [t for t in client_threads(client) if t.is_alive()]
+    exchange.wait_for_connections(0, timeout=5)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Connection.close() cannot interrupt ws.connect(): a reader blocked in a handshake "
+    "keeps close() waiting for the whole connect timeout (the client's `timeout`)",
+)
+def test_close_during_a_delayed_handshake(exchange: LocalExchange) -> None:
+    exchange.faults.delay_handshakes(30.0)
+    client = make_client(ccxtpro_sync.binance, exchange, timeout=SHORT_TIMEOUT)
+    thread, errors = watch_in_thread(lambda: client.watch_ticker("BTC/USDT", timeout=30))
+    conns = wait_for(client._all_connections, 5, "the connection to be created")
+    wait_for(lambda: conns[0].state is State.CONNECTING, 5, "the handshake to start")
+    elapsed = timed_close(client)
+    thread.join(5)
+    assert len(errors) == 1 and isinstance(errors[0], ClientClosed)
+    assert elapsed < PROMPT, f"close() took {elapsed:.1f}s during a handshake"
+    alive = [t.name for t in client_threads(client) if t.is_alive()]
+    assert not alive, f"still running after close(): {alive}"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="SnapshotFetcher.close() joins the fetcher thread while its REST depth request "
+    "is in flight; nothing aborts the HTTP request, so close() waits for the REST timeout",
+)
+def test_close_during_an_in_flight_snapshot_fetch() -> None:
+    with LocalExchange(seed=1, auto_publish=False, speed=10.0, tick_interval=0.01) as ex:
+        entered, release = threading.Event(), threading.Event()
+        key = ("GET", "/api/v3/depth")
+        real = ex.rest.routes[key]
+
+        def slow_depth(request: Any) -> Any:
+            entered.set()
+            release.wait(30)
+            return real.handler(request)
+
+        ex.rest.routes[key] = Route(slow_depth, real.weight, real.pool)
+        client = make_client(ccxtpro_sync.binance, ex, timeout=SHORT_TIMEOUT)
+        try:
+            thread, errors = watch_in_thread(
+                lambda: client.watch_order_book("BTC/USDT", timeout=30)
+            )
+            ex.wait_for_subscription("btcusdt@depth@100ms")
+            ex.tick(1)  # the first diff asks for a snapshot
+            assert entered.wait(5)
+            elapsed = timed_close(client)
+            thread.join(5)
+            assert len(errors) == 1 and isinstance(errors[0], ClientClosed)
+            assert elapsed < PROMPT, f"close() took {elapsed:.1f}s during a snapshot fetch"
+            alive = [t.name for t in client_threads(client) if t.is_alive()]
+            assert not alive, f"still running after close(): {alive}"
+        finally:
+            release.set()
+            client.close()
+
+
+def test_close_during_snapshot_retry_after() -> None:
+    with LocalExchange(seed=1, auto_publish=False, speed=10.0, tick_interval=0.01) as ex:
+        client = make_client(ccxtpro_sync.binance, ex)
+        client.load_markets()  # exchangeInfo first: the refusals are for the snapshots
+        ex.faults.refuse_rest(count=10, status=429, retry_after=60)
+        client.on_order_book("BTC/USDT", lambda b: None)
+        ex.wait_for_subscription("btcusdt@depth@100ms")
+        ex.tick(1)
+        ex.wait_until(lambda s: s.rest_refused >= 1, 5, "a refused snapshot")
+        assert timed_close(client) < PROMPT
+        assert not [t for t in client_threads(client) if t.is_alive()]
+
+
+def test_close_from_inside_a_callback_does_not_deadlock(exchange: LocalExchange) -> None:
+    client = make_client(ccxtpro_sync.binance, exchange)
+    returned = threading.Event()
+    outcome: list[BaseException] = []
+
+    def close_now(ticker: Any) -> None:
+        try:
+            client.close()
+        except BaseException as error:
+            outcome.append(error)
+        returned.set()
+
+    client.on_bids_asks("BTC/USDT", close_now)
+    assert returned.wait(10), "close() from a callback never returned"
+    assert not outcome
+    assert client.closed
+    with pytest.raises(ClientClosed):
+        client.watch_ticker("BTC/USDT", timeout=1)
+    exchange.wait_for_connections(0, timeout=5)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BaseClient.close() marks the client closed and returns at once for every caller "
+    "but the first, so a concurrent close() returns while connections and the dispatcher "
+    "are still being shut down",
+)
+def test_concurrent_close_from_many_threads(exchange: LocalExchange) -> None:
+    client = make_client(ccxtpro_sync.binance, exchange, options={"maxStreamsPerConnection": 2})
+    for symbol in ("BTC/USDT", "ETH/USDT", "BNB/USDT"):
+        client.on_ticker(symbol, lambda t: None)
+        client.on_trades(symbol, lambda t: None)
+    wait_wire_matches(exchange, [client])
+    watcher, errors = watch_in_thread(lambda: client.watch_ohlcv("BTC/USDT", "1M", timeout=30))
+    start = threading.Barrier(8)
+    still_running: list[list[str]] = []
+    failures: list[BaseException] = []
+
+    def closer() -> None:
+        start.wait(5)
+        try:
+            client.close()
+        except BaseException as error:
+            failures.append(error)
+        # when any close() returns, the client is fully closed
+        still_running.append([t.name for t in client_threads(client) if t.is_alive()])
+
+    closers = [threading.Thread(target=closer) for _ in range(8)]
+    for thread in closers:
+        thread.start()
+    for thread in closers:
+        thread.join(10)
+    watcher.join(5)
+    assert not failures
+    assert len(errors) == 1 and isinstance(errors[0], ClientClosed)
+    assert still_running == [[]] * 8, still_running
+    exchange.wait_for_connections(0, timeout=5)
