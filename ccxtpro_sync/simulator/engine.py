@@ -21,7 +21,7 @@ from typing import Any
 
 from .catalog import MARKETS, Catalog, MarketName
 from .feeds import Feed, Payload, depth_snapshot
-from .market import ASK, BID, MarketGenerator
+from .market import ASK, BID, MarketGenerator, SymbolStep
 from .streams import StreamKey
 
 
@@ -57,6 +57,9 @@ class Engine:
             self.feeds[market] = Feed(gen, tick_interval * 1000, speed)
         self.outbox: deque[tuple[MarketName, list[tuple[str, Payload]]]] = deque()
         self.wake: Callable[[], None] = lambda: None
+        #: Called after each generator step, before the feeds see it (the private side
+        #: publishes its own book changes and settles resting orders here).
+        self.step_hooks: list[Callable[[MarketName, dict[str, SymbolStep], int], None]] = []
 
     def tick(self, n: int = 1) -> None:
         """Advance every market ``n`` generator steps and queue the resulting pushes."""
@@ -64,7 +67,10 @@ class Engine:
             for _ in range(n):
                 now = now_ms()
                 for market, gen in self.generators.items():
-                    events = self.feeds[market].advance(gen.step(now), now)
+                    steps = gen.step(now)
+                    for hook in self.step_hooks:
+                        hook(market, steps, now)
+                    events = self.feeds[market].advance(steps, now)
                     if events:
                         self.outbox.append((market, events))
         self.wake()
