@@ -26,6 +26,7 @@ from .engine import BookSnapshot, Engine
 from .faults import ConnMatch, Faults
 from .limits import DEFAULT_LIMITS, AttemptLimiter, MarketLimits
 from .observe import ConnectionInfo, Registry, Stats
+from .private import PrivateExchange, PrivateMixin, PrivateOptions
 from .rest import ApiError, RestRequest, RestServer
 from .server import WsServer
 from .streams import WS_API_PATHS
@@ -39,6 +40,7 @@ __all__ = [
     "LocalExchange",
     "MarketLimits",
     "MarketName",
+    "PrivateOptions",
     "RestRequest",
     "Stats",
     "SymbolSpec",
@@ -60,8 +62,8 @@ def _per_market(name: str, value: PerMarket) -> dict[MarketName, Any]:
     return dict.fromkeys(MARKETS, value)
 
 
-class LocalExchange:
-    """Binance-compatible local exchange (spot, USD-M, COIN-M market data).
+class LocalExchange(PrivateMixin):
+    """Binance-compatible local exchange (spot, USD-M, COIN-M market data and trading).
 
     All options are keyword-only. Per-market options accept one number for every
     market or a mapping such as ``{"spot": 1.0}``; unspecified markets keep
@@ -88,6 +90,8 @@ class LocalExchange:
             COIN-M share one pool).
         connection_attempts, connection_window: handshake attempts per IP per window
             (300 per 300 s).
+        private: :class:`PrivateOptions` (listenKey validity, WS API limits). The private
+            API (accounts, orders, faults) comes from :class:`~.private.PrivateMixin`.
     """
 
     def __init__(
@@ -110,6 +114,7 @@ class LocalExchange:
         rest_weight: PerMarket = None,
         connection_attempts: int = 300,
         connection_window: float = 300.0,
+        private: PrivateOptions | None = None,
     ) -> None:
         if tick_interval <= 0 or speed <= 0:
             raise ValueError("tick_interval and speed must be positive")
@@ -136,6 +141,8 @@ class LocalExchange:
         self.ws.faults = self.faults
         self.rest = RestServer(self.engine, self.catalog, self.limits, self.registry,
                                self.faults, host=host, port=rest_port)
+        self.private = PrivateExchange(self.engine, self.rest, self.ws, self.registry, seed=seed,
+                                       options=private)
         self.host = host
         self._started = False
         self._closed = False
@@ -153,6 +160,7 @@ class LocalExchange:
             except BaseException:
                 self.close()
                 raise
+            self.private.start()
         return self
 
     def close(self) -> None:

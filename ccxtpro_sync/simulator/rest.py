@@ -51,6 +51,8 @@ class RestRequest:
     headers: dict[str, str]
     body: bytes
     ip: str
+    #: The raw query string, as sent (signed endpoints verify over it).
+    query: str = ""
 
 
 @dataclass
@@ -266,7 +268,7 @@ def _make_handler(server: RestServer) -> type[BaseHTTPRequestHandler]:
             if body and "json" not in (self.headers.get("Content-Type") or ""):
                 params.update(parse_qsl(body.decode(errors="replace"), keep_blank_values=True))
             req = RestRequest(self.command, split.path, params, dict(self.headers.items()),
-                              body, self.client_address[0])
+                              body, self.client_address[0], split.query)
             resp = server.dispatch(req)
             data = b"" if resp.body is None else json.dumps(resp.body,
                                                             separators=(",", ":")).encode()

@@ -89,7 +89,7 @@ class Conn:
 
     # ControlTarget protocol -----------------------------------------------------------
     def parse(self, name: str) -> StreamKey | None:
-        return parse_stream(self.market, name, self._server.catalog)
+        return self._server.parse_name(self.market, name)
 
     def subscriptions(self) -> list[str]:
         return list(self.subs)
@@ -129,6 +129,8 @@ class WsServer:
         self.conns: dict[int, Conn] = {}
         self.index: dict[MarketName, dict[str, set[Conn]]] = {"spot": {}, "usdm": {}, "coinm": {}}
         self.ws_api_handlers: dict[MarketName, WsApiHandler] = {}
+        #: Names served besides market streams (the private side's listenKeys).
+        self.extra_streams: Callable[[MarketName, str], StreamKey | None] | None = None
         self._ids = itertools.count(1)
         self._thread: threading.Thread | None = None
         self._server: Server | None = None
@@ -190,6 +192,12 @@ class WsServer:
             await asyncio.sleep(max(0.0, next_at - self.loop.time()))
             self.engine.tick(1)
 
+    def parse_name(self, market: MarketName, name: str) -> StreamKey | None:
+        key = parse_stream(market, name, self.catalog)
+        if key is None and self.extra_streams is not None:
+            key = self.extra_streams(market, name)
+        return key
+
     def register_ws_api(self, market: MarketName, handler: WsApiHandler) -> None:
         """Serve ``handler`` on ``market``'s WS API path (for the future private side)."""
         self.ws_api_handlers[market] = handler
@@ -231,7 +239,7 @@ class WsServer:
         if info is None or (info.ws_api and info.market not in self.ws_api_handlers):
             return self._reject(ws, 404, "Not Found")
         names = info.streams
-        if any(parse_stream(info.market, n, self.catalog) is None for n in names):
+        if any(self.parse_name(info.market, n) is None for n in names):
             return self._reject(ws, 400, {"code": 2, "msg": "Invalid request: invalid stream"})
         if len(set(names)) > self.limits[info.market].max_streams:
             return self._reject(ws, 400, {"code": 2, "msg": "Invalid request: too many streams"})
@@ -282,7 +290,8 @@ class WsServer:
                     continue
                 conn.subs[key.name] = key
                 index.setdefault(key.name, set()).add(conn)
-                self.engine.acquire(conn.market, key)
+                if key.kind != "userData":  # listenKeys are fed by publish(), not a feed
+                    self.engine.acquire(conn.market, key)
             self.registry.cond.notify_all()
 
     def unsubscribe(self, conn: Conn, names: list[str]) -> None:

@@ -152,7 +152,9 @@ def parse_path(raw: str) -> PathInfo | None:
     if route is None and "/".join(rest) == WS_API_PATHS[market]:
         return PathInfo(market, None, False, (), ws_api=True)
     if rest and rest[0] == "ws":
-        return PathInfo(market, route, False, tuple(s for s in rest[1:] if s))
+        # ``/private/ws?listenKey=<k>`` (USD-M routed user data) names streams in the query.
+        keys = tuple(k for v in parse_qs(split.query).get("listenKey", []) for k in v.split("/"))
+        return PathInfo(market, route, False, tuple(s for s in (*rest[1:], *keys) if s))
     if rest == ["stream"]:
         query = parse_qs(split.query)
         names = query.get("streams", [""])[0]

@@ -122,7 +122,7 @@ def test_every_documented_stream_is_accepted(ex: LocalExchange) -> None:
     ("/spot/stream?streams=btcusdt@trade/nope", 400),
     ("/spot/other", 404),
     ("/nowhere/ws", 404),
-    ("/spot/ws-api/v3", 404),  # WS API not registered yet
+    ("/spot/ws-api/v2", 404),  # only /ws-api/v3 is served
 ])
 def test_handshake_rejections(ex: LocalExchange, path: str, status: int) -> None:
     base = ex.urls("spot")["ws"].rsplit("/", 1)[0]
