@@ -309,16 +309,19 @@ def test_server_pings_are_answered_so_the_connection_lives_on(
     recorders: dict[str, Recorder],
 ) -> None:
     # The server pings every 0.2 s and drops a client that has not answered within 0.5 s.
-    with LocalExchange(seed=1, speed=10, ping_interval=0.2, pong_timeout=0.5) as ex:
+    with LocalExchange(
+        seed=1, speed=10, tick_interval=0.01, ping_interval=0.2, pong_timeout=0.5
+    ) as ex:
         conn = connect(ex, [TRADES], read_timeout=5.0, ping_interval=5.0)
         try:
-            first = ex.connections()[0]
+            [first] = ex.wait_for_connections(1)
             # several pong deadlines pass while trades keep flowing on the same socket
             ex.wait_until(
                 lambda s: (
                     s.connections
                     and s.connections[0].opened_at == first.opened_at
-                    and s.messages_sent > 100
+                    and s.connections[0].messages_sent > 100
+                    and time.time() - s.connections[0].opened_at > 2.0  # 4 pong deadlines
                 ),
                 timeout=10,
                 what="traffic on the first socket",

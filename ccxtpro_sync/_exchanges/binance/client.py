@@ -31,7 +31,6 @@ from ..._core.snapshot_scheduler import SnapshotScheduler
 from ..._exceptions import BadRequest, BadSymbol, NotSupported
 from ..._orderbook import OrderBook
 from ..._structures import OHLCV, FundingRate, Liquidation, Market, Ticker, Trade
-from ..._sync.base_client import BaseClient
 from ..._sync.connection import Connection
 from ..._sync.consumers import Stream, Subscription
 from ..._sync.info import ConnectionInfo
@@ -42,6 +41,7 @@ from .markets import Markets, parse_markets
 from .rest import BinanceRest
 from .snapshots import SnapshotFetcher
 from .stream_protocol import BinanceStreamProtocol
+from .trading import BinanceTrading
 from .wire import Product
 
 __all__ = ["binance", "binancecoinm", "binanceusdm"]
@@ -76,7 +76,7 @@ Handler = Callable[[Any], object]
 StreamRef = tuple[str, str]  # (base URL, stream name)
 
 
-class binance(BaseClient):
+class binance(BinanceTrading):
     """Binance spot market data (``binanceusdm``/``binancecoinm`` for futures).
 
     ``config`` takes CCXT-style keys, all optional:
@@ -140,6 +140,7 @@ class binance(BaseClient):
         self._fetcher: SnapshotFetcher | None = None
         self._raw_tap = RawTap()
         self._raw_handlers = 0
+        self._init_trading(settings)
 
     # -- environment ---------------------------------------------------------------------
     def _endpoints(self, settings: Mapping[str, Any]) -> Endpoints:
@@ -341,6 +342,7 @@ class binance(BaseClient):
         self._release(streams)
 
     def _close_resources(self, timeout: float) -> None:
+        self._close_trading(timeout)
         connections = self._all_connections()
         with self._lock:
             fetcher = self._fetcher
@@ -906,6 +908,9 @@ class _LockedRouter:
     def reset(self, streams: Any) -> list[Delivery]:
         with self._lock:
             return self._data.reset(streams)
+
+    def opened(self, streams: Any) -> list[Delivery]:
+        return []
 
 
 def _subscribe(protocol: Any, streams: list[str]) -> tuple[list[int | str], list[str]]:

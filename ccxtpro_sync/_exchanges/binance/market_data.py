@@ -141,6 +141,9 @@ class MarketData:
                     book.invalidate("connection lost")
         return []
 
+    def opened(self, streams: Iterable[str]) -> list[Delivery]:
+        return []
+
     # -- order-book snapshots ----------------------------------------------------------
     def apply_snapshot(self, symbol: str, body: bytes, depth: int) -> list[Delivery]:
         """Feed a REST depth snapshot to ``symbol``'s book; asks for another if unusable."""

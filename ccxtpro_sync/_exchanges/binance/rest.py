@@ -1,21 +1,23 @@
-"""Public REST calls the websocket side needs: exchangeInfo and depth snapshots.
+"""The REST calls the websocket side needs: exchangeInfo, depth snapshots, listenKeys,
+and the signed reads used to reconcile futures user data after a reconnect.
 
-Every call has a timeout and fails with a typed error; the used request
-weight reported by Binance (``X-MBX-USED-WEIGHT-1M``) is kept so that
-snapshot fetching can stay inside the budget.
+Every call has a timeout and fails with a typed error (Binance's error codes
+mapped by ``errors.py``); the used request weight Binance reports
+(``X-MBX-USED-WEIGHT-1M``) is kept so that snapshot fetching stays in budget.
 """
 
 from __future__ import annotations
 
-import threading
+import time
 from typing import Any
 
 import msgspec
 import requests
 
+from ..._credentials import Credentials
 from ..._exceptions import (
+    AuthenticationError,
     BadRequest,
-    BadSymbol,
     CcxtproSyncError,
     ExchangeError,
     ExchangeNotAvailable,
@@ -24,6 +26,8 @@ from ..._exceptions import (
     RateLimitExceeded,
     RequestTimeout,
 )
+from .errors import from_payload
+from .signing import urlencode
 
 #: Paths per product: (exchangeInfo, depth).
 PATHS: dict[str, tuple[str, str]] = {
@@ -33,38 +37,29 @@ PATHS: dict[str, tuple[str, str]] = {
 }
 
 
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
-
 def http_error(response: requests.Response) -> CcxtproSyncError:
     """The typed error for a failed Binance REST response."""
     status = response.status_code
-    code: int | None = None
-    msg = response.text[:200]
+    retry_after = response.headers.get("Retry-After")
     try:
         body = msgspec.json.decode(response.content)
-        if isinstance(body, dict):
-            code = body.get("code")
-            msg = str(body.get("msg", msg))
     except msgspec.DecodeError:
-        pass
-    text = f"HTTP {status} from {response.request.method} {response.url.split('?')[0]}: {msg}"
+        body = None
+    if isinstance(body, dict) and "code" in body:
+        return from_payload(body, status=status, retry_after_header=retry_after)
+    text = f"HTTP {status} from {response.request.method} {response.url.split('?')[0]}"
+    seconds = float(retry_after) if retry_after and retry_after.isdigit() else None
     if status == 418:
-        return IPBanned(text, retry_after=_retry_after(response))
-    if status == 429 or code == -1003:
-        return RateLimitExceeded(text, retry_after=_retry_after(response))
+        return IPBanned(text, retry_after=seconds)
+    if status == 429:
+        return RateLimitExceeded(text, retry_after=seconds)
     if status >= 500:
         return ExchangeNotAvailable(text)
-    if code == -1121:
-        return BadSymbol(text, code=code)
+    if status in (401, 403):
+        return AuthenticationError(text, code=status)
     if 400 <= status < 500:
-        return BadRequest(text, code=code)
-    return ExchangeError(text, code=code)
+        return BadRequest(text, code=status)
+    return ExchangeError(text, code=status)
 
 
 class BinanceRest:
@@ -75,27 +70,33 @@ class BinanceRest:
         self.product = product
         self.timeout = timeout
         self._session = requests.Session()
-        self._lock = threading.Lock()
         #: Request weight Binance says this IP used in the current minute (None until known).
         self.used_weight: int | None = None
+        #: Milliseconds to add to the local clock to get the server's (for signed calls).
+        self.time_offset_ms = 0.0
 
-    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        """GET and decode JSON."""
-        body = self.get_raw(path, params)
-        try:
-            return msgspec.json.decode(body)
-        except msgspec.DecodeError as error:
-            raise ProtocolError(f"GET {path}: response is not JSON: {error}") from error
-
-    def get_raw(self, path: str, params: dict[str, Any] | None = None) -> bytes:
-        """Like ``get`` but returns the body undecoded (for typed decoders)."""
+    def send(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+    ) -> bytes:
+        """One request; returns the body of a 200 response or raises the typed error."""
         url = self.base_url + path
+        query = urlencode(params) if params else ""
         try:
-            response = self._session.get(url, params=params, timeout=self.timeout)
+            response = self._session.request(
+                method,
+                f"{url}?{query}" if query else url,
+                headers=headers,
+                timeout=self.timeout,
+            )
         except requests.Timeout as error:
-            raise RequestTimeout(f"GET {url} timed out after {self.timeout}s") from error
+            raise RequestTimeout(f"{method} {url} timed out after {self.timeout}s") from error
         except requests.RequestException as error:
-            raise ExchangeNotAvailable(f"GET {url} failed: {error}") from error
+            raise ExchangeNotAvailable(f"{method} {url} failed: {error}") from error
         weight = response.headers.get("X-MBX-USED-WEIGHT-1M")
         if weight is not None and weight.isdigit():
             self.used_weight = int(weight)
@@ -103,11 +104,50 @@ class BinanceRest:
             raise http_error(response)
         return response.content
 
+    def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return _json(self.send("GET", path, params), path)
+
+    def signed_raw(
+        self,
+        method: str,
+        path: str,
+        credentials: Credentials,
+        params: dict[str, Any] | None = None,
+        *,
+        recv_window: int | None = None,
+    ) -> bytes:
+        """A SIGNED request: ``timestamp`` (+ ``recvWindow``) and ``signature`` over the
+        percent-encoded query string, in the order sent, key in ``X-MBX-APIKEY``."""
+        query: dict[str, Any] = {k: v for k, v in (params or {}).items() if v is not None}
+        query["timestamp"] = int(time.time() * 1000 + self.time_offset_ms)
+        if recv_window is not None:
+            query["recvWindow"] = recv_window
+        query["signature"] = credentials.sign(urlencode(query))
+        return self.send(method, path, query, headers={"X-MBX-APIKEY": credentials.api_key})
+
+    def with_api_key(
+        self,
+        method: str,
+        path: str,
+        credentials: Credentials,
+        params: dict[str, Any] | None = None,
+    ) -> Any:
+        """A USER_STREAM request: the API key in ``X-MBX-APIKEY``, no signature."""
+        body = self.send(method, path, params, headers={"X-MBX-APIKEY": credentials.api_key})
+        return _json(body, path)
+
     def exchange_info(self) -> bytes:
-        return self.get_raw(PATHS[self.product][0])
+        return self.send("GET", PATHS[self.product][0])
 
     def depth(self, market_id: str, limit: int) -> bytes:
-        return self.get_raw(PATHS[self.product][1], {"symbol": market_id, "limit": limit})
+        return self.send("GET", PATHS[self.product][1], {"symbol": market_id, "limit": limit})
 
     def close(self) -> None:
         self._session.close()
+
+
+def _json(body: bytes, path: str) -> Any:
+    try:
+        return msgspec.json.decode(body)
+    except msgspec.DecodeError as error:
+        raise ProtocolError(f"{path}: response is not JSON: {error}") from error

@@ -59,6 +59,10 @@ class StreamRouter(Protocol):
         """The connection carrying ``streams`` was lost: drop state that cannot survive it."""
         ...
 
+    def opened(self, streams: Iterable[str]) -> list[Delivery]:
+        """A socket opened with ``streams`` already live (they rode in its URL)."""
+        ...
+
 
 class RawStreamRouter:
     """Delivers each payload, decoded to plain Python, under ``stream:<name>``."""
@@ -75,6 +79,9 @@ class RawStreamRouter:
         return [f"stream:{stream}"]
 
     def reset(self, streams: Iterable[str]) -> list[Delivery]:
+        return []
+
+    def opened(self, streams: Iterable[str]) -> list[Delivery]:
         return []
 
 
@@ -161,7 +168,8 @@ class BinanceStreamProtocol:
         remaining = self.book.unconfirmed()
         ids, frames = self._requests("SUBSCRIBE", "subscribe", remaining)
         self._resume_ids = set(ids)
-        return Inbound(outgoing=frames, ready=not ids)
+        opened = self.router.opened(self._url_streams)
+        return Inbound(deliveries=opened, outgoing=frames, ready=not ids)
 
     def on_close(self) -> Inbound:
         self._open = False

@@ -1,0 +1,657 @@
+"""The private side of the Binance clients: WS API requests and user-data streams.
+
+A mixin of ``binance``: it relies on the client's hub, locks, markets,
+endpoints and consumer primitives. Requests go over one WS API connection
+(signed per request, or through ``session.logon`` with an Ed25519 key on
+spot); user data comes over that connection on spot and over a listenKey
+stream on futures. After every (re)subscription a background job reconciles
+open orders, balances and positions, so an order event sent while we were
+disconnected is delivered anyway.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from ..._core.events import Delivery, Policy
+from ..._credentials import Credentials
+from ..._exceptions import (
+    AuthenticationError,
+    CcxtproSyncError,
+    NotSupported,
+    OrderNotFound,
+    RateLimitExceeded,
+)
+from ..._structures import Balances, Order, Position, Trade
+from ..._sync.base_client import BaseClient
+from ..._sync.connection import Connection
+from ..._sync.consumers import Stream, Subscription
+from ..._sync.worker import Worker
+from .errors import INVALID_LISTEN_KEY
+from .private_parsers import parse_account_position, parse_futures_balances, parse_order_result
+from .private_wire import AccountBalanceEntry, AccountPositionEntry, OrderResult
+from .stream_protocol import BinanceStreamProtocol
+from .user_data import BALANCE, MY_TRADES, ORDERS, POSITIONS, ListenKeyTimer, symbol_hash
+from .user_stream import SharedUserData, UserStreamRouter
+from .ws_api import USER_DATA_SUBSCRIBED, BinanceWsApiProtocol, RateLimit
+
+if TYPE_CHECKING:
+    from ..._structures import Market
+    from .environments import Endpoints
+    from .market_data import MarketData
+    from .markets import Markets
+    from .rest import BinanceRest
+    from .wire import Product
+
+_log = logging.getLogger("ccxtpro_sync")
+
+#: Frames per second on the WS API connection; Binance limits it by request weight.
+WS_API_RATE = 50.0
+
+#: Signed REST reads used to reconcile futures user data: (open orders, balance, positions).
+_FUTURES_REST: dict[str, tuple[str, str, str]] = {
+    "usdm": ("/fapi/v1/openOrders", "/fapi/v2/balance", "/fapi/v2/positionRisk"),
+    "coinm": ("/dapi/v1/openOrders", "/dapi/v1/balance", "/dapi/v1/positionRisk"),
+}
+
+_decode_orders = msgspec.json.Decoder(list[OrderResult]).decode
+_decode_balances = msgspec.json.Decoder(list[AccountBalanceEntry]).decode
+_decode_positions = msgspec.json.Decoder(list[AccountPositionEntry]).decode
+
+WsBuild = Callable[[BinanceWsApiProtocol], tuple[int | str, str]]
+
+
+def load_credentials(settings: Mapping[str, Any], environment: str) -> Credentials | None:
+    """Credentials from the config (``apiKey`` + ``secret``/``privateKey``/``privateKeyPath``)
+    or from this environment's variables (optionally a ``dotenv`` file); never another's."""
+    api_key = settings.get("apiKey")
+    if api_key:
+        return Credentials(
+            api_key,
+            secret=settings.get("secret"),
+            private_key=settings.get("privateKey"),
+            private_key_path=settings.get("privateKeyPath"),
+            private_key_password=settings.get("password"),
+        )
+    return Credentials.from_env(environment, dotenv=settings.get("dotenv"))
+
+
+class BinanceTrading(BaseClient):
+    """WS API trading and user data (see module docstring); ``binance`` builds on it."""
+
+    if TYPE_CHECKING:  # provided by the market-data client
+        environment: str
+        options: dict[str, Any]
+        endpoints: Endpoints
+        product: Product
+        rest: BinanceRest
+        trades_limit: int
+        new_updates: bool
+        _markets: Markets | None
+        _reconnect: Any
+        _read_timeout: float
+        _ping_interval: float
+
+        @property
+        def data(self) -> MarketData: ...
+
+        def market(self, symbol: str) -> Market: ...
+
+        def load_markets(self, reload: bool = False) -> dict[str, Market]: ...
+
+    def _init_trading(self, settings: Mapping[str, Any]) -> None:
+        self.credentials = load_credentials(settings, self.environment)
+        self._recv_window: int | None = settings.get("recvWindow")
+        self.orders_limit = int(settings.get("ordersLimit", 1000))
+        self._ws_api: Connection | None = None
+        self._user: SharedUserData | None = None
+        self._user_stream: Connection | None = None
+        self._user_holds: set[tuple[str, ...]] = set()
+        self._reconcile_hooked = False
+        self._worker = Worker(f"ccxtpro_sync-{self.name}-worker")
+        keepalive = float(self.options.get("listenKeyKeepalive", 30 * 60.0))
+        self._listen_key = ListenKeyTimer(keepalive)
+
+    # -- plumbing --------------------------------------------------------------------------
+    def _require_credentials(self) -> Credentials:
+        if self.credentials is None:
+            env = self.environment.upper()
+            raise AuthenticationError(
+                f"{self.name}: this needs API credentials: pass apiKey and secret (or "
+                f"privateKey/privateKeyPath), or set BINANCE_{env}_API_KEY and "
+                f"BINANCE_{env}_API_SECRET"
+            )
+        return self.credentials
+
+    def _user_state(self) -> SharedUserData:
+        with self._lock:
+            if self._user is None:
+                self._user = SharedUserData(
+                    self.data.markets,
+                    orders_limit=self.orders_limit,
+                    trades_limit=self.trades_limit,
+                )
+            return self._user
+
+    def _ws_api_connection(self) -> Connection:
+        with self._lock:
+            self._check_usable()
+            if self._ws_api is None:
+                protocol = BinanceWsApiProtocol(
+                    self.endpoints,
+                    self.credentials,
+                    markets=self.data.markets,
+                    user_data=self._user_state(),
+                    recv_window=self._recv_window,
+                )
+                self._ws_api = Connection(
+                    protocol,
+                    hub=self.hub,
+                    owner=self,
+                    name=f"{self.name}-ws-api",
+                    reconnect=self._reconnect,
+                    connect_timeout=self.timeout,
+                    read_timeout=self._read_timeout,
+                    ping_interval=self._ping_interval,
+                    outgoing_rate=WS_API_RATE,
+                )
+                self._hook_reconcile()
+            return self._ws_api
+
+    def _hook_reconcile(self) -> None:
+        """Reconcile (on the worker) each time a user-data subscription is confirmed."""
+        if not self._reconcile_hooked:
+            self._reconcile_hooked = True
+            self.hub.add_callback(
+                USER_DATA_SUBSCRIBED, lambda _: self._worker.submit(self._reconcile)
+            )
+
+    def _ws_call(self, build: WsBuild, timeout: float | None) -> Any:
+        """Send one WS API request built by the protocol and return its parsed answer."""
+        self._check_usable()
+        self._require_credentials()
+        if self._markets is None:
+            self.load_markets()
+        wait = self._timeout(timeout)
+        deadline = time.monotonic() + wait
+        conn = self._ws_api_connection().start()
+        conn.wait_ready(wait)
+        protocol: BinanceWsApiProtocol = conn.protocol  # type: ignore[assignment]
+        blocked = protocol.blocked_until
+        if blocked is not None and blocked > time.monotonic():
+            retry_after = blocked - time.monotonic()
+            raise RateLimitExceeded(
+                f"{self.name}: Binance asked us to wait {retry_after:.1f}s more",
+                retry_after=retry_after,
+            )
+        return conn.call(
+            lambda p: BinanceWsApiProtocol.as_call(build(p)),
+            max(0.0, deadline - time.monotonic()),
+        )
+
+    @property
+    def rate_limits(self) -> list[RateLimit]:
+        """The latest ``rateLimits`` Binance reported on the WS API, one per interval."""
+        conn = self._ws_api
+        if conn is None:
+            return []
+        protocol: BinanceWsApiProtocol = conn.protocol  # type: ignore[assignment]
+        return protocol.rate_limits
+
+    def _close_trading(self, timeout: float) -> None:
+        self._worker.close(timeout)
+        key = self._listen_key.listen_key
+        for conn in (self._user_stream, self._ws_api):
+            if conn is not None:
+                conn.close(timeout)
+        if key is not None and self.credentials is not None:
+            try:  # best effort: the key would expire on its own within the hour
+                self.rest.with_api_key(
+                    "DELETE", self.endpoints.listen_key_path, self.credentials, {"listenKey": key}
+                )
+            except CcxtproSyncError as error:
+                _log.debug("closing the listenKey failed: %s", error)
+
+    # -- WS API requests -------------------------------------------------------------------
+    def create_order_ws(  # noqa: PLR0917 - CCXT's positional signature
+        self,
+        symbol: str,
+        type: str,  # noqa: A002 - CCXT's argument name
+        side: str,
+        amount: Any,
+        price: Any = None,
+        params: Mapping[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> Order:
+        """Place an order over the WS API (``order.place``); returns it as an ``Order``.
+
+        ``type``: ``limit``/``market`` (or any Binance type); unified ``params``:
+        ``clientOrderId``, ``timeInForce``, ``postOnly``, ``reduceOnly`` (futures),
+        ``triggerPrice``, ``cost`` (spot market buy by quote amount).
+        """
+        self.market(symbol)
+        order: Order = self._ws_call(
+            lambda p: p.create_order(symbol, type, side, amount, price, params), timeout
+        )
+        return order
+
+    def edit_order_ws(  # noqa: PLR0917 - CCXT's positional signature
+        self,
+        id: str,  # noqa: A002 - CCXT's argument name
+        symbol: str,
+        type: str,  # noqa: A002
+        side: str,
+        amount: Any = None,
+        price: Any = None,
+        params: Mapping[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> Order:
+        """Amend an open order (futures ``order.modify``; spot keeps priority when only
+        the quantity shrinks, otherwise cancel-replace); returns the new state."""
+        self.market(symbol)
+        order: Order = self._ws_call(
+            lambda p: p.edit_order(id, symbol, type, side, amount, price, params), timeout
+        )
+        return order
+
+    def cancel_order_ws(
+        self,
+        id: str,  # noqa: A002
+        symbol: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> Order:
+        """Cancel one order; ``OrderNotFound`` if it is not open."""
+        self.market(symbol)
+        order: Order = self._ws_call(lambda p: p.cancel_order(id, symbol, params), timeout)
+        return order
+
+    def cancel_all_orders_ws(
+        self,
+        symbol: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> list[Order]:
+        """Cancel every open order of ``symbol``."""
+        self.market(symbol)
+        orders: list[Order] = self._ws_call(lambda p: p.cancel_all_orders(symbol, params), timeout)
+        return orders
+
+    def fetch_order_ws(
+        self,
+        id: str,  # noqa: A002
+        symbol: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> Order:
+        """One order's current state (``order.status``)."""
+        self.market(symbol)
+        order: Order = self._ws_call(lambda p: p.fetch_order(id, symbol, params), timeout)
+        return order
+
+    def fetch_open_orders_ws(
+        self,
+        symbol: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> list[Order]:
+        """Open orders (of ``symbol``, or all). Futures have no WS API method for this,
+        so they use the signed REST endpoint."""
+        if symbol is not None:
+            self.market(symbol)
+        if self.product != "spot":
+            return self._rest_open_orders(symbol)
+        orders: list[Order] = self._ws_call(lambda p: p.fetch_open_orders(symbol, params), timeout)
+        return orders
+
+    def fetch_balance_ws(
+        self, params: Mapping[str, Any] | None = None, *, timeout: float | None = None
+    ) -> Balances:
+        """The account's balances (spot ``account.status``, futures ``account.balance``)."""
+        balances: Balances = self._ws_call(lambda p: p.fetch_balance(params), timeout)
+        return balances
+
+    def fetch_my_trades_ws(
+        self,
+        symbol: str,
+        since: int | None = None,
+        limit: int | None = None,
+        params: Mapping[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> list[Trade]:
+        """Your trades in ``symbol`` (spot ``myTrades``)."""
+        self.market(symbol)
+        trades: list[Trade] = self._ws_call(
+            lambda p: p.fetch_my_trades(symbol, since, limit, params), timeout
+        )
+        return trades
+
+    def fetch_positions_ws(
+        self,
+        symbols: Sequence[str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> list[Position]:
+        """Open positions (futures ``account.position``)."""
+        if self.product == "spot":
+            raise NotSupported("positions exist on futures only: use binanceusdm/binancecoinm")
+        positions: list[Position] = self._ws_call(
+            lambda p: p.fetch_positions(symbols, params), timeout
+        )
+        return positions
+
+    # -- futures over REST (what the futures WS API lacks) -------------------------------------
+    def _futures_rest(self, which: int, params: dict[str, Any] | None = None) -> bytes:
+        path = _FUTURES_REST[self.product][which]
+        credentials = self._require_credentials()
+        body: bytes = self.rest.signed_raw("GET", path, credentials, params)
+        return body
+
+    def _rest_open_orders(self, symbol: str | None = None) -> list[Order]:
+        params = {"symbol": self.market(symbol).id} if symbol is not None else None
+        number: Any = self.data.markets.number  # float or Decimal, fixed per client
+        orders = []
+        for result in _decode_orders(self._futures_rest(0, params)):
+            market = self.data.markets.get(result.symbol)
+            if market is not None:
+                orders.append(parse_order_result(result, market, number))
+        return orders
+
+    # -- user data subscriptions -------------------------------------------------------------
+    def _hold_user_data(self, key: tuple[str, ...]) -> None:
+        """Subscribe to user data once; ``key`` holds it until released."""
+        self._require_credentials()
+        if self._markets is None:
+            self.load_markets()
+        with self._lock:
+            first = not self._user_holds
+            self._user_holds.add(key)
+        if not first:
+            return
+        try:
+            if self.product == "spot":
+                conn = self._ws_api_connection()
+                conn.call(lambda p: p.want_user_data(True), restored_on_reconnect=True)
+                conn.start()
+            else:
+                self._start_listen_key_stream()
+        except BaseException:
+            with self._lock:
+                self._user_holds.discard(key)
+            raise
+
+    def _release_user_data(self, key: tuple[str, ...]) -> None:
+        with self._lock:
+            if key not in self._user_holds:
+                return
+            self._user_holds.discard(key)
+            last = not self._user_holds
+        if not last or self._closed:
+            return
+        if self.product == "spot" and self._ws_api is not None:
+            self._ws_api.call(lambda p: p.want_user_data(False), restored_on_reconnect=True)
+        elif self._user_stream is not None:
+            self._listen_key.stop()
+            stream, self._user_stream = self._user_stream, None
+            stream.close()
+
+    def _start_listen_key_stream(self) -> None:
+        """Futures: create the listenKey (REST), then open its stream and keep it alive."""
+        self._listen_key.start()
+        key = self._create_listen_key()
+        base = self.endpoints.stream_base("private" if self.endpoints.routed else None)
+        router = UserStreamRouter(self._user_state(), self._on_listen_key_expired)
+        protocol = BinanceStreamProtocol(base, router, max_streams=1, name=f"{self.name}-user")
+        conn = Connection(
+            protocol,
+            hub=self.hub,
+            owner=self,
+            name=f"{self.name}-user-data",
+            reconnect=self._reconnect,
+            connect_timeout=self.timeout,
+            read_timeout=self._read_timeout,
+            ping_interval=self._ping_interval,
+        )
+        with self._lock:
+            self._user_stream = conn
+            self._hook_reconcile()
+        conn.call(lambda p: p.subscribe([key]))
+        conn.start()
+        self._schedule_keepalive()
+
+    def _create_listen_key(self) -> str:
+        credentials = self._require_credentials()
+        answer = self.rest.with_api_key("POST", self.endpoints.listen_key_path, credentials)
+        key = str(answer["listenKey"])
+        self._listen_key.created(key, time.monotonic())
+        return key
+
+    def _schedule_keepalive(self) -> None:
+        due = self._listen_key.next_due()
+        if due is not None:
+            self._worker.submit(self._keepalive, delay=max(0.0, due - time.monotonic()))
+
+    def _keepalive(self) -> None:
+        key = self._listen_key.listen_key
+        if key is None or self._user_stream is None:
+            return
+        try:
+            self.rest.with_api_key(
+                "PUT",
+                self.endpoints.listen_key_path,
+                self._require_credentials(),
+                {"listenKey": key},
+            )
+            self._listen_key.kept_alive(time.monotonic())
+        except CcxtproSyncError as error:
+            code = getattr(error, "code", None)
+            _log.warning("%s: listenKey keepalive failed: %s", self.name, error)
+            if code == INVALID_LISTEN_KEY:
+                self._listen_key.on_error(code)
+                self._replace_listen_key()
+                return
+        self._schedule_keepalive()
+
+    def _on_listen_key_expired(self) -> None:
+        # Reader thread, under its protocol lock: only hand the work over.
+        self._listen_key.on_expired()
+        self._worker.submit(self._replace_listen_key)
+
+    def _replace_listen_key(self) -> None:
+        conn = self._user_stream
+        if conn is None:
+            return
+        old = [s for s in conn.protocol.book.desired()]  # type: ignore[attr-defined]
+        key = self._create_listen_key()
+        conn.call(lambda p: p.unsubscribe(old), restored_on_reconnect=True)
+        conn.call(lambda p: p.subscribe([key]), restored_on_reconnect=True)
+        # The gap between the old key's expiry and the new subscription is reconciled.
+        conn.force_reconnect("new listenKey")
+        self._schedule_keepalive()
+
+    # -- reconcile after (re)subscribing ------------------------------------------------------
+    def _reconcile(self) -> None:
+        """Fetch open orders and balances (and positions) and emit what the gap hid."""
+        state = self._user_state()
+        if self.product == "spot":
+            open_orders = self.fetch_open_orders_ws()
+            balances = self.fetch_balance_ws()
+            result = state.reconcile(open_orders, balances)
+        else:
+            number: Any = self.data.markets.number
+            open_orders = self._rest_open_orders()
+            balances = parse_futures_balances(_decode_balances(self._futures_rest(1)), number)
+            positions = [
+                parse_account_position(entry, market, number)
+                for entry in _decode_positions(self._futures_rest(2))
+                if (market := self.data.markets.get(entry.symbol)) is not None
+            ]
+            result = state.reconcile(open_orders, balances, positions)
+        statuses: list[Order] = []
+        gone: list[str] = []
+        for symbol, order_id in result.missing:
+            try:
+                statuses.append(self.fetch_order_ws(order_id, symbol))
+            except OrderNotFound:
+                gone.append(order_id)
+        deliveries: list[Delivery] = [*result.deliveries, *state.resolve(statuses, gone)]
+        for delivery in deliveries:
+            self.hub.deliver(delivery, "reconcile")
+
+    # -- watch / on / stream for user data ----------------------------------------------------
+    def _user_hashes(self, kind: str, symbol: str | None) -> list[str]:
+        if symbol is None:
+            return [kind]
+        return [symbol_hash(kind, self.market(symbol).symbol)]
+
+    def _watch_user(self, kind: str, symbol: str | None, timeout: float | None) -> Any:
+        hashes = self._user_hashes(kind, symbol)
+        return self._wait_next(
+            hashes, lambda: self._hold_user_data(("watch",)), timeout, f"{kind} updates"
+        )
+
+    def _read_user(
+        self, cache_name: str, symbol: str | None, since: int | None, limit: int | None
+    ) -> list[Any]:
+        state = self._user_state()
+        unified = self.market(symbol).symbol if symbol is not None else None
+        with state.lock:
+            cache = getattr(state, cache_name)
+            items: list[Any] = cache.read(unified, since, limit, new_updates=self.new_updates)
+            return items
+
+    def watch_orders(
+        self,
+        symbol: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> list[Order]:
+        """Block until an order changes; returns the cached orders (with ``newUpdates``,
+        the ones that changed since your previous call), oldest first."""
+        self._watch_user(ORDERS, symbol, timeout)
+        return self._read_user("order_cache", symbol, since, limit)
+
+    def watch_my_trades(
+        self,
+        symbol: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> list[Trade]:
+        """Block until one of your orders trades; returns your new trades."""
+        self._watch_user(MY_TRADES, symbol, timeout)
+        return self._read_user("trade_cache", symbol, since, limit)
+
+    def watch_balance(self, *, timeout: float | None = None) -> Balances:
+        """Block until the balance changes; returns the whole account's balances."""
+        balances: Balances = self._watch_user(BALANCE, None, timeout)
+        return balances
+
+    def watch_positions(
+        self,
+        symbols: Sequence[str] | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> list[Position]:
+        """Futures: block until a position changes; returns the changed positions."""
+        if self.product == "spot":
+            raise NotSupported("positions exist on futures only: use binanceusdm/binancecoinm")
+        hashes = (
+            [symbol_hash(POSITIONS, self.market(s).symbol) for s in symbols]
+            if symbols
+            else [POSITIONS]
+        )
+        self._wait_next(hashes, lambda: self._hold_user_data(("watch",)), timeout, "positions")
+        return self._read_user("position_cache", None, since, limit)
+
+    def un_watch_orders(self) -> None:
+        """Stop the user-data subscription ``watch_*`` holds (if no handler needs it)."""
+        self._release_user_data(("watch",))
+
+    un_watch_my_trades = un_watch_orders
+    un_watch_balance = un_watch_orders
+    un_watch_positions = un_watch_orders
+
+    def _on_user(
+        self, kind: str, symbol: str | None, handler: Callable[[Any], object]
+    ) -> Subscription:
+        key = ("on", kind, str(id(handler)), str(time.monotonic_ns()))
+        return self._add_handler(
+            self._user_hashes(kind, symbol),
+            handler,
+            lambda: self._hold_user_data(key),
+            lambda: self._release_user_data(key),
+            f"{kind} {symbol or 'all'}",
+        )
+
+    def _stream_user(
+        self, kind: str, symbol: str | None, policy: Policy, timeout: float | None
+    ) -> Stream[Any]:
+        key = ("stream", kind, str(time.monotonic_ns()))
+        return self._open_stream(
+            self._user_hashes(kind, symbol),
+            policy,
+            lambda: self._hold_user_data(key),
+            lambda: self._release_user_data(key),
+            f"{kind} {symbol or 'all'}",
+            timeout=timeout,
+        )
+
+    def on_orders(
+        self, handler: Callable[[list[Order]], object], symbol: str | None = None
+    ) -> Subscription:
+        """Call ``handler(orders)`` with every batch of order updates."""
+        return self._on_user(ORDERS, symbol, handler)
+
+    def on_my_trades(
+        self, handler: Callable[[list[Trade]], object], symbol: str | None = None
+    ) -> Subscription:
+        return self._on_user(MY_TRADES, symbol, handler)
+
+    def on_balance(self, handler: Callable[[Balances], object]) -> Subscription:
+        return self._on_user(BALANCE, None, handler)
+
+    def on_positions(
+        self, handler: Callable[[list[Position]], object], symbol: str | None = None
+    ) -> Subscription:
+        if self.product == "spot":
+            raise NotSupported("positions exist on futures only: use binanceusdm/binancecoinm")
+        return self._on_user(POSITIONS, symbol, handler)
+
+    def stream_orders(
+        self, symbol: str | None = None, *, timeout: float | None = None
+    ) -> Stream[list[Order]]:
+        return self._stream_user(ORDERS, symbol, Policy.APPEND, timeout)
+
+    def stream_my_trades(
+        self, symbol: str | None = None, *, timeout: float | None = None
+    ) -> Stream[list[Trade]]:
+        return self._stream_user(MY_TRADES, symbol, Policy.APPEND, timeout)
+
+    def stream_balance(self, *, timeout: float | None = None) -> Stream[Balances]:
+        return self._stream_user(BALANCE, None, Policy.LATEST, timeout)
+
+    def stream_positions(
+        self, symbol: str | None = None, *, timeout: float | None = None
+    ) -> Stream[list[Position]]:
+        if self.product == "spot":
+            raise NotSupported("positions exist on futures only: use binanceusdm/binancecoinm")
+        return self._stream_user(POSITIONS, symbol, Policy.APPEND, timeout)

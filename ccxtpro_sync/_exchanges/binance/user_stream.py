@@ -1,0 +1,143 @@
+"""User data shared by the threads that touch it, plus the futures listenKey stream router.
+
+``SharedUserData`` wraps the sans-I/O ``UserDataState`` with one lock and the
+caches ``watch_orders``/``watch_my_trades``/``watch_positions`` read from: the
+spot WS API reader, the futures user-stream reader and the reconcile worker all
+go through it, and every delivery they produce is cached before it is handed on.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import msgspec
+
+from ..._core.cache import ArrayCache, ArrayCacheBySymbolById, ArrayCacheBySymbolBySide
+from ..._core.events import Delivery, Notice
+from ..._exceptions import CcxtproSyncError
+from ..._structures import Balances, Order, Position, Trade
+from .markets import Markets
+from .private_wire import decode_event
+from .user_data import (
+    BALANCE,
+    MY_TRADES,
+    ORDERS,
+    POSITIONS,
+    Reconciliation,
+    UserDataResult,
+    UserDataState,
+)
+from .ws_api import USER_DATA_SUBSCRIBED
+
+USER_HASHES = (ORDERS, MY_TRADES, BALANCE, POSITIONS)
+
+
+class SharedUserData(UserDataState):
+    """``UserDataState`` made safe for several threads, with CCXT Pro style caches."""
+
+    def __init__(
+        self,
+        markets: Markets,
+        *,
+        orders_limit: int = 1000,
+        trades_limit: int = 1000,
+        positions_limit: int = 1000,
+    ) -> None:
+        super().__init__(markets)
+        self.lock = threading.RLock()
+        self.order_cache: ArrayCacheBySymbolById[Order] = ArrayCacheBySymbolById(orders_limit)
+        self.trade_cache: ArrayCache[Trade] = ArrayCache(trades_limit)
+        self.position_cache: ArrayCacheBySymbolBySide[Position] = ArrayCacheBySymbolBySide(
+            positions_limit
+        )
+        self.latest_balance: Balances | None = None
+
+    def _absorb(self, deliveries: Iterable[Delivery]) -> None:
+        for delivery in deliveries:
+            key, value = delivery.message_hash, delivery.value
+            if key == ORDERS:
+                for order in value:
+                    self.order_cache.append(order)
+            elif key == MY_TRADES:
+                for trade in value:
+                    self.trade_cache.append(trade)
+            elif key == POSITIONS:
+                for position in value:
+                    self.position_cache.append(position)
+            elif key == BALANCE:
+                self.latest_balance = value
+
+    def handle(self, event: Any) -> UserDataResult:
+        with self.lock:
+            result = super().handle(event)
+            self._absorb(result.deliveries)
+            return result
+
+    def reconcile(
+        self,
+        open_orders: Iterable[Order],
+        balances: Balances | None = None,
+        positions: Iterable[Position] | None = None,
+        *,
+        symbols: Sequence[str] | None = None,
+    ) -> Reconciliation:
+        with self.lock:
+            result = super().reconcile(open_orders, balances, positions, symbols=symbols)
+            self._absorb(result.deliveries)
+            return result
+
+    def resolve(self, statuses: Iterable[Order], not_found: Iterable[str] = ()) -> list[Delivery]:
+        with self.lock:
+            deliveries = super().resolve(statuses, not_found)
+            self._absorb(deliveries)
+            return deliveries
+
+    def track(self, order: Order) -> None:
+        with self.lock:
+            super().track(order)
+            self.order_cache.append(order)
+
+    def tracked_symbols(self) -> list[str]:
+        with self.lock:
+            return sorted({o.symbol for o in self.orders.values()})
+
+
+class UserStreamRouter:
+    """Routes a futures listenKey stream's events into ``SharedUserData``.
+
+    ``on_expired`` is called (non-blocking, on the reader thread) when Binance
+    says the listenKey expired; the client then creates a new key off-thread.
+    """
+
+    def __init__(self, state: SharedUserData, on_expired: Callable[[], None]) -> None:
+        self.state = state
+        self._on_expired = on_expired
+        self.notices: list[Notice] = []
+
+    def route(self, stream: str, data: msgspec.Raw, now: float) -> list[Delivery]:
+        try:
+            event = decode_event(data)
+        except CcxtproSyncError as error:
+            self.notices.append(("protocol_error", {"url": stream, "name": stream, "error": error}))
+            return []
+        result = self.state.handle(event)
+        for problem in result.errors:
+            self.notices.append(
+                ("protocol_error", {"url": stream, "name": stream, "error": problem})
+            )
+        if result.listen_key_expired:
+            self._on_expired()
+        return result.deliveries
+
+    def hashes(self, stream: str) -> list[str]:
+        return [*USER_HASHES, USER_DATA_SUBSCRIBED]
+
+    def reset(self, streams: Iterable[str]) -> list[Delivery]:
+        return []
+
+    def opened(self, streams: Iterable[str]) -> list[Delivery]:
+        # The listenKey rides in the connect URL: live as soon as the socket opens,
+        # and whatever happened while it was closed must be reconciled.
+        return [Delivery(USER_DATA_SUBSCRIBED, list(streams))] if streams else []
