@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
             receiver = tally.receiver(name)
             signal = signals.all()[name]
             signal.connect(receiver, sender=client, weak=False)
-            stack.callback(signal.disconnect, receiver, sender=client)
+            stack.callback(signal.disconnect, receiver)  # from every sender: see telemetry.md
         stack.enter_context(client.on_ticker(symbol, tally.update("ticker")))
         stack.enter_context(client.on_trades(symbol, tally.update("trades")))
         stack.enter_context(client.on_order_book(symbol, tally.update("book")))

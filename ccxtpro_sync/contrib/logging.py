@@ -87,7 +87,9 @@ class SignalLogger:
         """Disconnect every receiver (idempotent)."""
         every = signals.all()
         for name, receiver in self._receivers.items():
-            every[name].disconnect(receiver, sender=self._sender)
+            # From every sender: blinker keeps a sender-specific receiver listed in
+            # ``signal.receivers`` otherwise, which would turn off the no-receiver fast path.
+            every[name].disconnect(receiver)
         self._receivers.clear()
 
     @property
