@@ -192,6 +192,9 @@ class Recorder:
         self._skipped: Counter[str] = Counter()
         self._error: BaseException | None = None
         self._stopping = False
+        #: Offers are taken until the writer has drained and ended (late callbacks of a
+        #: dispatch in progress during close() still land).
+        self._accepting = True
         self._closed = False
         self._report: Report | None = None
         self._abort = threading.Event()
@@ -268,19 +271,18 @@ class Recorder:
         )
         batch = Batch(table, list(values), ctx, time.time())
         with self._cond:
-            if self._error is not None or self._stopping:
-                self._drop(
-                    batch, "the recorder is closed" if self._stopping else "the writer failed"
-                )
+            if self._error is not None or not self._accepting:
+                why = "the writer failed" if self._error is not None else "the recorder is closed"
+                self._drop(batch, why)
                 return False
             if self.overflow == "block" and not self._fits(n):
                 deadline = time.monotonic() + self.block_timeout
-                while not self._fits(n) and self._error is None and not self._stopping:
+                while not self._fits(n) and self._error is None and self._accepting:
                     left = deadline - time.monotonic()
                     if left <= 0:
                         break
                     self._cond.wait(left)
-            if not self._fits(n) or self._error is not None or self._stopping:
+            if not self._fits(n) or self._error is not None or not self._accepting:
                 self._drop(batch, f"{self._rows} rows already queued (max_pending)")
                 return False
             self._queue.append(batch)
@@ -311,6 +313,7 @@ class Recorder:
                 while not self._queue and not self._stopping:
                     self._cond.wait()
                 if not self._queue:
+                    self._accepting = False
                     return
                 deadline = time.monotonic() + self.flush_interval
                 while not self._stopping and self._queued_rows() < self.batch_size:
@@ -365,6 +368,7 @@ class Recorder:
     def _fail(self, error: BaseException) -> None:
         with self._cond:
             self._error = error
+            self._accepting = False
             self._failed = [*self._inflight, *self._queue, *self._failed]
             self._inflight = []
             self._queue.clear()
@@ -432,6 +436,7 @@ class Recorder:
             self._stopping = True
             if not flush:
                 self._abort.set()
+                self._accepting = False
                 self._failed = [*self._queue, *self._failed]
                 self._queue.clear()
             self._cond.notify_all()
