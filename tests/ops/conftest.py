@@ -86,3 +86,13 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = 
             return value
         assert time.monotonic() < deadline, f"timed out waiting for {what or predicate}"
         time.sleep(0.01)
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """The environment for a child Python that imports this checkout of ccxtpro_sync."""
+    import os
+    from pathlib import Path
+
+    root = str(Path(ccxtpro_sync.__file__).resolve().parents[1])
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
+    return {**os.environ, "PYTHONPATH": path, "PYTHONUNBUFFERED": "1", **extra}
