@@ -228,7 +228,7 @@ def _type(info: mi.Type) -> tuple[dict[str, Any], bool]:
 def _name_of(cls: type) -> str:
     origin = getattr(cls, "__origin__", cls)
     for name, struct in STRUCTS.items():
-        if getattr(struct, "__origin__", struct) is origin:
+        if issubclass(getattr(struct, "__origin__", struct), origin):  # or a subclass of it
             return name
     raise TypeError(f"{cls!r} is not a structure in the manifest")
 

@@ -24,10 +24,10 @@ import pytest
 
 pytest.importorskip("sqlalchemy", reason="persistence needs SQLAlchemy: pip install -e '.[test]'")
 
-import sqlalchemy as sa  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
-from ccxtpro_sync.simulator import LocalExchange  # noqa: E402
+from ccxtpro_sync.simulator import LocalExchange
 
 ENV = "CCXTPRO_SYNC_TEST_POSTGRES_URL"
 

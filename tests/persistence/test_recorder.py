@@ -6,7 +6,6 @@ import threading
 import time
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 
 from ccxtpro_sync.persistence import Recorder, replay
@@ -159,9 +158,8 @@ def test_a_dead_database_is_reported_with_what_was_not_written(
     assert pending["trades"] > 0 and report.pending["trades"] >= pending["trades"]
     assert report.dropped["trades"] > 0
     # Every trade the live callback saw is written, pending or dropped: none vanished.
-    assert (
-        report.written["trades"] + report.pending["trades"] + report.dropped["trades"]
-        == len(live.ids)
+    assert report.written["trades"] + report.pending["trades"] + report.dropped["trades"] == len(
+        live.ids
     )
     assert report.written["trades"] == len(written_before)
     unwritten = ids_of(recorder.unwritten(), "trades")
