@@ -181,13 +181,16 @@ class PrivateMixin:
                      if o.account is acc and (o.is_open or not open_only)]
             return [order_view(core.matching, market, o) for o in found]
 
-    def balances(self, account: AccountRef,
-                 market: MarketName = "spot") -> dict[str, SpotBalance] | dict[str, Decimal]:
-        """Spot: ``{asset: SpotBalance(free, locked)}``; futures: ``{asset: wallet}``."""
+    def balances(self, account: AccountRef) -> dict[str, SpotBalance]:
+        """Spot balances ``{asset: SpotBalance(free, locked)}`` (copies)."""
         acc = self.private.accounts.account(account)
         with self.private.engine.lock:
-            if market == "spot":
-                return {a: copy.copy(b) for a, b in acc.spot.items()}
+            return {a: copy.copy(b) for a, b in acc.spot.items()}
+
+    def wallets(self, account: AccountRef, market: MarketName = "usdm") -> dict[str, Decimal]:
+        """Futures wallet balances ``{asset: balance}`` (realized PnL and fees included)."""
+        acc = self.private.accounts.account(account)
+        with self.private.engine.lock:
             return dict(acc.wallets[market])
 
     def positions(self, account: AccountRef, market: MarketName = "usdm") -> dict[str, Position]:

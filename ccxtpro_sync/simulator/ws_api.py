@@ -96,9 +96,10 @@ class Session:
         return SessionInfo(self.id, self.market, self.path,
                            self.key.api_key if self.key else None, tuple(self.subs))
 
-    def push(self, text: str) -> None:
-        """Queue a frame (thread-safe); a request's own events wait for its response."""
-        if self.held is not None and threading.get_ident() == self._loop_thread:
+    def push(self, text: str, *, urgent: bool = False) -> None:
+        """Queue a frame (thread-safe); a request's own events wait for its response
+        unless ``urgent``."""
+        if not urgent and self.held is not None and threading.get_ident() == self._loop_thread:
             self.held.append(text)
             return
         self.out.append(text)
@@ -276,7 +277,8 @@ class WsApiServer:
         if session.key is None or session.key.enabled:
             return
         session.push(_encode({"id": None, "status": 401, "error": {
-            "code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}}).decode())
+            "code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}}).decode(),
+            urgent=True)
         self._close_subscriptions(session, lambda s: s.logon)
         session.key = None
         session.authorized_since = None

@@ -1,0 +1,186 @@
+"""Futures: listenKey lifecycle, user-data streams, orders, positions and margin."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+import websocket
+
+from ccxtpro_sync.simulator import LocalExchange, PrivateOptions
+
+from .conftest import Factory
+from .test_private_support import Stream, WsApi, rest
+
+D = Decimal
+
+
+@pytest.fixture
+def ex(make_exchange: Factory) -> LocalExchange:
+    return make_exchange(seed=9, auto_publish=False,
+                         private=PrivateOptions(listen_key_validity=0.6))
+
+
+def best(ex: LocalExchange, market: str, symbol: str) -> tuple[Decimal, Decimal]:
+    book = ex.book(market, symbol, 1)  # type: ignore[arg-type]
+    return D(book.bids[0][0]), D(book.asks[0][0])
+
+
+def test_listen_key_lifecycle_and_expiry(ex: LocalExchange) -> None:
+    acct = ex.create_test_account("hmac")
+    creds = acct.credentials
+    for path in ("/fapi/v1/listenKey", "/dapi/v1/listenKey"):
+        created = rest(ex, "POST", path, creds, signed=False)
+        assert created.status_code == 200
+        key = created.json()["listenKey"]
+        assert len(key) == 64
+        assert rest(ex, "POST", path, creds, signed=False).json() == {"listenKey": key}
+        assert rest(ex, "PUT", path, creds, signed=False).json() == {"listenKey": key}
+        assert rest(ex, "DELETE", path, creds, signed=False).json() == {}
+        gone = rest(ex, "PUT", path, creds, signed=False)
+        assert gone.status_code == 400
+        assert gone.json() == {"code": -1125, "msg": "This listenKey does not exist."}
+    no_key = rest(ex, "POST", "/fapi/v1/listenKey", creds, signed=False)
+    key = no_key.json()["listenKey"]
+    stream = Stream(ex.urls("usdm")["ws"] + f"/private/ws?listenKey={key}")
+    try:
+        expired = stream.next(timeout=3)
+        assert expired["e"] == "listenKeyExpired" and expired["listenKey"] == key
+        assert isinstance(expired["E"], int)
+    finally:
+        stream.close()
+    assert rest(ex, "PUT", "/fapi/v1/listenKey", creds, signed=False).json()["code"] == -1125
+    with pytest.raises(websocket.WebSocketBadStatusException):
+        Stream(ex.urls("usdm")["ws"] + f"/private/ws?listenKey={key}")
+
+
+def test_usdm_orders_positions_and_events(ex: LocalExchange) -> None:
+    acct = ex.create_test_account("hmac")
+    with WsApi(ex.urls("usdm")["ws_api"], acct.credentials) as api:
+        key = api.ok("userDataStream.start", {"apiKey": acct.api_key})["listenKey"]
+        assert api.ok("userDataStream.ping", {"apiKey": acct.api_key}) == {"listenKey": key}
+        stream = Stream(ex.urls("usdm")["ws"] + f"/private/ws?listenKey={key}")
+        try:
+            bid, ask = best(ex, "usdm", "BTCUSDT")
+            placed = api.ok("order.place", api.signed({
+                "symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
+                "price": str(bid - 20), "quantity": "0.010", "newClientOrderId": "fut-1"}))
+            assert placed["status"] == "NEW" and placed["cumQuote"] == "0.00000000"
+            assert placed["positionSide"] == "BOTH" and placed["origQty"] == "0.010"
+            ex.tick()
+            new = stream.next(lambda e: e.get("e") == "ORDER_TRADE_UPDATE")
+            assert (new["o"]["x"], new["o"]["X"], new["o"]["c"]) == ("NEW", "NEW", "fut-1")
+            modified = api.ok("order.modify", api.signed({
+                "symbol": "BTCUSDT", "orderId": placed["orderId"], "side": "BUY",
+                "price": str(bid - 30), "quantity": "0.020"}))
+            assert modified["price"] == f"{bid - 30:.2f}" and modified["origQty"] == "0.020"
+            amended = stream.next(lambda e: e.get("e") == "ORDER_TRADE_UPDATE")
+            assert amended["o"]["x"] == "AMENDMENT"
+            _, ask = best(ex, "usdm", "BTCUSDT")  # the tick moved the book
+            market = api.ok("order.place", api.signed({
+                "symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.005"}))
+            assert market["status"] == "FILLED" and D(market["avgPrice"]) >= ask
+            trade = stream.next(lambda e: e.get("o", {}).get("x") == "TRADE")
+            assert trade["o"]["N"] == "USDT" and trade["o"]["m"] is False
+            update = stream.next(lambda e: e.get("e") == "ACCOUNT_UPDATE")
+            assert update["a"]["m"] == "ORDER" and update["a"]["P"][0]["s"] == "BTCUSDT"
+            assert D(update["a"]["P"][0]["pa"]) == D("0.005")
+            positions = api.ok("v2/account.position", api.signed({}))
+            btc = next(p for p in positions if p["symbol"] == "BTCUSDT")
+            assert D(btc["positionAmt"]) == D("0.005") and btc["positionSide"] == "BOTH"
+            balance = api.ok("v2/account.balance", api.signed({}))
+            usdt = next(b for b in balance if b["asset"] == "USDT")
+            assert D(usdt["balance"]) < 10_000  # the taker commission
+            assert D(usdt["availableBalance"]) < D(usdt["balance"])
+            risk = rest(ex, "GET", "/fapi/v2/positionRisk", acct.credentials,
+                        {"symbol": "BTCUSDT"}).json()
+            assert [D(p["positionAmt"]) for p in risk] == [D("0.005")]
+            opened = rest(ex, "GET", "/fapi/v1/openOrders", acct.credentials).json()
+            assert [o["orderId"] for o in opened] == [placed["orderId"]]
+            assert rest(ex, "GET", "/fapi/v3/balance", acct.credentials).status_code == 200
+            cancelled = api.ok("order.cancel", api.signed({"symbol": "BTCUSDT",
+                                                           "origClientOrderId": "fut-1"}))
+            assert cancelled["status"] == "CANCELED"
+            # close the position: realized PnL shows up in the wallet and the event
+            ex.move_market("usdm", "BTCUSDT", ask + 100)
+            api.ok("order.place", api.signed({"symbol": "BTCUSDT", "side": "SELL",
+                                              "type": "MARKET", "quantity": "0.005"}))
+            closing = stream.next(lambda e: e.get("o", {}).get("x") == "TRADE"
+                                  and e["o"]["S"] == "SELL")
+            assert D(closing["o"]["rp"]) > 0
+            assert ex.positions(acct.account, "usdm") == {}
+        finally:
+            stream.close()
+        assert api.ok("userDataStream.stop", {"apiKey": acct.api_key}) == {}
+
+
+def test_usdm_errors(ex: LocalExchange) -> None:
+    poor = ex.create_test_account("ed25519", usdm_balances={"USDT": 10})
+    bid, _ = best(ex, "usdm", "BTCUSDT")
+    with WsApi(ex.urls("usdm")["ws_api"], poor.credentials) as api:
+        def err(params: dict[str, str]) -> tuple[int, str]:
+            frame = api.call("order.place", api.signed(params))
+            return frame["error"]["code"], frame["error"]["msg"]
+
+        order = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
+                 "price": str(bid - 10), "quantity": "0.010"}
+        assert err(order) == (-2019, "Margin is insufficient.")
+        assert err({**order, "price": str(bid - D("10.05"))})[0] == -4014
+        assert err({**order, "quantity": "0.0105"})[0] == -1111
+        assert err({**order, "quantity": "0.001"})[0] == -4164
+        assert err({**order, "timeInForce": "GTX", "price": str(bid + 500)})[0] == -5022
+        assert err({**order, "reduceOnly": "true"})[0] == -2022
+        status = api.call("order.status", api.signed({"symbol": "BTCUSDT", "orderId": 5}))
+        assert status["error"]["code"] == -2013
+        missing = api.call("session.logon", api.signed({}))
+        assert missing["error"]["code"] == -1020  # futures: per-request signatures only
+
+
+def test_coinm_inverse_position_via_stream_path(ex: LocalExchange) -> None:
+    acct = ex.create_test_account("rsa")
+    key = rest(ex, "POST", "/dapi/v1/listenKey", acct.credentials, signed=False).json()[
+        "listenKey"]
+    stream = Stream(ex.urls("coinm")["ws"] + f"/ws/{key}")
+    try:
+        with WsApi(ex.urls("coinm")["ws_api"], acct.credentials) as api:
+            _, ask = best(ex, "coinm", "BTCUSD_PERP")
+            resting = api.ok("order.place", api.signed({
+                "symbol": "BTCUSD_PERP", "side": "SELL", "type": "LIMIT", "timeInForce": "GTC",
+                "price": str(ask + 5), "quantity": "3"}))
+            assert resting["pair"] == "BTCUSD" and "cumBase" in resting
+            assert ex.move_market("coinm", "BTCUSD_PERP", ask + 6) == 1
+            fill = stream.next(lambda e: e.get("o", {}).get("x") == "TRADE")
+            assert fill["o"]["X"] == "FILLED" and fill["o"]["m"] is True
+            assert fill["o"]["N"] == "BTC" and fill["i"]
+            account = stream.next(lambda e: e.get("e") == "ACCOUNT_UPDATE")
+            assert D(account["a"]["P"][0]["pa"]) == -3 and account["a"]["B"][0]["a"] == "BTC"
+            positions = api.ok("account.position", api.signed({}))
+            assert [(p["symbol"], D(p["positionAmt"])) for p in positions] == [
+                ("BTCUSD_PERP", D(-3))]
+            assert D(positions[0]["entryPrice"]) == ask + 5
+        risk = rest(ex, "GET", "/dapi/v1/positionRisk", acct.credentials,
+                    {"symbol": "BTCUSD_PERP"}).json()
+        assert D(risk[0]["positionAmt"]) == -3 and "notionalValue" in risk[0]
+        balances = rest(ex, "GET", "/dapi/v1/balance", acct.credentials).json()
+        assert {b["asset"] for b in balances} >= {"BTC", "ETH"}
+        assert ex.wallets(acct.account, "coinm")["BTC"] < 1  # maker commission in BTC
+    finally:
+        stream.close()
+
+
+def test_subscribe_listen_key_on_private_path(ex: LocalExchange) -> None:
+    acct = ex.create_test_account("hmac")
+    key = rest(ex, "POST", "/fapi/v1/listenKey", acct.credentials, signed=False).json()[
+        "listenKey"]
+    stream = Stream(ex.urls("usdm")["ws"] + "/private/stream")
+    try:
+        stream.ws.send(f'{{"method":"SUBSCRIBE","params":["{key}"],"id":1}}')
+        assert stream.next(lambda m: m.get("id") == 1) == {"result": None, "id": 1}
+        ex.deposit(acct.account, "USDT", 25, market="usdm")
+        ex.tick()
+        wrapped = stream.next(lambda m: "stream" in m)
+        assert wrapped["stream"] == key and wrapped["data"]["e"] == "ACCOUNT_UPDATE"
+        assert wrapped["data"]["a"]["m"] == "DEPOSIT"
+        assert wrapped["data"]["a"]["B"][0]["wb"] == "10025.00000000"
+    finally:
+        stream.close()
