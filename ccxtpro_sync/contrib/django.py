@@ -51,8 +51,7 @@ def management_command(argv: Sequence[str] | None = None) -> str | None:
         return None
     if os.path.basename(argv[0]) == "__main__.py" and "django" not in argv[0]:
         return None  # python -m something_else
-    commands = [a for a in argv[1:] if not a.startswith("-")]
-    return commands[0] if commands else None
+    return argv[1] if len(argv) > 1 else None  # Django takes the subcommand from argv[1] too
 
 
 def should_start_client(

@@ -1,0 +1,17 @@
+from django.http import HttpRequest, JsonResponse
+
+from ccxtpro_sync import CcxtproSyncError
+
+from .client import market_client
+
+
+def ticker(request: HttpRequest) -> JsonResponse:
+    """``GET /ticker/?symbol=BTC/USDT``: the next ticker (the stream stays subscribed)."""
+    symbol = request.GET.get("symbol", "BTC/USDT")
+    try:
+        found = market_client.get().watch_ticker(symbol, timeout=5)
+    except CcxtproSyncError as error:
+        return JsonResponse({"error": type(error).__name__, "message": str(error)}, status=502)
+    return JsonResponse(
+        {"symbol": found.symbol, "last": found.last, "bid": found.bid, "ask": found.ask}
+    )
