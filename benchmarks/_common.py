@@ -8,14 +8,19 @@ import pathlib
 import statistics
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
-if str(ROOT) not in sys.path:  # run from a checkout
-    sys.path.insert(0, str(ROOT))
+#: Where ``ccxtpro_sync`` is imported from: a ``git archive`` of ``--ref`` (see
+#: :func:`use_ref`), or the working tree. It goes first on ``sys.path``, before the
+#: editable install's finder; ``spawn`` children inherit it.
+SOURCE = os.environ.get("BENCH_SRC") or str(ROOT)
+if SOURCE not in sys.path:
+    sys.path.insert(0, SOURCE)
 
 #: Workloads: name -> (stream, unified symbol).
 WORKLOADS: dict[str, tuple[str, str]] = {
@@ -74,6 +79,34 @@ def ccxt_exchange(ws_url: str, rest_url: str) -> Any:
     exchange.urls["api"]["ws"]["spot"] = ws_url + "/ws"
     exchange.urls["api"]["public"] = rest_url + "/api/v3"
     return exchange
+
+
+def use_ref(ref: str) -> str:
+    """Benchmark the library as committed at ``ref`` (``worktree``: the files on disk).
+
+    Others edit the working tree while benchmarks run; an export of a commit keeps a
+    run reproducible. Sets ``BENCH_SRC`` for the worker processes; returns a label.
+    """
+    if ref == "worktree":
+        os.environ.pop("BENCH_SRC", None)
+        return "working tree"
+    rev = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", ref],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    target = pathlib.Path(tempfile.gettempdir()) / f"ccxtpro_sync-bench-{rev}"
+    if not (target / "ccxtpro_sync").is_dir():
+        target.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", rev, "ccxtpro_sync"],
+            capture_output=True,
+            check=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    os.environ["BENCH_SRC"] = str(target)
+    return f"{ref} ({rev})"
 
 
 def pin(cpu: int | None) -> None:

@@ -54,9 +54,7 @@ def agg_trade(symbol: bytes, i: int, trade_id: int | None = None) -> bytes:
 def ticker(symbol: bytes, i: int) -> bytes:
     ms = BASE_MS + i
     last = MID_TICKS + i % 997
-    return _TICKER % (
-        ms, symbol, price(last), price(last - 1), price(last), ms - 86_400_000, ms, i
-    )
+    return _TICKER % (ms, symbol, price(last), price(last - 1), price(last), ms - 86_400_000, ms, i)
 
 
 def kline(symbol: bytes, i: int) -> bytes:

@@ -27,6 +27,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from _blaster import Blaster
@@ -42,15 +43,16 @@ from _common import (
     pin,
     run_worker,
     table,
+    use_ref,
 )
 
 VARIANTS = ("bare", "ours", "ccxt")
 TIMEOUT = 120.0
 
 
-def _measure(blaster: Blaster, stream: str, count: int, wait: Callable[[], None]) -> tuple[
-    float, float
-]:
+def _measure(
+    blaster: Blaster, stream: str, count: int, wait: Callable[[], None]
+) -> tuple[float, float]:
     """Prepare ``count`` frames, start the blast, ``wait()`` for the end; (wall, cpu)."""
     blaster.prepare(stream, count)
     cpu0, t0 = time.process_time(), time.perf_counter()
@@ -86,29 +88,36 @@ def run_bare(blaster: Blaster, workload: str, n: int, warmup: int) -> Sample:
 
 
 # -- ours ----------------------------------------------------------------------------------
-def run_ours(blaster: Blaster, workload: str, n: int, warmup: int) -> Sample:
+def run_ours(
+    blaster: Blaster, workload: str, n: int, warmup: int, *, reader_only: bool = False
+) -> Sample:
+    """``reader_only`` (what-if): values go to the check on the reader thread, skipping
+    the hub and the dispatcher hop (see ``_whatif.py``)."""
     import ccxtpro_sync
 
     stream, symbol = WORKLOADS[workload]
     target = [math.inf]
     done = threading.Event()
     first = threading.Event()
-    seen = [0]
 
-    def check(marker: int, items: int = 1) -> None:
-        seen[0] += items
+    def check(marker: int) -> None:
         first.set()
         if marker >= target[0]:
             done.set()
 
     client = ccxtpro_sync.binance(ours_config(blaster.ws_url, blaster.rest_url))
     try:
+        handler = _handlers(check)[workload]
         if workload == "trades":
-            client.on_trades(symbol, lambda trades: check(int(trades[-1].id), len(trades)))
+            client.on_trades(symbol, handler)
         elif workload == "ticker":
-            client.on_ticker(symbol, lambda ticker: check(ticker.info.trade_count))
+            client.on_ticker(symbol, handler)
         else:
-            client.on_order_book(symbol, lambda book: check(book.nonce))
+            client.on_order_book(symbol, handler)
+        if reader_only:
+            from _whatif import reader_only as patch
+
+            patch(client, handler)
         blaster.wait_subscribed(stream)
         if workload == "depth":  # diffs until the REST snapshot has synced the book
             while not first.wait(0.02):
@@ -131,6 +140,15 @@ def run_ours(blaster: Blaster, workload: str, n: int, warmup: int) -> Sample:
     wall, cpu, stats = results[-1]
     extra = {k: stats[k] for k in ("delivered", "coalesced", "dropped")}
     return Sample("ours", workload, n, wall, cpu, extra)
+
+
+def _handlers(check: Callable[[int], None]) -> dict[str, Callable[[Any], None]]:
+    """Per workload: the callback that passes the value's marker to ``check``."""
+    return {
+        "trades": lambda trades: check(int(trades[-1].id)),
+        "ticker": lambda ticker: check(ticker.info.trade_count),
+        "depth": lambda book: check(book.nonce),
+    }
 
 
 # -- ccxt ----------------------------------------------------------------------------------
@@ -191,14 +209,26 @@ RUNNERS: dict[str, Callable[[Blaster, str, int, int], Sample]] = {
     "bare": run_bare,
     "ours": run_ours,
     "ccxt": run_ccxt,
+    # what-if variants for profile_hotpath.py (see _whatif.py)
+    "bare+buf": run_bare,
+    "ours+buf": run_ours,
+    "ours-reader": partial(run_ours, reader_only=True),
+    "ours-reader+buf": partial(run_ours, reader_only=True),
 }
 
 
 def worker(variant: str, workloads: list[str], n: int, warmup: int, pinned: bool) -> None:
     """One variant, each workload once, in this fresh process; prints JSON samples."""
     pin(CLIENT_CPU if pinned else None)
+    if variant.endswith("+buf"):
+        from _whatif import buffered_sockets
+
+        buffered_sockets()
     with Blaster(cpu=SERVER_CPU if pinned else None) as blaster:
-        emit([RUNNERS[variant](blaster, w, n, warmup) for w in workloads])
+        samples = [RUNNERS[variant](blaster, w, n, warmup) for w in workloads]
+    for sample in samples:
+        sample.variant = variant
+    emit(samples)
 
 
 # -- orchestration -------------------------------------------------------------------------
@@ -210,8 +240,16 @@ def collect(
     for _ in range(repeat):
         samples: list[Sample] = []
         for variant in variants:
-            args = ["--worker", variant, "--workloads", ",".join(workloads), "--n", str(n),
-                    "--warmup", str(warmup)] + (["--pin"] if pinned else [])
+            args = [
+                "--worker",
+                variant,
+                "--workloads",
+                ",".join(workloads),
+                "--n",
+                str(n),
+                "--warmup",
+                str(warmup),
+            ] + (["--pin"] if pinned else [])
             samples += [Sample(**s) for s in run_worker("bench_throughput.py", args)]
         rounds.append(samples)
     return rounds
@@ -240,38 +278,65 @@ def summarise(rounds: list[list[Sample]], workloads: list[str]) -> list[dict[str
 
 
 def render(rows: list[dict[str, Any]]) -> str:
-    headers = ["workload", "bare msg/s", "ours msg/s", "ccxt msg/s", "ours/bare", "ours/ccxt",
-               "CPU µs/msg bare", "ours", "ccxt", "CPU ours/bare", "CPU ours/ccxt"]
+    headers = [
+        "workload",
+        "bare msg/s",
+        "ours msg/s",
+        "ccxt msg/s",
+        "ours/bare",
+        "ours/ccxt",
+        "CPU µs/msg bare",
+        "ours",
+        "ccxt",
+        "CPU ours/bare",
+        "CPU ours/ccxt",
+    ]
     body = [
-        [r["workload"], r["bare_rate"], r["ours_rate"], r["ccxt_rate"], r["ours/bare"],
-         r["ours/ccxt"], r["bare_cpu_us"], r["ours_cpu_us"], r["ccxt_cpu_us"],
-         r["cpu ours/bare"], r["cpu ours/ccxt"]]
+        [
+            r["workload"],
+            r["bare_rate"],
+            r["ours_rate"],
+            r["ccxt_rate"],
+            r["ours/bare"],
+            r["ours/ccxt"],
+            r["bare_cpu_us"],
+            r["ours_cpu_us"],
+            r["ccxt_cpu_us"],
+            r["cpu ours/bare"],
+            r["cpu ours/ccxt"],
+        ]
         for r in rows
     ]
     return table(headers, body)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="fewer messages and repeats")
     parser.add_argument("--n", type=int, help="messages per run (default 100k, quick 20k)")
     parser.add_argument("--repeat", type=int, help="rounds (default 5, quick 2)")
     parser.add_argument("--warmup", type=int, default=2000)
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
     parser.add_argument("--variants", default=",".join(VARIANTS))
-    parser.add_argument("--pin", action="store_true",
-                        help=f"pin the server to CPU {SERVER_CPU} and the client to {CLIENT_CPU}")
-    parser.add_argument("--worker", choices=VARIANTS, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help=f"pin the server to CPU {SERVER_CPU} and the client to {CLIENT_CPU}",
+    )
+    parser.add_argument("--ref", default="HEAD", help="library commit to measure, or 'worktree'")
+    parser.add_argument("--worker", choices=list(RUNNERS), help=argparse.SUPPRESS)
     args = parser.parse_args()
     n = args.n or (20_000 if args.quick else 100_000)
     workloads = args.workloads.split(",")
     if args.worker:
         worker(args.worker, workloads, n, args.warmup, args.pin)
         return
+    label = use_ref(args.ref)
     repeat = args.repeat or (2 if args.quick else 5)
     rounds = collect(args.variants.split(","), workloads, n, args.warmup, repeat, args.pin)
-    print(f"throughput: {n} messages per run, median of {repeat} rounds")
+    print(f"throughput ({label}): {n} messages per run, median of {repeat} rounds")
     print(render(summarise(rounds, workloads)))
 
 
