@@ -23,10 +23,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import math
+import os
+import pathlib
+import signal
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
@@ -127,11 +133,12 @@ def run_ours(
             done.clear()
             before = client.hub.stats()
             target[0] = blaster.prepare(stream, count)
-            cpu0, t0 = time.process_time(), time.perf_counter()
-            blaster.go()
-            if not done.wait(TIMEOUT):
-                raise TimeoutError(f"ours/{workload}: last message never reached the callback")
-            wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+            with _sampled(count == n):
+                cpu0, t0 = time.process_time(), time.perf_counter()
+                blaster.go()
+                if not done.wait(TIMEOUT):
+                    raise TimeoutError(f"ours/{workload}: last message never reached the callback")
+                wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
             blaster.wait_done()
             after = client.hub.stats()
             results.append((wall, cpu, {k: after[k] - before[k] for k in after}))
@@ -140,6 +147,37 @@ def run_ours(
     wall, cpu, stats = results[-1]
     extra = {k: stats[k] for k in ("delivered", "coalesced", "dropped")}
     return Sample("ours", workload, n, wall, cpu, extra)
+
+
+@contextlib.contextmanager
+def _sampled(active: bool) -> Iterator[None]:
+    """With ``BENCH_PYSPY=<file>`` set, record this process with py-spy (raw stacks,
+    all threads) for the duration of the block (``profile_hotpath.py`` sets it)."""
+    target = os.environ.get("BENCH_PYSPY")
+    if not (active and target):
+        yield
+        return
+    local = pathlib.Path(sys.executable).with_name("py-spy")
+    command = [
+        str(local) if local.exists() else "py-spy",
+        "record",
+        "--pid",
+        str(os.getpid()),
+        "--rate",
+        "400",
+        "--threads",
+        "--format",
+        "raw",
+        "--output",
+        target,
+    ]
+    spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)  # let py-spy attach before the blast starts
+    try:
+        yield
+    finally:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(30)
 
 
 def _handlers(check: Callable[[int], None]) -> dict[str, Callable[[Any], None]]:
