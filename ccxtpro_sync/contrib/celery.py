@@ -10,8 +10,9 @@
 
 With the prefork pool the client is made in each child by
 ``worker_process_init`` and closed by ``worker_process_shutdown``; the parent
-never has one, so nothing crosses the fork. With the solo or threads pool it
-is made on the first ``get()`` and closed by ``worker_shutdown``.
+never has one, so nothing crosses the fork. Pools that do not fork work too
+(``solo`` also sends ``worker_process_init``; otherwise the first ``get()``
+makes the client), and ``worker_shutdown`` closes it.
 """
 
 from __future__ import annotations
