@@ -116,7 +116,8 @@ def test_prometheus_exporter_reports_connections_and_signals(exchange: LocalExch
             client.watch_trades(SPOT)
             exchange.faults.drop()
             wait_until(lambda: client.connections()[0].reconnects == 1, what="reconnect")
-            exchange.faults.depth_gap("spot", "BTCUSDT")
+            client.watch_order_book(SPOT)  # synced again on the new socket
+            assert exchange.faults.depth_gap("spot", "BTCUSDT") >= 1
             wait_until(lambda: get("order_book_resyncs_total", symbol=SPOT), what="a resync")
             client.watch_ticker(SPOT)
             [info] = client.connections()

@@ -174,7 +174,7 @@ def order_book_resync(exchange: LocalExchange, record: Record) -> None:
     synced = threading.Event()
     with make(exchange) as client, client.on_order_book(SPOT, lambda book: synced.set()):
         assert synced.wait(10)
-        exchange.faults.depth_gap("spot", "BTCUSDT")
+        assert exchange.faults.depth_gap("spot", "BTCUSDT") >= 1
         payload = check(resyncs.wait_for(from_(client)), client, "order_book_resync")
         assert payload["symbol"] == SPOT and payload["count"] >= 1
         assert isinstance(payload["reason"], str) and payload["reason"]
