@@ -172,10 +172,19 @@ class SignalLog:
         self._signal.disconnect(self._on)
 
 
+#: Signals sent for every frame or update; logging them retains one payload per message.
+BUSY_SIGNALS = frozenset({"message_received", "message_hash_resolved"})
+
+
 @contextmanager
-def signal_logs(sender: Any = None) -> Iterator[dict[str, SignalLog]]:
-    """A :class:`SignalLog` for every library signal, disconnected afterwards."""
-    logs = {name: SignalLog(sig, sender) for name, sig in signals.all().items()}
+def signal_logs(sender: Any = None, *, busy: bool = False) -> Iterator[dict[str, SignalLog]]:
+    """A :class:`SignalLog` per library signal (the per-message ones only with ``busy``),
+    disconnected afterwards."""
+    logs = {
+        name: SignalLog(sig, sender)
+        for name, sig in signals.all().items()
+        if busy or name not in BUSY_SIGNALS
+    }
     try:
         yield logs
     finally:
@@ -233,6 +242,10 @@ class BookWatcher:
         with self._cond:
             history = self.books.get(symbol)
             return history is not None and history.latest.nonce >= nonce
+
+    def reached_within(self, symbol: str, nonce: int, timeout: float) -> bool:
+        with self._cond:
+            return self._cond.wait_for(lambda: self._at_least(symbol, nonce), timeout)
 
     def wait_nonce(self, symbol: str, nonce: int, timeout: float = 10.0) -> Any:
         with self._cond:
