@@ -7,6 +7,7 @@ underscore are private and may change without notice.
 from __future__ import annotations
 
 from ._core.events import Policy, RawMessage
+from ._credentials import Credentials
 from ._exceptions import (
     AuthenticationError,
     BadRequest,
@@ -63,6 +64,7 @@ __all__ = [
     "ClientClosed",
     "ConnectionClosed",
     "ConnectionInfo",
+    "Credentials",
     "DDoSProtection",
     "ExchangeError",
     "ExchangeNotAvailable",

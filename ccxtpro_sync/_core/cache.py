@@ -149,6 +149,12 @@ class ArrayCache(Generic[TSym]):
             self._clear_symbols.add(symbol)
         return _limit(new, limit)
 
+    def has_unread(self, symbol: str | None = None) -> bool:
+        """Whether entries arrived (for ``symbol``) since the last read; touches nothing."""
+        if symbol is None:
+            return not self._clear_all and self._all_new > 0
+        return symbol not in self._clear_symbols and self._new_by_symbol.get(symbol, 0) > 0
+
     def read(
         self,
         symbol: str | None = None,
@@ -233,6 +239,10 @@ class ArrayCacheByTimestamp(Generic[TS]):
             self._new.clear()
         self._new.add(ts)
 
+    def has_unread(self, symbol: str | None = None) -> bool:
+        """Whether a candle changed since the last read; touches nothing."""
+        return not self._clear and bool(self._new)
+
     def get_limit(self, symbol: str | None, limit: int | None) -> int | None:
         """CCXT Pro's ``getLimit``; ``symbol`` is accepted for symmetry and ignored."""
         self._clear = True
@@ -315,6 +325,12 @@ class _KeyedCache(Generic[TSym]):
             self._clear_all = False
             self._all_new = set()
         self._all_new.add(key)
+
+    def has_unread(self, symbol: str | None = None) -> bool:
+        """Whether an entry (for ``symbol``) changed since the last read; touches nothing."""
+        if symbol is None:
+            return not self._clear_all and bool(self._all_new)
+        return symbol not in self._clear_symbols and bool(self._new.get(symbol))
 
     def get_limit(self, symbol: str | None, limit: int | None) -> int | None:
         """CCXT Pro's ``getLimit``: distinct entries changed since the last read."""

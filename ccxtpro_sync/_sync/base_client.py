@@ -103,6 +103,26 @@ class BaseClient:
         return self.timeout if timeout is None else timeout
 
     # -- consumer primitives ---------------------------------------------------------------
+    #: CCXT Pro's ``newUpdates``: list-returning ``watch_*`` calls return only what is new
+    #: since the caller's previous call.
+    new_updates = True
+
+    def _collect(
+        self,
+        unread: Callable[[], bool],
+        read: Callable[[], list[Any]],
+        wait: Callable[[], object],
+    ) -> list[Any]:
+        """Return the items new since the previous call; wait for more only if there are none.
+
+        A sequential caller (the usual sync loop) would otherwise miss updates that
+        arrive between two calls: they are in the cache but resolve no waiter.
+        """
+        if self.new_updates and unread():
+            return read()
+        wait()
+        return read()
+
     def _wait_next(
         self,
         hashes: list[str],

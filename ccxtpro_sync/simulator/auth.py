@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any, Final
+from urllib.parse import unquote
 
 from .._exceptions import CcxtproSyncError
 from .._exchanges.binance.signing import check_timestamp, verify_ws_api_request
@@ -105,7 +106,8 @@ def rest_payload(query: str, body: bytes) -> tuple[str, str | None]:
     for raw in (query, text):
         found = _SIGNATURE_PAIR.search(raw)
         if found is not None:
-            signature = found.group(0).split("=", 1)[1]
+            # Sent percent-encoded (base64 has + / =); Binance decodes it before checking.
+            signature = unquote(found.group(0).split("=", 1)[1])
             raw = (raw[:found.start()] + raw[found.end():]).lstrip("&")  # noqa: PLW2901
         parts.append(raw)
     return parts[0] + parts[1], signature

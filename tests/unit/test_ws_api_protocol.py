@@ -401,6 +401,17 @@ def test_first_reconcile_only_seeds():
     assert set(s.orders) == {"1", "2"}
 
 
+def test_first_reconcile_still_reports_orders_known_from_live_events():
+    # The subscription's first reconcile can come after a gap (it failed, the socket
+    # dropped): an order seen open in a live event and filled meanwhile is reported.
+    s = state()
+    s.track(order("1"))
+    result = s.reconcile([order("2")])
+    assert result.deliveries == [] and result.missing == [("ETH/BTC", "1")]
+    final = s.resolve([order("1", "closed", 1.0, ts=9)])
+    assert delivered_orders(final) == [("1", "closed", 1.0)]
+
+
 def test_reconcile_after_gap_emits_every_change_exactly_once():
     s = state()
     s.reconcile([order("1"), order("2"), order("3"), order("4")])

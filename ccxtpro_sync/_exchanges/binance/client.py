@@ -111,7 +111,7 @@ class binance(BinanceTrading):
             name=f"binance-{self.product}", timeout=float(settings.get("timeout", 30.0))
         )
         self.endpoints = self._endpoints(settings)
-        self.new_updates = bool(settings.get("newUpdates", True))
+        self.new_updates = bool(settings.get("newUpdates", True))  # see BaseClient
         self.trades_limit = int(settings.get("tradesLimit", 1000))
         self.ohlcv_limit = int(settings.get("OHLCVLimit", 1000))
         self.liquidations_limit = int(settings.get("liquidationsLimit", 1000))
@@ -568,6 +568,12 @@ class binance(BinanceTrading):
             [md.trades_hash(m.symbol) for m in markets],
         )
 
+    def _unread(self, cache: Any, symbol: str) -> bool:
+        if cache is None:
+            return False
+        with self._data_lock:
+            return bool(cache.has_unread(symbol))
+
     def _read_trades(self, symbol: str, since: int | None, limit: int | None) -> list[Trade]:
         with self._data_lock:
             cache = self.data.trades.get(symbol)
@@ -585,8 +591,13 @@ class binance(BinanceTrading):
     ) -> list[Trade]:
         """Block for the next trade(s) of ``symbol``; returns the cached trades (with
         ``newUpdates``, only those new since your previous call), oldest first."""
-        batch: list[Trade] = self._watch("trades", *self._trades_plan(symbol), timeout)
-        return self._read_trades(batch[0].symbol, since, limit)
+        streams, hashes = self._trades_plan(symbol)
+        unified = self.market(symbol).symbol
+        return self._collect(
+            lambda: self._unread(self.data.trades.get(unified), unified),
+            lambda: self._read_trades(unified, since, limit),
+            lambda: self._watch("trades", streams, hashes, timeout),
+        )
 
     def watch_trades_for_symbols(
         self,
@@ -597,7 +608,12 @@ class binance(BinanceTrading):
         timeout: float | None = None,
     ) -> list[Trade]:
         """Block until any of ``symbols`` trades; returns that symbol's new trades."""
-        batch: list[Trade] = self._watch("trades", *self._trades_plan(symbols), timeout)
+        streams, hashes = self._trades_plan(symbols)
+        if self.new_updates:
+            for market in self._markets_for(symbols):
+                if self._unread(self.data.trades.get(market.symbol), market.symbol):
+                    return self._read_trades(market.symbol, since, limit)
+        batch: list[Trade] = self._watch("trades", streams, hashes, timeout)
         return self._read_trades(batch[0].symbol, since, limit)
 
     def on_trades(
@@ -650,8 +666,13 @@ class binance(BinanceTrading):
         timeout: float | None = None,
     ) -> list[OHLCV]:
         """Block for the next candle update; returns the cached candles, oldest first."""
-        self._watch("ohlcv", *self._ohlcv_plan([(symbol, timeframe)]), timeout)
-        return self._read_ohlcv(self.market(symbol).symbol, timeframe, since, limit)
+        streams, hashes = self._ohlcv_plan([(symbol, timeframe)])
+        unified = self.market(symbol).symbol
+        return self._collect(
+            lambda: self._unread(self.data.ohlcvs.get((unified, timeframe)), unified),
+            lambda: self._read_ohlcv(unified, timeframe, since, limit),
+            lambda: self._watch("ohlcv", streams, hashes, timeout),
+        )
 
     def watch_ohlcv_for_symbols(
         self,
@@ -837,10 +858,13 @@ class binance(BinanceTrading):
         timeout: float | None = None,
     ) -> list[Liquidation]:
         """Block for the next liquidation(s) of ``symbol``; returns the new ones."""
-        batch: list[Liquidation] = self._watch(
-            "liquidations", *self._liquidation_plan(symbol), timeout
+        streams, hashes = self._liquidation_plan(symbol)
+        unified = self.market(symbol).symbol
+        return self._collect(
+            lambda: self._unread(self.data.liquidations.get(unified), unified),
+            lambda: self._read_liquidations(unified, since, limit),
+            lambda: self._watch("liquidations", streams, hashes, timeout),
         )
-        return self._read_liquidations(batch[0].symbol, since, limit)
 
     def watch_liquidations_for_symbols(
         self,

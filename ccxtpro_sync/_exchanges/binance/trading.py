@@ -67,8 +67,14 @@ WsBuild = Callable[[BinanceWsApiProtocol], tuple[int | str, str]]
 
 
 def load_credentials(settings: Mapping[str, Any], environment: str) -> Credentials | None:
-    """Credentials from the config (``apiKey`` + ``secret``/``privateKey``/``privateKeyPath``)
-    or from this environment's variables (optionally a ``dotenv`` file); never another's."""
+    """Credentials from the config (``credentials``, or ``apiKey`` + ``secret``/``privateKey``/
+    ``privateKeyPath``) or from this environment's variables (optionally a ``dotenv``
+    file); never another environment's."""
+    given = settings.get("credentials")
+    if given is not None:
+        if not isinstance(given, Credentials):
+            raise AuthenticationError("credentials must be a ccxtpro_sync.Credentials")
+        return given
     api_key = settings.get("apiKey")
     if api_key:
         return Credentials(
@@ -91,7 +97,6 @@ class BinanceTrading(BaseClient):
         product: Product
         rest: BinanceRest
         trades_limit: int
-        new_updates: bool
         _markets: Markets | None
         _reconnect: Any
         _read_timeout: float
@@ -523,6 +528,12 @@ class BinanceTrading(BaseClient):
             hashes, lambda: self._hold_user_data(("watch",)), timeout, f"{kind} updates"
         )
 
+    def _user_unread(self, cache_name: str, symbol: str | None) -> bool:
+        state = self._user_state()
+        unified = self.market(symbol).symbol if symbol is not None else None
+        with state.lock:
+            return bool(getattr(state, cache_name).has_unread(unified))
+
     def _read_user(
         self, cache_name: str, symbol: str | None, since: int | None, limit: int | None
     ) -> list[Any]:
@@ -543,8 +554,11 @@ class BinanceTrading(BaseClient):
     ) -> list[Order]:
         """Block until an order changes; returns the cached orders (with ``newUpdates``,
         the ones that changed since your previous call), oldest first."""
-        self._watch_user(ORDERS, symbol, timeout)
-        return self._read_user("order_cache", symbol, since, limit)
+        return self._collect(
+            lambda: self._user_unread("order_cache", symbol),
+            lambda: self._read_user("order_cache", symbol, since, limit),
+            lambda: self._watch_user(ORDERS, symbol, timeout),
+        )
 
     def watch_my_trades(
         self,
@@ -555,8 +569,11 @@ class BinanceTrading(BaseClient):
         timeout: float | None = None,
     ) -> list[Trade]:
         """Block until one of your orders trades; returns your new trades."""
-        self._watch_user(MY_TRADES, symbol, timeout)
-        return self._read_user("trade_cache", symbol, since, limit)
+        return self._collect(
+            lambda: self._user_unread("trade_cache", symbol),
+            lambda: self._read_user("trade_cache", symbol, since, limit),
+            lambda: self._watch_user(MY_TRADES, symbol, timeout),
+        )
 
     def watch_balance(self, *, timeout: float | None = None) -> Balances:
         """Block until the balance changes; returns the whole account's balances."""
@@ -579,8 +596,19 @@ class BinanceTrading(BaseClient):
             if symbols
             else [POSITIONS]
         )
-        self._wait_next(hashes, lambda: self._hold_user_data(("watch",)), timeout, "positions")
-        return self._read_user("position_cache", None, since, limit)
+        wanted = {self.market(s).symbol for s in symbols} if symbols else None
+
+        def read() -> list[Position]:
+            items = self._read_user("position_cache", None, since, limit)
+            return [p for p in items if wanted is None or p.symbol in wanted]
+
+        return self._collect(
+            lambda: self._user_unread("position_cache", None),
+            read,
+            lambda: self._wait_next(
+                hashes, lambda: self._hold_user_data(("watch",)), timeout, "positions"
+            ),
+        )
 
     def un_watch_orders(self) -> None:
         """Stop the user-data subscription ``watch_*`` holds (if no handler needs it)."""

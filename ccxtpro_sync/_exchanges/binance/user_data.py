@@ -271,9 +271,11 @@ class UserDataState:
         """Catch up after a (re)connect from freshly fetched snapshots.
 
         ``open_orders`` must be *all* open orders (or all for ``symbols``, when
-        given: orders of other symbols are then left alone). The first call
-        only seeds the state, as CCXT Pro does not replay pre-existing orders;
-        later calls emit, for orders known to be open before the gap:
+        given: orders of other symbols are then left alone). Orders the state
+        did not know are only reported from the second call on (the first call
+        seeds: CCXT Pro does not replay pre-existing orders). Orders it did
+        know — from live events or from our own requests, even before the first
+        call — are always reconciled:
 
         * still open but filled further or amended → the fetched state;
         * no longer open → listed in ``missing`` (query ``order.status``, then
@@ -292,22 +294,19 @@ class UserDataState:
                 continue
             current = fetched.pop(order_id, None)
             if current is None:
-                if not first:
-                    result.missing.append((known.symbol, order_id))
-                else:
-                    del self.orders[order_id]
+                result.missing.append((known.symbol, order_id))
                 continue
             if _progressed(known, current):
                 self._remember(current)
-                if not first:
-                    result.deliveries += _append(ORDERS, current.symbol, [current])
+                result.deliveries += _append(ORDERS, current.symbol, [current])
         for order in fetched.values():
             if self._remember(order) and not first:
                 result.deliveries += _append(ORDERS, order.symbol, [order])
         if balances is not None:
-            changed = self.balances is None or self.balances.balances != balances.balances
+            known_balances = self.balances
+            changed = known_balances is None or known_balances.balances != balances.balances
             self.balances = balances
-            if changed and not first:
+            if changed and (not first or known_balances is not None):
                 result.deliveries.append(Delivery(BALANCE, balances))
         if positions is not None:
             moved: list[Position] = []

@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 
 from ..._core.cache import ArrayCache, ArrayCacheBySymbolById, ArrayCacheBySymbolBySide
-from ..._core.events import Delivery, Notice
+from ..._core.events import Delivery, Notice, Policy
 from ..._exceptions import CcxtproSyncError
 from ..._structures import Balances, Order, Position, Trade
 from .markets import Markets
@@ -28,6 +28,7 @@ from .user_data import (
     Reconciliation,
     UserDataResult,
     UserDataState,
+    symbol_hash,
 )
 from .ws_api import USER_DATA_SUBSCRIBED
 
@@ -53,6 +54,9 @@ class SharedUserData(UserDataState):
             positions_limit
         )
         self.latest_balance: Balances | None = None
+        # Orders we placed whose own update has not reached consumers yet: if their
+        # NEW event is lost in a gap, the reconcile announces them.
+        self._unannounced: set[str] = set()
 
     def _absorb(self, deliveries: Iterable[Delivery]) -> None:
         for delivery in deliveries:
@@ -60,6 +64,7 @@ class SharedUserData(UserDataState):
             if key == ORDERS:
                 for order in value:
                     self.order_cache.append(order)
+                    self._unannounced.discard(order.id)
             elif key == MY_TRADES:
                 for trade in value:
                     self.trade_cache.append(trade)
@@ -84,7 +89,17 @@ class SharedUserData(UserDataState):
         symbols: Sequence[str] | None = None,
     ) -> Reconciliation:
         with self.lock:
-            result = super().reconcile(open_orders, balances, positions, symbols=symbols)
+            fetched = list(open_orders)
+            result = super().reconcile(fetched, balances, positions, symbols=symbols)
+            announced = {
+                o.id for d in result.deliveries if d.message_hash == ORDERS for o in d.value
+            }
+            for order in fetched:
+                if order.id in self._unannounced and order.id not in announced:
+                    result.deliveries.append(Delivery(ORDERS, [order], Policy.APPEND))
+                    result.deliveries.append(
+                        Delivery(symbol_hash(ORDERS, order.symbol), [order], Policy.APPEND)
+                    )
             self._absorb(result.deliveries)
             return result
 
@@ -95,9 +110,16 @@ class SharedUserData(UserDataState):
             return deliveries
 
     def track(self, order: Order) -> None:
+        # Only orders still open are worth tracking from a reply: a terminal reply
+        # (a cancel) would otherwise mark the order finished and swallow the event that
+        # tells watchers about it. If that event is lost, the reconcile finds the order
+        # gone from the open list and asks for its status.
+        if order.status != "open":
+            return
         with self.lock:
             super().track(order)
-            self.order_cache.append(order)
+            if self.order_cache.get(order.symbol, order.id) is None:
+                self._unannounced.add(order.id)
 
     def tracked_symbols(self) -> list[str]:
         with self.lock:

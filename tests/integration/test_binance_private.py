@@ -1,0 +1,252 @@
+"""The private side against the local exchange: WS API trading, user data, typed errors."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import ccxtpro_sync
+from ccxtpro_sync import (
+    AuthenticationError,
+    Credentials,
+    InsufficientFunds,
+    InvalidNonce,
+    InvalidSignature,
+    OrderNotFound,
+    signals,
+)
+from ccxtpro_sync.simulator import LocalExchange
+
+SPOT, USDM, COINM = "BTC/USDT", "BTC/USDT:USDT", "BTC/USD:BTC"
+KINDS = {"spot": ccxtpro_sync.binance, "usdm": ccxtpro_sync.binanceusdm,
+         "coinm": ccxtpro_sync.binancecoinm}  # fmt: skip
+
+
+def client_for(exchange: LocalExchange, credentials: Credentials, market: str = "spot") -> Any:
+    return KINDS[market](
+        {"environment": "local", "local": exchange, "credentials": credentials, "timeout": 10}
+    )
+
+
+@pytest.fixture
+def account(exchange: LocalExchange) -> Any:
+    return exchange.create_test_account("ed25519")
+
+
+@pytest.fixture
+def spot(exchange: LocalExchange, account: Any) -> Iterator[Any]:
+    with client_for(exchange, account.credentials) as client:
+        yield client
+
+
+class Collector:
+    """Collects batches from a handler; waits for a predicate over everything seen."""
+
+    def __init__(self) -> None:
+        self.items: list[Any] = []
+        self._cond = threading.Condition()
+
+    def __call__(self, value: Any) -> None:
+        with self._cond:
+            self.items.extend(value if isinstance(value, list) else [value])
+            self._cond.notify_all()
+
+    def wait_for(self, predicate: Any, timeout: float = 10.0) -> list[Any]:
+        with self._cond:
+            assert self._cond.wait_for(lambda: predicate(self.items), timeout), self.items
+            return list(self.items)
+
+
+def far_price(client: Any, symbol: str, side: str) -> float:
+    """A limit price far from the market on the passive side: it will rest, not fill."""
+    last = client.watch_ticker(symbol).last
+    precision = client.market(symbol).precision.price
+    factor = 0.8 if side == "buy" else 1.2
+    return round(last * factor / precision) * precision
+
+
+def statuses(orders: list[Any], order_id: str) -> list[str]:
+    return [o.status for o in orders if o.id == order_id]
+
+
+# -- trading ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key_type", ["ed25519", "hmac", "rsa"])
+def test_place_amend_cancel_with_every_key_type(exchange: LocalExchange, key_type: str) -> None:
+    account = exchange.create_test_account(key_type)
+    with client_for(exchange, account.credentials) as client:
+        price = far_price(client, SPOT, "buy")
+        orders = Collector()
+        with client.on_orders(orders):
+            placed = client.create_order_ws(SPOT, "limit", "buy", 0.01, price)
+            assert placed.status == "open" and placed.price == pytest.approx(price)
+            assert placed.symbol == SPOT and placed.side == "buy" and placed.amount == 0.01
+            assert [o.id for o in client.fetch_open_orders_ws(SPOT)] == [placed.id]
+            amended = client.edit_order_ws(placed.id, SPOT, "limit", "buy", 0.005, price)
+            assert amended.amount == pytest.approx(0.005)
+            open_ids = [o.id for o in client.fetch_open_orders_ws(SPOT)]
+            assert open_ids == [amended.id]
+            cancelled = client.cancel_order_ws(amended.id, SPOT)
+            assert cancelled.status == "canceled"
+            assert client.fetch_open_orders_ws(SPOT) == []
+            seen = orders.wait_for(lambda items: "canceled" in statuses(items, amended.id))
+        assert "open" in statuses(seen, placed.id)
+        with pytest.raises(OrderNotFound):
+            client.cancel_order_ws(amended.id, SPOT)
+        assert exchange.orders(account.account, open_only=True) == []
+        assert client.rate_limits and client.rate_limits[0].limit > 0
+
+
+def test_fill_updates_orders_trades_and_balance(exchange: LocalExchange, spot: Any) -> None:
+    before = spot.fetch_balance_ws()
+    balances = Collector()
+    trades = Collector()
+    with spot.on_balance(balances), spot.on_my_trades(trades):
+        order = spot.create_order_ws(SPOT, "market", "buy", 0.01)
+        assert order.status == "closed" and order.filled == pytest.approx(0.01)
+        fills = trades.wait_for(lambda items: sum(t.amount for t in items) >= 0.01 - 1e-12)
+        assert all(t.symbol == SPOT and t.side == "buy" and t.order == order.id for t in fills)
+        latest = balances.wait_for(lambda items: items and items[-1]["BTC"].total > 1.0)[-1]
+    assert latest["BTC"].total > before["BTC"].total
+    assert latest["USDT"].total < before["USDT"].total
+    true = exchange.balances(spot.credentials.api_key)
+    assert float(true["BTC"].free + true["BTC"].locked) == pytest.approx(latest["BTC"].total)
+
+
+def test_orders_stream_sees_a_resting_order_fill_when_the_market_moves(
+    exchange: LocalExchange, spot: Any
+) -> None:
+    price = far_price(spot, SPOT, "buy")
+    with spot.stream_orders(SPOT, timeout=10) as updates:  # subscribed from here on
+        order = spot.create_order_ws(SPOT, "limit", "buy", 0.01, price)
+        assert statuses(next(updates), order.id) == ["open"]
+        assert exchange.move_market("spot", "BTCUSDT", price * 0.99) == 1
+        seen: list[Any] = []
+        while "closed" not in statuses(seen, order.id):
+            seen += next(updates)
+    final = [o for o in seen if o.id == order.id][-1]
+    assert final.filled == pytest.approx(0.01) and final.remaining == pytest.approx(0)
+
+
+# -- typed errors ---------------------------------------------------------------------------------
+
+
+def test_unknown_key_is_an_authentication_error(exchange: LocalExchange) -> None:
+    stranger = Credentials("A" * 64, secret="B" * 64)
+    with client_for(exchange, stranger) as client:
+        with pytest.raises(AuthenticationError):
+            client.fetch_balance_ws()
+
+
+def test_wrong_secret_is_an_invalid_signature(exchange: LocalExchange) -> None:
+    account = exchange.create_test_account("hmac")
+    forged = Credentials(account.api_key, secret="not-the-secret")
+    with client_for(exchange, forged) as client:
+        with pytest.raises(InvalidSignature) as caught:
+            client.fetch_balance_ws()
+    assert caught.value.code == -1022
+    assert "not-the-secret" not in str(caught.value)
+
+
+def test_stale_timestamp_is_an_invalid_nonce(exchange: LocalExchange) -> None:
+    account = exchange.create_test_account("hmac")
+    with client_for(exchange, account.credentials) as client:
+        client.fetch_balance_ws()  # connected and working
+        client._ws_api.protocol.set_time_offset(-120_000)  # our clock two minutes behind
+        with pytest.raises(InvalidNonce) as caught:
+            client.fetch_balance_ws()
+    assert caught.value.code == -1021
+
+
+def test_insufficient_balance_is_typed_and_signalled(exchange: LocalExchange, spot: Any) -> None:
+    rejected: list[dict[str, Any]] = []
+
+    def on_rejected(sender: Any, **payload: Any) -> None:
+        rejected.append(payload)
+
+    signals.request_rejected.connect(on_rejected)
+    try:
+        with pytest.raises(InsufficientFunds):
+            spot.create_order_ws(SPOT, "limit", "buy", 10, 60_000)  # 600k USDT; we have 10k
+    finally:
+        signals.request_rejected.disconnect(on_rejected)
+    assert rejected and isinstance(rejected[0]["error"], InsufficientFunds)
+
+
+def test_private_calls_without_credentials_fail_before_sending(exchange: LocalExchange) -> None:
+    with ccxtpro_sync.binance({"environment": "local", "local": exchange}) as client:
+        with pytest.raises(AuthenticationError, match="BINANCE_LOCAL_API_KEY"):
+            client.fetch_balance_ws()
+        with pytest.raises(AuthenticationError):
+            client.watch_orders(timeout=1)
+        assert exchange.ws_api_sessions() == []
+
+
+# -- reconnects lose no order event -----------------------------------------------------
+
+
+def test_fill_during_a_disconnect_is_not_lost(exchange: LocalExchange, spot: Any) -> None:
+    price = far_price(spot, SPOT, "buy")
+    orders = Collector()
+    with spot.on_orders(orders):
+        order = spot.create_order_ws(SPOT, "limit", "buy", 0.01, price)
+        orders.wait_for(lambda items: "open" in statuses(items, order.id))
+        # The WS API socket dies, and the exchange drops the events it would have sent.
+        exchange.drop_user_data(count=100, account=spot.credentials.api_key)
+        exchange.disconnect_ws_api()
+        assert exchange.move_market("spot", "BTCUSDT", price * 0.99) == 1
+        seen = orders.wait_for(lambda items: "closed" in statuses(items, order.id))
+    final = [o for o in seen if o.id == order.id][-1]
+    assert final.filled == pytest.approx(0.01)
+    assert statuses(seen, order.id).count("closed") == 1  # reported once, not twice
+
+
+# -- futures -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("market", "symbol", "amount"), [("usdm", USDM, 0.01), ("coinm", COINM, 1)]
+)
+def test_futures_orders_positions_and_balance(
+    exchange: LocalExchange, account: Any, market: str, symbol: str, amount: float
+) -> None:
+    with client_for(exchange, account.credentials, market) as client:
+        orders, positions = Collector(), Collector()
+        with client.on_orders(orders), client.on_positions(positions):
+            resting = client.create_order_ws(
+                symbol, "limit", "buy", amount, far_price(client, symbol, "buy")
+            )
+            orders.wait_for(lambda items: "open" in statuses(items, resting.id))
+            client.cancel_order_ws(resting.id, symbol)
+            orders.wait_for(lambda items: "canceled" in statuses(items, resting.id))
+            filled = client.create_order_ws(symbol, "market", "buy", amount)
+            orders.wait_for(lambda items: "closed" in statuses(items, filled.id))
+            moved = positions.wait_for(lambda items: any(p.contracts for p in items))
+        assert moved[-1].symbol == symbol and moved[-1].side == "long"
+        [position] = [p for p in client.fetch_positions_ws([symbol]) if p.contracts]
+        assert position.contracts == pytest.approx(amount)
+        balance = client.fetch_balance_ws()
+        assert balance.total
+
+
+def test_futures_listen_key_expiry_is_survived(exchange: LocalExchange, account: Any) -> None:
+    with client_for(exchange, account.credentials, "usdm") as client:
+        orders = Collector()
+        with client.on_orders(orders):
+            first = client.create_order_ws(
+                USDM, "limit", "buy", 0.01, far_price(client, USDM, "buy")
+            )
+            orders.wait_for(lambda items: "open" in statuses(items, first.id))
+            old_key = client._listen_key.listen_key
+            assert exchange.expire_listen_key(old_key)
+            second = client.create_order_ws(
+                USDM, "limit", "buy", 0.01, far_price(client, USDM, "buy")
+            )
+            orders.wait_for(lambda items: "open" in statuses(items, second.id))
+            assert client._listen_key.listen_key not in (None, old_key)
+            for order in (first, second):
+                client.cancel_order_ws(order.id, USDM)
