@@ -250,3 +250,33 @@ def test_futures_listen_key_expiry_is_survived(exchange: LocalExchange, account:
             assert client._listen_key.listen_key not in (None, old_key)
             for order in (first, second):
                 client.cancel_order_ws(order.id, USDM)
+
+
+def test_credentials_come_from_this_environment_only(
+    exchange: LocalExchange,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    key, secret = "K" * 64, "s3cr3t-" + "x" * 57
+    exchange.add_account(api_key=key, secret=secret)
+    for name in ("API_KEY", "API_SECRET"):
+        monkeypatch.delenv(f"BINANCE_LOCAL_{name}", raising=False)
+    # another environment's variables are never used
+    monkeypatch.setenv("BINANCE_PROD_API_KEY", key)
+    monkeypatch.setenv("BINANCE_PROD_API_SECRET", secret)
+    with ccxtpro_sync.binance({"environment": "local", "local": exchange}) as client:
+        assert client.credentials is None
+    # this environment's, from a .env file
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(f"BINANCE_LOCAL_API_KEY={key}\nBINANCE_LOCAL_API_SECRET={secret}\n")
+    config = {"environment": "local", "local": exchange, "dotenv": str(dotenv)}
+    with ccxtpro_sync.binance(config) as client:
+        assert isinstance(client.fetch_balance_ws(), ccxtpro_sync.Balances)  # signed OK
+        assert client.credentials is not None
+        shown = f"{client.credentials!r} {client.credentials} {client!r}"
+        client._ws_api.protocol.set_time_offset(-120_000)
+        with caplog.at_level("DEBUG", logger="ccxtpro_sync"), pytest.raises(InvalidNonce) as err:
+            client.fetch_balance_ws()
+    assert secret not in shown and secret not in str(err.value)
+    assert secret not in caplog.text

@@ -37,3 +37,17 @@ def test_blocking_loop_example_prints_tickers_and_a_candle() -> None:
 def test_order_book_printer_example(market: str) -> None:
     out = run("order_book_printer.py", "--market", market, "--depth", "3")
     assert "nonce" in out and "-" * 56 in out
+
+
+def test_order_smoke_example_runs_locally_and_refuses_real_envs_without_the_flag() -> None:
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "order_smoke.py")],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("ok  ") == 6 and "clean" in result.stdout
+    refused = subprocess.run(
+        [sys.executable, str(EXAMPLES / "order_smoke.py"), "--env", "testnet"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert refused.returncode == 2 and "--really" in refused.stderr
