@@ -74,6 +74,8 @@ SERVER_PING: dict[Product, float] = {"spot": 20.0, "usdm": 180.0, "coinm": 180.0
 
 Handler = Callable[[Any], object]
 StreamRef = tuple[str, str]  # (base URL, stream name)
+#: Raw-log channel of REST depth snapshots: ``depthSnapshot:<stream id>@<limit>``.
+SNAPSHOT_CHANNEL = "depthSnapshot:"
 
 
 class binance(BinanceTrading):
@@ -197,7 +199,9 @@ class binance(BinanceTrading):
                 raise BadSymbol(f"binance {self.product} has no market {symbol!r}{hint}") from None
             raise
 
-    def _make_market_data(self, markets: Markets) -> MarketData:
+    def _make_market_data(self, markets: Markets, *, live: bool = True) -> MarketData:
+        """Market data for live streams, or (``live=False``) for a replay: no snapshots
+        are fetched, they come from the log."""
         options = self.options
         return MarketData(
             markets,
@@ -206,7 +210,7 @@ class binance(BinanceTrading):
             liquidations_limit=self.liquidations_limit,
             book_depth=options.get("orderBookDepth"),
             book_view_limit=options.get("orderBookViewLimit", 100),
-            need_snapshot=self._need_snapshot,
+            need_snapshot=self._need_snapshot if live else lambda symbol: None,
         )
 
     @property
@@ -239,6 +243,11 @@ class binance(BinanceTrading):
             deliveries = self.data.apply_snapshot(symbol, body, depth)
             notices = self.data.notices[:]
             self.data.notices.clear()
+        if self._raw_tap.enabled:
+            # Recorded too, so that a replay can rebuild the book from the same diffs.
+            channel = f"{SNAPSHOT_CHANNEL}{self.market(symbol).lowercaseId}@{depth}"
+            message = RawMessage("rest", channel, body, self._raw_tap.clock())
+            deliveries = [Delivery(RAW_HASH, [message], Policy.APPEND), *deliveries]
         self._deliver(deliveries, notices)
 
     def _deliver(self, deliveries: list[Delivery], notices: list[Any]) -> None:
@@ -465,15 +474,22 @@ class binance(BinanceTrading):
     def replay(self, messages: Iterable[RawMessage]) -> list[Delivery]:
         """Feed recorded payloads back through the parsers; returns what they produce.
 
-        Rebuilds structures (tickers, trades, candles, books) from a raw log for
-        backtests and bug reports. Uses this client's markets and state, so use a
-        fresh client (no live subscriptions) to replay.
+        Rebuilds structures (tickers, trades, candles, order books from diffs plus the
+        recorded REST snapshots) from a raw log, for backtests and bug reports. The
+        replay has state of its own: it touches neither this client's live caches and
+        books nor the network.
         """
+        data = self._make_market_data(self.data.markets, live=False)
         deliveries: list[Delivery] = []
-        data = self.data
         for message in messages:
-            with self._data_lock:
-                deliveries.extend(data.route(message.channel, msgspec.Raw(message.data), 0.0))
+            channel = message.channel
+            if channel.startswith(SNAPSHOT_CHANNEL):
+                market_id, _, depth = channel.removeprefix(SNAPSHOT_CHANNEL).partition("@")
+                symbol = data.markets.by_id(market_id).symbol
+                deliveries.extend(data.apply_snapshot(symbol, message.data, int(depth)))
+            else:
+                deliveries.extend(data.route(channel, msgspec.Raw(message.data), 0.0))
+            data.notices.clear()
         return deliveries
 
     # -- ticker ----------------------------------------------------------------------------
