@@ -30,4 +30,5 @@ def test_first_snapshot_request_does_not_need_the_client_lock() -> None:
                 ex.tick(1)
                 target = ex.book("spot", "BTCUSDT").last_update_id
                 synced = books.reached_within("BTC/USDT", target, timeout=3)
+            books.wait_nonce("BTC/USDT", target)  # unblocked now; let the fetch finish
             assert synced, "the reader blocked on the client lock while holding its own"
