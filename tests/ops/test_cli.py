@@ -121,7 +121,7 @@ def test_smoke_reports_failures_and_private_is_not_yet(
 def test_soak_reports_latency_gaps_reconnects_and_drops(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code, out = run(capsys, "soak", "--minutes", "0.03", "--chaos", "0.6", *FAST)
+    code, out = run(capsys, "soak", "--minutes", "0.04", "--chaos", "0.8", *FAST)
     assert code == 0, out
     for column in ("first update", "max gap", "reconnects", "dropped"):
         assert column in out
@@ -136,7 +136,7 @@ def test_soak_plain_output_without_rich(
 
     monkeypatch.setattr(output, "HAVE_RICH", False)
     monkeypatch.setattr(soak, "HAVE_RICH", False)
-    code, out = run(capsys, "soak", "--minutes", "0.02", "--chaos", "0.5", *FAST)
+    code, out = run(capsys, "soak", "--minutes", "0.04", "--chaos", "1.2", *FAST)
     assert code == 0, out
     header, row = out.splitlines()[1:3]
     cells = re.split(r"\s{2,}", row.strip())
