@@ -3,8 +3,8 @@
 * :func:`manifest`, :func:`structure`, :func:`fields`, :func:`table`: the shipped
   machine-readable description of every unified structure and how it is stored.
 * :class:`Schema`, :func:`build_metadata`, :func:`connect`: SQLAlchemy Core tables
-  generated from the manifest, and engines for ``sqlite:///file.db`` (the default)
-  or ``postgresql://...`` URLs.
+  generated from the manifest (float64 numbers, or exact ones: :class:`ExactNumber`),
+  and engines for ``sqlite:///file.db`` (the default) or ``postgresql://...`` URLs.
 * :class:`Recorder`: subscribe to a client like any consumer and write, off the
   dispatcher thread, idempotently.
 * :func:`replay`, :func:`read_raw`: rebuild structures from a recorded raw log.
@@ -19,14 +19,16 @@ from __future__ import annotations
 
 from ._sink import Batch
 from .manifest import build_manifest, fields, manifest, structure, table
-from .recorder import STREAMS, Recorder, Report
+from .recorder import STREAMS, Recorder, Report, numbers_of
 from .replay import Replayed, read_raw, replay
-from .schema import Schema, build_metadata, connect
+from .schema import ExactNumber, Numbers, Schema, build_metadata, connect
 from .templates import alembic_revision, django_models
 
 __all__ = [
     "STREAMS",
     "Batch",
+    "ExactNumber",
+    "Numbers",
     "Recorder",
     "Replayed",
     "Report",
@@ -38,6 +40,7 @@ __all__ = [
     "django_models",
     "fields",
     "manifest",
+    "numbers_of",
     "read_raw",
     "replay",
     "structure",

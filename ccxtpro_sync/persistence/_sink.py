@@ -4,6 +4,9 @@ Every statement is SQLAlchemy's dialect ``insert(...).on_conflict_do_*`` for SQL
 PostgreSQL: ``append``/``raw``/``history`` tables ignore a row whose natural key
 exists, ``series`` tables and unversioned ``state`` tables replace it, versioned
 ``state`` tables replace it only when the new row is not older (``version``).
+
+Numbers follow the schema's mode: float64 (``Decimal`` values are converted), or, for
+``numbers="decimal"``, exact (values are passed through; see ``schema.ExactNumber``).
 """
 
 from __future__ import annotations
@@ -66,7 +69,8 @@ class Sink:
     def plan(self, table: str) -> _Plan:
         plan = self._plans.get(table)
         if plan is None:
-            plan = self._plans[table] = _Plan(self.schema.spec(table), info=self.info)
+            exact = self.schema.numbers == "decimal"
+            plan = self._plans[table] = _Plan(self.schema.spec(table), info=self.info, exact=exact)
         return plan
 
     def rows(self, batch: Batch) -> tuple[list[Row], int]:
@@ -130,7 +134,7 @@ class Sink:
 class _Plan:
     """How one table's rows are built from its structures."""
 
-    def __init__(self, spec: Mapping[str, Any], *, info: bool) -> None:
+    def __init__(self, spec: Mapping[str, Any], *, info: bool, exact: bool = False) -> None:
         self.kind: str = spec["kind"]
         self.key: tuple[str, ...] = tuple(spec["key"])
         self.version: str | None = spec["version"]
@@ -142,6 +146,8 @@ class _Plan:
         self.fields = [(c["name"], c["type"]) for c in spec["columns"] if c["source"] == "field"]
         self.inner = [(c["name"], c["type"]) for c in spec["columns"] if "." in c["source"]]
         self.info = info
+        #: Keep ``Decimal`` numbers (exact columns) instead of converting them to float.
+        self.exact = exact
         self.columns = [c["name"] for c in spec["columns"]]
 
     def rows(self, values: Sequence[Any], context: Mapping[str, Any]) -> tuple[list[Row], int]:
@@ -178,7 +184,8 @@ class _Plan:
             elif name == "symbol":
                 base[name] = value.symbol
         for name, kind in self.fields:
-            base[name] = _convert(getattr(value, name), kind, name == "info" and not self.info)
+            drop = name == "info" and not self.info
+            base[name] = _convert(getattr(value, name), kind, drop, self.exact)
         if self.explode is None:
             yield base
             return
@@ -187,7 +194,7 @@ class _Plan:
             row = dict(base)
             row[key] = entry_key
             for name, kind in self.inner:
-                row[name] = _convert(getattr(entry, name), kind, False)
+                row[name] = _convert(getattr(entry, name), kind, False, self.exact)
             yield row
 
     def history(self, rows: list[Row], now: float) -> list[Row]:
@@ -223,11 +230,11 @@ def _not_older(new: Any, old: Any) -> bool:
     return new is None or old is None or bool(new >= old)
 
 
-def _convert(value: Any, kind: str, drop: bool) -> Any:
+def _convert(value: Any, kind: str, drop: bool, exact: bool) -> Any:
     if drop or value is None:
         return None
     if kind == "number":
-        return float(value) if isinstance(value, Decimal) else value
+        return float(value) if isinstance(value, Decimal) and not exact else value
     if kind == "json":
         return msgspec.to_builtins(value)
     return value

@@ -29,6 +29,7 @@ import weakref
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Literal
 
 import msgspec
@@ -37,9 +38,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .._exceptions import BadRequest, NotSupported
 from ._sink import Batch, Sink
-from .schema import Schema, connect
+from .schema import Numbers, Schema, connect
 
-__all__ = ["STREAMS", "Recorder", "Report"]
+__all__ = ["STREAMS", "Recorder", "Report", "numbers_of"]
 
 _log = logging.getLogger("ccxtpro_sync.persistence")
 
@@ -65,6 +66,11 @@ _PRIVATE = {
 }
 
 _live: weakref.WeakSet[Recorder] = weakref.WeakSet()
+
+
+def numbers_of(client: Any) -> Numbers:
+    """``"decimal"`` for a client made with ``numbers="decimal"``, else ``"float"``."""
+    return "decimal" if getattr(client, "_number", None) is Decimal else "float"
 
 
 @atexit.register
@@ -125,8 +131,11 @@ class Recorder:
     levels per snapshot). The user-data streams (``orders``, ``my_trades``,
     ``balance``, ``positions``) need a client with the matching ``on_*`` method.
     ``raw`` records every payload the client receives, whoever subscribed it.
+    They follow the whole account (every symbol), whatever ``symbols`` says.
     ``exchange`` (default: the client's class name, e.g. ``binanceusdm``) and
-    ``account`` fill the context columns.
+    ``account`` fill the context columns. ``numbers`` (default: the client's own
+    ``numbers`` setting) chooses float64 or exact (``Decimal``) number columns for the
+    tables the recorder creates, and how values are written.
     """
 
     def __init__(
@@ -151,6 +160,7 @@ class Recorder:
         block_timeout: float = 0.5,
         retries: int = 3,
         retry_wait: float = 0.2,
+        numbers: Numbers | None = None,
     ) -> None:
         wanted = list(streams)
         unknown = [s for s in wanted if s not in STREAMS]
@@ -175,7 +185,8 @@ class Recorder:
         self.block_timeout = block_timeout
         self.retries = retries
         self.retry_wait = retry_wait
-        self.schema = Schema(prefix=prefix)
+        self.numbers: Numbers = numbers if numbers is not None else numbers_of(client)
+        self.schema = Schema(prefix=prefix, numbers=self.numbers)
         self._own_engine = not isinstance(url, Engine)
         self.engine = connect(url, schema=self.schema)
         self._sink = Sink(self.engine, self.schema, info=info)
@@ -247,8 +258,8 @@ class Recorder:
                 subs.append(client.on_funding_rate(symbols, self._handler(table)))
             elif stream == "liquidations":
                 subs.append(client.on_liquidations(symbols, self._handler(table)))
-            else:
-                subs.append(getattr(client, _PRIVATE[stream])(handler=self._handler(table)))
+            else:  # on_orders(handler, symbol=None), on_balance(handler): account-wide
+                subs.append(getattr(client, _PRIVATE[stream])(self._handler(table)))
 
     def _book_handler(self) -> Callable[[Any], None]:
         handle, depth = self._handler("order_books"), self.order_book_depth

@@ -3,15 +3,20 @@
 One ``Table`` per manifest table, named as in the manifest (optionally with a
 prefix), columns named exactly as CCXT's fields (``"bidVolume"``: quote them in
 PostgreSQL). Types: ``string`` → ``Text``, ``integer`` → ``BigInteger``, ``number``
-→ ``Double`` (float64; see docs/persistence.md on Decimal), ``boolean`` → ``Boolean``,
+→ ``Double`` (float64) or, with ``numbers="decimal"``, :class:`ExactNumber` (exact:
+``NUMERIC`` on PostgreSQL, decimal text on SQLite), ``boolean`` → ``Boolean``,
 ``bytes`` → ``LargeBinary``, ``json`` → ``JSON`` (``JSONB`` on PostgreSQL). The
 natural key is the primary key, except for the raw table whose primary key is its
 arrival order (``seq``) and whose natural key is a unique constraint.
+
+Only the structures' own numbers become exact: the arrival time of raw messages
+(``received``) and of history rows (``recorded``) stay float64 wall-clock seconds.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from decimal import Decimal
+from typing import Any, Literal
 
 from sqlalchemy import (
     JSON,
@@ -22,6 +27,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    Numeric,
     PrimaryKeyConstraint,
     Table,
     Text,
@@ -30,12 +36,24 @@ from sqlalchemy import (
 )
 from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
-from sqlalchemy.types import TypeEngine
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from .._exceptions import BadRequest
 from .manifest import manifest as _shipped_manifest
 
-__all__ = ["Schema", "build_metadata", "column_type", "connect"]
+__all__ = [
+    "ExactNumber",
+    "Numbers",
+    "Schema",
+    "build_metadata",
+    "column_type",
+    "connect",
+    "is_exact",
+]
+
+#: How ``number`` columns are stored: float64, or exact decimals.
+Numbers = Literal["float", "decimal"]
 
 #: BIGINT that is still SQLite's ``INTEGER PRIMARY KEY`` (the rowid) for ``seq``.
 _SEQ = BigInteger().with_variant(Integer(), "sqlite")
@@ -44,6 +62,40 @@ _JSON = (
     .with_variant(postgresql.JSONB(none_as_null=True), "postgresql")
     .with_variant(sqlite.JSON(none_as_null=True), "sqlite")
 )
+
+
+class ExactNumber(TypeDecorator[Decimal]):
+    """Exact decimal numbers: ``NUMERIC`` (no precision: any) on PostgreSQL, bound and
+    read as ``Decimal`` by psycopg; on SQLite, the decimal's fixed-point text in a
+    ``TEXT`` column, because a ``NUMERIC`` column there would turn the value into a
+    float (SQLite keeps 15 significant digits). Reads return ``Decimal``; a ``float``
+    written here is stored as its shortest repr (``0.1``, not its binary expansion).
+    """
+
+    impl = Numeric
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(Text())
+        return dialect.type_descriptor(Numeric(asdecimal=True))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None or isinstance(value, bool):
+            return value
+        if isinstance(value, float):
+            value = Decimal(repr(value))
+        elif isinstance(value, int):
+            value = Decimal(value)
+        if dialect.name == "sqlite" and isinstance(value, Decimal):
+            return format(value, "f")
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None or isinstance(value, Decimal):
+            return value
+        return Decimal(value if isinstance(value, str) else repr(value))
+
 
 _TYPES: dict[str, TypeEngine[Any]] = {
     "string": Text(),
@@ -55,15 +107,32 @@ _TYPES: dict[str, TypeEngine[Any]] = {
 }
 
 
-def column_type(kind: str) -> TypeEngine[Any]:
-    """The SQLAlchemy type of a manifest column type."""
+_EXACT = ExactNumber()
+
+
+def column_type(kind: str, numbers: Numbers = "float") -> TypeEngine[Any]:
+    """The SQLAlchemy type of a manifest column type (``number``: per ``numbers``)."""
+    if kind == "number" and numbers == "decimal":
+        return _EXACT
     return _TYPES[kind]
 
 
+def is_exact(spec: dict[str, Any], column: dict[str, Any]) -> bool:
+    """Whether a ``number`` column follows the numbers mode: the structures' numbers do,
+    the wall-clock ``received`` (raw) and ``recorded`` (history) columns do not."""
+    return bool(spec["kind"] != "raw" and column["source"] != "derived")
+
+
 def build_metadata(
-    data: dict[str, Any] | None = None, *, prefix: str = "", schema: str | None = None
+    data: dict[str, Any] | None = None,
+    *,
+    prefix: str = "",
+    schema: str | None = None,
+    numbers: Numbers = "float",
 ) -> MetaData:
     """A ``MetaData`` holding every manifest table (``prefix`` + manifest name)."""
+    if numbers not in ("float", "decimal"):
+        raise BadRequest(f"numbers must be 'float' or 'decimal', not {numbers!r}")
     data = data if data is not None else _shipped_manifest()
     metadata = MetaData(schema=schema)
     for name, spec in data["tables"].items():
@@ -72,7 +141,9 @@ def build_metadata(
             if spec["kind"] == "raw" and col["name"] == "seq":
                 columns.append(Column("seq", _SEQ, primary_key=True, autoincrement=True))
                 continue
-            columns.append(Column(col["name"], column_type(col["type"]), nullable=col["nullable"]))
+            mode: Numbers = numbers if is_exact(spec, col) else "float"
+            kind = column_type(col["type"], mode)
+            columns.append(Column(col["name"], kind, nullable=col["nullable"]))
         key = spec["key"]
         constraint = (
             UniqueConstraint(*key, name=f"{prefix}{name}_key")
@@ -84,14 +155,25 @@ def build_metadata(
 
 
 class Schema:
-    """The tables of one database, by manifest name: ``schema["trades"]``."""
+    """The tables of one database, by manifest name: ``schema["trades"]``.
+
+    ``numbers`` chooses the type of ``number`` columns for the tables it creates and
+    the values it binds (see :class:`ExactNumber`); existing tables keep their types.
+    """
 
     def __init__(
-        self, data: dict[str, Any] | None = None, *, prefix: str = "", schema: str | None = None
+        self,
+        data: dict[str, Any] | None = None,
+        *,
+        prefix: str = "",
+        schema: str | None = None,
+        numbers: Numbers = "float",
     ) -> None:
         self.manifest = data if data is not None else _shipped_manifest()
         self.prefix = prefix
-        self.metadata = build_metadata(self.manifest, prefix=prefix, schema=schema)
+        #: ``"decimal"``: structures' numbers are stored exactly (:class:`ExactNumber`).
+        self.numbers: Numbers = numbers
+        self.metadata = build_metadata(self.manifest, prefix=prefix, schema=schema, numbers=numbers)
 
     def __getitem__(self, name: str) -> Table:
         key = (

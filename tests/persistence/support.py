@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import msgspec
@@ -19,7 +19,10 @@ STREAM = "btcusdt@aggTrade"
 SENTINEL = 9_000_000_000
 
 
-def make_client(exchange: LocalExchange, **extra: Any) -> ccxtpro_sync.binance:
+def make_client(
+    exchange: LocalExchange, kind: type[ccxtpro_sync.binance] = ccxtpro_sync.binance, **extra: Any
+) -> ccxtpro_sync.binance:
+    """A client of the local exchange that notices a dead connection and reconnects fast."""
     config: dict[str, Any] = {
         "environment": "local",
         "local": exchange,
@@ -29,7 +32,7 @@ def make_client(exchange: LocalExchange, **extra: Any) -> ccxtpro_sync.binance:
         "reconnect": default_reconnect_policy(initial=0.05, maximum=0.5),
         **extra,
     }
-    return ccxtpro_sync.binance(config)
+    return kind(config)
 
 
 class Trades:
@@ -92,3 +95,25 @@ def count(url: str, table: str) -> int:
 
 def ids_of(batches: Iterable[Any], table: str) -> list[str]:
     return [str(v.id) for b in batches if b.table == table for v in b.values]
+
+
+class Collector:
+    """A live handler keeping every item (lists are flattened); waits for a predicate."""
+
+    def __init__(self) -> None:
+        self.items: list[Any] = []
+        self._cond = threading.Condition()
+
+    def __call__(self, value: Any) -> None:
+        with self._cond:
+            self.items.extend(value if isinstance(value, list) else [value])
+            self._cond.notify_all()
+
+    def wait_for(self, predicate: Callable[[list[Any]], object], timeout: float = 10.0) -> None:
+        with self._cond:
+            if not self._cond.wait_for(lambda: predicate(self.items), timeout):
+                raise AssertionError(f"never happened; seen: {self.items[-5:]}")
+
+    def snapshot(self) -> list[Any]:
+        with self._cond:
+            return list(self.items)

@@ -208,9 +208,12 @@ def test_close_without_flush_reports_what_it_abandons(tmp_path: Any) -> None:
         locker.exec_driver_sql("BEGIN EXCLUSIVE")
         recorder.offer("ohlcv", [_candle(i) for i in range(5)], context)
         done = threading.Event()
-        closer = threading.Thread(
-            target=lambda: (recorder.close(timeout=10, flush=False), done.set())
-        )
+
+        def close() -> None:
+            recorder.close(timeout=10, flush=False)
+            done.set()
+
+        closer = threading.Thread(target=close)
         closer.start()
         locker.exec_driver_sql("COMMIT")
     closer.join(10)
