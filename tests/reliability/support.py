@@ -77,35 +77,41 @@ def desired_streams(client: Any) -> Counter[str]:
     return wanted
 
 
-def exchange_streams(stats: Stats, market: str | None = None) -> Counter[str]:
-    """Every stream the exchange serves on a live (not stalled) connection."""
-    served: Counter[str] = Counter()
+def exchange_streams(stats: Stats) -> Counter[tuple[str, str]]:
+    """Every ``(market, stream)`` the exchange serves on a live (not stalled) connection."""
+    served: Counter[tuple[str, str]] = Counter()
     for conn in stats.connections:
-        if not conn.half_open and (market is None or conn.market == market):
-            served.update(conn.subscriptions)
+        if not conn.half_open:
+            served.update((conn.market, stream) for stream in conn.subscriptions)
     return served
+
+
+def client_streams(clients: Sequence[Any]) -> Counter[tuple[str, str]]:
+    """Every ``(market, stream)`` the clients want (a client's product is its market)."""
+    wanted: Counter[tuple[str, str]] = Counter()
+    for client in clients:
+        wanted.update((client.product, s) for s in desired_streams(client).elements())
+    return wanted
 
 
 def wait_wire_matches(
     exchange: LocalExchange, clients: Sequence[Any], timeout: float = 10.0
-) -> Counter[str]:
+) -> Counter[tuple[str, str]]:
     """Wait until the exchange serves exactly what the clients want, each stream once,
     and every client connection has finished resuming."""
 
-    def settled(stats: Stats) -> Counter[str] | None:
-        wanted: Counter[str] = Counter()
-        for client in clients:
-            wanted.update(desired_streams(client))
+    def settled(stats: Stats) -> Counter[tuple[str, str]] | None:
+        wanted = client_streams(clients)
         ready = all(c.is_ready() for client in clients for c in wire_connections(client))
         served = exchange_streams(stats)
         if ready and served == wanted and all(n == 1 for n in wanted.values()):
-            return wanted or Counter({"<nothing>": 0})
+            return wanted or Counter({("", "<nothing>"): 0})
         return None
 
     try:
         return exchange.wait_until(settled, timeout, "wire subscriptions to match the client")
     except TimeoutError as error:
-        wanted = sum((desired_streams(c) for c in clients), Counter[str]())
+        wanted = client_streams(clients)
         served = exchange_streams(exchange.stats())
         raise AssertionError(
             f"{error}: client wants {sorted(wanted.elements())}, "
