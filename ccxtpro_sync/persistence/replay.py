@@ -6,9 +6,13 @@ them through ``client.replay`` (the same parsers live data goes through) and ret
 the structures rebuilt, by table. With ``to=`` it also writes them, and the raw
 payloads, into another database, idempotently: replaying one log twice adds no row.
 
-Use a fresh client (no live subscriptions) of the same kind and markets as the one
-that recorded. Order books need REST depth snapshots, which the raw log does not
-hold: books are rebuilt only where the log itself makes them (spot partial depth).
+Use a client of the same kind and markets as the one that recorded (``client.replay``
+has state of its own: the client's live caches and books are not touched). The whole
+log goes through one ``client.replay`` call, so state that spans the log survives:
+order books are rebuilt from the depth diffs and the REST snapshots the raw tap
+records (channel ``depthSnapshot:<id>@<limit>``), candles and caches carry on. Every
+rebuilt book (top ``order_book_depth`` levels) is in the result; ``order_books=True``
+also writes them to ``to``.
 """
 
 from __future__ import annotations
@@ -17,11 +21,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from sqlalchemy import Engine, select
 
 from .._core.events import RawMessage
 from ._sink import Batch, Sink
-from .schema import Schema, connect
+from .recorder import numbers_of
+from .schema import Numbers, Schema, connect
 
 __all__ = ["Replayed", "read_raw", "replay", "table_of"]
 
@@ -104,10 +110,19 @@ def replay(
     exchange: str | None = None,
     account: str = "default",
     copy_raw: bool = True,
+    order_book_depth: int = 10,
+    order_books: bool = False,
+    numbers: Numbers | None = None,
     prefix: str = "",
     chunk: int = 5000,
 ) -> Replayed:
-    """Rebuild structures from a raw log (see the module docstring)."""
+    """Rebuild structures from a raw log (see the module docstring).
+
+    ``order_book_depth`` levels per side are kept of every rebuilt book;
+    ``order_books`` writes them (one row per book update) to ``to``. ``numbers``
+    (default: the client's) chooses the number columns of the tables created in
+    ``to``. ``chunk`` messages (and structures) are written per transaction.
+    """
     exchange = exchange or type(client).__name__
     if isinstance(source, str | Engine):
         messages: Iterable[RawMessage] = read_raw(source, exchange=exchange, prefix=prefix)
@@ -115,47 +130,56 @@ def replay(
         messages = source
     sink = None
     if to is not None:
-        schema = Schema(prefix=prefix)
+        schema = Schema(prefix=prefix, numbers=numbers or numbers_of(client))
         sink = Sink(connect(to, schema=schema), schema)
     base = {"exchange": exchange, "account": account}
     result = Replayed()
-    pending: list[RawMessage] = []
-    try:
+
+    def write(batches: list[Batch]) -> None:
+        if sink is not None and batches:
+            sent, _ = sink.write(batches)
+            for table, n in sent.items():
+                result.written[table] = result.written.get(table, 0) + n
+
+    def fed() -> Iterator[RawMessage]:
+        """The messages, counted and (with ``copy_raw``) copied as the parsers read them."""
+        pending: list[RawMessage] = []
         for message in messages:
-            pending.append(message)
-            if len(pending) >= chunk:
-                _replay_chunk(pending, client, base, sink, result, copy_raw=copy_raw)
-                pending = []
+            result.messages += 1
+            yield message
+            if copy_raw and sink is not None:
+                pending.append(message)
+                if len(pending) >= chunk:
+                    write([Batch("raw_messages", pending, base, 0.0)])
+                    pending = []
         if pending:
-            _replay_chunk(pending, client, base, sink, result, copy_raw=copy_raw)
+            write([Batch("raw_messages", pending, base, 0.0)])
+
+    try:
+        batches: list[Batch] = []
+        rows = 0
+        for delivery in client.replay(fed()):
+            found = table_of(delivery.message_hash)
+            if found is None:
+                continue
+            table, context = found
+            values = delivery.value if isinstance(delivery.value, list) else [delivery.value]
+            if table == "order_books":
+                values = [_top(book, order_book_depth) for book in values]
+            result.structures.setdefault(table, []).extend(values)
+            if table == "order_books" and not order_books:
+                continue
+            batches.append(Batch(table, values, {**base, **context}, 0.0))
+            rows += len(values)
+            if rows >= chunk:
+                write(batches)
+                batches, rows = [], 0
+        write(batches)
     finally:
         if sink is not None and not isinstance(to, Engine):
             sink.engine.dispose()
     return result
 
 
-def _replay_chunk(
-    messages: list[RawMessage],
-    client: Any,
-    base: dict[str, Any],
-    sink: Sink | None,
-    result: Replayed,
-    *,
-    copy_raw: bool,
-) -> None:
-    result.messages += len(messages)
-    batches: list[Batch] = []
-    if copy_raw:
-        batches.append(Batch("raw_messages", messages, base, 0.0))
-    for delivery in client.replay(messages):
-        found = table_of(delivery.message_hash)
-        if found is None:
-            continue
-        table, context = found
-        values = delivery.value if isinstance(delivery.value, list) else [delivery.value]
-        result.structures.setdefault(table, []).extend(values)
-        batches.append(Batch(table, values, {**base, **context}, 0.0))
-    if sink is not None:
-        sent, _ = sink.write(batches)
-        for table, n in sent.items():
-            result.written[table] = result.written.get(table, 0) + n
+def _top(book: Any, depth: int) -> Any:
+    return msgspec.structs.replace(book, bids=book.bids[:depth], asks=book.asks[:depth])
