@@ -227,8 +227,11 @@ def test_close_without_flush_reports_what_it_abandons(tmp_path: Any) -> None:
 
 def _update_id(message: Any) -> int:
     """The last update id of a depth diff (``u``) or REST snapshot (``lastUpdateId``)."""
-    body = msgspec.json.decode(message.data)
-    return int(body.get("u", body.get("lastUpdateId", -1))) if isinstance(body, dict) else -1
+    body: Any = msgspec.json.decode(message.data)
+    if not isinstance(body, dict):
+        return -1
+    found: Any = body.get("u", body.get("lastUpdateId", -1))
+    return int(found)
 
 
 def test_replay_rebuilds_order_books_from_diffs_and_recorded_snapshots(
