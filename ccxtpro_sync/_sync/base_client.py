@@ -49,6 +49,7 @@ class BaseClient:
         self.hub = Hub(owner=self, name=f"ccxtpro_sync-{name}", max_items=max_pending)
         self._lock = threading.RLock()
         self._closed = False
+        self._close_done = threading.Event()
         self._pid = os.getpid()
         self._streams: weakref.WeakSet[Stream[Any]] = weakref.WeakSet()
         _live_clients.add(self)
@@ -70,15 +71,23 @@ class BaseClient:
             _live_clients.discard(self)
             return
         with self._lock:
-            if self._closed:
-                return
+            first = not self._closed
             self._closed = True
-        error = ClientClosed(f"{self.name}: client closed")
-        self._close_resources(timeout)
-        for stream in list(self._streams):
-            stream.fail(error)
-        self.hub.close(error, timeout)
-        _live_clients.discard(self)
+        if not first:
+            # Another thread is closing: return when it is done, as a single close would,
+            # unless we are a library thread that closer may be waiting to join.
+            if not threading.current_thread().name.startswith("ccxtpro_sync"):
+                self._close_done.wait(timeout + 5.0)
+            return
+        try:
+            error = ClientClosed(f"{self.name}: client closed")
+            self._close_resources(timeout)
+            for stream in list(self._streams):
+                stream.fail(error)
+            self.hub.close(error, timeout)
+            _live_clients.discard(self)
+        finally:
+            self._close_done.set()
 
     def _close_resources(self, timeout: float) -> None:
         """Subclasses close their connections and helpers here."""

@@ -136,6 +136,7 @@ class Connection:
         self._closing = threading.Event()
         self._ready = threading.Event()
         self._ws: websocket.WebSocket | None = None
+        self._connecting: websocket.WebSocket | None = None
         self._thread: threading.Thread | None = None
         self._inflight: dict[int | str, Future[Any]] = {}
         self._pid = os.getpid()
@@ -287,6 +288,9 @@ class Connection:
         if self._closing.is_set() and self._state is State.CLOSED:
             return
         self._closing.set()
+        connecting = self._connecting
+        if connecting is not None:
+            self._abort(connecting)
         ws = self._ws
         if ws is not None:
             try:
@@ -417,6 +421,7 @@ class Connection:
         with self._lock:
             url = self._url = self.protocol.url()
         ws = websocket.WebSocket(skip_utf8_validation=True, enable_multithread=False)
+        self._connecting = ws  # so that close() can cut a handshake short
         try:
             ws.connect(  # type: ignore[no-untyped-call]
                 url, timeout=self._connect_timeout, header=self._headers, suppress_origin=True
@@ -426,7 +431,11 @@ class Connection:
         except websocket.WebSocketTimeoutException as error:
             raise RequestTimeout(f"{self.name}: connect to {url} timed out") from error
         except (OSError, websocket.WebSocketException) as error:
+            if self._closing.is_set():
+                raise ClientClosed(f"{self.name}: closed while connecting") from error
             raise ExchangeNotAvailable(f"{self.name}: cannot connect to {url}: {error}") from error
+        finally:
+            self._connecting = None
         if self._closing.is_set():
             self._abort(ws)
             ws.close()

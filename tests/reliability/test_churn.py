@@ -8,8 +8,6 @@ import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
-import pytest
-
 import ccxtpro_sync
 from ccxtpro_sync.simulator import LocalExchange
 
@@ -131,7 +129,7 @@ def test_subscription_churn_converges_without_growth(exchange: LocalExchange) ->
             # streams nobody else holds really go on and off the wire
             for _ in range(WIRE_CYCLES):
                 extra = client.on_ohlcv("BTC/USDT", "1m", noop)
-                # cancel only once acknowledged (see the xfail test below for why)
+                # cancel once acknowledged; cancelling earlier has its own test below
                 wait_for(lambda: confirmed(client, KLINE), 5, "the SUBSCRIBE to be acknowledged")
                 extra.cancel()
                 wait_wire_matches(exchange, [client])
@@ -146,12 +144,6 @@ def test_subscription_churn_converges_without_growth(exchange: LocalExchange) ->
         tracemalloc.stop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an UNSUBSCRIBE is only sent for streams the server has confirmed; cancelling "
-    "before the SUBSCRIBE ack arrives sends nothing, and the late ack then marks the stream "
-    "confirmed although nobody wants it: it stays subscribed on the wire for good",
-)
 def test_cancel_before_the_subscribe_ack_leaves_nothing_on_the_wire(
     exchange: LocalExchange,
 ) -> None:

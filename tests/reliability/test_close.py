@@ -61,11 +61,6 @@ def test_close_during_reconnect_backoff(exchange: LocalExchange) -> None:
     exchange.wait_for_connections(0, timeout=5)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Connection.close() cannot interrupt ws.connect(): a reader blocked in a handshake "
-    "keeps close() waiting for the whole connect timeout (the client's `timeout`)",
-)
 def test_close_during_a_delayed_handshake(exchange: LocalExchange) -> None:
     exchange.faults.delay_handshakes(30.0)
     client = make_client(ccxtpro_sync.binance, exchange, timeout=SHORT_TIMEOUT)
@@ -80,11 +75,6 @@ def test_close_during_a_delayed_handshake(exchange: LocalExchange) -> None:
     assert not alive, f"still running after close(): {alive}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SnapshotFetcher.close() joins the fetcher thread while its REST depth request "
-    "is in flight; nothing aborts the HTTP request, so close() waits for the REST timeout",
-)
 def test_close_during_an_in_flight_snapshot_fetch() -> None:
     with LocalExchange(seed=1, auto_publish=False, speed=10.0, tick_interval=0.01) as ex:
         entered, release = threading.Event(), threading.Event()
@@ -150,12 +140,6 @@ def test_close_from_inside_a_callback_does_not_deadlock(exchange: LocalExchange)
     exchange.wait_for_connections(0, timeout=5)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BaseClient.close() marks the client closed and returns at once for every caller "
-    "but the first, so a concurrent close() returns while connections and the dispatcher "
-    "are still being shut down",
-)
 def test_concurrent_close_from_many_threads(exchange: LocalExchange) -> None:
     client = make_client(ccxtpro_sync.binance, exchange, options={"maxStreamsPerConnection": 2})
     for symbol in ("BTC/USDT", "ETH/USDT", "BNB/USDT"):

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-
 import ccxtpro_sync
 from ccxtpro_sync.simulator import LocalExchange
 
 from .support import BookWatcher, make_client, wait_wire_matches
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lock-order inversion: the first depth diff that needs a snapshot makes the reader "
-    "(holding Connection._lock and the data lock) take BaseClient._lock in _need_snapshot to "
-    "create the fetcher, while _acquire/_release hold BaseClient._lock and wait for "
-    "Connection._lock: a deadlock when a subscribe races the first order-book snapshot",
-)
 def test_first_snapshot_request_does_not_need_the_client_lock() -> None:
     with LocalExchange(seed=4, auto_publish=False, speed=10.0, tick_interval=0.01) as ex:
         client = make_client(ccxtpro_sync.binance, ex)

@@ -138,3 +138,15 @@ def test_queries_get_their_result():
     assert json.loads(frame) == {"method": "LIST_SUBSCRIPTIONS", "id": request_id}
     reply = protocol.receive(json.dumps({"result": ["a@trade"], "id": request_id}).encode(), 0)
     assert reply.responses[0].result == ["a@trade"]
+
+
+def test_stream_released_before_its_subscribe_ack_is_unsubscribed_on_the_ack():
+    protocol = BinanceStreamProtocol(BASE)
+    protocol.on_open(0.0)
+    ids, _ = protocol.subscribe(["btcusdt@trade"])
+    assert protocol.unsubscribe(["btcusdt@trade"]) == ([], [])  # not confirmed yet
+    ack = protocol.receive(json.dumps({"result": None, "id": ids[0]}).encode(), 0.0)
+    [frame] = frames(ack.outgoing)
+    assert frame["method"] == "UNSUBSCRIBE" and frame["params"] == ["btcusdt@trade"]
+    protocol.receive(json.dumps({"result": None, "id": frame["id"]}).encode(), 0.0)
+    assert protocol.book.confirmed() == set()

@@ -139,7 +139,14 @@ class binance(BinanceTrading):
         self._pools: dict[str, list[Connection]] = {}
         self._carrier: dict[StreamRef, Connection] = {}
         self._held: set[tuple[str, ...]] = set()
-        self._fetcher: SnapshotFetcher | None = None
+        self._fetcher = SnapshotFetcher(
+            self.rest,
+            SnapshotScheduler(futures=self.product != "spot"),
+            lambda s: self.market(s).id,
+            self._apply_snapshot,
+            name=f"ccxtpro_sync-{self.name}-snapshots",
+            default_limit=self._snapshot_limit,
+        )
         self._raw_tap = RawTap()
         self._raw_handlers = 0
         self._init_trading(settings)
@@ -222,21 +229,10 @@ class binance(BinanceTrading):
 
     # -- order-book snapshots --------------------------------------------------------------
     def _need_snapshot(self, symbol: str) -> None:
-        # Called on a reader thread under the data lock: only enqueue.
-        fetcher = self._fetcher
-        if fetcher is None:
-            with self._lock:
-                if self._fetcher is None:
-                    self._fetcher = SnapshotFetcher(
-                        self.rest,
-                        SnapshotScheduler(futures=self.product != "spot"),
-                        lambda s: self.market(s).id,
-                        self._apply_snapshot,
-                        name=f"ccxtpro_sync-{self.name}-snapshots",
-                        default_limit=self._snapshot_limit,
-                    )
-                fetcher = self._fetcher
-        fetcher.request(symbol, self._snapshot_limit)
+        # Called on a reader thread under its protocol lock and the data lock: it only
+        # enqueues (the fetcher exists from the start, so no client lock is needed here,
+        # and after close() the request is ignored).
+        self._fetcher.request(symbol, self._snapshot_limit)
 
     def _apply_snapshot(self, symbol: str, body: bytes, depth: int) -> None:
         with self._data_lock:
@@ -353,13 +349,10 @@ class binance(BinanceTrading):
     def _close_resources(self, timeout: float) -> None:
         self._close_trading(timeout)
         connections = self._all_connections()
-        with self._lock:
-            fetcher = self._fetcher
-        if fetcher is not None:
-            fetcher.close(timeout)
+        self.rest.close()  # aborts a snapshot in flight, so the fetcher joins at once
+        self._fetcher.close(timeout)
         for conn in connections:
             conn.close(timeout)
-        self.rest.close()
 
     def _all_connections(self) -> list[Connection]:
         with self._lock:

@@ -8,8 +8,14 @@ mapped by ``errors.py``); the used request weight Binance reports
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import time
+from collections.abc import Mapping
+from http.client import HTTPConnection, HTTPException, HTTPSConnection
 from typing import Any
+from urllib.parse import urlsplit
 
 import msgspec
 import requests
@@ -19,6 +25,7 @@ from ..._exceptions import (
     AuthenticationError,
     BadRequest,
     CcxtproSyncError,
+    ClientClosed,
     ExchangeError,
     ExchangeNotAvailable,
     IPBanned,
@@ -37,17 +44,21 @@ PATHS: dict[str, tuple[str, str]] = {
 }
 
 
-def http_error(response: requests.Response) -> CcxtproSyncError:
-    """The typed error for a failed Binance REST response."""
-    status = response.status_code
-    retry_after = response.headers.get("Retry-After")
+_HEADERS = {"Accept": "application/json", "User-Agent": "ccxtpro_sync"}
+
+
+def http_error(
+    status: int, headers: Mapping[str, str], content: bytes, what: str
+) -> CcxtproSyncError:
+    """The typed error for a failed Binance REST response (``what``: method and path)."""
+    retry_after = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
     try:
-        body = msgspec.json.decode(response.content)
+        body = msgspec.json.decode(content)
     except msgspec.DecodeError:
         body = None
     if isinstance(body, dict) and "code" in body:
         return from_payload(body, status=status, retry_after_header=retry_after)
-    text = f"HTTP {status} from {response.request.method} {response.url.split('?')[0]}"
+    text = f"HTTP {status} from {what}"
     seconds = float(retry_after) if retry_after and retry_after.isdigit() else None
     if status == 418:
         return IPBanned(text, retry_after=seconds)
@@ -74,6 +85,9 @@ class BinanceRest:
         self.used_weight: int | None = None
         #: Milliseconds to add to the local clock to get the server's (for signed calls).
         self.time_offset_ms = 0.0
+        self._lock = threading.Lock()
+        self._active: set[HTTPConnection] = set()
+        self._aborted = False
 
     def send(
         self,
@@ -101,7 +115,9 @@ class BinanceRest:
         if weight is not None and weight.isdigit():
             self.used_weight = int(weight)
         if response.status_code != 200:
-            raise http_error(response)
+            raise http_error(
+                response.status_code, response.headers, response.content, f"{method} {path}"
+            )
         return response.content
 
     def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
@@ -140,9 +156,52 @@ class BinanceRest:
         return self.send("GET", PATHS[self.product][0])
 
     def depth(self, market_id: str, limit: int) -> bytes:
-        return self.send("GET", PATHS[self.product][1], {"symbol": market_id, "limit": limit})
+        """A depth snapshot, fetched so that ``abort()`` can cut it short (see below)."""
+        path = PATHS[self.product][1]
+        return self._abortable_get(path, {"symbol": market_id, "limit": limit})
+
+    def _abortable_get(self, path: str, params: dict[str, Any]) -> bytes:
+        """GET over ``http.client``: unlike a ``requests`` call, another thread can end it
+        by shutting its socket, so ``close()`` never waits for a slow snapshot."""
+        parts = urlsplit(self.base_url)
+        kind = HTTPSConnection if parts.scheme == "https" else HTTPConnection
+        conn = kind(parts.hostname or "", parts.port, timeout=self.timeout)
+        what = f"GET {path}"
+        with self._lock:
+            if self._aborted:
+                raise ClientClosed(f"{what}: REST client closed")
+            self._active.add(conn)
+        try:
+            conn.request("GET", f"{parts.path}{path}?{urlencode(params)}", headers=_HEADERS)
+            response = conn.getresponse()
+            content = response.read()
+        except TimeoutError as error:
+            raise RequestTimeout(f"{what} timed out after {self.timeout}s") from error
+        except (OSError, HTTPException) as error:
+            if self._aborted:
+                raise ClientClosed(f"{what}: aborted by close()") from error
+            raise ExchangeNotAvailable(f"{what} failed: {error}") from error
+        finally:
+            with self._lock:
+                self._active.discard(conn)
+            conn.close()
+        weight = response.getheader("X-MBX-USED-WEIGHT-1M")
+        if weight is not None and weight.isdigit():
+            self.used_weight = int(weight)
+        if response.status != 200:
+            raise http_error(response.status, dict(response.getheaders()), content, what)
+        return content
 
     def close(self) -> None:
+        """Abort requests in flight on other threads and release the connection pool."""
+        with self._lock:
+            self._aborted = True
+            active = list(self._active)
+        for conn in active:
+            sock = conn.sock
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
         self._session.close()
 
 

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 
 from ..._core.snapshot_scheduler import SnapshotScheduler
-from ..._exceptions import CcxtproSyncError, DDoSProtection
+from ..._exceptions import CcxtproSyncError, ClientClosed, DDoSProtection
 from .rest import BinanceRest
 
 _log = logging.getLogger("ccxtpro_sync")
@@ -95,6 +95,8 @@ class SnapshotFetcher:
             with self._cond:
                 self._scheduler.failed(symbol, time.monotonic(), retry_after=error.retry_after)
             return
+        except ClientClosed:
+            return  # closing: the request was aborted on purpose
         except CcxtproSyncError as error:
             self.failures += 1
             _log.warning("depth snapshot for %s failed: %s", symbol, error)

@@ -278,7 +278,14 @@ class BinanceStreamProtocol:
         request = self.book.acknowledged(request_id)
         if request is None:
             return Inbound(errors=[ProtocolError(f"reply to unknown request id {request_id!r}")])
-        return Inbound(responses=[Response(request_id, None)], ready=self._resumed(request_id))
+        inbound = Inbound(responses=[Response(request_id, None)], ready=self._resumed(request_id))
+        if request.method == "subscribe":
+            # Released while the SUBSCRIBE was in flight: nothing was sent then (the
+            # stream was not confirmed), so take it off the wire now that it is.
+            stale = [t for t in request.topics if not self.book.is_desired(t)]
+            if stale:
+                inbound.outgoing = self._requests("UNSUBSCRIBE", "unsubscribe", stale)[1]
+        return inbound
 
     def _on_error(self, frame: _Frame) -> Inbound:
         if frame.error:
