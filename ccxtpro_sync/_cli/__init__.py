@@ -8,6 +8,8 @@ One module per command: ``demo``, ``watch`` (and the live ``book``), ``sim``,
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from collections.abc import Sequence
 
 from . import demo, sim, smoke, soak, watch
@@ -28,12 +30,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; returns the exit status (130 after Ctrl-C)."""
+    """Run one command; returns the exit status (130 after Ctrl-C, 141 on a closed pipe)."""
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # e.g. `ccxtpro-sync watch ticker | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 __all__ = ["build_parser", "main"]
