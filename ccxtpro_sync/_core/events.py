@@ -34,6 +34,30 @@ class Policy(enum.Enum):
     APPEND = "append"
 
 
+class Deferred:
+    """A value built only when a consumer takes it, and at most once.
+
+    Order books change with every depth diff, but most versions are superseded
+    before any callback runs (``LATEST`` keeps only the newest). Publishing a
+    ``Deferred`` instead of a copy moves the copy to the consumer's side and skips
+    it for the versions nobody sees. ``build`` returns the value, or None when it
+    no longer makes sense (the book is resyncing): nothing is delivered then.
+    """
+
+    __slots__ = ("_build", "_built", "_value")
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+        self._built = False
+        self._value: Any = None
+
+    def resolve(self) -> Any:
+        if not self._built:
+            self._value = self._build()
+            self._built = True
+        return self._value
+
+
 @dataclass(slots=True, frozen=True)
 class Delivery:
     """One update for waiters and callbacks registered under ``message_hash``."""

@@ -64,5 +64,8 @@ class PendingUpdates:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def __bool__(self) -> bool:
+        return bool(self._entries)
+
     def clear(self) -> None:
         self._entries.clear()

@@ -56,6 +56,34 @@ _CLOSE = websocket.ABNF.OPCODE_CLOSE
 RequestBuilder = Callable[[Any], tuple[list[int | str], list[str]]]
 
 
+#: Bytes per socket read: a burst of frames costs one syscall, not two or three per frame.
+READ_SIZE = 1 << 18
+
+
+class _BufferedWebSocket(websocket.WebSocket):
+    """websocket-client reads each frame with several small ``recv`` calls (header,
+    length, payload), each a syscall that also hands the GIL around. This serves them
+    from one large read, and tells the reader whether more data is already here."""
+
+    _rbuf: bytes = b""
+    _rpos = 0
+
+    def _recv(self, bufsize: int) -> bytes:
+        buf, pos = self._rbuf, self._rpos
+        if pos >= len(buf):
+            fresh: bytes = super()._recv(READ_SIZE)  # type: ignore[no-untyped-call]
+            if not fresh:
+                return fresh
+            buf, pos = fresh, 0
+        chunk = buf[pos : pos + bufsize]
+        self._rbuf, self._rpos = buf, pos + len(chunk)
+        return chunk
+
+    def buffered(self) -> bool:
+        """Whether undelivered bytes are already in memory (more frames may follow)."""
+        return self._rpos < len(self._rbuf)
+
+
 class State(enum.Enum):
     IDLE = "idle"
     CONNECTING = "connecting"
@@ -373,7 +401,7 @@ class Connection:
         if self._owns_hub:
             self.hub.close(error, timeout=0)
 
-    def _connect(self) -> websocket.WebSocket:
+    def _connect(self) -> _BufferedWebSocket:
         if self._flaps:
             # The last session died young: back off before the first attempt too, so
             # a server that accepts and drops at once is not hammered.
@@ -414,13 +442,13 @@ class Connection:
                 error=error,
             )
 
-    def _open_socket(self) -> websocket.WebSocket:
+    def _open_socket(self) -> _BufferedWebSocket:
         if self._closing.is_set():
             raise ClientClosed(f"{self.name}: closed")
         self._state = State.CONNECTING if self.connects == 0 else State.RECONNECTING
         with self._lock:
             url = self._url = self.protocol.url()
-        ws = websocket.WebSocket(skip_utf8_validation=True, enable_multithread=False)
+        ws = _BufferedWebSocket(skip_utf8_validation=True, enable_multithread=False)
         self._connecting = ws  # so that close() can cut a handshake short
         try:
             ws.connect(  # type: ignore[no-untyped-call]
@@ -442,7 +470,7 @@ class Connection:
             raise ClientClosed(f"{self.name}: closed")
         return ws
 
-    def _serve(self, ws: websocket.WebSocket) -> None:
+    def _serve(self, ws: _BufferedWebSocket) -> None:
         """Resume and read until the socket dies; always leaves the socket closed."""
         code: int | None = None
         reason = ""
@@ -502,7 +530,7 @@ class Connection:
                 will_reconnect=not closing,
             )
 
-    def _read_loop(self, ws: websocket.WebSocket) -> None:
+    def _read_loop(self, ws: _BufferedWebSocket) -> None:
         read_timeout = self._read_timeout
         started = self.connected_at or time.monotonic()
         ws.settimeout(self._ping_interval)
@@ -510,6 +538,7 @@ class Connection:
         protocol = self.protocol
         lock = self._lock
         hub_deliver = self.hub.deliver
+        wake = self.hub.dispatcher.wake
         received = signals.message_received
         while True:
             try:
@@ -556,7 +585,9 @@ class Connection:
                     self._apply(inbound)
                 else:
                     for delivery in inbound.deliveries:
-                        hub_deliver(delivery, self.name)
+                        hub_deliver(delivery, self.name, wake=False)
+                if not ws.buffered():  # end of a burst: one wake-up for all of it
+                    wake()
             elif opcode == _CLOSE:
                 code, reason = _parse_close(data)
                 raise _Reconnect(f"server closed the connection: {code} {reason}".strip(), code)

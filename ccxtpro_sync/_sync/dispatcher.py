@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from .._core.events import Policy
+from .._core.events import Deferred, Policy
 from .._core.pending import PendingUpdates
 from .._core.router import Handle
 from .._signals import send, signals
@@ -49,14 +49,16 @@ class Dispatcher:
         self.callback_errors = 0
 
     # -- producer side (reader threads) -------------------------------------
-    def put(self, message_hash: str, value: Any, policy: Policy) -> None:
+    def put(self, message_hash: str, value: Any, policy: Policy, *, wake: bool = True) -> None:
+        """Queue an update. ``wake=False`` defers waking the dispatcher: a reader with
+        more frames already in memory wakes it once per burst (``wake()``), not per frame."""
         with self._cond:
             if self._closed:
                 return
             dropped = self._pending.put(message_hash, value, policy)
             if self._thread is None:
                 self._start()
-            if self._idle:
+            if wake and self._idle:
                 self._cond.notify()
         if dropped and signals.message_dropped.receivers:
             send(
@@ -66,6 +68,13 @@ class Dispatcher:
                 count=dropped,
                 reason="callback queue full",
             )
+
+    def wake(self) -> None:
+        """Let the dispatcher run what deferred puts queued (cheap when nothing waits)."""
+        if self._idle and self._pending:
+            with self._cond:
+                if self._idle and self._pending:
+                    self._cond.notify()
 
     # -- consumer side ---------------------------------------------------------
     def _start(self) -> None:
@@ -86,6 +95,10 @@ class Dispatcher:
                     self._idle = False
                     item = pending.pop()
             message_hash, value = item
+            if type(value) is Deferred:
+                value = value.resolve()
+                if value is None:
+                    continue
             for handle in self._lookup(message_hash):
                 self._call(handle, value)
 

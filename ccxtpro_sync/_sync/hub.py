@@ -14,7 +14,7 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
-from .._core.events import Delivery, Policy
+from .._core.events import Deferred, Delivery, Policy
 from .._core.router import Handle, Router, reject, resolve
 from .._exceptions import ClientClosed, RequestTimeout
 from .._signals import send, signals
@@ -37,27 +37,32 @@ class Hub:
         )
 
     # -- readers ------------------------------------------------------------------
-    def deliver(self, delivery: Delivery, source: str = "") -> None:
-        """Hand one update to its waiters (now) and callbacks (via the dispatcher)."""
+    def deliver(self, delivery: Delivery, source: str = "", *, wake: bool = True) -> None:
+        """Hand one update to its waiters (now) and callbacks (via the dispatcher;
+        ``wake=False`` leaves waking it to a later ``dispatcher.wake()``)."""
         message_hash = delivery.message_hash
         router = self._router
         # Unlocked membership checks are safe under the GIL; a waiter added just
         # after the check simply waits for the next update.
         if router.has_waiters(message_hash):
-            with self._lock:
-                futures = router.pop_waiters(message_hash)
-            count = resolve(futures, delivery.value)
-            if count and signals.message_hash_resolved.receivers:
-                send(
-                    signals.message_hash_resolved,
-                    self._owner,
-                    url=source,
-                    name=source,
-                    message_hash=message_hash,
-                    waiters=count,
-                )
+            value = delivery.value
+            if type(value) is Deferred:
+                value = value.resolve()  # None: superseded by a resync, wait for the next
+            if value is not None:
+                with self._lock:
+                    futures = router.pop_waiters(message_hash)
+                count = resolve(futures, value)
+                if count and signals.message_hash_resolved.receivers:
+                    send(
+                        signals.message_hash_resolved,
+                        self._owner,
+                        url=source,
+                        name=source,
+                        message_hash=message_hash,
+                        waiters=count,
+                    )
         if router.callbacks(message_hash):
-            self.dispatcher.put(message_hash, delivery.value, delivery.policy)
+            self.dispatcher.put(message_hash, delivery.value, delivery.policy, wake=wake)
 
     def reject(self, message_hashes: Iterable[str], error: BaseException) -> None:
         """Fail the waiters of some hashes (e.g. a refused subscription)."""

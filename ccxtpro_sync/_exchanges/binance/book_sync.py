@@ -224,8 +224,13 @@ class BookSync(Generic[N]):
         bids: WireLevels,
         asks: WireLevels,
         event_time: int | None = None,
+        *,
+        view: bool = True,
     ) -> SyncResult[N]:
-        """Feed one diff-depth event (``depthUpdate``). ``pu`` is ``None`` on spot."""
+        """Feed one diff-depth event (``depthUpdate``). ``pu`` is ``None`` on spot.
+
+        ``view=False`` skips copying the book into ``result.book`` (the caller builds
+        a view later, only if someone takes it: most updates are superseded first)."""
         if self.partial:
             raise ValueError("on_diff() called on a partial-depth BookSync")
         futures = self.futures
@@ -260,7 +265,7 @@ class BookSync(Generic[N]):
             self.stats.applied += 1
             if book.is_crossed():
                 return self._crossed(f"after U={U} u={u}")
-            return SyncResult(SyncStatus.UPDATED, book.snapshot(self.view_limit))
+            return SyncResult(SyncStatus.UPDATED, book.snapshot(self.view_limit) if view else None)
         return self._buffer_event(_Event(U, u, prev, bids, asks, event_time))
 
     def on_snapshot(
@@ -337,6 +342,8 @@ class BookSync(Generic[N]):
         bids: WireLevels,
         asks: WireLevels,
         event_time: int | None = None,
+        *,
+        view: bool = True,
     ) -> SyncResult[N]:
         """Replace mode for partial-depth streams: spot ``@depth<N>`` (``lastUpdateId``)
         and futures ``@depth<N>`` (pass its ``u``). Each payload is a complete top-N
@@ -352,7 +359,7 @@ class BookSync(Generic[N]):
         if book.is_crossed():
             return self._crossed(f"partial update id {update_id}")
         self._synced = True
-        return SyncResult(SyncStatus.UPDATED, book.snapshot(self.view_limit))
+        return SyncResult(SyncStatus.UPDATED, book.snapshot(self.view_limit) if view else None)
 
     def invalidate(self, detail: str = "") -> SyncResult[N]:
         """Drop the book and buffer, e.g. after a reconnect: the stream restarts and

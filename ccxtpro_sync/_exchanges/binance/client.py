@@ -218,6 +218,8 @@ class binance(BinanceTrading):
             book_depth=options.get("orderBookDepth"),
             book_view_limit=options.get("orderBookViewLimit", 100),
             need_snapshot=self._need_snapshot if live else lambda symbol: None,
+            lock=self._data_lock if live else None,
+            defer_views=live,
         )
 
     @property

@@ -24,12 +24,13 @@ hash                           value                        policy
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import msgspec
 
 from ..._core.cache import ArrayCache, ArrayCacheByTimestamp
-from ..._core.events import Delivery, Notice, Policy
+from ..._core.events import Deferred, Delivery, Notice, Policy
 from ..._exceptions import ProtocolError
 from ..._structures import OHLCV, FundingRate, Liquidation, Market, Ticker, Trade
 from . import parsers, wire
@@ -90,6 +91,8 @@ class MarketData:
         book_depth: int | None = None,
         book_view_limit: int | None = 100,
         need_snapshot: Callable[[str], None] = lambda symbol: None,
+        lock: AbstractContextManager[Any] | None = None,
+        defer_views: bool = False,
     ) -> None:
         self.markets = markets
         self.product = markets.product
@@ -101,6 +104,10 @@ class MarketData:
         self.book_depth = book_depth
         self.book_view_limit = book_view_limit
         self._need_snapshot = need_snapshot
+        #: Guards this state when a deferred book view is built on a consumer's thread.
+        self.lock = lock if lock is not None else nullcontext()
+        #: Publish order books as ``Deferred`` views (live) rather than copies (replay).
+        self.defer_views = defer_views
         #: Telemetry for the protocol to send once locks are released.
         self.notices: list[Notice] = []
         self._handlers: dict[str, Handler] = {}
@@ -313,6 +320,8 @@ class MarketData:
         book = self._book(market, partial=partial)
         decode_depth = wire.DEPTH_UPDATE_DECODER.decode
 
+        view = not self.defer_views
+
         def on_depth(data: msgspec.Raw) -> list[Delivery]:
             event = _decode(decode_depth, data)
             if partial:
@@ -321,6 +330,7 @@ class MarketData:
                     event.bids,
                     event.asks,
                     event.transaction_time or event.event_time,
+                    view=view,
                 )
             else:
                 result = book.on_diff(
@@ -330,6 +340,7 @@ class MarketData:
                     event.bids,
                     event.asks,
                     event.transaction_time or event.event_time,
+                    view=view,
                 )
             return self._book_result(symbol, result)
 
@@ -347,10 +358,27 @@ class MarketData:
 
         return on_partial
 
+    def _deferred_view(self, sync: BookSync[Any]) -> Deferred:
+        nonce = sync.nonce
+        lock = self.lock
+
+        def build() -> Any:
+            with lock:
+                current = sync.nonce
+                if current is None or nonce is None or current < nonce:
+                    return None  # resyncing: the next synced update will be published
+                return sync.book.snapshot(sync.view_limit)
+
+        return Deferred(build)
+
     def _book_result(self, symbol: str, result: SyncResult[Any]) -> list[Delivery]:
         status = result.status
         if status is SyncStatus.UPDATED:
-            return [Delivery(orderbook_hash(symbol), result.book, LATEST)]
+            view = result.book
+            if view is None:  # deferred: copied only if a consumer takes it
+                sync = self.books[symbol]
+                return [Delivery(orderbook_hash(symbol), self._deferred_view(sync), LATEST)]
+            return [Delivery(orderbook_hash(symbol), view, LATEST)]
         if status is SyncStatus.RESYNC:
             reason = result.reason.value if result.reason is not None else "resync"
             book = self.books.get(symbol)
