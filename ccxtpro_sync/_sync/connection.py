@@ -499,7 +499,7 @@ class Connection:
         except ClientClosed:
             reason = "client closed"
         except (OSError, websocket.WebSocketException) as error:
-            reason = f"socket error: {error!r}" if not self._closing.is_set() else "client closed"
+            reason = f"socket error: {error!r}"
         finally:
             with self._lock:
                 self._ws = None
@@ -509,6 +509,8 @@ class Connection:
             with contextlib.suppress(Exception):
                 ws.close(timeout=0)
         closing = self._closing.is_set()
+        if closing:  # whatever the socket said while we shut it down
+            code, reason = None, "client closed"
         lived = time.monotonic() - started
         self._flaps = 0 if lived >= self._stable_after else self._flaps + 1
         lost = ConnectionClosed(
@@ -585,7 +587,7 @@ class Connection:
                     self._apply(inbound)
                 else:
                     for delivery in inbound.deliveries:
-                        hub_deliver(delivery, self.name, wake=False)
+                        hub_deliver(delivery, self.name, url=self._url, wake=False)
                 if not ws.buffered():  # end of a burst: one wake-up for all of it
                     wake()
             elif opcode == _CLOSE:
@@ -612,7 +614,7 @@ class Connection:
         for name, payload in inbound.notices:
             send(getattr(signals, name), self._owner, **payload)
         for delivery in inbound.deliveries:
-            self.hub.deliver(delivery, self.name)
+            self.hub.deliver(delivery, self.name, url=self._url)
         for message_hash, error in inbound.rejections:
             self.hub.reject([message_hash], error)
         for response in inbound.responses:

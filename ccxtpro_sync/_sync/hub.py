@@ -37,9 +37,12 @@ class Hub:
         )
 
     # -- readers ------------------------------------------------------------------
-    def deliver(self, delivery: Delivery, source: str = "", *, wake: bool = True) -> None:
+    def deliver(
+        self, delivery: Delivery, source: str = "", *, url: str = "", wake: bool = True
+    ) -> None:
         """Hand one update to its waiters (now) and callbacks (via the dispatcher;
-        ``wake=False`` leaves waking it to a later ``dispatcher.wake()``)."""
+        ``wake=False`` leaves waking it to a later ``dispatcher.wake()``). ``source``
+        and ``url`` name the connection it came from, for telemetry."""
         message_hash = delivery.message_hash
         router = self._router
         # Unlocked membership checks are safe under the GIL; a waiter added just
@@ -56,7 +59,7 @@ class Hub:
                     send(
                         signals.message_hash_resolved,
                         self._owner,
-                        url=source,
+                        url=url,
                         name=source,
                         message_hash=message_hash,
                         waiters=count,

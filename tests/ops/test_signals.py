@@ -109,8 +109,7 @@ def message_hash_resolved(exchange: LocalExchange, record: Record) -> None:
         payload = check(resolved.wait_for(from_(client)), client, "message_hash_resolved")
         assert payload["message_hash"] == f"ticker:{SPOT}" and payload["waiters"] == 1
         assert payload["name"] == info.name
-        # The hub knows the connection by name only: ``url`` carries the name for now.
-        assert payload["url"] in (info.url, info.name)
+        assert payload["url"] == info.url
 
 
 def request_resolved(exchange: LocalExchange, record: Record) -> None:

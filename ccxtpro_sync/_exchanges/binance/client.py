@@ -93,7 +93,8 @@ class binance(BinanceTrading):
     * ``timeout`` (seconds, default 30), ``newUpdates`` (default True), ``tradesLimit``,
       ``OHLCVLimit``, ``liquidationsLimit`` (default 1000 each), ``numbers``
       (``"float"`` or ``"decimal"``), ``reconnect`` (a tenacity ``Retrying``),
-      ``readTimeout`` (seconds of silence before a connection is presumed dead).
+      ``readTimeout`` (seconds of silence before a connection is presumed dead),
+      ``maxPending`` (items an ``APPEND`` stream keeps for a lagging callback, 10,000).
     """
 
     default_type: ClassVar[str] = "spot"
@@ -110,7 +111,9 @@ class binance(BinanceTrading):
         self.options = options
         self.environment: str = settings.get("environment", "prod")
         super().__init__(
-            name=f"binance-{self.product}", timeout=float(settings.get("timeout", 30.0))
+            name=f"binance-{self.product}",
+            timeout=float(settings.get("timeout", 30.0)),
+            max_pending=int(settings.get("maxPending", 10_000)),
         )
         self.endpoints = self._endpoints(settings)
         self.new_updates = bool(settings.get("newUpdates", True))  # see BaseClient
@@ -308,19 +311,26 @@ class binance(BinanceTrading):
         return conn
 
     def _release(self, streams: Sequence[str]) -> None:
-        """Drop one reference per stream; unsubscribe on the wire when none is left."""
+        """Drop one reference per stream; unsubscribe on the wire when none is left.
+
+        Streams of one connection go out in one ``UNSUBSCRIBE`` frame, so releasing
+        many costs one paced frame per connection, not one per stream."""
         with self._lock:
             if self._closed:
                 return
+            plan: dict[Connection, list[tuple[StreamRef, str]]] = {}
             for stream in streams:
                 ref = (self._route_base(stream), stream)
                 conn = self._carrier.get(ref)
-                if conn is None:
-                    continue
-                conn.call(partial(_unsubscribe, streams=[stream]), restored_on_reconnect=True)
-                if not conn.protocol.book.is_desired(stream):  # type: ignore[attr-defined]
-                    del self._carrier[ref]
-                    self._forget(stream)
+                if conn is not None:
+                    plan.setdefault(conn, []).append((ref, stream))
+            for conn, refs in plan.items():
+                names = [stream for _, stream in refs]
+                conn.call(partial(_unsubscribe, streams=names), restored_on_reconnect=True)
+                for ref, stream in refs:
+                    if not conn.protocol.book.is_desired(stream):  # type: ignore[attr-defined]
+                        del self._carrier[ref]
+                        self._forget(stream)
 
     def _forget(self, stream: str) -> None:
         if "@depth" in stream:
