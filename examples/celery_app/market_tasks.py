@@ -37,7 +37,7 @@ def _config() -> dict[str, Any]:
             "broker_url": os.environ["CELERY_BROKER_URL"],
             "result_backend": os.environ.get("CELERY_RESULT_BACKEND"),
         }
-    for folder in ("queue", "processed", "results"):
+    for folder in ("queue", "processed", "results", "control"):
         (DATA / folder).mkdir(parents=True, exist_ok=True)
     return {
         "broker_url": "filesystem://",
@@ -45,6 +45,7 @@ def _config() -> dict[str, Any]:
             "data_folder_in": str(DATA / "queue"),
             "data_folder_out": str(DATA / "queue"),
             "processed_folder": str(DATA / "processed"),
+            "control_folder": str(DATA / "control"),
             "store_processed": False,
             "polling_interval": 0.1,
         },

@@ -83,8 +83,10 @@ class Worker:
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[tuple[Celery, dict[str, str]]]:
     """A sending app and the worker's environment, sharing a filesystem broker."""
-    queue, processed, results = (tmp_path / d for d in ("queue", "processed", "results"))
-    for folder in (queue, processed, results):
+    queue, processed, results, control = (
+        tmp_path / d for d in ("queue", "processed", "results", "control")
+    )
+    for folder in (queue, processed, results, control):
         folder.mkdir()
     app = Celery("sender")
     app.conf.update(
@@ -93,6 +95,7 @@ def broker(tmp_path: Path) -> Iterator[tuple[Celery, dict[str, str]]]:
             "data_folder_in": str(queue),
             "data_folder_out": str(queue),
             "processed_folder": str(processed),
+            "control_folder": str(control),
             "store_processed": False,
             "polling_interval": 0.1,
         },
