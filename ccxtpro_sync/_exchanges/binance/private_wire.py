@@ -19,7 +19,7 @@ from typing import Any, Final
 
 import msgspec
 
-from .wire import Buffer, decode
+from .wire import Buffer, _f, _o, _Wire, decode
 
 __all__ = [
     "EVENT_DECODERS",
@@ -48,18 +48,6 @@ __all__ = [
     "decode_event",
     "event_type",
 ]
-
-
-def _f(name: str) -> Any:
-    return msgspec.field(name=name)
-
-
-def _o(name: str) -> Any:
-    return msgspec.field(default=None, name=name)
-
-
-class _Wire(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
-    """Base: immutable, untracked by the GC, ``to_builtins`` gives Binance's keys back."""
 
 
 # --------------------------------------------------------------------------- WS API results
