@@ -280,3 +280,32 @@ def test_credentials_come_from_this_environment_only(
             client.fetch_balance_ws()
     assert secret not in shown and secret not in str(err.value)
     assert secret not in caplog.text
+
+
+def test_rate_limited_requests_fail_fast_until_retry_after() -> None:
+    from ccxtpro_sync import RateLimitExceeded
+    from ccxtpro_sync.simulator.private import PrivateOptions
+
+    options = PrivateOptions(spot_ws_api_weight=60, ban_after=100)
+    with LocalExchange(seed=2, private=options) as exchange:
+        account = exchange.create_test_account("hmac")
+        with client_for(exchange, account.credentials) as client:
+            with pytest.raises(RateLimitExceeded) as first:
+                for _ in range(100):  # account.status weighs 20: the 4th call is over 60
+                    client.fetch_balance_ws()
+            assert first.value.retry_after and first.value.retry_after > 0
+            answers: list[Any] = []
+
+            def on_answer(sender: Any, **payload: Any) -> None:
+                answers.append(payload)
+
+            signals.request_rejected.connect(on_answer)
+            signals.request_resolved.connect(on_answer)
+            try:
+                with pytest.raises(RateLimitExceeded, match="wait"):
+                    client.fetch_balance_ws()  # refused locally, never sent
+            finally:
+                signals.request_rejected.disconnect(on_answer)
+                signals.request_resolved.disconnect(on_answer)
+            assert answers == []  # the server neither answered nor refused anything
+            assert any(limit.rateLimitType == "REQUEST_WEIGHT" for limit in client.rate_limits)
