@@ -704,29 +704,20 @@ class binance(BinanceTrading):
         timeout: float | None = None,
     ) -> dict[str, dict[str, list[OHLCV]]]:
         """``[[symbol, timeframe], ...]``; returns ``{symbol: {timeframe: candles}}`` for
-        the pair that updated."""
-        pairs = [(s, tf) for s, tf in symbols_and_timeframes]
-        streams, hashes = self._ohlcv_plan(pairs)
-        future = self.hub.waiter(hashes)
-        key = ("ohlcv", *streams)
-        self._check_usable()
-        try:
-            self._hold(key, streams)
-        except BaseException:
-            self.hub.discard_waiter(future)
-            raise
-        batch: list[OHLCV] = self.hub.wait(future, self._timeout(timeout), "ohlcv")
-        # The batch does not name its pair; find the one whose cache holds it.
-        for (symbol, timeframe), stream in zip(pairs, streams, strict=True):
-            market = self.market(symbol)
-            with self._data_lock:
-                cache = self.data.ohlcvs.get((market.symbol, timeframe))
-                hit = cache is not None and any(c is batch[-1] for c in cache.to_list()[-5:])
-            if hit:
-                candles = self._read_ohlcv(market.symbol, timeframe, since, limit)
-                return {market.symbol: {timeframe: candles}}
-            del stream
-        return {}
+        the first pair with candles new since your previous call (waiting if none)."""
+        streams, hashes = self._ohlcv_plan([(s, tf) for s, tf in symbols_and_timeframes])
+        pairs = [(self.market(s).symbol, tf) for s, tf in symbols_and_timeframes]
+
+        def updated() -> dict[str, dict[str, list[OHLCV]]]:
+            for symbol, timeframe in pairs:
+                if self._unread(self.data.ohlcvs.get((symbol, timeframe)), symbol):
+                    return {symbol: {timeframe: self._read_ohlcv(symbol, timeframe, since, limit)}}
+            return {}
+
+        if found := updated():
+            return found
+        self._watch("ohlcv", streams, hashes, timeout)
+        return updated()
 
     def on_ohlcv(
         self, symbol: str, timeframe: str, handler: Callable[[list[OHLCV]], object]
