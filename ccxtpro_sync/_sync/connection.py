@@ -29,6 +29,7 @@ import websocket
 from tenacity import RetryCallState, Retrying, retry_if_exception
 
 from .._core.events import Inbound
+from .._core.frames import OP_BINARY, OP_CLOSE, OP_PING, FrameError, FrameParser
 from .._core.pacing import TokenBucket
 from .._core.protocol import ConnectionProtocol
 from .._core.router import reject, resolve
@@ -49,39 +50,13 @@ from .reconnect import default_reconnect_policy
 
 _log = logging.getLogger("ccxtpro_sync")
 
-_DATA_OPCODES = (websocket.ABNF.OPCODE_TEXT, websocket.ABNF.OPCODE_BINARY)
-_CLOSE = websocket.ABNF.OPCODE_CLOSE
 
 #: Runs under the protocol lock and returns (ids of the requests to await, frames to send).
 RequestBuilder = Callable[[Any], tuple[list[int | str], list[str]]]
 
 
-#: Bytes per socket read: a burst of frames costs one syscall, not two or three per frame.
+#: Bytes per socket read: a burst of frames costs one syscall, not one or more per frame.
 READ_SIZE = 1 << 18
-
-
-class _BufferedWebSocket(websocket.WebSocket):
-    """websocket-client reads each frame with several small ``recv`` calls (header,
-    length, payload), each a syscall that also hands the GIL around. This serves them
-    from one large read, and tells the reader whether more data is already here."""
-
-    _rbuf: bytes = b""
-    _rpos = 0
-
-    def _recv(self, bufsize: int) -> bytes:
-        buf, pos = self._rbuf, self._rpos
-        if pos >= len(buf):
-            fresh: bytes = super()._recv(READ_SIZE)  # type: ignore[no-untyped-call]
-            if not fresh:
-                return fresh
-            buf, pos = fresh, 0
-        chunk = buf[pos : pos + bufsize]
-        self._rbuf, self._rpos = buf, pos + len(chunk)
-        return chunk
-
-    def buffered(self) -> bool:
-        """Whether undelivered bytes are already in memory (more frames may follow)."""
-        return self._rpos < len(self._rbuf)
 
 
 class State(enum.Enum):
@@ -401,7 +376,7 @@ class Connection:
         if self._owns_hub:
             self.hub.close(error, timeout=0)
 
-    def _connect(self) -> _BufferedWebSocket:
+    def _connect(self) -> websocket.WebSocket:
         if self._flaps:
             # The last session died young: back off before the first attempt too, so
             # a server that accepts and drops at once is not hammered.
@@ -442,13 +417,13 @@ class Connection:
                 error=error,
             )
 
-    def _open_socket(self) -> _BufferedWebSocket:
+    def _open_socket(self) -> websocket.WebSocket:
         if self._closing.is_set():
             raise ClientClosed(f"{self.name}: closed")
         self._state = State.CONNECTING if self.connects == 0 else State.RECONNECTING
         with self._lock:
             url = self._url = self.protocol.url()
-        ws = _BufferedWebSocket(skip_utf8_validation=True, enable_multithread=False)
+        ws = websocket.WebSocket(skip_utf8_validation=True, enable_multithread=False)
         self._connecting = ws  # so that close() can cut a handshake short
         try:
             ws.connect(  # type: ignore[no-untyped-call]
@@ -470,7 +445,7 @@ class Connection:
             raise ClientClosed(f"{self.name}: closed")
         return ws
 
-    def _serve(self, ws: _BufferedWebSocket) -> None:
+    def _serve(self, ws: websocket.WebSocket) -> None:
         """Resume and read until the socket dies; always leaves the socket closed."""
         code: int | None = None
         reason = ""
@@ -532,20 +507,29 @@ class Connection:
                 will_reconnect=not closing,
             )
 
-    def _read_loop(self, ws: _BufferedWebSocket) -> None:
+    def _read_loop(self, ws: websocket.WebSocket) -> None:
+        """Read frames until the socket dies. websocket-client did the handshake and
+        does the sending; receiving is ours: one large ``recv`` per burst, parsed by the
+        sans-I/O ``FrameParser`` (websocket-client would read each frame with two or
+        three small ``recv`` calls and several objects, which dominated the cost)."""
         read_timeout = self._read_timeout
         started = self.connected_at or time.monotonic()
-        ws.settimeout(self._ping_interval)
+        sock = ws.sock
+        if sock is None:
+            raise _Reconnect("socket gone before reading")
+        sock.settimeout(self._ping_interval)
+        parser = FrameParser()
         last_rx = time.monotonic()
         protocol = self.protocol
         lock = self._lock
         hub_deliver = self.hub.deliver
         wake = self.hub.dispatcher.wake
         received = signals.message_received
+        recv = sock.recv
         while True:
             try:
-                opcode, data = ws.recv_data(control_frame=True)
-            except websocket.WebSocketTimeoutException:
+                chunk = recv(READ_SIZE)
+            except TimeoutError:
                 now = time.monotonic()
                 if self._closing.is_set():
                     raise ClientClosed("closed") from None
@@ -555,44 +539,56 @@ class Connection:
                 with self._send_lock:
                     ws.ping()
                 continue
-            except websocket.WebSocketConnectionClosedException:
-                raise _Reconnect("connection closed by peer without close frame") from None
+            except OSError as error:
+                raise _Reconnect(f"socket error: {error!r}") from None
+            if not chunk:
+                raise _Reconnect("connection closed by peer without close frame")
+            try:
+                messages = parser.feed(chunk)
+            except FrameError as error:
+                raise _Reconnect(f"broken framing from the server: {error}") from None
             now = time.monotonic()
             last_rx = now
-            if opcode in _DATA_OPCODES:
-                self.messages += 1
-                previous = self.last_message_at
-                if previous is None or previous < started:
-                    self.first_update_latency = now - started
-                elif now - previous > self.max_gap:
-                    self.max_gap = now - previous
-                self.last_message_at = now
-                if received.receivers:
-                    send(received, self._owner, url=self.url, name=self.name, size=len(data))
-                try:
-                    with lock:
-                        inbound = protocol.receive(data, now)
-                except Exception as error:  # a protocol bug must not kill the stream
-                    _log.exception("%s: protocol failed on a frame", self.name)
-                    inbound = Inbound(errors=[error])
-                if (
-                    inbound.notices
-                    or inbound.responses
-                    or inbound.outgoing
-                    or inbound.errors
-                    or inbound.ready
-                    or inbound.rejections
-                    or inbound.reconnect_reason
-                ):
-                    self._apply(inbound)
-                else:
-                    for delivery in inbound.deliveries:
-                        hub_deliver(delivery, self.name, url=self._url, wake=False)
-                if not ws.buffered():  # end of a burst: one wake-up for all of it
+            for opcode, data in messages:
+                if opcode <= OP_BINARY:
+                    self.messages += 1
+                    previous = self.last_message_at
+                    if previous is None or previous < started:
+                        self.first_update_latency = now - started
+                    elif now - previous > self.max_gap:
+                        self.max_gap = now - previous
+                    self.last_message_at = now
+                    if received.receivers:
+                        send(received, self._owner, url=self._url, name=self.name, size=len(data))
+                    try:
+                        with lock:
+                            inbound = protocol.receive(data, now)
+                    except Exception as error:  # a protocol bug must not kill the stream
+                        _log.exception("%s: protocol failed on a frame", self.name)
+                        inbound = Inbound(errors=[error])
+                    if (
+                        inbound.notices
+                        or inbound.responses
+                        or inbound.outgoing
+                        or inbound.errors
+                        or inbound.ready
+                        or inbound.rejections
+                        or inbound.reconnect_reason
+                    ):
+                        self._apply(inbound)
+                    else:
+                        for delivery in inbound.deliveries:
+                            hub_deliver(delivery, self.name, url=self._url, wake=False)
+                elif opcode == OP_PING:
+                    with self._send_lock:
+                        ws.pong(data)
+                elif opcode == OP_CLOSE:
+                    code, reason = _parse_close(data)
+                    with contextlib.suppress(Exception), self._send_lock:
+                        ws.send_close(code or 1000)
                     wake()
-            elif opcode == _CLOSE:
-                code, reason = _parse_close(data)
-                raise _Reconnect(f"server closed the connection: {code} {reason}".strip(), code)
+                    raise _Reconnect(f"server closed the connection: {code} {reason}".strip(), code)
+            wake()  # one wake-up for the whole burst
 
     def _apply(self, inbound: Inbound) -> None:
         """Act on everything a frame meant; runs on the reader thread."""
