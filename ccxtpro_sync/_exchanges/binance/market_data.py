@@ -157,7 +157,12 @@ class MarketData:
         book = self.books.get(symbol)
         if book is None:  # unsubscribed meanwhile
             return []
-        snapshot = wire.decode(wire.DEPTH_SNAPSHOT_DECODER, body, "depth snapshot")
+        decoder: msgspec.json.Decoder[Any] = (
+            wire.DEPTH_SNAPSHOT_FLOAT_DECODER
+            if self.number is float
+            else wire.DEPTH_SNAPSHOT_DECODER
+        )
+        snapshot = wire.decode(decoder, body, "depth snapshot")
         result = book.on_snapshot(
             snapshot.last_update_id,
             snapshot.bids,
@@ -318,7 +323,11 @@ class MarketData:
         symbol = market.symbol
         partial = stream.split("@")[1] != "depth"  # futures @depth<N> has the diff shape
         book = self._book(market, partial=partial)
-        decode_depth = wire.DEPTH_UPDATE_DECODER.decode
+        # Float books: msgspec turns the quoted levels into floats in C (the book's
+        # float() on a float is then nearly free); Decimal books parse the strings.
+        decode_depth = (
+            wire.DEPTH_UPDATE_FLOAT_DECODER if self.number is float else wire.DEPTH_UPDATE_DECODER
+        ).decode
 
         view = not self.defer_views
 
