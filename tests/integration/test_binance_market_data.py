@@ -419,3 +419,16 @@ def test_replay_of_a_raw_log_rebuilds_the_order_book(exchange: LocalExchange, sp
     assert len(matched) >= 10
     for book in matched:
         assert (book.bids, book.asks) == (live[book.nonce].bids, live[book.nonce].asks)
+
+
+def test_one_call_with_many_streams_fills_each_connection_to_the_limit(
+    exchange: LocalExchange,
+) -> None:
+    with make(ccxtpro_sync.binance, exchange, options={"maxStreamsPerConnection": 4}) as client:
+        symbols = client.symbols  # 5 spot symbols, two streams each: 10 streams
+        subscription = client.on_trades(symbols, lambda batch: None)
+        tickers = client.on_tickers(symbols, lambda ticker: None)
+        loads = sorted(len(info.subscriptions) for info in client.connections())
+        assert loads == [2, 4, 4]  # full connections first, not half-full ones
+        subscription.cancel()
+        tickers.cancel()

@@ -141,6 +141,8 @@ class binance(BinanceTrading):
         self._data_lock = threading.Lock()
         self._pools: dict[str, list[Connection]] = {}
         self._carrier: dict[StreamRef, Connection] = {}
+        #: Streams each connection carries (the planner's view of its load).
+        self._load: dict[Connection, int] = {}
         self._held: set[tuple[str, ...]] = set()
         self._fetcher = SnapshotFetcher(
             self.rest,
@@ -293,18 +295,19 @@ class binance(BinanceTrading):
                 ref = (self._route_base(stream), stream)
                 conn = self._carrier.get(ref)
                 if conn is None:
-                    conn = self._pick_connection(ref[0], plan)
+                    conn = self._pick_connection(ref[0])
                     self._carrier[ref] = conn
+                    self._load[conn] = self._load.get(conn, 0) + 1
                 plan.setdefault(conn, []).append(stream)
             for conn, wanted in plan.items():
                 conn.call(partial(_subscribe, streams=wanted), restored_on_reconnect=True)
                 conn.start()
 
-    def _pick_connection(self, base: str, plan: dict[Connection, list[str]]) -> Connection:
+    def _pick_connection(self, base: str) -> Connection:
+        """The first connection of ``base`` with room for one more stream, or a new one."""
         pool = self._pools.setdefault(base, [])
         for conn in pool:
-            load = sum(1 for ref, c in self._carrier.items() if c is conn)
-            if load + len(plan.get(conn, [])) < self._max_streams:
+            if self._load.get(conn, 0) < self._max_streams:
                 return conn
         conn = self._new_connection(base, len(pool))
         pool.append(conn)
@@ -330,6 +333,7 @@ class binance(BinanceTrading):
                 for ref, stream in refs:
                     if not conn.protocol.book.is_desired(stream):  # type: ignore[attr-defined]
                         del self._carrier[ref]
+                        self._load[conn] -= 1
                         self._forget(stream)
 
     def _forget(self, stream: str) -> None:
