@@ -131,18 +131,38 @@ class LocalExchange(PrivateMixin):
             for m in MARKETS
         }
         self.catalog = Catalog.build(symbols)
-        self.engine = Engine(self.catalog, seed=seed, tick_interval=tick_interval, speed=speed,
-                             book_levels=book_levels)
+        self.engine = Engine(
+            self.catalog,
+            seed=seed,
+            tick_interval=tick_interval,
+            speed=speed,
+            book_levels=book_levels,
+        )
         self.registry = Registry()
-        self.ws = WsServer(self.engine, self.catalog, self.limits, self.registry,
-                           AttemptLimiter(connection_attempts, connection_window), host=host,
-                           port=ws_port, auto_publish=auto_publish)
+        self.ws = WsServer(
+            self.engine,
+            self.catalog,
+            self.limits,
+            self.registry,
+            AttemptLimiter(connection_attempts, connection_window),
+            host=host,
+            port=ws_port,
+            auto_publish=auto_publish,
+        )
         self.faults = Faults(self.ws, self.engine)
         self.ws.faults = self.faults
-        self.rest = RestServer(self.engine, self.catalog, self.limits, self.registry,
-                               self.faults, host=host, port=rest_port)
-        self.private = PrivateExchange(self.engine, self.rest, self.ws, self.registry, seed=seed,
-                                       options=private)
+        self.rest = RestServer(
+            self.engine,
+            self.catalog,
+            self.limits,
+            self.registry,
+            self.faults,
+            host=host,
+            port=rest_port,
+        )
+        self.private = PrivateExchange(
+            self.engine, self.rest, self.ws, self.registry, seed=seed, options=private
+        )
         self.host = host
         self._started = False
         self._closed = False
@@ -174,8 +194,12 @@ class LocalExchange(PrivateMixin):
     def __enter__(self) -> LocalExchange:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
     # -- addresses -------------------------------------------------------------------------
@@ -186,8 +210,11 @@ class LocalExchange(PrivateMixin):
         if market not in MARKETS:
             raise ValueError(f"unknown market {market!r}; expected one of {MARKETS}")
         ws = f"ws://{self.host}:{self.ws.port}/{market}"
-        return {"ws": ws, "ws_api": f"{ws}/{WS_API_PATHS[market]}",
-                "rest": f"http://{self.host}:{self.rest.port}"}
+        return {
+            "ws": ws,
+            "ws_api": f"{ws}/{WS_API_PATHS[market]}",
+            "rest": f"http://{self.host}:{self.rest.port}",
+        }
 
     # -- market control --------------------------------------------------------------------
     def tick(self, n: int = 1) -> None:
@@ -208,44 +235,61 @@ class LocalExchange(PrivateMixin):
         return self.registry.stats()
 
     def connections(self, market: MarketName | None = None) -> list[ConnectionInfo]:
-        return [c for c in self.registry.stats().connections
-                if market is None or c.market == market]
+        return [
+            c for c in self.registry.stats().connections if market is None or c.market == market
+        ]
 
-    def wait_until(self, predicate: Callable[[Stats], T | None], timeout: float = 5.0,
-                   what: str = "condition") -> T:
+    def wait_until(
+        self, predicate: Callable[[Stats], T | None], timeout: float = 5.0, what: str = "condition"
+    ) -> T:
         """Block until ``predicate(stats())`` is truthy; raise ``TimeoutError`` otherwise."""
         return self.registry.wait(predicate, timeout, what)
 
-    def wait_for_connections(self, n: int, timeout: float = 5.0,
-                             market: MarketName | None = None) -> list[ConnectionInfo]:
+    def wait_for_connections(
+        self, n: int, timeout: float = 5.0, market: MarketName | None = None
+    ) -> list[ConnectionInfo]:
         """Wait until exactly ``n`` market-stream connections are open (0 waits for all
         to close) and return them."""
+
         def check(s: Stats) -> tuple[list[ConnectionInfo]] | None:
             conns = [c for c in s.connections if market is None or c.market == market]
             return (conns,) if len(conns) == n else None
+
         return self.wait_until(check, timeout, f"{n} open connection(s)")[0]
 
     def wait_for_handshakes(self, n: int, timeout: float = 5.0) -> int:
         """Wait until at least ``n`` handshakes were accepted in total (reconnect tests)."""
-        return self.wait_until(lambda s: s.handshakes_accepted if s.handshakes_accepted >= n
-                               else None, timeout, f"{n} handshake(s)")
+        return self.wait_until(
+            lambda s: s.handshakes_accepted if s.handshakes_accepted >= n else None,
+            timeout,
+            f"{n} handshake(s)",
+        )
 
-    def wait_for_subscription(self, stream: str, timeout: float = 5.0,
-                              market: MarketName | None = None) -> ConnectionInfo:
+    def wait_for_subscription(
+        self, stream: str, timeout: float = 5.0, market: MarketName | None = None
+    ) -> ConnectionInfo:
         """Wait until some open connection is subscribed to ``stream`` and return it."""
+
         def check(s: Stats) -> ConnectionInfo | None:
             for c in s.connections:
                 if stream in c.subscriptions and (market is None or c.market == market):
                     return c
             return None
+
         return self.wait_until(check, timeout, f"subscription to {stream}")
 
-    def register_ws_api(self, market: MarketName,
-                        handler: Callable[[Any], Any]) -> None:
+    def register_ws_api(self, market: MarketName, handler: Callable[[Any], Any]) -> None:
         """Serve ``handler(connection)`` (a websockets coroutine) on ``urls(market)["ws_api"]``."""
         self.ws.register_ws_api(market, handler)
 
-    def add_rest_route(self, method: str, path: str, handler: Callable[[RestRequest], Any], *,
-                       weight: int | Callable[[RestRequest], int], pool: str) -> None:
+    def add_rest_route(
+        self,
+        method: str,
+        path: str,
+        handler: Callable[[RestRequest], Any],
+        *,
+        weight: int | Callable[[RestRequest], int],
+        pool: str,
+    ) -> None:
         """Add a REST endpoint; ``pool`` is ``"spot"`` or ``"futures"`` (weight budget)."""
         self.rest.route(method, path, handler, weight=weight, pool=pool)

@@ -17,12 +17,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rest-port", type=int, default=0)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    with LocalExchange(host=args.host, ws_port=args.ws_port, rest_port=args.rest_port,
-                       seed=args.seed) as ex:
+    with LocalExchange(
+        host=args.host, ws_port=args.ws_port, rest_port=args.rest_port, seed=args.seed
+    ) as ex:
         for market in MARKETS:
             urls = ex.urls(market)
-            print(f"{market:6} ws={urls['ws']}  ws_api={urls['ws_api']}  rest={urls['rest']}",
-                  flush=True)
+            print(
+                f"{market:6} ws={urls['ws']}  ws_api={urls['ws_api']}  rest={urls['rest']}",
+                flush=True,
+            )
         print("Ctrl-C to stop.", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()

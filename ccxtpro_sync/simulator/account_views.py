@@ -31,8 +31,9 @@ def order_view(matching: Matching, market: MarketName, order: Any) -> Obj:
     return futures_order(order, st, with_time=True)
 
 
-def open_orders(matching: Matching, account: Account, market: MarketName,
-                params: Mapping[str, Any]) -> list[Obj]:
+def open_orders(
+    matching: Matching, account: Account, market: MarketName, params: Mapping[str, Any]
+) -> list[Obj]:
     symbol = None
     if params.get("symbol"):
         symbol = symbol_of(matching.engine.catalog, market, params).symbol
@@ -40,14 +41,16 @@ def open_orders(matching: Matching, account: Account, market: MarketName,
     return [order_view(matching, market, o) for o in orders]
 
 
-def order_status(matching: Matching, account: Account, market: MarketName,
-                 params: Mapping[str, Any]) -> Obj:
+def order_status(
+    matching: Matching, account: Account, market: MarketName, params: Mapping[str, Any]
+) -> Obj:
     spec = symbol_of(matching.engine.catalog, market, params)
     order_id = int_param(params, "orderId")
     client_id = params.get("origClientOrderId") or None
     if order_id is None and client_id is None:
-        raise ApiError(-1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both "
-                              "were empty/null!")
+        raise ApiError(
+            -1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!"
+        )
     order = matching.find(account, market, spec.symbol, order_id, client_id)
     if order is None:
         raise ApiError(-2013, "Order does not exist.")
@@ -55,20 +58,34 @@ def order_status(matching: Matching, account: Account, market: MarketName,
 
 
 def futures_balances(matching: Matching, account: Account, market: MarketName) -> list[Obj]:
-    assets = sorted(set(account.wallets[market]) | {
-        s.margin_asset for s in matching.engine.catalog.symbols(market)})
+    assets = sorted(
+        set(account.wallets[market])
+        | {s.margin_asset for s in matching.engine.catalog.symbols(market)}
+    )
     out = []
     for asset in assets:
         upnl, _, _ = matching.margin(account, market, asset)
-        out.append(futures_balance(market, asset, wallet=account.wallet(market, asset),
-                                   upnl=upnl, available=matching.available(account, market,
-                                                                           asset),
-                                   update_time=account.update_time))
+        out.append(
+            futures_balance(
+                market,
+                asset,
+                wallet=account.wallet(market, asset),
+                upnl=upnl,
+                available=matching.available(account, market, asset),
+                update_time=account.update_time,
+            )
+        )
     return out
 
 
-def futures_positions(matching: Matching, account: Account, market: MarketName,
-                      params: Mapping[str, Any], *, only_active: bool) -> list[Obj]:
+def futures_positions(
+    matching: Matching,
+    account: Account,
+    market: MarketName,
+    params: Mapping[str, Any],
+    *,
+    only_active: bool,
+) -> list[Obj]:
     """Positions; ``only_active`` keeps those with an amount or open orders (v3 / WS API)."""
     catalog = matching.engine.catalog
     wanted = symbol_of(catalog, market, params).symbol if params.get("symbol") else None
@@ -85,8 +102,9 @@ def futures_positions(matching: Matching, account: Account, market: MarketName,
         mark = matching.mark_price(market, symbol)
         upnl = matching.unrealized(market, spec, pos.amount, pos.entry_price, mark)
         notional = matching.notional(market, spec, pos.amount, mark)
-        out.append(futures_position(market, symbol, pos, st, mark=mark, upnl=upnl,
-                                    notional=notional))
+        out.append(
+            futures_position(market, symbol, pos, st, mark=mark, upnl=upnl, notional=notional)
+        )
     return out
 
 
@@ -97,10 +115,15 @@ def my_trades(matching: Matching, account: Account, params: Mapping[str, Any]) -
     from_id = int_param(params, "fromId")
     start = int_param(params, "startTime")
     end = int_param(params, "endTime")
-    rows = [t for t in matching.account_trades(account, "spot") if t.symbol == spec.symbol
-            and (order_id is None or t.order_id == order_id)
-            and (from_id is None or t.trade_id >= from_id)
-            and (start is None or t.time >= start) and (end is None or t.time <= end)]
+    rows = [
+        t
+        for t in matching.account_trades(account, "spot")
+        if t.symbol == spec.symbol
+        and (order_id is None or t.order_id == order_id)
+        and (from_id is None or t.trade_id >= from_id)
+        and (start is None or t.time >= start)
+        and (end is None or t.time <= end)
+    ]
     rows = rows[:limit] if from_id is not None or start is not None else rows[-limit:]
     st = matching.state("spot", spec.symbol)
     return [spot_my_trade(t, st) for t in rows]

@@ -64,9 +64,11 @@ class Account:
     name: str
     spot: dict[str, SpotBalance] = field(default_factory=dict)
     wallets: dict[MarketName, dict[str, Decimal]] = field(
-        default_factory=lambda: {m: {} for m in FUTURES})
+        default_factory=lambda: {m: {} for m in FUTURES}
+    )
     positions: dict[MarketName, dict[str, Position]] = field(
-        default_factory=lambda: {m: {} for m in FUTURES})
+        default_factory=lambda: {m: {} for m in FUTURES}
+    )
     maker_fee: Decimal = Decimal("0.001")
     taker_fee: Decimal = Decimal("0.001")
     can_trade: bool = True
@@ -117,13 +119,19 @@ class Accounts:
         self._next_uid = 354_000_000 + self._rng.randint(0, 999_999)
 
     # -- creation --------------------------------------------------------------------------
-    def add_account(self, *, api_key: str, secret: str | bytes | None = None,
-                    public_key: str | bytes | None = None, name: str | None = None,
-                    balances: Mapping[str, Number] | None = None,
-                    usdm_balances: Mapping[str, Number] | None = None,
-                    coinm_balances: Mapping[str, Number] | None = None,
-                    permissions: Iterable[Permission] | None = None,
-                    account: Account | str | None = None) -> Account:
+    def add_account(
+        self,
+        *,
+        api_key: str,
+        secret: str | bytes | None = None,
+        public_key: str | bytes | None = None,
+        name: str | None = None,
+        balances: Mapping[str, Number] | None = None,
+        usdm_balances: Mapping[str, Number] | None = None,
+        coinm_balances: Mapping[str, Number] | None = None,
+        permissions: Iterable[Permission] | None = None,
+        account: Account | str | None = None,
+    ) -> Account:
         """Register ``api_key`` (HMAC ``secret`` or RSA/Ed25519 ``public_key`` PEM).
 
         ``account`` attaches the key to an existing account (object or name) instead of
@@ -131,8 +139,11 @@ class Accounts:
         """
         if (secret is None) == (public_key is None):
             raise ValueError("give exactly one of secret (HMAC) or public_key (RSA/Ed25519 PEM)")
-        verify = (VerifyKey.hmac(secret) if secret is not None
-                  else VerifyKey.from_public_pem(public_key or b""))
+        verify = (
+            VerifyKey.hmac(secret)
+            if secret is not None
+            else VerifyKey.from_public_pem(public_key or b"")
+        )
         with self._lock:
             if api_key in self.by_key:
                 raise ValueError("API key already registered")
@@ -160,36 +171,58 @@ class Accounts:
         with self._lock:
             return "".join(self._rng.choices(string.ascii_letters + string.digits, k=64))
 
-    def create_test_account(self, key_type: KeyType = "ed25519", *,
-                            balances: Mapping[str, Number] | None = None,
-                            usdm_balances: Mapping[str, Number] | None = None,
-                            coinm_balances: Mapping[str, Number] | None = None,
-                            name: str | None = None,
-                            permissions: Iterable[Permission] | None = None) -> TestAccount:
+    def create_test_account(
+        self,
+        key_type: KeyType = "ed25519",
+        *,
+        balances: Mapping[str, Number] | None = None,
+        usdm_balances: Mapping[str, Number] | None = None,
+        coinm_balances: Mapping[str, Number] | None = None,
+        name: str | None = None,
+        permissions: Iterable[Permission] | None = None,
+    ) -> TestAccount:
         """A funded account with a fresh key of ``key_type`` and the client's credentials.
 
         Defaults: spot 10 000 USDT, 1 BTC, 10 ETH, 50 BNB, 100 SOL; USD-M 10 000 USDT;
         COIN-M 1 BTC and 10 ETH.
         """
         api_key = self.new_api_key()
-        spot = balances if balances is not None else {
-            "USDT": 10_000, "BTC": 1, "ETH": 10, "BNB": 50, "SOL": 100}
+        spot = (
+            balances
+            if balances is not None
+            else {"USDT": 10_000, "BTC": 1, "ETH": 10, "BNB": 50, "SOL": 100}
+        )
         usdm = usdm_balances if usdm_balances is not None else {"USDT": 10_000}
         coinm = coinm_balances if coinm_balances is not None else {"BTC": 1, "ETH": 10}
         if key_type == "hmac":
             secret = "".join(self._rng.choices(string.ascii_letters + string.digits, k=64))
-            account = self.add_account(api_key=api_key, secret=secret, name=name,
-                                       balances=spot, usdm_balances=usdm,
-                                       coinm_balances=coinm, permissions=permissions)
+            account = self.add_account(
+                api_key=api_key,
+                secret=secret,
+                name=name,
+                balances=spot,
+                usdm_balances=usdm,
+                coinm_balances=coinm,
+                permissions=permissions,
+            )
             return TestAccount(account, api_key, Credentials(api_key, secret=secret))
         private: rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey = (
             rsa.generate_private_key(public_exponent=65537, key_size=2048)
-            if key_type == "rsa" else ed25519.Ed25519PrivateKey.generate())
-        pem = private.public_key().public_bytes(serialization.Encoding.PEM,
-                                                serialization.PublicFormat.SubjectPublicKeyInfo)
-        account = self.add_account(api_key=api_key, public_key=pem, name=name, balances=spot,
-                                   usdm_balances=usdm, coinm_balances=coinm,
-                                   permissions=permissions)
+            if key_type == "rsa"
+            else ed25519.Ed25519PrivateKey.generate()
+        )
+        pem = private.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        account = self.add_account(
+            api_key=api_key,
+            public_key=pem,
+            name=name,
+            balances=spot,
+            usdm_balances=usdm,
+            coinm_balances=coinm,
+            permissions=permissions,
+        )
         return TestAccount(account, api_key, Credentials(api_key, private_key=private))
 
     # -- lookups and switches -------------------------------------------------------------------

@@ -32,15 +32,17 @@ _SIGNATURE_PAIR: Final = re.compile(r"(^|&)signature=[^&]*")
 class ApiDataError(ApiError):
     """An ``ApiError`` with an ``error.data`` object (rate limits, cancel-replace)."""
 
-    def __init__(self, code: int, msg: str, status: int = 400,
-                 data: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, code: int, msg: str, status: int = 400, data: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(code, msg, status)
         self.data = data
 
 
 def missing(name: str) -> ApiError:
-    return ApiError(-1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or "
-                           "malformed.")
+    return ApiError(
+        -1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed."
+    )
 
 
 def lookup_key(accounts: Accounts, api_key: Any) -> ApiKey:
@@ -108,13 +110,14 @@ def rest_payload(query: str, body: bytes) -> tuple[str, str | None]:
         if found is not None:
             # Sent percent-encoded (base64 has + / =); Binance decodes it before checking.
             signature = unquote(found.group(0).split("=", 1)[1])
-            raw = (raw[:found.start()] + raw[found.end():]).lstrip("&")  # noqa: PLW2901
+            raw = (raw[: found.start()] + raw[found.end() :]).lstrip("&")  # noqa: PLW2901
         parts.append(raw)
     return parts[0] + parts[1], signature
 
 
-def verify_rest(req: RestRequest, accounts: Accounts, server_ms: float, *,
-                signed: bool = True) -> ApiKey:
+def verify_rest(
+    req: RestRequest, accounts: Accounts, server_ms: float, *, signed: bool = True
+) -> ApiKey:
     """A REST request: ``X-MBX-APIKEY`` header, and for SIGNED endpoints timing and the
     signature over query + body (percent-encoded, as sent)."""
     api_key = next((v for k, v in req.headers.items() if k.lower() == "x-mbx-apikey"), None)

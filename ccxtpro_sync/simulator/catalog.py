@@ -77,30 +77,87 @@ class SymbolSpec:
 
 # The three table helpers below take positional rows on purpose: they keep the symbol
 # table readable as one line per instrument.
-def _spot(symbol: str, base: str, quote: str, tick: str, step: str,  # noqa: PLR0917
-          price: str, qty: str, min_notional: str) -> SymbolSpec:
-    return SymbolSpec(symbol, base, quote, Decimal(tick), Decimal(step), Decimal(price),
-                      Decimal(qty), min_qty=Decimal(step), max_qty=Decimal("9000"),
-                      min_notional=Decimal(min_notional))
+def _spot(
+    symbol: str,
+    base: str,
+    quote: str,
+    tick: str,
+    step: str,  # noqa: PLR0917
+    price: str,
+    qty: str,
+    min_notional: str,
+) -> SymbolSpec:
+    return SymbolSpec(
+        symbol,
+        base,
+        quote,
+        Decimal(tick),
+        Decimal(step),
+        Decimal(price),
+        Decimal(qty),
+        min_qty=Decimal(step),
+        max_qty=Decimal("9000"),
+        min_notional=Decimal(min_notional),
+    )
 
 
-def _um(symbol: str, base: str, tick: str, step: str, price: str,  # noqa: PLR0917
-        qty: str, notional: str,
-        contract: str = "PERPETUAL", delivery: int = PERPETUAL_DELIVERY_MS,
-        price_precision: int = -1) -> SymbolSpec:
-    return SymbolSpec(symbol, base, "USDT", Decimal(tick), Decimal(step), Decimal(price),
-                      Decimal(qty), min_qty=Decimal(step), max_qty=Decimal("1000"),
-                      min_notional=Decimal(notional), pair=f"{base}USDT", contract_type=contract,
-                      delivery_date=delivery, margin_asset="USDT",
-                      price_precision=price_precision)
+def _um(
+    symbol: str,
+    base: str,
+    tick: str,
+    step: str,
+    price: str,  # noqa: PLR0917
+    qty: str,
+    notional: str,
+    contract: str = "PERPETUAL",
+    delivery: int = PERPETUAL_DELIVERY_MS,
+    price_precision: int = -1,
+) -> SymbolSpec:
+    return SymbolSpec(
+        symbol,
+        base,
+        "USDT",
+        Decimal(tick),
+        Decimal(step),
+        Decimal(price),
+        Decimal(qty),
+        min_qty=Decimal(step),
+        max_qty=Decimal("1000"),
+        min_notional=Decimal(notional),
+        pair=f"{base}USDT",
+        contract_type=contract,
+        delivery_date=delivery,
+        margin_asset="USDT",
+        price_precision=price_precision,
+    )
 
 
-def _cm(symbol: str, base: str, tick: str, price: str, contract_size: int,  # noqa: PLR0917
-        contract: str = "PERPETUAL", delivery: int = PERPETUAL_DELIVERY_MS) -> SymbolSpec:
-    return SymbolSpec(symbol, base, "USD", Decimal(tick), Decimal(1), Decimal(price),
-                      Decimal(40), min_qty=Decimal(1), max_qty=Decimal(1000000),
-                      pair=f"{base}USD", contract_type=contract, delivery_date=delivery,
-                      onboard_date=1597042800000, margin_asset=base, contract_size=contract_size)
+def _cm(
+    symbol: str,
+    base: str,
+    tick: str,
+    price: str,
+    contract_size: int,  # noqa: PLR0917
+    contract: str = "PERPETUAL",
+    delivery: int = PERPETUAL_DELIVERY_MS,
+) -> SymbolSpec:
+    return SymbolSpec(
+        symbol,
+        base,
+        "USD",
+        Decimal(tick),
+        Decimal(1),
+        Decimal(price),
+        Decimal(40),
+        min_qty=Decimal(1),
+        max_qty=Decimal(1000000),
+        pair=f"{base}USD",
+        contract_type=contract,
+        delivery_date=delivery,
+        onboard_date=1597042800000,
+        margin_asset=base,
+        contract_size=contract_size,
+    )
 
 
 #: 2026-12-25 is the last Friday of the December quarter; delivery is 08:00 UTC.
@@ -118,14 +175,31 @@ DEFAULT_SYMBOLS: Final[Mapping[MarketName, tuple[SymbolSpec, ...]]] = {
         _um("BTCUSDT", "BTC", "0.10", "0.001", "65010", "0.08", "100", price_precision=2),
         _um("ETHUSDT", "ETH", "0.01", "0.001", "3201", "1.2", "20"),
         _um("SOLUSDT", "SOL", "0.0100", "1", "150.1", "12", "5", price_precision=4),
-        _um("BTCUSDT_261225", "BTC", "0.10", "0.001", "66200", "0.05", "100",
-            contract="CURRENT_QUARTER", delivery=_DEC_2026, price_precision=2),
+        _um(
+            "BTCUSDT_261225",
+            "BTC",
+            "0.10",
+            "0.001",
+            "66200",
+            "0.05",
+            "100",
+            contract="CURRENT_QUARTER",
+            delivery=_DEC_2026,
+            price_precision=2,
+        ),
     ),
     "coinm": (
         _cm("BTCUSD_PERP", "BTC", "0.1", "65005", 100),
         _cm("ETHUSD_PERP", "ETH", "0.01", "3200.5", 10),
-        _cm("BTCUSD_261225", "BTC", "0.1", "66150", 100, contract="CURRENT_QUARTER",
-            delivery=_DEC_2026),
+        _cm(
+            "BTCUSD_261225",
+            "BTC",
+            "0.1",
+            "66150",
+            100,
+            contract="CURRENT_QUARTER",
+            delivery=_DEC_2026,
+        ),
     ),
 }
 
@@ -184,8 +258,15 @@ def _spot_symbol_info(s: SymbolSpec) -> dict[str, Any]:
         "quoteAssetPrecision": 8,
         "baseCommissionPrecision": 8,
         "quoteCommissionPrecision": 8,
-        "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT",
-                       "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"],
+        "orderTypes": [
+            "LIMIT",
+            "LIMIT_MAKER",
+            "MARKET",
+            "STOP_LOSS",
+            "STOP_LOSS_LIMIT",
+            "TAKE_PROFIT",
+            "TAKE_PROFIT_LIMIT",
+        ],
         "icebergAllowed": True,
         "ocoAllowed": True,
         "otoAllowed": True,
@@ -195,16 +276,33 @@ def _spot_symbol_info(s: SymbolSpec) -> dict[str, Any]:
         "isSpotTradingAllowed": True,
         "isMarginTradingAllowed": False,
         "filters": [
-            {"filterType": "PRICE_FILTER", "minPrice": _fmt(s.tick_size, d),
-             "maxPrice": _fmt(Decimal(1000000), d), "tickSize": _fmt(s.tick_size, d)},
-            {"filterType": "LOT_SIZE", "minQty": _fmt(s.min_qty, d),
-             "maxQty": _fmt(s.max_qty, d), "stepSize": _fmt(s.step_size, d)},
+            {
+                "filterType": "PRICE_FILTER",
+                "minPrice": _fmt(s.tick_size, d),
+                "maxPrice": _fmt(Decimal(1000000), d),
+                "tickSize": _fmt(s.tick_size, d),
+            },
+            {
+                "filterType": "LOT_SIZE",
+                "minQty": _fmt(s.min_qty, d),
+                "maxQty": _fmt(s.max_qty, d),
+                "stepSize": _fmt(s.step_size, d),
+            },
             {"filterType": "ICEBERG_PARTS", "limit": 10},
-            {"filterType": "MARKET_LOT_SIZE", "minQty": _fmt(Decimal(0), d),
-             "maxQty": _fmt(s.max_qty / 10, d), "stepSize": _fmt(Decimal(0), d)},
-            {"filterType": "NOTIONAL", "minNotional": _fmt(s.min_notional, d),
-             "applyMinToMarket": True, "maxNotional": _fmt(Decimal(9000000), d),
-             "applyMaxToMarket": False, "avgPriceMins": 5},
+            {
+                "filterType": "MARKET_LOT_SIZE",
+                "minQty": _fmt(Decimal(0), d),
+                "maxQty": _fmt(s.max_qty / 10, d),
+                "stepSize": _fmt(Decimal(0), d),
+            },
+            {
+                "filterType": "NOTIONAL",
+                "minNotional": _fmt(s.min_notional, d),
+                "applyMinToMarket": True,
+                "maxNotional": _fmt(Decimal(9000000), d),
+                "applyMaxToMarket": False,
+                "avgPriceMins": 5,
+            },
             {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": 200},
             {"filterType": "MAX_NUM_ALGO_ORDERS", "maxNumAlgoOrders": 5},
         ],
@@ -217,19 +315,37 @@ def _spot_symbol_info(s: SymbolSpec) -> dict[str, Any]:
 
 def _futures_symbol_info(market: MarketName, s: SymbolSpec) -> dict[str, Any]:
     filters: list[dict[str, Any]] = [
-        {"filterType": "PRICE_FILTER", "minPrice": str(s.tick_size * 10),
-         "maxPrice": "4529764", "tickSize": str(s.tick_size)},
-        {"filterType": "LOT_SIZE", "minQty": str(s.min_qty), "maxQty": str(s.max_qty),
-         "stepSize": str(s.step_size)},
-        {"filterType": "MARKET_LOT_SIZE", "minQty": str(s.min_qty),
-         "maxQty": str(s.max_qty / 10), "stepSize": str(s.step_size)},
+        {
+            "filterType": "PRICE_FILTER",
+            "minPrice": str(s.tick_size * 10),
+            "maxPrice": "4529764",
+            "tickSize": str(s.tick_size),
+        },
+        {
+            "filterType": "LOT_SIZE",
+            "minQty": str(s.min_qty),
+            "maxQty": str(s.max_qty),
+            "stepSize": str(s.step_size),
+        },
+        {
+            "filterType": "MARKET_LOT_SIZE",
+            "minQty": str(s.min_qty),
+            "maxQty": str(s.max_qty / 10),
+            "stepSize": str(s.step_size),
+        },
         {"filterType": "MAX_NUM_ORDERS", "limit": 200},
         {"filterType": "MAX_NUM_ALGO_ORDERS", "limit": 10},
     ]
     if market == "usdm":
         filters.append({"filterType": "MIN_NOTIONAL", "notional": str(s.min_notional)})
-    filters.append({"filterType": "PERCENT_PRICE", "multiplierUp": "1.0500",
-                    "multiplierDown": "0.9500", "multiplierDecimal": "4"})
+    filters.append(
+        {
+            "filterType": "PERCENT_PRICE",
+            "multiplierUp": "1.0500",
+            "multiplierDown": "0.9500",
+            "multiplierDecimal": "4",
+        }
+    )
     info: dict[str, Any] = {
         "symbol": s.symbol,
         "pair": s.pair,
@@ -242,57 +358,83 @@ def _futures_symbol_info(market: MarketName, s: SymbolSpec) -> dict[str, Any]:
     else:
         info["contractStatus"] = "TRADING"
         info["contractSize"] = s.contract_size
-    info.update({
-        "maintMarginPercent": "2.5000",
-        "requiredMarginPercent": "5.0000",
-        "baseAsset": s.base,
-        "quoteAsset": s.quote,
-        "marginAsset": s.margin_asset,
-        "pricePrecision": s.price_decimals,
-        "quantityPrecision": s.qty_decimals,
-        "baseAssetPrecision": 8,
-        "quotePrecision": 8,
-        "underlyingType": "COIN",
-        "underlyingSubType": [],
-        "triggerProtect": "0.0500",
-        "liquidationFee": "0.012500",
-        "marketTakeBound": "0.05",
-        "maxMoveOrderLimit": 10000,
-        "filters": filters,
-        "orderTypes": ["LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT",
-                       "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"],
-        "timeInForce": ["GTC", "IOC", "FOK", "GTX"] + (["GTD"] if market == "usdm" else []),
-    })
+    info.update(
+        {
+            "maintMarginPercent": "2.5000",
+            "requiredMarginPercent": "5.0000",
+            "baseAsset": s.base,
+            "quoteAsset": s.quote,
+            "marginAsset": s.margin_asset,
+            "pricePrecision": s.price_decimals,
+            "quantityPrecision": s.qty_decimals,
+            "baseAssetPrecision": 8,
+            "quotePrecision": 8,
+            "underlyingType": "COIN",
+            "underlyingSubType": [],
+            "triggerProtect": "0.0500",
+            "liquidationFee": "0.012500",
+            "marketTakeBound": "0.05",
+            "maxMoveOrderLimit": 10000,
+            "filters": filters,
+            "orderTypes": [
+                "LIMIT",
+                "MARKET",
+                "STOP",
+                "STOP_MARKET",
+                "TAKE_PROFIT",
+                "TAKE_PROFIT_MARKET",
+                "TRAILING_STOP_MARKET",
+            ],
+            "timeInForce": ["GTC", "IOC", "FOK", "GTX"] + (["GTD"] if market == "usdm" else []),
+        }
+    )
     if market == "coinm":
         info["equalQtyPrecision"] = 4
     return info
 
 
-def exchange_info(market: MarketName, specs: Sequence[SymbolSpec], server_time: int,
-                  weight_limit: int) -> dict[str, Any]:
+def exchange_info(
+    market: MarketName, specs: Sequence[SymbolSpec], server_time: int, weight_limit: int
+) -> dict[str, Any]:
     """Build the ``exchangeInfo`` document for ``market`` listing ``specs``."""
     rate_limits: list[dict[str, Any]] = [
-        {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1,
-         "limit": weight_limit},
+        {
+            "rateLimitType": "REQUEST_WEIGHT",
+            "interval": "MINUTE",
+            "intervalNum": 1,
+            "limit": weight_limit,
+        },
     ]
     if market == "spot":
         rate_limits += [
             {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 50},
             {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 160000},
-            {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5,
-             "limit": 61000},
+            {
+                "rateLimitType": "RAW_REQUESTS",
+                "interval": "MINUTE",
+                "intervalNum": 5,
+                "limit": 61000,
+            },
         ]
-        return {"timezone": "UTC", "serverTime": server_time, "rateLimits": rate_limits,
-                "exchangeFilters": [], "symbols": [_spot_symbol_info(s) for s in specs]}
+        return {
+            "timezone": "UTC",
+            "serverTime": server_time,
+            "rateLimits": rate_limits,
+            "exchangeFilters": [],
+            "symbols": [_spot_symbol_info(s) for s in specs],
+        }
     rate_limits += [
         {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1, "limit": 1200},
         {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 300},
     ]
-    doc: dict[str, Any] = {"timezone": "UTC", "serverTime": server_time,
-                           "rateLimits": rate_limits, "exchangeFilters": []}
+    doc: dict[str, Any] = {
+        "timezone": "UTC",
+        "serverTime": server_time,
+        "rateLimits": rate_limits,
+        "exchangeFilters": [],
+    }
     if market == "usdm":
         doc["futuresType"] = "U_MARGINED"
-        doc["assets"] = [{"asset": "USDT", "marginAvailable": True,
-                          "autoAssetExchange": "-10000"}]
+        doc["assets"] = [{"asset": "USDT", "marginAvailable": True, "autoAssetExchange": "-10000"}]
     doc["symbols"] = [_futures_symbol_info(market, s) for s in specs]
     return doc

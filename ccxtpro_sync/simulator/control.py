@@ -13,8 +13,7 @@ from typing import Any, Final, Protocol
 
 from .streams import StreamKey
 
-METHODS: Final = ("SUBSCRIBE", "UNSUBSCRIBE", "LIST_SUBSCRIPTIONS", "SET_PROPERTY",
-                  "GET_PROPERTY")
+METHODS: Final = ("SUBSCRIBE", "UNSUBSCRIBE", "LIST_SUBSCRIPTIONS", "SET_PROPERTY", "GET_PROPERTY")
 _ID_STRING: Final = re.compile(r"^[A-Za-z0-9]{1,36}$")
 _INT64: Final = 2**63
 
@@ -61,8 +60,11 @@ def handle(text: str, target: ControlTarget) -> dict[str, Any]:
     req_id, method = req["id"], req["method"]
     if method not in METHODS:
         expected = ", ".join(f"`{m}`" for m in METHODS)
-        return _error(2, f"Invalid request: unknown variant `{method}`, expected one of "
-                         f"{expected} {end}", req_id)
+        return _error(
+            2,
+            f"Invalid request: unknown variant `{method}`, expected one of {expected} {end}",
+            req_id,
+        )
     params = req.get("params", [])
     if not isinstance(params, list):
         return _error(2, "Invalid request: invalid type: expected a sequence", req_id)

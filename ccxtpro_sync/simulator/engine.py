@@ -41,8 +41,9 @@ class BookSnapshot:
 class Engine:
     """Generators + feeds for every market, driven by :meth:`tick`."""
 
-    def __init__(self, catalog: Catalog, *, seed: int, tick_interval: float, speed: float,
-                 book_levels: int) -> None:
+    def __init__(
+        self, catalog: Catalog, *, seed: int, tick_interval: float, speed: float, book_levels: int
+    ) -> None:
         self.catalog = catalog
         self.lock = threading.RLock()
         self.tick_interval = tick_interval
@@ -96,8 +97,11 @@ class Engine:
 
     def depth(self, market: MarketName, symbol: str, limit: int) -> dict[str, Any]:
         with self.lock:
-            return depth_snapshot(self.generators[market].states[symbol], limit,  # type: ignore[no-any-return]
-                                  now_ms())
+            return depth_snapshot(
+                self.generators[market].states[symbol],
+                limit,  # type: ignore[no-any-return]
+                now_ms(),
+            )
 
     def book(self, market: MarketName, symbol: str, depth: int | None = None) -> BookSnapshot:
         with self.lock:

@@ -29,8 +29,7 @@ if TYPE_CHECKING:
     from .server import WsServer
 
 ConnMatch = str | Callable[[ConnectionInfo], bool] | None
-MalformedKind = Literal["invalid_json", "unknown_event", "binary", "bad_opcode",
-                        "truncated_frame"]
+MalformedKind = Literal["invalid_json", "unknown_event", "binary", "bad_opcode", "truncated_frame"]
 
 
 def matches(match: ConnMatch, info: ConnectionInfo) -> bool:
@@ -83,8 +82,7 @@ class Faults:
         """End a half-open stall early."""
         return self._server.act("release", match)
 
-    def send_malformed(self, kind: MalformedKind = "invalid_json",
-                       match: ConnMatch = None) -> int:
+    def send_malformed(self, kind: MalformedKind = "invalid_json", match: ConnMatch = None) -> int:
         """Send one bad message.
 
         ``invalid_json``: text frame with truncated JSON; ``unknown_event``: valid JSON
@@ -105,8 +103,7 @@ class Faults:
         return self._engine.inject_gap(market, symbol.upper(), events)
 
     # -- sticky settings ------------------------------------------------------------
-    def refuse_handshakes(self, count: int = 1, status: int = 429,
-                          retry_after: int = 1) -> None:
+    def refuse_handshakes(self, count: int = 1, status: int = 429, retry_after: int = 1) -> None:
         """Reject the next ``count`` WebSocket handshakes with HTTP ``status``."""
         with self._lock:
             self._ws_refusal = Refusal(count, status, retry_after)

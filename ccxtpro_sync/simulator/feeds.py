@@ -40,13 +40,28 @@ def _futures_extra(st: SymbolState, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def trade_payload(st: SymbolState, t: Any, now: int) -> Payload:
-    return {"e": "trade", "E": now, "s": st.spec.symbol, "t": t.id, "p": st.px(t.price),
-            "q": st.qty(t.qty), "T": t.time, "m": t.buyer_maker, "M": True}
+    return {
+        "e": "trade",
+        "E": now,
+        "s": st.spec.symbol,
+        "t": t.id,
+        "p": st.px(t.price),
+        "q": st.qty(t.qty),
+        "T": t.time,
+        "m": t.buyer_maker,
+        "M": True,
+    }
 
 
 def agg_payload(st: SymbolState, a: AggTrade, now: int) -> Payload:
-    p: dict[str, Any] = {"e": "aggTrade", "E": now, "s": st.spec.symbol, "a": a.id,
-                         "p": st.px(a.price), "q": st.qty(a.qty)}
+    p: dict[str, Any] = {
+        "e": "aggTrade",
+        "E": now,
+        "s": st.spec.symbol,
+        "a": a.id,
+        "p": st.px(a.price),
+        "q": st.qty(a.qty),
+    }
     if st.market == "usdm":
         p["nq"] = st.qty(a.qty)
     p.update({"f": a.first_id, "l": a.last_id, "T": a.time, "m": a.buyer_maker})
@@ -58,12 +73,16 @@ def agg_payload(st: SymbolState, a: AggTrade, now: int) -> Payload:
 def book_ticker_payload(st: SymbolState, now: int) -> Payload:
     book = st.book
     bid, ask = book.best(BID) or 0, book.best(ASK) or 0
-    fields = {"s": st.spec.symbol, "b": st.px(bid), "B": st.qty(book.levels[BID].get(bid, 0)),
-              "a": st.px(ask), "A": st.qty(book.levels[ASK].get(ask, 0))}
+    fields = {
+        "s": st.spec.symbol,
+        "b": st.px(bid),
+        "B": st.qty(book.levels[BID].get(bid, 0)),
+        "a": st.px(ask),
+        "A": st.qty(book.levels[ASK].get(ask, 0)),
+    }
     if st.market == "spot":
         return {"u": st.update_id, **fields}
-    return _futures_extra(st, {"e": "bookTicker", "u": st.update_id, "E": now, "T": now,
-                               **fields})
+    return _futures_extra(st, {"e": "bookTicker", "u": st.update_id, "E": now, "T": now, **fields})
 
 
 def _ticker_window(st: SymbolState, now: int) -> dict[str, Any]:
@@ -71,29 +90,57 @@ def _ticker_window(st: SymbolState, now: int) -> dict[str, Any]:
     change = (c - o) * st.spec.tick_size
     pct = Decimal(c - o) * 100 / Decimal(o) if o else Decimal(0)
     if st.volume and st.quote_volume:
-        w = (st.quote_volume / st.volume if st.market != "coinm"
-             else st.volume * st.spec.contract_size / st.quote_volume)
+        w = (
+            st.quote_volume / st.volume
+            if st.market != "coinm"
+            else st.volume * st.spec.contract_size / st.quote_volume
+        )
     else:
         w = c * st.spec.tick_size
     places = 8 if st.market == "spot" else st.spec.price_decimals
-    return {"p": f"{change:.{places}f}", "P": f"{pct:.3f}", "w": f"{w:.{places}f}",
-            "o": st.px(o), "h": st.px(st.high), "l": st.px(st.low), "c": st.px(c),
-            "Q": st.qty(st.last_qty), "v": st.dec(st.volume), "q": f"{st.quote_volume:.8f}",
-            "O": now - 86_400_000, "C": now,
-            "F": st.first_trade_id if st.trade_count else -1,
-            "L": st.trade_id if st.trade_count else -1, "n": st.trade_count}
+    return {
+        "p": f"{change:.{places}f}",
+        "P": f"{pct:.3f}",
+        "w": f"{w:.{places}f}",
+        "o": st.px(o),
+        "h": st.px(st.high),
+        "l": st.px(st.low),
+        "c": st.px(c),
+        "Q": st.qty(st.last_qty),
+        "v": st.dec(st.volume),
+        "q": f"{st.quote_volume:.8f}",
+        "O": now - 86_400_000,
+        "C": now,
+        "F": st.first_trade_id if st.trade_count else -1,
+        "L": st.trade_id if st.trade_count else -1,
+        "n": st.trade_count,
+    }
 
 
 def ticker_payload(st: SymbolState, now: int) -> Payload:
     w = _ticker_window(st, now)
-    p: dict[str, Any] = {"e": "24hrTicker", "E": now, "s": st.spec.symbol, "p": w["p"],
-                         "P": w["P"], "w": w["w"]}
+    p: dict[str, Any] = {
+        "e": "24hrTicker",
+        "E": now,
+        "s": st.spec.symbol,
+        "p": w["p"],
+        "P": w["P"],
+        "w": w["w"],
+    }
     if st.market == "spot":
         book = st.book
         bid, ask = book.best(BID) or 0, book.best(ASK) or 0
-        p.update({"x": w["o"], "c": w["c"], "Q": w["Q"], "b": st.px(bid),
-                  "B": st.qty(book.levels[BID].get(bid, 0)), "a": st.px(ask),
-                  "A": st.qty(book.levels[ASK].get(ask, 0))})
+        p.update(
+            {
+                "x": w["o"],
+                "c": w["c"],
+                "Q": w["Q"],
+                "b": st.px(bid),
+                "B": st.qty(book.levels[BID].get(bid, 0)),
+                "a": st.px(ask),
+                "A": st.qty(book.levels[ASK].get(ask, 0)),
+            }
+        )
     else:
         p.update({"c": w["c"], "Q": w["Q"]})
     for k in ("o", "h", "l", "v", "q", "O", "C", "F", "L", "n"):
@@ -103,18 +150,36 @@ def ticker_payload(st: SymbolState, now: int) -> Payload:
 
 def mini_ticker_payload(st: SymbolState, now: int) -> Payload:
     w = _ticker_window(st, now)
-    p = {"e": "24hrMiniTicker", "E": now, "s": st.spec.symbol,
-         **{k: w[k] for k in ("c", "o", "h", "l", "v", "q")}}
+    p = {
+        "e": "24hrMiniTicker",
+        "E": now,
+        "s": st.spec.symbol,
+        **{k: w[k] for k in ("c", "o", "h", "l", "v", "q")},
+    }
     return _futures_extra(st, p) if st.market == "coinm" else p
 
 
 def kline_payload(st: SymbolState, c: Candle, now: int) -> Payload:
     places = 8 if st.market == "spot" else st.spec.qty_decimals
-    k = {"t": c.open_time, "T": c.close_time, "s": st.spec.symbol, "i": c.interval,
-         "f": c.first_id, "L": c.last_id, "o": st.px(c.open), "c": st.px(c.close),
-         "h": st.px(c.high), "l": st.px(c.low), "v": st.dec(c.volume, places), "n": c.count,
-         "x": c.closed, "q": f"{c.quote_volume:.8f}", "V": st.dec(c.taker_volume, places),
-         "Q": f"{c.taker_quote_volume:.8f}", "B": "0"}
+    k = {
+        "t": c.open_time,
+        "T": c.close_time,
+        "s": st.spec.symbol,
+        "i": c.interval,
+        "f": c.first_id,
+        "L": c.last_id,
+        "o": st.px(c.open),
+        "c": st.px(c.close),
+        "h": st.px(c.high),
+        "l": st.px(c.low),
+        "v": st.dec(c.volume, places),
+        "n": c.count,
+        "x": c.closed,
+        "q": f"{c.quote_volume:.8f}",
+        "V": st.dec(c.taker_volume, places),
+        "Q": f"{c.taker_quote_volume:.8f}",
+        "B": "0",
+    }
     return {"e": "kline", "E": now, "s": st.spec.symbol, "k": k}
 
 
@@ -125,11 +190,16 @@ def mark_price_payload(st: SymbolState, now: int) -> Payload:
     mark = mid * tick
     perpetual = st.spec.is_perpetual
     funding_period = 8 * 3_600_000
-    p: dict[str, Any] = {"e": "markPriceUpdate", "E": now, "s": st.spec.symbol,
-                         "p": f"{mark:.{_MARK_PLACES}f}", "i": f"{index:.{_MARK_PLACES}f}",
-                         "P": f"{(mark + index) / 2:.{_MARK_PLACES}f}",
-                         "r": f"{st.funding_rate:.8f}" if perpetual else "",
-                         "T": (now // funding_period + 1) * funding_period if perpetual else 0}
+    p: dict[str, Any] = {
+        "e": "markPriceUpdate",
+        "E": now,
+        "s": st.spec.symbol,
+        "p": f"{mark:.{_MARK_PLACES}f}",
+        "i": f"{index:.{_MARK_PLACES}f}",
+        "P": f"{(mark + index) / 2:.{_MARK_PLACES}f}",
+        "r": f"{st.funding_rate:.8f}" if perpetual else "",
+        "T": (now // funding_period + 1) * funding_period if perpetual else 0,
+    }
     if st.market == "usdm":
         p["ap"] = p["p"]
     return p
@@ -137,21 +207,58 @@ def mark_price_payload(st: SymbolState, now: int) -> Payload:
 
 def force_order_payload(st: SymbolState, liq: Liquidation, now: int) -> Payload:
     q = st.qty(liq.qty)
-    return {"e": "forceOrder", "E": now,
-            "o": {"s": st.spec.symbol, "S": liq.side, "o": "LIMIT", "f": "IOC", "q": q,
-                  "p": st.px(liq.price), "ap": st.px(liq.price), "X": "FILLED", "l": q,
-                  "z": q, "T": liq.time}}
+    return {
+        "e": "forceOrder",
+        "E": now,
+        "o": {
+            "s": st.spec.symbol,
+            "S": liq.side,
+            "o": "LIMIT",
+            "f": "IOC",
+            "q": q,
+            "p": st.px(liq.price),
+            "ap": st.px(liq.price),
+            "X": "FILLED",
+            "l": q,
+            "z": q,
+            "T": liq.time,
+        },
+    }
 
 
-def depth_update(st: SymbolState, now: int, ids: tuple[int, int, int],
-                 bids: list[list[str]], asks: list[list[str]]) -> Payload:
+def depth_update(
+    st: SymbolState,
+    now: int,
+    ids: tuple[int, int, int],
+    bids: list[list[str]],
+    asks: list[list[str]],
+) -> Payload:
     """``ids`` = (U, u, pu); spot drops ``pu``."""
     first, last, prev = ids
     if st.market == "spot":
-        return {"e": "depthUpdate", "E": now, "s": st.spec.symbol, "U": first, "u": last,
-                "b": bids, "a": asks}
-    return _futures_extra(st, {"e": "depthUpdate", "E": now, "T": now, "s": st.spec.symbol,
-                               "U": first, "u": last, "pu": prev, "b": bids, "a": asks})
+        return {
+            "e": "depthUpdate",
+            "E": now,
+            "s": st.spec.symbol,
+            "U": first,
+            "u": last,
+            "b": bids,
+            "a": asks,
+        }
+    return _futures_extra(
+        st,
+        {
+            "e": "depthUpdate",
+            "E": now,
+            "T": now,
+            "s": st.spec.symbol,
+            "U": first,
+            "u": last,
+            "pu": prev,
+            "b": bids,
+            "a": asks,
+        },
+    )
 
 
 def depth_snapshot(st: SymbolState, limit: int, now: int) -> Payload:
@@ -205,8 +312,11 @@ class BookTickerStream(StreamState):
         if self.st is not None:
             changed = ctx.steps[self.st.spec.symbol].top_changed
             return [book_ticker_payload(self.st, ctx.now)] if changed else []
-        return [book_ticker_payload(self.gen.states[sym], ctx.now)
-                for sym, step in ctx.steps.items() if step.top_changed]
+        return [
+            book_ticker_payload(self.gen.states[sym], ctx.now)
+            for sym, step in ctx.steps.items()
+            if step.top_changed
+        ]
 
 
 class TickerStream(StreamState):
@@ -246,8 +356,11 @@ class KlineStream(StreamState):
     def emit(self, ctx: Ctx) -> list[Payload]:
         st = self._sym()
         st.roll_candles(ctx.now)
-        out = [kline_payload(st, c, ctx.now) for c in st.closed_candles[self.interval]
-               if c.open_time > self.watermark]
+        out = [
+            kline_payload(st, c, ctx.now)
+            for c in st.closed_candles[self.interval]
+            if c.open_time > self.watermark
+        ]
         current = st.candles[self.interval]
         self.watermark = current.open_time - 1
         out.append(kline_payload(st, current, ctx.now))
@@ -274,8 +387,9 @@ class ForceOrderStream(StreamState):
                 self.latest[sym] = step.liquidation
 
     def emit(self, ctx: Ctx) -> list[Payload]:
-        out = [force_order_payload(self.gen.states[s], liq, ctx.now)
-               for s, liq in self.latest.items()]
+        out = [
+            force_order_payload(self.gen.states[s], liq, ctx.now) for s, liq in self.latest.items()
+        ]
         self.latest.clear()
         return out
 
@@ -304,8 +418,9 @@ class DiffDepthStream(StreamState):
         st = self._sym()
         bids = sorted(((p, q) for (s, p), q in self.changes.items() if s == BID), reverse=True)
         asks = sorted((p, q) for (s, p), q in self.changes.items() if s == ASK)
-        payload = depth_update(st, ctx.now, (self.first, self.last, self.prev_u),
-                               _levels(st, bids), _levels(st, asks))
+        payload = depth_update(
+            st, ctx.now, (self.first, self.last, self.prev_u), _levels(st, bids), _levels(st, asks)
+        )
         self.prev_u, self.first = self.last, None
         self.changes.clear()
         if self.drop > 0:
@@ -341,12 +456,21 @@ class PartialDepthStream(StreamState):
 
 
 _STATE_TYPES: dict[str, type[StreamState]] = {
-    "trade": TradeStream, "aggTrade": TradeStream, "bookTicker": BookTickerStream,
-    "allBookTicker": BookTickerStream, "ticker": TickerStream, "miniTicker": TickerStream,
-    "allTicker": AllTickerStream, "allMiniTicker": AllTickerStream, "kline": KlineStream,
-    "markPrice": MarkPriceStream, "allMarkPrice": MarkPriceStream,
-    "forceOrder": ForceOrderStream, "allForceOrder": ForceOrderStream,
-    "depth": DiffDepthStream, "partialDepth": PartialDepthStream,
+    "trade": TradeStream,
+    "aggTrade": TradeStream,
+    "bookTicker": BookTickerStream,
+    "allBookTicker": BookTickerStream,
+    "ticker": TickerStream,
+    "miniTicker": TickerStream,
+    "allTicker": AllTickerStream,
+    "allMiniTicker": AllTickerStream,
+    "kline": KlineStream,
+    "markPrice": MarkPriceStream,
+    "allMarkPrice": MarkPriceStream,
+    "forceOrder": ForceOrderStream,
+    "allForceOrder": ForceOrderStream,
+    "depth": DiffDepthStream,
+    "partialDepth": PartialDepthStream,
 }
 
 

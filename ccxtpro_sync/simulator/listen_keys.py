@@ -80,8 +80,11 @@ class ListenKeys:
 
     def keys_of(self, account: Account, market: MarketName) -> list[str]:
         with self._lock:
-            return [k for k, e in self._keys.items() if e.account is account
-                    and e.market == market and e.expires_at > self.clock()]
+            return [
+                k
+                for k, e in self._keys.items()
+                if e.account is account and e.market == market and e.expires_at > self.clock()
+            ]
 
     def stream_key(self, market: MarketName, name: str) -> StreamKey | None:
         """A stream key for a live listenKey used as a stream name, else ``None``."""
@@ -114,6 +117,5 @@ class ListenKeys:
                 del self._keys[entry.key]
                 self.expired.append(entry.key)
         for entry in gone:
-            event: dict[str, Any] = {"e": "listenKeyExpired", "E": now_ms(),
-                                     "listenKey": entry.key}
+            event: dict[str, Any] = {"e": "listenKeyExpired", "E": now_ms(), "listenKey": entry.key}
             self.engine.publish(entry.market, entry.key, event)

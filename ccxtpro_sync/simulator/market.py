@@ -23,10 +23,22 @@ BID: Final[Side] = "b"
 ASK: Final[Side] = "a"
 
 KLINE_INTERVALS: Final[dict[str, int]] = {
-    "1s": 1_000, "1m": 60_000, "3m": 180_000, "5m": 300_000, "15m": 900_000,
-    "30m": 1_800_000, "1h": 3_600_000, "2h": 7_200_000, "4h": 14_400_000,
-    "6h": 21_600_000, "8h": 28_800_000, "12h": 43_200_000, "1d": 86_400_000,
-    "3d": 259_200_000, "1w": 604_800_000, "1M": 0,
+    "1s": 1_000,
+    "1m": 60_000,
+    "3m": 180_000,
+    "5m": 300_000,
+    "15m": 900_000,
+    "30m": 1_800_000,
+    "1h": 3_600_000,
+    "2h": 7_200_000,
+    "4h": 14_400_000,
+    "6h": 21_600_000,
+    "8h": 28_800_000,
+    "12h": 43_200_000,
+    "1d": 86_400_000,
+    "3d": 259_200_000,
+    "1w": 604_800_000,
+    "1M": 0,
 }
 _MONDAY_OFFSET_MS: Final = 4 * 86_400_000  # 1970-01-01 was a Thursday
 DAY_MS: Final = 86_400_000
@@ -251,8 +263,14 @@ class MarketGenerator:
     symbol's ids jump, as on Binance, and only the ``pu`` chain is contiguous.
     """
 
-    def __init__(self, market: MarketName, specs: list[SymbolSpec], rng: random.Random,
-                 levels: int, now_ms: int) -> None:
+    def __init__(
+        self,
+        market: MarketName,
+        specs: list[SymbolSpec],
+        rng: random.Random,
+        levels: int,
+        now_ms: int,
+    ) -> None:
         self.market = market
         self.rng = rng
         self.levels = levels
@@ -296,8 +314,7 @@ class MarketGenerator:
     def step(self, now_ms: int) -> dict[str, SymbolStep]:
         return {sym: self._step_symbol(st, now_ms) for sym, st in self.states.items()}
 
-    def _change(self, st: SymbolState, out: SymbolStep, side: Side, price: int,
-                qty: int) -> None:
+    def _change(self, st: SymbolState, out: SymbolStep, side: Side, price: int, qty: int) -> None:
         st.book.set(side, price, qty)
         st.update_id = self._next_id(st)
         out.changes.append((side, price, max(qty, 0), st.update_id))
@@ -305,8 +322,12 @@ class MarketGenerator:
     def _step_symbol(self, st: SymbolState, now_ms: int) -> SymbolStep:
         rng, book = self.rng, st.book
         out = SymbolStep(st.spec.symbol)
-        top_before = (book.best(BID), book.levels[BID].get(book.best(BID) or 0),
-                      book.best(ASK), book.levels[ASK].get(book.best(ASK) or 0))
+        top_before = (
+            book.best(BID),
+            book.levels[BID].get(book.best(BID) or 0),
+            book.best(ASK),
+            book.levels[ASK].get(book.best(ASK) or 0),
+        )
         if rng.random() < 0.35:
             self._taker(st, out, now_ms)
         for _ in range(rng.randint(1, 4)):
@@ -316,12 +337,17 @@ class MarketGenerator:
         if self.market != "spot" and rng.random() < 0.02:
             sell = rng.random() < 0.5
             px = book.best(BID if sell else ASK) or st.last_price
-            out.liquidation = Liquidation("SELL" if sell else "BUY", px, self._lots(st.spec),
-                                          now_ms)
+            out.liquidation = Liquidation(
+                "SELL" if sell else "BUY", px, self._lots(st.spec), now_ms
+            )
         if self.market != "spot" and rng.random() < 0.05:
             st.funding_rate = Decimal(rng.randint(-30, 100)) / Decimal(1000000)
-        top_after = (book.best(BID), book.levels[BID].get(book.best(BID) or 0),
-                     book.best(ASK), book.levels[ASK].get(book.best(ASK) or 0))
+        top_after = (
+            book.best(BID),
+            book.levels[BID].get(book.best(BID) or 0),
+            book.best(ASK),
+            book.levels[ASK].get(book.best(ASK) or 0),
+        )
         out.top_changed = top_before != top_after
         return out
 
@@ -356,8 +382,9 @@ class MarketGenerator:
                 out.trades.append(trade)
                 st.record_trade(trade)
             st.agg_id += 1
-            out.agg_trades.append(AggTrade(st.agg_id, price, fill, first, st.trade_id,
-                                           not taker_buys, now_ms))
+            out.agg_trades.append(
+                AggTrade(st.agg_id, price, fill, first, st.trade_id, not taker_buys, now_ms)
+            )
             self._change(st, out, side, price, available - fill)
             remaining -= fill
 
@@ -380,8 +407,13 @@ class MarketGenerator:
             if other is not None and abs(other - best) > 1 and rng.random() < 0.6:
                 # Liquidity providers close a wide spread quickly, as on a liquid market.
                 inside = rng.randint(1, abs(other - best) - 1)
-                self._change(st, out, side, best + inside if side == BID else best - inside,
-                             self._lots(st.spec))
+                self._change(
+                    st,
+                    out,
+                    side,
+                    best + inside if side == BID else best - inside,
+                    self._lots(st.spec),
+                )
                 return
             offset = int(rng.expovariate(1 / 6)) - (1 if rng.random() < 0.3 else 0)
             price = best - offset if side == BID else best + offset
@@ -397,8 +429,9 @@ class MarketGenerator:
             return
         side: Side = BID if self.rng.random() < self._buy_bias(st) else ASK
         inside = self.rng.randint(1, min(ask - bid - 1, 3))
-        self._change(st, out, side, bid + inside if side == BID else ask - inside,
-                     self._lots(st.spec))
+        self._change(
+            st, out, side, bid + inside if side == BID else ask - inside, self._lots(st.spec)
+        )
 
     def _replenish(self, st: SymbolState, out: SymbolStep) -> None:
         """Keep each side near ``levels`` deep by adding or trimming far levels."""

@@ -45,13 +45,20 @@ INSUFFICIENT = "Account has insufficient balance for requested action."
 class Sink(Protocol):
     """Receives what the engine did (the user-data layer formats and routes it)."""
 
-    def order_event(self, order: SimOrder, exec_type: str, fill: Fill | None,
-                    now: int) -> None: ...
+    def order_event(self, order: SimOrder, exec_type: str, fill: Fill | None, now: int) -> None: ...
 
     def spot_account(self, account: Account, assets: Iterable[str], now: int) -> None: ...
 
-    def futures_account(self, account: Account, market: MarketName, assets: Iterable[str],
-                        symbols: Iterable[str], *, reason: str, now: int) -> None: ...
+    def futures_account(
+        self,
+        account: Account,
+        market: MarketName,
+        assets: Iterable[str],
+        symbols: Iterable[str],
+        *,
+        reason: str,
+        now: int,
+    ) -> None: ...
 
 
 def _q8(value: Decimal) -> Decimal:
@@ -65,12 +72,14 @@ class Matching:
         self.engine = engine
         self.sink = sink
         self._rng = random.Random(f"{seed}:orders")
-        self._order_ids = {m: itertools.count(self._rng.randint(10**8, 9 * 10**8))
-                           for m in engine.generators}
+        self._order_ids = {
+            m: itertools.count(self._rng.randint(10**8, 9 * 10**8)) for m in engine.generators
+        }
         self._execution_ids = itertools.count(self._rng.randint(10**6, 10**7))
         #: market -> symbol -> side -> price -> FIFO of resting account orders
         self._resting: dict[MarketName, dict[str, dict[Side, dict[int, deque[SimOrder]]]]] = {
-            m: {} for m in engine.generators}
+            m: {} for m in engine.generators
+        }
         self.orders: dict[MarketName, dict[int, SimOrder]] = {m: {} for m in engine.generators}
         self.trades: dict[tuple[int, MarketName], list[AccountTrade]] = {}
         self._pending: dict[MarketName, dict[str, SymbolStep]] = {m: {} for m in engine.generators}
@@ -98,8 +107,9 @@ class Matching:
     def _step(self, market: MarketName, symbol: str) -> SymbolStep:
         return self._pending[market].setdefault(symbol, SymbolStep(symbol))
 
-    def _set_level(self, st: SymbolState, step: SymbolStep, side: Side, price: int,
-                   qty: int) -> None:
+    def _set_level(
+        self, st: SymbolState, step: SymbolStep, side: Side, price: int, qty: int
+    ) -> None:
         book = st.book
         before = (book.best(BID), book.best(ASK))
         self.engine.generators[st.market]._change(st, step, side, price, max(0, qty))
@@ -111,20 +121,33 @@ class Matching:
         st = self.state(market, symbol)
         return st.mid() * st.spec.tick_size
 
-    def open_orders(self, account: Account, market: MarketName,
-                    symbol: str | None = None) -> list[SimOrder]:
-        return [o for o in self.orders[market].values()
-                if o.account is account and o.is_open and (symbol is None or o.symbol == symbol)]
+    def open_orders(
+        self, account: Account, market: MarketName, symbol: str | None = None
+    ) -> list[SimOrder]:
+        return [
+            o
+            for o in self.orders[market].values()
+            if o.account is account and o.is_open and (symbol is None or o.symbol == symbol)
+        ]
 
-    def find(self, account: Account, market: MarketName, symbol: str, order_id: int | None,
-             client_id: str | None) -> SimOrder | None:
+    def find(
+        self,
+        account: Account,
+        market: MarketName,
+        symbol: str,
+        order_id: int | None,
+        client_id: str | None,
+    ) -> SimOrder | None:
         if order_id is not None:
             order = self.orders[market].get(order_id)
             if order is None or order.account is not account or order.symbol != symbol:
                 return None
             return order if client_id is None or order.client_order_id == client_id else None
-        found = [o for o in self.orders[market].values() if o.account is account
-                 and o.symbol == symbol and o.client_order_id == client_id]
+        found = [
+            o
+            for o in self.orders[market].values()
+            if o.account is account and o.symbol == symbol and o.client_order_id == client_id
+        ]
         open_ones = [o for o in found if o.is_open]
         candidates = open_ones or found
         return candidates[-1] if candidates else None
@@ -140,20 +163,36 @@ class Matching:
         now = now_ms()
         client_id = req.client_order_id or self.new_client_id()
         if any(o.client_order_id == client_id for o in self.open_orders(account, market, symbol)):
-            raise ApiError(-2010 if market == "spot" else -4015,
-                           "Duplicate order sent." if market == "spot"
-                           else "Client order id is not valid.")
-        order = SimOrder(market, symbol, next(self._order_ids[market]), client_id, account,
-                         req.side, req.type, req.time_in_force, req.price or 0, req.lots or 0,
-                         now, orig_quote_qty=req.quote_qty or Decimal(0), update_time=now,
-                         reduce_only=req.reduce_only)
+            raise ApiError(
+                -2010 if market == "spot" else -4015,
+                "Duplicate order sent." if market == "spot" else "Client order id is not valid.",
+            )
+        order = SimOrder(
+            market,
+            symbol,
+            next(self._order_ids[market]),
+            client_id,
+            account,
+            req.side,
+            req.type,
+            req.time_in_force,
+            req.price or 0,
+            req.lots or 0,
+            now,
+            orig_quote_qty=req.quote_qty or Decimal(0),
+            update_time=now,
+            reduce_only=req.reduce_only,
+        )
         crosses = self._crosses(order, st)
         if order.type == "LIMIT_MAKER" and crosses:
             raise ApiError(-2010, "Order would immediately match and take.")
         if order.time_in_force == "GTX" and crosses:
-            raise ApiError(-5022, "Due to the order could not be executed as maker, the Post "
-                                  "Only order will be rejected. The order will not be recorded "
-                                  "in the order history")
+            raise ApiError(
+                -5022,
+                "Due to the order could not be executed as maker, the Post "
+                "Only order will be rejected. The order will not be recorded "
+                "in the order history",
+            )
         if market == "spot":
             self._reserve_spot(order, st)
         else:
@@ -185,8 +224,9 @@ class Matching:
         """(price, lots) of the opposite side within the order's limit, best first."""
         side: Side = ASK if order.is_buy else BID
         for price, lots in st.book.top(side):
-            if order.type != "MARKET" and (price > order.price if order.is_buy
-                                           else price < order.price):
+            if order.type != "MARKET" and (
+                price > order.price if order.is_buy else price < order.price
+            ):
                 break
             yield price, lots
 
@@ -262,8 +302,9 @@ class Matching:
         self._touch(order.account, asset)
 
     # -- futures margin -------------------------------------------------------------------------
-    def margin(self, account: Account, market: MarketName, asset: str) -> tuple[Decimal, Decimal,
-                                                                              Decimal]:
+    def margin(
+        self, account: Account, market: MarketName, asset: str
+    ) -> tuple[Decimal, Decimal, Decimal]:
         """(unrealized PnL, position initial margin, open-order initial margin) of ``asset``."""
         upnl = pos_im = order_im = Decimal(0)
         for symbol, pos in account.positions[market].items():
@@ -290,8 +331,9 @@ class Matching:
         return qty * price
 
     @staticmethod
-    def unrealized(market: MarketName, spec: SymbolSpec, amount: Decimal, entry: Decimal,
-                   mark: Decimal) -> Decimal:
+    def unrealized(
+        market: MarketName, spec: SymbolSpec, amount: Decimal, entry: Decimal, mark: Decimal
+    ) -> Decimal:
         if not amount or not entry or not mark:
             return Decimal(0)
         if market == "coinm":
@@ -314,8 +356,10 @@ class Matching:
         if order.type == "MARKET":
             best = st.book.best(ASK if order.is_buy else BID)
             price = best if best is not None else st.last_price
-        need = self.notional(market, spec, order.orig_lots * spec.step_size,
-                             price * spec.tick_size) / pos.leverage
+        need = (
+            self.notional(market, spec, order.orig_lots * spec.step_size, price * spec.tick_size)
+            / pos.leverage
+        )
         if need > self.available(account, market, spec.margin_asset):
             raise ApiError(-2019, "Margin is insufficient.")
 
@@ -328,8 +372,10 @@ class Matching:
         budget = taker.orig_quote_qty if taker.type == "MARKET" else Decimal(0)
         while taker.remaining > 0:
             price = st.book.best(side)
-            if price is None or (taker.type != "MARKET" and (
-                    price > taker.price if taker.is_buy else price < taker.price)):
+            if price is None or (
+                taker.type != "MARKET"
+                and (price > taker.price if taker.is_buy else price < taker.price)
+            ):
                 break
             level = st.book.levels[side][price]
             queue = self._levels(market, symbol, side).get(price, deque())
@@ -338,8 +384,9 @@ class Matching:
             first_trade = st.trade_id + 1
             taken = 0
             for maker in list(queue):
-                lots = self._affordable(taker, st, price, min(taker.remaining, maker.remaining),
-                                        budget)
+                lots = self._affordable(
+                    taker, st, price, min(taker.remaining, maker.remaining), budget
+                )
                 if lots <= 0:
                     break
                 self._trade(taker, maker, st, price=price, lots=lots, now=now)
@@ -347,8 +394,7 @@ class Matching:
                 if not maker.is_open:
                     queue.popleft()
             if taker.remaining > 0 and generator > 0:
-                lots = self._affordable(taker, st, price, min(taker.remaining, generator),
-                                        budget)
+                lots = self._affordable(taker, st, price, min(taker.remaining, generator), budget)
                 if lots > 0:
                     self._trade(taker, None, st, price=price, lots=lots, now=now)
                     taken += lots
@@ -358,18 +404,28 @@ class Matching:
                 break
             self._set_level(st, step, side, price, level - taken)
             st.agg_id += 1
-            step.agg_trades.append(AggTrade(st.agg_id, price, taken, first_trade, st.trade_id,
-                                            not taker.is_buy, now))
+            step.agg_trades.append(
+                AggTrade(st.agg_id, price, taken, first_trade, st.trade_id, not taker.is_buy, now)
+            )
 
-    def _affordable(self, taker: SimOrder, st: SymbolState, price: int, lots: int,
-                    budget: Decimal) -> int:
+    def _affordable(
+        self, taker: SimOrder, st: SymbolState, price: int, lots: int, budget: Decimal
+    ) -> int:
         if not budget:
             return lots
         spent = taker.cum_quote
         return min(lots, int((budget - spent) // self._lot_value(st, price, 1)))
 
-    def _trade(self, taker: SimOrder, maker: SimOrder | None, st: SymbolState, *, price: int,
-               lots: int, now: int) -> None:
+    def _trade(
+        self,
+        taker: SimOrder,
+        maker: SimOrder | None,
+        st: SymbolState,
+        *,
+        price: int,
+        lots: int,
+        now: int,
+    ) -> None:
         """One public trade: ``taker`` against ``maker`` (an account order) or the market."""
         st.trade_id += 1
         trade = Trade(st.trade_id, price, lots, not taker.is_buy, now)
@@ -379,8 +435,17 @@ class Matching:
         if maker is not None:
             self._fill(maker, st, price=price, lots=lots, trade_id=trade.id, maker=True, now=now)
 
-    def _fill(self, order: SimOrder, st: SymbolState, *, price: int, lots: int, trade_id: int,
-              maker: bool, now: int) -> None:
+    def _fill(
+        self,
+        order: SimOrder,
+        st: SymbolState,
+        *,
+        price: int,
+        lots: int,
+        trade_id: int,
+        maker: bool,
+        now: int,
+    ) -> None:
         """Apply one execution to the order and its account, and report it."""
         spec, account, market = st.spec, order.account, order.market
         quote = self._lot_value(st, price, lots)
@@ -391,8 +456,9 @@ class Matching:
         else:
             realized = self._settle_futures(order, st, price, lots)
             asset = spec.margin_asset
-            commission = _q8(self.notional(market, spec, lots * spec.step_size,
-                                           price * spec.tick_size) * rate)
+            commission = _q8(
+                self.notional(market, spec, lots * spec.step_size, price * spec.tick_size) * rate
+            )
             account.wallets[market][asset] = account.wallet(market, asset) + realized - commission
         order.executed_lots += lots
         order.cum_quote += quote
@@ -400,24 +466,38 @@ class Matching:
         order.status = "FILLED" if order.remaining == 0 else "PARTIALLY_FILLED"
         fill = Fill(price, lots, quote, commission, asset, trade_id, maker, now, realized)
         order.fills.append(fill)
-        self.trades.setdefault((account.uid, market), []).append(AccountTrade(
-            order.symbol, trade_id, order.order_id, price, lots, quote, commission, asset, now,
-            order.is_buy, maker, realized))
+        self.trades.setdefault((account.uid, market), []).append(
+            AccountTrade(
+                order.symbol,
+                trade_id,
+                order.order_id,
+                price,
+                lots,
+                quote,
+                commission,
+                asset,
+                now,
+                order.is_buy,
+                maker,
+                realized,
+            )
+        )
         if not order.is_open:
             self._release(order)
         self.sink.order_event(order, "TRADE", fill, now)
         if market != "spot":
             account.update_time = now
-            self.sink.futures_account(account, market, [asset], [order.symbol], reason="ORDER",
-                                      now=now)
+            self.sink.futures_account(
+                account, market, [asset], [order.symbol], reason="ORDER", now=now
+            )
 
-    def _settle_spot(self, order: SimOrder, st: SymbolState, lots: int, *, quote: Decimal,
-                     rate: Decimal) -> tuple[Decimal, str]:
+    def _settle_spot(
+        self, order: SimOrder, st: SymbolState, lots: int, *, quote: Decimal, rate: Decimal
+    ) -> tuple[Decimal, str]:
         spec, account = st.spec, order.account
         base_qty = lots * spec.step_size
         if order.is_buy:
-            released = (self._lot_value(st, order.price, lots) if order.type != "MARKET"
-                        else quote)
+            released = self._lot_value(st, order.price, lots) if order.type != "MARKET" else quote
             released = min(released, order.locked)
             order.locked -= released
             pay = account.spot_balance(spec.quote)
@@ -435,8 +515,9 @@ class Matching:
         self._touch(account, spec.base, spec.quote)
         return commission, asset
 
-    def _settle_futures(self, order: SimOrder, st: SymbolState, price_ticks: int,
-                        lots: int) -> Decimal:
+    def _settle_futures(
+        self, order: SimOrder, st: SymbolState, price_ticks: int, lots: int
+    ) -> Decimal:
         """Update the one-way position; returns the realized PnL in the margin asset."""
         spec, market = st.spec, order.market
         pos = order.account.position(market, order.symbol)
@@ -448,8 +529,9 @@ class Matching:
         if old == 0 or (old > 0) == (signed > 0):
             new = old + signed
             if market == "coinm":  # inverse contracts average harmonically
-                pos.entry_price = abs(new) / (abs(old) / pos.entry_price + qty / price
-                                              if old else qty / price)
+                pos.entry_price = abs(new) / (
+                    abs(old) / pos.entry_price + qty / price if old else qty / price
+                )
             else:
                 pos.entry_price = (abs(old) * pos.entry_price + qty * price) / abs(new)
         else:
@@ -469,18 +551,19 @@ class Matching:
     def _rest(self, order: SimOrder, st: SymbolState) -> None:
         side: Side = BID if order.is_buy else ASK
         self._levels(order.market, order.symbol, side).setdefault(order.price, deque()).append(
-            order)
+            order
+        )
         level = st.book.levels[side].get(order.price, 0)
-        self._set_level(st, self._step(order.market, order.symbol), side, order.price,
-                        level + order.remaining)
+        self._set_level(
+            st, self._step(order.market, order.symbol), side, order.price, level + order.remaining
+        )
 
     def _unrest(self, order: SimOrder, lots: int) -> None:
         """Take ``lots`` of a resting order's quantity out of the book."""
         st = self.state(order.market, order.symbol)
         side: Side = BID if order.is_buy else ASK
         level = st.book.levels[side].get(order.price, 0)
-        self._set_level(st, self._step(order.market, order.symbol), side, order.price,
-                        level - lots)
+        self._set_level(st, self._step(order.market, order.symbol), side, order.price, level - lots)
 
     def _dequeue(self, order: SimOrder) -> None:
         side: Side = BID if order.is_buy else ASK
@@ -508,8 +591,7 @@ class Matching:
         self._flush(now)
         return order
 
-    def amend_keep_priority(self, order: SimOrder, new_lots: int,
-                            new_client_id: str | None) -> int:
+    def amend_keep_priority(self, order: SimOrder, new_lots: int, new_client_id: str | None) -> int:
         """Spot: reduce the quantity in place; returns the execution id."""
         now = now_ms()
         st = self.state(order.market, order.symbol)
@@ -574,8 +656,9 @@ class Matching:
             own = sum(o.remaining for o in queue)
             first = st.trade_id + 1
             for maker in queue:
-                self._market_trade(maker, st, price=level_price, lots=maker.remaining,
-                                   taker_buys=up, now=now)
+                self._market_trade(
+                    maker, st, price=level_price, lots=maker.remaining, taker_buys=up, now=now
+                )
                 touched.add(maker.order_id)
             if level > own:
                 st.trade_id += 1
@@ -584,8 +667,9 @@ class Matching:
                 st.record_trade(trade)
             self._set_level(st, step, side, level_price, 0)
             st.agg_id += 1
-            step.agg_trades.append(AggTrade(st.agg_id, level_price, level, first, st.trade_id,
-                                            not up, now))
+            step.agg_trades.append(
+                AggTrade(st.agg_id, level_price, level, first, st.trade_id, not up, now)
+            )
         typical = max(1, int(st.spec.typical_qty / st.spec.step_size))
         for quote_side, quote_price in ((BID, target - 1), (ASK, target + 1)):
             if quote_price > 0 and quote_price not in st.book.levels[quote_side]:
@@ -593,8 +677,9 @@ class Matching:
         self._flush(now)
         return len(touched)
 
-    def _market_trade(self, maker: SimOrder, st: SymbolState, *, price: int, lots: int,
-                      taker_buys: bool, now: int) -> None:
+    def _market_trade(
+        self, maker: SimOrder, st: SymbolState, *, price: int, lots: int, taker_buys: bool, now: int
+    ) -> None:
         """A maker fill of an account order against generator flow (a public trade)."""
         st.trade_id += 1
         trade = Trade(st.trade_id, price, lots, not taker_buys, now)
@@ -627,8 +712,9 @@ class Matching:
     def _settle_flow(self, market: MarketName, symbol: str, out: SymbolStep, now: int) -> None:
         st = self.state(market, symbol)
         for side in (BID, ASK):
-            hit_by: Callable[[Trade], bool] = ((lambda t: t.buyer_maker) if side == BID
-                                               else (lambda t: not t.buyer_maker))
+            hit_by: Callable[[Trade], bool] = (
+                (lambda t: t.buyer_maker) if side == BID else (lambda t: not t.buyer_maker)
+            )
             hits = [t for t in out.trades if hit_by(t)]
             opposite = st.book.best(ASK if side == BID else BID)
             levels = self._levels(market, symbol, side)
@@ -636,8 +722,9 @@ class Matching:
                 queue = levels[price]
                 own = sum(o.remaining for o in queue)
                 level = st.book.levels[side].get(price, 0)
-                crossed = opposite is not None and (opposite <= price if side == BID
-                                                    else opposite >= price)
+                crossed = opposite is not None and (
+                    opposite <= price if side == BID else opposite >= price
+                )
                 through = any(t.price < price if side == BID else t.price > price for t in hits)
                 at_level = [t for t in hits if t.price == price]
                 if through or crossed:
@@ -650,8 +737,9 @@ class Matching:
                 while fill > 0 and queue:
                     maker = queue[0]
                     lots = min(fill, maker.remaining)
-                    self._fill(maker, st, price=price, lots=lots, trade_id=trade_id, maker=True,
-                               now=now)
+                    self._fill(
+                        maker, st, price=price, lots=lots, trade_id=trade_id, maker=True, now=now
+                    )
                     fill -= lots
                     if not maker.is_open:
                         queue.popleft()

@@ -79,9 +79,17 @@ class Registry:
 
     def stats(self) -> Stats:
         with self.cond:
-            return Stats(self.snapshot(), self.handshakes_accepted, self.handshakes_refused,
-                         self.connections_closed, self.messages_sent, self.messages_received,
-                         self.rest_requests, self.rest_refused, dict(self.disconnect_reasons))
+            return Stats(
+                self.snapshot(),
+                self.handshakes_accepted,
+                self.handshakes_refused,
+                self.connections_closed,
+                self.messages_sent,
+                self.messages_received,
+                self.rest_requests,
+                self.rest_refused,
+                dict(self.disconnect_reasons),
+            )
 
     def wait(self, predicate: Callable[[Stats], T | None], timeout: float, what: str) -> T:
         """Block until ``predicate(stats)`` is truthy and return it."""

@@ -42,11 +42,15 @@ def decimal_param(params: Mapping[str, Any], name: str) -> Decimal | None:
     try:
         value = Decimal(str(raw))
     except InvalidOperation:
-        raise ApiError(-1100, f"Illegal characters found in parameter '{name}'; legal range "
-                              f"is '{_DECIMAL_RANGE}'.") from None
+        raise ApiError(
+            -1100,
+            f"Illegal characters found in parameter '{name}'; legal range is '{_DECIMAL_RANGE}'.",
+        ) from None
     if not value.is_finite() or value < 0:
-        raise ApiError(-1100, f"Illegal characters found in parameter '{name}'; legal range "
-                              f"is '{_DECIMAL_RANGE}'.")
+        raise ApiError(
+            -1100,
+            f"Illegal characters found in parameter '{name}'; legal range is '{_DECIMAL_RANGE}'.",
+        )
     return value
 
 
@@ -57,8 +61,10 @@ def int_param(params: Mapping[str, Any], name: str) -> int | None:
     try:
         return int(str(raw))
     except ValueError:
-        raise ApiError(-1100, f"Illegal characters found in parameter '{name}'; legal range "
-                              "is '^[0-9]{1,20}$'.") from None
+        raise ApiError(
+            -1100,
+            f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'.",
+        ) from None
 
 
 def _filter(market: MarketName, name: str, futures: tuple[int, str]) -> ApiError:
@@ -79,8 +85,9 @@ def to_lots(market: MarketName, spec: SymbolSpec, qty: Decimal, name: str = "LOT
         raise ApiError(-4003, "Quantity less than or equal to zero.")
     lots = qty / spec.step_size
     if lots != lots.to_integral_value():
-        raise _filter(market, name, (-1111, "Precision is over the maximum defined for this "
-                                            "asset."))
+        raise _filter(
+            market, name, (-1111, "Precision is over the maximum defined for this asset.")
+        )
     max_qty = spec.max_qty / 10 if name == "MARKET_LOT_SIZE" else spec.max_qty
     if qty < spec.min_qty or qty > max_qty:
         raise _filter(market, name, (-1013, f"Filter failure: {name}"))
@@ -96,8 +103,9 @@ def _side(params: Mapping[str, Any]) -> OrderSide:
     return "BUY" if side == "BUY" else "SELL"
 
 
-def parse_new_order(catalog: Catalog, market: MarketName, params: Mapping[str, Any],
-                    st_of: Any) -> NewOrder:
+def parse_new_order(
+    catalog: Catalog, market: MarketName, params: Mapping[str, Any], st_of: Any
+) -> NewOrder:
     """Validate ``params``; ``st_of(symbol)`` gives the live :class:`SymbolState` (for the
     notional of market orders)."""
     spec = symbol_of(catalog, market, params)
@@ -112,25 +120,39 @@ def parse_new_order(catalog: Catalog, market: MarketName, params: Mapping[str, A
     quantity = decimal_param(params, "quantity")
     quote_qty = decimal_param(params, "quoteOrderQty") if market == "spot" else None
     reduce_only = str(params.get("reduceOnly", "false")).lower() == "true"
-    req = NewOrder(market, spec.symbol, side, str(order_type), "GTC",
-                   client_order_id=params.get("newClientOrderId") or None,
-                   reduce_only=reduce_only and market != "spot")
+    req = NewOrder(
+        market,
+        spec.symbol,
+        side,
+        str(order_type),
+        "GTC",
+        client_order_id=params.get("newClientOrderId") or None,
+        reduce_only=reduce_only and market != "spot",
+    )
     if order_type == "MARKET":
         if tif is not None and market == "spot":
             raise ApiError(-1106, "Parameter 'timeInForce' sent when not required.")
         if quantity is None and quote_qty is None:
-            raise ApiError(-1102, "Param 'quantity' or 'quoteOrderQty' must be sent, but both "
-                                  "were empty/null!")
+            raise ApiError(
+                -1102, "Param 'quantity' or 'quoteOrderQty' must be sent, but both were empty/null!"
+            )
         if quantity is not None:
-            req.lots = to_lots(market, spec, quantity,
-                               "MARKET_LOT_SIZE" if market == "spot" else "LOT_SIZE")
+            req.lots = to_lots(
+                market, spec, quantity, "MARKET_LOT_SIZE" if market == "spot" else "LOT_SIZE"
+            )
         else:
             assert quote_qty is not None
             req.quote_qty = quote_qty
         st: SymbolState = st_of(spec.symbol)
         best = st.book.best(ASK if side == "BUY" else BID) or st.last_price
-        _check_notional(market, spec, quote_qty if quote_qty is not None
-                        else best * spec.tick_size * (quantity or Decimal(0)), req.reduce_only)
+        _check_notional(
+            market,
+            spec,
+            quote_qty
+            if quote_qty is not None
+            else best * spec.tick_size * (quantity or Decimal(0)),
+            req.reduce_only,
+        )
         return req
     if order_type == "LIMIT":
         if not tif:
@@ -150,11 +172,15 @@ def parse_new_order(catalog: Catalog, market: MarketName, params: Mapping[str, A
     return req
 
 
-def _check_notional(market: MarketName, spec: SymbolSpec, notional: Decimal,
-                    reduce_only: bool) -> None:
+def _check_notional(
+    market: MarketName, spec: SymbolSpec, notional: Decimal, reduce_only: bool
+) -> None:
     if market == "coinm" or reduce_only or notional >= spec.min_notional:
         return
     if market == "spot":
         raise ApiError(-1013, "Filter failure: NOTIONAL")
-    raise ApiError(-4164, f"Order's notional must be no smaller than {spec.min_notional} "
-                          "(unless you choose reduce only).")
+    raise ApiError(
+        -4164,
+        f"Order's notional must be no smaller than {spec.min_notional} "
+        "(unless you choose reduce only).",
+    )

@@ -59,8 +59,16 @@ class PrivateOptions:
 class PrivateExchange:
     """All private state of one local exchange (see module docstring)."""
 
-    def __init__(self, engine: Engine, rest: RestServer, ws: WsServer, registry: Registry, *,
-                 seed: int, options: PrivateOptions | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        rest: RestServer,
+        ws: WsServer,
+        registry: Registry,
+        *,
+        seed: int,
+        options: PrivateOptions | None = None,
+    ) -> None:
         self.options = options or PrivateOptions()
         opts = self.options
         self.engine, self.rest, self.ws, self.registry = engine, rest, ws, registry
@@ -71,13 +79,23 @@ class PrivateExchange:
         self.matching = Matching(engine, self.hub, seed)
         self.hub.matching = self.matching
         self.limits = {
-            "spot": WsApiLimits(opts.spot_ws_api_weight, opts.spot_order_limits,
-                                ban_after=opts.ban_after, ban_seconds=opts.ban_seconds),
-            "futures": WsApiLimits(opts.futures_ws_api_weight, opts.futures_order_limits,
-                                   ban_after=opts.ban_after, ban_seconds=opts.ban_seconds)}
+            "spot": WsApiLimits(
+                opts.spot_ws_api_weight,
+                opts.spot_order_limits,
+                ban_after=opts.ban_after,
+                ban_seconds=opts.ban_seconds,
+            ),
+            "futures": WsApiLimits(
+                opts.futures_ws_api_weight,
+                opts.futures_order_limits,
+                ban_after=opts.ban_after,
+                ban_seconds=opts.ban_seconds,
+            ),
+        }
         self.ws_api: dict[MarketName, WsApiServer] = {
             m: WsApiServer(self, m, self.limits["spot" if m == "spot" else "futures"])
-            for m in MARKETS}
+            for m in MARKETS
+        }
         for market, server in self.ws_api.items():
             ws.register_ws_api(market, server.handle)
         ws.extra_streams = self.listen_keys.stream_key
@@ -117,21 +135,34 @@ class PrivateMixin:
     private: PrivateExchange
 
     # -- accounts ----------------------------------------------------------------------------
-    def add_account(self, *, api_key: str, secret: str | bytes | None = None,
-                    public_key: str | bytes | None = None, name: str | None = None,
-                    balances: Mapping[str, Number] | None = None,
-                    usdm_balances: Mapping[str, Number] | None = None,
-                    coinm_balances: Mapping[str, Number] | None = None,
-                    permissions: Iterable[Permission] | None = None,
-                    account: AccountRef | None = None) -> Account:
+    def add_account(
+        self,
+        *,
+        api_key: str,
+        secret: str | bytes | None = None,
+        public_key: str | bytes | None = None,
+        name: str | None = None,
+        balances: Mapping[str, Number] | None = None,
+        usdm_balances: Mapping[str, Number] | None = None,
+        coinm_balances: Mapping[str, Number] | None = None,
+        permissions: Iterable[Permission] | None = None,
+        account: AccountRef | None = None,
+    ) -> Account:
         """Register an API key (HMAC ``secret`` or RSA/Ed25519 ``public_key`` PEM) for a new
         account, or for ``account`` if given. ``balances`` fund spot; ``usdm_balances`` and
         ``coinm_balances`` fund the futures wallets."""
         with self.private.engine.lock:
             return self.private.accounts.add_account(
-                api_key=api_key, secret=secret, public_key=public_key, name=name,
-                balances=balances, usdm_balances=usdm_balances, coinm_balances=coinm_balances,
-                permissions=permissions, account=account)
+                api_key=api_key,
+                secret=secret,
+                public_key=public_key,
+                name=name,
+                balances=balances,
+                usdm_balances=usdm_balances,
+                coinm_balances=coinm_balances,
+                permissions=permissions,
+                account=account,
+            )
 
     def create_test_account(self, key_type: KeyType = "ed25519", **kw: Any) -> TestAccount:
         """A funded account with a fresh key; ``.credentials`` is ready for the client."""
@@ -156,8 +187,9 @@ class PrivateMixin:
     def set_permissions(self, api_key: str, permissions: Iterable[Permission]) -> None:
         self.private.accounts.set_permissions(api_key, permissions)
 
-    def deposit(self, account: AccountRef, asset: str, amount: Number,
-                market: MarketName = "spot") -> None:
+    def deposit(
+        self, account: AccountRef, asset: str, amount: Number, market: MarketName = "spot"
+    ) -> None:
         """Credit (or debit, if negative) a balance and push ``balanceUpdate`` /
         ``ACCOUNT_UPDATE`` (reason ``DEPOSIT``)."""
         core = self.private
@@ -171,14 +203,18 @@ class PrivateMixin:
             core.hub.deposit(acc, market, asset, delta, now_ms())
 
     # -- observability -----------------------------------------------------------------------
-    def orders(self, account: AccountRef, market: MarketName = "spot", *,
-               open_only: bool = False) -> list[dict[str, Any]]:
+    def orders(
+        self, account: AccountRef, market: MarketName = "spot", *, open_only: bool = False
+    ) -> list[dict[str, Any]]:
         """Every order of the account on ``market`` (as ``order.status`` shows it)."""
         core = self.private
         acc = core.accounts.account(account)
         with core.engine.lock:
-            found = [o for o in core.matching.orders[market].values()
-                     if o.account is acc and (o.is_open or not open_only)]
+            found = [
+                o
+                for o in core.matching.orders[market].values()
+                if o.account is acc and (o.is_open or not open_only)
+            ]
             return [order_view(core.matching, market, o) for o in found]
 
     def balances(self, account: AccountRef) -> dict[str, SpotBalance]:
@@ -200,12 +236,18 @@ class PrivateMixin:
             return _copy_positions(acc.positions[market])
 
     def ws_api_sessions(self, market: MarketName | None = None) -> list[SessionInfo]:
-        return [s.info() for m, server in self.private.ws_api.items()
-                if market in (None, m) for s in list(server.sessions.values())]
+        return [
+            s.info()
+            for m, server in self.private.ws_api.items()
+            if market in (None, m)
+            for s in list(server.sessions.values())
+        ]
 
-    def wait_for_ws_api(self, n: int, timeout: float = 5.0,
-                        market: MarketName | None = None) -> list[SessionInfo]:
+    def wait_for_ws_api(
+        self, n: int, timeout: float = 5.0, market: MarketName | None = None
+    ) -> list[SessionInfo]:
         """Wait until exactly ``n`` WS API connections are open (0: all closed)."""
+
         def check(_: Any) -> tuple[list[SessionInfo]] | None:
             found = self.ws_api_sessions(market)
             return (found,) if len(found) == n else None
@@ -227,8 +269,10 @@ class PrivateMixin:
         acc = self.private.accounts.account(account) if account is not None else None
         self.private.hub.drop(count, acc)
 
-    def disconnect_ws_api(self, match: str | AccountRef | Callable[[Session], bool] | None = None,
-                          ) -> int:
+    def disconnect_ws_api(
+        self,
+        match: str | AccountRef | Callable[[Session], bool] | None = None,
+    ) -> int:
         """Abort matching WS API connections (no close frame): ``None`` = all, a string =
         substring of the path or an account name/key, an ``Account``, or a predicate."""
         core = self.private
@@ -249,7 +293,8 @@ class PrivateMixin:
                 if s.key is not None:
                     owners.add(s.key.account.uid)
                 return (acc is not None and acc.uid in owners) or (
-                    acc is None and text is not None and text in s.path)
+                    acc is None and text is not None and text in s.path
+                )
 
         servers = list(core.ws_api.values())
         return int(core.in_loop(lambda: sum(srv.disconnect(pred) for srv in servers)))

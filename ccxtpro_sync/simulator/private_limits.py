@@ -34,8 +34,13 @@ class Rule:
         return _SECONDS[self.interval] * self.num
 
     def entry(self, count: int) -> dict[str, Any]:
-        return {"rateLimitType": self.type, "interval": self.interval,
-                "intervalNum": self.num, "limit": self.limit, "count": count}
+        return {
+            "rateLimitType": self.type,
+            "interval": self.interval,
+            "intervalNum": self.num,
+            "limit": self.limit,
+            "count": count,
+        }
 
 
 SPOT_ORDERS: Final = (Rule("ORDERS", "SECOND", 10, 50), Rule("ORDERS", "DAY", 1, 160000))
@@ -45,8 +50,14 @@ FUTURES_ORDERS: Final = (Rule("ORDERS", "SECOND", 10, 300), Rule("ORDERS", "MINU
 class WsApiLimits:
     """Counters for every WS API connection of one pool (``spot`` or ``futures``)."""
 
-    def __init__(self, weight_limit: int, order_rules: tuple[Rule, ...], *, ban_after: int = 3,
-                 ban_seconds: float = 120.0) -> None:
+    def __init__(
+        self,
+        weight_limit: int,
+        order_rules: tuple[Rule, ...],
+        *,
+        ban_after: int = 3,
+        ban_seconds: float = 120.0,
+    ) -> None:
         self.weight = Rule("REQUEST_WEIGHT", "MINUTE", 1, weight_limit)
         self.order_rules = order_rules
         self.ban_after = ban_after
@@ -90,10 +101,14 @@ class WsApiLimits:
         if until is None or until <= now:
             return None
         until_ms = int(until * 1000)
-        return ApiDataError(-1003, f"Way too much request weight used; IP banned until "
-                                   f"{until_ms}. Please use WebSocket Streams for live updates "
-                                   "to avoid bans.", 418,
-                            {"serverTime": int(now * 1000), "retryAfter": until_ms})
+        return ApiDataError(
+            -1003,
+            f"Way too much request weight used; IP banned until "
+            f"{until_ms}. Please use WebSocket Streams for live updates "
+            "to avoid bans.",
+            418,
+            {"serverTime": int(now * 1000), "retryAfter": until_ms},
+        )
 
     def charge_weight(self, ip: str, weight: int) -> None:
         """Charge ``weight`` to ``ip``; raises the 429 or 418 error when over."""
@@ -114,25 +129,33 @@ class WsApiLimits:
                 error = self._ban_error(ip, now)
                 assert error is not None
                 raise error
-            raise ApiDataError(-1003, f"Too much request weight used; current limit is "
-                                      f"{self.weight.limit} request weight per 1 MINUTE. Please "
-                                      "use WebSocket Streams for live updates to avoid polling "
-                                      "the API.", 429,
-                               {"serverTime": int(now * 1000),
-                                "retryAfter": self._window_end_ms(self.weight, now)})
+            raise ApiDataError(
+                -1003,
+                f"Too much request weight used; current limit is "
+                f"{self.weight.limit} request weight per 1 MINUTE. Please "
+                "use WebSocket Streams for live updates to avoid polling "
+                "the API.",
+                429,
+                {
+                    "serverTime": int(now * 1000),
+                    "retryAfter": self._window_end_ms(self.weight, now),
+                },
+            )
 
     def charge_order(self, account_id: int) -> None:
         """Count one new order; raises ``-1015``/429 when an ORDERS limit is exceeded."""
         with self._lock:
             now = self.clock()
-            over = [r for r in self.order_rules
-                    if self._count(account_id, r, now) + 1 > r.limit]
+            over = [r for r in self.order_rules if self._count(account_id, r, now) + 1 > r.limit]
             if over:
                 rule = over[0]
-                raise ApiDataError(-1015, f"Too many new orders; current limit is {rule.limit} "
-                                          f"orders per {rule.num} {rule.interval}.", 429,
-                                   {"serverTime": int(now * 1000),
-                                    "retryAfter": self._window_end_ms(rule, now)})
+                raise ApiDataError(
+                    -1015,
+                    f"Too many new orders; current limit is {rule.limit} "
+                    f"orders per {rule.num} {rule.interval}.",
+                    429,
+                    {"serverTime": int(now * 1000), "retryAfter": self._window_end_ms(rule, now)},
+                )
             for rule in self.order_rules:
                 self._add(account_id, rule, 1, now)
 

@@ -35,19 +35,40 @@ def install(core: PrivateExchange) -> None:
     for market in ("usdm", "coinm"):
         path = f"{PREFIXES[market]}/listenKey"
         for method, action in (("POST", _create), ("PUT", _keepalive), ("DELETE", _close)):
-            core.rest.route(method, path, _listen_key(core, market, action), weight=1,
-                            pool=POOLS[market])
+            core.rest.route(
+                method, path, _listen_key(core, market, action), weight=1, pool=POOLS[market]
+            )
     spot = PREFIXES["spot"]
-    _signed(core, "spot", f"{spot}/openOrders",
-            lambda k, r: open_orders(core.matching, k.account, "spot", r.params),
-            lambda r: 6 if r.params.get("symbol") else 80)
-    _signed(core, "spot", f"{spot}/order",
-            lambda k, r: order_status(core.matching, k.account, "spot", r.params), 4)
-    _signed(core, "spot", f"{spot}/account",
-            lambda k, r: spot_account_status(
-                k.account, r.params.get("omitZeroBalances", "false").lower() == "true"), 20)
-    _signed(core, "spot", f"{spot}/myTrades",
-            lambda k, r: my_trades(core.matching, k.account, r.params), 20)
+    _signed(
+        core,
+        "spot",
+        f"{spot}/openOrders",
+        lambda k, r: open_orders(core.matching, k.account, "spot", r.params),
+        lambda r: 6 if r.params.get("symbol") else 80,
+    )
+    _signed(
+        core,
+        "spot",
+        f"{spot}/order",
+        lambda k, r: order_status(core.matching, k.account, "spot", r.params),
+        4,
+    )
+    _signed(
+        core,
+        "spot",
+        f"{spot}/account",
+        lambda k, r: spot_account_status(
+            k.account, r.params.get("omitZeroBalances", "false").lower() == "true"
+        ),
+        20,
+    )
+    _signed(
+        core,
+        "spot",
+        f"{spot}/myTrades",
+        lambda k, r: my_trades(core.matching, k.account, r.params),
+        20,
+    )
     _futures_routes(core, "usdm", "/fapi")
     _futures_routes(core, "coinm", "/dapi")
 
@@ -57,14 +78,24 @@ def _futures_routes(core: PrivateExchange, market: MarketName, root: str) -> Non
         return futures_balances(core.matching, k.account, market)
 
     def positions(active: bool) -> Reader:
-        return lambda k, r: futures_positions(core.matching, k.account, market, r.params,
-                                              only_active=active)
+        return lambda k, r: futures_positions(
+            core.matching, k.account, market, r.params, only_active=active
+        )
 
-    _signed(core, market, f"{root}/v1/openOrders",
-            lambda k, r: open_orders(core.matching, k.account, market, r.params),
-            lambda r: 1 if r.params.get("symbol") else 40)
-    _signed(core, market, f"{root}/v1/order",
-            lambda k, r: order_status(core.matching, k.account, market, r.params), 1)
+    _signed(
+        core,
+        market,
+        f"{root}/v1/openOrders",
+        lambda k, r: open_orders(core.matching, k.account, market, r.params),
+        lambda r: 1 if r.params.get("symbol") else 40,
+    )
+    _signed(
+        core,
+        market,
+        f"{root}/v1/order",
+        lambda k, r: order_status(core.matching, k.account, market, r.params),
+        1,
+    )
     if market == "usdm":
         _signed(core, market, "/fapi/v2/balance", balances, 5)
         _signed(core, market, "/fapi/v3/balance", balances, 5)
@@ -75,8 +106,13 @@ def _futures_routes(core: PrivateExchange, market: MarketName, root: str) -> Non
         _signed(core, market, "/dapi/v1/positionRisk", positions(False), 1)
 
 
-def _signed(core: PrivateExchange, market: MarketName, path: str, reader: Reader,
-            weight: int | Callable[[RestRequest], int]) -> None:
+def _signed(
+    core: PrivateExchange,
+    market: MarketName,
+    path: str,
+    reader: Reader,
+    weight: int | Callable[[RestRequest], int],
+) -> None:
     def handler(req: RestRequest) -> Any:
         key = verify_rest(req, core.accounts, now_ms())
         require(key, "USER_DATA")
@@ -100,9 +136,11 @@ def _close(core: PrivateExchange, key: ApiKey, market: MarketName, req: RestRequ
     return {}
 
 
-def _listen_key(core: PrivateExchange, market: MarketName,
-                action: Callable[[PrivateExchange, ApiKey, MarketName, RestRequest], Any],
-                ) -> Callable[[RestRequest], Any]:
+def _listen_key(
+    core: PrivateExchange,
+    market: MarketName,
+    action: Callable[[PrivateExchange, ApiKey, MarketName, RestRequest], Any],
+) -> Callable[[RestRequest], Any]:
     def handler(req: RestRequest) -> Any:
         key = verify_rest(req, core.accounts, now_ms(), signed=False)
         require(key, "USER_STREAM")

@@ -27,8 +27,11 @@ from .faults import Faults
 from .limits import MarketLimits, WeightCounter
 from .observe import Registry
 
-PREFIXES: Final[dict[MarketName, str]] = {"spot": "/api/v3", "usdm": "/fapi/v1",
-                                          "coinm": "/dapi/v1"}
+PREFIXES: Final[dict[MarketName, str]] = {
+    "spot": "/api/v3",
+    "usdm": "/fapi/v1",
+    "coinm": "/dapi/v1",
+}
 #: USD-M and COIN-M share one weight pool per IP (reference §1.3, 2026 integration).
 POOLS: Final[dict[MarketName, str]] = {"spot": "spot", "usdm": "futures", "coinm": "futures"}
 FUTURES_DEPTH_WEIGHTS: Final = {5: 2, 10: 2, 20: 2, 50: 2, 100: 5, 500: 10, 1000: 20}
@@ -80,8 +83,17 @@ def spot_depth_weight(limit: int) -> int:
 class RestServer:
     """HTTP front-end; see :meth:`route` to add endpoints."""
 
-    def __init__(self, engine: Engine, catalog: Catalog, limits: dict[MarketName, MarketLimits],
-                 registry: Registry, faults: Faults, *, host: str, port: int) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        catalog: Catalog,
+        limits: dict[MarketName, MarketLimits],
+        registry: Registry,
+        faults: Faults,
+        *,
+        host: str,
+        port: int,
+    ) -> None:
         self.engine, self.catalog, self.limits = engine, catalog, limits
         self.registry, self.faults = registry, faults
         self.routes: dict[tuple[str, str], Route] = {}
@@ -98,15 +110,17 @@ class RestServer:
         for market in PREFIXES:
             self._add_market_routes(market)
 
-    def route(self, method: str, path: str, handler: Handler, *, weight: Weight,
-              pool: str) -> None:
+    def route(self, method: str, path: str, handler: Handler, *, weight: Weight, pool: str) -> None:
         """Register ``handler`` for ``method path`` charging ``weight`` to ``pool``."""
         self.routes[(method.upper(), path)] = Route(handler, weight, pool)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._httpd.serve_forever,
-                                        kwargs={"poll_interval": 0.05},
-                                        name="ccxtpro-sim-rest", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="ccxtpro-sim-rest",
+            daemon=True,
+        )
         self._thread.start()
 
     def close(self) -> None:
@@ -132,9 +146,11 @@ class RestServer:
         refusal = self.faults.take_rest_refusal()
         if refusal is not None:
             self.registry.bump("rest_refused")
-            return RestResponse(refusal.status, self._limit_body(refusal.status, "spot",
-                                                                 refusal.retry_after),
-                                {"Retry-After": str(refusal.retry_after)})
+            return RestResponse(
+                refusal.status,
+                self._limit_body(refusal.status, "spot", refusal.retry_after),
+                {"Retry-After": str(refusal.retry_after)},
+            )
         route = self.routes.get((req.method, req.path))
         if route is None:
             known = any(path == req.path for _, path in self.routes)
@@ -162,31 +178,50 @@ class RestServer:
     def _limit_body(self, status: int, pool: str, retry_after: int) -> dict[str, Any]:
         if status == 418:
             until = now_ms() + retry_after * 1000
-            return {"code": -1003, "msg": f"Way too much request weight used; IP banned until "
-                    f"{until}. Please use WebSocket Streams for live updates to avoid bans."}
-        return {"code": -1003, "msg": f"Too much request weight used; current limit is "
-                f"{self.pool_limits[pool]} request weight per 1 MINUTE. Please use WebSocket "
-                "Streams for live updates to avoid polling the API."}
+            return {
+                "code": -1003,
+                "msg": f"Way too much request weight used; IP banned until "
+                f"{until}. Please use WebSocket Streams for live updates to avoid bans.",
+            }
+        return {
+            "code": -1003,
+            "msg": f"Too much request weight used; current limit is "
+            f"{self.pool_limits[pool]} request weight per 1 MINUTE. Please use WebSocket "
+            "Streams for live updates to avoid polling the API.",
+        }
 
     # -- public market endpoints -----------------------------------------------------------
     def _add_market_routes(self, market: MarketName) -> None:
         prefix, pool = PREFIXES[market], POOLS[market]
         self.route("GET", f"{prefix}/ping", lambda r: {}, weight=1, pool=pool)
-        self.route("GET", f"{prefix}/time", lambda r: {"serverTime": now_ms()}, weight=1,
-                   pool=pool)
-        self.route("GET", f"{prefix}/exchangeInfo", lambda r: self._exchange_info(market, r),
-                   weight=20 if market == "spot" else 1, pool=pool)
-        self.route("GET", f"{prefix}/depth", lambda r: self._depth(market, r),
-                   weight=lambda r: self._depth_weight(market, r), pool=pool)
+        self.route("GET", f"{prefix}/time", lambda r: {"serverTime": now_ms()}, weight=1, pool=pool)
+        self.route(
+            "GET",
+            f"{prefix}/exchangeInfo",
+            lambda r: self._exchange_info(market, r),
+            weight=20 if market == "spot" else 1,
+            pool=pool,
+        )
+        self.route(
+            "GET",
+            f"{prefix}/depth",
+            lambda r: self._depth(market, r),
+            weight=lambda r: self._depth_weight(market, r),
+            pool=pool,
+        )
 
     def _symbol(self, market: MarketName, req: RestRequest) -> str:
         symbol = req.params.get("symbol", "")
         if not symbol:
-            raise ApiError(-1102, "Mandatory parameter 'symbol' was not sent, was empty/null, "
-                                  "or malformed.")
+            raise ApiError(
+                -1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed."
+            )
         if market == "spot" and not _SPOT_SYMBOL.match(symbol):
-            raise ApiError(-1100, "Illegal characters found in parameter 'symbol'; legal range "
-                                  "is '^[A-Z0-9-_.]{1,20}$'.")
+            raise ApiError(
+                -1100,
+                "Illegal characters found in parameter 'symbol'; legal range "
+                "is '^[A-Z0-9-_.]{1,20}$'.",
+            )
         if self.catalog.get(market, symbol) is None:
             raise ApiError(-1121, "Invalid symbol.")
         return symbol
@@ -198,15 +233,22 @@ class RestServer:
             return 100 if market == "spot" else 500
         if market == "spot":
             if not raw.isdigit() or len(raw) > 20:
-                raise ApiError(-1100, "Illegal characters found in parameter 'limit'; legal "
-                                      "range is '^[0-9]{1,20}$'.")
+                raise ApiError(
+                    -1100,
+                    "Illegal characters found in parameter 'limit'; legal "
+                    "range is '^[0-9]{1,20}$'.",
+                )
             if int(raw) < 1:
-                raise ApiError(-1100, "Illegal characters found in parameter 'limit'; legal "
-                                      "range is '1-5000'.")
+                raise ApiError(
+                    -1100, "Illegal characters found in parameter 'limit'; legal range is '1-5000'."
+                )
             return min(int(raw), 5000)
         if not raw.isdigit() or int(raw) not in FUTURES_DEPTH_WEIGHTS:
-            raise ApiError(-1100, "Illegal characters found in parameter 'limit'; legal range "
-                                  "is '5, 10, 20, 50, 100, 500, 1000'.")
+            raise ApiError(
+                -1100,
+                "Illegal characters found in parameter 'limit'; legal range "
+                "is '5, 10, 20, 50, 100, 500, 1000'.",
+            )
         return int(raw)
 
     def _depth_weight(self, market: MarketName, req: RestRequest) -> int:
@@ -228,9 +270,12 @@ class RestServer:
                 except ValueError:
                     wanted = None
                 if not isinstance(wanted, list) or not all(isinstance(s, str) for s in wanted):
-                    raise ApiError(-1100, "Illegal characters found in parameter 'symbols'; "
-                                          "legal range is '^\\[(\"[A-Z0-9-_.]{1,20}\"(,\"[A-Z0-9"
-                                          "-_.]{1,20}\"){0,}){0,1}\\]$'.")
+                    raise ApiError(
+                        -1100,
+                        "Illegal characters found in parameter 'symbols'; "
+                        'legal range is \'^\\[("[A-Z0-9-_.]{1,20}"(,"[A-Z0-9'
+                        "-_.]{1,20}\"){0,}){0,1}\\]$'.",
+                    )
                 if any(self.catalog.get(market, s) is None for s in wanted):
                     raise ApiError(-1121, "Invalid symbol.")
             specs = [s for s in specs if s.symbol in (wanted or ())]
@@ -267,11 +312,19 @@ def _make_handler(server: RestServer) -> type[BaseHTTPRequestHandler]:
             params = dict(parse_qsl(split.query, keep_blank_values=True))
             if body and "json" not in (self.headers.get("Content-Type") or ""):
                 params.update(parse_qsl(body.decode(errors="replace"), keep_blank_values=True))
-            req = RestRequest(self.command, split.path, params, dict(self.headers.items()),
-                              body, self.client_address[0], split.query)
+            req = RestRequest(
+                self.command,
+                split.path,
+                params,
+                dict(self.headers.items()),
+                body,
+                self.client_address[0],
+                split.query,
+            )
             resp = server.dispatch(req)
-            data = b"" if resp.body is None else json.dumps(resp.body,
-                                                            separators=(",", ":")).encode()
+            data = (
+                b"" if resp.body is None else json.dumps(resp.body, separators=(",", ":")).encode()
+            )
             self.send_response(resp.status)
             self.send_header("Content-Type", "application/json;charset=UTF-8")
             self.send_header("Content-Length", str(len(data)))

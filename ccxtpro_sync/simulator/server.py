@@ -60,8 +60,9 @@ class SimConnection(ServerConnection):
 class Conn:
     """Server-side state of one market-stream connection."""
 
-    def __init__(self, cid: int, ws: SimConnection, info: PathInfo, limits: MarketLimits,
-                 server: WsServer) -> None:
+    def __init__(
+        self, cid: int, ws: SimConnection, info: PathInfo, limits: MarketLimits, server: WsServer
+    ) -> None:
         self.id = cid
         self.ws = ws
         self.market: MarketName = info.market
@@ -83,9 +84,18 @@ class Conn:
         self._server = server
 
     def info(self) -> ConnectionInfo:
-        return ConnectionInfo(self.id, self.market, self.route, self.path, self.combined,
-                              tuple(self.subs), self.sent, self.received, self.opened_at,
-                              self.half_open)
+        return ConnectionInfo(
+            self.id,
+            self.market,
+            self.route,
+            self.path,
+            self.combined,
+            tuple(self.subs),
+            self.sent,
+            self.received,
+            self.opened_at,
+            self.half_open,
+        )
 
     # ControlTarget protocol -----------------------------------------------------------
     def parse(self, name: str) -> StreamKey | None:
@@ -117,9 +127,18 @@ class Conn:
 class WsServer:
     """Market-stream server for all markets on one port."""
 
-    def __init__(self, engine: Engine, catalog: Catalog, limits: dict[MarketName, MarketLimits],
-                 registry: Registry, attempts: AttemptLimiter, *, host: str, port: int,
-                 auto_publish: bool) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        catalog: Catalog,
+        limits: dict[MarketName, MarketLimits],
+        registry: Registry,
+        attempts: AttemptLimiter,
+        *,
+        host: str,
+        port: int,
+        auto_publish: bool,
+    ) -> None:
         self.engine, self.catalog, self.limits = engine, catalog, limits
         self.registry, self.attempts = registry, attempts
         self.host, self.port = host, port
@@ -140,17 +159,26 @@ class WsServer:
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.loop.run_forever,
-                                        name="ccxtpro-sim-ws", daemon=True)
+        self._thread = threading.Thread(
+            target=self.loop.run_forever, name="ccxtpro-sim-ws", daemon=True
+        )
         self._thread.start()
         asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
         self.engine.wake = self._wake
 
     async def _start(self) -> None:
         self._server = await serve(
-            self._handler, self.host, self.port, process_request=self._process_request,
-            create_connection=SimConnection, ping_interval=None, ping_timeout=None,
-            close_timeout=1, compression=None, max_size=2**20)
+            self._handler,
+            self.host,
+            self.port,
+            process_request=self._process_request,
+            create_connection=SimConnection,
+            ping_interval=None,
+            ping_timeout=None,
+            close_timeout=1,
+            compression=None,
+            max_size=2**20,
+        )
         self.port = self._server.sockets[0].getsockname()[1]
         if self.auto_publish:
             self.loop.create_task(self._ticker())
@@ -204,8 +232,12 @@ class WsServer:
 
     # -- handshake -----------------------------------------------------------------------
     @staticmethod
-    def _reject(ws: ServerConnection, status: int, body: dict[str, Any] | str,
-                retry_after: float | None = None) -> Response:
+    def _reject(
+        ws: ServerConnection,
+        status: int,
+        body: dict[str, Any] | str,
+        retry_after: float | None = None,
+    ) -> Response:
         text = body if isinstance(body, str) else _dumps(body)
         resp = ws.respond(HTTPStatus(status), text)
         if retry_after is not None:
@@ -220,14 +252,19 @@ class WsServer:
         refusal = self.faults.take_ws_refusal()
         resp: Response | None = None
         if refusal is not None:
-            resp = self._reject(ws, refusal.status, {"code": -1003, "msg": "Too many requests."},
-                                refusal.retry_after)
+            resp = self._reject(
+                ws,
+                refusal.status,
+                {"code": -1003, "msg": "Too many requests."},
+                refusal.retry_after,
+            )
         else:
             ip = str(ws.remote_address[0]) if ws.remote_address else "?"
             ok, retry = self.attempts.attempt(ip, time.monotonic())
             if not ok:
-                resp = self._reject(ws, 429, {"code": -1003, "msg": "Too many connection "
-                                              "attempts."}, retry)
+                resp = self._reject(
+                    ws, 429, {"code": -1003, "msg": "Too many connection attempts."}, retry
+                )
         if resp is None:
             resp = self._check_path(ws, request.path)
         if resp is not None:
@@ -262,8 +299,10 @@ class WsServer:
             self.subscribe(conn, [k for n in info.streams if (k := conn.parse(n))])
             self.registry.cond.notify_all()
         ws.frame_hook = lambda frame: self._on_frame(conn, frame)
-        tasks = [self.loop.create_task(coro) for coro in
-                 (self._writer(conn), self._keepalive(conn), self._lifetime(conn))]
+        tasks = [
+            self.loop.create_task(coro)
+            for coro in (self._writer(conn), self._keepalive(conn), self._lifetime(conn))
+        ]
         try:
             async for message in ws:
                 if conn.closing:
@@ -381,8 +420,9 @@ class WsServer:
         await asyncio.sleep(conn.limits.max_lifetime)
         if conn.market == "spot":
             event = {"e": "serverShutdown", "E": now_ms()}
-            conn.push(_dumps({"stream": "!serverShutdown", "data": event} if conn.combined
-                             else event))
+            conn.push(
+                _dumps({"stream": "!serverShutdown", "data": event} if conn.combined else event)
+            )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(conn.queue.join(), 1.0)
         self.kill(conn, 1001, "Connection lifetime exceeded", "lifetime")
@@ -473,8 +513,7 @@ class WsServer:
             conn.push('{"e":"trade","E":')
         elif kind == "unknown_event":
             event = {"e": "simulatorUnknownEvent", "E": now_ms()}
-            conn.push(_dumps({"stream": "!unknown", "data": event} if conn.combined
-                             else event))
+            conn.push(_dumps({"stream": "!unknown", "data": event} if conn.combined else event))
         elif kind == "binary":
             conn.push(b"\x00\x01\x02binary")
         elif kind == "bad_opcode":

@@ -20,7 +20,9 @@ ROUTES: Final[tuple[Route, ...]] = ("public", "market", "private")
 
 #: WebSocket API paths per market (served by a pluggable handler, see ``server``).
 WS_API_PATHS: Final[dict[MarketName, str]] = {
-    "spot": "ws-api/v3", "usdm": "ws-fapi/v1", "coinm": "ws-dapi/v1",
+    "spot": "ws-api/v3",
+    "usdm": "ws-fapi/v1",
+    "coinm": "ws-dapi/v1",
 }
 
 
@@ -45,29 +47,37 @@ _SYMBOL_STREAM = re.compile(r"^([a-z0-9_]+)@(.+)$")
 _DEPTH = re.compile(r"^depth(5|10|20)?(?:@(\d+ms))?$")
 
 _SPOT_SIMPLE: Final[dict[str, tuple[str, int]]] = {
-    "trade": ("trade", 0), "aggTrade": ("aggTrade", 0), "ticker": ("ticker", 1000),
-    "miniTicker": ("miniTicker", 1000), "bookTicker": ("bookTicker", 0),
+    "trade": ("trade", 0),
+    "aggTrade": ("aggTrade", 0),
+    "ticker": ("ticker", 1000),
+    "miniTicker": ("miniTicker", 1000),
+    "bookTicker": ("bookTicker", 0),
 }
 _FUT_SIMPLE: Final[dict[str, tuple[str, int, Route]]] = {
-    "aggTrade": ("aggTrade", 0, "market"), "ticker": ("ticker", 500, "market"),
-    "miniTicker": ("miniTicker", 500, "market"), "bookTicker": ("bookTicker", 0, "public"),
-    "markPrice": ("markPrice", 3000, "market"), "markPrice@1s": ("markPrice", 1000, "market"),
+    "aggTrade": ("aggTrade", 0, "market"),
+    "ticker": ("ticker", 500, "market"),
+    "miniTicker": ("miniTicker", 500, "market"),
+    "bookTicker": ("bookTicker", 0, "public"),
+    "markPrice": ("markPrice", 3000, "market"),
+    "markPrice@1s": ("markPrice", 1000, "market"),
     "forceOrder": ("forceOrder", 1000, "market"),
 }
 _SPOT_ALL: Final[dict[str, StreamKey]] = {
     "!miniTicker@arr": StreamKey("!miniTicker@arr", "allMiniTicker", period_ms=1000),
 }
 _FUT_ALL: Final[dict[str, StreamKey]] = {
-    "!miniTicker@arr": StreamKey("!miniTicker@arr", "allMiniTicker", period_ms=1000,
-                                 route="market"),
+    "!miniTicker@arr": StreamKey(
+        "!miniTicker@arr", "allMiniTicker", period_ms=1000, route="market"
+    ),
     "!ticker@arr": StreamKey("!ticker@arr", "allTicker", period_ms=1000, route="market"),
     "!bookTicker": StreamKey("!bookTicker", "allBookTicker", route="public"),
-    "!forceOrder@arr": StreamKey("!forceOrder@arr", "allForceOrder", period_ms=1000,
-                                 route="market"),
-    "!markPrice@arr": StreamKey("!markPrice@arr", "allMarkPrice", period_ms=3000,
-                                route="market"),
-    "!markPrice@arr@1s": StreamKey("!markPrice@arr@1s", "allMarkPrice", period_ms=1000,
-                                   route="market"),
+    "!forceOrder@arr": StreamKey(
+        "!forceOrder@arr", "allForceOrder", period_ms=1000, route="market"
+    ),
+    "!markPrice@arr": StreamKey("!markPrice@arr", "allMarkPrice", period_ms=3000, route="market"),
+    "!markPrice@arr@1s": StreamKey(
+        "!markPrice@arr@1s", "allMarkPrice", period_ms=1000, route="market"
+    ),
 }
 #: COIN-M has no all-market mark price stream (it has per-pair streams instead).
 _CM_ALL: Final = {k: v for k, v in _FUT_ALL.items() if not k.startswith("!markPrice")}
@@ -97,12 +107,11 @@ def parse_stream(market: MarketName, name: str, catalog: Catalog) -> StreamKey |
         kind, period, route = _FUT_SIMPLE[rest]
         return StreamKey(name, kind, symbol, period_ms=period, route=route)
     if rest.startswith("kline_"):
-        interval = rest[len("kline_"):]
+        interval = rest[len("kline_") :]
         if interval not in KLINE_INTERVALS or (interval == "1s" and not spot):
             return None
         period = (1000 if interval == "1s" else 2000) if spot else 250
-        return StreamKey(name, "kline", symbol, interval=interval, period_ms=period,
-                         route="market")
+        return StreamKey(name, "kline", symbol, interval=interval, period_ms=period, route="market")
     d = _DEPTH.match(rest)
     if d:
         levels_s, speed = d.groups()
@@ -110,8 +119,14 @@ def parse_stream(market: MarketName, name: str, catalog: Catalog) -> StreamKey |
         if speed not in speeds:
             return None
         levels = int(levels_s) if levels_s else None
-        return StreamKey(name, "partialDepth" if levels else "depth", symbol, levels=levels,
-                         period_ms=speeds[speed], route="public")
+        return StreamKey(
+            name,
+            "partialDepth" if levels else "depth",
+            symbol,
+            levels=levels,
+            period_ms=speeds[speed],
+            route="public",
+        )
     return None
 
 

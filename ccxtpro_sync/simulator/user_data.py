@@ -103,33 +103,52 @@ class UserDataHub:
         assert self.matching is not None
         st = self.matching.state(order.market, order.symbol)
         if order.market == "spot":
-            event = execution_report(order, st, exec_type, fill, now=now,
-                                     execution_id=self.matching.next_execution_id())
+            event = execution_report(
+                order, st, exec_type, fill, now=now, execution_id=self.matching.next_execution_id()
+            )
             self._spot(order.account, event)
         else:
-            self._futures(order.account, order.market,
-                          order_trade_update(order, st, exec_type, fill, now))
+            self._futures(
+                order.account, order.market, order_trade_update(order, st, exec_type, fill, now)
+            )
 
     def spot_account(self, account: Account, assets: Iterable[str], now: int) -> None:
         self._spot(account, outbound_account_position(account, assets, now))
 
-    def futures_account(self, account: Account, market: MarketName, assets: Iterable[str],
-                        symbols: Iterable[str], *, reason: str, now: int) -> None:
+    def futures_account(
+        self,
+        account: Account,
+        market: MarketName,
+        assets: Iterable[str],
+        symbols: Iterable[str],
+        *,
+        reason: str,
+        now: int,
+    ) -> None:
         assert self.matching is not None
         matching = self.matching
-        balances = [{"a": a, "wb": f"{account.wallet(market, a):.8f}",
-                     "cw": f"{account.wallet(market, a):.8f}", "bc": "0"} for a in assets]
+        balances = [
+            {
+                "a": a,
+                "wb": f"{account.wallet(market, a):.8f}",
+                "cw": f"{account.wallet(market, a):.8f}",
+                "bc": "0",
+            }
+            for a in assets
+        ]
         positions = []
         for symbol in symbols:
             st = matching.state(market, symbol)
             pos = account.position(market, symbol)
-            upnl = matching.unrealized(market, st.spec, pos.amount, pos.entry_price,
-                                       matching.mark_price(market, symbol))
+            upnl = matching.unrealized(
+                market, st.spec, pos.amount, pos.entry_price, matching.mark_price(market, symbol)
+            )
             positions.append(position_update(symbol, pos, st, upnl))
         self._futures(account, market, account_update(market, reason, balances, positions, now))
 
-    def deposit(self, account: Account, market: MarketName, asset: str, delta: Decimal,
-                now: int) -> None:
+    def deposit(
+        self, account: Account, market: MarketName, asset: str, delta: Decimal, now: int
+    ) -> None:
         """A balance change from outside trading (``ex.deposit``)."""
         if market == "spot":
             self._spot(account, balance_update(asset, delta, now))

@@ -72,8 +72,16 @@ class SessionInfo:
 class Session:
     """Server-side state of one WS API connection."""
 
-    def __init__(self, sid: int, ws: ServerConnection, market: MarketName, *, ip: str,
-                 return_rate_limits: bool, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        sid: int,
+        ws: ServerConnection,
+        market: MarketName,
+        *,
+        ip: str,
+        return_rate_limits: bool,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
         self.id = sid
         self.ws = ws
         self.market = market
@@ -93,8 +101,13 @@ class Session:
         self._loop_thread = threading.get_ident()
 
     def info(self) -> SessionInfo:
-        return SessionInfo(self.id, self.market, self.path,
-                           self.key.api_key if self.key else None, tuple(self.subs))
+        return SessionInfo(
+            self.id,
+            self.market,
+            self.path,
+            self.key.api_key if self.key else None,
+            tuple(self.subs),
+        )
 
     def push(self, text: str, *, urgent: bool = False) -> None:
         """Queue a frame (thread-safe); a request's own events wait for its response
@@ -121,15 +134,21 @@ class WsApiServer:
         self.sessions: dict[int, Session] = {}
         self._ids = itertools.count(1)
         self.session_methods: dict[str, Callable[[Session, dict[str, Any]], Any]] = {
-            "ping": lambda s, p: {}, "time": lambda s, p: {"serverTime": now_ms()}}
+            "ping": lambda s, p: {},
+            "time": lambda s, p: {"serverTime": now_ms()},
+        }
         if market == "spot":
-            self.session_methods.update({
-                "session.logon": self._logon, "session.status": self._status,
-                "session.logout": self._logout,
-                "userDataStream.subscribe": self._subscribe,
-                "userDataStream.subscribe.signature": self._subscribe_signature,
-                "userDataStream.unsubscribe": self._unsubscribe,
-                "session.subscriptions": self._subscriptions})
+            self.session_methods.update(
+                {
+                    "session.logon": self._logon,
+                    "session.status": self._status,
+                    "session.logout": self._logout,
+                    "userDataStream.subscribe": self._subscribe,
+                    "userDataStream.subscribe.signature": self._subscribe_signature,
+                    "userDataStream.unsubscribe": self._unsubscribe,
+                    "session.subscriptions": self._subscriptions,
+                }
+            )
 
     # -- connection ------------------------------------------------------------------------------
     async def handle(self, ws: ServerConnection) -> None:
@@ -137,8 +156,9 @@ class WsApiServer:
         query = parse_qs(urlsplit(ws.request.path if ws.request else "").query)
         rrl = query.get("returnRateLimits", ["true"])[0].lower() != "false"
         ip = str(ws.remote_address[0]) if ws.remote_address else "?"
-        session = Session(next(self._ids), ws, self.market, ip=ip, return_rate_limits=rrl,
-                          loop=loop)
+        session = Session(
+            next(self._ids), ws, self.market, ip=ip, return_rate_limits=rrl, loop=loop
+        )
         self.sessions[session.id] = session
         self.core.changed()
         writer = loop.create_task(self._writer(session))
@@ -200,15 +220,20 @@ class WsApiServer:
         except ValueError:
             request = None
         if not isinstance(request, dict):
-            return self._error_frame(None, ApiError(-1135, "Invalid JSON Request"), session,
-                                     None)
+            return self._error_frame(None, ApiError(-1135, "Invalid JSON Request"), session, None)
         req_id = request.get("id")
         method = request.get("method")
         params = request.get("params", {})
         if not isinstance(method, str) or not isinstance(params, dict):
-            return self._error_frame(req_id, ApiError(-1102, "Mandatory parameter 'method' "
-                                                      "was not sent, was empty/null, or "
-                                                      "malformed."), session, None)
+            return self._error_frame(
+                req_id,
+                ApiError(
+                    -1102,
+                    "Mandatory parameter 'method' was not sent, was empty/null, or malformed.",
+                ),
+                session,
+                None,
+            )
         rrl = session.return_rate_limits
         if "returnRateLimits" in params:
             rrl = str(params["returnRateLimits"]).lower() != "false"
@@ -236,8 +261,7 @@ class WsApiServer:
         except ApiError as error:
             if error.status == 418:
                 session.close_after_flush = True
-            return self._error_frame(req_id, error, session, account if rrl else None,
-                                     rrl)
+            return self._error_frame(req_id, error, session, account if rrl else None, rrl)
         frame: dict[str, Any] = {"id": req_id, "status": 200, "result": result}
         if rrl:
             frame["rateLimits"] = self._rate_limits(session, account)
@@ -247,8 +271,14 @@ class WsApiServer:
         entries = self.limits.order_entries(account.uid) if account is not None else []
         return [*entries, self.limits.weight_entry(session.ip)]
 
-    def _error_frame(self, req_id: Any, error: ApiError, session: Session,
-                     account: Account | None, rrl: bool = True) -> str:
+    def _error_frame(
+        self,
+        req_id: Any,
+        error: ApiError,
+        session: Session,
+        account: Account | None,
+        rrl: bool = True,
+    ) -> str:
         body: dict[str, Any] = {"code": error.code, "msg": error.msg}
         data = getattr(error, "data", None)
         if data is not None:
@@ -276,20 +306,33 @@ class WsApiServer:
         """A logged-on key that became invalid revokes the session (reference §6.3)."""
         if session.key is None or session.key.enabled:
             return
-        session.push(_encode({"id": None, "status": 401, "error": {
-            "code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}}).decode(),
-            urgent=True)
+        session.push(
+            _encode(
+                {
+                    "id": None,
+                    "status": 401,
+                    "error": {
+                        "code": -2015,
+                        "msg": "Invalid API-key, IP, or permissions for action.",
+                    },
+                }
+            ).decode(),
+            urgent=True,
+        )
         self._close_subscriptions(session, lambda s: s.logon)
         session.key = None
         session.authorized_since = None
 
     # -- session methods -------------------------------------------------------------------------
     def _session_result(self, session: Session) -> dict[str, Any]:
-        return {"apiKey": session.key.api_key if session.key else None,
-                "authorizedSince": session.authorized_since,
-                "connectedSince": session.connected_since,
-                "returnRateLimits": session.return_rate_limits, "serverTime": now_ms(),
-                "userDataStream": bool(session.subs)}
+        return {
+            "apiKey": session.key.api_key if session.key else None,
+            "authorizedSince": session.authorized_since,
+            "connectedSince": session.connected_since,
+            "returnRateLimits": session.return_rate_limits,
+            "serverTime": now_ms(),
+            "userDataStream": bool(session.subs),
+        }
 
     def _logon(self, session: Session, params: dict[str, Any]) -> dict[str, Any]:
         key = verify_ws(params, self.core.accounts, now_ms())
@@ -347,8 +390,7 @@ class WsApiServer:
     def _subscriptions(self, session: Session, params: dict[str, Any]) -> list[dict[str, Any]]:
         return [{"subscriptionId": sub_id} for sub_id in sorted(session.subs)]
 
-    def _close_subscriptions(self, session: Session,
-                             which: Callable[[Subscription], bool]) -> int:
+    def _close_subscriptions(self, session: Session, which: Callable[[Subscription], bool]) -> int:
         """End matching subscriptions with ``eventStreamTerminated``."""
         closed = 0
         for sub_id, sub in list(session.subs.items()):
@@ -364,8 +406,10 @@ class WsApiServer:
     # -- test hooks (called from other threads through the loop) ---------------------------------
     def terminate_key(self, key: ApiKey) -> int:
         """End every subscription made with ``key`` (the key was invalidated)."""
-        return sum(self._close_subscriptions(s, lambda sub: sub.key is key)
-                   for s in list(self.sessions.values()))
+        return sum(
+            self._close_subscriptions(s, lambda sub: sub.key is key)
+            for s in list(self.sessions.values())
+        )
 
     def disconnect(self, match: Callable[[Session], bool]) -> int:
         hit = 0
@@ -378,6 +422,7 @@ class WsApiServer:
 
 def run_in_loop(loop: asyncio.AbstractEventLoop, fn: Callable[[], T]) -> T:
     """Run ``fn`` on the server loop and wait for it (sessions belong to that loop)."""
+
     async def call() -> T:
         return fn()
 

@@ -63,19 +63,20 @@ class Method:
 # --------------------------------------------------------------------------- helpers
 
 
-def _order_ref(call: Call, id_name: str = "orderId",
-               client_name: str = "origClientOrderId") -> tuple[str, int | None, str | None]:
+def _order_ref(
+    call: Call, id_name: str = "orderId", client_name: str = "origClientOrderId"
+) -> tuple[str, int | None, str | None]:
     spec = symbol_of(call.core.catalog, call.market, call.params)
     order_id = int_param(call.params, id_name)
     client_id = call.params.get(client_name) or None
     if order_id is None and client_id is None:
-        raise ApiError(-1102, f"Param '{client_name}' or '{id_name}' must be sent, but both "
-                              "were empty/null!")
+        raise ApiError(
+            -1102, f"Param '{client_name}' or '{id_name}' must be sent, but both were empty/null!"
+        )
     return spec.symbol, order_id, client_id
 
 
-def _open_order(call: Call, symbol: str, order_id: int | None,
-                client_id: str | None) -> SimOrder:
+def _open_order(call: Call, symbol: str, order_id: int | None, client_id: str | None) -> SimOrder:
     order = call.core.matching.find(call.key.account, call.market, symbol, order_id, client_id)
     if order is None or not order.is_open:
         raise ApiError(-2011, UNKNOWN_ORDER)
@@ -84,8 +85,9 @@ def _open_order(call: Call, symbol: str, order_id: int | None,
 
 def _place(call: Call, params: Mapping[str, Any]) -> SimOrder:
     matching = call.core.matching
-    req = parse_new_order(call.core.catalog, call.market, params,
-                          lambda s: matching.state(call.market, s))
+    req = parse_new_order(
+        call.core.catalog, call.market, params, lambda s: matching.state(call.market, s)
+    )
     return matching.place(call.key.account, req)
 
 
@@ -94,8 +96,11 @@ def _resp_type(params: Mapping[str, Any], order_type: str) -> str:
     default = "FULL" if order_type in ("LIMIT", "MARKET") else "ACK"
     resp = str(params.get("newOrderRespType") or default)
     if resp not in ("ACK", "RESULT", "FULL"):
-        raise ApiError(-1100, "Illegal characters found in parameter 'newOrderRespType'; "
-                              "legal range is 'ACK, RESULT, FULL'.")
+        raise ApiError(
+            -1100,
+            "Illegal characters found in parameter 'newOrderRespType'; "
+            "legal range is 'ACK, RESULT, FULL'.",
+        )
     return resp
 
 
@@ -122,8 +127,9 @@ def order_cancel(call: Call) -> Obj:
     restriction = call.params.get("cancelRestrictions")
     if restriction and call.market == "spot":
         if restriction not in ("ONLY_NEW", "ONLY_PARTIALLY_FILLED"):
-            raise ApiError(-1145, "cancelRestrictions has to be either ONLY_NEW or "
-                                  "ONLY_PARTIALLY_FILLED.")
+            raise ApiError(
+                -1145, "cancelRestrictions has to be either ONLY_NEW or ONLY_PARTIALLY_FILLED."
+            )
         if (restriction == "ONLY_NEW") != (order.status == "NEW"):
             raise ApiError(-2011, "Order was not canceled due to cancel restrictions.")
     call.core.matching.cancel(order, call.params.get("newClientOrderId") or None)
@@ -147,8 +153,9 @@ def open_orders_status(call: Call) -> list[Obj]:
 def open_orders_cancel_all(call: Call) -> list[Obj]:
     spec = symbol_of(call.core.catalog, call.market, call.params)
     matching = call.core.matching
-    orders = sorted(matching.open_orders(call.key.account, call.market, spec.symbol),
-                    key=lambda o: o.order_id)
+    orders = sorted(
+        matching.open_orders(call.key.account, call.market, spec.symbol), key=lambda o: o.order_id
+    )
     if not orders:
         raise ApiError(-2011, UNKNOWN_ORDER)
     st = matching.state(call.market, spec.symbol)
@@ -159,15 +166,17 @@ def order_amend_keep_priority(call: Call) -> Obj:
     symbol, order_id, client_id = _order_ref(call)
     new_qty = decimal_param(call.params, "newQty")
     if new_qty is None:
-        raise ApiError(-1102, "Mandatory parameter 'newQty' was not sent, was empty/null, or "
-                              "malformed.")
+        raise ApiError(
+            -1102, "Mandatory parameter 'newQty' was not sent, was empty/null, or malformed."
+        )
     order = _open_order(call, symbol, order_id, client_id)
     spec = call.core.matching.state(call.market, symbol).spec
     lots = to_lots(call.market, spec, new_qty)
     if lots >= order.orig_lots:
         raise ApiError(-2038, "The requested quantity must be less than the order's quantity.")
     execution_id = call.core.matching.amend_keep_priority(
-        order, lots, call.params.get("newClientOrderId") or None)
+        order, lots, call.params.get("newClientOrderId") or None
+    )
     return spot_amend_result(order, call.core.matching.state(call.market, symbol), execution_id)
 
 
@@ -176,11 +185,14 @@ def order_cancel_replace(call: Call) -> Obj:
     params = call.params
     mode = params.get("cancelReplaceMode")
     if mode not in ("STOP_ON_FAILURE", "ALLOW_FAILURE"):
-        raise ApiError(-1102, "Mandatory parameter 'cancelReplaceMode' was not sent, was "
-                              "empty/null, or malformed.")
+        raise ApiError(
+            -1102,
+            "Mandatory parameter 'cancelReplaceMode' was not sent, was empty/null, or malformed.",
+        )
     matching = call.core.matching
-    parse_new_order(call.core.catalog, call.market, params,
-                    lambda s: matching.state(call.market, s))  # bad new order: plain error
+    parse_new_order(
+        call.core.catalog, call.market, params, lambda s: matching.state(call.market, s)
+    )  # bad new order: plain error
     symbol, order_id, client_id = _order_ref(call, "cancelOrderId", "cancelOrigClientOrderId")
     st = matching.state(call.market, symbol)
     cancel_response: Obj
@@ -198,10 +210,14 @@ def order_cancel_replace(call: Call) -> Obj:
             new_response, placed = _render(call, order, params), True
         except ApiError as error:
             new_response = {"code": error.code, "msg": error.msg}
-    result = {"cancelResult": "SUCCESS" if cancelled else "FAILURE",
-              "newOrderResult": "SUCCESS" if placed else (
-                  "FAILURE" if new_response is not None else "NOT_ATTEMPTED"),
-              "cancelResponse": cancel_response, "newOrderResponse": new_response}
+    result = {
+        "cancelResult": "SUCCESS" if cancelled else "FAILURE",
+        "newOrderResult": "SUCCESS"
+        if placed
+        else ("FAILURE" if new_response is not None else "NOT_ATTEMPTED"),
+        "cancelResponse": cancel_response,
+        "newOrderResponse": new_response,
+    }
     if cancelled and placed:
         return result
     if cancelled or placed:
@@ -231,11 +247,13 @@ def order_modify(call: Call) -> Obj:
     price = decimal_param(call.params, "price")
     quantity = decimal_param(call.params, "quantity")
     if price is None:
-        raise ApiError(-1102, "Mandatory parameter 'price' was not sent, was empty/null, or "
-                              "malformed.")
+        raise ApiError(
+            -1102, "Mandatory parameter 'price' was not sent, was empty/null, or malformed."
+        )
     if quantity is None:
-        raise ApiError(-1102, "Mandatory parameter 'quantity' was not sent, was empty/null, "
-                              "or malformed.")
+        raise ApiError(
+            -1102, "Mandatory parameter 'quantity' was not sent, was empty/null, or malformed."
+        )
     lots = to_lots(call.market, spec, quantity)
     if lots <= order.executed_lots:
         raise ApiError(-2010, "Order would result in a quantity below the executed quantity.")
@@ -248,16 +266,22 @@ def account_balance(call: Call) -> list[Obj]:
 
 
 def account_position(call: Call) -> list[Obj]:
-    return futures_positions(call.core.matching, call.key.account, call.market, call.params,
-                             only_active=True)
+    return futures_positions(
+        call.core.matching, call.key.account, call.market, call.params, only_active=True
+    )
 
 
 def futures_account_status(call: Call) -> Obj:
     balances = futures_balances(call.core.matching, call.key.account, call.market)
-    positions = futures_positions(call.core.matching, call.key.account, call.market, {},
-                                  only_active=True)
-    return {"assets": balances, "positions": positions, "canTrade": True,
-            "updateTime": call.key.account.update_time}
+    positions = futures_positions(
+        call.core.matching, call.key.account, call.market, {}, only_active=True
+    )
+    return {
+        "assets": balances,
+        "positions": positions,
+        "canTrade": True,
+        "updateTime": call.key.account.update_time,
+    }
 
 
 def listen_key_start(call: Call) -> Obj:
@@ -270,8 +294,7 @@ def listen_key_ping(call: Call) -> Obj:
 
 
 def listen_key_stop(call: Call) -> Obj:
-    call.core.listen_keys.close(call.key.account, call.market,
-                                call.params.get("listenKey") or None)
+    call.core.listen_keys.close(call.key.account, call.market, call.params.get("listenKey") or None)
     return {}
 
 
@@ -282,8 +305,9 @@ SPOT_METHODS: Final[dict[str, Method]] = {
     "order.amend.keepPriority": Method(order_amend_keep_priority, 4, "SIGNED", trade=True),
     "openOrders.cancelAll": Method(open_orders_cancel_all, 1, "SIGNED", trade=True),
     "order.status": Method(order_status_method, 4, "SIGNED"),
-    "openOrders.status": Method(open_orders_status,
-                                lambda p: 6 if p.get("symbol") else 80, "SIGNED"),
+    "openOrders.status": Method(
+        open_orders_status, lambda p: 6 if p.get("symbol") else 80, "SIGNED"
+    ),
     "account.status": Method(account_status, 20, "SIGNED"),
     "myTrades": Method(my_trades_method, 20, "SIGNED"),
 }

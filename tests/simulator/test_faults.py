@@ -67,14 +67,16 @@ def test_half_open_for_a_duration(ex: LocalExchange) -> None:
 
 
 def test_half_open_stops_server_pings(make_exchange: Factory) -> None:
-    ex = make_exchange(auto_publish=False, ping_interval=0.05, pong_timeout=0.15,
-                       message_rate=100)
+    ex = make_exchange(auto_publish=False, ping_interval=0.05, pong_timeout=0.15, message_rate=100)
     with ws_connect(ex.urls("spot")["ws"] + "/ws") as ws:
         ex.wait_for_connections(1)
         ex.faults.half_open(duration=0.5)
         # longer than the pong timeout: the stalled server must not drop the client itself
-        ex.wait_until(lambda s: s.connections and not s.connections[0].half_open, timeout=3,
-                      what="auto release")
+        ex.wait_until(
+            lambda s: s.connections and not s.connections[0].half_open,
+            timeout=3,
+            what="auto release",
+        )
         assert request(ws, {"method": "LIST_SUBSCRIPTIONS", "id": 2})["id"] == 2
         assert ex.stats().connections_closed == 0
 
@@ -110,8 +112,7 @@ def test_protocol_level_garbage(ex: LocalExchange, kind: str) -> None:
     ex.wait_for_connections(0)
 
 
-@pytest.mark.parametrize(("market", "route"), [("spot", ""), ("usdm", "/public"),
-                                               ("coinm", "")])
+@pytest.mark.parametrize(("market", "route"), [("spot", ""), ("usdm", "/public"), ("coinm", "")])
 def test_depth_gap(ex: LocalExchange, market: str, route: str) -> None:
     symbol = {"spot": "btcusdt", "usdm": "btcusdt", "coinm": "btcusd_perp"}[market]
     stream = f"{symbol}@depth@100ms"
@@ -122,8 +123,11 @@ def test_depth_gap(ex: LocalExchange, market: str, route: str) -> None:
         ex.tick(10)
         events = drain(ex, ws, market, stream)
     key = "U" if market == "spot" else "pu"
-    breaks = [i for i in range(1, len(events))
-              if events[i][key] != events[i - 1]["u"] + (1 if market == "spot" else 0)]
+    breaks = [
+        i
+        for i in range(1, len(events))
+        if events[i][key] != events[i - 1]["u"] + (1 if market == "spot" else 0)
+    ]
     assert len(breaks) == 1 and len(events) == 9  # 10 pushes, one lost
 
 
@@ -165,8 +169,10 @@ def test_connection_attempt_limit(make_exchange: Factory) -> None:
 
 def test_delay_messages(ex: LocalExchange) -> None:
     base = ex.urls("spot")["ws"]
-    with ws_connect(base + "/ws/btcusdt@trade") as slow, \
-            ws_connect(base + "/ws/ethusdt@trade") as fast:
+    with (
+        ws_connect(base + "/ws/btcusdt@trade") as slow,
+        ws_connect(base + "/ws/ethusdt@trade") as fast,
+    ):
         ex.wait_for_connections(2)
         ex.faults.delay_messages(0.5, match="btcusdt")
         started = time.monotonic()
@@ -196,11 +202,14 @@ def test_delay_handshakes(ex: LocalExchange) -> None:
 
 def test_faults_on_a_tcp_level_stalled_client(ex: LocalExchange) -> None:
     """drop() works even on a connection whose client never finished reading."""
-    sock = socket.create_connection(("127.0.0.1", int(ex.urls("spot")["ws"].split(":")[2]
-                                                      .split("/")[0])))
-    sock.sendall(b"GET /spot/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-                 b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                 b"Sec-WebSocket-Version: 13\r\n\r\n")
+    sock = socket.create_connection(
+        ("127.0.0.1", int(ex.urls("spot")["ws"].split(":")[2].split("/")[0]))
+    )
+    sock.sendall(
+        b"GET /spot/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+        b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        b"Sec-WebSocket-Version: 13\r\n\r\n"
+    )
     try:
         ex.wait_for_connections(1)
         assert ex.faults.drop() == 1

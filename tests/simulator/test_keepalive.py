@@ -14,8 +14,7 @@ from .conftest import Factory, recv_json, ws_connect
 FAST = {"ping_interval": 0.1, "pong_timeout": 0.3, "message_rate": 50}
 
 
-def test_server_pings_with_payload_and_answered_pings_keep_alive(
-        make_exchange: Factory) -> None:
+def test_server_pings_with_payload_and_answered_pings_keep_alive(make_exchange: Factory) -> None:
     ex = make_exchange(auto_publish=False, **FAST)
     ws = websocket.create_connection(ex.urls("spot")["ws"] + "/ws", timeout=3)
     try:
@@ -33,8 +32,7 @@ def test_server_pings_with_payload_and_answered_pings_keep_alive(
 
 
 @pytest.mark.parametrize("market", ["spot", "usdm"])
-def test_silent_client_is_dropped_after_pong_timeout(make_exchange: Factory,
-                                                     market: str) -> None:
+def test_silent_client_is_dropped_after_pong_timeout(make_exchange: Factory, market: str) -> None:
     ex = make_exchange(auto_publish=False, **FAST)
     # websocket-client only answers pings while recv() runs; never calling it = no pongs.
     ws = websocket.create_connection(ex.urls(market)["ws"] + "/ws", timeout=3)

@@ -79,10 +79,18 @@ def test_fixed_ports(make_exchange: Factory) -> None:
 
 
 def test_configurable_symbols(make_exchange: Factory) -> None:
-    custom = SymbolSpec("DOGEUSDT", "DOGE", "USDT", tick_size=Decimal("0.00001"),
-                        step_size=Decimal(1), start_price=Decimal("0.15"),
-                        typical_qty=Decimal(500), min_qty=Decimal(1), max_qty=Decimal(10**6),
-                        min_notional=Decimal(1))
+    custom = SymbolSpec(
+        "DOGEUSDT",
+        "DOGE",
+        "USDT",
+        tick_size=Decimal("0.00001"),
+        step_size=Decimal(1),
+        start_price=Decimal("0.15"),
+        typical_qty=Decimal(500),
+        min_qty=Decimal(1),
+        max_qty=Decimal(10**6),
+        min_notional=Decimal(1),
+    )
     ex = make_exchange(auto_publish=False, symbols={"spot": ["BTCUSDT", custom]})
     info = requests.get(ex.urls("spot")["rest"] + "/api/v3/exchangeInfo", timeout=5).json()
     assert [s["symbol"] for s in info["symbols"]] == ["BTCUSDT", "DOGEUSDT"]
@@ -101,9 +109,11 @@ def test_configurable_symbols(make_exchange: Factory) -> None:
 def test_stats_and_connection_listing(ex: LocalExchange) -> None:
     with ws_connect(ex.urls("spot")["ws"] + "/stream?streams=btcusdt@trade") as ws:
         (info,) = ex.wait_for_connections(1)
-        assert (info.market, info.path, info.combined) == ("spot",
-                                                          "/spot/stream?streams=btcusdt@trade",
-                                                          True)
+        assert (info.market, info.path, info.combined) == (
+            "spot",
+            "/spot/stream?streams=btcusdt@trade",
+            True,
+        )
         assert info.subscriptions == ("btcusdt@trade",)
         request(ws, {"method": "LIST_SUBSCRIPTIONS", "id": 1})
         ex.publish("spot", "btcusdt@trade", {"x": 1})
@@ -136,8 +146,13 @@ def test_wait_for_handshakes_counts_reconnects(ex: LocalExchange) -> None:
 
 def test_cli_prints_urls_and_serves() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "ccxtpro_sync.simulator", "--seed", "5"],
-                            stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ccxtpro_sync.simulator", "--seed", "5"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
     try:
         assert proc.stdout is not None
         lines = [proc.stdout.readline() for _ in range(4)]

@@ -41,18 +41,32 @@ def by_stream(msgs: list[Any]) -> dict[str, list[Any]]:
     return out
 
 
-def combined(ex: LocalExchange, market: str, streams: list[str],
-             route: str = "") -> ClientConnection:
-    ws = ws_connect(ex.urls(market)["ws"] + route  # type: ignore[arg-type]
-                    + "/stream?streams=" + "/".join(streams))
+def combined(
+    ex: LocalExchange, market: str, streams: list[str], route: str = ""
+) -> ClientConnection:
+    ws = ws_connect(
+        ex.urls(market)["ws"]
+        + route  # type: ignore[arg-type]
+        + "/stream?streams="
+        + "/".join(streams)
+    )
     ex.wait_for_subscription(streams[-1], market=market)  # type: ignore[arg-type]
     return ws
 
 
 def test_spot_payload_shapes(ex: LocalExchange) -> None:
-    streams = ["btcusdt@trade", "btcusdt@aggTrade", "btcusdt@bookTicker", "btcusdt@ticker",
-               "btcusdt@miniTicker", "!miniTicker@arr", "btcusdt@kline_1m", "btcusdt@depth5",
-               "btcusdt@depth20@100ms", "btcusdt@depth"]
+    streams = [
+        "btcusdt@trade",
+        "btcusdt@aggTrade",
+        "btcusdt@bookTicker",
+        "btcusdt@ticker",
+        "btcusdt@miniTicker",
+        "!miniTicker@arr",
+        "btcusdt@kline_1m",
+        "btcusdt@depth5",
+        "btcusdt@depth20@100ms",
+        "btcusdt@depth",
+    ]
     with combined(ex, "spot", streams) as ws:
         ex.tick(40)
         got = by_stream(drain(ex, ws, "spot", "btcusdt@trade"))
@@ -84,13 +98,21 @@ def test_spot_payload_shapes(ex: LocalExchange) -> None:
 
 
 def test_usdm_payload_shapes(ex: LocalExchange) -> None:
-    market_streams = ["btcusdt@aggTrade", "btcusdt@ticker", "btcusdt@miniTicker",
-                      "btcusdt@markPrice@1s", "!markPrice@arr", "!ticker@arr",
-                      "!forceOrder@arr", "btcusdt@kline_1m"]
-    public_streams = ["btcusdt@bookTicker", "!bookTicker", "btcusdt@depth5",
-                      "btcusdt@depth@100ms"]
-    with combined(ex, "usdm", market_streams, "/market") as m, \
-            combined(ex, "usdm", public_streams, "/public") as p:
+    market_streams = [
+        "btcusdt@aggTrade",
+        "btcusdt@ticker",
+        "btcusdt@miniTicker",
+        "btcusdt@markPrice@1s",
+        "!markPrice@arr",
+        "!ticker@arr",
+        "!forceOrder@arr",
+        "btcusdt@kline_1m",
+    ]
+    public_streams = ["btcusdt@bookTicker", "!bookTicker", "btcusdt@depth5", "btcusdt@depth@100ms"]
+    with (
+        combined(ex, "usdm", market_streams, "/market") as m,
+        combined(ex, "usdm", public_streams, "/public") as p,
+    ):
         ex.tick(200)
         got = by_stream(drain(ex, m, "usdm", "btcusdt@aggTrade"))
         got.update(by_stream(drain(ex, p, "usdm", "btcusdt@bookTicker")))
@@ -110,8 +132,12 @@ def test_usdm_payload_shapes(ex: LocalExchange) -> None:
     assert set(force["o"]) == keys("s S o f q p ap X l z T")
     bt = got["btcusdt@bookTicker"][0]
     assert set(bt) == {"e", "u", "E", "T", "s", "b", "B", "a", "A"}
-    assert {x["s"] for x in got["!bookTicker"]} <= {"BTCUSDT", "ETHUSDT", "SOLUSDT",
-                                                    "BTCUSDT_261225"}
+    assert {x["s"] for x in got["!bookTicker"]} <= {
+        "BTCUSDT",
+        "ETHUSDT",
+        "SOLUSDT",
+        "BTCUSDT_261225",
+    }
     # futures partial depth is a depthUpdate with the pu chain
     partial = got["btcusdt@depth5"]
     assert set(partial[0]) == keys("e E T s U u pu b a") and len(partial[0]["b"]) == 5
@@ -121,8 +147,11 @@ def test_usdm_payload_shapes(ex: LocalExchange) -> None:
 
 
 def test_coinm_payloads_carry_pair(ex: LocalExchange) -> None:
-    with combined(ex, "coinm", ["btcusd_perp@depth@100ms", "btcusd_261225@markPrice@1s",
-                                "btcusd_perp@aggTrade"]) as ws:
+    with combined(
+        ex,
+        "coinm",
+        ["btcusd_perp@depth@100ms", "btcusd_261225@markPrice@1s", "btcusd_perp@aggTrade"],
+    ) as ws:
         ex.tick(40)
         got = by_stream(drain(ex, ws, "coinm", "btcusd_perp@depth@100ms"))
     assert got["btcusd_perp@depth@100ms"][0]["ps"] == "BTCUSD"
@@ -159,17 +188,26 @@ def _apply(book: dict[str, dict[Decimal, Decimal]], event: dict[str, Any]) -> No
 
 def _true_book(ex: LocalExchange, market: str, symbol: str) -> tuple[dict[str, Any], int]:
     snap = ex.book(market, symbol)  # type: ignore[arg-type]
-    return ({"bids": {Decimal(p): Decimal(q) for p, q in snap.bids},
-             "asks": {Decimal(p): Decimal(q) for p, q in snap.asks}}, snap.last_update_id)
+    return (
+        {
+            "bids": {Decimal(p): Decimal(q) for p, q in snap.bids},
+            "asks": {Decimal(p): Decimal(q) for p, q in snap.asks},
+        },
+        snap.last_update_id,
+    )
 
 
-@pytest.mark.parametrize(("market", "symbol", "path"), [
-    ("spot", "BTCUSDT", "/api/v3/depth"),
-    ("usdm", "ETHUSDT", "/fapi/v1/depth"),
-    ("coinm", "BTCUSD_PERP", "/dapi/v1/depth"),
-])
-def test_local_book_from_snapshot_and_diffs(ex: LocalExchange, market: str, symbol: str,
-                                            path: str) -> None:
+@pytest.mark.parametrize(
+    ("market", "symbol", "path"),
+    [
+        ("spot", "BTCUSDT", "/api/v3/depth"),
+        ("usdm", "ETHUSDT", "/fapi/v1/depth"),
+        ("coinm", "BTCUSD_PERP", "/dapi/v1/depth"),
+    ],
+)
+def test_local_book_from_snapshot_and_diffs(
+    ex: LocalExchange, market: str, symbol: str, path: str
+) -> None:
     """Binance's documented book procedure reproduces the true book exactly."""
     spot = market == "spot"
     stream = symbol.lower() + "@depth@100ms"
@@ -178,13 +216,18 @@ def test_local_book_from_snapshot_and_diffs(ex: LocalExchange, market: str, symb
         ex.wait_for_subscription(stream)
         ex.tick(6)
         limit = 5000 if spot else 1000
-        snap = requests.get(ex.urls(market)["rest"] + path,  # type: ignore[arg-type]
-                            params={"symbol": symbol, "limit": limit}, timeout=5).json()
+        snap = requests.get(
+            ex.urls(market)["rest"] + path,  # type: ignore[arg-type]
+            params={"symbol": symbol, "limit": limit},
+            timeout=5,
+        ).json()
         ex.tick(30)
         events = drain(ex, ws, market, stream)
     last = snap["lastUpdateId"]
-    book = {"bids": {Decimal(p): Decimal(q) for p, q in snap["bids"]},
-            "asks": {Decimal(p): Decimal(q) for p, q in snap["asks"]}}
+    book = {
+        "bids": {Decimal(p): Decimal(q) for p, q in snap["bids"]},
+        "asks": {Decimal(p): Decimal(q) for p, q in snap["asks"]},
+    }
     assert events[0]["U"] <= last  # the stream started before the snapshot
     live = [e for e in events if (e["u"] > last if spot else e["u"] >= last)]
     first = live[0]
@@ -211,9 +254,11 @@ def test_futures_ids_jump_but_pu_chains(ex: LocalExchange) -> None:
 
 def test_true_book_is_realistic(ex: LocalExchange) -> None:
     ex.tick(100)
-    for market, symbol, tick in (("spot", "ETHBTC", Decimal("0.00001")),
-                                 ("usdm", "BTCUSDT", Decimal("0.1")),
-                                 ("coinm", "ETHUSD_PERP", Decimal("0.01"))):
+    for market, symbol, tick in (
+        ("spot", "ETHBTC", Decimal("0.00001")),
+        ("usdm", "BTCUSDT", Decimal("0.1")),
+        ("coinm", "ETHUSD_PERP", Decimal("0.01")),
+    ):
         snap = ex.book(market, symbol)  # type: ignore[arg-type]
         assert 250 <= len(snap.bids) <= 400 and 250 <= len(snap.asks) <= 400
         best_bid, best_ask = Decimal(snap.bids[0][0]), Decimal(snap.asks[0][0])

@@ -27,7 +27,8 @@ def test_per_request_signatures(ex: LocalExchange, key_type: str) -> None:
         status = api.ok("account.status", sign=True)
         assert status["uid"] == acct.account.uid and status["accountType"] == "SPOT"
         assert {"asset": "USDT", "free": "10000.00000000", "locked": "0.00000000"} in (
-            status["balances"])
+            status["balances"]
+        )
         sub = api.ok("userDataStream.subscribe.signature", sign=True)
         assert sub == {"subscriptionId": 0}
     r = rest(ex, "GET", "/api/v3/account", acct.credentials, {"omitZeroBalances": "true"})
@@ -73,21 +74,25 @@ def test_auth_errors(ex: LocalExchange) -> None:
     acct = ex.create_test_account("hmac")
     other = ex.create_test_account("hmac")
     with WsApi(ex.urls("spot")["ws_api"], acct.credentials) as api:
-        bad_fmt = api.call("account.status", {"apiKey": "not a key!", "timestamp": now_ms(),
-                                              "signature": "00"})
+        bad_fmt = api.call(
+            "account.status", {"apiKey": "not a key!", "timestamp": now_ms(), "signature": "00"}
+        )
         assert (bad_fmt["status"], bad_fmt["error"]["code"]) == (401, -2014)
-        unknown = api.call("account.status", {"apiKey": "A" * 64, "timestamp": now_ms(),
-                                              "signature": "00"})
+        unknown = api.call(
+            "account.status", {"apiKey": "A" * 64, "timestamp": now_ms(), "signature": "00"}
+        )
         assert (unknown["status"], unknown["error"]["code"]) == (401, -2015)
         assert unknown["error"]["msg"] == "Invalid API-key, IP, or permissions for action."
-        wrong_secret = api.call("account.status", {**api.signed(creds=other.credentials),
-                                                   "apiKey": acct.api_key})
+        wrong_secret = api.call(
+            "account.status", {**api.signed(creds=other.credentials), "apiKey": acct.api_key}
+        )
         assert (wrong_secret["status"], wrong_secret["error"]["code"]) == (400, -1022)
         stale = api.call("account.status", api.signed({"timestamp": now_ms() - 10_000}))
         assert (stale["status"], stale["error"]["code"]) == (400, -1021)
         assert stale["error"]["msg"] == "Timestamp for this request is outside of the recvWindow."
-        wide = api.call("account.status", api.signed({"timestamp": now_ms() - 10_000,
-                                                      "recvWindow": 20_000}))
+        wide = api.call(
+            "account.status", api.signed({"timestamp": now_ms() - 10_000, "recvWindow": 20_000})
+        )
         assert wide["status"] == 200
         ahead = api.call("account.status", api.signed({"timestamp": now_ms() + 5_000}))
         assert ahead["error"]["code"] == -1021
@@ -139,8 +144,10 @@ def test_null_id_is_echoed(ex: LocalExchange) -> None:
 def test_invalidated_key_revokes_session_and_ends_streams(ex: LocalExchange) -> None:
     a = ex.create_test_account("ed25519")
     h = ex.create_test_account("hmac")
-    with WsApi(ex.urls("spot")["ws_api"], a.credentials) as api, \
-            WsApi(ex.urls("spot")["ws_api"], h.credentials) as api2:
+    with (
+        WsApi(ex.urls("spot")["ws_api"], a.credentials) as api,
+        WsApi(ex.urls("spot")["ws_api"], h.credentials) as api2,
+    ):
         api.ok("session.logon", sign=True)
         api.ok("userDataStream.subscribe")
         api2.ok("userDataStream.subscribe.signature", sign=True)
@@ -150,8 +157,11 @@ def test_invalidated_key_revokes_session_and_ends_streams(ex: LocalExchange) -> 
         assert api.wait_event(lambda e: e["e"] == "eventStreamTerminated")
         frame = api.call("account.status", {"timestamp": now_ms()})
         revoke = next(f for f in api.frames if f.get("id") is None and "error" in f)
-        assert revoke == {"id": None, "status": 401, "error": {
-            "code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}}
+        assert revoke == {
+            "id": None,
+            "status": 401,
+            "error": {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."},
+        }
         assert frame["error"]["code"] == -1102  # no longer logged on
         assert api.ok("session.status")["apiKey"] is None
         again = api2.call("account.status", sign=True)
@@ -164,8 +174,17 @@ def test_invalidated_key_revokes_session_and_ends_streams(ex: LocalExchange) -> 
 def test_permissions(ex: LocalExchange) -> None:
     acct = ex.create_test_account("hmac", permissions=["USER_DATA", "USER_STREAM"])
     with WsApi(ex.urls("spot")["ws_api"], acct.credentials) as api:
-        frame = api.call("order.place", {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT",
-                                         "timeInForce": "GTC", "price": "60000",
-                                         "quantity": "0.001"}, sign=True)
+        frame = api.call(
+            "order.place",
+            {
+                "symbol": "BTCUSDT",
+                "side": "BUY",
+                "type": "LIMIT",
+                "timeInForce": "GTC",
+                "price": "60000",
+                "quantity": "0.001",
+            },
+            sign=True,
+        )
         assert (frame["status"], frame["error"]["code"]) == (401, -2015)
         assert api.call("account.status", sign=True)["status"] == 200

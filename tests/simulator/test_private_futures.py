@@ -17,8 +17,9 @@ D = Decimal
 
 @pytest.fixture
 def ex(make_exchange: Factory) -> LocalExchange:
-    return make_exchange(seed=9, auto_publish=False,
-                         private=PrivateOptions(listen_key_validity=0.6))
+    return make_exchange(
+        seed=9, auto_publish=False, private=PrivateOptions(listen_key_validity=0.6)
+    )
 
 
 def best(ex: LocalExchange, market: str, symbol: str) -> tuple[Decimal, Decimal]:
@@ -62,23 +63,47 @@ def test_usdm_orders_positions_and_events(ex: LocalExchange) -> None:
         stream = Stream(ex.urls("usdm")["ws"] + f"/private/ws?listenKey={key}")
         try:
             bid, ask = best(ex, "usdm", "BTCUSDT")
-            placed = api.ok("order.place", api.signed({
-                "symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
-                "price": str(bid - 20), "quantity": "0.010", "newClientOrderId": "fut-1"}))
+            placed = api.ok(
+                "order.place",
+                api.signed(
+                    {
+                        "symbol": "BTCUSDT",
+                        "side": "BUY",
+                        "type": "LIMIT",
+                        "timeInForce": "GTC",
+                        "price": str(bid - 20),
+                        "quantity": "0.010",
+                        "newClientOrderId": "fut-1",
+                    }
+                ),
+            )
             assert placed["status"] == "NEW" and placed["cumQuote"] == "0.00000000"
             assert placed["positionSide"] == "BOTH" and placed["origQty"] == "0.010"
             ex.tick()
             new = stream.next(lambda e: e.get("e") == "ORDER_TRADE_UPDATE")
             assert (new["o"]["x"], new["o"]["X"], new["o"]["c"]) == ("NEW", "NEW", "fut-1")
-            modified = api.ok("order.modify", api.signed({
-                "symbol": "BTCUSDT", "orderId": placed["orderId"], "side": "BUY",
-                "price": str(bid - 30), "quantity": "0.020"}))
+            modified = api.ok(
+                "order.modify",
+                api.signed(
+                    {
+                        "symbol": "BTCUSDT",
+                        "orderId": placed["orderId"],
+                        "side": "BUY",
+                        "price": str(bid - 30),
+                        "quantity": "0.020",
+                    }
+                ),
+            )
             assert modified["price"] == f"{bid - 30:.2f}" and modified["origQty"] == "0.020"
             amended = stream.next(lambda e: e.get("e") == "ORDER_TRADE_UPDATE")
             assert amended["o"]["x"] == "AMENDMENT"
             _, ask = best(ex, "usdm", "BTCUSDT")  # the tick moved the book
-            market = api.ok("order.place", api.signed({
-                "symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.005"}))
+            market = api.ok(
+                "order.place",
+                api.signed(
+                    {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.005"}
+                ),
+            )
             assert market["status"] == "FILLED" and D(market["avgPrice"]) >= ask
             trade = stream.next(lambda e: e.get("o", {}).get("x") == "TRADE")
             assert trade["o"]["N"] == "USDT" and trade["o"]["m"] is False
@@ -92,21 +117,28 @@ def test_usdm_orders_positions_and_events(ex: LocalExchange) -> None:
             usdt = next(b for b in balance if b["asset"] == "USDT")
             assert D(usdt["balance"]) < 10_000  # the taker commission
             assert D(usdt["availableBalance"]) < D(usdt["balance"])
-            risk = rest(ex, "GET", "/fapi/v2/positionRisk", acct.credentials,
-                        {"symbol": "BTCUSDT"}).json()
+            risk = rest(
+                ex, "GET", "/fapi/v2/positionRisk", acct.credentials, {"symbol": "BTCUSDT"}
+            ).json()
             assert [D(p["positionAmt"]) for p in risk] == [D("0.005")]
             opened = rest(ex, "GET", "/fapi/v1/openOrders", acct.credentials).json()
             assert [o["orderId"] for o in opened] == [placed["orderId"]]
             assert rest(ex, "GET", "/fapi/v3/balance", acct.credentials).status_code == 200
-            cancelled = api.ok("order.cancel", api.signed({"symbol": "BTCUSDT",
-                                                           "origClientOrderId": "fut-1"}))
+            cancelled = api.ok(
+                "order.cancel", api.signed({"symbol": "BTCUSDT", "origClientOrderId": "fut-1"})
+            )
             assert cancelled["status"] == "CANCELED"
             # close the position: realized PnL shows up in the wallet and the event
             ex.move_market("usdm", "BTCUSDT", ask + 100)
-            api.ok("order.place", api.signed({"symbol": "BTCUSDT", "side": "SELL",
-                                              "type": "MARKET", "quantity": "0.005"}))
-            closing = stream.next(lambda e: e.get("o", {}).get("x") == "TRADE"
-                                  and e["o"]["S"] == "SELL")
+            api.ok(
+                "order.place",
+                api.signed(
+                    {"symbol": "BTCUSDT", "side": "SELL", "type": "MARKET", "quantity": "0.005"}
+                ),
+            )
+            closing = stream.next(
+                lambda e: e.get("o", {}).get("x") == "TRADE" and e["o"]["S"] == "SELL"
+            )
             assert D(closing["o"]["rp"]) > 0
             assert ex.positions(acct.account, "usdm") == {}
         finally:
@@ -118,12 +150,19 @@ def test_usdm_errors(ex: LocalExchange) -> None:
     poor = ex.create_test_account("ed25519", usdm_balances={"USDT": 10})
     bid, _ = best(ex, "usdm", "BTCUSDT")
     with WsApi(ex.urls("usdm")["ws_api"], poor.credentials) as api:
+
         def err(params: dict[str, str]) -> tuple[int, str]:
             frame = api.call("order.place", api.signed(params))
             return frame["error"]["code"], frame["error"]["msg"]
 
-        order = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
-                 "price": str(bid - 10), "quantity": "0.010"}
+        order = {
+            "symbol": "BTCUSDT",
+            "side": "BUY",
+            "type": "LIMIT",
+            "timeInForce": "GTC",
+            "price": str(bid - 10),
+            "quantity": "0.010",
+        }
         assert err(order) == (-2019, "Margin is insufficient.")
         assert err({**order, "price": str(bid - D("10.05"))})[0] == -4014
         assert err({**order, "quantity": "0.0105"})[0] == -1111
@@ -138,15 +177,24 @@ def test_usdm_errors(ex: LocalExchange) -> None:
 
 def test_coinm_inverse_position_via_stream_path(ex: LocalExchange) -> None:
     acct = ex.create_test_account("rsa")
-    key = rest(ex, "POST", "/dapi/v1/listenKey", acct.credentials, signed=False).json()[
-        "listenKey"]
+    key = rest(ex, "POST", "/dapi/v1/listenKey", acct.credentials, signed=False).json()["listenKey"]
     stream = Stream(ex.urls("coinm")["ws"] + f"/ws/{key}")
     try:
         with WsApi(ex.urls("coinm")["ws_api"], acct.credentials) as api:
             _, ask = best(ex, "coinm", "BTCUSD_PERP")
-            resting = api.ok("order.place", api.signed({
-                "symbol": "BTCUSD_PERP", "side": "SELL", "type": "LIMIT", "timeInForce": "GTC",
-                "price": str(ask + 5), "quantity": "3"}))
+            resting = api.ok(
+                "order.place",
+                api.signed(
+                    {
+                        "symbol": "BTCUSD_PERP",
+                        "side": "SELL",
+                        "type": "LIMIT",
+                        "timeInForce": "GTC",
+                        "price": str(ask + 5),
+                        "quantity": "3",
+                    }
+                ),
+            )
             assert resting["pair"] == "BTCUSD" and "cumBase" in resting
             assert ex.move_market("coinm", "BTCUSD_PERP", ask + 6) == 1
             fill = stream.next(lambda e: e.get("o", {}).get("x") == "TRADE")
@@ -156,10 +204,12 @@ def test_coinm_inverse_position_via_stream_path(ex: LocalExchange) -> None:
             assert D(account["a"]["P"][0]["pa"]) == -3 and account["a"]["B"][0]["a"] == "BTC"
             positions = api.ok("account.position", api.signed({}))
             assert [(p["symbol"], D(p["positionAmt"])) for p in positions] == [
-                ("BTCUSD_PERP", D(-3))]
+                ("BTCUSD_PERP", D(-3))
+            ]
             assert D(positions[0]["entryPrice"]) == ask + 5
-        risk = rest(ex, "GET", "/dapi/v1/positionRisk", acct.credentials,
-                    {"symbol": "BTCUSD_PERP"}).json()
+        risk = rest(
+            ex, "GET", "/dapi/v1/positionRisk", acct.credentials, {"symbol": "BTCUSD_PERP"}
+        ).json()
         assert D(risk[0]["positionAmt"]) == -3 and "notionalValue" in risk[0]
         balances = rest(ex, "GET", "/dapi/v1/balance", acct.credentials).json()
         assert {b["asset"] for b in balances} >= {"BTC", "ETH"}
@@ -170,8 +220,7 @@ def test_coinm_inverse_position_via_stream_path(ex: LocalExchange) -> None:
 
 def test_subscribe_listen_key_on_private_path(ex: LocalExchange) -> None:
     acct = ex.create_test_account("hmac")
-    key = rest(ex, "POST", "/fapi/v1/listenKey", acct.credentials, signed=False).json()[
-        "listenKey"]
+    key = rest(ex, "POST", "/fapi/v1/listenKey", acct.credentials, signed=False).json()["listenKey"]
     stream = Stream(ex.urls("usdm")["ws"] + "/private/stream")
     try:
         stream.ws.send(f'{{"method":"SUBSCRIBE","params":["{key}"],"id":1}}')

@@ -25,8 +25,15 @@ def best(ex: LocalExchange, symbol: str = "BTCUSDT") -> tuple[Decimal, Decimal]:
 
 
 def limit(side: str, price: Decimal | str, qty: str, **extra: str) -> Obj:
-    return {"symbol": "BTCUSDT", "side": side, "type": "LIMIT", "timeInForce": "GTC",
-            "price": str(price), "quantity": qty, **extra}
+    return {
+        "symbol": "BTCUSDT",
+        "side": side,
+        "type": "LIMIT",
+        "timeInForce": "GTC",
+        "price": str(price),
+        "quantity": qty,
+        **extra,
+    }
 
 
 def logged_on(ex: LocalExchange) -> tuple[WsApi, Obj]:
@@ -42,14 +49,19 @@ def test_limit_rests_then_fills_when_the_market_moves(ex: LocalExchange) -> None
     bid, _ = best(ex)
     price = bid - D("5.00")
     with api:
-        result = api.ok("order.place", api.signed(limit("BUY", price, "0.01000",
-                                                        newClientOrderId="my-order-1")))
+        result = api.ok(
+            "order.place", api.signed(limit("BUY", price, "0.01000", newClientOrderId="my-order-1"))
+        )
         assert result["status"] == "NEW" and result["clientOrderId"] == "my-order-1"
         assert result["price"] == f"{price:.8f}" and result["origQty"] == "0.01000000"
         assert result["fills"] == [] and result["orderListId"] == -1
         new, position = api.take_events(2)
         assert (new["e"], new["x"], new["X"], new["i"]) == (
-            "executionReport", "NEW", "NEW", result["orderId"])
+            "executionReport",
+            "NEW",
+            "NEW",
+            result["orderId"],
+        )
         assert new["c"] == "my-order-1" and new["N"] is None and new["t"] == -1
         assert position["e"] == "outboundAccountPosition"
         usdt = next(b for b in position["B"] if b["a"] == "USDT")
@@ -61,11 +73,17 @@ def test_limit_rests_then_fills_when_the_market_moves(ex: LocalExchange) -> None
         assert ex.move_market("spot", "BTCUSDT", price - D("1")) == 1
         trade = api.wait_event(lambda e: e.get("x") == "TRADE")
         assert (trade["X"], trade["l"], trade["L"], trade["m"]) == (
-            "FILLED", "0.01000000", f"{price:.8f}", True)
+            "FILLED",
+            "0.01000000",
+            f"{price:.8f}",
+            True,
+        )
         assert trade["N"] == "BTC" and D(trade["n"]) == D("0.00001")
         assert api.wait_event(lambda e: e["e"] == "outboundAccountPosition")
-        status = api.ok("order.status", {"symbol": "BTCUSDT", "orderId": result["orderId"],
-                                         "timestamp": trade["E"]})
+        status = api.ok(
+            "order.status",
+            {"symbol": "BTCUSDT", "orderId": result["orderId"], "timestamp": trade["E"]},
+        )
         assert status["status"] == "FILLED" and status["executedQty"] == "0.01000000"
     balances = ex.balances(who["account"])
     assert balances["BTC"].free == D("1.00999")  # 0.01 minus 0.1 % commission
@@ -76,8 +94,12 @@ def test_market_order_full_response_and_events(ex: LocalExchange) -> None:
     api, who = logged_on(ex)
     _, ask = best(ex)
     with api:
-        result = api.ok("order.place", api.signed({"symbol": "BTCUSDT", "side": "BUY",
-                                                   "type": "MARKET", "quantity": "0.02000"}))
+        result = api.ok(
+            "order.place",
+            api.signed(
+                {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.02000"}
+            ),
+        )
         assert result["status"] == "FILLED" and result["type"] == "MARKET"
         assert result["fills"] and result["fills"][0]["price"] == f"{ask:.8f}"
         assert sum(D(f["qty"]) for f in result["fills"]) == D("0.02")
@@ -86,15 +108,31 @@ def test_market_order_full_response_and_events(ex: LocalExchange) -> None:
         assert events[-2]["X"] == "FILLED" and events[-1]["e"] == "outboundAccountPosition"
         quote = sum(D(f["price"]) * D(f["qty"]) for f in result["fills"])
         assert D(result["cummulativeQuoteQty"]) == quote
-        ack = api.ok("order.place", api.signed({"symbol": "BTCUSDT", "side": "SELL",
-                                                "type": "MARKET", "quantity": "0.01000",
-                                                "newOrderRespType": "ACK"}))
-        assert set(ack) == {"symbol", "orderId", "orderListId", "clientOrderId",
-                            "transactTime"}
-        by_quote = api.ok("order.place", api.signed({"symbol": "BTCUSDT", "side": "BUY",
-                                                     "type": "MARKET",
-                                                     "quoteOrderQty": "100",
-                                                     "newOrderRespType": "RESULT"}))
+        ack = api.ok(
+            "order.place",
+            api.signed(
+                {
+                    "symbol": "BTCUSDT",
+                    "side": "SELL",
+                    "type": "MARKET",
+                    "quantity": "0.01000",
+                    "newOrderRespType": "ACK",
+                }
+            ),
+        )
+        assert set(ack) == {"symbol", "orderId", "orderListId", "clientOrderId", "transactTime"}
+        by_quote = api.ok(
+            "order.place",
+            api.signed(
+                {
+                    "symbol": "BTCUSDT",
+                    "side": "BUY",
+                    "type": "MARKET",
+                    "quoteOrderQty": "100",
+                    "newOrderRespType": "RESULT",
+                }
+            ),
+        )
         assert by_quote["origQuoteOrderQty"] == "100.00000000"
         assert D(by_quote["cummulativeQuoteQty"]) <= 100 and "fills" not in by_quote
         trades = api.ok("myTrades", api.signed({"symbol": "BTCUSDT"}))
@@ -108,37 +146,62 @@ def test_amend_cancel_and_cancel_all(ex: LocalExchange) -> None:
     with api:
         first = api.ok("order.place", api.signed(limit("BUY", bid - 10, "0.00500")))
         api.take_events(2)
-        amended = api.ok("order.amend.keepPriority", api.signed({
-            "symbol": "BTCUSDT", "orderId": first["orderId"], "newQty": "0.00300"}))
+        amended = api.ok(
+            "order.amend.keepPriority",
+            api.signed({"symbol": "BTCUSDT", "orderId": first["orderId"], "newQty": "0.00300"}),
+        )
         order = amended["amendedOrder"]
         assert order["qty"] == "0.00300000" and order["orderId"] == first["orderId"]
         assert order["origClientOrderId"] == first["clientOrderId"]
         assert isinstance(amended["executionId"], int)
         replaced = api.wait_event(lambda e: e.get("x") == "REPLACED")
         assert replaced["q"] == "0.00300000" and replaced["X"] == "NEW"
-        too_big = api.call("order.amend.keepPriority", api.signed({
-            "symbol": "BTCUSDT", "orderId": first["orderId"], "newQty": "0.00300"}))
+        too_big = api.call(
+            "order.amend.keepPriority",
+            api.signed({"symbol": "BTCUSDT", "orderId": first["orderId"], "newQty": "0.00300"}),
+        )
         assert too_big["status"] == 400
-        swapped = api.ok("order.cancelReplace", api.signed({
-            **limit("BUY", bid - 20, "0.00400"), "cancelReplaceMode": "STOP_ON_FAILURE",
-            "cancelOrderId": first["orderId"]}))
+        swapped = api.ok(
+            "order.cancelReplace",
+            api.signed(
+                {
+                    **limit("BUY", bid - 20, "0.00400"),
+                    "cancelReplaceMode": "STOP_ON_FAILURE",
+                    "cancelOrderId": first["orderId"],
+                }
+            ),
+        )
         assert swapped["cancelResult"] == "SUCCESS" and swapped["newOrderResult"] == "SUCCESS"
         assert swapped["cancelResponse"]["status"] == "CANCELED"
         assert swapped["newOrderResponse"]["status"] == "NEW"
         cancelled = api.wait_event(lambda e: e.get("x") == "CANCELED")
         assert cancelled["C"] == first["clientOrderId"] and cancelled["i"] == first["orderId"]
-        failed = api.call("order.cancelReplace", api.signed({
-            **limit("BUY", bid - 20, "0.00400"), "cancelReplaceMode": "STOP_ON_FAILURE",
-            "cancelOrderId": first["orderId"]}))
+        failed = api.call(
+            "order.cancelReplace",
+            api.signed(
+                {
+                    **limit("BUY", bid - 20, "0.00400"),
+                    "cancelReplaceMode": "STOP_ON_FAILURE",
+                    "cancelOrderId": first["orderId"],
+                }
+            ),
+        )
         assert (failed["status"], failed["error"]["code"]) == (400, -2022)
-        assert failed["error"]["data"]["cancelResponse"] == {"code": -2011,
-                                                             "msg": "Unknown order sent."}
+        assert failed["error"]["data"]["cancelResponse"] == {
+            "code": -2011,
+            "msg": "Unknown order sent.",
+        }
         assert failed["error"]["data"]["newOrderResult"] == "NOT_ATTEMPTED"
         api.ok("order.place", api.signed(limit("SELL", ask + 10, "0.00100")))
         opened = api.ok("openOrders.status", api.signed({"symbol": "BTCUSDT"}))
         assert len(opened) == 2 and all(o["status"] == "NEW" for o in opened)
-        rest_view = rest(ex, "GET", "/api/v3/openOrders", api.creds,  # type: ignore[arg-type]
-                         {"symbol": "BTCUSDT"}).json()
+        rest_view = rest(
+            ex,
+            "GET",
+            "/api/v3/openOrders",
+            api.creds,  # type: ignore[arg-type]
+            {"symbol": "BTCUSDT"},
+        ).json()
         assert [o["orderId"] for o in rest_view] == [o["orderId"] for o in opened]
         gone = api.ok("openOrders.cancelAll", api.signed({"symbol": "BTCUSDT"}))
         assert [o["status"] for o in gone] == ["CANCELED", "CANCELED"]
@@ -151,29 +214,47 @@ def test_order_errors(ex: LocalExchange) -> None:
     poor = ex.create_test_account("hmac", balances={"USDT": 10})
     bid, ask = best(ex)
     with WsApi(ex.urls("spot")["ws_api"], poor.credentials) as api:
+
         def err(params: Obj, method: str = "order.place") -> tuple[int, int, str]:
             frame = api.call(method, api.signed(params))
             return frame["status"], frame["error"]["code"], frame["error"]["msg"]
 
         assert err(limit("BUY", bid, "0.01000")) == (
-            400, -2010, "Account has insufficient balance for requested action.")
+            400,
+            -2010,
+            "Account has insufficient balance for requested action.",
+        )
         assert err(limit("BUY", bid + D("0.001"), "0.01000"))[1:] == (
-            -1013, "Filter failure: PRICE_FILTER")
+            -1013,
+            "Filter failure: PRICE_FILTER",
+        )
         assert err(limit("BUY", bid, "0.000011"))[1:] == (-1013, "Filter failure: LOT_SIZE")
         assert err(limit("BUY", D("1.00"), "0.00001"))[1:] == (-1013, "Filter failure: NOTIONAL")
         assert err({**limit("BUY", bid, "0.001"), "symbol": "NOPEUSDT"})[1] == -1121
-        assert err({"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "price": "1",
-                    "quantity": "1"})[1:] == (
-            -1102, "Mandatory parameter 'timeInForce' was not sent, was empty/null, or "
-                   "malformed.")
+        assert err(
+            {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "price": "1", "quantity": "1"}
+        )[1:] == (
+            -1102,
+            "Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed.",
+        )
         assert err({**limit("BUY", bid, "0.001"), "type": "STOP_LOSS"})[1] == -1116
-        assert err({"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT_MAKER",
-                    "price": str(ask + 100), "quantity": "0.00010"})[1:] == (
-            -2010, "Order would immediately match and take.")
+        assert err(
+            {
+                "symbol": "BTCUSDT",
+                "side": "BUY",
+                "type": "LIMIT_MAKER",
+                "price": str(ask + 100),
+                "quantity": "0.00010",
+            }
+        )[1:] == (-2010, "Order would immediately match and take.")
         assert err({"symbol": "BTCUSDT", "orderId": 1}, "order.cancel")[1:] == (
-            -2011, "Unknown order sent.")
+            -2011,
+            "Unknown order sent.",
+        )
         assert err({"symbol": "BTCUSDT", "orderId": 1}, "order.status")[1:] == (
-            -2013, "Order does not exist.")
+            -2013,
+            "Order does not exist.",
+        )
         assert err({"symbol": "BTCUSDT"}, "order.status")[1] == -1102
     assert ex.balances(poor.account)["USDT"].free == 10
 
@@ -183,16 +264,32 @@ def test_orders_between_accounts_and_time_in_force(ex: LocalExchange) -> None:
     taker_api, taker = logged_on(ex)
     bid, ask = best(ex)
     with maker_api, taker_api:
-        resting = maker_api.ok("order.place", maker_api.signed(
-            {"symbol": "BTCUSDT", "side": "SELL", "type": "LIMIT_MAKER",
-             "price": str(ask), "quantity": "0.00300"}))  # joins the best ask, first in line
-        assert set(resting) == {"symbol", "orderId", "orderListId", "clientOrderId",
-                                "transactTime"}  # LIMIT_MAKER defaults to ACK
-        fok = taker_api.ok("order.place", taker_api.signed(
-            limit("BUY", bid, "0.00100", timeInForce="FOK")))  # nothing to take at bid
+        resting = maker_api.ok(
+            "order.place",
+            maker_api.signed(
+                {
+                    "symbol": "BTCUSDT",
+                    "side": "SELL",
+                    "type": "LIMIT_MAKER",
+                    "price": str(ask),
+                    "quantity": "0.00300",
+                }
+            ),
+        )  # joins the best ask, first in line
+        assert set(resting) == {
+            "symbol",
+            "orderId",
+            "orderListId",
+            "clientOrderId",
+            "transactTime",
+        }  # LIMIT_MAKER defaults to ACK
+        fok = taker_api.ok(
+            "order.place", taker_api.signed(limit("BUY", bid, "0.00100", timeInForce="FOK"))
+        )  # nothing to take at bid
         assert fok["status"] == "EXPIRED" and fok["executedQty"] == "0.00000000"
-        crossing = taker_api.ok("order.place", taker_api.signed(
-            limit("BUY", ask, "0.00300", timeInForce="IOC")))
+        crossing = taker_api.ok(
+            "order.place", taker_api.signed(limit("BUY", ask, "0.00300", timeInForce="IOC"))
+        )
         assert crossing["status"] == "FILLED" and len(crossing["fills"]) == 1
         fill = crossing["fills"][0]
         assert fill["price"] == f"{ask:.8f}" and fill["qty"] == "0.00300000"
@@ -215,8 +312,14 @@ def test_state_survives_disconnects_and_lost_events(ex: LocalExchange) -> None:
     with WsApi(ex.urls("spot")["ws_api"], who["creds"]) as again:
         again.ok("session.logon", sign=True)
         again.ok("userDataStream.subscribe")
-        status = again.ok("order.status", {"symbol": "BTCUSDT", "orderId": placed["orderId"],
-                                           "timestamp": placed["transactTime"] + 1})
+        status = again.ok(
+            "order.status",
+            {
+                "symbol": "BTCUSDT",
+                "orderId": placed["orderId"],
+                "timestamp": placed["transactTime"] + 1,
+            },
+        )
         assert status["status"] == "FILLED"
         assert again.ok("openOrders.status", {"timestamp": placed["transactTime"] + 1}) == []
         # a lost push: the state changes, the event never arrives
@@ -224,8 +327,9 @@ def test_state_survives_disconnects_and_lost_events(ex: LocalExchange) -> None:
         second = again.ok("order.place", again.signed(limit("BUY", bid - 6, "0.00200")))
         again.ok("ping")
         assert again.events == []
-        seen = again.ok("order.status", again.signed({"symbol": "BTCUSDT",
-                                                      "orderId": second["orderId"]}))
+        seen = again.ok(
+            "order.status", again.signed({"symbol": "BTCUSDT", "orderId": second["orderId"]})
+        )
         assert seen["status"] == "NEW"
         ex.deposit(who["account"], "USDT", 5)
         update = again.wait_event(lambda e: e["e"] == "balanceUpdate")

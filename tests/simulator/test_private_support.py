@@ -62,8 +62,15 @@ class WsApi:
             self.events.append(frame)
         return frame
 
-    def call(self, method: str, params: Obj | None = None, *, sign: bool = False,
-             req_id: Any = None, timeout: float = 3.0) -> Obj:
+    def call(
+        self,
+        method: str,
+        params: Obj | None = None,
+        *,
+        sign: bool = False,
+        req_id: Any = None,
+        timeout: float = 3.0,
+    ) -> Obj:
         """Send and return the response with our id (events meanwhile are kept)."""
         rid = next(self._ids) if req_id is None else req_id
         msg: Obj = {"id": rid, "method": method}
@@ -127,8 +134,15 @@ class Stream:
                 return msg
 
 
-def rest(ex: LocalExchange, method: str, path: str, creds: Credentials,
-         params: Obj | None = None, *, signed: bool = True) -> requests.Response:
+def rest(
+    ex: LocalExchange,
+    method: str,
+    path: str,
+    creds: Credentials,
+    params: Obj | None = None,
+    *,
+    signed: bool = True,
+) -> requests.Response:
     """A REST call signed like Binance's docs: query string, signature appended last."""
     query = dict(params or {})
     if signed:
