@@ -77,12 +77,12 @@ class SymbolSpec:
 
 # The three table helpers below take positional rows on purpose: they keep the symbol
 # table readable as one line per instrument.
-def _spot(
+def _spot(  # noqa: PLR0917 - one table row per call
     symbol: str,
     base: str,
     quote: str,
     tick: str,
-    step: str,  # noqa: PLR0917
+    step: str,
     price: str,
     qty: str,
     min_notional: str,
@@ -101,12 +101,12 @@ def _spot(
     )
 
 
-def _um(
+def _um(  # noqa: PLR0917 - one table row per call
     symbol: str,
     base: str,
     tick: str,
     step: str,
-    price: str,  # noqa: PLR0917
+    price: str,
     qty: str,
     notional: str,
     contract: str = "PERPETUAL",
@@ -132,12 +132,12 @@ def _um(
     )
 
 
-def _cm(
+def _cm(  # noqa: PLR0917 - one table row per call
     symbol: str,
     base: str,
     tick: str,
     price: str,
-    contract_size: int,  # noqa: PLR0917
+    contract_size: int,
     contract: str = "PERPETUAL",
     delivery: int = PERPETUAL_DELIVERY_MS,
 ) -> SymbolSpec:

@@ -97,11 +97,10 @@ class Engine:
 
     def depth(self, market: MarketName, symbol: str, limit: int) -> dict[str, Any]:
         with self.lock:
-            return depth_snapshot(
-                self.generators[market].states[symbol],
-                limit,  # type: ignore[no-any-return]
-                now_ms(),
+            snapshot: dict[str, Any] = depth_snapshot(
+                self.generators[market].states[symbol], limit, now_ms()
             )
+            return snapshot
 
     def book(self, market: MarketName, symbol: str, depth: int | None = None) -> BookSnapshot:
         with self.lock:
