@@ -56,7 +56,7 @@ RequestBuilder = Callable[[Any], tuple[list[int | str], list[str]]]
 
 
 #: Bytes per socket read: a burst of frames costs one syscall, not one or more per frame.
-READ_SIZE = 1 << 18
+READ_SIZE = 1 << 16
 
 
 class State(enum.Enum):
@@ -268,17 +268,6 @@ class Connection:
             self.wait_ready(timeout)
         return self.call(build, timeout)
 
-    def inject(self, build: Callable[[Any], Inbound]) -> None:
-        """Run ``build(protocol)`` under the protocol lock and act on what it returns.
-
-        For inputs that do not arrive on the socket, such as a REST snapshot
-        fetched by another thread; the deliveries are made from the caller's thread.
-        """
-        self._check_usable()
-        with self._lock:
-            inbound = build(self.protocol)
-        self._deliver(inbound)
-
     def force_reconnect(self, reason: str = "requested") -> None:
         """Drop the socket now; the reader reconnects and resumes as after any drop."""
         ws = self._ws
@@ -364,7 +353,7 @@ class Connection:
                     self._fatal = error
                     self._last_error = error
                     _log.error("%s: giving up: %r", self.name, error)
-                    self.hub_reject_all(error)
+                    self._reject_all(error)
                     break
                 self._serve(ws)
         finally:
@@ -372,7 +361,7 @@ class Connection:
             self._ready.clear()
             self._fail_inflight(self._fatal or ClientClosed(f"{self.name}: closed"))
 
-    def hub_reject_all(self, error: BaseException) -> None:
+    def _reject_all(self, error: BaseException) -> None:
         if self._owns_hub:
             self.hub.close(error, timeout=0)
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
 from .._core.events import Policy
-from .._exceptions import ClientClosed, RequestTimeout
+from .._exceptions import RequestTimeout
 
 T = TypeVar("T")
 
@@ -150,7 +150,3 @@ class Stream(Generic[T]):
 
     def __repr__(self) -> str:
         return f"<Stream {self.description}{' closed' if self._closed else ''}>"
-
-
-def closed_error(what: str) -> ClientClosed:
-    return ClientClosed(f"{what}: client closed")
