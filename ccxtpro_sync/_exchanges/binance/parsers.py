@@ -87,13 +87,14 @@ def _cost(price: N, amount: N, market: Market) -> N | None:
 # --------------------------------------------------------------------------- trades
 
 
-def parse_trade(event: TradeEvent, market: Market, number: Converter[N]) -> Trade:
-    """Spot ``@trade`` → ``Trade`` (id = trade id ``t``)."""
+def _public_trade(
+    trade_id: int, event: TradeEvent | AggTradeEvent, market: Market, number: Converter[N]
+) -> Trade:
     price = number(event.price)
     amount = number(event.quantity)
     ts = event.trade_time
     return Trade(
-        id=str(event.trade_id),
+        id=str(trade_id),
         timestamp=ts,
         datetime=iso8601(ts),
         symbol=market.symbol,
@@ -103,6 +104,11 @@ def parse_trade(event: TradeEvent, market: Market, number: Converter[N]) -> Trad
         cost=_cost(price, amount, market),
         info=event,
     )
+
+
+def parse_trade(event: TradeEvent, market: Market, number: Converter[N]) -> Trade:
+    """Spot ``@trade`` → ``Trade`` (id = trade id ``t``)."""
+    return _public_trade(event.trade_id, event, market, number)
 
 
 def parse_agg_trade(event: AggTradeEvent, market: Market, number: Converter[N]) -> Trade:
@@ -110,20 +116,7 @@ def parse_agg_trade(event: AggTradeEvent, market: Market, number: Converter[N]) 
 
     ``amount`` is ``q``, which on UM includes RPI fills; ``nq`` stays in ``info``.
     """
-    price = number(event.price)
-    amount = number(event.quantity)
-    ts = event.trade_time
-    return Trade(
-        id=str(event.agg_trade_id),
-        timestamp=ts,
-        datetime=iso8601(ts),
-        symbol=market.symbol,
-        side="sell" if event.buyer_is_maker else "buy",
-        price=price,
-        amount=amount,
-        cost=_cost(price, amount, market),
-        info=event,
-    )
+    return _public_trade(event.agg_trade_id, event, market, number)
 
 
 # --------------------------------------------------------------------------- tickers

@@ -697,13 +697,11 @@ class BinanceWsApiProtocol:
 
         return parse
 
-    def cancel_order(
-        self,
-        id: str,  # noqa: A002 (CCXT's name)
-        symbol: str,
-        params: Mapping[str, Any] | None = None,
-    ) -> tuple[int | str, str]:
-        """``order.cancel``; ``params={"clientOrderId": ...}`` cancels by client id."""
+    def _order_ref(
+        self, order_id: str, symbol: str, params: Mapping[str, Any] | None
+    ) -> tuple[Market, dict[str, Any]]:
+        """Params naming one order: by ``orderId``, or by client id when
+        ``params={"clientOrderId": ...}`` is given (Binance's ``origClientOrderId``)."""
         market = self._markets().market(symbol)
         extra = dict(params or {})
         p: dict[str, Any] = {"symbol": market.id}
@@ -711,8 +709,18 @@ class BinanceWsApiProtocol:
         if client_id is not None:
             p["origClientOrderId"] = client_id
         else:
-            p["orderId"] = int(id)
+            p["orderId"] = int(order_id)
         p.update(extra)
+        return market, p
+
+    def cancel_order(
+        self,
+        id: str,  # noqa: A002 (CCXT's name)
+        symbol: str,
+        params: Mapping[str, Any] | None = None,
+    ) -> tuple[int | str, str]:
+        """``order.cancel``; ``params={"clientOrderId": ...}`` cancels by client id."""
+        market, p = self._order_ref(id, symbol, params)
         return self._request("order.cancel", p, self._order_parser(market, track=True))
 
     def cancel_all_orders(
@@ -734,15 +742,7 @@ class BinanceWsApiProtocol:
         params: Mapping[str, Any] | None = None,
     ) -> tuple[int | str, str]:
         """``order.status``; the answer is an ``Order``."""
-        market = self._markets().market(symbol)
-        extra = dict(params or {})
-        p: dict[str, Any] = {"symbol": market.id}
-        client_id = extra.pop("clientOrderId", None)
-        if client_id is not None:
-            p["origClientOrderId"] = client_id
-        else:
-            p["orderId"] = int(id)
-        p.update(extra)
+        market, p = self._order_ref(id, symbol, params)
         return self._request("order.status", p, self._order_parser(market))
 
     def fetch_open_orders(
