@@ -47,7 +47,19 @@ def buffered_sockets() -> None:
 def reader_only(client: Any, consume: Callable[[Any], object]) -> None:
     """Call ``consume(value)`` on the reader thread instead of going through the hub."""
 
-    def deliver(delivery: Any, source: str = "") -> None:
-        consume(delivery.value)
+    from types import SimpleNamespace
+
+    from ccxtpro_sync._core.events import Deferred
+
+    def deliver(delivery: Any, source: str = "", **_telemetry: Any) -> None:
+        value = delivery.value
+        if type(value) is Deferred:
+            # A book view is copied only when a consumer takes one, at most once per
+            # dispatcher batch; copying here per message would charge the reader for
+            # work the real path skips. Read the nonce the view would carry instead.
+            cells = value._build.__closure__ or ()
+            nonce = next(c.cell_contents for c in cells if isinstance(c.cell_contents, int))
+            value = SimpleNamespace(nonce=nonce)
+        consume(value)
 
     client.hub.deliver = deliver

@@ -108,6 +108,10 @@ class HeapView(DictOnly):
         )
 
 
+def _floats(levels: Levels) -> list[tuple[float, float]]:
+    return [(float(p), float(q)) for p, q in levels]
+
+
 def bench(fn: Callable[[], None]) -> float:
     """Best-of-REPEAT seconds per diff."""
     best = float("inf")
@@ -131,6 +135,16 @@ def main() -> None:
         book = LocalOrderBook("X")
         book.reset(snap_b, snap_a, 0)
         for i, (b, a) in enumerate(diffs, 1):
+            book.apply(b, a, i)
+
+    # The live path: levels already floats (msgspec's float decoder), parsed=True.
+    float_diffs = [(_floats(b), _floats(a)) for b, a in diffs]
+    float_b, float_a = _floats(snap_b), _floats(snap_a)
+
+    def run_local_apply_parsed() -> None:
+        book = LocalOrderBook("X", parsed=True)
+        book.reset(float_b, float_a, 0)
+        for i, (b, a) in enumerate(float_diffs, 1):
             book.apply(b, a, i)
 
     def run_local_apply_view() -> None:
@@ -168,6 +182,7 @@ def main() -> None:
     rows = [
         ("baseline: dict update (parse+store)", base),
         ("LocalOrderBook.apply", bench(run_local_apply)),
+        ("LocalOrderBook.apply, float levels (parsed=True)", bench(run_local_apply_parsed)),
         (f"LocalOrderBook.snapshot({VIEW})", bench(run_local_view_only)),
         (f"LocalOrderBook apply+snapshot({VIEW})+is_crossed", bench(run_local_apply_view)),
         (f"alt: dict + sorted() per view({VIEW})", bench(run_lazy)),

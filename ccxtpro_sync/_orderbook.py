@@ -12,7 +12,9 @@ Design notes (why, not what):
   one code path; top-N is always ``keys[:n]``.
 * Wire prices are strings and are parsed exactly once, with ``float`` (default) or
   ``Decimal``; ``Decimal('1.10') == Decimal('1.1')`` and they hash alike, so
-  differently formatted strings for one price still land on one level.
+  differently formatted strings for one price still land on one level. Live float
+  books get levels that msgspec already turned into floats (``parsed=True``), which
+  keeps the per-level loop free of function calls.
 * Depth windows: a REST snapshot holds only the best ``depth`` levels per side, so
   prices beyond its worst level are unknown until they change. A side that may be
   truncated therefore gets a *bound* (its worst known price); diffs beyond the
@@ -117,15 +119,20 @@ class _Side(Generic[N]):
         #: Worst key whose neighbourhood is known; keys beyond it are ignored.
         self.bound: N | None = None
 
-    def reset(self, levels: WireLevels, parse: Callable[[str], N], depth: int | None) -> None:
-        sign = self.sign
+    def reset(
+        self, levels: WireLevels, parse: Callable[[str], N] | None, depth: int | None
+    ) -> None:
+        """Replace the side; ``parse=None`` means the levels are numbers already."""
+        pairs: Iterable[Sequence[Any]] = (
+            levels if parse is None else [(parse(p), parse(q)) for p, q in levels]
+        )
+        neg = self.sign < 0
         qty: dict[N, N] = {}
         n_in = 0
-        for p, q in levels:
+        for price, amount in pairs:
             n_in += 1
-            amount = parse(q)
             if amount:
-                qty[sign * parse(p)] = amount
+                qty[-price if neg else price] = amount
         keys = sorted(qty)
         cap = self.limit
         if depth is not None and (cap is None or depth < cap):
@@ -142,14 +149,21 @@ class _Side(Generic[N]):
         self.keys = keys
         self.bound = bound
 
-    def update(self, levels: WireLevels, parse: Callable[[str], N]) -> None:
+    def update(self, levels: WireLevels, parse: Callable[[str], N] | None) -> None:
+        """Apply absolute quantities; ``parse=None`` means the levels are numbers already.
+
+        The hot path of every depth stream: one loop, no per-level calls when the
+        decoder has already produced numbers (msgspec's float levels).
+        """
+        pairs: Iterable[Sequence[Any]] = (
+            levels if parse is None else [(parse(p), parse(q)) for p, q in levels]
+        )
         qty = self.qty
         keys = self.keys
         bound = self.bound
-        sign = self.sign
-        for p, q in levels:
-            key = sign * parse(p)
-            amount = parse(q)
+        neg = self.sign < 0
+        for price, amount in pairs:
+            key = -price if neg else price
             if amount:
                 if key in qty:
                     qty[key] = amount
@@ -185,7 +199,9 @@ class LocalOrderBook(Generic[N]):
     other threads get copies from :meth:`snapshot`.
 
     ``limit`` caps the levels kept per side (and so the size of views); ``number``
-    is the parser for wire strings (``float`` or ``Decimal``).
+    is the parser for wire strings (``float`` or ``Decimal``). ``parsed=True`` says
+    levels arrive as ``number`` values already (a typed decoder converted them), so
+    no per-level conversion is done.
     """
 
     __slots__ = (
@@ -194,24 +210,42 @@ class LocalOrderBook(Generic[N]):
         "limit",
         "nonce",
         "parse",
+        "parsed",
         "symbol",
         "timestamp",
     )
 
     @overload
-    def __init__(self: LocalOrderBook[float], symbol: str, *, limit: int | None = None) -> None: ...
+    def __init__(
+        self: LocalOrderBook[float],
+        symbol: str,
+        *,
+        limit: int | None = None,
+        parsed: bool = False,
+    ) -> None: ...
     @overload
     def __init__(
-        self, symbol: str, *, limit: int | None = None, number: Callable[[str], N]
+        self,
+        symbol: str,
+        *,
+        limit: int | None = None,
+        number: Callable[[str], N],
+        parsed: bool = False,
     ) -> None: ...
     def __init__(
-        self, symbol: str, *, limit: int | None = None, number: Callable[[str], Any] = float
+        self,
+        symbol: str,
+        *,
+        limit: int | None = None,
+        number: Callable[[str], Any] = float,
+        parsed: bool = False,
     ) -> None:
         if limit is not None and limit < 1:
             raise ValueError(f"limit must be >= 1 or None, got {limit}")
         self.symbol = symbol
         self.limit = limit
         self.parse: Callable[[str], N] = number
+        self.parsed = parsed
         self._bids: _Side[N] = _Side(-1, limit)
         self._asks: _Side[N] = _Side(1, limit)
         #: Last applied update id; ``None`` until the first snapshot.
@@ -233,8 +267,9 @@ class LocalOrderBook(Generic[N]):
         ``limit``): a side that came back that full may be truncated, so its worst
         level becomes the side's bound. Leave it ``None`` for a complete source.
         """
-        self._bids.reset(bids, self.parse, depth)
-        self._asks.reset(asks, self.parse, depth)
+        parse = None if self.parsed else self.parse
+        self._bids.reset(bids, parse, depth)
+        self._asks.reset(asks, parse, depth)
         self.nonce = nonce
         self.timestamp = timestamp
 
@@ -245,7 +280,7 @@ class LocalOrderBook(Generic[N]):
 
         Sequencing is the caller's job (see ``BookSync``); this only edits levels.
         """
-        parse = self.parse
+        parse = None if self.parsed else self.parse
         self._bids.update(bids, parse)
         self._asks.update(asks, parse)
         self.nonce = nonce

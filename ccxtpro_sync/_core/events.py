@@ -11,7 +11,6 @@ from __future__ import annotations
 import enum
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -58,8 +57,11 @@ class Deferred:
         return self._value
 
 
-@dataclass(slots=True, frozen=True)
-class Delivery:
+# The three values below are msgspec Structs rather than dataclasses: one of each
+# is built per received frame, and a frozen dataclass costs several times more.
+
+
+class Delivery(msgspec.Struct, frozen=True):
     """One update for waiters and callbacks registered under ``message_hash``."""
 
     message_hash: str
@@ -67,8 +69,7 @@ class Delivery:
     policy: Policy = Policy.LATEST
 
 
-@dataclass(slots=True, frozen=True)
-class Response:
+class Response(msgspec.Struct, frozen=True):
     """The outcome of a request the connection sent with ``request_id``."""
 
     request_id: int | str
@@ -76,24 +77,23 @@ class Response:
     error: BaseException | None = None
 
 
-@dataclass(slots=True)
-class Inbound:
+class Inbound(msgspec.Struct):
     """Everything one frame (or one connection event) asks the connection to do."""
 
-    deliveries: list[Delivery] = field(default_factory=list)
-    responses: list[Response] = field(default_factory=list)
+    deliveries: list[Delivery] = []
+    responses: list[Response] = []
     #: Waiters on these hashes must fail (e.g. the server refused their subscription).
-    rejections: list[tuple[str, BaseException]] = field(default_factory=list)
+    rejections: list[tuple[str, BaseException]] = []
     #: Frames to send, in order (e.g. the next resume step after a logon reply).
-    outgoing: list[str] = field(default_factory=list)
+    outgoing: list[str] = []
     #: Protocol-level problems worth reporting (malformed frame, unknown event); never fatal.
-    errors: list[BaseException] = field(default_factory=list)
+    errors: list[BaseException] = []
     #: Set when the peer asked us to go away (e.g. ``serverShutdown``): reconnect now.
     reconnect_reason: str | None = None
     #: Set when the resume sequence (auth, then subscriptions) is complete.
     ready: bool = False
     #: Telemetry to send once every lock is released: (signal attribute name, payload).
-    notices: list[Notice] = field(default_factory=list)
+    notices: list[Notice] = []
 
 
 #: Message hash of raw frames, for recorders (see ``RawTap``).

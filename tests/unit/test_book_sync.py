@@ -6,6 +6,7 @@ import random
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -411,6 +412,7 @@ def _truncate(levels: dict[int, int], depth: int | None, reverse: bool) -> list[
     p_dup=st.sampled_from([0.0, 0.1]),
     limit=st.sampled_from([None, None, 6]),
     depth=st.sampled_from([None, None, 4, 10]),
+    parsed=st.booleans(),
 )
 def test_property_synced_book_always_equals_true_book(
     rng: random.Random,
@@ -420,10 +422,15 @@ def test_property_synced_book_always_equals_true_book(
     p_dup: float,
     limit: int | None,
     depth: int | None,
+    parsed: bool,
 ) -> None:
+    # parsed=True: levels arrive as floats, as the live float decoder hands them over.
+    def feed(levels: list[list[str]]) -> list[Any]:
+        return [(float(p), float(q)) for p, q in levels] if parsed else levels
+
     mkt = _Market(futures, rng)
     events = [mkt.event() for _ in range(n_events)]
-    sync = BookSync("X/Y", futures=futures, limit=limit)
+    sync = BookSync("X/Y", futures=futures, limit=limit, parsed=parsed)
     chaos_until = int(n_events * 0.6)
 
     buf_start: int | None = None  # U of the oldest event the sync should still hold
@@ -458,7 +465,7 @@ def test_property_synced_book_always_equals_true_book(
         x = rng.choice(cands) if at is None else at
         tb, ta = mkt.state_at(x)
         r = sync.on_snapshot(
-            x, _truncate(tb, depth, True), _truncate(ta, depth, False), depth=depth
+            x, feed(_truncate(tb, depth, True)), feed(_truncate(ta, depth, False)), depth=depth
         )
         if buf_start is not None and x < buf_start:
             assert r.status is NEED and r.reason is ResyncReason.SNAPSHOT_TOO_OLD
@@ -482,7 +489,7 @@ def test_property_synced_book_always_equals_true_book(
         if chaos and prev is not None and rng.random() < p_dup:
             batch.insert(0, prev)  # a replayed older event
         for e in batch:
-            r = sync.on_diff(e.U, e.u, e.pu if futures else None, e.b, e.a, e.u)
+            r = sync.on_diff(e.U, e.u, e.pu if futures else None, feed(e.b), feed(e.a), e.u)
             st_ = r.status
             if st_ is UPDATED:
                 check(r.book)

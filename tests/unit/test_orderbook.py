@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import msgspec
 import pytest
@@ -128,18 +129,30 @@ _levels = st.lists(st.tuples(_price, _qty).map(list), max_size=8)
 
 
 @settings(max_examples=300, deadline=None)
-@given(snap_b=_levels, snap_a=_levels, diffs=st.lists(st.tuples(_levels, _levels), max_size=30))
+@given(
+    snap_b=_levels,
+    snap_a=_levels,
+    diffs=st.lists(st.tuples(_levels, _levels), max_size=30),
+    parsed=st.booleans(),
+)
 def test_property_matches_naive_dict_model(
-    snap_b: list[list[str]], snap_a: list[list[str]], diffs: list[tuple[list[list[str]], ...]]
+    snap_b: list[list[str]],
+    snap_a: list[list[str]],
+    diffs: list[tuple[list[list[str]], ...]],
+    parsed: bool,
 ) -> None:
-    b = LocalOrderBook("X")
-    b.reset(snap_b, snap_a, 0)
+    # parsed=True: the levels come as floats already, as msgspec's float decoder gives them.
+    def feed(levels: list[list[str]]) -> list[Any]:
+        return [(float(p), float(q)) for p, q in levels] if parsed else levels
+
+    b = LocalOrderBook("X", parsed=parsed)
+    b.reset(feed(snap_b), feed(snap_a), 0)
     model = [
         {float(p): float(q) for p, q in snap_b if float(q)},
         {float(p): float(q) for p, q in snap_a if float(q)},
     ]
     for i, (db, da) in enumerate(diffs, 1):
-        b.apply(db, da, i)
+        b.apply(feed(db), feed(da), i)
         for side, levels in zip(model, (db, da), strict=True):
             for p, q in levels:
                 if float(q):

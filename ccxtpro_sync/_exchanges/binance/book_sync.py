@@ -124,6 +124,8 @@ class _Event(NamedTuple):
 _BUFFERED: SyncResult[Any] = SyncResult(SyncStatus.BUFFERED)
 _STALE: SyncResult[Any] = SyncResult(SyncStatus.IGNORED_STALE)
 _NEED: SyncResult[Any] = SyncResult(SyncStatus.NEED_SNAPSHOT, needs_snapshot=True)
+#: Updated, with no view attached (``view=False``): shared, as it carries nothing else.
+_UPDATED: SyncResult[Any] = SyncResult(SyncStatus.UPDATED)
 
 
 class BookSync(Generic[N]):
@@ -132,7 +134,8 @@ class BookSync(Generic[N]):
     ``limit`` caps the levels kept and shown per side; ``view_limit`` caps each
     published view (default ``limit``; ``None`` copies the whole book every update,
     which is expensive for deep books). ``partial=True`` switches to replace mode
-    for the partial-depth streams (see :meth:`on_partial`).
+    for the partial-depth streams (see :meth:`on_partial`). ``parsed=True``: every
+    input's levels are ``number`` values already (see ``LocalOrderBook``).
     """
 
     @overload
@@ -145,6 +148,7 @@ class BookSync(Generic[N]):
         view_limit: int | None = None,
         max_buffer: int = 10_000,
         partial: bool = False,
+        parsed: bool = False,
     ) -> None: ...
     @overload
     def __init__(
@@ -157,6 +161,7 @@ class BookSync(Generic[N]):
         max_buffer: int = 10_000,
         partial: bool = False,
         number: Callable[[str], N],
+        parsed: bool = False,
     ) -> None: ...
     def __init__(
         self,
@@ -168,6 +173,7 @@ class BookSync(Generic[N]):
         max_buffer: int = 10_000,
         partial: bool = False,
         number: Callable[[str], Any] = float,
+        parsed: bool = False,
     ) -> None:
         if max_buffer < 1:
             raise ValueError("max_buffer must be >= 1")
@@ -176,7 +182,9 @@ class BookSync(Generic[N]):
         self.partial = partial
         self.max_buffer = max_buffer
         self.view_limit = view_limit if view_limit is not None else limit
-        self.book: LocalOrderBook[N] = LocalOrderBook(symbol, limit=limit, number=number)
+        self.book: LocalOrderBook[N] = LocalOrderBook(
+            symbol, limit=limit, number=number, parsed=parsed
+        )
         self.stats = SyncStats()
         self._buffer: deque[_Event] = deque()
         self._synced = False
@@ -265,7 +273,7 @@ class BookSync(Generic[N]):
             self.stats.applied += 1
             if book.is_crossed():
                 return self._crossed(f"after U={U} u={u}")
-            return SyncResult(SyncStatus.UPDATED, book.snapshot(self.view_limit) if view else None)
+            return self._updated(view)
         return self._buffer_event(_Event(U, u, prev, bids, asks, event_time))
 
     def on_snapshot(
@@ -359,7 +367,12 @@ class BookSync(Generic[N]):
         if book.is_crossed():
             return self._crossed(f"partial update id {update_id}")
         self._synced = True
-        return SyncResult(SyncStatus.UPDATED, book.snapshot(self.view_limit) if view else None)
+        return self._updated(view)
+
+    def _updated(self, view: bool) -> SyncResult[N]:
+        if not view:
+            return _UPDATED
+        return SyncResult(SyncStatus.UPDATED, self.book.snapshot(self.view_limit))
 
     def invalidate(self, detail: str = "") -> SyncResult[N]:
         """Drop the book and buffer, e.g. after a reconnect: the stream restarts and

@@ -315,6 +315,8 @@ class MarketData:
                 view_limit=self.book_view_limit,
                 partial=partial,
                 number=self.number,
+                # Float books get their levels from the float decoders (see below).
+                parsed=self.number is float,
             )
             self.books[market.symbol] = book
         return book
@@ -323,8 +325,8 @@ class MarketData:
         symbol = market.symbol
         partial = stream.split("@")[1] != "depth"  # futures @depth<N> has the diff shape
         book = self._book(market, partial=partial)
-        # Float books: msgspec turns the quoted levels into floats in C (the book's
-        # float() on a float is then nearly free); Decimal books parse the strings.
+        # Float books: msgspec turns the quoted levels into floats in C and the book
+        # takes them as they are (parsed=True); Decimal books parse the strings.
         decode_depth = (
             wire.DEPTH_UPDATE_FLOAT_DECODER if self.number is float else wire.DEPTH_UPDATE_DECODER
         ).decode
@@ -358,7 +360,11 @@ class MarketData:
     def _bind_partial_depth(self, market: Market) -> Handler:
         symbol = market.symbol
         book = self._book(market, partial=True)
-        decode_partial = wire.DEPTH_SNAPSHOT_DECODER.decode
+        decode_partial = (
+            wire.DEPTH_SNAPSHOT_FLOAT_DECODER
+            if self.number is float
+            else wire.DEPTH_SNAPSHOT_DECODER
+        ).decode
 
         def on_partial(data: msgspec.Raw) -> list[Delivery]:
             snapshot = _decode(decode_partial, data)
