@@ -28,7 +28,7 @@ from typing import Any
 import websocket
 from tenacity import RetryCallState, Retrying, retry_if_exception
 
-from .._core.events import Inbound
+from .._core.events import Delivery, Inbound
 from .._core.frames import OP_BINARY, OP_CLOSE, OP_PING, FrameError, FrameParser
 from .._core.pacing import TokenBucket
 from .._core.protocol import ConnectionProtocol
@@ -511,7 +511,7 @@ class Connection:
         last_rx = time.monotonic()
         protocol = self.protocol
         lock = self._lock
-        hub_deliver = self.hub.deliver
+        deliver_many = self.hub.deliver_many
         wake = self.hub.dispatcher.wake
         received = signals.message_received
         recv = sock.recv
@@ -538,6 +538,9 @@ class Connection:
                 raise _Reconnect(f"broken framing from the server: {error}") from None
             now = time.monotonic()
             last_rx = now
+            # Plain data of this burst, handed over together (one dispatcher lock);
+            # flushed before anything else is acted on, so order is kept.
+            batch: list[Delivery] = []
             for opcode, data in messages:
                 if opcode <= OP_BINARY:
                     self.messages += 1
@@ -564,10 +567,12 @@ class Connection:
                         or inbound.rejections
                         or inbound.reconnect_reason
                     ):
+                        if batch:  # _apply may raise: these must not wait for a wake
+                            deliver_many(batch, self.name, url=self._url)
+                            batch = []
                         self._apply(inbound)
                     else:
-                        for delivery in inbound.deliveries:
-                            hub_deliver(delivery, self.name, url=self._url, wake=False)
+                        batch += inbound.deliveries
                 elif opcode == OP_PING:
                     with self._send_lock:
                         ws.pong(data)
@@ -575,8 +580,11 @@ class Connection:
                     code, reason = _parse_close(data)
                     with contextlib.suppress(Exception), self._send_lock:
                         ws.send_close(code or 1000)
+                    deliver_many(batch, self.name, url=self._url, wake=False)
                     wake()
                     raise _Reconnect(f"server closed the connection: {code} {reason}".strip(), code)
+            if batch:
+                deliver_many(batch, self.name, url=self._url, wake=False)
             wake()  # one wake-up for the whole burst
 
     def _apply(self, inbound: Inbound) -> None:
@@ -598,8 +606,8 @@ class Connection:
                 send(signals.protocol_error, self._owner, url=self.url, name=self.name, error=error)
         for name, payload in inbound.notices:
             send(getattr(signals, name), self._owner, **payload)
-        for delivery in inbound.deliveries:
-            self.hub.deliver(delivery, self.name, url=self._url)
+        if inbound.deliveries:
+            self.hub.deliver_many(inbound.deliveries, self.name, url=self._url)
         for message_hash, error in inbound.rejections:
             self.hub.reject([message_hash], error)
         for response in inbound.responses:

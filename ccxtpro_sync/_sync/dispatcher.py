@@ -1,6 +1,6 @@
 """The callback dispatcher: user callbacks run here, never on the reader thread.
 
-The reader hands updates to ``put`` and returns at once; the dispatcher
+The reader hands updates to ``put_many`` and returns at once; the dispatcher
 thread takes them from a bounded, per-hash coalescing store (see
 ``_core.pending``) and calls every callback registered for the hash, with no
 library lock held. A raising callback is logged and signalled and the next
@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from .._core.events import Deferred, Policy
+from .._core.events import Deferred, Delivery
 from .._core.pending import PendingUpdates
 from .._core.router import Handle
 from .._signals import send, signals
@@ -49,25 +49,31 @@ class Dispatcher:
         self.callback_errors = 0
 
     # -- producer side (reader threads) -------------------------------------
-    def put(self, message_hash: str, value: Any, policy: Policy, *, wake: bool = True) -> None:
-        """Queue an update. ``wake=False`` defers waking the dispatcher: a reader with
-        more frames already in memory wakes it once per burst (``wake()``), not per frame."""
+    def put_many(self, deliveries: Iterable[Delivery], *, wake: bool = True) -> None:
+        """Queue updates in order, under one lock for a reader's whole burst.
+        ``wake=False`` leaves waking the dispatcher to a later :meth:`wake`."""
+        dropped: list[tuple[str, int]] = []
         with self._cond:
             if self._closed:
                 return
-            dropped = self._pending.put(message_hash, value, policy)
+            put = self._pending.put
+            for delivery in deliveries:
+                count = put(delivery.message_hash, delivery.value, delivery.policy)
+                if count:
+                    dropped.append((delivery.message_hash, count))
             if self._thread is None:
                 self._start()
             if wake and self._idle:
                 self._cond.notify()
         if dropped and signals.message_dropped.receivers:
-            send(
-                signals.message_dropped,
-                self._owner,
-                message_hash=message_hash,
-                count=dropped,
-                reason="callback queue full",
-            )
+            for message_hash, count in dropped:
+                send(
+                    signals.message_dropped,
+                    self._owner,
+                    message_hash=message_hash,
+                    count=count,
+                    reason="callback queue full",
+                )
 
     def wake(self) -> None:
         """Let the dispatcher run what deferred puts queued (cheap when nothing waits)."""

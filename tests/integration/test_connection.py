@@ -414,3 +414,37 @@ def test_overflowing_append_queue_drops_oldest_and_signals(
         release.set()
         conn.close()
         hub.close()
+
+
+def test_a_burst_is_handed_over_in_order_under_one_lock(
+    recorders: dict[str, Recorder],
+) -> None:
+    """``Hub.deliver_many`` (a reader's burst): waiters get the first value of their
+    hash, callbacks see every APPEND item in order and the newest LATEST value, and
+    an overflow is signalled per hash."""
+    from ccxtpro_sync._core.events import Delivery, Policy
+
+    hub = Hub(name="ccxtpro_sync-test", max_items=3)
+    seen: list[tuple[str, Any]] = []
+    done = threading.Event()
+    try:
+        hub.add_callback("trades:A", lambda batch: seen.append(("trades:A", batch)))
+        hub.add_callback("ticker:B", lambda value: seen.append(("ticker:B", value)))
+        hub.add_callback("end", lambda value: done.set())
+        waiter = hub.waiter(["ticker:B"])
+        burst = [Delivery("trades:A", [i], Policy.APPEND) for i in range(5)]
+        burst += [Delivery("ticker:B", v) for v in ("b1", "b2")]
+        burst.append(Delivery("nobody", 0))  # no callback, no waiter: ignored
+        burst.append(Delivery("end", 1))
+        hub.deliver_many(burst, "test", url="ws://x")
+        assert hub.wait(waiter, 5, "ticker") == "b1"
+        assert done.wait(5)
+        assert seen == [("trades:A", [2, 3, 4]), ("ticker:B", "b2")]
+        dropped = recorders["message_dropped"].wait_for(2)
+        assert [(d["message_hash"], d["count"]) for d in dropped] == [
+            ("trades:A", 1),
+            ("trades:A", 1),
+        ]
+        assert hub.stats()["dropped"] == 2 and hub.stats()["coalesced"] == 1
+    finally:
+        hub.close()
