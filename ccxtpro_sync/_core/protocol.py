@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from .events import Inbound
+from .events import Delivery, Inbound
 
 
 class ConnectionProtocol(Protocol):
@@ -23,8 +23,10 @@ class ConnectionProtocol(Protocol):
         """The socket is open: start the resume sequence (auth first, then subscriptions)."""
         ...
 
-    def receive(self, data: bytes, now: float) -> Inbound:
-        """Interpret one text or binary frame."""
+    def receive(self, data: bytes, now: float) -> Inbound | list[Delivery]:
+        """Interpret one text or binary frame. A frame that carries nothing but data
+        (the bulk of a market stream) may come back as a plain list of deliveries:
+        the connection's fast path, with no ``Inbound`` to build and inspect."""
         ...
 
     def on_close(self) -> Inbound:

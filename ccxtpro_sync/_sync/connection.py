@@ -554,25 +554,27 @@ class Connection:
                         send(received, self._owner, url=self._url, name=self.name, size=len(data))
                     try:
                         with lock:
-                            inbound = protocol.receive(data, now)
+                            result = protocol.receive(data, now)
                     except Exception as error:  # a protocol bug must not kill the stream
                         _log.exception("%s: protocol failed on a frame", self.name)
-                        inbound = Inbound(errors=[error])
-                    if (
-                        inbound.notices
-                        or inbound.responses
-                        or inbound.outgoing
-                        or inbound.errors
-                        or inbound.ready
-                        or inbound.rejections
-                        or inbound.reconnect_reason
-                    ):
-                        if batch:  # _apply may raise: these must not wait for a wake
-                            deliver_many(batch, self.name, url=self._url)
-                            batch = []
-                        self._apply(inbound)
-                    else:
-                        batch += inbound.deliveries
+                        result = Inbound(errors=[error])
+                    if not isinstance(result, list):  # a list: nothing but data (the fast path)
+                        if (
+                            result.notices
+                            or result.responses
+                            or result.outgoing
+                            or result.errors
+                            or result.ready
+                            or result.rejections
+                            or result.reconnect_reason
+                        ):
+                            if batch:  # _apply may raise: these must not wait for a wake
+                                deliver_many(batch, self.name, url=self._url)
+                                batch = []
+                            self._apply(result)
+                            continue
+                        result = result.deliveries
+                    batch += result
                 elif opcode == OP_PING:
                     with self._send_lock:
                         ws.pong(data)

@@ -49,10 +49,12 @@ def test_combined_payload_is_routed_by_stream_name():
     protocol = BinanceStreamProtocol(BASE)
     protocol.on_open(0.0)
     payload = {"e": "aggTrade", "s": "BTCUSDT", "p": "1.0"}
-    inbound = protocol.receive(
+    deliveries = protocol.receive(
         json.dumps({"stream": "btcusdt@aggTrade", "data": payload}).encode(), 0.0
     )
-    [delivery] = inbound.deliveries
+    # Nothing but data: a plain list, the connection's fast path.
+    assert isinstance(deliveries, list)
+    [delivery] = deliveries
     assert delivery.message_hash == "stream:btcusdt@aggTrade"
     assert delivery.value == [payload]
     assert delivery.policy is Policy.APPEND

@@ -332,6 +332,10 @@ class MarketData:
         ).decode
 
         view = not self.defer_views
+        futures = self.futures
+        key = orderbook_hash(symbol)
+        deferred_view = self._deferred_view
+        updated = SyncStatus.UPDATED
 
         def on_depth(data: msgspec.Raw) -> list[Delivery]:
             event = _decode(decode_depth, data)
@@ -347,12 +351,14 @@ class MarketData:
                 result = book.on_diff(
                     event.first_update_id,
                     event.final_update_id,
-                    event.prev_final_update_id if self.futures else None,
+                    event.prev_final_update_id if futures else None,
                     event.bids,
                     event.asks,
                     event.transaction_time or event.event_time,
                     view=view,
                 )
+            if result.status is updated and result.book is None:  # the live path
+                return [Delivery(key, deferred_view(book), LATEST)]
             return self._book_result(symbol, result)
 
         return on_depth
@@ -374,7 +380,8 @@ class MarketData:
         return on_partial
 
     def _deferred_view(self, sync: BookSync[Any]) -> Deferred:
-        nonce = sync.nonce
+        """The book as of now, copied only if a consumer takes it (call while synced)."""
+        nonce = sync.book.nonce
         lock = self.lock
 
         def build() -> Any:

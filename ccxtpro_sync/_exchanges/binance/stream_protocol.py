@@ -47,7 +47,7 @@ class StreamRouter(Protocol):
     #: Telemetry the router wants sent; the protocol moves it into ``Inbound.notices``.
     notices: list[Notice]
 
-    def route(self, stream: str, data: msgspec.Raw, now: float) -> Iterable[Delivery]:
+    def route(self, stream: str, data: msgspec.Raw, now: float) -> list[Delivery]:
         """Deliveries for one combined-stream payload (may be empty)."""
         ...
 
@@ -72,8 +72,8 @@ class RawStreamRouter:
     def __init__(self) -> None:
         self.notices: list[Notice] = []
 
-    def route(self, stream: str, data: msgspec.Raw, now: float) -> Iterable[Delivery]:
-        return (Delivery(f"stream:{stream}", [self._decode(data)], Policy.APPEND),)
+    def route(self, stream: str, data: msgspec.Raw, now: float) -> list[Delivery]:
+        return [Delivery(f"stream:{stream}", [self._decode(data)], Policy.APPEND)]
 
     def hashes(self, stream: str) -> list[str]:
         return [f"stream:{stream}"]
@@ -190,7 +190,7 @@ class BinanceStreamProtocol:
         self._queries.add(request_id)
         return request_id, _encode(message).decode()
 
-    def receive(self, data: bytes, now: float) -> Inbound:
+    def receive(self, data: bytes, now: float) -> Inbound | list[Delivery]:
         try:
             frame = _decode_frame(data)
         except (msgspec.DecodeError, msgspec.ValidationError) as error:
@@ -211,8 +211,8 @@ class BinanceStreamProtocol:
             if router.notices:
                 notices = router.notices[:]
                 router.notices.clear()
-                return Inbound(deliveries=list(deliveries), notices=notices)
-            return Inbound(deliveries=list(deliveries))
+                return Inbound(deliveries=deliveries, notices=notices)
+            return deliveries
         if frame.e == "serverShutdown":
             return Inbound(reconnect_reason="server shutdown notice")
         if frame.error or frame.code is not None:
