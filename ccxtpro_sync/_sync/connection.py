@@ -156,7 +156,7 @@ class Connection:
         self.protocol_errors = 0
         self.requests_rejected = 0
         self.connected_at: float | None = None
-        self.last_message_at: float | None = None
+        self.last_update_at: float | None = None
         #: Seconds from the latest (re)connect to its first data frame.
         self.first_update_latency: float | None = None
         #: Longest silence between two data frames within a session, in seconds.
@@ -308,7 +308,7 @@ class Connection:
             subscriptions = book.desired() if book is not None else []
             confirmed = len(book.confirmed()) if book is not None else 0
             inflight = len(self._inflight)
-        last = self.last_message_at
+        last = self.last_update_at
         return {
             "name": self.name,
             "url": self.url,
@@ -544,12 +544,6 @@ class Connection:
             for opcode, data in messages:
                 if opcode <= OP_BINARY:
                     self.messages += 1
-                    previous = self.last_message_at
-                    if previous is None or previous < started:
-                        self.first_update_latency = now - started
-                    elif now - previous > self.max_gap:
-                        self.max_gap = now - previous
-                    self.last_message_at = now
                     if received.receivers:
                         send(received, self._owner, url=self._url, name=self.name, size=len(data))
                     try:
@@ -569,8 +563,11 @@ class Connection:
                             or result.reconnect_reason
                         ):
                             if batch:  # _apply may raise: these must not wait for a wake
+                                self._note_update(now, started)
                                 deliver_many(batch, self.name, url=self._url)
                                 batch = []
+                            if result.deliveries:
+                                self._note_update(now, started)
                             self._apply(result)
                             continue
                         result = result.deliveries
@@ -582,12 +579,24 @@ class Connection:
                     code, reason = _parse_close(data)
                     with contextlib.suppress(Exception), self._send_lock:
                         ws.send_close(code or 1000)
-                    deliver_many(batch, self.name, url=self._url, wake=False)
+                    if batch:
+                        self._note_update(now, started)
+                        deliver_many(batch, self.name, url=self._url, wake=False)
                     wake()
                     raise _Reconnect(f"server closed the connection: {code} {reason}".strip(), code)
             if batch:
+                self._note_update(now, started)
                 deliver_many(batch, self.name, url=self._url, wake=False)
             wake()  # one wake-up for the whole burst
+
+    def _note_update(self, now: float, started: float) -> None:
+        """Timing figures of data updates (replies to our own requests do not count)."""
+        previous = self.last_update_at
+        if previous is None or previous < started:
+            self.first_update_latency = now - started
+        elif now - previous > self.max_gap:
+            self.max_gap = now - previous
+        self.last_update_at = now
 
     def _apply(self, inbound: Inbound) -> None:
         """Act on everything a frame meant; runs on the reader thread."""

@@ -24,14 +24,15 @@ class ConnectionInfo(msgspec.Struct, kw_only=True, frozen=True):
     in_flight_requests: int
     connects: int
     reconnects: int
+    #: Text and binary frames received: updates and replies to requests alike.
     messages: int
     protocol_errors: int
     requests_rejected: int
-    #: From the latest (re)connect to its first data frame.
+    #: From the latest (re)connect to its first update (a frame carrying data).
     first_update_latency: float | None
-    #: Longest silence between two data frames within a session.
+    #: Longest silence between two updates within a session.
     max_gap: float
-    #: Since the last data frame (None before the first one).
+    #: Since the last update (None before the first one).
     last_message_age: float | None
     #: Since the current socket opened (None while not open).
     connected_for: float | None

@@ -192,6 +192,20 @@ def test_max_gap_and_last_message_age(quiet: LocalExchange) -> None:
         assert info.last_message_age is not None and info.last_message_age < 0.3
 
 
+def test_replies_count_as_messages_but_not_as_updates(quiet: LocalExchange) -> None:
+    with make(quiet) as client, client.on_ticker(SPOT, lambda t: None):
+        quiet.wait_for_subscription("btcusdt@ticker", timeout=10)
+        wait_until(lambda: only(client).confirmed == 1, what="the first stream confirmed")
+        before = only(client).messages
+        # A live SUBSCRIBE on the open socket: its acknowledgement is a frame, not data.
+        with client.on_trades(SPOT, lambda t: None):
+            wait_until(lambda: only(client).confirmed == 2, what="the SUBSCRIBE acknowledged")
+            info = only(client)
+        assert info.messages > before
+        assert info.first_update_latency is None and info.last_message_age is None
+        assert info.max_gap == 0.0
+
+
 def test_figures_survive_close(exchange: LocalExchange) -> None:
     client = make(exchange)
     client.watch_ticker(SPOT)
