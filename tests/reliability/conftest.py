@@ -15,6 +15,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The suite-wide per-test timeout (pyproject) is for ordinary tests; a soak runs
+    # for as long as asked, plus time to settle and report.
+    minutes = float(config.getoption("--soak-minutes"))
+    if minutes > 0:
+        for item in items:
+            if "soak_minutes" in getattr(item, "fixturenames", ()):
+                item.add_marker(pytest.mark.timeout(minutes * 60 + 300))
+
+
 @pytest.fixture
 def soak_minutes(request: pytest.FixtureRequest) -> float:
     minutes = float(request.config.getoption("--soak-minutes"))
