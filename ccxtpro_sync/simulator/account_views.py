@@ -11,13 +11,16 @@ from typing import Any
 
 from .accounts import Account
 from .catalog import MarketName
+from .market import SymbolState
 from .matching import Matching
 from .order_input import int_param, symbol_of
+from .orders import AccountTrade
 from .private_shapes import (
     Obj,
     futures_balance,
     futures_order,
     futures_position,
+    money,
     spot_my_trade,
     spot_order_status,
 )
@@ -108,8 +111,15 @@ def futures_positions(
     return out
 
 
-def my_trades(matching: Matching, account: Account, params: Mapping[str, Any]) -> list[Obj]:
-    spec = symbol_of(matching.engine.catalog, "spot", params)
+def my_trades(
+    matching: Matching,
+    account: Account,
+    params: Mapping[str, Any],
+    market: MarketName = "spot",
+) -> list[Obj]:
+    """Spot ``myTrades`` and futures ``userTrades``: the account's fills in one symbol,
+    filtered by ``orderId``/``fromId``/``startTime``/``endTime``; ``limit`` 500, max 1000."""
+    spec = symbol_of(matching.engine.catalog, market, params)
     limit = min(int_param(params, "limit") or 500, 1000)
     order_id = int_param(params, "orderId")
     from_id = int_param(params, "fromId")
@@ -117,7 +127,7 @@ def my_trades(matching: Matching, account: Account, params: Mapping[str, Any]) -
     end = int_param(params, "endTime")
     rows = [
         t
-        for t in matching.account_trades(account, "spot")
+        for t in matching.account_trades(account, market)
         if t.symbol == spec.symbol
         and (order_id is None or t.order_id == order_id)
         and (from_id is None or t.trade_id >= from_id)
@@ -125,5 +135,48 @@ def my_trades(matching: Matching, account: Account, params: Mapping[str, Any]) -
         and (end is None or t.time <= end)
     ]
     rows = rows[:limit] if from_id is not None or start is not None else rows[-limit:]
-    st = matching.state("spot", spec.symbol)
-    return [spot_my_trade(t, st) for t in rows]
+    st = matching.state(market, spec.symbol)
+    if market == "spot":
+        return [spot_my_trade(t, st) for t in rows]
+    return [futures_user_trade(t, st) for t in rows]
+
+
+def futures_user_trade(trade: AccountTrade, st: SymbolState) -> Obj:
+    """One ``userTrades`` row: USD-M carries ``quoteQty``; COIN-M ``baseQty`` (the
+    fill's value in the base asset), ``pair`` and ``marginAsset``, in Binance's key order."""
+    side = "BUY" if trade.is_buyer else "SELL"
+    if st.market == "usdm":
+        return {
+            "buyer": trade.is_buyer,
+            "commission": money(trade.commission),
+            "commissionAsset": trade.commission_asset,
+            "id": trade.trade_id,
+            "maker": trade.is_maker,
+            "orderId": trade.order_id,
+            "price": st.px(trade.price),
+            "qty": st.qty(trade.lots),
+            "quoteQty": money(trade.quote),
+            "realizedPnl": money(trade.realized),
+            "side": side,
+            "positionSide": "BOTH",
+            "symbol": trade.symbol,
+            "time": trade.time,
+        }
+    return {
+        "symbol": trade.symbol,
+        "id": trade.trade_id,
+        "orderId": trade.order_id,
+        "pair": st.spec.pair,
+        "side": side,
+        "price": st.px(trade.price),
+        "qty": st.qty(trade.lots),
+        "realizedPnl": money(trade.realized),
+        "marginAsset": st.spec.margin_asset,
+        "baseQty": money(trade.quote),
+        "commission": money(trade.commission),
+        "commissionAsset": trade.commission_asset,
+        "time": trade.time,
+        "positionSide": "BOTH",
+        "buyer": trade.is_buyer,
+        "maker": trade.is_maker,
+    }

@@ -96,6 +96,13 @@ def _futures_routes(core: PrivateExchange, market: MarketName, root: str) -> Non
         lambda k, r: order_status(core.matching, k.account, market, r.params),
         1,
     )
+    _signed(
+        core,
+        market,
+        f"{root}/v1/userTrades",
+        lambda k, r: my_trades(core.matching, k.account, r.params, market),
+        5,
+    )
     if market == "usdm":
         _signed(core, market, "/fapi/v2/balance", balances, 5)
         _signed(core, market, "/fapi/v3/balance", balances, 5)

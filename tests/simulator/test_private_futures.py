@@ -233,3 +233,60 @@ def test_subscribe_listen_key_on_private_path(ex: LocalExchange) -> None:
         assert wrapped["data"]["a"]["B"][0]["wb"] == "10025.00000000"
     finally:
         stream.close()
+
+
+@pytest.mark.parametrize(
+    ("market", "root", "symbol", "qty"),
+    [("usdm", "/fapi", "BTCUSDT", "0.010"), ("coinm", "/dapi", "BTCUSD_PERP", "2")],
+)
+def test_user_trades_rest(ex: LocalExchange, market: str, root: str, symbol: str, qty: str) -> None:
+    acct = ex.create_test_account("hmac")
+    path = f"{root}/v1/userTrades"
+    with WsApi(ex.urls(market)["ws_api"], acct.credentials) as api:  # type: ignore[arg-type]
+        order_ids = [
+            api.ok(
+                "order.place",
+                api.signed({"symbol": symbol, "side": side, "type": "MARKET", "quantity": qty}),
+            )["orderId"]
+            for side in ("BUY", "SELL", "BUY")
+        ]
+    answer = rest(ex, "GET", path, acct.credentials, {"symbol": symbol})
+    assert answer.status_code == 200
+    assert answer.headers["X-MBX-USED-WEIGHT-1M"] == "5"
+    rows = answer.json()
+    assert {r["orderId"] for r in rows} == set(order_ids)
+    assert [r["id"] for r in rows] == sorted(r["id"] for r in rows)
+    first = [r for r in rows if r["orderId"] == order_ids[0]]
+    assert sum(D(r["qty"]) for r in first) == D(qty)
+    row = first[0]
+    assert row["side"] == "BUY" and row["buyer"] is True and row["maker"] is False
+    assert row["positionSide"] == "BOTH" and row["symbol"] == symbol
+    assert D(row["commission"]) > 0 and isinstance(row["time"], int)
+    if market == "usdm":
+        assert row["commissionAsset"] == "USDT" and "baseQty" not in row
+        assert D(row["quoteQty"]) == D(row["price"]) * D(row["qty"])
+    else:
+        assert row["commissionAsset"] == "BTC" and "quoteQty" not in row
+        assert (row["pair"], row["marginAsset"]) == ("BTCUSD", "BTC")
+        # an inverse contract's value in the base asset: contracts * 100 USD / price
+        value = D(row["qty"]) * 100 / D(row["price"])
+        assert abs(D(row["baseQty"]) - value) <= D("0.00000001")  # 8 decimals
+    closing = [r for r in rows if r["orderId"] == order_ids[1]]
+    assert {r["side"] for r in closing} == {"SELL"} and "realizedPnl" in closing[0]
+
+    def query(params: dict[str, object]) -> list[dict[str, object]]:
+        reply = rest(ex, "GET", path, acct.credentials, {"symbol": symbol, **params})
+        assert reply.status_code == 200, reply.text
+        return list(reply.json())
+
+    assert query({"orderId": order_ids[1]}) == closing
+    assert query({"limit": 1}) == rows[-1:]  # the latest by default
+    assert query({"fromId": rows[1]["id"], "limit": 1}) == [rows[1]]  # from the id up
+    assert query({"startTime": rows[-1]["time"]}) == [
+        r for r in rows if r["time"] >= rows[-1]["time"]
+    ]
+    assert query({"endTime": rows[0]["time"] - 1}) == []
+    missing = rest(ex, "GET", path, acct.credentials, {})
+    assert missing.status_code == 400 and missing.json()["code"] == -1102
+    unsigned = rest(ex, "GET", path, acct.credentials, {"symbol": symbol}, signed=False)
+    assert unsigned.status_code in (400, 401) and unsigned.json()["code"] < 0
