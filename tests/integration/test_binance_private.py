@@ -205,6 +205,64 @@ def test_fill_during_a_disconnect_is_not_lost(exchange: LocalExchange, spot: Any
     assert statuses(seen, order.id).count("closed") == 1  # reported once, not twice
 
 
+def drop_user_data_connection(exchange: LocalExchange, market: str) -> None:
+    """Abort the socket user data arrives on: the WS API (spot) or the listenKey stream."""
+    if market == "spot":
+        assert exchange.disconnect_ws_api() >= 1
+    else:
+        hit = exchange.faults.drop(lambda c: c.market == market and "private" in c.path)
+        assert hit == 1
+
+
+@pytest.mark.parametrize(("market", "symbol"), [("spot", SPOT), ("usdm", USDM)])
+def test_fills_lost_in_a_gap_reach_my_trades_exactly_once(
+    exchange: LocalExchange, account: Any, market: str, symbol: str
+) -> None:
+    with client_for(exchange, account.credentials, market) as client:
+        # Count the finished reconciles (the first subscription's, which the drop may
+        # cut short, and the reconnect's).
+        reconciles = Collector()
+        reconcile = client._reconcile
+
+        def counted() -> None:
+            try:
+                reconcile()
+            finally:
+                reconciles(True)
+
+        client._reconcile = counted
+        price = far_price(client, symbol, "buy")
+        orders, trades = Collector(), Collector()
+        with client.on_orders(orders), client.on_my_trades(trades):
+            order = client.create_order_ws(symbol, "limit", "buy", 0.01, price)
+            orders.wait_for(lambda items: "open" in statuses(items, order.id))
+            # The order fills and every event about it is lost; then the connection
+            # drops, and only a reconcile can find the fill.
+            exchange.drop_user_data(count=100, account=account.api_key)
+            assert exchange.move_market(market, "BTCUSDT", price * 0.99) == 1
+            drop_user_data_connection(exchange, market)
+            reconciles.wait_for(lambda items: len(items) >= 2)  # reconnected and caught up
+            seen = orders.wait_for(lambda items: "closed" in statuses(items, order.id))
+            # A live fill now is handed to the handlers behind everything the reconciles
+            # delivered: once it is seen, nothing they sent can still be on its way.
+            exchange.drop_user_data(count=0)
+            live = client.create_order_ws(symbol, "market", "buy", 0.01)
+            got = trades.wait_for(
+                lambda items: sum(t.amount for t in items if t.order == live.id) >= 0.01 - 1e-9
+            )
+    final = [o for o in seen if o.id == order.id][-1]
+    assert final.filled == pytest.approx(0.01)
+    assert statuses(seen, order.id).count("closed") == 1
+    gap = [t for t in got if t.order == order.id]
+    assert gap, "the fill lost in the gap never reached my_trades"
+    assert len({t.id for t in gap}) == len(gap)  # each trade once
+    assert sum(t.amount for t in gap) == pytest.approx(final.filled)
+    assert all(t.symbol == symbol and t.side == "buy" for t in gap)
+    assert all(t.price == pytest.approx(price) and t.fee is not None for t in gap)
+    assert len({(t.symbol, t.id) for t in got}) == len(got)  # no trade delivered twice
+    assert {t.order for t in got} == {order.id, live.id}
+
+
 # -- futures -------------------------------------------------------------------------------
 
 

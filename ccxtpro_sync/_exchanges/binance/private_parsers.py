@@ -236,7 +236,11 @@ def parse_futures_trade(
 
 
 def parse_my_trade(trade: TradeResult, market: Market, number: Converter[N]) -> Trade:
-    """A ``myTrades`` (spot) or ``userTrades`` (futures) item → ``Trade``."""
+    """A ``myTrades`` (spot) or ``userTrades`` (futures) item → ``Trade``.
+
+    ``cost`` is the row's own value when it has one (spot and USD-M ``quoteQty``,
+    COIN-M ``baseQty``), else computed as for a live fill.
+    """
     price, amount = number(trade.price), number(trade.qty)
     side: str | None = trade.side
     if side is None:
@@ -244,7 +248,8 @@ def parse_my_trade(trade: TradeResult, market: Market, number: Converter[N]) -> 
         side = None if buyer is None else ("BUY" if buyer else "SELL")
     maker = trade.is_maker if trade.is_maker is not None else trade.maker
     if market.contract:
-        cost = _cost(price, amount, market)
+        value = opt_num(trade.base_qty if market.inverse else trade.quote_qty, number)
+        cost = value if value is not None else _cost(price, amount, market)
     else:
         quote = opt_num(trade.quote_qty, number)
         cost = quote if quote is not None else price * amount

@@ -162,7 +162,13 @@ class AccountPositionEntry(_Wire, frozen=True, kw_only=True):
 
 
 class TradeResult(_Wire, frozen=True, kw_only=True):
-    """One item of ``myTrades`` (spot) / ``userTrades`` (futures)."""
+    """One item of ``myTrades`` (spot) / ``userTrades`` (futures).
+
+    Spot rows carry ``isBuyer``/``isMaker`` and ``quoteQty``. Futures rows carry
+    ``buyer``/``maker``, ``side``, ``positionSide`` and ``realizedPnl``; USD-M adds
+    ``quoteQty``, COIN-M ``baseQty`` (the value in the base asset), ``pair`` and
+    ``marginAsset``.
+    """
 
     symbol: str
     id: int
@@ -181,6 +187,8 @@ class TradeResult(_Wire, frozen=True, kw_only=True):
     side: str | None = None
     position_side: str | None = _o("positionSide")
     realized_pnl: str | None = _o("realizedPnl")
+    margin_asset: str | None = _o("marginAsset")
+    pair: str | None = None
 
 
 # --------------------------------------------------------------------------- spot events

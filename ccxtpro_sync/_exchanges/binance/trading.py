@@ -5,8 +5,9 @@ endpoints and consumer primitives. Requests go over one WS API connection
 (signed per request, or through ``session.logon`` with an Ed25519 key on
 spot); user data comes over that connection on spot and over a listenKey
 stream on futures. After every (re)subscription a background job reconciles
-open orders, balances and positions, so an order event sent while we were
-disconnected is delivered anyway.
+open orders, balances and positions, and fetches the trades of orders that
+filled meanwhile, so an order event or a fill sent while we were disconnected
+is delivered anyway.
 """
 
 from __future__ import annotations
@@ -33,8 +34,13 @@ from ..._sync.connection import Connection
 from ..._sync.consumers import Stream, Subscription
 from ..._sync.worker import Worker
 from .errors import INVALID_LISTEN_KEY
-from .private_parsers import parse_account_position, parse_futures_balances, parse_order_result
-from .private_wire import AccountBalanceEntry, AccountPositionEntry, OrderResult
+from .private_parsers import (
+    parse_account_position,
+    parse_futures_balances,
+    parse_my_trade,
+    parse_order_result,
+)
+from .private_wire import AccountBalanceEntry, AccountPositionEntry, OrderResult, TradeResult
 from .stream_protocol import BinanceStreamProtocol
 from .user_data import BALANCE, MY_TRADES, ORDERS, POSITIONS, ListenKeyTimer, symbol_hash
 from .user_stream import SharedUserData, UserStreamRouter
@@ -53,15 +59,27 @@ _log = logging.getLogger("ccxtpro_sync")
 #: Frames per second on the WS API connection; Binance limits it by request weight.
 WS_API_RATE = 50.0
 
-#: Signed REST reads used to reconcile futures user data: (open orders, balance, positions).
-_FUTURES_REST: dict[str, tuple[str, str, str]] = {
-    "usdm": ("/fapi/v1/openOrders", "/fapi/v2/balance", "/fapi/v2/positionRisk"),
-    "coinm": ("/dapi/v1/openOrders", "/dapi/v1/balance", "/dapi/v1/positionRisk"),
+#: Signed REST reads used to reconcile futures user data:
+#: (open orders, balance, positions, an order's trades).
+_FUTURES_REST: dict[str, tuple[str, str, str, str]] = {
+    "usdm": (
+        "/fapi/v1/openOrders",
+        "/fapi/v2/balance",
+        "/fapi/v2/positionRisk",
+        "/fapi/v1/userTrades",
+    ),
+    "coinm": (
+        "/dapi/v1/openOrders",
+        "/dapi/v1/balance",
+        "/dapi/v1/positionRisk",
+        "/dapi/v1/userTrades",
+    ),
 }
 
 _decode_orders = msgspec.json.Decoder(list[OrderResult]).decode
 _decode_balances = msgspec.json.Decoder(list[AccountBalanceEntry]).decode
 _decode_positions = msgspec.json.Decoder(list[AccountPositionEntry]).decode
+_decode_trades = msgspec.json.Decoder(list[TradeResult]).decode
 
 WsBuild = Callable[[BinanceWsApiProtocol], tuple[int | str, str]]
 
@@ -375,6 +393,22 @@ class BinanceTrading(BaseClient):
                 orders.append(parse_order_result(result, market, number))
         return orders
 
+    def _rest_order_trades(self, symbol: str, order_id: str) -> list[Trade]:
+        """Futures ``userTrades`` of one order (signed REST; the futures WS API has none)."""
+        market = self.market(symbol)
+        number: Any = self.data.markets.number
+        params = {"symbol": market.id, "orderId": order_id}
+        return [
+            parse_my_trade(row, market, number)
+            for row in _decode_trades(self._futures_rest(3, params))
+        ]
+
+    def _order_trades(self, symbol: str, order_id: str) -> list[Trade]:
+        """All trades of one order: spot WS API ``myTrades``, futures REST ``userTrades``."""
+        if self.product == "spot":
+            return self.fetch_my_trades_ws(symbol, params={"orderId": int(order_id)})
+        return self._rest_order_trades(symbol, order_id)
+
     # -- user data subscriptions -------------------------------------------------------------
     def _hold_user_data(self, key: tuple[str, ...]) -> None:
         """Subscribe to user data once; ``key`` holds it until released."""
@@ -489,7 +523,8 @@ class BinanceTrading(BaseClient):
 
     # -- reconcile after (re)subscribing ------------------------------------------------------
     def _reconcile(self) -> None:
-        """Fetch open orders and balances (and positions) and emit what the gap hid."""
+        """Fetch open orders and balances (and positions) and emit what the gap hid:
+        orders that moved on, and the trades of those that filled further."""
         state = self._user_state()
         if self.product == "spot":
             open_orders = self.fetch_open_orders_ws()
@@ -512,7 +547,23 @@ class BinanceTrading(BaseClient):
                 statuses.append(self.fetch_order_ws(order_id, symbol))
             except OrderNotFound:
                 gone.append(order_id)
-        deliveries: list[Delivery] = [*result.deliveries, *state.resolve(statuses, gone)]
+        finished = state.resolve(statuses, gone, plan=result)
+        fetched: list[Trade] = []
+        unfetched: list[tuple[str, str]] = []
+        for symbol, order_id in dict.fromkeys(result.filled):
+            try:
+                fetched += self._order_trades(symbol, order_id)
+            except CcxtproSyncError as error:
+                # The orders are still worth delivering; the next reconcile tries these again.
+                _log.warning("%s: trades of order %s not fetched: %s", self.name, order_id, error)
+                unfetched.append((symbol, order_id))
+        state.owe_trades(unfetched)
+        # The fills go first: whoever sees an order's new fill has its trades already.
+        deliveries: list[Delivery] = [
+            *state.missed_trades(fetched),
+            *result.deliveries,
+            *finished,
+        ]
         for delivery in deliveries:
             self.hub.deliver(delivery, "reconcile")
 

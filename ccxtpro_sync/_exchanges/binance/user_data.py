@@ -25,6 +25,13 @@ that vanished from the open list (filled, cancelled or expired in the gap).
 Nothing is ever emitted that would move an order backwards (a fetched
 snapshot older than a live event already seen).
 
+Fills are reconciled too: the state remembers which of the account's trade ids
+it has delivered, the reconcile names the orders whose filled amount grew in
+the gap, and :meth:`UserDataState.missed_trades` turns the trades fetched for
+those orders into ``myTrades`` deliveries for the ids not delivered yet. Each
+trade id is delivered once, whether it first comes from a live event or from
+the reconcile.
+
 :class:`ListenKeyTimer` decides *when* the futures listenKey must be created,
 kept alive or re-created; the caller performs the REST calls.
 """
@@ -80,6 +87,8 @@ BALANCE: Final = "balance"
 POSITIONS: Final = "positions"
 #: How many finished orders are remembered so late duplicates cannot reopen them.
 _FINISHED_MEMORY: Final = 1000
+#: How many delivered trade ids are remembered so a fill is never delivered twice.
+_TRADE_MEMORY: Final = 10_000
 
 
 def symbol_hash(kind: str, symbol: str | None = None) -> str:
@@ -115,6 +124,10 @@ class Reconciliation:
     #: ``(symbol, order id)`` of orders that were open and are not any more: query
     #: ``order.status`` for each and pass the results to :meth:`UserDataState.resolve`.
     missing: list[tuple[str, str]] = field(default_factory=list)
+    #: ``(symbol, order id)`` of orders whose filled amount grew beyond what the state
+    #: knew (``resolve(..., plan=this)`` adds the finished ones): fetch their trades
+    #: and pass them to :meth:`UserDataState.missed_trades`.
+    filled: list[tuple[str, str]] = field(default_factory=list)
 
 
 _TERMINAL: Final = frozenset({"closed", "canceled", "expired", "rejected"})
@@ -122,6 +135,18 @@ _TERMINAL: Final = frozenset({"closed", "canceled", "expired", "rejected"})
 
 def _is_open(order: Order) -> bool:
     return order.status not in _TERMINAL
+
+
+def _filled_more(known: Order | None, current: Order) -> bool:
+    """Whether ``current`` has filled more than ``known`` (nothing known: any fill)."""
+    before = (known.filled or 0) if known is not None else 0
+    return (current.filled or 0) > before
+
+
+def _trade_id_key(trade: Trade) -> tuple[int, str]:
+    """Binance trade ids are integers; order them as numbers, anything else last."""
+    text = trade.id or ""
+    return (int(text), "") if text.isdigit() else (1 << 63, text)
 
 
 def _progressed(known: Order, fetched: Order) -> bool:
@@ -159,6 +184,10 @@ class UserDataState:
         #: Positions by ``(symbol, side)``; ``side`` is ``None`` for one-way flat rows.
         self.positions: dict[tuple[str, str | None], Position] = {}
         self._finished: OrderedDict[str, None] = OrderedDict()
+        #: ``(symbol, trade id)`` of the trades already delivered, oldest first.
+        self._delivered_trades: OrderedDict[tuple[str, str], None] = OrderedDict()
+        #: ``(symbol, order id)`` whose trades a reconcile failed to fetch: retried next time.
+        self._owed_trades: dict[tuple[str, str], None] = {}
         self._synced = False
 
     # -- live events -------------------------------------------------------------------
@@ -200,9 +229,22 @@ class UserDataState:
                 self._finished.popitem(last=False)
         return True
 
+    def _note_trade(self, trade: Trade) -> bool:
+        """Record ``trade`` as delivered; False if it already was."""
+        if trade.id is None:
+            return True  # nothing to recognise it by
+        key = (trade.symbol, trade.id)
+        if key in self._delivered_trades:
+            return False
+        self._delivered_trades[key] = None
+        if len(self._delivered_trades) > _TRADE_MEMORY:
+            self._delivered_trades.popitem(last=False)
+        return True
+
     def _order_deliveries(self, order: Order, trade: Trade | None) -> list[Delivery]:
         deliveries = _append(ORDERS, order.symbol, [order])
-        if trade is not None:
+        # A fill the reconcile already delivered keeps its order update, not its trade.
+        if trade is not None and self._note_trade(trade):
             deliveries += _append(MY_TRADES, trade.symbol, [trade])
         return deliveries
 
@@ -282,6 +324,10 @@ class UserDataState:
           :meth:`resolve`); and for orders unknown before (placed elsewhere
           during the gap) → the fetched state.
 
+        Orders that filled further (open ones here, finished ones in
+        :meth:`resolve` given ``plan``) are listed in ``filled``: their trades
+        are for :meth:`missed_trades`.
+
         Balances and positions are delivered when they differ from the last known.
         """
         result = Reconciliation()
@@ -289,6 +335,10 @@ class UserDataState:
         scope = set(symbols) if symbols is not None else None
         first = not self._synced
         self._synced = True
+        for owed in list(self._owed_trades):
+            if scope is None or owed[0] in scope:
+                del self._owed_trades[owed]
+                result.filled.append(owed)
         for order_id, known in list(self.orders.items()):
             if scope is not None and known.symbol not in scope:
                 continue
@@ -299,9 +349,13 @@ class UserDataState:
             if _progressed(known, current):
                 self._remember(current)
                 result.deliveries += _append(ORDERS, current.symbol, [current])
+                if _filled_more(known, current):
+                    result.filled.append((current.symbol, order_id))
         for order in fetched.values():
             if self._remember(order) and not first:
                 result.deliveries += _append(ORDERS, order.symbol, [order])
+                if _filled_more(None, order):
+                    result.filled.append((order.symbol, order.id))
         if balances is not None:
             known_balances = self.balances
             changed = known_balances is None or known_balances.balances != balances.balances
@@ -330,12 +384,20 @@ class UserDataState:
             side = position.side.upper()
         return position.symbol, side
 
-    def resolve(self, statuses: Iterable[Order], not_found: Iterable[str] = ()) -> list[Delivery]:
+    def resolve(
+        self,
+        statuses: Iterable[Order],
+        not_found: Iterable[str] = (),
+        *,
+        plan: Reconciliation | None = None,
+    ) -> list[Delivery]:
         """Finish a reconcile with the ``order.status`` answers for ``missing``.
 
         Each order that moved on is delivered once (its final state, from the
         exchange). Ids in ``not_found`` (``OrderNotFound``) are dropped from
         tracking without a synthetic update: there is nothing true to report.
+        Orders that filled further are added to ``plan.filled`` when ``plan``
+        (the reconcile's result) is given.
         """
         deliveries: list[Delivery] = []
         for order in statuses:
@@ -344,9 +406,31 @@ class UserDataState:
                 continue
             if self._remember(order):
                 deliveries += _append(ORDERS, order.symbol, [order])
+                if plan is not None and _filled_more(known, order):
+                    plan.filled.append((order.symbol, order.id))
         for order_id in not_found:
             self.orders.pop(order_id, None)
         return deliveries
+
+    def missed_trades(self, trades: Iterable[Trade]) -> list[Delivery]:
+        """``myTrades`` deliveries for fetched trades not delivered yet (the fills of the
+        orders a reconcile listed in ``filled``), in trade-id order per symbol; they
+        count as delivered from now on, so the live event of one arriving late is
+        not delivered again."""
+        by_symbol: dict[str, list[Trade]] = {}
+        for trade in sorted(trades, key=_trade_id_key):
+            if self._note_trade(trade):
+                by_symbol.setdefault(trade.symbol, []).append(trade)
+        deliveries: list[Delivery] = []
+        for symbol, items in by_symbol.items():
+            deliveries += _append(MY_TRADES, symbol, items)
+        return deliveries
+
+    def owe_trades(self, orders: Iterable[tuple[str, str]]) -> None:
+        """``(symbol, order id)`` from ``filled`` whose trades could not be fetched: the
+        next :meth:`reconcile` lists them in ``filled`` again."""
+        for key in orders:
+            self._owed_trades[key] = None
 
     def track(self, order: Order) -> None:
         """Record an order the client placed itself (from the ``order.place`` result)

@@ -103,11 +103,27 @@ class SharedUserData(UserDataState):
             self._absorb(result.deliveries)
             return result
 
-    def resolve(self, statuses: Iterable[Order], not_found: Iterable[str] = ()) -> list[Delivery]:
+    def resolve(
+        self,
+        statuses: Iterable[Order],
+        not_found: Iterable[str] = (),
+        *,
+        plan: Reconciliation | None = None,
+    ) -> list[Delivery]:
         with self.lock:
-            deliveries = super().resolve(statuses, not_found)
+            deliveries = super().resolve(statuses, not_found, plan=plan)
             self._absorb(deliveries)
             return deliveries
+
+    def missed_trades(self, trades: Iterable[Trade]) -> list[Delivery]:
+        with self.lock:
+            deliveries = super().missed_trades(trades)
+            self._absorb(deliveries)
+            return deliveries
+
+    def owe_trades(self, orders: Iterable[tuple[str, str]]) -> None:
+        with self.lock:
+            super().owe_trades(orders)
 
     def track(self, order: Order) -> None:
         # Only orders still open are worth tracking from a reply: a terminal reply
