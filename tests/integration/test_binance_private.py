@@ -263,6 +263,79 @@ def test_fills_lost_in_a_gap_reach_my_trades_exactly_once(
     assert {t.order for t in got} == {order.id, live.id}
 
 
+def crossing_sell(
+    exchange: LocalExchange, client: Any, market: str, symbol: str
+) -> tuple[float, float]:
+    """A limit sell at the second bid for half a bitcoin more than the depth down to it:
+    marketable, it fills part at once and the rest rests."""
+    bids = exchange.book(market, "BTCUSDT", 2).bids
+    depth = sum(float(quantity) for _, quantity in bids)
+    step = client.market(symbol).precision.amount
+    return float(bids[-1][0]), round((depth + 0.5) / step) * step
+
+
+@pytest.mark.parametrize(("market", "symbol"), [("spot", SPOT), ("usdm", USDM)])
+def test_a_fill_shown_by_the_placement_reply_whose_events_are_lost_reaches_my_trades(
+    exchange: LocalExchange, account: Any, market: str, symbol: str
+) -> None:
+    if market == "spot":
+        exchange.deposit(account.account, "BTC", 10)  # enough for a few tries
+    with client_for(exchange, account.credentials, market) as client:
+        reconciles = Collector()
+        reconcile = client._reconcile
+
+        def counted() -> None:
+            try:
+                reconcile()
+            finally:
+                reconciles(True)
+
+        client._reconcile = counted
+        orders, trades = Collector(), Collector()
+        with client.on_orders(orders), client.on_my_trades(trades):
+            reconciles.wait_for(lambda items: len(items) >= 1)  # subscribed and seeded
+            # Every event about the orders is lost: only the placement reply shows a fill.
+            # The case to catch is an order whose fill never grows beyond the reply's (the
+            # state tracked from it): the rest rests at the top of the book, and the flow
+            # may trade it before the cancel, so try a few times.
+            exchange.drop_user_data(count=200, account=account.api_key)
+            placed: list[tuple[Any, Any]] = []
+            for _ in range(8):
+                price, amount = crossing_sell(exchange, client, market, symbol)
+                order = client.create_order_ws(symbol, "limit", "sell", amount, price)
+                assert order.status == "open" and order.filled < amount, order
+                try:
+                    final = client.cancel_order_ws(order.id, symbol)
+                except OrderNotFound:  # the flow traded the rest first
+                    final = client.fetch_order_ws(order.id, symbol)
+                placed.append((order, final))
+                if 0 < order.filled == placed[-1][1].filled:
+                    break
+            else:
+                pytest.fail(f"no order kept the fill its reply showed: {placed}")
+            drop_user_data_connection(exchange, market)
+            reconciles.wait_for(lambda items: len(items) >= 2)  # reconnected and caught up
+            # A live fill is handed to the handlers behind everything the reconciles
+            # delivered: once it is seen, nothing they sent can still be on its way.
+            exchange.drop_user_data(count=0)
+            live = client.create_order_ws(symbol, "market", "buy", 0.01)
+            got = trades.wait_for(
+                lambda items: sum(t.amount for t in items if t.order == live.id) >= 0.01 - 1e-9
+            )
+            seen = orders.wait_for(
+                lambda items: all(c.status in statuses(items, o.id) for o, c in placed)
+            )
+    for order, cancelled in placed:
+        assert statuses(seen, order.id).count(cancelled.status) == 1
+        mine = [t for t in got if t.order == order.id]
+        assert sum(t.amount for t in mine) == pytest.approx(cancelled.filled)
+        assert all(t.symbol == symbol and t.side == "sell" for t in mine)
+        assert all(t.price >= order.price - 1e-9 for t in mine)
+    assert len({(t.symbol, t.id) for t in got}) == len(got)  # no trade delivered twice
+    kept = placed[-1][0]
+    assert any(t.order == kept.id for t in got), "the fill the reply showed never arrived"
+
+
 # -- futures -------------------------------------------------------------------------------
 
 

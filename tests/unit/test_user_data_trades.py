@@ -1,12 +1,14 @@
 """Fills lost in a disconnect gap: which orders to fetch trades for, and each trade once."""
 
+from decimal import Decimal
+
 import msgspec
 import pytest
 
 from ccxtpro_sync._core.events import Policy
 from ccxtpro_sync._exchanges.binance import user_data
 from ccxtpro_sync._exchanges.binance.markets import Markets
-from ccxtpro_sync._exchanges.binance.private_parsers import parse_my_trade
+from ccxtpro_sync._exchanges.binance.private_parsers import parse_execution_report, parse_my_trade
 from ccxtpro_sync._exchanges.binance.private_wire import TradeResult
 from ccxtpro_sync._exchanges.binance.user_data import UserDataState
 from ccxtpro_sync._structures import Order, Trade
@@ -192,3 +194,141 @@ def test_orders_whose_trades_could_not_be_fetched_are_named_again():
     retry = s.reconcile([order("1", filled=0.3, ts=5)])
     assert retry.filled == [(SYMBOL, "1")] and retry.deliveries == []
     assert s.reconcile([order("1", filled=0.3, ts=5)]).filled == []  # owed once only
+
+
+# -- the criterion: filled beyond what the delivered trades cover ---------------------------
+
+
+def fill(order_id, filled, status="open", ts=5, amount=1.0):
+    """The order state a placement reply (or a status query) reports."""
+    placed = order(order_id, status, filled, ts)
+    return msgspec.structs.replace(placed, amount=amount, remaining=amount - filled)
+
+
+@pytest.mark.parametrize("synced", [True, False])
+def test_a_placement_reply_fill_whose_events_were_lost_is_fetched_once(synced):
+    s = state()
+    if synced:
+        s.reconcile([])
+    # the reply already shows a fill; its user-data events (and trades) are lost
+    s.track(fill("1", 0.4))
+    plan = s.reconcile([fill("1", 0.4)])  # no growth over the tracked state
+    assert plan.filled == [(SYMBOL, "1")] and plan.deliveries == []
+    got = s.missed_trades([trade(21, "1", 0.3), trade(20, "1", 0.1)])
+    assert delivered_trades(got) == ["20", "21"]
+    assert s.missed_trades([trade(20, "1", 0.1), trade(21, "1", 0.3)]) == []
+    assert s.reconcile([fill("1", 0.4)]).filled == []  # covered now: nothing to fetch
+    # it fills further and finishes in a gap: only the new trade is delivered
+    later = s.reconcile([])
+    s.resolve([fill("1", 1.0, "closed", ts=9)], plan=later)
+    assert later.filled == [(SYMBOL, "1")]
+    again = s.missed_trades([trade(20, "1", 0.1), trade(21, "1", 0.3), trade(22, "1", 0.6)])
+    assert delivered_trades(again) == ["22"]
+    assert s.reconcile([]).filled == [] and s._fills == {}
+
+
+def test_a_placement_reply_fill_whose_trades_came_live_is_not_fetched():
+    s = state()
+    s.reconcile([])
+    s.track(fill("4293153", 0.4, amount=1.0))  # the reply came before the events
+    s.handle(execution())
+    s.handle(execution(x="TRADE", X="PARTIALLY_FILLED", l="0.4", z="0.4", L="0.1", t=77))
+    fetched = parse_order("4293153", 0.4)
+    assert s.reconcile([fetched]).filled == []
+
+
+def parse_order(order_id, filled):
+    return msgspec.structs.replace(fill(order_id, filled), lastUpdateTimestamp=1499405658657)
+
+
+def test_float_rounding_of_summed_trades_names_nothing():
+    s = state()
+    s.reconcile([])
+    s.handle(execution())
+    # 0.3 + 0.3 + 0.3 adds up to 0.8999999999999999 in floats, + 0.1 to 0.9999999999999999
+    for t, total in enumerate(["0.3", "0.6", "0.9"], start=1):
+        s.handle(execution(x="TRADE", X="PARTIALLY_FILLED", l="0.3", z=total, L="0.1", t=t))
+    assert s._fills[(SYMBOL, "4293153")].delivered < 0.9
+    assert s.reconcile([parse_order("4293153", 0.9)]).filled == []
+    s.handle(execution(x="TRADE", X="FILLED", l="0.1", z="1.0", L="0.1", t=4))
+    assert s._owed_trades == {} and s._fills == {}  # finished, nothing owed
+    assert s.reconcile([]).filled == []
+
+
+def test_decimal_sums_are_compared_exactly():
+    s = UserDataState(Markets([spot_market(Decimal)], "spot", number=Decimal))
+    s.reconcile([])
+    s.handle(execution())
+    s.handle(execution(x="TRADE", X="PARTIALLY_FILLED", l="0.3", z="0.3", L="0.1", t=1))
+    fetched = s.orders["4293153"]
+    assert fetched.filled == Decimal("0.3")
+    assert s.reconcile([fetched]).filled == []
+    grown = msgspec.structs.replace(
+        fetched, filled=Decimal("0.300000000001"), lastUpdateTimestamp=1499405658700
+    )
+    assert s.reconcile([grown]).filled == [(SYMBOL, "4293153")]
+    # an order that finishes live from nothing (Decimal("0.000") is falsy)
+    s.handle(execution(i=5, X="NEW", z="0.000"))
+    done = s.handle(execution(i=5, x="TRADE", X="FILLED", l="1.0", z="1.0", L="0.1", t=2))
+    assert delivered_trades(done.deliveries) == ["2"]
+    assert s._owed_trades == {} and (SYMBOL, "5") not in s._fills
+    # and one cancelled without a fill
+    s.handle(execution(i=6, X="NEW", z="0.000"))
+    gone = s.handle(execution(i=6, x="CANCELED", X="CANCELED", z="0.000"))
+    assert [d.message_hash for d in gone.deliveries] == ["orders", f"orders:{SYMBOL}"]
+    assert s._owed_trades == {} and s.reconcile([]).filled == []
+
+
+def test_first_reconcile_seeds_pre_existing_fills_which_are_never_delivered():
+    s = state()
+    s.track(fill("9", 0.2))  # ours, placed before the first reconcile
+    first = s.reconcile([fill("8", 0.5), fill("9", 0.2)])  # 8 pre-existed
+    assert first.filled == [(SYMBOL, "9")] and first.deliveries == []
+    # 8 fills further in a gap: only the trades after the seeded 0.5 are delivered
+    plan = s.reconcile([fill("8", 0.7, ts=9), fill("9", 0.2)])
+    assert plan.filled == [(SYMBOL, "8")]
+    past = [trade(1, "8", 0.2), trade(2, "8", 0.3)]
+    assert delivered_trades(s.missed_trades([*past, trade(3, "8", 0.2)])) == ["3"]
+    assert s.missed_trades(past) == []  # the past stays undelivered
+    # a pre-existing order that finishes in a gap: likewise
+    s2 = state()
+    s2.reconcile([fill("8", 0.5)])
+    plan = s2.reconcile([])
+    s2.resolve([fill("8", 1.0, "closed", ts=9)], plan=plan)
+    assert plan.filled == [(SYMBOL, "8")]
+    got = s2.missed_trades([trade(1, "8", 0.5), trade(2, "8", 0.5)])
+    assert delivered_trades(got) == ["2"]
+    assert s2.reconcile([]).filled == [] and s2._fills == {}
+
+
+def test_a_pre_existing_order_first_seen_live_before_the_first_reconcile_is_seeded():
+    s = state()
+    # its earlier 0.4 happened before we subscribed; this event's 0.2 is ours
+    live = s.handle(execution(x="TRADE", X="PARTIALLY_FILLED", l="0.2", z="0.6", L="0.1", t=9))
+    assert delivered_trades(live.deliveries) == ["9"]
+    assert s.reconcile([parse_order("4293153", 0.6)]).filled == []
+
+
+def test_an_order_finishing_live_with_fills_missing_is_owed_to_the_next_reconcile():
+    s = state()
+    s.reconcile([])
+    s.handle(execution())
+    # the partial fill's event is lost; the final one arrives
+    s.handle(execution(x="TRADE", X="FILLED", l="0.6", z="1.0", L="0.1", t=78))
+    plan = s.reconcile([])
+    assert plan.filled == [(SYMBOL, "4293153")]
+    got = s.missed_trades([trade(77, "4293153", 0.4), trade(78, "4293153", 0.6)])
+    assert delivered_trades(got) == ["77"]
+    assert s.reconcile([]).filled == [] and s._fills == {}
+
+
+def test_live_fills_without_trade_ids_still_count():
+    s = state()
+    s.reconcile([])
+    s.handle(execution())
+    event = execution(x="TRADE", X="PARTIALLY_FILLED", l="0.4", z="0.4", L="0.1", t=77)
+    parsed = parse_execution_report(event, spot_market(), float)
+    anonymous = msgspec.structs.replace(parsed.trades[0], id=None)
+    result = s._on_order(msgspec.structs.replace(parsed, trades=[anonymous]))
+    assert delivered_trades(result.deliveries) == [None]  # delivered: nothing to match it by
+    assert s.reconcile([parse_order("4293153", 0.4)]).filled == []  # and it counts

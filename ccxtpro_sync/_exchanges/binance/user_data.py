@@ -26,8 +26,10 @@ Nothing is ever emitted that would move an order backwards (a fetched
 snapshot older than a live event already seen).
 
 Fills are reconciled too: the state remembers which of the account's trade ids
-it has delivered, the reconcile names the orders whose filled amount grew in
-the gap, and :meth:`UserDataState.missed_trades` turns the trades fetched for
+it has delivered and, per tracked order, the amount its delivered trades add up
+to; the reconcile names the orders whose filled amount exceeds that (a fill lost
+in a gap, or one the order state shows from a placement reply whose events were
+lost), and :meth:`UserDataState.missed_trades` turns the trades fetched for
 those orders into ``myTrades`` deliveries for the ids not delivered yet. Each
 trade id is delivered once, whether it first comes from a live event or from
 the reconcile.
@@ -42,6 +44,7 @@ import enum
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Final
 
 from ..._core.events import Delivery, Policy
@@ -124,9 +127,9 @@ class Reconciliation:
     #: ``(symbol, order id)`` of orders that were open and are not any more: query
     #: ``order.status`` for each and pass the results to :meth:`UserDataState.resolve`.
     missing: list[tuple[str, str]] = field(default_factory=list)
-    #: ``(symbol, order id)`` of orders whose filled amount grew beyond what the state
-    #: knew (``resolve(..., plan=this)`` adds the finished ones): fetch their trades
-    #: and pass them to :meth:`UserDataState.missed_trades`.
+    #: ``(symbol, order id)`` of orders whose filled amount exceeds what the trades
+    #: delivered for them cover (``resolve(..., plan=this)`` adds the finished ones):
+    #: fetch their trades and pass them to :meth:`UserDataState.missed_trades`.
     filled: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -137,10 +140,28 @@ def _is_open(order: Order) -> bool:
     return order.status not in _TERMINAL
 
 
-def _filled_more(known: Order | None, current: Order) -> bool:
-    """Whether ``current`` has filled more than ``known`` (nothing known: any fill)."""
-    before = (known.filled or 0) if known is not None else 0
-    return (current.filled or 0) > before
+def _exceeds(filled: Any, covered: Any, amount: Any) -> bool:
+    """Whether ``filled`` is more than ``covered``: exactly for Decimal; for floats a
+    difference within a relative 1e-9 of the order ``amount`` is rounding, not a fill."""
+    if any(isinstance(value, Decimal) for value in (filled, covered, amount)):
+        return bool(filled > covered)
+    return bool(filled - covered > 1e-9 * abs(amount or filled))
+
+
+@dataclass(slots=True)
+class _Fills:
+    """What the state knows of one tracked order's trades."""
+
+    #: The amounts of its trades delivered so far, added up.
+    delivered: Any = 0
+    #: Its filled amount when a reconcile last named it (its trades are being fetched).
+    asked: Any = 0
+    #: What is left of its fills from before the state knew it (a pre-existing order):
+    #: its first trades, up to this amount, are not delivered when fetched.
+    seeded: Any = 0
+    #: The order finished with trades owed: kept until the next reconcile that does
+    #: not owe them any more (its trades are being fetched meanwhile).
+    finished: bool = False
 
 
 def _trade_id_key(trade: Trade) -> tuple[int, str]:
@@ -186,8 +207,13 @@ class UserDataState:
         self._finished: OrderedDict[str, None] = OrderedDict()
         #: ``(symbol, trade id)`` of the trades already delivered, oldest first.
         self._delivered_trades: OrderedDict[tuple[str, str], None] = OrderedDict()
-        #: ``(symbol, order id)`` whose trades a reconcile failed to fetch: retried next time.
+        #: ``(symbol, order id)`` whose trades a reconcile failed to fetch, or finished
+        #: orders whose trades were not all delivered: named by the next reconcile.
         self._owed_trades: dict[tuple[str, str], None] = {}
+        #: Per ``(symbol, order id)`` of an order tracked open: its trades' amounts
+        #: delivered (and asked for); dropped when the order finishes with nothing owed,
+        #: else by the first reconcile after its trades were fetched.
+        self._fills: dict[tuple[str, str], _Fills] = {}
         self._synced = False
 
     # -- live events -------------------------------------------------------------------
@@ -241,28 +267,104 @@ class UserDataState:
             self._delivered_trades.popitem(last=False)
         return True
 
-    def _order_deliveries(self, order: Order, trade: Trade | None) -> list[Delivery]:
+    # -- what the delivered trades cover --------------------------------------------------
+    def _covered(self, key: tuple[str, str]) -> Any:
+        """How much of the order's filled amount needs no fetch: delivered or asked for."""
+        fills = self._fills.get(key)
+        return 0 if fills is None else max(fills.delivered, fills.asked)
+
+    def _short(self, order: Order) -> bool:
+        """Whether ``order`` filled more than its delivered (or asked-for) trades cover."""
+        covered = self._covered((order.symbol, order.id))
+        return _exceeds(order.filled or 0, covered, order.amount)
+
+    def _add_delivered(self, trade: Trade) -> bool:
+        """Count a fetched trade towards its order, while the state follows the order;
+        False if it is one of a pre-existing order's past fills (not to be delivered)."""
+        if trade.order is None or trade.amount is None:
+            return True
+        key = (trade.symbol, trade.order)
+        fills = self._fills.get(key)
+        if fills is None:
+            known = self.orders.get(trade.order)
+            if known is None or known.symbol != trade.symbol:
+                return True  # finished with nothing owed, or never tracked
+            fills = self._fills[key] = _Fills()
+        if fills.seeded and not _exceeds(trade.amount, fills.seeded, fills.seeded):
+            fills.seeded -= trade.amount  # counted in ``delivered`` by the seed
+            return False
+        fills.seeded = 0  # the past is used up: from here on the fills are ours
+        fills.delivered += trade.amount
+        return True
+
+    def _seed(self, order: Order, covered: Any) -> None:
+        """Count ``covered`` of ``order``'s fills as its past, not ours to deliver."""
+        if covered:
+            self._fills[(order.symbol, order.id)] = _Fills(delivered=covered, seeded=covered)
+
+    def _ask(self, order: Order, names: dict[tuple[str, str], None]) -> None:
+        """Name ``order`` for a trade fetch if it is short; remember the amount asked for."""
+        key = (order.symbol, order.id)
+        if self._short(order):
+            names[key] = None
+            fills = self._fills.setdefault(key, _Fills())
+            fills.asked = order.filled or 0
+
+    def _keep_until_fetched(self, key: tuple[str, str]) -> None:
+        """A finished order's entry (what was seeded) stays while its trades are owed."""
+        fills = self._fills.get(key)
+        if fills is not None:
+            fills.finished = True
+
+    def _settle(self, order: Order, *, owe: bool) -> None:
+        """A finished order: its entry goes if its trades are all delivered, else it
+        stays until they are fetched (owed to the next reconcile if ``owe``)."""
+        key = (order.symbol, order.id)
+        if not self._short(order):
+            self._fills.pop(key, None)
+            return
+        self._keep_until_fetched(key)
+        if owe:
+            self._owed_trades[key] = None
+            while len(self._owed_trades) > _FINISHED_MEMORY:
+                oldest = next(iter(self._owed_trades))
+                del self._owed_trades[oldest]
+                self._fills.pop(oldest, None)
+
+    def _order_deliveries(
+        self, order: Order, trade: Trade | None, *, new: bool = False
+    ) -> list[Delivery]:
         deliveries = _append(ORDERS, order.symbol, [order])
-        # A fill the reconcile already delivered keeps its order update, not its trade.
+        # Any: float or Decimal, fixed per client (never mixed).
+        amount: Any = (trade.amount or 0) if trade is not None else 0
+        if new and not self._synced:
+            # First seen before the first reconcile: the fills before this event are
+            # the pre-existing order's past, which is not replayed.
+            self._seed(order, (order.filled or 0) - amount)
+        # A fill the reconcile already delivered keeps its order update, not its trade
+        # (and counts already). An event's trade is its order's, with or without an id.
         if trade is not None and self._note_trade(trade):
             deliveries += _append(MY_TRADES, trade.symbol, [trade])
+            if amount:
+                self._fills.setdefault((order.symbol, order.id), _Fills()).delivered += amount
+        if not _is_open(order):
+            self._settle(order, owe=True)
         return deliveries
+
+    def _on_order(self, order: Order) -> UserDataResult:
+        new = order.id not in self.orders
+        if not self._remember(order):
+            return UserDataResult()
+        trade = order.trades[0] if order.trades else None
+        return UserDataResult(self._order_deliveries(order, trade, new=new))
 
     def _on_execution(self, event: ExecutionReport) -> UserDataResult:
         market = self.markets.by_id(event.symbol)
-        order = parse_execution_report(event, market, self.number)
-        if not self._remember(order):
-            return UserDataResult()
-        trade = order.trades[0] if order.trades else None
-        return UserDataResult(self._order_deliveries(order, trade))
+        return self._on_order(parse_execution_report(event, market, self.number))
 
     def _on_futures_order(self, event: OrderTradeUpdate) -> UserDataResult:
         market = self.markets.by_id(event.order.symbol)
-        order = parse_futures_order_update(event, market, self.number)
-        if not self._remember(order):
-            return UserDataResult()
-        trade = order.trades[0] if order.trades else None
-        return UserDataResult(self._order_deliveries(order, trade))
+        return self._on_order(parse_futures_order_update(event, market, self.number))
 
     def _on_account_update(self, event: AccountUpdate) -> UserDataResult:
         deliveries: list[Delivery] = []
@@ -324,9 +426,13 @@ class UserDataState:
           :meth:`resolve`); and for orders unknown before (placed elsewhere
           during the gap) → the fetched state.
 
-        Orders that filled further (open ones here, finished ones in
-        :meth:`resolve` given ``plan``) are listed in ``filled``: their trades
-        are for :meth:`missed_trades`.
+        Orders whose filled amount exceeds what their delivered trades cover
+        (open ones here, finished ones in :meth:`resolve` given ``plan``) are
+        listed in ``filled``: their trades are for :meth:`missed_trades`. That
+        includes fills the state saw in an order's state (a placement reply)
+        whose trades never came; the fills of orders the first call seeds are
+        not replayed. An order named once is named again only when it fills
+        further or :meth:`owe_trades` says its fetch failed.
 
         Balances and positions are delivered when they differ from the last known.
         """
@@ -335,10 +441,14 @@ class UserDataState:
         scope = set(symbols) if symbols is not None else None
         first = not self._synced
         self._synced = True
+        names: dict[tuple[str, str], None] = {}
+        for done, fills in list(self._fills.items()):
+            if fills.finished and done not in self._owed_trades:
+                del self._fills[done]  # its trades were fetched since it finished
         for owed in list(self._owed_trades):
             if scope is None or owed[0] in scope:
                 del self._owed_trades[owed]
-                result.filled.append(owed)
+                names[owed] = None
         for order_id, known in list(self.orders.items()):
             if scope is not None and known.symbol not in scope:
                 continue
@@ -349,13 +459,18 @@ class UserDataState:
             if _progressed(known, current):
                 self._remember(current)
                 result.deliveries += _append(ORDERS, current.symbol, [current])
-                if _filled_more(known, current):
-                    result.filled.append((current.symbol, order_id))
+            else:
+                current = known
+            self._ask(current, names)
         for order in fetched.values():
-            if self._remember(order) and not first:
+            if not self._remember(order):
+                continue
+            if first:
+                self._seed(order, order.filled)  # a pre-existing order's past fills
+            else:
                 result.deliveries += _append(ORDERS, order.symbol, [order])
-                if _filled_more(None, order):
-                    result.filled.append((order.symbol, order.id))
+                self._ask(order, names)
+        result.filled = list(names)
         if balances is not None:
             known_balances = self.balances
             changed = known_balances is None or known_balances.balances != balances.balances
@@ -396,30 +511,46 @@ class UserDataState:
         Each order that moved on is delivered once (its final state, from the
         exchange). Ids in ``not_found`` (``OrderNotFound``) are dropped from
         tracking without a synthetic update: there is nothing true to report.
-        Orders that filled further are added to ``plan.filled`` when ``plan``
-        (the reconcile's result) is given.
+        Orders whose fills are not all covered by delivered trades are added to
+        ``plan.filled`` when ``plan`` (the reconcile's result) is given, else
+        named by the next :meth:`reconcile`.
         """
         deliveries: list[Delivery] = []
+        names: dict[tuple[str, str], None] = {}
         for order in statuses:
             known = self.orders.get(order.id)
             if known is not None and not _progressed(known, order):
+                if plan is not None:
+                    self._ask(known, names)
                 continue
             if self._remember(order):
                 deliveries += _append(ORDERS, order.symbol, [order])
-                if plan is not None and _filled_more(known, order):
-                    plan.filled.append((order.symbol, order.id))
+                if plan is not None:
+                    self._ask(order, names)
+                if _is_open(order):
+                    pass
+                elif (order.symbol, order.id) in names:
+                    self._keep_until_fetched((order.symbol, order.id))
+                else:
+                    self._settle(order, owe=plan is None)
+        if plan is not None:
+            plan.filled += [key for key in names if key not in plan.filled]
         for order_id in not_found:
-            self.orders.pop(order_id, None)
+            known = self.orders.pop(order_id, None)
+            if known is not None:
+                self._fills.pop((known.symbol, order_id), None)
         return deliveries
 
     def missed_trades(self, trades: Iterable[Trade]) -> list[Delivery]:
         """``myTrades`` deliveries for fetched trades not delivered yet (the fills of the
         orders a reconcile listed in ``filled``), in trade-id order per symbol; they
         count as delivered from now on, so the live event of one arriving late is
-        not delivered again."""
+        not delivered again. The first trades of an order the first reconcile seeded,
+        up to the amount it had filled then, are its past: not delivered."""
         by_symbol: dict[str, list[Trade]] = {}
         for trade in sorted(trades, key=_trade_id_key):
-            if self._note_trade(trade):
+            # A pre-existing order's past fills count as delivered without being so.
+            if self._note_trade(trade) and self._add_delivered(trade):
                 by_symbol.setdefault(trade.symbol, []).append(trade)
         deliveries: list[Delivery] = []
         for symbol, items in by_symbol.items():
@@ -436,8 +567,10 @@ class UserDataState:
         """Record an order the client placed itself (from the ``order.place`` result)
         so a disconnect before its first event still reconciles it."""
         known = self.orders.get(order.id)
-        if known is None or _progressed(known, order):
-            self._remember(order)
+        fresh = known is None or _progressed(known, order)
+        if fresh and self._remember(order) and not _is_open(order):
+            # Its events (and trades) are still to come: nothing is owed yet.
+            self._settle(order, owe=False)
 
 
 # --------------------------------------------------------------------------- listenKey
