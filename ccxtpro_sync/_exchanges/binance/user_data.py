@@ -527,12 +527,12 @@ class UserDataState:
                 deliveries += _append(ORDERS, order.symbol, [order])
                 if plan is not None:
                     self._ask(order, names)
-                if _is_open(order):
-                    pass
-                elif (order.symbol, order.id) in names:
-                    self._keep_until_fetched((order.symbol, order.id))
-                else:
-                    self._settle(order, owe=plan is None)
+                if not _is_open(order):
+                    key = (order.symbol, order.id)
+                    if key in names:  # its trades are about to be fetched
+                        self._keep_until_fetched(key)
+                    else:
+                        self._settle(order, owe=plan is None)
         if plan is not None:
             plan.filled += [key for key in names if key not in plan.filled]
         for order_id in not_found:
