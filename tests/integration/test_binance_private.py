@@ -336,6 +336,48 @@ def test_a_fill_shown_by_the_placement_reply_whose_events_are_lost_reaches_my_tr
     assert any(t.order == kept.id for t in got), "the fill the reply showed never arrived"
 
 
+@pytest.mark.parametrize(("market", "symbol"), [("spot", SPOT), ("usdm", USDM)])
+def test_an_order_filled_at_placement_whose_events_are_lost_is_announced_once(
+    exchange: LocalExchange, account: Any, market: str, symbol: str
+) -> None:
+    with client_for(exchange, account.credentials, market) as client:
+        reconciles = Collector()
+        reconcile = client._reconcile
+
+        def counted() -> None:
+            try:
+                reconcile()
+            finally:
+                reconciles(True)
+
+        client._reconcile = counted
+        orders, trades = Collector(), Collector()
+        with client.on_orders(orders), client.on_my_trades(trades):
+            reconciles.wait_for(lambda items: len(items) >= 1)  # subscribed and seeded
+            # A market order fills at once; every event about it is lost, then the
+            # connection drops: only the reply and a reconcile know of the fill.
+            exchange.drop_user_data(count=100, account=account.api_key)
+            filled = client.create_order_ws(symbol, "market", "buy", 0.01)
+            drop_user_data_connection(exchange, market)
+            reconciles.wait_for(lambda items: len(items) >= 2)  # reconnected and caught up
+            # A live fill is handed to the handlers behind everything the reconciles
+            # delivered: once it is seen, nothing they sent can still be on its way.
+            exchange.drop_user_data(count=0)
+            live = client.create_order_ws(symbol, "market", "buy", 0.01)
+            got = trades.wait_for(
+                lambda items: sum(t.amount for t in items if t.order == live.id) >= 0.01 - 1e-9
+            )
+            seen = orders.wait_for(lambda items: "closed" in statuses(items, filled.id))
+    assert statuses(seen, filled.id).count("closed") == 1
+    final = [o for o in seen if o.id == filled.id][-1]
+    assert final.filled == pytest.approx(0.01)
+    mine = [t for t in got if t.order == filled.id]
+    assert mine, "the fill of the order filled at placement never reached my_trades"
+    assert sum(t.amount for t in mine) == pytest.approx(0.01)
+    assert all(t.symbol == symbol and t.side == "buy" for t in mine)
+    assert len({(t.symbol, t.id) for t in got}) == len(got)  # no trade delivered twice
+
+
 # -- futures -------------------------------------------------------------------------------
 
 

@@ -332,3 +332,47 @@ def test_live_fills_without_trade_ids_still_count():
     result = s._on_order(msgspec.structs.replace(parsed, trades=[anonymous]))
     assert delivered_trades(result.deliveries) == [None]  # delivered: nothing to match it by
     assert s.reconcile([parse_order("4293153", 0.4)]).filled == []  # and it counts
+
+
+FINAL_ID = "4293153"  # the order id of the execution reports above
+
+
+@pytest.mark.parametrize("synced", [True, False])
+def test_a_final_placement_reply_whose_events_were_lost_is_announced_with_its_trades(synced):
+    s = state()
+    if synced:
+        s.reconcile([])
+    # a market order: the reply is final; every event about it is lost
+    s.track_final(fill(FINAL_ID, 1.0, "closed"))
+    plan = s.reconcile([])
+    assert [d.message_hash for d in plan.deliveries] == ["orders", f"orders:{SYMBOL}"]
+    assert plan.deliveries[0].value[0].status == "closed"
+    assert plan.filled == [(SYMBOL, FINAL_ID)]
+    got = s.missed_trades([trade(78, FINAL_ID, 0.6), trade(77, FINAL_ID, 0.4)])
+    assert delivered_trades(got) == ["77", "78"]
+    # the lost events turn up late after all: neither the order nor a trade comes twice
+    late = s.handle(
+        execution(x="TRADE", X="FILLED", l="0.6", z="1.0", L="0.1", t=78, Z="0.1", T=1499405658800)
+    )
+    assert late.deliveries == []
+    after = s.reconcile([])
+    assert after.filled == [] and after.deliveries == [] and s._fills == {}
+
+
+def test_a_final_placement_reply_whose_events_arrive_needs_no_reconcile():
+    s = state()
+    s.reconcile([])
+    s.track_final(fill(FINAL_ID, 1.0, "closed"))  # the reply came before its events
+    s.handle(execution())
+    done = s.handle(
+        execution(x="TRADE", X="FILLED", l="1.0", z="1.0", L="0.1", t=77, Z="0.1", T=1499405658800)
+    )
+    assert delivered_trades(done.deliveries) == ["77"]
+    plan = s.reconcile([])
+    assert plan.filled == [] and plan.deliveries == []
+    # events first, reply second: the finished order is not awaited at all
+    s.track_final(fill(FINAL_ID, 1.0, "closed"))
+    assert s._awaiting_final == {}
+    # a cancel reply without a fill has no trades to fetch: nothing is awaited either
+    s.track_final(fill("9", 0.0, "canceled"))
+    assert s._awaiting_final == {} and s.reconcile([]).deliveries == []

@@ -214,6 +214,10 @@ class UserDataState:
         #: delivered (and asked for); dropped when the order finishes with nothing owed,
         #: else by the first reconcile after its trades were fetched.
         self._fills: dict[tuple[str, str], _Fills] = {}
+        #: Our own orders whose placement reply was already final and showed a fill
+        #: (a market order filled at once), until their final event arrives: if it is
+        #: lost in a gap, the next reconcile announces them and fetches their trades.
+        self._awaiting_final: OrderedDict[str, Order] = OrderedDict()
         self._synced = False
 
     # -- live events -------------------------------------------------------------------
@@ -353,6 +357,8 @@ class UserDataState:
 
     def _on_order(self, order: Order) -> UserDataResult:
         new = order.id not in self.orders
+        if not _is_open(order):
+            self._awaiting_final.pop(order.id, None)  # its final event did arrive
         if not self._remember(order):
             return UserDataResult()
         trade = order.trades[0] if order.trades else None
@@ -470,6 +476,20 @@ class UserDataState:
             else:
                 result.deliveries += _append(ORDERS, order.symbol, [order])
                 self._ask(order, names)
+        for order_id, order in list(self._awaiting_final.items()):
+            if scope is not None and order.symbol not in scope:
+                continue
+            del self._awaiting_final[order_id]
+            # Final at placement and its events lost: ours, so announced even on the
+            # first call, once (a late event for it is a finished order's duplicate).
+            if self._remember(order):
+                result.deliveries += _append(ORDERS, order.symbol, [order])
+            self._ask(order, names)
+            ref = (order.symbol, order_id)
+            if ref in names:  # its trades are about to be fetched
+                self._keep_until_fetched(ref)
+            else:
+                self._fills.pop(ref, None)
         result.filled = list(names)
         if balances is not None:
             known_balances = self.balances
@@ -562,6 +582,17 @@ class UserDataState:
         next :meth:`reconcile` lists them in ``filled`` again."""
         for key in orders:
             self._owed_trades[key] = None
+
+    def track_final(self, order: Order) -> None:
+        """Record an order the client placed itself whose ``order.place`` result is
+        already final. Nothing is delivered from the reply (its events tell watchers);
+        if those events are lost, the next :meth:`reconcile` announces the order and,
+        when it had fills, has their trades fetched."""
+        if _is_open(order) or order.id in self._finished or not order.filled:
+            return  # open: see track(); announced already; or nothing that needs fetching
+        self._awaiting_final[order.id] = order
+        if len(self._awaiting_final) > _FINISHED_MEMORY:
+            self._awaiting_final.popitem(last=False)
 
     def track(self, order: Order) -> None:
         """Record an order the client placed itself (from the ``order.place`` result)

@@ -126,11 +126,13 @@ class SharedUserData(UserDataState):
             super().owe_trades(orders)
 
     def track(self, order: Order) -> None:
-        # Only orders still open are worth tracking from a reply: a terminal reply
-        # (a cancel) would otherwise mark the order finished and swallow the event that
-        # tells watchers about it. If that event is lost, the reconcile finds the order
-        # gone from the open list and asks for its status.
+        # A final reply (a cancel, a market order filled at once) is only awaited:
+        # tracking it as finished would swallow the event that tells watchers about
+        # it. If that event is lost, the reconcile announces the order (track_final),
+        # or finds it gone from the open list and asks for its status.
         if order.status != "open":
+            with self.lock:
+                super().track_final(order)
             return
         with self.lock:
             super().track(order)
