@@ -214,6 +214,22 @@ def drop_user_data_connection(exchange: LocalExchange, market: str) -> None:
         assert hit == 1
 
 
+def count_reconciles(client: Any) -> Collector:
+    """A collector that gets one item each time a reconcile of ``client`` finishes
+    (also one the disconnect cut short), so a test can wait for the catch-up."""
+    reconciles = Collector()
+    reconcile = client._reconcile
+
+    def counted() -> None:
+        try:
+            reconcile()
+        finally:
+            reconciles(True)
+
+    client._reconcile = counted
+    return reconciles
+
+
 @pytest.mark.parametrize(("market", "symbol"), [("spot", SPOT), ("usdm", USDM)])
 def test_fills_lost_in_a_gap_reach_my_trades_exactly_once(
     exchange: LocalExchange, account: Any, market: str, symbol: str
@@ -221,16 +237,7 @@ def test_fills_lost_in_a_gap_reach_my_trades_exactly_once(
     with client_for(exchange, account.credentials, market) as client:
         # Count the finished reconciles (the first subscription's, which the drop may
         # cut short, and the reconnect's).
-        reconciles = Collector()
-        reconcile = client._reconcile
-
-        def counted() -> None:
-            try:
-                reconcile()
-            finally:
-                reconciles(True)
-
-        client._reconcile = counted
+        reconciles = count_reconciles(client)
         price = far_price(client, symbol, "buy")
         orders, trades = Collector(), Collector()
         with client.on_orders(orders), client.on_my_trades(trades):
@@ -281,16 +288,7 @@ def test_a_fill_shown_by_the_placement_reply_whose_events_are_lost_reaches_my_tr
     if market == "spot":
         exchange.deposit(account.account, "BTC", 10)  # enough for a few tries
     with client_for(exchange, account.credentials, market) as client:
-        reconciles = Collector()
-        reconcile = client._reconcile
-
-        def counted() -> None:
-            try:
-                reconcile()
-            finally:
-                reconciles(True)
-
-        client._reconcile = counted
+        reconciles = count_reconciles(client)
         orders, trades = Collector(), Collector()
         with client.on_orders(orders), client.on_my_trades(trades):
             reconciles.wait_for(lambda items: len(items) >= 1)  # subscribed and seeded
@@ -341,16 +339,7 @@ def test_an_order_filled_at_placement_whose_events_are_lost_is_announced_once(
     exchange: LocalExchange, account: Any, market: str, symbol: str
 ) -> None:
     with client_for(exchange, account.credentials, market) as client:
-        reconciles = Collector()
-        reconcile = client._reconcile
-
-        def counted() -> None:
-            try:
-                reconcile()
-            finally:
-                reconciles(True)
-
-        client._reconcile = counted
+        reconciles = count_reconciles(client)
         orders, trades = Collector(), Collector()
         with client.on_orders(orders), client.on_my_trades(trades):
             reconciles.wait_for(lambda items: len(items) >= 1)  # subscribed and seeded
