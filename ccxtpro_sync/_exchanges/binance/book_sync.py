@@ -298,14 +298,8 @@ class BookSync(Generic[N]):
         buf = self._buffer
         x = last_update_id
         if buf and x < buf[0].first:
-            stats.snapshots_rejected += 1
-            self._count(ResyncReason.SNAPSHOT_TOO_OLD, resync=False)
-            self._snapshot_wanted = True
-            return SyncResult(
-                SyncStatus.NEED_SNAPSHOT,
-                reason=ResyncReason.SNAPSHOT_TOO_OLD,
-                needs_snapshot=True,
-                detail=f"lastUpdateId={x} < first buffered U={buf[0].first}",
+            return self._reject_snapshot(
+                ResyncReason.SNAPSHOT_TOO_OLD, f"lastUpdateId={x} < first buffered U={buf[0].first}"
             )
         futures = self.futures
         while buf and (buf[0].last < x if futures else buf[0].last <= x):
@@ -315,14 +309,9 @@ class BookSync(Generic[N]):
             # Futures: pu <= X also covers the documented U <= X (pu < U).
             bridged = first.prev <= x if futures else first.first <= x + 1
             if not bridged:
-                stats.snapshots_rejected += 1
-                self._count(ResyncReason.NO_BRIDGE, resync=False)
-                self._snapshot_wanted = True
-                return SyncResult(
-                    SyncStatus.NEED_SNAPSHOT,
-                    reason=ResyncReason.NO_BRIDGE,
-                    needs_snapshot=True,
-                    detail=f"lastUpdateId={x}, first event U={first.first} u={first.last}",
+                return self._reject_snapshot(
+                    ResyncReason.NO_BRIDGE,
+                    f"lastUpdateId={x}, first event U={first.first} u={first.last}",
                 )
         book = self.book
         book.reset(bids, asks, x, timestamp, depth=depth)
@@ -423,6 +412,15 @@ class BookSync(Generic[N]):
             reason=ResyncReason.CROSSED,
             needs_snapshot=not partial,
             detail=f"crossed book {where}",
+        )
+
+    def _reject_snapshot(self, reason: ResyncReason, detail: str) -> SyncResult[N]:
+        """A snapshot that cannot start the book: count it and ask for another."""
+        self.stats.snapshots_rejected += 1
+        self._count(reason, resync=False)
+        self._snapshot_wanted = True
+        return SyncResult(
+            SyncStatus.NEED_SNAPSHOT, reason=reason, needs_snapshot=True, detail=detail
         )
 
     def _count(self, reason: ResyncReason, *, resync: bool) -> None:

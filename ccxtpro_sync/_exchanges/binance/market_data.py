@@ -157,12 +157,7 @@ class MarketData:
         book = self.books.get(symbol)
         if book is None:  # unsubscribed meanwhile
             return []
-        decoder: msgspec.json.Decoder[Any] = (
-            wire.DEPTH_SNAPSHOT_FLOAT_DECODER
-            if self.number is float
-            else wire.DEPTH_SNAPSHOT_DECODER
-        )
-        snapshot = wire.decode(decoder, body, "depth snapshot")
+        snapshot = wire.decode(self._snapshot_decoder(), body, "depth snapshot")
         result = book.on_snapshot(
             snapshot.last_update_id,
             snapshot.bids,
@@ -170,7 +165,13 @@ class MarketData:
             depth=depth,
             timestamp=snapshot.transaction_time or snapshot.event_time,
         )
-        return self._book_result(symbol, result)
+        return self._book_result(book, result)
+
+    def _snapshot_decoder(self) -> msgspec.json.Decoder[Any]:
+        """Depth snapshots (REST and spot partial depth): float books get float levels."""
+        if self.number is float:
+            return wire.DEPTH_SNAPSHOT_FLOAT_DECODER
+        return wire.DEPTH_SNAPSHOT_DECODER
 
     def drop_book(self, symbol: str) -> None:
         self.books.pop(symbol, None)
@@ -334,8 +335,6 @@ class MarketData:
         view = not self.defer_views
         futures = self.futures
         key = orderbook_hash(symbol)
-        deferred_view = self._deferred_view
-        updated = SyncStatus.UPDATED
 
         def on_depth(data: msgspec.Raw) -> list[Delivery]:
             event = _decode(decode_depth, data)
@@ -357,25 +356,19 @@ class MarketData:
                     event.transaction_time or event.event_time,
                     view=view,
                 )
-            if result.status is updated and result.book is None:  # the live path
-                return [Delivery(key, deferred_view(book), LATEST)]
-            return self._book_result(symbol, result)
+            return self._book_result(book, result, key)
 
         return on_depth
 
     def _bind_partial_depth(self, market: Market) -> Handler:
-        symbol = market.symbol
         book = self._book(market, partial=True)
-        decode_partial = (
-            wire.DEPTH_SNAPSHOT_FLOAT_DECODER
-            if self.number is float
-            else wire.DEPTH_SNAPSHOT_DECODER
-        ).decode
+        key = orderbook_hash(market.symbol)
+        decode_partial = self._snapshot_decoder().decode
 
         def on_partial(data: msgspec.Raw) -> list[Delivery]:
             snapshot = _decode(decode_partial, data)
             result = book.on_partial(snapshot.last_update_id, snapshot.bids, snapshot.asks)
-            return self._book_result(symbol, result)
+            return self._book_result(book, result, key)
 
         return on_partial
 
@@ -393,24 +386,27 @@ class MarketData:
 
         return Deferred(build)
 
-    def _book_result(self, symbol: str, result: SyncResult[Any]) -> list[Delivery]:
+    def _book_result(
+        self, sync: BookSync[Any], result: SyncResult[Any], key: str | None = None
+    ) -> list[Delivery]:
+        """What one book input means: a view to publish (deferred unless the result
+        carries one), telemetry for a resync, a snapshot to ask for. ``key`` is the
+        book's message hash, when the caller has it at hand."""
+        symbol = sync.symbol
         status = result.status
         if status is SyncStatus.UPDATED:
             view = result.book
-            if view is None:  # deferred: copied only if a consumer takes it
-                sync = self.books[symbol]
-                return [Delivery(orderbook_hash(symbol), self._deferred_view(sync), LATEST)]
-            return [Delivery(orderbook_hash(symbol), view, LATEST)]
+            value = self._deferred_view(sync) if view is None else view
+            return [Delivery(key or orderbook_hash(symbol), value, LATEST)]
         if status is SyncStatus.RESYNC:
             reason = result.reason.value if result.reason is not None else "resync"
-            book = self.books.get(symbol)
             self.notices.append(
                 (
                     "order_book_resync",
                     {
                         "symbol": symbol,
                         "reason": f"{reason}: {result.detail}" if result.detail else reason,
-                        "count": book.stats.resyncs if book is not None else 0,
+                        "count": sync.stats.resyncs,
                     },
                 )
             )
