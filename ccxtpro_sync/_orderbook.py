@@ -32,7 +32,7 @@ from typing import Any, Generic, TypeAlias, overload
 import msgspec
 
 from ._numbers import N, Num
-from ._structures import iso8601
+from ._structures import DictAccess, iso8601
 
 __all__ = ["Level", "LocalOrderBook", "N", "Num", "OrderBook", "WireLevels"]
 
@@ -42,7 +42,7 @@ Level: TypeAlias = list[N]
 WireLevels: TypeAlias = Iterable[Sequence[str]]
 
 
-class OrderBook(msgspec.Struct, Generic[N], frozen=True, kw_only=True, gc=False):
+class OrderBook(msgspec.Struct, DictAccess, Generic[N], frozen=True, kw_only=True, gc=False):
     """An immutable order book snapshot with CCXT's unified fields.
 
     ``bids`` are best (highest) first, ``asks`` best (lowest) first. Every snapshot
@@ -58,27 +58,6 @@ class OrderBook(msgspec.Struct, Generic[N], frozen=True, kw_only=True, gc=False)
     timestamp: int | None = None
     datetime: str | None = None
     nonce: int | None = None
-
-    # Same dict-like helpers as ``_structures._Unified`` (which is not frozen, so it
-    # cannot be a base of this frozen struct).
-    def __getitem__(self, key: str) -> Any:
-        if key in self.__struct_fields__:
-            return getattr(self, key)
-        raise KeyError(key)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        """``dict.get`` for CCXT-style code."""
-        if key in self.__struct_fields__:
-            return getattr(self, key)
-        return default
-
-    def keys(self) -> tuple[str, ...]:
-        """The CCXT keys, in CCXT's order."""
-        return self.__struct_fields__
-
-    def to_dict(self) -> dict[str, Any]:
-        """A shallow ``dict`` of the fields."""
-        return msgspec.structs.asdict(self)
 
     @property
     def best_bid(self) -> N | None:

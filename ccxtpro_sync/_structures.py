@@ -110,8 +110,12 @@ def iso8601(ms: int | None) -> str | None:
 # --------------------------------------------------------------------------- base
 
 
-class _Unified(msgspec.Struct, kw_only=True, gc=False):
-    """Base of the dict-like structures: ``x["field"]`` reads a field, as in CCXT."""
+class DictAccess:
+    """``x["field"]``, ``get``, ``keys`` and ``to_dict`` for CCXT-style code, mixed into
+    the unified structures (a mixin, so frozen and mutable structs can both have it)."""
+
+    __slots__ = ()
+    __struct_fields__: tuple[str, ...]
 
     def __getitem__(self, key: str) -> Any:
         if key in self.__struct_fields__:
@@ -130,7 +134,11 @@ class _Unified(msgspec.Struct, kw_only=True, gc=False):
 
     def to_dict(self) -> dict[str, Any]:
         """A shallow ``dict`` of the fields (nested structs stay structs)."""
-        return msgspec.structs.asdict(self)
+        return msgspec.structs.asdict(self)  # type: ignore[arg-type]  # always a Struct
+
+
+class _Unified(msgspec.Struct, DictAccess, kw_only=True, gc=False):
+    """Base of the dict-like structures: ``x["field"]`` reads a field, as in CCXT."""
 
 
 # --------------------------------------------------------------------------- market data
