@@ -230,6 +230,20 @@ def count_reconciles(client: Any) -> Collector:
     return reconciles
 
 
+def live_fill_barrier(
+    exchange: LocalExchange, client: Any, symbol: str, trades: Collector
+) -> tuple[Any, list[Any]]:
+    """Stop dropping user data and fill a market order live; return it and the trades
+    seen once its fill is in. It is handed to the handlers behind everything the
+    reconciles delivered, so once it is seen nothing they sent can still be on its way."""
+    exchange.drop_user_data(count=0)
+    live = client.create_order_ws(symbol, "market", "buy", 0.01)
+    got = trades.wait_for(
+        lambda items: sum(t.amount for t in items if t.order == live.id) >= 0.01 - 1e-9
+    )
+    return live, got
+
+
 @pytest.mark.parametrize(("market", "symbol"), [("spot", SPOT), ("usdm", USDM)])
 def test_fills_lost_in_a_gap_reach_my_trades_exactly_once(
     exchange: LocalExchange, account: Any, market: str, symbol: str
@@ -250,13 +264,7 @@ def test_fills_lost_in_a_gap_reach_my_trades_exactly_once(
             drop_user_data_connection(exchange, market)
             reconciles.wait_for(lambda items: len(items) >= 2)  # reconnected and caught up
             seen = orders.wait_for(lambda items: "closed" in statuses(items, order.id))
-            # A live fill now is handed to the handlers behind everything the reconciles
-            # delivered: once it is seen, nothing they sent can still be on its way.
-            exchange.drop_user_data(count=0)
-            live = client.create_order_ws(symbol, "market", "buy", 0.01)
-            got = trades.wait_for(
-                lambda items: sum(t.amount for t in items if t.order == live.id) >= 0.01 - 1e-9
-            )
+            live, got = live_fill_barrier(exchange, client, symbol, trades)
     final = [o for o in seen if o.id == order.id][-1]
     assert final.filled == pytest.approx(0.01)
     assert statuses(seen, order.id).count("closed") == 1
@@ -313,13 +321,7 @@ def test_a_fill_shown_by_the_placement_reply_whose_events_are_lost_reaches_my_tr
                 pytest.fail(f"no order kept the fill its reply showed: {placed}")
             drop_user_data_connection(exchange, market)
             reconciles.wait_for(lambda items: len(items) >= 2)  # reconnected and caught up
-            # A live fill is handed to the handlers behind everything the reconciles
-            # delivered: once it is seen, nothing they sent can still be on its way.
-            exchange.drop_user_data(count=0)
-            live = client.create_order_ws(symbol, "market", "buy", 0.01)
-            got = trades.wait_for(
-                lambda items: sum(t.amount for t in items if t.order == live.id) >= 0.01 - 1e-9
-            )
+            _, got = live_fill_barrier(exchange, client, symbol, trades)
             seen = orders.wait_for(
                 lambda items: all(c.status in statuses(items, o.id) for o, c in placed)
             )
@@ -349,13 +351,7 @@ def test_an_order_filled_at_placement_whose_events_are_lost_is_announced_once(
             filled = client.create_order_ws(symbol, "market", "buy", 0.01)
             drop_user_data_connection(exchange, market)
             reconciles.wait_for(lambda items: len(items) >= 2)  # reconnected and caught up
-            # A live fill is handed to the handlers behind everything the reconciles
-            # delivered: once it is seen, nothing they sent can still be on its way.
-            exchange.drop_user_data(count=0)
-            live = client.create_order_ws(symbol, "market", "buy", 0.01)
-            got = trades.wait_for(
-                lambda items: sum(t.amount for t in items if t.order == live.id) >= 0.01 - 1e-9
-            )
+            _, got = live_fill_barrier(exchange, client, symbol, trades)
             seen = orders.wait_for(lambda items: "closed" in statuses(items, filled.id))
     assert statuses(seen, filled.id).count("closed") == 1
     final = [o for o in seen if o.id == filled.id][-1]
