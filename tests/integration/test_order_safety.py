@@ -208,3 +208,57 @@ def test_cancel_of_an_already_cancelled_order_returns_it(spot: Any) -> None:
     assert again.id == order.id and again.status == "canceled"
     with pytest.raises(OrderNotFound):
         spot.cancel_order_ws("987654321", SPOT)
+
+
+# -- signed REST trading --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("market", ["spot", "usdm"])
+def test_rest_trading_round_trip(exchange: LocalExchange, account: Any, market: str) -> None:
+    symbol = SPOT if market == "spot" else USDM
+    with client_for(exchange, account, market) as client:
+        price = far_price(client, symbol)
+        placed = client.create_order(symbol, "limit", "buy", 0.01, price)
+        assert placed.status == "open" and placed.symbol == symbol and placed.clientOrderId
+        by_id = client.fetch_order(placed.id, symbol)
+        by_client_id = client.fetch_order("0", symbol, {"clientOrderId": placed.clientOrderId})
+        assert by_id.id == by_client_id.id == placed.id
+        assert [o.id for o in client.fetch_open_orders(symbol)] == [placed.id]
+        assert client.cancel_order(placed.id, symbol).status == "canceled"
+        assert client.cancel_order(placed.id, symbol).status == "canceled"  # already
+        assert client.fetch_open_orders(symbol) == []
+        filled = client.create_order(symbol, "market", "buy", 0.01)
+        assert filled.status == "closed"
+        trades = client.fetch_my_trades(symbol)
+        assert trades and {t.order for t in trades} == {filled.id}
+    ids = sorted(o["clientOrderId"] for o in held(exchange, account, market))
+    assert ids == sorted([placed.clientOrderId, filled.clientOrderId])
+
+
+@pytest.mark.parametrize("market", ["spot", "usdm"])
+def test_rest_accepted_order_with_dropped_reply_is_returned(
+    exchange: LocalExchange, account: Any, market: str
+) -> None:
+    symbol = SPOT if market == "spot" else USDM
+    with client_for(exchange, account, market) as client:
+        price = far_price(client, symbol)
+        exchange.faults.order_outcome("drop", execute=True)
+        order = client.create_order(symbol, "limit", "buy", 0.01, price)
+        assert order.status == "open"
+    assert [o["clientOrderId"] for o in held(exchange, account, market)] == [order.clientOrderId]
+    assert exchange.faults.orders.hits == {"order.place": 1}
+
+
+def test_rest_order_not_executed_with_unknown_status_is_not_placed(
+    exchange: LocalExchange, spot: Any, account: Any
+) -> None:
+    price = far_price(spot, SPOT)
+    exchange.faults.order_outcome("unknown", execute=False)
+    with pytest.raises(OrderNotPlaced) as caught:
+        spot.create_order(SPOT, "limit", "buy", 0.01, price, {"newClientOrderId": "rest-1"})
+    assert caught.value.client_order_id == "rest-1"
+    assert held(exchange, account) == []
+    exchange.faults.order_outcome("unknown", execute=True, methods=["order.cancel"])
+    order = spot.create_order(SPOT, "limit", "buy", 0.01, price, {"newClientOrderId": "rest-2"})
+    assert spot.cancel_order(order.id, SPOT).status == "canceled"
+    assert exchange.orders(account.account, open_only=True) == []

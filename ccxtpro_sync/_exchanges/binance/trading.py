@@ -31,7 +31,6 @@ from ..._exceptions import (
     RateLimitExceeded,
 )
 from ..._structures import Balances, Order, Position, Trade
-from ..._sync.base_client import BaseClient
 from ..._sync.connection import Connection
 from ..._sync.consumers import Stream, Subscription
 from ..._sync.worker import Worker
@@ -52,6 +51,7 @@ from .private_parsers import (
     parse_order_result,
 )
 from .private_wire import AccountBalanceEntry, AccountPositionEntry, OrderResult, TradeResult
+from .rest_trading import BinanceRestTrading
 from .stream_protocol import BinanceStreamProtocol
 from .user_data import BALANCE, MY_TRADES, ORDERS, POSITIONS, ListenKeyTimer, symbol_hash
 from .user_stream import SharedUserData, UserStreamRouter
@@ -116,7 +116,7 @@ def load_credentials(settings: Mapping[str, Any], environment: str) -> Credentia
     return Credentials.from_env(environment, dotenv=settings.get("dotenv"))
 
 
-class BinanceTrading(BaseClient):
+class BinanceTrading(BinanceRestTrading):
     """WS API trading and user data (see module docstring); ``binance`` builds on it."""
 
     if TYPE_CHECKING:  # provided by the market-data client
