@@ -300,7 +300,7 @@ class BinanceTrading(BinanceRestTrading):
             )
             return found
 
-        return resolve(
+        order = resolve(
             sent,
             query,
             protocol.now_ms,
@@ -309,6 +309,10 @@ class BinanceTrading(BinanceRestTrading):
             closed=lambda: self._closed,
             same_order=same_order,
         )
+        if action != "cancel" and order.status is not None:
+            # as the lost reply would have: reconcile knows the order we placed
+            self._user_state().track(order)
+        return order
 
     @property
     def rate_limits(self) -> list[RateLimit]:
