@@ -20,6 +20,7 @@ from ccxtpro_sync import (
     OrderNotFound,
     OrderNotPlaced,
     OrderStatusUnknown,
+    RateLimitExceeded,
 )
 from ccxtpro_sync._sync.reconnect import is_retryable
 from ccxtpro_sync.simulator import LocalExchange
@@ -262,3 +263,19 @@ def test_rest_order_not_executed_with_unknown_status_is_not_placed(
     order = spot.create_order(SPOT, "limit", "buy", 0.01, price, {"newClientOrderId": "rest-2"})
     assert spot.cancel_order(order.id, SPOT).status == "canceled"
     assert exchange.orders(account.account, open_only=True) == []
+
+
+def test_rest_orders_hold_off_while_binance_asks(
+    exchange: LocalExchange, spot: Any, account: Any
+) -> None:
+    price = far_price(spot, SPOT)
+    exchange.faults.refuse_rest(count=1, status=429, retry_after=60)
+    with pytest.raises(RateLimitExceeded) as first:
+        spot.create_order(SPOT, "limit", "buy", 0.01, price)
+    assert first.value.retry_after == 60
+    sent = exchange.stats().rest_requests
+    with pytest.raises(RateLimitExceeded, match="not sent") as second:
+        spot.create_order(SPOT, "limit", "buy", 0.01, price)
+    assert 0 < (second.value.retry_after or 0) <= 60
+    assert exchange.stats().rest_requests == sent  # nothing reached the exchange
+    assert held(exchange, account) == []

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 import msgspec
 
 from ..._credentials import Credentials
-from ..._exceptions import CcxtproSyncError, OrderNotFound
+from ..._exceptions import CcxtproSyncError, OrderNotFound, RateLimitExceeded
 from ..._structures import Order, Trade
 from ..._sync.base_client import BaseClient
 from .order_outcome import (
@@ -76,10 +76,17 @@ class BinanceRestTrading(BaseClient):
 
     # -- plumbing ------------------------------------------------------------------------
     def _rest_ready(self) -> Credentials:
+        """Credentials and markets, and no request while Binance asked us to hold off."""
         self._check_usable()
         credentials = self._require_credentials()
         if self._markets is None:
             self.load_markets()
+        wait = self.rest.held_until - time.monotonic()
+        if wait > 0:
+            raise RateLimitExceeded(
+                f"{self.name}: Binance asked us to wait {wait:.1f}s more (not sent)",
+                retry_after=wait,
+            )
         return credentials
 
     def _rest_number(self) -> Any:
