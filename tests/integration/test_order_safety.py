@@ -279,3 +279,17 @@ def test_rest_orders_hold_off_while_binance_asks(
     assert 0 < (second.value.retry_after or 0) <= 60
     assert exchange.stats().rest_requests == sent  # nothing reached the exchange
     assert held(exchange, account) == []
+
+
+def test_futures_order_never_executed_with_unknown_status_is_not_placed(
+    exchange: LocalExchange, account: Any
+) -> None:
+    with client_for(exchange, account, "usdm") as client:
+        price = far_price(client, USDM)
+        exchange.faults.order_outcome("unknown", execute=False)
+        with pytest.raises(OrderNotPlaced):
+            client.create_order_ws(USDM, "limit", "buy", 0.01, price, timeout=TIMEOUT)
+        order = client.create_order_ws(USDM, "limit", "buy", 0.01, price)
+        exchange.faults.order_outcome("drop", execute=True, methods=["order.cancel"])
+        assert client.cancel_order_ws(order.id, USDM, timeout=TIMEOUT).status == "canceled"
+    assert [o["status"] for o in held(exchange, account, "usdm")] == ["CANCELED"]
