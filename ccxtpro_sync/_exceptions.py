@@ -22,8 +22,10 @@ subclasses the builtin ``TimeoutError`` so ``except TimeoutError`` works.
     │   │   └── BadSymbol                 unknown or unsupported symbol (raised before sending)
     │   ├── InsufficientFunds             -2010 insufficient balance
     │   ├── InvalidOrder                  order rejected for its parameters
-    │   │   └── OrderNotFound             -2013
+    │   │   ├── OrderNotFound             -2013
+    │   │   └── OrderNotPlaced            a lost reply resolved: the order does not exist
     │   └── NotSupported                  the exchange/market type has no such feature
+    ├── OrderStatusUnknown                an order request's fate could not be learnt in time
     └── OrderBookDesync                   a local book lost its sequence and is being resynced
 """
 
@@ -48,6 +50,8 @@ __all__ = [
     "NotSupported",
     "OrderBookDesync",
     "OrderNotFound",
+    "OrderNotPlaced",
+    "OrderStatusUnknown",
     "ProtocolError",
     "RateLimitExceeded",
     "RequestTimeout",
@@ -144,8 +148,62 @@ class OrderNotFound(InvalidOrder):
     """The order does not exist (or no longer does)."""
 
 
+class OrderNotPlaced(InvalidOrder):
+    """An order request's reply was lost, and once the request could no longer execute
+    (its ``recvWindow`` had passed) the exchange showed it had not: the order does not
+    exist (``action="create"``/``"edit"``; placing it again is safe), or a cancelled
+    order is still open (``action="cancel"``)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        client_order_id: str | None,
+        symbol: str,
+        action: str = "create",
+        order_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.client_order_id = client_order_id
+        self.symbol = symbol
+        #: ``create``, ``cancel`` (the cancel did not execute) or ``edit``.
+        self.action = action
+        self.order_id = order_id
+
+
 class NotSupported(ExchangeError):
     """The exchange or market type does not offer this feature."""
+
+
+class OrderStatusUnknown(CcxtproSyncError):
+    """An order request (place, cancel, amend) was sent but its outcome could not be
+    learnt before the caller's timeout: it may or may not have executed.
+
+    Deliberately not a ``NetworkError`` (nor ``TimeoutError``): retry policies that
+    retry network trouble must not retry this. Look the order up by
+    ``client_order_id`` (``fetch_order(..., params={"clientOrderId": ...})``) before
+    doing anything else with it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        client_order_id: str | None,
+        symbol: str,
+        action: str = "create",
+        cause: BaseException | None = None,
+        order_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        #: The client order id the request carried (None: a cancel named by ``order_id``).
+        self.client_order_id = client_order_id
+        self.symbol = symbol
+        self.order_id = order_id
+        #: ``create``, ``cancel`` or ``edit``.
+        self.action = action
+        #: What made the outcome unknown (lost connection, timeout, -1007...).
+        self.cause = cause
 
 
 class OrderBookDesync(CcxtproSyncError):

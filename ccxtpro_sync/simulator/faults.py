@@ -17,12 +17,13 @@ predicate on :class:`~.observe.ConnectionInfo`.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from .catalog import MarketName
 from .observe import ConnectionInfo
+from .order_faults import OrderAnswer, OrderFaults
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -62,6 +63,8 @@ class Faults:
         self._handshake_delay_left: int | None = None
         self._message_delay = 0.0
         self._message_delay_match: ConnMatch = None
+        #: Scripted fates of order requests (see :mod:`.order_faults`).
+        self.orders = OrderFaults()
 
     # -- one-shot actions on open connections ------------------------------------
     def drop(self, match: ConnMatch = None) -> int:
@@ -123,8 +126,22 @@ class Faults:
         with self._lock:
             self._handshake_delay, self._handshake_delay_left = seconds, count
 
+    def order_outcome(
+        self,
+        answer: OrderAnswer,
+        *,
+        execute: bool = True,
+        count: int = 1,
+        methods: Iterable[str] | None = None,
+    ) -> None:
+        """Lose the reply of the next ``count`` order requests: ``answer`` ``"drop"``
+        (abort the connection instead), ``"none"`` (never reply) or ``"unknown"``
+        (``-1007``), after acting on the request (``execute``) or not."""
+        self.orders.script(answer, execute=execute, count=count, methods=methods)
+
     def clear(self) -> None:
         """Cancel every sticky setting and release half-open connections."""
+        self.orders.clear()
         with self._lock:
             self._ws_refusal = self._rest_refusal = None
             self._handshake_delay, self._handshake_delay_left = 0.0, None

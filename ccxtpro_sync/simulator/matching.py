@@ -163,9 +163,10 @@ class Matching:
         now = now_ms()
         client_id = req.client_order_id or self.new_client_id()
         if any(o.client_order_id == client_id for o in self.open_orders(account, market, symbol)):
+            # spot -2010 "Duplicate order sent."; futures -4116 DUPLICATED_CLIENT_ORDER_ID
             raise ApiError(
-                -2010 if market == "spot" else -4015,
-                "Duplicate order sent." if market == "spot" else "Client order id is not valid.",
+                -2010 if market == "spot" else -4116,
+                "Duplicate order sent." if market == "spot" else "ClientOrderId is duplicated.",
             )
         order = SimOrder(
             market,

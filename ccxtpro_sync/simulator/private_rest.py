@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from . import rest_orders
 from .account_views import (
     futures_balances,
     futures_positions,
@@ -71,6 +72,7 @@ def install(core: PrivateExchange) -> None:
     )
     _futures_routes(core, "usdm", "/fapi")
     _futures_routes(core, "coinm", "/dapi")
+    rest_orders.install(core)
 
 
 def _futures_routes(core: PrivateExchange, market: MarketName, root: str) -> None:

@@ -38,6 +38,10 @@ FUTURES_DEPTH_WEIGHTS: Final = {5: 2, 10: 2, 20: 2, 50: 2, 100: 5, 500: 10, 1000
 _SPOT_SYMBOL: Final = re.compile(r"^[A-Z0-9\-_.]{1,20}$")
 
 
+class DropConnection(Exception):
+    """Raised by a route to close the connection without any response (a lost reply)."""
+
+
 class ApiError(Exception):
     """A Binance error body ``{"code":..,"msg":..}`` with its HTTP status."""
 
@@ -321,7 +325,11 @@ def _make_handler(server: RestServer) -> type[BaseHTTPRequestHandler]:
                 self.client_address[0],
                 split.query,
             )
-            resp = server.dispatch(req)
+            try:
+                resp = server.dispatch(req)
+            except DropConnection:
+                self.close_connection = True
+                return
             data = (
                 b"" if resp.body is None else json.dumps(resp.body, separators=(",", ":")).encode()
             )

@@ -36,6 +36,7 @@ from .accounts import Account, ApiKey
 from .auth import ApiDataError, check_timing, lookup_key, require, verify_ws
 from .catalog import MarketName
 from .engine import now_ms
+from .order_faults import UNKNOWN_STATUS, OrderFault
 from .private_limits import WsApiLimits
 from .rest import ApiError
 from .ws_methods import FUTURES_METHODS, SPOT_METHODS, Call, Method
@@ -251,6 +252,11 @@ class WsApiServer:
                 account = key.account if entry.orders else None
                 if entry.orders:
                     self.limits.charge_order(key.account.uid)
+                faults = self.core.ws.faults
+                fault = faults.orders.take(name) if faults is not None and entry.trade else None
+                if fault is not None:
+                    call = Call(self.market, params, key, self.core)
+                    return self._order_fault(session, fault, entry, call, req_id)
                 result = entry.handler(Call(self.market, params, key, self.core))
             elif name in self.session_methods:
                 self.limits.charge_weight(session.ip, 1 if name in ("ping", "time") else 2)
@@ -266,6 +272,21 @@ class WsApiServer:
         if rrl:
             frame["rateLimits"] = self._rate_limits(session, account)
         return _encode(frame).decode()
+
+    def _order_fault(
+        self, session: Session, fault: OrderFault, entry: Method, call: Call, req_id: Any
+    ) -> str | None:
+        """Act on an order request as scripted (see :mod:`.order_faults`); the reply is
+        lost, or ``-1007``, whatever the exchange did with it."""
+        if fault.execute:
+            with contextlib.suppress(ApiError):  # a rejection is lost like a success
+                entry.handler(call)
+        if fault.answer == "drop":
+            session.ws.transport.abort()
+            return None
+        if fault.answer == "none":
+            return None
+        return self._error_frame(req_id, ApiError(*UNKNOWN_STATUS), session, None)
 
     def _rate_limits(self, session: Session, account: Account | None) -> list[dict[str, Any]]:
         entries = self.limits.order_entries(account.uid) if account is not None else []

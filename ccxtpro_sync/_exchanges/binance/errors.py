@@ -89,6 +89,7 @@ _BY_CODE: Final[dict[int, type[ExchangeError]]] = {
     -4014: InvalidOrder,  # futures: price not increased by tick size
     -4015: InvalidOrder,  # futures: client order id too long
     -4016: InvalidOrder,  # futures: price above the multiplier-up limit
+    -4116: InvalidOrder,  # futures: clientOrderId is duplicated (of an open order)
     -4024: InvalidOrder,  # futures: price below the multiplier-down limit
     -4131: InvalidOrder,  # futures: counterparty best price outside the limit
     -4164: InvalidOrder,  # futures: notional below the minimum

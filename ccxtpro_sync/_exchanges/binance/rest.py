@@ -26,6 +26,7 @@ from ..._exceptions import (
     BadRequest,
     CcxtproSyncError,
     ClientClosed,
+    DDoSProtection,
     ExchangeError,
     ExchangeNotAvailable,
     IPBanned,
@@ -85,6 +86,9 @@ class BinanceRest:
         self.used_weight: int | None = None
         #: Milliseconds to add to the local clock to get the server's (for signed calls).
         self.time_offset_ms = 0.0
+        #: ``time.monotonic()`` before which Binance asked this IP to hold off (429/418
+        #: ``Retry-After`` on any call, snapshots included); order calls honour it.
+        self.held_until = 0.0
         self._lock = threading.Lock()
         self._active: set[HTTPConnection] = set()
         self._aborted = False
@@ -115,10 +119,18 @@ class BinanceRest:
         if weight is not None and weight.isdigit():
             self.used_weight = int(weight)
         if response.status_code != 200:
-            raise http_error(
-                response.status_code, response.headers, response.content, f"{method} {path}"
+            raise self._held(
+                http_error(
+                    response.status_code, response.headers, response.content, f"{method} {path}"
+                )
             )
         return response.content
+
+    def _held(self, error: CcxtproSyncError) -> CcxtproSyncError:
+        """Remember a throttling answer's ``Retry-After`` for every later call."""
+        if isinstance(error, DDoSProtection) and error.retry_after:
+            self.held_until = max(self.held_until, time.monotonic() + error.retry_after)
+        return error
 
     def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return _json(self.send("GET", path, params), path)
@@ -189,7 +201,9 @@ class BinanceRest:
         if weight is not None and weight.isdigit():
             self.used_weight = int(weight)
         if response.status != 200:
-            raise http_error(response.status, dict(response.getheaders()), content, what)
+            raise self._held(
+                http_error(response.status, dict(response.getheaders()), content, what)
+            )
         return content
 
     def close(self) -> None:

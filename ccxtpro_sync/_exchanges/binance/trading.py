@@ -24,16 +24,26 @@ from ..._credentials import Credentials
 from ..._exceptions import (
     AuthenticationError,
     CcxtproSyncError,
+    ClientClosed,
     NotSupported,
     OrderNotFound,
+    OrderStatusUnknown,
     RateLimitExceeded,
 )
 from ..._structures import Balances, Order, Position, Trade
-from ..._sync.base_client import BaseClient
 from ..._sync.connection import Connection
 from ..._sync.consumers import Stream, Subscription
 from ..._sync.worker import Worker
 from .errors import INVALID_LISTEN_KEY
+from .order_ids import client_order_id
+from .order_outcome import (
+    DEFAULT_RECV_WINDOW_MS,
+    STALE_MARGIN_MS,
+    Action,
+    SentOrder,
+    is_unknown_outcome,
+    resolve,
+)
 from .private_parsers import (
     parse_account_position,
     parse_futures_balances,
@@ -41,6 +51,7 @@ from .private_parsers import (
     parse_order_result,
 )
 from .private_wire import AccountBalanceEntry, AccountPositionEntry, OrderResult, TradeResult
+from .rest_trading import BinanceRestTrading
 from .stream_protocol import BinanceStreamProtocol
 from .user_data import BALANCE, MY_TRADES, ORDERS, POSITIONS, ListenKeyTimer, symbol_hash
 from .user_stream import SharedUserData, UserStreamRouter
@@ -105,7 +116,7 @@ def load_credentials(settings: Mapping[str, Any], environment: str) -> Credentia
     return Credentials.from_env(environment, dotenv=settings.get("dotenv"))
 
 
-class BinanceTrading(BaseClient):
+class BinanceTrading(BinanceRestTrading):
     """WS API trading and user data (see module docstring); ``binance`` builds on it."""
 
     if TYPE_CHECKING:  # provided by the market-data client
@@ -217,6 +228,92 @@ class BinanceTrading(BaseClient):
             max(0.0, deadline - time.monotonic()),
         )
 
+    def _ws_order_call(
+        self,
+        action: Action,
+        symbol: str,
+        build: WsBuild,
+        timeout: float | None,
+        *,
+        client_id: str | None,
+        order_id: str | None = None,
+        same_order: bool = False,
+    ) -> Order:
+        """Send one order request (never twice) and return its ``Order``; when its
+        outcome is unknown, resolve it (see ``order_outcome``) before returning."""
+        self._check_usable()
+        self._require_credentials()
+        if self._markets is None:
+            self.load_markets()
+        wait = self._timeout(timeout)
+        deadline = time.monotonic() + wait
+        conn = self._ws_api_connection().start()
+        conn.wait_ready(wait)  # nothing has been sent yet: errors here are plain
+        protocol: BinanceWsApiProtocol = conn.protocol  # type: ignore[assignment]
+        blocked = protocol.blocked_until
+        if blocked is not None and blocked > time.monotonic():
+            retry_after = blocked - time.monotonic()
+            raise RateLimitExceeded(
+                f"{self.name}: Binance asked us to wait {retry_after:.1f}s more",
+                retry_after=retry_after,
+            )
+        window = protocol.recv_window or DEFAULT_RECV_WINDOW_MS
+        built_at: list[float] = []
+
+        def sending(p: BinanceWsApiProtocol) -> tuple[list[int | str], list[str]]:
+            request = build(p)
+            built_at.append(p.now_ms())  # the request's timestamp is at most this
+            return BinanceWsApiProtocol.as_call(request)
+
+        # Keep up to half the time for resolving a lost reply.
+        reserve = min(wait / 2, (window + STALE_MARGIN_MS) / 1000 + 1.0)
+        try:
+            order: Order = conn.call(sending, max(0.0, deadline - reserve - time.monotonic()))
+            return order
+        except CcxtproSyncError as error:
+            if not built_at or not is_unknown_outcome(error):
+                raise
+            cause: CcxtproSyncError = error
+        sent = SentOrder(
+            action,
+            self.market(symbol).symbol,
+            client_id,
+            built_at[0] + window + STALE_MARGIN_MS,
+            order_id,
+        )
+        _log.warning("%s: %s outcome unknown (%s); resolving", self.name, action, cause)
+        if isinstance(cause, ClientClosed):
+            raise OrderStatusUnknown(
+                f"{sent.action} {sent.symbol} ({sent.label()}): the client was closed "
+                "before the reply came",
+                client_order_id=client_id,
+                symbol=sent.symbol,
+                action=action,
+                cause=cause,
+                order_id=order_id,
+            ) from cause
+        ref = {"clientOrderId": client_id} if client_id is not None else None
+
+        def query(remaining: float) -> Order:
+            found: Order = self._ws_call(
+                lambda p: p.fetch_order(order_id or "0", symbol, ref), remaining
+            )
+            return found
+
+        order = resolve(
+            sent,
+            query,
+            protocol.now_ms,
+            deadline,
+            cause,
+            closed=lambda: self._closed,
+            same_order=same_order,
+        )
+        if action != "cancel" and order.status is not None:
+            # as the lost reply would have: reconcile knows the order we placed
+            self._user_state().track(order)
+        return order
+
     @property
     def rate_limits(self) -> list[RateLimit]:
         """The latest ``rateLimits`` Binance reported on the WS API, one per interval."""
@@ -257,12 +354,23 @@ class BinanceTrading(BaseClient):
         ``type``: ``limit``/``market`` (or any Binance type); unified ``params``:
         ``clientOrderId``, ``timeInForce``, ``postOnly``, ``reduceOnly`` (futures),
         ``triggerPrice``, ``cost`` (spot market buy by quote amount).
+
+        The order always carries a client order id (yours, validated, or a
+        generated one; it is on the returned ``Order``). If the reply is lost,
+        the order is looked up by it before this returns: you get the real
+        ``Order``, ``OrderNotPlaced``, or ``OrderStatusUnknown`` (see
+        docs/private.md); the request itself is never sent twice.
         """
-        self.market(symbol)
-        order: Order = self._ws_call(
-            lambda p: p.create_order(symbol, type, side, amount, price, params), timeout
+        market = self.market(symbol)
+        sending = dict(params or {})
+        cid = client_order_id(sending, spot=market.spot)
+        return self._ws_order_call(
+            "create",
+            symbol,
+            lambda p: p.create_order(symbol, type, side, amount, price, sending),
+            timeout,
+            client_id=cid,
         )
-        return order
 
     def edit_order_ws(  # noqa: PLR0917 - CCXT's positional signature
         self,
@@ -277,12 +385,27 @@ class BinanceTrading(BaseClient):
         timeout: float | None = None,
     ) -> Order:
         """Amend an open order (futures ``order.modify``; spot keeps priority when only
-        the quantity shrinks, otherwise cancel-replace); returns the new state."""
-        self.market(symbol)
-        order: Order = self._ws_call(
-            lambda p: p.edit_order(id, symbol, type, side, amount, price, params), timeout
+        the quantity shrinks, otherwise cancel-replace); returns the new state.
+
+        A cancel-replace's new order carries a client order id like
+        ``create_order_ws``; a lost reply is resolved the same way (an amend that
+        keeps the order's id returns the order's state once the request is stale).
+        """
+        market = self.market(symbol)
+        sending = dict(params or {})
+        replaces = not market.contract and not (
+            price is None and amount is not None and type.upper() != "MARKET"
         )
-        return order
+        cid = client_order_id(sending, spot=True) if replaces else None
+        return self._ws_order_call(
+            "edit",
+            symbol,
+            lambda p: p.edit_order(id, symbol, type, side, amount, price, sending),
+            timeout,
+            client_id=cid,
+            order_id=None if replaces else str(id),
+            same_order=not replaces,
+        )
 
     def cancel_order_ws(
         self,
@@ -292,10 +415,50 @@ class BinanceTrading(BaseClient):
         *,
         timeout: float | None = None,
     ) -> Order:
-        """Cancel one order; ``OrderNotFound`` if it is not open."""
+        """Cancel one order (by ``id``, or ``params={"clientOrderId": ...}``).
+
+        An order that is already cancelled (or expired) is returned as it is: you
+        asked for it not to be open, and it is not. ``OrderNotFound`` if it does
+        not exist or has filled. A lost reply is resolved by looking the order
+        up: the cancelled ``Order``, ``OrderNotPlaced`` (``action="cancel"``: the
+        order is still open) or ``OrderStatusUnknown``.
+        """
         self.market(symbol)
-        order: Order = self._ws_call(lambda p: p.cancel_order(id, symbol, params), timeout)
-        return order
+        given = (params or {}).get("clientOrderId")
+        try:
+            return self._ws_order_call(
+                "cancel",
+                symbol,
+                lambda p: p.cancel_order(id, symbol, params),
+                timeout,
+                client_id=None if given is None else str(given),
+                order_id=None if given is not None else str(id),
+            )
+        except OrderNotFound as error:
+            return self._already_cancelled(error, id, symbol, params, timeout)
+
+    def _already_cancelled(
+        self,
+        error: OrderNotFound,
+        id: str,  # noqa: A002
+        symbol: str,
+        params: Mapping[str, Any] | None,
+        timeout: float | None,
+    ) -> Order:
+        """A cancel refused as "unknown order": the order if it is already cancelled
+        or expired, else the refusal."""
+        ref = (
+            {"clientOrderId": params["clientOrderId"]}
+            if params and "clientOrderId" in (params)
+            else None
+        )
+        try:
+            order = self.fetch_order_ws(id, symbol, ref, timeout=timeout)
+        except CcxtproSyncError:
+            raise error from None
+        if order.status in ("canceled", "expired"):
+            return order
+        raise error
 
     def cancel_all_orders_ws(
         self,

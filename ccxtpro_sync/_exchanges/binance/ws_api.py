@@ -52,6 +52,7 @@ from ..._structures import Market
 from .environments import Endpoints
 from .errors import from_payload
 from .markets import Markets
+from .order_ids import client_order_id
 from .private_parsers import (
     parse_account_position,
     parse_account_status,
@@ -197,6 +198,59 @@ def amount_to_precision(market: Market, amount: Any) -> str:
 def price_to_precision(market: Market, price: Any) -> str:
     """A price rounded to the market's tick (CCXT rounds prices), as a string."""
     return _to_step(_to_decimal(price, "price"), market.precision.price, ROUND_HALF_UP)
+
+
+def new_order_params(  # noqa: PLR0917 (CCXT's positional arguments)
+    market: Market,
+    type: str,  # noqa: A002 (CCXT's name)
+    side: str,
+    amount: Any = None,
+    price: Any = None,
+    params: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Binance's new-order params (WS API ``order.place`` and REST ``POST order`` take
+    the same) from CCXT's arguments; see ``BinanceWsApiProtocol.create_order``."""
+    extra = unify_params(params)
+    order_type = type.upper()
+    post_only = bool(extra.pop("postOnly", False))
+    cost = extra.pop("cost", None)
+    p: dict[str, Any] = {"symbol": market.id, "side": side.upper(), "type": order_type}
+    if post_only:
+        if market.spot and order_type == "LIMIT":
+            p["type"] = "LIMIT_MAKER"
+        elif market.contract:
+            extra.setdefault("timeInForce", "GTX")
+    if amount is not None:
+        p["quantity"] = amount_to_precision(market, amount)
+    elif cost is not None and market.spot:
+        p["quoteOrderQty"] = price_to_precision(market, cost)
+    if price is not None and order_type not in ("MARKET", "STOP_MARKET", "TAKE_PROFIT_MARKET"):
+        p["price"] = price_to_precision(market, price)
+    if "stopPrice" in extra:
+        extra["stopPrice"] = price_to_precision(market, extra["stopPrice"])
+    if p["type"] == "LIMIT" or (market.contract and order_type in ("STOP", "TAKE_PROFIT")):
+        extra.setdefault("timeInForce", "GTC")
+    if market.contract:
+        if "reduceOnly" in extra and isinstance(extra["reduceOnly"], bool):
+            extra["reduceOnly"] = "true" if extra["reduceOnly"] else "false"
+        extra.setdefault("newOrderRespType", "RESULT")
+    elif p["type"] == "LIMIT_MAKER":
+        extra.pop("timeInForce", None)  # LIMIT_MAKER takes no timeInForce
+    p.update(extra)
+    # Always an id to look the order up by if the reply is lost (the caller's, checked).
+    client_order_id(p, spot=market.spot)
+    return p
+
+
+def unify_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """CCXT's unified param names → Binance's (``clientOrderId``, ``triggerPrice``)."""
+    out = dict(params or {})
+    if "clientOrderId" in out:
+        out["newClientOrderId"] = out.pop("clientOrderId")
+    for alias in ("triggerPrice", "stopPrice"):
+        if alias in out and out[alias] is not None:
+            out["stopPrice"] = out.pop(alias)
+    return out
 
 
 # --------------------------------------------------------------------------- protocol
@@ -567,15 +621,7 @@ class BinanceWsApiProtocol:
 
         return parse
 
-    @staticmethod
-    def _unify_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
-        out = dict(params or {})
-        if "clientOrderId" in out:
-            out["newClientOrderId"] = out.pop("clientOrderId")
-        for alias in ("triggerPrice", "stopPrice"):
-            if alias in out and out[alias] is not None:
-                out["stopPrice"] = out.pop(alias)
-        return out
+    _unify_params = staticmethod(unify_params)
 
     def create_order(  # noqa: PLR0917 (CCXT's positional signature)
         self,
@@ -594,33 +640,7 @@ class BinanceWsApiProtocol:
         anything else is passed to Binance as given.
         """
         market = self._markets().market(symbol)
-        extra = self._unify_params(params)
-        order_type = type.upper()
-        post_only = bool(extra.pop("postOnly", False))
-        cost = extra.pop("cost", None)
-        p: dict[str, Any] = {"symbol": market.id, "side": side.upper(), "type": order_type}
-        if post_only:
-            if market.spot and order_type == "LIMIT":
-                p["type"] = "LIMIT_MAKER"
-            elif market.contract:
-                extra.setdefault("timeInForce", "GTX")
-        if amount is not None:
-            p["quantity"] = amount_to_precision(market, amount)
-        elif cost is not None and market.spot:
-            p["quoteOrderQty"] = price_to_precision(market, cost)
-        if price is not None and order_type not in ("MARKET", "STOP_MARKET", "TAKE_PROFIT_MARKET"):
-            p["price"] = price_to_precision(market, price)
-        if "stopPrice" in extra:
-            extra["stopPrice"] = price_to_precision(market, extra["stopPrice"])
-        if p["type"] == "LIMIT" or (market.contract and order_type in ("STOP", "TAKE_PROFIT")):
-            extra.setdefault("timeInForce", "GTC")
-        if market.contract:
-            if "reduceOnly" in extra and isinstance(extra["reduceOnly"], bool):
-                extra["reduceOnly"] = "true" if extra["reduceOnly"] else "false"
-            extra.setdefault("newOrderRespType", "RESULT")
-        elif p["type"] == "LIMIT_MAKER":
-            extra.pop("timeInForce", None)  # LIMIT_MAKER takes no timeInForce
-        p.update(extra)
+        p = new_order_params(market, type, side, amount, price, params)
         return self._request("order.place", p, self._order_parser(market, track=True))
 
     def edit_order(  # noqa: PLR0917 (CCXT's positional signature)
@@ -671,6 +691,7 @@ class BinanceWsApiProtocol:
             p["price"] = price_to_precision(market, price)
             extra.setdefault("timeInForce", "GTC")
         p.update(extra)
+        client_order_id(p, spot=True)  # the new order's id
         return self._request("order.cancelReplace", p, self._cancel_replace_parser(market))
 
     def _amend_parser(self, market: Market) -> ResultParser:

@@ -1,0 +1,174 @@
+"""Resolving an order request whose reply was lost, without ever sending it twice.
+
+An order request (place, cancel, amend) whose reply does not come back has an
+*unknown* outcome: the connection was lost after the frame left, no reply came
+in time, Binance answered ``-1007`` ("execution status unknown") or a REST
+call got a 5xx or timed out. Retrying it blindly could place a second order,
+so instead the client looks the order up by its client order id and decides:
+
+* **place** (and cancel-replace's new order): the order exists → it is
+  returned. It does not exist → look again until the request has gone
+  *stale*: its ``timestamp`` + ``recvWindow`` (+ a margin for our estimate of
+  the server's clock) has passed on the server's clock. Binance rejects a
+  request that reaches it after that (``-1021``), so a request still in flight
+  somewhere can no longer execute, and "not found" is final →
+  ``OrderNotPlaced``. "Not found" before that instant proves nothing: the
+  request may still be queued at the exchange (``-1007`` says exactly that).
+* **cancel**: the order is no longer open → it is returned (cancelled, or
+  whatever ended it). Still open once the request is stale → the cancel did
+  not execute → ``OrderNotPlaced`` (``action="cancel"``).
+* **amend** (same order id): the order's state once the request is stale is
+  final with respect to it, and is returned.
+
+If none of this can be learnt before the caller's deadline (the connection
+does not come back, every query times out), ``OrderStatusUnknown`` is raised
+with the client order id and symbol. Neither error is a ``NetworkError``, so
+no retry policy retries them.
+
+Pure logic: the caller passes the query, the server clock and the deadline.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from ..._exceptions import (
+    ClientClosed,
+    ConnectionClosed,
+    ExchangeNotAvailable,
+    NetworkError,
+    OrderNotFound,
+    OrderNotPlaced,
+    OrderStatusUnknown,
+    RequestTimeout,
+)
+from ..._structures import Order
+
+__all__ = [
+    "DEFAULT_RECV_WINDOW_MS",
+    "STALE_MARGIN_MS",
+    "Action",
+    "SentOrder",
+    "is_unknown_outcome",
+    "resolve",
+]
+
+Action = Literal["create", "cancel", "edit"]
+
+#: Binance's ``recvWindow`` when a request sends none.
+DEFAULT_RECV_WINDOW_MS: Final = 5000
+#: Added to ``timestamp + recvWindow``: our estimate of the server's clock may be off.
+STALE_MARGIN_MS: Final = 1000
+#: Pause between two look-ups (doubling up to the cap).
+_FIRST_PAUSE: Final = 0.05
+_MAX_PAUSE: Final = 0.5
+
+
+@dataclass(frozen=True)
+class SentOrder:
+    """What was sent: enough to look it up and to know when it has gone stale."""
+
+    action: Action
+    symbol: str
+    client_order_id: str | None
+    #: Server time (ms) after which the request can no longer execute.
+    stale_at_ms: float
+    order_id: str | None = None
+
+    def label(self) -> str:
+        if self.client_order_id is not None:
+            return f"clientOrderId {self.client_order_id}"
+        return f"orderId {self.order_id}"
+
+
+def is_unknown_outcome(error: BaseException) -> bool:
+    """Whether ``error`` leaves a sent request's outcome unknown.
+
+    ``close()`` (``ClientClosed``) also leaves it unknown, but nothing can be
+    looked up any more; the caller reports that at once.
+    """
+    if isinstance(error, ConnectionClosed | RequestTimeout):
+        return True
+    return isinstance(error, ExchangeNotAvailable)
+
+
+def _unknown(sent: SentOrder, why: str, cause: BaseException | None) -> OrderStatusUnknown:
+    return OrderStatusUnknown(
+        f"{sent.action} {sent.symbol} ({sent.label()}): outcome "
+        f"unknown ({why}); look the order up before acting again",
+        client_order_id=sent.client_order_id,
+        symbol=sent.symbol,
+        action=sent.action,
+        cause=cause,
+        order_id=sent.order_id,
+    )
+
+
+def _not_executed(sent: SentOrder) -> OrderNotPlaced:
+    what = {
+        "create": "the order was not placed",
+        "cancel": "the cancel did not execute; the order is still open",
+        "edit": "the new order was not placed",
+    }[sent.action]
+    return OrderNotPlaced(
+        f"{sent.symbol} ({sent.label()}): the reply was lost and {what} "
+        "(the request can no longer execute)",
+        client_order_id=sent.client_order_id,
+        symbol=sent.symbol,
+        action=sent.action,
+        order_id=sent.order_id,
+    )
+
+
+def resolve(
+    sent: SentOrder,
+    query: Callable[[float], Order],
+    server_now_ms: Callable[[], float],
+    deadline: float,
+    cause: BaseException,
+    *,
+    closed: Callable[[], bool] = lambda: False,
+    same_order: bool = False,
+) -> Order:
+    """Decide the outcome of ``sent`` (see the module docstring) before ``deadline``
+    (``time.monotonic()``). ``query(timeout)`` returns the order or raises
+    ``OrderNotFound``. ``same_order``: an amend that keeps the order's id."""
+    pause = _FIRST_PAUSE
+    idle = threading.Event()  # never set: an interruptible, bounded pause
+    last: BaseException = cause
+    while True:
+        if closed():
+            raise _unknown(sent, "the client was closed", last)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise _unknown(sent, f"no answer in time; last error: {last}", last)
+        # Only a look-up *sent* after the request went stale can be final: one sent
+        # earlier may have been answered before a late request executed.
+        stale = server_now_ms() >= sent.stale_at_ms
+        try:
+            order = query(remaining)
+        except OrderNotFound as error:
+            if sent.action == "cancel" or same_order:
+                raise  # the order named by the request does not exist at all
+            if stale:
+                raise _not_executed(sent) from None
+            last = error
+        except ClientClosed as error:
+            raise _unknown(sent, "the client was closed", error) from error
+        except NetworkError as error:  # still disconnected, throttled, 5xx: look again
+            last = error
+        else:
+            if sent.action == "cancel":
+                if order.status != "open":
+                    return order
+                if stale:
+                    raise _not_executed(sent)
+            elif not same_order or stale:
+                return order
+        wait = min(pause, max(0.0, deadline - time.monotonic()))
+        idle.wait(wait)
+        pause = min(pause * 2, _MAX_PAUSE)

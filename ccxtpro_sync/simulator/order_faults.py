@@ -1,0 +1,91 @@
+"""Scripted fates of order requests: the lost replies a client must resolve.
+
+``LocalExchange.faults.order_outcome(answer, execute=..., count=..., methods=...)``
+makes the next ``count`` order requests (WS API ``order.place``, ``order.cancel``,
+``order.cancelReplace``, ``order.modify``, ``order.amend.keepPriority``; REST
+``POST``/``DELETE`` order, named ``order.place``/``order.cancel``) meet a fault:
+
+* ``execute``: the exchange acts on the request (the order is placed, or
+  rejected for its own reasons, or cancelled) — or not at all, as if it never
+  reached the matching engine;
+* ``answer``: what the client then gets —
+  ``"drop"`` (the connection is aborted instead of replying; REST: the socket
+  is closed with no response), ``"none"`` (no reply ever; the connection stays
+  up) or ``"unknown"`` (Binance's ``-1007`` "execution status unknown").
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Final, Literal
+
+OrderAnswer = Literal["drop", "none", "unknown"]
+ORDER_METHODS: Final = frozenset(
+    {
+        "order.place",
+        "order.cancel",
+        "order.cancelReplace",
+        "order.modify",
+        "order.amend.keepPriority",
+    }
+)
+#: Binance's "execution status unknown" error (reference §6.5): code, msg, HTTP status.
+UNKNOWN_STATUS: Final = (
+    -1007,
+    "Timeout waiting for response from backend server. Send status unknown; "
+    "execution status unknown.",
+    408,
+)
+
+
+@dataclass
+class OrderFault:
+    answer: OrderAnswer
+    execute: bool
+    remaining: int
+    methods: frozenset[str]
+
+
+class OrderFaults:
+    """The scripted order faults of one exchange (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._fault: OrderFault | None = None
+        #: Requests that met a fault, by method (tests read it).
+        self.hits: dict[str, int] = {}
+
+    def script(
+        self,
+        answer: OrderAnswer,
+        *,
+        execute: bool = True,
+        count: int = 1,
+        methods: Iterable[str] | None = None,
+    ) -> None:
+        chosen = frozenset(methods) if methods is not None else ORDER_METHODS
+        unknown = chosen - ORDER_METHODS
+        if unknown:
+            raise ValueError(f"not order methods: {sorted(unknown)}")
+        if answer not in ("drop", "none", "unknown"):
+            raise ValueError(f"unknown answer {answer!r}")
+        with self._lock:
+            self._fault = OrderFault(answer, execute, count, chosen)
+
+    def take(self, method: str) -> OrderFault | None:
+        """The fault for this request, if one is scripted for ``method`` (used up)."""
+        with self._lock:
+            fault = self._fault
+            if fault is None or fault.remaining <= 0 or method not in fault.methods:
+                return None
+            fault.remaining -= 1
+            if fault.remaining <= 0:
+                self._fault = None
+            self.hits[method] = self.hits.get(method, 0) + 1
+            return fault
+
+    def clear(self) -> None:
+        with self._lock:
+            self._fault = None
