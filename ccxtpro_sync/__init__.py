@@ -46,6 +46,7 @@ from ._structures import (
     Position,
     Ticker,
     Trade,
+    to_jsonable,
 )
 from ._sync.consumers import Stream, Subscription
 from ._sync.info import ConnectionInfo
@@ -100,4 +101,5 @@ __all__ = [
     "binanceusdm",
     "default_reconnect_policy",
     "signals",
+    "to_jsonable",
 ]
