@@ -25,7 +25,6 @@ from decimal import Decimal
 from typing import Any
 
 import msgspec
-
 from _common import ROOT, use_ref  # puts the library to measure first on sys.path
 
 from ccxtpro_sync._exchanges.binance import parsers as p
