@@ -258,8 +258,8 @@ class Recorder:
                 subs.append(client.on_funding_rate(symbols, self._handler(table)))
             elif stream == "liquidations":
                 subs.append(client.on_liquidations(symbols, self._handler(table)))
-            else:  # on_orders(handler, symbol=None), on_balance(handler): account-wide
-                subs.append(getattr(client, _PRIVATE[stream])(self._handler(table)))
+            else:  # on_orders/on_my_trades/on_positions/on_balance: account-wide
+                subs.append(getattr(client, _PRIVATE[stream])(handler=self._handler(table)))
 
     def _book_handler(self) -> Callable[[Any], None]:
         handle, depth = self._handler("order_books"), self.order_book_depth

@@ -26,6 +26,7 @@ from typing import Any, ClassVar, Literal
 import msgspec
 from tenacity import Retrying
 
+from ..._arguments import check_symbol, check_symbols
 from ..._core.events import RAW_HASH, Delivery, Policy, RawMessage, RawTap
 from ..._core.snapshot_scheduler import SnapshotScheduler
 from ..._exceptions import BadRequest, BadSymbol, NotSupported
@@ -112,7 +113,7 @@ class binance(BinanceTrading):
         self.environment: str = settings.get("environment", "prod")
         super().__init__(
             name=f"binance-{self.product}",
-            timeout=float(settings.get("timeout", 30.0)),
+            timeout=settings.get("timeout", 30.0),
             max_pending=int(settings.get("maxPending", 10_000)),
         )
         self.endpoints = self._endpoints(settings)
@@ -196,6 +197,7 @@ class binance(BinanceTrading):
 
     def market(self, symbol: str) -> Market:
         """The market of a unified symbol; ``BadSymbol`` if this client has no such market."""
+        check_symbol(symbol)
         if self._markets is None:
             self.load_markets()
         assert self._markets is not None
@@ -402,8 +404,7 @@ class binance(BinanceTrading):
 
     # -- stream names ----------------------------------------------------------------------
     def _markets_for(self, symbols: Sequence[str] | str) -> list[Market]:
-        if isinstance(symbols, str):
-            symbols = [symbols]
+        symbols = check_symbols(symbols)
         if not symbols:
             raise BadRequest("at least one symbol is required")
         return [self.market(s) for s in symbols]
@@ -663,6 +664,8 @@ class binance(BinanceTrading):
     def _ohlcv_plan(self, pairs: Sequence[tuple[str, str]]) -> tuple[list[str], list[str]]:
         streams, hashes = [], []
         for symbol, timeframe in pairs:
+            check_symbol(symbol)
+            check_symbol(timeframe, "timeframe", "'1m'")
             if timeframe not in TIMEFRAMES:
                 raise BadRequest(f"unknown timeframe {timeframe!r}; expected one of {TIMEFRAMES}")
             market = self.market(symbol)
@@ -911,6 +914,7 @@ class binance(BinanceTrading):
         self._unwatch("liquidations", self._liquidation_plan(symbol)[0])
 
     def __enter__(self) -> binance:
+        self._check_open()
         return self
 
     def __repr__(self) -> str:
