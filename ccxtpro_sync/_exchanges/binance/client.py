@@ -42,6 +42,7 @@ from .markets import Markets, parse_markets
 from .rest import BinanceRest
 from .snapshots import SnapshotFetcher
 from .stream_protocol import BinanceStreamProtocol
+from .surface import TIMEFRAMES_BY_PRODUCT, CcxtSurface
 from .trading import BinanceTrading
 from .wire import Product
 
@@ -59,11 +60,6 @@ _DEFAULT_TYPES: dict[str, Product] = {
     "coinm": "coinm",
 }
 
-TIMEFRAMES = (
-    "1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w",
-    "1M",
-)  # fmt: skip
-
 #: Binance's streams-per-connection limits (protocol reference §3).
 MAX_STREAMS: dict[Product, int] = {"spot": 1024, "usdm": 200, "coinm": 200}
 #: Frames per second we send per connection. Binance allows 5 (spot) and 10 (futures)
@@ -79,7 +75,7 @@ StreamRef = tuple[str, str]  # (base URL, stream name)
 SNAPSHOT_CHANNEL = "depthSnapshot:"
 
 
-class binance(BinanceTrading):
+class binance(CcxtSurface, BinanceTrading):
     """Binance spot market data (``binanceusdm``/``binancecoinm`` for futures).
 
     ``config`` takes CCXT-style keys, all optional:
@@ -666,8 +662,11 @@ class binance(BinanceTrading):
         for symbol, timeframe in pairs:
             check_symbol(symbol)
             check_symbol(timeframe, "timeframe", "'1m'")
-            if timeframe not in TIMEFRAMES:
-                raise BadRequest(f"unknown timeframe {timeframe!r}; expected one of {TIMEFRAMES}")
+            if timeframe not in TIMEFRAMES_BY_PRODUCT[self.product]:
+                raise BadRequest(
+                    f"unknown timeframe {timeframe!r} on {self.id}; expected one of "
+                    f"{TIMEFRAMES_BY_PRODUCT[self.product]}"
+                )
             market = self.market(symbol)
             streams.append(f"{market.lowercaseId}@kline_{timeframe}")
             hashes.append(md.ohlcv_hash(market.symbol, timeframe))
