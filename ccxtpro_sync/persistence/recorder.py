@@ -36,6 +36,7 @@ import msgspec
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from .._arguments import check_timeout
 from .._exceptions import BadRequest, NotSupported
 from ._sink import Batch, Sink
 from .schema import Numbers, Schema, connect
@@ -389,8 +390,11 @@ class Recorder:
 
     # -- inspection -----------------------------------------------------------------------
     def flush(self, timeout: float | None = None) -> bool:
-        """Wait until everything queued before this call is written; False on timeout or failure."""
-        deadline = None if timeout is None else time.monotonic() + timeout
+        """Wait until everything queued before this call is written; False on timeout or failure.
+
+        ``timeout=None`` waits as long as the writer works (it stops on failure or close).
+        """
+        deadline = None if timeout is None else time.monotonic() + check_timeout(timeout)
         with self._cond:
             target = self._offered
             while self._done < target and self._error is None:
@@ -434,6 +438,7 @@ class Recorder:
 
         Returns the final :class:`Report` and logs it as a warning unless it is clean.
         """
+        timeout = check_timeout(timeout)
         with self._cond:
             if self._closed and self._report is not None:
                 return self._report

@@ -184,3 +184,17 @@ def test_with_on_a_closed_client_raises_client_closed(exchange: LocalExchange) -
     assert client.closed
     with pytest.raises(ClientClosed), client:
         pytest.fail("the block must not run")
+
+
+def test_recorder_timeouts_are_validated(tmp_path: Any) -> None:
+    from ccxtpro_sync.persistence import Recorder
+
+    url = f"sqlite:///{tmp_path / 'args.sqlite'}"
+    recorder = Recorder(None, url, exchange="test", markets=False, raw=False, streams=())
+    for bad in (-1, math.inf, "5"):
+        with pytest.raises(InvalidArgument, match=r"^timeout must be"):
+            recorder.flush(bad)
+        with pytest.raises(InvalidArgument, match=r"^timeout must be"):
+            recorder.close(timeout=bad)
+    assert recorder.flush(10) and recorder.flush(None)
+    assert recorder.close(timeout=10).error is None
