@@ -60,6 +60,11 @@ _DEFAULT_TYPES: dict[str, Product] = {
     "coinm": "coinm",
 }
 
+TIMEFRAMES = (
+    "1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w",
+    "1M",
+)  # fmt: skip
+
 #: Binance's streams-per-connection limits (protocol reference §3).
 MAX_STREAMS: dict[Product, int] = {"spot": 1024, "usdm": 200, "coinm": 200}
 #: Frames per second we send per connection. Binance allows 5 (spot) and 10 (futures)
