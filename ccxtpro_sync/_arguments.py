@@ -2,8 +2,9 @@
 
 Every check raises :class:`~ccxtpro_sync._exceptions.InvalidArgument` (a
 ``BadRequest`` that is also a ``TypeError`` and a ``ValueError``) naming the
-argument, before anything is sent or registered, so a wrong call fails at the
-call site instead of deep inside a socket or ``threading`` call.
+argument (a missing symbol: ``ArgumentsRequired``), before anything is sent
+or registered, so a wrong call fails at the call site instead of deep inside a
+socket or ``threading`` call.
 
 The rules:
 
@@ -13,7 +14,8 @@ The rules:
   values past ``threading.TIMEOUT_MAX`` with ``OverflowError``). Where a method
   takes ``timeout=None`` it means the client's default ``timeout`` (itself a
   valid timeout), never an unbounded wait.
-* **Symbols** are ``str`` (``bytes`` included in the error message as the type).
+* **Symbols** are ``str`` (``bytes`` included in the error message as the type);
+  ``None`` where a symbol is needed raises ``ArgumentsRequired``, as in CCXT.
 * **Handlers** are callables. ``on_*`` methods take the symbol(s) first and the
   handler last (or as ``handler=``); a callable where a symbol goes, or a ``str``
   where the handler goes, says exactly that.
@@ -25,7 +27,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
-from ._exceptions import InvalidArgument
+from ._exceptions import ArgumentsRequired, InvalidArgument
 
 __all__ = ["MAX_TIMEOUT", "check_handler", "check_symbol", "check_symbols", "check_timeout"]
 
@@ -52,9 +54,12 @@ def check_timeout(value: object, name: str = "timeout") -> float:
 
 
 def check_symbol(value: object, name: str = "symbol", example: str = "'BTC/USDT'") -> str:
-    """``value`` if it is a ``str``, else ``InvalidArgument`` saying what it got."""
+    """``value`` if it is a ``str``; ``ArgumentsRequired`` for ``None`` (as CCXT says
+    when a method needs a symbol), else ``InvalidArgument`` saying what it got."""
     if isinstance(value, str):
         return value
+    if value is None:
+        raise ArgumentsRequired(f"missing {name}: a str such as {example} is required")
     if callable(value):
         raise InvalidArgument(
             f"{name} must be a str such as {example}, got a callable: {_ORDER_HINT}"

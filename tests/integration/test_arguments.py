@@ -13,6 +13,7 @@ import pytest
 
 import ccxtpro_sync
 from ccxtpro_sync import (
+    ArgumentsRequired,
     BadRequest,
     ClientClosed,
     Credentials,
@@ -142,12 +143,20 @@ def test_valid_timeouts(spot: Any) -> None:
 # -- symbols, credentials, lifecycle ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("bad", [b"BTC/USDT", 42, None], ids=repr)
+@pytest.mark.parametrize("bad", [b"BTC/USDT", 42], ids=repr)
 def test_symbols_must_be_str(spot: Any, bad: Any) -> None:
     with pytest.raises(InvalidArgument, match="symbol must be a str"):
         spot.market(bad)
     with pytest.raises(InvalidArgument, match="symbol"):
         spot.watch_ticker(bad, timeout=1)
+    assert spot.connections() == []
+
+
+def test_a_missing_symbol_is_arguments_required(spot: Any) -> None:
+    with pytest.raises(ArgumentsRequired, match="missing symbol"):
+        spot.watch_ticker(None, timeout=1)
+    with pytest.raises(ArgumentsRequired, match="missing symbol"):
+        spot.amount_to_precision(None, 1)
     assert spot.connections() == []
 
 
