@@ -134,6 +134,19 @@ def _cases() -> list[tuple[str, bytes, Callable[[], object]]]:
     return cases
 
 
+def _access_cases() -> list[tuple[str, Callable[[], object]]]:
+    """What reading a parsed ticker costs, CCXT-style or not (this tree only: older
+    commits lack some of these)."""
+    ticker = p.parse_ticker(w.TICKER_DECODER.decode(TICKER), _market(float), float)
+    return [
+        ("ticker.last (attribute)", lambda: ticker.last),
+        ("ticker['last']", lambda: ticker["last"]),
+        ("'last' in ticker", lambda: "last" in ticker),
+        ("ticker['info'] (converted on access)", lambda: ticker["info"]),
+        ("ticker.to_dict()", ticker.to_dict),
+    ]
+
+
 def _measure(n: int) -> dict[str, tuple[float, float]]:
     """``{case: (dict-baseline µs, ours µs)}`` for every case, after a warm-up."""
     dict_decode = msgspec.json.decode
@@ -188,6 +201,9 @@ def main() -> None:
     print(f"{'case':40} {'dict µs':>8} {'ours µs':>8} {'ratio':>6}")
     for name, (baseline, ours) in results.items():
         print(f"{name:40} {baseline:8.2f} {ours:8.2f} {ours / baseline:6.2f}")
+    print(f"\n{'reading a parsed ticker':40} {'µs':>8}")
+    for name, fn in _access_cases():
+        print(f"{name:40} {_per_call(fn, args.number):8.3f}")
 
 
 if __name__ == "__main__":
