@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-from ._exceptions import AuthenticationError, BadRequest
+from ._exceptions import AuthenticationError, BadRequest, InvalidArgument
 from ._exchanges.binance.signing import KeyType, PrivateKey, VerifyKey, sign
 
 __all__ = ["ENV_NAMES", "Credentials", "env_var_names", "parse_dotenv", "read_dotenv"]
@@ -138,6 +138,15 @@ def _load_private_key(pem: bytes, password: str | bytes | None) -> PrivateKey:
     return key
 
 
+def _check_types(**arguments: tuple[object, tuple[type, ...]]) -> None:
+    """``InvalidArgument`` naming the argument and its type (never its value: it may
+    be a secret) for any argument that is not ``None`` or one of its types."""
+    for name, (value, allowed) in arguments.items():
+        if value is not None and not isinstance(value, allowed):
+            expected = " or ".join(t.__name__ for t in allowed)
+            raise InvalidArgument(f"{name} must be {expected}, not {type(value).__name__}")
+
+
 def _mask(api_key: str) -> str:
     if len(api_key) <= 8:
         return "***"
@@ -163,6 +172,13 @@ class Credentials:
         private_key_path: str | os.PathLike[str] | None = None,
         private_key_password: str | bytes | None = None,
     ) -> None:
+        _check_types(
+            api_key=(api_key, (str,)),
+            secret=(secret, (str, bytes)),
+            private_key=(private_key, (str, bytes, RSAPrivateKey, Ed25519PrivateKey)),
+            private_key_path=(private_key_path, (str, os.PathLike)),
+            private_key_password=(private_key_password, (str, bytes)),
+        )
         if not isinstance(api_key, str) or not api_key.strip():
             raise AuthenticationError("an API key is required")
         given = [x is not None for x in (secret, private_key, private_key_path)]
@@ -171,7 +187,10 @@ class Credentials:
                 "give exactly one of secret (HMAC), private_key or private_key_path (RSA/Ed25519)"
             )
         if secret is not None:
-            text = secret.decode() if isinstance(secret, bytes) else secret
+            try:
+                text = secret.decode() if isinstance(secret, bytes) else secret
+            except UnicodeDecodeError:
+                raise InvalidArgument("secret bytes must be UTF-8 text") from None
             if text.lstrip().startswith(_PEM_MARK):
                 private_key = text
             elif not text:

@@ -4,22 +4,28 @@ Names follow CCXT's taxonomy where it has one, so code written against CCXT
 catches the same things. No class shadows a builtin; the timeout class also
 subclasses the builtin ``TimeoutError`` so ``except TimeoutError`` works.
 
-    CcxtproSyncError
+    BaseError (alias CcxtproSyncError)
     ├── NetworkError                      transport trouble; usually retryable
     │   ├── RequestTimeout                a blocking call ran out of time (also TimeoutError)
     │   ├── ConnectionClosed              the websocket went away (code/reason attached)
     │   │   └── ClientClosed              close() was called; waiters are woken with this
-    │   ├── ExchangeNotAvailable          5xx, maintenance, connect refused
+    │   ├── ExchangeNotAvailable          5xx, connect refused
+    │   │   └── OnMaintenance             -1016 SERVICE_SHUTTING_DOWN
     │   ├── ProtocolError                 a frame that is not what the protocol promises
     │   └── DDoSProtection
     │       └── RateLimitExceeded         429 / -1003; ``retry_after`` in seconds when known
     │           └── IPBanned              418; the exchange has banned this IP for a while
     ├── ExchangeError                     the exchange understood and said no
-    │   ├── AuthenticationError           -2014/-2015, bad key, missing credentials
+    │   ├── AuthenticationError           -2014, bad key, missing credentials
     │   │   ├── InvalidSignature          -1022
-    │   │   └── InvalidNonce              -1021, timestamp outside recvWindow
+    │   │   ├── InvalidNonce              -1021, timestamp outside recvWindow
+    │   │   ├── PermissionDenied          -1002 UNAUTHORIZED, -2015 key/IP/permission rejected
+    │   │   └── AccountSuspended          the account may not trade (no documented code maps here)
+    │   ├── ArgumentsRequired             a call lacks an argument it needs (raised before sending)
     │   ├── BadRequest                    malformed or unsupported request
-    │   │   └── BadSymbol                 unknown or unsupported symbol (raised before sending)
+    │   │   ├── BadSymbol                 unknown or unsupported symbol (raised before sending)
+    │   │   └── InvalidArgument           a wrong type or value passed to the API (also TypeError
+    │   │                                 and ValueError); raised before anything is sent
     │   ├── InsufficientFunds             -2010 insufficient balance
     │   ├── InvalidOrder                  order rejected for its parameters
     │   │   ├── OrderNotFound             -2013
@@ -32,9 +38,12 @@ subclasses the builtin ``TimeoutError`` so ``except TimeoutError`` works.
 from __future__ import annotations
 
 __all__ = [
+    "AccountSuspended",
+    "ArgumentsRequired",
     "AuthenticationError",
     "BadRequest",
     "BadSymbol",
+    "BaseError",
     "CcxtproSyncError",
     "ClientClosed",
     "ConnectionClosed",
@@ -43,26 +52,33 @@ __all__ = [
     "ExchangeNotAvailable",
     "IPBanned",
     "InsufficientFunds",
+    "InvalidArgument",
     "InvalidNonce",
     "InvalidOrder",
     "InvalidSignature",
     "NetworkError",
     "NotSupported",
+    "OnMaintenance",
     "OrderBookDesync",
     "OrderNotFound",
     "OrderNotPlaced",
     "OrderStatusUnknown",
+    "PermissionDenied",
     "ProtocolError",
     "RateLimitExceeded",
     "RequestTimeout",
 ]
 
 
-class CcxtproSyncError(Exception):
-    """Base class of every error raised by ccxtpro_sync."""
+class BaseError(Exception):
+    """Base class of every error raised by ccxtpro_sync (CCXT's root name)."""
 
 
-class NetworkError(CcxtproSyncError):
+#: The root's original name; the same class, so either spelling catches everything.
+CcxtproSyncError = BaseError
+
+
+class NetworkError(BaseError):
     """The transport failed; the request may be retried."""
 
 
@@ -87,6 +103,10 @@ class ExchangeNotAvailable(NetworkError):
     """The exchange is unreachable or answered with a server-side failure."""
 
 
+class OnMaintenance(ExchangeNotAvailable):
+    """The exchange (or this service of it) is down for maintenance or shutting down."""
+
+
 class ProtocolError(NetworkError):
     """A frame or response broke the protocol (malformed JSON, unexpected shape)."""
 
@@ -108,7 +128,7 @@ class IPBanned(RateLimitExceeded):
     """The IP is banned for a while after repeated rate-limit breaches (HTTP 418)."""
 
 
-class ExchangeError(CcxtproSyncError):
+class ExchangeError(BaseError):
     """The exchange rejected the request. ``code`` is the exchange's own error code."""
 
     def __init__(self, message: str, *, code: int | None = None) -> None:
@@ -128,12 +148,33 @@ class InvalidNonce(AuthenticationError):
     """The request timestamp fell outside the exchange's receive window."""
 
 
+class PermissionDenied(AuthenticationError):
+    """The key is valid but may not do this (missing permission, IP not whitelisted)."""
+
+
+class AccountSuspended(AuthenticationError):
+    """The account is suspended or restricted from this action."""
+
+
+class ArgumentsRequired(ExchangeError):
+    """The call needs an argument that was not given (e.g. a symbol)."""
+
+
 class BadRequest(ExchangeError):
     """The request was malformed or names something the exchange does not know."""
 
 
 class BadSymbol(BadRequest):
     """The symbol is unknown or not supported for this market type."""
+
+
+class InvalidArgument(BadRequest, TypeError, ValueError):
+    """An argument has the wrong type or value (a callable where a symbol goes, a
+    negative timeout, a non-``str`` secret ...). Raised before anything is sent.
+
+    Also a ``TypeError`` and a ``ValueError``, so Python-style ``except`` clauses
+    catch it as well as CCXT-style ``except BadRequest``.
+    """
 
 
 class InsufficientFunds(ExchangeError):
@@ -175,7 +216,7 @@ class NotSupported(ExchangeError):
     """The exchange or market type does not offer this feature."""
 
 
-class OrderStatusUnknown(CcxtproSyncError):
+class OrderStatusUnknown(BaseError):
     """An order request (place, cancel, amend) was sent but its outcome could not be
     learnt before the caller's timeout: it may or may not have executed.
 
@@ -206,7 +247,7 @@ class OrderStatusUnknown(CcxtproSyncError):
         self.cause = cause
 
 
-class OrderBookDesync(CcxtproSyncError):
+class OrderBookDesync(BaseError):
     """A local order book missed an update and is being rebuilt from a fresh snapshot."""
 
     def __init__(self, message: str, *, symbol: str) -> None:

@@ -10,9 +10,15 @@ Design notes:
 * Numbers are ``Num`` (``float`` by default, ``Decimal`` in exact mode); the
   parser that builds a structure decides which. Encode Decimal-mode structures
   with ``msgspec.json.Encoder(decimal_format="number")`` for JSON numbers.
-* ``info`` holds the exchange's payload. For stream data that is the decoded
-  wire struct (no extra copy on the hot path); ``msgspec.to_builtins(x.info)``
-  gives the original JSON object with Binance's own keys.
+* ``info`` holds the exchange's payload. For stream data the attribute is the
+  decoded wire struct (no extra copy on the hot path); ``x["info"]`` and
+  ``x.to_dict()`` convert it, only when asked, to the original JSON object with
+  Binance's own keys, so ``ticker["info"]["c"]`` works as in CCXT.
+* Dict-likeness (:class:`DictAccess`): ``in``, iteration, ``len``,
+  ``keys/values/items/get``, ``dict(x)``; ``x.to_dict()`` gives JSON-ready
+  builtins (``Decimal`` as ``str``). ``json.dumps`` cannot serialise a struct
+  itself: use ``json.dumps(x.to_dict())`` or
+  ``json.dumps(x, default=ccxtpro_sync.to_jsonable)``.
 * Every key CCXT defines is present (``None`` when unknown), as in CCXT, so
   encoded output has CCXT's key set; only ``Fee`` omits an absent ``rate``.
 * Structs are created with ``gc=False``: thousands sit in caches and none
@@ -24,6 +30,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any, Literal, TypeAlias
 
 import msgspec
@@ -52,6 +59,7 @@ __all__ = [
     "Ticker",
     "Trade",
     "iso8601",
+    "to_jsonable",
 ]
 
 Side: TypeAlias = Literal["buy", "sell"]
@@ -110,31 +118,97 @@ def iso8601(ms: int | None) -> str | None:
 # --------------------------------------------------------------------------- base
 
 
+def _plain(value: Any) -> Any:
+    """``value`` as JSON-ready builtins: wire structs become the exchange's own
+    keys, ``Decimal`` becomes ``str``; an already plain ``dict`` is returned as is."""
+    if value is None or type(value) is dict:
+        return value
+    if isinstance(value, msgspec.Raw):
+        return msgspec.json.decode(value)
+    return msgspec.to_builtins(value, enc_hook=_raw_hook)
+
+
+def _raw_hook(value: Any) -> Any:
+    """``to_builtins`` hook: an undecoded ``msgspec.Raw`` payload becomes its JSON."""
+    if isinstance(value, msgspec.Raw):
+        return msgspec.json.decode(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def to_jsonable(obj: Any) -> Any:
+    """``json.dumps``'s ``default`` hook for this package's structures.
+
+    ``json.dumps(ticker, default=ccxtpro_sync.to_jsonable)`` gives CCXT's JSON:
+    unified structures, order books and balances become dicts, candles lists,
+    ``info`` the exchange's original object, ``Decimal`` a string. (``json``
+    only serialises real ``dict``/``list`` objects, which a ``msgspec.Struct``
+    cannot be, so the hook is needed; ``msgspec.json.encode(x)`` needs none.)
+    """
+    to_dict = getattr(obj, "to_dict", None)
+    if to_dict is not None and isinstance(obj, msgspec.Struct):
+        return to_dict()
+    if isinstance(obj, msgspec.Struct | msgspec.Raw | Decimal):
+        return _plain(obj)
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+
 class DictAccess:
-    """``x["field"]``, ``get``, ``keys`` and ``to_dict`` for CCXT-style code, mixed into
-    the unified structures (a mixin, so frozen and mutable structs can both have it)."""
+    """The read side of CCXT's dicts, mixed into the unified structures and order
+    books (a mixin, so frozen and mutable structs can both have it).
+
+    ``x["field"]``, ``"field" in x``, iteration over the keys, ``len(x)``,
+    ``keys()/values()/items()/get()`` and ``dict(x)`` behave as on CCXT's dict;
+    attribute access (``x.field``) stays the fast path. ``info`` is special: the
+    attribute is what the parser stored (for stream data the decoded wire struct,
+    no copy on the hot path), while ``x["info"]`` (and ``get``/``values``/``items``/
+    ``to_dict``) converts it to the exchange's original dict when asked, so
+    ``ticker["info"]["c"]`` works as in CCXT.
+    """
 
     __slots__ = ()
     __struct_fields__: tuple[str, ...]
 
     def __getitem__(self, key: str) -> Any:
         if key in self.__struct_fields__:
+            if key == "info":
+                return _plain(getattr(self, key))
             return getattr(self, key)
         raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.__struct_fields__
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.__struct_fields__)
+
+    def __len__(self) -> int:
+        return len(self.__struct_fields__)
 
     def get(self, key: str, default: Any = None) -> Any:
         """``dict.get`` for CCXT-style code."""
         if key in self.__struct_fields__:
-            return getattr(self, key)
+            return self[key]
         return default
 
     def keys(self) -> tuple[str, ...]:
         """The CCXT keys, in CCXT's order."""
         return self.__struct_fields__
 
+    def values(self) -> list[Any]:
+        """The values in key order (``info`` as the exchange's dict)."""
+        return [self[k] for k in self.__struct_fields__]
+
+    def items(self) -> list[tuple[str, Any]]:
+        """``(key, value)`` pairs in key order (``info`` as the exchange's dict)."""
+        return [(k, self[k]) for k in self.__struct_fields__]
+
     def to_dict(self) -> dict[str, Any]:
-        """A shallow ``dict`` of the fields (nested structs stay structs)."""
-        return msgspec.structs.asdict(self)  # type: ignore[arg-type]  # always a Struct
+        """A JSON-ready ``dict`` of builtins, CCXT's shape: nested structures become
+        dicts (candles lists), ``info`` the exchange's original object, and
+        ``Decimal`` numbers strings (exact, as CCXT's string-number mode);
+        floats stay floats. ``json.dumps(x.to_dict())`` always works."""
+        result: dict[str, Any] = msgspec.to_builtins(self, enc_hook=_raw_hook)
+        return result
 
 
 class _Unified(msgspec.Struct, DictAccess, kw_only=True, gc=False):
@@ -302,18 +376,12 @@ class Order(_Unified, kw_only=True):
     info: Any = None
 
 
-class Balance(msgspec.Struct, kw_only=True, gc=False):
+class Balance(_Unified, kw_only=True):
     """One currency's balance: ``used`` is locked in orders, ``total = free + used``."""
 
     free: Num | None = None
     used: Num | None = None
     total: Num | None = None
-
-    def __getitem__(self, key: str) -> Num | None:
-        if key in self.__struct_fields__:
-            value: Num | None = getattr(self, key)
-            return value
-        raise KeyError(key)
 
 
 _BALANCES_META = frozenset({"info", "timestamp", "datetime", "free", "used", "total"})
@@ -350,11 +418,13 @@ class Balances(msgspec.Struct, kw_only=True, gc=False):
 
     def __getitem__(self, key: str) -> Any:
         if key in _BALANCES_META:
-            return getattr(self, key)
+            return _plain(self.info) if key == "info" else getattr(self, key)
         return self.balances[key]
 
-    def __contains__(self, currency: object) -> bool:
-        return currency in self.balances
+    def __contains__(self, key: object) -> bool:
+        """A currency, or one of CCXT's balance keys (``"free"``, ``"info"`` ...):
+        whatever ``b[key]`` answers."""
+        return key in self.balances or key in _BALANCES_META
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.balances)
@@ -365,6 +435,24 @@ class Balances(msgspec.Struct, kw_only=True, gc=False):
     def get(self, currency: str, default: Balance | None = None) -> Balance | None:
         """The currency's balance, or ``default``."""
         return self.balances.get(currency, default)
+
+    def keys(self) -> list[str]:
+        """The currencies (iteration and ``len`` count currencies too)."""
+        return list(self.balances)
+
+    def values(self) -> list[Balance]:
+        """Each currency's :class:`Balance`."""
+        return list(self.balances.values())
+
+    def items(self) -> list[tuple[str, Balance]]:
+        """``(currency, Balance)`` pairs."""
+        return list(self.balances.items())
+
+    def to_dict(self) -> dict[str, Any]:
+        """CCXT's balance dict (see :meth:`to_ccxt`) as JSON-ready builtins:
+        ``info`` the exchange's original object, ``Decimal`` numbers strings."""
+        result: dict[str, Any] = msgspec.to_builtins(self.to_ccxt(), enc_hook=_raw_hook)
+        return result
 
     def to_ccxt(self) -> dict[str, Any]:
         """CCXT's balance dict: metadata, ``free``/``used``/``total`` views and

@@ -17,6 +17,7 @@ import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from .._arguments import check_handler, check_timeout
 from .._core.events import Policy
 from .._exceptions import ClientClosed, NetworkError
 from .consumers import Stream, Subscription
@@ -45,7 +46,7 @@ class BaseClient:
     def __init__(self, *, name: str, timeout: float, max_pending: int = 10_000) -> None:
         self.name = name
         #: Default timeout in seconds for blocking calls that are not given one.
-        self.timeout = timeout
+        self.timeout = check_timeout(timeout)
         self.hub = Hub(owner=self, name=f"ccxtpro_sync-{name}", max_items=max_pending)
         self._lock = threading.RLock()
         self._closed = False
@@ -66,6 +67,7 @@ class BaseClient:
         In a forked child it only marks the inherited copy closed: the sockets and
         threads are the parent's, and a close frame or ``shutdown()`` would cut them.
         """
+        timeout = check_timeout(timeout)
         if os.getpid() != self._pid:
             self._closed = True
             _live_clients.discard(self)
@@ -93,7 +95,13 @@ class BaseClient:
         """Subclasses close their connections and helpers here."""
 
     def __enter__(self) -> BaseClient:
+        self._check_open()
         return self
+
+    def _check_open(self) -> None:
+        """``with client:`` on a closed client is a mistake: say so at once."""
+        if self._closed:
+            raise ClientClosed(f"{self.name}: client closed; create a new client")
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
@@ -109,7 +117,8 @@ class BaseClient:
             raise ClientClosed(f"{self.name}: client closed")
 
     def _timeout(self, timeout: float | None) -> float:
-        return self.timeout if timeout is None else timeout
+        """The seconds a blocking call may wait: ``None`` is the client's default."""
+        return self.timeout if timeout is None else check_timeout(timeout)
 
     # -- consumer primitives ---------------------------------------------------------------
     #: CCXT Pro's ``newUpdates``: list-returning ``watch_*`` calls return only what is new
@@ -141,13 +150,14 @@ class BaseClient:
     ) -> Any:
         """Block for the next update on any of ``hashes`` after making sure it flows."""
         self._check_usable()
+        seconds = self._timeout(timeout)  # a bad timeout fails before anything is subscribed
         future = self.hub.waiter(hashes)
         try:
             acquire()
         except BaseException:
             self.hub.discard_waiter(future)
             raise
-        return self.hub.wait(future, self._timeout(timeout), what)
+        return self.hub.wait(future, seconds, what)
 
     def _add_handler(
         self,
@@ -157,9 +167,8 @@ class BaseClient:
         release: Callable[[], None],
         description: str,
     ) -> Subscription:
+        check_handler(handler)
         self._check_usable()
-        if not callable(handler):
-            raise TypeError(f"handler must be callable, got {handler!r}")
         handles = [self.hub.add_callback(h, handler) for h in hashes]
         try:
             acquire()

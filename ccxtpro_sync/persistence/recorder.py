@@ -36,6 +36,7 @@ import msgspec
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from .._arguments import check_timeout
 from .._exceptions import BadRequest, NotSupported
 from ._sink import Batch, Sink
 from .schema import Numbers, Schema, connect
@@ -258,8 +259,8 @@ class Recorder:
                 subs.append(client.on_funding_rate(symbols, self._handler(table)))
             elif stream == "liquidations":
                 subs.append(client.on_liquidations(symbols, self._handler(table)))
-            else:  # on_orders(handler, symbol=None), on_balance(handler): account-wide
-                subs.append(getattr(client, _PRIVATE[stream])(self._handler(table)))
+            else:  # on_orders/on_my_trades/on_positions/on_balance: account-wide
+                subs.append(getattr(client, _PRIVATE[stream])(handler=self._handler(table)))
 
     def _book_handler(self) -> Callable[[Any], None]:
         handle, depth = self._handler("order_books"), self.order_book_depth
@@ -389,8 +390,11 @@ class Recorder:
 
     # -- inspection -----------------------------------------------------------------------
     def flush(self, timeout: float | None = None) -> bool:
-        """Wait until everything queued before this call is written; False on timeout or failure."""
-        deadline = None if timeout is None else time.monotonic() + timeout
+        """Wait until everything queued before this call is written; False on timeout or failure.
+
+        ``timeout=None`` waits as long as the writer works (it stops on failure or close).
+        """
+        deadline = None if timeout is None else time.monotonic() + check_timeout(timeout)
         with self._cond:
             target = self._offered
             while self._done < target and self._error is None:
@@ -434,6 +438,7 @@ class Recorder:
 
         Returns the final :class:`Report` and logs it as a warning unless it is clean.
         """
+        timeout = check_timeout(timeout)
         with self._cond:
             if self._closed and self._report is not None:
                 return self._report

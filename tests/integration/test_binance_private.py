@@ -81,7 +81,7 @@ def test_place_amend_cancel_with_every_key_type(exchange: LocalExchange, key_typ
     with client_for(exchange, account.credentials) as client:
         price = far_price(client, SPOT, "buy")
         orders = Collector()
-        with client.on_orders(orders):
+        with client.on_orders(handler=orders):
             placed = client.create_order_ws(SPOT, "limit", "buy", 0.01, price)
             assert placed.status == "open" and placed.price == pytest.approx(price)
             assert placed.symbol == SPOT and placed.side == "buy" and placed.amount == 0.01
@@ -105,7 +105,7 @@ def test_fill_updates_orders_trades_and_balance(exchange: LocalExchange, spot: A
     before = spot.fetch_balance_ws()
     balances = Collector()
     trades = Collector()
-    with spot.on_balance(balances), spot.on_my_trades(trades):
+    with spot.on_balance(handler=balances), spot.on_my_trades(handler=trades):
         order = spot.create_order_ws(SPOT, "market", "buy", 0.01)
         assert order.status == "closed" and order.filled == pytest.approx(0.01)
         fills = trades.wait_for(lambda items: sum(t.amount for t in items) >= 0.01 - 1e-12)
@@ -192,7 +192,7 @@ def test_private_calls_without_credentials_fail_before_sending(exchange: LocalEx
 def test_fill_during_a_disconnect_is_not_lost(exchange: LocalExchange, spot: Any) -> None:
     price = far_price(spot, SPOT, "buy")
     orders = Collector()
-    with spot.on_orders(orders):
+    with spot.on_orders(handler=orders):
         order = spot.create_order_ws(SPOT, "limit", "buy", 0.01, price)
         orders.wait_for(lambda items: "open" in statuses(items, order.id))
         # The WS API socket dies, and the exchange drops the events it would have sent.
@@ -254,7 +254,7 @@ def test_fills_lost_in_a_gap_reach_my_trades_exactly_once(
         reconciles = count_reconciles(client)
         price = far_price(client, symbol, "buy")
         orders, trades = Collector(), Collector()
-        with client.on_orders(orders), client.on_my_trades(trades):
+        with client.on_orders(handler=orders), client.on_my_trades(handler=trades):
             order = client.create_order_ws(symbol, "limit", "buy", 0.01, price)
             orders.wait_for(lambda items: "open" in statuses(items, order.id))
             # The order fills and every event about it is lost; then the connection
@@ -298,7 +298,7 @@ def test_a_fill_shown_by_the_placement_reply_whose_events_are_lost_reaches_my_tr
     with client_for(exchange, account.credentials, market) as client:
         reconciles = count_reconciles(client)
         orders, trades = Collector(), Collector()
-        with client.on_orders(orders), client.on_my_trades(trades):
+        with client.on_orders(handler=orders), client.on_my_trades(handler=trades):
             reconciles.wait_for(lambda items: len(items) >= 1)  # subscribed and seeded
             # Every event about the orders is lost: only the placement reply shows a fill.
             # The case to catch is an order whose fill never grows beyond the reply's (the
@@ -343,7 +343,7 @@ def test_an_order_filled_at_placement_whose_events_are_lost_is_announced_once(
     with client_for(exchange, account.credentials, market) as client:
         reconciles = count_reconciles(client)
         orders, trades = Collector(), Collector()
-        with client.on_orders(orders), client.on_my_trades(trades):
+        with client.on_orders(handler=orders), client.on_my_trades(handler=trades):
             reconciles.wait_for(lambda items: len(items) >= 1)  # subscribed and seeded
             # A market order fills at once; every event about it is lost, then the
             # connection drops: only the reply and a reconcile know of the fill.
@@ -374,7 +374,7 @@ def test_futures_orders_positions_and_balance(
 ) -> None:
     with client_for(exchange, account.credentials, market) as client:
         orders, positions = Collector(), Collector()
-        with client.on_orders(orders), client.on_positions(positions):
+        with client.on_orders(handler=orders), client.on_positions(handler=positions):
             resting = client.create_order_ws(
                 symbol, "limit", "buy", amount, far_price(client, symbol, "buy")
             )
@@ -394,7 +394,7 @@ def test_futures_orders_positions_and_balance(
 def test_futures_listen_key_expiry_is_survived(exchange: LocalExchange, account: Any) -> None:
     with client_for(exchange, account.credentials, "usdm") as client:
         orders = Collector()
-        with client.on_orders(orders):
+        with client.on_orders(handler=orders):
             first = client.create_order_ws(
                 USDM, "limit", "buy", 0.01, far_price(client, USDM, "buy")
             )

@@ -166,9 +166,9 @@ def test_orders_and_balances_from_the_private_client_match_the_exchange(
         recorder = Recorder(client, url, streams=["orders", "my_trades", "balance"], account="me")
         stack.callback(recorder.close)
         # Registered after the recorder: what they have seen, the recorder has seen too.
-        stack.enter_context(client.on_orders(orders))
-        stack.enter_context(client.on_balance(balances))
-        stack.enter_context(client.on_my_trades(trades))
+        stack.enter_context(client.on_orders(handler=orders))
+        stack.enter_context(client.on_balance(handler=balances))
+        stack.enter_context(client.on_my_trades(handler=trades))
         price = _far_price(client, SPOT)
         placed = client.create_order_ws(SPOT, "limit", "buy", 0.01, price)
         amended = client.edit_order_ws(placed.id, SPOT, "limit", "buy", 0.005, price)
@@ -234,8 +234,8 @@ def test_futures_orders_and_positions_are_recorded_exactly(
     with make_client(exchange, ccxtpro_sync.binanceusdm, **config) as client, ExitStack() as stack:
         recorder = Recorder(client, url, streams=["orders", "positions", "balance"], account="me")
         stack.callback(recorder.close)
-        stack.enter_context(client.on_orders(orders))
-        stack.enter_context(client.on_positions(positions))
+        stack.enter_context(client.on_orders(handler=orders))
+        stack.enter_context(client.on_positions(handler=positions))
         resting = client.create_order_ws(USDM, "limit", "buy", "0.01", _far_price(client, USDM))
         client.cancel_order_ws(resting.id, USDM)
         bought = client.create_order_ws(USDM, "market", "buy", "0.003")

@@ -13,7 +13,9 @@ from ccxtpro_sync._exceptions import (
     InvalidOrder,
     InvalidSignature,
     IPBanned,
+    OnMaintenance,
     OrderNotFound,
+    PermissionDenied,
     RateLimitExceeded,
 )
 from ccxtpro_sync._exchanges.binance.errors import binance_error, from_payload, parse_retry_after
@@ -25,7 +27,9 @@ from ccxtpro_sync._exchanges.binance.errors import binance_error, from_payload, 
         (-1021, "Timestamp for this request is outside of the recvWindow.", InvalidNonce),
         (-1022, "Signature for this request is not valid.", InvalidSignature),
         (-2014, "API-key format invalid.", AuthenticationError),
-        (-2015, "Invalid API-key, IP, or permissions for action.", AuthenticationError),
+        (-2015, "Invalid API-key, IP, or permissions for action.", PermissionDenied),
+        (-1002, "You are not authorized to execute this request.", PermissionDenied),
+        (-1016, "This service is no longer available.", OnMaintenance),
         (-1121, "Invalid symbol.", BadSymbol),
         (-2010, "Account has insufficient balance for requested action.", InsufficientFunds),
         (-2019, "Margin is insufficient.", InsufficientFunds),
@@ -96,3 +100,26 @@ def test_message_comes_only_from_code_and_msg():
     error = from_payload({"code": -1022, "msg": "Signature for this request is not valid."})
     assert str(error) == "binance error -1022: Signature for this request is not valid."
     assert from_payload({"msg": "no code"}).code is None
+
+
+def test_ccxt_names_sit_at_ccxt_positions():
+    import ccxtpro_sync as cs
+
+    assert cs.BaseError is cs.CcxtproSyncError
+    assert issubclass(cs.PermissionDenied, cs.AuthenticationError)
+    assert issubclass(cs.AccountSuspended, cs.AuthenticationError)
+    assert issubclass(cs.ArgumentsRequired, cs.ExchangeError)
+    assert not issubclass(cs.ArgumentsRequired, cs.BadRequest)
+    assert issubclass(cs.OnMaintenance, cs.ExchangeNotAvailable)
+    assert issubclass(cs.InvalidArgument, cs.BadRequest)
+    assert issubclass(cs.InvalidArgument, TypeError) and issubclass(cs.InvalidArgument, ValueError)
+    every = [getattr(cs, n) for n in cs.__all__ if isinstance(getattr(cs, n), type)]
+    errors = [c for c in every if issubclass(c, Exception)]
+    assert len(errors) > 20 and all(issubclass(c, cs.BaseError) for c in errors)
+
+
+def test_permission_and_maintenance_stay_catchable_by_their_parents():
+    # -2015 was an AuthenticationError before PermissionDenied existed: still is.
+    assert isinstance(binance_error(-2015, "Invalid API-key"), AuthenticationError)
+    maintenance = binance_error(-1016, "This service is no longer available.", status=503)
+    assert isinstance(maintenance, ExchangeNotAvailable) and maintenance.code == -1016

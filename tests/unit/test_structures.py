@@ -11,6 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ccxtpro_sync._exchanges.binance import wire as w
+from ccxtpro_sync._exchanges.binance.parsers import parse_ticker
+from ccxtpro_sync._orderbook import LocalOrderBook
 from ccxtpro_sync._structures import (
     OHLCV,
     Balance,
@@ -24,6 +27,7 @@ from ccxtpro_sync._structures import (
     Ticker,
     Trade,
     iso8601,
+    to_jsonable,
 )
 
 # CCXT's documented key sets (the unified API manual's structures).
@@ -123,6 +127,101 @@ def test_dict_style_access() -> None:
     assert ticker.to_dict()["bid"] == 1.0
 
 
+def test_membership_iteration_and_dict_views() -> None:
+    ticker = Ticker(symbol="BTC/USDT", last=2.0, info={"c": "2.0"})
+    assert "last" in ticker and "info" in ticker
+    assert "nope" not in ticker and 0 not in ticker and "to_dict" not in ticker
+    assert list(ticker) == list(CCXT_KEYS_ORDER) and len(ticker) == len(CCXT_KEYS_ORDER)
+    assert (
+        dict(ticker.items())
+        == dict(ticker)
+        == dict(zip(ticker.keys(), ticker.values(), strict=True))
+    )
+    assert dict(ticker)["last"] == 2.0 and dict(ticker)["info"] == {"c": "2.0"}
+    assert ticker["info"]["c"] == "2.0"
+
+
+CCXT_KEYS_ORDER = Ticker.__struct_fields__
+
+
+SPOT_TICKER = (
+    b'{"e":"24hrTicker","E":1672515782136,"s":"BNBBTC","p":"0.0015","P":"250.00","w":"0.0018",'
+    b'"x":"0.0009","c":"0.0025","Q":"10","b":"0.0024","B":"10","a":"0.0026","A":"100",'
+    b'"o":"0.0010","h":"0.0025","l":"0.0010","v":"10000","q":"18","O":0,"C":86400000,'
+    b'"F":0,"L":18150,"n":18151}'
+)
+
+
+def _bnbbtc() -> Market:
+    return Market(
+        id="BNBBTC",
+        lowercaseId="bnbbtc",
+        symbol="BNB/BTC",
+        base="BNB",
+        quote="BTC",
+        baseId="BNB",
+        quoteId="BTC",
+        type="spot",
+        spot=True,
+        swap=False,
+        future=False,
+        contract=False,
+    )
+
+
+@pytest.mark.parametrize("number", [float, Decimal])
+def test_parsed_ticker_info_is_the_exchange_dict(number: type) -> None:
+    event = w.decode(w.DECODERS["ticker"], SPOT_TICKER)
+    ticker = parse_ticker(event, _bnbbtc(), number)
+    # The attribute stays the decoded wire struct: no conversion on the hot path.
+    assert ticker.info is event
+    # Dict access converts it to Binance's own payload, as CCXT's info is.
+    assert ticker["info"] == json.loads(SPOT_TICKER)
+    assert ticker["info"]["c"] == "0.0025" and ticker.get("info")["b"] == "0.0024"
+    assert dict(ticker)["info"]["s"] == "BNBBTC"
+    plain = ticker.to_dict()
+    assert plain["info"] == json.loads(SPOT_TICKER)
+    # JSON-ready: json.dumps works on to_dict() and with the to_jsonable hook.
+    decoded = json.loads(json.dumps(plain))
+    assert decoded == json.loads(json.dumps(ticker, default=to_jsonable))
+    assert decoded["symbol"] == "BNB/BTC" and set(decoded) == set(Ticker.__struct_fields__)
+    if number is Decimal:
+        assert decoded["last"] == "0.0025"  # exact numbers become strings, never floats
+    else:
+        assert decoded["last"] == 0.0025
+
+
+def test_nested_structures_become_builtins() -> None:
+    fee = Fee(currency="BNB", cost=Decimal("0.1"))
+    trade = Trade(symbol="X", fee=fee, fees=[fee], info={"t": 1})
+    order = Order(id="1", symbol="X", trades=[trade], fee=fee, fees=[fee])
+    out = order.to_dict()
+    assert out["fee"] == {"currency": "BNB", "cost": "0.1"}
+    assert out["trades"][0]["fees"] == [{"currency": "BNB", "cost": "0.1"}]
+    assert out["trades"][0]["info"] == {"t": 1}
+    assert json.loads(json.dumps(out)) == out
+    assert json.loads(json.dumps(order, default=to_jsonable)) == out
+    assert "fee" in order and dict(order)["fee"] is fee
+
+
+def test_to_jsonable_rejects_foreign_objects() -> None:
+    with pytest.raises(TypeError, match="object is not JSON serializable"):
+        json.dumps({"x": object()}, default=to_jsonable)
+
+
+def test_ohlcv_and_book_to_json() -> None:
+    candle = OHLCV(1, 2.0, 3.0, 1.0, 2.5, 10.0)
+    assert json.loads(json.dumps([candle], default=to_jsonable)) == [[1, 2.0, 3.0, 1.0, 2.5, 10.0]]
+    book = LocalOrderBook("BTC/USDT", number=Decimal)
+    book.reset([["1.5", "2"]], [["1.6", "3"]], nonce=9, timestamp=0)
+    snap = book.snapshot()
+    assert "bids" in snap and "info" not in snap and len(snap) == len(list(snap))
+    assert dict(snap)["nonce"] == 9 and snap.get("asks") == [[Decimal("1.6"), Decimal("3")]]
+    assert snap.to_dict()["bids"] == [["1.5", "2"]]
+    assert json.loads(json.dumps(snap, default=to_jsonable))["datetime"] == iso8601(0)
+    assert [k for k, _ in snap.items()] == list(snap.keys())
+
+
 def test_fee_omits_missing_rate() -> None:
     assert json.loads(msgspec.json.encode(Fee(currency="BNB", cost=0.1))) == {
         "currency": "BNB",
@@ -179,6 +278,24 @@ def test_balances_shape() -> None:
     assert ccxt["BTC"] == {"free": 1.0, "used": 0.5, "total": 1.5}
     assert ccxt["total"] == {"BTC": 1.5, "USDT": 10.0}
     assert ccxt["datetime"] == "2023-01-01T00:00:00.000Z"
+
+
+def test_balances_are_dict_like_and_json_ready() -> None:
+    balances = Balances(
+        balances={"BTC": Balance(free=Decimal("1"), used=Decimal("0.5"), total=Decimal("1.5"))},
+        timestamp=0,
+        datetime=iso8601(0),
+        info={"B": [{"a": "BTC", "f": "1"}]},
+    )
+    assert "free" in balances and "info" in balances and "BTC" in balances
+    assert balances.keys() == ["BTC"] and dict(balances) == {"BTC": balances["BTC"]}
+    assert balances.items() == [("BTC", balances["BTC"])] and balances.values() == [balances["BTC"]]
+    assert dict(balances["BTC"]) == {"free": 1, "used": Decimal("0.5"), "total": Decimal("1.5")}
+    assert "free" in balances["BTC"] and len(balances["BTC"]) == 3
+    out = json.loads(json.dumps(balances, default=to_jsonable))
+    assert out == json.loads(json.dumps(balances.to_dict()))
+    assert out["BTC"] == {"free": "1", "used": "0.5", "total": "1.5"}
+    assert out["free"] == {"BTC": "1"} and out["info"] == {"B": [{"a": "BTC", "f": "1"}]}
 
 
 # --------------------------------------------------------------------------- iso8601

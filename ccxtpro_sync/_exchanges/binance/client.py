@@ -26,6 +26,7 @@ from typing import Any, ClassVar, Literal
 import msgspec
 from tenacity import Retrying
 
+from ..._arguments import check_symbol, check_symbols
 from ..._core.events import RAW_HASH, Delivery, Policy, RawMessage, RawTap
 from ..._core.snapshot_scheduler import SnapshotScheduler
 from ..._exceptions import BadRequest, BadSymbol, NotSupported
@@ -41,6 +42,7 @@ from .markets import Markets, parse_markets
 from .rest import BinanceRest
 from .snapshots import SnapshotFetcher
 from .stream_protocol import BinanceStreamProtocol
+from .surface import TIMEFRAMES_BY_PRODUCT, CcxtSurface
 from .trading import BinanceTrading
 from .wire import Product
 
@@ -78,7 +80,7 @@ StreamRef = tuple[str, str]  # (base URL, stream name)
 SNAPSHOT_CHANNEL = "depthSnapshot:"
 
 
-class binance(BinanceTrading):
+class binance(CcxtSurface, BinanceTrading):
     """Binance spot market data (``binanceusdm``/``binancecoinm`` for futures).
 
     ``config`` takes CCXT-style keys, all optional:
@@ -112,7 +114,7 @@ class binance(BinanceTrading):
         self.environment: str = settings.get("environment", "prod")
         super().__init__(
             name=f"binance-{self.product}",
-            timeout=float(settings.get("timeout", 30.0)),
+            timeout=settings.get("timeout", 30.0),
             max_pending=int(settings.get("maxPending", 10_000)),
         )
         self.endpoints = self._endpoints(settings)
@@ -196,6 +198,7 @@ class binance(BinanceTrading):
 
     def market(self, symbol: str) -> Market:
         """The market of a unified symbol; ``BadSymbol`` if this client has no such market."""
+        check_symbol(symbol)
         if self._markets is None:
             self.load_markets()
         assert self._markets is not None
@@ -402,8 +405,7 @@ class binance(BinanceTrading):
 
     # -- stream names ----------------------------------------------------------------------
     def _markets_for(self, symbols: Sequence[str] | str) -> list[Market]:
-        if isinstance(symbols, str):
-            symbols = [symbols]
+        symbols = check_symbols(symbols)
         if not symbols:
             raise BadRequest("at least one symbol is required")
         return [self.market(s) for s in symbols]
@@ -663,8 +665,13 @@ class binance(BinanceTrading):
     def _ohlcv_plan(self, pairs: Sequence[tuple[str, str]]) -> tuple[list[str], list[str]]:
         streams, hashes = [], []
         for symbol, timeframe in pairs:
-            if timeframe not in TIMEFRAMES:
-                raise BadRequest(f"unknown timeframe {timeframe!r}; expected one of {TIMEFRAMES}")
+            check_symbol(symbol)
+            check_symbol(timeframe, "timeframe", "'1m'")
+            if timeframe not in TIMEFRAMES_BY_PRODUCT[self.product]:
+                raise BadRequest(
+                    f"unknown timeframe {timeframe!r} on {self.id}; expected one of "
+                    f"{TIMEFRAMES_BY_PRODUCT[self.product]}"
+                )
             market = self.market(symbol)
             streams.append(f"{market.lowercaseId}@kline_{timeframe}")
             hashes.append(md.ohlcv_hash(market.symbol, timeframe))
@@ -911,6 +918,7 @@ class binance(BinanceTrading):
         self._unwatch("liquidations", self._liquidation_plan(symbol)[0])
 
     def __enter__(self) -> binance:
+        self._check_open()
         return self
 
     def __repr__(self) -> str:

@@ -19,6 +19,11 @@ Choices worth knowing:
   must reconcile, not blindly retry an order.
 * ``-2010``/``-2018``/``-2019`` mentioning insufficient balance or margin →
   ``InsufficientFunds``; other order rejections → ``InvalidOrder``.
+* ``-1002`` (UNAUTHORIZED) and ``-2015`` (key, IP or permission rejected) →
+  ``PermissionDenied``, an ``AuthenticationError``; ``-1016``
+  (SERVICE_SHUTTING_DOWN) → ``OnMaintenance``, an ``ExchangeNotAvailable``.
+  Binance documents no code that means "account suspended", so nothing maps
+  to ``AccountSuspended``.
 * ``-2011`` is ``OrderNotFound`` only for "Unknown order sent."; other cancel
   rejections (e.g. ``cancelRestrictions``) stay ``InvalidOrder``.
 """
@@ -42,7 +47,9 @@ from ..._exceptions import (
     InvalidOrder,
     InvalidSignature,
     IPBanned,
+    OnMaintenance,
     OrderNotFound,
+    PermissionDenied,
     RateLimitExceeded,
 )
 
@@ -51,12 +58,15 @@ __all__ = ["INVALID_LISTEN_KEY", "binance_error", "from_payload", "parse_retry_a
 #: ``-1125``: the listenKey does not exist (any more): create a new one.
 INVALID_LISTEN_KEY: Final = -1125
 
+#: ``-1016``: "This service is no longer available." (maintenance/shutdown).
+SERVICE_SHUTTING_DOWN: Final = -1016
+
 _MAX_MSG = 300
 _BANNED_UNTIL = re.compile(r"banned until (\d{12,})")
 
 #: Codes whose class does not depend on the message.
 _BY_CODE: Final[dict[int, type[ExchangeError]]] = {
-    -1002: AuthenticationError,  # UNAUTHORIZED
+    -1002: PermissionDenied,  # UNAUTHORIZED: "not authorized to execute this request"
     -1021: InvalidNonce,
     -1022: InvalidSignature,
     -1099: AuthenticationError,  # not found, unauthenticated, or unauthorized
@@ -79,7 +89,7 @@ _BY_CODE: Final[dict[int, type[ExchangeError]]] = {
     -1131: BadRequest,  # BAD_RECV_WINDOW
     -2013: OrderNotFound,  # NO_SUCH_ORDER
     -2014: AuthenticationError,  # BAD_API_KEY_FMT
-    -2015: AuthenticationError,  # REJECTED_MBX_KEY
+    -2015: PermissionDenied,  # REJECTED_MBX_KEY: "Invalid API-key, IP, or permissions"
     -2021: InvalidOrder,  # futures: order would immediately trigger
     -2022: InvalidOrder,  # futures: ReduceOnly order is rejected
     -2035: BadRequest,  # user data stream subscription already active
@@ -173,6 +183,8 @@ def binance_error(
         banned = status == 418 or "banned" in lowered
         cls = IPBanned if banned else RateLimitExceeded
         return _tag(cls(message, retry_after=retry_after), code, status)
+    if code == SERVICE_SHUTTING_DOWN:
+        return _tag(OnMaintenance(message), code, status)
     if code in _UNKNOWN_OUTCOME or (status is not None and status >= 500):
         return _tag(ExchangeNotAvailable(f"{message} (execution status unknown)"), code, status)
     if code in _ORDER_REJECTED:

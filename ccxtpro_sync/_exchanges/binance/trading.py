@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from ..._arguments import check_handler, check_symbol
 from ..._core.events import Delivery, Policy
 from ..._credentials import Credentials
 from ..._exceptions import (
@@ -732,6 +733,8 @@ class BinanceTrading(BinanceRestTrading):
 
     # -- watch / on / stream for user data ----------------------------------------------------
     def _user_hashes(self, kind: str, symbol: str | None) -> list[str]:
+        if symbol is not None:
+            check_symbol(symbol)
         if symbol is None:
             return [kind]
         return [symbol_hash(kind, self.market(symbol).symbol)]
@@ -833,11 +836,13 @@ class BinanceTrading(BinanceRestTrading):
     un_watch_positions = un_watch_orders
 
     def _on_user(
-        self, kind: str, symbol: str | None, handler: Callable[[Any], object]
+        self, kind: str, symbol: str | None, handler: Callable[[Any], object] | None
     ) -> Subscription:
+        hashes = self._user_hashes(kind, symbol)  # a misplaced handler shows up as the symbol
+        handler = check_handler(handler)
         key = ("on", kind, str(id(handler)), str(time.monotonic_ns()))
         return self._add_handler(
-            self._user_hashes(kind, symbol),
+            hashes,
             handler,
             lambda: self._hold_user_data(key),
             lambda: self._release_user_data(key),
@@ -857,23 +862,28 @@ class BinanceTrading(BinanceRestTrading):
             timeout=timeout,
         )
 
+    # Like every on_*: the symbol first (as watch_orders takes it), then the handler,
+    # which is required but may come by keyword: on_orders(handler=cb), on_orders("X", cb).
     def on_orders(
-        self, handler: Callable[[list[Order]], object], symbol: str | None = None
+        self, symbol: str | None = None, handler: Callable[[list[Order]], object] | None = None
     ) -> Subscription:
-        """Call ``handler(orders)`` with every batch of order updates."""
+        """Call ``handler(orders)`` with every batch of order updates (of ``symbol``, or all)."""
         return self._on_user(ORDERS, symbol, handler)
 
     def on_my_trades(
-        self, handler: Callable[[list[Trade]], object], symbol: str | None = None
+        self, symbol: str | None = None, handler: Callable[[list[Trade]], object] | None = None
     ) -> Subscription:
+        """Call ``handler(trades)`` with every batch of own trades (of ``symbol``, or all)."""
         return self._on_user(MY_TRADES, symbol, handler)
 
     def on_balance(self, handler: Callable[[Balances], object]) -> Subscription:
+        """Call ``handler(balances)`` with every balance update."""
         return self._on_user(BALANCE, None, handler)
 
     def on_positions(
-        self, handler: Callable[[list[Position]], object], symbol: str | None = None
+        self, symbol: str | None = None, handler: Callable[[list[Position]], object] | None = None
     ) -> Subscription:
+        """Call ``handler(positions)`` with every batch of position updates (futures)."""
         if self.product == "spot":
             raise NotSupported("positions exist on futures only: use binanceusdm/binancecoinm")
         return self._on_user(POSITIONS, symbol, handler)
