@@ -98,15 +98,20 @@ class Hub:
             return self._router.add_waiter(message_hashes)
 
     def wait(self, future: Future[Any], timeout: float | None, what: str) -> Any:
-        """Block on a waiter; on timeout forget it and raise ``RequestTimeout``."""
+        """Block on a waiter; on timeout forget it and raise ``RequestTimeout``.
+
+        Whatever ends the wait (a value, the timeout, ``KeyboardInterrupt``, an
+        ``OverflowError`` from a huge timeout) the waiter is unregistered."""
         try:
             return future.result(timeout)
         except FutureTimeout:
-            with self._lock:
-                self._router.discard_waiter(future)
             if future.done():  # resolved in the meantime: keep the value
                 return future.result()
             raise RequestTimeout(f"timed out after {timeout}s waiting for {what}") from None
+        finally:
+            # Also when resolved: a waiter on several hashes stays under the others.
+            with self._lock:
+                self._router.discard_waiter(future)
 
     def discard_waiter(self, future: Future[Any]) -> None:
         """Forget a waiter that will not be waited on after all."""

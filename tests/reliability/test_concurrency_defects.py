@@ -1,0 +1,81 @@
+"""Concurrency defects found by reading the code (issue 12), each shown by a test."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from ccxtpro_sync._core.events import Delivery, Policy
+from ccxtpro_sync._sync.base_client import BaseClient
+
+
+@pytest.fixture
+def client() -> Iterator[BaseClient]:
+    base = BaseClient(name="concurrency", timeout=5.0)
+    yield base
+    base.close()
+
+
+def test_hub_wait_unregisters_the_waiter_whatever_ends_the_wait(client: BaseClient) -> None:
+    hub = client.hub
+    future = hub.waiter(["ticker:A"])
+    # A timeout too large for the underlying lock raises OverflowError inside the wait.
+    with pytest.raises(OverflowError):
+        hub.wait(future, 1e300, "ticker A")
+    assert hub.stats()["waiters"] == 0
+    assert not hub.is_wanted("ticker:A")
+
+
+def test_hub_wait_forgets_a_multi_hash_waiter_resolved_through_one_hash(
+    client: BaseClient,
+) -> None:
+    hub = client.hub
+    future = hub.waiter(["ticker:A", "ticker:B"])
+    hub.deliver(Delivery("ticker:A", 1))
+    assert hub.wait(future, 1.0, "ticker A or B") == 1
+    assert hub.stats()["waiters"] == 0
+
+
+def test_latest_stream_over_two_hashes_keeps_each_hashs_update(client: BaseClient) -> None:
+    stream = client._open_stream(
+        ["ticker:A", "ticker:B"],
+        Policy.LATEST,
+        lambda: None,
+        lambda: None,
+        "tickers A, B",
+        timeout=2.0,
+    )
+    drained = threading.Event()
+    marker = client.hub.add_callback("marker", lambda _: drained.set())
+    try:
+        # The dispatcher runs callbacks in arrival order: once the marker's callback
+        # ran, both tickers sit in the stream before the consumer takes any.
+        client.hub.deliver_many(
+            [Delivery("ticker:A", "a1"), Delivery("ticker:B", "b1"), Delivery("marker", 0)]
+        )
+        assert drained.wait(5.0)
+        assert {next(stream), next(stream)} == {"a1", "b1"}
+    finally:
+        client.hub.remove_callback(marker)
+        stream.close()
+
+
+def test_latest_stream_still_coalesces_one_hash(client: BaseClient) -> None:
+    stream = client._open_stream(
+        ["ticker:A"], Policy.LATEST, lambda: None, lambda: None, "ticker A", timeout=0.2
+    )
+    drained = threading.Event()
+    marker = client.hub.add_callback("marker", lambda _: drained.set())
+    try:
+        client.hub.deliver_many(
+            [Delivery("ticker:A", 1), Delivery("ticker:A", 2), Delivery("marker", 0)]
+        )
+        assert drained.wait(5.0)
+        assert next(stream) == 2
+        with pytest.raises(TimeoutError):
+            next(stream)
+    finally:
+        client.hub.remove_callback(marker)
+        stream.close()
