@@ -256,6 +256,11 @@ class Connection:
                 with self._lock:
                     for request_id, _ in futures:
                         self._inflight.pop(request_id, None)
+                    # Requests nobody waits for any more leave nothing in the protocol.
+                    unanswered = [rid for rid, future in futures if not future.done()]
+                    abandon = getattr(self.protocol, "abandon", None)
+                    if unanswered and abandon is not None:
+                        abandon(unanswered)
 
     def request(self, method: str, params: Any = None, *, timeout: float = 10.0) -> Any:
         """Send one request frame built by the protocol and return its result."""

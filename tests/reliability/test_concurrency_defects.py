@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
+import ccxtpro_sync
+from ccxtpro_sync import RequestTimeout
 from ccxtpro_sync._core.events import Delivery, Policy
 from ccxtpro_sync._sync.base_client import BaseClient
+from ccxtpro_sync.simulator import LocalExchange
 
 
 @pytest.fixture
@@ -79,3 +83,37 @@ def test_latest_stream_still_coalesces_one_hash(client: BaseClient) -> None:
     finally:
         client.hub.remove_callback(marker)
         stream.close()
+
+
+def test_timed_out_ws_api_requests_leave_no_parser_or_send_time(exchange: LocalExchange) -> None:
+    account = exchange.create_test_account("hmac")
+
+    async def silent(conn: Any) -> None:  # a WS API that reads every request, answers none
+        async for _ in conn:
+            pass
+
+    exchange.register_ws_api("spot", silent)
+    config = {"environment": "local", "local": exchange, "credentials": account.credentials}
+    with ccxtpro_sync.binance(config) as client:
+        client.load_markets()
+        conn = client._ws_api_connection().start()
+        conn.wait_ready(10.0)  # HMAC without user data: ready with no reply needed
+        for _ in range(20):
+            with pytest.raises(RequestTimeout):
+                client.fetch_balance_ws(timeout=0.01)
+        protocol = conn.protocol
+        assert conn.info()["in_flight_requests"] == 0
+        assert protocol._parsers == {} and protocol._sent_at == {}
+
+
+def test_timed_out_stream_queries_are_forgotten(exchange: LocalExchange) -> None:
+    with ccxtpro_sync.binance({"environment": "local", "local": exchange}) as client:
+        client.watch_ticker("BTC/USDT")
+        (conn,) = client._all_connections()
+        assert conn.request("LIST_SUBSCRIPTIONS", timeout=5.0) == ["btcusdt@ticker"]
+        assert exchange.faults.half_open() == 1
+        for _ in range(5):
+            with pytest.raises(RequestTimeout):
+                conn.request("LIST_SUBSCRIPTIONS", timeout=0.05)
+        assert conn.protocol._queries == set()
+        exchange.faults.release()

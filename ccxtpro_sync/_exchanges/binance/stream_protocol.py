@@ -190,6 +190,11 @@ class BinanceStreamProtocol:
         self._queries.add(request_id)
         return request_id, _encode(message).decode()
 
+    def abandon(self, request_ids: Iterable[int | str]) -> None:
+        """The caller stopped waiting for these queries (timed out): forget them.
+        (Subscription requests are the book's and settle with their replies.)"""
+        self._queries.difference_update(request_ids)
+
     def receive(self, data: bytes, now: float) -> Inbound | list[Delivery]:
         try:
             frame = _decode_frame(data)

@@ -300,6 +300,15 @@ class BinanceWsApiProtocol:
             raise BadRequest("WS API params must be an object")
         return self._request(method, dict(params or {}), None)
 
+    def abandon(self, request_ids: Iterable[int | str]) -> None:
+        """The caller stopped waiting for these requests (timed out): forget their
+        parsers and send times now rather than at the next reconnect. A late reply
+        is then answered to no one. Resume steps are never abandoned."""
+        for request_id in request_ids:
+            if request_id not in self._resume:
+                self._parsers.pop(request_id, None)
+                self._sent_at.pop(request_id, None)
+
     def receive(self, data: bytes, now: float) -> Inbound:
         try:
             frame = _decode_frame(data)
