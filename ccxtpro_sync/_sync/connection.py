@@ -147,7 +147,10 @@ class Connection:
         self._last_error: BaseException | None = None
         self._fatal: BaseException | None = None
         self._flaps = 0
-        self._url = ""
+        self._url = ""  # redacted
+        # A protocol whose URLs carry tokens says how to show them (default: as they are).
+        self._redact: Callable[[str], str] = getattr(protocol, "redact_url", _as_is)
+        self._redact_stream: Callable[[str], str] = getattr(protocol, "redact_stream", _as_is)
 
         # Figures for connection_info(); written by the reader thread only.
         self.connects = 0
@@ -165,8 +168,10 @@ class Connection:
     # -- public ------------------------------------------------------------------------
     @property
     def url(self) -> str:
-        """The URL of the current (or last) socket."""
-        return self._url or self.protocol.url()
+        """The URL of the current (or last) socket, with its tokens redacted (a
+        listenKey is a bearer token): the real URL never leaves the connection."""
+        with self._lock:
+            return self._url or self._redact(self.protocol.url())
 
     @property
     def state(self) -> State:
@@ -310,7 +315,8 @@ class Connection:
         now = time.monotonic()
         with self._lock:
             book = getattr(self.protocol, "book", None)
-            subscriptions = book.desired() if book is not None else []
+            desired = book.desired() if book is not None else []
+            subscriptions = [self._redact_stream(stream) for stream in desired]
             confirmed = len(book.confirmed()) if book is not None else 0
             inflight = len(self._inflight)
         last = self.last_update_at
@@ -416,7 +422,8 @@ class Connection:
             raise ClientClosed(f"{self.name}: closed")
         self._state = State.CONNECTING if self.connects == 0 else State.RECONNECTING
         with self._lock:
-            url = self._url = self.protocol.url()
+            url = self.protocol.url()
+            self._url = self._redact(url)  # what signals, logs and errors may show
         ws = websocket.WebSocket(skip_utf8_validation=True, enable_multithread=False)
         self._connecting = ws  # so that close() can cut a handshake short
         try:
@@ -426,11 +433,13 @@ class Connection:
         except websocket.WebSocketBadStatusException as error:
             raise _handshake_error(error) from error
         except websocket.WebSocketTimeoutException as error:
-            raise RequestTimeout(f"{self.name}: connect to {url} timed out") from error
+            raise RequestTimeout(f"{self.name}: connect to {self._url} timed out") from error
         except (OSError, websocket.WebSocketException) as error:
             if self._closing.is_set():
                 raise ClientClosed(f"{self.name}: closed while connecting") from error
-            raise ExchangeNotAvailable(f"{self.name}: cannot connect to {url}: {error}") from error
+            raise ExchangeNotAvailable(
+                f"{self.name}: cannot connect to {self._url}: {error}"
+            ) from error
         finally:
             self._connecting = None
         if self._closing.is_set():
@@ -695,6 +704,10 @@ class Connection:
             raise self._fatal
         if self._closing.is_set():
             raise ClientClosed(f"{self.name}: closed")
+
+
+def _as_is(text: str) -> str:
+    return text
 
 
 def _not_closed(error: BaseException) -> bool:

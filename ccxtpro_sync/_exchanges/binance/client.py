@@ -26,7 +26,7 @@ from typing import Any, ClassVar, Literal
 import msgspec
 from tenacity import Retrying
 
-from ..._core.events import RAW_HASH, Delivery, Policy, RawMessage, RawTap
+from ..._core.events import RAW_HASH, Delivery, Inbound, Policy, RawMessage, RawTap
 from ..._core.snapshot_scheduler import SnapshotScheduler
 from ..._exceptions import BadRequest, BadSymbol, NotSupported
 from ..._orderbook import OrderBook
@@ -40,7 +40,7 @@ from .market_data import MarketData
 from .markets import Markets, parse_markets
 from .rest import BinanceRest
 from .snapshots import SnapshotFetcher
-from .stream_protocol import BinanceStreamProtocol
+from .stream_protocol import BinanceStreamProtocol, Routed
 from .trading import BinanceTrading
 from .wire import Product
 
@@ -244,8 +244,7 @@ class binance(BinanceTrading):
     def _apply_snapshot(self, symbol: str, body: bytes, depth: int) -> None:
         with self._data_lock:
             deliveries = self.data.apply_snapshot(symbol, body, depth)
-            notices = self.data.notices[:]
-            self.data.notices.clear()
+            notices = self.data.take_notices()
         if self._raw_tap.enabled:
             # Recorded too, so that a replay can rebuild the book from the same diffs.
             channel = f"{SNAPSHOT_CHANNEL}{self.market(symbol).lowercaseId}@{depth}"
@@ -497,8 +496,9 @@ class binance(BinanceTrading):
                 symbol = data.markets.by_id(market_id).symbol
                 deliveries.extend(data.apply_snapshot(symbol, message.data, int(depth)))
             else:
-                deliveries.extend(data.route(channel, msgspec.Raw(message.data), 0.0))
-            data.notices.clear()
+                routed = data.route(channel, msgspec.Raw(message.data), 0.0)
+                deliveries.extend(routed.deliveries if isinstance(routed, Inbound) else routed)
+            data.take_notices()
         return deliveries
 
     # -- ticker ----------------------------------------------------------------------------
@@ -935,9 +935,9 @@ class _LockedRouter:
     def __init__(self, data: MarketData, lock: threading.Lock) -> None:
         self._data = data
         self._lock = lock
-        self.notices = data.notices
 
-    def route(self, stream: str, data: Any, now: float) -> list[Delivery]:
+    def route(self, stream: str, data: Any, now: float) -> Routed:
+        # Notices come back by value, taken under the same lock as the deliveries.
         with self._lock:
             return self._data.route(stream, data, now)
 
@@ -945,7 +945,7 @@ class _LockedRouter:
         with self._lock:
             return self._data.hashes(stream)
 
-    def reset(self, streams: Any) -> list[Delivery]:
+    def reset(self, streams: Any) -> Routed:
         with self._lock:
             return self._data.reset(streams)
 

@@ -18,8 +18,10 @@ from ..._core.cache import ArrayCache, ArrayCacheBySymbolById, ArrayCacheBySymbo
 from ..._core.events import Delivery, Notice, Policy
 from ..._exceptions import CcxtproSyncError
 from ..._structures import Balances, Order, Position, Trade
+from .environments import redact_listen_key
 from .markets import Markets
 from .private_wire import decode_event
+from .stream_protocol import Routed, routed
 from .user_data import (
     BALANCE,
     MY_TRADES,
@@ -154,27 +156,27 @@ class UserStreamRouter:
     def __init__(self, state: SharedUserData, on_expired: Callable[[], None]) -> None:
         self.state = state
         self._on_expired = on_expired
-        self.notices: list[Notice] = []
 
-    def route(self, stream: str, data: msgspec.Raw, now: float) -> list[Delivery]:
+    def route(self, stream: str, data: msgspec.Raw, now: float) -> Routed:
+        # ``stream`` is the listenKey, a bearer token: telemetry names it redacted.
+        where = redact_listen_key(stream)
         try:
             event = decode_event(data)
         except CcxtproSyncError as error:
-            self.notices.append(("protocol_error", {"url": stream, "name": stream, "error": error}))
-            return []
+            return routed([], [("protocol_error", {"url": where, "name": where, "error": error})])
         result = self.state.handle(event)
-        for problem in result.errors:
-            self.notices.append(
-                ("protocol_error", {"url": stream, "name": stream, "error": problem})
-            )
+        notices: list[Notice] = [
+            ("protocol_error", {"url": where, "name": where, "error": problem})
+            for problem in result.errors
+        ]
         if result.listen_key_expired:
             self._on_expired()
-        return result.deliveries
+        return routed(result.deliveries, notices)
 
     def hashes(self, stream: str) -> list[str]:
         return [*USER_HASHES, USER_DATA_SUBSCRIBED]
 
-    def reset(self, streams: Iterable[str]) -> list[Delivery]:
+    def reset(self, streams: Iterable[str]) -> Routed:
         return []
 
     def opened(self, streams: Iterable[str]) -> list[Delivery]:

@@ -49,7 +49,7 @@ from ..._exceptions import (
     ProtocolError,
 )
 from ..._structures import Market
-from .environments import Endpoints
+from .environments import Endpoints, redact_stream, redact_url
 from .errors import from_payload
 from .markets import Markets
 from .private_parsers import (
@@ -204,6 +204,10 @@ def price_to_precision(market: Market, price: Any) -> str:
 
 class BinanceWsApiProtocol:
     """One WS API connection's protocol state (see module docstring)."""
+
+    #: How the connection shows this protocol's URLs and streams (listenKeys redacted).
+    redact_url = staticmethod(redact_url)
+    redact_stream = staticmethod(redact_stream)
 
     def __init__(
         self,
