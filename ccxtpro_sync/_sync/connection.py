@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any
+from typing import Any, TypeVar
 
 import websocket
 from tenacity import RetryCallState, Retrying, retry_if_exception
@@ -48,6 +48,7 @@ from .._signals import send, signals
 from .hub import Hub
 from .reconnect import default_reconnect_policy
 
+T = TypeVar("T")
 _log = logging.getLogger("ccxtpro_sync")
 
 
@@ -266,6 +267,12 @@ class Connection:
                     abandon = getattr(self.protocol, "abandon", None)
                     if unanswered and abandon is not None:
                         abandon(unanswered)
+
+    def query(self, read: Callable[[Any], T]) -> T:
+        """``read(protocol)`` under the protocol lock: the one way to look at protocol
+        state from another thread. ``read`` must be quick and must not block."""
+        with self._lock:
+            return read(self.protocol)
 
     def request(self, method: str, params: Any = None, *, timeout: float = 10.0) -> Any:
         """Send one request frame built by the protocol and return its result."""

@@ -117,3 +117,37 @@ def test_timed_out_stream_queries_are_forgotten(exchange: LocalExchange) -> None
                 conn.request("LIST_SUBSCRIPTIONS", timeout=0.05)
         assert conn.protocol._queries == set()
         exchange.faults.release()
+
+
+class _Guarded:
+    """A protocol seen through a proxy that notes every access made without the
+    connection's lock held (the reader and every caller must hold it)."""
+
+    def __init__(self, protocol: Any, lock: Any, violations: list[str]) -> None:
+        object.__setattr__(self, "_protocol", protocol)
+        object.__setattr__(self, "_lock", lock)
+        object.__setattr__(self, "_violations", violations)
+
+    def __getattr__(self, name: str) -> Any:
+        if not self._lock.locked():
+            self._violations.append(f"{name} on {threading.current_thread().name}")
+        return getattr(self._protocol, name)
+
+
+def test_protocol_state_is_only_read_under_the_connections_lock(exchange: LocalExchange) -> None:
+    account = exchange.create_test_account("hmac")
+    config = {"environment": "local", "local": exchange, "credentials": account.credentials}
+    violations: list[str] = []
+    with ccxtpro_sync.binance(config) as client:
+        client.fetch_balance_ws()
+        ws_api = client._ws_api
+        ws_api.protocol = _Guarded(ws_api.protocol, ws_api._lock, violations)
+        client.watch_ticker("BTC/USDT")
+        (market,) = client._all_connections()
+        market.protocol = _Guarded(market.protocol, market._lock, violations)
+
+        assert client.rate_limits  # the WS API reports them with every answer
+        client.fetch_balance_ws()  # reads whether Binance asked us to hold off
+        client.un_watch_ticker("BTC/USDT")  # reads which streams are still wanted
+        assert market.info()["subscriptions"] == []
+    assert violations == []

@@ -329,8 +329,9 @@ class binance(BinanceTrading):
             for conn, refs in plan.items():
                 names = [stream for _, stream in refs]
                 conn.call(partial(_unsubscribe, streams=names), restored_on_reconnect=True)
+                kept = conn.query(partial(_still_desired, streams=names))
                 for ref, stream in refs:
-                    if not conn.protocol.book.is_desired(stream):  # type: ignore[attr-defined]
+                    if stream not in kept:
                         del self._carrier[ref]
                         self._load[conn] -= 1
                         self._forget(stream)
@@ -961,6 +962,10 @@ def _subscribe(protocol: Any, streams: list[str]) -> tuple[list[int | str], list
 def _unsubscribe(protocol: Any, streams: list[str]) -> tuple[list[int | str], list[str]]:
     result: tuple[list[int | str], list[str]] = protocol.unsubscribe(streams)
     return result
+
+
+def _still_desired(protocol: Any, streams: list[str]) -> set[str]:
+    return {stream for stream in streams if protocol.book.is_desired(stream)}
 
 
 def _limit_book(book: OrderBook[Any], limit: int | None) -> OrderBook[Any]:

@@ -42,8 +42,8 @@ from .private_parsers import (
 )
 from .private_wire import AccountBalanceEntry, AccountPositionEntry, OrderResult, TradeResult
 from .stream_protocol import BinanceStreamProtocol
-from .user_data import BALANCE, MY_TRADES, ORDERS, POSITIONS, ListenKeyTimer, symbol_hash
-from .user_stream import SharedUserData, UserStreamRouter
+from .user_data import BALANCE, MY_TRADES, ORDERS, POSITIONS, ListenKeyAction, symbol_hash
+from .user_stream import SharedListenKeyTimer, SharedUserData, UserStreamRouter
 from .ws_api import USER_DATA_SUBSCRIBED, BinanceWsApiProtocol, RateLimit
 
 if TYPE_CHECKING:
@@ -138,7 +138,7 @@ class BinanceTrading(BaseClient):
         self._reconcile_hooked = False
         self._worker = Worker(f"ccxtpro_sync-{self.name}-worker")
         keepalive = float(self.options.get("listenKeyKeepalive", 30 * 60.0))
-        self._listen_key = ListenKeyTimer(keepalive)
+        self._listen_key = SharedListenKeyTimer(keepalive)
 
     # -- plumbing --------------------------------------------------------------------------
     def _require_credentials(self) -> Credentials:
@@ -204,8 +204,7 @@ class BinanceTrading(BaseClient):
         deadline = time.monotonic() + wait
         conn = self._ws_api_connection().start()
         conn.wait_ready(wait)
-        protocol: BinanceWsApiProtocol = conn.protocol  # type: ignore[assignment]
-        blocked = protocol.blocked_until
+        blocked: float | None = conn.query(lambda p: p.blocked_until)
         if blocked is not None and blocked > time.monotonic():
             retry_after = blocked - time.monotonic()
             raise RateLimitExceeded(
@@ -223,13 +222,15 @@ class BinanceTrading(BaseClient):
         conn = self._ws_api
         if conn is None:
             return []
-        protocol: BinanceWsApiProtocol = conn.protocol  # type: ignore[assignment]
-        return protocol.rate_limits
+        limits: list[RateLimit] = conn.query(lambda p: p.rate_limits)
+        return limits
 
     def _close_trading(self, timeout: float) -> None:
         self._worker.close(timeout)
-        key = self._listen_key.listen_key
-        for conn in (self._user_stream, self._ws_api):
+        key = self._listen_key.current()
+        with self._lock:
+            connections = (self._user_stream, self._ws_api)
+        for conn in connections:
             if conn is not None:
                 conn.close(timeout)
         if key is not None and self.credentials is not None:
@@ -442,9 +443,11 @@ class BinanceTrading(BaseClient):
             return
         if self.product == "spot" and self._ws_api is not None:
             self._ws_api.call(lambda p: p.want_user_data(False), restored_on_reconnect=True)
-        elif self._user_stream is not None:
-            self._listen_key.stop()
+            return
+        with self._lock:  # set under this lock in _start_listen_key_stream
             stream, self._user_stream = self._user_stream, None
+        if stream is not None:
+            self._listen_key.stop()
             stream.close()
 
     def _start_listen_key_stream(self) -> None:
@@ -484,8 +487,10 @@ class BinanceTrading(BaseClient):
             self._worker.submit(self._keepalive, delay=max(0.0, due - time.monotonic()))
 
     def _keepalive(self) -> None:
-        key = self._listen_key.listen_key
-        if key is None or self._user_stream is None:
+        key = self._listen_key.current()
+        with self._lock:
+            streaming = self._user_stream is not None
+        if key is None or not streaming:
             return
         try:
             self.rest.with_api_key(
@@ -494,13 +499,15 @@ class BinanceTrading(BaseClient):
                 self._require_credentials(),
                 {"listenKey": key},
             )
-            self._listen_key.kept_alive(time.monotonic())
+            # The key may have been replaced while the PUT was in flight (the reader
+            # saw it expire): then this reply is about a key no longer in use.
+            self._listen_key.kept_alive(time.monotonic(), key)
         except CcxtproSyncError as error:
             code = getattr(error, "code", None)
             _log.warning("%s: listenKey keepalive failed: %s", self.name, error)
             if code == INVALID_LISTEN_KEY:
-                self._listen_key.on_error(code)
-                self._replace_listen_key()
+                if self._listen_key.on_error(code, key) is ListenKeyAction.CREATE:
+                    self._replace_listen_key()
                 return
         self._schedule_keepalive()
 
@@ -510,10 +517,11 @@ class BinanceTrading(BaseClient):
         self._worker.submit(self._replace_listen_key)
 
     def _replace_listen_key(self) -> None:
-        conn = self._user_stream
+        with self._lock:
+            conn = self._user_stream
         if conn is None:
             return
-        old = [s for s in conn.protocol.book.desired()]  # type: ignore[attr-defined]
+        old = conn.query(lambda p: p.book.desired())
         key = self._create_listen_key()
         conn.call(lambda p: p.unsubscribe(old), restored_on_reconnect=True)
         conn.call(lambda p: p.subscribe([key]), restored_on_reconnect=True)

@@ -646,7 +646,11 @@ class ListenKeyTimer:
         self.listen_key = listen_key
         self._last_kept = now
 
-    def kept_alive(self, now: float) -> None:
+    def kept_alive(self, now: float, listen_key: str | None = None) -> None:
+        """A keepalive (PUT) succeeded. With ``listen_key`` (the key that was kept
+        alive), a reply for a key replaced meanwhile changes nothing."""
+        if listen_key is not None and listen_key != self.listen_key:
+            return
         self._last_kept = now
 
     def closed(self) -> None:
@@ -669,8 +673,12 @@ class ListenKeyTimer:
             return None
         return self._last_kept + self.keepalive_every
 
-    def on_error(self, code: int | None) -> ListenKeyAction:
-        """A keepalive failed with ``code``: ``-1125`` means re-create; else retry later."""
+    def on_error(self, code: int | None, listen_key: str | None = None) -> ListenKeyAction:
+        """A keepalive failed with ``code``: ``-1125`` means re-create; else retry later.
+        With ``listen_key`` (the key the keepalive was for), an error about a key
+        replaced meanwhile changes nothing."""
+        if listen_key is not None and listen_key != self.listen_key:
+            return ListenKeyAction.NONE
         if code == INVALID_LISTEN_KEY:
             self.listen_key = None
             return ListenKeyAction.CREATE if self._wanted else ListenKeyAction.NONE

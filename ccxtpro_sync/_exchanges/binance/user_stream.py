@@ -27,6 +27,8 @@ from .user_data import (
     MY_TRADES,
     ORDERS,
     POSITIONS,
+    ListenKeyAction,
+    ListenKeyTimer,
     Reconciliation,
     UserDataResult,
     UserDataState,
@@ -183,3 +185,54 @@ class UserStreamRouter:
         # The listenKey rides in the connect URL: live as soon as the socket opens,
         # and whatever happened while it was closed must be reconciled.
         return [Delivery(USER_DATA_SUBSCRIBED, list(streams))] if streams else []
+
+
+class SharedListenKeyTimer(ListenKeyTimer):
+    """``ListenKeyTimer`` made safe for the threads that touch it: the reader (a
+    ``listenKeyExpired`` event), the worker (create, keepalive) and the caller
+    (stop, close). Each transition runs under one lock; none does I/O."""
+
+    def __init__(self, keepalive_every: float = 30 * 60.0) -> None:
+        super().__init__(keepalive_every)
+        self.lock = threading.Lock()
+
+    def current(self) -> str | None:
+        """The listenKey in use, if any."""
+        with self.lock:
+            return self.listen_key
+
+    def start(self) -> ListenKeyAction:
+        with self.lock:
+            return super().start()
+
+    def stop(self) -> ListenKeyAction:
+        with self.lock:
+            return super().stop()
+
+    def created(self, listen_key: str, now: float) -> None:
+        with self.lock:
+            super().created(listen_key, now)
+
+    def kept_alive(self, now: float, listen_key: str | None = None) -> None:
+        with self.lock:
+            super().kept_alive(now, listen_key)
+
+    def closed(self) -> None:
+        with self.lock:
+            super().closed()
+
+    def due(self, now: float) -> ListenKeyAction:
+        with self.lock:
+            return super().due(now)
+
+    def next_due(self) -> float | None:
+        with self.lock:
+            return super().next_due()
+
+    def on_error(self, code: int | None, listen_key: str | None = None) -> ListenKeyAction:
+        with self.lock:
+            return super().on_error(code, listen_key)
+
+    def on_expired(self) -> ListenKeyAction:
+        with self.lock:
+            return super().on_expired()
