@@ -81,3 +81,48 @@ def test_redact_url(url: str, shown: str) -> None:
     from ccxtpro_sync._exchanges.binance.environments import redact_url
 
     assert redact_url(url) == shown
+
+
+def _captured_locals(error: BaseException) -> list[str]:
+    """What a Sentry-style reporter with ``capture_locals`` keeps: the repr of every
+    local of every frame of the traceback (raising if a repr raises)."""
+    shown: list[str] = []
+    assert error.__traceback__ is not None
+    tb = error.__traceback__.tb_next  # the library's frames, below the test's own
+    while tb is not None:
+        shown += [f"{name}={value!r}" for name, value in tb.tb_frame.f_locals.items()]
+        tb = tb.tb_next
+    return shown
+
+
+def test_the_config_dict_is_consumed_and_the_client_still_signs(exchange: LocalExchange) -> None:
+    key, secret = "K" * 64, "S" * 64
+    exchange.add_account(api_key=key, secret=secret)
+    config = {"environment": "local", "local": exchange, "apiKey": key, "secret": secret}
+    with ccxtpro_sync.binance(config) as client:
+        assert "secret" not in config and config["apiKey"] == key
+        assert client.fetch_balance_ws().total is not None
+
+
+def test_a_non_utf8_secret_raises_with_no_copy_of_it_attached() -> None:
+    secret = b"\xff\xfenot-utf8-secret-material"
+    config = {"apiKey": "K" * 64, "secret": secret}
+    with pytest.raises(ccxtpro_sync.AuthenticationError) as caught:
+        ccxtpro_sync.binance(config)
+    error = caught.value
+    assert error.__cause__ is None and error.__context__ is None
+    assert "secret" not in config
+    shown = _captured_locals(error)
+    assert shown and not [text for text in shown if "not-utf8-secret" in text]
+
+
+def test_a_half_built_client_has_a_repr_and_its_frames_hold_no_secret() -> None:
+    config = {"apiKey": "K" * 64, "secret": "S" * 64, "numbers": "bogus"}
+    with pytest.raises(ccxtpro_sync.BadRequest) as caught:
+        ccxtpro_sync.binance(config)  # raises half way through the constructor
+    shown = _captured_locals(caught.value)  # repr() of the half-built client included
+    assert any(text.startswith("self=<binance") for text in shown)
+    assert not [text for text in shown if "S" * 64 in text]
+    with pytest.raises(ccxtpro_sync.BadRequest) as early:
+        ccxtpro_sync.binance({"options": {"defaultType": "bogus"}})  # before any attribute
+    assert any(text.startswith("self=<binance") for text in _captured_locals(early.value))

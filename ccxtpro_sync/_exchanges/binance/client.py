@@ -41,7 +41,7 @@ from .markets import Markets, parse_markets
 from .rest import BinanceRest
 from .snapshots import SnapshotFetcher
 from .stream_protocol import BinanceStreamProtocol, Routed
-from .trading import BinanceTrading
+from .trading import BinanceTrading, take_credentials
 from .wire import Product
 
 __all__ = ["binance", "binancecoinm", "binanceusdm"]
@@ -94,12 +94,17 @@ class binance(BinanceTrading):
       ``OHLCVLimit``, ``liquidationsLimit`` (default 1000 each), ``numbers``
       (``"float"`` or ``"decimal"``), ``reconnect`` (a tenacity ``Retrying``),
       ``readTimeout`` (seconds of silence before a connection is presumed dead),
-      ``maxPending`` (items an ``APPEND`` stream keeps for a lagging callback, 10,000).
+      ``maxPending`` (items an ``APPEND`` stream keeps for a lagging callback, 10,000);
+    * ``credentials`` (a :class:`~ccxtpro_sync.Credentials`), or ``apiKey`` with ``secret``
+      or ``privateKey``/``privateKeyPath`` (and ``password``). The secret entries are
+      popped out of ``config``: the dict is consumed, so it holds no secret afterwards.
     """
 
     default_type: ClassVar[str] = "spot"
 
     def __init__(self, config: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+        # First of all: the secret material leaves the caller's dict (it is consumed).
+        credentials = take_credentials(config, kwargs)
         settings: dict[str, Any] = {**(config or {}), **kwargs}
         options: dict[str, Any] = dict(settings.get("options") or {})
         default_type = str(options.get("defaultType", self.default_type))
@@ -154,7 +159,7 @@ class binance(BinanceTrading):
         )
         self._raw_tap = RawTap()
         self._raw_handlers = 0
-        self._init_trading(settings)
+        self._init_trading(settings, credentials)
 
     # -- environment ---------------------------------------------------------------------
     def _endpoints(self, settings: Mapping[str, Any]) -> Endpoints:
@@ -915,7 +920,10 @@ class binance(BinanceTrading):
         return self
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.environment} {self.product}>"
+        # Safe on a half-built client (its constructor raised): tracebacks show it.
+        environment = getattr(self, "environment", "?")
+        product = getattr(self, "product", "?")
+        return f"<{type(self).__name__} {environment} {product}>"
 
 
 class binanceusdm(binance):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -84,24 +84,56 @@ _decode_trades = msgspec.json.Decoder(list[TradeResult]).decode
 WsBuild = Callable[[BinanceWsApiProtocol], tuple[int | str, str]]
 
 
-def load_credentials(settings: Mapping[str, Any], environment: str) -> Credentials | None:
-    """Credentials from the config (``credentials``, or ``apiKey`` + ``secret``/``privateKey``/
-    ``privateKeyPath``) or from this environment's variables (optionally a ``dotenv``
-    file); never another environment's."""
+#: Config keys holding secret material: taken out of the caller's dict when read.
+SECRET_KEYS = ("secret", "privateKey", "password")
+
+
+def take_credentials(*sources: Any) -> Credentials | None:
+    """Credentials from ``apiKey`` + ``secret``/``privateKey``/``privateKeyPath`` in the
+    config dicts, with the secret material popped out of them first (each dict that
+    can be changed is consumed), so that neither the caller's dict nor any frame an
+    error reporter captures holds a secret afterwards. None without an ``apiKey``."""
+    secrets: dict[str, Any] = {}
+    api_key = key_path = None
+    for source in sources:
+        if not isinstance(source, Mapping):
+            continue
+        for name in SECRET_KEYS:
+            if name in source:
+                if isinstance(source, MutableMapping):
+                    secrets[name] = source.pop(name)
+                else:  # read-only: nothing to take it out of
+                    secrets[name] = source[name]
+        api_key = source.get("apiKey", api_key)
+        key_path = source.get("privateKeyPath", key_path)
+    if not api_key:
+        secrets.clear()
+        return None
+    try:
+        return Credentials(
+            api_key,
+            secret=secrets.get("secret"),
+            private_key=secrets.get("privateKey"),
+            private_key_path=key_path,
+            private_key_password=secrets.get("password"),
+        )
+    finally:
+        secrets.clear()  # nothing left in this frame for a traceback to show
+
+
+def load_credentials(
+    settings: Mapping[str, Any], environment: str, taken: Credentials | None = None
+) -> Credentials | None:
+    """Credentials from the config (``credentials``, or those ``take_credentials``
+    built from ``apiKey`` and its secret) or from this environment's variables
+    (optionally a ``dotenv`` file); never another environment's."""
     given = settings.get("credentials")
     if given is not None:
         if not isinstance(given, Credentials):
             raise AuthenticationError("credentials must be a ccxtpro_sync.Credentials")
         return given
-    api_key = settings.get("apiKey")
-    if api_key:
-        return Credentials(
-            api_key,
-            secret=settings.get("secret"),
-            private_key=settings.get("privateKey"),
-            private_key_path=settings.get("privateKeyPath"),
-            private_key_password=settings.get("password"),
-        )
+    if taken is not None:
+        return taken
     return Credentials.from_env(environment, dotenv=settings.get("dotenv"))
 
 
@@ -127,8 +159,10 @@ class BinanceTrading(BaseClient):
 
         def load_markets(self, reload: bool = False) -> dict[str, Market]: ...
 
-    def _init_trading(self, settings: Mapping[str, Any]) -> None:
-        self.credentials = load_credentials(settings, self.environment)
+    def _init_trading(
+        self, settings: Mapping[str, Any], credentials: Credentials | None = None
+    ) -> None:
+        self.credentials = load_credentials(settings, self.environment, credentials)
         self._recv_window: int | None = settings.get("recvWindow")
         self.orders_limit = int(settings.get("ordersLimit", 1000))
         self._ws_api: Connection | None = None
