@@ -42,7 +42,15 @@ from .private_parsers import (
 )
 from .private_wire import AccountBalanceEntry, AccountPositionEntry, OrderResult, TradeResult
 from .stream_protocol import BinanceStreamProtocol
-from .user_data import BALANCE, MY_TRADES, ORDERS, POSITIONS, ListenKeyAction, symbol_hash
+from .user_data import (
+    BALANCE,
+    MY_TRADES,
+    ORDERS,
+    POSITIONS,
+    ListenKeyAction,
+    OrderSequencer,
+    symbol_hash,
+)
 from .user_stream import SharedListenKeyTimer, SharedUserData, UserStreamRouter
 from .ws_api import USER_DATA_SUBSCRIBED, BinanceWsApiProtocol, RateLimit
 
@@ -193,6 +201,8 @@ class BinanceTrading(BaseClient):
                     orders_limit=self.orders_limit,
                     trades_limit=self.trades_limit,
                 )
+                # Reconcile results and live events reach on_orders newest-last per order.
+                self.hub.admit = OrderSequencer().admit
             return self._user
 
     def _ws_api_connection(self) -> Connection:
