@@ -126,3 +126,25 @@ def test_a_half_built_client_has_a_repr_and_its_frames_hold_no_secret() -> None:
     with pytest.raises(ccxtpro_sync.BadRequest) as early:
         ccxtpro_sync.binance({"options": {"defaultType": "bogus"}})  # before any attribute
     assert any(text.startswith("self=<binance") for text in _captured_locals(early.value))
+
+
+def test_a_failed_listen_key_request_does_not_carry_the_key() -> None:
+    import socket
+
+    from ccxtpro_sync._exchanges.binance.rest import BinanceRest
+
+    with socket.socket() as probe:  # a port nobody listens on: the request fails
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    key = "LK" + "x" * 58
+    rest = BinanceRest(f"http://127.0.0.1:{port}", "usdm", timeout=5.0)
+    credentials = ccxtpro_sync.Credentials("K" * 64, secret="S" * 64)
+    try:
+        with pytest.raises(ccxtpro_sync.ExchangeNotAvailable) as caught:
+            rest.with_api_key("PUT", "/fapi/v1/listenKey", credentials, {"listenKey": key})
+    finally:
+        rest.close()
+    error = caught.value
+    assert "/fapi/v1/listenKey" in str(error)
+    assert key not in str(error)
+    assert error.__cause__ is None and error.__context__ is None
