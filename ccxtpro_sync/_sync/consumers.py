@@ -51,9 +51,11 @@ class Subscription:
 class Stream(Generic[T]):
     """An iterator over updates: ``for ticker in client.stream_ticker("BTC/USDT"): ...``.
 
-    Updates are buffered with the stream's policy while the loop body runs:
-    ``LATEST`` streams keep only the newest value, ``APPEND`` streams (trades,
-    candles) concatenate up to ``max_items`` and yield lists. Each ``next()``
+    Updates are buffered per message hash with the stream's policy while the loop
+    body runs (the same ``PendingUpdates`` store as callbacks): ``LATEST`` streams
+    keep the newest value of each hash (over several symbols, each ``next()`` yields
+    one symbol's newest, oldest first), ``APPEND`` streams (trades, candles) keep up
+    to ``max_items`` per hash and yield everything pending as one list. Each ``next()``
     waits at most ``timeout`` seconds (``RequestTimeout``); ``close()`` (or
     leaving a ``with`` block, or breaking out of the loop and dropping the
     stream) unsubscribes.
