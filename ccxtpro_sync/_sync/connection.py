@@ -171,7 +171,9 @@ class Connection:
     def url(self) -> str:
         """The URL of the current (or last) socket, with its tokens redacted (a
         listenKey is a bearer token): the real URL never leaves the connection."""
-        with self._lock:
+        if self._url:
+            return self._url
+        with self._lock:  # never connected yet: the URL it would use
             return self._url or self._redact(self.protocol.url())
 
     @property
