@@ -79,3 +79,21 @@ def test_a_resync_notice_stays_with_the_connection_whose_frame_caused_it() -> No
     [seen_by_b] = router_a.seen_by_other
     assert notices_of(seen_by_b) == []
     assert data.notices == []
+
+
+def test_errors_about_a_listen_key_stream_do_not_quote_the_key() -> None:
+    from ccxtpro_sync._exchanges.binance.user_stream import SharedUserData, UserStreamRouter
+
+    key = "Lk" + "q" * 62
+    state = SharedUserData(Markets([spot_market()], "spot"))
+    protocol = BinanceStreamProtocol("ws://u", UserStreamRouter(state, lambda: None))
+    protocol.subscribe([key])
+    protocol.on_open(0.0)
+    truncated = protocol.receive(b'{"stream":"' + key.encode() + b'","data":{"e":', 0.0)
+    expired = {"e": "listenKeyExpired", "E": [1], "listenKey": key}  # E: not a time
+    malformed = protocol.receive(json.dumps({"stream": key, "data": expired}).encode(), 0.0)
+    assert isinstance(truncated, Inbound) and truncated.errors
+    assert isinstance(malformed, Inbound) and malformed.notices
+    shown = [str(e) for e in truncated.errors] + [repr(n) for n in malformed.notices]
+    assert all("malformed" in text for text in shown)
+    assert not [text for text in shown if key in text]

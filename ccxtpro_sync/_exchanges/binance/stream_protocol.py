@@ -34,7 +34,7 @@ from ..._exceptions import (
     ProtocolError,
     RateLimitExceeded,
 )
-from .environments import redact_stream, redact_url
+from .environments import is_stream_name, redact_listen_key, redact_stream, redact_url
 
 #: Stay well under common 8 KiB request-line limits.
 URL_BUDGET = 4000
@@ -212,7 +212,9 @@ class BinanceStreamProtocol:
         try:
             frame = _decode_frame(data)
         except (msgspec.DecodeError, msgspec.ValidationError) as error:
-            return Inbound(errors=[ProtocolError(f"malformed frame ({error}): {data[:200]!r}")])
+            return Inbound(
+                errors=[ProtocolError(f"malformed frame ({error}): {self._shown(data)}")]
+            )
         if frame.stream is not None and frame.data:
             if frame.stream == "!serverShutdown":
                 return Inbound(reconnect_reason="server shutdown notice")
@@ -236,7 +238,7 @@ class BinanceStreamProtocol:
             return self._on_error(frame)
         if frame.id is not None:
             return self._on_result(frame)
-        return Inbound(errors=[ProtocolError(f"unexpected frame: {data[:200]!r}")])
+        return Inbound(errors=[ProtocolError(f"unexpected frame: {self._shown(data)}")])
 
     # -- subscriptions (called through Connection.call, under its lock) -----------------
     def subscribe(self, streams: Sequence[str]) -> tuple[list[int | str], list[str]]:
@@ -268,6 +270,14 @@ class BinanceStreamProtocol:
         return self._open
 
     # -- internals ----------------------------------------------------------------------
+    def _shown(self, data: bytes) -> str:
+        """The start of a frame for an error message, with listenKeys redacted."""
+        text = data.decode("utf-8", "replace")
+        for name in self.book.desired():
+            if not is_stream_name(name):
+                text = text.replace(name, redact_listen_key(name))
+        return repr(text[:200])
+
     def _raw(self, frame: _Frame) -> Delivery:
         message = RawMessage(self.name, frame.stream or "", bytes(frame.data), self.raw_tap.clock())
         return Delivery(RAW_HASH, [message], Policy.APPEND)

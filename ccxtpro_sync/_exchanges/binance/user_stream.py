@@ -16,7 +16,7 @@ import msgspec
 
 from ..._core.cache import ArrayCache, ArrayCacheBySymbolById, ArrayCacheBySymbolBySide
 from ..._core.events import Delivery, Notice, Policy
-from ..._exceptions import CcxtproSyncError
+from ..._exceptions import CcxtproSyncError, ProtocolError
 from ..._structures import Balances, Order, Position, Trade
 from .environments import redact_listen_key
 from .markets import Markets
@@ -165,7 +165,9 @@ class UserStreamRouter:
         try:
             event = decode_event(data)
         except CcxtproSyncError as error:
-            return routed([], [("protocol_error", {"url": where, "name": where, "error": error})])
+            # Its message quotes the payload, which may carry the key (listenKeyExpired).
+            shown = ProtocolError(str(error).replace(stream, where))
+            return routed([], [("protocol_error", {"url": where, "name": where, "error": shown})])
         result = self.state.handle(event)
         notices: list[Notice] = [
             ("protocol_error", {"url": where, "name": where, "error": problem})
