@@ -147,6 +147,17 @@ def _check_types(**arguments: tuple[object, tuple[type, ...]]) -> None:
             raise InvalidArgument(f"{name} must be {expected}, not {type(value).__name__}")
 
 
+def _text(secret: str | bytes) -> str | None:
+    """``secret`` as text, or None if it is bytes that are not UTF-8 (the decode error
+    is dropped here: its ``object`` attribute would hold the secret)."""
+    if not isinstance(secret, bytes):
+        return secret
+    try:
+        return secret.decode()
+    except UnicodeDecodeError:
+        return None
+
+
 def _mask(api_key: str) -> str:
     if len(api_key) <= 8:
         return "***"
@@ -187,10 +198,12 @@ class Credentials:
                 "give exactly one of secret (HMAC), private_key or private_key_path (RSA/Ed25519)"
             )
         if secret is not None:
-            try:
-                text = secret.decode() if isinstance(secret, bytes) else secret
-            except UnicodeDecodeError:
-                raise InvalidArgument("secret bytes must be UTF-8 text") from None
+            text = _text(secret)
+            if text is None:
+                # Raised outside any except block and with the argument dropped, so
+                # neither the exception chain nor this frame's locals hold the bytes.
+                secret = None
+                raise AuthenticationError("the API secret is not UTF-8 text")
             if text.lstrip().startswith(_PEM_MARK):
                 private_key = text
             elif not text:
@@ -307,7 +320,10 @@ class Credentials:
 
     # -- never leak ----------------------------------------------------------------
     def __repr__(self) -> str:
-        return f"Credentials(api_key={_mask(self._api_key)!r}, key_type={self._key_type!r})"
+        # Safe half-built too (the constructor raised): error reporters repr frame locals.
+        api_key = getattr(self, "_api_key", None)
+        shown = "?" if api_key is None else _mask(api_key)
+        return f"Credentials(api_key={shown!r}, key_type={getattr(self, '_key_type', '?')!r})"
 
     __str__ = __repr__
 

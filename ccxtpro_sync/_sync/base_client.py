@@ -166,10 +166,16 @@ class BaseClient:
         acquire: Callable[[], None],
         release: Callable[[], None],
         description: str,
+        *,
+        per_hash: Callable[[str], Callable[[Any], object]] | None = None,
     ) -> Subscription:
+        """Register ``handler`` on every hash (or ``per_hash(hash)``, a callback per
+        hash, when given) and acquire the streams; the subscription undoes both."""
         check_handler(handler)
         self._check_usable()
-        handles = [self.hub.add_callback(h, handler) for h in hashes]
+        handles = [
+            self.hub.add_callback(h, handler if per_hash is None else per_hash(h)) for h in hashes
+        ]
         try:
             acquire()
         except BaseException:
@@ -196,7 +202,9 @@ class BaseClient:
         timeout: float | None,
     ) -> Stream[Any]:
         stream: Stream[Any] = Stream(description, policy, timeout=self._timeout(timeout))
-        subscription = self._add_handler(hashes, stream.push, acquire, release, description)
+        subscription = self._add_handler(
+            hashes, stream.push, acquire, release, description, per_hash=stream.pusher
+        )
         stream.attach(subscription)
         self._streams.add(stream)
         return stream

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any
+from typing import Any, TypeVar
 
 import websocket
 from tenacity import RetryCallState, Retrying, retry_if_exception
@@ -48,6 +48,7 @@ from .._signals import send, signals
 from .hub import Hub
 from .reconnect import default_reconnect_policy
 
+T = TypeVar("T")
 _log = logging.getLogger("ccxtpro_sync")
 
 
@@ -147,7 +148,10 @@ class Connection:
         self._last_error: BaseException | None = None
         self._fatal: BaseException | None = None
         self._flaps = 0
-        self._url = ""
+        self._url = ""  # redacted
+        # A protocol whose URLs carry tokens says how to show them (default: as they are).
+        self._redact: Callable[[str], str] = getattr(protocol, "redact_url", _as_is)
+        self._redact_stream: Callable[[str], str] = getattr(protocol, "redact_stream", _as_is)
 
         # Figures for connection_info(); written by the reader thread only.
         self.connects = 0
@@ -165,8 +169,12 @@ class Connection:
     # -- public ------------------------------------------------------------------------
     @property
     def url(self) -> str:
-        """The URL of the current (or last) socket."""
-        return self._url or self.protocol.url()
+        """The URL of the current (or last) socket, with its tokens redacted (a
+        listenKey is a bearer token): the real URL never leaves the connection."""
+        if self._url:
+            return self._url
+        with self._lock:  # never connected yet: the URL it would use
+            return self._url or self._redact(self.protocol.url())
 
     @property
     def state(self) -> State:
@@ -256,6 +264,17 @@ class Connection:
                 with self._lock:
                     for request_id, _ in futures:
                         self._inflight.pop(request_id, None)
+                    # Requests nobody waits for any more leave nothing in the protocol.
+                    unanswered = [rid for rid, future in futures if not future.done()]
+                    abandon = getattr(self.protocol, "abandon", None)
+                    if unanswered and abandon is not None:
+                        abandon(unanswered)
+
+    def query(self, read: Callable[[Any], T]) -> T:
+        """``read(protocol)`` under the protocol lock: the one way to look at protocol
+        state from another thread. ``read`` must be quick and must not block."""
+        with self._lock:
+            return read(self.protocol)
 
     def request(self, method: str, params: Any = None, *, timeout: float = 10.0) -> Any:
         """Send one request frame built by the protocol and return its result."""
@@ -305,7 +324,8 @@ class Connection:
         now = time.monotonic()
         with self._lock:
             book = getattr(self.protocol, "book", None)
-            subscriptions = book.desired() if book is not None else []
+            desired = book.desired() if book is not None else []
+            subscriptions = [self._redact_stream(stream) for stream in desired]
             confirmed = len(book.confirmed()) if book is not None else 0
             inflight = len(self._inflight)
         last = self.last_update_at
@@ -411,7 +431,8 @@ class Connection:
             raise ClientClosed(f"{self.name}: closed")
         self._state = State.CONNECTING if self.connects == 0 else State.RECONNECTING
         with self._lock:
-            url = self._url = self.protocol.url()
+            url = self.protocol.url()
+            self._url = self._redact(url)  # what signals, logs and errors may show
         ws = websocket.WebSocket(skip_utf8_validation=True, enable_multithread=False)
         self._connecting = ws  # so that close() can cut a handshake short
         try:
@@ -421,11 +442,13 @@ class Connection:
         except websocket.WebSocketBadStatusException as error:
             raise _handshake_error(error) from error
         except websocket.WebSocketTimeoutException as error:
-            raise RequestTimeout(f"{self.name}: connect to {url} timed out") from error
+            raise RequestTimeout(f"{self.name}: connect to {self._url} timed out") from error
         except (OSError, websocket.WebSocketException) as error:
             if self._closing.is_set():
                 raise ClientClosed(f"{self.name}: closed while connecting") from error
-            raise ExchangeNotAvailable(f"{self.name}: cannot connect to {url}: {error}") from error
+            raise ExchangeNotAvailable(
+                f"{self.name}: cannot connect to {self._url}: {error}"
+            ) from error
         finally:
             self._connecting = None
         if self._closing.is_set():
@@ -690,6 +713,10 @@ class Connection:
             raise self._fatal
         if self._closing.is_set():
             raise ClientClosed(f"{self.name}: closed")
+
+
+def _as_is(text: str) -> str:
+    return text
 
 
 def _not_closed(error: BaseException) -> bool:

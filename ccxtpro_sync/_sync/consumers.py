@@ -5,9 +5,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 from .._core.events import Policy
+from .._core.pending import PendingUpdates
 from .._exceptions import RequestTimeout
 
 T = TypeVar("T")
@@ -49,9 +51,11 @@ class Subscription:
 class Stream(Generic[T]):
     """An iterator over updates: ``for ticker in client.stream_ticker("BTC/USDT"): ...``.
 
-    Updates are buffered with the stream's policy while the loop body runs:
-    ``LATEST`` streams keep only the newest value, ``APPEND`` streams (trades,
-    candles) concatenate up to ``max_items`` and yield lists. Each ``next()``
+    Updates are buffered per message hash with the stream's policy while the loop
+    body runs (the same ``PendingUpdates`` store as callbacks): ``LATEST`` streams
+    keep the newest value of each hash (over several symbols, each ``next()`` yields
+    one symbol's newest, oldest first), ``APPEND`` streams (trades, candles) keep up
+    to ``max_items`` per hash and yield everything pending as one list. Each ``next()``
     waits at most ``timeout`` seconds (``RequestTimeout``); ``close()`` (or
     leaving a ``with`` block, or breaking out of the loop and dropping the
     stream) unsubscribes.
@@ -68,32 +72,32 @@ class Stream(Generic[T]):
         self.description = description
         self._policy = policy
         self._timeout = timeout
-        self._max_items = max_items
         self._cond = threading.Condition()
-        self._items: list[Any] = []
-        self._latest: tuple[Any] | None = None
+        # Coalesced per message hash: a LATEST stream over several symbols keeps
+        # each symbol's newest value, not one value for all.
+        self._pending = PendingUpdates(max_items)
         self._closed = False
         self._error: BaseException | None = None
         self._subscription: Subscription | None = None
-        #: Items discarded because the consumer fell more than ``max_items`` behind.
-        self.dropped = 0
+
+    @property
+    def dropped(self) -> int:
+        """Items discarded because the consumer fell more than ``max_items`` behind."""
+        return self._pending.dropped
 
     def attach(self, subscription: Subscription) -> None:
         self._subscription = subscription
 
-    def push(self, value: Any) -> None:
-        """Called on the dispatcher thread with each update."""
+    def pusher(self, message_hash: str) -> Callable[[Any], None]:
+        """The callback that feeds this stream the updates of one message hash."""
+        return partial(self.push, message_hash=message_hash)
+
+    def push(self, value: Any, message_hash: str = "") -> None:
+        """Called on the dispatcher thread with each update of ``message_hash``."""
         with self._cond:
             if self._closed:
                 return
-            if self._policy is Policy.LATEST:
-                self._latest = (value,)
-            else:
-                self._items.extend(value)
-                overflow = len(self._items) - self._max_items
-                if overflow > 0:
-                    del self._items[:overflow]
-                    self.dropped += overflow
+            self._pending.put(message_hash, value, self._policy)
             self._cond.notify()
 
     def fail(self, error: BaseException) -> None:
@@ -104,17 +108,24 @@ class Stream(Generic[T]):
     def __iter__(self) -> Iterator[T]:
         return self
 
+    def _take(self) -> Any:
+        """The next value (call with the condition held and something pending)."""
+        pending = self._pending
+        entry = pending.pop()
+        assert entry is not None
+        if self._policy is Policy.LATEST:
+            return entry[1]  # one hash's newest value; the others stay queued
+        items: list[Any] = list(entry[1])
+        while (entry := pending.pop()) is not None:
+            items += entry[1]
+        return items
+
     def __next__(self) -> T:
         deadline = None if self._timeout is None else time.monotonic() + self._timeout
         with self._cond:
             while True:
-                if self._latest is not None:
-                    value = self._latest[0]
-                    self._latest = None
-                    return value  # type: ignore[no-any-return]
-                if self._items:
-                    items, self._items = self._items, []
-                    return items  # type: ignore[return-value]
+                if self._pending:
+                    return self._take()  # type: ignore[no-any-return]
                 if self._error is not None:
                     raise self._error
                 if self._closed:

@@ -26,6 +26,10 @@ _log = logging.getLogger("ccxtpro_sync")
 CallbackLookup = Callable[[str], tuple[Handle, ...]]
 
 
+#: Filters an update as it is queued: the update, a trimmed copy, or None to drop it.
+Admit = Callable[[Delivery], Delivery | None]
+
+
 class Dispatcher:
     """One daemon thread running callbacks in arrival order of their message hash."""
 
@@ -49,15 +53,26 @@ class Dispatcher:
         self.callback_errors = 0
 
     # -- producer side (reader threads) -------------------------------------
-    def put_many(self, deliveries: Iterable[Delivery], *, wake: bool = True) -> None:
+    def put_many(
+        self,
+        deliveries: Iterable[Delivery],
+        *,
+        wake: bool = True,
+        admit: Admit | None = None,
+    ) -> None:
         """Queue updates in order, under one lock for a reader's whole burst.
-        ``wake=False`` leaves waking the dispatcher to a later :meth:`wake`."""
+        ``wake=False`` leaves waking the dispatcher to a later :meth:`wake`.
+        ``admit`` (pure, quick) may drop or trim each update, under the same lock
+        as the queueing, so what it lets through is queued in the order it decided."""
         dropped: list[tuple[str, int]] = []
         with self._cond:
             if self._closed:
                 return
             put = self._pending.put
-            for delivery in deliveries:
+            for admitted in deliveries:
+                delivery = admitted if admit is None else admit(admitted)
+                if delivery is None:
+                    continue
                 count = put(delivery.message_hash, delivery.value, delivery.policy)
                 if count:
                     dropped.append((delivery.message_hash, count))

@@ -18,7 +18,7 @@ from .._core.events import Deferred, Delivery, Policy
 from .._core.router import Handle, Router, reject, resolve
 from .._exceptions import ClientClosed, RequestTimeout
 from .._signals import send, signals
-from .dispatcher import Dispatcher
+from .dispatcher import Admit, Dispatcher
 
 
 class Hub:
@@ -29,6 +29,10 @@ class Hub:
         self._lock = threading.Lock()
         self._router = Router()
         self._closed: BaseException | None = None
+        #: Filters each update as it is queued for callbacks (under the dispatcher's
+        #: lock, so queueing order is the order it decided): e.g. user data never
+        #: hands ``on_orders`` an order state older than one it already handed over.
+        self.admit: Admit | None = None
         self.dispatcher = Dispatcher(
             self._router.callbacks,
             owner=self._owner,
@@ -61,7 +65,7 @@ class Hub:
             if router.callbacks(message_hash):
                 queued.append(delivery)
         if queued:
-            self.dispatcher.put_many(queued, wake=wake)
+            self.dispatcher.put_many(queued, wake=wake, admit=self.admit)
 
     def _resolve_waiters(self, delivery: Delivery, source: str, url: str) -> None:
         value = delivery.value
@@ -98,15 +102,20 @@ class Hub:
             return self._router.add_waiter(message_hashes)
 
     def wait(self, future: Future[Any], timeout: float | None, what: str) -> Any:
-        """Block on a waiter; on timeout forget it and raise ``RequestTimeout``."""
+        """Block on a waiter; on timeout forget it and raise ``RequestTimeout``.
+
+        Whatever ends the wait (a value, the timeout, ``KeyboardInterrupt``, an
+        ``OverflowError`` from a huge timeout) the waiter is unregistered."""
         try:
             return future.result(timeout)
         except FutureTimeout:
-            with self._lock:
-                self._router.discard_waiter(future)
             if future.done():  # resolved in the meantime: keep the value
                 return future.result()
             raise RequestTimeout(f"timed out after {timeout}s waiting for {what}") from None
+        finally:
+            # Also when resolved: a waiter on several hashes stays under the others.
+            with self._lock:
+                self._router.discard_waiter(future)
 
     def discard_waiter(self, future: Future[Any]) -> None:
         """Forget a waiter that will not be waited on after all."""

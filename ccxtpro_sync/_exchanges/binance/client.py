@@ -27,7 +27,7 @@ import msgspec
 from tenacity import Retrying
 
 from ..._arguments import check_symbol, check_symbols
-from ..._core.events import RAW_HASH, Delivery, Policy, RawMessage, RawTap
+from ..._core.events import RAW_HASH, Delivery, Inbound, Policy, RawMessage, RawTap
 from ..._core.snapshot_scheduler import SnapshotScheduler
 from ..._exceptions import BadRequest, BadSymbol, NotSupported
 from ..._orderbook import OrderBook
@@ -41,9 +41,9 @@ from .market_data import MarketData
 from .markets import Markets, parse_markets
 from .rest import BinanceRest
 from .snapshots import SnapshotFetcher
-from .stream_protocol import BinanceStreamProtocol
+from .stream_protocol import BinanceStreamProtocol, Routed
 from .surface import TIMEFRAMES_BY_PRODUCT, CcxtSurface
-from .trading import BinanceTrading
+from .trading import BinanceTrading, take_credentials
 from .wire import Product
 
 __all__ = ["binance", "binancecoinm", "binanceusdm"]
@@ -96,12 +96,17 @@ class binance(CcxtSurface, BinanceTrading):
       ``OHLCVLimit``, ``liquidationsLimit`` (default 1000 each), ``numbers``
       (``"float"`` or ``"decimal"``), ``reconnect`` (a tenacity ``Retrying``),
       ``readTimeout`` (seconds of silence before a connection is presumed dead),
-      ``maxPending`` (items an ``APPEND`` stream keeps for a lagging callback, 10,000).
+      ``maxPending`` (items an ``APPEND`` stream keeps for a lagging callback, 10,000);
+    * ``credentials`` (a :class:`~ccxtpro_sync.Credentials`), or ``apiKey`` with ``secret``
+      or ``privateKey``/``privateKeyPath`` (and ``password``). The secret entries are
+      popped out of ``config``: the dict is consumed, so it holds no secret afterwards.
     """
 
     default_type: ClassVar[str] = "spot"
 
     def __init__(self, config: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+        # First of all: the secret material leaves the caller's dict (it is consumed).
+        credentials = take_credentials(config, kwargs)
         settings: dict[str, Any] = {**(config or {}), **kwargs}
         options: dict[str, Any] = dict(settings.get("options") or {})
         default_type = str(options.get("defaultType", self.default_type))
@@ -156,7 +161,7 @@ class binance(CcxtSurface, BinanceTrading):
         )
         self._raw_tap = RawTap()
         self._raw_handlers = 0
-        self._init_trading(settings)
+        self._init_trading(settings, credentials)
 
     # -- environment ---------------------------------------------------------------------
     def _endpoints(self, settings: Mapping[str, Any]) -> Endpoints:
@@ -247,8 +252,7 @@ class binance(CcxtSurface, BinanceTrading):
     def _apply_snapshot(self, symbol: str, body: bytes, depth: int) -> None:
         with self._data_lock:
             deliveries = self.data.apply_snapshot(symbol, body, depth)
-            notices = self.data.notices[:]
-            self.data.notices.clear()
+            notices = self.data.take_notices()
         if self._raw_tap.enabled:
             # Recorded too, so that a replay can rebuild the book from the same diffs.
             channel = f"{SNAPSHOT_CHANNEL}{self.market(symbol).lowercaseId}@{depth}"
@@ -333,8 +337,9 @@ class binance(CcxtSurface, BinanceTrading):
             for conn, refs in plan.items():
                 names = [stream for _, stream in refs]
                 conn.call(partial(_unsubscribe, streams=names), restored_on_reconnect=True)
+                kept = conn.query(partial(_still_desired, streams=names))
                 for ref, stream in refs:
-                    if not conn.protocol.book.is_desired(stream):  # type: ignore[attr-defined]
+                    if stream not in kept:
                         del self._carrier[ref]
                         self._load[conn] -= 1
                         self._forget(stream)
@@ -499,8 +504,9 @@ class binance(CcxtSurface, BinanceTrading):
                 symbol = data.markets.by_id(market_id).symbol
                 deliveries.extend(data.apply_snapshot(symbol, message.data, int(depth)))
             else:
-                deliveries.extend(data.route(channel, msgspec.Raw(message.data), 0.0))
-            data.notices.clear()
+                routed = data.route(channel, msgspec.Raw(message.data), 0.0)
+                deliveries.extend(routed.deliveries if isinstance(routed, Inbound) else routed)
+            data.take_notices()
         return deliveries
 
     # -- ticker ----------------------------------------------------------------------------
@@ -922,7 +928,10 @@ class binance(CcxtSurface, BinanceTrading):
         return self
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.environment} {self.product}>"
+        # Safe on a half-built client (its constructor raised): tracebacks show it.
+        environment = getattr(self, "environment", "?")
+        product = getattr(self, "product", "?")
+        return f"<{type(self).__name__} {environment} {product}>"
 
 
 class binanceusdm(binance):
@@ -943,9 +952,9 @@ class _LockedRouter:
     def __init__(self, data: MarketData, lock: threading.Lock) -> None:
         self._data = data
         self._lock = lock
-        self.notices = data.notices
 
-    def route(self, stream: str, data: Any, now: float) -> list[Delivery]:
+    def route(self, stream: str, data: Any, now: float) -> Routed:
+        # Notices come back by value, taken under the same lock as the deliveries.
         with self._lock:
             return self._data.route(stream, data, now)
 
@@ -953,7 +962,7 @@ class _LockedRouter:
         with self._lock:
             return self._data.hashes(stream)
 
-    def reset(self, streams: Any) -> list[Delivery]:
+    def reset(self, streams: Any) -> Routed:
         with self._lock:
             return self._data.reset(streams)
 
@@ -969,6 +978,10 @@ def _subscribe(protocol: Any, streams: list[str]) -> tuple[list[int | str], list
 def _unsubscribe(protocol: Any, streams: list[str]) -> tuple[list[int | str], list[str]]:
     result: tuple[list[int | str], list[str]] = protocol.unsubscribe(streams)
     return result
+
+
+def _still_desired(protocol: Any, streams: list[str]) -> set[str]:
+    return {stream for stream in streams if protocol.book.is_desired(stream)}
 
 
 def _limit_book(book: OrderBook[Any], limit: int | None) -> OrderBook[Any]:

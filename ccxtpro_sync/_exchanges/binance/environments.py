@@ -16,6 +16,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Literal, TypeAlias, get_args
+from urllib.parse import urlsplit, urlunsplit
 
 from ..._exceptions import BadRequest, NotSupported
 from .wire import Product
@@ -284,3 +285,48 @@ def route_for_stream(stream: str) -> Route:
     if head.startswith(_PUBLIC_HEADS):
         return "public"
     return "market"
+
+
+# --------------------------------------------------------------------------- redaction
+
+#: Query parameters whose values are credentials or bearer tokens.
+_SECRET_PARAMS: Final = frozenset({"listenkey", "signature", "apikey", "token", "secret"})
+
+
+def redact_listen_key(listen_key: str) -> str:
+    """A listenKey as it may be shown: its first four characters, never the key.
+
+    The key is a bearer token for the account's private stream; four characters
+    tell two keys apart in a log without letting anyone use one."""
+    return f"{listen_key[:4]}…[redacted]" if listen_key else listen_key
+
+
+def is_stream_name(name: str) -> bool:
+    """Whether ``name`` is a market stream (``btcusdt@trade``, ``!bookTicker``) rather
+    than a listenKey: every stream name has an ``@`` or starts with ``!``."""
+    return "@" in name or name.startswith("!")
+
+
+def redact_stream(name: str) -> str:
+    """``name`` unchanged if it is a market stream, else (a listenKey) redacted."""
+    return name if is_stream_name(name) else redact_listen_key(name)
+
+
+def redact_url(url: str) -> str:
+    """``url`` safe to show: listenKeys in the path (``/ws/<key>``) or in a combined
+    ``streams=`` list, and token-like query values (``listenKey``, ``signature``,
+    ``apiKey``), are redacted. Apply it wherever a URL leaves a connection (signals,
+    logs, errors, ``ConnectionInfo``, metrics labels)."""
+    parts = urlsplit(url)
+    segments = parts.path.split("/")
+    if len(segments) > 1 and segments[-2] == "ws" and segments[-1]:
+        segments[-1] = "/".join(redact_stream(s) for s in segments[-1].split("/"))
+    query = []
+    for pair in parts.query.split("&") if parts.query else []:
+        key, sep, value = pair.partition("=")
+        if key.lower() in _SECRET_PARAMS and value:
+            value = redact_listen_key(value) if key.lower() == "listenkey" else "[redacted]"
+        elif key == "streams":
+            value = "/".join(redact_stream(s) for s in value.split("/"))
+        query.append(f"{key}{sep}{value}")
+    return urlunsplit(parts._replace(path="/".join(segments), query="&".join(query)))

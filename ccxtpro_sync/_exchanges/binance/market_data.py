@@ -36,6 +36,7 @@ from ..._structures import OHLCV, FundingRate, Liquidation, Market, Ticker, Trad
 from . import parsers, wire
 from .book_sync import BookSync, SyncResult, SyncStatus
 from .markets import Markets
+from .stream_protocol import Routed, routed
 
 Handler = Callable[[msgspec.Raw], list[Delivery]]
 
@@ -121,11 +122,19 @@ class MarketData:
         self.books: dict[str, BookSync[Any]] = {}
 
     # -- StreamRouter ----------------------------------------------------------------
-    def route(self, stream: str, data: msgspec.Raw, now: float) -> list[Delivery]:
+    def route(self, stream: str, data: msgspec.Raw, now: float) -> Routed:
         handler = self._handlers.get(stream)
         if handler is None:
             handler = self._handlers[stream] = self._bind(stream)
-        return handler(data)
+        deliveries = handler(data)
+        if self.notices:  # handed over with the deliveries that caused them
+            return routed(deliveries, self.take_notices())
+        return deliveries
+
+    def take_notices(self) -> list[Notice]:
+        """The telemetry gathered since the last call, by value (call under the lock)."""
+        notices, self.notices = self.notices, []
+        return notices
 
     def hashes(self, stream: str) -> list[str]:
         market_id, kind = wire.classify_stream(stream, self.product)
@@ -138,7 +147,7 @@ class MarketData:
             return [ohlcv_hash(symbol, stream.split("@")[1].removeprefix("kline_"))]
         return [_KIND_HASH[kind](symbol)]
 
-    def reset(self, streams: Iterable[str]) -> list[Delivery]:
+    def reset(self, streams: Iterable[str]) -> Routed:
         """A connection carrying ``streams`` went away: their books can no longer chain."""
         for stream in streams:
             market_id, kind = wire.classify_stream(stream, self.product)
@@ -146,7 +155,7 @@ class MarketData:
                 book = self.books.get(self.markets.by_id(market_id).symbol)
                 if book is not None:
                     book.invalidate("connection lost")
-        return []
+        return routed([], self.take_notices())
 
     def opened(self, streams: Iterable[str]) -> list[Delivery]:
         return []

@@ -104,6 +104,10 @@ class BinanceRest:
         """One request; returns the body of a 200 response or raises the typed error."""
         url = self.base_url + path
         query = urlencode(params) if params else ""
+        # A listenKey (bearer token) or signature in the query must not ride out in an
+        # error: its text is redacted and the chain (which holds the URL) dropped.
+        hidden = [str(v) for k, v in (params or {}).items() if k in _HIDDEN_PARAMS and v]
+        failure: CcxtproSyncError | None = None
         try:
             response = self._session.request(
                 method,
@@ -112,9 +116,15 @@ class BinanceRest:
                 timeout=self.timeout,
             )
         except requests.Timeout as error:
-            raise RequestTimeout(f"{method} {url} timed out after {self.timeout}s") from error
+            failure = RequestTimeout(f"{method} {url} timed out after {self.timeout}s")
+            if not hidden:
+                raise failure from error
         except requests.RequestException as error:
-            raise ExchangeNotAvailable(f"{method} {url} failed: {error}") from error
+            failure = ExchangeNotAvailable(f"{method} {url} failed: {redact(str(error), hidden)}")
+            if not hidden:
+                raise failure from error
+        if failure is not None:
+            raise failure  # outside the except blocks: no __context__ either
         weight = response.headers.get("X-MBX-USED-WEIGHT-1M")
         if weight is not None and weight.isdigit():
             self.used_weight = int(weight)
@@ -217,6 +227,17 @@ class BinanceRest:
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
         self._session.close()
+
+
+#: Query parameters whose values never appear in an error.
+_HIDDEN_PARAMS = frozenset({"listenKey", "signature"})
+
+
+def redact(text: str, values: list[str]) -> str:
+    """``text`` with each of ``values`` (tokens, signatures) replaced by a marker."""
+    for value in values:
+        text = text.replace(value, "[redacted]")
+    return text
 
 
 def _json(body: bytes, path: str) -> Any:

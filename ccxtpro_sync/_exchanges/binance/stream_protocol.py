@@ -34,28 +34,42 @@ from ..._exceptions import (
     ProtocolError,
     RateLimitExceeded,
 )
+from .environments import is_stream_name, redact_listen_key, redact_stream, redact_url
 
 #: Stay well under common 8 KiB request-line limits.
 URL_BUDGET = 4000
 #: Streams per SUBSCRIBE frame; keeps frames small and acks quick.
 STREAMS_PER_REQUEST = 100
 
+#: What a router returns: deliveries, or an ``Inbound`` when notices come with them.
+Routed = list[Delivery] | Inbound
+
+
+def routed(deliveries: list[Delivery], notices: list[Notice]) -> Routed:
+    """``deliveries`` alone, or with ``notices`` (taken by value) in an ``Inbound``."""
+    if not notices:
+        return deliveries
+    return Inbound(deliveries=deliveries, notices=notices)
+
 
 class StreamRouter(Protocol):
-    """Turns one stream's payload into deliveries; the exchange client provides it."""
+    """Turns one stream's payload into deliveries; the exchange client provides it.
 
-    #: Telemetry the router wants sent; the protocol moves it into ``Inbound.notices``.
-    notices: list[Notice]
+    ``route`` and ``reset`` return their telemetry by value: a plain list of
+    deliveries normally, an ``Inbound`` with ``deliveries`` and ``notices`` when
+    there is telemetry to send. A router shared by several connections therefore
+    never hands one connection's notices to another, nor loses them.
+    """
 
-    def route(self, stream: str, data: msgspec.Raw, now: float) -> list[Delivery]:
-        """Deliveries for one combined-stream payload (may be empty)."""
+    def route(self, stream: str, data: msgspec.Raw, now: float) -> Routed:
+        """Deliveries (and notices) for one combined-stream payload (may be empty)."""
         ...
 
     def hashes(self, stream: str) -> list[str]:
         """The message hashes a stream feeds (to fail their waiters if it is refused)."""
         ...
 
-    def reset(self, streams: Iterable[str]) -> list[Delivery]:
+    def reset(self, streams: Iterable[str]) -> Routed:
         """The connection carrying ``streams`` was lost: drop state that cannot survive it."""
         ...
 
@@ -69,16 +83,13 @@ class RawStreamRouter:
 
     _decode = msgspec.json.Decoder().decode
 
-    def __init__(self) -> None:
-        self.notices: list[Notice] = []
-
-    def route(self, stream: str, data: msgspec.Raw, now: float) -> list[Delivery]:
+    def route(self, stream: str, data: msgspec.Raw, now: float) -> Routed:
         return [Delivery(f"stream:{stream}", [self._decode(data)], Policy.APPEND)]
 
     def hashes(self, stream: str) -> list[str]:
         return [f"stream:{stream}"]
 
-    def reset(self, streams: Iterable[str]) -> list[Delivery]:
+    def reset(self, streams: Iterable[str]) -> Routed:
         return []
 
     def opened(self, streams: Iterable[str]) -> list[Delivery]:
@@ -122,6 +133,10 @@ def stream_error(code: int, msg: str) -> ExchangeError | RateLimitExceeded:
 
 class BinanceStreamProtocol:
     """One market-stream connection's protocol state (see module docstring)."""
+
+    #: How the connection shows this protocol's URLs and streams (listenKeys redacted).
+    redact_url = staticmethod(redact_url)
+    redact_stream = staticmethod(redact_stream)
 
     def __init__(
         self,
@@ -177,10 +192,8 @@ class BinanceStreamProtocol:
         self._queries.clear()
         lost = self.book.desired()
         self.book.disconnected()
-        deliveries = self.router.reset(lost)
-        notices = self.router.notices[:]
-        self.router.notices.clear()
-        return Inbound(deliveries=deliveries, notices=notices)
+        reset = self.router.reset(lost)
+        return reset if isinstance(reset, Inbound) else Inbound(deliveries=reset)
 
     def encode_request(self, method: str, params: Any) -> tuple[int | str, str]:
         request_id = next(self._ids)
@@ -190,36 +203,42 @@ class BinanceStreamProtocol:
         self._queries.add(request_id)
         return request_id, _encode(message).decode()
 
+    def abandon(self, request_ids: Iterable[int | str]) -> None:
+        """The caller stopped waiting for these queries (timed out): forget them.
+        (Subscription requests are the book's and settle with their replies.)"""
+        self._queries.difference_update(request_ids)
+
     def receive(self, data: bytes, now: float) -> Inbound | list[Delivery]:
         try:
             frame = _decode_frame(data)
         except (msgspec.DecodeError, msgspec.ValidationError) as error:
-            return Inbound(errors=[ProtocolError(f"malformed frame ({error}): {data[:200]!r}")])
+            return Inbound(
+                errors=[ProtocolError(f"malformed frame ({error}): {self._shown(data)}")]
+            )
         if frame.stream is not None and frame.data:
             if frame.stream == "!serverShutdown":
                 return Inbound(reconnect_reason="server shutdown notice")
             router = self.router
             tap = self.raw_tap
             try:
-                deliveries = router.route(frame.stream, frame.data, now)
+                result = router.route(frame.stream, frame.data, now)
             except CcxtproSyncError as error:  # one bad payload never stops the stream
                 if tap.enabled:
                     return Inbound(errors=[error], deliveries=[self._raw(frame)])
                 return Inbound(errors=[error])
             if tap.enabled:
-                deliveries = [*deliveries, self._raw(frame)]
-            if router.notices:
-                notices = router.notices[:]
-                router.notices.clear()
-                return Inbound(deliveries=deliveries, notices=notices)
-            return deliveries
+                if isinstance(result, Inbound):
+                    result.deliveries = [*result.deliveries, self._raw(frame)]
+                else:
+                    result = [*result, self._raw(frame)]
+            return result
         if frame.e == "serverShutdown":
             return Inbound(reconnect_reason="server shutdown notice")
         if frame.error or frame.code is not None:
             return self._on_error(frame)
         if frame.id is not None:
             return self._on_result(frame)
-        return Inbound(errors=[ProtocolError(f"unexpected frame: {data[:200]!r}")])
+        return Inbound(errors=[ProtocolError(f"unexpected frame: {self._shown(data)}")])
 
     # -- subscriptions (called through Connection.call, under its lock) -----------------
     def subscribe(self, streams: Sequence[str]) -> tuple[list[int | str], list[str]]:
@@ -251,6 +270,14 @@ class BinanceStreamProtocol:
         return self._open
 
     # -- internals ----------------------------------------------------------------------
+    def _shown(self, data: bytes) -> str:
+        """The start of a frame for an error message, with listenKeys redacted."""
+        text = data.decode("utf-8", "replace")
+        for name in self.book.desired():
+            if not is_stream_name(name):
+                text = text.replace(name, redact_listen_key(name))
+        return repr(text[:200])
+
     def _raw(self, frame: _Frame) -> Delivery:
         message = RawMessage(self.name, frame.stream or "", bytes(frame.data), self.raw_tap.clock())
         return Delivery(RAW_HASH, [message], Policy.APPEND)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -54,8 +54,16 @@ from .private_parsers import (
 from .private_wire import AccountBalanceEntry, AccountPositionEntry, OrderResult, TradeResult
 from .rest_trading import BinanceRestTrading
 from .stream_protocol import BinanceStreamProtocol
-from .user_data import BALANCE, MY_TRADES, ORDERS, POSITIONS, ListenKeyTimer, symbol_hash
-from .user_stream import SharedUserData, UserStreamRouter
+from .user_data import (
+    BALANCE,
+    MY_TRADES,
+    ORDERS,
+    POSITIONS,
+    ListenKeyAction,
+    OrderSequencer,
+    symbol_hash,
+)
+from .user_stream import SharedListenKeyTimer, SharedUserData, UserStreamRouter
 from .ws_api import USER_DATA_SUBSCRIBED, BinanceWsApiProtocol, RateLimit
 
 if TYPE_CHECKING:
@@ -96,24 +104,56 @@ _decode_trades = msgspec.json.Decoder(list[TradeResult]).decode
 WsBuild = Callable[[BinanceWsApiProtocol], tuple[int | str, str]]
 
 
-def load_credentials(settings: Mapping[str, Any], environment: str) -> Credentials | None:
-    """Credentials from the config (``credentials``, or ``apiKey`` + ``secret``/``privateKey``/
-    ``privateKeyPath``) or from this environment's variables (optionally a ``dotenv``
-    file); never another environment's."""
+#: Config keys holding secret material: taken out of the caller's dict when read.
+SECRET_KEYS = ("secret", "privateKey", "password")
+
+
+def take_credentials(*sources: Any) -> Credentials | None:
+    """Credentials from ``apiKey`` + ``secret``/``privateKey``/``privateKeyPath`` in the
+    config dicts, with the secret material popped out of them first (each dict that
+    can be changed is consumed), so that neither the caller's dict nor any frame an
+    error reporter captures holds a secret afterwards. None without an ``apiKey``."""
+    secrets: dict[str, Any] = {}
+    api_key = key_path = None
+    for source in sources:
+        if not isinstance(source, Mapping):
+            continue
+        for name in SECRET_KEYS:
+            if name in source:
+                if isinstance(source, MutableMapping):
+                    secrets[name] = source.pop(name)
+                else:  # read-only: nothing to take it out of
+                    secrets[name] = source[name]
+        api_key = source.get("apiKey", api_key)
+        key_path = source.get("privateKeyPath", key_path)
+    if not api_key:
+        secrets.clear()
+        return None
+    try:
+        return Credentials(
+            api_key,
+            secret=secrets.get("secret"),
+            private_key=secrets.get("privateKey"),
+            private_key_path=key_path,
+            private_key_password=secrets.get("password"),
+        )
+    finally:
+        secrets.clear()  # nothing left in this frame for a traceback to show
+
+
+def load_credentials(
+    settings: Mapping[str, Any], environment: str, taken: Credentials | None = None
+) -> Credentials | None:
+    """Credentials from the config (``credentials``, or those ``take_credentials``
+    built from ``apiKey`` and its secret) or from this environment's variables
+    (optionally a ``dotenv`` file); never another environment's."""
     given = settings.get("credentials")
     if given is not None:
         if not isinstance(given, Credentials):
             raise AuthenticationError("credentials must be a ccxtpro_sync.Credentials")
         return given
-    api_key = settings.get("apiKey")
-    if api_key:
-        return Credentials(
-            api_key,
-            secret=settings.get("secret"),
-            private_key=settings.get("privateKey"),
-            private_key_path=settings.get("privateKeyPath"),
-            private_key_password=settings.get("password"),
-        )
+    if taken is not None:
+        return taken
     return Credentials.from_env(environment, dotenv=settings.get("dotenv"))
 
 
@@ -139,8 +179,10 @@ class BinanceTrading(BinanceRestTrading):
 
         def load_markets(self, reload: bool = False) -> dict[str, Market]: ...
 
-    def _init_trading(self, settings: Mapping[str, Any]) -> None:
-        self.credentials = load_credentials(settings, self.environment)
+    def _init_trading(
+        self, settings: Mapping[str, Any], credentials: Credentials | None = None
+    ) -> None:
+        self.credentials = load_credentials(settings, self.environment, credentials)
         self._recv_window: int | None = settings.get("recvWindow")
         self.orders_limit = int(settings.get("ordersLimit", 1000))
         self._ws_api: Connection | None = None
@@ -150,7 +192,7 @@ class BinanceTrading(BinanceRestTrading):
         self._reconcile_hooked = False
         self._worker = Worker(f"ccxtpro_sync-{self.name}-worker")
         keepalive = float(self.options.get("listenKeyKeepalive", 30 * 60.0))
-        self._listen_key = ListenKeyTimer(keepalive)
+        self._listen_key = SharedListenKeyTimer(keepalive)
 
     # -- plumbing --------------------------------------------------------------------------
     def _require_credentials(self) -> Credentials:
@@ -171,6 +213,8 @@ class BinanceTrading(BinanceRestTrading):
                     orders_limit=self.orders_limit,
                     trades_limit=self.trades_limit,
                 )
+                # Reconcile results and live events reach on_orders newest-last per order.
+                self.hub.admit = OrderSequencer().admit
             return self._user
 
     def _ws_api_connection(self) -> Connection:
@@ -216,8 +260,7 @@ class BinanceTrading(BinanceRestTrading):
         deadline = time.monotonic() + wait
         conn = self._ws_api_connection().start()
         conn.wait_ready(wait)
-        protocol: BinanceWsApiProtocol = conn.protocol  # type: ignore[assignment]
-        blocked = protocol.blocked_until
+        blocked: float | None = conn.query(lambda p: p.blocked_until)
         if blocked is not None and blocked > time.monotonic():
             retry_after = blocked - time.monotonic()
             raise RateLimitExceeded(
@@ -321,13 +364,15 @@ class BinanceTrading(BinanceRestTrading):
         conn = self._ws_api
         if conn is None:
             return []
-        protocol: BinanceWsApiProtocol = conn.protocol  # type: ignore[assignment]
-        return protocol.rate_limits
+        limits: list[RateLimit] = conn.query(lambda p: p.rate_limits)
+        return limits
 
     def _close_trading(self, timeout: float) -> None:
         self._worker.close(timeout)
-        key = self._listen_key.listen_key
-        for conn in (self._user_stream, self._ws_api):
+        key = self._listen_key.current()
+        with self._lock:
+            connections = (self._user_stream, self._ws_api)
+        for conn in connections:
             if conn is not None:
                 conn.close(timeout)
         if key is not None and self.credentials is not None:
@@ -606,9 +651,11 @@ class BinanceTrading(BinanceRestTrading):
             return
         if self.product == "spot" and self._ws_api is not None:
             self._ws_api.call(lambda p: p.want_user_data(False), restored_on_reconnect=True)
-        elif self._user_stream is not None:
-            self._listen_key.stop()
+            return
+        with self._lock:  # set under this lock in _start_listen_key_stream
             stream, self._user_stream = self._user_stream, None
+        if stream is not None:
+            self._listen_key.stop()
             stream.close()
 
     def _start_listen_key_stream(self) -> None:
@@ -648,8 +695,10 @@ class BinanceTrading(BinanceRestTrading):
             self._worker.submit(self._keepalive, delay=max(0.0, due - time.monotonic()))
 
     def _keepalive(self) -> None:
-        key = self._listen_key.listen_key
-        if key is None or self._user_stream is None:
+        key = self._listen_key.current()
+        with self._lock:
+            streaming = self._user_stream is not None
+        if key is None or not streaming:
             return
         try:
             self.rest.with_api_key(
@@ -658,13 +707,15 @@ class BinanceTrading(BinanceRestTrading):
                 self._require_credentials(),
                 {"listenKey": key},
             )
-            self._listen_key.kept_alive(time.monotonic())
+            # The key may have been replaced while the PUT was in flight (the reader
+            # saw it expire): then this reply is about a key no longer in use.
+            self._listen_key.kept_alive(time.monotonic(), key)
         except CcxtproSyncError as error:
             code = getattr(error, "code", None)
             _log.warning("%s: listenKey keepalive failed: %s", self.name, error)
             if code == INVALID_LISTEN_KEY:
-                self._listen_key.on_error(code)
-                self._replace_listen_key()
+                if self._listen_key.on_error(code, key) is ListenKeyAction.CREATE:
+                    self._replace_listen_key()
                 return
         self._schedule_keepalive()
 
@@ -674,10 +725,11 @@ class BinanceTrading(BinanceRestTrading):
         self._worker.submit(self._replace_listen_key)
 
     def _replace_listen_key(self) -> None:
-        conn = self._user_stream
+        with self._lock:
+            conn = self._user_stream
         if conn is None:
             return
-        old = [s for s in conn.protocol.book.desired()]  # type: ignore[attr-defined]
+        old = conn.query(lambda p: p.book.desired())
         key = self._create_listen_key()
         conn.call(lambda p: p.unsubscribe(old), restored_on_reconnect=True)
         conn.call(lambda p: p.subscribe([key]), restored_on_reconnect=True)

@@ -78,6 +78,7 @@ __all__ = [
     "POSITIONS",
     "ListenKeyAction",
     "ListenKeyTimer",
+    "OrderSequencer",
     "Reconciliation",
     "UserDataResult",
     "UserDataState",
@@ -604,6 +605,65 @@ class UserDataState:
             self._settle(order, owe=False)
 
 
+# --------------------------------------------------------------------------- ordering
+
+#: How many orders the sequencer remembers the newest delivered state of.
+_SEQUENCER_MEMORY: Final = 10_000
+
+
+def _older(candidate: Order, shown: Order) -> bool:
+    """Whether ``candidate`` is a state of the order from before ``shown``."""
+    if (candidate.filled or 0) < (shown.filled or 0):
+        return True
+    candidate_ts, shown_ts = candidate.lastUpdateTimestamp, shown.lastUpdateTimestamp
+    if candidate_ts is not None and shown_ts is not None and candidate_ts < shown_ts:
+        return True
+    return _is_open(candidate) and not _is_open(shown)  # finished orders do not reopen
+
+
+class OrderSequencer:
+    """Per order, never hands consumers a state older than one already handed over.
+
+    Live events and reconcile results are computed on different threads and
+    delivered after their locks are released, so a reconcile computed before a
+    live event can be delivered after it. ``admit`` runs where deliveries are
+    queued for consumers, atomically with the queueing (the dispatcher's lock),
+    and drops the order states that are older (by fill, update time, finished
+    or not) than the newest admitted for their order id. Not thread-safe by
+    itself; bounded to the most recent ``memory`` orders.
+    """
+
+    __slots__ = ("_memory", "_shown", "dropped")
+
+    def __init__(self, memory: int = _SEQUENCER_MEMORY) -> None:
+        self._memory = memory
+        self._shown: OrderedDict[str, Order] = OrderedDict()
+        #: Order states dropped because a newer one had been delivered.
+        self.dropped = 0
+
+    def admit(self, delivery: Delivery) -> Delivery | None:
+        """``delivery`` without stale order states (None if nothing is left of it);
+        deliveries of other kinds pass unchanged."""
+        message_hash = delivery.message_hash
+        if message_hash != ORDERS and not message_hash.startswith("orders:"):
+            return delivery
+        shown = self._shown
+        fresh: list[Order] = []
+        for order in delivery.value:
+            known = shown.get(order.id)
+            if known is not None and _older(order, known):
+                self.dropped += 1
+                continue
+            shown[order.id] = order
+            shown.move_to_end(order.id)
+            fresh.append(order)
+        while len(shown) > self._memory:
+            shown.popitem(last=False)
+        if len(fresh) == len(delivery.value):
+            return delivery
+        return Delivery(message_hash, fresh, delivery.policy) if fresh else None
+
+
 # --------------------------------------------------------------------------- listenKey
 
 
@@ -646,7 +706,11 @@ class ListenKeyTimer:
         self.listen_key = listen_key
         self._last_kept = now
 
-    def kept_alive(self, now: float) -> None:
+    def kept_alive(self, now: float, listen_key: str | None = None) -> None:
+        """A keepalive (PUT) succeeded. With ``listen_key`` (the key that was kept
+        alive), a reply for a key replaced meanwhile changes nothing."""
+        if listen_key is not None and listen_key != self.listen_key:
+            return
         self._last_kept = now
 
     def closed(self) -> None:
@@ -669,8 +733,12 @@ class ListenKeyTimer:
             return None
         return self._last_kept + self.keepalive_every
 
-    def on_error(self, code: int | None) -> ListenKeyAction:
-        """A keepalive failed with ``code``: ``-1125`` means re-create; else retry later."""
+    def on_error(self, code: int | None, listen_key: str | None = None) -> ListenKeyAction:
+        """A keepalive failed with ``code``: ``-1125`` means re-create; else retry later.
+        With ``listen_key`` (the key the keepalive was for), an error about a key
+        replaced meanwhile changes nothing."""
+        if listen_key is not None and listen_key != self.listen_key:
+            return ListenKeyAction.NONE
         if code == INVALID_LISTEN_KEY:
             self.listen_key = None
             return ListenKeyAction.CREATE if self._wanted else ListenKeyAction.NONE

@@ -16,15 +16,19 @@ import msgspec
 
 from ..._core.cache import ArrayCache, ArrayCacheBySymbolById, ArrayCacheBySymbolBySide
 from ..._core.events import Delivery, Notice, Policy
-from ..._exceptions import CcxtproSyncError
+from ..._exceptions import CcxtproSyncError, ProtocolError
 from ..._structures import Balances, Order, Position, Trade
+from .environments import redact_listen_key
 from .markets import Markets
 from .private_wire import decode_event
+from .stream_protocol import Routed, routed
 from .user_data import (
     BALANCE,
     MY_TRADES,
     ORDERS,
     POSITIONS,
+    ListenKeyAction,
+    ListenKeyTimer,
     Reconciliation,
     UserDataResult,
     UserDataState,
@@ -154,30 +158,83 @@ class UserStreamRouter:
     def __init__(self, state: SharedUserData, on_expired: Callable[[], None]) -> None:
         self.state = state
         self._on_expired = on_expired
-        self.notices: list[Notice] = []
 
-    def route(self, stream: str, data: msgspec.Raw, now: float) -> list[Delivery]:
+    def route(self, stream: str, data: msgspec.Raw, now: float) -> Routed:
+        # ``stream`` is the listenKey, a bearer token: telemetry names it redacted.
+        where = redact_listen_key(stream)
         try:
             event = decode_event(data)
         except CcxtproSyncError as error:
-            self.notices.append(("protocol_error", {"url": stream, "name": stream, "error": error}))
-            return []
+            # Its message quotes the payload, which may carry the key (listenKeyExpired).
+            shown = ProtocolError(str(error).replace(stream, where))
+            return routed([], [("protocol_error", {"url": where, "name": where, "error": shown})])
         result = self.state.handle(event)
-        for problem in result.errors:
-            self.notices.append(
-                ("protocol_error", {"url": stream, "name": stream, "error": problem})
-            )
+        notices: list[Notice] = [
+            ("protocol_error", {"url": where, "name": where, "error": problem})
+            for problem in result.errors
+        ]
         if result.listen_key_expired:
             self._on_expired()
-        return result.deliveries
+        return routed(result.deliveries, notices)
 
     def hashes(self, stream: str) -> list[str]:
         return [*USER_HASHES, USER_DATA_SUBSCRIBED]
 
-    def reset(self, streams: Iterable[str]) -> list[Delivery]:
+    def reset(self, streams: Iterable[str]) -> Routed:
         return []
 
     def opened(self, streams: Iterable[str]) -> list[Delivery]:
         # The listenKey rides in the connect URL: live as soon as the socket opens,
         # and whatever happened while it was closed must be reconciled.
         return [Delivery(USER_DATA_SUBSCRIBED, list(streams))] if streams else []
+
+
+class SharedListenKeyTimer(ListenKeyTimer):
+    """``ListenKeyTimer`` made safe for the threads that touch it: the reader (a
+    ``listenKeyExpired`` event), the worker (create, keepalive) and the caller
+    (stop, close). Each transition runs under one lock; none does I/O."""
+
+    def __init__(self, keepalive_every: float = 30 * 60.0) -> None:
+        super().__init__(keepalive_every)
+        self.lock = threading.Lock()
+
+    def current(self) -> str | None:
+        """The listenKey in use, if any."""
+        with self.lock:
+            return self.listen_key
+
+    def start(self) -> ListenKeyAction:
+        with self.lock:
+            return super().start()
+
+    def stop(self) -> ListenKeyAction:
+        with self.lock:
+            return super().stop()
+
+    def created(self, listen_key: str, now: float) -> None:
+        with self.lock:
+            super().created(listen_key, now)
+
+    def kept_alive(self, now: float, listen_key: str | None = None) -> None:
+        with self.lock:
+            super().kept_alive(now, listen_key)
+
+    def closed(self) -> None:
+        with self.lock:
+            super().closed()
+
+    def due(self, now: float) -> ListenKeyAction:
+        with self.lock:
+            return super().due(now)
+
+    def next_due(self) -> float | None:
+        with self.lock:
+            return super().next_due()
+
+    def on_error(self, code: int | None, listen_key: str | None = None) -> ListenKeyAction:
+        with self.lock:
+            return super().on_error(code, listen_key)
+
+    def on_expired(self) -> ListenKeyAction:
+        with self.lock:
+            return super().on_expired()

@@ -49,7 +49,7 @@ from ..._exceptions import (
     ProtocolError,
 )
 from ..._structures import Market
-from .environments import Endpoints
+from .environments import Endpoints, redact_stream, redact_url
 from .errors import from_payload
 from .markets import Markets
 from .order_ids import client_order_id
@@ -259,6 +259,10 @@ def unify_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
 class BinanceWsApiProtocol:
     """One WS API connection's protocol state (see module docstring)."""
 
+    #: How the connection shows this protocol's URLs and streams (listenKeys redacted).
+    redact_url = staticmethod(redact_url)
+    redact_stream = staticmethod(redact_stream)
+
     def __init__(
         self,
         endpoints: Endpoints,
@@ -353,6 +357,15 @@ class BinanceWsApiProtocol:
         if params is not None and not isinstance(params, Mapping):
             raise BadRequest("WS API params must be an object")
         return self._request(method, dict(params or {}), None)
+
+    def abandon(self, request_ids: Iterable[int | str]) -> None:
+        """The caller stopped waiting for these requests (timed out): forget their
+        parsers and send times now rather than at the next reconnect. A late reply
+        is then answered to no one. Resume steps are never abandoned."""
+        for request_id in request_ids:
+            if request_id not in self._resume:
+                self._parsers.pop(request_id, None)
+                self._sent_at.pop(request_id, None)
 
     def receive(self, data: bytes, now: float) -> Inbound:
         try:

@@ -1,0 +1,150 @@
+"""Secrets and tokens never leave the process (issue 12): listenKeys, API secrets."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+import ccxtpro_sync
+from ccxtpro_sync.contrib.logging import log_signals
+from ccxtpro_sync.simulator import LocalExchange
+
+from ..reliability.support import signal_logs
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.getMessage()} {record.__dict__.get('payload', '')}")
+
+
+def test_the_futures_listen_key_is_redacted_wherever_a_url_leaves(
+    exchange: LocalExchange,
+) -> None:
+    account = exchange.create_test_account("hmac")
+    records = _Records()
+    logger = logging.getLogger("ccxtpro_sync.test_secrets")
+    logger.addHandler(records)
+    logger.setLevel(logging.DEBUG)
+    library = logging.getLogger("ccxtpro_sync")
+    library.addHandler(records)
+    config = {"environment": "local", "local": exchange, "credentials": account.credentials}
+    try:
+        with (
+            signal_logs() as logs,
+            log_signals(logger),
+            ccxtpro_sync.binanceusdm(config) as client,
+            client.on_orders(handler=lambda orders: None),
+        ):
+            key = client._listen_key.listen_key
+            assert key
+            user = f"{client.name}-user-data"
+            logs["connection_started"].wait_for(1, where=lambda p: p["name"] == user)
+            assert exchange.faults.drop() >= 1  # a drop: closed, then started again
+            logs["connection_closed"].wait_for(1, where=lambda p: p["name"] == user)
+            logs["connection_started"].wait_for(2, where=lambda p: p["name"] == user)
+            # What ConnectionInfo (and so connection_info(), metrics labels) is built from.
+            info = client._user_stream.info()
+            assert info["url"] and info["subscriptions"]
+            shown = [
+                repr(client),
+                repr(info),
+                repr(client.connections()),
+                *(repr(log.payloads) for log in logs.values()),
+                *records.lines,
+            ]
+        assert records.lines  # the INFO records of log_signals were written
+        assert not [text for text in shown if key in text]
+        assert info["url"].split("?")[0].endswith("/stream")
+        assert key[:4] in info["url"]  # redacted, not removed: keys stay tell-apart
+    finally:
+        logger.removeHandler(records)
+        library.removeHandler(records)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("wss://x/private/stream?streams=AbCdEfGhIjKl", "wss://x/private/stream?streams=AbCd…[redacted]"),
+        ("wss://x/ws/AbCdEfGhIjKl", "wss://x/ws/AbCd…[redacted]"),
+        ("wss://x/private/ws?listenKey=AbCdEfGh&events=ORDER", "wss://x/private/ws?listenKey=AbCd…[redacted]&events=ORDER"),
+        ("wss://x/stream?streams=btcusdt@trade/!bookTicker", "wss://x/stream?streams=btcusdt@trade/!bookTicker"),
+        ("wss://x/ws/btcusdt@depth@100ms", "wss://x/ws/btcusdt@depth@100ms"),
+        ("https://x/api?signature=abc&apiKey=k", "https://x/api?signature=[redacted]&apiKey=[redacted]"),
+    ],
+)  # fmt: skip
+def test_redact_url(url: str, shown: str) -> None:
+    from ccxtpro_sync._exchanges.binance.environments import redact_url
+
+    assert redact_url(url) == shown
+
+
+def _captured_locals(error: BaseException) -> list[str]:
+    """What a Sentry-style reporter with ``capture_locals`` keeps: the repr of every
+    local of every frame of the traceback (raising if a repr raises)."""
+    shown: list[str] = []
+    assert error.__traceback__ is not None
+    tb = error.__traceback__.tb_next  # the library's frames, below the test's own
+    while tb is not None:
+        shown += [f"{name}={value!r}" for name, value in tb.tb_frame.f_locals.items()]
+        tb = tb.tb_next
+    return shown
+
+
+def test_the_config_dict_is_consumed_and_the_client_still_signs(exchange: LocalExchange) -> None:
+    key, secret = "K" * 64, "S" * 64
+    exchange.add_account(api_key=key, secret=secret)
+    config = {"environment": "local", "local": exchange, "apiKey": key, "secret": secret}
+    with ccxtpro_sync.binance(config) as client:
+        assert "secret" not in config and config["apiKey"] == key
+        assert client.fetch_balance_ws().total is not None
+
+
+def test_a_non_utf8_secret_raises_with_no_copy_of_it_attached() -> None:
+    secret = b"\xff\xfenot-utf8-secret-material"
+    config = {"apiKey": "K" * 64, "secret": secret}
+    with pytest.raises(ccxtpro_sync.AuthenticationError) as caught:
+        ccxtpro_sync.binance(config)
+    error = caught.value
+    assert error.__cause__ is None and error.__context__ is None
+    assert "secret" not in config
+    shown = _captured_locals(error)
+    assert shown and not [text for text in shown if "not-utf8-secret" in text]
+
+
+def test_a_half_built_client_has_a_repr_and_its_frames_hold_no_secret() -> None:
+    config = {"apiKey": "K" * 64, "secret": "S" * 64, "numbers": "bogus"}
+    with pytest.raises(ccxtpro_sync.BadRequest) as caught:
+        ccxtpro_sync.binance(config)  # raises half way through the constructor
+    shown = _captured_locals(caught.value)  # repr() of the half-built client included
+    assert any(text.startswith("self=<binance") for text in shown)
+    assert not [text for text in shown if "S" * 64 in text]
+    with pytest.raises(ccxtpro_sync.BadRequest) as early:
+        ccxtpro_sync.binance({"options": {"defaultType": "bogus"}})  # before any attribute
+    assert any(text.startswith("self=<binance") for text in _captured_locals(early.value))
+
+
+def test_a_failed_listen_key_request_does_not_carry_the_key() -> None:
+    import socket
+
+    from ccxtpro_sync._exchanges.binance.rest import BinanceRest
+
+    with socket.socket() as probe:  # a port nobody listens on: the request fails
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    key = "LK" + "x" * 58
+    rest = BinanceRest(f"http://127.0.0.1:{port}", "usdm", timeout=5.0)
+    credentials = ccxtpro_sync.Credentials("K" * 64, secret="S" * 64)
+    try:
+        with pytest.raises(ccxtpro_sync.ExchangeNotAvailable) as caught:
+            rest.with_api_key("PUT", "/fapi/v1/listenKey", credentials, {"listenKey": key})
+    finally:
+        rest.close()
+    error = caught.value
+    assert "/fapi/v1/listenKey" in str(error)
+    assert key not in str(error)
+    assert error.__cause__ is None and error.__context__ is None
