@@ -171,7 +171,6 @@ def test_a_list_with_bytes_names_the_position(spot: Any) -> None:
     "kwargs",
     [
         {"secret": 123},
-        {"secret": b"\xff\xfe"},
         {"private_key": 1.5},
         {"private_key_path": 3},
         {"secret": "s", "private_key_password": 5},
