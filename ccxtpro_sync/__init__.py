@@ -59,6 +59,7 @@ from ._structures import (
 from ._sync.consumers import Stream, Subscription
 from ._sync.info import ConnectionInfo
 from ._sync.reconnect import default_reconnect_policy
+from .websocket import WebSocketClient
 
 __version__ = "0.1.0"
 
@@ -111,6 +112,7 @@ __all__ = [
     "Subscription",
     "Ticker",
     "Trade",
+    "WebSocketClient",
     "__version__",
     "binance",
     "binancecoinm",

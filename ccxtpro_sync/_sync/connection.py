@@ -23,13 +23,14 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import websocket
-from tenacity import RetryCallState, Retrying, retry_if_exception
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from .._core.events import Delivery, Inbound
-from .._core.frames import OP_BINARY, OP_CLOSE, OP_PING, FrameError, FrameParser
+from .._core.frames import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, FrameError, FrameParser
+from .._core.heartbeat import Heartbeat, ServerPing
 from .._core.pacing import TokenBucket
 from .._core.protocol import ConnectionProtocol
 from .._core.router import reject, resolve
@@ -58,6 +59,9 @@ RequestBuilder = Callable[[Any], tuple[list[int | str], list[str]]]
 
 #: Bytes per socket read: a burst of frames costs one syscall, not one or more per frame.
 READ_SIZE = 1 << 16
+
+#: Told on the reader thread (no lock held) that a session ended: the error, or None on close().
+SessionEndHandler = Callable[["Connection", "ConnectionClosed | None"], None]
 
 
 class State(enum.Enum):
@@ -111,13 +115,15 @@ class Connection:
         hub: Hub | None = None,
         owner: Any = None,
         name: str | None = None,
-        reconnect: Retrying | None = None,
+        reconnect: Retrying | Literal[False] | None = None,
         connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
         ping_interval: float = 20.0,
         outgoing_rate: float = 3.0,
         stable_after: float = 5.0,
         headers: dict[str, str] | None = None,
+        heartbeat: Heartbeat | None = None,
+        on_session_end: SessionEndHandler | None = None,
     ) -> None:
         if read_timeout <= 0 or ping_interval <= 0:
             raise ValueError("read_timeout and ping_interval must be positive")
@@ -126,10 +132,19 @@ class Connection:
         self._owner = owner if owner is not None else self
         self._owns_hub = hub is None
         self.hub = hub if hub is not None else Hub(owner=self._owner, name=self.name)
-        self._policy = reconnect if reconnect is not None else default_reconnect_policy()
+        # reconnect=False: one session; its loss is final (the layer above reconnects).
+        self._one_shot = reconnect is False
+        if reconnect is False:
+            self._policy = Retrying(stop=stop_after_attempt(1), reraise=True)
+        else:
+            self._policy = reconnect if reconnect is not None else default_reconnect_policy()
+        self._on_session_end = on_session_end
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
         self._ping_interval = min(ping_interval, read_timeout)
+        self.heartbeat: Heartbeat = (
+            heartbeat if heartbeat is not None else ServerPing(self._ping_interval, read_timeout)
+        )
         self._stable_after = stable_after
         self._headers = [f"{k}: {v}" for k, v in (headers or {}).items()]
 
@@ -211,6 +226,12 @@ class Connection:
 
     def is_ready(self) -> bool:
         return self._ready.is_set()
+
+    def mark_ready(self) -> None:
+        """The layer above finished its own resume steps (an open hook): let waiters go.
+        Ignored when no socket is open."""
+        if self._ws is not None and not self._closing.is_set():
+            self._ready.set()
 
     def call(
         self,
@@ -375,7 +396,11 @@ class Connection:
                     _log.error("%s: giving up: %r", self.name, error)
                     self._reject_all(error)
                     break
-                self._serve(ws)
+                lost = self._serve(ws)
+                if lost is not None and self._one_shot:  # nothing is retried: that was final
+                    self._fatal = lost
+                    self._reject_all(lost)
+                    break
         finally:
             self._state = State.CLOSED
             self._ready.clear()
@@ -457,8 +482,9 @@ class Connection:
             raise ClientClosed(f"{self.name}: closed")
         return ws
 
-    def _serve(self, ws: websocket.WebSocket) -> None:
-        """Resume and read until the socket dies; always leaves the socket closed."""
+    def _serve(self, ws: websocket.WebSocket) -> ConnectionClosed | None:
+        """Resume and read until the socket dies; always leaves the socket closed.
+        Returns why the session ended, or None when close() ended it."""
         code: int | None = None
         reason = ""
         self.connects += 1
@@ -468,6 +494,9 @@ class Connection:
         with self._lock:
             self._ws = ws
             inbound = self.protocol.on_open(started)
+            greeting = self.heartbeat.on_open(started)
+        if greeting:  # the keep-alive set-up goes out first (e.g. public/set_heartbeat)
+            inbound.outgoing = greeting + inbound.outgoing
         self._state = State.OPEN
         self.connected_at = started
         if signals.connection_started.receivers:
@@ -516,20 +545,29 @@ class Connection:
                 name=self.name,
                 code=code,
                 reason=reason,
-                will_reconnect=not closing,
+                will_reconnect=not closing and not self._one_shot,
             )
+        ended = None if closing else lost
+        if self._on_session_end is not None:
+            try:
+                self._on_session_end(self, ended)
+            except Exception:  # the reader must still end or reconnect cleanly
+                _log.exception("%s: session-end handler failed", self.name)
+        return ended
 
     def _read_loop(self, ws: websocket.WebSocket) -> None:
         """Read frames until the socket dies. websocket-client did the handshake and
         does the sending; receiving is ours: one large ``recv`` per burst, parsed by the
         sans-I/O ``FrameParser`` (websocket-client would read each frame with two or
         three small ``recv`` calls and several objects, which dominated the cost)."""
-        read_timeout = self._read_timeout
         started = self.connected_at or time.monotonic()
         sock = ws.sock
         if sock is None:
             raise _Reconnect("socket gone before reading")
-        sock.settimeout(self._ping_interval)
+        heartbeat = self.heartbeat
+        sock.settimeout(heartbeat.period)
+        deadline = heartbeat.next_deadline()  # inf unless the heartbeat runs on a schedule
+        inspect = heartbeat.inspects_messages
         parser = FrameParser()
         last_rx = time.monotonic()
         protocol = self.protocol
@@ -545,11 +583,8 @@ class Connection:
                 now = time.monotonic()
                 if self._closing.is_set():
                     raise ClientClosed("closed") from None
-                if now - last_rx >= read_timeout:
-                    raise _Reconnect(f"no data for {read_timeout:.1f}s (silent peer)") from None
-                self._bucket.reserve(now)  # an unsolicited ping counts against the rate limit
-                with self._send_lock:
-                    ws.ping()
+                self._beat(ws, now, last_rx)
+                deadline = heartbeat.next_deadline()
                 continue
             except OSError as error:
                 raise _Reconnect(f"socket error: {error!r}") from None
@@ -561,11 +596,21 @@ class Connection:
                 raise _Reconnect(f"broken framing from the server: {error}") from None
             now = time.monotonic()
             last_rx = now
+            if now >= deadline:
+                self._beat(ws, now, last_rx)
+                deadline = heartbeat.next_deadline()
             # Plain data of this burst, handed over together (one dispatcher lock);
             # flushed before anything else is acted on, so order is kept.
             batch: list[Delivery] = []
             for opcode, data in messages:
                 if opcode <= OP_BINARY:
+                    if inspect:  # an application heartbeat may own this frame
+                        consumed, answers = heartbeat.on_message(data, now)
+                        if answers:
+                            self._send_paced(answers)
+                        if consumed:
+                            deadline = heartbeat.next_deadline()
+                            continue
                     self.messages += 1
                     if received.receivers:
                         send(received, self._owner, url=self._url, name=self.name, size=len(data))
@@ -598,6 +643,9 @@ class Connection:
                 elif opcode == OP_PING:
                     with self._send_lock:
                         ws.pong(data)
+                elif opcode == OP_PONG:
+                    heartbeat.on_pong(now)
+                    deadline = heartbeat.next_deadline()
                 elif opcode == OP_CLOSE:
                     code, reason = _parse_close(data)
                     with contextlib.suppress(Exception), self._send_lock:
@@ -611,6 +659,18 @@ class Connection:
                 self._note_update(now, started)
                 deliver_many(batch, self.name, url=self._url, wake=False)
             wake()  # one wake-up for the whole burst
+
+    def _beat(self, ws: websocket.WebSocket, now: float, last_rx: float) -> None:
+        """Run the heartbeat's timer: probe, or leave a dead connection."""
+        tick = self.heartbeat.on_timer(now, last_rx)
+        if tick.dead is not None:
+            raise _Reconnect(tick.dead)
+        if tick.ping:
+            self._bucket.reserve(now)  # an unsolicited ping counts against the rate limit
+            with self._send_lock:
+                ws.ping()
+        if tick.frames:
+            self._send_paced(tick.frames)
 
     def _note_update(self, now: float, started: float) -> None:
         """Timing figures of data updates (replies to our own requests do not count)."""
