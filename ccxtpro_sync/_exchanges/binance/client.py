@@ -20,7 +20,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
-from functools import partial
 from typing import Any, ClassVar, Literal
 
 import msgspec
@@ -35,6 +34,7 @@ from ..._structures import OHLCV, FundingRate, Liquidation, Market, Ticker, Trad
 from ..._sync.connection import Connection
 from ..._sync.consumers import Stream, Subscription
 from ..._sync.info import ConnectionInfo
+from ..._sync.planner import ConnectionPlanner
 from . import market_data as md
 from .environments import Endpoints, endpoints, route_for_stream
 from .market_data import MarketData
@@ -146,11 +146,21 @@ class binance(CcxtSurface, BinanceTrading):
         self._markets_lock = threading.Lock()
         self._data: MarketData | None = None
         self._data_lock = threading.Lock()
-        self._pools: dict[str, list[Connection]] = {}
-        self._carrier: dict[StreamRef, Connection] = {}
-        #: Streams each connection carries (the planner's view of its load).
-        self._load: dict[Connection, int] = {}
-        self._held: set[tuple[str, ...]] = set()
+        # Connection planning is exchange-neutral (ConnectionPlanner); its tables are
+        # also reachable here under their old names.
+        self._planner = ConnectionPlanner(
+            self._lock,
+            new_connection=self._new_connection,
+            max_streams=self._max_streams,
+            route=self._route_base,
+            forget=self._forget,
+            check=self._check_usable,
+            closed=lambda: self._closed,
+        )
+        self._pools = self._planner.pools
+        self._carrier = self._planner.carrier
+        self._load = self._planner.load
+        self._held = self._planner.held
         self._fetcher = SnapshotFetcher(
             self.rest,
             SnapshotScheduler(futures=self.product != "spot"),
@@ -295,54 +305,11 @@ class binance(CcxtSurface, BinanceTrading):
 
     def _acquire(self, streams: Sequence[str]) -> None:
         """Make sure every stream is subscribed on some connection (one more reference)."""
-        plan: dict[Connection, list[str]] = {}
-        with self._lock:
-            self._check_usable()
-            for stream in streams:
-                ref = (self._route_base(stream), stream)
-                conn = self._carrier.get(ref)
-                if conn is None:
-                    conn = self._pick_connection(ref[0])
-                    self._carrier[ref] = conn
-                    self._load[conn] = self._load.get(conn, 0) + 1
-                plan.setdefault(conn, []).append(stream)
-            for conn, wanted in plan.items():
-                conn.call(partial(_subscribe, streams=wanted), restored_on_reconnect=True)
-                conn.start()
-
-    def _pick_connection(self, base: str) -> Connection:
-        """The first connection of ``base`` with room for one more stream, or a new one."""
-        pool = self._pools.setdefault(base, [])
-        for conn in pool:
-            if self._load.get(conn, 0) < self._max_streams:
-                return conn
-        conn = self._new_connection(base, len(pool))
-        pool.append(conn)
-        return conn
+        self._planner.acquire(streams)
 
     def _release(self, streams: Sequence[str]) -> None:
-        """Drop one reference per stream; unsubscribe on the wire when none is left.
-
-        Streams of one connection go out in one ``UNSUBSCRIBE`` frame, so releasing
-        many costs one paced frame per connection, not one per stream."""
-        with self._lock:
-            if self._closed:
-                return
-            plan: dict[Connection, list[tuple[StreamRef, str]]] = {}
-            for stream in streams:
-                ref = (self._route_base(stream), stream)
-                conn = self._carrier.get(ref)
-                if conn is not None:
-                    plan.setdefault(conn, []).append((ref, stream))
-            for conn, refs in plan.items():
-                names = [stream for _, stream in refs]
-                conn.call(partial(_unsubscribe, streams=names), restored_on_reconnect=True)
-                kept = conn.query(partial(_still_desired, streams=names))
-                for ref, stream in refs:
-                    if stream not in kept:
-                        del self._carrier[ref]
-                        self._load[conn] -= 1
-                        self._forget(stream)
+        """Drop one reference per stream; unsubscribe on the wire when none is left."""
+        self._planner.release(streams)
 
     def _forget(self, stream: str) -> None:
         if "@depth" in stream:
@@ -352,23 +319,10 @@ class binance(CcxtSurface, BinanceTrading):
 
     def _hold(self, key: tuple[str, ...], streams: Sequence[str]) -> None:
         """``watch_X`` keeps its streams subscribed until ``un_watch_X``."""
-        with self._lock:
-            if key in self._held:
-                return
-            self._held.add(key)
-        try:
-            self._acquire(streams)
-        except BaseException:
-            with self._lock:
-                self._held.discard(key)
-            raise
+        self._planner.hold(key, streams)
 
     def _unhold(self, key: tuple[str, ...], streams: Sequence[str]) -> None:
-        with self._lock:
-            if key not in self._held:
-                return
-            self._held.discard(key)
-        self._release(streams)
+        self._planner.unhold(key, streams)
 
     def _close_resources(self, timeout: float) -> None:
         self._close_trading(timeout)
@@ -968,20 +922,6 @@ class _LockedRouter:
 
     def opened(self, streams: Any) -> list[Delivery]:
         return []
-
-
-def _subscribe(protocol: Any, streams: list[str]) -> tuple[list[int | str], list[str]]:
-    result: tuple[list[int | str], list[str]] = protocol.subscribe(streams)
-    return result
-
-
-def _unsubscribe(protocol: Any, streams: list[str]) -> tuple[list[int | str], list[str]]:
-    result: tuple[list[int | str], list[str]] = protocol.unsubscribe(streams)
-    return result
-
-
-def _still_desired(protocol: Any, streams: list[str]) -> set[str]:
-    return {stream for stream in streams if protocol.book.is_desired(stream)}
 
 
 def _limit_book(book: OrderBook[Any], limit: int | None) -> OrderBook[Any]:
