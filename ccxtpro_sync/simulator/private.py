@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from .._exchanges.binance.signing import KeyType
 from . import private_rest
 from .account_views import order_view
 from .accounts import Account, Accounts, Number, Permission, Position, SpotBalance, TestAccount, dec
@@ -25,6 +24,7 @@ from .engine import now_ms
 from .listen_keys import ListenKeys
 from .matching import Matching
 from .private_limits import FUTURES_ORDERS, SPOT_ORDERS, Rule, WsApiLimits
+from .signatures import KeyType
 from .user_data import UserDataHub
 from .ws_api import Session, SessionInfo, WsApiServer, run_in_loop
 
