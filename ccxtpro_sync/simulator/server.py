@@ -276,7 +276,7 @@ class WsServer:
         if info is None or (info.ws_api and info.market not in self.ws_api_handlers):
             return self._reject(ws, 404, "Not Found")
         names = info.streams
-        if info.combined and any(self.parse_name(info.market, n) is None for n in names):
+        if any(self.parse_name(info.market, n) is None for n in info.required):
             return self._reject(ws, 400, {"code": 2, "msg": "Invalid request: invalid stream"})
         if len(set(names)) > self.limits[info.market].max_streams:
             return self._reject(ws, 400, {"code": 2, "msg": "Invalid request: too many streams"})

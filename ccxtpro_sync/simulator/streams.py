@@ -150,6 +150,9 @@ class PathInfo:
     combined: bool
     streams: tuple[str, ...]
     ws_api: bool = False
+    #: Names that must all be valid for the handshake to succeed (``/stream?streams=``
+    #: and ``?listenKey=``); a raw ``/ws/<name>`` segment that names no stream is ignored.
+    required: tuple[str, ...] = ()
 
 
 def parse_path(raw: str) -> PathInfo | None:
@@ -169,9 +172,12 @@ def parse_path(raw: str) -> PathInfo | None:
     if rest and rest[0] == "ws":
         # ``/private/ws?listenKey=<k>`` (USD-M routed user data) names streams in the query.
         keys = tuple(k for v in parse_qs(split.query).get("listenKey", []) for k in v.split("/"))
-        return PathInfo(market, route, False, tuple(s for s in (*rest[1:], *keys) if s))
+        return PathInfo(
+            market, route, False, tuple(s for s in (*rest[1:], *keys) if s), required=keys
+        )
     if rest == ["stream"]:
         query = parse_qs(split.query)
         names = query.get("streams", [""])[0]
-        return PathInfo(market, route, True, tuple(s for s in names.split("/") if s))
+        streams = tuple(s for s in names.split("/") if s)
+        return PathInfo(market, route, True, streams, required=streams)
     return None

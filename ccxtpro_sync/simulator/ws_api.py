@@ -123,6 +123,35 @@ class Session:
         self.push(_encode({"subscriptionId": subscription_id, "event": event}).decode())
 
 
+#: Futures WS API INT params: "expected as JSON integers, not strings" (reference §6.2).
+FUTURES_INT_PARAMS: Final = (
+    "timestamp",
+    "recvWindow",
+    "orderId",
+    "limit",
+    "startTime",
+    "endTime",
+    "fromId",
+    "goodTillDate",
+)
+
+
+def check_json_ints(params: dict[str, Any]) -> None:
+    """Reject a futures INT param sent as anything but a JSON integer (a string, a float)."""
+    for name in FUTURES_INT_PARAMS:
+        value = params.get(name)
+        if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+            continue
+        if name == "timestamp":
+            raise ApiError(
+                -1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed."
+            )
+        raise ApiError(
+            -1100,
+            f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'.",
+        )
+
+
 class WsApiServer:
     """WS API of one market (see module docstring)."""
 
@@ -247,6 +276,8 @@ class WsApiServer:
             if entry is not None:
                 weight = entry.weight(params) if callable(entry.weight) else entry.weight
                 self.limits.charge_weight(session.ip, weight)
+                if self.market != "spot":
+                    check_json_ints(params)
                 key = self._authenticate(session, params, entry)
                 account = key.account if entry.orders else None
                 if entry.orders:

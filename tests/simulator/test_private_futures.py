@@ -10,7 +10,7 @@ import websocket
 from ccxtpro_sync.simulator import LocalExchange, PrivateOptions
 
 from .conftest import Factory
-from .test_private_support import Stream, WsApi, rest
+from .test_private_support import Stream, WsApi, now_ms, rest
 
 D = Decimal
 
@@ -290,3 +290,24 @@ def test_user_trades_rest(ex: LocalExchange, market: str, root: str, symbol: str
     assert missing.status_code == 400 and missing.json()["code"] == -1102
     unsigned = rest(ex, "GET", path, acct.credentials, {"symbol": symbol}, signed=False)
     assert unsigned.status_code in (400, 401) and unsigned.json()["code"] < 0
+
+
+@pytest.mark.parametrize("market", ["usdm", "coinm"])
+def test_futures_ws_api_int_params_must_be_json_integers(ex: LocalExchange, market: str) -> None:
+    """Futures WS API: "INT parameters such as timestamp are expected as JSON integers,
+    not strings" (reference §6.2); spot accepts either."""
+    login = ex.create_test_account("ed25519")
+    symbol = "BTCUSDT" if market == "usdm" else "BTCUSD_PERP"
+    with WsApi(ex.urls(market)["ws_api"], login.credentials) as api:
+        as_int = api.call("account.balance", api.signed({}))
+        assert as_int["status"] == 200, as_int
+        stamp = api.call("account.balance", api.signed({"timestamp": str(now_ms())}))
+        assert (stamp["status"], stamp["error"]["code"]) == (400, -1102)
+        assert "'timestamp'" in stamp["error"]["msg"]
+        window = api.call("account.balance", api.signed({"recvWindow": "5000"}))
+        assert (window["status"], window["error"]["code"]) == (400, -1100)
+        order_id = api.call("order.status", api.signed({"symbol": symbol, "orderId": "5"}))
+        assert order_id["error"]["code"] == -1100 and "'orderId'" in order_id["error"]["msg"]
+    with WsApi(ex.urls("spot")["ws_api"], login.credentials) as api:
+        spot = api.call("account.status", api.signed({"timestamp": str(now_ms())}))
+        assert spot["status"] == 200, spot
