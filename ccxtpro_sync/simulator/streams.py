@@ -103,6 +103,10 @@ def parse_stream(market: MarketName, name: str, catalog: Catalog) -> StreamKey |
     if spot and rest in _SPOT_SIMPLE:
         kind, period = _SPOT_SIMPLE[rest]
         return StreamKey(name, kind, symbol, period_ms=period)
+    if market == "usdm" and rest == "trade":
+        # Not in USD-M's documented stream list, but served by the live server on the
+        # public route (real clients such as ccxt.pro subscribe to it there).
+        return StreamKey(name, "trade", symbol, route="public")
     if not spot and rest in _FUT_SIMPLE:
         kind, period, route = _FUT_SIMPLE[rest]
         return StreamKey(name, kind, symbol, period_ms=period, route=route)
