@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from . import private_rest
+from . import leverage_brackets, private_rest
 from .account_views import order_view
 from .accounts import Account, Accounts, Number, Permission, Position, SpotBalance, TestAccount, dec
 from .catalog import MARKETS, MarketName
@@ -100,6 +100,7 @@ class PrivateExchange:
             ws.register_ws_api(market, server.handle)
         ws.extra_streams = self.listen_keys.stream_key
         private_rest.install(self)
+        leverage_brackets.install(self)
 
     def start(self) -> None:
         """Start the listenKey sweeper on the server loop (after the servers started)."""
