@@ -27,6 +27,7 @@ from .private_limits import FUTURES_ORDERS, SPOT_ORDERS, Rule, WsApiLimits
 from .signatures import KeyType
 from .user_data import UserDataHub
 from .ws_api import Session, SessionInfo, WsApiServer, run_in_loop
+from .ws_market import install_avg_price
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -101,6 +102,7 @@ class PrivateExchange:
         ws.extra_streams = self.listen_keys.stream_key
         private_rest.install(self)
         leverage_brackets.install(self)
+        install_avg_price(self.rest, self.engine)
 
     def start(self) -> None:
         """Start the listenKey sweeper on the server loop (after the servers started)."""

@@ -38,6 +38,7 @@ from .catalog import MarketName
 from .engine import now_ms
 from .private_limits import WsApiLimits
 from .rest import ApiError
+from .ws_market import WsMarketData
 from .ws_methods import FUTURES_METHODS, SPOT_METHODS, Call, Method
 
 if TYPE_CHECKING:
@@ -160,6 +161,7 @@ class WsApiServer:
         self.market = market
         self.limits = limits
         self.methods: dict[str, Method] = SPOT_METHODS if market == "spot" else FUTURES_METHODS
+        self.market_data = WsMarketData(core.rest, market)
         self.sessions: dict[int, Session] = {}
         self._ids = itertools.count(1)
         self.session_methods: dict[str, Callable[[Session, dict[str, Any]], Any]] = {
@@ -273,7 +275,13 @@ class WsApiServer:
         entry = self.methods.get(name)
         account: Account | None = None
         try:
-            if entry is not None:
+            if entry is None and name in self.market_data:
+                if self.market != "spot":
+                    check_json_ints(params)
+                req = self.market_data.request(name, params, session.ip)
+                self.limits.charge_weight(session.ip, self.market_data.weight(req))
+                result = self.market_data.call(req)
+            elif entry is not None:
                 weight = entry.weight(params) if callable(entry.weight) else entry.weight
                 self.limits.charge_weight(session.ip, weight)
                 if self.market != "spot":
