@@ -200,3 +200,29 @@ def test_usdm_private_orders_position_and_balance(sim: LocalExchange, login: Log
     assert positions["BTCUSDT"].amount == Decimal("0.010")
     statuses = sorted(o["status"] for o in sim.orders(login.api_key, "usdm"))
     assert statuses == ["CANCELED", "FILLED"]
+
+
+@pytest.mark.parametrize(
+    ("market_type", "symbol", "path"),
+    [("spot", "BTC/USDT", "/api/v3/order"), ("linear", "BTC/USDT:USDT", "/fapi/v1/order")],
+)
+def test_rest_create_and_cancel_order(
+    sim: LocalExchange, login: Login, market_type: str, symbol: str, path: str
+) -> None:
+    """ccxt's REST ``create_order`` / ``cancel_order`` (the simulator's REST order routes)."""
+    if ("POST", path) not in sim.rest.routes:
+        pytest.skip(f"the local exchange does not serve POST {path} on this branch")
+
+    async def body(exchange: Any) -> dict[str, Any]:
+        book = await within(exchange.fetch_order_book(symbol, 5))
+        price = round(book["bids"][0][0] * 0.9, 1)
+        placed = await within(exchange.create_order(symbol, "limit", "buy", 0.01, price))
+        cancelled = await within(exchange.cancel_order(placed["id"], symbol))
+        return {"placed": placed, "cancelled": cancelled}
+
+    got = run(market_type, sim, body, login)
+    assert got["placed"]["status"] == "open"
+    assert got["cancelled"]["status"] == "canceled"
+    market = "spot" if market_type == "spot" else "usdm"
+    (order,) = sim.orders(login.api_key, market)  # type: ignore[arg-type]
+    assert str(order["orderId"]) == got["placed"]["id"] and order["status"] == "CANCELED"
