@@ -26,6 +26,7 @@ from .rest import POOLS, ApiError, RestRequest, RestServer
 #: WS API method -> REST path, per market (security NONE: no key, no signature).
 MARKET_METHODS: Final[dict[MarketName, dict[str, str]]] = {
     "spot": {
+        "exchangeInfo": "/api/v3/exchangeInfo",
         "depth": "/api/v3/depth",
         "trades.recent": "/api/v3/trades",
         "trades.historical": "/api/v3/historicalTrades",

@@ -45,6 +45,10 @@ def test_spot_depth_shape_and_weight_by_limit(ex: LocalExchange) -> None:
         assert (bad["status"], bad["error"]["code"]) == (400, -1121)
         missing = api.call("depth", {})
         assert missing["error"]["code"] == -1102
+        info = api.call("exchangeInfo", {"symbol": "BTCUSDT"})
+        assert info["status"] == 200 and "BTCUSDT" in {
+            s["symbol"] for s in info["result"]["symbols"]
+        }
 
 
 def test_futures_depth_and_coinm_subset(ex: LocalExchange) -> None:
