@@ -139,12 +139,16 @@ def test_spot_private_orders_and_balance(sim: LocalExchange, login: Login) -> No
         placed = await within(exchange.create_order_ws(symbol, "limit", "buy", 0.01, price))
         first = await within(orders_task)
         balance = await within(balance_task)
+        while not balance["USDT"]["used"]:  # each call waits for the next account update
+            balance = await within(exchange.watch_balance())
+        locked = balance["USDT"]["used"]  # read now: ccxt updates the same object later
+        after_task = asyncio.ensure_future(exchange.watch_orders(symbol))  # before the event
         cancelled = await within(exchange.cancel_order_ws(placed["id"], symbol))
-        after = await within(exchange.watch_orders(symbol))
+        after = await within(after_task)
         return {
             "placed": placed,
             "first": first,
-            "balance": balance,
+            "locked": locked,
             "cancelled": cancelled,
             "after": after,
             "price": price,
@@ -154,7 +158,7 @@ def test_spot_private_orders_and_balance(sim: LocalExchange, login: Login) -> No
     placed = got["placed"]
     assert placed["status"] == "open" and placed["price"] == got["price"]
     assert any(o["id"] == placed["id"] for o in got["first"])
-    assert got["balance"]["USDT"]["used"] == pytest.approx(0.01 * got["price"])
+    assert got["locked"] == pytest.approx(0.01 * got["price"])
     assert got["cancelled"]["status"] == "canceled"
     assert [o["status"] for o in got["after"] if o["id"] == placed["id"]][-1] == "canceled"
     (order,) = sim.orders(login.api_key, "spot")
@@ -168,6 +172,8 @@ def test_usdm_private_orders_position_and_balance(sim: LocalExchange, login: Log
         book = await within(exchange.watch_order_book(symbol))
         price = round(book["bids"][0][0] * 0.9, 1)
         orders_task = asyncio.ensure_future(exchange.watch_orders(symbol))
+        # futures push no ACCOUNT_UPDATE for placing or cancelling: the first is the fill
+        balance_task = asyncio.ensure_future(exchange.watch_balance())
         await user_data_live(sim, "usdm")
         placed = await within(exchange.create_order_ws(symbol, "limit", "buy", 0.01, price))
         first = await within(orders_task)
@@ -178,8 +184,6 @@ def test_usdm_private_orders_position_and_balance(sim: LocalExchange, login: Log
                 placed["id"], symbol, {"clientOrderId": placed["clientOrderId"]}
             )
         )
-        balance_task = asyncio.ensure_future(exchange.watch_balance())
-        await asyncio.sleep(0)  # same listenKey stream as watch_orders: already live
         filled = await within(exchange.create_order_ws(symbol, "market", "buy", 0.01))
         balance = await within(balance_task)
         return {
