@@ -6,11 +6,17 @@ parser works on one buffer per socket read, which is what keeps the reader's
 cost per message low. It only does the receiving side of a client: server
 frames are never masked, extensions are not negotiated, and continuation frames
 are joined into one message (control frames may arrive between fragments).
+
+Bounded whatever the server sends: a message (all its fragments together) may
+be at most ``max_message`` bytes, checked as soon as a frame header announces
+its length, so an oversized message is refused before its payload is buffered;
+and the cost is linear in the bytes received (a partial frame waits in one
+growing ``bytearray``, never re-joined with each read).
 """
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, cast
 
 OP_CONTINUATION: Final = 0x0
 OP_TEXT: Final = 0x1
@@ -19,12 +25,22 @@ OP_CLOSE: Final = 0x8
 OP_PING: Final = 0x9
 OP_PONG: Final = 0xA
 
-#: Refuse absurd lengths rather than buffering them (Binance frames are kilobytes).
-MAX_MESSAGE: Final = 64 * 1024 * 1024
+#: Default bound on one message, all fragments together. Binance's largest messages
+#: are all-market arrays (``!ticker@arr``, ``ticker.24hr`` without a symbol: about
+#: 2 MB for ~3,000 symbols) and depth snapshots (5,000 levels a side over the WS
+#: API: ~10,000 ``["price","qty"]`` pairs of ~32 bytes, about 0.3 MB); 8 MiB leaves
+#: room for growth while keeping a hostile server from growing the client further.
+DEFAULT_MAX_MESSAGE: Final = 8 * 1024 * 1024
+#: Kept for callers of the former name.
+MAX_MESSAGE: Final = DEFAULT_MAX_MESSAGE
 
 
 class FrameError(Exception):
     """The byte stream is not valid websocket framing; the connection must be dropped."""
+
+
+class MessageTooLarge(FrameError):
+    """A message (all its fragments together) is over the parser's ``max_message``."""
 
 
 class FrameParser:
@@ -32,22 +48,44 @@ class FrameParser:
 
     Data messages come back as ``(OP_TEXT | OP_BINARY, payload)`` once all their
     fragments are in; control frames as ``(OP_PING | OP_PONG | OP_CLOSE, payload)``.
+    After a ``FrameError`` the parser is unusable (the connection is dropped).
     """
 
-    __slots__ = ("_buffer", "_fragment_op", "_fragments")
+    __slots__ = ("_buffer", "_fragment_op", "_fragment_size", "_fragments", "max_message")
 
-    def __init__(self) -> None:
-        self._buffer = b""
+    def __init__(self, max_message: int = DEFAULT_MAX_MESSAGE) -> None:
+        if max_message < 125:
+            raise ValueError("max_message must be at least 125 bytes")
+        self.max_message = max_message
+        #: Bytes of an incomplete frame; CPython deletes a bytearray's head in O(1).
+        self._buffer = bytearray()
         self._fragments: list[bytes] = []
+        self._fragment_size = 0
         self._fragment_op = 0
 
     def pending(self) -> int:
         """Bytes received but not yet part of a complete frame."""
         return len(self._buffer)
 
+    def buffered(self) -> int:
+        """Bytes held: the incomplete frame plus the fragments of an unfinished message."""
+        return len(self._buffer) + self._fragment_size
+
     def feed(self, data: bytes) -> list[tuple[int, bytes]]:
-        buffer = self._buffer + data if self._buffer else data
+        held = self._buffer
+        if held:
+            held += data
+            messages, pos = self._parse(held, True)
+            del held[:pos]
+        else:  # the common case: parse the read itself, keep only its incomplete tail
+            messages, pos = self._parse(data, False)
+            if pos < len(data):
+                held += memoryview(data)[pos:]
+        return messages
+
+    def _parse(self, buffer: bytes | bytearray, copy: bool) -> tuple[list[tuple[int, bytes]], int]:
         size = len(buffer)
+        limit = self.max_message
         messages: list[tuple[int, bytes]] = []
         pos = 0
         while size - pos >= 2:
@@ -69,26 +107,35 @@ class FrameParser:
                     break
                 length = int.from_bytes(buffer[pos + 2 : pos + 10], "big")
                 head = 10
-                if length > MAX_MESSAGE:
-                    raise FrameError(f"frame of {length} bytes is over the limit")
-            end = pos + head + length
-            if end > size:
-                break
-            payload = buffer[pos + head : end]
-            pos = end
             opcode = first & 0x0F
             final = first & 0x80
             if opcode >= OP_CLOSE:  # control frames: never fragmented, at most 125 bytes
-                if not final or length > 125:
-                    raise FrameError("malformed control frame")
+                if not final or length > 125 or opcode > OP_PONG:
+                    raise FrameError(f"malformed control frame (opcode {opcode:#x})")
+            elif self._fragment_size + length > limit:
+                # Refused on the header: the payload is never buffered.
+                raise MessageTooLarge(
+                    f"message of at least {self._fragment_size + length} bytes is over "
+                    f"the limit of {limit}"
+                )
+            end = pos + head + length
+            if end > size:
+                break
+            # From a held bytearray, a bytes copy; from the read itself, a bytes slice.
+            chunk = buffer[pos + head : end]
+            payload = bytes(chunk) if copy else cast(bytes, chunk)
+            pos = end
+            if opcode >= OP_CLOSE:
                 messages.append((opcode, payload))
             elif opcode == OP_CONTINUATION:
                 if not self._fragment_op:
                     raise FrameError("continuation frame without a message to continue")
                 self._fragments.append(payload)
+                self._fragment_size += length
                 if final:
                     messages.append((self._fragment_op, b"".join(self._fragments)))
                     self._fragments = []
+                    self._fragment_size = 0
                     self._fragment_op = 0
             elif opcode in (OP_TEXT, OP_BINARY):
                 if self._fragment_op:
@@ -98,7 +145,7 @@ class FrameParser:
                 else:
                     self._fragment_op = opcode
                     self._fragments = [payload]
+                    self._fragment_size = length
             else:
                 raise FrameError(f"unknown opcode {opcode:#x}")
-        self._buffer = buffer[pos:] if pos < size else b""
-        return messages
+        return messages, pos
