@@ -200,6 +200,11 @@ class Connection:
     def last_error(self) -> BaseException | None:
         return self._last_error
 
+    @property
+    def finished(self) -> bool:
+        """True once closed or given up: this connection will carry nothing more."""
+        return self._fatal is not None or self._closing.is_set()
+
     def start(self) -> Connection:
         """Start the reader thread (idempotent). Returns self for chaining."""
         self._check_usable()
