@@ -10,13 +10,13 @@ are joined into one message (control frames may arrive between fragments).
 Bounded whatever the server sends: a message (all its fragments together) may
 be at most ``max_message`` bytes, checked as soon as a frame header announces
 its length, so an oversized message is refused before its payload is buffered;
-and the cost is linear in the bytes received (a partial frame waits in one
-growing ``bytearray``, never re-joined with each read).
+and the cost is linear in the bytes received (the reads of a partial frame are
+kept as they came and joined once, when the frame is complete).
 """
 
 from __future__ import annotations
 
-from typing import Final, cast
+from typing import Final
 
 OP_CONTINUATION: Final = 0x0
 OP_TEXT: Final = 0x1
@@ -51,43 +51,63 @@ class FrameParser:
     After a ``FrameError`` the parser is unusable (the connection is dropped).
     """
 
-    __slots__ = ("_buffer", "_fragment_op", "_fragment_size", "_fragments", "max_message")
+    __slots__ = (
+        "_chunks",
+        "_fragment_op",
+        "_fragment_size",
+        "_fragments",
+        "_held",
+        "_want",
+        "max_message",
+    )
 
     def __init__(self, max_message: int = DEFAULT_MAX_MESSAGE) -> None:
         if max_message < 125:
             raise ValueError("max_message must be at least 125 bytes")
         self.max_message = max_message
-        #: Bytes of an incomplete frame; CPython deletes a bytearray's head in O(1).
-        self._buffer = bytearray()
+        #: Reads holding an incomplete frame, joined once that frame is all in.
+        self._chunks: list[bytes] = []
+        self._held = 0
+        #: Bytes the incomplete frame needs (header and payload) before parsing again.
+        self._want = 0
         self._fragments: list[bytes] = []
         self._fragment_size = 0
         self._fragment_op = 0
 
     def pending(self) -> int:
         """Bytes received but not yet part of a complete frame."""
-        return len(self._buffer)
+        return self._held
 
     def buffered(self) -> int:
         """Bytes held: the incomplete frame plus the fragments of an unfinished message."""
-        return len(self._buffer) + self._fragment_size
+        return self._held + self._fragment_size
 
     def feed(self, data: bytes) -> list[tuple[int, bytes]]:
-        held = self._buffer
-        if held:
-            held += data
-            messages, pos = self._parse(held, True)
-            del held[:pos]
-        else:  # the common case: parse the read itself, keep only its incomplete tail
-            messages, pos = self._parse(data, False)
-            if pos < len(data):
-                held += memoryview(data)[pos:]
+        if self._chunks:
+            # A frame is incomplete: keep the read, and join only once the frame is all
+            # in (each byte is copied a bounded number of times, whatever the frame size).
+            self._chunks.append(data)
+            self._held += len(data)
+            if self._held < self._want:
+                return []
+            data = b"".join(self._chunks)
+            self._chunks = []
+            self._held = 0
+        messages, pos = self._parse(data)
+        if pos < len(data):
+            tail = data[pos:]
+            self._chunks.append(tail)
+            self._held = len(tail)
         return messages
 
-    def _parse(self, buffer: bytes | bytearray, copy: bool) -> tuple[list[tuple[int, bytes]], int]:
+    def _parse(self, buffer: bytes) -> tuple[list[tuple[int, bytes]], int]:
+        """Complete frames from ``buffer``; returns them and where the rest begins
+        (setting ``_want`` to what the incomplete rest needs)."""
         size = len(buffer)
         limit = self.max_message
         messages: list[tuple[int, bytes]] = []
         pos = 0
+        self._want = 2
         while size - pos >= 2:
             first = buffer[pos]
             second = buffer[pos + 1]
@@ -99,11 +119,13 @@ class FrameParser:
             head = 2
             if length == 126:
                 if size - pos < 4:
+                    self._want = 4
                     break
                 length = int.from_bytes(buffer[pos + 2 : pos + 4], "big")
                 head = 4
             elif length == 127:
                 if size - pos < 10:
+                    self._want = 10
                     break
                 length = int.from_bytes(buffer[pos + 2 : pos + 10], "big")
                 head = 10
@@ -120,10 +142,9 @@ class FrameParser:
                 )
             end = pos + head + length
             if end > size:
+                self._want = head + length
                 break
-            # From a held bytearray, a bytes copy; from the read itself, a bytes slice.
-            chunk = buffer[pos + head : end]
-            payload = bytes(chunk) if copy else cast(bytes, chunk)
+            payload = buffer[pos + head : end]
             pos = end
             if opcode >= OP_CLOSE:
                 messages.append((opcode, payload))
