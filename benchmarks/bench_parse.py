@@ -22,6 +22,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))  # run f
 from ccxtpro_sync._exchanges.binance import parsers as p
 from ccxtpro_sync._exchanges.binance import wire as w
 from ccxtpro_sync._exchanges.binance.markets import parse_market
+from ccxtpro_sync._numbers import finite
 
 AGG_TRADE = (
     b'{"e":"aggTrade","E":1672515782136,"s":"BTCUSDT","a":12345,"p":"16612.01000000",'
@@ -66,6 +67,8 @@ def main() -> None:
     args = parser.parse_args()
     n: int = args.number
     fm, dm = _market(float), _market(Decimal)
+    # The converters the client parses with: NaN and infinities refused.
+    fnum, dnum = finite(float), finite(Decimal)
     dict_decode = msgspec.json.decode
 
     def combined(payload: bytes, stream: str) -> bytes:
@@ -76,12 +79,12 @@ def main() -> None:
         (
             "aggTrade float",
             AGG_TRADE,
-            lambda: p.parse_agg_trade(w.AGG_TRADE_DECODER.decode(AGG_TRADE), fm, float),
+            lambda: p.parse_agg_trade(w.AGG_TRADE_DECODER.decode(AGG_TRADE), fm, fnum),
         ),
         (
             "aggTrade Decimal",
             AGG_TRADE,
-            lambda: p.parse_agg_trade(w.AGG_TRADE_DECODER.decode(AGG_TRADE), dm, Decimal),
+            lambda: p.parse_agg_trade(w.AGG_TRADE_DECODER.decode(AGG_TRADE), dm, dnum),
         ),
         (
             "aggTrade combined (envelope + data)",
@@ -98,24 +101,22 @@ def main() -> None:
         (
             "ticker float",
             TICKER,
-            lambda: p.parse_ticker(w.TICKER_DECODER.decode(TICKER), fm, float),
+            lambda: p.parse_ticker(w.TICKER_DECODER.decode(TICKER), fm, fnum),
         ),
         (
             "ticker Decimal",
             TICKER,
-            lambda: p.parse_ticker(w.TICKER_DECODER.decode(TICKER), dm, Decimal),
+            lambda: p.parse_ticker(w.TICKER_DECODER.decode(TICKER), dm, dnum),
         ),
         (
             "depthUpdate 10+10 float",
             DEPTH_UPDATE,
-            lambda: p.parse_depth_update_levels(w.DEPTH_UPDATE_DECODER.decode(DEPTH_UPDATE), float),
+            lambda: p.parse_depth_update_levels(w.DEPTH_UPDATE_DECODER.decode(DEPTH_UPDATE), fnum),
         ),
         (
             "depthUpdate 10+10 Decimal",
             DEPTH_UPDATE,
-            lambda: p.parse_depth_update_levels(
-                w.DEPTH_UPDATE_DECODER.decode(DEPTH_UPDATE), Decimal
-            ),
+            lambda: p.parse_depth_update_levels(w.DEPTH_UPDATE_DECODER.decode(DEPTH_UPDATE), dnum),
         ),
         (
             "depthUpdate 10+10 float fast path",
