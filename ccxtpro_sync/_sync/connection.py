@@ -158,6 +158,9 @@ class Connection:
         self._bucket = TokenBucket(outgoing_rate, burst=1.0, now=time.monotonic())
         self._closing = threading.Event()
         self._ready = threading.Event()
+        #: Notified when the connection becomes ready, gives up or is closed (a leaf lock):
+        #: wait_ready() wakes for any of them, not only for ready.
+        self._changed = threading.Condition()
         self._ws: websocket.WebSocket | None = None
         self._connecting: websocket.WebSocket | None = None
         self._thread: threading.Thread | None = None
@@ -218,13 +221,21 @@ class Connection:
         return self
 
     def wait_ready(self, timeout: float) -> None:
-        """Block until connected and resumed; raises ``RequestTimeout`` or the fatal error."""
+        """Block until connected and resumed; raises ``RequestTimeout``, or at once the
+        final error if the reconnect policy gives up (``ClientClosed`` on close)."""
         self._check_usable()
-        if not self._ready.wait(timeout):
-            self._check_usable()
+
+        def outcome() -> str:
+            if self._fatal is not None or self._closing.is_set():
+                return "ended"
+            return "ready" if self._ready.is_set() else ""
+
+        with self._changed:
+            result = self._changed.wait_for(outcome, timeout)
+        self._check_usable()  # raises the final error, or ClientClosed
+        if result != "ready":
             last = f" (last error: {self._last_error!r})" if self._last_error else ""
             raise RequestTimeout(f"{self.name}: not connected after {timeout}s{last}")
-        self._check_usable()
 
     def is_ready(self) -> bool:
         return self._ready.is_set()
@@ -305,6 +316,7 @@ class Connection:
         if self._closing.is_set() and self._state is State.CLOSED:
             return
         self._closing.set()
+        self._notify_changed()
         connecting = self._connecting
         if connecting is not None:
             self._abort(connecting)
@@ -378,6 +390,7 @@ class Connection:
                 except BaseException as error:  # a final error: tell everyone, stop
                     self._fatal = error
                     self._last_error = error
+                    self._notify_changed()
                     _log.error("%s: giving up: %r", self.name, error)
                     self._reject_all(error)
                     if self._on_give_up is not None:
@@ -662,6 +675,7 @@ class Connection:
             self._send_paced(inbound.outgoing)
         if inbound.ready:
             self._ready.set()
+            self._notify_changed()
         if inbound.reconnect_reason:
             raise _Reconnect(inbound.reconnect_reason)
 
@@ -730,6 +744,10 @@ class Connection:
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
+
+    def _notify_changed(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
 
     def _fail_inflight(self, error: BaseException) -> None:
         with self._lock:

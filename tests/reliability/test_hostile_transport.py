@@ -277,31 +277,49 @@ def refused_url() -> str:
     return f"ws://127.0.0.1:{port}"
 
 
-def giving_up_client(exchange: LocalExchange) -> Any:
+def giving_up_client(exchange: LocalExchange, **urls: str) -> Any:
+    account = exchange.create_test_account("ed25519")
     config = fast_config(
         exchange,
         reconnect=default_reconnect_policy(initial=0.01, maximum=0.05, max_attempts=3),
-        urls={"ws": refused_url()},
-        timeout=60,
+        urls=urls,
+        credentials=account.credentials,
     )
     return ccxtpro_sync.binance(config)
 
 
+def outcome_of(call: Callable[[], Any], within: float = 30.0) -> Any:
+    """Run ``call`` (given a caller timeout far longer than ``within``) on a thread and
+    return what it returned or raised, asserting that it ended within ``within``."""
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append(call())
+        except BaseException as error:  # what the call raised is the point
+            outcome.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(within)
+    assert not thread.is_alive(), "the call sat out its timeout instead of failing at once"
+    return outcome[0]
+
+
 def test_a_connection_that_gives_up_fails_every_consumer_at_once(exchange: LocalExchange) -> None:
-    with giving_up_client(exchange) as client:
+    with giving_up_client(exchange, ws=refused_url()) as client:
         client.load_markets()
-        stream = client.stream_ticker(SPOT, timeout=60)
+        stream = client.stream_ticker(SPOT, timeout=600)
         seen: list[Any] = []
         subscription = client.on_ticker(SPOT, handler=seen.append)
-        # A 60 s timeout: the final error must come long before, not RequestTimeout.
-        with pytest.raises(ExchangeNotAvailable) as raised:
-            client.watch_ticker(SPOT, timeout=60)
-        assert not isinstance(raised.value, RequestTimeout)
-        with pytest.raises(ExchangeNotAvailable):
-            next(stream)
+        # A 600 s caller timeout: the final error must come at once, not RequestTimeout.
+        error = outcome_of(lambda: client.watch_ticker(SPOT, timeout=600))
+        assert isinstance(error, ExchangeNotAvailable) and not isinstance(error, RequestTimeout)
+        assert isinstance(error.__cause__, OSError)  # the cause rides along
+        assert isinstance(outcome_of(lambda: next(stream)), ExchangeNotAvailable)
         wait_for(lambda: subscription.error is not None, 10, "the subscription to fail")
         assert isinstance(subscription.error, ExchangeNotAvailable)
-        assert not subscription.active
+        assert not subscription.active and seen == []
         assert client.connections() == []  # the dead connection is not kept
         # The next call builds a new connection: here, to the real local exchange.
         client.endpoints = client.endpoints.replace(ws=exchange.urls("spot")["ws"])
@@ -311,6 +329,17 @@ def test_a_connection_that_gives_up_fails_every_consumer_at_once(exchange: Local
         assert info.state == "open"
         stream.close()
         subscription.cancel()
+
+
+def test_a_ws_api_connection_that_gives_up_fails_its_call_at_once(exchange: LocalExchange) -> None:
+    with giving_up_client(exchange, ws_api=refused_url()) as client:
+        client.load_markets()
+        error = outcome_of(lambda: client.fetch_balance_ws(timeout=600))
+        assert isinstance(error, ExchangeNotAvailable)
+        assert [i.kind for i in client.connections()] == []
+        client.endpoints = client.endpoints.replace(ws_api=exchange.urls("spot")["ws_api"])
+        assert client.fetch_balance_ws(timeout=20) is not None  # a new WS API connection
+        assert [i.kind for i in client.connections()] == ["ws_api"]
 
 
 def test_close_connection_closes_one_connection_and_releases_its_streams(
