@@ -412,3 +412,31 @@ def test_connections_lists_market_ws_api_and_user_data_with_their_kind(
             )
             kinds = sorted(i.kind for i in usdm.connections())
         assert kinds == ["market", "user_data"]
+
+
+def test_a_watch_spanning_a_closed_connection_is_held_once_when_renewed(
+    exchange: LocalExchange,
+) -> None:
+    config = fast_config(exchange, options={"maxStreamsPerConnection": 1})
+    pair = [SPOT, "ETH/USDT"]
+    with ccxtpro_sync.binance(config) as client:
+        client.watch_tickers(pair)
+        btc = next(i for i in client.connections() if i.subscriptions == ["btcusdt@ticker"])
+        client.close_connection(btc.name)
+        client.watch_tickers(pair)  # renews the hold: BTC on a new connection
+        assert sorted(s for i in client.connections() for s in i.subscriptions) == [
+            "btcusdt@ticker",
+            "ethusdt@ticker",
+        ]
+        client.un_watch_tickers(pair)
+        # Held once, released once: nothing is left subscribed anywhere.
+        wait_for(
+            lambda: not any(i.subscriptions for i in client.connections()),
+            10,
+            "every ticker stream to be released",
+        )
+        wait_for(
+            lambda: not exchange_streams(exchange.stats()),
+            10,
+            "the exchange to stream nothing",
+        )

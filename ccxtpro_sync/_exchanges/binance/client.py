@@ -416,9 +416,15 @@ class binance(BinanceTrading):
             del self._carrier[ref]
         self._load.pop(conn, None)
         gone = set(streams)
-        self._held = {key for key in self._held if gone.isdisjoint(key[1:])}
+        dropped = [key for key in self._held if not gone.isdisjoint(key[1:])]
+        self._held.difference_update(dropped)
         for stream in streams:
             self._forget(stream)
+        # A watch_* hold is re-acquired whole by its next call: release what it still
+        # holds on other (live) connections, so no stream is referenced twice.
+        alive = [s for key in dropped for s in key[1:] if s not in gone]
+        if alive:
+            self._release(alive)
 
     def _connection_match(self, conn: Connection) -> Callable[[str], bool]:
         """Which message hashes ``conn`` feeds (no client lock: a reader may ask)."""
