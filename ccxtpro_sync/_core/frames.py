@@ -31,8 +31,6 @@ OP_PONG: Final = 0xA
 #: API: ~10,000 ``["price","qty"]`` pairs of ~32 bytes, about 0.3 MB); 8 MiB leaves
 #: room for growth while keeping a hostile server from growing the client further.
 DEFAULT_MAX_MESSAGE: Final = 8 * 1024 * 1024
-#: Kept for callers of the former name.
-MAX_MESSAGE: Final = DEFAULT_MAX_MESSAGE
 
 
 class FrameError(Exception):
