@@ -54,6 +54,7 @@ class FrameParser:
         "_fragment_op",
         "_fragment_size",
         "_fragments",
+        "_head",
         "_held",
         "_want",
         "max_message",
@@ -66,8 +67,10 @@ class FrameParser:
         #: Reads holding an incomplete frame, joined once that frame is all in.
         self._chunks: list[bytes] = []
         self._held = 0
-        #: Bytes the incomplete frame needs (header and payload) before parsing again.
+        #: Bytes the incomplete frame needs (header and payload) before parsing again,
+        #: and its header's length once known (0: the header itself is incomplete).
         self._want = 0
+        self._head = 0
         self._fragments: list[bytes] = []
         self._fragment_size = 0
         self._fragment_op = 0
@@ -82,13 +85,15 @@ class FrameParser:
 
     def feed(self, data: bytes) -> list[tuple[int, bytes]]:
         if self._chunks:
-            # A frame is incomplete: keep the read, and join only once the frame is all
-            # in (each byte is copied a bounded number of times, whatever the frame size).
+            # A frame is incomplete: keep the read as it came; copy only once the
+            # frame is all in, so each byte is copied a bounded number of times.
             self._chunks.append(data)
             self._held += len(data)
             if self._held < self._want:
                 return []
-            data = b"".join(self._chunks)
+            if self._head:
+                return self._finish_frame()
+            data = b"".join(self._chunks)  # a header split across reads: a few bytes
             self._chunks = []
             self._held = 0
         messages, pos = self._parse(data)
@@ -98,14 +103,38 @@ class FrameParser:
             self._held = len(tail)
         return messages
 
+    def _finish_frame(self) -> list[tuple[int, bytes]]:
+        """The held frame is complete: its payload is joined straight from the reads
+        (one copy), then whatever followed it in the last read is parsed."""
+        chunks = self._chunks
+        first = chunks[0]
+        opcode = first[0]
+        extra = self._held - self._want
+        rest = b""
+        if extra:
+            last = chunks[-1]
+            rest = last[len(last) - extra :]
+            chunks[-1] = last[: len(last) - extra]
+        chunks[0] = first[self._head :]
+        payload = b"".join(chunks)
+        self._chunks = []
+        self._held = 0
+        self._head = 0
+        messages: list[tuple[int, bytes]] = []
+        self._take(opcode & 0x0F, opcode & 0x80, payload, messages)
+        if rest:
+            messages += self.feed(rest)
+        return messages
+
     def _parse(self, buffer: bytes) -> tuple[list[tuple[int, bytes]], int]:
         """Complete frames from ``buffer``; returns them and where the rest begins
-        (setting ``_want`` to what the incomplete rest needs)."""
+        (setting ``_want`` and ``_head`` for the incomplete rest)."""
         size = len(buffer)
         limit = self.max_message
         messages: list[tuple[int, bytes]] = []
         pos = 0
         self._want = 2
+        self._head = 0
         while size - pos >= 2:
             first = buffer[pos]
             second = buffer[pos + 1]
@@ -129,9 +158,18 @@ class FrameParser:
                 head = 10
             opcode = first & 0x0F
             final = first & 0x80
+            # Everything the header tells is checked before the payload is waited for.
             if opcode >= OP_CLOSE:  # control frames: never fragmented, at most 125 bytes
                 if not final or length > 125 or opcode > OP_PONG:
                     raise FrameError(f"malformed control frame (opcode {opcode:#x})")
+            elif opcode > OP_BINARY:
+                raise FrameError(f"unknown opcode {opcode:#x}")
+            elif (opcode == OP_CONTINUATION) != bool(self._fragment_op):
+                raise FrameError(
+                    "new message before the previous one was finished"
+                    if opcode
+                    else "continuation frame without a message to continue"
+                )
             elif self._fragment_size + length > limit:
                 # Refused on the header: the payload is never buffered.
                 raise MessageTooLarge(
@@ -141,30 +179,31 @@ class FrameParser:
             end = pos + head + length
             if end > size:
                 self._want = head + length
+                self._head = head
                 break
             payload = buffer[pos + head : end]
             pos = end
-            if opcode >= OP_CLOSE:
+            if final and opcode:  # the common case: a whole message in one frame
                 messages.append((opcode, payload))
-            elif opcode == OP_CONTINUATION:
-                if not self._fragment_op:
-                    raise FrameError("continuation frame without a message to continue")
-                self._fragments.append(payload)
-                self._fragment_size += length
-                if final:
-                    messages.append((self._fragment_op, b"".join(self._fragments)))
-                    self._fragments = []
-                    self._fragment_size = 0
-                    self._fragment_op = 0
-            elif opcode in (OP_TEXT, OP_BINARY):
-                if self._fragment_op:
-                    raise FrameError("new message before the previous one was finished")
-                if final:
-                    messages.append((opcode, payload))
-                else:
-                    self._fragment_op = opcode
-                    self._fragments = [payload]
-                    self._fragment_size = length
             else:
-                raise FrameError(f"unknown opcode {opcode:#x}")
+                self._take(opcode, final, payload, messages)
         return messages, pos
+
+    def _take(
+        self, opcode: int, final: int, payload: bytes, messages: list[tuple[int, bytes]]
+    ) -> None:
+        """A complete frame whose header was checked: a message, or a fragment of one."""
+        if final and opcode:
+            messages.append((opcode, payload))
+        elif opcode == OP_CONTINUATION:
+            self._fragments.append(payload)
+            self._fragment_size += len(payload)
+            if final:
+                messages.append((self._fragment_op, b"".join(self._fragments)))
+                self._fragments = []
+                self._fragment_size = 0
+                self._fragment_op = 0
+        else:  # the first fragment of a text or binary message
+            self._fragment_op = opcode
+            self._fragments = [payload]
+            self._fragment_size = len(payload)
