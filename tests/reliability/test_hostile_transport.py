@@ -440,3 +440,20 @@ def test_a_watch_spanning_a_closed_connection_is_held_once_when_renewed(
             10,
             "the exchange to stream nothing",
         )
+
+
+def test_closing_the_user_data_connection_ends_its_subscriptions(exchange: LocalExchange) -> None:
+    account = exchange.create_test_account("ed25519")
+    with ccxtpro_sync.binanceusdm(fast_config(exchange, credentials=account.credentials)) as usdm:
+        usdm.watch_ticker("BTC/USDT:USDT")
+        orders = usdm.on_orders(handler=lambda batch: None)
+        user = wait_for(
+            lambda: next((i for i in usdm.connections() if i.kind == "user_data"), None),
+            10,
+            "the user-data connection",
+        )
+        usdm.close_connection(user.name)
+        assert isinstance(orders.error, ConnectionClosed)
+        assert not orders.active
+        assert [i.kind for i in usdm.connections()] == ["market"]  # untouched
+        assert usdm.watch_ticker("BTC/USDT:USDT").symbol == "BTC/USDT:USDT"
