@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from bisect import bisect_left, insort
 from calendar import monthrange
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -40,6 +41,10 @@ KLINE_INTERVALS: Final[dict[str, int]] = {
     "1w": 604_800_000,
     "1M": 0,
 }
+#: Trades and aggregate trades each symbol keeps for REST (``trades``, ``aggTrades``...).
+TRADE_HISTORY: Final = 5_000
+#: Closed candles kept per symbol and interval for REST ``klines``.
+CANDLE_HISTORY: Final = 1_000
 _MONDAY_OFFSET_MS: Final = 4 * 86_400_000  # 1970-01-01 was a Thursday
 DAY_MS: Final = 86_400_000
 
@@ -186,6 +191,12 @@ class SymbolState:
         self.funding_rate = Decimal("0.00010000")
         self.candles: dict[str, Candle] = {}
         self.closed_candles: dict[str, list[Candle]] = {i: [] for i in KLINE_INTERVALS}
+        # Bounded tapes REST serves from: exactly what the streams published, same ids.
+        self.trade_history: deque[Trade] = deque(maxlen=TRADE_HISTORY)
+        self.agg_history: deque[AggTrade] = deque(maxlen=TRADE_HISTORY)
+        self.candle_history: dict[str, deque[Candle]] = {
+            i: deque(maxlen=CANDLE_HISTORY) for i in KLINE_INTERVALS
+        }
         for interval in KLINE_INTERVALS:
             self.candles[interval] = self._new_candle(interval, start_ms, price)
         self._price_places = SPOT_DECIMALS if market == "spot" else spec.price_decimals
@@ -221,6 +232,7 @@ class SymbolState:
                 pending = self.closed_candles[interval]
                 pending.append(candle)
                 del pending[:-3]
+                self.candle_history[interval].append(candle)
                 self.candles[interval] = self._new_candle(interval, now_ms, candle.close)
 
     def record_trade(self, trade: Trade) -> None:
@@ -247,6 +259,11 @@ class SymbolState:
                 candle.taker_quote_volume += quote
             candle.last_id = trade.id
             candle.count += 1
+
+    def remember(self, step: SymbolStep) -> None:
+        """Keep what one published step traded (called once per step, after every hook)."""
+        self.trade_history.extend(step.trades)
+        self.agg_history.extend(step.agg_trades)
 
     def mid(self) -> int:
         bid, ask = self.book.best(BID), self.book.best(ASK)
