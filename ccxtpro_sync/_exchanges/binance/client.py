@@ -39,6 +39,7 @@ from .environments import Endpoints, endpoints, route_for_stream
 from .market_data import MarketData
 from .markets import Markets, parse_markets
 from .rest import BinanceRest
+from .rest_market import BinanceRestMarket
 from .snapshots import SnapshotFetcher
 from .stream_protocol import BinanceStreamProtocol
 from .trading import BinanceTrading
@@ -78,7 +79,7 @@ StreamRef = tuple[str, str]  # (base URL, stream name)
 SNAPSHOT_CHANNEL = "depthSnapshot:"
 
 
-class binance(BinanceTrading):
+class binance(BinanceRestMarket, BinanceTrading):
     """Binance spot market data (``binanceusdm``/``binancecoinm`` for futures).
 
     ``config`` takes CCXT-style keys, all optional:
