@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 Obj = dict[str, Any]
 T = TypeVar("T")
 
-#: ``aggTrades``: a start/end window must be shorter than this (milliseconds).
+#: ``aggTrades``: the longest start/end window (milliseconds) served.
 AGG_WINDOW_MS: Final = 3_600_000
 #: Highest ``limit`` of trades/aggTrades/historicalTrades (all products).
 MAX_TRADES: Final = 1000
@@ -211,7 +211,7 @@ class MarketRest:
         if start is not None and end is not None:
             if end < start:
                 raise _error(-1128, "Combination of optional parameters invalid.")
-            if end - start >= AGG_WINDOW_MS:
+            if end - start > AGG_WINDOW_MS:  # a window of exactly one hour is served
                 raise _error(-1127, "More than 1 hours between startTime and endTime.")
         with self.engine.lock:
             st = self._state(market, req)
