@@ -167,7 +167,10 @@ def test_rest_trades_equal_streamed_trades(exchange: LocalExchange, market: str)
         sub.cancel()
         with cond:
             seen = list(streamed)
-        fetched = {t.id: t for t in client.fetch_trades(symbol, limit=1000)}
+        first = min(int(t.id) for t in seen)
+        fetched = {
+            t.id: t for t in client.fetch_trades(symbol, limit=1000, params={"fromId": first})
+        }
         for trade in seen:
             twin = fetched.get(trade.id)
             assert twin is not None, f"streamed trade {trade.id} missing from REST"
@@ -265,3 +268,53 @@ def test_fetch_after_close_raises_client_closed(quiet: LocalExchange) -> None:
     client.close()
     with pytest.raises(ccxtpro_sync.ClientClosed):
         client.fetch_time()
+
+
+def test_rest_candles_equal_streamed_closed_candles(exchange: LocalExchange) -> None:
+    candles: dict[int, Any] = {}
+    cond = threading.Condition()
+
+    def collect(batch: list[Any]) -> None:
+        with cond:
+            for candle in batch:
+                candles[candle.timestamp] = candle
+            cond.notify_all()
+
+    with client_for(exchange, "spot") as client:
+        sub = client.on_ohlcv("BTC/USDT", "1s", handler=collect)
+        with cond:  # three 1-second bars seen: the first two are closed and final
+            assert cond.wait_for(lambda: len(candles) >= 3, 15), candles
+            closed = sorted(candles.items())[:-1]
+        sub.cancel()
+        fetched = client.fetch_ohlcv("BTC/USDT", "1s", since=closed[0][0], limit=len(closed))
+        assert [tuple(c) for c in fetched] == [tuple(c) for _, c in closed]
+
+
+def test_close_aborts_a_fetch_in_flight() -> None:
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)
+    base = f"127.0.0.1:{silent.getsockname()[1]}"
+    urls = {"rest": f"http://{base}", "ws": f"ws://{base}", "ws_api": f"ws://{base}"}
+    client = ccxtpro_sync.binance({"environment": "local", "urls": urls})
+    outcome: list[BaseException] = []
+
+    def fetch() -> None:
+        try:
+            client.fetch_time(timeout=60)
+        except BaseException as error:  # the test inspects whatever it was
+            outcome.append(error)
+
+    worker = threading.Thread(target=fetch)
+    worker.start()
+    try:
+        silent.settimeout(10)
+        conn, _ = silent.accept()  # the request is on the wire, waiting for an answer
+        client.close()
+        worker.join(10)
+        assert not worker.is_alive() and len(outcome) == 1
+        assert isinstance(outcome[0], ccxtpro_sync.ClientClosed)
+        conn.close()
+    finally:
+        silent.close()
+        client.close()
