@@ -218,7 +218,10 @@ class SnapshotScheduler:
             return self._paused_until - now
         self._expire(now)
         if self._spent_total + weight > self.limit:
-            return max(0.0, self._fits_at(weight, now, self.limit) - now)
+            wait = self._fits_at(weight, now, self.limit) - now
+            if wait > 0:
+                return wait
+            # Heavier than the whole limit on its own: waiting cannot help, the server decides.
         self._spent.append((now, weight))
         self._spent_total += weight
         return 0.0

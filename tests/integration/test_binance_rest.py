@@ -318,3 +318,13 @@ def test_close_aborts_a_fetch_in_flight() -> None:
     finally:
         silent.close()
         client.close()
+
+
+def test_fetch_trades_with_the_trade_stream_uses_trade_ids(quiet: LocalExchange) -> None:
+    options = {"tradesStream": "trade"}
+    with client_for(quiet, "spot", options=options) as client:
+        trades = client.fetch_trades("BTC/USDT", limit=5)
+        tape = quiet.engine.generators["spot"].states["BTCUSDT"].trade_history
+        assert [int(t.id) for t in trades] == [t.id for t in list(tape)[-5:]]
+        with pytest.raises(BadRequest, match="since"):
+            client.fetch_trades("BTC/USDT", since=1)

@@ -200,6 +200,8 @@ def test_direct_calls_share_the_window_and_may_use_the_headroom() -> None:
     assert s.admit(1, 6.0) == 60.0 - 6.0  # the first charge leaves the window at 60
     assert s.spent == 100  # a refused call is not charged
     assert s.due(60.0) == [("A", 1000)]
+    lone = SnapshotScheduler(weight_limit=10, headroom=0.0)
+    assert lone.admit(25, 0.0) == 0.0 and lone.spent == 25  # sent and charged, not lost
 
 
 def test_pause_stops_direct_calls_and_snapshots() -> None:
