@@ -12,12 +12,14 @@ import random
 from bisect import bisect_left, insort
 from calendar import monthrange
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Final, Literal
 
 from .catalog import SPOT_DECIMALS, MarketName, SymbolSpec
+from .tape import Tape
 
 Side = Literal["b", "a"]
 BID: Final[Side] = "b"
@@ -42,7 +44,7 @@ KLINE_INTERVALS: Final[dict[str, int]] = {
     "1M": 0,
 }
 #: Trades and aggregate trades each symbol keeps for REST (``trades``, ``aggTrades``...).
-TRADE_HISTORY: Final = 5_000
+TRADE_HISTORY: Final = 2_000
 #: Closed candles kept per symbol and interval for REST ``klines``.
 CANDLE_HISTORY: Final = 1_000
 _MONDAY_OFFSET_MS: Final = 4 * 86_400_000  # 1970-01-01 was a Thursday
@@ -129,6 +131,18 @@ class AggTrade:
     time: int
 
 
+_TRADE_FIELDS: Final = ("id", "price", "qty", "buyer_maker", "time")
+_AGG_FIELDS: Final = ("id", "price", "qty", "first_id", "last_id", "buyer_maker", "time")
+
+
+def _trade(v: Sequence[int]) -> Trade:
+    return Trade(v[0], v[1], v[2], bool(v[3]), v[4])
+
+
+def _agg_trade(v: Sequence[int]) -> AggTrade:
+    return AggTrade(v[0], v[1], v[2], v[3], v[4], bool(v[5]), v[6])
+
+
 @dataclass
 class Liquidation:
     side: str  # "BUY" or "SELL"
@@ -192,8 +206,9 @@ class SymbolState:
         self.candles: dict[str, Candle] = {}
         self.closed_candles: dict[str, list[Candle]] = {i: [] for i in KLINE_INTERVALS}
         # Bounded tapes REST serves from: exactly what the streams published, same ids.
-        self.trade_history: deque[Trade] = deque(maxlen=TRADE_HISTORY)
-        self.agg_history: deque[AggTrade] = deque(maxlen=TRADE_HISTORY)
+        # Preallocated rings, so a busy exchange's memory does not creep while they fill.
+        self.trade_history: Tape[Trade] = Tape(TRADE_HISTORY, _TRADE_FIELDS, _trade)
+        self.agg_history: Tape[AggTrade] = Tape(TRADE_HISTORY, _AGG_FIELDS, _agg_trade)
         self.candle_history: dict[str, deque[Candle]] = {
             i: deque(maxlen=CANDLE_HISTORY) for i in KLINE_INTERVALS
         }

@@ -183,6 +183,13 @@ class BinanceRest:
                 raise ClientClosed(f"{what}: REST client closed")
             self._active.add(conn)
         try:
+            conn.connect()
+            # close() may have run while we connected, when it had no socket to shut:
+            # look again now that there is one (close() shuts it if it comes later).
+            with self._lock:
+                aborted = self._aborted
+            if aborted:
+                raise ClientClosed(f"{what}: aborted by close()")
             query = f"?{urlencode(params)}" if params else ""
             conn.request("GET", f"{parts.path}{path}{query}", headers=_HEADERS)
             response = conn.getresponse()
