@@ -22,7 +22,7 @@ def test_keeps_the_last_records_oldest_first() -> None:
     ring.extend(trades[2:])
     assert len(ring) == 3 and list(ring) == trades[2:]  # the two oldest fell off
     assert ring[0] == trades[2] and ring[-1] == trades[4] and ring[1:] == trades[3:]
-    assert ring[-1].buyer_maker is False and ring[0].buyer_maker is True  # bools come back
+    assert [t.buyer_maker for t in ring] == [False, True, False]  # bools come back
     with pytest.raises(IndexError):
         ring[3]
 
