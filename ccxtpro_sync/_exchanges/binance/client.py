@@ -41,6 +41,7 @@ from .environments import Endpoints, endpoints, route_for_stream
 from .market_data import MarketData
 from .markets import Markets, parse_markets
 from .rest import BinanceRest
+from .rest_market import BinanceRestMarket
 from .snapshots import SnapshotFetcher
 from .stream_protocol import BinanceStreamProtocol, Routed
 from .surface import TIMEFRAMES_BY_PRODUCT, CcxtSurface
@@ -82,7 +83,7 @@ StreamRef = tuple[str, str]  # (base URL, stream name)
 SNAPSHOT_CHANNEL = "depthSnapshot:"
 
 
-class binance(CcxtSurface, BinanceTrading):
+class binance(CcxtSurface, BinanceRestMarket, BinanceTrading):
     """Binance spot market data (``binanceusdm``/``binancecoinm`` for futures).
 
     ``config`` takes CCXT-style keys, all optional:
