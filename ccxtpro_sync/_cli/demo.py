@@ -13,11 +13,13 @@ from typing import Any
 
 def add_parser(commands: Any) -> None:
     demo = commands.add_parser("demo", help="live ticker and order book from the local exchange")
-    demo.add_argument("--symbol", default="BTC/USDT")
-    demo.add_argument("--seconds", type=float, default=10.0, help="0 runs until Ctrl-C")
+    demo.add_argument("--symbol", default="BTC/USDT", help="spot market to show")
+    demo.add_argument("--seconds", type=float, default=5.0, help="0 runs until Ctrl-C")
     demo.add_argument("--interval", type=float, default=0.5, help="seconds between lines")
-    demo.add_argument("--depth", type=int, default=5)
-    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--depth", type=int, default=5, help="order book levels to subscribe")
+    demo.add_argument(
+        "--seed", type=int, default=1, help="local exchange seed (same seed, same market)"
+    )
     demo.set_defaults(run=run)
 
 
