@@ -123,3 +123,17 @@ def test_docs_name_no_path_outside_the_repository() -> None:
     texts = [ROOT / "README.md", *(ROOT / "docs").glob("*.md"), *(ROOT / "examples").rglob("*.md")]
     found = [f"{p.relative_to(ROOT)}: {m}" for p in texts for m in outside.findall(p.read_text())]
     assert not found, found
+
+
+def test_every_example_readme_says_the_extra_and_whether_sim_must_run() -> None:
+    examples = ROOT / "examples"
+    readmes = sorted(examples.rglob("README.md"))
+    assert examples / "README.md" in readmes and len(readmes) >= 3
+    for readme in readmes:
+        text = readme.read_text(encoding="utf-8")
+        assert re.search(r"pip install -e '\.\[local[\w,]*\]'", text), readme
+        assert "ccxtpro-sync sim" in text and "second terminal" in text, readme
+    index = (examples / "README.md").read_text(encoding="utf-8")
+    shown = [p.name for p in examples.iterdir() if not p.name.startswith(("_", "."))]
+    missing = [name for name in shown if name != "README.md" and name not in index]
+    assert not missing, f"examples/README.md does not mention {missing}"
