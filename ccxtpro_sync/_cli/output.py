@@ -70,11 +70,11 @@ def iso(milliseconds: float | None) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def decimals(step: float | None) -> int | None:
+def decimals(step: float | Decimal | None) -> int | None:
     """Digits after the point of a tick or step size (0.01 → 2, 1.0 → 0), None if unknown."""
     if not step or step <= 0:
         return None
-    exponent = Decimal(repr(step)).normalize().as_tuple().exponent
+    exponent = Decimal(str(step)).normalize().as_tuple().exponent
     return max(0, -exponent) if isinstance(exponent, int) else None
 
 

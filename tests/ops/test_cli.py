@@ -30,6 +30,7 @@ def test_demo_in_process(capsys: pytest.CaptureFixture[str]) -> None:
     lines = out.splitlines()
     assert code == 0 and lines[0].startswith("local exchange at ws://127.0.0.1:")
     assert len(lines) >= 3 and all(" bid " in line and " ask " in line for line in lines[1:])
+    assert all(re.match(ISO + "  bid ", line) for line in lines[1:]), out  # a time from row 1
 
 
 def test_demo_as_a_module_without_rich() -> None:
