@@ -9,6 +9,7 @@ adds the traceback) and exits 2 for a usage mistake, 1 for a run-time error.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import traceback
@@ -56,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit status (130 after Ctrl-C, 141 on a closed pipe)."""
     args = build_parser().parse_args(argv)
+    library = logging.getLogger("ccxtpro_sync")
+    if args.verbose:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    elif not library.hasHandlers():
+        # its warnings (each reconnect attempt) would bury the one line below
+        library.addHandler(logging.NullHandler())
     try:
         return int(args.run(args))
     except KeyboardInterrupt:
@@ -66,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:
         if args.verbose:
             traceback.print_exc()
-        code, line = describe(error)
+        code, line = describe(error, getattr(args, "connect_error", None))
         print(f"ccxtpro-sync {args.command}: {line}", file=sys.stderr)
         return code
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .._exchanges.binance.client import binance, binancecoinm, binanceusdm
+from .._signals import signals
 
 CLIENTS: dict[str, type[binance]] = {
     "spot": binance,
@@ -78,7 +79,15 @@ def open_target(args: argparse.Namespace, market: str) -> Iterator[tuple[binance
                 config["local"] = exchange
         else:
             config["environment"] = args.env
-        yield stack.enter_context(CLIENTS[market](config)), exchange
+        client = stack.enter_context(CLIENTS[market](config))
+
+        def remember(sender: Any, **payload: Any) -> None:
+            # a stream that cannot connect ends in a timeout: keep why, to report it
+            args.connect_error = payload.get("error")
+
+        signals.reconnect_scheduled.connect(remember, sender=client, weak=False)
+        stack.callback(signals.reconnect_scheduled.disconnect, remember, sender=client)
+        yield client, exchange
 
 
 @contextlib.contextmanager

@@ -62,8 +62,14 @@ def _reason(chain: list[BaseException]) -> str:
     return _one_line(str(chain[-1]) or type(chain[-1]).__name__)
 
 
-def describe(error: BaseException) -> tuple[int, str]:
-    """The exit status and the one line (no trailing newline) to print for ``error``."""
+def describe(error: BaseException, connect_error: object = None) -> tuple[int, str]:
+    """The exit status and the one line (no trailing newline) to print for ``error``.
+
+    ``connect_error`` is the last failed connection attempt, if any: a timeout while a
+    stream kept failing to connect is reported as that failure.
+    """
+    if isinstance(error, RequestTimeout) and isinstance(connect_error, BaseException):
+        error = connect_error
     chain = list(_chain(error))
     if isinstance(error, BadRequest):
         return USAGE, _one_line(str(error))

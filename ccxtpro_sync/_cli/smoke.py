@@ -90,13 +90,14 @@ def run(args: argparse.Namespace) -> int:
             try:
                 detail, ok = check(), True
             except Exception as error:  # a failed check is a row, not a crash
-                detail, ok = f"{type(error).__name__}: {describe(error)[1]}", False
+                summary = describe(error, getattr(args, "connect_error", None))[1]
+                detail, ok = f"{type(error).__name__}: {summary}", False
                 if args.verbose:
                     traceback.print_exc()
                 if isinstance(error, NetworkError):
                     # the next checks would wait on the same connection: stop here
                     rows.append([name, "FAIL", time.monotonic() - started, detail])
-                    stopped = describe(error)[1]
+                    stopped = summary
                     break
             rows.append([name, "pass" if ok else "FAIL", time.monotonic() - started, detail])
     failed = sum(1 for row in rows if row[1] != "pass")

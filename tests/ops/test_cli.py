@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from ccxtpro_sync._cli import build_parser, main
+from ccxtpro_sync.simulator import LocalExchange
 
 from .conftest import SPOT, subprocess_env
 
@@ -288,3 +289,15 @@ def test_futures_ticker_omits_missing_bid_ask_and_book_pads_to_tick(
     code, out = run(capsys, "book", SPOT, "--depth", "3", "--seconds", "0.3", *FAST)
     cells = re.findall(r"│ +(\d+\.\d+) +│ +(\d+\.\d+) +│", out)
     assert cells and all(re.fullmatch(r"\d+\.\d\d", p) for _, p in cells), out
+
+
+def test_a_stream_that_cannot_connect_is_one_line_without_log_noise() -> None:
+    with LocalExchange() as exchange:  # REST answers, the websocket port is closed
+        urls = {**exchange.urls("spot"), "ws": f"ws://127.0.0.1:{closed_port()}/spot"}
+        done = subprocess.run(
+            [sys.executable, "-m", "ccxtpro_sync", "watch", "ticker", "--count", "1",
+             "--timeout", "3", "--urls", json.dumps(urls)],
+            env=subprocess_env(), capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    assert done.returncode == 1
+    assert one_line(done.stderr) == "ccxtpro-sync watch: cannot reach 127.0.0.1: connection refused"
