@@ -86,7 +86,8 @@ def open_target(args: argparse.Namespace, market: str) -> Iterator[tuple[binance
             args.connect_error = payload.get("error")
 
         signals.reconnect_scheduled.connect(remember, sender=client, weak=False)
-        stack.callback(signals.reconnect_scheduled.disconnect, remember, sender=client)
+        # from every sender: blinker keeps a receiver disconnected from one sender only
+        stack.callback(signals.reconnect_scheduled.disconnect, remember)
         yield client, exchange
 
 

@@ -301,3 +301,15 @@ def test_a_stream_that_cannot_connect_is_one_line_without_log_noise() -> None:
         )  # fmt: skip
     assert done.returncode == 1
     assert one_line(done.stderr) == "ccxtpro-sync watch: cannot reach 127.0.0.1: connection refused"
+
+
+def test_commands_leave_no_signal_receivers_behind(capsys: pytest.CaptureFixture[str]) -> None:
+    from ccxtpro_sync import signals
+
+    def receivers() -> dict[str, int]:
+        return {name: len(s.receivers) for name, s in signals.all().items()}
+
+    before = receivers()
+    assert run(capsys, "watch", "ticker", SPOT, "--count", "1", *FAST)[0] == 0
+    assert fail(capsys, "watch", "ticker", "NOPE/USDT")[0] == 2
+    assert receivers() == before
