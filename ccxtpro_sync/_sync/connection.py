@@ -13,6 +13,7 @@ serialises frames on the socket.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import enum
 import logging
@@ -29,7 +30,15 @@ import websocket
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from .._core.events import Delivery, Inbound
-from .._core.frames import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, FrameError, FrameParser
+from .._core.frames import (
+    DEFAULT_MAX_MESSAGE,
+    OP_BINARY,
+    OP_CLOSE,
+    OP_PING,
+    OP_PONG,
+    FrameError,
+    FrameParser,
+)
 from .._core.heartbeat import Heartbeat, ServerPing
 from .._core.pacing import TokenBucket
 from .._core.protocol import ConnectionProtocol
@@ -42,6 +51,7 @@ from .._exceptions import (
     ExchangeNotAvailable,
     IPBanned,
     NetworkError,
+    ProtocolError,
     RateLimitExceeded,
     RequestTimeout,
 )
@@ -62,6 +72,9 @@ READ_SIZE = 1 << 16
 
 #: Told on the reader thread (no lock held) that a session ended: the error, or None on close().
 SessionEndHandler = Callable[["Connection", "ConnectionClosed | None"], None]
+
+#: Told (on the reader thread, no lock held) that the reconnect policy gave up.
+GiveUpHandler = Callable[["Connection", BaseException], None]
 
 
 class State(enum.Enum):
@@ -124,11 +137,21 @@ class Connection:
         headers: dict[str, str] | None = None,
         heartbeat: Heartbeat | None = None,
         on_session_end: SessionEndHandler | None = None,
+
+        max_message_size: int = DEFAULT_MAX_MESSAGE,
+        kind: str = "stream",
+        on_give_up: GiveUpHandler | None = None,
     ) -> None:
         if read_timeout <= 0 or ping_interval <= 0:
             raise ValueError("read_timeout and ping_interval must be positive")
+        if max_message_size < 125:
+            raise ValueError("max_message_size must be at least 125 bytes")
         self.protocol = protocol
         self.name = name or "connection"
+        #: What the connection carries: ``market``, ``ws_api``, ``user_data`` (or ``stream``).
+        self.kind = kind
+        self._max_message = max_message_size
+        self._on_give_up = on_give_up
         self._owner = owner if owner is not None else self
         self._owns_hub = hub is None
         self.hub = hub if hub is not None else Hub(owner=self._owner, name=self.name)
@@ -150,10 +173,16 @@ class Connection:
 
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()
+        #: Frames queue()d under the protocol lock, sent by flush() in that order.
+        self._outbox: collections.deque[str] = collections.deque()
+        self._flush_lock = threading.Lock()
         # burst 1: at most rate + 1 frames in any one-second window, whatever the phase.
         self._bucket = TokenBucket(outgoing_rate, burst=1.0, now=time.monotonic())
         self._closing = threading.Event()
         self._ready = threading.Event()
+        #: Notified when the connection becomes ready, gives up or is closed (a leaf lock):
+        #: wait_ready() wakes for any of them, not only for ready.
+        self._changed = threading.Condition()
         self._ws: websocket.WebSocket | None = None
         self._connecting: websocket.WebSocket | None = None
         self._thread: threading.Thread | None = None
@@ -203,6 +232,11 @@ class Connection:
     def last_error(self) -> BaseException | None:
         return self._last_error
 
+    @property
+    def finished(self) -> bool:
+        """True once closed or given up: this connection will carry nothing more."""
+        return self._fatal is not None or self._closing.is_set()
+
     def start(self) -> Connection:
         """Start the reader thread (idempotent). Returns self for chaining."""
         self._check_usable()
@@ -216,13 +250,21 @@ class Connection:
         return self
 
     def wait_ready(self, timeout: float) -> None:
-        """Block until connected and resumed; raises ``RequestTimeout`` or the fatal error."""
+        """Block until connected and resumed; raises ``RequestTimeout``, or at once the
+        final error if the reconnect policy gives up (``ClientClosed`` on close)."""
         self._check_usable()
-        if not self._ready.wait(timeout):
-            self._check_usable()
+
+        def outcome() -> str:
+            if self._fatal is not None or self._closing.is_set():
+                return "ended"
+            return "ready" if self._ready.is_set() else ""
+
+        with self._changed:
+            result = self._changed.wait_for(outcome, timeout)
+        self._check_usable()  # raises the final error, or ClientClosed
+        if result != "ready":
             last = f" (last error: {self._last_error!r})" if self._last_error else ""
             raise RequestTimeout(f"{self.name}: not connected after {timeout}s{last}")
-        self._check_usable()
 
     def is_ready(self) -> bool:
         return self._ready.is_set()
@@ -232,6 +274,36 @@ class Connection:
         Ignored when no socket is open."""
         if self._ws is not None and not self._closing.is_set():
             self._ready.set()
+            self._notify_changed()
+
+    def queue(self, build: RequestBuilder) -> None:
+        """Run ``build(protocol)`` under the protocol lock and queue its frames for
+        :meth:`flush`, in the order the protocol produced them. For intents the protocol
+        restores itself after a reconnect (subscriptions): nothing is awaited. Quick and
+        non-blocking, so a caller may hold its own lock around it."""
+        self._check_usable()
+        with self._lock:
+            _request_ids, frames = build(self.protocol)
+            if frames:
+                self._outbox.extend(frames)
+
+    def flush(self) -> None:
+        """Send what :meth:`queue` queued, in queueing order, within the rate limit.
+        Call it with no lock of yours held: it waits for pacing slots. A lost socket
+        is not an error here (what was queued is restored on reconnect)."""
+        with self._flush_lock:  # one sender at a time keeps the queueing order
+            while True:
+                with self._lock:
+                    if not self._outbox:
+                        return
+                    frames = list(self._outbox)
+                    self._outbox.clear()
+                try:
+                    self._send_paced(frames)
+                except ClientClosed:
+                    raise
+                except ConnectionClosed:
+                    return
 
     def call(
         self,
@@ -320,6 +392,7 @@ class Connection:
         if self._closing.is_set() and self._state is State.CLOSED:
             return
         self._closing.set()
+        self._notify_changed()
         connecting = self._connecting
         if connecting is not None:
             self._abort(connecting)
@@ -352,6 +425,7 @@ class Connection:
         last = self.last_update_at
         return {
             "name": self.name,
+            "kind": self.kind,
             "url": self.url,
             "state": self._state.value,
             "subscriptions": subscriptions,
@@ -393,13 +467,25 @@ class Connection:
                 except BaseException as error:  # a final error: tell everyone, stop
                     self._fatal = error
                     self._last_error = error
+                    self._notify_changed()
                     _log.error("%s: giving up: %r", self.name, error)
                     self._reject_all(error)
+                    if self._on_give_up is not None:
+                        try:
+                            self._on_give_up(self, error)
+                        except Exception:  # the reader must still end cleanly
+                            _log.exception("%s: give-up handler failed", self.name)
                     break
                 lost = self._serve(ws)
                 if lost is not None and self._one_shot:  # nothing is retried: that was final
                     self._fatal = lost
+                    self._notify_changed()
                     self._reject_all(lost)
+                    if self._on_give_up is not None:
+                        try:
+                            self._on_give_up(self, lost)
+                        except Exception:  # the reader must still end cleanly
+                            _log.exception("%s: give-up handler failed", self.name)
                     break
         finally:
             self._state = State.CLOSED
@@ -460,6 +546,10 @@ class Connection:
             self._url = self._redact(url)  # what signals, logs and errors may show
         ws = websocket.WebSocket(skip_utf8_validation=True, enable_multithread=False)
         self._connecting = ws  # so that close() can cut a handshake short
+        # websocket-client's timeout bounds each read, not the handshake: a server that
+        # trickles its answer would hold us forever. The watchdog cuts the socket at the
+        # deadline, whatever the handshake is doing.
+        watchdog = _Watchdog(ws, self._connect_timeout, f"ccxtpro_sync-handshake-{self.name}")
         try:
             ws.connect(  # type: ignore[no-untyped-call]
                 url, timeout=self._connect_timeout, header=self._headers, suppress_origin=True
@@ -471,11 +561,24 @@ class Connection:
         except (OSError, websocket.WebSocketException) as error:
             if self._closing.is_set():
                 raise ClientClosed(f"{self.name}: closed while connecting") from error
+            if watchdog.fired:
+                raise RequestTimeout(
+                    f"{self.name}: handshake with {self._url} "
+                    f"not done within {self._connect_timeout}s"
+                ) from error
             raise ExchangeNotAvailable(
                 f"{self.name}: cannot connect to {self._url}: {error}"
             ) from error
         finally:
+            watchdog.cancel()
             self._connecting = None
+        if watchdog.fired:  # cut just as the handshake completed: the socket is unusable
+            self._abort(ws)
+            with contextlib.suppress(Exception):
+                ws.close(timeout=0)
+            raise RequestTimeout(
+                f"{self.name}: handshake with {self._url} not done within {self._connect_timeout}s"
+            )
         if self._closing.is_set():
             self._abort(ws)
             ws.close()
@@ -519,6 +622,7 @@ class Connection:
         finally:
             with self._lock:
                 self._ws = None
+                self._outbox.clear()  # the next session restores from the protocol's state
                 tail = self.protocol.on_close()
             self._ready.clear()
             self._abort(ws)
@@ -568,7 +672,7 @@ class Connection:
         sock.settimeout(heartbeat.period)
         deadline = heartbeat.next_deadline()  # inf unless the heartbeat runs on a schedule
         inspect = heartbeat.inspects_messages
-        parser = FrameParser()
+        parser = FrameParser(self._max_message)
         last_rx = time.monotonic()
         protocol = self.protocol
         lock = self._lock
@@ -593,6 +697,8 @@ class Connection:
             try:
                 messages = parser.feed(chunk)
             except FrameError as error:
+                # parser (and what it buffered) is dropped with the socket: memory stays flat.
+                self._framing_error(error)
                 raise _Reconnect(f"broken framing from the server: {error}") from None
             now = time.monotonic()
             last_rx = now
@@ -672,6 +778,14 @@ class Connection:
         if tick.frames:
             self._send_paced(tick.frames)
 
+    def _framing_error(self, error: FrameError) -> None:
+        self.protocol_errors += 1
+        problem = ProtocolError(f"{self.name}: {error}")
+        problem.__cause__ = error
+        _log.warning("%s: broken framing from the server: %s", self.name, error)
+        if signals.protocol_error.receivers:
+            send(signals.protocol_error, self._owner, url=self.url, name=self.name, error=problem)
+
     def _note_update(self, now: float, started: float) -> None:
         """Timing figures of data updates (replies to our own requests do not count)."""
         previous = self.last_update_at
@@ -688,6 +802,7 @@ class Connection:
             self._send_paced(inbound.outgoing)
         if inbound.ready:
             self._ready.set()
+            self._notify_changed()
         if inbound.reconnect_reason:
             raise _Reconnect(inbound.reconnect_reason)
 
@@ -757,6 +872,10 @@ class Connection:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
 
+    def _notify_changed(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
+
     def _fail_inflight(self, error: BaseException) -> None:
         with self._lock:
             futures = list(self._inflight.values())
@@ -777,6 +896,36 @@ class Connection:
 
 def _as_is(text: str) -> str:
     return text
+
+
+class _Watchdog:
+    """Cuts a connecting socket when its deadline passes (a short-lived timer thread)."""
+
+    def __init__(self, ws: websocket.WebSocket, timeout: float, name: str) -> None:
+        self._ws = ws
+        self._done = threading.Event()
+        self.fired = False
+        self._thread = threading.Thread(target=self._run, args=(timeout,), name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self, timeout: float) -> None:
+        if self._done.wait(timeout):
+            return
+        self.fired = True
+        # The TCP connect may still be running (bounded by its own timeout): keep trying
+        # until there is a socket to cut or the handshake is over.
+        while not self._done.is_set():
+            sock = self._ws.sock
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                return
+            self._done.wait(0.05)
+
+    def cancel(self) -> None:
+        self._done.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join()
 
 
 def _not_closed(error: BaseException) -> bool:

@@ -37,6 +37,7 @@ class ConnectionPlanner:
         forget: Callable[[str], None] = lambda stream: None,
         check: Callable[[], None] = lambda: None,
         closed: Callable[[], bool] = lambda: False,
+        prepare: Callable[[], None] = lambda: None,
     ) -> None:
         self._lock = lock
         self._new_connection = new_connection
@@ -45,6 +46,8 @@ class ConnectionPlanner:
         self._forget = forget
         self._check = check
         self._closed = closed
+        #: Runs under the lock before each acquire (e.g. forget connections that gave up).
+        self._prepare = prepare
         self.pools: dict[str, list[Connection]] = {}
         self.carrier: dict[StreamRef, Connection] = {}
         #: Streams each connection carries (the planner's view of its load).
@@ -56,6 +59,7 @@ class ConnectionPlanner:
         plan: dict[Connection, list[str]] = {}
         with self._lock:
             self._check()
+            self._prepare()
             for stream in streams:
                 ref = (self._route(stream), stream)
                 conn = self.carrier.get(ref)
@@ -65,8 +69,11 @@ class ConnectionPlanner:
                     self.load[conn] = self.load.get(conn, 0) + 1
                 plan.setdefault(conn, []).append(stream)
             for conn, wanted in plan.items():
-                conn.call(partial(_subscribe, streams=wanted), restored_on_reconnect=True)
+                conn.queue(partial(_subscribe, streams=wanted))
                 conn.start()
+        # The frames wait for their pacing slots with no client lock held.
+        for conn in plan:
+            conn.flush()
 
     def _pick(self, route: str) -> Connection:
         """The first connection of ``route`` with room for one more stream, or a new one."""
@@ -94,13 +101,15 @@ class ConnectionPlanner:
                     plan.setdefault(conn, []).append((ref, stream))
             for conn, refs in plan.items():
                 names = [stream for _, stream in refs]
-                conn.call(partial(_unsubscribe, streams=names), restored_on_reconnect=True)
+                conn.queue(partial(_unsubscribe, streams=names))
                 kept = conn.query(partial(_still_desired, streams=names))
                 for ref, stream in refs:
                     if stream not in kept:
                         del self.carrier[ref]
                         self.load[conn] -= 1
                         self._forget(stream)
+        for conn in plan:
+            conn.flush()
 
     def hold(self, key: tuple[str, ...], streams: Sequence[str]) -> None:
         """``watch_X`` keeps its streams subscribed until ``un_watch_X``."""

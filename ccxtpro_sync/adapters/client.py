@@ -9,7 +9,6 @@ adapter timers, reconnection with the restoration order, raw tap and replay, and
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -208,7 +207,6 @@ class _AdapterTimers:
         self.period = inner.period
         self.inspects_messages = inner.inspects_messages
         self.connection: Connection | None = None
-        self._lock = threading.Lock()
 
     def on_open(self, now: float) -> list[str]:
         return self.inner.on_open(now)
