@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
@@ -29,7 +31,7 @@ from ..._arguments import check_symbol, check_symbols
 from ..._core.events import RAW_HASH, Delivery, Inbound, Policy, RawMessage, RawTap
 from ..._core.frames import DEFAULT_MAX_MESSAGE
 from ..._core.snapshot_scheduler import SnapshotScheduler
-from ..._exceptions import BadRequest, BadSymbol, ConnectionClosed, NotSupported
+from ..._exceptions import BadRequest, BadSymbol, ConnectionClosed, NotSupported, RequestTimeout
 from ..._orderbook import OrderBook
 from ..._structures import OHLCV, FundingRate, Liquidation, Market, Ticker, Trade
 from ..._sync.connection import Connection
@@ -151,7 +153,8 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceTrading):
 
         self.rest = BinanceRest(self.endpoints.require("rest"), self.product, timeout=self.timeout)
         self._markets: Markets | None = None
-        self._markets_lock = threading.Lock()
+        self._markets_lock = threading.Lock()  # brief: never held across the REST request
+        self._markets_loading: Future[None] | None = None
         self._data: MarketData | None = None
         self._data_lock = threading.Lock()
         # Connection planning is exchange-neutral (ConnectionPlanner); its tables are
@@ -199,18 +202,43 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceTrading):
 
     # -- markets -------------------------------------------------------------------------
     def load_markets(self, reload: bool = False) -> dict[str, Market]:
-        """Load (once) the markets over REST ``exchangeInfo``; returns them by symbol."""
+        """Load (once) the markets over REST ``exchangeInfo``; returns them by symbol.
+
+        The request runs with no lock held (readers of the loaded markets never wait
+        for it); concurrent callers share one request instead of sending several."""
         self._check_usable()
         with self._markets_lock:
-            if self._markets is None or reload:
-                markets = parse_markets(self.rest.exchange_info(), self.product, self._number)
-                self._markets = markets
-                with self._data_lock:
-                    if self._data is None:
-                        self._data = self._make_market_data(markets)
-                    else:
-                        self._data.markets = markets
-            return {symbol: self._markets.market(symbol) for symbol in self._markets}
+            loaded, loading = self._markets, self._markets_loading
+            if loaded is not None and not reload:
+                return {symbol: loaded.market(symbol) for symbol in loaded}
+            owner = loading is None
+            if loading is None:
+                loading = self._markets_loading = Future()
+        if not owner:
+            try:
+                loading.result(self.timeout)  # raises what the loading thread got
+            except FutureTimeout:
+                raise RequestTimeout(
+                    f"{self.name}: markets not loaded within {self.timeout}s"
+                ) from None
+            return self.load_markets()
+        try:
+            markets = parse_markets(self.rest.exchange_info(), self.product, self._number)
+        except BaseException as error:
+            with self._markets_lock:
+                self._markets_loading = None
+            loading.set_exception(error)
+            raise
+        with self._markets_lock:
+            self._markets = markets
+            self._markets_loading = None
+            with self._data_lock:
+                if self._data is None:
+                    self._data = self._make_market_data(markets)
+                else:
+                    self._data.markets = markets
+        loading.set_result(None)
+        return {symbol: markets.market(symbol) for symbol in markets}
 
     @property
     def markets(self) -> dict[str, Market]:
