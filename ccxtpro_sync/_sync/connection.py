@@ -42,7 +42,6 @@ from .._core.frames import (
 from .._core.heartbeat import Heartbeat, ServerPing
 from .._core.pacing import TokenBucket
 from .._core.protocol import ConnectionProtocol
-from .._core.router import reject, resolve
 from .._exceptions import (
     BadRequest,
     CcxtproSyncError,
@@ -56,6 +55,7 @@ from .._exceptions import (
     RequestTimeout,
 )
 from .._signals import send, signals
+from .futures import reject, resolve
 from .hub import Hub
 from .reconnect import default_reconnect_policy
 

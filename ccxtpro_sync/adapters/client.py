@@ -9,6 +9,7 @@ adapter timers, reconnection with the restoration order, raw tap and replay, and
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -59,7 +60,7 @@ class AdapterClient(BaseClient):
         self._reconnect = reconnect
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
-        self._raw_tap = RawTap()
+        self._raw_tap = RawTap(time.time)
         self._raw_handlers = 0
         self._planner = ConnectionPlanner(
             self._lock,

@@ -18,6 +18,7 @@ reconnected and resubscribed without the caller noticing.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -30,7 +31,6 @@ from tenacity import Retrying
 from ..._arguments import check_symbol, check_symbols
 from ..._core.events import RAW_HASH, Delivery, Inbound, Policy, RawMessage, RawTap
 from ..._core.frames import DEFAULT_MAX_MESSAGE
-from ..._core.snapshot_scheduler import SnapshotScheduler
 from ..._exceptions import BadRequest, BadSymbol, ConnectionClosed, NotSupported, RequestTimeout
 from ..._orderbook import OrderBook
 from ..._structures import OHLCV, FundingRate, Liquidation, Market, Ticker, Trade
@@ -39,6 +39,7 @@ from ..._sync.consumers import Stream, Subscription
 from ..._sync.info import ConnectionInfo
 from ..._sync.planner import ConnectionPlanner
 from . import market_data as md
+from .depth_weights import binance_scheduler
 from .environments import Endpoints, endpoints, route_for_stream
 from .market_data import MarketData
 from .markets import Markets, parse_markets
@@ -175,13 +176,13 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceTrading):
         self._held = self._planner.held
         self._fetcher = SnapshotFetcher(
             self.rest,
-            SnapshotScheduler(futures=self.product != "spot"),
+            binance_scheduler(futures=self.product != "spot"),
             lambda s: self.market(s).id,
             self._apply_snapshot,
             name=f"ccxtpro_sync-{self.name}-snapshots",
             default_limit=self._snapshot_limit,
         )
-        self._raw_tap = RawTap()
+        self._raw_tap = RawTap(time.time)
         self._raw_handlers = 0
         self._init_trading(settings, credentials)
 
