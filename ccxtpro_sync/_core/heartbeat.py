@@ -134,36 +134,56 @@ class ServerPing(_Base):
         return Tick(ping=True)  # quiet, not yet dead: an unsolicited ping keeps NATs open
 
 
-class PingPong(_Base):
-    """Ping every ``interval`` seconds; dead when a pong is ``timeout`` seconds late."""
+class _Probing(_Base):
+    """Probe every ``interval`` seconds; dead when the answer is ``timeout`` late."""
 
-    def __init__(self, interval: float = 20.0, timeout: float | None = None) -> None:
+    def __init__(self, interval: float, timeout: float | None) -> None:
         self.interval = _positive("interval", interval)
         self.timeout = _positive("timeout", timeout) if timeout is not None else self.interval
         self.period = min(self.interval, self.timeout) / 2
-        self._next_ping = INFINITY
-        self._pong_due = INFINITY
+        self._next_probe = INFINITY
+        self._answer_due = INFINITY
 
     def on_open(self, now: float) -> list[str]:
-        self._next_ping = now + self.interval
-        self._pong_due = INFINITY
+        self._next_probe = now + self.interval
+        self._answer_due = INFINITY
         return []
 
     def next_deadline(self) -> float:
-        return min(self._next_ping, self._pong_due)
+        return min(self._next_probe, self._answer_due)
 
     def on_timer(self, now: float, last_rx: float) -> Tick:
-        if now >= self._pong_due:
-            return Tick(dead=f"no pong within {self.timeout:.1f}s")
-        if now >= self._next_ping:
-            self._next_ping = now + self.interval
-            if self._pong_due == INFINITY:
-                self._pong_due = now + self.timeout
-            return Tick(ping=True)
+        if now >= self._answer_due:
+            return Tick(dead=f"no {self._answer} within {self.timeout:.1f}s")
+        if now >= self._next_probe:
+            self._next_probe = now + self.interval
+            if self._answer_due == INFINITY:
+                self._answer_due = now + self.timeout
+            return self._probe()
         return Tick()
 
+    _answer = "answer"
+
+    def _probe(self) -> Tick:
+        raise NotImplementedError
+
+    def _answered(self) -> None:
+        self._answer_due = INFINITY
+
+
+class PingPong(_Probing):
+    """Ping every ``interval`` seconds; dead when a pong is ``timeout`` seconds late."""
+
+    _answer = "pong"
+
+    def __init__(self, interval: float = 20.0, timeout: float | None = None) -> None:
+        super().__init__(interval, timeout)
+
+    def _probe(self) -> Tick:
+        return Tick(ping=True)
+
     def on_pong(self, now: float) -> None:
-        self._pong_due = INFINITY
+        self._answered()
 
 
 class JsonRpcHeartbeat(_Base):
@@ -239,7 +259,7 @@ class JsonRpcHeartbeat(_Base):
         return _NOTHING
 
 
-class CustomHeartbeat(_Base):
+class CustomHeartbeat(_Probing):
     """A probe frame every ``interval`` seconds; dead when no reply within ``timeout``.
 
     ``probe()`` builds the frame (``str``, or an object sent as JSON);
@@ -248,6 +268,7 @@ class CustomHeartbeat(_Base):
     """
 
     inspects_messages = True
+    _answer = "heartbeat reply"
 
     def __init__(
         self,
@@ -258,35 +279,16 @@ class CustomHeartbeat(_Base):
     ) -> None:
         if not callable(probe) or not callable(is_reply):
             raise ValueError("a custom heartbeat needs callables 'probe' and 'is_reply'")
-        self._probe = probe
+        super().__init__(interval, timeout)
+        self._make_probe = probe
         self._is_reply = is_reply
-        self.interval = _positive("interval", interval)
-        self.timeout = _positive("timeout", timeout) if timeout is not None else self.interval
-        self.period = min(self.interval, self.timeout) / 2
-        self._next_probe = INFINITY
-        self._reply_due = INFINITY
 
-    def on_open(self, now: float) -> list[str]:
-        self._next_probe = now + self.interval
-        self._reply_due = INFINITY
-        return []
-
-    def next_deadline(self) -> float:
-        return min(self._next_probe, self._reply_due)
-
-    def on_timer(self, now: float, last_rx: float) -> Tick:
-        if now >= self._reply_due:
-            return Tick(dead=f"no heartbeat reply within {self.timeout:.1f}s")
-        if now >= self._next_probe:
-            self._next_probe = now + self.interval
-            if self._reply_due == INFINITY:
-                self._reply_due = now + self.timeout
-            frame = self._probe()
-            return Tick(frames=[frame if isinstance(frame, str) else json.dumps(frame)])
-        return Tick()
+    def _probe(self) -> Tick:
+        frame = self._make_probe()
+        return Tick(frames=[frame if isinstance(frame, str) else json.dumps(frame)])
 
     def on_message(self, data: bytes, now: float) -> tuple[bool, list[str]]:
-        if self._reply_due == INFINITY:
+        if self._answer_due == INFINITY:
             return _NOTHING
         message: Any
         try:
@@ -294,7 +296,7 @@ class CustomHeartbeat(_Base):
         except ValueError:
             message = data.decode("utf-8", "replace")
         if self._is_reply(message):
-            self._reply_due = INFINITY
+            self._answered()
             return True, []
         return _NOTHING
 

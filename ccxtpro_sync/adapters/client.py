@@ -9,14 +9,13 @@ adapter timers, reconnection with the restoration order, raw tap and replay, and
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from tenacity import Retrying
 
 from .._arguments import check_handler
-from .._core.events import RAW_HASH, Delivery, Policy, RawMessage, RawTap
+from .._core.events import Delivery, Policy, RawMessage
 from .._core.heartbeat import Heartbeat, Tick, make_heartbeat
 from .._sync.base_client import BaseClient
 from .._sync.connection import Connection
@@ -60,8 +59,6 @@ class AdapterClient(BaseClient):
         self._reconnect = reconnect
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
-        self._raw_tap = RawTap(time.time)
-        self._raw_handlers = 0
         self._planner = ConnectionPlanner(
             self._lock,
             new_connection=self._new_connection,
@@ -166,21 +163,6 @@ class AdapterClient(BaseClient):
         return self._first_connection().request(method, params, timeout=self._timeout(timeout))
 
     # -- raw frames ----------------------------------------------------------------------
-    def on_raw(self, handler: Callable[[list[RawMessage]], object]) -> Subscription:
-        """Call ``handler(messages)`` with every frame received, exactly as received."""
-
-        def acquire() -> None:
-            with self._lock:
-                self._raw_handlers += 1
-                self._raw_tap.enabled = True
-
-        def release() -> None:
-            with self._lock:
-                self._raw_handlers -= 1
-                self._raw_tap.enabled = self._raw_handlers > 0
-
-        return self._add_handler([RAW_HASH], handler, acquire, release, "raw frames")
-
     def replay(self, messages: Iterable[RawMessage]) -> list[Delivery]:
         """Decode recorded frames with a fresh adapter; touches no live state."""
         adapter = self._make_adapter()

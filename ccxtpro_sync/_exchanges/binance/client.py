@@ -18,7 +18,6 @@ reconnected and resubscribed without the caller noticing.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -29,7 +28,7 @@ import msgspec
 from tenacity import Retrying
 
 from ..._arguments import check_symbol, check_symbols
-from ..._core.events import RAW_HASH, Delivery, Inbound, Policy, RawMessage, RawTap
+from ..._core.events import RAW_HASH, Delivery, Inbound, Policy, RawMessage
 from ..._core.frames import DEFAULT_MAX_MESSAGE
 from ..._exceptions import BadRequest, BadSymbol, ConnectionClosed, NotSupported, RequestTimeout
 from ..._orderbook import OrderBook
@@ -182,8 +181,6 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceTrading):
             name=f"ccxtpro_sync-{self.name}-snapshots",
             default_limit=self._snapshot_limit,
         )
-        self._raw_tap = RawTap(time.time)
-        self._raw_handlers = 0
         self._init_trading(settings, credentials)
 
     # -- environment ---------------------------------------------------------------------
@@ -542,26 +539,6 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceTrading):
         self._unhold((kind, *streams), streams)
 
     # -- raw frames ------------------------------------------------------------------------
-    def on_raw(self, handler: Callable[[list[RawMessage]], object]) -> Subscription:
-        """Call ``handler(messages)`` with every payload received, exactly as received.
-
-        For recorders and bug reports: it sees the frames of every stream of this
-        client (subscribe to them with ``watch_*``/``on_*`` as usual). Costs nothing
-        while no raw handler is registered.
-        """
-
-        def acquire() -> None:
-            with self._lock:
-                self._raw_handlers += 1
-                self._raw_tap.enabled = True
-
-        def release() -> None:
-            with self._lock:
-                self._raw_handlers -= 1
-                self._raw_tap.enabled = self._raw_handlers > 0
-
-        return self._add_handler([RAW_HASH], handler, acquire, release, "raw frames")
-
     def replay(self, messages: Iterable[RawMessage]) -> list[Delivery]:
         """Feed recorded payloads back through the parsers; returns what they produce.
 
