@@ -165,6 +165,11 @@ class MarketData:
             depth=depth,
             timestamp=snapshot.transaction_time or snapshot.event_time,
         )
+        if self.defer_views and result.book is not None:
+            # Live, the result is handed over once the data lock is released, possibly
+            # after a newer diff's update: a deferred view is built from the book as it
+            # is then, where the copy taken now would take consumers back in time.
+            return [Delivery(orderbook_hash(symbol), self._deferred_view(book), LATEST)]
         return self._book_result(book, result)
 
     def _snapshot_decoder(self) -> msgspec.json.Decoder[Any]:
