@@ -1,11 +1,15 @@
-"""A REST snapshot's book is handed over after the data lock is released, so a diff
-applied in between can reach the hub first. That interleaving must never publish a
-book older than one already published, and its raw log must replay to the same books.
+"""A REST snapshot is applied on the snapshot fetcher's thread and its results were
+handed over once the data lock was released, so diffs the reader applied in between
+could reach the hub first. This was the cause of the rare
+``test_replay_rebuilds_order_books_...`` failure, two ways:
 
-This was the cause of the rare ``test_replay_rebuilds_order_books_...`` failure: the
-live client published the snapshot's frozen copy after a newer diff's book, the
-recorder stored that stale book, and the replay (which reads the snapshot after that
-diff in the log) rightly never rebuilt it.
+* the raw log held those diffs before the snapshot, so the replay buffered them and
+  published one book where the live client had published one per diff;
+* the snapshot's book was a copy taken under the lock, published after newer books:
+  consumers (and the recorder) went back to an older book the replay never rebuilds.
+
+Now the snapshot's raw entry goes out ahead of the symbol's next diff, on the reader
+that applies it, and its book is a view built when it is handed over.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Any
 import msgspec
 
 from ccxtpro_sync import RawMessage
-from ccxtpro_sync._core.events import Deferred
+from ccxtpro_sync._core.events import RAW_HASH, Deferred, Delivery, Policy
 from ccxtpro_sync._exchanges.binance.client import SNAPSHOT_CHANNEL
 from ccxtpro_sync._exchanges.binance.market_data import MarketData
 from ccxtpro_sync.simulator import LocalExchange
@@ -73,3 +77,23 @@ def test_a_snapshot_handed_over_after_a_newer_diff_is_not_an_older_book(
     ]
     replayed = [d.value for d in client.replay(log) if d.message_hash.startswith("orderbook:")]
     assert [_levels(b) for b in replayed] == [_levels(newest)]
+
+
+def test_the_snapshot_raw_entry_goes_out_ahead_of_the_next_diff(exchange: LocalExchange) -> None:
+    """The raw log's order is the order in which the book took its inputs."""
+    with make_client(exchange) as client:
+        markets = client.data.markets
+    live = MarketData(markets, lock=threading.RLock(), defer_views=True)
+    message = RawMessage("rest", f"{SNAPSHOT_CHANNEL}btcusdt@1000", SNAPSHOT, 2.0)
+    raw = Delivery(RAW_HASH, [message], Policy.APPEND)
+    assert live.route(DEPTH, msgspec.Raw(BEFORE), 0.0) == []
+    # applied now, but not handed over by the snapshot's thread ...
+    assert all(d.message_hash != RAW_HASH for d in live.apply_snapshot(SPOT, SNAPSHOT, 1000, raw))
+    # ... it leads the output of the next diff, which the book took after it
+    first, *rest = live.route(DEPTH, msgspec.Raw(AFTER), 0.0)
+    assert first is raw and [d.message_hash for d in rest] == ["orderbook:BTC/USDT"]
+    # and only once
+    later = live.route(DEPTH, msgspec.Raw(_diff(111, 112, "60003.00")), 0.0)
+    assert [d.message_hash for d in later] == ["orderbook:BTC/USDT"]
+    # a snapshot for a book no longer there is recorded all the same
+    assert live.apply_snapshot("ETH/USDT", SNAPSHOT, 1000, raw) == [raw]

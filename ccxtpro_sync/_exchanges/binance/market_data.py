@@ -119,6 +119,9 @@ class MarketData:
         self.mark_prices: dict[str, Ticker] = {}
         self.funding_rates: dict[str, FundingRate] = {}
         self.books: dict[str, BookSync[Any]] = {}
+        #: Raw-log entries of applied REST snapshots, by symbol, handed over ahead of
+        #: the symbol's next depth diff (see ``apply_snapshot``).
+        self._held_raw: dict[str, list[Delivery]] = {}
 
     # -- StreamRouter ----------------------------------------------------------------
     def route(self, stream: str, data: msgspec.Raw, now: float) -> list[Delivery]:
@@ -152,11 +155,21 @@ class MarketData:
         return []
 
     # -- order-book snapshots ----------------------------------------------------------
-    def apply_snapshot(self, symbol: str, body: bytes, depth: int) -> list[Delivery]:
-        """Feed a REST depth snapshot to ``symbol``'s book; asks for another if unusable."""
+    def apply_snapshot(
+        self, symbol: str, body: bytes, depth: int, raw: Delivery | None = None
+    ) -> list[Delivery]:
+        """Feed a REST depth snapshot to ``symbol``'s book; asks for another if unusable.
+
+        ``raw`` is the snapshot's raw-log entry. It goes out with the symbol's next
+        depth diff, on the reader that applies it, so the raw log keeps the order in
+        which the book took snapshot and diffs (handed over by the caller once the
+        lock is released, it could follow diffs applied after it, and a replay would
+        rebuild other books)."""
         book = self.books.get(symbol)
         if book is None:  # unsubscribed meanwhile
-            return []
+            return [] if raw is None else [raw]
+        if raw is not None:
+            self._held_raw.setdefault(symbol, []).append(raw)
         snapshot = wire.decode(self._snapshot_decoder(), body, "depth snapshot")
         result = book.on_snapshot(
             snapshot.last_update_id,
@@ -180,6 +193,7 @@ class MarketData:
 
     def drop_book(self, symbol: str) -> None:
         self.books.pop(symbol, None)
+        self._held_raw.pop(symbol, None)
 
     # -- binding a stream name to its handler ------------------------------------------
     def _bind(self, stream: str) -> Handler:
@@ -340,6 +354,7 @@ class MarketData:
         view = not self.defer_views
         futures = self.futures
         key = orderbook_hash(symbol)
+        held_raw = self._held_raw
 
         def on_depth(data: msgspec.Raw) -> list[Delivery]:
             event = _decode(decode_depth, data)
@@ -361,7 +376,10 @@ class MarketData:
                     event.transaction_time or event.event_time,
                     view=view,
                 )
-            return self._book_result(book, result, key)
+            deliveries = self._book_result(book, result, key)
+            if held_raw and symbol in held_raw:  # a snapshot applied since the last diff
+                return [*held_raw.pop(symbol), *deliveries]
+            return deliveries
 
         return on_depth
 
