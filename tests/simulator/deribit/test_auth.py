@@ -84,8 +84,8 @@ def test_connection_scope_is_bound_to_its_connection(
     err = second.error("public/auth", {"grant_type": "refresh_token",
                                        "refresh_token": conn_tokens["refresh_token"]})  # fmt: skip
     assert err["code"] == 13009
-    err = second.error("private/get_positions", {"currency": "BTC",
-                                                 "access_token": conn_tokens["access_token"]})  # fmt: skip
+    borrowed = {"currency": "BTC", "access_token": conn_tokens["access_token"]}
+    err = second.error("private/get_positions", borrowed)
     assert err["code"] == 13009
     session = first.login(ex, scope="session:bot1")
     assert session["scope"].startswith("session:bot1")
@@ -153,4 +153,4 @@ def test_logout_closes_without_reply_and_invalidates(
     err = other.error("public/auth", {"grant_type": "refresh_token",
                                       "refresh_token": tokens["refresh_token"]})  # fmt: skip
     assert err["code"] == 13009
-    assert ex.stats().disconnect_reasons.get("logout") == 1
+    ex.wait_until(lambda s: s.disconnect_reasons.get("logout") == 1, what="logout")

@@ -59,7 +59,7 @@ def test_silent_client_is_closed_with_4000(fast: LocalDeribit) -> None:
             client.next(lambda f: False, timeout=5)
         assert closed.value.rcvd is not None
         assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4000, "heartbeat close")
-    assert fast.stats().disconnect_reasons == {"heartbeat": 1}
+    fast.wait_until(lambda s: s.disconnect_reasons == {"heartbeat": 1}, what="close")
 
 
 def test_server_side_heartbeat_stop_fault(fast: LocalDeribit) -> None:

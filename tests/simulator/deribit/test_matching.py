@@ -151,7 +151,7 @@ def test_edit_cancel_and_lists(ex: LocalDeribit, trader: Rpc) -> None:
     edited = trader.result("private/edit", {"order_id": first["order_id"], "amount": 40,
                                             "price": low - 5})  # fmt: skip
     assert edited["order"]["replaced"] is True and edited["order"]["amount"] == 40
-    assert [40.0] == [lvl[1] for lvl in ex.book(PERP).bids if lvl[0] == low - 5]
+    assert [lvl[1] for lvl in ex.book(PERP).bids if lvl[0] == low - 5] == [40.0]
     opened = trader.result("private/get_open_orders_by_instrument", {"instrument_name": PERP})
     assert {o["order_id"] for o in opened} == {first["order_id"], second["order_id"]}
     assert len(trader.result("private/get_open_orders_by_currency", {"currency": "BTC"})) == 2
