@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import random
 from collections import deque
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -154,21 +153,18 @@ class Market:
         now_ms: int,
         *,
         limit: float | None = None,
-        skip: Iterable[Any] = (),
     ) -> tuple[list[dict[str, Any]], list[MakerFill]]:
         """A synthetic taker buys/sells up to ``amount`` (down to ``limit``).
 
         Walks the opposite side, user orders first at each level (then generator
-        liquidity); returns the public trades and the user maker fills. ``skip``
-        lists orders the taker must not trade with (its own resting orders stay).
-        The caller flushes the book.
+        liquidity); returns the public trades and the user maker fills. The caller
+        flushes the book.
         """
         state = self.states[name]
         side = state.book.side(direction == "sell")
         left = amount
         trades: list[dict[str, Any]] = []
         fills: list[MakerFill] = []
-        skipped = set(map(id, skip))
         for price in side.prices():
             if left <= 1e-12:
                 break
@@ -177,8 +173,6 @@ class Market:
             for order in list(side.users.get(price, ())):
                 if left <= 1e-12:
                     break
-                if id(order) in skipped:
-                    continue
                 qty = round(min(left, order.remaining), 10)
                 trade = self._print(state, direction, price, qty, now_ms)
                 order.remaining = round(order.remaining - qty, 10)

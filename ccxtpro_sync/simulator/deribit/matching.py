@@ -20,6 +20,7 @@ from .market import MakerFill, Market
 
 TYPES: Final = ("limit", "market", "market_limit")
 UNSERVED_TYPES: Final = ("stop_limit", "stop_market", "take_limit", "take_market", "trailing_stop")
+MAX_USER_TRADES: Final = 50_000
 TIME_IN_FORCE: Final = ("good_til_cancelled", "good_til_day", "fill_or_kill", "immediate_or_cancel")
 Events = list[tuple[str, str, Any]]
 
@@ -199,17 +200,17 @@ class Matching:
             trades: list[dict[str, Any]] = []
             fills: list[MakerFill] = []
         else:
-            own = [o for o in account.open_orders() if o.inst is inst]
-            trades, fills = self.market.take(
-                name, order.direction, order.remaining, now_ms, limit=limit, skip=own
-            )
+            # Self-trades are allowed (flagged ``self_trade``), so the book never crosses.
+            trades, fills = self.market.take(name, order.direction, order.remaining, now_ms,
+                                             limit=limit)  # fmt: skip
         own_trades: list[dict[str, Any]] = []
         for trade in trades:
             maker = next((f for f in fills if f.trade is trade), None)
-            own_trades.append(self._settle(account, order, trade, False, now_ms))
+            own = maker is not None and maker.order.account == account.client_id
+            own_trades.append(self._settle(account, order, trade, False, now_ms, self_trade=own))
             order.remaining = round(order.amount - order.filled, 10)
             if maker is not None:
-                user += self._maker(maker, now_ms)
+                user += self._maker(maker, now_ms, own)
         if order.state == "open" and order.remaining > 1e-12:
             if order.order_type == "market_limit" and order.filled:
                 order.price = trades[-1]["price"]
@@ -243,8 +244,9 @@ class Matching:
         return total >= order.remaining - 1e-12
 
     def _settle(
-        self, account: Account, order: Order, trade: dict[str, Any], maker: bool, now_ms: int
-    ) -> dict[str, Any]:
+        self, account: Account, order: Order, trade: dict[str, Any], maker: bool, now_ms: int,
+        *, self_trade: bool = False,
+    ) -> dict[str, Any]:  # fmt: skip
         """Book a fill on ``account``: position, realised profit, fee; the private trade."""
         inst = order.inst
         price, qty = trade["price"], trade["amount"]
@@ -259,15 +261,17 @@ class Matching:
             order_id=order.order_id, order_type=order.order_type, state=order.state,
             fee=fee, fee_currency=inst.settle, liquidity="M" if maker else "T",
             label=order.label, reduce_only=order.reduce_only, post_only=order.post_only,
-            profit_loss=round(pnl, 12), matching_id=None, self_trade=False, api=True,
+            profit_loss=round(pnl, 12), matching_id=None, self_trade=self_trade, api=True,
         )  # fmt: skip
         account.trades.append(private)
+        if len(account.trades) > MAX_USER_TRADES:  # bounded memory under long runs
+            del account.trades[: len(account.trades) - MAX_USER_TRADES]
         return private
 
-    def _maker(self, fill: MakerFill, now_ms: int) -> list[UserEvent]:
+    def _maker(self, fill: MakerFill, now_ms: int, self_trade: bool = False) -> list[UserEvent]:
         order: Order = fill.order
         account = self.accounts[order.account]
-        private = self._settle(account, order, fill.trade, True, now_ms)
+        private = self._settle(account, order, fill.trade, True, now_ms, self_trade=self_trade)
         return [
             UserEvent(account.client_id, "order", order.inst, order.to_json()),
             UserEvent(account.client_id, "trade", order.inst, [private]),

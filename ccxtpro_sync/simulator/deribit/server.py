@@ -54,6 +54,8 @@ class Conn:
         self.ws = ws
         self.queue: asyncio.Queue[tuple[float, str | bytes]] = asyncio.Queue()
         self.stall: asyncio.TimerHandle | None = None
+        #: Set by the server: close this connection as too slow.
+        self.too_slow: Callable[[], None] = lambda: None
 
     def info(self) -> ConnInfo:
         s = self.session
@@ -64,6 +66,9 @@ class Conn:
 
     def push(self, frame: dict[str, Any] | str) -> None:
         if self.session.half_open or self.session.closing:
+            return
+        if self.queue.qsize() >= MAX_PENDING:
+            self.too_slow()
             return
         self.queue.put_nowait(
             (time.monotonic(), frame if isinstance(frame, str) else rpc.dumps(frame))
@@ -225,6 +230,7 @@ class DeribitServer:
                           path=ws.request.path if ws.request else "")  # fmt: skip
         session.last_inbound = time.monotonic()
         conn = Conn(session, ws)
+        conn.too_slow = lambda: self.kill(conn, 1008, "connection_too_slow", "too_slow")
         with self.registry.cond:
             self.conns[session.id] = conn
             self.registry.handshakes_accepted += 1

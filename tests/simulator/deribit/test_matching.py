@@ -201,3 +201,28 @@ def test_option_tick_steps(ex: LocalDeribit, trader: Rpc) -> None:
     assert err["code"] == 10043  # above 0.005 the tick is 0.0005
     low = trader.result("private/buy", {"instrument_name": name, "amount": 0.1, "price": 0.0041})
     assert low["order"]["order_state"] == "open"  # below 0.005 the 0.0001 tick applies
+
+
+def test_self_trade_is_flagged_and_the_book_never_crosses(ex: LocalDeribit, trader: Rpc) -> None:
+    ask = ex.book(PERP).asks[0][0]
+    resting = trader.result("private/sell", {"instrument_name": PERP, "amount": 10,
+                                             "price": ask - 0.5})["order"]  # fmt: skip
+    taken = _buy(trader, amount=10, price=ask - 0.5)
+    assert taken["order"]["order_state"] == "filled"
+    assert [t["self_trade"] for t in taken["trades"]] == [True]
+    state = trader.result("private/get_order_state", {"order_id": resting["order_id"]})
+    assert state["order_state"] == "filled"
+    book = ex.book(PERP)
+    assert book.bids[0][0] < book.asks[0][0]
+    assert trader.result("private/get_positions", {"currency": "BTC"}) == []
+
+
+def test_aggregated_user_orders_are_arrays_and_carry_the_label(
+    ex: LocalDeribit, trader: Rpc
+) -> None:
+    channel = "user.orders.future.BTC.100ms"
+    trader.result("private/subscribe", {"channels": [channel], "label": "my-sub"})
+    placed = _buy(trader, amount=10, price=ex.book(PERP).bids[-1][0] - 50)["order"]
+    frame = trader.next(lambda f: f.get("params", {}).get("channel") == channel)
+    assert frame["params"]["label"] == "my-sub"
+    assert [o["order_id"] for o in frame["params"]["data"]] == [placed["order_id"]]
