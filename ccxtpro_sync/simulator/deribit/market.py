@@ -90,10 +90,11 @@ class Market:
         for bid in (True, False):
             side = book.side(bid)
             wanted: dict[float, float] = {}
-            for k in range(1, self.levels + 1):
-                price = self._step_price(inst, state.mid, -k if bid else k)
+            price = state.mid
+            for _ in range(self.levels):
+                price = self._step_price(inst, price, -1 if bid else 1)
                 if price <= 0:
-                    continue
+                    break
                 if bid and user_ask is not None and price >= user_ask:
                     continue
                 if not bid and user_bid is not None and price <= user_bid:
