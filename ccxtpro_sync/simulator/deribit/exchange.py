@@ -141,6 +141,10 @@ class Exchange:
             return handler(session, req.params, now_ms)
         except RpcError as err:
             return Outcome(error=err)
+        except (TypeError, ValueError, ArithmeticError) as exc:
+            # A safety net for input no check above foresaw: an error reply, socket kept.
+            return Outcome(error=RpcError(E.ERROR, {"reason": "internal_error",
+                                                    "detail": type(exc).__name__}))  # fmt: skip
 
     def _authorise(self, session: Session, req: Request, now_ms: int) -> None:
         if session.http:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
 PERPETUAL_EXPIRY: Final = 32503708800000
@@ -81,11 +81,10 @@ class Instrument:
         return tick
 
     def on_tick(self, price: float) -> bool:
-        tick = Decimal(repr(self.tick_at(price)))
-        return (Decimal(repr(price)) % tick) == 0
+        return _multiple(price, self.tick_at(price))
 
     def on_lot(self, amount: float) -> bool:
-        return (Decimal(repr(amount)) % Decimal(repr(self.min_trade_amount))) == 0
+        return _multiple(amount, self.min_trade_amount)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -122,6 +121,14 @@ class Instrument:
             out["max_liquidation_commission"] = 0.0075
             out["future_type"] = out["instrument_type"]
         return out
+
+
+def _multiple(value: float, step: float) -> bool:
+    """Exact decimal check; absurd magnitudes (beyond decimal precision) are not multiples."""
+    try:
+        return (Decimal(repr(value)) % Decimal(repr(step))) == 0
+    except InvalidOperation:
+        return False
 
 
 def expiry_code(when: dt.datetime) -> str:

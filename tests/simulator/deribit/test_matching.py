@@ -226,3 +226,76 @@ def test_aggregated_user_orders_are_arrays_and_carry_the_label(
     frame = trader.next(lambda f: f.get("params", {}).get("channel") == channel)
     assert frame["params"]["label"] == "my-sub"
     assert [o["order_id"] for o in frame["params"]["data"]] == [placed["order_id"]]
+
+
+def test_absurd_amount_is_a_param_error_and_the_socket_stays(trader: Rpc) -> None:
+    for key in ("amount", "contracts"):
+        err = trader.error("private/buy", {"instrument_name": PERP, key: 1e308, "price": 60000})
+        assert err["code"] == -32602 and err["data"]["param"] == "amount"
+    assert trader.result("public/test") == {"version": "1.2.26"}
+
+
+def test_random_trading_keeps_the_chain_the_book_and_positions_consistent(
+    make_deribit: Callable[..., LocalDeribit],
+) -> None:
+    import random
+
+    from ccxtpro_sync.simulator.deribit import RateLimits
+
+    from .test_market_data import apply, levels
+
+    roomy = RateLimits(non_matching_rate=1000, non_matching_burst=1000, matching_rate=1000,
+                       matching_burst=1000)  # fmt: skip
+    ex = make_deribit(seed=9, auto_publish=False, rate_limits=roomy)
+    trader, watcher = Rpc(ex.url), Rpc(ex.url)
+    trader.login(ex)
+    channel = "book.BTC-PERPETUAL.100ms"
+    watcher.result("public/subscribe", {"channels": [channel]})
+    snap = watcher.note(channel)
+    book: dict[str, dict[float, float]] = {"bids": {}, "asks": {}}
+    apply(book, snap)
+    last = snap["change_id"]
+    rng = random.Random(3)
+    open_ids: list[str] = []
+    for _ in range(120):
+        roll = rng.random()
+        truth = ex.book(PERP)
+        mid = (truth.bids[0][0] + truth.asks[0][0]) / 2
+        if roll < 0.45:
+            side = rng.choice(["buy", "sell"])
+            price = round((mid + rng.randint(-6, 6) * 0.5) * 2) / 2
+            params = {"instrument_name": PERP, "amount": 10 * rng.randint(1, 8), "price": price}
+            if rng.random() < 0.3:
+                params = {"instrument_name": PERP, "amount": params["amount"], "type": "market"}
+            result = trader.result(f"private/{side}", params)
+            if result["order"]["order_state"] == "open":
+                open_ids.append(result["order"]["order_id"])
+        elif roll < 0.6 and open_ids:
+            order_id = open_ids.pop(rng.randrange(len(open_ids)))
+            frame = trader.call("private/cancel", {"order_id": order_id})
+            assert "result" in frame or frame["error"]["code"] == 11044
+        elif roll < 0.8:
+            ex.trade(PERP, rng.choice(["buy", "sell"]), 10 * rng.randint(1, 10))
+        else:
+            ex.tick()
+        truth = ex.book(PERP)
+        assert truth.bids[0][0] < truth.asks[0][0], truth
+    fills = trader.result("private/get_user_trades_by_instrument",
+                          {"instrument_name": PERP, "count": 1000})["trades"]  # fmt: skip
+    assert len(fills) > 20 and {f["liquidity"] for f in fills} == {"M", "T"}
+    signed = sum(f["amount"] if f["direction"] == "buy" else -f["amount"] for f in fills)
+    while True:
+        try:
+            change = watcher.note(channel, timeout=0.5)
+        except TimeoutError:
+            break
+        assert change["prev_change_id"] == last
+        apply(book, change)
+        last = change["change_id"]
+    truth = ex.book(PERP)
+    assert last == truth.change_id
+    assert (levels(book, "bids"), levels(book, "asks")) == (truth.bids, truth.asks)
+    positions = trader.result("private/get_positions", {"currency": "BTC"})
+    assert sum(p["size"] for p in positions) == pytest.approx(signed)
+    trader.close()
+    watcher.close()
