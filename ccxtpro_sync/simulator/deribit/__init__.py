@@ -169,7 +169,7 @@ class LocalDeribit:
             if trades:
                 events.append(("trades", instrument, trades))
             user = self.exchange.matching.settle_makers(fills, now)
-            self.server.fan_out(events, user, now)
+            self.server.publish(events, user, now)
             return trades
 
         return self.server.call(run)

@@ -56,6 +56,9 @@ class Order:
     cancel_reason: str | None = None
     replaced: bool = False
     max_show: float | None = None
+    trigger: str | None = None  # index_price | mark_price | last_price
+    trigger_price: float | None = None
+    triggered: bool | None = None
 
     @property
     def average_price(self) -> float:
@@ -103,6 +106,9 @@ class Order:
             out["cancel_reason"] = self.cancel_reason
         if self.max_show is not None:
             out["max_show"] = self.max_show
+        if self.trigger is not None:
+            out.update(trigger=self.trigger, trigger_price=self.trigger_price,
+                       triggered=self.triggered, stop_price=self.trigger_price)  # fmt: skip
         return out
 
 

@@ -21,6 +21,7 @@ TOO_MANY_REQUESTS: Final = 10028
 MUST_BE_WEBSOCKET: Final = 10030
 PRICE_WRONG_TICK: Final = 10043
 INVALID_ARGUMENTS: Final = 11029
+INVALID_TRIGGER_PRICE: Final = 11036
 OTHER_REJECT: Final = 11030
 NOT_OPEN_ORDER: Final = 11044
 BAD_REQUEST: Final = 11050
@@ -49,6 +50,7 @@ MESSAGES: Final[dict[int, str]] = {
     MUST_BE_WEBSOCKET: "must_be_websocket_request",
     PRICE_WRONG_TICK: "price_wrong_tick",
     INVALID_ARGUMENTS: "invalid_arguments",
+    INVALID_TRIGGER_PRICE: "invalid_trigger_price",
     OTHER_REJECT: "other_reject",
     NOT_OPEN_ORDER: "not_open_order",
     BAD_REQUEST: "bad_request",

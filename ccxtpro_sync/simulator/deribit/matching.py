@@ -17,9 +17,10 @@ from .accounts import Account, Order, Position, notional
 from .errors import RpcError, bad_param
 from .instruments import Catalog, Instrument
 from .market import MakerFill, Market
+from .triggers import TRIGGER_TYPES, parse_trigger
 
-TYPES: Final = ("limit", "market", "market_limit")
-UNSERVED_TYPES: Final = ("stop_limit", "stop_market", "take_limit", "take_market", "trailing_stop")
+TYPES: Final = ("limit", "market", "market_limit", *TRIGGER_TYPES)
+UNSERVED_TYPES: Final = ("trailing_stop",)
 MAX_USER_TRADES: Final = 50_000
 TIME_IN_FORCE: Final = ("good_til_cancelled", "good_til_day", "fill_or_kill", "immediate_or_cancel")
 Events = list[tuple[str, str, Any]]
@@ -108,7 +109,8 @@ class Matching:
         if tif not in TIME_IN_FORCE:
             raise bad_param("time_in_force", "invalid value")
         price = _number(params, "price")
-        if order_type == "limit":
+        trigger = parse_trigger(order_type, params, inst, _number(params, "trigger_price"))
+        if order_type in ("limit", "stop_limit", "take_limit"):
             if price is None:
                 raise bad_param("price", "value must be present")
             self._check_price(inst, price)
@@ -139,6 +141,8 @@ class Matching:
                 price = self.market._step_price(inst, opposite[0], -sign)
         if price is not None:
             ref_price = price
+        elif trigger is not None:
+            ref_price = trigger[1]
         else:
             opposite = ask if direction == "buy" else bid
             ref_price = opposite[0] if opposite else self.market.mark_price(inst.name)
@@ -156,7 +160,44 @@ class Matching:
         if params.get("max_show") is not None:
             order.max_show = _number(params, "max_show")
         account.orders[order.order_id] = order
+        if trigger is not None:
+            order.trigger, order.trigger_price = trigger
+            order.state, order.triggered = "untriggered", False
+            result = {"order": order.to_json(), "trades": []}
+            return result, [UserEvent(account.client_id, "order", inst, order.to_json())], []
         return self._execute(account, order, now_ms)
+
+    def fire_triggers(self, now_ms: int) -> tuple[list[UserEvent], Events]:
+        """Execute every untriggered order whose condition holds (prices after fills)."""
+        user: list[UserEvent] = []
+        events: Events = []
+        for _ in range(100):  # a fill can trigger more orders; bounded passes
+            due = [
+                (account, order)
+                for account in self.accounts.values()
+                for order in account.open_orders()
+                if order.state == "untriggered" and self._due(order)
+            ]
+            if not due:
+                break
+            for account, order in due:
+                order.state, order.triggered, order.updated = "open", True, now_ms
+                _, more_user, more_events = self._execute(account, order, now_ms)
+                user += more_user
+                events += more_events
+        return user, events
+
+    def _due(self, order: Order) -> bool:
+        inst, market = order.inst, self.market
+        if order.trigger == "index_price":
+            level = market.index_price(inst.base)
+        elif order.trigger == "mark_price":
+            level = market.mark_price(inst.name)
+        else:
+            level = market.states[inst.name].last_price
+        assert order.trigger_price is not None
+        rising = (order.direction == "buy") == order.order_type.startswith("stop")
+        return level >= order.trigger_price if rising else level <= order.trigger_price
 
     def _reduces(self, pos: Position, sign: int) -> bool:
         return bool(pos.size) and (pos.size > 0) != (sign > 0)
@@ -290,6 +331,8 @@ class Matching:
         self, account: Account, params: dict[str, Any], now_ms: int
     ) -> tuple[dict[str, Any], list[UserEvent], Events]:
         order = self.find(account, params)
+        if order.state == "untriggered":
+            return self._edit_untriggered(account, order, params, now_ms)
         if order.state not in ("open",):
             raise RpcError(E.NOT_OPEN_ORDER, {"reason": f"order is {order.state}"})
         inst = order.inst
@@ -333,16 +376,37 @@ class Matching:
             return result, [UserEvent(account.client_id, "order", inst, order.to_json())], events
         return self._execute(account, order, now_ms)
 
+    def _edit_untriggered(
+        self, account: Account, order: Order, params: dict[str, Any], now_ms: int
+    ) -> tuple[dict[str, Any], list[UserEvent], Events]:
+        """A waiting trigger order: new amount, price or trigger price; nothing executes."""
+        inst = order.inst
+        if "amount" in params or "contracts" in params:
+            order.amount = order.remaining = self._amount(inst, params)
+        price = _number(params, "price")
+        if price is not None and order.price is not None:
+            self._check_price(inst, price)
+            order.price = price
+        trigger_price = _number(params, "trigger_price")
+        if trigger_price is not None:
+            parsed = parse_trigger(order.order_type, params, inst, trigger_price)
+            if parsed is not None:
+                order.trigger_price = parsed[1]
+        order.replaced, order.updated = True, now_ms
+        event = UserEvent(account.client_id, "order", inst, order.to_json())
+        return {"order": order.to_json(), "trades": []}, [event], []
+
     def cancel(
         self, account: Account, order: Order, now_ms: int, reason: str = "user_request"
     ) -> list[UserEvent]:
-        """Cancel one open order (``11044 not_open_order`` otherwise)."""
-        if order.state != "open":
+        """Cancel one open or untriggered order (``11044 not_open_order`` otherwise)."""
+        if order.state not in ("open", "untriggered"):
             raise RpcError(E.NOT_OPEN_ORDER, {"reason": f"order is {order.state}"})
-        assert order.price is not None
-        self.market.states[order.inst.name].book.remove_user(
-            order.direction == "buy", order.price, order
-        )
+        if order.state == "open":
+            assert order.price is not None
+            self.market.states[order.inst.name].book.remove_user(
+                order.direction == "buy", order.price, order
+            )
         order.state, order.cancel_reason, order.remaining = "cancelled", reason, 0.0
         order.updated = now_ms
         return [UserEvent(account.client_id, "order", order.inst, order.to_json())]

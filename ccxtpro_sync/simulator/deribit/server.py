@@ -181,7 +181,14 @@ class DeribitServer:
         now = now_ms()
         events, fills = self.exchange.market.step(now)
         user = self.exchange.matching.settle_makers(fills, now)
+        self.publish(events, user, now)
+
+    def publish(self, events: Events, user: list[UserEvent], now: int) -> None:
+        """Fan out, then fire trigger orders the new prices reached (and fan those out)."""
         self.fan_out(events, user, now)
+        more_user, more_events = self.exchange.matching.fire_triggers(now)
+        if more_user or more_events:
+            self.fan_out(more_events, more_user, now)
 
     # -- handshake and HTTP ------------------------------------------------------------------
     @staticmethod
@@ -260,7 +267,7 @@ class DeribitServer:
             self.registry.reasons[session.close_reason] += 1
             self.registry.cod_cancelled += sum(1 for u in user if u.kind == "order")
             self.registry.cond.notify_all()
-        self.fan_out(events, user, now)
+        self.publish(events, user, now)
 
     def _credits(self, session: Session) -> Credits:
         if session.account is None:
@@ -302,7 +309,7 @@ class DeribitServer:
         if out.close is not None:
             code, reason, why = out.close
             self.kill(conn, code, reason, why)
-        self.fan_out(out.events, out.user, now)
+        self.publish(out.events, out.user, now)
 
     def kill(self, conn: Conn, code: int, reason: str, why: str) -> None:
         """Close ``conn`` after its queued frames are written."""

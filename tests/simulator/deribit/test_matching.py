@@ -188,7 +188,9 @@ def test_order_validation(ex: LocalDeribit, trader: Rpc) -> None:
     assert code(amount=15, price=60000) == -32602  # not a multiple of 10 USD
     assert code(amount=0, price=60000) == 10021
     assert code(amount=10) == -32602  # limit without price
-    assert code(amount=10, price=60000, type="stop_limit") == -32602
+    assert code(amount=10, price=60000, type="trailing_stop") == -32602
+    assert code(amount=10, price=60000, type="stop_limit") == -32602  # no trigger_price
+    assert code(amount=10, type="stop_market", trigger_price=60000.3) == 11036
     assert code(amount=10, price=-1) == 10023
     assert trader.error("private/buy", {"instrument_name": "NOPE", "amount": 10})["code"] == 10020
     assert code(amount=10, price=60000, label="x" * 65) == -32602
@@ -299,3 +301,56 @@ def test_random_trading_keeps_the_chain_the_book_and_positions_consistent(
     assert sum(p["size"] for p in positions) == pytest.approx(signed)
     trader.close()
     watcher.close()
+
+
+def test_stop_market_waits_untriggered_then_fires_on_last_price(
+    ex: LocalDeribit, trader: Rpc
+) -> None:
+    channel = "user.orders.BTC-PERPETUAL.raw"
+    trader.result("private/subscribe", {"channels": [channel]})
+    book = ex.book(PERP)
+    trigger = book.asks[0][0] + 1.0
+    stop = {"instrument_name": PERP, "amount": 20, "type": "stop_market",
+            "trigger_price": trigger, "trigger": "last_price", "label": "stop-1"}  # fmt: skip
+    placed = trader.result("private/buy", stop)["order"]
+    assert placed["order_state"] == "untriggered" and placed["triggered"] is False
+    assert placed["trigger_price"] == trigger and placed["price"] == "market_price"
+    assert ex.book(PERP).asks == book.asks  # not in the book
+    listed = trader.result("private/get_open_orders_by_instrument", {"instrument_name": PERP})
+    assert [o["order_id"] for o in listed] == [placed["order_id"]]
+    assert trader.note(channel)["order_state"] == "untriggered"
+    # below the trigger: nothing happens
+    ex.trade(PERP, "buy", book.asks[0][1])
+    assert (
+        trader.result("private/get_order_state", {"order_id": placed["order_id"]})["order_state"]
+        == "untriggered"
+    )
+    # a print at or above the trigger fires it as a market order
+    while ex.market.states[PERP].last_price < trigger:
+        ex.trade(PERP, "buy", 10)
+
+    def filled(frame: dict[str, Any]) -> bool:
+        params = frame.get("params", {})
+        return bool(params.get("channel") == channel and params["data"]["order_state"] == "filled")
+
+    fired = trader.next(filled)["params"]["data"]
+    assert fired["order_id"] == placed["order_id"] and fired["triggered"] is True
+    assert fired["filled_amount"] == 20
+    pos = trader.result("private/get_positions", {"currency": "BTC"})
+    assert pos[0]["size"] == 20
+
+
+def test_take_limit_edit_and_cancel_while_untriggered(ex: LocalDeribit, trader: Rpc) -> None:
+    bid = ex.book(PERP).bids[0][0]
+    placed = trader.result("private/sell", {"instrument_name": PERP, "amount": 10,
+                                            "type": "take_limit", "price": bid + 50,
+                                            "trigger_price": bid + 100})["order"]  # fmt: skip
+    assert placed["order_state"] == "untriggered"
+    edited = trader.result("private/edit", {"order_id": placed["order_id"], "amount": 30,
+                                            "trigger_price": bid + 200})["order"]  # fmt: skip
+    assert (edited["amount"], edited["trigger_price"], edited["replaced"]) == (
+        30, bid + 200, True,
+    )  # fmt: skip
+    cancelled = trader.result("private/cancel", {"order_id": placed["order_id"]})
+    assert cancelled["order_state"] == "cancelled"
+    assert trader.error("private/cancel", {"order_id": placed["order_id"]})["code"] == 11044
