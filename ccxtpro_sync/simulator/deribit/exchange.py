@@ -42,7 +42,9 @@ SCOPES: Final = {
     **dict.fromkeys(
         ("get_open_orders", "get_open_orders_by_currency", "get_open_orders_by_instrument",
          "get_open_orders_by_label", "get_order_state", "get_order_state_by_label",
-         "get_user_trades_by_instrument", "get_user_trades_by_currency", "get_positions"),
+         "get_user_trades_by_instrument", "get_user_trades_by_currency",
+         "get_user_trades_by_instrument_and_time", "get_user_trades_by_currency_and_time",
+         "get_positions", "get_position"),
         ("trade", "read")),
     "get_account_summary": ("account", "read"),
     "get_cancel_on_disconnect": ("account", "read"),
@@ -80,6 +82,38 @@ def _int(params: dict[str, Any], name: str) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise bad_param(name, "must be an integer")
     return value
+
+
+#: ``type`` filters of the open-order lists and ``cancel_all_by_*`` (reference §7).
+ORDER_FILTERS: Final[dict[str, Callable[[Order], bool]]] = {
+    "all": lambda o: True,
+    "limit": lambda o: o.order_type == "limit",
+    "market": lambda o: o.order_type in ("market", "market_limit"),
+    "stop": lambda o: o.order_type.startswith("stop"),
+    "stop_all": lambda o: o.order_type.startswith("stop"),
+    "take": lambda o: o.order_type.startswith("take"),
+    "take_all": lambda o: o.order_type.startswith("take"),
+    "trigger_all": lambda o: o.trigger is not None,
+}
+
+
+def filtered(orders: list[Order], params: dict[str, Any]) -> list[Order]:
+    wanted = params.get("type", "all")
+    keep = ORDER_FILTERS.get(wanted) if isinstance(wanted, str) else None
+    if keep is None:
+        raise bad_param("type", "invalid value")
+    return [o for o in orders if keep(o)]
+
+
+def _require_times(params: dict[str, Any]) -> None:
+    """The ``*_and_time`` variants need both ends of the window."""
+    for name in ("start_timestamp", "end_timestamp"):
+        if _int(params, name) is None:
+            raise bad_param(name, "value must be present")
+
+
+def _no_seq(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if "seq" not in k}
 
 
 def page(
@@ -366,6 +400,18 @@ class Exchange:
         inst = self.matching.instrument(params)
         return Outcome(page(list(self.market.states[inst.name].trades), params))
 
+    def do_public__get_last_trades_by_instrument_and_time(
+        self, session: Session, params: dict[str, Any], now: int
+    ) -> Outcome:
+        _require_times(params)
+        return self.do_public__get_last_trades_by_instrument(session, _no_seq(params), now)
+
+    def do_public__get_last_trades_by_currency_and_time(
+        self, session: Session, params: dict[str, Any], now: int
+    ) -> Outcome:
+        _require_times(params)
+        return self.do_public__get_last_trades_by_currency(session, params, now)
+
     def do_public__get_last_trades_by_currency(
         self, session: Session, params: dict[str, Any], now: int
     ) -> Outcome:
@@ -376,7 +422,7 @@ class Exchange:
              for t in s.trades),
             key=lambda t: (t["timestamp"], t["trade_id"]),
         )  # fmt: skip
-        result = page(rows, {k: v for k, v in params.items() if "seq" not in k})
+        result = page(rows, _no_seq(params))
         return Outcome(result)
 
     def do_public__get_tradingview_chart_data(
@@ -445,7 +491,7 @@ class Exchange:
     ) -> Outcome:
         inst = self.matching.instrument(params)
         orders = [o for o in self._account(session).open_orders() if o.inst is inst]
-        return self._cancel_set(session, params, now, orders)
+        return self._cancel_set(session, params, now, filtered(orders, params))
 
     def do_private__cancel_all_by_currency(
         self, session: Session, params: dict[str, Any], now: int
@@ -463,11 +509,12 @@ class Exchange:
         currency, kind = params.get("currency"), params.get("kind", "any")
         if currency not in ("BTC", "ETH", "USDC", "any"):
             raise bad_param("currency", "invalid value")
-        return [
+        orders = [
             o
             for o in self._account(session).open_orders()
             if currency in ("any", o.inst.settle) and kind in ("any", None, o.inst.kind)
         ]
+        return filtered(orders, params)
 
     def do_private__get_open_orders(
         self, session: Session, params: dict[str, Any], now: int
@@ -483,8 +530,8 @@ class Exchange:
         self, session: Session, params: dict[str, Any], now: int
     ) -> Outcome:
         inst = self.matching.instrument(params)
-        orders = self._account(session).open_orders()
-        return Outcome([o.to_json() for o in orders if o.inst is inst])
+        orders = [o for o in self._account(session).open_orders() if o.inst is inst]
+        return Outcome([o.to_json() for o in filtered(orders, params)])
 
     def do_private__get_open_orders_by_label(
         self, session: Session, params: dict[str, Any], now: int
@@ -518,6 +565,18 @@ class Exchange:
         rows = [t for t in self._account(session).trades if t["instrument_name"] == inst.name]
         return Outcome(page(rows, params))
 
+    def do_private__get_user_trades_by_instrument_and_time(
+        self, session: Session, params: dict[str, Any], now: int
+    ) -> Outcome:
+        _require_times(params)
+        return self.do_private__get_user_trades_by_instrument(session, _no_seq(params), now)
+
+    def do_private__get_user_trades_by_currency_and_time(
+        self, session: Session, params: dict[str, Any], now: int
+    ) -> Outcome:
+        _require_times(params)
+        return self.do_private__get_user_trades_by_currency(session, params, now)
+
     def do_private__get_user_trades_by_currency(
         self, session: Session, params: dict[str, Any], now: int
     ) -> Outcome:
@@ -530,7 +589,7 @@ class Exchange:
             if currency in ("any", t["fee_currency"])
             and kind in ("any", self.catalog.by_name[t["instrument_name"]].kind)
         ]
-        return Outcome(page(rows, {k: v for k, v in params.items() if "seq" not in k}))
+        return Outcome(page(rows, _no_seq(params)))
 
     def do_private__get_positions(
         self, session: Session, params: dict[str, Any], now: int

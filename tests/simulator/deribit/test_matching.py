@@ -354,3 +354,36 @@ def test_take_limit_edit_and_cancel_while_untriggered(ex: LocalDeribit, trader: 
     cancelled = trader.result("private/cancel", {"order_id": placed["order_id"]})
     assert cancelled["order_state"] == "cancelled"
     assert trader.error("private/cancel", {"order_id": placed["order_id"]})["code"] == 11044
+
+
+def test_type_filters_and_time_windows(ex: LocalDeribit, trader: Rpc) -> None:
+    import time
+
+    start = int(time.time() * 1000) - 1
+    low = ex.book(PERP).bids[-1][0] - 100
+    limit_id = _buy(trader, amount=10, price=low)["order"]["order_id"]
+    stop_id = _buy(trader, amount=10, type="stop_market",
+                   trigger_price=ex.book(PERP).asks[0][0] + 500)["order"]["order_id"]  # fmt: skip
+    triggers = trader.result("private/get_open_orders_by_currency",
+                             {"currency": "BTC", "type": "trigger_all"})  # fmt: skip
+    assert [o["order_id"] for o in triggers] == [stop_id]
+    limits = trader.result("private/get_open_orders_by_instrument",
+                           {"instrument_name": PERP, "type": "limit"})  # fmt: skip
+    assert [o["order_id"] for o in limits] == [limit_id]
+    assert trader.error("private/get_open_orders_by_currency",
+                        {"currency": "BTC", "type": "weird"})["code"] == -32602  # fmt: skip
+    assert trader.result("private/cancel_all_by_instrument",
+                         {"instrument_name": PERP, "type": "limit"}) == 1  # fmt: skip
+    assert trader.result("private/cancel_all_by_currency", {"currency": "BTC"}) == 1
+    _buy(trader, amount=10, type="market")
+    end = int(time.time() * 1000) + 1
+    window = {"currency": "BTC", "start_timestamp": start, "end_timestamp": end}
+    mine = trader.result("private/get_user_trades_by_currency_and_time", window)
+    assert mine["trades"] and all(start <= t["timestamp"] <= end for t in mine["trades"])
+    half_open_window = {"currency": "BTC", "start_timestamp": start}
+    err = trader.error("private/get_user_trades_by_currency_and_time", half_open_window)
+    assert err["code"] == -32602
+    public = trader.result("public/get_last_trades_by_instrument_and_time",
+                           {"instrument_name": PERP, "start_timestamp": start,
+                            "end_timestamp": end, "count": 100})  # fmt: skip
+    assert {t["trade_id"] for t in mine["trades"]} <= {t["trade_id"] for t in public["trades"]}
