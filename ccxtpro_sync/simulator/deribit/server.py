@@ -298,10 +298,11 @@ class DeribitServer:
         elif out.reply:
             conn.push(rpc.result_frame(req.id, out.result, req.us_in, has_id=req.has_id,
                                        testnet=testnet))  # fmt: skip
-        for name in out.unsubscribed:
-            session.subs.pop(name, None)
-        for channel in out.subscribed:
-            session.subs[channel.name] = channel
+        if out.subscribed or out.unsubscribed:
+            # replaced, never mutated: test threads snapshot it without the loop
+            subs = {n: c for n, c in session.subs.items() if n not in out.unsubscribed}
+            subs.update((c.name, c) for c in out.subscribed)
+            session.subs = subs
         for channel_name, data in out.after:
             conn.push(self._note(session, channel_name, data))
         if out.subscribed or out.unsubscribed:
