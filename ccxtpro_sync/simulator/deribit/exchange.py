@@ -38,7 +38,7 @@ WS_ONLY: Final = frozenset(
 SCOPES: Final = {
     **dict.fromkeys(
         ("buy", "sell", "edit", "cancel", "cancel_all", "cancel_all_by_instrument",
-         "cancel_all_by_currency", "cancel_by_label"), ("trade", "read_write")),
+         "cancel_all_by_currency", "cancel_by_label", "close_position"), ("trade", "read_write")),
     **dict.fromkeys(
         ("get_open_orders", "get_open_orders_by_currency", "get_open_orders_by_instrument",
          "get_open_orders_by_label", "get_order_state", "get_order_state_by_label",
@@ -464,6 +464,19 @@ class Exchange:
 
     def do_private__sell(self, session: Session, params: dict[str, Any], now: int) -> Outcome:
         return self._trade(session, params, now, "sell")
+
+    def do_private__close_position(
+        self, session: Session, params: dict[str, Any], now: int
+    ) -> Outcome:
+        """A reduce-only order for the whole position (``type`` limit needs ``price``)."""
+        inst = self.matching.instrument(params)
+        size = self._account(session).position(inst).size
+        if not size:
+            raise RpcError(E.OTHER_REJECT, {"reason": "no position", "param": "instrument_name"})
+        if params.get("type") not in ("limit", "market"):
+            raise bad_param("type", "must be limit or market")
+        order = {**params, "amount": abs(size), "reduce_only": True}
+        return self._trade(session, order, now, "sell" if size > 0 else "buy")
 
     def do_private__edit(self, session: Session, params: dict[str, Any], now: int) -> Outcome:
         result, user, events = self.matching.edit(self._account(session), params, now)

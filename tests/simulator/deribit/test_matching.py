@@ -387,3 +387,20 @@ def test_type_filters_and_time_windows(ex: LocalDeribit, trader: Rpc) -> None:
                            {"instrument_name": PERP, "start_timestamp": start,
                             "end_timestamp": end, "count": 100})  # fmt: skip
     assert {t["trade_id"] for t in mine["trades"]} <= {t["trade_id"] for t in public["trades"]}
+
+
+def test_close_position_and_cancel_by_label(ex: LocalDeribit, trader: Rpc) -> None:
+    assert trader.error("private/close_position",
+                        {"instrument_name": PERP, "type": "market"})["code"] == 11030  # fmt: skip
+    trader.result("private/sell", {"instrument_name": PERP, "amount": 40, "type": "market"})
+    closed = trader.result("private/close_position", {"instrument_name": PERP, "type": "market"})
+    order = closed["order"]
+    assert (order["direction"], order["amount"], order["reduce_only"]) == ("buy", 40, True)
+    assert trader.result("private/get_positions", {"currency": "BTC"}) == []
+    low = ex.book(PERP).bids[-1][0] - 100
+    for _ in range(2):
+        _buy(trader, amount=10, price=low, label="grid")
+    _buy(trader, amount=10, price=low, label="keep")
+    assert trader.result("private/cancel_by_label", {"label": "grid"}) == 2
+    left = trader.result("private/get_open_orders_by_label", {"label": "keep"})
+    assert len(left) == 1 and left[0]["label"] == "keep"
