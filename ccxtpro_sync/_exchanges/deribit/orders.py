@@ -116,7 +116,7 @@ class OrderRequest:
         return f"OrderRequest({self.method!r}, label={self.label!r})"
 
 
-def create_order_request(
+def create_order_request(  # noqa: PLR0917 - CCXT argument order
     market: Market,
     type: str,  # noqa: A002 - CCXT's name
     side: str,
