@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from . import demo, sim, smoke, soak, watch
+from . import collect, demo, sim, smoke, soak, watch
 
 DESCRIPTION = """\
 Live Binance data, threaded and synchronous. `demo` shows a live ticker and order
@@ -24,7 +24,7 @@ local exchange on its own."""
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ccxtpro-sync", description=DESCRIPTION)
     commands = parser.add_subparsers(dest="command", required=True)
-    for module in (demo, watch, sim, smoke, soak):
+    for module in (demo, watch, sim, smoke, soak, collect):
         module.add_parser(commands)
     return parser
 
