@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._exceptions import InvalidArgument
 from .._orderbook import OrderBook
 from .._structures import iso8601
 from .codec import BookEntry
@@ -38,7 +39,7 @@ class BookDiffer:
 
     def __init__(self, snapshot_every: int = 100) -> None:
         if snapshot_every < 1:
-            raise ValueError("snapshot_every must be at least 1")
+            raise InvalidArgument("snapshot_every must be at least 1")
         self.snapshot_every = snapshot_every
         self._bids: dict[Any, Any] | None = None
         self._asks: dict[Any, Any] = {}

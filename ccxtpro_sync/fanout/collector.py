@@ -29,6 +29,7 @@ from typing import Any
 import redis
 from tenacity import Retrying
 
+from .._exceptions import InvalidArgument
 from .._signals import send
 from .._structures import OHLCV, Ticker, Trade
 from .._sync.consumers import Subscription
@@ -92,10 +93,10 @@ class Collector:
     ) -> None:
         unknown = set(channels) - set(CHANNELS)
         if unknown:
-            raise ValueError(f"unknown channel(s) {sorted(unknown)}; expected {CHANNELS}")
+            raise InvalidArgument(f"unknown channel(s) {sorted(unknown)}; expected {CHANNELS}")
         index, count = shard
         if count < 1 or not 0 <= index < count:
-            raise ValueError(f"shard must be (i, n) with 0 <= i < n, got {shard!r}")
+            raise InvalidArgument(f"shard must be (i, n) with 0 <= i < n, got {shard!r}")
         self.client = client
         self.schema = KeySchema("binance", str(getattr(client, "product", "spot")), prefix)
         self.symbols = [s for s in symbols if shard_of(s, count) == index]

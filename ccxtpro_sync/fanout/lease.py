@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import redis
 
+from .._exceptions import InvalidArgument
+
 __all__ = ["Lease"]
 
 _RENEW = """
@@ -32,7 +34,7 @@ class Lease:
 
     def __init__(self, client: redis.Redis, key: str, owner: str, ttl: float) -> None:
         if ttl <= 0:
-            raise ValueError("lease ttl must be positive")
+            raise InvalidArgument("lease ttl must be positive")
         self.key = key
         self.owner = owner
         self.ttl = ttl

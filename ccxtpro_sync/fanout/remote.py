@@ -42,6 +42,7 @@ from .books import BookReplica
 from .codec import FIELD, decode_book, decode_ohlcv, decode_ticker, decode_trade
 from .keys import DEFAULT_PREFIX, KeySchema
 from .signals import fanout_signals
+from .writer import backoff_delay
 
 __all__ = ["RemoteClient", "remote"]
 
@@ -119,7 +120,7 @@ class RemoteClient(BaseClient):
             follow.replica = BookReplica(symbol)
         stored = None
         if self.consumer_name is not None:
-            raw = self._redis.hget(self.schema.consumer(self.consumer_name), key)
+            raw: Any = self._redis.hget(self.schema.consumer(self.consumer_name), key)
             stored = raw.decode() if isinstance(raw, bytes) else raw
         if stored:
             follow.last_id = stored
@@ -131,7 +132,7 @@ class RemoteClient(BaseClient):
             if kind == "orderbook":
                 follow.resyncing = True
             else:
-                newest = self._redis.xrevrange(key, count=1)
+                newest: Any = self._redis.xrevrange(key, count=1)
                 if newest:
                     follow.last_id = newest[0][0].decode()
                     if kind == "trades":
@@ -183,25 +184,22 @@ class RemoteClient(BaseClient):
         failures = 0
         while not self._stop.is_set():
             with self._follows_lock:
-                positions = {f.key: f.last_id for f in self._follows.values()}
+                positions: dict[Any, Any] = {f.key: f.last_id for f in self._follows.values()}
             if not positions:
                 self._wake.wait(0.5)
                 self._wake.clear()
                 continue
             try:
                 self._resync_books()
-                answer = self._redis.xread(positions, count=self._batch, block=self._block_ms)
+                answer: Any = self._redis.xread(
+                    dict(positions), count=self._batch, block=self._block_ms
+                )
                 self._save_offsets()
                 failures = 0
             except (redis.ConnectionError, redis.TimeoutError, OSError) as error:
                 failures += 1
                 send(fanout_signals.fanout_redis_error, self, error=error)
-                from tenacity import RetryCallState
-
-                state = RetryCallState(retry_object=self._policy, fn=None, args=(), kwargs={})
-                state.attempt_number = failures
-                wait = self._policy.wait
-                self._stop.wait(float(wait(state)) if wait else 0.5)
+                self._stop.wait(backoff_delay(self._policy, failures))
                 continue
             deliveries: list[Delivery] = []
             for raw_key, entries in answer or ():
@@ -280,7 +278,9 @@ class RemoteClient(BaseClient):
             waiting = [f for f in self._follows.values() if f.resyncing]
         deliveries = []
         for follow in waiting:
-            found = self._redis.hmget(self.schema.latest_snapshot(follow.symbol), ["nonce", "v"])
+            found: Any = self._redis.hmget(
+                self.schema.latest_snapshot(follow.symbol), ["nonce", "v"]
+            )
             nonce, data = found
             if nonce is None or data is None:
                 continue
@@ -302,7 +302,9 @@ class RemoteClient(BaseClient):
     def _save_offsets(self) -> None:
         if self.consumer_name is None:
             return
-        changed = {k: v for k, v in list(self._committed.items()) if self._saved.get(k) != v}
+        changed: dict[Any, Any] = {
+            k: v for k, v in list(self._committed.items()) if self._saved.get(k) != v
+        }
         if changed:
             self._redis.hset(self.schema.consumer(self.consumer_name), mapping=changed)
             self._saved.update(changed)

@@ -23,12 +23,13 @@ from typing import Any
 import redis
 from tenacity import RetryCallState, Retrying
 
+from .._exceptions import InvalidArgument
 from .._signals import send
 from .._sync.reconnect import default_reconnect_policy
 from .codec import FIELD
 from .signals import fanout_signals
 
-__all__ = ["Entry", "Writer"]
+__all__ = ["Entry", "Writer", "backoff_delay"]
 
 _log = logging.getLogger("ccxtpro_sync.fanout")
 
@@ -44,6 +45,13 @@ return 0
 """
 
 _DUPLICATE = "equal or smaller than the target stream top item"
+
+
+def backoff_delay(policy: Retrying, attempt: int) -> float:
+    """Seconds to wait before attempt ``attempt + 1``, by the tenacity policy's wait."""
+    state = RetryCallState(retry_object=policy, fn=None, args=(), kwargs={})
+    state.attempt_number = attempt
+    return float(policy.wait(state))
 
 
 @dataclass(slots=True)
@@ -75,7 +83,7 @@ class Writer:
         on_book_lost: Callable[[str], None] | None = None,
     ) -> None:
         if max_buffer < 1 or batch_size < 1:
-            raise ValueError("max_buffer and batch_size must be positive")
+            raise InvalidArgument("max_buffer and batch_size must be positive")
         self._redis = client
         self._set_newer = client.register_script(_SET_NEWER)
         self.max_buffer = max_buffer
@@ -242,9 +250,7 @@ class Writer:
             attempt = self._failures
         _log.warning("fanout: Redis unreachable (attempt %d): %s", attempt, error)
         send(fanout_signals.fanout_redis_error, self, error=error)
-        state = RetryCallState(retry_object=self._policy, fn=None, args=(), kwargs={})
-        state.attempt_number = attempt
-        delay = float(self._policy.wait(state)) if self._policy.wait else 0.1
+        delay = backoff_delay(self._policy, attempt)
         with self._cond:
             self._cond.wait_for(lambda: self._failures < 0, delay)
             return self._failures >= 0

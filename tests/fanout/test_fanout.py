@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -144,7 +145,7 @@ def test_consumer_processes_see_the_in_process_sequence(
                     env=ENVIRON,
                     cwd=ROOT,
                     text=True,
-                )  # fmt: skip
+                )
                 for _ in range(2)
             ]
             outputs = [json.loads(p.communicate(timeout=90)[0]) for p in consumers]
@@ -203,7 +204,7 @@ def test_sigkilled_collector_is_replaced_by_the_standby(
     ids = seen.trades
     assert len(set(ids)) == len(ids), "a trade was delivered twice"
     assert ids == sorted(ids)
-    jumps = [(a, b) for a, b in zip(ids, ids[1:], strict=False) if b != a + 1]
+    jumps = [(a, b) for a, b in pairwise(ids) if b != a + 1]
     reported = [(g["after"], g["before"]) for g in seen.gaps]
     assert jumps == reported, "every gap is reported, and only real gaps"
     # the standby's buffered trades overlapped what the first had written: refused by id
@@ -277,7 +278,7 @@ def test_redis_outage_beyond_the_buffer_is_counted_and_signalled(
     assert stats["dropped"] > 0
     assert sum(d["count"] for d in drops) == stats["dropped"]
     ids = seen.trades
-    missing = sum(b - a - 1 for a, b in zip(ids, ids[1:], strict=False))
+    missing = sum(b - a - 1 for a, b in pairwise(ids))
     assert missing == stats["dropped"], "what the consumer misses is what was dropped"
     assert seen.gaps, "the consumer reports the gap"
 
