@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from .._core.events import RawMessage
 from .._numbers import Num
 from .._structures import OHLCV, Ticker, Trade
 
@@ -21,6 +22,7 @@ __all__ = [
     "BookEntry",
     "decode_book",
     "decode_ohlcv",
+    "decode_raw",
     "decode_ticker",
     "decode_trade",
     "encode",
@@ -49,6 +51,7 @@ _trade = msgspec.msgpack.Decoder(Trade)
 _ticker = msgspec.msgpack.Decoder(Ticker)
 _ohlcv = msgspec.msgpack.Decoder(OHLCV)
 _book = msgspec.msgpack.Decoder(BookEntry)
+_raw = msgspec.msgpack.Decoder(RawMessage)
 
 
 def encode(value: Any) -> bytes:
@@ -70,3 +73,7 @@ def decode_ohlcv(data: bytes) -> OHLCV:
 
 def decode_book(data: bytes) -> BookEntry:
     return _book.decode(data)
+
+
+def decode_raw(data: bytes) -> RawMessage:
+    return _raw.decode(data)

@@ -29,6 +29,7 @@ from typing import Any
 import redis
 from tenacity import Retrying
 
+from .._core.events import RawMessage
 from .._exceptions import InvalidArgument
 from .._signals import send
 from .._structures import OHLCV, Ticker, Trade
@@ -45,7 +46,7 @@ __all__ = ["CHANNELS", "Collector"]
 _log = logging.getLogger("ccxtpro_sync.fanout")
 
 #: Channels a collector can publish.
-CHANNELS = ("trades", "ticker", "ohlcv", "orderbook")
+CHANNELS = ("trades", "ticker", "ohlcv", "orderbook", "raw")
 
 
 def _trade_entry_id(trade: Trade) -> str:
@@ -61,7 +62,8 @@ class Collector:
         client: a ccxtpro_sync client (``binance``, ``binanceusdm``, ``binancecoinm``).
         redis_url: ``redis://host:port/db`` or ``unix:///path``.
         symbols: every symbol of the deployment; this collector keeps its shard's.
-        channels: any of ``trades``, ``ticker``, ``ohlcv``, ``orderbook``.
+        channels: any of ``trades``, ``ticker``, ``ohlcv``, ``orderbook``, ``raw`` (the
+            client's raw payloads, for recorders; not sharded: every frame of the client).
         timeframes: candle timeframes for ``ohlcv``.
         shard: ``(i, n)``, 0-based; ``(0, 1)`` carries every symbol.
         lease_ttl: seconds after which a silent active collector's shard is taken over.
@@ -151,6 +153,8 @@ class Collector:
                         )
                 if "orderbook" in self.channels:
                     self._subscriptions.append(c.on_order_book(symbol, handler=self._on_book))
+            if "raw" in self.channels:
+                self._subscriptions.append(c.on_raw(handler=self._on_raw))
         except BaseException:
             self.close()
             raise
@@ -235,6 +239,10 @@ class Collector:
 
         return on_ohlcv
 
+    def _on_raw(self, messages: list[RawMessage]) -> None:
+        key = self.schema.raw()
+        self._emit(key, [Entry(key, "*", encode(m), self.maxlen) for m in messages], False)
+
     def _on_book(self, book: Any) -> None:
         symbol = book.symbol
         key = self.schema.order_book(symbol)
@@ -242,11 +250,13 @@ class Collector:
             differ = self._differs.get(symbol)
             if differ is None:
                 return
-            if symbol in self._need_snapshot or not self._active:
+            if not self._active:
+                return  # a standby starts its books with a snapshot when it takes over
+            if symbol in self._need_snapshot:
                 self._need_snapshot.discard(symbol)
                 differ.reset()
             entry = differ.entry(book)
-            if entry is None or not self._active:
+            if entry is None:
                 return
         latest = self.schema.latest_snapshot(symbol) if entry.snapshot else None
         item = Entry(

@@ -9,6 +9,7 @@ collectors and exchanges can share one Redis:
 * ``<b>:ohlcv:<timeframe>:<symbol>``: stream, one entry per candle update, id by Redis;
 * ``<b>:orderbook:<symbol>``: stream of snapshots and diffs, id ``<update id>-1``;
 * ``<b>:orderbook:<symbol>:latest``: hash, the newest snapshot (``nonce``, ``v``);
+* ``<b>:raw``: stream, the raw payloads of a collector's client (``raw`` channel);
 * ``<b>:lease:<i>/<n>``: string with a TTL, the collector holding shard i of n;
 * ``<b>:consumer:<name>``: hash, a named consumer's last entry id per stream key.
 
@@ -55,6 +56,9 @@ class KeySchema:
 
     def latest_snapshot(self, symbol: str) -> str:
         return f"{self.order_book(symbol)}:latest"
+
+    def raw(self) -> str:
+        return f"{self.base}:raw"
 
     def lease(self, shard: int, shards: int) -> str:
         return f"{self.base}:lease:{shard}/{shards}"

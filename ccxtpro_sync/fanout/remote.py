@@ -23,14 +23,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import msgspec
 import redis
 
 from .._arguments import check_handler
-from .._core.events import Delivery, Policy
+from .._core.events import Delivery, Policy, RawMessage
 from .._exceptions import InvalidArgument
 from .._orderbook import OrderBook
 from .._signals import send
@@ -39,7 +39,7 @@ from .._sync.base_client import BaseClient
 from .._sync.consumers import Stream, Subscription
 from .._sync.reconnect import default_reconnect_policy
 from .books import BookReplica
-from .codec import FIELD, decode_book, decode_ohlcv, decode_ticker, decode_trade
+from .codec import FIELD, decode_book, decode_ohlcv, decode_raw, decode_ticker, decode_trade
 from .keys import DEFAULT_PREFIX, KeySchema
 from .signals import fanout_signals
 from .writer import backoff_delay
@@ -48,7 +48,7 @@ __all__ = ["RemoteClient", "remote"]
 
 _log = logging.getLogger("ccxtpro_sync.fanout")
 
-Kind = Literal["trades", "ticker", "ohlcv", "orderbook"]
+Kind = Literal["trades", "ticker", "ohlcv", "orderbook", "raw"]
 Start = Literal["latest", "earliest"]
 
 
@@ -69,7 +69,10 @@ class _Follow:
     last_trade: int | None = None
     replica: BookReplica | None = None
     resyncing: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    #: Update id of the newest book handed out: a resync never hands out an older one.
+    delivered: int = -1
+    #: Update id of the last snapshot a resync started from: never the same one twice.
+    tried: int = -1
 
 
 class RemoteClient(BaseClient):
@@ -129,17 +132,18 @@ class RemoteClient(BaseClient):
             if kind == "orderbook":
                 follow.resyncing = True  # a book restarts from a snapshot: replay one
         elif self.start == "latest":
+            newest: Any = self._redis.xrevrange(key, count=1)
+            if newest:
+                follow.last_id = newest[0][0].decode()
+                if kind == "trades":
+                    follow.last_trade = _head(follow.last_id)
             if kind == "orderbook":
-                follow.resyncing = True
-            else:
-                newest: Any = self._redis.xrevrange(key, count=1)
-                if newest:
-                    follow.last_id = newest[0][0].decode()
-                    if kind == "trades":
-                        follow.last_trade = _head(follow.last_id)
+                follow.resyncing = True  # from the newest snapshot, then its diffs
         return follow
 
     def _hash(self, kind: Kind, key: str, symbol: str) -> str:
+        if kind == "raw":
+            return "raw"
         if kind == "ohlcv":
             timeframe = key.removeprefix(f"{self.schema.base}:ohlcv:").partition(":")[0]
             return f"ohlcv:{symbol}:{timeframe}"
@@ -184,13 +188,15 @@ class RemoteClient(BaseClient):
         failures = 0
         while not self._stop.is_set():
             with self._follows_lock:
-                positions: dict[Any, Any] = {f.key: f.last_id for f in self._follows.values()}
-            if not positions:
+                empty = not self._follows
+            if empty:
                 self._wake.wait(0.5)
                 self._wake.clear()
                 continue
             try:
-                self._resync_books()
+                self._resync_books()  # may move a book's position: before reading positions
+                with self._follows_lock:
+                    positions: dict[Any, Any] = {f.key: f.last_id for f in self._follows.values()}
                 answer: Any = self._redis.xread(
                     dict(positions), count=self._batch, block=self._block_ms
                 )
@@ -230,6 +236,9 @@ class RemoteClient(BaseClient):
                 elif follow.kind == "ohlcv":
                     candles.append(decode_ohlcv(data))
                     self._committed[follow.key] = entry_id
+                elif follow.kind == "raw":
+                    candles.append(decode_raw(data))  # type: ignore[arg-type]
+                    self._committed[follow.key] = entry_id
                 else:
                     book = self._apply_book(follow, decode_book(data))
                     if book is not None:
@@ -268,8 +277,19 @@ class RemoteClient(BaseClient):
             _log.warning("fanout: %s does not follow; resync from a snapshot", follow.key)
             send(fanout_signals.fanout_book_resync, self, symbol=follow.symbol,
                  key=follow.key, nonce=entry.nonce)  # fmt: skip
-        if book is not None:
-            follow.resyncing = False
+        if book is None:
+            return None
+        follow.resyncing = False
+        return self._fresh(follow, book)
+
+    @staticmethod
+    def _fresh(follow: _Follow, book: OrderBook[Any]) -> OrderBook[Any] | None:
+        """``book`` unless a newer one was handed out already (a resync from an older
+        snapshot replays entries the consumer has seen)."""
+        nonce = book.nonce if book.nonce is not None else -1
+        if nonce <= follow.delivered:
+            return None
+        follow.delivered = nonce
         return book
 
     def _resync_books(self) -> None:
@@ -289,13 +309,16 @@ class RemoteClient(BaseClient):
             assert replica is not None
             if replica.nonce is not None and entry.nonce <= replica.nonce:
                 continue
-            if _head(follow.last_id) > entry.nonce and replica.synced:
-                continue
+            if entry.nonce <= follow.tried:
+                continue  # that one led to the break: wait for a newer snapshot
+            follow.tried = entry.nonce
             book = replica.apply(entry)
             if book is not None:
                 follow.resyncing = False
                 follow.last_id = f"{entry.nonce}-1"
-                deliveries.append(Delivery(follow.message_hash, book, Policy.LATEST))
+                fresh = self._fresh(follow, book)
+                if fresh is not None:
+                    deliveries.append(Delivery(follow.message_hash, fresh, Policy.LATEST))
         if deliveries:
             self.hub.deliver_many(deliveries, "redis")
 
@@ -348,6 +371,8 @@ class RemoteClient(BaseClient):
     def _keys(
         self, kind: Kind, symbols: Sequence[str] | str, timeframe: str = ""
     ) -> list[tuple[str, str]]:
+        if kind == "raw":
+            return [(self.schema.raw(), "")]
         names = [symbols] if isinstance(symbols, str) else list(symbols)
         if not names or not all(isinstance(s, str) and s for s in names):
             raise InvalidArgument(
@@ -470,6 +495,11 @@ class RemoteClient(BaseClient):
 
     def un_watch_order_book(self, symbol: str) -> None:
         self._unwatch("orderbook", self._keys("orderbook", symbol))
+
+    def on_raw(self, handler: Callable[[list[RawMessage]], object]) -> Subscription:
+        """Call ``handler(messages)`` with the raw payloads a collector publishes with
+        its ``raw`` channel (every frame of its client, as received)."""
+        return self._on("raw", self._keys("raw", ""), handler)
 
     def __repr__(self) -> str:
         return f"<RemoteClient {self.schema.base}{' closed' if self._closed else ''}>"
