@@ -1,8 +1,8 @@
 """Simulated accounts: API keys of all three types, spot balances, futures wallets, positions.
 
-The exchange holds only the *verifying* half of each key (``VerifyKey``), as
-Binance does, so requests are checked with the same code the client signs
-with. :meth:`Accounts.create_test_account` additionally generates the private
+The exchange holds only the *verifying* half of each key (``ExchangeKey``), as
+Binance does, and checks requests with its own code (:mod:`.signatures`), not
+the client's. :meth:`Accounts.create_test_account` additionally generates the private
 half and hands it back as :class:`~ccxtpro_sync._credentials.Credentials`, so a
 test gets a ready-to-use login in one call.
 """
@@ -22,8 +22,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from .._credentials import Credentials
-from .._exchanges.binance.signing import KeyType, VerifyKey
 from .catalog import MarketName
+from .signatures import ExchangeKey, KeyType
 
 Number = int | float | str | Decimal
 Permission = Literal["TRADE", "USER_DATA", "USER_STREAM"]
@@ -89,7 +89,7 @@ class ApiKey:
     """One API key as the exchange stores it: verify key, owner and permissions."""
 
     api_key: str
-    verify: VerifyKey
+    verify: ExchangeKey
     account: Account
     permissions: frozenset[str] = ALL_PERMISSIONS
     enabled: bool = True
@@ -140,9 +140,9 @@ class Accounts:
         if (secret is None) == (public_key is None):
             raise ValueError("give exactly one of secret (HMAC) or public_key (RSA/Ed25519 PEM)")
         verify = (
-            VerifyKey.hmac(secret)
+            ExchangeKey.hmac(secret)
             if secret is not None
-            else VerifyKey.from_public_pem(public_key or b"")
+            else ExchangeKey.from_public_pem(public_key or b"")
         )
         with self._lock:
             if api_key in self.by_key:

@@ -1,10 +1,10 @@
 """Request authentication for the private side: key lookup, signatures, timing.
 
-Both transports use the client's own :mod:`~ccxtpro_sync._exchanges.binance.signing`
-verify half, so a signing bug on either side shows up as ``-1022`` instead of
-being hidden by a lenient server:
+Signatures and timing are checked by the exchange's own :mod:`.signatures`, written
+from Binance's documented rules and sharing no code with the client's signing
+module, so a client signing bug shows up as ``-1022`` instead of being mirrored:
 
-* WS API: ``verify_ws_api_request`` over exactly the params received.
+* WS API: the sorted-params payload over exactly the params received.
 * REST: the query string followed by the body, as sent, minus the ``signature``
   pair (reference §6.2).
 
@@ -19,10 +19,9 @@ from collections.abc import Mapping
 from typing import Any, Final
 from urllib.parse import unquote
 
-from .._exceptions import CcxtproSyncError
-from .._exchanges.binance.signing import check_timestamp, verify_ws_api_request
 from .accounts import API_KEY_FORMAT, Accounts, ApiKey
 from .rest import ApiError, RestRequest
+from .signatures import TimingError, check_request_time, ws_api_signature_ok
 
 BAD_KEY_FORMAT: Final = "API-key format invalid."
 REJECTED_KEY: Final = "Invalid API-key, IP, or permissions for action."
@@ -78,13 +77,9 @@ def check_timing(params: Mapping[str, Any], server_ms: float) -> None:
     assert timestamp is not None
     window = _number(params, "recvWindow", False)
     try:
-        check_timestamp(timestamp, server_ms, window)
-    except CcxtproSyncError as error:
-        raise ApiError(getattr(error, "code", None) or -1021, _message(error)) from None
-
-
-def _message(error: CcxtproSyncError) -> str:
-    return str(error.args[0]) if error.args else str(error)
+        check_request_time(timestamp, server_ms, window)
+    except TimingError as error:
+        raise ApiError(error.code, error.msg) from None
 
 
 def verify_ws(params: Mapping[str, Any], accounts: Accounts, server_ms: float) -> ApiKey:
@@ -93,10 +88,8 @@ def verify_ws(params: Mapping[str, Any], accounts: Accounts, server_ms: float) -
     check_timing(params, server_ms)
     if not params.get("signature"):
         raise missing("signature")
-    try:
-        verify_ws_api_request(params, key.verify)
-    except CcxtproSyncError as error:
-        raise ApiError(-1022, _message(error)) from None
+    if not ws_api_signature_ok(params, key.verify):
+        raise ApiError(-1022, "Signature for this request is not valid.")
     return key
 
 

@@ -40,6 +40,20 @@ def _futures_extra(st: SymbolState, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def trade_payload(st: SymbolState, t: Any, now: int) -> Payload:
+    if st.market != "spot":
+        # USD-M: as the live server sends it (futures events have no ``M``; ``X`` is
+        # the trade's origin, ``MARKET`` for order-book trades).
+        return {
+            "e": "trade",
+            "E": now,
+            "T": t.time,
+            "s": st.spec.symbol,
+            "t": t.id,
+            "p": st.px(t.price),
+            "q": st.qty(t.qty),
+            "X": "MARKET",
+            "m": t.buyer_maker,
+        }
     return {
         "e": "trade",
         "E": now,

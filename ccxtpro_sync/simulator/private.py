@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from .._exchanges.binance.signing import KeyType
-from . import private_rest
+from . import leverage_brackets, private_rest
 from .account_views import order_view
 from .accounts import Account, Accounts, Number, Permission, Position, SpotBalance, TestAccount, dec
 from .catalog import MARKETS, MarketName
@@ -25,8 +24,10 @@ from .engine import now_ms
 from .listen_keys import ListenKeys
 from .matching import Matching
 from .private_limits import FUTURES_ORDERS, SPOT_ORDERS, Rule, WsApiLimits
+from .signatures import KeyType
 from .user_data import UserDataHub
 from .ws_api import Session, SessionInfo, WsApiServer, run_in_loop
+from .ws_market import install_avg_price
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -100,6 +101,8 @@ class PrivateExchange:
             ws.register_ws_api(market, server.handle)
         ws.extra_streams = self.listen_keys.stream_key
         private_rest.install(self)
+        leverage_brackets.install(self)
+        install_avg_price(self.rest, self.engine)
 
     def start(self) -> None:
         """Start the listenKey sweeper on the server loop (after the servers started)."""

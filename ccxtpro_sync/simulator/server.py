@@ -276,7 +276,7 @@ class WsServer:
         if info is None or (info.ws_api and info.market not in self.ws_api_handlers):
             return self._reject(ws, 404, "Not Found")
         names = info.streams
-        if any(self.parse_name(info.market, n) is None for n in names):
+        if any(self.parse_name(info.market, n) is None for n in info.required):
             return self._reject(ws, 400, {"code": 2, "msg": "Invalid request: invalid stream"})
         if len(set(names)) > self.limits[info.market].max_streams:
             return self._reject(ws, 400, {"code": 2, "msg": "Invalid request: too many streams"})
@@ -296,6 +296,8 @@ class WsServer:
         with self.registry.cond:
             self.conns[conn.id] = conn
             self.registry.handshakes_accepted += 1
+            # A raw ``/ws/<name>`` segment that is no stream (ccxt.pro's ``/ws/<n>``
+            # connection counter) subscribes nothing; the client SUBSCRIBEs live.
             self.subscribe(conn, [k for n in info.streams if (k := conn.parse(n))])
             self.registry.cond.notify_all()
         ws.frame_hook = lambda frame: self._on_frame(conn, frame)

@@ -103,6 +103,10 @@ def parse_stream(market: MarketName, name: str, catalog: Catalog) -> StreamKey |
     if spot and rest in _SPOT_SIMPLE:
         kind, period = _SPOT_SIMPLE[rest]
         return StreamKey(name, kind, symbol, period_ms=period)
+    if market == "usdm" and rest == "trade":
+        # Not in USD-M's documented stream list, but served by the live server on the
+        # public route (real clients such as ccxt.pro subscribe to it there).
+        return StreamKey(name, "trade", symbol, route="public")
     if not spot and rest in _FUT_SIMPLE:
         kind, period, route = _FUT_SIMPLE[rest]
         return StreamKey(name, kind, symbol, period_ms=period, route=route)
@@ -150,6 +154,9 @@ class PathInfo:
     combined: bool
     streams: tuple[str, ...]
     ws_api: bool = False
+    #: Names that must all be valid for the handshake to succeed (``/stream?streams=``
+    #: and ``?listenKey=``); a raw ``/ws/<name>`` segment that names no stream is ignored.
+    required: tuple[str, ...] = ()
 
 
 def parse_path(raw: str) -> PathInfo | None:
@@ -169,9 +176,12 @@ def parse_path(raw: str) -> PathInfo | None:
     if rest and rest[0] == "ws":
         # ``/private/ws?listenKey=<k>`` (USD-M routed user data) names streams in the query.
         keys = tuple(k for v in parse_qs(split.query).get("listenKey", []) for k in v.split("/"))
-        return PathInfo(market, route, False, tuple(s for s in (*rest[1:], *keys) if s))
+        return PathInfo(
+            market, route, False, tuple(s for s in (*rest[1:], *keys) if s), required=keys
+        )
     if rest == ["stream"]:
         query = parse_qs(split.query)
         names = query.get("streams", [""])[0]
-        return PathInfo(market, route, True, tuple(s for s in names.split("/") if s))
+        streams = tuple(s for s in names.split("/") if s)
+        return PathInfo(market, route, True, streams, required=streams)
     return None

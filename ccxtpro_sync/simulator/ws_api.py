@@ -39,6 +39,7 @@ from .engine import now_ms
 from .order_faults import UNKNOWN_STATUS, OrderFault
 from .private_limits import WsApiLimits
 from .rest import ApiError
+from .ws_market import WsMarketData
 from .ws_methods import FUTURES_METHODS, SPOT_METHODS, Call, Method
 
 if TYPE_CHECKING:
@@ -124,6 +125,35 @@ class Session:
         self.push(_encode({"subscriptionId": subscription_id, "event": event}).decode())
 
 
+#: Futures WS API INT params: "expected as JSON integers, not strings" (reference §6.2).
+FUTURES_INT_PARAMS: Final = (
+    "timestamp",
+    "recvWindow",
+    "orderId",
+    "limit",
+    "startTime",
+    "endTime",
+    "fromId",
+    "goodTillDate",
+)
+
+
+def check_json_ints(params: dict[str, Any]) -> None:
+    """Reject a futures INT param sent as anything but a JSON integer (a string, a float)."""
+    for name in FUTURES_INT_PARAMS:
+        value = params.get(name)
+        if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+            continue
+        if name == "timestamp":
+            raise ApiError(
+                -1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed."
+            )
+        raise ApiError(
+            -1100,
+            f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'.",
+        )
+
+
 class WsApiServer:
     """WS API of one market (see module docstring)."""
 
@@ -132,6 +162,7 @@ class WsApiServer:
         self.market = market
         self.limits = limits
         self.methods: dict[str, Method] = SPOT_METHODS if market == "spot" else FUTURES_METHODS
+        self.market_data = WsMarketData(core.rest, market)
         self.sessions: dict[int, Session] = {}
         self._ids = itertools.count(1)
         self.session_methods: dict[str, Callable[[Session, dict[str, Any]], Any]] = {
@@ -245,9 +276,17 @@ class WsApiServer:
         entry = self.methods.get(name)
         account: Account | None = None
         try:
-            if entry is not None:
+            if entry is None and name in self.market_data:
+                if self.market != "spot":
+                    check_json_ints(params)
+                req = self.market_data.request(name, params, session.ip)
+                self.limits.charge_weight(session.ip, self.market_data.weight(req))
+                result = self.market_data.call(req)
+            elif entry is not None:
                 weight = entry.weight(params) if callable(entry.weight) else entry.weight
                 self.limits.charge_weight(session.ip, weight)
+                if self.market != "spot":
+                    check_json_ints(params)
                 key = self._authenticate(session, params, entry)
                 account = key.account if entry.orders else None
                 if entry.orders:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
 from .account_views import (
@@ -119,6 +120,37 @@ def order_place(call: Call) -> Obj:
         _resp_type(call.params, str(call.params.get("type")))  # reject before executing
     order = _place(call, call.params)
     return _render(call, order, call.params)
+
+
+def order_test(call: Call) -> Obj:
+    """``order.test``: validated like ``order.place`` (filters, params), never placed."""
+    matching = call.core.matching
+    order_type = str(call.params.get("type"))
+    parse_new_order(
+        call.core.catalog, call.market, call.params, lambda s: matching.state(call.market, s)
+    )
+    _resp_type(call.params, order_type)
+    if str(call.params.get("computeCommissionRates", "false")).lower() != "true":
+        return {}
+    account = call.key.account
+    zero = f"{Decimal(0):.8f}"
+    return {
+        "standardCommissionForOrder": {
+            "maker": f"{Decimal(str(account.maker_fee)):.8f}",
+            "taker": f"{Decimal(str(account.taker_fee)):.8f}",
+        },
+        "taxCommissionForOrder": {"maker": zero, "taker": zero},
+        "discount": {
+            "enabledForAccount": False,
+            "enabledForSymbol": False,
+            "discountAsset": "BNB",
+            "discount": f"{Decimal('0.25'):.8f}",
+        },
+    }
+
+
+def _order_test_weight(params: Mapping[str, Any]) -> int:
+    return 20 if str(params.get("computeCommissionRates", "false")).lower() == "true" else 1
 
 
 def order_cancel(call: Call) -> Obj:
@@ -300,6 +332,7 @@ def listen_key_stop(call: Call) -> Obj:
 
 SPOT_METHODS: Final[dict[str, Method]] = {
     "order.place": Method(order_place, 1, "SIGNED", trade=True, orders=True),
+    "order.test": Method(order_test, _order_test_weight, "SIGNED", trade=True),
     "order.cancel": Method(order_cancel, 1, "SIGNED", trade=True),
     "order.cancelReplace": Method(order_cancel_replace, 1, "SIGNED", trade=True, orders=True),
     "order.amend.keepPriority": Method(order_amend_keep_priority, 4, "SIGNED", trade=True),

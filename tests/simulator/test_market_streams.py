@@ -297,3 +297,20 @@ def test_auto_publish_streams(live: LocalExchange) -> None:
         first = recv_json(ws)
         second = recv_json(ws)
     assert second["a"] > first["a"]
+
+
+def test_usdm_trade_stream_on_the_public_route(ex: LocalExchange) -> None:
+    """USD-M ``<symbol>@trade`` is served on ``/public`` (the live server does; ccxt.pro
+    subscribes to it there) and stays silent on ``/market``, like other public streams."""
+    with (
+        combined(ex, "usdm", ["btcusdt@trade"], "/public") as public,
+        combined(ex, "usdm", ["btcusdt@trade", "btcusdt@aggTrade"], "/market") as market,
+    ):
+        ex.tick(40)
+        trades = by_stream(drain(ex, public, "usdm", "btcusdt@trade"))["btcusdt@trade"]
+        elsewhere = by_stream(drain(ex, market, "usdm", "btcusdt@aggTrade"))
+    assert trades and "btcusdt@trade" not in elsewhere
+    trade = trades[0]
+    assert set(trade) == {"e", "E", "T", "s", "t", "p", "q", "X", "m"}
+    assert (trade["e"], trade["s"], trade["X"]) == ("trade", "BTCUSDT", "MARKET")
+    assert [t["t"] for t in trades] == sorted({t["t"] for t in trades})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from itertools import pairwise
 
 import pytest
 import websocket
@@ -10,7 +11,7 @@ import websocket
 from ccxtpro_sync.simulator import LocalExchange, PrivateOptions
 
 from .conftest import Factory
-from .test_private_support import Stream, WsApi, rest
+from .test_private_support import Stream, WsApi, now_ms, rest
 
 D = Decimal
 
@@ -290,3 +291,64 @@ def test_user_trades_rest(ex: LocalExchange, market: str, root: str, symbol: str
     assert missing.status_code == 400 and missing.json()["code"] == -1102
     unsigned = rest(ex, "GET", path, acct.credentials, {"symbol": symbol}, signed=False)
     assert unsigned.status_code in (400, 401) and unsigned.json()["code"] < 0
+
+
+@pytest.mark.parametrize("market", ["usdm", "coinm"])
+def test_futures_ws_api_int_params_must_be_json_integers(ex: LocalExchange, market: str) -> None:
+    """Futures WS API: "INT parameters such as timestamp are expected as JSON integers,
+    not strings" (reference §6.2); spot accepts either."""
+    login = ex.create_test_account("ed25519")
+    symbol = "BTCUSDT" if market == "usdm" else "BTCUSD_PERP"
+    with WsApi(ex.urls(market)["ws_api"], login.credentials) as api:
+        as_int = api.call("account.balance", api.signed({}))
+        assert as_int["status"] == 200, as_int
+        stamp = api.call("account.balance", api.signed({"timestamp": str(now_ms())}))
+        assert (stamp["status"], stamp["error"]["code"]) == (400, -1102)
+        assert "'timestamp'" in stamp["error"]["msg"]
+        window = api.call("account.balance", api.signed({"recvWindow": "5000"}))
+        assert (window["status"], window["error"]["code"]) == (400, -1100)
+        order_id = api.call("order.status", api.signed({"symbol": symbol, "orderId": "5"}))
+        assert order_id["error"]["code"] == -1100 and "'orderId'" in order_id["error"]["msg"]
+    with WsApi(ex.urls("spot")["ws_api"], login.credentials) as api:
+        spot = api.call("account.status", api.signed({"timestamp": str(now_ms())}))
+        assert spot["status"] == 200, spot
+
+
+def test_leverage_brackets(ex: LocalExchange) -> None:
+    """``/fapi/v1/leverageBracket``, ``/dapi/v2/leverageBracket`` (per symbol) and
+    ``/dapi/v1/leverageBracket`` (per pair) with Binance's documented shapes."""
+    login = ex.create_test_account("hmac")
+    creds = login.credentials
+    every = rest(ex, "GET", "/fapi/v1/leverageBracket", creds)
+    assert every.status_code == 200, every.text
+    assert {e["symbol"] for e in every.json()} >= {"BTCUSDT", "ETHUSDT"}
+    one = rest(ex, "GET", "/fapi/v1/leverageBracket", creds, {"symbol": "BTCUSDT"}).json()
+    assert set(one) == {"symbol", "brackets"} and one["symbol"] == "BTCUSDT"
+    tiers = one["brackets"]
+    assert set(tiers[0]) == {
+        "bracket",
+        "initialLeverage",
+        "notionalCap",
+        "notionalFloor",
+        "maintMarginRatio",
+        "cum",
+    }
+    assert [t["bracket"] for t in tiers] == list(range(1, len(tiers) + 1))
+    assert tiers[0]["notionalFloor"] == 0 and tiers[0]["cum"] == 0
+    for low, high in pairwise(tiers):
+        assert high["notionalFloor"] == low["notionalCap"]
+        assert high["initialLeverage"] < low["initialLeverage"]
+        # maintenance margin is continuous at the edge: floor * mmr - cum agrees on both sides
+        edge = high["notionalFloor"]
+        assert D(str(edge)) * D(str(low["maintMarginRatio"])) - D(str(low["cum"])) == D(
+            str(edge)
+        ) * D(str(high["maintMarginRatio"])) - D(str(high["cum"]))
+    coin = rest(ex, "GET", "/dapi/v2/leverageBracket", creds, {"symbol": "BTCUSD_PERP"}).json()
+    assert [e["symbol"] for e in coin] == ["BTCUSD_PERP"]
+    assert {"qtyCap", "qtyFloor"} <= set(coin[0]["brackets"][0])
+    pairs = rest(ex, "GET", "/dapi/v1/leverageBracket", creds, {"pair": "BTCUSD"}).json()
+    assert [p["pair"] for p in pairs] == ["BTCUSD"] and "qtylFloor" in pairs[0]["brackets"][0]
+    bad = rest(ex, "GET", "/fapi/v1/leverageBracket", creds, {"symbol": "NOPEUSDT"})
+    assert (bad.status_code, bad.json()["code"]) == (400, -1121)
+    unsigned = rest(ex, "GET", "/fapi/v1/leverageBracket", creds, signed=False)
+    assert unsigned.status_code == 400 and unsigned.json()["code"] == -1102

@@ -214,10 +214,31 @@ def test_every_documented_stream_is_accepted(ex: LocalExchange) -> None:
         )
 
 
+@pytest.mark.parametrize("path", ["/spot/ws/0", "/usdm/public/ws/3", "/spot/ws/BTCUSDT@trade"])
+def test_raw_path_without_stream_serves_nothing_until_subscribe(
+    ex: LocalExchange, path: str
+) -> None:
+    """ccxt.pro connects to ``<base>/ws/<n>`` (its own counter) and subscribes live, as
+    Binance allows: the handshake succeeds and no stream is served until SUBSCRIBE."""
+    base = ex.urls("spot")["ws"].rsplit("/", 1)[0]
+    market = "usdm" if path.startswith("/usdm") else "spot"
+    with ws_connect(base + path) as ws:
+        (info,) = ex.wait_for_connections(1)
+        assert info.subscriptions == () and ex.stats().handshakes_refused == 0
+        ex.publish(market, "btcusdt@bookTicker", {"u": 1})
+        reply = request(ws, {"method": "SUBSCRIBE", "params": ["btcusdt@bookTicker"], "id": 1})
+        assert reply == {
+            "result": None,
+            "id": 1,
+        }  # the first frame is the reply: nothing served before
+        ex.wait_for_subscription("btcusdt@bookTicker")
+        ex.publish(market, "btcusdt@bookTicker", {"u": 2})
+        assert recv_json(ws) == {"u": 2}
+
+
 @pytest.mark.parametrize(
     ("path", "status"),
     [
-        ("/spot/ws/BTCUSDT@trade", 400),
         ("/spot/stream?streams=btcusdt@trade/nope", 400),
         ("/spot/other", 404),
         ("/nowhere/ws", 404),

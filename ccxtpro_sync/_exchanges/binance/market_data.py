@@ -98,7 +98,8 @@ class MarketData:
         self.markets = markets
         self.product = markets.product
         self.futures = self.product != "spot"
-        self.number: Any = markets.number  # float or Decimal, fixed per client
+        #: float or Decimal (checked: NaN and infinities are refused), fixed per client.
+        self.number: Any = markets.number
         self.trades_limit = trades_limit
         self.ohlcv_limit = ohlcv_limit
         self.liquidations_limit = liquidations_limit
@@ -167,10 +168,11 @@ class MarketData:
         if book is None:  # unsubscribed meanwhile
             return []
         snapshot = wire.decode(self._snapshot_decoder(), body, "depth snapshot")
+        levels = self._levels
         result = book.on_snapshot(
             snapshot.last_update_id,
-            snapshot.bids,
-            snapshot.asks,
+            levels(snapshot.bids),
+            levels(snapshot.asks),
             depth=depth,
             timestamp=snapshot.transaction_time or snapshot.event_time,
         )
@@ -178,7 +180,7 @@ class MarketData:
 
     def _snapshot_decoder(self) -> msgspec.json.Decoder[Any]:
         """Depth snapshots (REST and spot partial depth): float books get float levels."""
-        if self.number is float:
+        if self.markets.number_type is float:
             return wire.DEPTH_SNAPSHOT_FLOAT_DECODER
         return wire.DEPTH_SNAPSHOT_DECODER
 
@@ -315,6 +317,13 @@ class MarketData:
 
         return on_all
 
+    def _levels(self, levels: list[Any]) -> list[Any]:
+        """Book levels as numbers: float levels are decoded checked already (finite,
+        non-negative); string levels are converted here, NaN and infinities refused."""
+        if self.markets.number_type is float:
+            return levels
+        return parsers.parse_levels(levels, self.number)
+
     def _book(self, market: Market, *, partial: bool) -> BookSync[Any]:
         book = self.books.get(market.symbol)
         if book is None or book.partial != partial:
@@ -325,8 +334,10 @@ class MarketData:
                 view_limit=self.book_view_limit,
                 partial=partial,
                 number=self.number,
-                # Float books get their levels from the float decoders (see below).
-                parsed=self.number is float,
+                # Levels arrive as numbers: from the float decoders, or converted by
+                # _levels() on arrival, so a non-finite one fails its message before
+                # anything is buffered or applied.
+                parsed=True,
             )
             self.books[market.symbol] = book
         return book
@@ -338,20 +349,25 @@ class MarketData:
         # Float books: msgspec turns the quoted levels into floats in C and the book
         # takes them as they are (parsed=True); Decimal books parse the strings.
         decode_depth = (
-            wire.DEPTH_UPDATE_FLOAT_DECODER if self.number is float else wire.DEPTH_UPDATE_DECODER
+            wire.DEPTH_UPDATE_FLOAT_DECODER
+            if self.markets.number_type is float
+            else wire.DEPTH_UPDATE_DECODER
         ).decode
 
         view = not self.defer_views
         futures = self.futures
         key = orderbook_hash(symbol)
 
+        levels = self._levels
+
         def on_depth(data: msgspec.Raw) -> list[Delivery]:
             event = _decode(decode_depth, data)
+            bids, asks = levels(event.bids), levels(event.asks)
             if partial:
                 result = book.on_partial(
                     event.final_update_id,
-                    event.bids,
-                    event.asks,
+                    bids,
+                    asks,
                     event.transaction_time or event.event_time,
                     view=view,
                 )
@@ -360,8 +376,8 @@ class MarketData:
                     event.first_update_id,
                     event.final_update_id,
                     event.prev_final_update_id if futures else None,
-                    event.bids,
-                    event.asks,
+                    bids,
+                    asks,
                     event.transaction_time or event.event_time,
                     view=view,
                 )
@@ -373,10 +389,13 @@ class MarketData:
         book = self._book(market, partial=True)
         key = orderbook_hash(market.symbol)
         decode_partial = self._snapshot_decoder().decode
+        levels = self._levels
 
         def on_partial(data: msgspec.Raw) -> list[Delivery]:
             snapshot = _decode(decode_partial, data)
-            result = book.on_partial(snapshot.last_update_id, snapshot.bids, snapshot.asks)
+            result = book.on_partial(
+                snapshot.last_update_id, levels(snapshot.bids), levels(snapshot.asks)
+            )
             return self._book_result(book, result, key)
 
         return on_partial

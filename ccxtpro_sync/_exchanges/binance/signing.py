@@ -14,9 +14,9 @@ Signatures: HMAC-SHA256 → lowercase hex (the server compares case-insensitivel
 RSA PKCS#1 v1.5 / SHA-256 and Ed25519 → standard base64 (case-sensitive).
 
 The verifying half (:class:`VerifyKey`, :func:`verify_ws_api_request`,
-:func:`check_timestamp`) is what the local exchange uses to check requests
-for real, with the same builders, so a client bug cannot hide behind a
-permissive server.
+:func:`check_timestamp`) serves users who check signatures themselves. The
+local exchange does not use it: it has its own checks
+(``simulator/signatures.py``), so a bug here cannot be mirrored there.
 """
 
 from __future__ import annotations
