@@ -75,6 +75,19 @@ class _Follow:
     tried: int = -1
 
 
+class _CommittingStream(Stream[Any]):
+    """A ``Stream`` that reports each value its loop takes (for named consumers)."""
+
+    def __init__(self, *args: Any, commit: Callable[[Any], None], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._commit = commit
+
+    def _take(self) -> Any:
+        value = super()._take()
+        self._commit(value)
+        return value
+
+
 class RemoteClient(BaseClient):
     """Market data from a fan-out in Redis, with an exchange client's consumer faces."""
 
@@ -332,15 +345,21 @@ class RemoteClient(BaseClient):
             self._redis.hset(self.schema.consumer(self.consumer_name), mapping=changed)
             self._saved.update(changed)
 
-    def _committing(self, key: str, handler: Callable[[Any], object]) -> Callable[[Any], object]:
-        """Runs ``handler``, then records how far this consumer got in ``key``."""
+    def _commit(self, value: Any) -> None:
+        """Record that ``value`` (a trade batch or a book) reached user code."""
+        if isinstance(value, list):
+            for trade in value:
+                if isinstance(trade, Trade) and trade.id is not None:
+                    self._committed[self.schema.trades(trade.symbol)] = f"{trade.id}-1"
+        elif isinstance(value, OrderBook):
+            self._committed[self.schema.order_book(value.symbol)] = f"{value.nonce}-1"
+
+    def _committing(self, handler: Callable[[Any], object]) -> Callable[[Any], object]:
+        """Runs ``handler``, then records how far this consumer got."""
 
         def run(value: Any) -> None:
             handler(value)
-            if isinstance(value, list) and value and isinstance(value[-1], Trade):
-                self._committed[key] = f"{value[-1].id}-1"
-            elif isinstance(value, OrderBook):
-                self._committed[key] = f"{value.nonce}-1"
+            self._commit(value)
 
         return run
 
@@ -389,22 +408,29 @@ class RemoteClient(BaseClient):
 
     def _on(self, kind: Kind, keys: list[tuple[str, str]], handler: Any) -> Subscription:
         check_handler(handler)
-        follows = {self._hash(kind, k, s): k for k, s in keys}
         return self._add_handler(
-            list(follows), handler,
+            [self._hash(kind, k, s) for k, s in keys], handler,
             lambda: self._acquire(kind, keys), lambda: self._release(keys),
             f"remote {kind} {', '.join(s for _, s in keys)}",
-            per_hash=lambda h: self._committing(follows[h], handler),
+            per_hash=lambda _: self._committing(handler),
         )  # fmt: skip
 
     def _stream(
         self, kind: Kind, keys: list[tuple[str, str]], policy: Policy, timeout: float | None
     ) -> Stream[Any]:
-        return self._open_stream(
-            [self._hash(kind, k, s) for k, s in keys], policy,
-            lambda: self._acquire(kind, keys), lambda: self._release(keys),
-            f"remote {kind} {', '.join(s for _, s in keys)}", timeout=timeout,
+        # As BaseClient._open_stream, with a stream that commits what its loop takes.
+        description = f"remote {kind} {', '.join(s for _, s in keys)}"
+        stream: Stream[Any] = _CommittingStream(
+            description, policy, timeout=self._timeout(timeout), commit=self._commit
+        )
+        subscription = self._add_handler(
+            [self._hash(kind, k, s) for k, s in keys], stream.push,
+            lambda: self._acquire(kind, keys), lambda: self._release(keys), description,
+            per_hash=stream.pusher,
         )  # fmt: skip
+        stream.attach(subscription)
+        self._streams.add(stream)
+        return stream
 
     def _watch(self, kind: Kind, keys: list[tuple[str, str]], timeout: float | None) -> Any:
         def hold() -> None:
