@@ -434,18 +434,25 @@ class RemoteClient(BaseClient):
 
     def _watch(self, kind: Kind, keys: list[tuple[str, str]], timeout: float | None) -> Any:
         def hold() -> None:
-            fresh = [(k, s) for k, s in keys if (kind, k) not in self._holds]
-            if fresh:
-                self._acquire(kind, fresh)
+            with self._follows_lock:
+                fresh = [(k, s) for k, s in keys if (kind, k) not in self._holds]
                 self._holds.update((kind, k) for k, _ in fresh)
+            if fresh:
+                try:
+                    self._acquire(kind, fresh)
+                except BaseException:
+                    with self._follows_lock:
+                        self._holds.difference_update((kind, k) for k, _ in fresh)
+                    raise
 
         return self._wait_next(
             [self._hash(kind, k, s) for k, s in keys], hold, timeout, f"remote {kind}"
         )
 
     def _unwatch(self, kind: Kind, keys: list[tuple[str, str]]) -> None:
-        held = [(k, s) for k, s in keys if (kind, k) in self._holds]
-        self._holds.difference_update((kind, k) for k, _ in held)
+        with self._follows_lock:
+            held = [(k, s) for k, s in keys if (kind, k) in self._holds]
+            self._holds.difference_update((kind, k) for k, _ in held)
         self._release(held)
 
     def watch_trades(self, symbol: str, *, timeout: float | None = None) -> list[Trade]:

@@ -123,3 +123,32 @@ def test_a_gap_beyond_retention_is_reported_on_resume(
     gap = second.gaps[0]
     assert gap["key"] == key and gap["after"] == first.trades[-1]
     assert gap["before"] == second.trades[0]
+
+
+def test_shards_split_the_symbols_and_hold_leases_of_their_own(
+    exchange: LocalExchange, redis_url: str, prefix: str
+) -> None:
+    symbols = ["BTC/USDT", "ETH/USDT", "BNB/USDT", "SOL/USDT"]
+    with make_client(exchange) as client:
+        shards = [
+            Collector(client, redis_url, symbols, prefix=prefix, channels=["ticker"], shard=(i, 2))
+            for i in range(2)
+        ]
+        with shards[0], shards[1]:
+            assert all(c.wait_active(10) for c in shards)
+            assert sorted(shards[0].symbols + shards[1].symbols) == sorted(symbols)
+            assert not set(shards[0].symbols) & set(shards[1].symbols)
+            assert shards[0].lease.key != shards[1].lease.key
+            for collector in shards:
+                other = shards[1 - shards.index(collector)]
+                with remote(redis_url, prefix=prefix, start="earliest") as consumer:
+                    mine = consumer.watch_ticker(collector.symbols[0], timeout=10)
+                    assert mine.symbol == collector.symbols[0]
+                assert collector.symbols[0] not in other.symbols
+
+
+def test_collect_refuses_a_bad_shard(capsys: pytest.CaptureFixture[str]) -> None:
+    from ccxtpro_sync._cli import main
+
+    assert main(["collect", "BTC/USDT", "--redis", "redis://unused", "--shard", "3/2"]) == 2
+    assert "shard must look like i/n" in capsys.readouterr().out
