@@ -31,7 +31,7 @@ import redis
 
 from .._arguments import check_handler
 from .._core.events import Delivery, Policy, RawMessage
-from .._exceptions import InvalidArgument
+from .._exceptions import InvalidArgument, NetworkError
 from .._orderbook import OrderBook
 from .._signals import send
 from .._structures import OHLCV, Ticker, Trade
@@ -163,13 +163,20 @@ class RemoteClient(BaseClient):
         return f"{kind}:{symbol}"
 
     def _acquire(self, kind: Kind, keys: Sequence[tuple[str, str]]) -> None:
+        done: list[tuple[str, str]] = []
         for key, symbol in keys:
             with self._follows_lock:
                 follow = self._follows.get(key)
                 if follow is not None:
                     follow.refs += 1
+                    done.append((key, symbol))
                     continue
-            fresh = self._start_position(kind, key, symbol)
+            try:
+                fresh = self._start_position(kind, key, symbol)
+            except (redis.RedisError, OSError) as error:
+                self._release(done)
+                raise NetworkError(f"{self.name}: Redis unreachable: {error}") from error
+            done.append((key, symbol))
             with self._follows_lock:
                 follow = self._follows.get(key)
                 if follow is not None:

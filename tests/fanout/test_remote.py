@@ -152,3 +152,38 @@ def test_collect_refuses_a_bad_shard(capsys: pytest.CaptureFixture[str]) -> None
 
     assert main(["collect", "BTC/USDT", "--redis", "redis://unused", "--shard", "3/2"]) == 2
     assert "shard must look like i/n" in capsys.readouterr().out
+
+
+def test_candles_arrive_as_the_collector_saw_them(
+    exchange: LocalExchange, redis_url: str, prefix: str
+) -> None:
+    with (
+        make_client(exchange) as client,
+        Collector(
+            client, redis_url, [SYMBOL], prefix=prefix, channels=["ohlcv"], timeframes=["1m"]
+        ) as collector,
+    ):
+        assert collector.wait_active(10)
+        sent: list[Any] = []
+        client.on_ohlcv(SYMBOL, "1m", handler=sent.extend)
+        matched: list[Any] = []
+        with (
+            remote(redis_url, prefix=prefix, start="earliest") as consumer,
+            consumer.stream_ohlcv(SYMBOL, "1m", timeout=10) as batches,
+        ):
+            for batch in batches:  # until a published update is one the client also gave us
+                assert all(len(c) == 6 and c.timestamp > 0 for c in batch)
+                matched = [c for c in batch if c in list(sent)]
+                if matched:
+                    break
+        assert matched and type(matched[0]) is type(sent[0])
+
+
+def test_an_unreachable_redis_is_a_network_error(prefix: str) -> None:
+    from ccxtpro_sync import NetworkError
+
+    with remote("redis://127.0.0.1:1/0", prefix=prefix, timeout=2) as consumer:
+        with pytest.raises(NetworkError, match="Redis unreachable"):
+            consumer.on_trades(SYMBOL, handler=print)
+        with pytest.raises(NetworkError):
+            consumer.watch_ticker(SYMBOL, timeout=1)
