@@ -349,7 +349,7 @@ class Connection:
             self._abort(ws)
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout + self._connect_timeout)
+            self._join_reader(thread, timeout + self._connect_timeout)
         self._fail_inflight(ClientClosed(f"{self.name}: closed"))
         if self._owns_hub:
             self.hub.close(ClientClosed(f"{self.name}: closed"), timeout)
@@ -763,6 +763,20 @@ class Connection:
                 raise ConnectionClosed(f"{self.name}: send failed: {error}") from error
 
     # -- helpers -----------------------------------------------------------------------
+    def _join_reader(self, thread: threading.Thread, timeout: float) -> None:
+        """Wait for the reader to end. A connect that began just as close() looked has
+        no socket to cut yet: cut it as soon as it has one, rather than waiting for the
+        connect timeout."""
+        deadline = time.monotonic() + timeout
+        while thread.is_alive():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            connecting = self._connecting
+            if connecting is not None:
+                self._abort(connecting)
+            thread.join(min(0.05, left))
+
     def _abort(self, ws: websocket.WebSocket) -> None:
         sock = ws.sock
         if sock is not None:

@@ -258,14 +258,16 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceTrading):
         self._fetcher.request(symbol, self._snapshot_limit)
 
     def _apply_snapshot(self, symbol: str, body: bytes, depth: int) -> None:
-        with self._data_lock:
-            deliveries = self.data.apply_snapshot(symbol, body, depth)
-            notices = self.data.take_notices()
+        raw = None
         if self._raw_tap.enabled:
-            # Recorded too, so that a replay can rebuild the book from the same diffs.
+            # Recorded too, so that a replay can rebuild the book from the same diffs
+            # (in the book's order: MarketData hands it over ahead of the next diff).
             channel = f"{SNAPSHOT_CHANNEL}{self.market(symbol).lowercaseId}@{depth}"
             message = RawMessage("rest", channel, body, self._raw_tap.clock())
-            deliveries = [Delivery(RAW_HASH, [message], Policy.APPEND), *deliveries]
+            raw = Delivery(RAW_HASH, [message], Policy.APPEND)
+        with self._data_lock:
+            deliveries = self.data.apply_snapshot(symbol, body, depth, raw)
+            notices = self.data.take_notices()
         self._deliver(deliveries, notices)
 
     def _deliver(self, deliveries: list[Delivery], notices: list[Any]) -> None:

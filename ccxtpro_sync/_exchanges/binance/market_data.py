@@ -121,6 +121,9 @@ class MarketData:
         self.mark_prices: dict[str, Ticker] = {}
         self.funding_rates: dict[str, FundingRate] = {}
         self.books: dict[str, BookSync[Any]] = {}
+        #: Raw-log entries of applied REST snapshots, by symbol, handed over ahead of
+        #: the symbol's next depth diff (see ``apply_snapshot``).
+        self._held_raw: dict[str, list[Delivery]] = {}
 
     # -- StreamRouter ----------------------------------------------------------------
     def route(self, stream: str, data: msgspec.Raw, now: float) -> Routed:
@@ -162,11 +165,21 @@ class MarketData:
         return []
 
     # -- order-book snapshots ----------------------------------------------------------
-    def apply_snapshot(self, symbol: str, body: bytes, depth: int) -> list[Delivery]:
-        """Feed a REST depth snapshot to ``symbol``'s book; asks for another if unusable."""
+    def apply_snapshot(
+        self, symbol: str, body: bytes, depth: int, raw: Delivery | None = None
+    ) -> list[Delivery]:
+        """Feed a REST depth snapshot to ``symbol``'s book; asks for another if unusable.
+
+        ``raw`` is the snapshot's raw-log entry. It goes out with the symbol's next
+        depth diff, on the reader that applies it, so the raw log keeps the order in
+        which the book took snapshot and diffs (handed over by the caller once the
+        lock is released, it could follow diffs applied after it, and a replay would
+        rebuild other books)."""
         book = self.books.get(symbol)
         if book is None:  # unsubscribed meanwhile
-            return []
+            return [] if raw is None else [raw]
+        if raw is not None:
+            self._held_raw.setdefault(symbol, []).append(raw)
         snapshot = wire.decode(self._snapshot_decoder(), body, "depth snapshot")
         levels = self._levels
         result = book.on_snapshot(
@@ -176,6 +189,11 @@ class MarketData:
             depth=depth,
             timestamp=snapshot.transaction_time or snapshot.event_time,
         )
+        if self.defer_views and result.book is not None:
+            # Live, the result is handed over once the data lock is released, possibly
+            # after a newer diff's update: a deferred view is built from the book as it
+            # is then, where the copy taken now would take consumers back in time.
+            return [Delivery(orderbook_hash(symbol), self._deferred_view(book), LATEST)]
         return self._book_result(book, result)
 
     def _snapshot_decoder(self) -> msgspec.json.Decoder[Any]:
@@ -186,6 +204,7 @@ class MarketData:
 
     def drop_book(self, symbol: str) -> None:
         self.books.pop(symbol, None)
+        self._held_raw.pop(symbol, None)
 
     # -- binding a stream name to its handler ------------------------------------------
     def _bind(self, stream: str) -> Handler:
@@ -357,6 +376,7 @@ class MarketData:
         view = not self.defer_views
         futures = self.futures
         key = orderbook_hash(symbol)
+        held_raw = self._held_raw
 
         levels = self._levels
 
@@ -381,7 +401,10 @@ class MarketData:
                     event.transaction_time or event.event_time,
                     view=view,
                 )
-            return self._book_result(book, result, key)
+            deliveries = self._book_result(book, result, key)
+            if held_raw and symbol in held_raw:  # a snapshot applied since the last diff
+                return [*held_raw.pop(symbol), *deliveries]
+            return deliveries
 
         return on_depth
 
