@@ -44,15 +44,10 @@ def add_parser(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._exceptions import InvalidArgument
     from ..fanout import Collector, parse_shard
     from ..fanout.signals import fanout_signals
 
-    try:
-        shard = parse_shard(args.shard)
-    except InvalidArgument as error:
-        print(f"collect: {error}")
-        return 2
+    shard = parse_shard(args.shard)  # InvalidArgument: one line, exit 2 (see errors.py)
     markets = {args.market or market_of(s) for s in args.symbols}
     if len(markets) != 1:
         print(f"collect: one market per collector; got {sorted(markets)} (use --market)")

@@ -151,7 +151,8 @@ def test_collect_refuses_a_bad_shard(capsys: pytest.CaptureFixture[str]) -> None
     from ccxtpro_sync._cli import main
 
     assert main(["collect", "BTC/USDT", "--redis", "redis://unused", "--shard", "3/2"]) == 2
-    assert "shard must look like i/n" in capsys.readouterr().out
+    assert main(["collect", "BTC/USDT", "--redis", "redis://x", "--channels", "news"]) == 2
+    assert "shard must look like i/n" in capsys.readouterr().err
 
 
 def test_candles_arrive_as_the_collector_saw_them(
