@@ -463,7 +463,9 @@ class RemoteClient(BaseClient):
         self._release(held)
 
     def watch_trades(self, symbol: str, *, timeout: float | None = None) -> list[Trade]:
-        """Block for the next batch of trades of ``symbol`` (oldest first)."""
+        """Block for the next batch of trades of ``symbol`` (oldest first). Unlike the
+        exchange client there is no trade cache here: each call returns the next batch
+        read from Redis (use ``on_trades``/``stream_trades`` to see every trade)."""
         return list(self._watch("trades", self._keys("trades", symbol), timeout))
 
     def on_trades(

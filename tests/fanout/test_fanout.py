@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 import ccxtpro_sync
-from ccxtpro_sync.fanout import Collector, fanout_signals, remote
+from ccxtpro_sync.fanout import Collector, KeySchema, fanout_signals, remote
 from ccxtpro_sync.simulator import LocalExchange
 from ccxtpro_sync.simulator.catalog import MARKETS
 
@@ -167,6 +168,8 @@ def test_consumer_processes_see_the_in_process_sequence(
             assert out["books"][nonce] == books[int(nonce)], f"books differ at update id {nonce}"
     stopped = collector.wait_event(lambda e: e["event"] == "stopped")
     assert stopped["dropped"] == 0 and stopped["errors"] == 0
+    lease = KeySchema(prefix=prefix).lease(0, 1)
+    assert redis.Redis.from_url(redis_url).get(lease) is None, "SIGTERM gives the lease up"
 
 
 def test_sigkilled_collector_is_replaced_by_the_standby(
