@@ -106,9 +106,12 @@ class Collector:
         self.timeframes = tuple(timeframes)
         self.maxlen = maxlen
         self.owner = owner or f"{uuid.uuid4().hex[:12]}"
-        self._redis = redis.Redis.from_url(
-            redis_url, socket_timeout=5.0, socket_connect_timeout=5.0
-        )
+        try:
+            self._redis = redis.Redis.from_url(
+                redis_url, socket_timeout=5.0, socket_connect_timeout=5.0
+            )
+        except ValueError as error:
+            raise InvalidArgument(f"bad Redis URL {redis_url!r}: {error}") from error
         self.lease = Lease(self._redis, self.schema.lease(index, count), self.owner, lease_ttl)
         self._standby_buffer = standby_buffer
         self._state = threading.Lock()  # leaf: active flag, standby buffers, book differs
@@ -209,6 +212,8 @@ class Collector:
 
     # -- callbacks (client's dispatcher thread) ----------------------------------------
     def _emit(self, key: str, entries: list[Entry], hold: bool) -> None:
+        # Queued under the state lock, so a takeover's held trades can never be queued
+        # after live ones with higher ids (Redis would refuse the held ones).
         with self._state:
             if not self._active:
                 if hold:
@@ -217,7 +222,8 @@ class Collector:
                         buffer = self._held[key] = deque(maxlen=self._standby_buffer)
                     buffer.extend(entries)
                 return
-        self._writer.put(entries)
+            dropped = self._writer.put(entries, report=False)
+        self._writer.report_dropped(dropped)
 
     def _on_trades(self, trades: list[Trade]) -> None:
         if not trades:
@@ -258,11 +264,12 @@ class Collector:
             entry = differ.entry(book)
             if entry is None:
                 return
-        latest = self.schema.latest_snapshot(symbol) if entry.snapshot else None
-        item = Entry(
-            key, f"{entry.nonce}-1", encode(entry), self.maxlen, symbol, latest, entry.nonce
-        )
-        self._writer.put([item])
+            latest = self.schema.latest_snapshot(symbol) if entry.snapshot else None
+            item = Entry(
+                key, f"{entry.nonce}-1", encode(entry), self.maxlen, symbol, latest, entry.nonce
+            )
+            dropped = self._writer.put([item], report=False)
+        self._writer.report_dropped(dropped)
 
     def _book_lost(self, symbol: str) -> None:
         """An entry of ``symbol``'s book did not reach Redis: restart with a snapshot."""

@@ -106,13 +106,19 @@ class RemoteClient(BaseClient):
     ) -> None:
         if start not in ("latest", "earliest"):
             raise InvalidArgument(f"start must be 'latest' or 'earliest', got {start!r}")
+        try:
+            connection = redis.Redis.from_url(
+                redis_url,
+                socket_timeout=max(5.0, block_ms / 1000 + 5),
+                socket_connect_timeout=5.0,
+            )
+        except ValueError as error:
+            raise InvalidArgument(f"bad Redis URL {redis_url!r}: {error}") from error
         super().__init__(name=f"remote-{exchange}-{market}-{name or 'anon'}", timeout=timeout)
         self.schema = KeySchema(exchange, market, prefix)
         self.consumer_name = name
         self.start = start
-        self._redis = redis.Redis.from_url(
-            redis_url, socket_timeout=max(5.0, block_ms / 1000 + 5), socket_connect_timeout=5.0
-        )
+        self._redis = connection
         self._block_ms = block_ms
         self._batch = batch
         self._follows: dict[str, _Follow] = {}

@@ -188,3 +188,12 @@ def test_an_unreachable_redis_is_a_network_error(prefix: str) -> None:
             consumer.on_trades(SYMBOL, handler=print)
         with pytest.raises(NetworkError):
             consumer.watch_ticker(SYMBOL, timeout=1)
+
+
+def test_a_bad_redis_url_is_an_invalid_argument(exchange: LocalExchange) -> None:
+    from ccxtpro_sync import InvalidArgument
+
+    with pytest.raises(InvalidArgument, match="bad Redis URL"):
+        remote("http://localhost:6379")
+    with make_client(exchange) as client, pytest.raises(InvalidArgument, match="bad Redis URL"):
+        Collector(client, "localhost:6379", [SYMBOL])
