@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ccxtpro_sync._exceptions import BadRequest, BadSymbol, InvalidArgument, ProtocolError
+from ccxtpro_sync._exchanges.binance import market_data, user_data
 from ccxtpro_sync._exchanges.deribit.channels import (
     Channel,
     book_channel,
@@ -130,3 +131,22 @@ def test_round_trip_for_every_market() -> None:
             (quote_channel(market.id), "bidask"),
         ]:
             assert message_hash(parse_channel(name), index) == f"{stream}:{market.symbol}"
+
+
+def test_hashes_are_the_ones_the_binance_client_uses() -> None:
+    index = markets()
+    market = index.by_id("BTC-PERPETUAL")
+    pairs = [
+        (ticker_channel(market.id), market_data.ticker_hash(market.symbol)),
+        (quote_channel(market.id), market_data.bidask_hash(market.symbol)),
+        (trades_channel(market.id), market_data.trades_hash(market.symbol)),
+        (chart_channel(market.id, "5m"), market_data.ohlcv_hash(market.symbol, "5m")),
+        (book_channel(market.id), market_data.orderbook_hash(market.symbol)),
+        (user_orders_channel(), user_data.ORDERS),
+        (user_orders_channel(market.id), user_data.symbol_hash(user_data.ORDERS, market.symbol)),
+        (user_trades_channel(), user_data.MY_TRADES),
+        (user_changes_channel(), user_data.POSITIONS),
+        (user_portfolio_channel("BTC"), user_data.BALANCE),
+    ]
+    for name, expected in pairs:
+        assert message_hash(parse_channel(name), index) == expected, name
