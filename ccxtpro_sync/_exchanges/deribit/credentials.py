@@ -88,6 +88,25 @@ class DeribitCredentials:
             raise AuthenticationError(f"{present} is set but {missing} is not")
         return cls(client_id, secret)
 
+    @classmethod
+    def resolve(
+        cls,
+        environment: str,
+        *,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        environ: Mapping[str, str] | None = None,
+        dotenv: str | os.PathLike[str] | None = None,
+    ) -> DeribitCredentials | None:
+        """Credentials from the arguments when given (both, or neither), else from
+        ``environment``'s variables (:meth:`from_env`); ``None`` when there are none."""
+        env_var_names(environment)  # an unknown environment fails either way
+        if client_id is not None or client_secret is not None:
+            if client_id is None or client_secret is None:
+                raise AuthenticationError("give both client_id and client_secret, or neither")
+            return cls(client_id, client_secret)
+        return cls.from_env(environment, environ=environ, dotenv=dotenv)
+
     @property
     def client_id(self) -> str:
         """The client id (sent in clear; not a secret)."""

@@ -18,6 +18,7 @@ from ccxtpro_sync._exchanges.deribit.auth import (
     string_to_sign,
 )
 from ccxtpro_sync._exchanges.deribit.credentials import DeribitCredentials, env_var_names
+from ccxtpro_sync._exchanges.deribit.environments import DeribitEndpoints, endpoints
 from ccxtpro_sync._exchanges.deribit.rpc import Response, decode_frame
 
 from ._fixtures import load, raw
@@ -152,3 +153,32 @@ def test_dotenv_fills_in_and_the_environment_wins(tmp_path: Path) -> None:
     assert overridden is not None and overridden.client_id == "env-id"
     with pytest.raises(AuthenticationError):  # prod has an id but no secret
         DeribitCredentials.from_env("prod", environ={}, dotenv=dotenv)
+
+
+def test_arguments_win_over_the_environment() -> None:
+    environ = {"DERIBIT_TEST_CLIENT_ID": "env-id", "DERIBIT_TEST_CLIENT_SECRET": "env-secret"}
+    given = DeribitCredentials.resolve(
+        "test", client_id="arg-id", client_secret="arg-secret", environ=environ
+    )
+    assert given is not None and given.client_id == "arg-id"
+    from_env = DeribitCredentials.resolve("test", environ=environ)
+    assert from_env is not None and from_env.client_id == "env-id"
+    assert DeribitCredentials.resolve("prod", environ=environ) is None
+    with pytest.raises(AuthenticationError):
+        DeribitCredentials.resolve("test", client_id="arg-id", environ=environ)
+    with pytest.raises(BadRequest):
+        DeribitCredentials.resolve("demo", client_id="a", client_secret="b")
+
+
+def test_endpoints() -> None:
+    assert endpoints("prod").ws == "wss://www.deribit.com/ws/api/v2"
+    assert endpoints("test").rest == "https://test.deribit.com/api/v2"
+    local = DeribitEndpoints.local("http://127.0.0.1:40123")
+    assert (local.ws, local.rest) == (
+        "ws://127.0.0.1:40123/ws/api/v2",
+        "http://127.0.0.1:40123/api/v2",
+    )
+    with pytest.raises(BadRequest, match=r"DeribitEndpoints\.local"):
+        endpoints("local")
+    with pytest.raises(BadRequest):
+        DeribitEndpoints.local("127.0.0.1:1")
