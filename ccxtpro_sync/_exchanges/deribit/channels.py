@@ -31,6 +31,7 @@ from .markets import DeribitMarkets
 __all__ = [
     "INTERVALS",
     "KINDS",
+    "MAX_CHANNELS_PER_CALL",
     "TIMEFRAMES",
     "Channel",
     "book_channel",
@@ -38,6 +39,8 @@ __all__ = [
     "message_hash",
     "parse_channel",
     "quote_channel",
+    "rejected_channels",
+    "subscribe_requests",
     "ticker_channel",
     "trades_channel",
     "user_changes_channel",
@@ -230,3 +233,34 @@ def message_hash(channel: Channel, markets: DeribitMarkets) -> str:
     if stream == "orderbook_window":
         return f"orderbook:{symbol}"
     return f"{stream}:{symbol}"
+
+
+#: Channels per ``subscribe`` call (Deribit advises batches of about 500 at most).
+MAX_CHANNELS_PER_CALL: Final = 500
+
+
+def subscribe_requests(
+    channels: list[str], *, private: bool, batch: int = MAX_CHANNELS_PER_CALL
+) -> list[tuple[str, dict[str, list[str]]]]:
+    """``(method, params)`` for subscribing to ``channels`` in batches.
+
+    ``private/subscribe`` accepts public and private channels; ``public/subscribe``
+    only public ones (a ``user.*`` channel there is an ``InvalidArgument``)."""
+    if not 1 <= batch <= MAX_CHANNELS_PER_CALL:
+        raise InvalidArgument(f"batch must be 1 to {MAX_CHANNELS_PER_CALL}")
+    unique = list(dict.fromkeys(channels))
+    if not private and any(c.startswith("user.") for c in unique):
+        raise InvalidArgument("user.* channels need private/subscribe")
+    method = "private/subscribe" if private else "public/subscribe"
+    return [(method, {"channels": unique[i : i + batch]}) for i in range(0, len(unique), batch)]
+
+
+def rejected_channels(requested: list[str], acknowledged: object) -> list[str]:
+    """The requested channels a ``subscribe`` reply left out. Deribit drops a bad
+    instrument, interval or depth silently (``"result": []``), so every reply
+    must be compared with its request; a reply that is not a list of strings is
+    a ``ProtocolError``."""
+    if not isinstance(acknowledged, list) or not all(isinstance(c, str) for c in acknowledged):
+        raise ProtocolError("deribit subscribe reply is not a list of channels")
+    granted = set(acknowledged)
+    return [c for c in requested if c not in granted]

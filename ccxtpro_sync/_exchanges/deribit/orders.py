@@ -36,6 +36,7 @@ __all__ = [
     "cancel_params",
     "create_order_request",
     "edit_order_params",
+    "last_trades_request",
     "my_trades_request",
     "new_label",
     "open_orders_request",
@@ -295,6 +296,20 @@ def my_trades_request(
     # ``..._and_time`` needs both ends; the far future means "up to now".
     params["end_timestamp"] = 32503708800000
     return "private/get_user_trades_by_instrument_and_time", params
+
+
+def last_trades_request(
+    market: Market, start_seq: int, count: int = 1000
+) -> tuple[str, dict[str, Any]]:
+    """``public/get_last_trades_by_instrument`` from ``start_seq`` on, oldest first:
+    the backfill after a reconnect (start at the last ``trade_seq`` seen + 1)."""
+    if isinstance(start_seq, bool) or not isinstance(start_seq, int) or start_seq < 0:
+        raise InvalidArgument("start_seq must be a non-negative int")
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 1000:
+        raise InvalidArgument("count must be an int from 1 to 1000")
+    params = {"instrument_name": market.id, "start_seq": start_seq, "count": count}
+    params["sorting"] = "asc"
+    return "public/get_last_trades_by_instrument", params
 
 
 def positions_params(currency: str = "any", kind: str | None = None) -> dict[str, Any]:

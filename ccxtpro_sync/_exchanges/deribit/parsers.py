@@ -56,6 +56,7 @@ __all__ = [
     "parse_ticker",
     "parse_trade",
     "parse_trades",
+    "parse_trades_page",
     "parse_user_changes",
 ]
 
@@ -193,6 +194,18 @@ def parse_trades(data: Any, markets: DeribitMarkets, number: Number | None = Non
         parse_trade(item, markets.by_id(req_str(_obj(item, "trade"), "instrument_name")), conv)
         for item in data
     ]
+
+
+def parse_trades_page(
+    result: Any, markets: DeribitMarkets, number: Number | None = None
+) -> tuple[list[Trade], bool]:
+    """A ``get_last_trades_by_*`` or ``get_user_trades_by_*`` result
+    ``{"trades": [...], "has_more": bool}`` → ``(trades, has_more)``."""
+    raw = _obj(result, "trades page")
+    has_more = raw.get("has_more", False)
+    if not isinstance(has_more, bool):
+        raise ProtocolError("deribit trades page has_more is not a boolean")
+    return parse_trades(raw.get("trades"), markets, number), has_more
 
 
 def parse_ohlcv(data: Any, number: Number = float) -> OHLCV:

@@ -13,6 +13,8 @@ from ccxtpro_sync._exchanges.deribit.channels import (
     message_hash,
     parse_channel,
     quote_channel,
+    rejected_channels,
+    subscribe_requests,
     ticker_channel,
     trades_channel,
     user_changes_channel,
@@ -150,3 +152,27 @@ def test_hashes_are_the_ones_the_binance_client_uses() -> None:
     ]
     for name, expected in pairs:
         assert message_hash(parse_channel(name), index) == expected, name
+
+
+def test_subscribe_requests_batch_and_match_the_documented_ones() -> None:
+    documented = load("subscribe_request.json")
+    assert subscribe_requests(documented["params"]["channels"], private=False) == [
+        (documented["method"], documented["params"])
+    ]
+    private = load("private_subscribe_request.json")
+    [(method, params)] = subscribe_requests(private["params"]["channels"], private=True)
+    assert method == private["method"] and params["channels"] == private["params"]["channels"]
+    many = [ticker_channel(f"I{i}") for i in range(1201)] + [ticker_channel("I0")]
+    batches = subscribe_requests(many, private=False)
+    assert [len(p["channels"]) for _, p in batches] == [500, 500, 201]  # duplicate dropped
+    with pytest.raises(InvalidArgument):
+        subscribe_requests([user_orders_channel()], private=False)
+
+
+def test_rejected_channels_are_the_ones_left_out_of_the_reply() -> None:
+    requested = [book_channel("ETH-PERPETUAL"), "book.ETH-PERPETUAL.50ms"]
+    ack = load("rpc_result_subscribe.json")["result"]
+    assert rejected_channels(requested, ack) == ["book.ETH-PERPETUAL.50ms"]
+    assert rejected_channels(requested, []) == requested
+    with pytest.raises(ProtocolError):
+        rejected_channels(requested, "ok")

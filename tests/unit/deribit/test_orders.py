@@ -16,6 +16,7 @@ from ccxtpro_sync._exchanges.deribit.orders import (
     cancel_params,
     create_order_request,
     edit_order_params,
+    last_trades_request,
     my_trades_request,
     new_label,
     open_orders_request,
@@ -210,3 +211,11 @@ def test_my_trades_requests() -> None:
     assert params["end_timestamp"] > params["start_timestamp"]
     with pytest.raises(InvalidArgument):
         my_trades_request(_eth(), limit=1001)
+
+
+def test_trade_backfill_request_matches_the_documented_one() -> None:
+    documented = load("get_last_trades_request.json")
+    method, params = last_trades_request(markets().by_id("BTC-PERPETUAL"), 271252856)
+    assert (method, params) == (documented["method"], documented["params"])
+    with pytest.raises(InvalidArgument):
+        last_trades_request(_eth(), -1)

@@ -21,6 +21,7 @@ from ccxtpro_sync._exchanges.deribit.parsers import (
     parse_quote,
     parse_ticker,
     parse_trades,
+    parse_trades_page,
     parse_user_changes,
 )
 from ccxtpro_sync._exchanges.deribit.rpc import Notification, Response, decode_frame
@@ -260,3 +261,12 @@ def test_missing_fields_and_unknown_instruments() -> None:
         parse_order(dict(MARKET_FILL["order"], order_state="odd"), index.by_id("ETH-PERPETUAL"))
     with pytest.raises(BadSymbol):
         parse_trades([dict(_data("trades.json")[0], instrument_name="DOGE-PERPETUAL")], index)
+
+
+def test_trades_page() -> None:
+    page = {"trades": _data("trades.json"), "has_more": True}
+    trades, has_more = parse_trades_page(page, markets())
+    assert has_more is True and [t.id for t in trades] == ["403691824"]
+    assert parse_trades_page({"trades": [], "has_more": False}, markets()) == ([], False)
+    with pytest.raises(ProtocolError):
+        parse_trades_page({"trades": None, "has_more": False}, markets())
