@@ -137,7 +137,6 @@ class Connection:
         headers: dict[str, str] | None = None,
         heartbeat: Heartbeat | None = None,
         on_session_end: SessionEndHandler | None = None,
-
         max_message_size: int = DEFAULT_MAX_MESSAGE,
         kind: str = "stream",
         on_give_up: GiveUpHandler | None = None,
@@ -628,6 +627,9 @@ class Connection:
             self._abort(ws)
             with contextlib.suppress(Exception):
                 ws.close(timeout=0)
+            # After send_close() websocket-client's close() returns early and leaves the
+            # descriptor to the garbage collector (a reference cycle): close it now.
+            ws.shutdown()  # type: ignore[no-untyped-call]
         closing = self._closing.is_set()
         if closing:  # whatever the socket said while we shut it down
             code, reason = None, "client closed"
