@@ -38,6 +38,7 @@ from ..._sync.consumers import Stream, Subscription
 from ..._sync.info import ConnectionInfo
 from . import market_data as md
 from .environments import Endpoints, endpoints, route_for_stream
+from .key_permissions import BinanceKeyPermissions
 from .market_data import MarketData
 from .markets import Markets, parse_markets
 from .rest import BinanceRest
@@ -83,7 +84,7 @@ StreamRef = tuple[str, str]  # (base URL, stream name)
 SNAPSHOT_CHANNEL = "depthSnapshot:"
 
 
-class binance(CcxtSurface, BinanceRestMarket, BinanceTrading):
+class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrading):
     """Binance spot market data (``binanceusdm``/``binancecoinm`` for futures).
 
     ``config`` takes CCXT-style keys, all optional:
