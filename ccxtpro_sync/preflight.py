@@ -209,9 +209,12 @@ def run_preflight(
         try:
             public_ok = _public_smoke(rec, client, config)
             if config.private and public_ok:
-                private_ok = _private_smoke(rec, client, config, telemetry)
-                if config.order_smoke and private_ok:
-                    _order_smoke(rec, client, config, telemetry)
+                # one confirmed order stream serves the user-data check and the order
+                # smoke: resubscribing in between could race the order's own update
+                with contextlib.ExitStack() as held:
+                    orders = _private_smoke(rec, client, config, telemetry, held)
+                    if config.order_smoke and orders is not None:
+                        _order_smoke(rec, client, config, orders)
             if config.soak_seconds > 0 and public_ok:
                 _soak(rec, client, config)
         finally:
@@ -269,8 +272,15 @@ def _public_smoke(rec: _Recorder, client: Any, config: PreflightConfig) -> bool:
 
 # -- 2. private read-only smoke ----------------------------------------------------------
 def _private_smoke(
-    rec: _Recorder, client: Any, config: PreflightConfig, telemetry: _Telemetry
-) -> bool:
+    rec: _Recorder,
+    client: Any,
+    config: PreflightConfig,
+    telemetry: _Telemetry,
+    held: contextlib.ExitStack,
+) -> Iterator[list[Any]] | None:
+    """The private rows; returns the confirmed order stream (kept open in ``held``)
+    if every check passed, else None."""
+    stream: dict[str, Iterator[list[Any]]] = {}
     symbol, timeout = config.symbol, config.timeout
 
     def permissions() -> tuple[str, str | None]:
@@ -296,10 +306,10 @@ def _private_smoke(
 
     def user_data() -> str:
         since = telemetry.user_subscriptions
-        with client.stream_orders(symbol, timeout=timeout):
-            ready = _user_data_confirmed(client, telemetry, since)
-            telemetry.wait_for(ready, timeout, "the user-data subscription")
-            names = [f"{i.name} ({i.kind})" for i in client.connections() if i.state == "open"]
+        stream["orders"] = held.enter_context(client.stream_orders(symbol, timeout=timeout))
+        ready = _user_data_confirmed(client, telemetry, since)
+        telemetry.wait_for(ready, timeout, "the user-data subscription")
+        names = [f"{i.name} ({i.kind})" for i in client.connections() if i.state == "open"]
         return f"subscription confirmed (open: {', '.join(names)})"
 
     results = [
@@ -308,12 +318,12 @@ def _private_smoke(
         rec.run("private: open orders", open_orders),
         rec.run("private: user data", user_data),
     ]
-    return all(results)
+    return stream["orders"] if all(results) else None
 
 
 # -- 3. order smoke ----------------------------------------------------------------------
 def _order_smoke(
-    rec: _Recorder, client: Any, config: PreflightConfig, telemetry: _Telemetry
+    rec: _Recorder, client: Any, config: PreflightConfig, updates: Iterator[list[Any]]
 ) -> None:
     symbol, timeout = config.symbol, config.timeout
     cid = "preflight" + secrets.token_hex(8)
@@ -335,22 +345,17 @@ def _order_smoke(
 
     def place_and_confirm() -> str:
         price, amount = resting_order()
-        since = telemetry.user_subscriptions
-        with client.stream_orders(symbol, timeout=timeout) as updates:
-            # the order's own update must not race the subscription: wait for it first
-            ready = _user_data_confirmed(client, telemetry, since)
-            telemetry.wait_for(ready, timeout, "the user-data subscription")
-            placed["sent"] = True
-            order = client.create_order(
-                symbol, "limit", "buy", amount, price, {"clientOrderId": cid}, timeout=timeout
-            )
-            placed["id"] = order.id
-            rec.progress(CheckResult("order: placed", True, 0.0, f"{cid} {amount} @ {price}"))
-            if order.status != "open":
-                raise AssertionError(f"the order should rest, but it is {order.status}")
-            for batch in _until(updates, timeout):
-                if any(o.clientOrderId == cid and o.status == "open" for o in batch):
-                    break
+        placed["sent"] = True
+        order = client.create_order(
+            symbol, "limit", "buy", amount, price, {"clientOrderId": cid}, timeout=timeout
+        )
+        placed["id"] = order.id
+        rec.progress(CheckResult("order: placed", True, 0.0, f"{cid} {amount} @ {price}"))
+        if order.status != "open":
+            raise AssertionError(f"the order should rest, but it is {order.status}")
+        for batch in _until(updates, timeout):
+            if any(o.clientOrderId == cid and o.status == "open" for o in batch):
+                break
         listed = [o.clientOrderId for o in client.fetch_open_orders(symbol, timeout=timeout)]
         if cid not in listed:
             raise AssertionError("the order is missing from the open orders")
