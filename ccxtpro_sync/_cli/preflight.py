@@ -15,6 +15,7 @@ import json
 import sys
 from typing import Any
 
+from .._exchanges.binance.key_permissions import PERMISSION_NAMES
 from ..preflight import CheckResult, PreflightConfig, run_preflight
 from .common import CLIENTS, DEFAULT_SYMBOL, add_target_options, market_of
 from .errors import USAGE
@@ -80,10 +81,19 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return USAGE
+    require = frozenset(p.strip().upper() for p in args.require.split(",") if p.strip())
+    unknown = sorted(require - set(PERMISSION_NAMES))
+    if unknown:
+        print(
+            f"ccxtpro-sync preflight: --require: unknown permission {', '.join(unknown)} "
+            f"(known: {','.join(PERMISSION_NAMES)})",
+            file=sys.stderr,
+        )
+        return USAGE
     config = PreflightConfig(
         symbol=symbol,
         private=args.private,
-        require=frozenset(p.strip().upper() for p in args.require.split(",") if p.strip()),
+        require=require,
         order_smoke=args.order_smoke,
         soak_seconds=args.soak_minutes * 60.0,
         max_gap=args.max_gap,

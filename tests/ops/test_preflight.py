@@ -213,3 +213,12 @@ def test_ctrl_c_during_the_order_smoke_still_cancels_the_order(exchange: LocalEx
     assert "order: cancelled, cleanup confirmed" in rest
     assert exchange.orders(account, open_only=True) == []
     assert [o["status"] for o in exchange.orders(account)] == ["CANCELED"]
+
+
+def test_usage_mistakes_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["preflight", "--private", "--require", "TRADING"]) == 2
+    assert "unknown permission TRADING" in capsys.readouterr().err
+    assert main(["preflight", "--order-smoke"]) == 2
+    assert "--order-smoke needs --private" in capsys.readouterr().err
+    assert main(["preflight", "--env", "prod", "--private", "--order-smoke"]) == 2
+    assert "without --really" in capsys.readouterr().err
