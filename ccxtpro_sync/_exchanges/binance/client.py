@@ -481,16 +481,24 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
 
     def connections(self) -> list[ConnectionInfo]:
         """Figures for every websocket connection of this client: market streams, the
-        WS API and the user-data stream, each with its ``kind`` (see ``ConnectionInfo``)."""
-        shared: dict[str, Any] = {**self.hub.stats(), "cache_sizes": self._cache_sizes()}
-        return [ConnectionInfo(**conn.info(), **shared) for conn in self._every_connection()]
+        WS API and the user-data stream, each with its ``kind`` (see ``ConnectionInfo``).
+        Empty once ``close()`` has returned; ``connection_info(name)`` keeps the final figures."""
+        held = self._every_connection()
+        if self.closed:  # a closed client holds nothing, unless close() left one running
+            held = [conn for conn in held if not conn.finished]
+        return self._infos(held)
 
     def connection_info(self, url: str) -> ConnectionInfo:
-        """Figures for the connection whose URL (or name) is ``url``; ``BadRequest`` if none."""
-        for info in self.connections():
+        """Figures for the connection whose URL (or name) is ``url``; ``BadRequest`` if none.
+        A closed client's connections keep their final figures here."""
+        for info in self._infos(self._every_connection()):
             if url in (info.url, info.name) or info.url.split("?")[0] == url:
                 return info
         raise BadRequest(f"{self.name} has no connection {url!r}")
+
+    def _infos(self, connections: list[Connection]) -> list[ConnectionInfo]:
+        shared: dict[str, Any] = {**self.hub.stats(), "cache_sizes": self._cache_sizes()}
+        return [ConnectionInfo(**conn.info(), **shared) for conn in connections]
 
     def _cache_sizes(self) -> dict[str, int]:
         data = self._data
