@@ -11,7 +11,9 @@ makes the next ``count`` order requests (WS API ``order.place``, ``order.cancel`
 * ``answer``: what the client then gets —
   ``"drop"`` (the connection is aborted instead of replying; REST: the socket
   is closed with no response), ``"none"`` (no reply ever; the connection stays
-  up) or ``"unknown"`` (Binance's ``-1007`` "execution status unknown").
+  up), ``"unknown"`` (Binance's ``-1007`` "execution status unknown") or
+  ``"garbled"`` (a success status with a body that is not an order: the
+  reply arrived but cannot be read).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final, Literal
 
-OrderAnswer = Literal["drop", "none", "unknown"]
+OrderAnswer = Literal["drop", "none", "unknown", "garbled"]
 ORDER_METHODS: Final = frozenset(
     {
         "order.place",
@@ -31,6 +33,8 @@ ORDER_METHODS: Final = frozenset(
         "order.amend.keepPriority",
     }
 )
+#: The result a ``"garbled"`` answer carries: valid JSON, but no order.
+GARBLED_RESULT: Final = ["garbled"]
 #: Binance's "execution status unknown" error (reference §6.5): code, msg, HTTP status.
 UNKNOWN_STATUS: Final = (
     -1007,
@@ -69,7 +73,7 @@ class OrderFaults:
         unknown = chosen - ORDER_METHODS
         if unknown:
             raise ValueError(f"not order methods: {sorted(unknown)}")
-        if answer not in ("drop", "none", "unknown"):
+        if answer not in ("drop", "none", "unknown", "garbled"):
             raise ValueError(f"unknown answer {answer!r}")
         with self._lock:
             self._fault = OrderFault(answer, execute, count, chosen)

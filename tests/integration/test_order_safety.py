@@ -293,3 +293,29 @@ def test_futures_order_never_executed_with_unknown_status_is_not_placed(
         exchange.faults.order_outcome("drop", execute=True, methods=["order.cancel"])
         assert client.cancel_order_ws(order.id, USDM, timeout=TIMEOUT).status == "canceled"
     assert [o["status"] for o in held(exchange, account, "usdm")] == ["CANCELED"]
+
+
+# -- a reply that arrived but cannot be read ------------------------------------------------------
+
+
+@pytest.mark.parametrize("via", ["ws", "rest"])
+@pytest.mark.parametrize("execute", [True, False])
+def test_unreadable_order_reply_is_resolved_not_retryable(
+    exchange: LocalExchange, spot: Any, account: Any, via: str, execute: bool
+) -> None:
+    """A success status whose body is not an order leaves the outcome unknown: a
+    ``ProtocolError`` (a ``NetworkError``, which retry policies retry) would have the
+    caller place the order twice. The order is looked up by its client order id."""
+    price = far_price(spot, SPOT)
+    exchange.faults.order_outcome("garbled", execute=execute, methods=["order.place"])
+    place = spot.create_order_ws if via == "ws" else spot.create_order
+    cid = f"garbled-{via}-{int(execute)}"
+    if execute:
+        order = place(SPOT, "limit", "buy", 0.01, price, {"clientOrderId": cid}, timeout=TIMEOUT)
+        assert order.clientOrderId == cid and order.status == "open"
+    else:
+        with pytest.raises(OrderNotPlaced) as caught:
+            place(SPOT, "limit", "buy", 0.01, price, {"clientOrderId": cid}, timeout=TIMEOUT)
+        assert caught.value.client_order_id == cid and not is_retryable(caught.value)
+    assert [o["clientOrderId"] for o in held(exchange, account)] == ([cid] if execute else [])
+    assert exchange.faults.orders.hits == {"order.place": 1}

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 import msgspec
 
 from ..._credentials import Credentials
-from ..._exceptions import CcxtproSyncError, OrderNotFound, RateLimitExceeded
+from ..._exceptions import CcxtproSyncError, OrderNotFound, ProtocolError, RateLimitExceeded
 from ..._structures import Order, Trade
 from ..._sync.base_client import BaseClient
 from .order_outcome import (
@@ -93,7 +93,12 @@ class BinanceRestTrading(BaseClient):
         return self.data.markets.number
 
     def _rest_order(self, market: Market, body: bytes) -> Order:
-        return parse_order_result(_decode_order(body), market, self._rest_number())
+        try:
+            result = _decode_order(body)
+        except (msgspec.DecodeError, msgspec.ValidationError) as error:
+            # typed, so an order request's caller resolves it like a lost reply
+            raise ProtocolError(f"unreadable order reply: {error}") from None
+        return parse_order_result(result, market, self._rest_number())
 
     def _server_ms(self) -> float:
         return time.time() * 1000 + self.rest.time_offset_ms
