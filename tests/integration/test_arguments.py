@@ -206,3 +206,31 @@ def test_recorder_timeouts_are_validated(tmp_path: Any) -> None:
             recorder.close(timeout=bad)
     assert recorder.flush(10) and recorder.flush(None)
     assert recorder.close(timeout=10).error is None
+
+
+# -- order ids -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", ["abc", "", "1.5", None, 1.9, True, -3, b"12"], ids=repr)
+def test_bad_order_ids_are_typed_and_nothing_is_cancelled(
+    exchange: LocalExchange, bad: Any
+) -> None:
+    """An order id that is not Binance's numeric orderId is an ``InvalidArgument`` before
+    anything is sent (it was a bare ``ValueError``/``TypeError`` from ``int()``, and
+    ``1.9`` named order 1); the open order stays open."""
+    account = exchange.create_test_account("ed25519")
+    with make(ccxtpro_sync.binance, exchange, credentials=account.credentials) as client:
+        price = client.price_to_precision(SPOT, client.watch_ticker(SPOT).last * 0.8)
+        placed = client.create_order(SPOT, "limit", "buy", 0.01, price)
+        for call in (
+            client.cancel_order,
+            client.fetch_order,
+            client.cancel_order_ws,
+            client.fetch_order_ws,
+        ):
+            with pytest.raises(InvalidArgument, match="numeric order id"):
+                call(bad, SPOT)
+        with pytest.raises(InvalidArgument, match="numeric order id"):
+            client.edit_order_ws(bad, SPOT, "limit", "buy", 0.005)
+        assert client.fetch_order(int(placed.id), SPOT).status == "open"  # an int id is fine
+    assert [o["status"] for o in exchange.orders(account.account, "spot")] == ["NEW"]

@@ -23,6 +23,7 @@ from ..._credentials import Credentials
 from ..._exceptions import CcxtproSyncError, OrderNotFound, ProtocolError, RateLimitExceeded
 from ..._structures import Order, Trade
 from ..._sync.base_client import BaseClient
+from .order_ids import exchange_order_id
 from .order_outcome import (
     DEFAULT_RECV_WINDOW_MS,
     STALE_MARGIN_MS,
@@ -271,6 +272,6 @@ def _order_ref(market: Market, order_id: str, params: Mapping[str, Any] | None) 
     if given is not None:
         p["origClientOrderId"] = given
     else:
-        p["orderId"] = int(order_id)
+        p["orderId"] = exchange_order_id(order_id)
     p.update(extra)
     return p

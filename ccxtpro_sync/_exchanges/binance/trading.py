@@ -36,7 +36,7 @@ from ..._sync.connection import Connection
 from ..._sync.consumers import Stream, Subscription
 from ..._sync.worker import Worker
 from .errors import INVALID_LISTEN_KEY
-from .order_ids import client_order_id
+from .order_ids import client_order_id, exchange_order_id
 from .order_outcome import (
     DEFAULT_RECV_WINDOW_MS,
     STALE_MARGIN_MS,
@@ -624,7 +624,7 @@ class BinanceTrading(BinanceRestTrading):
     def _order_trades(self, symbol: str, order_id: str) -> list[Trade]:
         """All trades of one order: spot WS API ``myTrades``, futures REST ``userTrades``."""
         if self.product == "spot":
-            return self.fetch_my_trades_ws(symbol, params={"orderId": int(order_id)})
+            return self.fetch_my_trades_ws(symbol, params={"orderId": exchange_order_id(order_id)})
         return self._rest_order_trades(symbol, order_id)
 
     # -- user data subscriptions -------------------------------------------------------------

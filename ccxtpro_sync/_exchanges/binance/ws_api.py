@@ -52,7 +52,7 @@ from ..._structures import Market
 from .environments import Endpoints, redact_stream, redact_url
 from .errors import from_payload
 from .markets import Markets
-from .order_ids import client_order_id
+from .order_ids import client_order_id, exchange_order_id
 from .private_parsers import (
     parse_account_position,
     parse_account_status,
@@ -676,7 +676,11 @@ class BinanceWsApiProtocol:
         market = self._markets().market(symbol)
         extra = self._unify_params(params)
         if market.contract:
-            p: dict[str, Any] = {"symbol": market.id, "orderId": int(id), "side": side.upper()}
+            p: dict[str, Any] = {
+                "symbol": market.id,
+                "orderId": exchange_order_id(id),
+                "side": side.upper(),
+            }
             if amount is not None:
                 p["quantity"] = amount_to_precision(market, amount)
             if price is not None:
@@ -686,14 +690,14 @@ class BinanceWsApiProtocol:
         if price is None and amount is not None and type.upper() != "MARKET":
             p = {
                 "symbol": market.id,
-                "orderId": int(id),
+                "orderId": exchange_order_id(id),
                 "newQty": amount_to_precision(market, amount),
             }
             p.update(extra)
             return self._request("order.amend.keepPriority", p, self._amend_parser(market))
         p = {
             "symbol": market.id,
-            "cancelOrderId": int(id),
+            "cancelOrderId": exchange_order_id(id),
             "cancelReplaceMode": extra.pop("cancelReplaceMode", "STOP_ON_FAILURE"),
             "side": side.upper(),
             "type": type.upper(),
@@ -743,7 +747,7 @@ class BinanceWsApiProtocol:
         if client_id is not None:
             p["origClientOrderId"] = client_id
         else:
-            p["orderId"] = int(order_id)
+            p["orderId"] = exchange_order_id(order_id)
         p.update(extra)
         return market, p
 
