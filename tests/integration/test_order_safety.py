@@ -8,6 +8,7 @@ what the caller gets and what the exchange holds.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -319,3 +320,35 @@ def test_unreadable_order_reply_is_resolved_not_retryable(
         assert caught.value.client_order_id == cid and not is_retryable(caught.value)
     assert [o["clientOrderId"] for o in held(exchange, account)] == ([cid] if execute else [])
     assert exchange.faults.orders.hits == {"order.place": 1}
+
+
+def test_close_connection_during_an_order_still_resolves_it(
+    exchange: LocalExchange, spot: Any, account: Any
+) -> None:
+    """``close_connection()`` on the WS API while an order waits for its reply: the
+    client is still open, so the order is looked up on a new connection and returned
+    (it used to be ``OrderStatusUnknown`` "the client was closed before the reply came")."""
+    price = far_price(spot, SPOT)
+    assert spot.fetch_open_orders_ws(SPOT) == []  # the WS API connection is up
+    exchange.faults.order_outcome("none", execute=True)  # placed, never answered
+    outcome: list[Any] = []
+
+    def place() -> None:
+        try:
+            outcome.append(spot.create_order_ws(SPOT, "limit", "buy", 0.01, price, timeout=TIMEOUT))
+        except Exception as error:  # handed to the test thread
+            outcome.append(error)
+
+    placer = threading.Thread(target=place)
+    placer.start()
+    try:
+        exchange.wait_until(lambda _: len(held(exchange, account)) == 1, TIMEOUT, "the order")
+        (ws_api,) = [c.name for c in spot.connections() if c.kind == "ws_api"]
+        spot.close_connection(ws_api)
+    finally:
+        placer.join(TIMEOUT * 2)
+    assert not placer.is_alive()
+    (order,) = outcome
+    assert not isinstance(order, BaseException), repr(order)
+    assert order.status == "open"
+    assert [o["clientOrderId"] for o in held(exchange, account)] == [order.clientOrderId]

@@ -335,7 +335,9 @@ class BinanceTrading(BinanceRestTrading):
             order_id,
         )
         _log.warning("%s: %s outcome unknown (%s); resolving", self.name, action, cause)
-        if isinstance(cause, ClientClosed):
+        if isinstance(cause, ClientClosed) and self._closed:
+            # close_connection() also ends a call with ClientClosed; then the client
+            # is still open and the order is looked up on a new connection.
             raise OrderStatusUnknown(
                 f"{sent.action} {sent.symbol} ({sent.label()}): the client was closed "
                 "before the reply came",
