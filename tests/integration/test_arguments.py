@@ -234,3 +234,22 @@ def test_bad_order_ids_are_typed_and_nothing_is_cancelled(
             client.edit_order_ws(bad, SPOT, "limit", "buy", 0.005)
         assert client.fetch_order(int(placed.id), SPOT).status == "open"  # an int id is fine
     assert [o["status"] for o in exchange.orders(account.account, "spot")] == ["NEW"]
+
+
+def test_rest_order_queries_check_since_limit_and_timeout(exchange: LocalExchange) -> None:
+    """``fetch_open_orders``/``fetch_my_trades``/``fetch_order`` refuse a bad ``since``,
+    ``limit`` or ``timeout`` like the market-data ``fetch_*`` do (``since="x"`` was a
+    ``TypeError`` from a comparison; ``limit=0`` and ``timeout="5"`` were ignored)."""
+    account = exchange.create_test_account("ed25519")
+    with make(ccxtpro_sync.binance, exchange, credentials=account.credentials) as client:
+        for call in (client.fetch_open_orders, client.fetch_my_trades):
+            with pytest.raises(BadRequest, match="since"):
+                call(SPOT, since="yesterday")
+            with pytest.raises(BadRequest, match="limit"):
+                call(SPOT, limit=0)
+            with pytest.raises(InvalidArgument, match="timeout"):
+                call(SPOT, timeout="5")
+        with pytest.raises(InvalidArgument, match="timeout"):
+            client.fetch_order("1", SPOT, timeout=-1)
+        assert client.fetch_open_orders(SPOT, since=0, limit=5, timeout=5) == []
+        assert client.fetch_my_trades(SPOT, since=0, limit=5, timeout=5) == []

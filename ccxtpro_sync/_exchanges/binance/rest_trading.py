@@ -34,6 +34,7 @@ from .order_outcome import (
 )
 from .private_parsers import parse_my_trade, parse_order_result
 from .private_wire import OrderResult, TradeResult
+from .rest_market import check_limit, check_since
 from .ws_api import new_order_params
 
 if TYPE_CHECKING:
@@ -214,6 +215,7 @@ class BinanceRestTrading(BaseClient):
     ) -> Order:
         """One order (``GET .../order``), by ``id`` or ``params={"clientOrderId": ...}``.
         (REST calls are bounded by the client's HTTP ``timeout``.)"""
+        self._timeout(timeout)  # checked, so a bad one is refused like everywhere else
         credentials = self._rest_ready()
         market = self.market(symbol)
         path = REST_TRADING_PATHS[self.product][0]
@@ -232,6 +234,8 @@ class BinanceRestTrading(BaseClient):
         timeout: float | None = None,
     ) -> list[Order]:
         """Open orders (of ``symbol``, or all) over signed REST."""
+        since, limit = check_since(since), check_limit(limit)
+        self._timeout(timeout)  # checked; REST calls are bounded by the HTTP timeout
         credentials = self._rest_ready()
         p: dict[str, Any] = dict(params or {})
         if symbol is not None:
@@ -255,6 +259,8 @@ class BinanceRestTrading(BaseClient):
         timeout: float | None = None,
     ) -> list[Trade]:
         """Your trades in ``symbol`` (spot ``myTrades``, futures ``userTrades``)."""
+        since, limit = check_since(since), check_limit(limit)
+        self._timeout(timeout)  # checked; REST calls are bounded by the HTTP timeout
         credentials = self._rest_ready()
         market = self.market(symbol)
         p: dict[str, Any] = {"symbol": market.id, "startTime": since, "limit": limit}
