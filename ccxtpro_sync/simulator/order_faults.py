@@ -11,7 +11,8 @@ makes the next ``count`` order requests (WS API ``order.place``, ``order.cancel`
 * ``answer``: what the client then gets —
   ``"drop"`` (the connection is aborted instead of replying; REST: the socket
   is closed with no response), ``"none"`` (no reply ever; the connection stays
-  up), ``"unknown"`` (Binance's ``-1007`` "execution status unknown") or
+  up; REST: the answer is held until ``Faults.clear()`` or a minute has passed),
+  ``"unknown"`` (Binance's ``-1007`` "execution status unknown") or
   ``"garbled"`` (a success status with a body that is not an order: the
   reply arrived but cannot be read).
 """
@@ -60,6 +61,8 @@ class OrderFaults:
         self._fault: OrderFault | None = None
         #: Requests that met a fault, by method (tests read it).
         self.hits: dict[str, int] = {}
+        #: Set by ``clear()``: REST answers held by ``"none"`` are let go (as drops).
+        self.released = threading.Event()
 
     def script(
         self,
@@ -77,6 +80,7 @@ class OrderFaults:
             raise ValueError(f"unknown answer {answer!r}")
         with self._lock:
             self._fault = OrderFault(answer, execute, count, chosen)
+            self.released.clear()
 
     def take(self, method: str) -> OrderFault | None:
         """The fault for this request, if one is scripted for ``method`` (used up)."""
@@ -93,3 +97,4 @@ class OrderFaults:
     def clear(self) -> None:
         with self._lock:
             self._fault = None
+        self.released.set()

@@ -98,6 +98,8 @@ def _trade(
             raise ApiError(*UNKNOWN_STATUS)
         if scripted.answer == "garbled":
             return GARBLED_RESULT
+        if scripted.answer == "none" and faults is not None:  # outside the engine lock
+            faults.orders.released.wait(60.0)
         raise DropConnection
 
     core.rest.route(method, path, handler, weight=1, pool=POOLS[market])

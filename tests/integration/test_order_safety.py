@@ -352,3 +352,36 @@ def test_close_connection_during_an_order_still_resolves_it(
     assert not isinstance(order, BaseException), repr(order)
     assert order.status == "open"
     assert [o["clientOrderId"] for o in held(exchange, account)] == [order.clientOrderId]
+
+
+def test_a_rest_order_with_no_reply_is_resolved_within_the_callers_timeout(
+    exchange: LocalExchange, account: Any
+) -> None:
+    """``create_order(timeout=...)`` bounds the HTTP request too: with a client timeout
+    of 300 s and no reply, the order used to wait the whole 300 s before it was looked
+    up; now it is looked up once the caller's timeout has passed, and returned."""
+    config = {"environment": "local", "local": exchange, "credentials": account.credentials,
+              "timeout": 300, "recvWindow": RECV_WINDOW}  # fmt: skip
+    with ccxtpro_sync.binance(config) as client:
+        price = far_price(client, SPOT)
+        exchange.faults.order_outcome("none", execute=True, methods=["order.place"])
+        try:
+            outcome: list[Any] = []
+
+            def place() -> None:
+                try:
+                    outcome.append(client.create_order(SPOT, "limit", "buy", 0.01, price,
+                                                       timeout=2.0))  # fmt: skip
+                except Exception as error:  # handed to the test thread
+                    outcome.append(error)
+
+            placer = threading.Thread(target=place, daemon=True)
+            placer.start()
+            placer.join(60)  # far below the client's 300 s, far above the call's 2 s
+            assert not placer.is_alive(), "the REST order sat out the client's timeout"
+        finally:
+            exchange.faults.clear()  # lets the held answer go
+        (order,) = outcome
+        assert not isinstance(order, BaseException), repr(order)
+        assert order.status == "open"
+    assert [o["clientOrderId"] for o in held(exchange, account)] == [order.clientOrderId]

@@ -124,7 +124,12 @@ class BinanceRestTrading(BaseClient):
         sent_ms = self._server_ms()  # the request's timestamp is taken just after this
         try:
             body = self.rest.signed_raw(
-                method, path, credentials, params, recv_window=self._recv_window
+                method,
+                path,
+                credentials,
+                params,
+                recv_window=self._recv_window,
+                timeout=max(0.001, deadline - time.monotonic()),  # the caller's, not the client's
             )
             return self._rest_order(market, body)
         except CcxtproSyncError as error:
@@ -144,7 +149,7 @@ class BinanceRestTrading(BaseClient):
         ref = {"clientOrderId": client_id} if client_id is not None else None
 
         def query(remaining: float) -> Order:
-            return self.fetch_order(order_id or "0", market.symbol, ref)
+            return self.fetch_order(order_id or "0", market.symbol, ref, timeout=remaining)
 
         return resolve(sent, query, self._server_ms, deadline, cause, closed=lambda: self._closed)
 
@@ -213,14 +218,19 @@ class BinanceRestTrading(BaseClient):
         *,
         timeout: float | None = None,
     ) -> Order:
-        """One order (``GET .../order``), by ``id`` or ``params={"clientOrderId": ...}``.
-        (REST calls are bounded by the client's HTTP ``timeout``.)"""
-        self._timeout(timeout)  # checked, so a bad one is refused like everywhere else
+        """One order (``GET .../order``), by ``id`` or ``params={"clientOrderId": ...}``;
+        ``timeout`` bounds each read of the answer (default: the client's)."""
+        seconds = None if timeout is None else self._timeout(timeout)
         credentials = self._rest_ready()
         market = self.market(symbol)
         path = REST_TRADING_PATHS[self.product][0]
         body = self.rest.signed_raw(
-            "GET", path, credentials, _order_ref(market, id, params), recv_window=self._recv_window
+            "GET",
+            path,
+            credentials,
+            _order_ref(market, id, params),
+            recv_window=self._recv_window,
+            timeout=seconds,
         )
         return self._rest_order(market, body)
 
