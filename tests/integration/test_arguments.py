@@ -253,3 +253,25 @@ def test_rest_order_queries_check_since_limit_and_timeout(exchange: LocalExchang
             client.fetch_order("1", SPOT, timeout=-1)
         assert client.fetch_open_orders(SPOT, since=0, limit=5, timeout=5) == []
         assert client.fetch_my_trades(SPOT, since=0, limit=5, timeout=5) == []
+
+
+@pytest.mark.parametrize(
+    ("call", "says"),
+    [
+        (lambda c: c.watch_order_book(SPOT, "x"), "limit"),
+        (lambda c: c.watch_order_book(SPOT, -1), "limit"),
+        (lambda c: c.watch_order_book(SPOT, 0), "limit"),
+        (lambda c: c.watch_order_book_for_symbols([SPOT], limit=2.5), "limit"),
+        (lambda c: c.watch_trades(SPOT, since="x"), "since"),
+        (lambda c: c.watch_trades(SPOT, limit=-1), "limit"),
+        (lambda c: c.watch_trades_for_symbols([SPOT], since=-5), "since"),
+        (lambda c: c.watch_ohlcv(SPOT, "1m", limit=0), "limit"),
+        (lambda c: c.watch_ohlcv_for_symbols([[SPOT, "1m"]], since=True), "since"),
+    ],
+)
+def test_watch_since_and_limit_are_checked(spot: Any, call: Any, says: str) -> None:
+    """A bad ``since``/``limit`` is an ``InvalidArgument`` naming it (it was a
+    ``TypeError`` from a comparison deep in a cache, or silently an empty list or an
+    uncut book for ``-1``/``0``)."""
+    with pytest.raises(InvalidArgument, match=says):
+        call(spot)
