@@ -24,7 +24,7 @@ The rules:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from ._exceptions import ArgumentsRequired, InvalidArgument
@@ -33,6 +33,7 @@ __all__ = [
     "MAX_TIMEOUT",
     "check_handler",
     "check_limit",
+    "check_params",
     "check_since",
     "check_symbol",
     "check_symbols",
@@ -67,6 +68,17 @@ def check_limit(value: object, name: str = "limit") -> int | None:
         return value
     raise InvalidArgument(
         f"{name} must be None or an int >= 1, got {type(value).__name__} {value!r}"
+    )
+
+
+def check_params(value: object, name: str = "params") -> dict[str, Any]:
+    """A copy of ``value`` as a ``dict``: ``None`` or a mapping of extra request params."""
+    if value is None:
+        return {}
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise InvalidArgument(
+        f"{name} must be a dict of extra request params, got {type(value).__name__} {value!r:.40}"
     )
 
 

@@ -275,3 +275,21 @@ def test_watch_since_and_limit_are_checked(spot: Any, call: Any, says: str) -> N
     uncut book for ``-1``/``0``)."""
     with pytest.raises(InvalidArgument, match=says):
         call(spot)
+
+
+@pytest.mark.parametrize("bad", ["x", [1], 5], ids=repr)
+def test_order_params_must_be_a_mapping(exchange: LocalExchange, bad: Any) -> None:
+    """``params`` that is not a dict is an ``InvalidArgument`` before sending (a str
+    was a bare ``ValueError`` from ``dict()``), and nothing reaches the exchange."""
+    account = exchange.create_test_account("ed25519")
+    with make(ccxtpro_sync.binance, exchange, credentials=account.credentials) as client:
+        price = client.price_to_precision(SPOT, client.watch_ticker(SPOT).last * 0.8)
+        for place in (client.create_order, client.create_order_ws):
+            with pytest.raises(InvalidArgument, match="params must be a dict"):
+                place(SPOT, "limit", "buy", 0.01, price, bad)
+        for ref in (client.fetch_order, client.cancel_order, client.fetch_order_ws):
+            with pytest.raises(InvalidArgument, match="params must be a dict"):
+                ref("1", SPOT, bad)
+        with pytest.raises(InvalidArgument, match="params must be a dict"):
+            client.fetch_trades(SPOT, params=bad)
+    assert exchange.orders(account.account, "spot") == []

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
+from ..._arguments import check_params
 from ..._credentials import Credentials
 from ..._exceptions import CcxtproSyncError, OrderNotFound, ProtocolError, RateLimitExceeded
 from ..._structures import Order, Trade
@@ -247,7 +248,7 @@ class BinanceRestTrading(BaseClient):
         since, limit = check_since(since), check_limit(limit)
         self._timeout(timeout)  # checked; REST calls are bounded by the HTTP timeout
         credentials = self._rest_ready()
-        p: dict[str, Any] = dict(params or {})
+        p: dict[str, Any] = check_params(params)
         if symbol is not None:
             p["symbol"] = self.market(symbol).id
         path = REST_TRADING_PATHS[self.product][1]
@@ -274,7 +275,7 @@ class BinanceRestTrading(BaseClient):
         credentials = self._rest_ready()
         market = self.market(symbol)
         p: dict[str, Any] = {"symbol": market.id, "startTime": since, "limit": limit}
-        p.update(params or {})
+        p.update(check_params(params))
         path = REST_TRADING_PATHS[self.product][2]
         body = self.rest.signed_raw("GET", path, credentials, p, recv_window=self._recv_window)
         return [parse_my_trade(row, market, self._rest_number()) for row in _decode_trades(body)]
@@ -282,7 +283,7 @@ class BinanceRestTrading(BaseClient):
 
 def _order_ref(market: Market, order_id: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
     """Params naming one order: ``orderId``, or ``origClientOrderId`` from ``clientOrderId``."""
-    extra = dict(params or {})
+    extra = check_params(params)
     p: dict[str, Any] = {"symbol": market.id}
     given = extra.pop("clientOrderId", None)
     if given is not None:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from ..._arguments import check_handler, check_symbol
+from ..._arguments import check_handler, check_params, check_symbol
 from ..._core.events import Delivery, Policy
 from ..._credentials import Credentials
 from ..._exceptions import (
@@ -419,7 +419,7 @@ class BinanceTrading(BinanceRestTrading):
         docs/private.md); the request itself is never sent twice.
         """
         market = self.market(symbol)
-        sending = dict(params or {})
+        sending = check_params(params)
         cid = client_order_id(sending, spot=market.spot)
         return self._ws_order_call(
             "create",
@@ -449,7 +449,7 @@ class BinanceTrading(BinanceRestTrading):
         keeps the order's id returns the order's state once the request is stale).
         """
         market = self.market(symbol)
-        sending = dict(params or {})
+        sending = check_params(params)
         replaces = not market.contract and not (
             price is None and amount is not None and type.upper() != "MARKET"
         )
@@ -481,7 +481,7 @@ class BinanceTrading(BinanceRestTrading):
         order is still open) or ``OrderStatusUnknown``.
         """
         self.market(symbol)
-        given = (params or {}).get("clientOrderId")
+        given = check_params(params).get("clientOrderId")
         try:
             return self._ws_order_call(
                 "cancel",
