@@ -61,6 +61,7 @@ from ._sync.consumers import Stream, Subscription
 from ._sync.info import ConnectionInfo
 from ._sync.reconnect import default_reconnect_policy
 from .preflight import CheckResult, PreflightConfig, PreflightReport, run_preflight
+from .websocket import WebSocketClient
 
 __version__ = "0.1.0"
 
@@ -117,6 +118,7 @@ __all__ = [
     "Subscription",
     "Ticker",
     "Trade",
+    "WebSocketClient",
     "__version__",
     "binance",
     "binancecoinm",
