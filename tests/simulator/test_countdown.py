@@ -50,7 +50,8 @@ def test_zero_stops_the_countdown_and_other_symbols_are_untouched(ex: LocalExcha
     arm = {"symbol": "BTCUSDT", "countdownTime": 60_000}
     assert rest(ex, "POST", "/fapi/v1/countdownCancelAll", creds, arm).status_code == 200
     stop = {"symbol": "BTCUSDT", "countdownTime": 0}
-    assert rest(ex, "POST", "/fapi/v1/countdownCancelAll", creds, stop).json()["countdownTime"] == "0"
+    stopped = rest(ex, "POST", "/fapi/v1/countdownCancelAll", creds, stop)
+    assert stopped.json()["countdownTime"] == "0"
     assert ex.countdowns() == {}
     # a short countdown on ETHUSDT fires; BTCUSDT's order stays open
     short = {"symbol": "ETHUSDT", "countdownTime": 50}
