@@ -79,6 +79,7 @@ class Countdowns:
                 self._accounts[key[0]] = call.key.account
                 start = not self._sweeping
                 self._sweeping = True
+        self.core.changed()
         if start:
             with contextlib.suppress(RuntimeError):  # the exchange is closing
                 self.core.ws.loop.call_soon_threadsafe(self._sweep)
