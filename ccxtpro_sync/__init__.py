@@ -40,6 +40,7 @@ from ._exceptions import (
     RequestTimeout,
 )
 from ._exchanges.binance.client import binance, binancecoinm, binanceusdm
+from ._exchanges.binance.dead_man import CancelOnDisconnectState
 from ._orderbook import OrderBook
 from ._signals import Signals, signals
 from ._structures import (
@@ -72,6 +73,7 @@ __all__ = [
     "Balance",
     "Balances",
     "BaseError",
+    "CancelOnDisconnectState",
     "CcxtproSyncError",
     "ClientClosed",
     "ConnectionClosed",
