@@ -8,7 +8,7 @@ import pytest
 
 from ccxtpro_sync.simulator import LocalExchange
 
-from .test_private_support import rest
+from .test_private_support import Stream, rest
 from .test_rest_orders import ROOTS, SYMBOLS, limit_buy
 
 
@@ -38,6 +38,24 @@ def test_expiry_cancels_open_orders_of_that_symbol(ex: LocalExchange, market: st
     statuses = [o["status"] for o in ex.orders(acct.account, market)]  # type: ignore[arg-type]
     assert statuses == ["CANCELED", "CANCELED"]
     assert ex.countdowns() == {}
+
+
+def test_expiry_pushes_order_trade_update_events(ex: LocalExchange) -> None:
+    acct = ex.create_test_account("hmac")
+    creds = acct.credentials
+    key = rest(ex, "POST", "/fapi/v1/listenKey", creds, signed=False).json()["listenKey"]
+    stream = Stream(ex.urls("usdm")["ws"] + f"/private/ws?listenKey={key}")
+    try:
+        placed = rest(ex, "POST", "/fapi/v1/order", creds, limit_buy(ex, "usdm")).json()
+        arm = {"symbol": "BTCUSDT", "countdownTime": 100}
+        assert rest(ex, "POST", "/fapi/v1/countdownCancelAll", creds, arm).status_code == 200
+        event = stream.next(
+            lambda e: e.get("e") == "ORDER_TRADE_UPDATE" and e["o"]["X"] == "CANCELED",
+            timeout=5,
+        )
+        assert event["o"]["i"] == placed["orderId"] and event["o"]["x"] == "CANCELED"
+    finally:
+        stream.close()
 
 
 def test_zero_stops_the_countdown_and_other_symbols_are_untouched(ex: LocalExchange) -> None:
