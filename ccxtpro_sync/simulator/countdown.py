@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections import Counter
 from typing import TYPE_CHECKING, Any, Final
 
 from .accounts import Account
@@ -44,6 +45,8 @@ class Countdowns:
         self._deadlines: dict[Key, float] = {}
         self._accounts: dict[int, Account] = {}
         self._sweeping = False
+        #: Accepted calls (heartbeats and stops) per key.
+        self.calls: Counter[Key] = Counter()
         #: Orders cancelled by expired countdowns, ``(market, symbol, order id)``.
         self.fired: list[tuple[MarketName, str, int]] = []
 
@@ -72,6 +75,7 @@ class Countdowns:
         key: Key = (call.key.account.uid, call.market, spec.symbol)
         start = False
         with self._lock:
+            self.calls[key] += 1
             if ms == 0:
                 self._deadlines.pop(key, None)
             else:

@@ -150,6 +150,20 @@ def test_futures_countdown_armed_per_symbol_and_cleared_with_the_last_order(
         wait_exchange(exchange, lambda: exchange.countdowns() == {}, "countdown cleared")
 
 
+def test_futures_heartbeats_keep_the_countdown_from_expiring(exchange: LocalExchange) -> None:
+    account = exchange.create_test_account("ed25519")
+    config = {"cancelOnDisconnect": True, "cancelOnDisconnectCountdown": 800}
+    with client_for(exchange, account, "usdm", **config) as client:
+        client.create_order_ws(USDM, "limit", "buy", 0.01, far_price(client, USDM))
+        (key,) = exchange.countdowns()
+        calls = exchange.private.countdowns.calls
+        # 8 heartbeats, a quarter countdown apart, span more than the whole 800 ms
+        wait_exchange(exchange, lambda: calls[key] >= 8, "8 heartbeats")
+        assert len(open_orders(exchange, account.account, "usdm")) == 1
+        assert key in exchange.countdowns()
+        assert client.cancel_on_disconnect.last_heartbeat is not None
+
+
 def test_futures_nothing_armed_when_off(exchange: LocalExchange) -> None:
     account = exchange.create_test_account("ed25519")
     with client_for(exchange, account, "usdm") as client:
