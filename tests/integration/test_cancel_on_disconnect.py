@@ -164,6 +164,25 @@ def test_futures_heartbeats_keep_the_countdown_from_expiring(exchange: LocalExch
         assert client.cancel_on_disconnect.last_heartbeat is not None
 
 
+def test_futures_heartbeats_stop_while_user_data_is_down(exchange: LocalExchange) -> None:
+    """The process lives but has lost sight of the account: Binance's countdown fires."""
+    account = exchange.create_test_account("ed25519")
+    config = {"cancelOnDisconnect": True, "cancelOnDisconnectCountdown": 1000}
+    with client_for(exchange, account, "usdm", **config) as client:
+        client.create_order_ws(USDM, "limit", "buy", 0.01, far_price(client, USDM))
+        wait_exchange(exchange, lambda: bool(client._user_stream.is_ready()), "user data up")
+        exchange.faults.refuse_handshakes(count=1000, status=429, retry_after=1)
+        try:
+            assert exchange.faults.drop() >= 1  # the user-data stream (and market data)
+            wait_exchange(
+                exchange,
+                lambda: not open_orders(exchange, account.account, "usdm"),
+                "countdown expiry while disconnected",
+            )
+        finally:
+            exchange.faults.clear()
+
+
 def test_futures_nothing_armed_when_off(exchange: LocalExchange) -> None:
     account = exchange.create_test_account("ed25519")
     with client_for(exchange, account, "usdm") as client:
