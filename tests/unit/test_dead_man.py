@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ccxtpro_sync import InvalidArgument
 from ccxtpro_sync._exchanges.binance.dead_man import CountdownPlan
 
 
@@ -30,6 +31,7 @@ def test_a_symbol_without_open_orders_is_cleared() -> None:
     assert plan.armed.keys() == {"B"}
 
 
-def test_countdown_must_be_positive() -> None:
-    with pytest.raises(ValueError, match="positive"):
-        CountdownPlan(0)
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "120000", True])
+def test_countdown_must_be_a_positive_int(bad: object) -> None:
+    with pytest.raises(InvalidArgument, match="positive"):
+        CountdownPlan(bad)  # type: ignore[arg-type]

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
-from ..._exceptions import CcxtproSyncError, OrderNotFound
+from ..._exceptions import CcxtproSyncError, InvalidArgument, OrderNotFound
 from ..._signals import send, signals
 from ..._structures import Order
 from .private_parsers import parse_order_result
@@ -80,8 +80,10 @@ class CountdownPlan:
     """Which symbols need a heartbeat and which a clear (no I/O, no threads)."""
 
     def __init__(self, countdown_ms: int) -> None:
-        if countdown_ms <= 0:
-            raise ValueError("cancelOnDisconnectCountdown must be a positive number of ms")
+        if isinstance(countdown_ms, bool) or not isinstance(countdown_ms, int) or countdown_ms <= 0:
+            raise InvalidArgument(
+                f"cancelOnDisconnectCountdown must be a positive number of ms, not {countdown_ms!r}"
+            )
         self.countdown_ms = countdown_ms
         #: Well inside the countdown: three heartbeats may be lost before it expires.
         self.refresh_every = countdown_ms / 4000

@@ -202,7 +202,7 @@ class BinanceTrading(BinanceRestTrading):
         self._dead_man = DeadManSwitch(
             self,
             enabled=bool(settings.get("cancelOnDisconnect", False)),
-            countdown_ms=int(settings.get("cancelOnDisconnectCountdown", DEFAULT_COUNTDOWN_MS)),
+            countdown_ms=settings.get("cancelOnDisconnectCountdown", DEFAULT_COUNTDOWN_MS),
         )
 
     # -- plumbing --------------------------------------------------------------------------
