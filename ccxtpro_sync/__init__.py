@@ -41,6 +41,7 @@ from ._exceptions import (
 )
 from ._exchanges.binance.client import binance, binancecoinm, binanceusdm
 from ._exchanges.binance.dead_man import CancelOnDisconnectState
+from ._exchanges.binance.key_permissions import KeyPermissions
 from ._orderbook import OrderBook
 from ._signals import Signals, signals
 from ._structures import (
@@ -60,6 +61,7 @@ from ._structures import (
 from ._sync.consumers import Stream, Subscription
 from ._sync.info import ConnectionInfo
 from ._sync.reconnect import default_reconnect_policy
+from .preflight import CheckResult, PreflightConfig, PreflightReport, run_preflight
 
 __version__ = "0.1.0"
 
@@ -75,6 +77,7 @@ __all__ = [
     "BaseError",
     "CancelOnDisconnectState",
     "CcxtproSyncError",
+    "CheckResult",
     "ClientClosed",
     "ConnectionClosed",
     "ConnectionInfo",
@@ -90,6 +93,7 @@ __all__ = [
     "InvalidNonce",
     "InvalidOrder",
     "InvalidSignature",
+    "KeyPermissions",
     "Liquidation",
     "Market",
     "NetworkError",
@@ -104,6 +108,8 @@ __all__ = [
     "PermissionDenied",
     "Policy",
     "Position",
+    "PreflightConfig",
+    "PreflightReport",
     "ProtocolError",
     "RateLimitExceeded",
     "RawMessage",
@@ -118,6 +124,7 @@ __all__ = [
     "binancecoinm",
     "binanceusdm",
     "default_reconnect_policy",
+    "run_preflight",
     "signals",
     "to_jsonable",
 ]
