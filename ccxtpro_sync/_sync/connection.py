@@ -165,6 +165,8 @@ class Connection:
         self.first_update_latency: float | None = None
         #: Longest silence between two data frames within a session, in seconds.
         self.max_gap = 0.0
+        #: Seconds the reader waited for the callback dispatcher (backpressure).
+        self.reader_wait = 0.0
 
     # -- public ------------------------------------------------------------------------
     @property
@@ -343,6 +345,7 @@ class Connection:
             "requests_rejected": self.requests_rejected,
             "first_update_latency": self.first_update_latency,
             "max_gap": self.max_gap,
+            "reader_wait": self.reader_wait,
             "last_message_age": None if last is None else now - last,
             "connected_for": (
                 now - self.connected_at
@@ -587,7 +590,7 @@ class Connection:
                         ):
                             if batch:  # _apply may raise: these must not wait for a wake
                                 self._note_update(now, started)
-                                deliver_many(batch, self.name, url=self._url)
+                                self.reader_wait += deliver_many(batch, self.name, url=self._url)
                                 batch = []
                             if result.deliveries:
                                 self._note_update(now, started)
@@ -604,12 +607,15 @@ class Connection:
                         ws.send_close(code or 1000)
                     if batch:
                         self._note_update(now, started)
-                        deliver_many(batch, self.name, url=self._url, wake=False)
+                        self.reader_wait += deliver_many(
+                            batch, self.name, url=self._url, wake=False
+                        )
                     wake()
                     raise _Reconnect(f"server closed the connection: {code} {reason}".strip(), code)
             if batch:
                 self._note_update(now, started)
-                deliver_many(batch, self.name, url=self._url, wake=False)
+                # May wait for the dispatcher (backpressure): no library lock is held here.
+                self.reader_wait += deliver_many(batch, self.name, url=self._url, wake=False)
             wake()  # one wake-up for the whole burst
 
     def _note_update(self, now: float, started: float) -> None:
@@ -641,7 +647,7 @@ class Connection:
         for name, payload in inbound.notices:
             send(getattr(signals, name), self._owner, **payload)
         if inbound.deliveries:
-            self.hub.deliver_many(inbound.deliveries, self.name, url=self._url)
+            self.reader_wait += self.hub.deliver_many(inbound.deliveries, self.name, url=self._url)
         for message_hash, error in inbound.rejections:
             self.hub.reject([message_hash], error)
         for response in inbound.responses:

@@ -96,7 +96,10 @@ class binance(CcxtSurface, BinanceTrading):
       ``OHLCVLimit``, ``liquidationsLimit`` (default 1000 each), ``numbers``
       (``"float"`` or ``"decimal"``), ``reconnect`` (a tenacity ``Retrying``),
       ``readTimeout`` (seconds of silence before a connection is presumed dead),
-      ``maxPending`` (items an ``APPEND`` stream keeps for a lagging callback, 10,000);
+      ``maxPending`` (items an ``APPEND`` stream keeps for a lagging callback, 10,000),
+      ``callbackOverflow`` (``{kind: "block" | "drop_oldest" | "latest"}`` per stream
+      kind such as ``trades``, ``ohlcv``, ``orders``; default ``block``), ``maxLag``
+      (seconds a blocked reader waits for callbacks before dropping, default 5);
     * ``credentials`` (a :class:`~ccxtpro_sync.Credentials`), or ``apiKey`` with ``secret``
       or ``privateKey``/``privateKeyPath`` (and ``password``). The secret entries are
       popped out of ``config``: the dict is consumed, so it holds no secret afterwards.
@@ -121,6 +124,8 @@ class binance(CcxtSurface, BinanceTrading):
             name=f"binance-{self.product}",
             timeout=settings.get("timeout", 30.0),
             max_pending=int(settings.get("maxPending", 10_000)),
+            overflow=settings.get("callbackOverflow"),
+            max_lag=float(settings.get("maxLag", 5.0)),
         )
         self.endpoints = self._endpoints(settings)
         self.new_updates = bool(settings.get("newUpdates", True))  # see BaseClient
