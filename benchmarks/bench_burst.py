@@ -101,7 +101,7 @@ def main() -> None:
                 started = time.perf_counter()
                 target = (round_ + 1) * args.trades
                 with collector.cond:
-                    arrived = collector.cond.wait_for(lambda: collector.count >= target, 300)
+                    arrived = collector.cond.wait_for(lambda t=target: collector.count >= t, 300)
                 seconds = time.perf_counter() - started
                 ours.recv()
                 after = client.hub.stats()
