@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .._exchanges.binance.client import binance, binancecoinm, binanceusdm
+from .._signals import signals
 
 CLIENTS: dict[str, type[binance]] = {
     "spot": binance,
@@ -28,21 +29,25 @@ def add_target_options(parser: argparse.ArgumentParser, *, market: bool = True) 
         "--env",
         default="local",
         choices=["local", "prod", "testnet", "demo"],
-        help="local: an embedded local exchange (default); prod: Binance",
+        help="local: an embedded local exchange; prod: Binance; testnet/demo: its test venues",
     )
     if market:
         group.add_argument(
             "--market",
             choices=sorted(CLIENTS),
-            help="spot, usdm or coinm (default: from the symbol)",
+            help="spot, usdm or coinm; None takes it from the symbol",
         )
-    group.add_argument("--seed", type=int, default=1, help="local exchange seed")
-    group.add_argument("--speed", type=float, default=1.0, help="local exchange speed-up")
+    group.add_argument(
+        "--seed", type=int, default=1, help="local exchange seed (same seed, same market)"
+    )
+    group.add_argument(
+        "--speed", type=float, default=1.0, help="local exchange speed-up of the simulated market"
+    )
     group.add_argument(
         "--urls",
         default=os.environ.get(URLS_VARIABLE),
-        help=f"JSON URLs of a running `ccxtpro-sync sim` instead of an embedded one "
-        f"(default ${URLS_VARIABLE})",
+        help=f"JSON URLs of a running `ccxtpro-sync sim` instead of an embedded one; "
+        f"the default comes from ${URLS_VARIABLE}",
     )
     group.add_argument("--timeout", type=float, default=30.0, help="seconds per blocking call")
 
@@ -74,7 +79,16 @@ def open_target(args: argparse.Namespace, market: str) -> Iterator[tuple[binance
                 config["local"] = exchange
         else:
             config["environment"] = args.env
-        yield stack.enter_context(CLIENTS[market](config)), exchange
+        client = stack.enter_context(CLIENTS[market](config))
+
+        def remember(sender: Any, **payload: Any) -> None:
+            # a stream that cannot connect ends in a timeout: keep why, to report it
+            args.connect_error = payload.get("error")
+
+        signals.reconnect_scheduled.connect(remember, sender=client, weak=False)
+        # from every sender: blinker keeps a receiver disconnected from one sender only
+        stack.callback(signals.reconnect_scheduled.disconnect, remember)
+        yield client, exchange
 
 
 @contextlib.contextmanager

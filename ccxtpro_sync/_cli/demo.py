@@ -10,14 +10,18 @@ import threading
 import time
 from typing import Any
 
+from .output import decimals, iso
+
 
 def add_parser(commands: Any) -> None:
     demo = commands.add_parser("demo", help="live ticker and order book from the local exchange")
-    demo.add_argument("--symbol", default="BTC/USDT")
-    demo.add_argument("--seconds", type=float, default=10.0, help="0 runs until Ctrl-C")
+    demo.add_argument("--symbol", default="BTC/USDT", help="spot market to show")
+    demo.add_argument("--seconds", type=float, default=5.0, help="0 runs until Ctrl-C")
     demo.add_argument("--interval", type=float, default=0.5, help="seconds between lines")
-    demo.add_argument("--depth", type=int, default=5)
-    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--depth", type=int, default=5, help="order book levels to subscribe")
+    demo.add_argument(
+        "--seed", type=int, default=1, help="local exchange seed (same seed, same market)"
+    )
     demo.set_defaults(run=run)
 
 
@@ -42,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
             with lock:
                 state["book"] = book
 
+        digits = decimals(client.market(symbol).precision.price)
+        digits = 2 if digits is None else digits
         with client.on_ticker(symbol, on_ticker), client.on_order_book(symbol, on_book):
             deadline = None if args.seconds <= 0 else time.monotonic() + args.seconds
             while deadline is None or time.monotonic() < deadline:
@@ -51,8 +57,9 @@ def run(args: argparse.Namespace) -> int:
                 last = f"last {ticker.last:,.2f}  24h {ticker.percentage:+.2f}%" if ticker else ""
                 bid, ask = book.bids[0], book.asks[0]
                 print(
-                    f"{book.datetime}  bid {bid[0]:,.2f} x {bid[1]:.4f}  "
-                    f"ask {ask[0]:,.2f} x {ask[1]:.4f}  spread {ask[0] - bid[0]:.2f}  {last}",
+                    f"{iso(book.timestamp)}  bid {bid[0]:,.{digits}f} x {bid[1]:.4f}  "
+                    f"ask {ask[0]:,.{digits}f} x {ask[1]:.4f}  "
+                    f"spread {ask[0] - bid[0]:.{digits}f}  {last}".rstrip(),
                     flush=True,
                 )
                 time.sleep(args.interval)

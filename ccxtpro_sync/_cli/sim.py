@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
 import signal
 import threading
@@ -17,11 +18,11 @@ from .common import URLS_VARIABLE
 
 def add_parser(commands: Any) -> None:
     sim = commands.add_parser("sim", help="run the local exchange until Ctrl-C")
-    sim.add_argument("--host", default="127.0.0.1")
-    sim.add_argument("--ws-port", type=int, default=0)
-    sim.add_argument("--rest-port", type=int, default=0)
-    sim.add_argument("--seed", type=int, default=1)
-    sim.add_argument("--speed", type=float, default=1.0)
+    sim.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    sim.add_argument("--ws-port", type=int, default=0, help="websocket port (0: any free port)")
+    sim.add_argument("--rest-port", type=int, default=0, help="REST port (0: any free port)")
+    sim.add_argument("--seed", type=int, default=1, help="market seed (same seed, same market)")
+    sim.add_argument("--speed", type=float, default=1.0, help="speed-up of the simulated market")
     sim.add_argument("--seconds", type=float, default=0.0, help="stop after this long (0: never)")
     sim.set_defaults(run=run)
 
@@ -30,13 +31,21 @@ def run(args: argparse.Namespace) -> int:
     from ..simulator import LocalExchange
     from ..simulator.catalog import MARKETS
 
-    with LocalExchange(
-        host=args.host,
-        ws_port=args.ws_port,
-        rest_port=args.rest_port,
-        seed=args.seed,
-        speed=args.speed,
-    ) as exchange:
+    try:
+        exchange = LocalExchange(
+            host=args.host,
+            ws_port=args.ws_port,
+            rest_port=args.rest_port,
+            seed=args.seed,
+            speed=args.speed,
+        ).start()
+    except OSError as error:
+        if error.errno != errno.EADDRINUSE:
+            raise
+        ports = " or ".join(str(p) for p in (args.ws_port, args.rest_port) if p) or "its port"
+        where = f"{args.host} port {ports}"  # the error itself may not say which one
+        raise OSError(errno.EADDRINUSE, "address already in use", where) from error
+    with exchange:
         urls = {market: exchange.urls(market) for market in MARKETS}
         for market, found in urls.items():
             print(f"{market:6} ws={found['ws']}  ws_api={found['ws_api']}  rest={found['rest']}")

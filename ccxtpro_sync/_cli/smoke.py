@@ -9,7 +9,9 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+from .._exceptions import NetworkError
 from .common import DEFAULT_SYMBOL, add_target_options, market_of, open_client
+from .errors import describe
 from .output import table
 
 NOT_YET = (
@@ -20,9 +22,10 @@ NOT_YET = (
 
 def add_parser(commands: Any) -> None:
     smoke = commands.add_parser("smoke", help="public checks: markets and one of each stream")
-    smoke.add_argument("--symbol", default=None, help="default BTC/USDT (or per market)")
+    smoke.add_argument(
+        "--symbol", default=None, help="BTC/USDT, BTC/USDT:USDT or BTC/USD:BTC by --market"
+    )
     smoke.add_argument("--private", action="store_true", help="private read-only checks (not yet)")
-    smoke.add_argument("--verbose", action="store_true", help="print tracebacks of failures")
     add_target_options(smoke)
     smoke.set_defaults(run=run)
 
@@ -80,15 +83,22 @@ def run(args: argparse.Namespace) -> int:
     market = args.market or (market_of(args.symbol) if args.symbol else "spot")
     symbol = args.symbol or DEFAULT_SYMBOL[market]
     rows: list[list[Any]] = []
+    stopped = None
     with open_client(args, market) as client:
         for name, check in checks(client, symbol):
             started = time.monotonic()
             try:
                 detail, ok = check(), True
             except Exception as error:  # a failed check is a row, not a crash
-                detail, ok = f"{type(error).__name__}: {error}", False
+                summary = describe(error, getattr(args, "connect_error", None))[1]
+                detail, ok = f"{type(error).__name__}: {summary}", False
                 if args.verbose:
                     traceback.print_exc()
+                if isinstance(error, NetworkError):
+                    # the next checks would wait on the same connection: stop here
+                    rows.append([name, "FAIL", time.monotonic() - started, detail])
+                    stopped = summary
+                    break
             rows.append([name, "pass" if ok else "FAIL", time.monotonic() - started, detail])
     failed = sum(1 for row in rows if row[1] != "pass")
     table(
@@ -97,4 +107,7 @@ def run(args: argparse.Namespace) -> int:
         rows,
     )
     print(f"{len(rows) - failed} passed, {failed} failed")
+    if stopped is not None:
+        print(f"ccxtpro-sync smoke: stopped at the first connection failure: {stopped}",
+              file=sys.stderr)  # fmt: skip
     return 1 if failed else 0

@@ -18,8 +18,10 @@ STREAMS = ("ticker", "trades", "book")
 
 def add_parser(commands: Any) -> None:
     soak = commands.add_parser("soak", help="hold streams for N minutes, report gaps and drops")
-    soak.add_argument("--minutes", type=float, default=5.0)
-    soak.add_argument("--symbol", default=None, help="default BTC/USDT (or per market)")
+    soak.add_argument("--minutes", type=float, default=5.0, help="how long to hold the streams")
+    soak.add_argument(
+        "--symbol", default=None, help="BTC/USDT, BTC/USDT:USDT or BTC/USD:BTC by --market"
+    )
     soak.add_argument(
         "--chaos",
         type=float,

@@ -88,6 +88,9 @@ class Router:
         self._waiters.clear()
         return list(unique.values())
 
+    def waiting_hashes(self) -> list[str]:
+        return list(self._waiters)
+
     def has_waiters(self, message_hash: str) -> bool:
         return message_hash in self._waiters
 

@@ -99,6 +99,8 @@ class SnapshotScheduler:
         if window <= 0:
             raise ValueError("window must be > 0")
         limit = weight_limit if weight_limit is not None else (2400 if futures else 6000)
+        #: The whole per-window limit; direct REST calls (``admit``) may use the headroom.
+        self.limit = int(limit)
         self.budget = int(limit * (1.0 - headroom))
         if self.budget < 1:
             raise ValueError("weight budget after headroom must be >= 1")
@@ -204,6 +206,30 @@ class SnapshotScheduler:
             self._spent.append((now, extra))
             self._spent_total += extra
 
+    def admit(self, weight: int, now: float) -> float:
+        """A REST call outside the queue (``fetch_*``) that costs ``weight``.
+
+        Returns 0.0 after charging it to the window, or the seconds until it could be
+        sent (paused by a ``Retry-After``, or the whole limit used): then nothing is
+        charged and the caller must not send. Snapshots keep ``budget``; these calls
+        may also use the headroom.
+        """
+        if now < self._paused_until:
+            return self._paused_until - now
+        self._expire(now)
+        if self._spent_total + weight > self.limit:
+            wait = self._fits_at(weight, now, self.limit) - now
+            if wait > 0:
+                return wait
+            # Heavier than the whole limit on its own: waiting cannot help, the server decides.
+        self._spent.append((now, weight))
+        self._spent_total += weight
+        return 0.0
+
+    def pause(self, seconds: float, now: float) -> None:
+        """Send nothing for ``seconds`` (a ``Retry-After`` seen on any REST call)."""
+        self._paused_until = max(self._paused_until, now + max(0.0, seconds))
+
     # ------------------------------------------------------------------ queries
 
     def next_ready_at(self, now: float) -> float | None:
@@ -253,9 +279,9 @@ class SnapshotScheduler:
         while spent and spent[0][0] <= horizon:
             self._spent_total -= spent.popleft()[1]
 
-    def _fits_at(self, weight: int, now: float) -> float:
+    def _fits_at(self, weight: int, now: float, cap: int | None = None) -> float:
         """When the rolling total will have room for ``weight`` (``now`` if it has)."""
-        excess = self._spent_total + weight - self.budget
+        excess = self._spent_total + weight - (self.budget if cap is None else cap)
         if excess <= 0:
             return now
         for t, w in self._spent:

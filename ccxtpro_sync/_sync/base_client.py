@@ -68,6 +68,12 @@ class BaseClient:
         self._close_done = threading.Event()
         self._pid = os.getpid()
         self._streams: weakref.WeakSet[Stream[Any]] = weakref.WeakSet()
+        #: Live on_*/stream_* subscriptions and their hashes, to fail when their
+        #: connection gives up or is closed on its own.
+        self._consumers: weakref.WeakKeyDictionary[Subscription, frozenset[str]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._consumers_lock = threading.Lock()  # a leaf: readers take it, never _lock
         _live_clients.add(self)
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -131,6 +137,15 @@ class BaseClient:
         if self._closed:
             raise ClientClosed(f"{self.name}: client closed")
 
+    def _fail_consumers(self, match: Callable[[str], bool], error: BaseException) -> None:
+        """Give ``error`` at once to every waiter, stream and callback on the hashes
+        ``match`` accepts. Takes only leaf locks: safe on a reader thread."""
+        self.hub.reject_where(match, error)
+        with self._consumers_lock:
+            failing = [s for s, hashes in self._consumers.items() if any(map(match, hashes))]
+        for subscription in failing:
+            subscription.fail(error)
+
     def _timeout(self, timeout: float | None) -> float:
         """The seconds a blocking call may wait: ``None`` is the client's default."""
         return self.timeout if timeout is None else check_timeout(timeout)
@@ -183,6 +198,7 @@ class BaseClient:
         description: str,
         *,
         per_hash: Callable[[str], Callable[[Any], object]] | None = None,
+        on_fail: Callable[[BaseException], None] | None = None,
     ) -> Subscription:
         """Register ``handler`` on every hash (or ``per_hash(hash)``, a callback per
         hash, when given) and acquire the streams; the subscription undoes both."""
@@ -198,13 +214,19 @@ class BaseClient:
                 self.hub.remove_callback(handle)
             raise
 
-        def cancel() -> None:
+        def detach() -> None:
             for handle in handles:
                 self.hub.remove_callback(handle)
+
+        def cancel() -> None:
+            detach()
             if not self._closed:
                 release()
 
-        return Subscription(description, cancel)
+        subscription = Subscription(description, cancel, detach=detach, on_fail=on_fail)
+        with self._consumers_lock:
+            self._consumers[subscription] = frozenset(h.message_hash for h in handles)
+        return subscription
 
     def _open_stream(
         self,
@@ -218,7 +240,13 @@ class BaseClient:
     ) -> Stream[Any]:
         stream: Stream[Any] = Stream(description, policy, timeout=self._timeout(timeout))
         subscription = self._add_handler(
-            hashes, stream.push, acquire, release, description, per_hash=stream.pusher
+            hashes,
+            stream.push,
+            acquire,
+            release,
+            description,
+            per_hash=stream.pusher,
+            on_fail=stream.fail,
         )
         stream.attach(subscription)
         self._streams.add(stream)

@@ -29,7 +29,14 @@ import websocket
 from tenacity import RetryCallState, Retrying, retry_if_exception
 
 from .._core.events import Delivery, Inbound
-from .._core.frames import OP_BINARY, OP_CLOSE, OP_PING, FrameError, FrameParser
+from .._core.frames import (
+    DEFAULT_MAX_MESSAGE,
+    OP_BINARY,
+    OP_CLOSE,
+    OP_PING,
+    FrameError,
+    FrameParser,
+)
 from .._core.pacing import TokenBucket
 from .._core.protocol import ConnectionProtocol
 from .._core.router import reject, resolve
@@ -41,6 +48,7 @@ from .._exceptions import (
     ExchangeNotAvailable,
     IPBanned,
     NetworkError,
+    ProtocolError,
     RateLimitExceeded,
     RequestTimeout,
 )
@@ -58,6 +66,9 @@ RequestBuilder = Callable[[Any], tuple[list[int | str], list[str]]]
 
 #: Bytes per socket read: a burst of frames costs one syscall, not one or more per frame.
 READ_SIZE = 1 << 16
+
+#: Told (on the reader thread, no lock held) that the reconnect policy gave up.
+GiveUpHandler = Callable[["Connection", BaseException], None]
 
 
 class State(enum.Enum):
@@ -118,11 +129,20 @@ class Connection:
         outgoing_rate: float = 3.0,
         stable_after: float = 5.0,
         headers: dict[str, str] | None = None,
+        max_message_size: int = DEFAULT_MAX_MESSAGE,
+        kind: str = "stream",
+        on_give_up: GiveUpHandler | None = None,
     ) -> None:
         if read_timeout <= 0 or ping_interval <= 0:
             raise ValueError("read_timeout and ping_interval must be positive")
+        if max_message_size < 125:
+            raise ValueError("max_message_size must be at least 125 bytes")
         self.protocol = protocol
         self.name = name or "connection"
+        #: What the connection carries: ``market``, ``ws_api``, ``user_data`` (or ``stream``).
+        self.kind = kind
+        self._max_message = max_message_size
+        self._on_give_up = on_give_up
         self._owner = owner if owner is not None else self
         self._owns_hub = hub is None
         self.hub = hub if hub is not None else Hub(owner=self._owner, name=self.name)
@@ -139,6 +159,9 @@ class Connection:
         self._bucket = TokenBucket(outgoing_rate, burst=1.0, now=time.monotonic())
         self._closing = threading.Event()
         self._ready = threading.Event()
+        #: Notified when the connection becomes ready, gives up or is closed (a leaf lock):
+        #: wait_ready() wakes for any of them, not only for ready.
+        self._changed = threading.Condition()
         self._ws: websocket.WebSocket | None = None
         self._connecting: websocket.WebSocket | None = None
         self._thread: threading.Thread | None = None
@@ -190,6 +213,11 @@ class Connection:
     def last_error(self) -> BaseException | None:
         return self._last_error
 
+    @property
+    def finished(self) -> bool:
+        """True once closed or given up: this connection will carry nothing more."""
+        return self._fatal is not None or self._closing.is_set()
+
     def start(self) -> Connection:
         """Start the reader thread (idempotent). Returns self for chaining."""
         self._check_usable()
@@ -203,13 +231,21 @@ class Connection:
         return self
 
     def wait_ready(self, timeout: float) -> None:
-        """Block until connected and resumed; raises ``RequestTimeout`` or the fatal error."""
+        """Block until connected and resumed; raises ``RequestTimeout``, or at once the
+        final error if the reconnect policy gives up (``ClientClosed`` on close)."""
         self._check_usable()
-        if not self._ready.wait(timeout):
-            self._check_usable()
+
+        def outcome() -> str:
+            if self._fatal is not None or self._closing.is_set():
+                return "ended"
+            return "ready" if self._ready.is_set() else ""
+
+        with self._changed:
+            result = self._changed.wait_for(outcome, timeout)
+        self._check_usable()  # raises the final error, or ClientClosed
+        if result != "ready":
             last = f" (last error: {self._last_error!r})" if self._last_error else ""
             raise RequestTimeout(f"{self.name}: not connected after {timeout}s{last}")
-        self._check_usable()
 
     def is_ready(self) -> bool:
         return self._ready.is_set()
@@ -301,6 +337,7 @@ class Connection:
         if self._closing.is_set() and self._state is State.CLOSED:
             return
         self._closing.set()
+        self._notify_changed()
         connecting = self._connecting
         if connecting is not None:
             self._abort(connecting)
@@ -314,7 +351,7 @@ class Connection:
             self._abort(ws)
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout + self._connect_timeout)
+            self._join_reader(thread, timeout + self._connect_timeout)
         self._fail_inflight(ClientClosed(f"{self.name}: closed"))
         if self._owns_hub:
             self.hub.close(ClientClosed(f"{self.name}: closed"), timeout)
@@ -333,6 +370,7 @@ class Connection:
         last = self.last_update_at
         return {
             "name": self.name,
+            "kind": self.kind,
             "url": self.url,
             "state": self._state.value,
             "subscriptions": subscriptions,
@@ -375,8 +413,14 @@ class Connection:
                 except BaseException as error:  # a final error: tell everyone, stop
                     self._fatal = error
                     self._last_error = error
+                    self._notify_changed()
                     _log.error("%s: giving up: %r", self.name, error)
                     self._reject_all(error)
+                    if self._on_give_up is not None:
+                        try:
+                            self._on_give_up(self, error)
+                        except Exception:  # the reader must still end cleanly
+                            _log.exception("%s: give-up handler failed", self.name)
                     break
                 self._serve(ws)
         finally:
@@ -438,6 +482,10 @@ class Connection:
             self._url = self._redact(url)  # what signals, logs and errors may show
         ws = websocket.WebSocket(skip_utf8_validation=True, enable_multithread=False)
         self._connecting = ws  # so that close() can cut a handshake short
+        # websocket-client's timeout bounds each read, not the handshake: a server that
+        # trickles its answer would hold us forever. The watchdog cuts the socket at the
+        # deadline, whatever the handshake is doing.
+        watchdog = _Watchdog(ws, self._connect_timeout, f"ccxtpro_sync-handshake-{self.name}")
         try:
             ws.connect(  # type: ignore[no-untyped-call]
                 url, timeout=self._connect_timeout, header=self._headers, suppress_origin=True
@@ -449,11 +497,24 @@ class Connection:
         except (OSError, websocket.WebSocketException) as error:
             if self._closing.is_set():
                 raise ClientClosed(f"{self.name}: closed while connecting") from error
+            if watchdog.fired:
+                raise RequestTimeout(
+                    f"{self.name}: handshake with {self._url} "
+                    f"not done within {self._connect_timeout}s"
+                ) from error
             raise ExchangeNotAvailable(
                 f"{self.name}: cannot connect to {self._url}: {error}"
             ) from error
         finally:
+            watchdog.cancel()
             self._connecting = None
+        if watchdog.fired:  # cut just as the handshake completed: the socket is unusable
+            self._abort(ws)
+            with contextlib.suppress(Exception):
+                ws.close(timeout=0)
+            raise RequestTimeout(
+                f"{self.name}: handshake with {self._url} not done within {self._connect_timeout}s"
+            )
         if self._closing.is_set():
             self._abort(ws)
             ws.close()
@@ -533,7 +594,7 @@ class Connection:
         if sock is None:
             raise _Reconnect("socket gone before reading")
         sock.settimeout(self._ping_interval)
-        parser = FrameParser()
+        parser = FrameParser(self._max_message)
         last_rx = time.monotonic()
         protocol = self.protocol
         lock = self._lock
@@ -561,6 +622,8 @@ class Connection:
             try:
                 messages = parser.feed(chunk)
             except FrameError as error:
+                # parser (and what it buffered) is dropped with the socket: memory stays flat.
+                self._framing_error(error)
                 raise _Reconnect(f"broken framing from the server: {error}") from None
             now = time.monotonic()
             last_rx = now
@@ -618,6 +681,14 @@ class Connection:
                 self.reader_wait += deliver_many(batch, self.name, url=self._url, wake=False)
             wake()  # one wake-up for the whole burst
 
+    def _framing_error(self, error: FrameError) -> None:
+        self.protocol_errors += 1
+        problem = ProtocolError(f"{self.name}: {error}")
+        problem.__cause__ = error
+        _log.warning("%s: broken framing from the server: %s", self.name, error)
+        if signals.protocol_error.receivers:
+            send(signals.protocol_error, self._owner, url=self.url, name=self.name, error=problem)
+
     def _note_update(self, now: float, started: float) -> None:
         """Timing figures of data updates (replies to our own requests do not count)."""
         previous = self.last_update_at
@@ -634,6 +705,7 @@ class Connection:
             self._send_paced(inbound.outgoing)
         if inbound.ready:
             self._ready.set()
+            self._notify_changed()
         if inbound.reconnect_reason:
             raise _Reconnect(inbound.reconnect_reason)
 
@@ -697,11 +769,29 @@ class Connection:
                 raise ConnectionClosed(f"{self.name}: send failed: {error}") from error
 
     # -- helpers -----------------------------------------------------------------------
+    def _join_reader(self, thread: threading.Thread, timeout: float) -> None:
+        """Wait for the reader to end. A connect that began just as close() looked has
+        no socket to cut yet: cut it as soon as it has one, rather than waiting for the
+        connect timeout."""
+        deadline = time.monotonic() + timeout
+        while thread.is_alive():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            connecting = self._connecting
+            if connecting is not None:
+                self._abort(connecting)
+            thread.join(min(0.05, left))
+
     def _abort(self, ws: websocket.WebSocket) -> None:
         sock = ws.sock
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
+
+    def _notify_changed(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
 
     def _fail_inflight(self, error: BaseException) -> None:
         with self._lock:
@@ -723,6 +813,36 @@ class Connection:
 
 def _as_is(text: str) -> str:
     return text
+
+
+class _Watchdog:
+    """Cuts a connecting socket when its deadline passes (a short-lived timer thread)."""
+
+    def __init__(self, ws: websocket.WebSocket, timeout: float, name: str) -> None:
+        self._ws = ws
+        self._done = threading.Event()
+        self.fired = False
+        self._thread = threading.Thread(target=self._run, args=(timeout,), name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self, timeout: float) -> None:
+        if self._done.wait(timeout):
+            return
+        self.fired = True
+        # The TCP connect may still be running (bounded by its own timeout): keep trying
+        # until there is a socket to cut or the handshake is over.
+        while not self._done.is_set():
+            sock = self._ws.sock
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                return
+            self._done.wait(0.05)
+
+    def cancel(self) -> None:
+        self._done.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join()
 
 
 def _not_closed(error: BaseException) -> bool:

@@ -21,14 +21,43 @@ class Subscription:
     Also a context manager, so ``with client.on_ticker(...):`` scopes a handler.
     """
 
-    def __init__(self, description: str, cancel: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        description: str,
+        cancel: Callable[[], None],
+        *,
+        detach: Callable[[], None] | None = None,
+        on_fail: Callable[[BaseException], None] | None = None,
+    ) -> None:
         self.description = description
         self._cancel: Callable[[], None] | None = cancel
+        self._detach = detach
+        self._on_fail = on_fail
+        self._error: BaseException | None = None
         self._lock = threading.Lock()
 
     @property
     def active(self) -> bool:
         return self._cancel is not None
+
+    @property
+    def error(self) -> BaseException | None:
+        """The final error that ended this subscription (its connection gave up or was
+        closed with ``close_connection``); None while active or after ``cancel()``."""
+        return self._error
+
+    def fail(self, error: BaseException) -> None:
+        """End the subscription with a final error: the callback is removed and nothing
+        is unsubscribed (the connection carrying it is gone). Idempotent."""
+        with self._lock:
+            if self._cancel is None:
+                return
+            self._cancel = None
+            self._error = error
+        if self._detach is not None:
+            self._detach()
+        if self._on_fail is not None:
+            self._on_fail(error)
 
     def cancel(self) -> None:
         """Stop the callback and unsubscribe when nothing else needs the stream. Idempotent."""
@@ -44,7 +73,7 @@ class Subscription:
         self.cancel()
 
     def __repr__(self) -> str:
-        state = "active" if self.active else "cancelled"
+        state = "active" if self.active else "failed" if self._error else "cancelled"
         return f"<Subscription {self.description} {state}>"
 
 

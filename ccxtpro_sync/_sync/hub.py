@@ -107,6 +107,17 @@ class Hub:
             futures = [f for h in message_hashes for f in self._router.pop_waiters(h)]
         reject(futures, error)
 
+    def reject_where(self, match: Callable[[str], bool], error: BaseException) -> None:
+        """Fail the waiters of every hash ``match`` accepts (a connection gave up)."""
+        with self._lock:
+            futures = [
+                f
+                for h in self._router.waiting_hashes()
+                if match(h)
+                for f in self._router.pop_waiters(h)
+            ]
+        reject(futures, error)
+
     # -- consumers ----------------------------------------------------------------
     def waiter(self, message_hashes: Iterable[str]) -> Future[Any]:
         """Register interest in the next update on any of the hashes; returns its future."""

@@ -14,6 +14,9 @@ class ConnectionInfo(msgspec.Struct, kw_only=True, frozen=True):
     """
 
     name: str
+    #: What it carries: ``market`` (market streams), ``ws_api`` (WS API requests, and
+    #: spot user data) or ``user_data`` (a futures listenKey stream).
+    kind: str
     url: str
     #: ``idle``, ``connecting``, ``open``, ``reconnecting`` or ``closed``.
     state: str

@@ -89,7 +89,8 @@ class PrometheusExporter:
 
     Metric names start with ``namespace`` (``ccxtpro_sync``); every sample is
     labelled ``client`` (the client's name, made unique). Per connection:
-    ``..._connection_state{state=...}`` (1 for the current state), streams,
+    ``..._connection_state{kind=...,state=...}`` (1 for the current state; ``kind``
+    is ``market``, ``ws_api`` or ``user_data``), streams,
     counters and timings from :class:`~ccxtpro_sync.ConnectionInfo`. Per client:
     waiters, callbacks, queue figures and ``..._cache_entries{cache=...}``. From
     signals: ``..._signals_total{signal=...}`` and
@@ -154,7 +155,7 @@ class PrometheusExporter:
         state = GaugeMetricFamily(
             f"{ns}_connection_state",
             "1 for the connection's current state",
-            labels=["client", "connection", "url", "state"],
+            labels=["client", "connection", "kind", "url", "state"],
         )
         conn_families = [
             (
@@ -186,7 +187,8 @@ class PrometheusExporter:
             for info in infos:
                 for name in STATES:
                     state.add_metric(
-                        [label, info.name, info.url, name], 1.0 if info.state == name else 0.0
+                        [label, info.name, info.kind, info.url, name],
+                        1.0 if info.state == name else 0.0,
                     )
                 for field, family in conn_families:
                     value = getattr(info, field)

@@ -71,6 +71,8 @@ class Engine:
                     steps = gen.step(now)
                     for hook in self.step_hooks:
                         hook(market, steps, now)
+                    for symbol, step in steps.items():
+                        gen.states[symbol].remember(step)
                     events = self.feeds[market].advance(steps, now)
                     if events:
                         self.outbox.append((market, events))

@@ -11,12 +11,15 @@ from __future__ import annotations
 import random
 from bisect import bisect_left, insort
 from calendar import monthrange
+from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Final, Literal
 
 from .catalog import SPOT_DECIMALS, MarketName, SymbolSpec
+from .tape import Tape
 
 Side = Literal["b", "a"]
 BID: Final[Side] = "b"
@@ -40,6 +43,10 @@ KLINE_INTERVALS: Final[dict[str, int]] = {
     "1w": 604_800_000,
     "1M": 0,
 }
+#: Trades and aggregate trades each symbol keeps for REST (``trades``, ``aggTrades``...).
+TRADE_HISTORY: Final = 2_000
+#: Closed candles kept per symbol and interval for REST ``klines``.
+CANDLE_HISTORY: Final = 1_000
 _MONDAY_OFFSET_MS: Final = 4 * 86_400_000  # 1970-01-01 was a Thursday
 DAY_MS: Final = 86_400_000
 
@@ -124,6 +131,18 @@ class AggTrade:
     time: int
 
 
+_TRADE_FIELDS: Final = ("id", "price", "qty", "buyer_maker", "time")
+_AGG_FIELDS: Final = ("id", "price", "qty", "first_id", "last_id", "buyer_maker", "time")
+
+
+def _trade(v: Sequence[int]) -> Trade:
+    return Trade(v[0], v[1], v[2], bool(v[3]), v[4])
+
+
+def _agg_trade(v: Sequence[int]) -> AggTrade:
+    return AggTrade(v[0], v[1], v[2], v[3], v[4], bool(v[5]), v[6])
+
+
 @dataclass
 class Liquidation:
     side: str  # "BUY" or "SELL"
@@ -186,6 +205,13 @@ class SymbolState:
         self.funding_rate = Decimal("0.00010000")
         self.candles: dict[str, Candle] = {}
         self.closed_candles: dict[str, list[Candle]] = {i: [] for i in KLINE_INTERVALS}
+        # Bounded tapes REST serves from: exactly what the streams published, same ids.
+        # Preallocated rings, so a busy exchange's memory does not creep while they fill.
+        self.trade_history: Tape[Trade] = Tape(TRADE_HISTORY, _TRADE_FIELDS, _trade)
+        self.agg_history: Tape[AggTrade] = Tape(TRADE_HISTORY, _AGG_FIELDS, _agg_trade)
+        self.candle_history: dict[str, deque[Candle]] = {
+            i: deque(maxlen=CANDLE_HISTORY) for i in KLINE_INTERVALS
+        }
         for interval in KLINE_INTERVALS:
             self.candles[interval] = self._new_candle(interval, start_ms, price)
         self._price_places = SPOT_DECIMALS if market == "spot" else spec.price_decimals
@@ -221,6 +247,7 @@ class SymbolState:
                 pending = self.closed_candles[interval]
                 pending.append(candle)
                 del pending[:-3]
+                self.candle_history[interval].append(candle)
                 self.candles[interval] = self._new_candle(interval, now_ms, candle.close)
 
     def record_trade(self, trade: Trade) -> None:
@@ -247,6 +274,11 @@ class SymbolState:
                 candle.taker_quote_volume += quote
             candle.last_id = trade.id
             candle.count += 1
+
+    def remember(self, step: SymbolStep) -> None:
+        """Keep what one published step traded (called once per step, after every hook)."""
+        self.trade_history.extend(step.trades)
+        self.agg_history.extend(step.agg_trades)
 
     def mid(self) -> int:
         bid, ask = self.book.best(BID), self.book.best(ASK)

@@ -22,6 +22,7 @@ from .accounts import ApiKey
 from .auth import require, verify_rest
 from .catalog import MarketName
 from .engine import now_ms
+from .futures_account import Version, futures_account
 from .private_shapes import spot_account_status
 from .rest import POOLS, PREFIXES, RestRequest
 
@@ -73,6 +74,35 @@ def install(core: PrivateExchange) -> None:
     _futures_routes(core, "usdm", "/fapi")
     _futures_routes(core, "coinm", "/dapi")
     rest_orders.install(core)
+    _market_data_routes(core)
+
+
+def _market_data_routes(core: PrivateExchange) -> None:
+    """Routes that need an account's view or an API key: ``historicalTrades``
+    (MARKET_DATA: key, no signature) and the futures ``account`` answers."""
+    for market in PREFIXES:
+        weight = 25 if market == "spot" else 20
+        path = f"{PREFIXES[market]}/historicalTrades"
+        core.rest.route("GET", path, _historical(core, market), weight=weight, pool=POOLS[market])
+    accounts: list[tuple[str, MarketName, Version]] = [
+        ("/fapi/v2/account", "usdm", "v2"),
+        ("/fapi/v3/account", "usdm", "v3"),
+        ("/dapi/v1/account", "coinm", "coinm"),
+    ]
+    for path, market, version in accounts:
+        _signed(core, market, path, _account_reader(core, market, version), 5)
+
+
+def _historical(core: PrivateExchange, market: MarketName) -> Callable[[RestRequest], Any]:
+    def handler(req: RestRequest) -> Any:
+        verify_rest(req, core.accounts, now_ms(), signed=False)
+        return core.rest.market_rest.historical_trades(market, req)
+
+    return handler
+
+
+def _account_reader(core: PrivateExchange, market: MarketName, version: Version) -> Reader:
+    return lambda k, r: futures_account(core.matching, k.account, market, version)
 
 
 def _futures_routes(core: PrivateExchange, market: MarketName, root: str) -> None:

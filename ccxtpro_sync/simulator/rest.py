@@ -25,6 +25,7 @@ from .catalog import Catalog, MarketName, exchange_info
 from .engine import Engine, now_ms
 from .faults import Faults
 from .limits import MarketLimits, WeightCounter
+from .market_rest import MarketRest
 from .observe import Registry
 
 PREFIXES: Final[dict[MarketName, str]] = {
@@ -35,6 +36,8 @@ PREFIXES: Final[dict[MarketName, str]] = {
 #: USD-M and COIN-M share one weight pool per IP (reference §1.3, 2026 integration).
 POOLS: Final[dict[MarketName, str]] = {"spot": "spot", "usdm": "futures", "coinm": "futures"}
 FUTURES_DEPTH_WEIGHTS: Final = {5: 2, 10: 2, 20: 2, 50: 2, 100: 5, 500: 10, 1000: 20}
+UNSUPPORTED_CODE: Final = -1020
+UNSUPPORTED_MSG: Final = "This operation is not supported."
 _SPOT_SYMBOL: Final = re.compile(r"^[A-Z0-9\-_.]{1,20}$")
 
 
@@ -111,6 +114,7 @@ class RestServer:
         self.port: int = self._httpd.server_address[1]
         self._thread: threading.Thread | None = None
         self._closed = False
+        self.market_rest = MarketRest(self, engine)
         for market in PREFIXES:
             self._add_market_routes(market)
 
@@ -157,8 +161,11 @@ class RestServer:
             )
         route = self.routes.get((req.method, req.path))
         if route is None:
+            # Binance documents no body for these; answer its error shape with the
+            # documented "unsupported operation" code so clients get a typed error.
             known = any(path == req.path for _, path in self.routes)
-            return RestResponse(405 if known else 404, None)
+            status = 405 if known else 404
+            return RestResponse(status, {"code": UNSUPPORTED_CODE, "msg": UNSUPPORTED_MSG})
         now = self.clock()
         early: ApiError | None = None
         try:
@@ -213,6 +220,11 @@ class RestServer:
             weight=lambda r: self._depth_weight(market, r),
             pool=pool,
         )
+        self.market_rest.install(market, prefix, pool)
+
+    def symbol_param(self, market: MarketName, req: RestRequest) -> str:
+        """The request's ``symbol``, validated (-1102/-1100/-1121 as Binance answers)."""
+        return self._symbol(market, req)
 
     def _symbol(self, market: MarketName, req: RestRequest) -> str:
         symbol = req.params.get("symbol", "")

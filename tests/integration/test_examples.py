@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,3 +54,40 @@ def test_order_smoke_example_runs_locally_and_refuses_real_envs_without_the_flag
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert refused.returncode == 2 and "--really" in refused.stderr
+
+
+def test_notebook_runs_in_a_real_kernel_and_is_stored_without_outputs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    path = EXAMPLES / "notebook.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code), "strip outputs"
+    root = str(EXAMPLES.parent)  # the kernel imports this checkout
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+    )
+    NotebookClient(
+        notebook,
+        timeout=120,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(EXAMPLES)}},
+    ).execute()
+
+    def text(cell: Any) -> str:
+        parts = []
+        for output in cell.outputs:
+            parts.append(output.get("text", ""))
+            parts.append(output.get("data", {}).get("text/plain", ""))
+        return "".join(parts)
+
+    ticker, trades, book, close = (text(c) for c in code[1:])
+    assert re.search(r"BTC/USDT last \d", ticker), ticker
+    # the callback's handle was updated in place from the dispatcher thread
+    assert re.search(r"'\d+ trades so far; last (buy|sell) ", trades), trades
+    assert re.search(r"received (\d\d+) trades", trades), trades
+    assert len(re.findall(r"nonce \d+ +bid \d", book)) == 3, book
+    assert close.strip() == "closed"

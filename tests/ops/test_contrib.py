@@ -129,7 +129,7 @@ def test_prometheus_exporter_reports_connections_and_signals(exchange: LocalExch
             assert get("connection_subscriptions", **conn) == 3
             assert (get("connection_max_gap_seconds", **conn) or -1) >= 0
             states = {
-                s: get("connection_state", state=s, url=info.url, **conn)
+                s: get("connection_state", state=s, kind="market", url=info.url, **conn)
                 for s in ("open", "closed", "reconnecting")
             }
             assert states == {"open": 1.0, "closed": 0.0, "reconnecting": 0.0}

@@ -91,7 +91,7 @@ def test_view_uses_the_process_client(django_app: Any) -> None:
     assert Client().get("/ticker/", {"symbol": SPOT}).json()["symbol"] == SPOT
     assert django_app.get() is client  # the same client for every request
     bad = Client().get("/ticker/", {"symbol": "NOPE/USDT"})
-    assert bad.status_code == 502 and bad.json()["error"] == "BadSymbol"
+    assert bad.status_code == 400 and bad.json()["error"] == "BadSymbol"  # the caller's mistake
 
 
 def test_management_command_in_process(django_app: Any) -> None:

@@ -16,6 +16,8 @@ from .conftest import SPOT, make, wait_until
 
 #: Generator steps that publish at least one 1-second ticker (tick_interval 0.05).
 TICKER_TICKS = 25
+#: Trades published one by one: enough callback calls that losing one in ten shows.
+LOCKSTEP = 30
 
 
 @pytest.fixture
@@ -104,6 +106,38 @@ def test_callbacks_queue_coalesced_delivered_and_errors(exchange: LocalExchange)
         finally:
             release.set()
         assert only(client).callbacks == 0
+
+
+def _agg_trade(trade_id: int) -> dict[str, Any]:
+    return {
+        "e": "aggTrade", "E": 1_700_000_000_000 + trade_id, "s": "BTCUSDT", "a": trade_id,
+        "p": "50000.00", "q": "0.001", "f": trade_id, "l": trade_id,
+        "T": 1_700_000_000_000 + trade_id, "m": False, "M": True,
+    }  # fmt: skip
+
+
+def test_delivered_counts_the_calls_the_callback_really_received(quiet: LocalExchange) -> None:
+    """Trades in lockstep (one call each): ``delivered`` must match the handler's own
+    count and the ids it saw must run without a gap."""
+    seen: list[int] = []
+    cond = threading.Condition()
+
+    def handler(trades: Any) -> None:
+        with cond:
+            seen.extend(int(t.id) for t in trades)
+            cond.notify_all()
+
+    with make(quiet) as client, client.on_trades(SPOT, handler=handler):
+        quiet.wait_for_subscription("btcusdt@aggTrade", timeout=10)
+        for trade_id in range(LOCKSTEP):
+            quiet.publish("spot", "btcusdt@aggTrade", _agg_trade(trade_id))
+            with cond:
+                assert cond.wait_for(lambda t=trade_id: t in seen, 10), f"lost {trade_id}: {seen}"
+        assert seen == list(range(LOCKSTEP))
+        delivered = wait_until(
+            lambda: (n := only(client).delivered) >= LOCKSTEP and n, what="the last count"
+        )
+        assert delivered == LOCKSTEP
 
 
 def test_dropped_with_a_small_pending_bound(exchange: LocalExchange) -> None:

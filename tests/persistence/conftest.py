@@ -3,8 +3,9 @@
 PostgreSQL comes from ``CCXTPRO_SYNC_TEST_POSTGRES_URL`` (``.ci/run`` starts a server
 and sets it). Without it, a throwaway server is started with ``initdb``/``pg_ctl`` on
 a free port if the binaries exist; the PostgreSQL tests are skipped, saying why, only
-when no server can be had. Each test gets fresh PostgreSQL schemas (one per database
-it asks for), selected through the URL's ``search_path``.
+when no server can be had, and FAIL instead under ``CI=true`` (``tests/required.py``).
+Each test gets fresh PostgreSQL schemas (one per database it asks for), selected
+through the URL's ``search_path``.
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("sqlalchemy", reason="persistence needs SQLAlchemy: pip install -e '.[test]'")
-
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
-
 from ccxtpro_sync.simulator import LocalExchange
+
+from ..required import import_required, unavailable
+
+sa = import_required("sqlalchemy", "persistence", "pip install -e '.[test]'")
+make_url = sa.engine.make_url
 
 ENV = "CCXTPRO_SYNC_TEST_POSTGRES_URL"
 
@@ -51,16 +52,17 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A PostgreSQL URL whose user may create schemas in its database."""
-    pytest.importorskip("psycopg", reason="PostgreSQL tests need psycopg: pip install -e '.[test]'")
+    import_required("psycopg", "PostgreSQL", "pip install -e '.[test]'")
     url = os.environ.get(ENV)
     if url:
         yield make_url(url).set(drivername="postgresql+psycopg").render_as_string(False)
         return
     initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
     if not (initdb and pg_ctl):
-        pytest.skip(
-            f"PostgreSQL tests skipped: {ENV} is not set and no initdb/pg_ctl was found "
-            "(apt-get install postgresql, or run .ci/run)"
+        unavailable(
+            "PostgreSQL",
+            f"{ENV} is not set and no initdb/pg_ctl was found "
+            "(apt-get install postgresql, or run .ci/run)",
         )
     prefix: list[str] = []
     root = Path(tempfile.mkdtemp(prefix="ccxtpro_sync-pg-"))
@@ -68,7 +70,7 @@ def postgres_url() -> Iterator[str]:
         try:
             user = pwd.getpwnam("postgres")
         except KeyError:
-            pytest.skip(f"PostgreSQL tests skipped: {ENV} unset, running as root, no postgres user")
+            unavailable("PostgreSQL", f"{ENV} unset, running as root, no postgres user")
         os.chown(root, user.pw_uid, user.pw_gid)
         prefix = ["runuser", "-u", "postgres", "--"]
     data, port = root / "data", _free_port()
@@ -86,7 +88,7 @@ def postgres_url() -> Iterator[str]:
     except (subprocess.SubprocessError, OSError) as error:
         tail = log.read_text()[-2000:] if log.exists() else ""
         shutil.rmtree(root, ignore_errors=True)
-        pytest.skip(f"PostgreSQL tests skipped: could not start a server ({error}) {tail}")
+        unavailable("PostgreSQL", f"could not start a server ({error}) {tail}")
     base = f"postgresql+psycopg://ccxtpro_sync@127.0.0.1:{port}"
     engine = sa.create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:

@@ -295,3 +295,62 @@ def test_decimal_numbers_round_trip_exactly_in_decimal_mode(
     else:
         assert tuple(stored) == (float(EXACT), 1e-08, 0.0)
         assert isinstance(history, float) and history == float(EXACT) != EXACT
+
+
+# -- the database's own guard: an older row arriving in a LATER transaction -------------------
+
+
+def _position(contracts: float, ts: int) -> Position:
+    return Position(symbol=USDM, side="long", contracts=contracts, hedged=False, timestamp=ts)
+
+
+def _balances(free: float, ts: int) -> Balances:
+    return Balances(balances={"BTC": Balance(free=free, used=0.0, total=free)}, timestamp=ts)
+
+
+#: (table, newer, older, query of the state, state the newer one leaves)
+_GUARDED: list[tuple[str, Any, Any, str, tuple[Any, ...]]] = [
+    ("orders", _order("closed", 1.0, 3000), _order("open", 0.5, 2000),
+     "SELECT status, filled FROM orders", ("closed", 1.0)),
+    ("balances", _balances(0.5, 2), _balances(1.0, 1),
+     "SELECT free, total FROM balances", (0.5, 0.5)),
+    ("positions", _position(2.0, 20), _position(1.0, 10),
+     "SELECT contracts, timestamp FROM positions", (2.0, 20)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("table", "newer", "older", "query", "expected"), _GUARDED, ids=[g[0] for g in _GUARDED]
+)
+def test_an_older_row_in_a_later_transaction_leaves_the_state_alone(
+    new_url: NewUrl, table: str, newer: Any, older: Any, query: str, expected: tuple[Any, ...]
+) -> None:
+    """One batch per transaction, so the in-memory dedupe never sees both rows: only the
+    upsert's version condition in the database can keep the newer state."""
+    url = new_url()
+    with _writer(url) as recorder:
+        recorder.offer(table, [newer])
+        assert recorder.flush(10)
+        assert [tuple(r) for r in rows(url, query)] == [expected]
+        recorder.offer(table, [older])  # a late, older revision: its own transaction
+        assert recorder.flush(10)
+    assert recorder.close().clean
+    assert [tuple(r) for r in rows(url, query)] == [expected]
+    # history keeps both revisions all the same
+    assert count(url, f"{table}_history") == 2
+
+
+@pytest.mark.parametrize(
+    ("table", "newer", "older", "query", "expected"), _GUARDED, ids=[g[0] for g in _GUARDED]
+)
+def test_a_newer_row_in_a_later_transaction_replaces_the_state(
+    new_url: NewUrl, table: str, newer: Any, older: Any, query: str, expected: tuple[Any, ...]
+) -> None:
+    """The guard only holds back older rows: the usual forward update still lands."""
+    url = new_url()
+    with _writer(url) as recorder:
+        recorder.offer(table, [older])
+        assert recorder.flush(10)
+        recorder.offer(table, [newer])
+        assert recorder.flush(10)
+    assert [tuple(r) for r in rows(url, query)] == [expected]

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 
-from ccxtpro_sync.persistence import Recorder, Schema, alembic_revision, django_models
+from ccxtpro_sync.persistence import Recorder, Schema, alembic_revision, django_models, manifest
 
+from ..required import import_required, unavailable
 from .conftest import NewUrl
 from .support import count
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _shape(engine: sa.Engine) -> dict[str, Any]:
@@ -31,7 +34,7 @@ def _shape(engine: sa.Engine) -> dict[str, Any]:
 
 
 def test_alembic_revision_creates_the_recorders_tables(new_url: NewUrl) -> None:
-    pytest.importorskip("alembic", reason="the Alembic template test needs alembic")
+    import_required("alembic", "Alembic template", "pip install -e '.[test]'")
     from alembic.migration import MigrationContext
     from alembic.operations import Operations
 
@@ -53,21 +56,37 @@ def test_alembic_revision_creates_the_recorders_tables(new_url: NewUrl) -> None:
         created.dispose()
 
 
+def _undated(text: str) -> str:
+    """The text without its creation time (the one line that differs between runs)."""
+    return "\n".join(line for line in text.splitlines() if not line.startswith("Create Date:"))
+
+
 def test_command_line_prints_the_templates() -> None:
-    for command in ("alembic", "django", "manifest"):
-        out = subprocess.run(
-            [sys.executable, "-m", "ccxtpro_sync.persistence", command],
+    def run(*args: str) -> str:
+        return subprocess.run(
+            [sys.executable, "-m", "ccxtpro_sync.persistence", *args],
             check=True, capture_output=True, text=True, timeout=60,
         ).stdout  # fmt: skip
-        if command != "manifest":
-            ast.parse(out)
+
+    for command, expected in (("alembic", alembic_revision()), ("django", django_models())):
+        out = run(command)
+        ast.parse(out)
+        assert _undated(out) == _undated(expected)
+    # the manifest is the shipped file, byte for byte (what the regenerate hint relies on)
+    out = run("manifest")
+    assert out == (ROOT / "ccxtpro_sync" / "persistence" / "structures.json").read_text("utf-8")
+    assert json.loads(out) == manifest() and set(manifest()["structures"]) >= {"Trade", "Order"}
+    prefixed = run("alembic", "--prefix", "rec_", "--revision", "r9")
+    assert _undated(prefixed) == _undated(alembic_revision(revision="r9", prefix="rec_"))
+    assert "Revision ID: r9" in prefixed and "rec_trades" in prefixed
 
 
 def test_django_models_load_and_read_recorded_rows(tmp_path: Path) -> None:
-    django = pytest.importorskip("django", reason="Django is not installed (the django extra)")
+    django = import_required("django", "Django template", "pip install -e '.[test]'")
     if django.VERSION < (5, 2):
-        pytest.skip(
-            f"the Django models need Django 5.2+ (CompositePrimaryKey), not {django.__version__}"
+        unavailable(
+            "Django template",
+            f"the models need Django 5.2+ (CompositePrimaryKey), not {django.__version__}",
         )
     from ccxtpro_sync import Trade
 

@@ -10,6 +10,9 @@ from ccxtpro_sync.simulator import LocalExchange
 
 from .support import make_client, signal_logs, wait_for, wait_wire_matches
 
+#: Trades published one by one, each waiting for its callback: enough calls that
+#: losing one in ten would show.
+LOCKSTEP = 40
 #: More trades than the dispatcher's pending store keeps for one hash (10 000).
 FLOOD = 12_000
 
@@ -30,7 +33,10 @@ def test_raising_and_blocked_callbacks_leave_the_reader_running(exchange: LocalE
     def raises(batch: Any) -> None:
         raise RuntimeError("user bug")
 
+    calls = [0]  # what the blocking callback really received, not the library's counter
+
     def blocks(ticker: Any) -> None:
+        calls[0] += 1
         blocked.set()
         release.wait(30)
 
@@ -54,12 +60,12 @@ def test_raising_and_blocked_callbacks_leave_the_reader_running(exchange: LocalE
             )
             assert stats["queued"] >= 1
             assert not logs["connection_closed"].events
+            before = calls[0]
             release.set()
-            delivered = stats["delivered"]
             wait_for(
-                lambda: client.hub.stats()["delivered"] > delivered + 5,
-                timeout=5,
-                what="delivery to resume once the callback returns",
+                lambda: calls[0] > before + 5,
+                timeout=10,
+                what="the callback to be called again once it returns",
             )
     finally:
         release.set()
@@ -105,3 +111,39 @@ def test_append_overflow_drops_the_oldest_and_signals_it() -> None:
                 assert not logs["connection_closed"].events
         finally:
             release.set()
+
+
+def test_every_update_reaches_the_callback_and_the_delivered_count_is_honest() -> None:
+    """Lockstep: a trade is published only once the previous one reached the callback,
+    so each is its own call. The ids the callback saw must be consecutive, and the
+    ``delivered`` figure must equal the calls the callback really received."""
+    with LocalExchange(seed=1, auto_publish=False) as ex:
+        client = make_client(ccxtpro_sync.binance, ex, readTimeout=30.0, pingInterval=5.0)
+        received: list[list[int]] = []
+        cond = threading.Condition()
+
+        def handler(batch: list[Any]) -> None:
+            with cond:
+                received.append([int(t.id) for t in batch])
+                cond.notify_all()
+
+        def reached(trade_id: int) -> bool:
+            return any(trade_id in batch for batch in received)
+
+        with client:
+            client.on_trades("BTC/USDT", handler=handler)
+            wait_wire_matches(ex, [client])
+            for trade_id in range(LOCKSTEP):
+                ex.publish("spot", "btcusdt@aggTrade", agg_trade(trade_id))
+                with cond:
+                    assert cond.wait_for(lambda t=trade_id: reached(t), 10), (
+                        f"trade {trade_id} never reached the callback: {received}"
+                    )
+            assert received == [[i] for i in range(LOCKSTEP)]
+            # the counter is bumped after the callback returns: wait for the last one
+            delivered = wait_for(
+                lambda: (n := client.hub.stats()["delivered"]) >= LOCKSTEP and n,
+                timeout=10,
+                what="the last delivery to be counted",
+            )
+            assert delivered == len(received) == LOCKSTEP

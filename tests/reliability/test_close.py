@@ -17,10 +17,13 @@ from ccxtpro_sync.simulator.rest import Route
 
 from .support import library_threads, make_client, signal_logs, wait_for, wait_wire_matches
 
-#: close() must return well within this, whatever it interrupts.
-PROMPT = 2.0
-#: Connect and REST timeout for the tests where close() is known to wait for it.
-SHORT_TIMEOUT = 3.0
+#: close() must return within this, whatever it interrupts. Every wait it interrupts
+#: (backoff, handshake, REST call, Retry-After) lasts at least three times longer, so
+#: a close() that waits for it still fails, and a loaded machine has seconds to spare.
+PROMPT = 10.0
+#: Connect and REST timeout for the tests where close() interrupts a handshake or a
+#: REST call (well above PROMPT: waiting for the timeout must not pass).
+SHORT_TIMEOUT = 30.0
 
 
 def client_threads(client: Any) -> list[threading.Thread]:
@@ -62,11 +65,24 @@ def test_close_during_reconnect_backoff(exchange: LocalExchange) -> None:
 
 
 def test_close_during_a_delayed_handshake(exchange: LocalExchange) -> None:
-    exchange.faults.delay_handshakes(30.0)
+    exchange.faults.delay_handshakes(60.0)
+    # The exchange tells when it holds the handshake: the client has sent its upgrade
+    # request by then, so close() really interrupts a handshake in progress.
+    held = threading.Event()
+    take_delay = exchange.faults.take_handshake_delay
+
+    def take_and_tell() -> float:
+        delay = take_delay()
+        if delay:
+            held.set()
+        return delay
+
+    exchange.faults.take_handshake_delay = take_and_tell  # type: ignore[method-assign]
     client = make_client(ccxtpro_sync.binance, exchange, timeout=SHORT_TIMEOUT)
-    thread, errors = watch_in_thread(lambda: client.watch_ticker("BTC/USDT", timeout=30))
-    conns = wait_for(client._all_connections, 5, "the connection to be created")
-    wait_for(lambda: conns[0].state is State.CONNECTING, 5, "the handshake to start")
+    thread, errors = watch_in_thread(lambda: client.watch_ticker("BTC/USDT", timeout=60))
+    assert held.wait(10), "the handshake never reached the exchange"
+    [conn] = client._all_connections()
+    assert conn.state is State.CONNECTING
     elapsed = timed_close(client)
     thread.join(5)
     assert len(errors) == 1 and isinstance(errors[0], ClientClosed)
@@ -83,14 +99,14 @@ def test_close_during_an_in_flight_snapshot_fetch() -> None:
 
         def slow_depth(request: Any) -> Any:
             entered.set()
-            release.wait(30)
+            release.wait(60)
             return real.handler(request)
 
         ex.rest.routes[key] = Route(slow_depth, real.weight, real.pool)
         client = make_client(ccxtpro_sync.binance, ex, timeout=SHORT_TIMEOUT)
         try:
             thread, errors = watch_in_thread(
-                lambda: client.watch_order_book("BTC/USDT", timeout=30)
+                lambda: client.watch_order_book("BTC/USDT", timeout=60)
             )
             ex.wait_for_subscription("btcusdt@depth@100ms")
             ex.tick(1)  # the first diff asks for a snapshot
@@ -170,3 +186,40 @@ def test_concurrent_close_from_many_threads(exchange: LocalExchange) -> None:
     assert len(errors) == 1 and isinstance(errors[0], ClientClosed)
     assert still_running == [[]] * 8, still_running
     exchange.wait_for_connections(0, timeout=5)
+
+
+def test_close_as_a_connect_begins_cuts_the_handshake_short(
+    exchange: LocalExchange, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """close() can look for the handshake to cut just before its socket exists; it must
+    still cut it as soon as the socket is made, not wait for the connect timeout."""
+    import websocket
+
+    exchange.faults.delay_handshakes(60.0)
+    entered, go = threading.Event(), threading.Event()
+    real_connect = websocket.WebSocket.connect
+
+    def paused_connect(self: Any, url: str, **options: Any) -> Any:
+        # Hold the reader at the start of the connect (no socket yet) until close()
+        # has begun: the interleaving a loaded machine produces now and then.
+        entered.set()
+        assert go.wait(10)
+        return real_connect(self, url, **options)
+
+    monkeypatch.setattr(websocket.WebSocket, "connect", paused_connect)
+    client = make_client(ccxtpro_sync.binance, exchange, timeout=SHORT_TIMEOUT)
+    thread, errors = watch_in_thread(lambda: client.watch_ticker("BTC/USDT", timeout=60))
+    assert entered.wait(10)
+    [conn] = client._all_connections()
+    closer, close_errors = watch_in_thread(lambda: timed_close(client))
+    wait_for(conn._closing.is_set, 5, "close() to begin")
+    started = time.monotonic()
+    go.set()
+    closer.join(SHORT_TIMEOUT + 10)
+    elapsed = time.monotonic() - started
+    thread.join(5)
+    assert not close_errors
+    assert len(errors) == 1 and isinstance(errors[0], ClientClosed)
+    assert elapsed < PROMPT, f"close() waited {elapsed:.1f}s for a handshake it should cut"
+    alive = [t.name for t in client_threads(client) if t.is_alive()]
+    assert not alive, f"still running after close(): {alive}"

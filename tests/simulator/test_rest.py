@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
 import requests
 
+from ccxtpro_sync._exchanges.binance.rest import BinanceRest
 from ccxtpro_sync.simulator import LocalExchange
 
 from .conftest import Factory
+from .test_market_streams import by_stream, combined, drain
 
 PREFIX = {"spot": "/api/v3", "usdm": "/fapi/v1", "coinm": "/dapi/v1"}
 SYMBOL = {"spot": "BTCUSDT", "usdm": "BTCUSDT", "coinm": "BTCUSD_PERP"}
@@ -152,8 +155,12 @@ def test_spot_depth_errors(ex: LocalExchange, params: dict[str, object], code: i
 
 def test_unknown_path_and_method(ex: LocalExchange) -> None:
     base = ex.urls("spot")["rest"]
-    assert requests.get(base + "/api/v3/nothing", timeout=5).status_code == 404
-    assert requests.post(base + "/api/v3/depth", timeout=5).status_code == 405
+    unknown = requests.get(base + "/api/v3/nothing", timeout=5)
+    wrong_method = requests.post(base + "/api/v3/depth", timeout=5)
+    assert (unknown.status_code, wrong_method.status_code) == (404, 405)
+    for r in (unknown, wrong_method):  # Binance's error shape, not an empty body
+        assert r.json() == {"code": -1020, "msg": "This operation is not supported."}
+        assert r.headers["Content-Type"].startswith("application/json")
 
 
 def test_weight_budget_429(make_exchange: Factory) -> None:
@@ -195,3 +202,158 @@ def test_custom_route(ex: LocalExchange) -> None:
     r = requests.post(ex.urls("spot")["rest"] + "/api/v3/echo?a=1", data={"b": "2"}, timeout=5)
     assert r.json() == {"got": {"a": "1", "b": "2"}}
     assert r.headers["X-MBX-USED-WEIGHT-1M"] == "3"
+
+
+# -- market data beyond depth -----------------------------------------------------------------
+
+TICKER_KEYS = {
+    "symbol", "priceChange", "priceChangePercent", "weightedAvgPrice", "lastPrice", "lastQty",
+    "openPrice", "highPrice", "lowPrice", "volume", "openTime", "closeTime", "firstId",
+    "lastId", "count",
+}  # fmt: skip
+TICKER_EXTRA = {
+    "spot": {"prevClosePrice", "bidPrice", "bidQty", "askPrice", "askQty", "quoteVolume"},
+    "usdm": {"quoteVolume"},
+    "coinm": {"pair", "baseVolume"},
+}
+
+
+def used(r: requests.Response) -> int:
+    return int(r.headers["X-MBX-USED-WEIGHT-1M"])
+
+
+@pytest.mark.parametrize("market", ["spot", "usdm", "coinm"])
+def test_ticker_24hr_shapes_and_weights(ex: LocalExchange, market: str) -> None:
+    ex.rest.clock = lambda: 600.0
+    ex.tick(30)
+    one = get(ex, market, "/ticker/24hr", symbol=SYMBOL[market])
+    assert set(one.json()) == TICKER_KEYS | TICKER_EXTRA[market]
+    assert one.json()["symbol"] == SYMBOL[market] and one.json()["count"] > 0
+    every = get(ex, market, "/ticker/24hr")
+    rows = every.json()
+    assert isinstance(rows, list) and SYMBOL[market] in {r["symbol"] for r in rows}
+    single, whole = (2, 80) if market == "spot" else (1, 40)
+    assert (used(one), used(every)) == (single, single + whole)
+
+
+def test_spot_ticker_symbols_param(ex: LocalExchange) -> None:
+    ex.rest.clock = lambda: 600.0
+    r = get(ex, "spot", "/ticker/24hr", symbols='["ETHBTC","BTCUSDT"]')
+    assert [row["symbol"] for row in r.json()] == ["ETHBTC", "BTCUSDT"] and used(r) == 2
+    bad = get(ex, "spot", "/ticker/24hr", symbols='["NOPEUSDT"]')
+    assert bad.status_code == 400 and bad.json()["code"] == -1121
+    malformed = get(ex, "spot", "/ticker/24hr", symbols="BTCUSDT")
+    assert malformed.status_code == 400 and malformed.json()["code"] == -1100
+
+
+@pytest.mark.parametrize("market", ["spot", "usdm", "coinm"])
+def test_book_ticker_is_the_true_top_of_book(ex: LocalExchange, market: str) -> None:
+    ex.tick(10)
+    row = get(ex, market, "/ticker/bookTicker", symbol=SYMBOL[market]).json()
+    book = ex.engine.book(market, SYMBOL[market], 1)  # type: ignore[arg-type]
+    assert (row["bidPrice"], row["bidQty"]) == book.bids[0]
+    assert (row["askPrice"], row["askQty"]) == book.asks[0]
+    assert ("time" in row) == (market != "spot")
+    assert isinstance(get(ex, market, "/ticker/bookTicker").json(), list)
+
+
+@pytest.mark.parametrize("market", ["spot", "usdm", "coinm"])
+def test_rest_agg_trades_are_the_streamed_ones(ex: LocalExchange, market: str) -> None:
+    stream = SYMBOL[market].lower() + "@aggTrade"
+    route = "/market" if market == "usdm" else ""
+    with combined(ex, market, [stream], route) as ws:
+        ex.tick(40)
+        pushed = by_stream(drain(ex, ws, market, stream))[stream]
+    assert pushed
+    rows = get(ex, market, "/aggTrades", symbol=SYMBOL[market], limit=1000).json()
+    by_id = {row["a"]: row for row in rows}
+    for event in pushed:
+        row = by_id[event["a"]]
+        assert {k: row[k] for k in "pqflTm"} == {k: event[k] for k in "pqflTm"}
+
+
+@pytest.mark.parametrize("market", ["spot", "usdm", "coinm"])
+def test_trades_and_historical_trades(ex: LocalExchange, market: str) -> None:
+    ex.tick(60)
+    recent = get(ex, market, "/trades", symbol=SYMBOL[market], limit=10).json()
+    assert len(recent) == 10
+    ids = [t["id"] for t in recent]
+    assert ids == list(range(ids[0], ids[0] + 10))  # consecutive, oldest first
+    qty_key = "baseQty" if market == "coinm" else "quoteQty"
+    assert {"id", "price", "qty", qty_key, "time", "isBuyerMaker"} <= set(recent[0])
+    capped = get(ex, market, "/trades", symbol=SYMBOL[market], limit=5000).json()
+    assert 10 <= len(capped) <= 1000
+    # historicalTrades is MARKET_DATA: an API key is required, no signature
+    path = ex.urls(market)["rest"] + PREFIX[market] + "/historicalTrades"  # type: ignore[arg-type]
+    params = {"symbol": SYMBOL[market], "fromId": ids[3], "limit": 4}
+    no_key = requests.get(path, params=params, timeout=5)
+    assert no_key.status_code == 401 and no_key.json()["code"] == -2014
+    key = ex.create_test_account("hmac").credentials.api_key
+    older = requests.get(path, params=params, headers={"X-MBX-APIKEY": key}, timeout=5).json()
+    assert [t["id"] for t in older] == ids[3:7] and older == recent[3:7]
+
+
+def test_agg_trades_paging_rules(ex: LocalExchange) -> None:
+    ex.tick(80)
+    rows = get(ex, "spot", "/aggTrades", symbol="BTCUSDT", limit=1000).json()
+    assert len(rows) > 10 and [r["a"] for r in rows] == sorted(r["a"] for r in rows)
+    page = get(ex, "spot", "/aggTrades", symbol="BTCUSDT", fromId=rows[4]["a"], limit=3).json()
+    assert [r["a"] for r in page] == [r["a"] for r in rows[4:7]]  # fromId inclusive
+    t0 = rows[0]["T"]
+    timed = get(ex, "spot", "/aggTrades", symbol="BTCUSDT", startTime=t0, endTime=t0 + 3_600_000)
+    assert timed.status_code == 200 and all(r["T"] >= t0 for r in timed.json())
+    wide = get(ex, "spot", "/aggTrades", symbol="BTCUSDT", startTime=t0, endTime=t0 + 3_600_001)
+    assert wide.status_code == 400 and wide.json()["code"] == -1127
+    mixed = get(ex, "spot", "/aggTrades", symbol="BTCUSDT", fromId=1, startTime=t0)
+    assert mixed.status_code == 400 and mixed.json()["code"] == -1128
+    default = get(ex, "spot", "/aggTrades", symbol="BTCUSDT").json()
+    assert default[-1] == rows[-1]  # no selector: the most recent
+
+
+@pytest.mark.parametrize("market", ["spot", "usdm", "coinm"])
+def test_klines(ex: LocalExchange, market: str) -> None:
+    ex.rest.clock = lambda: 600.0
+    ex.tick(30)
+    r = get(ex, market, "/klines", symbol=SYMBOL[market], interval="1m")
+    rows = r.json()
+    assert rows and all(len(row) == 12 and row[0] % 60_000 == 0 for row in rows)
+    last = rows[-1]
+    assert last[6] == last[0] + 59_999 and last[8] > 0  # close time, trade count
+    assert used(r) == (2 if market == "spot" else 5)  # futures: by limit (default 500)
+    since = get(ex, market, "/klines", symbol=SYMBOL[market], interval="1m", startTime=last[0])
+    assert since.json() == [last]
+    bad = get(ex, market, "/klines", symbol=SYMBOL[market], interval="7m")
+    assert bad.status_code == 400 and bad.json()["code"] == -1120
+    missing = get(ex, market, "/klines", symbol=SYMBOL[market])
+    assert missing.status_code == 400 and missing.json()["code"] == -1102
+
+
+def test_system_status(ex: LocalExchange) -> None:
+    r = requests.get(ex.urls("spot")["rest"] + "/sapi/v1/system/status", timeout=5)
+    assert r.json() == {"status": 0, "msg": "normal"}
+
+
+@pytest.mark.parametrize(
+    ("path", "market", "top"),
+    [
+        ("/fapi/v2/account", "usdm", {"feeTier", "canTrade", "totalWalletBalance"}),
+        ("/fapi/v3/account", "usdm", {"totalWalletBalance", "availableBalance"}),
+        ("/dapi/v1/account", "coinm", {"feeTier", "canTrade", "updateTime"}),
+    ],
+)
+def test_futures_account_routes(ex: LocalExchange, path: str, market: str, top: set[str]) -> None:
+    account = ex.create_test_account("hmac")
+    rest = BinanceRest(ex.urls(market)["rest"], market)  # type: ignore[arg-type]
+    try:
+        unsigned = requests.get(ex.urls(market)["rest"] + path, timeout=5)  # type: ignore[arg-type]
+        assert unsigned.status_code == 401 and unsigned.json()["code"] == -2014
+        answer = json.loads(rest.signed_raw("GET", path, account.credentials))
+    finally:
+        rest.close()
+    assert top | {"assets", "positions"} <= set(answer)
+    asset = {a["asset"]: a for a in answer["assets"]}
+    margin = "USDT" if market == "usdm" else "BTC"
+    assert {"walletBalance", "availableBalance", "unrealizedProfit", "marginBalance"} <= set(
+        asset[margin]
+    )
+    assert Decimal(asset[margin]["walletBalance"]) > 0  # a funded test account

@@ -356,7 +356,7 @@ def test_decimal_mode_markets() -> None:
     assert m.precision.price == Decimal("0.01")
     assert isinstance(m.precision.amount, Decimal) and isinstance(m.taker, Decimal)
     assert m.precision.base == Decimal("1e-8")
-    assert markets.number is Decimal
+    assert markets.number_type is Decimal  # markets.number: the checked Decimal converter
     cm = parse_markets(COINM_EXCHANGE_INFO, "coinm", Decimal).market("BTC/USD:BTC")
     assert cm.contractSize == Decimal(100)
 

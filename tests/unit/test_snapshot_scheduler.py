@@ -189,3 +189,27 @@ def test_property_budget_never_exceeded(
         assert in_window <= s.budget
         assert len(set(s.pending)) == len(s.pending)
         assert not set(s.pending) & set(s.in_flight)
+
+
+def test_direct_calls_share_the_window_and_may_use_the_headroom() -> None:
+    s = SnapshotScheduler(weight_limit=100, headroom=0.2)  # snapshots: 80, direct: 100
+    assert s.admit(70, 0.0) == 0.0 and s.spent == 70
+    s.request("A", 1000)  # weight 50: does not fit beside the direct call's 70
+    assert s.due(1.0) == []
+    assert s.admit(30, 5.0) == 0.0  # up to the whole limit, headroom included
+    assert s.admit(1, 6.0) == 60.0 - 6.0  # the first charge leaves the window at 60
+    assert s.spent == 100  # a refused call is not charged
+    assert s.due(60.0) == [("A", 1000)]
+    lone = SnapshotScheduler(weight_limit=10, headroom=0.0)
+    assert lone.admit(25, 0.0) == 0.0 and lone.spent == 25  # sent and charged, not lost
+
+
+def test_pause_stops_direct_calls_and_snapshots() -> None:
+    s = SnapshotScheduler()
+    s.request("A", 100)
+    s.pause(30.0, 10.0)
+    assert s.admit(1, 20.0) == 20.0  # seconds left of the pause
+    assert s.due(20.0) == [] and s.next_ready_at(20.0) == 40.0
+    s.pause(5.0, 20.0)  # a shorter pause never shortens a longer one
+    assert s.paused_until == 40.0
+    assert s.admit(1, 40.0) == 0.0 and s.due(40.0) == [("A", 100)]

@@ -28,8 +28,9 @@ from tenacity import Retrying
 
 from ..._arguments import check_symbol, check_symbols
 from ..._core.events import RAW_HASH, Delivery, Inbound, Policy, RawMessage, RawTap
+from ..._core.frames import DEFAULT_MAX_MESSAGE
 from ..._core.snapshot_scheduler import SnapshotScheduler
-from ..._exceptions import BadRequest, BadSymbol, NotSupported
+from ..._exceptions import BadRequest, BadSymbol, ConnectionClosed, NotSupported
 from ..._orderbook import OrderBook
 from ..._structures import OHLCV, FundingRate, Liquidation, Market, Ticker, Trade
 from ..._sync.connection import Connection
@@ -40,10 +41,12 @@ from .environments import Endpoints, endpoints, route_for_stream
 from .market_data import MarketData
 from .markets import Markets, parse_markets
 from .rest import BinanceRest
+from .rest_market import BinanceRestMarket
 from .snapshots import SnapshotFetcher
 from .stream_protocol import BinanceStreamProtocol, Routed
 from .surface import TIMEFRAMES_BY_PRODUCT, CcxtSurface
 from .trading import BinanceTrading, take_credentials
+from .user_stream import USER_HASHES
 from .wire import Product
 
 __all__ = ["binance", "binancecoinm", "binanceusdm"]
@@ -80,7 +83,7 @@ StreamRef = tuple[str, str]  # (base URL, stream name)
 SNAPSHOT_CHANNEL = "depthSnapshot:"
 
 
-class binance(CcxtSurface, BinanceTrading):
+class binance(CcxtSurface, BinanceRestMarket, BinanceTrading):
     """Binance spot market data (``binanceusdm``/``binancecoinm`` for futures).
 
     ``config`` takes CCXT-style keys, all optional:
@@ -88,7 +91,9 @@ class binance(CcxtSurface, BinanceTrading):
     * ``options``: ``defaultType`` (``spot``, ``future``/``usdm``, ``delivery``/``coinm``),
       ``tradesStream`` (``aggTrade`` or ``trade``), ``depthSpeed`` (``100ms``),
       ``snapshotLimit`` (REST depth, default 1000), ``orderBookDepth`` (levels kept,
-      default unlimited), ``orderBookViewLimit`` (levels published, default 100);
+      default unlimited), ``orderBookViewLimit`` (levels published, default 100),
+      ``maxMessageSize`` (bytes one websocket message may have, all fragments together,
+      default 8 MiB; a larger one is a ``ProtocolError`` and the connection is renewed);
     * ``environment``: ``prod`` (default), ``testnet``, ``demo``, or ``local`` with
       ``local`` set to a running :class:`~ccxtpro_sync.simulator.LocalExchange`;
     * ``urls``: ``{"ws", "ws_api", "rest"}`` overrides;
@@ -145,6 +150,9 @@ class binance(CcxtSurface, BinanceTrading):
             raise NotSupported("Binance futures have no @trade stream; use aggTrade")
         self._depth_speed = str(options.get("depthSpeed", "100ms"))
         self._snapshot_limit = int(options.get("snapshotLimit", 1000))
+        self._max_message_size = int(options.get("maxMessageSize", DEFAULT_MAX_MESSAGE))
+        if self._max_message_size < 125:
+            raise BadRequest("options.maxMessageSize must be at least 125 bytes")
 
         self.rest = BinanceRest(self.endpoints.require("rest"), self.product, timeout=self.timeout)
         self._markets: Markets | None = None
@@ -255,14 +263,16 @@ class binance(CcxtSurface, BinanceTrading):
         self._fetcher.request(symbol, self._snapshot_limit)
 
     def _apply_snapshot(self, symbol: str, body: bytes, depth: int) -> None:
-        with self._data_lock:
-            deliveries = self.data.apply_snapshot(symbol, body, depth)
-            notices = self.data.take_notices()
+        raw = None
         if self._raw_tap.enabled:
-            # Recorded too, so that a replay can rebuild the book from the same diffs.
+            # Recorded too, so that a replay can rebuild the book from the same diffs
+            # (in the book's order: MarketData hands it over ahead of the next diff).
             channel = f"{SNAPSHOT_CHANNEL}{self.market(symbol).lowercaseId}@{depth}"
             message = RawMessage("rest", channel, body, self._raw_tap.clock())
-            deliveries = [Delivery(RAW_HASH, [message], Policy.APPEND), *deliveries]
+            raw = Delivery(RAW_HASH, [message], Policy.APPEND)
+        with self._data_lock:
+            deliveries = self.data.apply_snapshot(symbol, body, depth, raw)
+            notices = self.data.take_notices()
         self._deliver(deliveries, notices)
 
     def _deliver(self, deliveries: list[Delivery], notices: list[Any]) -> None:
@@ -296,6 +306,9 @@ class binance(CcxtSurface, BinanceTrading):
             read_timeout=self._read_timeout,
             ping_interval=self._ping_interval,
             outgoing_rate=MESSAGE_RATE[self.product],
+            max_message_size=self._max_message_size,
+            kind="market",
+            on_give_up=self._connection_gave_up,
         )
 
     def _acquire(self, streams: Sequence[str]) -> None:
@@ -303,6 +316,7 @@ class binance(CcxtSurface, BinanceTrading):
         plan: dict[Connection, list[str]] = {}
         with self._lock:
             self._check_usable()
+            self._purge_finished()
             for stream in streams:
                 ref = (self._route_base(stream), stream)
                 conn = self._carrier.get(ref)
@@ -387,10 +401,90 @@ class binance(CcxtSurface, BinanceTrading):
         with self._lock:
             return [c for pool in self._pools.values() for c in pool]
 
+    def _every_connection(self) -> list[Connection]:
+        """Market streams, then the WS API and the user-data stream, if open."""
+        with self._lock:
+            if not self._closed:  # a closed client still lists its (closed) connections
+                self._purge_finished()
+            extra = [c for c in (self._ws_api, self._user_stream) if c is not None]
+            return [*(c for pool in self._pools.values() for c in pool), *extra]
+
+    def _purge_finished(self) -> None:
+        """Forget connections that gave up or were closed, so the next call builds new
+        ones (and their streams count as unsubscribed). Under the client lock."""
+        for pool in self._pools.values():
+            for conn in [c for c in pool if c.finished]:
+                self._forget_connection(conn)
+        if self._ws_api is not None and self._ws_api.finished:
+            self._ws_api = None
+            if self.product == "spot":
+                self._user_holds.clear()  # spot user data rode on it
+        if self._user_stream is not None and self._user_stream.finished:
+            self._user_stream = None
+            self._user_holds.clear()
+
+    def _forget_connection(self, conn: Connection) -> None:
+        for pool in self._pools.values():
+            if conn in pool:
+                pool.remove(conn)
+        streams = [stream for (_, stream), c in self._carrier.items() if c is conn]
+        for ref in [ref for ref, c in self._carrier.items() if c is conn]:
+            del self._carrier[ref]
+        self._load.pop(conn, None)
+        gone = set(streams)
+        dropped = [key for key in self._held if not gone.isdisjoint(key[1:])]
+        self._held.difference_update(dropped)
+        for stream in streams:
+            self._forget(stream)
+        # A watch_* hold is re-acquired whole by its next call: release what it still
+        # holds on other (live) connections, so no stream is referenced twice.
+        alive = [s for key in dropped for s in key[1:] if s not in gone]
+        if alive:
+            self._release(alive)
+
+    def _connection_match(self, conn: Connection) -> Callable[[str], bool]:
+        """Which message hashes ``conn`` feeds (no client lock: a reader may ask)."""
+        if conn.kind == "market":
+            hashes: set[str] = set()
+            for stream in conn.info()["subscriptions"]:
+                with self._data_lock:
+                    hashes.update(self.data.hashes(stream))
+            return hashes.__contains__
+        if conn.kind == "user_data" or self.product == "spot":
+            return lambda h: h.split(":", 1)[0] in USER_HASHES
+        return lambda h: False  # a futures WS API: only its requests, failed already
+
+    def _connection_gave_up(self, conn: Connection, error: BaseException) -> None:
+        """On the reader of ``conn``: its reconnect policy gave up. Everyone waiting on
+        what it carried gets the final error now; the next call builds a new one."""
+        self._fail_consumers(self._connection_match(conn), error)
+
+    def close_connection(self, name_or_url: str, timeout: float | None = None) -> None:
+        """Close one connection (by name or URL, as ``connections()`` lists them).
+
+        Its waiters, streams and callbacks get ``ConnectionClosed``; its subscriptions
+        are released, not restored; the client's other connections are untouched, and a
+        later call that needs one of those streams opens a new connection.
+        ``BadRequest`` if the client has no such connection.
+        """
+        self._check_usable()
+        for conn in self._every_connection():
+            if name_or_url in (conn.name, conn.url) or conn.url.split("?")[0] == name_or_url:
+                break
+        else:
+            raise BadRequest(f"{self.name} has no connection {name_or_url!r}")
+        match = self._connection_match(conn)
+        conn.close(self._timeout(timeout))
+        with self._lock:
+            self._purge_finished()
+        error = ConnectionClosed(f"{conn.name}: closed by close_connection()", reason="closed")
+        self._fail_consumers(match, error)
+
     def connections(self) -> list[ConnectionInfo]:
-        """Figures for every websocket connection of this client (see ``ConnectionInfo``)."""
+        """Figures for every websocket connection of this client: market streams, the
+        WS API and the user-data stream, each with its ``kind`` (see ``ConnectionInfo``)."""
         shared: dict[str, Any] = {**self.hub.stats(), "cache_sizes": self._cache_sizes()}
-        return [ConnectionInfo(**conn.info(), **shared) for conn in self._all_connections()]
+        return [ConnectionInfo(**conn.info(), **shared) for conn in self._every_connection()]
 
     def connection_info(self, url: str) -> ConnectionInfo:
         """Figures for the connection whose URL (or name) is ``url``; ``BadRequest`` if none."""

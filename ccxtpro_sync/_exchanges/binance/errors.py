@@ -47,6 +47,7 @@ from ..._exceptions import (
     InvalidOrder,
     InvalidSignature,
     IPBanned,
+    NotSupported,
     OnMaintenance,
     OrderNotFound,
     PermissionDenied,
@@ -67,6 +68,7 @@ _BANNED_UNTIL = re.compile(r"banned until (\d{12,})")
 #: Codes whose class does not depend on the message.
 _BY_CODE: Final[dict[int, type[ExchangeError]]] = {
     -1002: PermissionDenied,  # UNAUTHORIZED: "not authorized to execute this request"
+    -1020: NotSupported,  # UNSUPPORTED_OPERATION
     -1021: InvalidNonce,
     -1022: InvalidSignature,
     -1099: AuthenticationError,  # not found, unauthenticated, or unauthorized
@@ -84,7 +86,10 @@ _BY_CODE: Final[dict[int, type[ExchangeError]]] = {
     -1115: InvalidOrder,  # INVALID_TIF
     -1116: InvalidOrder,  # INVALID_ORDER_TYPE
     -1117: InvalidOrder,  # INVALID_SIDE
+    -1120: BadRequest,  # BAD_INTERVAL
     -1121: BadSymbol,
+    -1127: BadRequest,  # MORE_THAN_XX_HOURS (startTime..endTime window too long)
+    -1128: BadRequest,  # OPTIONAL_PARAMS_BAD_COMBO
     -1125: AuthenticationError,  # INVALID_LISTEN_KEY (as CCXT); user_data re-creates
     -1131: BadRequest,  # BAD_RECV_WINDOW
     -2013: OrderNotFound,  # NO_SUCH_ORDER

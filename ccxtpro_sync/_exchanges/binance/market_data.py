@@ -98,7 +98,8 @@ class MarketData:
         self.markets = markets
         self.product = markets.product
         self.futures = self.product != "spot"
-        self.number: Any = markets.number  # float or Decimal, fixed per client
+        #: float or Decimal (checked: NaN and infinities are refused), fixed per client.
+        self.number: Any = markets.number
         self.trades_limit = trades_limit
         self.ohlcv_limit = ohlcv_limit
         self.liquidations_limit = liquidations_limit
@@ -120,6 +121,9 @@ class MarketData:
         self.mark_prices: dict[str, Ticker] = {}
         self.funding_rates: dict[str, FundingRate] = {}
         self.books: dict[str, BookSync[Any]] = {}
+        #: Raw-log entries of applied REST snapshots, by symbol, handed over ahead of
+        #: the symbol's next depth diff (see ``apply_snapshot``).
+        self._held_raw: dict[str, list[Delivery]] = {}
 
     # -- StreamRouter ----------------------------------------------------------------
     def route(self, stream: str, data: msgspec.Raw, now: float) -> Routed:
@@ -161,29 +165,46 @@ class MarketData:
         return []
 
     # -- order-book snapshots ----------------------------------------------------------
-    def apply_snapshot(self, symbol: str, body: bytes, depth: int) -> list[Delivery]:
-        """Feed a REST depth snapshot to ``symbol``'s book; asks for another if unusable."""
+    def apply_snapshot(
+        self, symbol: str, body: bytes, depth: int, raw: Delivery | None = None
+    ) -> list[Delivery]:
+        """Feed a REST depth snapshot to ``symbol``'s book; asks for another if unusable.
+
+        ``raw`` is the snapshot's raw-log entry. It goes out with the symbol's next
+        depth diff, on the reader that applies it, so the raw log keeps the order in
+        which the book took snapshot and diffs (handed over by the caller once the
+        lock is released, it could follow diffs applied after it, and a replay would
+        rebuild other books)."""
         book = self.books.get(symbol)
         if book is None:  # unsubscribed meanwhile
-            return []
+            return [] if raw is None else [raw]
+        if raw is not None:
+            self._held_raw.setdefault(symbol, []).append(raw)
         snapshot = wire.decode(self._snapshot_decoder(), body, "depth snapshot")
+        levels = self._levels
         result = book.on_snapshot(
             snapshot.last_update_id,
-            snapshot.bids,
-            snapshot.asks,
+            levels(snapshot.bids),
+            levels(snapshot.asks),
             depth=depth,
             timestamp=snapshot.transaction_time or snapshot.event_time,
         )
+        if self.defer_views and result.book is not None:
+            # Live, the result is handed over once the data lock is released, possibly
+            # after a newer diff's update: a deferred view is built from the book as it
+            # is then, where the copy taken now would take consumers back in time.
+            return [Delivery(orderbook_hash(symbol), self._deferred_view(book), LATEST)]
         return self._book_result(book, result)
 
     def _snapshot_decoder(self) -> msgspec.json.Decoder[Any]:
         """Depth snapshots (REST and spot partial depth): float books get float levels."""
-        if self.number is float:
+        if self.markets.number_type is float:
             return wire.DEPTH_SNAPSHOT_FLOAT_DECODER
         return wire.DEPTH_SNAPSHOT_DECODER
 
     def drop_book(self, symbol: str) -> None:
         self.books.pop(symbol, None)
+        self._held_raw.pop(symbol, None)
 
     # -- binding a stream name to its handler ------------------------------------------
     def _bind(self, stream: str) -> Handler:
@@ -315,6 +336,13 @@ class MarketData:
 
         return on_all
 
+    def _levels(self, levels: list[Any]) -> list[Any]:
+        """Book levels as numbers: float levels are decoded checked already (finite,
+        non-negative); string levels are converted here, NaN and infinities refused."""
+        if self.markets.number_type is float:
+            return levels
+        return parsers.parse_levels(levels, self.number)
+
     def _book(self, market: Market, *, partial: bool) -> BookSync[Any]:
         book = self.books.get(market.symbol)
         if book is None or book.partial != partial:
@@ -325,8 +353,10 @@ class MarketData:
                 view_limit=self.book_view_limit,
                 partial=partial,
                 number=self.number,
-                # Float books get their levels from the float decoders (see below).
-                parsed=self.number is float,
+                # Levels arrive as numbers: from the float decoders, or converted by
+                # _levels() on arrival, so a non-finite one fails its message before
+                # anything is buffered or applied.
+                parsed=True,
             )
             self.books[market.symbol] = book
         return book
@@ -338,20 +368,26 @@ class MarketData:
         # Float books: msgspec turns the quoted levels into floats in C and the book
         # takes them as they are (parsed=True); Decimal books parse the strings.
         decode_depth = (
-            wire.DEPTH_UPDATE_FLOAT_DECODER if self.number is float else wire.DEPTH_UPDATE_DECODER
+            wire.DEPTH_UPDATE_FLOAT_DECODER
+            if self.markets.number_type is float
+            else wire.DEPTH_UPDATE_DECODER
         ).decode
 
         view = not self.defer_views
         futures = self.futures
         key = orderbook_hash(symbol)
+        held_raw = self._held_raw
+
+        levels = self._levels
 
         def on_depth(data: msgspec.Raw) -> list[Delivery]:
             event = _decode(decode_depth, data)
+            bids, asks = levels(event.bids), levels(event.asks)
             if partial:
                 result = book.on_partial(
                     event.final_update_id,
-                    event.bids,
-                    event.asks,
+                    bids,
+                    asks,
                     event.transaction_time or event.event_time,
                     view=view,
                 )
@@ -360,12 +396,15 @@ class MarketData:
                     event.first_update_id,
                     event.final_update_id,
                     event.prev_final_update_id if futures else None,
-                    event.bids,
-                    event.asks,
+                    bids,
+                    asks,
                     event.transaction_time or event.event_time,
                     view=view,
                 )
-            return self._book_result(book, result, key)
+            deliveries = self._book_result(book, result, key)
+            if held_raw and symbol in held_raw:  # a snapshot applied since the last diff
+                return [*held_raw.pop(symbol), *deliveries]
+            return deliveries
 
         return on_depth
 
@@ -373,10 +412,13 @@ class MarketData:
         book = self._book(market, partial=True)
         key = orderbook_hash(market.symbol)
         decode_partial = self._snapshot_decoder().decode
+        levels = self._levels
 
         def on_partial(data: msgspec.Raw) -> list[Delivery]:
             snapshot = _decode(decode_partial, data)
-            result = book.on_partial(snapshot.last_update_id, snapshot.bids, snapshot.asks)
+            result = book.on_partial(
+                snapshot.last_update_id, levels(snapshot.bids), levels(snapshot.asks)
+            )
             return self._book_result(book, result, key)
 
         return on_partial

@@ -26,7 +26,7 @@ from typing import Any, Final
 import msgspec
 
 from ..._exceptions import BadSymbol, ProtocolError
-from ..._numbers import Num, NumberConverter
+from ..._numbers import Num, NumberConverter, finite, number_type
 from ..._structures import Limits, Market, MinMax, Precision, iso8601
 from .wire import Product
 
@@ -234,14 +234,17 @@ class Markets:
     so any thread may read it.
     """
 
-    __slots__ = ("_by_id", "_by_symbol", "number", "product")
+    __slots__ = ("_by_id", "_by_symbol", "number", "number_type", "product")
 
     def __init__(
         self, markets: Iterable[Market], product: Product, *, number: NumberConverter = float
     ) -> None:
         self.product: Product = product
-        #: The converter the markets' numbers were made with; parse streams with it.
-        self.number: NumberConverter = number
+        #: The converter to parse streams with: the markets' own (``float`` or
+        #: ``Decimal``), checked so that NaN and infinities are a ``ProtocolError``.
+        self.number: NumberConverter = finite(number)
+        #: ``float`` or ``Decimal``: which one, for choosing fast paths.
+        self.number_type: NumberConverter = number_type(number)
         self._by_symbol: dict[str, Market] = {}
         self._by_id: dict[str, Market] = {}
         for market in markets:

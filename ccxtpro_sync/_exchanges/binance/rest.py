@@ -100,8 +100,10 @@ class BinanceRest:
         params: dict[str, Any] | None = None,
         *,
         headers: dict[str, str] | None = None,
+        timeout: float | None = None,
     ) -> bytes:
         """One request; returns the body of a 200 response or raises the typed error."""
+        timeout = self.timeout if timeout is None else timeout
         url = self.base_url + path
         query = urlencode(params) if params else ""
         # A listenKey (bearer token) or signature in the query must not ride out in an
@@ -113,10 +115,10 @@ class BinanceRest:
                 method,
                 f"{url}?{query}" if query else url,
                 headers=headers,
-                timeout=self.timeout,
+                timeout=timeout,
             )
         except requests.Timeout as error:
-            failure = RequestTimeout(f"{method} {url} timed out after {self.timeout}s")
+            failure = RequestTimeout(f"{method} {url} timed out after {timeout}s")
             if not hidden:
                 raise failure from error
         except requests.RequestException as error:
@@ -153,6 +155,7 @@ class BinanceRest:
         params: dict[str, Any] | None = None,
         *,
         recv_window: int | None = None,
+        timeout: float | None = None,
     ) -> bytes:
         """A SIGNED request: ``timestamp`` (+ ``recvWindow``) and ``signature`` over the
         percent-encoded query string, in the order sent, key in ``X-MBX-APIKEY``."""
@@ -161,7 +164,8 @@ class BinanceRest:
         if recv_window is not None:
             query["recvWindow"] = recv_window
         query["signature"] = credentials.sign(urlencode(query))
-        return self.send(method, path, query, headers={"X-MBX-APIKEY": credentials.api_key})
+        headers = {"X-MBX-APIKEY": credentials.api_key}
+        return self.send(method, path, query, headers=headers, timeout=timeout)
 
     def with_api_key(
         self,
@@ -182,23 +186,38 @@ class BinanceRest:
         path = PATHS[self.product][1]
         return self._abortable_get(path, {"symbol": market_id, "limit": limit})
 
-    def _abortable_get(self, path: str, params: dict[str, Any]) -> bytes:
+    def get(self, path: str, params: dict[str, Any] | None = None, *, timeout: float) -> bytes:
+        """A public GET that ``close()`` can cut short (market-data ``fetch_*``)."""
+        return self._abortable_get(path, params or {}, timeout=timeout)
+
+    def _abortable_get(
+        self, path: str, params: dict[str, Any], *, timeout: float | None = None
+    ) -> bytes:
         """GET over ``http.client``: unlike a ``requests`` call, another thread can end it
         by shutting its socket, so ``close()`` never waits for a slow snapshot."""
+        timeout = self.timeout if timeout is None else timeout
         parts = urlsplit(self.base_url)
         kind = HTTPSConnection if parts.scheme == "https" else HTTPConnection
-        conn = kind(parts.hostname or "", parts.port, timeout=self.timeout)
+        conn = kind(parts.hostname or "", parts.port, timeout=timeout)
         what = f"GET {path}"
         with self._lock:
             if self._aborted:
                 raise ClientClosed(f"{what}: REST client closed")
             self._active.add(conn)
         try:
-            conn.request("GET", f"{parts.path}{path}?{urlencode(params)}", headers=_HEADERS)
+            conn.connect()
+            # close() may have run while we connected, when it had no socket to shut:
+            # look again now that there is one (close() shuts it if it comes later).
+            with self._lock:
+                aborted = self._aborted
+            if aborted:
+                raise ClientClosed(f"{what}: aborted by close()")
+            query = f"?{urlencode(params)}" if params else ""
+            conn.request("GET", f"{parts.path}{path}{query}", headers=_HEADERS)
             response = conn.getresponse()
             content = response.read()
         except TimeoutError as error:
-            raise RequestTimeout(f"{what} timed out after {self.timeout}s") from error
+            raise RequestTimeout(f"{what} timed out after {timeout}s") from error
         except (OSError, HTTPException) as error:
             if self._aborted:
                 raise ClientClosed(f"{what}: aborted by close()") from error

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 
 from ..._core.snapshot_scheduler import SnapshotScheduler
-from ..._exceptions import CcxtproSyncError, ClientClosed, DDoSProtection
+from ..._exceptions import CcxtproSyncError, ClientClosed, DDoSProtection, RateLimitExceeded
 from .rest import BinanceRest
 
 _log = logging.getLogger("ccxtpro_sync")
@@ -64,6 +64,28 @@ class SnapshotFetcher:
             thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout + self._rest.timeout)
+
+    def admit(self, weight: int, what: str) -> None:
+        """Charge a direct REST call to the shared budget, or raise ``RateLimitExceeded``
+        (with ``retry_after``) without sending when a ``Retry-After`` pause is running or
+        the minute's weight is used up."""
+        with self._cond:
+            wait = self._scheduler.admit(weight, time.monotonic())
+        if wait > 0:
+            raise RateLimitExceeded(
+                f"{what}: REST weight budget exhausted; retry in {wait:.1f}s", retry_after=wait
+            )
+
+    def settled(self, error: BaseException | None) -> None:
+        """Fold a direct call's outcome into the budget: the used weight Binance
+        reported and, on 429/418, the ``Retry-After`` pause (snapshots wait too)."""
+        with self._cond:
+            now = time.monotonic()
+            if self._rest.used_weight is not None:
+                self._scheduler.used_weight(self._rest.used_weight, now)
+            if isinstance(error, DDoSProtection) and error.retry_after is not None:
+                self._scheduler.pause(error.retry_after, now)
+                self._cond.notify()
 
     @property
     def thread(self) -> threading.Thread | None:

@@ -171,6 +171,11 @@ class BinanceTrading(BinanceRestTrading):
         _reconnect: Any
         _read_timeout: float
         _ping_interval: float
+        _max_message_size: int
+
+        def _purge_finished(self) -> None: ...
+
+        def _connection_gave_up(self, conn: Connection, error: BaseException) -> None: ...
 
         @property
         def data(self) -> MarketData: ...
@@ -220,6 +225,7 @@ class BinanceTrading(BinanceRestTrading):
     def _ws_api_connection(self) -> Connection:
         with self._lock:
             self._check_usable()
+            self._purge_finished()
             if self._ws_api is None:
                 protocol = BinanceWsApiProtocol(
                     self.endpoints,
@@ -238,6 +244,9 @@ class BinanceTrading(BinanceRestTrading):
                     read_timeout=self._read_timeout,
                     ping_interval=self._ping_interval,
                     outgoing_rate=WS_API_RATE,
+                    max_message_size=self._max_message_size,
+                    kind="ws_api",
+                    on_give_up=self._connection_gave_up,
                 )
                 self._hook_reconcile()
             return self._ws_api
@@ -625,6 +634,7 @@ class BinanceTrading(BinanceRestTrading):
         if self._markets is None:
             self.load_markets()
         with self._lock:
+            self._purge_finished()
             first = not self._user_holds
             self._user_holds.add(key)
         if not first:
@@ -674,6 +684,9 @@ class BinanceTrading(BinanceRestTrading):
             connect_timeout=self.timeout,
             read_timeout=self._read_timeout,
             ping_interval=self._ping_interval,
+            max_message_size=self._max_message_size,
+            kind="user_data",
+            on_give_up=self._connection_gave_up,
         )
         with self._lock:
             self._user_stream = conn

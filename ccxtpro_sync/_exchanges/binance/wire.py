@@ -22,7 +22,8 @@ Choices made for the hot path:
 
 from __future__ import annotations
 
-from typing import Any, Final, Literal, TypeAlias, TypeVar
+import sys
+from typing import Annotated, Any, Final, Literal, TypeAlias, TypeVar
 
 import msgspec
 
@@ -271,6 +272,11 @@ class DepthSnapshot(_Wire, frozen=True):
     transaction_time: int | None = _o("T")
 
 
+#: A price or quantity decoded straight to float: non-negative and finite. msgspec
+#: checks the bounds in C; "NaN" fails both, "Infinity" the upper one.
+FiniteFloat: TypeAlias = Annotated[float, msgspec.Meta(ge=0.0, le=sys.float_info.max)]
+
+
 class DepthUpdateFloatEvent(_Wire, frozen=True):
     """:class:`DepthUpdateEvent` with levels decoded straight to ``float``.
 
@@ -285,8 +291,8 @@ class DepthUpdateFloatEvent(_Wire, frozen=True):
     symbol: str = _f("s")
     first_update_id: int = _f("U")
     final_update_id: int = _f("u")
-    bids: list[tuple[float, float]] = _f("b")
-    asks: list[tuple[float, float]] = _f("a")
+    bids: list[tuple[FiniteFloat, FiniteFloat]] = _f("b")
+    asks: list[tuple[FiniteFloat, FiniteFloat]] = _f("a")
     transaction_time: int | None = _o("T")
     prev_final_update_id: int | None = _o("pu")
     pair: str | None = _o("ps")
@@ -296,8 +302,8 @@ class DepthSnapshotFloat(_Wire, frozen=True):
     """:class:`DepthSnapshot` with ``float`` levels (see :class:`DepthUpdateFloatEvent`)."""
 
     last_update_id: int = _f("lastUpdateId")
-    bids: list[tuple[float, float]] = _f("bids")
-    asks: list[tuple[float, float]] = _f("asks")
+    bids: list[tuple[FiniteFloat, FiniteFloat]] = _f("bids")
+    asks: list[tuple[FiniteFloat, FiniteFloat]] = _f("asks")
     event_time: int | None = _o("E")
     transaction_time: int | None = _o("T")
 

@@ -1,6 +1,6 @@
 from django.http import HttpRequest, JsonResponse
 
-from ccxtpro_sync import CcxtproSyncError
+from ccxtpro_sync import BadRequest, CcxtproSyncError
 
 from .client import market_client
 
@@ -10,7 +10,9 @@ def ticker(request: HttpRequest) -> JsonResponse:
     symbol = request.GET.get("symbol", "BTC/USDT")
     try:
         found = market_client.get().watch_ticker(symbol, timeout=5)
-    except CcxtproSyncError as error:
+    except BadRequest as error:  # the caller's mistake (BadSymbol: no such market)
+        return JsonResponse({"error": type(error).__name__, "message": str(error)}, status=400)
+    except CcxtproSyncError as error:  # the exchange or the network failed us
         return JsonResponse({"error": type(error).__name__, "message": str(error)}, status=502)
     return JsonResponse(
         {"symbol": found.symbol, "last": found.last, "bid": found.bid, "ask": found.ask}
