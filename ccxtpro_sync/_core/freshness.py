@@ -117,7 +117,7 @@ class Freshness:
                 return None
             expected = track.mean
         base = max(policy.floor, policy.multiple * expected)
-        return base * 2 ** min(track.strikes, policy.max_strikes)
+        return base * (1 << min(track.strikes, policy.max_strikes))
 
     def due(self, now: float) -> bool:
         """True at most once per ``policy.interval``: time to call :meth:`stale`."""
@@ -126,16 +126,20 @@ class Freshness:
         self._next_check = now + self.policy.interval
         return True
 
-    def stale(self, now: float, live: Iterable[str]) -> list[Stale]:
+    def stale(
+        self, now: float, live: Iterable[str], wanted: Iterable[str] | None = None
+    ) -> list[Stale]:
         """The ``live`` streams (subscribed and confirmed) silent past their limit.
 
         A live stream not tracked yet starts its clock now (silence is counted from
-        its confirmation, not from the epoch); tracks of streams no longer live are
-        forgotten. Each stream returned counts a strike and its clock restarts, as it
+        its confirmation, not from the epoch); tracks of streams not ``wanted`` (by
+        default: not live) are forgotten, so a stream being resubscribed keeps its
+        strikes. Each stream returned counts a strike and its clock restarts, as it
         is about to be resubscribed."""
         live = set(live)
+        keep = live if wanted is None else live | set(wanted)
         tracks = self._tracks
-        for stream in [s for s in tracks if s not in live]:
+        for stream in [s for s in tracks if s not in keep]:
             del tracks[stream]
         found: list[Stale] = []
         for stream in live:

@@ -66,6 +66,8 @@ RequestBuilder = Callable[[Any], tuple[list[int | str], list[str]]]
 
 #: Bytes per socket read: a burst of frames costs one syscall, not one or more per frame.
 READ_SIZE = 1 << 16
+#: Seconds between two asks of the protocol's per-stream freshness check (it paces itself too).
+FRESHNESS_POLL = 0.25
 
 #: Told (on the reader thread, no lock held) that the reconnect policy gave up.
 GiveUpHandler = Callable[["Connection", BaseException], None]
@@ -593,10 +595,16 @@ class Connection:
         sock = ws.sock
         if sock is None:
             raise _Reconnect("socket gone before reading")
-        sock.settimeout(self._ping_interval)
+        protocol = self.protocol
+        # The protocol's per-stream freshness check (resubscribes silent streams), if any:
+        # a connection whose only streams went silent must still wake up to run it.
+        check_freshness = getattr(protocol, "check_freshness", None)
+        next_check = 0.0
+        ping_interval = self._ping_interval
+        sock.settimeout(ping_interval if check_freshness is None else min(ping_interval, 1.0))
         parser = FrameParser(self._max_message)
         last_rx = time.monotonic()
-        protocol = self.protocol
+        last_ping = last_rx
         lock = self._lock
         deliver_many = self.hub.deliver_many
         wake = self.hub.dispatcher.wake
@@ -611,6 +619,11 @@ class Connection:
                     raise ClientClosed("closed") from None
                 if now - last_rx >= read_timeout:
                     raise _Reconnect(f"no data for {read_timeout:.1f}s (silent peer)") from None
+                if check_freshness is not None:
+                    next_check = self._check_freshness(check_freshness, now, next_check)
+                if now - max(last_rx, last_ping) < ping_interval:
+                    continue  # woken for the freshness check only
+                last_ping = now
                 self._bucket.reserve(now)  # an unsolicited ping counts against the rate limit
                 with self._send_lock:
                     ws.ping()
@@ -680,6 +693,21 @@ class Connection:
                 # May wait for the dispatcher (backpressure): no library lock is held here.
                 self.reader_wait += deliver_many(batch, self.name, url=self._url, wake=False)
             wake()  # one wake-up for the whole burst
+            if check_freshness is not None and now >= next_check:
+                next_check = self._check_freshness(check_freshness, now, next_check)
+
+    def _check_freshness(
+        self, check: Callable[[float], Inbound | None], now: float, next_check: float
+    ) -> float:
+        """Run the protocol's freshness check (at most every ``FRESHNESS_POLL`` s) and
+        act on it; returns when to check next."""
+        if now < next_check:
+            return next_check
+        with self._lock:
+            inbound = check(now)
+        if inbound is not None:
+            self._apply(inbound)
+        return now + FRESHNESS_POLL
 
     def _framing_error(self, error: FrameError) -> None:
         self.protocol_errors += 1

@@ -37,6 +37,7 @@ from ..._sync.connection import Connection
 from ..._sync.consumers import Stream, Subscription
 from ..._sync.info import ConnectionInfo
 from . import market_data as md
+from .cadence import freshness_policy, new_freshness
 from .environments import Endpoints, endpoints, route_for_stream
 from .market_data import MarketData
 from .markets import Markets, parse_markets
@@ -104,7 +105,9 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceTrading):
       ``maxPending`` (items an ``APPEND`` stream keeps for a lagging callback, 10,000),
       ``callbackOverflow`` (``{kind: "block" | "drop_oldest" | "latest"}`` per stream
       kind such as ``trades``, ``ohlcv``, ``orders``; default ``block``), ``maxLag``
-      (seconds a blocked reader waits for callbacks before dropping, default 5);
+      (seconds a blocked reader waits for callbacks before dropping, default 5),
+      ``freshness`` (per-stream watchdog: ``False`` to turn it off, or ``multiple``,
+      ``floor``, ``minSamples``, ``interval``; see ``docs/threading.md``);
     * ``credentials`` (a :class:`~ccxtpro_sync.Credentials`), or ``apiKey`` with ``secret``
       or ``privateKey``/``privateKeyPath`` (and ``password``). The secret entries are
       popped out of ``config``: the dict is consumed, so it holds no secret afterwards.
@@ -143,6 +146,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceTrading):
         self._number: Callable[[str], Any] = Decimal if numbers == "decimal" else float
         self._reconnect: Retrying | None = settings.get("reconnect")
         self._read_timeout = float(settings.get("readTimeout", SERVER_PING[self.product] * 3))
+        self._freshness = freshness_policy(settings.get("freshness"))
         self._ping_interval = float(settings.get("pingInterval", 15.0))
         self._max_streams = int(options.get("maxStreamsPerConnection", MAX_STREAMS[self.product]))
         self._trades_kind = str(options.get("tradesStream", "aggTrade"))
@@ -294,7 +298,12 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceTrading):
         suffix = base.rsplit("/", 1)[-1] if self.endpoints.routed else "stream"
         name = f"{self.name}-{suffix}-{index}"
         protocol = BinanceStreamProtocol(
-            base, router, max_streams=self._max_streams, raw_tap=self._raw_tap, name=name
+            base,
+            router,
+            max_streams=self._max_streams,
+            raw_tap=self._raw_tap,
+            name=name,
+            freshness=new_freshness(self._freshness),
         )
         return Connection(
             protocol,
