@@ -161,3 +161,30 @@ class Freshness:
             track = self._tracks.get(stream)
             if track is not None:
                 track.last = now
+
+
+class QuietUserData:
+    """When to reconcile a user-data stream that went silent while orders are open.
+
+    A stalled user-data stream keeps its connection alive (pings, request replies)
+    and so would hide a fill until the next reconnect. ``due`` says yes once nothing
+    has been heard for ``after`` seconds -- counted from the later of the last update
+    and the last reconcile -- while at least one order is open; with no open order
+    there is nothing a silence could hide, and nothing is done.
+    """
+
+    def __init__(self, after: float, now: float) -> None:
+        if not (isinstance(after, int | float) and 0 < after < float("inf")):
+            raise ValueError(f"the user-data quiet interval must be positive, not {after!r}")
+        self.after = float(after)
+        self._reference = now
+        #: Reconciles this watch asked for.
+        self.triggered = 0
+
+    def due(self, now: float, last_update: float | None, open_orders: int) -> bool:
+        heard = self._reference if last_update is None else max(self._reference, last_update)
+        if open_orders <= 0 or now - heard < self.after:
+            return False
+        self._reference = now  # the next one waits a whole interval after this reconcile
+        self.triggered += 1
+        return True

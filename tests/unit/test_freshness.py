@@ -79,3 +79,18 @@ def test_bad_knobs_are_refused() -> None:
         FreshnessPolicy(multiple=0)
     with pytest.raises(ValueError, match="floor"):
         FreshnessPolicy(floor=float("nan"))
+
+
+def test_quiet_user_data_reconciles_only_with_open_orders_and_once_per_interval() -> None:
+    from ccxtpro_sync._core.freshness import QuietUserData
+
+    quiet = QuietUserData(10.0, now=0.0)
+    assert not quiet.due(9.0, None, open_orders=1)  # counted from the start
+    assert not quiet.due(50.0, None, open_orders=0)  # nothing open: nothing to hide
+    assert quiet.due(50.0, 35.0, open_orders=2)  # 15 s without a word
+    assert not quiet.due(55.0, 35.0, open_orders=2)  # reconciled at 50: wait again
+    assert not quiet.due(62.0, 58.0, open_orders=2)  # heard at 58
+    assert quiet.due(68.5, 58.0, open_orders=2)
+    assert quiet.triggered == 2
+    with pytest.raises(ValueError, match="positive"):
+        QuietUserData(0, now=0.0)
