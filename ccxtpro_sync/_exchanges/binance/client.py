@@ -107,7 +107,9 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceTrading):
       kind such as ``trades``, ``ohlcv``, ``orders``; default ``block``), ``maxLag``
       (seconds a blocked reader waits for callbacks before dropping, default 5),
       ``freshness`` (per-stream watchdog: ``False`` to turn it off, or ``multiple``,
-      ``floor``, ``minSamples``, ``interval``; see ``docs/threading.md``);
+      ``floor``, ``minSamples``, ``interval``; see ``docs/threading.md``),
+      ``userDataQuietAfter`` (seconds of user-data silence, with orders open, before a
+      reconcile; default 60, ``False`` to turn it off);
     * ``credentials`` (a :class:`~ccxtpro_sync.Credentials`), or ``apiKey`` with ``secret``
       or ``privateKey``/``privateKeyPath`` (and ``password``). The secret entries are
       popped out of ``config``: the dict is consumed, so it holds no secret afterwards.
