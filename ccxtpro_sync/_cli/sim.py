@@ -18,6 +18,12 @@ from .common import URLS_VARIABLE
 
 def add_parser(commands: Any) -> None:
     sim = commands.add_parser("sim", help="run the local exchange until Ctrl-C")
+    sim.add_argument(
+        "--exchange",
+        choices=("binance", "deribit"),
+        default="binance",
+        help="which local exchange to run (deribit serves WS and HTTP on --ws-port)",
+    )
     sim.add_argument("--host", default="127.0.0.1", help="address to listen on")
     sim.add_argument("--ws-port", type=int, default=0, help="websocket port (0: any free port)")
     sim.add_argument("--rest-port", type=int, default=0, help="REST port (0: any free port)")
@@ -28,6 +34,8 @@ def add_parser(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "exchange", "binance") == "deribit":
+        return _run_deribit(args)
     from ..simulator import LocalExchange
     from ..simulator.catalog import MARKETS
 
@@ -50,6 +58,28 @@ def run(args: argparse.Namespace) -> int:
         for market, found in urls.items():
             print(f"{market:6} ws={found['ws']}  ws_api={found['ws_api']}  rest={found['rest']}")
         print(f"export {URLS_VARIABLE}='{json.dumps(urls, separators=(',', ':'))}'")
+        print("Ctrl-C to stop.", flush=True)
+        deadline = None if args.seconds <= 0 else time.monotonic() + args.seconds
+        stop = threading.Event()
+        try:
+            with _terminate_as_interrupt():
+                while deadline is None or time.monotonic() < deadline:
+                    remaining = 1.0 if deadline is None else deadline - time.monotonic()
+                    stop.wait(max(0.0, min(1.0, remaining)))
+        except KeyboardInterrupt:
+            print("stopping.", flush=True)
+    return 0
+
+
+def _run_deribit(args: argparse.Namespace) -> int:
+    """The local Deribit: one port for the JSON-RPC WebSocket and HTTP GET."""
+    from ..simulator import LocalDeribit
+
+    with LocalDeribit(host=args.host, port=args.ws_port, seed=args.seed) as exchange:
+        urls = exchange.urls()
+        client_id, secret = exchange.credentials
+        print(f"deribit ws={urls['ws']}  rest={urls['rest']}")
+        print(f"local test key: client_id={client_id} client_secret={secret}")
         print("Ctrl-C to stop.", flush=True)
         deadline = None if args.seconds <= 0 else time.monotonic() + args.seconds
         stop = threading.Event()

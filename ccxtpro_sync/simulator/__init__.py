@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from .catalog import MARKETS, Catalog, MarketName, SymbolSpec
+from .deribit import LocalDeribit
 from .engine import BookSnapshot, Engine
 from .faults import ConnMatch, Faults
 from .limits import DEFAULT_LIMITS, AttemptLimiter, MarketLimits
@@ -37,6 +38,7 @@ __all__ = [
     "ConnMatch",
     "ConnectionInfo",
     "Faults",
+    "LocalDeribit",
     "LocalExchange",
     "MarketLimits",
     "MarketName",
