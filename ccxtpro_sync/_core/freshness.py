@@ -59,10 +59,16 @@ class FreshnessPolicy:
 
 
 class _Track:
-    __slots__ = ("last", "mean", "samples", "strikes")
+    """One stream's clock. ``seen`` only bumps ``last`` and ``count`` (the hot path);
+    the mean gap is folded in at check time, over the updates since the last fold."""
+
+    __slots__ = ("count", "folded", "folded_at", "last", "mean", "samples", "strikes")
 
     def __init__(self, now: float) -> None:
         self.last = now
+        self.count = 0
+        self.folded = 0
+        self.folded_at = now
         self.mean = 0.0
         self.samples = 0
         self.strikes = 0
@@ -88,28 +94,39 @@ class Freshness:
         self._next_check = 0.0
 
     def seen(self, stream: str, now: float) -> None:
-        """An update of ``stream`` arrived (the hot path: a few attribute writes)."""
+        """An update of ``stream`` arrived (the hot path: two attribute writes)."""
         track = self._tracks.get(stream)
         if track is None:
             self._tracks[stream] = _Track(now)
             return
+        track.last = now
+        track.count += 1
+
+    def _fold(self, track: _Track) -> None:
+        """Fold the updates since the last fold into the mean gap."""
+        new = track.count - track.folded
+        if new <= 0:
+            return
+        track.folded = track.count
         if track.strikes:  # back after a resubscription: that silence was no market gap
             track.strikes = 0
-            track.last = now
+            track.folded_at = track.last
             return
-        gap = now - track.last
+        gap = (track.last - track.folded_at) / new
+        track.folded_at = track.last
         if track.samples:
-            track.mean += self.policy.smoothing * (gap - track.mean)
+            weight = 1.0 - (1.0 - self.policy.smoothing) ** new
+            track.mean += weight * (gap - track.mean)
         else:
             track.mean = gap
-        track.samples += 1
-        track.last = now
+        track.samples += new
 
     def limit(self, stream: str) -> float | None:
         """Seconds of silence after which ``stream`` is stale (None: not judged yet)."""
         track = self._tracks.get(stream)
         if track is None:
             return None
+        self._fold(track)
         policy = self.policy
         expected = self._cadence(stream)
         if expected is None:
@@ -151,7 +168,7 @@ class Freshness:
             silent = now - track.last
             if limit is not None and silent > limit:
                 track.strikes += 1
-                track.last = now
+                track.last = track.folded_at = now
                 found.append(Stale(stream, silent, limit, track.strikes))
         return found
 

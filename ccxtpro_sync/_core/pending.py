@@ -43,7 +43,8 @@ class PendingUpdates:
             raise ValueError("max_items must be at least 1")
         self.max_items = max_items
         self._entries: OrderedDict[str, list[Any] | tuple[Any]] = OrderedDict()
-        #: When each entry was created (the ``now`` given to :meth:`put`): its lag.
+        #: When each APPEND entry was created (the ``now`` given to :meth:`put`), oldest
+        #: first: its lag. LATEST values are always current and are not timed.
         self._since: dict[str, float] = {}
         #: Values replaced by a newer one before delivery (LATEST).
         self.coalesced = 0
@@ -64,15 +65,12 @@ class PendingUpdates:
         if policy is Policy.LATEST or overflow is Overflow.LATEST:
             if message_hash in entries:
                 self.coalesced += 1
-            else:
-                self._since[message_hash] = now
             # A 1-tuple marks a LATEST value; lists are APPEND accumulators.
             entries[message_hash] = (value,)
             return 0
         pending = entries.get(message_hash)
         if pending is None or isinstance(pending, tuple):
-            if pending is None:
-                self._since[message_hash] = now
+            self._since[message_hash] = now
             pending = list(value)
             entries[message_hash] = pending
         else:
@@ -106,13 +104,13 @@ class PendingUpdates:
         return 0
 
     def since(self, message_hash: str) -> float | None:
-        """When the pending entry of a hash was created, or None if it has none."""
-        return self._since.get(message_hash) if message_hash in self._entries else None
+        """When the pending APPEND entry of a hash was created, or None if it has none."""
+        return self._since.get(message_hash)
 
     def lag(self, now: float) -> float:
-        """Age of the oldest pending entry (0.0 when empty): how far behind delivery is."""
-        for message_hash in self._entries:  # the first is the oldest
-            return max(0.0, now - self._since.get(message_hash, now))
+        """Age of the oldest pending APPEND entry (0.0 if none): how far behind delivery is."""
+        for since in self._since.values():  # the first is the oldest
+            return max(0.0, now - since)
         return 0.0
 
     def pop(self) -> tuple[str, Any] | None:
