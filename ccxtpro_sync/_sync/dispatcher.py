@@ -135,8 +135,8 @@ class Dispatcher:
                     continue
                 message_hash = delivery.message_hash
                 policy = delivery.policy
-                if policy is latest:
-                    put(message_hash, delivery.value, latest, now=now)
+                if policy is latest:  # coalesces: never waits, and needs no clock
+                    put(message_hash, delivery.value, latest)
                     continue
                 mode = self._mode_of.get(message_hash)
                 if mode is None:
