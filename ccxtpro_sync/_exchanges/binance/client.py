@@ -38,7 +38,9 @@ from ..._sync.consumers import Stream, Subscription
 from ..._sync.info import ConnectionInfo
 from . import market_data as md
 from .cadence import freshness_policy, new_freshness
+from .env_selection import select_environment
 from .environments import Endpoints, endpoints, route_for_stream
+from .key_permissions import BinanceKeyPermissions
 from .market_data import MarketData
 from .markets import Markets, parse_markets
 from .rest import BinanceRest
@@ -84,7 +86,7 @@ StreamRef = tuple[str, str]  # (base URL, stream name)
 SNAPSHOT_CHANNEL = "depthSnapshot:"
 
 
-class binance(CcxtSurface, BinanceRestMarket, BinanceTrading):
+class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrading):
     """Binance spot market data (``binanceusdm``/``binancecoinm`` for futures).
 
     ``config`` takes CCXT-style keys, all optional:
@@ -95,8 +97,9 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceTrading):
       default unlimited), ``orderBookViewLimit`` (levels published, default 100),
       ``maxMessageSize`` (bytes one websocket message may have, all fragments together,
       default 8 MiB; a larger one is a ``ProtocolError`` and the connection is renewed);
-    * ``environment``: ``prod`` (default), ``testnet``, ``demo``, or ``local`` with
-      ``local`` set to a running :class:`~ccxtpro_sync.simulator.LocalExchange`;
+    * ``environment``: ``prod`` (default, or what ``BINANCE_PRO_ENV`` names), ``testnet``,
+      ``demo``, or ``local`` with ``local`` set to a running
+      :class:`~ccxtpro_sync.simulator.LocalExchange`;
     * ``urls``: ``{"ws", "ws_api", "rest"}`` overrides;
     * ``timeout`` (seconds, default 30), ``newUpdates`` (default True), ``tradesLimit``,
       ``OHLCVLimit``, ``liquidationsLimit`` (default 1000 each), ``numbers``
@@ -129,7 +132,8 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceTrading):
             )
         self.product: Product = _DEFAULT_TYPES[default_type]
         self.options = options
-        self.environment: str = settings.get("environment", "prod")
+        # explicit config, else BINANCE_PRO_ENV, else prod (env_selection.py)
+        self.environment: str = select_environment(settings)
         super().__init__(
             name=f"binance-{self.product}",
             timeout=settings.get("timeout", 30.0),
