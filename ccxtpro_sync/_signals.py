@@ -20,6 +20,10 @@ signal                      keyword payload
 ``message_dropped``         ``message_hash``, ``count``, ``reason``
 ``order_book_resync``       ``symbol``, ``reason``, ``count``
 ``protocol_error``          ``url``, ``name``, ``error``
+``trades_backfilled``       ``symbol``, ``timeframe`` (None: trades), ``count``, ``first``,
+                            ``last`` (trade ids, or candle open times)
+``trades_gap``              ``symbol``, ``timeframe``, ``first``, ``last``: a range that could
+                            not be fetched (delivery goes on after it)
 ==========================  =================================================================
 """
 
@@ -50,6 +54,8 @@ class Signals:
     message_dropped: Signal = _namespace.signal("message-dropped")
     order_book_resync: Signal = _namespace.signal("order-book-resync")
     protocol_error: Signal = _namespace.signal("protocol-error")
+    trades_backfilled: Signal = _namespace.signal("trades-backfilled")
+    trades_gap: Signal = _namespace.signal("trades-gap")
 
     def all(self) -> dict[str, Signal]:
         """Every signal by attribute name."""

@@ -30,6 +30,7 @@ from ..._arguments import check_symbol, check_symbols
 from ..._core.events import RAW_HASH, Delivery, Inbound, Policy, RawMessage, RawTap
 from ..._core.frames import DEFAULT_MAX_MESSAGE
 from ..._core.snapshot_scheduler import SnapshotScheduler
+from ..._core.trade_gap import GapRequest
 from ..._exceptions import BadRequest, BadSymbol, ConnectionClosed, NotSupported
 from ..._orderbook import OrderBook
 from ..._structures import OHLCV, FundingRate, Liquidation, Market, Ticker, Trade
@@ -37,6 +38,7 @@ from ..._sync.connection import Connection
 from ..._sync.consumers import Stream, Subscription
 from ..._sync.info import ConnectionInfo
 from . import market_data as md
+from .backfill import Backfiller, BackfillJob, fetch_gap
 from .environments import Endpoints, endpoints, route_for_stream
 from .market_data import MarketData
 from .markets import Markets, parse_markets
@@ -167,6 +169,14 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceTrading):
             name=f"ccxtpro_sync-{self.name}-snapshots",
             default_limit=self._snapshot_limit,
         )
+        #: Trades and candles missed while a connection was down (``tradesBackfill``).
+        self._backfill_on = bool(options.get("tradesBackfill", True))
+        self._backfiller = Backfiller(
+            lambda job: fetch_gap(self, job),
+            self._apply_backfill,
+            self._drain_backfill,
+            name=f"ccxtpro_sync-{self.name}-backfill",
+        )
         self._raw_tap = RawTap()
         self._raw_handlers = 0
         self._init_trading(settings, credentials)
@@ -241,6 +251,8 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceTrading):
             need_snapshot=self._need_snapshot if live else lambda symbol: None,
             lock=self._data_lock if live else None,
             defer_views=live,
+            need_backfill=self._need_backfill if live else None,
+            backfill=self._backfill_on,
         )
 
     @property
@@ -269,6 +281,29 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceTrading):
             deliveries = self.data.apply_snapshot(symbol, body, depth, raw)
             notices = self.data.take_notices()
         self._deliver(deliveries, notices)
+
+    # -- trades and candles missed during a gap --------------------------------------------
+    def _need_backfill(self, symbol: str, timeframe: str | None, request: GapRequest) -> None:
+        # On a reader thread under the data lock: only enqueues.
+        self._backfiller.request(BackfillJob(symbol, timeframe, request))
+
+    def _apply_backfill(
+        self, job: BackfillJob, items: list[Any] | None, more: bool
+    ) -> GapRequest | None:
+        with self._data_lock:
+            deliveries, follow = self.data.backfilled(
+                job.symbol, job.timeframe, job.request.token, items, more
+            )
+            notices = self.data.take_notices()
+        self._deliver(deliveries, notices)
+        return follow
+
+    def _drain_backfill(self, job: BackfillJob) -> tuple[bool, GapRequest | None]:
+        with self._data_lock:
+            deliveries, closed, again = self.data.drain_gap(job.symbol, job.timeframe)
+            notices = self.data.take_notices()
+        self._deliver(deliveries, notices)
+        return closed, again
 
     def _deliver(self, deliveries: list[Delivery], notices: list[Any]) -> None:
         from ..._signals import send, signals
@@ -388,6 +423,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceTrading):
         self._close_trading(timeout)
         connections = self._all_connections()
         self.rest.close()  # aborts a snapshot in flight, so the fetcher joins at once
+        self._backfiller.close(timeout)
         self._fetcher.close(timeout)
         for conn in connections:
             conn.close(timeout)
