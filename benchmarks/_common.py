@@ -90,6 +90,14 @@ def use_ref(ref: str) -> str:
     if ref == "worktree":
         os.environ.pop("BENCH_SRC", None)
         return "working tree"
+    rev, target = export_ref(ref)
+    os.environ["BENCH_SRC"] = target
+    return f"{ref} ({rev})"
+
+
+def export_ref(ref: str) -> tuple[str, str]:
+    """The library as committed at ``ref``, exported once to a temporary folder:
+    returns (short commit, folder to put first on ``sys.path``)."""
     rev = subprocess.run(
         ["git", "-C", str(ROOT), "rev-parse", "--short", ref],
         capture_output=True,
@@ -105,8 +113,7 @@ def use_ref(ref: str) -> str:
             check=True,
         ).stdout
         subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
-    os.environ["BENCH_SRC"] = str(target)
-    return f"{ref} ({rev})"
+    return rev, str(target)
 
 
 def pin(cpu: int | None) -> None:
@@ -153,11 +160,16 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def run_worker(script: str, args: Sequence[str], timeout: float = 600.0) -> Any:
+def run_worker(
+    script: str, args: Sequence[str], timeout: float = 600.0, *, source: str | None = None
+) -> Any:
     """Run ``benchmarks/<script> --worker ...`` in a fresh interpreter; its last stdout
-    line is JSON."""
+    line is JSON. ``source``: measure the library in that folder instead."""
     command = [sys.executable, str(HERE / script), *args]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+    env = None if source is None else {**os.environ, "BENCH_SRC": source}
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, check=False, env=env
+    )
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])

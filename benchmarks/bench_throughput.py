@@ -44,6 +44,7 @@ from _common import (
     Sample,
     ccxt_exchange,
     emit,
+    export_ref,
     median,
     ours_config,
     pin,
@@ -271,13 +272,23 @@ def worker(variant: str, workloads: list[str], n: int, warmup: int, pinned: bool
 
 # -- orchestration -------------------------------------------------------------------------
 def collect(
-    variants: list[str], workloads: list[str], n: int, warmup: int, repeat: int, pinned: bool
+    variants: list[str],
+    workloads: list[str],
+    n: int,
+    warmup: int,
+    repeat: int,
+    pinned: bool,
+    baseline: str | None = None,
 ) -> list[list[Sample]]:
-    """``repeat`` rounds; each round runs every variant once in its own process."""
+    """``repeat`` rounds; each round runs every variant once in its own process.
+
+    ``baseline``: a folder holding another commit's library (``export_ref``), run as
+    variant ``base`` in every round, so that ``ours/base`` compares two commits in
+    the same run, under the same load."""
     rounds = []
     for _ in range(repeat):
         samples: list[Sample] = []
-        for variant in variants:
+        for variant in [*variants, *(["base"] if baseline else [])]:
             args = [
                 "--worker",
                 variant,
@@ -288,7 +299,12 @@ def collect(
                 "--warmup",
                 str(warmup),
             ] + (["--pin"] if pinned else [])
-            samples += [Sample(**s) for s in run_worker("bench_throughput.py", args)]
+            if variant == "base":
+                args[1] = "ours"
+                found = run_worker("bench_throughput.py", args, source=baseline)
+                samples += [Sample(**{**s, "variant": "base"}) for s in found]
+            else:
+                samples += [Sample(**s) for s in run_worker("bench_throughput.py", args)]
         rounds.append(samples)
     return rounds
 
@@ -299,12 +315,16 @@ def summarise(rounds: list[list[Sample]], workloads: list[str]) -> list[dict[str
     for workload in workloads:
         row: dict[str, Any] = {"workload": workload}
         per_round = [{s.variant: s for s in r if s.workload == workload} for r in rounds]
-        for variant in VARIANTS:
+        for variant in (*VARIANTS, "base"):
             got = [r[variant] for r in per_round if variant in r]
+            if variant == "base" and not got:
+                continue
             row[f"{variant}_rate"] = median([s.rate for s in got])
             row[f"{variant}_cpu_us"] = median([s.cpu_per_message * 1e6 for s in got])
-        for other in ("bare", "ccxt"):
+        for other in ("bare", "ccxt", "base"):
             pairs = [r for r in per_round if "ours" in r and other in r]
+            if other == "base" and not pairs:
+                continue
             row[f"ours/{other}"] = median([r["ours"].rate / r[other].rate for r in pairs])
             row[f"cpu ours/{other}"] = median(
                 [r["ours"].cpu_per_message / r[other].cpu_per_message for r in pairs]
@@ -348,6 +368,15 @@ def render(rows: list[dict[str, Any]]) -> str:
     return table(headers, body)
 
 
+def render_baseline(rows: list[dict[str, Any]], ref: str) -> str:
+    """The same-run comparison with another commit (``--baseline``)."""
+    body = [
+        [r["workload"], r["base_rate"], r["ours_rate"], r["ours/base"], r["cpu ours/base"]]
+        for r in rows
+    ]
+    return table(["workload", f"{ref} msg/s", "ours msg/s", "ours/base", "CPU ours/base"], body)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -364,6 +393,9 @@ def main() -> None:
         help=f"pin the server to CPU {SERVER_CPU} and the client to {CLIENT_CPU}",
     )
     parser.add_argument("--ref", default="HEAD", help="library commit to measure, or 'worktree'")
+    parser.add_argument(
+        "--baseline", help="also measure this commit in every round (ratio ours/base)"
+    )
     parser.add_argument("--worker", choices=list(RUNNERS), help=argparse.SUPPRESS)
     args = parser.parse_args()
     n = args.n or (20_000 if args.quick else 100_000)
@@ -373,9 +405,15 @@ def main() -> None:
         return
     label = use_ref(args.ref)
     repeat = args.repeat or (2 if args.quick else 5)
-    rounds = collect(args.variants.split(","), workloads, n, args.warmup, repeat, args.pin)
+    baseline = export_ref(args.baseline)[1] if args.baseline else None
+    rounds = collect(
+        args.variants.split(","), workloads, n, args.warmup, repeat, args.pin, baseline
+    )
     print(f"throughput ({label}): {n} messages per run, median of {repeat} rounds")
-    print(render(summarise(rounds, workloads)))
+    rows = summarise(rounds, workloads)
+    print(render(rows))
+    if baseline:
+        print(render_baseline(rows, args.baseline))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The socket-level benchmark suite: one entry point, one report.
 
-Run by hand (never in CI): ``.venv/bin/python benchmarks/run.py [--quick] [--pin]``.
+Run by hand (never in CI): ``.venv/bin/python benchmarks/run.py [--quick] [--pin]
+[--baseline REV]`` (``--baseline``: a regression check against another commit, same run).
 
 Runs, each client in fresh processes against the blaster (``_blaster.py``):
 
@@ -25,11 +26,12 @@ import time
 import bench_latency
 import bench_memory
 import bench_throughput
-from _common import WORKLOADS, use_ref
+from _common import WORKLOADS, export_ref, use_ref
 
 TARGET_BARE = 0.70  # ours >= 70% of the bare loop's throughput
 TARGET_CCXT = 3.0  # ours >= 3x CCXT Pro's throughput
 TARGET_P99_US = 1000.0  # p99 under 1 ms at 10k msg/s
+TARGET_BASELINE = 0.95  # no regression beyond noise against --baseline
 
 
 def _verdict(ok: bool) -> str:
@@ -43,6 +45,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller runs, fewer repeats")
     parser.add_argument("--pin", action="store_true", help="pin server and client CPUs")
     parser.add_argument("--ref", default="HEAD", help="library commit to measure, or 'worktree'")
+    parser.add_argument(
+        "--baseline",
+        help="also measure this commit's throughput in every round (ours/base, same run)",
+    )
     parser.add_argument("--skip", default="", help="comma list: throughput,latency,memory")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -62,12 +68,21 @@ def main() -> None:
         n = 20_000 if quick else 100_000
         repeat = 2 if quick else 5
         workloads = list(WORKLOADS)
+        baseline = export_ref(args.baseline)[1] if args.baseline else None
         rounds = bench_throughput.collect(
-            list(bench_throughput.VARIANTS), workloads, n, 2000, repeat, args.pin
+            list(bench_throughput.VARIANTS), workloads, n, 2000, repeat, args.pin, baseline
         )
         rows = bench_throughput.summarise(rounds, workloads)
         print(f"\n## Throughput: {n:,} messages per run, median of {repeat} rounds\n")
         print(bench_throughput.render(rows))
+        if args.baseline:
+            print(f"\nSame run against {args.baseline}:\n")
+            print(bench_throughput.render_baseline(rows, args.baseline))
+            for row in rows:
+                checks.append(
+                    f"{row['workload']}: ours/{args.baseline} {row['ours/base']:.2f} "
+                    f"(target >= {TARGET_BASELINE}) {_verdict(row['ours/base'] >= TARGET_BASELINE)}"
+                )
         for row in rows:
             checks.append(
                 f"{row['workload']}: ours/bare {row['ours/bare']:.2f} (target >= {TARGET_BARE}) "
