@@ -60,12 +60,17 @@ class GapFiller(Generic[T]):
         step: int = 1,
         updates: bool = False,
         max_held: int = 10_000,
+        max_gap: int = 100_000,
         enabled: bool = True,
     ) -> None:
         self._key = key
         self._step = step
         self._updates = updates
         self.max_held = max_held
+        #: Larger gaps (in steps) are reported, not fetched; a key this far *behind*
+        #: the last one starts the sequence afresh (a restarted or bogus sequence
+        #: must not silence the stream for good).
+        self.max_gap = max_gap
         self.enabled = enabled
         #: Key of the last item delivered (None before the first one).
         self.last: int | None = None
@@ -103,6 +108,8 @@ class GapFiller(Generic[T]):
         key = self._key(item)
         last = self.last
         suspect, self._suspect = self._suspect, False
+        if last is not None and last - key > self.max_gap * self._step:
+            last = None  # a new sequence: follow it
         if last is not None:
             if key < last or (key == last and not self._updates):
                 return  # already delivered
@@ -110,7 +117,7 @@ class GapFiller(Generic[T]):
             skipped = key > last + self._step or (self._updates and suspect and key > last)
             if skipped:
                 first = last if self._updates else last + self._step
-                if self.enabled:
+                if self.enabled and key - first <= self.max_gap * self._step:
                     self._token += 1
                     self._gap = GapRequest(first, key - self._step, self._token)
                     self._holding = True

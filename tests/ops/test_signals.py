@@ -33,6 +33,8 @@ PAYLOADS: dict[str, set[str]] = {
     "message_dropped": {"message_hash", "count", "reason"},
     "order_book_resync": {"symbol", "reason", "count"},
     "protocol_error": {"url", "name", "error"},
+    "trades_backfilled": {"symbol", "timeframe", "count", "first", "last"},
+    "trades_gap": {"symbol", "timeframe", "first", "last"},
 }
 DOC = Path(__file__).parents[2] / "docs" / "telemetry.md"
 Record = Callable[[str], Recorder]
@@ -192,6 +194,37 @@ def protocol_error(exchange: LocalExchange, record: Record) -> None:
         assert client.connections()[0].protocol_errors >= 1
 
 
+def _miss_trades(exchange: LocalExchange, client: Any, seen: threading.Event) -> None:
+    """Take the trades connection away while the exchange keeps trading."""
+    assert seen.wait(10)
+    assert exchange.faults.half_open() == 1  # silent until the client gives up on it
+    exchange.wait_for_connections(2, timeout=10)  # the replacement is open
+    exchange.faults.release()
+
+
+def trades_backfilled(exchange: LocalExchange, record: Record) -> None:
+    filled = record("trades_backfilled")
+    seen = threading.Event()
+    with make(exchange, readTimeout=0.5) as client:
+        with client.on_trades(SPOT, handler=lambda trades: seen.set()):
+            _miss_trades(exchange, client, seen)
+            payload = check(filled.wait_for(from_(client)), client, "trades_backfilled")
+            assert payload["symbol"] == SPOT and payload["timeframe"] is None
+            assert payload["count"] == payload["last"] - payload["first"] + 1 >= 1
+
+
+def trades_gap(exchange: LocalExchange, record: Record) -> None:
+    gaps = record("trades_gap")
+    seen = threading.Event()
+    options = {"tradesBackfill": False}
+    with make(exchange, readTimeout=0.5, options=options) as client:
+        with client.on_trades(SPOT, handler=lambda trades: seen.set()):
+            _miss_trades(exchange, client, seen)
+            payload = check(gaps.wait_for(from_(client)), client, "trades_gap")
+            assert payload["symbol"] == SPOT and payload["timeframe"] is None
+            assert payload["last"] >= payload["first"]
+
+
 SCENARIOS: dict[str, Callable[[LocalExchange, Record], None]] = {
     f.__name__: f
     for f in (
@@ -206,6 +239,8 @@ SCENARIOS: dict[str, Callable[[LocalExchange, Record], None]] = {
         message_dropped,
         order_book_resync,
         protocol_error,
+        trades_backfilled,
+        trades_gap,
     )
 }
 

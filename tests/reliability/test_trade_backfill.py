@@ -143,7 +143,9 @@ def test_closed_candles_once_in_order_across_drops_and_half_open_peers(
         start = candles.items[-1].timestamp
 
         more = start + 2000
-        candles.wait_ticking(ex, lambda items: items[-1].timestamp >= more, 20, "live candles after the faults")
+        candles.wait_ticking(
+            ex, lambda items: items[-1].timestamp >= more, 20, "live candles after the faults"
+        )
         delivered = list(candles.items)
         opens = [c.timestamp for c in delivered]
         assert opens == sorted(opens), "a candle went back in time"
@@ -152,8 +154,7 @@ def test_closed_candles_once_in_order_across_drops_and_half_open_peers(
         # The final state of each closed candle is the exchange's.
         final = {c.timestamp: c for c in delivered}
         rest = {
-            c.timestamp: c
-            for c in client.fetch_ohlcv(symbol, "1s", since=distinct[0], limit=1000)
+            c.timestamp: c for c in client.fetch_ohlcv(symbol, "1s", since=distinct[0], limit=1000)
         }
         closed = distinct[:-1]
         assert [final[t] for t in closed] == [rest[t] for t in closed]

@@ -145,3 +145,18 @@ def test_candles_reset_within_the_same_candle_needs_no_fetch() -> None:
     f.reset()
     step = f.live(5000)
     assert step.deliver == [5000] and step.request is None
+
+
+def test_a_gap_larger_than_max_gap_is_reported_not_fetched() -> None:
+    f: GapFiller[int] = GapFiller(ident, max_gap=100)
+    f.live(1)
+    step = f.live(500)
+    assert step.request is None and step.deliver == [500] and step.missing == [(2, 499)]
+
+
+def test_a_key_far_behind_starts_a_new_sequence_instead_of_silencing_the_stream() -> None:
+    f: GapFiller[int] = GapFiller(ident, max_gap=100)
+    f.live(10_000)
+    assert f.live(9_950).deliver == []  # near: a duplicate
+    assert f.live(50).deliver == [50]  # far behind: the sequence restarted
+    assert f.live(51).deliver == [51]
