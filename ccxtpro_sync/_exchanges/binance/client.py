@@ -104,6 +104,9 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceTrading):
       (``"float"`` or ``"decimal"``), ``reconnect`` (a tenacity ``Retrying``),
       ``readTimeout`` (seconds of silence before a connection is presumed dead),
       ``maxPending`` (items an ``APPEND`` stream keeps for a lagging callback, 10,000);
+    * ``options.tradesBackfill`` (default True): trades and closed candles missed while a
+      connection was down are fetched over REST and delivered in order before the live
+      ones (see docs/reconnect.md);
     * ``credentials`` (a :class:`~ccxtpro_sync.Credentials`), or ``apiKey`` with ``secret``
       or ``privateKey``/``privateKeyPath`` (and ``password``). The secret entries are
       popped out of ``config``: the dict is consumed, so it holds no secret afterwards.
