@@ -13,7 +13,7 @@ import pytest
 import ccxtpro_sync
 from ccxtpro_sync.simulator import LocalExchange
 
-from .support import READ_TIMEOUT, make_client, signal_logs, wait_wire_matches
+from .support import READ_TIMEOUT, make_client, signal_logs, wait_for, wait_wire_matches
 
 DROPS = 10
 HALF_OPEN = 2
@@ -80,7 +80,20 @@ def _faults(ex: LocalExchange, client: Any, logs: Any, away: int = 10) -> int:
             assert ex.faults.drop() >= 1
             ex.tick(away)  # most likely before the reconnect: missed live
         closes += 1
-    return closes
+    # And the exchange's own lifetime limit, hit while trading goes on.
+    lifetime = _lifetime_closes(logs)
+
+    def lifetime_hit() -> bool:
+        ex.tick(1)
+        return _lifetime_closes(logs) > lifetime
+
+    wait_for(lifetime_hit, 10, "a close at the connection lifetime")
+    return closes + 1
+
+
+def _lifetime_closes(logs: Any) -> int:
+    reasons = [p["reason"] for p in logs["connection_closed"].payloads]
+    return sum("shutdown" in r or "lifetime" in r for r in reasons)
 
 
 @pytest.mark.parametrize(
@@ -118,7 +131,7 @@ def test_every_trade_id_once_in_order_across_drops_and_half_open_peers(
         first = delivered[0]
         assert delivered == list(range(first, delivered[-1] + 1)), _describe(delivered)
         assert delivered[-1] == last
-        assert len(logs["connection_closed"]) >= DROPS + HALF_OPEN
+        assert len(logs["connection_closed"]) >= DROPS + HALF_OPEN + 1
         filled = logs["trades_backfilled"].payloads
         assert filled, "no gap was backfilled: the faults missed no trade"
         assert sum(p["count"] for p in filled) > 0

@@ -40,8 +40,9 @@ class BackfillJob:
 
 #: Fetch one page: (job) → (items oldest first, whether the source pages by key).
 Fetch = Callable[[BackfillJob], tuple[list[Any], bool]]
-#: Feed a page (None: the gap failed) → whether to keep holding (False: done).
+#: Feed a page (None: the gap failed) → the next page to fetch, if any.
 Apply = Callable[[BackfillJob, "list[Any] | None", bool], "GapRequest | None"]
+#: Release held live items → (hold closed, a new gap among them).
 Drain = Callable[[BackfillJob], tuple[bool, "GapRequest | None"]]
 
 
@@ -146,6 +147,9 @@ class Backfiller:
                     _log.warning("backfill of %s failed: %s", job.symbol, error)
                     return None
                 wait = float(retry_after)
+            except Exception:  # a page we cannot read: the gap is reported, not retried
+                _log.exception("backfill of %s failed", job.symbol)
+                return None
             now = time.monotonic()
             if now + wait > deadline:
                 return None
