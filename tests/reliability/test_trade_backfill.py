@@ -242,6 +242,31 @@ def test_a_gap_that_cannot_be_filled_is_reported_and_delivery_goes_on(
         sub.cancel()
 
 
+def test_trades_missed_between_two_subscriptions_are_delivered_to_the_next(
+    manual_exchange: LocalExchange,
+) -> None:
+    ex, symbol = manual_exchange, "BTC/USDT"
+    client = make_client(ccxtpro_sync.binance, ex)
+    before, after = Ids(), Ids()
+    with client, signal_logs(client) as logs:
+        sub = client.on_trades(symbol, handler=before)
+        wait_wire_matches(ex, [client])
+        ex.tick(5)
+        before.wait(lambda items: len(items) > 0, 10, "the first trade")
+        sub.cancel()
+        wait_wire_matches(ex, [client])  # unsubscribed on the wire
+        ex.tick(20)  # trades nobody subscribed to
+        sub = client.on_trades(symbol, handler=after)
+        wait_wire_matches(ex, [client])
+        ex.tick(5)
+        last = int(client.fetch_trades(symbol, limit=1)[-1].id)
+        after.wait(lambda items: bool(items) and int(items[-1].id) >= last, 10, f"id {last}")
+        delivered = [int(t.id) for t in [*before.items, *after.items]]
+        assert delivered == list(range(delivered[0], last + 1)), _describe(delivered)
+        assert logs["trades_backfilled"].payloads
+        sub.cancel()
+
+
 def _describe(ids: list[int]) -> str:
     missing = sorted(set(range(ids[0], ids[-1] + 1)) - set(ids))
     repeated = sorted({i for i in ids if ids.count(i) > 1})

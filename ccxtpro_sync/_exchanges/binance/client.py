@@ -401,6 +401,9 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceTrading):
             market_id = stream.split("@", 1)[0]
             with self._data_lock:
                 self.data.drop_book(self.data.markets.by_id(market_id).symbol)
+        elif "@kline" in stream:  # unsubscribed: the open candle's close may go unseen
+            with self._data_lock:
+                self.data.reset([stream])
 
     def _hold(self, key: tuple[str, ...], streams: Sequence[str]) -> None:
         """``watch_X`` keeps its streams subscribed until ``un_watch_X``."""
