@@ -209,12 +209,11 @@ def fetch_gap(client: Any, job: BackfillJob) -> tuple[list[Any], bool]:
     fetcher.admit(25, "GET historicalTrades")
     error: BaseException | None = None
     try:
-        body = client.rest.send(
-            "GET",
+        body = client.rest.get(  # close() can cut it short
             f"{prefix}/historicalTrades",
             query,
-            headers={"X-MBX-APIKEY": credentials.api_key},
             timeout=client.timeout,
+            headers={"X-MBX-APIKEY": credentials.api_key},
         )
     except BaseException as exc:
         error = exc
