@@ -298,23 +298,25 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceTrading):
                 job.symbol, job.timeframe, job.request.token, items, more
             )
             notices = self.data.take_notices()
-        self._deliver(deliveries, notices)
+        self._deliver(deliveries, notices, "backfill")
         return follow
 
     def _drain_backfill(self, job: BackfillJob) -> tuple[bool, GapRequest | None]:
         with self._data_lock:
             deliveries, closed, again = self.data.drain_gap(job.symbol, job.timeframe)
             notices = self.data.take_notices()
-        self._deliver(deliveries, notices)
+        self._deliver(deliveries, notices, "backfill")
         return closed, again
 
-    def _deliver(self, deliveries: list[Delivery], notices: list[Any]) -> None:
+    def _deliver(
+        self, deliveries: list[Delivery], notices: list[Any], source: str = "snapshot"
+    ) -> None:
         from ..._signals import send, signals
 
         for name, payload in notices:
             send(getattr(signals, name), self, **payload)
         for delivery in deliveries:
-            self.hub.deliver(delivery, "snapshot")
+            self.hub.deliver(delivery, source)
 
     # -- connections -------------------------------------------------------------------------
     def _route_base(self, stream: str) -> str:
