@@ -112,15 +112,16 @@ def test_smoke_passes_on_spot_and_futures(capsys: pytest.CaptureFixture[str]) ->
     assert code == 0 and "8 passed, 0 failed" in out and "funding rate" in out, out
 
 
-def test_smoke_reports_failures_and_private_is_not_yet(
+def test_smoke_reports_failures_and_private_runs_the_private_checks(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     code, out = run(capsys, "smoke", "--symbol", "NOPE/USDT", "--timeout", "2", *FAST)
     assert code == 1 and "FAIL" in out and "BadSymbol" in out
     assert re.search(r"\d+ passed, [1-9]\d* failed", out)
-    code = main(["smoke", "--private"])
-    captured = capsys.readouterr()
-    assert code == 2 and "not implemented yet" in captured.err
+    code, out = run(capsys, "smoke", "--private", *FAST)
+    assert code == 0, out
+    assert "private: key permissions" in out and "private: user data" in out
+    assert "not implemented" not in out
 
 
 def test_soak_reports_latency_gaps_reconnects_and_drops(
@@ -189,6 +190,19 @@ def one_line(err: str) -> str:
         (["demo", "--symbol", "NOPE/USDT", "--seconds", "1"], 2, "has no market 'NOPE/USDT'"),
         (["watch", "ticker", "--env", "bogus"], 2, "invalid choice: 'bogus'"),
         (["smoke", "--minutes", "1"], 2, "unrecognized arguments: --minutes"),
+        # numbers out of range: a usage error naming the option, before anything runs
+        # (these were IndexError/OverflowError/ValueError exits 1, or runs that never end)
+        (["demo", "--depth", "0"], 2, "argument --depth: must be at least 1, not 0"),
+        (["watch", "book", "--depth", "0"], 2, "argument --depth: must be at least 1"),
+        (["demo", "--seconds", "-1"], 2, "argument --seconds: must be 0 (no limit) or more"),
+        (["demo", "--interval", "nan"], 2, "argument --interval: must be a finite number"),
+        (["watch", "ticker", "--count", "-1"], 2, "argument --count: must be 0 (no limit)"),
+        (["watch", "ticker", "--speed", "0"], 2, "argument --speed: must be more than 0"),
+        (["watch", "ticker", "--timeout", "inf"], 2, "argument --timeout: must be a finite"),
+        (["soak", "--minutes", "nan"], 2, "argument --minutes: must be a finite number"),
+        (["sim", "--ws-port", "99999"], 2, "argument --ws-port: must be a port 0..65535"),
+        (["sim", "--speed", "nan"], 2, "argument --speed: must be a finite number"),
+        (["sim", "--seconds", "x"], 2, "argument --seconds: invalid number 'x'"),
     ],
 )
 def test_usage_mistakes_print_one_line_and_exit_2(

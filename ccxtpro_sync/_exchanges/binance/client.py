@@ -26,7 +26,7 @@ from typing import Any, ClassVar, Literal
 import msgspec
 from tenacity import Retrying
 
-from ..._arguments import check_symbol, check_symbols
+from ..._arguments import check_limit, check_since, check_symbol, check_symbols
 from ..._core.events import RAW_HASH, Delivery, Inbound, Policy, RawMessage, RawTap
 from ..._core.frames import DEFAULT_MAX_MESSAGE
 from ..._core.snapshot_scheduler import SnapshotScheduler
@@ -39,7 +39,9 @@ from ..._sync.consumers import Stream, Subscription
 from ..._sync.info import ConnectionInfo
 from . import market_data as md
 from .backfill import Backfiller, BackfillJob, fetch_gap
+from .env_selection import select_environment
 from .environments import Endpoints, endpoints, route_for_stream
+from .key_permissions import BinanceKeyPermissions
 from .market_data import MarketData
 from .markets import Markets, parse_markets
 from .rest import BinanceRest
@@ -85,7 +87,7 @@ StreamRef = tuple[str, str]  # (base URL, stream name)
 SNAPSHOT_CHANNEL = "depthSnapshot:"
 
 
-class binance(CcxtSurface, BinanceRestMarket, BinanceTrading):
+class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrading):
     """Binance spot market data (``binanceusdm``/``binancecoinm`` for futures).
 
     ``config`` takes CCXT-style keys, all optional:
@@ -96,8 +98,9 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceTrading):
       default unlimited), ``orderBookViewLimit`` (levels published, default 100),
       ``maxMessageSize`` (bytes one websocket message may have, all fragments together,
       default 8 MiB; a larger one is a ``ProtocolError`` and the connection is renewed);
-    * ``environment``: ``prod`` (default), ``testnet``, ``demo``, or ``local`` with
-      ``local`` set to a running :class:`~ccxtpro_sync.simulator.LocalExchange`;
+    * ``environment``: ``prod`` (default, or what ``BINANCE_PRO_ENV`` names), ``testnet``,
+      ``demo``, or ``local`` with ``local`` set to a running
+      :class:`~ccxtpro_sync.simulator.LocalExchange`;
     * ``urls``: ``{"ws", "ws_api", "rest"}`` overrides;
     * ``timeout`` (seconds, default 30), ``newUpdates`` (default True), ``tradesLimit``,
       ``OHLCVLimit``, ``liquidationsLimit`` (default 1000 each), ``numbers``
@@ -126,7 +129,8 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceTrading):
             )
         self.product: Product = _DEFAULT_TYPES[default_type]
         self.options = options
-        self.environment: str = settings.get("environment", "prod")
+        # explicit config, else BINANCE_PRO_ENV, else prod (env_selection.py)
+        self.environment: str = select_environment(settings)
         super().__init__(
             name=f"binance-{self.product}",
             timeout=settings.get("timeout", 30.0),
@@ -521,16 +525,24 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceTrading):
 
     def connections(self) -> list[ConnectionInfo]:
         """Figures for every websocket connection of this client: market streams, the
-        WS API and the user-data stream, each with its ``kind`` (see ``ConnectionInfo``)."""
-        shared: dict[str, Any] = {**self.hub.stats(), "cache_sizes": self._cache_sizes()}
-        return [ConnectionInfo(**conn.info(), **shared) for conn in self._every_connection()]
+        WS API and the user-data stream, each with its ``kind`` (see ``ConnectionInfo``).
+        Empty once ``close()`` has returned; ``connection_info(name)`` keeps the final figures."""
+        held = self._every_connection()
+        if self.closed:  # a closed client holds nothing, unless close() left one running
+            held = [conn for conn in held if not conn.finished]
+        return self._infos(held)
 
     def connection_info(self, url: str) -> ConnectionInfo:
-        """Figures for the connection whose URL (or name) is ``url``; ``BadRequest`` if none."""
-        for info in self.connections():
+        """Figures for the connection whose URL (or name) is ``url``; ``BadRequest`` if none.
+        A closed client's connections keep their final figures here."""
+        for info in self._infos(self._every_connection()):
             if url in (info.url, info.name) or info.url.split("?")[0] == url:
                 return info
         raise BadRequest(f"{self.name} has no connection {url!r}")
+
+    def _infos(self, connections: list[Connection]) -> list[ConnectionInfo]:
+        shared: dict[str, Any] = {**self.hub.stats(), "cache_sizes": self._cache_sizes()}
+        return [ConnectionInfo(**conn.info(), **shared) for conn in connections]
 
     def _cache_sizes(self) -> dict[str, int]:
         data = self._data
@@ -762,6 +774,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceTrading):
     ) -> list[Trade]:
         """Block for the next trade(s) of ``symbol``; returns the cached trades (with
         ``newUpdates``, only those new since your previous call), oldest first."""
+        since, limit = check_since(since), check_limit(limit)
         streams, hashes = self._trades_plan(symbol)
         unified = self.market(symbol).symbol
         return self._collect(
@@ -779,6 +792,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceTrading):
         timeout: float | None = None,
     ) -> list[Trade]:
         """Block until any of ``symbols`` trades; returns that symbol's new trades."""
+        since, limit = check_since(since), check_limit(limit)
         streams, hashes = self._trades_plan(symbols)
         if self.new_updates:
             for market in self._markets_for(symbols):
@@ -842,6 +856,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceTrading):
         timeout: float | None = None,
     ) -> list[OHLCV]:
         """Block for the next candle update; returns the cached candles, oldest first."""
+        since, limit = check_since(since), check_limit(limit)
         streams, hashes = self._ohlcv_plan([(symbol, timeframe)])
         unified = self.market(symbol).symbol
         return self._collect(
@@ -860,6 +875,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceTrading):
     ) -> dict[str, dict[str, list[OHLCV]]]:
         """``[[symbol, timeframe], ...]``; returns ``{symbol: {timeframe: candles}}`` for
         the first pair with candles new since your previous call (waiting if none)."""
+        since, limit = check_since(since), check_limit(limit)
         streams, hashes = self._ohlcv_plan([(s, tf) for s, tf in symbols_and_timeframes])
         pairs = [(self.market(s).symbol, tf) for s, tf in symbols_and_timeframes]
 
@@ -911,6 +927,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceTrading):
     ) -> OrderBook[Any]:
         """Block for the next update of the local order book (synchronised with a REST
         snapshot as Binance prescribes) and return a copy, at most ``limit`` levels."""
+        limit = check_limit(limit)
         book: OrderBook[Any] = self._watch("orderbook", *self._book_plan(symbol), timeout)
         return _limit_book(book, limit)
 
@@ -922,6 +939,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceTrading):
         timeout: float | None = None,
     ) -> OrderBook[Any]:
         """Block until any of the books changes; returns that book."""
+        limit = check_limit(limit)
         book: OrderBook[Any] = self._watch("orderbook", *self._book_plan(symbols), timeout)
         return _limit_book(book, limit)
 
@@ -1025,6 +1043,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceTrading):
         timeout: float | None = None,
     ) -> list[Liquidation]:
         """Block for the next liquidation(s) of ``symbol``; returns the new ones."""
+        since, limit = check_since(since), check_limit(limit)
         streams, hashes = self._liquidation_plan(symbol)
         unified = self.market(symbol).symbol
         return self._collect(
@@ -1041,6 +1060,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceTrading):
         *,
         timeout: float | None = None,
     ) -> list[Liquidation]:
+        since, limit = check_since(since), check_limit(limit)
         batch: list[Liquidation] = self._watch(
             "liquidations", *self._liquidation_plan(symbols), timeout
         )

@@ -35,6 +35,7 @@ from ..._exceptions import (
     RequestTimeout,
 )
 from .errors import from_payload
+from .redaction import redact_text, scrub_exception
 from .signing import urlencode
 
 #: Paths per product: (exchangeInfo, depth).
@@ -106,10 +107,12 @@ class BinanceRest:
         timeout = self.timeout if timeout is None else timeout
         url = self.base_url + path
         query = urlencode(params) if params else ""
-        # A listenKey (bearer token) or signature in the query must not ride out in an
-        # error: its text is redacted and the chain (which holds the URL) dropped.
+        # The query may carry a listenKey (bearer token), timestamp and signature: what
+        # leaves here names the method and path only, and the chained original is
+        # scrubbed of its URL (redaction.py).
         hidden = [str(v) for k, v in (params or {}).items() if k in _HIDDEN_PARAMS and v]
-        failure: CcxtproSyncError | None = None
+        if query:
+            hidden.append(query)
         try:
             response = self._session.request(
                 method,
@@ -118,15 +121,12 @@ class BinanceRest:
                 timeout=timeout,
             )
         except requests.Timeout as error:
-            failure = RequestTimeout(f"{method} {url} timed out after {timeout}s")
-            if not hidden:
-                raise failure from error
+            scrub_exception(error, hidden)
+            raise RequestTimeout(f"{method} {path} timed out after {timeout}s") from error
         except requests.RequestException as error:
-            failure = ExchangeNotAvailable(f"{method} {url} failed: {redact(str(error), hidden)}")
-            if not hidden:
-                raise failure from error
-        if failure is not None:
-            raise failure  # outside the except blocks: no __context__ either
+            scrub_exception(error, hidden)
+            reason = redact_text(str(error), hidden)
+            raise ExchangeNotAvailable(f"{method} {path} failed: {reason}") from error
         weight = response.headers.get("X-MBX-USED-WEIGHT-1M")
         if weight is not None and weight.isdigit():
             self.used_weight = int(weight)
@@ -217,8 +217,14 @@ class BinanceRest:
             if self._aborted:
                 raise ClientClosed(f"{what}: REST client closed")
             self._active.add(conn)
+        # The socket timeout bounds each read only: a server trickling its answer would
+        # hold the call for as long as it likes. The timer cuts the socket at the deadline.
+        expired = threading.Event()
+        cutter = threading.Timer(timeout, _cut, (conn, expired))
+        cutter.daemon = True
         try:
             conn.connect()
+            cutter.start()
             # close() may have run while we connected, when it had no socket to shut:
             # look again now that there is one (close() shuts it if it comes later).
             with self._lock:
@@ -235,11 +241,16 @@ class BinanceRest:
         except (OSError, HTTPException) as error:
             if self._aborted:
                 raise ClientClosed(f"{what}: aborted by close()") from error
+            if expired.is_set():
+                raise RequestTimeout(f"{what} timed out after {timeout}s") from error
             raise ExchangeNotAvailable(f"{what} failed: {error}") from error
         finally:
+            cutter.cancel()
             with self._lock:
                 self._active.discard(conn)
             conn.close()
+        if expired.is_set():  # cut just as the answer completed: it may be partial
+            raise RequestTimeout(f"{what} timed out after {timeout}s")
         weight = response.getheader("X-MBX-USED-WEIGHT-1M")
         if weight is not None and weight.isdigit():
             self.used_weight = int(weight)
@@ -262,15 +273,23 @@ class BinanceRest:
         self._session.close()
 
 
+def _cut(conn: HTTPConnection, expired: threading.Event) -> None:
+    """The deadline of a request on ``conn`` passed: end it (its reader gets an error)."""
+    expired.set()
+    sock = conn.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
 #: Query parameters whose values never appear in an error.
 _HIDDEN_PARAMS = frozenset({"listenKey", "signature"})
 
 
 def redact(text: str, values: list[str]) -> str:
-    """``text`` with each of ``values`` (tokens, signatures) replaced by a marker."""
-    for value in values:
-        text = text.replace(value, "[redacted]")
-    return text
+    """``text`` with each of ``values`` (tokens, signatures) and any query string
+    replaced by a marker."""
+    return redact_text(text, values)
 
 
 def _json(body: bytes, path: str) -> Any:
