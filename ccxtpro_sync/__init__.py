@@ -40,6 +40,7 @@ from ._exceptions import (
     RequestTimeout,
 )
 from ._exchanges.binance.client import binance, binancecoinm, binanceusdm
+from ._exchanges.binance.dead_man import CancelOnDisconnectState
 from ._exchanges.binance.key_permissions import KeyPermissions
 from ._orderbook import OrderBook
 from ._signals import Signals, signals
@@ -61,6 +62,7 @@ from ._sync.consumers import Stream, Subscription
 from ._sync.info import ConnectionInfo
 from ._sync.reconnect import default_reconnect_policy
 from .preflight import CheckResult, PreflightConfig, PreflightReport, run_preflight
+from .websocket import WebSocketClient
 
 __version__ = "0.1.0"
 
@@ -74,6 +76,7 @@ __all__ = [
     "Balance",
     "Balances",
     "BaseError",
+    "CancelOnDisconnectState",
     "CcxtproSyncError",
     "CheckResult",
     "ClientClosed",
@@ -117,6 +120,7 @@ __all__ = [
     "Subscription",
     "Ticker",
     "Trade",
+    "WebSocketClient",
     "__version__",
     "binance",
     "binancecoinm",

@@ -25,6 +25,9 @@ signal                      keyword payload
 ``trades_gap``              ``symbol``, ``timeframe``, ``first``, ``last``: a range that could
                             not be fetched (delivery goes on after it)
 ==========================  =================================================================
+
+``orders_cancelled_on_disconnect`` (``name``, ``symbols``, ``orders``, ``errors``): spot
+``cancelOnDisconnect`` cancelled these orders over REST when the WS API was lost.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ class Signals:
     protocol_error: Signal = _namespace.signal("protocol-error")
     trades_backfilled: Signal = _namespace.signal("trades-backfilled")
     trades_gap: Signal = _namespace.signal("trades-gap")
+    orders_cancelled_on_disconnect: Signal = _namespace.signal("orders-cancelled-on-disconnect")
 
     def all(self) -> dict[str, Signal]:
         """Every signal by attribute name."""

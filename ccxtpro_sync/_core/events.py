@@ -9,7 +9,6 @@ the I/O and runs user code.
 from __future__ import annotations
 
 import enum
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -119,10 +118,12 @@ class RawTap:
     """Shared switch: protocols deliver ``RawMessage``s under ``RAW_HASH`` while on.
 
     Off by default, so frames cost nothing extra unless someone records them.
+    ``clock`` (wall-clock seconds, e.g. ``time.time``) comes from the threaded layer
+    that owns the tap: this module never reads a clock itself.
     """
 
     __slots__ = ("clock", "enabled")
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, clock: Callable[[], float]) -> None:
         self.enabled = False
         self.clock = clock

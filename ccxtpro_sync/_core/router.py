@@ -1,21 +1,22 @@
 """Routing of message hashes to callbacks and one-shot waiters.
 
 The router is plain bookkeeping with no locks of its own; the connection
-guards mutations with a lock that is never held while user code runs.
+guards mutations with a lock that is never held while user code runs. A waiter
+is any object the caller makes (the hub uses ``Future``s); the router only files
+it under its hashes, so this module knows nothing of threads.
 Callback lists are immutable tuples replaced on change (copy-on-write), so
 the hot path reads them without any lock.
 """
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 Callback = Callable[[Any], object]
+W = TypeVar("W")
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,14 +28,14 @@ class Handle:
     serial: int
 
 
-class Router:
-    """Maps message hashes to callbacks (many-shot) and waiters (one-shot futures)."""
+class Router(Generic[W]):
+    """Maps message hashes to callbacks (many-shot) and waiters (one-shot)."""
 
     __slots__ = ("_callbacks", "_serial", "_waiters")
 
     def __init__(self) -> None:
         self._callbacks: dict[str, tuple[Handle, ...]] = {}
-        self._waiters: dict[str, list[Future[Any]]] = {}
+        self._waiters: dict[str, list[W]] = {}
         self._serial = itertools.count(1)
 
     # -- callbacks ---------------------------------------------------------
@@ -60,14 +61,13 @@ class Router:
         return self._callbacks.get(message_hash, ())
 
     # -- waiters -----------------------------------------------------------
-    def add_waiter(self, message_hashes: Iterable[str]) -> Future[Any]:
-        """A future resolved by the next delivery on any of ``message_hashes``."""
-        future: Future[Any] = Future()
+    def add_waiter(self, message_hashes: Iterable[str], waiter: W) -> W:
+        """File ``waiter`` for the next delivery on any of ``message_hashes``."""
         for message_hash in message_hashes:
-            self._waiters.setdefault(message_hash, []).append(future)
-        return future
+            self._waiters.setdefault(message_hash, []).append(waiter)
+        return waiter
 
-    def discard_waiter(self, future: Future[Any]) -> None:
+    def discard_waiter(self, future: W) -> None:
         """Forget a waiter everywhere (after it timed out or resolved elsewhere)."""
         for message_hash in [h for h, fs in self._waiters.items() if future in fs]:
             waiters = [f for f in self._waiters[message_hash] if f is not future]
@@ -76,12 +76,12 @@ class Router:
             else:
                 del self._waiters[message_hash]
 
-    def pop_waiters(self, message_hash: str) -> list[Future[Any]]:
+    def pop_waiters(self, message_hash: str) -> list[W]:
         """Take the waiters of one hash; the caller resolves them outside the lock."""
         return self._waiters.pop(message_hash, None) or []
 
-    def pop_all_waiters(self) -> list[Future[Any]]:
-        unique: dict[int, Future[Any]] = {}
+    def pop_all_waiters(self) -> list[W]:
+        unique: dict[int, W] = {}
         for futures in self._waiters.values():
             for future in futures:
                 unique[id(future)] = future
@@ -102,22 +102,3 @@ class Router:
 
     def is_wanted(self, message_hash: str) -> bool:
         return message_hash in self._callbacks or message_hash in self._waiters
-
-
-def resolve(futures: Iterable[Future[Any]], value: Any) -> int:
-    """Set a result on each future still pending; returns how many were resolved."""
-    resolved = 0
-    for future in futures:
-        try:
-            future.set_result(value)
-            resolved += 1
-        except InvalidStateError:  # timed out or resolved through another hash
-            pass
-    return resolved
-
-
-def reject(futures: Iterable[Future[Any]], error: BaseException) -> None:
-    """Set an exception on each future still pending."""
-    for future in futures:
-        with contextlib.suppress(InvalidStateError):
-            future.set_exception(error)

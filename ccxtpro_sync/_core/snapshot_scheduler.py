@@ -1,8 +1,10 @@
-"""Pure scheduling of REST depth snapshots within Binance's request-weight budget.
+"""Pure scheduling of REST depth snapshots within a request-weight budget.
 
 Startup with 200 symbols, or a burst of gaps, can need more snapshot weight than
 one minute allows (200 x ``limit=1000`` = 10,000 spot weight against 6,000/min),
 and overshooting earns a 429 and then a 418 IP ban that stops *every* REST call.
+The budget and the weight of each depth are the exchange's (Binance's live in
+``_exchanges/binance/depth_weights.py``).
 This module decides *when* each snapshot may be sent; it never sleeps, spawns
 threads or does I/O: time is an argument. Typical caller loop::
 
@@ -22,41 +24,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = [
-    "FUTURES_DEPTH_LIMITS",
-    "SnapshotScheduler",
-    "futures_depth_weight",
-    "spot_depth_weight",
-]
-
-#: Limits ``/fapi/v1/depth`` and ``/dapi/v1/depth`` accept.
-FUTURES_DEPTH_LIMITS = (5, 10, 20, 50, 100, 500, 1000)
-
-
-def spot_depth_weight(limit: int | None) -> int:
-    """Weight of ``GET /api/v3/depth`` (default limit 100, max 5000)."""
-    n = 100 if limit is None else limit
-    if n < 1 or n > 5000:
-        raise ValueError(f"spot depth limit must be 1..5000, got {n}")
-    if n <= 100:
-        return 5
-    if n <= 500:
-        return 25
-    if n <= 1000:
-        return 50
-    return 250
-
-
-_FUTURES_WEIGHTS = {5: 2, 10: 2, 20: 2, 50: 2, 100: 5, 500: 10, 1000: 20}
-
-
-def futures_depth_weight(limit: int | None) -> int:
-    """Weight of ``GET /fapi/v1/depth`` (default limit 500; only the listed limits)."""
-    n = 500 if limit is None else limit
-    try:
-        return _FUTURES_WEIGHTS[n]
-    except KeyError:
-        raise ValueError(f"futures depth limit must be one of {FUTURES_DEPTH_LIMITS}") from None
+__all__ = ["SnapshotScheduler"]
 
 
 @dataclass(slots=True)
@@ -85,12 +53,11 @@ class SnapshotScheduler:
     def __init__(
         self,
         *,
-        futures: bool = False,
-        weight_limit: int | None = None,
+        weight_limit: int,
+        weight_of: Callable[[int | None], int],
         window: float = 60.0,
         headroom: float = 0.1,
         max_in_flight: int | None = None,
-        weight_of: Callable[[int | None], int] | None = None,
         retry_base: float = 1.0,
         retry_max: float = 60.0,
     ) -> None:
@@ -98,7 +65,7 @@ class SnapshotScheduler:
             raise ValueError("headroom must be in [0, 1)")
         if window <= 0:
             raise ValueError("window must be > 0")
-        limit = weight_limit if weight_limit is not None else (2400 if futures else 6000)
+        limit = weight_limit
         #: The whole per-window limit; direct REST calls (``admit``) may use the headroom.
         self.limit = int(limit)
         self.budget = int(limit * (1.0 - headroom))
@@ -106,7 +73,7 @@ class SnapshotScheduler:
             raise ValueError("weight budget after headroom must be >= 1")
         self.window = window
         self.max_in_flight = max_in_flight
-        self.weight_of = weight_of or (futures_depth_weight if futures else spot_depth_weight)
+        self.weight_of = weight_of
         self.retry_base = retry_base
         self.retry_max = retry_max
         self._queue: deque[_Item] = deque()

@@ -13,12 +13,13 @@ import atexit
 import logging
 import os
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from .._arguments import check_handler, check_timeout
-from .._core.events import Policy
+from .._core.events import RAW_HASH, Policy, RawMessage, RawTap
 from .._exceptions import ClientClosed, NetworkError
 from .consumers import Stream, Subscription
 from .hub import Hub
@@ -53,6 +54,9 @@ class BaseClient:
         self._close_done = threading.Event()
         self._pid = os.getpid()
         self._streams: weakref.WeakSet[Stream[Any]] = weakref.WeakSet()
+        #: Switched on while an ``on_raw`` handler exists; protocols read it.
+        self._raw_tap = RawTap(time.time)
+        self._raw_handlers = 0
         #: Live on_*/stream_* subscriptions and their hashes, to fail when their
         #: connection gives up or is closed on its own.
         self._consumers: weakref.WeakKeyDictionary[Subscription, frozenset[str]] = (
@@ -134,6 +138,27 @@ class BaseClient:
     def _timeout(self, timeout: float | None) -> float:
         """The seconds a blocking call may wait: ``None`` is the client's default."""
         return self.timeout if timeout is None else check_timeout(timeout)
+
+    # -- raw frames ------------------------------------------------------------------------
+    def on_raw(self, handler: Callable[[list[RawMessage]], object]) -> Subscription:
+        """Call ``handler(messages)`` with every payload received, exactly as received.
+
+        For recorders and bug reports: it sees the frames of every stream of this
+        client (subscribe to them with ``watch_*``/``on_*`` as usual). Costs nothing
+        while no raw handler is registered.
+        """
+
+        def acquire() -> None:
+            with self._lock:
+                self._raw_handlers += 1
+                self._raw_tap.enabled = True
+
+        def release() -> None:
+            with self._lock:
+                self._raw_handlers -= 1
+                self._raw_tap.enabled = self._raw_handlers > 0
+
+        return self._add_handler([RAW_HASH], handler, acquire, release, "raw frames")
 
     # -- consumer primitives ---------------------------------------------------------------
     #: CCXT Pro's ``newUpdates``: list-returning ``watch_*`` calls return only what is new

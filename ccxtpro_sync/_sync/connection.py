@@ -13,6 +13,7 @@ serialises frames on the socket.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import enum
 import logging
@@ -23,10 +24,10 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import websocket
-from tenacity import RetryCallState, Retrying, retry_if_exception
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from .._core.events import Delivery, Inbound
 from .._core.frames import (
@@ -34,12 +35,13 @@ from .._core.frames import (
     OP_BINARY,
     OP_CLOSE,
     OP_PING,
+    OP_PONG,
     FrameError,
     FrameParser,
 )
+from .._core.heartbeat import Heartbeat, ServerPing
 from .._core.pacing import TokenBucket
 from .._core.protocol import ConnectionProtocol
-from .._core.router import reject, resolve
 from .._exceptions import (
     BadRequest,
     CcxtproSyncError,
@@ -53,6 +55,7 @@ from .._exceptions import (
     RequestTimeout,
 )
 from .._signals import send, signals
+from .futures import reject, resolve
 from .hub import Hub
 from .reconnect import default_reconnect_policy
 
@@ -67,8 +70,13 @@ RequestBuilder = Callable[[Any], tuple[list[int | str], list[str]]]
 #: Bytes per socket read: a burst of frames costs one syscall, not one or more per frame.
 READ_SIZE = 1 << 16
 
+#: Told on the reader thread (no lock held) that a session ended: the error, or None on close().
+SessionEndHandler = Callable[["Connection", "ConnectionClosed | None"], None]
+
 #: Told (on the reader thread, no lock held) that the reconnect policy gave up.
 GiveUpHandler = Callable[["Connection", BaseException], None]
+#: Called on the reader thread when an open connection is lost, before reconnecting.
+LostHandler = Callable[["Connection", BaseException], None]
 
 
 class State(enum.Enum):
@@ -122,16 +130,19 @@ class Connection:
         hub: Hub | None = None,
         owner: Any = None,
         name: str | None = None,
-        reconnect: Retrying | None = None,
+        reconnect: Retrying | Literal[False] | None = None,
         connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
         ping_interval: float = 20.0,
         outgoing_rate: float = 3.0,
         stable_after: float = 5.0,
         headers: dict[str, str] | None = None,
+        heartbeat: Heartbeat | None = None,
+        on_session_end: SessionEndHandler | None = None,
         max_message_size: int = DEFAULT_MAX_MESSAGE,
         kind: str = "stream",
         on_give_up: GiveUpHandler | None = None,
+        on_lost: LostHandler | None = None,
     ) -> None:
         if read_timeout <= 0 or ping_interval <= 0:
             raise ValueError("read_timeout and ping_interval must be positive")
@@ -143,18 +154,31 @@ class Connection:
         self.kind = kind
         self._max_message = max_message_size
         self._on_give_up = on_give_up
+        self._on_lost = on_lost
         self._owner = owner if owner is not None else self
         self._owns_hub = hub is None
         self.hub = hub if hub is not None else Hub(owner=self._owner, name=self.name)
-        self._policy = reconnect if reconnect is not None else default_reconnect_policy()
+        # reconnect=False: one session; its loss is final (the layer above reconnects).
+        self._one_shot = reconnect is False
+        if reconnect is False:
+            self._policy = Retrying(stop=stop_after_attempt(1), reraise=True)
+        else:
+            self._policy = reconnect if reconnect is not None else default_reconnect_policy()
+        self._on_session_end = on_session_end
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
         self._ping_interval = min(ping_interval, read_timeout)
+        self.heartbeat: Heartbeat = (
+            heartbeat if heartbeat is not None else ServerPing(self._ping_interval, read_timeout)
+        )
         self._stable_after = stable_after
         self._headers = [f"{k}: {v}" for k, v in (headers or {}).items()]
 
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()
+        #: Frames queue()d under the protocol lock, sent by flush() in that order.
+        self._outbox: collections.deque[str] = collections.deque()
+        self._flush_lock = threading.Lock()
         # burst 1: at most rate + 1 frames in any one-second window, whatever the phase.
         self._bucket = TokenBucket(outgoing_rate, burst=1.0, now=time.monotonic())
         self._closing = threading.Event()
@@ -247,6 +271,42 @@ class Connection:
 
     def is_ready(self) -> bool:
         return self._ready.is_set()
+
+    def mark_ready(self) -> None:
+        """The layer above finished its own resume steps (an open hook): let waiters go.
+        Ignored when no socket is open."""
+        if self._ws is not None and not self._closing.is_set():
+            self._ready.set()
+            self._notify_changed()
+
+    def queue(self, build: RequestBuilder) -> None:
+        """Run ``build(protocol)`` under the protocol lock and queue its frames for
+        :meth:`flush`, in the order the protocol produced them. For intents the protocol
+        restores itself after a reconnect (subscriptions): nothing is awaited. Quick and
+        non-blocking, so a caller may hold its own lock around it."""
+        self._check_usable()
+        with self._lock:
+            _request_ids, frames = build(self.protocol)
+            if frames:
+                self._outbox.extend(frames)
+
+    def flush(self) -> None:
+        """Send what :meth:`queue` queued, in queueing order, within the rate limit.
+        Call it with no lock of yours held: it waits for pacing slots. A lost socket
+        is not an error here (what was queued is restored on reconnect)."""
+        with self._flush_lock:  # one sender at a time keeps the queueing order
+            while True:
+                with self._lock:
+                    if not self._outbox:
+                        return
+                    frames = list(self._outbox)
+                    self._outbox.clear()
+                try:
+                    self._send_paced(frames)
+                except ClientClosed:
+                    raise
+                except ConnectionClosed:
+                    return
 
     def call(
         self,
@@ -419,7 +479,17 @@ class Connection:
                         except Exception:  # the reader must still end cleanly
                             _log.exception("%s: give-up handler failed", self.name)
                     break
-                self._serve(ws)
+                lost = self._serve(ws)
+                if lost is not None and self._one_shot:  # nothing is retried: that was final
+                    self._fatal = lost
+                    self._notify_changed()
+                    self._reject_all(lost)
+                    if self._on_give_up is not None:
+                        try:
+                            self._on_give_up(self, lost)
+                        except Exception:  # the reader must still end cleanly
+                            _log.exception("%s: give-up handler failed", self.name)
+                    break
         finally:
             self._state = State.CLOSED
             self._ready.clear()
@@ -515,8 +585,9 @@ class Connection:
             raise ClientClosed(f"{self.name}: closed")
         return ws
 
-    def _serve(self, ws: websocket.WebSocket) -> None:
-        """Resume and read until the socket dies; always leaves the socket closed."""
+    def _serve(self, ws: websocket.WebSocket) -> ConnectionClosed | None:
+        """Resume and read until the socket dies; always leaves the socket closed.
+        Returns why the session ended, or None when close() ended it."""
         code: int | None = None
         reason = ""
         self.connects += 1
@@ -526,6 +597,9 @@ class Connection:
         with self._lock:
             self._ws = ws
             inbound = self.protocol.on_open(started)
+            greeting = self.heartbeat.on_open(started)
+        if greeting:  # the keep-alive set-up goes out first (e.g. public/set_heartbeat)
+            inbound.outgoing = greeting + inbound.outgoing
         self._state = State.OPEN
         self.connected_at = started
         if signals.connection_started.receivers:
@@ -548,6 +622,7 @@ class Connection:
         finally:
             with self._lock:
                 self._ws = None
+                self._outbox.clear()  # the next session restores from the protocol's state
                 tail = self.protocol.on_close()
             self._ready.clear()
             self._release(ws)
@@ -564,6 +639,11 @@ class Connection:
             _log.warning("%s: %s; reconnecting", self.name, reason)
         self._fail_inflight(lost if not closing else ClientClosed(f"{self.name}: closed"))
         self._deliver(tail)
+        if not closing and self._on_lost is not None:
+            try:  # runs before the reconnect: the handler acts while we are offline
+                self._on_lost(self, lost)
+            except Exception:  # the reader must still reconnect
+                _log.exception("%s: connection-lost handler failed", self.name)
         if signals.connection_closed.receivers:
             send(
                 signals.connection_closed,
@@ -572,20 +652,29 @@ class Connection:
                 name=self.name,
                 code=code,
                 reason=reason,
-                will_reconnect=not closing,
+                will_reconnect=not closing and not self._one_shot,
             )
+        ended = None if closing else lost
+        if self._on_session_end is not None:
+            try:
+                self._on_session_end(self, ended)
+            except Exception:  # the reader must still end or reconnect cleanly
+                _log.exception("%s: session-end handler failed", self.name)
+        return ended
 
     def _read_loop(self, ws: websocket.WebSocket) -> None:
         """Read frames until the socket dies. websocket-client did the handshake and
         does the sending; receiving is ours: one large ``recv`` per burst, parsed by the
         sans-I/O ``FrameParser`` (websocket-client would read each frame with two or
         three small ``recv`` calls and several objects, which dominated the cost)."""
-        read_timeout = self._read_timeout
         started = self.connected_at or time.monotonic()
         sock = ws.sock
         if sock is None:
             raise _Reconnect("socket gone before reading")
-        sock.settimeout(self._ping_interval)
+        heartbeat = self.heartbeat
+        sock.settimeout(heartbeat.period)
+        deadline = heartbeat.next_deadline()  # inf unless the heartbeat runs on a schedule
+        inspect = heartbeat.inspects_messages
         parser = FrameParser(self._max_message)
         last_rx = time.monotonic()
         protocol = self.protocol
@@ -601,11 +690,8 @@ class Connection:
                 now = time.monotonic()
                 if self._closing.is_set():
                     raise ClientClosed("closed") from None
-                if now - last_rx >= read_timeout:
-                    raise _Reconnect(f"no data for {read_timeout:.1f}s (silent peer)") from None
-                self._bucket.reserve(now)  # an unsolicited ping counts against the rate limit
-                with self._send_lock:
-                    ws.ping()
+                self._beat(ws, now, last_rx)
+                deadline = heartbeat.next_deadline()
                 continue
             except OSError as error:
                 raise _Reconnect(f"socket error: {error!r}") from None
@@ -619,11 +705,21 @@ class Connection:
                 raise _Reconnect(f"broken framing from the server: {error}") from None
             now = time.monotonic()
             last_rx = now
+            if now >= deadline:
+                self._beat(ws, now, last_rx)
+                deadline = heartbeat.next_deadline()
             # Plain data of this burst, handed over together (one dispatcher lock);
             # flushed before anything else is acted on, so order is kept.
             batch: list[Delivery] = []
             for opcode, data in messages:
                 if opcode <= OP_BINARY:
+                    if inspect:  # an application heartbeat may own this frame
+                        consumed, answers = heartbeat.on_message(data, now)
+                        if answers:
+                            self._send_paced(answers)
+                        if consumed:
+                            deadline = heartbeat.next_deadline()
+                            continue
                     self.messages += 1
                     if received.receivers:
                         send(received, self._owner, url=self._url, name=self.name, size=len(data))
@@ -656,6 +752,9 @@ class Connection:
                 elif opcode == OP_PING:
                     with self._send_lock:
                         ws.pong(data)
+                elif opcode == OP_PONG:
+                    heartbeat.on_pong(now)
+                    deadline = heartbeat.next_deadline()
                 elif opcode == OP_CLOSE:
                     code, reason = _parse_close(data)
                     with contextlib.suppress(Exception), self._send_lock:
@@ -669,6 +768,18 @@ class Connection:
                 self._note_update(now, started)
                 deliver_many(batch, self.name, url=self._url, wake=False)
             wake()  # one wake-up for the whole burst
+
+    def _beat(self, ws: websocket.WebSocket, now: float, last_rx: float) -> None:
+        """Run the heartbeat's timer: probe, or leave a dead connection."""
+        tick = self.heartbeat.on_timer(now, last_rx)
+        if tick.dead is not None:
+            raise _Reconnect(tick.dead)
+        if tick.ping:
+            self._bucket.reserve(now)  # an unsolicited ping counts against the rate limit
+            with self._send_lock:
+                ws.ping()
+        if tick.frames:
+            self._send_paced(tick.frames)
 
     def _framing_error(self, error: FrameError) -> None:
         self.protocol_errors += 1

@@ -15,10 +15,11 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from .._core.events import Deferred, Delivery, Policy
-from .._core.router import Handle, Router, reject, resolve
+from .._core.router import Handle, Router
 from .._exceptions import ClientClosed, RequestTimeout
 from .._signals import send, signals
 from .dispatcher import Admit, Dispatcher
+from .futures import reject, resolve
 
 
 class Hub:
@@ -27,7 +28,7 @@ class Hub:
     def __init__(self, *, owner: Any = None, name: str = "ccxtpro_sync", max_items: int = 10_000):
         self._owner = owner if owner is not None else self
         self._lock = threading.Lock()
-        self._router = Router()
+        self._router: Router[Future[Any]] = Router()
         self._closed: BaseException | None = None
         #: Filters each update as it is queued for callbacks (under the dispatcher's
         #: lock, so queueing order is the order it decided): e.g. user data never
@@ -110,7 +111,7 @@ class Hub:
         with self._lock:
             if self._closed is not None:
                 raise self._closed
-            return self._router.add_waiter(message_hashes)
+            return self._router.add_waiter(message_hashes, Future())
 
     def wait(self, future: Future[Any], timeout: float | None, what: str) -> Any:
         """Block on a waiter; on timeout forget it and raise ``RequestTimeout``.

@@ -35,6 +35,7 @@ PAYLOADS: dict[str, set[str]] = {
     "protocol_error": {"url", "name", "error"},
     "trades_backfilled": {"symbol", "timeframe", "count", "first", "last"},
     "trades_gap": {"symbol", "timeframe", "first", "last"},
+    "orders_cancelled_on_disconnect": {"name", "symbols", "orders", "errors"},
 }
 DOC = Path(__file__).parents[2] / "docs" / "telemetry.md"
 Record = Callable[[str], Recorder]
@@ -225,6 +226,19 @@ def trades_gap(exchange: LocalExchange, record: Record) -> None:
             assert payload["last"] >= payload["first"]
 
 
+def orders_cancelled_on_disconnect(exchange: LocalExchange, record: Record) -> None:
+    cancelled = record("orders_cancelled_on_disconnect")
+    account = exchange.create_test_account("ed25519")
+    config = {"credentials": account.credentials, "cancelOnDisconnect": True}
+    with make(exchange, **config) as client:
+        price = round(client.watch_ticker(SPOT).last * 0.8, 2)
+        order = client.create_order_ws(SPOT, "limit", "buy", 0.01, price)
+        exchange.disconnect_ws_api(account.account)
+        payload = check(cancelled.wait_for(from_(client)), client, "orders_cancelled_on_disconnect")
+        assert payload["symbols"] == [SPOT] and payload["errors"] == {}
+        assert [o.id for o in payload["orders"]] == [order.id]
+
+
 SCENARIOS: dict[str, Callable[[LocalExchange, Record], None]] = {
     f.__name__: f
     for f in (
@@ -241,6 +255,7 @@ SCENARIOS: dict[str, Callable[[LocalExchange, Record], None]] = {
         protocol_error,
         trades_backfilled,
         trades_gap,
+        orders_cancelled_on_disconnect,
     )
 }
 

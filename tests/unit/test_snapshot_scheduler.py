@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ccxtpro_sync._core.snapshot_scheduler import (
-    SnapshotScheduler,
+from ccxtpro_sync._exchanges.binance.depth_weights import (
+    binance_scheduler,
     futures_depth_weight,
     spot_depth_weight,
 )
@@ -29,7 +29,7 @@ def test_weight_tables() -> None:
 
 
 def test_startup_burst_respects_budget_fifo() -> None:
-    s = SnapshotScheduler(headroom=0.1)  # spot: 6000 * 0.9 = 5400
+    s = binance_scheduler(headroom=0.1)  # spot: 6000 * 0.9 = 5400
     assert s.budget == 5400
     symbols = [f"S{i:03d}" for i in range(200)]
     for sym in symbols:
@@ -44,7 +44,7 @@ def test_startup_burst_respects_budget_fifo() -> None:
 
 
 def test_rolling_window_frees_weight_gradually() -> None:
-    s = SnapshotScheduler(weight_limit=100, headroom=0.0)
+    s = binance_scheduler(weight_limit=100, headroom=0.0)
     s.request("A", 1000)  # 50
     assert s.due(0.0) == [("A", 1000)]
     s.request("B", 1000)
@@ -57,7 +57,7 @@ def test_rolling_window_frees_weight_gradually() -> None:
 
 
 def test_dedup_queued_and_in_flight() -> None:
-    s = SnapshotScheduler()
+    s = binance_scheduler()
     assert s.request("A", 100)
     assert not s.request("A", 1000)  # already queued: larger limit wins
     assert s.pending == ["A"]
@@ -68,7 +68,7 @@ def test_dedup_queued_and_in_flight() -> None:
 
 
 def test_strict_fifo_heavy_request_is_not_starved() -> None:
-    s = SnapshotScheduler(weight_limit=300, headroom=0.0)
+    s = binance_scheduler(weight_limit=300, headroom=0.0)
     s.request("A", 5000)  # 250
     s.request("B", 5000)  # 250: does not fit after A
     s.request("C", 10)  # 5: would fit, but must not jump ahead of B
@@ -78,7 +78,7 @@ def test_strict_fifo_heavy_request_is_not_starved() -> None:
 
 
 def test_retry_after_pauses_everything_and_requeues_at_front() -> None:
-    s = SnapshotScheduler()
+    s = binance_scheduler()
     for sym in ("A", "B", "C"):
         s.request(sym)
     assert [x for x, _ in s.due(0.0)] == ["A", "B", "C"]
@@ -91,7 +91,7 @@ def test_retry_after_pauses_everything_and_requeues_at_front() -> None:
 
 
 def test_failure_without_retry_after_backs_off_only_that_symbol() -> None:
-    s = SnapshotScheduler(retry_base=1.0, retry_max=4.0)
+    s = binance_scheduler(retry_base=1.0, retry_max=4.0)
     s.request("A")
     s.request("B")
     s.due(0.0)
@@ -114,7 +114,7 @@ def test_failure_without_retry_after_backs_off_only_that_symbol() -> None:
 
 
 def test_used_weight_header_counts_foreign_weight() -> None:
-    s = SnapshotScheduler(weight_limit=1000, headroom=0.0)
+    s = binance_scheduler(weight_limit=1000, headroom=0.0)
     s.request("A", 1000)  # 50
     s.due(0.0)
     s.used_weight(990, 1.0)  # other calls used 940 more
@@ -127,7 +127,7 @@ def test_used_weight_header_counts_foreign_weight() -> None:
 
 
 def test_max_in_flight() -> None:
-    s = SnapshotScheduler(max_in_flight=2)
+    s = binance_scheduler(max_in_flight=2)
     for sym in "ABC":
         s.request(sym)
     assert len(s.due(0.0)) == 2
@@ -137,7 +137,7 @@ def test_max_in_flight() -> None:
 
 
 def test_cancel_and_validation() -> None:
-    s = SnapshotScheduler(futures=True)
+    s = binance_scheduler(futures=True)
     assert s.budget == 2160
     s.request("A", 1000)
     s.cancel("A")
@@ -145,9 +145,9 @@ def test_cancel_and_validation() -> None:
     with pytest.raises(ValueError):
         s.request("A", 200)  # not a futures limit
     with pytest.raises(ValueError):
-        SnapshotScheduler(weight_limit=100).request("A", 5000)  # 250 > 90
+        binance_scheduler(weight_limit=100).request("A", 5000)  # 250 > 90
     with pytest.raises(ValueError):
-        SnapshotScheduler(headroom=1.0)
+        binance_scheduler(headroom=1.0)
 
 
 @settings(max_examples=200, deadline=None)
@@ -165,7 +165,7 @@ def test_cancel_and_validation() -> None:
 def test_property_budget_never_exceeded(
     ops: list[tuple[str, int, int | None, float]],
 ) -> None:
-    s = SnapshotScheduler(weight_limit=1000, headroom=0.1)
+    s = binance_scheduler(weight_limit=1000, headroom=0.1)
     now = 0.0
     sent: list[tuple[float, int]] = []
     for op, n, limit, dt in ops:
@@ -192,7 +192,7 @@ def test_property_budget_never_exceeded(
 
 
 def test_direct_calls_share_the_window_and_may_use_the_headroom() -> None:
-    s = SnapshotScheduler(weight_limit=100, headroom=0.2)  # snapshots: 80, direct: 100
+    s = binance_scheduler(weight_limit=100, headroom=0.2)  # snapshots: 80, direct: 100
     assert s.admit(70, 0.0) == 0.0 and s.spent == 70
     s.request("A", 1000)  # weight 50: does not fit beside the direct call's 70
     assert s.due(1.0) == []
@@ -200,12 +200,12 @@ def test_direct_calls_share_the_window_and_may_use_the_headroom() -> None:
     assert s.admit(1, 6.0) == 60.0 - 6.0  # the first charge leaves the window at 60
     assert s.spent == 100  # a refused call is not charged
     assert s.due(60.0) == [("A", 1000)]
-    lone = SnapshotScheduler(weight_limit=10, headroom=0.0)
+    lone = binance_scheduler(weight_limit=10, headroom=0.0)
     assert lone.admit(25, 0.0) == 0.0 and lone.spent == 25  # sent and charged, not lost
 
 
 def test_pause_stops_direct_calls_and_snapshots() -> None:
-    s = SnapshotScheduler()
+    s = binance_scheduler()
     s.request("A", 100)
     s.pause(30.0, 10.0)
     assert s.admit(1, 20.0) == 20.0  # seconds left of the pause

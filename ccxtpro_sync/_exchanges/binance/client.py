@@ -19,26 +19,28 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from decimal import Decimal
-from functools import partial
 from typing import Any, ClassVar, Literal
 
 import msgspec
 from tenacity import Retrying
 
 from ..._arguments import check_limit, check_since, check_symbol, check_symbols
-from ..._core.events import RAW_HASH, Delivery, Inbound, Policy, RawMessage, RawTap
+from ..._core.events import RAW_HASH, Delivery, Inbound, Policy, RawMessage
 from ..._core.frames import DEFAULT_MAX_MESSAGE
-from ..._core.snapshot_scheduler import SnapshotScheduler
 from ..._core.trade_gap import GapRequest
-from ..._exceptions import BadRequest, BadSymbol, ConnectionClosed, NotSupported
+from ..._exceptions import BadRequest, BadSymbol, ConnectionClosed, NotSupported, RequestTimeout
 from ..._orderbook import OrderBook
 from ..._structures import OHLCV, FundingRate, Liquidation, Market, Ticker, Trade
 from ..._sync.connection import Connection
 from ..._sync.consumers import Stream, Subscription
 from ..._sync.info import ConnectionInfo
+from ..._sync.planner import ConnectionPlanner
 from . import market_data as md
 from .backfill import Backfiller, BackfillJob, fetch_gap
+from .depth_weights import binance_scheduler
 from .env_selection import select_environment
 from .environments import Endpoints, endpoints, route_for_stream
 from .key_permissions import BinanceKeyPermissions
@@ -160,17 +162,29 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
 
         self.rest = BinanceRest(self.endpoints.require("rest"), self.product, timeout=self.timeout)
         self._markets: Markets | None = None
-        self._markets_lock = threading.Lock()
+        self._markets_lock = threading.Lock()  # brief: never held across the REST request
+        self._markets_loading: Future[None] | None = None
         self._data: MarketData | None = None
         self._data_lock = threading.Lock()
-        self._pools: dict[str, list[Connection]] = {}
-        self._carrier: dict[StreamRef, Connection] = {}
-        #: Streams each connection carries (the planner's view of its load).
-        self._load: dict[Connection, int] = {}
-        self._held: set[tuple[str, ...]] = set()
+        # Connection planning is exchange-neutral (ConnectionPlanner); its tables are
+        # also reachable here under their old names.
+        self._planner = ConnectionPlanner(
+            self._lock,
+            new_connection=self._new_connection,
+            max_streams=self._max_streams,
+            route=self._route_base,
+            forget=self._forget,
+            check=self._check_usable,
+            closed=lambda: self._closed,
+            prepare=self._purge_finished,
+        )
+        self._pools = self._planner.pools
+        self._carrier = self._planner.carrier
+        self._load = self._planner.load
+        self._held = self._planner.held
         self._fetcher = SnapshotFetcher(
             self.rest,
-            SnapshotScheduler(futures=self.product != "spot"),
+            binance_scheduler(futures=self.product != "spot"),
             lambda s: self.market(s).id,
             self._apply_snapshot,
             name=f"ccxtpro_sync-{self.name}-snapshots",
@@ -184,8 +198,6 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
             self._drain_backfill,
             name=f"ccxtpro_sync-{self.name}-backfill",
         )
-        self._raw_tap = RawTap()
-        self._raw_handlers = 0
         self._init_trading(settings, credentials)
 
     # -- environment ---------------------------------------------------------------------
@@ -205,18 +217,43 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
 
     # -- markets -------------------------------------------------------------------------
     def load_markets(self, reload: bool = False) -> dict[str, Market]:
-        """Load (once) the markets over REST ``exchangeInfo``; returns them by symbol."""
+        """Load (once) the markets over REST ``exchangeInfo``; returns them by symbol.
+
+        The request runs with no lock held (readers of the loaded markets never wait
+        for it); concurrent callers share one request instead of sending several."""
         self._check_usable()
         with self._markets_lock:
-            if self._markets is None or reload:
-                markets = parse_markets(self.rest.exchange_info(), self.product, self._number)
-                self._markets = markets
-                with self._data_lock:
-                    if self._data is None:
-                        self._data = self._make_market_data(markets)
-                    else:
-                        self._data.markets = markets
-            return {symbol: self._markets.market(symbol) for symbol in self._markets}
+            loaded, loading = self._markets, self._markets_loading
+            if loaded is not None and not reload:
+                return {symbol: loaded.market(symbol) for symbol in loaded}
+            owner = loading is None
+            if loading is None:
+                loading = self._markets_loading = Future()
+        if not owner:
+            try:
+                loading.result(self.timeout)  # raises what the loading thread got
+            except FutureTimeout:
+                raise RequestTimeout(
+                    f"{self.name}: markets not loaded within {self.timeout}s"
+                ) from None
+            return self.load_markets()
+        try:
+            markets = parse_markets(self.rest.exchange_info(), self.product, self._number)
+        except BaseException as error:
+            with self._markets_lock:
+                self._markets_loading = None
+            loading.set_exception(error)
+            raise
+        with self._markets_lock:
+            self._markets = markets
+            self._markets_loading = None
+            with self._data_lock:
+                if self._data is None:
+                    self._data = self._make_market_data(markets)
+                else:
+                    self._data.markets = markets
+        loading.set_result(None)
+        return {symbol: markets.market(symbol) for symbol in markets}
 
     @property
     def markets(self) -> dict[str, Market]:
@@ -352,55 +389,11 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
 
     def _acquire(self, streams: Sequence[str]) -> None:
         """Make sure every stream is subscribed on some connection (one more reference)."""
-        plan: dict[Connection, list[str]] = {}
-        with self._lock:
-            self._check_usable()
-            self._purge_finished()
-            for stream in streams:
-                ref = (self._route_base(stream), stream)
-                conn = self._carrier.get(ref)
-                if conn is None:
-                    conn = self._pick_connection(ref[0])
-                    self._carrier[ref] = conn
-                    self._load[conn] = self._load.get(conn, 0) + 1
-                plan.setdefault(conn, []).append(stream)
-            for conn, wanted in plan.items():
-                conn.call(partial(_subscribe, streams=wanted), restored_on_reconnect=True)
-                conn.start()
-
-    def _pick_connection(self, base: str) -> Connection:
-        """The first connection of ``base`` with room for one more stream, or a new one."""
-        pool = self._pools.setdefault(base, [])
-        for conn in pool:
-            if self._load.get(conn, 0) < self._max_streams:
-                return conn
-        conn = self._new_connection(base, len(pool))
-        pool.append(conn)
-        return conn
+        self._planner.acquire(streams)
 
     def _release(self, streams: Sequence[str]) -> None:
-        """Drop one reference per stream; unsubscribe on the wire when none is left.
-
-        Streams of one connection go out in one ``UNSUBSCRIBE`` frame, so releasing
-        many costs one paced frame per connection, not one per stream."""
-        with self._lock:
-            if self._closed:
-                return
-            plan: dict[Connection, list[tuple[StreamRef, str]]] = {}
-            for stream in streams:
-                ref = (self._route_base(stream), stream)
-                conn = self._carrier.get(ref)
-                if conn is not None:
-                    plan.setdefault(conn, []).append((ref, stream))
-            for conn, refs in plan.items():
-                names = [stream for _, stream in refs]
-                conn.call(partial(_unsubscribe, streams=names), restored_on_reconnect=True)
-                kept = conn.query(partial(_still_desired, streams=names))
-                for ref, stream in refs:
-                    if stream not in kept:
-                        del self._carrier[ref]
-                        self._load[conn] -= 1
-                        self._forget(stream)
+        """Drop one reference per stream; unsubscribe on the wire when none is left."""
+        self._planner.release(streams)
 
     def _forget(self, stream: str) -> None:
         if "@depth" in stream:
@@ -413,23 +406,10 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
 
     def _hold(self, key: tuple[str, ...], streams: Sequence[str]) -> None:
         """``watch_X`` keeps its streams subscribed until ``un_watch_X``."""
-        with self._lock:
-            if key in self._held:
-                return
-            self._held.add(key)
-        try:
-            self._acquire(streams)
-        except BaseException:
-            with self._lock:
-                self._held.discard(key)
-            raise
+        self._planner.hold(key, streams)
 
     def _unhold(self, key: tuple[str, ...], streams: Sequence[str]) -> None:
-        with self._lock:
-            if key not in self._held:
-                return
-            self._held.discard(key)
-        self._release(streams)
+        self._planner.unhold(key, streams)
 
     def _close_resources(self, timeout: float) -> None:
         self._close_trading(timeout)
@@ -617,26 +597,6 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
         self._unhold((kind, *streams), streams)
 
     # -- raw frames ------------------------------------------------------------------------
-    def on_raw(self, handler: Callable[[list[RawMessage]], object]) -> Subscription:
-        """Call ``handler(messages)`` with every payload received, exactly as received.
-
-        For recorders and bug reports: it sees the frames of every stream of this
-        client (subscribe to them with ``watch_*``/``on_*`` as usual). Costs nothing
-        while no raw handler is registered.
-        """
-
-        def acquire() -> None:
-            with self._lock:
-                self._raw_handlers += 1
-                self._raw_tap.enabled = True
-
-        def release() -> None:
-            with self._lock:
-                self._raw_handlers -= 1
-                self._raw_tap.enabled = self._raw_handlers > 0
-
-        return self._add_handler([RAW_HASH], handler, acquire, release, "raw frames")
-
     def replay(self, messages: Iterable[RawMessage]) -> list[Delivery]:
         """Feed recorded payloads back through the parsers; returns what they produce.
 
@@ -1126,20 +1086,6 @@ class _LockedRouter:
 
     def opened(self, streams: Any) -> list[Delivery]:
         return []
-
-
-def _subscribe(protocol: Any, streams: list[str]) -> tuple[list[int | str], list[str]]:
-    result: tuple[list[int | str], list[str]] = protocol.subscribe(streams)
-    return result
-
-
-def _unsubscribe(protocol: Any, streams: list[str]) -> tuple[list[int | str], list[str]]:
-    result: tuple[list[int | str], list[str]] = protocol.unsubscribe(streams)
-    return result
-
-
-def _still_desired(protocol: Any, streams: list[str]) -> set[str]:
-    return {stream for stream in streams if protocol.book.is_desired(stream)}
 
 
 def _limit_book(book: OrderBook[Any], limit: int | None) -> OrderBook[Any]:

@@ -17,14 +17,14 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..._arguments import check_params
-from ..._core.snapshot_scheduler import (
-    futures_depth_weight,
-    spot_depth_weight,
-)
 from ..._credentials import Credentials
 from ..._exceptions import BadRequest
 from ..._orderbook import OrderBook
 from ..._structures import OHLCV, Balances, Market, Ticker, Trade
+from .depth_weights import (
+    futures_depth_weight,
+    spot_depth_weight,
+)
 from .private_parsers import parse_account_status
 from .private_wire import AccountStatus
 from .rest import BinanceRest

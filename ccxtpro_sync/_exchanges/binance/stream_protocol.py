@@ -151,7 +151,8 @@ class BinanceStreamProtocol:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.router: StreamRouter = router or RawStreamRouter()
-        self.raw_tap = raw_tap or RawTap()
+        # Without a tap from the client, one that stays off (its clock is never read).
+        self.raw_tap = raw_tap or RawTap(_never)
         self.name = name or self.base_url
         self.max_streams = max_streams
         self._url_budget = url_budget
@@ -343,3 +344,7 @@ class BinanceStreamProtocol:
             return False
         self._resume_ids.discard(request_id)
         return not self._resume_ids
+
+
+def _never() -> float:
+    raise RuntimeError("a raw tap without a clock was switched on")

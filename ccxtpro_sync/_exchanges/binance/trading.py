@@ -35,6 +35,7 @@ from ..._structures import Balances, Order, Position, Trade
 from ..._sync.connection import Connection
 from ..._sync.consumers import Stream, Subscription
 from ..._sync.worker import Worker
+from .dead_man import DEFAULT_COUNTDOWN_MS, CancelOnDisconnectState, DeadManSwitch
 from .errors import INVALID_LISTEN_KEY
 from .order_ids import client_order_id, exchange_order_id
 from .order_outcome import (
@@ -198,6 +199,11 @@ class BinanceTrading(BinanceRestTrading):
         self._worker = Worker(f"ccxtpro_sync-{self.name}-worker")
         keepalive = float(self.options.get("listenKeyKeepalive", 30 * 60.0))
         self._listen_key = SharedListenKeyTimer(keepalive)
+        self._dead_man = DeadManSwitch(
+            self,
+            enabled=bool(settings.get("cancelOnDisconnect", False)),
+            countdown_ms=settings.get("cancelOnDisconnectCountdown", DEFAULT_COUNTDOWN_MS),
+        )
 
     # -- plumbing --------------------------------------------------------------------------
     def _require_credentials(self) -> Credentials:
@@ -247,6 +253,7 @@ class BinanceTrading(BinanceRestTrading):
                     max_message_size=self._max_message_size,
                     kind="ws_api",
                     on_give_up=self._connection_gave_up,
+                    on_lost=self._dead_man.on_ws_api_lost,
                 )
                 self._hook_reconcile()
             return self._ws_api
@@ -302,15 +309,15 @@ class BinanceTrading(BinanceRestTrading):
         deadline = time.monotonic() + wait
         conn = self._ws_api_connection().start()
         conn.wait_ready(wait)  # nothing has been sent yet: errors here are plain
-        protocol: BinanceWsApiProtocol = conn.protocol  # type: ignore[assignment]
-        blocked = protocol.blocked_until
+        # Read under the protocol lock: the reader updates both as replies arrive.
+        blocked, recv_window = conn.query(_pacing_state)
         if blocked is not None and blocked > time.monotonic():
             retry_after = blocked - time.monotonic()
             raise RateLimitExceeded(
                 f"{self.name}: Binance asked us to wait {retry_after:.1f}s more",
                 retry_after=retry_after,
             )
-        window = protocol.recv_window or DEFAULT_RECV_WINDOW_MS
+        window = recv_window or DEFAULT_RECV_WINDOW_MS
         built_at: list[float] = []
 
         def sending(p: BinanceWsApiProtocol) -> tuple[list[int | str], list[str]]:
@@ -358,7 +365,7 @@ class BinanceTrading(BinanceRestTrading):
         order = resolve(
             sent,
             query,
-            protocol.now_ms,
+            lambda: conn.query(_server_now_ms),
             deadline,
             cause,
             closed=lambda: self._closed,
@@ -368,6 +375,15 @@ class BinanceTrading(BinanceRestTrading):
             # as the lost reply would have: reconcile knows the order we placed
             self._user_state().track(order)
         return order
+
+    def _order_placed(self, order: Order) -> None:
+        self._dead_man.note(order)
+
+    @property
+    def cancel_on_disconnect(self) -> CancelOnDisconnectState:
+        """The ``cancelOnDisconnect`` switch: mode, armed symbols, last heartbeat (see
+        docs/private.md for what each mode guarantees)."""
+        return self._dead_man.state()
 
     @property
     def rate_limits(self) -> list[RateLimit]:
@@ -421,13 +437,15 @@ class BinanceTrading(BinanceRestTrading):
         market = self.market(symbol)
         sending = check_params(params)
         cid = client_order_id(sending, spot=market.spot)
-        return self._ws_order_call(
+        order = self._ws_order_call(
             "create",
             symbol,
             lambda p: p.create_order(symbol, type, side, amount, price, sending),
             timeout,
             client_id=cid,
         )
+        self._order_placed(order)
+        return order
 
     def edit_order_ws(  # noqa: PLR0917 - CCXT's positional signature
         self,
@@ -974,3 +992,11 @@ class BinanceTrading(BinanceRestTrading):
         if self.product == "spot":
             raise NotSupported("positions exist on futures only: use binanceusdm/binancecoinm")
         return self._stream_user(POSITIONS, symbol, Policy.APPEND, timeout)
+
+
+def _pacing_state(protocol: BinanceWsApiProtocol) -> tuple[float | None, int | None]:
+    return protocol.blocked_until, protocol.recv_window
+
+
+def _server_now_ms(protocol: BinanceWsApiProtocol) -> float:
+    return protocol.now_ms()

@@ -1,0 +1,233 @@
+"""``AdapterProtocol``: the generic sans-I/O protocol that drives an ``Adapter``.
+
+It owns what every exchange shares: reference-counted subscriptions (a
+``SubscriptionBook``), request ids and their purposes, the restoration sequence
+after every (re)connect, and the raw tap. Each restoration step goes out only
+after the previous one was acknowledged:
+
+    authenticate -> subscribe (everything wanted) -> resume -> ready
+
+A refused login fails every waiter of this connection with the error; a
+refused subscription fails the waiters of its streams and is forgotten.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from .._core.events import RAW_HASH, Delivery, Inbound, Policy, RawMessage, RawTap, Response
+from .._core.subscriptions import SubscriptionBook
+from .base import Adapter, Reply
+
+_STEPS = ("auth", "subscribe", "resume")
+
+
+class AdapterProtocol:
+    """One connection's protocol state around one ``Adapter`` instance. Not thread-safe:
+    the connection calls it under its lock."""
+
+    def __init__(self, adapter: Adapter, *, raw_tap: RawTap | None = None) -> None:
+        self.adapter = adapter
+        self.book = SubscriptionBook()
+        self._raw_tap = raw_tap
+        self._ids = itertools.count(1)
+        self._steps: deque[str] = deque()
+        #: The restoration step in flight: (kind, request id).
+        self._step: tuple[str, int] | None = None
+        self._open = False
+        self._authenticated = False
+        self.ready = False
+        self._live: set[int] = set()  # subscribe/unsubscribe outside the restoration
+        self._timers: set[int] = set()  # frames from adapter.on_timer (token refresh)
+        self._user: set[int] = set()  # application requests
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    # -- ConnectionProtocol -------------------------------------------------------------
+    def url(self) -> str:
+        return self.adapter.url()
+
+    def on_open(self, now: float) -> Inbound:
+        self._open = True
+        self._authenticated = False
+        self.ready = False
+        self._steps = deque(_STEPS)
+        return self._advance(Inbound())
+
+    def receive(self, data: bytes, now: float) -> Inbound | list[Delivery]:
+        decoded = self.adapter.decode(data, now)
+        deliveries = decoded.deliveries
+        tap = self._raw_tap
+        if tap is not None and tap.enabled:
+            raw = RawMessage(self.adapter.name, "ws", bytes(data), tap.clock())
+            deliveries = [Delivery(RAW_HASH, [raw], Policy.APPEND), *deliveries]
+        if not decoded.replies and not decoded.errors and decoded.reconnect_reason is None:
+            return deliveries  # the fast path: data only
+        inbound = Inbound(
+            deliveries=deliveries,
+            errors=list(decoded.errors),
+            reconnect_reason=decoded.reconnect_reason,
+        )
+        for reply in decoded.replies:
+            self._reply(reply, now, inbound)
+        return inbound
+
+    def on_close(self) -> Inbound:
+        self._open = False
+        self._authenticated = False
+        self.ready = False
+        self._step = None
+        self._steps.clear()
+        self.book.disconnected()
+        self._live.clear()
+        self._timers.clear()
+        self._user.clear()
+        return Inbound(deliveries=self.adapter.on_disconnect())
+
+    def encode_request(self, method: str, params: Any) -> tuple[int | str, str]:
+        request_id = self.next_id()
+        self._user.add(request_id)
+        return request_id, self.adapter.request(method, params, request_id)
+
+    def abandon(self, request_ids: Iterable[int | str]) -> None:
+        for request_id in request_ids:
+            self._user.discard(request_id)
+
+    # -- subscriptions (called through Connection.call) ------------------------------------
+    def subscribe(self, streams: Sequence[str]) -> tuple[list[int | str], list[str]]:
+        new = self.book.acquire(list(streams))
+        if not new or not self._can_send_live("subscribe"):
+            return [], []  # the restoration sends it
+        request_id = self.next_id()
+        self.book.sent(request_id, "subscribe", new)
+        self._live.add(request_id)
+        return [request_id], [self.adapter.subscribe(new, request_id)]
+
+    def unsubscribe(self, streams: Sequence[str]) -> tuple[list[int | str], list[str]]:
+        gone = self.book.release(list(streams))
+        confirmed = self.book.confirmed()
+        gone = [stream for stream in gone if stream in confirmed]
+        if not gone or not self._can_send_live("unsubscribe"):
+            return [], []
+        request_id = self.next_id()
+        self.book.sent(request_id, "unsubscribe", gone)
+        self._live.add(request_id)
+        return [request_id], [self.adapter.unsubscribe(gone, request_id)]
+
+    def _can_send_live(self, kind: str) -> bool:
+        """Live frames go out once logged in and past the restoration's subscribe step."""
+        if not self._open or not self._authenticated:
+            return False
+        return "subscribe" not in self._steps and (self._step is None or self._step[0] != "auth")
+
+    # -- timers --------------------------------------------------------------------------
+    def next_deadline(self) -> float:
+        return self.adapter.next_deadline()
+
+    def on_timer(self, now: float) -> list[str]:
+        if not self._open or not self._authenticated:
+            return []
+        request_id = self.next_id()
+        frame = self.adapter.on_timer(now, request_id)
+        if frame is None:
+            return []
+        self._timers.add(request_id)
+        return [frame]
+
+    # -- internals ---------------------------------------------------------------------
+    def _advance(self, inbound: Inbound) -> Inbound:
+        """Send the next restoration step, or declare the connection ready."""
+        adapter = self.adapter
+        while self._steps:
+            kind = self._steps.popleft()
+            request_id = self.next_id()
+            frame: str | None
+            if kind == "auth":
+                frame = adapter.authenticate(request_id)
+                if frame is None:
+                    self._authenticated = True  # public only
+            elif kind == "subscribe":
+                streams = self.book.unconfirmed()
+                frame = adapter.subscribe(streams, request_id) if streams else None
+                if frame is not None:
+                    self.book.sent(request_id, "subscribe", streams)
+            else:
+                frame = adapter.resume(request_id)
+            if frame is not None:
+                self._step = (kind, request_id)
+                inbound.outgoing = [*inbound.outgoing, frame]
+                return inbound
+        self._step = None
+        self.ready = True
+        inbound.ready = True
+        return inbound
+
+    def _reply(self, reply: Reply, now: float, inbound: Inbound) -> None:
+        request_id = reply.request_id
+        step = self._step
+        if step is not None and step[1] == request_id:
+            self._step = None
+            kind = step[0]
+            if kind == "auth":
+                if reply.error is not None:
+                    # Nothing of this session can work: every waiter hears why, now.
+                    inbound.errors.append(reply.error)
+                    self._reject(self.book.desired(), reply.error, inbound)
+                    self._steps.clear()
+                    return
+                self._authenticated = True
+                self.adapter.authenticated(reply.result, now)
+            elif kind == "subscribe":
+                self._subscribed(reply, inbound)
+            elif reply.error is not None:  # resume refused: data flows, trading does not
+                inbound.errors.append(reply.error)
+            self._advance(inbound)
+            return
+        if request_id in self._live:
+            self._live.discard(request_id)
+            pending = self.book.pending_requests().get(request_id)
+            if pending is not None and pending.method == "subscribe":
+                self._subscribed(reply, inbound)
+            elif reply.error is None:
+                self.book.acknowledged(request_id)
+            else:
+                self.book.refused(request_id)
+                inbound.errors.append(reply.error)
+            return
+        if request_id in self._timers:
+            self._timers.discard(request_id)
+            if reply.error is not None:
+                inbound.errors.append(reply.error)
+            else:
+                self.adapter.authenticated(reply.result, now)
+            return
+        if request_id in self._user:
+            self._user.discard(request_id)
+            inbound.responses.append(Response(request_id, reply.result, reply.error))
+
+    def _subscribed(self, reply: Reply, inbound: Inbound) -> None:
+        if reply.error is not None:
+            pending = self.book.refused(reply.request_id)
+            if pending is not None:
+                self._reject(list(pending.topics), reply.error, inbound)
+            return
+        pending = self.book.acknowledged(reply.request_id)
+        if pending is None:
+            return
+        refused = self.adapter.refused(pending.topics, reply.result)
+        if refused:
+            from .._exceptions import BadRequest
+
+            for stream in refused:
+                while self.book.is_desired(stream):
+                    self.book.release([stream])
+            self._reject(refused, BadRequest(f"subscription refused: {refused}"), inbound)
+
+    def _reject(self, streams: Sequence[str], error: BaseException, inbound: Inbound) -> None:
+        for stream in streams:
+            for message_hash in self.adapter.hashes(stream):
+                inbound.rejections = [*inbound.rejections, (message_hash, error)]

@@ -1,0 +1,363 @@
+"""The plain WebSocketClient against local servers that enforce each heartbeat type."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from typing import Any
+
+import pytest
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed as ServerSideClosed
+
+from ccxtpro_sync import ClientClosed, ConnectionClosed, RequestTimeout, WebSocketClient
+from ccxtpro_sync._sync.reconnect import default_reconnect_policy
+
+from .servers import LocalServer, PingSpy, reply
+
+WAIT = 10.0
+
+
+# -- jsonrpc: the server closes the connection when a test_request goes unanswered -----
+class JsonRpcServer:
+    """Deribit's rule: set_heartbeat, then test_requests; one unanswered closes (4000)."""
+
+    def __init__(self) -> None:
+        self.answered = 0
+        self.three_answered = threading.Event()
+        self.server = LocalServer(self.handle)
+
+    async def handle(self, ws: ServerConnection) -> None:
+        answered = asyncio.Event()
+        heartbeat_on = asyncio.Event()
+
+        async def test_requests() -> None:
+            await heartbeat_on.wait()
+            while True:
+                await asyncio.sleep(0.1)
+                answered.clear()
+                await ws.send(json.dumps({"jsonrpc": "2.0", "method": "heartbeat",
+                                          "params": {"type": "test_request"}}))  # fmt: skip
+                try:
+                    await asyncio.wait_for(answered.wait(), 0.5)
+                except TimeoutError:
+                    await ws.close(4000, "heartbeat close")
+                    return
+
+        task = asyncio.create_task(test_requests())
+        try:
+            async for raw in ws:
+                request = json.loads(raw)
+                method = request.get("method")
+                if method == "public/set_heartbeat":
+                    heartbeat_on.set()
+                    await ws.send(reply(request, "ok"))
+                elif method == "public/test":
+                    answered.set()
+                    self.answered += 1
+                    if self.answered >= 3:
+                        self.three_answered.set()
+                    await ws.send(reply(request, {"version": "1.2.26"}))
+                elif method == "public/echo":
+                    await ws.send(reply(request, request["params"]))
+        except ServerSideClosed:
+            pass
+        finally:
+            task.cancel()
+
+
+def test_jsonrpc_heartbeat_keeps_a_strict_server_happy() -> None:
+    server = JsonRpcServer()
+    try:
+        with WebSocketClient(server.server.url, heartbeat={"type": "jsonrpc", "interval": 1},
+                             timeout=WAIT) as client:  # fmt: skip
+            assert server.three_answered.wait(WAIT)
+            # the heartbeat's own frames never reach the application
+            assert client.request({"method": "public/echo", "params": {"x": 1}}) == {"x": 1}
+            with pytest.raises(RequestTimeout):
+                client.recv(timeout=0.05)
+            assert client.heartbeat.answered >= 3  # type: ignore[attr-defined]
+        assert server.server.connections == 1
+    finally:
+        server.server.close()
+
+
+def test_without_the_jsonrpc_heartbeat_the_server_closes() -> None:
+    server = JsonRpcServer()
+    closed: list[BaseException | None] = []
+    got_close = threading.Event()
+
+    def on_close(client: WebSocketClient, error: BaseException | None) -> None:
+        closed.append(error)
+        got_close.set()
+
+    try:
+        with WebSocketClient(server.server.url, heartbeat="disabled", on_close=on_close,
+                             timeout=WAIT) as client:  # fmt: skip
+            client.send({"jsonrpc": "2.0", "id": 1, "method": "public/set_heartbeat",
+                         "params": {"interval": 10}})  # fmt: skip
+            assert client.recv() == {"jsonrpc": "2.0", "id": 1, "result": "ok"}
+            test_request = client.recv()
+            assert test_request["params"]["type"] == "test_request"
+            with pytest.raises(ConnectionClosed) as info:
+                client.recv(timeout=WAIT)
+            assert info.value.code == 4000
+            assert got_close.wait(WAIT)
+            assert isinstance(closed[0], ConnectionClosed)
+    finally:
+        server.server.close()
+
+
+# -- ping_pong: the server closes the connection when no ping arrives -------------------
+class PingRequiredServer:
+    def __init__(self) -> None:
+        self.pings = 0
+        self.three_pings = threading.Event()
+        spy = type("Spy", (PingSpy,), {"on_ping": self._pinged})
+        self.server = LocalServer(self.handle, create_connection=spy)
+        self._latest: asyncio.Event | None = None
+
+    def _pinged(self) -> None:
+        self.pings += 1
+        if self.pings >= 3:
+            self.three_pings.set()
+        if self._latest is not None:
+            self._latest.set()
+
+    async def handle(self, ws: ServerConnection) -> None:
+        pinged = self._latest = asyncio.Event()
+        while True:
+            try:
+                await asyncio.wait_for(pinged.wait(), 0.6)
+            except TimeoutError:
+                await ws.close(4001, "no ping")
+                return
+            pinged.clear()
+
+
+def test_ping_pong_heartbeat_pings_on_schedule() -> None:
+    server = PingRequiredServer()
+    try:
+        with WebSocketClient(server.server.url, heartbeat={"type": "ping_pong", "interval": 0.2},
+                             timeout=WAIT) as client:  # fmt: skip
+            client.wait_ready()
+            assert server.three_pings.wait(WAIT)
+            assert client.connection.state.value == "open"
+        assert server.server.connections == 1
+    finally:
+        server.server.close()
+
+
+def test_without_pings_the_ping_server_closes_and_reconnect_false_is_final() -> None:
+    server = PingRequiredServer()
+    try:
+        client = WebSocketClient(server.server.url, heartbeat="disabled", timeout=WAIT)
+        try:
+            with pytest.raises(ConnectionClosed) as info:
+                client.recv(timeout=WAIT)
+            assert info.value.code == 4001
+            thread = client.connection.thread
+            assert thread is not None
+            thread.join(WAIT)
+            assert not thread.is_alive()  # nothing retried
+            with pytest.raises(ConnectionClosed):
+                client.send("hello")
+        finally:
+            client.close()
+        assert server.server.connections == 1
+    finally:
+        server.server.close()
+
+
+# -- server_ping: the server pings and closes when the pong is missing ------------------
+def test_server_ping_heartbeat_answers_the_servers_pings() -> None:
+    async def echo(ws: ServerConnection) -> None:
+        async for message in ws:
+            await ws.send(message)
+
+    # websockets itself closes (1011) when a pong is later than ping_timeout.
+    with LocalServer(echo, ping_interval=0.1, ping_timeout=0.3) as server:
+        with WebSocketClient(server.url, heartbeat="server_ping", timeout=WAIT) as client:
+            for n in range(5):  # about a second: ten pings answered
+                client.send({"n": n})
+                assert client.recv() == {"n": n}
+                threading.Event().wait(0.2)
+            assert client.connection.state.value == "open"
+        assert server.connections == 1
+
+
+# -- custom: a probe frame and its reply ------------------------------------------------
+def test_custom_heartbeat_probes_and_consumes_replies() -> None:
+    probes = threading.Event()
+    count = [0]
+
+    async def strict(ws: ServerConnection) -> None:
+        while True:
+            try:
+                raw = await asyncio.wait_for(ws.recv(), 0.6)
+            except TimeoutError:
+                await ws.close(4002, "no probe")
+                return
+            except ServerSideClosed:
+                return
+            message = json.loads(raw)
+            if message.get("op") == "ping":
+                count[0] += 1
+                if count[0] >= 3:
+                    probes.set()
+                await ws.send(json.dumps({"op": "pong"}))
+            else:
+                await ws.send(json.dumps({"echo": message}))
+
+    heartbeat = {
+        "type": "custom",
+        "probe": lambda: {"op": "ping"},
+        "is_reply": lambda message: isinstance(message, dict) and message.get("op") == "pong",
+        "interval": 0.2,
+        "timeout": 1.0,
+    }
+    with LocalServer(strict) as server:
+        with WebSocketClient(server.url, heartbeat=heartbeat, timeout=WAIT) as client:
+            assert probes.wait(WAIT)
+            client.send({"a": 1})
+            assert client.recv() == {"echo": {"a": 1}}  # the pongs were consumed
+        assert server.connections == 1
+
+
+# -- reconnect=False: a loss reaches every waiter and on_close --------------------------
+def test_reconnect_false_fails_waiters_and_calls_on_close() -> None:
+    hold = threading.Event()
+
+    async def drop_on_request(ws: ServerConnection) -> None:
+        async for raw in ws:
+            request = json.loads(raw)
+            if request.get("method") == "slow":
+                await ws.close(1011, "gone")
+                return
+
+    closes: list[BaseException | None] = []
+    closed_once = threading.Event()
+
+    def on_close(client: WebSocketClient, error: BaseException | None) -> None:
+        closes.append(error)
+        closed_once.set()
+
+    with LocalServer(drop_on_request) as server:
+        client = WebSocketClient(server.url, on_close=on_close, timeout=WAIT)
+        try:
+            client.wait_ready()
+            errors: list[BaseException] = []
+
+            def waiter() -> None:
+                try:
+                    client.recv(timeout=WAIT)
+                except BaseException as error:
+                    errors.append(error)
+                hold.set()
+
+            thread = threading.Thread(target=waiter)
+            thread.start()
+            with pytest.raises(ConnectionClosed) as info:
+                client.request({"method": "slow"}, timeout=WAIT)
+            assert not isinstance(info.value, ClientClosed)
+            assert hold.wait(WAIT)
+            thread.join(WAIT)
+            assert isinstance(errors[0], ConnectionClosed)
+            assert closed_once.wait(WAIT)
+            assert isinstance(closes[0], ConnectionClosed)
+        finally:
+            client.close()
+        assert closes[-1] is None  # close() itself is reported too
+        assert server.connections == 1
+
+
+# -- with a policy: connect -> auth -> subscriptions -> resume, after every drop ---------
+def test_policy_restores_in_order_after_every_drop() -> None:
+    sessions: list[list[str]] = []
+    third = threading.Event()
+
+    async def exchange(ws: ServerConnection) -> None:
+        wire: list[str] = []
+        sessions.append(wire)
+        number = len(sessions)
+        if number >= 3:
+            third.set()
+        async for raw in ws:
+            request = json.loads(raw)
+            wire.append(request["method"])
+            await ws.send(reply(request, "ok"))
+            if request["method"] == "private/enable_cancel_on_disconnect" and number < 3:
+                await ws.close(1012, "restart")  # drop right after the resume step
+                return
+
+    def on_open(client: WebSocketClient) -> None:
+        client.request({"method": "public/auth", "params": {"grant_type": "client_credentials"}})
+        client.request({"method": "public/subscribe", "params": {"channels": ["trades"]}})
+        client.request({"method": "private/enable_cancel_on_disconnect", "params": {}})
+
+    policy = default_reconnect_policy(initial=0.01, maximum=0.05)
+    with LocalServer(exchange) as server:
+        with WebSocketClient(server.url, reconnect=policy, on_open=on_open, heartbeat="disabled",
+                             timeout=WAIT) as client:  # fmt: skip
+            assert third.wait(WAIT)
+            client.wait_ready()
+            client.request({"method": "private/buy", "params": {}})  # resumes after restore
+        expected = ["public/auth", "public/subscribe", "private/enable_cancel_on_disconnect"]
+        assert len(sessions) == 3
+        assert sessions[0] == expected
+        assert sessions[1] == expected
+        assert sessions[2] == [*expected, "private/buy"]
+
+
+def test_send_before_ready_waits_for_the_open_hook() -> None:
+    wire: list[str] = []
+    release = threading.Event()
+
+    async def record(ws: ServerConnection) -> None:
+        async for raw in ws:
+            request = json.loads(raw)
+            wire.append(request["method"])
+            if "id" in request:
+                await ws.send(reply(request, "ok"))
+
+    def on_open(client: WebSocketClient) -> None:
+        release.wait(WAIT)
+        client.request({"method": "auth"})
+
+    with LocalServer(record) as server:
+        with WebSocketClient(server.url, on_open=on_open, timeout=WAIT) as client:
+            sender = threading.Thread(target=client.send, args=({"method": "order"},))
+            sender.start()
+            release.set()
+            sender.join(WAIT)
+            client.request({"method": "ping"})
+        assert wire == ["auth", "order", "ping"]
+
+
+def test_bad_arguments_are_typed_errors() -> None:
+    with pytest.raises(ValueError, match="ws://"):
+        WebSocketClient("http://example.org")
+    with pytest.raises(ValueError, match="heartbeat"):
+        WebSocketClient("ws://127.0.0.1:9", heartbeat={"type": "nope"})
+    with pytest.raises(ValueError, match="reconnect"):
+        WebSocketClient("ws://127.0.0.1:9", reconnect=True)  # type: ignore[arg-type]
+
+
+def test_close_is_idempotent_and_ends_iteration() -> None:
+    async def one(ws: ServerConnection) -> None:
+        await ws.send("hello")
+        await ws.wait_closed()
+
+    with LocalServer(one) as server:
+        client = WebSocketClient(server.url, timeout=WAIT)
+        seen: list[Any] = []
+        for message in client:
+            seen.append(message)
+            client.close()
+        client.close()
+        assert seen == ["hello"]
+        with pytest.raises(ClientClosed):
+            client.send("x")
+        assert client.connection.thread is not None
+        assert not client.connection.thread.is_alive()
