@@ -21,6 +21,10 @@ signal                      keyword payload
 ``order_book_resync``       ``symbol``, ``reason``, ``count``
 ``stream_stale``            ``name``, ``stream``, ``silent_for``, ``limit``, ``strikes``
 ``protocol_error``          ``url``, ``name``, ``error``
+``trades_backfilled``       ``symbol``, ``timeframe`` (None: trades), ``count``, ``first``,
+                            ``last`` (trade ids, or candle open times)
+``trades_gap``              ``symbol``, ``timeframe``, ``first``, ``last``: a range that could
+                            not be fetched (delivery goes on after it)
 ==========================  =================================================================
 
 ``orders_cancelled_on_disconnect`` (``name``, ``symbols``, ``orders``, ``errors``): spot
@@ -56,6 +60,8 @@ class Signals:
     #: A stream went silent on a live connection and is being resubscribed.
     stream_stale: Signal = _namespace.signal("stream-stale")
     protocol_error: Signal = _namespace.signal("protocol-error")
+    trades_backfilled: Signal = _namespace.signal("trades-backfilled")
+    trades_gap: Signal = _namespace.signal("trades-gap")
     orders_cancelled_on_disconnect: Signal = _namespace.signal("orders-cancelled-on-disconnect")
 
     def all(self) -> dict[str, Signal]:

@@ -240,15 +240,25 @@ class SymbolState:
         return Candle(interval, open_ms, close_ms, price, price, price, price)
 
     def roll_candles(self, now_ms: int) -> None:
-        """Close every candle whose interval has ended, even without trades."""
-        for interval, candle in self.candles.items():
-            if now_ms > candle.close_time:
+        """Close every candle whose interval has ended, even without trades: an
+        interval without trades still gets its candle (open = close = the last
+        price, no volume), as on Binance, so open times run without holes."""
+        for interval, current in self.candles.items():
+            candle = current
+            history = self.candle_history[interval]
+            pending = self.closed_candles[interval]
+            while now_ms > candle.close_time:
                 candle.closed = True
-                pending = self.closed_candles[interval]
                 pending.append(candle)
-                del pending[:-3]
-                self.candle_history[interval].append(candle)
-                self.candles[interval] = self._new_candle(interval, now_ms, candle.close)
+                history.append(candle)
+                start = candle.close_time + 1
+                if history.maxlen is not None and now_ms - start > history.maxlen * (
+                    candle.close_time + 1 - candle.open_time
+                ):
+                    start = now_ms  # idle longer than the history keeps: skip ahead
+                candle = self._new_candle(interval, start, candle.close)
+            del pending[:-3]
+            self.candles[interval] = candle
 
     def record_trade(self, trade: Trade) -> None:
         self.roll_candles(trade.time)

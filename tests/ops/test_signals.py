@@ -34,6 +34,8 @@ PAYLOADS: dict[str, set[str]] = {
     "order_book_resync": {"symbol", "reason", "count"},
     "stream_stale": {"name", "stream", "silent_for", "limit", "strikes"},
     "protocol_error": {"url", "name", "error"},
+    "trades_backfilled": {"symbol", "timeframe", "count", "first", "last"},
+    "trades_gap": {"symbol", "timeframe", "first", "last"},
     "orders_cancelled_on_disconnect": {"name", "symbols", "orders", "errors"},
 }
 DOC = Path(__file__).parents[2] / "docs" / "telemetry.md"
@@ -218,6 +220,37 @@ def protocol_error(exchange: LocalExchange, record: Record) -> None:
         assert client.connections()[0].protocol_errors >= 1
 
 
+def _miss_trades(exchange: LocalExchange, client: Any, seen: threading.Event) -> None:
+    """Take the trades connection away while the exchange keeps trading."""
+    assert seen.wait(10)
+    assert exchange.faults.half_open() == 1  # silent until the client gives up on it
+    exchange.wait_for_connections(2, timeout=10)  # the replacement is open
+    exchange.faults.release()
+
+
+def trades_backfilled(exchange: LocalExchange, record: Record) -> None:
+    filled = record("trades_backfilled")
+    seen = threading.Event()
+    with make(exchange, readTimeout=0.5) as client:
+        with client.on_trades(SPOT, handler=lambda trades: seen.set()):
+            _miss_trades(exchange, client, seen)
+            payload = check(filled.wait_for(from_(client)), client, "trades_backfilled")
+            assert payload["symbol"] == SPOT and payload["timeframe"] is None
+            assert payload["count"] == payload["last"] - payload["first"] + 1 >= 1
+
+
+def trades_gap(exchange: LocalExchange, record: Record) -> None:
+    gaps = record("trades_gap")
+    seen = threading.Event()
+    options = {"tradesBackfill": False}
+    with make(exchange, readTimeout=0.5, options=options) as client:
+        with client.on_trades(SPOT, handler=lambda trades: seen.set()):
+            _miss_trades(exchange, client, seen)
+            payload = check(gaps.wait_for(from_(client)), client, "trades_gap")
+            assert payload["symbol"] == SPOT and payload["timeframe"] is None
+            assert payload["last"] >= payload["first"]
+
+
 def orders_cancelled_on_disconnect(exchange: LocalExchange, record: Record) -> None:
     cancelled = record("orders_cancelled_on_disconnect")
     account = exchange.create_test_account("ed25519")
@@ -246,6 +279,8 @@ SCENARIOS: dict[str, Callable[[LocalExchange, Record], None]] = {
         order_book_resync,
         stream_stale,
         protocol_error,
+        trades_backfilled,
+        trades_gap,
         orders_cancelled_on_disconnect,
     )
 }

@@ -314,3 +314,18 @@ def test_usdm_trade_stream_on_the_public_route(ex: LocalExchange) -> None:
     assert set(trade) == {"e", "E", "T", "s", "t", "p", "q", "X", "m"}
     assert (trade["e"], trade["s"], trade["X"]) == ("trade", "BTCUSDT", "MARKET")
     assert [t["t"] for t in trades] == sorted({t["t"] for t in trades})
+
+
+def test_an_interval_without_trades_still_gets_its_candle() -> None:
+    """Binance serves a candle for every interval, with no volume when nothing traded:
+    an exchange idle for several intervals closes each of them, open times consecutive."""
+    from ccxtpro_sync.simulator.catalog import DEFAULT_SYMBOLS
+    from ccxtpro_sync.simulator.market import SymbolState
+
+    start = 1_800_000_000_000  # on a second boundary
+    st = SymbolState(DEFAULT_SYMBOLS["spot"][0], "spot", start)
+    st.roll_candles(start + 4_500)  # four 1s intervals ended, none traded
+    opens = [c.open_time for c in st.candle_history["1s"]]
+    assert opens == [start, start + 1_000, start + 2_000, start + 3_000]
+    assert st.candles["1s"].open_time == start + 4_000
+    assert all(c.volume == 0 and c.closed for c in st.candle_history["1s"])

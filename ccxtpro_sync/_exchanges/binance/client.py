@@ -30,6 +30,7 @@ from tenacity import Retrying
 from ..._arguments import check_limit, check_since, check_symbol, check_symbols
 from ..._core.events import RAW_HASH, Delivery, Inbound, Policy, RawMessage
 from ..._core.frames import DEFAULT_MAX_MESSAGE
+from ..._core.trade_gap import GapRequest
 from ..._exceptions import BadRequest, BadSymbol, ConnectionClosed, NotSupported, RequestTimeout
 from ..._orderbook import OrderBook
 from ..._structures import OHLCV, FundingRate, Liquidation, Market, Ticker, Trade
@@ -38,6 +39,7 @@ from ..._sync.consumers import Stream, Subscription
 from ..._sync.info import ConnectionInfo
 from ..._sync.planner import ConnectionPlanner
 from . import market_data as md
+from .backfill import Backfiller, BackfillJob, fetch_gap
 from .cadence import freshness_policy, new_freshness
 from .depth_weights import binance_scheduler
 from .env_selection import select_environment
@@ -115,6 +117,9 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
       ``floor``, ``minSamples``, ``interval``; see ``docs/threading.md``),
       ``userDataQuietAfter`` (seconds of user-data silence, with orders open, before a
       reconcile; default 60, ``False`` to turn it off);
+    * ``options.tradesBackfill`` (default True): trades and closed candles missed while a
+      connection was down are fetched over REST and delivered in order before the live
+      ones (see docs/reconnect.md);
     * ``credentials`` (a :class:`~ccxtpro_sync.Credentials`), or ``apiKey`` with ``secret``
       or ``privateKey``/``privateKeyPath`` (and ``password``). The secret entries are
       popped out of ``config``: the dict is consumed, so it holds no secret afterwards.
@@ -195,6 +200,14 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
             self._apply_snapshot,
             name=f"ccxtpro_sync-{self.name}-snapshots",
             default_limit=self._snapshot_limit,
+        )
+        #: Trades and candles missed while a connection was down (``tradesBackfill``).
+        self._backfill_on = bool(options.get("tradesBackfill", True))
+        self._backfiller = Backfiller(
+            lambda job: fetch_gap(self, job),
+            self._apply_backfill,
+            self._drain_backfill,
+            name=f"ccxtpro_sync-{self.name}-backfill",
         )
         self._init_trading(settings, credentials)
 
@@ -293,6 +306,8 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
             need_snapshot=self._need_snapshot if live else lambda symbol: None,
             lock=self._data_lock if live else None,
             defer_views=live,
+            need_backfill=self._need_backfill if live else None,
+            backfill=self._backfill_on,
         )
 
     @property
@@ -322,13 +337,38 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
             notices = self.data.take_notices()
         self._deliver(deliveries, notices)
 
-    def _deliver(self, deliveries: list[Delivery], notices: list[Any]) -> None:
+    # -- trades and candles missed during a gap --------------------------------------------
+    def _need_backfill(self, symbol: str, timeframe: str | None, request: GapRequest) -> None:
+        # On a reader thread under the data lock: only enqueues.
+        self._backfiller.request(BackfillJob(symbol, timeframe, request))
+
+    def _apply_backfill(
+        self, job: BackfillJob, items: list[Any] | None, more: bool
+    ) -> GapRequest | None:
+        with self._data_lock:
+            deliveries, follow = self.data.backfilled(
+                job.symbol, job.timeframe, job.request.token, items, more
+            )
+            notices = self.data.take_notices()
+        self._deliver(deliveries, notices, "backfill")
+        return follow
+
+    def _drain_backfill(self, job: BackfillJob) -> tuple[bool, GapRequest | None]:
+        with self._data_lock:
+            deliveries, closed, again = self.data.drain_gap(job.symbol, job.timeframe)
+            notices = self.data.take_notices()
+        self._deliver(deliveries, notices, "backfill")
+        return closed, again
+
+    def _deliver(
+        self, deliveries: list[Delivery], notices: list[Any], source: str = "snapshot"
+    ) -> None:
         from ..._signals import send, signals
 
         for name, payload in notices:
             send(getattr(signals, name), self, **payload)
         for delivery in deliveries:
-            self.hub.deliver(delivery, "snapshot")
+            self.hub.deliver(delivery, source)
 
     # -- connections -------------------------------------------------------------------------
     def _route_base(self, stream: str) -> str:
@@ -376,6 +416,9 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
             market_id = stream.split("@", 1)[0]
             with self._data_lock:
                 self.data.drop_book(self.data.markets.by_id(market_id).symbol)
+        elif "@kline" in stream:  # unsubscribed: the open candle's close may go unseen
+            with self._data_lock:
+                self.data.reset([stream])
 
     def _hold(self, key: tuple[str, ...], streams: Sequence[str]) -> None:
         """``watch_X`` keeps its streams subscribed until ``un_watch_X``."""
@@ -388,6 +431,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
         self._close_trading(timeout)
         connections = self._all_connections()
         self.rest.close()  # aborts a snapshot in flight, so the fetcher joins at once
+        self._backfiller.close(timeout)
         self._fetcher.close(timeout)
         for conn in connections:
             conn.close(timeout)

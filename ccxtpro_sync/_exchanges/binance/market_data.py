@@ -31,6 +31,7 @@ import msgspec
 
 from ..._core.cache import ArrayCache, ArrayCacheByTimestamp
 from ..._core.events import Deferred, Delivery, Notice, Policy
+from ..._core.trade_gap import GapFiller, GapRequest, GapStep
 from ..._exceptions import ProtocolError
 from ..._structures import OHLCV, FundingRate, Liquidation, Market, Ticker, Trade
 from . import parsers, wire
@@ -94,6 +95,8 @@ class MarketData:
         need_snapshot: Callable[[str], None] = lambda symbol: None,
         lock: AbstractContextManager[Any] | None = None,
         defer_views: bool = False,
+        need_backfill: Callable[[str, str | None, GapRequest], None] | None = None,
+        backfill: bool = True,
     ) -> None:
         self.markets = markets
         self.product = markets.product
@@ -124,6 +127,12 @@ class MarketData:
         #: Raw-log entries of applied REST snapshots, by symbol, handed over ahead of
         #: the symbol's next depth diff (see ``apply_snapshot``).
         self._held_raw: dict[str, list[Delivery]] = {}
+        #: Gap filling per trades stream (symbol) and candle stream ((symbol, tf)):
+        #: only live (``need_backfill`` given); ``backfill=False`` reports gaps only.
+        self._need_backfill = need_backfill
+        self._backfill = backfill
+        self.trade_gaps: dict[str, GapFiller[Trade]] = {}
+        self.candle_gaps: dict[tuple[str, str], GapFiller[OHLCV]] = {}
 
     # -- StreamRouter ----------------------------------------------------------------
     def route(self, stream: str, data: msgspec.Raw, now: float) -> Routed:
@@ -155,6 +164,11 @@ class MarketData:
         """A connection carrying ``streams`` went away: their books can no longer chain."""
         for stream in streams:
             market_id, kind = wire.classify_stream(stream, self.product)
+            if kind == "kline" and market_id is not None:
+                timeframe = stream.split("@")[1].removeprefix("kline_")
+                candles = self.candle_gaps.get((self.markets.by_id(market_id).symbol, timeframe))
+                if candles is not None:
+                    candles.reset()
             if kind == "depthUpdate" and market_id is not None:
                 book = self.books.get(self.markets.by_id(market_id).symbol)
                 if book is not None:
@@ -206,6 +220,132 @@ class MarketData:
         self.books.pop(symbol, None)
         self._held_raw.pop(symbol, None)
 
+    # -- gap filling (trades and candles missed while a connection was down) -------------
+    def _trade_filler(self, symbol: str) -> GapFiller[Trade] | None:
+        if self._need_backfill is None:
+            return None  # replay: what the log holds, as it holds it
+        filler = self.trade_gaps.get(symbol)
+        if filler is None:
+            filler = self.trade_gaps[symbol] = GapFiller(_trade_key, enabled=self._backfill)
+        return filler
+
+    def _candle_filler(self, symbol: str, timeframe: str) -> GapFiller[OHLCV] | None:
+        if self._need_backfill is None:
+            return None
+        filler = self.candle_gaps.get((symbol, timeframe))
+        if filler is None:
+            filler = GapFiller(
+                _candle_key,
+                step=timeframe_ms(timeframe),
+                updates=True,
+                enabled=self._backfill,
+            )
+            self.candle_gaps[(symbol, timeframe)] = filler
+        return filler
+
+    def _trades_step(self, symbol: str, step: GapStep[Trade]) -> list[Delivery]:
+        for first, last in step.missing:
+            self.notices.append(
+                ("trades_gap", {"symbol": symbol, "timeframe": None, "first": first, "last": last})
+            )
+        if step.backfilled:
+            done = step.backfilled
+            self.notices.append(
+                (
+                    "trades_backfilled",
+                    {
+                        "symbol": symbol,
+                        "timeframe": None,
+                        "count": len(done),
+                        "first": _trade_key(done[0]),
+                        "last": _trade_key(done[-1]),
+                    },
+                )
+            )
+        if step.request is not None and self._need_backfill is not None:
+            self._need_backfill(symbol, None, step.request)
+        if not step.deliver:
+            return []
+        cache = self.trades.setdefault(symbol, ArrayCache(self.trades_limit))
+        for trade in step.deliver:
+            cache.append(trade)
+        return [Delivery(trades_hash(symbol), step.deliver, APPEND)]
+
+    def _candles_step(self, symbol: str, timeframe: str, step: GapStep[OHLCV]) -> list[Delivery]:
+        for first, last in step.missing:
+            self.notices.append(
+                (
+                    "trades_gap",
+                    {"symbol": symbol, "timeframe": timeframe, "first": first, "last": last},
+                )
+            )
+        if step.backfilled:
+            done = step.backfilled
+            self.notices.append(
+                (
+                    "trades_backfilled",
+                    {
+                        "symbol": symbol,
+                        "timeframe": timeframe,
+                        "count": len(done),
+                        "first": done[0].timestamp,
+                        "last": done[-1].timestamp,
+                    },
+                )
+            )
+        if step.request is not None and self._need_backfill is not None:
+            self._need_backfill(symbol, timeframe, step.request)
+        if not step.deliver:
+            return []
+        candles = self.ohlcvs.setdefault(
+            (symbol, timeframe), ArrayCacheByTimestamp(self.ohlcv_limit)
+        )
+        for candle in step.deliver:
+            candles.append(candle)
+        return [Delivery(ohlcv_hash(symbol, timeframe), step.deliver, APPEND)]
+
+    def backfilled(
+        self, symbol: str, timeframe: str | None, token: int, items: list[Any] | None, more: bool
+    ) -> tuple[list[Delivery], GapRequest | None]:
+        """A fetched page of a gap (``None``: the gap failed): deliveries, next page."""
+        if timeframe is None:
+            trades = self.trade_gaps.get(symbol)
+            if trades is None:
+                return [], None
+            step_t = (
+                trades.failed(token)
+                if items is None
+                else trades.backfilled(token, items, more=more)
+            )
+            request, step_t.request = step_t.request, None
+            return self._trades_step(symbol, step_t), request
+        candles = self.candle_gaps.get((symbol, timeframe))
+        if candles is None:
+            return [], None
+        step_c = (
+            candles.failed(token) if items is None else candles.backfilled(token, items, more=more)
+        )
+        request, step_c.request = step_c.request, None
+        return self._candles_step(symbol, timeframe, step_c), request
+
+    def drain_gap(
+        self, symbol: str, timeframe: str | None
+    ) -> tuple[list[Delivery], bool, GapRequest | None]:
+        """Release held live items after a backfill: deliveries, hold closed, a new gap."""
+        if timeframe is None:
+            trades = self.trade_gaps.get(symbol)
+            if trades is None:
+                return [], True, None
+            step_t = trades.drain()
+            request, step_t.request = step_t.request, None
+            return self._trades_step(symbol, step_t), step_t.closed, request
+        candles = self.candle_gaps.get((symbol, timeframe))
+        if candles is None:
+            return [], True, None
+        step_c = candles.drain()
+        request, step_c.request = step_c.request, None
+        return self._candles_step(symbol, timeframe, step_c), step_c.closed, request
+
     # -- binding a stream name to its handler ------------------------------------------
     def _bind(self, stream: str) -> Handler:
         market_id, kind = wire.classify_stream(stream, self.product)
@@ -219,14 +359,17 @@ class MarketData:
             decode_trade = wire.TRADE_DECODER.decode if kind == "trade" else None
             decode_agg = wire.AGG_TRADE_DECODER.decode
             key = trades_hash(symbol)
+            gaps = self._trade_filler(symbol)
 
             def on_trade(data: msgspec.Raw) -> list[Delivery]:
                 if decode_trade is not None:
                     trade = parsers.parse_trade(_decode(decode_trade, data), market, number)
                 else:
                     trade = parsers.parse_agg_trade(_decode(decode_agg, data), market, number)
-                cache.append(trade)
-                return [Delivery(key, [trade], APPEND)]
+                if gaps is None:
+                    cache.append(trade)
+                    return [Delivery(key, [trade], APPEND)]
+                return self._trades_step(symbol, gaps.live(trade))
 
             return on_trade
         if kind == "ticker":
@@ -260,11 +403,14 @@ class MarketData:
             )
             key = ohlcv_hash(symbol, timeframe)
             decode_kline = wire.KLINE_DECODER.decode
+            candle_gaps = self._candle_filler(symbol, timeframe)
 
             def on_kline(data: msgspec.Raw) -> list[Delivery]:
                 candle = parsers.parse_kline(_decode(decode_kline, data), market, number)
-                candles.append(candle)
-                return [Delivery(key, [candle], APPEND)]
+                if candle_gaps is None:
+                    candles.append(candle)
+                    return [Delivery(key, [candle], APPEND)]
+                return self._candles_step(symbol, timeframe, candle_gaps.live(candle))
 
             return on_kline
         if kind == "markPrice":
@@ -476,6 +622,25 @@ _KIND_HASH: dict[str, Callable[[str], str]] = {
     "partialDepth": orderbook_hash,
     "forceOrder": liquidations_hash,
 }
+
+
+_UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+
+
+def timeframe_ms(timeframe: str) -> int:
+    """Length of a candle in milliseconds (``1M``: 31 days, an upper bound)."""
+    unit = timeframe[-1]
+    if unit == "M":
+        return int(timeframe[:-1]) * 31 * 86_400_000
+    return int(timeframe[:-1]) * _UNIT_MS[unit]
+
+
+def _trade_key(trade: Trade) -> int:
+    return int(trade.id or 0)
+
+
+def _candle_key(candle: OHLCV) -> int:
+    return candle.timestamp
 
 
 def _decode(decode: Callable[[msgspec.Raw], Any], data: msgspec.Raw) -> Any:

@@ -186,12 +186,25 @@ class BinanceRest:
         path = PATHS[self.product][1]
         return self._abortable_get(path, {"symbol": market_id, "limit": limit})
 
-    def get(self, path: str, params: dict[str, Any] | None = None, *, timeout: float) -> bytes:
-        """A public GET that ``close()`` can cut short (market-data ``fetch_*``)."""
-        return self._abortable_get(path, params or {}, timeout=timeout)
+    def get(
+        self,
+        path: str,
+        params: dict[str, Any] | None = None,
+        *,
+        timeout: float,
+        headers: dict[str, str] | None = None,
+    ) -> bytes:
+        """A public GET that ``close()`` can cut short (market-data ``fetch_*``);
+        ``headers`` adds e.g. the API key of a MARKET_DATA endpoint."""
+        return self._abortable_get(path, params or {}, timeout=timeout, headers=headers)
 
     def _abortable_get(
-        self, path: str, params: dict[str, Any], *, timeout: float | None = None
+        self,
+        path: str,
+        params: dict[str, Any],
+        *,
+        timeout: float | None = None,
+        headers: dict[str, str] | None = None,
     ) -> bytes:
         """GET over ``http.client``: unlike a ``requests`` call, another thread can end it
         by shutting its socket, so ``close()`` never waits for a slow snapshot."""
@@ -219,7 +232,8 @@ class BinanceRest:
             if aborted:
                 raise ClientClosed(f"{what}: aborted by close()")
             query = f"?{urlencode(params)}" if params else ""
-            conn.request("GET", f"{parts.path}{path}{query}", headers=_HEADERS)
+            sent = _HEADERS if headers is None else {**_HEADERS, **headers}
+            conn.request("GET", f"{parts.path}{path}{query}", headers=sent)
             response = conn.getresponse()
             content = response.read()
         except TimeoutError as error:

@@ -1,0 +1,209 @@
+"""Gap filling for id-ordered streams (public trades, candles), sans-I/O.
+
+A stream whose items carry consecutive keys (trade ids: ``+1``; candle open
+times: ``+interval``) can lose items while its connection is down. One
+``GapFiller`` per stream remembers the last key it delivered. When a live item
+skips ahead it opens a *gap*: live items are held (bounded) while the caller
+fetches the missing range over REST; the fetched items are delivered first,
+then the held ones, in key order, each key once. When the gap cannot be filled
+(REST no longer serves it, budget exhausted, too many items held) the missing
+range is reported and delivery continues.
+
+With ``updates=True`` (candles) an item with the last key is an update of the
+same item, not a duplicate, and ``reset()`` (the connection went away) makes
+the first item after it re-fetch the last key, whose final state may have
+been missed.
+
+The caller (a worker off the reader thread) delivers what ``backfilled``/
+``failed`` return outside any lock and then calls ``drain()`` until it reports
+the hold closed: live items arriving meanwhile stay held, so nothing delivered
+live can overtake the backfill.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class GapRequest:
+    """Fetch the items with keys ``first``..``last`` (inclusive); ``token`` names the gap."""
+
+    first: int
+    last: int
+    token: int
+
+
+@dataclass(slots=True)
+class GapStep(Generic[T]):
+    """What one input means: items to deliver now (in order), a range to fetch next,
+    ranges that are lost for good, and how many items the backfill supplied."""
+
+    deliver: list[T] = field(default_factory=list)
+    request: GapRequest | None = None
+    missing: list[tuple[int, int]] = field(default_factory=list)
+    backfilled: list[T] = field(default_factory=list)
+    closed: bool = False
+
+
+class GapFiller(Generic[T]):
+    """Exactly-once, in-order delivery of one keyed stream across gaps (see module doc)."""
+
+    def __init__(
+        self,
+        key: Callable[[T], int],
+        *,
+        step: int = 1,
+        updates: bool = False,
+        max_held: int = 10_000,
+        max_gap: int = 100_000,
+        enabled: bool = True,
+    ) -> None:
+        self._key = key
+        self._step = step
+        self._updates = updates
+        self.max_held = max_held
+        #: Larger gaps (in steps) are reported, not fetched; a key this far *behind*
+        #: the last one starts the sequence afresh (a restarted or bogus sequence
+        #: must not silence the stream for good).
+        self.max_gap = max_gap
+        self.enabled = enabled
+        #: Key of the last item delivered (None before the first one).
+        self.last: int | None = None
+        self._held: list[T] = []
+        self._holding = False
+        self._gap: GapRequest | None = None
+        self._token = 0
+        self._suspect = False
+
+    @property
+    def holding(self) -> bool:
+        return self._holding
+
+    @property
+    def held(self) -> int:
+        return len(self._held)
+
+    def reset(self) -> None:
+        """The stream's connection went away: items may have been missed."""
+        self._suspect = True
+
+    # -- live items (reader thread, under the caller's lock) --------------------------------
+    def live(self, item: T) -> GapStep[T]:
+        out: GapStep[T] = GapStep()
+        if self._holding:
+            self._held.append(item)
+            if len(self._held) > self.max_held:
+                self._give_up(out)
+            return out
+        self._take(item, out)
+        return out
+
+    def _take(self, item: T, out: GapStep[T]) -> None:
+        """One item while not holding: deliver, drop as a duplicate, or open a gap."""
+        key = self._key(item)
+        last = self.last
+        suspect, self._suspect = self._suspect, False
+        if last is not None and last - key > self.max_gap * self._step:
+            last = None  # a new sequence: follow it
+        if last is not None:
+            if key < last or (key == last and not self._updates):
+                return  # already delivered
+            # Candles: after a reset the last candle's final state may be missing too.
+            skipped = key > last + self._step or (self._updates and suspect and key > last)
+            if skipped:
+                first = last if self._updates else last + self._step
+                if self.enabled and key - first <= self.max_gap * self._step:
+                    self._token += 1
+                    self._gap = GapRequest(first, key - self._step, self._token)
+                    self._holding = True
+                    self._held.append(item)
+                    out.request = self._gap
+                    return
+                if key > last + self._step:
+                    out.missing.append((last + self._step, key - self._step))
+        self.last = key
+        out.deliver.append(item)
+
+    # -- backfill (worker thread, under the caller's lock) -----------------------------------
+    def backfilled(self, token: int, items: Iterable[T], *, more: bool = True) -> GapStep[T]:
+        """One page of the gap's range (oldest first). Delivers what extends the stream,
+        asks for the next page (``more``: the source pages by key), and reports what
+        the source no longer serves."""
+        out: GapStep[T] = GapStep()
+        gap = self._gap
+        if gap is None or token != gap.token:
+            return out  # a stale answer (the gap was given up)
+        page = sorted(items, key=self._key)
+        progressed = False
+        for item in page:
+            key = self._key(item)
+            if key > gap.last:
+                break
+            last = self.last
+            if last is not None and (key < last or (key == last and not self._updates)):
+                continue
+            wanted = gap.first if last is None or last < gap.first else last + self._step
+            if key > wanted and not (self._updates and key == last):
+                out.missing.append((wanted, key - self._step))
+            self.last = key
+            out.deliver.append(item)
+            out.backfilled.append(item)
+            progressed = True
+        last = self.last
+        if last is not None and last >= gap.last:
+            self._gap = None  # covered
+            return out
+        if more and progressed and page and self._key(page[-1]) <= gap.last:
+            assert last is not None
+            self._gap = GapRequest(last + self._step, gap.last, gap.token)
+            out.request = self._gap
+            return out
+        self._give_up(out)
+        return out
+
+    def failed(self, token: int) -> GapStep[T]:
+        """The gap cannot be fetched (budget, timeout, error): report it and go on."""
+        out: GapStep[T] = GapStep()
+        gap = self._gap
+        if gap is not None and token == gap.token:
+            self._give_up(out)
+        return out
+
+    def drain(self) -> GapStep[T]:
+        """Release held items once no fetch is outstanding. Call after delivering the
+        previous step's items, until ``closed``: the hold closes only on a call that
+        returns nothing, so live items never overtake ones being delivered."""
+        out: GapStep[T] = GapStep()
+        if self._gap is not None:
+            return out
+        if not self._held:
+            self._holding = False
+            out.closed = True
+            return out
+        held, self._held = self._held, []
+        self._holding = False
+        for index, item in enumerate(held):
+            self._take(item, out)
+            if self._holding:  # the held items themselves skip ahead: another gap
+                self._held.extend(held[index + 1 :])
+                return out
+        self._holding = True  # closed by the next, empty, drain
+        return out
+
+    def _give_up(self, out: GapStep[T]) -> None:
+        """Report the rest of the open gap as missing; held items continue after it."""
+        gap = self._gap
+        if gap is not None:
+            last = self.last
+            wanted = gap.first if last is None or last < gap.first else last + self._step
+            if wanted <= gap.last:
+                out.missing.append((wanted, gap.last))
+            if last is None or last < gap.last:
+                self.last = gap.last
+        self._gap = None
+        self._holding = True  # released by drain(), in order

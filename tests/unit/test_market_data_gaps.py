@@ -1,0 +1,114 @@
+"""MarketData's trade and candle gap hooks, driven with plain payload bytes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import msgspec
+
+from ccxtpro_sync._core.events import Inbound
+from ccxtpro_sync._core.trade_gap import GapRequest
+from ccxtpro_sync._exchanges.binance.market_data import MarketData
+from ccxtpro_sync._exchanges.binance.markets import Markets, parse_market
+from ccxtpro_sync._structures import OHLCV, Trade
+
+SYMBOL = "BTC/USDT"
+TRADES = "btcusdt@aggTrade"
+KLINES = "btcusdt@kline_1m"
+MINUTE = 60_000
+
+
+def markets() -> Markets:
+    raw = {"symbol": "BTCUSDT", "status": "TRADING", "baseAsset": "BTC",
+           "quoteAsset": "USDT", "filters": []}  # fmt: skip
+    return Markets([parse_market(raw, "spot", float)], "spot", number=float)
+
+
+def agg(trade_id: int) -> msgspec.Raw:
+    data = {"e": "aggTrade", "E": 1, "s": "BTCUSDT", "a": trade_id, "p": "100", "q": "1",
+            "f": trade_id, "l": trade_id, "T": trade_id, "m": False}  # fmt: skip
+    return msgspec.Raw(json.dumps(data).encode())
+
+
+def kline(open_time: int, close: str, closed: bool) -> msgspec.Raw:
+    k = {"t": open_time, "T": open_time + MINUTE - 1, "s": "BTCUSDT", "i": "1m", "f": 1,
+         "L": 2, "o": "1", "c": close, "h": "9", "l": "1", "v": "1", "n": 1, "x": closed,
+         "q": "1", "V": "1", "Q": "1", "B": "0"}  # fmt: skip
+    return msgspec.Raw(json.dumps({"e": "kline", "E": 1, "s": "BTCUSDT", "k": k}).encode())
+
+
+def rest_trade(trade_id: int) -> Trade:
+    return Trade(id=str(trade_id), symbol=SYMBOL, timestamp=trade_id)
+
+
+class Asked:
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str | None, GapRequest]] = []
+
+    def __call__(self, symbol: str, timeframe: str | None, request: GapRequest) -> None:
+        self.requests.append((symbol, timeframe, request))
+
+
+def delivered_ids(routed: Any) -> list[int]:
+    deliveries = routed.deliveries if isinstance(routed, Inbound) else routed
+    return [int(t.id) for d in deliveries for t in d.value]
+
+
+def test_a_trade_gap_is_asked_for_and_the_backfill_goes_out_before_the_held_trades() -> None:
+    asked = Asked()
+    data = MarketData(markets(), need_backfill=asked)
+    assert delivered_ids(data.route(TRADES, agg(1), 0)) == [1]
+    assert data.route(TRADES, agg(4), 0) == []  # held: 2 and 3 are missing
+    assert data.route(TRADES, agg(5), 0) == []
+    [(symbol, timeframe, request)] = asked.requests
+    assert (symbol, timeframe, request.first, request.last) == (SYMBOL, None, 2, 3)
+    page = [rest_trade(i) for i in (2, 3, 4)]
+    deliveries, follow = data.backfilled(SYMBOL, None, request.token, page, True)
+    assert delivered_ids(deliveries) == [2, 3] and follow is None
+    [(name, payload)] = data.take_notices()
+    assert name == "trades_backfilled"
+    assert payload == {"symbol": SYMBOL, "timeframe": None, "count": 2, "first": 2, "last": 3}
+    released, closed, again = data.drain_gap(SYMBOL, None)
+    assert delivered_ids(released) == [4, 5] and not closed and again is None
+    assert data.drain_gap(SYMBOL, None)[1]  # nothing more held: the hold closes
+    assert delivered_ids(data.route(TRADES, agg(5), 0)) == []  # a duplicate
+    assert delivered_ids(data.route(TRADES, agg(6), 0)) == [6]
+    assert [int(t.id) for t in data.trades[SYMBOL]] == [1, 2, 3, 4, 5, 6]
+
+
+def test_with_backfill_off_a_gap_is_reported_and_trades_flow_on() -> None:
+    asked = Asked()
+    data = MarketData(markets(), need_backfill=asked, backfill=False)
+    data.route(TRADES, agg(1), 0)
+    routed = data.route(TRADES, agg(4), 0)
+    assert delivered_ids(routed) == [4]
+    assert not asked.requests
+    assert isinstance(routed, Inbound)  # the notice travels with the frame
+    [(name, payload)] = routed.notices
+    assert name == "trades_gap"
+    assert payload == {"symbol": SYMBOL, "timeframe": None, "first": 2, "last": 3}
+
+
+def test_after_a_lost_connection_the_unseen_candle_closes_are_fetched() -> None:
+    asked = Asked()
+    data = MarketData(markets(), need_backfill=asked)
+    data.route(KLINES, kline(0, "2", False), 0)
+    data.reset([KLINES])  # the connection went away while candle 0 was open
+    assert data.route(KLINES, kline(2 * MINUTE, "5", False), 0) == []
+    [(_, timeframe, request)] = asked.requests
+    assert (timeframe, request.first, request.last) == ("1m", 0, MINUTE)
+    page = [OHLCV(0, 1.0, 9.0, 1.0, 3.0, 1.0), OHLCV(MINUTE, 1.0, 9.0, 1.0, 4.0, 1.0)]
+    deliveries, _ = data.backfilled(SYMBOL, "1m", request.token, page, True)
+    assert [c for d in deliveries for c in d.value] == page
+    released, _, _ = data.drain_gap(SYMBOL, "1m")
+    assert [c.timestamp for d in released for c in d.value] == [2 * MINUTE]
+    cached = list(data.ohlcvs[(SYMBOL, "1m")])
+    assert [c.timestamp for c in cached] == [0, MINUTE, 2 * MINUTE]
+    assert cached[0].close == 3.0  # the final close, not the one seen before the drop
+
+
+def test_a_replay_delivers_what_the_log_holds() -> None:
+    data = MarketData(markets())  # no need_backfill: replay
+    data.route(TRADES, agg(1), 0)
+    assert delivered_ids(data.route(TRADES, agg(4), 0)) == [4]
