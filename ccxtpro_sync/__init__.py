@@ -40,6 +40,7 @@ from ._exceptions import (
     RequestTimeout,
 )
 from ._exchanges.binance.client import binance, binancecoinm, binanceusdm
+from ._exchanges.binance.key_permissions import KeyPermissions
 from ._orderbook import OrderBook
 from ._signals import Signals, signals
 from ._structures import (
@@ -59,6 +60,7 @@ from ._structures import (
 from ._sync.consumers import Stream, Subscription
 from ._sync.info import ConnectionInfo
 from ._sync.reconnect import default_reconnect_policy
+from .preflight import CheckResult, PreflightConfig, PreflightReport, run_preflight
 from .websocket import WebSocketClient
 
 __version__ = "0.1.0"
@@ -74,6 +76,7 @@ __all__ = [
     "Balances",
     "BaseError",
     "CcxtproSyncError",
+    "CheckResult",
     "ClientClosed",
     "ConnectionClosed",
     "ConnectionInfo",
@@ -89,6 +92,7 @@ __all__ = [
     "InvalidNonce",
     "InvalidOrder",
     "InvalidSignature",
+    "KeyPermissions",
     "Liquidation",
     "Market",
     "NetworkError",
@@ -103,6 +107,8 @@ __all__ = [
     "PermissionDenied",
     "Policy",
     "Position",
+    "PreflightConfig",
+    "PreflightReport",
     "ProtocolError",
     "RateLimitExceeded",
     "RawMessage",
@@ -118,6 +124,7 @@ __all__ = [
     "binancecoinm",
     "binanceusdm",
     "default_reconnect_policy",
+    "run_preflight",
     "signals",
     "to_jsonable",
 ]
