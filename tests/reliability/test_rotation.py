@@ -1,0 +1,218 @@
+"""Make-before-break rotation of market-stream connections against the local exchange.
+
+Every update is delivered once across the switch (trade ids, book nonces, book-ticker
+update ids, ticker times), order books carry over without a snapshot, and the
+largest gap between consecutive updates across a rotation is measured next to the
+largest gap outside it (printed; not asserted: speed belongs in benchmarks/).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import threading
+import time
+from collections import defaultdict
+from typing import Any
+
+import ccxtpro_sync
+from ccxtpro_sync.simulator import LocalExchange
+from ccxtpro_sync.simulator.catalog import DEFAULT_SYMBOLS
+
+from .support import make_client, signal_logs, wait_for, wait_wire_matches, wire_connections
+
+
+class Recorder:
+    """Per stream: every key delivered and its arrival time (monotonic)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.keys: dict[str, list[int]] = defaultdict(list)
+        self.times: dict[str, list[float]] = defaultdict(list)
+
+    def add(self, stream: str, key: int) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self.keys[stream].append(key)
+            self.times[stream].append(now)
+
+    def trades(self, trades: list[Any]) -> None:
+        for trade in trades:
+            self.add(f"trades:{trade.symbol}", int(trade.id))
+
+    def book(self, book: Any) -> None:
+        self.add(f"book:{book.symbol}", int(book.nonce))
+
+    def bidask(self, ticker: Any) -> None:
+        self.add(f"bidask:{ticker.symbol}", int(ticker.info.update_id))
+
+    def ticker(self, ticker: Any) -> None:
+        self.add(f"ticker:{ticker.symbol}", int(ticker.info.event_time))
+
+    def total(self) -> int:
+        with self._lock:
+            return sum(len(k) for k in self.keys.values())
+
+    def streams_since(self, counts: dict[str, int]) -> int:
+        """How many streams delivered something after the ``counts`` snapshot."""
+        with self._lock:
+            return sum(1 for s, k in self.keys.items() if len(k) > counts.get(s, 0))
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            return {s: len(k) for s, k in self.keys.items()}
+
+    def duplicates(self) -> dict[str, list[int]]:
+        """Keys delivered more than once, or out of order, per stream."""
+        bad: dict[str, list[int]] = {}
+        with self._lock:
+            for stream, keys in self.keys.items():
+                wrong = [b for a, b in itertools.pairwise(keys) if b <= a]
+                if wrong:
+                    bad[stream] = wrong
+        return bad
+
+    def gaps(self, start: float, end: float) -> tuple[float, float]:
+        """Largest gap between consecutive updates of one stream spanning [start, end],
+        and the largest one outside it."""
+        across = outside = 0.0
+        with self._lock:
+            for times in self.times.values():
+                for a, b in itertools.pairwise(times):
+                    if b >= start and a <= end:
+                        across = max(across, b - a)
+                    else:
+                        outside = max(outside, b - a)
+        return across, outside
+
+
+def _spot_symbols(count: int) -> list[Any]:
+    base = DEFAULT_SYMBOLS["spot"][0]
+    return [
+        dataclasses.replace(base, symbol=f"R{i:03d}USDT", base=f"R{i:03d}") for i in range(count)
+    ]
+
+
+def _subscribe(client: Any, symbols: list[str], recorder: Recorder) -> None:
+    client.on_trades(symbols, handler=recorder.trades)
+    client.on_order_book(symbols, handler=recorder.book)
+    client.on_bids_asks(symbols, handler=recorder.bidask)
+    for symbol in symbols:
+        client.on_ticker(symbol, handler=recorder.ticker)
+
+
+def _rotate_all_and_measure(
+    ex: LocalExchange, client: Any, recorder: Recorder, streams: int
+) -> dict[str, Any]:
+    with signal_logs(client) as logs:
+        wait_wire_matches(ex, [client], timeout=60)
+        # every stream has delivered at least once before the rotation starts
+        wait_for(lambda: recorder.streams_since({}) >= streams, 60, "every stream delivering")
+        old = wire_connections(client)
+        rest_before = ex.stats().rest_requests
+        resyncs_before = len(logs["order_book_resync"])
+        started = time.monotonic()
+        for conn in old:
+            client.rotate(conn.name, timeout=60)
+        ended = time.monotonic()
+        after = recorder.counts()
+        # every stream delivers again from its new connection
+        wait_for(lambda: recorder.streams_since(after) >= streams, 60, "delivery after rotation")
+        new = wire_connections(client)
+        wait_wire_matches(ex, [client], timeout=60)
+        across, outside = recorder.gaps(started, ended)
+        return {
+            "old": old,
+            "new": new,
+            "rest": ex.stats().rest_requests - rest_before,
+            "resyncs": len(logs["order_book_resync"]) - resyncs_before,
+            "closed": list(logs["connection_closed"].events),
+            "across": across,
+            "outside": outside,
+            "seconds": ended - started,
+        }
+
+
+def test_rotation_overlap_delivers_each_update_once_and_keeps_books() -> None:
+    """Ticks published while old and new connection both carry every stream reach
+    the handlers once; the books chain on without a snapshot."""
+    symbols = ["BTC/USDT", "ETH/USDT", "BNB/USDT"]
+    with LocalExchange(seed=3, speed=10.0, auto_publish=False, rest_weight=1_000_000) as ex:
+        client = make_client(ccxtpro_sync.binance, ex, options={"maxStreamsPerConnection": 5})
+        recorder = Recorder()
+        overlap = client._planner._overlap
+        handed_over = overlap.handover
+
+        def handover_after_shared_ticks(old: Any) -> None:
+            # Both connections are confirmed now: publish while both deliver.
+            before = {conn: conn.messages for conn in wire_connections(client)}
+            ex.tick(3)
+            wait_for(
+                lambda: all(conn.messages > n for conn, n in before.items()),
+                10,
+                "old and new connection both received the shared ticks",
+            )
+            handed_over(old)
+
+        overlap.handover = handover_after_shared_ticks
+        with client, signal_logs(client) as logs:
+            client.load_markets()
+            _subscribe(client, symbols, recorder)
+            wait_wire_matches(ex, [client])
+            wait_for(lambda: ex.tick(1) or recorder.streams_since({}) >= 12, 10, "all deliver")
+            old = wire_connections(client)
+            rest_before = ex.stats().rest_requests
+            for conn in old:
+                client.rotate(conn.name, timeout=10)
+            after = recorder.counts()
+            wait_for(lambda: ex.tick(1) or recorder.streams_since(after) >= 12, 10, "deliver again")
+            new = wire_connections(client)
+            assert len(old) == len(new) == 3
+            assert not set(old) & set(new)
+            assert all(conn.finished for conn in old)
+            assert recorder.duplicates() == {}
+            assert client._delivered.dropped > 0  # the overlap really was shared
+            for symbol in symbols:  # aggregate trade ids: none missing, none repeated
+                ids = recorder.keys[f"trades:{symbol}"]
+                assert ids == list(range(ids[0], ids[0] + len(ids)))
+            assert len(logs["order_book_resync"]) == 0
+            assert ex.stats().rest_requests == rest_before  # no snapshot refetched
+            # the old connections closed on purpose, once each, and none reconnected
+            closed = logs["connection_closed"].events
+            assert sorted(e.payload["name"] for e in closed) == sorted(c.name for c in old)
+            assert not any(e.payload["will_reconnect"] for e in closed)
+            assert not logs["reconnect_scheduled"].events
+
+
+def test_rotation_under_1000_streams_zero_duplicates_zero_resyncs() -> None:
+    specs = _spot_symbols(250)
+    with LocalExchange(
+        seed=5,
+        speed=0.5,
+        tick_interval=0.1,
+        book_levels=20,
+        rest_weight=1_000_000,
+        symbols={"spot": specs},
+        message_rate=1000,
+    ) as ex:
+        client = make_client(
+            ccxtpro_sync.binance,
+            ex,
+            options={"maxStreamsPerConnection": 200, "snapshotLimit": 100},
+        )
+        recorder = Recorder()
+        with client:
+            client.load_markets()
+            symbols = [f"R{i:03d}/USDT" for i in range(250)]
+            _subscribe(client, symbols, recorder)
+            result = _rotate_all_and_measure(ex, client, recorder, 1000)
+            assert len(result["old"]) == len(result["new"]) == 5
+            assert recorder.duplicates() == {}
+            assert result["resyncs"] == 0
+            assert result["rest"] == 0
+            print(
+                f"\n1000 streams on 5 connections rotated in {result['seconds']:.2f}s; "
+                f"largest gap across the rotation {result['across']:.3f}s, "
+                f"outside it {result['outside']:.3f}s; "
+                f"{client._delivered.dropped} overlap updates dropped as already delivered"
+            )
