@@ -71,6 +71,9 @@ class DeliveredKeys:
         """The stream is no longer subscribed anywhere: its next update starts afresh."""
         self._last.pop(stream, None)
 
+    def in_overlap(self, stream: str) -> bool:
+        return stream in self._overlap
+
     def overlapping(self) -> set[str]:
         return set(self._overlap)
 

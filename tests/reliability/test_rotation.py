@@ -222,3 +222,60 @@ def test_rotation_under_1000_streams_zero_duplicates_zero_resyncs() -> None:
                 f"{client._delivered.dropped} overlap updates dropped as already delivered\n"
                 + "\n".join(lines)
             )
+
+
+def test_max_age_rotates_every_connection_before_the_exchange_lifetime() -> None:
+    """With a lifetime of 3 s on the exchange and a maximum age of 1 s on the client,
+    every connection is replaced in time: nothing reconnects, repeats or resyncs."""
+    symbols = ["BTC/USDT", "ETH/USDT"]
+    with LocalExchange(seed=4, speed=4.0, max_lifetime=3.0, rest_weight=1_000_000) as ex:
+        client = make_client(
+            ccxtpro_sync.binance,
+            ex,
+            options={
+                "maxStreamsPerConnection": 4,
+                "maxConnectionAge": 1.0,
+                "rotationJitter": 0.2,
+                "rotationStagger": 0.1,
+            },
+        )
+        recorder = Recorder()
+        with client, signal_logs(client) as logs:
+            client.load_markets()
+            _subscribe(client, symbols, recorder)
+            first = wire_connections(client)
+            assert len(first) == 2
+            wait_for(lambda: client._rotator.rotations >= 6, 30, "three rounds of rotations")
+            counts = recorder.counts()
+            wait_for(lambda: recorder.streams_since(counts) >= 8, 10, "delivery continues")
+            assert client._rotator.last_error is None
+            assert not set(first) & set(wire_connections(client))
+            assert not logs["reconnect_scheduled"].events  # the lifetime was never hit
+            assert recorder.duplicates() == {}
+            for symbol in symbols:
+                ids = recorder.keys[f"trades:{symbol}"]
+                assert ids == list(range(ids[0], ids[0] + len(ids)))
+            assert len(logs["order_book_resync"]) == 0
+
+
+def test_server_shutdown_starts_a_rotation() -> None:
+    """``serverShutdown`` asks for a replacement instead of dropping at once; here the
+    exchange closes right after the notice, so the books may resync, but nothing is
+    delivered twice and the streams carry on from the new connections."""
+    symbols = ["BTC/USDT", "ETH/USDT"]
+    with LocalExchange(seed=6, speed=4.0, max_lifetime=2.0, rest_weight=1_000_000) as ex:
+        client = make_client(
+            ccxtpro_sync.binance,
+            ex,
+            options={"maxStreamsPerConnection": 4, "maxConnectionAge": 0, "rotationStagger": 0},
+        )
+        recorder = Recorder()
+        with client:
+            client.load_markets()
+            _subscribe(client, symbols, recorder)
+            first = wire_connections(client)
+            wait_for(lambda: client._rotator.rotations >= 2, 30, "both connections rotated")
+            counts = recorder.counts()
+            wait_for(lambda: recorder.streams_since(counts) >= 8, 10, "delivery continues")
+            assert not set(first) & set(wire_connections(client))
+            assert recorder.duplicates() == {}

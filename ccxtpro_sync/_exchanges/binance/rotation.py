@@ -58,7 +58,10 @@ class RotationRouter:
         with self._lock:
             if self.retired:
                 return []
-            return self._data.reset(streams)
+            # A stream being taken over lives on: the replacement's diffs either
+            # continue its book's chain or fail the book's own gap check (one resync).
+            kept = [s for s in streams if not self._keys.in_overlap(s)]
+            return self._data.reset(kept)
 
     def opened(self, streams: Any) -> list[Delivery]:
         return []
