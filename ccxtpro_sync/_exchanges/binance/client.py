@@ -187,6 +187,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
         )
         age = options.get("maxConnectionAge", MAX_CONNECTION_AGE)
         self._rotation_timeout = float(options.get("rotationTimeout", self.timeout))
+        self._rotate_on_shutdown = bool(options.get("rotateOnServerShutdown", True))
         self._rotator = Rotator(
             lambda conn: self._planner.rotate(conn, self._rotation_timeout),
             self._all_connections,
@@ -368,8 +369,9 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
             kind="market",
             on_give_up=self._connection_gave_up,
         )
-        # serverShutdown: a make-before-break rotation instead of a drop.
-        protocol.on_server_shutdown = lambda: self._rotator.request(conn)
+        if self._rotate_on_shutdown:
+            # serverShutdown: a make-before-break rotation instead of a drop.
+            protocol.on_server_shutdown = lambda: self._rotator.request(conn)
         if self._rotator.max_age is not None:
             self._rotator.start()
         return conn
