@@ -76,11 +76,17 @@ class Rotator:
         self.start()
         return True
 
-    def close(self, timeout: float) -> None:
-        """Stop the thread (idempotent); a rotation in progress finishes or fails first."""
+    def stop(self) -> None:
+        """Start no rotation from now on (a rotation in progress goes on)."""
         with self._cond:
             self._closed = True
             self._cond.notify_all()
+
+    def close(self, timeout: float) -> None:
+        """Stop and join the thread (idempotent). Close the connections between
+        ``stop`` and ``close``: a rotation in progress then fails at once."""
+        self.stop()
+        with self._cond:
             thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)

@@ -279,3 +279,30 @@ def test_server_shutdown_starts_a_rotation() -> None:
             wait_for(lambda: recorder.streams_since(counts) >= 8, 10, "delivery continues")
             assert not set(first) & set(wire_connections(client))
             assert recorder.duplicates() == {}
+
+
+def test_close_during_a_rotation_leaves_no_thread_or_connection() -> None:
+    with LocalExchange(seed=7, speed=4.0) as ex:
+        client = make_client(ccxtpro_sync.binance, ex, options={"maxConnectionAge": 0.5})
+        recorder = Recorder()
+        client.load_markets()
+        _subscribe(client, ["BTC/USDT"], recorder)
+        wait_wire_matches(ex, [client])
+        name = wire_connections(client)[0].name
+        outcome: list[BaseException | None] = []
+
+        def rotate() -> None:
+            try:
+                client.rotate(name, timeout=10)
+                outcome.append(None)
+            except ccxtpro_sync.CcxtproSyncError as error:
+                outcome.append(error)
+
+        worker = threading.Thread(target=rotate)
+        worker.start()
+        client.close()
+        worker.join(10)
+        assert not worker.is_alive()
+        assert outcome and (outcome[0] is None or isinstance(outcome[0], ccxtpro_sync.ClientClosed))
+        ex.wait_for_connections(0, timeout=5)
+        assert client.connections() == []

@@ -421,12 +421,13 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
 
     def _close_resources(self, timeout: float) -> None:
         self._close_trading(timeout)
-        self._rotator.close(timeout)
+        self._rotator.stop()
         connections = self._all_connections()
         self.rest.close()  # aborts a snapshot in flight, so the fetcher joins at once
         self._fetcher.close(timeout)
         for conn in connections:
             conn.close(timeout)
+        self._rotator.close(timeout)  # its rotation in progress failed with them
 
     def _all_connections(self) -> list[Connection]:
         with self._lock:
