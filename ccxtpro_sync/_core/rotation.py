@@ -19,6 +19,9 @@ from collections.abc import Iterable, Sequence
 
 __all__ = ["DeliveredKeys", "first_new", "rotation_deadline"]
 
+#: Distinct updates remembered at one shared key (a hostile peer cannot grow it).
+MAX_TIES = 64
+
 
 def first_new(last: int | None, keys: Sequence[int]) -> int:
     """Index of the first of ``keys`` (in arrival order) not already delivered."""
@@ -35,20 +38,39 @@ class DeliveredKeys:
 
     def __init__(self) -> None:
         self._last: dict[str, int] = {}
+        #: Digests of the updates delivered at the last key, for keys that several
+        #: distinct updates may share (event times): bounded per stream.
+        self._ties: dict[str, set[int]] = {}
         self._overlap: dict[str, int] = {}  # stream -> rotations in progress
         #: Updates dropped as already delivered (for figures and tests).
         self.dropped = 0
 
-    def admit(self, stream: str, key: int | None) -> bool:
-        """Record ``key`` for ``stream``; False if it was already delivered during an overlap."""
+    def admit(self, stream: str, key: int | None, tie: int | None = None) -> bool:
+        """Record ``key`` for ``stream``; False if it was already delivered during an overlap.
+
+        ``tie`` (a digest of the update) is for keys that distinct updates may share:
+        an update at the last key is then a repeat only if its digest was seen there.
+        Without it, equal keys are repeats."""
         if key is None:
             return True
         last = self._last.get(stream)
-        if last is not None and key <= last and stream in self._overlap:
+        if last is not None and key == last:
+            repeat = tie is None or tie in self._ties.get(stream, ())
+        else:
+            repeat = last is not None and key < last
+        if repeat and stream in self._overlap:
             self.dropped += 1
             return False
         if last is None or key > last:
             self._last[stream] = key
+            if tie is not None:
+                self._ties[stream] = {tie}
+            else:
+                self._ties.pop(stream, None)
+        elif key == last and tie is not None:
+            ties = self._ties.setdefault(stream, set())
+            if len(ties) < MAX_TIES:
+                ties.add(tie)
         return True
 
     def last(self, stream: str) -> int | None:
@@ -70,6 +92,7 @@ class DeliveredKeys:
     def forget(self, stream: str) -> None:
         """The stream is no longer subscribed anywhere: its next update starts afresh."""
         self._last.pop(stream, None)
+        self._ties.pop(stream, None)
 
     def in_overlap(self, stream: str) -> bool:
         return stream in self._overlap

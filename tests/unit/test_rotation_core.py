@@ -56,14 +56,27 @@ def test_deadline_is_before_max_age_and_staggered() -> None:
 
 
 def test_binance_keys_per_stream_kind() -> None:
-    assert update_key("btcusdt@depth@100ms", b'{"U":3,"u":9,"E":1}') == 9
-    assert update_key("btcusdt@bookTicker", b'{"u":7,"b":"1"}') == 7
-    assert update_key("btcusdt@aggTrade", b'{"a":12,"t":99}') == 12
-    assert update_key("btcusdt@trade", b'{"t":99,"E":1}') == 99
+    assert update_key("btcusdt@depth@100ms", b'{"U":3,"u":9,"E":1}') == (9, None)
+    assert update_key("btcusdt@bookTicker", b'{"u":7,"b":"1"}') == (7, None)
+    assert update_key("btcusdt@aggTrade", b'{"a":12,"t":99}') == (12, None)
+    assert update_key("btcusdt@trade", b'{"t":99,"E":1}') == (99, None)
     # a ticker's "a" is a price: ordered by event time, never by that field
-    assert update_key("btcusdt@ticker", b'{"E":5,"a":"1.5"}') == 5
-    assert update_key("btcusdt@kline_1m", b'{"E":6,"k":{"t":1}}') == 6
-    assert update_key("btcusdt@ticker", b"[1") is None
+    ticker = b'{"E":5,"a":"1.5"}'
+    assert update_key("btcusdt@ticker", ticker) == (5, hash(ticker))
+    assert update_key("btcusdt@kline_1m", b'{"E":6,"k":{"t":1}}')[0] == 6
+    assert update_key("btcusdt@ticker", b"[1") == (None, None)
+
+
+def test_distinct_updates_sharing_an_event_time_are_both_kept() -> None:
+    keys = DeliveredKeys()
+    assert keys.admit("t", 100, tie=1)
+    keys.begin(["t"])
+    assert keys.admit("t", 100, tie=2)  # another update at the same time: new
+    assert not keys.admit("t", 100, tie=1)  # the same update again: a repeat
+    assert not keys.admit("t", 100, tie=2)
+    assert not keys.admit("t", 99, tie=3)  # older
+    assert keys.admit("t", 101, tie=1)
+    assert keys.dropped == 3
 
 
 def test_server_shutdown_rotates_when_the_client_takes_over() -> None:

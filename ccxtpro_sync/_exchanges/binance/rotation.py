@@ -43,10 +43,10 @@ class RotationRouter:
         self.retired = False
 
     def route(self, stream: str, data: msgspec.Raw, now: float) -> Routed:
-        key = update_key(stream, data)
+        key, tie = update_key(stream, data)
         # Notices come back by value, taken under the same lock as the deliveries.
         with self._lock:
-            if self.retired or not self._keys.admit(stream, key):
+            if self.retired or not self._keys.admit(stream, key, tie):
                 return []
             return self._data.route(stream, data, now)
 

@@ -2,7 +2,8 @@
 
 Diff depth and spot book tickers carry the last update id ``u``; aggregate trades
 their id ``a``; trades ``t``; everything else is ordered by event time ``E``
-(tickers, mark prices and klines push at most once per event time).
+(tickers, mark prices, klines); two distinct updates may share an event time, so
+those keys come with a digest of the payload and only an identical one is a repeat.
 """
 
 from __future__ import annotations
@@ -35,16 +36,19 @@ _decode_t = msgspec.json.Decoder(_T).decode
 _decode_e = msgspec.json.Decoder(_E).decode
 
 
-def update_key(stream: str, data: msgspec.Raw | bytes) -> int | None:
-    """The ordering key of one payload of ``stream``; None when it has none (kept)."""
+def update_key(stream: str, data: msgspec.Raw | bytes) -> tuple[int | None, int | None]:
+    """The ordering key of one payload of ``stream`` (None when it has none: kept),
+    and for event-time keys, which distinct updates may share, a digest of it."""
     try:
         if "@depth" in stream or "@bookTicker" in stream:
             u = _decode_u(data)
-            return u.u if u.u is not None else u.E
+            if u.u is not None:
+                return u.u, None
+            return u.E, hash(bytes(data))
         if "@aggTrade" in stream:
-            return _decode_a(data).a
+            return _decode_a(data).a, None
         if "@trade" in stream:
-            return _decode_t(data).t
-        return _decode_e(data).E
+            return _decode_t(data).t, None
+        return _decode_e(data).E, hash(bytes(data))
     except (msgspec.DecodeError, msgspec.ValidationError):
-        return None  # the router reports malformed payloads
+        return None, None  # the router reports malformed payloads
