@@ -21,6 +21,9 @@ signal                      keyword payload
 ``order_book_resync``       ``symbol``, ``reason``, ``count``
 ``protocol_error``          ``url``, ``name``, ``error``
 ==========================  =================================================================
+
+``orders_cancelled_on_disconnect`` (``name``, ``symbols``, ``orders``, ``errors``): spot
+``cancelOnDisconnect`` cancelled these orders over REST when the WS API was lost.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ class Signals:
     message_dropped: Signal = _namespace.signal("message-dropped")
     order_book_resync: Signal = _namespace.signal("order-book-resync")
     protocol_error: Signal = _namespace.signal("protocol-error")
+    orders_cancelled_on_disconnect: Signal = _namespace.signal("orders-cancelled-on-disconnect")
 
     def all(self) -> dict[str, Signal]:
         """Every signal by attribute name."""

@@ -75,6 +75,8 @@ SessionEndHandler = Callable[["Connection", "ConnectionClosed | None"], None]
 
 #: Told (on the reader thread, no lock held) that the reconnect policy gave up.
 GiveUpHandler = Callable[["Connection", BaseException], None]
+#: Called on the reader thread when an open connection is lost, before reconnecting.
+LostHandler = Callable[["Connection", BaseException], None]
 
 
 class State(enum.Enum):
@@ -140,6 +142,7 @@ class Connection:
         max_message_size: int = DEFAULT_MAX_MESSAGE,
         kind: str = "stream",
         on_give_up: GiveUpHandler | None = None,
+        on_lost: LostHandler | None = None,
     ) -> None:
         if read_timeout <= 0 or ping_interval <= 0:
             raise ValueError("read_timeout and ping_interval must be positive")
@@ -151,6 +154,7 @@ class Connection:
         self.kind = kind
         self._max_message = max_message_size
         self._on_give_up = on_give_up
+        self._on_lost = on_lost
         self._owner = owner if owner is not None else self
         self._owns_hub = hub is None
         self.hub = hub if hub is not None else Hub(owner=self._owner, name=self.name)
@@ -635,6 +639,11 @@ class Connection:
             _log.warning("%s: %s; reconnecting", self.name, reason)
         self._fail_inflight(lost if not closing else ClientClosed(f"{self.name}: closed"))
         self._deliver(tail)
+        if not closing and self._on_lost is not None:
+            try:  # runs before the reconnect: the handler acts while we are offline
+                self._on_lost(self, lost)
+            except Exception:  # the reader must still reconnect
+                _log.exception("%s: connection-lost handler failed", self.name)
         if signals.connection_closed.receivers:
             send(
                 signals.connection_closed,

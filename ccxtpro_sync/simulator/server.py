@@ -418,15 +418,21 @@ class WsServer:
                     asyncio.ensure_future(waiter).add_done_callback(answered)
 
     async def _lifetime(self, conn: Conn) -> None:
-        """Disconnect at ``max_lifetime``; spot announces it with ``serverShutdown`` first."""
-        await asyncio.sleep(conn.limits.max_lifetime)
+        """Disconnect at ``max_lifetime``; spot announces it with ``serverShutdown``
+        ``shutdown_notice`` seconds earlier (and at least lets the notice go out)."""
+        loop = asyncio.get_running_loop()
+        ends = loop.time() + conn.limits.max_lifetime
+        lifetime, notice = conn.limits.max_lifetime, conn.limits.shutdown_notice
+        notice = min(max(0.0, notice), lifetime) if conn.market == "spot" else 0.0
+        await asyncio.sleep(lifetime - notice)
         if conn.market == "spot":
             event = {"e": "serverShutdown", "E": now_ms()}
             conn.push(
                 _dumps({"stream": "!serverShutdown", "data": event} if conn.combined else event)
             )
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(conn.queue.join(), 1.0)
+                await asyncio.wait_for(conn.queue.join(), max(notice, 1.0))
+            await asyncio.sleep(max(0.0, ends - loop.time()))
         self.kill(conn, 1001, "Connection lifetime exceeded", "lifetime")
 
     # -- fan-out ---------------------------------------------------------------------------

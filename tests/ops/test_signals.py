@@ -33,6 +33,7 @@ PAYLOADS: dict[str, set[str]] = {
     "message_dropped": {"message_hash", "count", "reason"},
     "order_book_resync": {"symbol", "reason", "count"},
     "protocol_error": {"url", "name", "error"},
+    "orders_cancelled_on_disconnect": {"name", "symbols", "orders", "errors"},
 }
 DOC = Path(__file__).parents[2] / "docs" / "telemetry.md"
 Record = Callable[[str], Recorder]
@@ -192,6 +193,19 @@ def protocol_error(exchange: LocalExchange, record: Record) -> None:
         assert client.connections()[0].protocol_errors >= 1
 
 
+def orders_cancelled_on_disconnect(exchange: LocalExchange, record: Record) -> None:
+    cancelled = record("orders_cancelled_on_disconnect")
+    account = exchange.create_test_account("ed25519")
+    config = {"credentials": account.credentials, "cancelOnDisconnect": True}
+    with make(exchange, **config) as client:
+        price = round(client.watch_ticker(SPOT).last * 0.8, 2)
+        order = client.create_order_ws(SPOT, "limit", "buy", 0.01, price)
+        exchange.disconnect_ws_api(account.account)
+        payload = check(cancelled.wait_for(from_(client)), client, "orders_cancelled_on_disconnect")
+        assert payload["symbols"] == [SPOT] and payload["errors"] == {}
+        assert [o.id for o in payload["orders"]] == [order.id]
+
+
 SCENARIOS: dict[str, Callable[[LocalExchange, Record], None]] = {
     f.__name__: f
     for f in (
@@ -206,6 +220,7 @@ SCENARIOS: dict[str, Callable[[LocalExchange, Record], None]] = {
         message_dropped,
         order_book_resync,
         protocol_error,
+        orders_cancelled_on_disconnect,
     )
 }
 

@@ -11,7 +11,7 @@ from ccxtpro_sync import ConnectionClosed, WebSocketClient
 from ccxtpro_sync.adapters import JsonRpcHeartbeat
 from ccxtpro_sync.simulator.deribit import LocalDeribit
 
-HB = 0.3  # the local exchange's minimum interval for tests (Deribit's is 10 s)
+HB = 1.0  # the local exchange's minimum for tests (Deribit's is 10 s); room for a loaded machine
 WAIT = 10.0
 
 

@@ -35,6 +35,7 @@ from ..._structures import Balances, Order, Position, Trade
 from ..._sync.connection import Connection
 from ..._sync.consumers import Stream, Subscription
 from ..._sync.worker import Worker
+from .dead_man import DEFAULT_COUNTDOWN_MS, CancelOnDisconnectState, DeadManSwitch
 from .errors import INVALID_LISTEN_KEY
 from .order_ids import client_order_id, exchange_order_id
 from .order_outcome import (
@@ -198,6 +199,11 @@ class BinanceTrading(BinanceRestTrading):
         self._worker = Worker(f"ccxtpro_sync-{self.name}-worker")
         keepalive = float(self.options.get("listenKeyKeepalive", 30 * 60.0))
         self._listen_key = SharedListenKeyTimer(keepalive)
+        self._dead_man = DeadManSwitch(
+            self,
+            enabled=bool(settings.get("cancelOnDisconnect", False)),
+            countdown_ms=settings.get("cancelOnDisconnectCountdown", DEFAULT_COUNTDOWN_MS),
+        )
 
     # -- plumbing --------------------------------------------------------------------------
     def _require_credentials(self) -> Credentials:
@@ -247,6 +253,7 @@ class BinanceTrading(BinanceRestTrading):
                     max_message_size=self._max_message_size,
                     kind="ws_api",
                     on_give_up=self._connection_gave_up,
+                    on_lost=self._dead_man.on_ws_api_lost,
                 )
                 self._hook_reconcile()
             return self._ws_api
@@ -369,6 +376,15 @@ class BinanceTrading(BinanceRestTrading):
             self._user_state().track(order)
         return order
 
+    def _order_placed(self, order: Order) -> None:
+        self._dead_man.note(order)
+
+    @property
+    def cancel_on_disconnect(self) -> CancelOnDisconnectState:
+        """The ``cancelOnDisconnect`` switch: mode, armed symbols, last heartbeat (see
+        docs/private.md for what each mode guarantees)."""
+        return self._dead_man.state()
+
     @property
     def rate_limits(self) -> list[RateLimit]:
         """The latest ``rateLimits`` Binance reported on the WS API, one per interval."""
@@ -421,13 +437,15 @@ class BinanceTrading(BinanceRestTrading):
         market = self.market(symbol)
         sending = check_params(params)
         cid = client_order_id(sending, spot=market.spot)
-        return self._ws_order_call(
+        order = self._ws_order_call(
             "create",
             symbol,
             lambda p: p.create_order(symbol, type, side, amount, price, sending),
             timeout,
             client_id=cid,
         )
+        self._order_placed(order)
+        return order
 
     def edit_order_ws(  # noqa: PLR0917 - CCXT's positional signature
         self,
