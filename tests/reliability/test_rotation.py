@@ -330,3 +330,33 @@ def test_close_during_a_rotation_leaves_no_thread_or_connection() -> None:
         assert outcome and (outcome[0] is None or isinstance(outcome[0], ccxtpro_sync.ClientClosed))
         ex.wait_for_connections(0, timeout=5)
         assert client.connections() == []
+
+
+def test_server_shutdown_with_a_lead_rotates_without_a_drop() -> None:
+    """A notice 1 s before the lifetime ends: the replacement is confirmed in time, so
+    nothing reconnects, repeats, goes missing or resyncs."""
+    symbols = ["BTC/USDT", "ETH/USDT"]
+    with LocalExchange(
+        seed=8, speed=4.0, max_lifetime=2.5, shutdown_notice=1.0, rest_weight=1_000_000
+    ) as ex:
+        client = make_client(
+            ccxtpro_sync.binance,
+            ex,
+            options={"maxStreamsPerConnection": 4, "maxConnectionAge": 0, "rotationStagger": 0},
+        )
+        recorder = Recorder()
+        with client, signal_logs(client) as logs:
+            client.load_markets()
+            _subscribe(client, symbols, recorder)
+            first = wire_connections(client)
+            wait_for(lambda: client._rotator.rotations >= 4, 30, "two rounds of notices")
+            counts = recorder.counts()
+            wait_for(lambda: recorder.streams_since(counts) >= 8, 10, "delivery continues")
+            assert client._rotator.last_error is None
+            assert not set(first) & set(wire_connections(client))
+            assert not logs["reconnect_scheduled"].events  # no connection was lost
+            assert recorder.duplicates() == {}
+            for symbol in symbols:
+                ids = recorder.keys[f"trades:{symbol}"]
+                assert ids == list(range(ids[0], ids[0] + len(ids)))
+            assert len(logs["order_book_resync"]) == 0
