@@ -77,6 +77,8 @@ class Conn:
         self.queue: asyncio.Queue[tuple[float, str | bytes]] = asyncio.Queue()
         self.rate = SlidingWindow(limits.message_rate, 1.0)
         self.half_open = False
+        #: Streams still listed as subscribed but no longer pushed (``Faults.silence``).
+        self.silenced: set[str] = set()
         self.stall_timer: asyncio.TimerHandle | None = None
         self.unanswered_ping_at: float | None = None
         self.closing = False
@@ -327,6 +329,7 @@ class WsServer:
         index = self.index[conn.market]
         with self.registry.cond:
             for key in keys:
+                conn.silenced.discard(key.name)  # a new SUBSCRIBE revives a silenced stream
                 if key.name in conn.subs:
                     continue
                 conn.subs[key.name] = key
@@ -339,6 +342,7 @@ class WsServer:
         index = self.index[conn.market]
         with self.registry.cond:
             for name in names:
+                conn.silenced.discard(name)
                 if conn.subs.pop(name, None) is None:
                     continue
                 subs = index.get(name)
@@ -459,6 +463,8 @@ class WsServer:
                     key = conn.subs.get(stream)
                     if key is None or not delivered_on(market, conn.route, key):
                         continue
+                    if conn.silenced and stream in conn.silenced:
+                        continue
                     if conn.combined:
                         if wrapped is None:
                             wrapped = b'{"stream":' + _encode(stream) + b',"data":' + raw + b"}"
@@ -498,6 +504,10 @@ class WsServer:
                 if not conn.half_open:
                     continue
                 self._unstall(conn)
+            elif action == "silence":
+                if kw["stream"] not in conn.subs:
+                    continue
+                conn.silenced.add(kw["stream"])
             elif action == "malformed":
                 self._malformed(conn, kw["kind"])
             hit += 1

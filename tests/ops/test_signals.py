@@ -32,6 +32,7 @@ PAYLOADS: dict[str, set[str]] = {
     "callback_error": {"message_hash", "callback", "error"},
     "message_dropped": {"message_hash", "count", "reason"},
     "order_book_resync": {"symbol", "reason", "count"},
+    "stream_stale": {"name", "stream", "silent_for", "limit", "strikes"},
     "protocol_error": {"url", "name", "error"},
     "orders_cancelled_on_disconnect": {"name", "symbols", "orders", "errors"},
 }
@@ -181,6 +182,30 @@ def order_book_resync(exchange: LocalExchange, record: Record) -> None:
         client.watch_order_book(SPOT)  # and the book is live again
 
 
+def stream_stale(exchange: LocalExchange, record: Record) -> None:
+    stale = record("stream_stale")
+    updates = threading.Semaphore(0)
+    freshness = {"multiple": 5.0, "floor": 0.5, "minSamples": 3, "interval": 0.1}
+    with (
+        make(exchange, freshness=freshness) as client,
+        client.on_order_book(SPOT, lambda book: updates.release()),
+    ):
+        for _ in range(6):  # enough diffs for the stream's pace to be known
+            assert updates.acquire(timeout=10)
+        stream = "btcusdt@depth@100ms"
+        rest_before = exchange.stats().rest_requests
+        assert exchange.faults.silence(stream) == 1
+        payload = check(stale.wait_for(from_(client)), client, "stream_stale")
+        assert payload["stream"] == stream and payload["strikes"] == 1
+        assert payload["name"] == client.connections()[0].name
+        assert payload["silent_for"] > payload["limit"] > 0
+        # a book that went stale is resynced from a new snapshot (fetched over REST),
+        # then live again, on the same connection
+        client.watch_order_book(SPOT)
+        assert exchange.stats().rest_requests > rest_before
+        assert client.connections()[0].reconnects == 0
+
+
 def protocol_error(exchange: LocalExchange, record: Record) -> None:
     errors = record("protocol_error")
     with make(exchange) as client:
@@ -219,6 +244,7 @@ SCENARIOS: dict[str, Callable[[LocalExchange, Record], None]] = {
         callback_error,
         message_dropped,
         order_book_resync,
+        stream_stale,
         protocol_error,
         orders_cancelled_on_disconnect,
     )
