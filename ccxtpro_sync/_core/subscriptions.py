@@ -90,6 +90,10 @@ class SubscriptionBook:
         """Every wanted topic in first-wanted order: the replay list after a reconnect."""
         return list(self._desired)
 
+    def count(self, topic: str) -> int:
+        """References held on ``topic`` (0 if not desired)."""
+        return self._desired.get(topic, 0)
+
     def is_desired(self, topic: str) -> bool:
         return topic in self._desired
 

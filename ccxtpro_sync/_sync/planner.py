@@ -15,10 +15,12 @@ The protocol under each connection offers ``subscribe(streams)`` and
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
+from .._exceptions import BadRequest
 from .connection import Connection
 
 StreamRef = tuple[str, str]  # (route, stream)
@@ -38,6 +40,7 @@ class ConnectionPlanner:
         check: Callable[[], None] = lambda: None,
         closed: Callable[[], bool] = lambda: False,
         prepare: Callable[[], None] = lambda: None,
+        overlap: Overlap | None = None,
     ) -> None:
         self._lock = lock
         self._new_connection = new_connection
@@ -53,6 +56,10 @@ class ConnectionPlanner:
         #: Streams each connection carries (the planner's view of its load).
         self.load: dict[Connection, int] = {}
         self.held: set[tuple[str, ...]] = set()
+        #: Connections being replaced: they keep delivering but take no new stream.
+        self.retiring: set[Connection] = set()
+        self._overlap = overlap or Overlap()
+        self._index: weakref.WeakKeyDictionary[Connection, int] = weakref.WeakKeyDictionary()
 
     def acquire(self, streams: Sequence[str]) -> None:
         """Make sure every stream is subscribed on some connection (one more reference)."""
@@ -79,11 +86,75 @@ class ConnectionPlanner:
         """The first connection of ``route`` with room for one more stream, or a new one."""
         pool = self.pools.setdefault(route, [])
         for conn in pool:
-            if self.load.get(conn, 0) < self.max_streams:
+            if conn not in self.retiring and self.load.get(conn, 0) < self.max_streams:
                 return conn
-        conn = self._new_connection(route, len(pool))
+        index = self._free_index(route)
+        conn = self._new_connection(route, index)
+        self._index[conn] = index
         pool.append(conn)
         return conn
+
+    def _free_index(self, route: str) -> int:
+        """The lowest connection index of ``route`` not in use (names stay unique)."""
+        pool = self.pools.setdefault(route, [])
+        used = {self._index.get(c) for c in pool}
+        index = len(pool)
+        while index in used:
+            index += 1
+        return index
+
+    def rotate(self, old: Connection, timeout: float) -> Connection:
+        """Make-before-break: move every stream of ``old`` to a new connection.
+
+        The replacement subscribes to all of them and is confirmed (ready) before
+        ``old`` is closed; while both deliver, the ``Overlap`` hooks dedupe. On
+        failure the streams go back to ``old`` (still live) and the error is raised."""
+        with self._lock:
+            self._check()
+            route = next((r for r, pool in self.pools.items() if old in pool), None)
+            if route is None or old in self.retiring or old.finished:
+                raise BadRequest(f"{old.name} cannot be rotated now")
+            refs = [ref for ref, conn in self.carrier.items() if conn is old]
+            counts: dict[str, int] = old.query(_counts)
+            streams = [stream for _, stream in refs]
+            index = self._free_index(route)
+            new = self._new_connection(route, index)
+            self._index[new] = index
+            pool = self.pools[route]
+            pool.insert(pool.index(old) + 1, new)
+            self.retiring.add(old)
+            for ref in refs:
+                self.carrier[ref] = new
+            self.load[new] = self.load.pop(old, 0)
+            wanted = [s for s in streams for _ in range(counts.get(s, 1))]
+            # Not open yet: this only fills its book; the URL and resume subscribe.
+            new.queue(partial(_subscribe, streams=wanted))
+            self._overlap.begin(streams)
+            new.start()
+        try:
+            new.wait_ready(timeout)
+        except BaseException:
+            with self._lock:
+                moved = [ref for ref, conn in self.carrier.items() if conn is new]
+                for ref in moved:
+                    self.carrier[ref] = old
+                self.load[old] = self.load.pop(new, 0)
+                if new in self.pools.get(route, []):
+                    self.pools[route].remove(new)
+                self.retiring.discard(old)
+            new.close(timeout)
+            self._overlap.end(streams)
+            raise
+        # Confirmed on the new connection: the old one's loss is no loss.
+        self._overlap.handover(old)
+        old.close(timeout)
+        with self._lock:
+            if old in self.pools.get(route, []):
+                self.pools[route].remove(old)
+            self.retiring.discard(old)
+            self.load.pop(old, None)
+        self._overlap.end(streams)
+        return new
 
     def release(self, streams: Sequence[str]) -> None:
         """Drop one reference per stream; unsubscribe on the wire when none is left.
@@ -134,6 +205,28 @@ class ConnectionPlanner:
     def connections(self) -> list[Connection]:
         with self._lock:
             return [c for pool in self.pools.values() for c in pool]
+
+
+class Overlap:
+    """What the client does around a rotation (default: nothing).
+
+    ``begin(streams)`` before the replacement subscribes; ``handover(old)`` once it
+    is confirmed, before ``old`` closes (``old`` must not reset what it carried);
+    ``end(streams)`` after ``old`` is closed, or when the rotation failed."""
+
+    def begin(self, streams: list[str]) -> None:
+        pass
+
+    def handover(self, old: Connection) -> None:
+        pass
+
+    def end(self, streams: list[str]) -> None:
+        pass
+
+
+def _counts(protocol: Any) -> dict[str, int]:
+    book = protocol.book
+    return {stream: book.count(stream) for stream in book.desired()}
 
 
 def _still_desired(protocol: Any, streams: list[str]) -> set[str]:

@@ -9,6 +9,7 @@ adapter timers, reconnection with the restoration order, raw tap and replay, and
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -17,13 +18,16 @@ from tenacity import Retrying
 from .._arguments import check_handler
 from .._core.events import Delivery, Policy, RawMessage
 from .._core.heartbeat import Heartbeat, Tick, make_heartbeat
+from .._core.rotation import DeliveredKeys
+from .._exceptions import BadRequest
 from .._sync.base_client import BaseClient
 from .._sync.connection import Connection
 from .._sync.consumers import Stream, Subscription
 from .._sync.info import ConnectionInfo
-from .._sync.planner import ConnectionPlanner
+from .._sync.planner import ConnectionPlanner, Overlap
+from .._sync.rotator import Rotator
 from .base import Adapter
-from .protocol import AdapterProtocol
+from .protocol import AdapterProtocol, Dedupe
 
 __all__ = ["AdapterClient"]
 
@@ -39,6 +43,9 @@ class AdapterClient(BaseClient):
         reconnect: a tenacity policy (default: ``default_reconnect_policy()``). The
             connection reconnects and replays the restoration order after every drop.
         timeout: default seconds for blocking calls.
+        max_connection_age: replace each connection, make-before-break, this many
+            seconds after it opened (less up to 10 % jitter); None: only ``rotate``.
+        rotation_stagger: seconds between two rotations (connection-attempt limits).
     """
 
     def __init__(
@@ -51,6 +58,8 @@ class AdapterClient(BaseClient):
         read_timeout: float = 60.0,
         max_pending: int = 10_000,
         name: str | None = None,
+        max_connection_age: float | None = None,
+        rotation_stagger: float = 2.0,
     ) -> None:
         self._make_adapter = make_adapter
         #: An adapter for what is the same on every connection (names, hashes, limits).
@@ -65,12 +74,23 @@ class AdapterClient(BaseClient):
             max_streams=self.adapter.limits.max_streams,
             check=self._check_usable,
             closed=lambda: self._closed,
+            overlap=_AdapterOverlap(self),
+        )
+        # Make-before-break rotation: what each message hash last delivered.
+        self._dedupe = Dedupe(DeliveredKeys(), threading.Lock())
+        self._rotator = Rotator(
+            lambda conn: self._planner.rotate(conn, self._timeout(None)),
+            self._planner.connections,
+            max_age=max_connection_age,
+            jitter=(max_connection_age or 0.0) / 10,
+            stagger=rotation_stagger,
+            name=self.name,
         )
 
     # -- connections -----------------------------------------------------------------
     def _new_connection(self, route: str, index: int) -> Connection:
         adapter = self._make_adapter()
-        protocol = AdapterProtocol(adapter, raw_tap=self._raw_tap)
+        protocol = AdapterProtocol(adapter, raw_tap=self._raw_tap, delivered=self._dedupe)
         beat = _AdapterTimers(make_heartbeat(adapter.heartbeat))
         conn = Connection(
             protocol,
@@ -84,7 +104,25 @@ class AdapterClient(BaseClient):
             heartbeat=beat,
         )
         beat.connection = conn
+        if self._rotator.max_age is not None:
+            self._rotator.start()
         return conn
+
+    def rotate(self, name: str, timeout: float | None = None) -> None:
+        """Replace connection ``name`` (as ``connections()`` lists it), make-before-break.
+
+        A new connection logs on, subscribes to every stream of the old one and is
+        confirmed before the old one closes. While both deliver, an update whose
+        ``adapter.update_key(delivery)`` is not above the last delivered one of its
+        message hash is dropped (an adapter without ``update_key`` gets no dedupe).
+        ``BadRequest`` if there is no such connection."""
+        self._check_usable()
+        for conn in self._planner.connections():
+            if conn.name == name:
+                break
+        else:
+            raise BadRequest(f"{self.name} has no connection {name!r}")
+        self._planner.rotate(conn, self._timeout(timeout))
 
     def _first_connection(self) -> Connection:
         with self._lock:
@@ -105,8 +143,10 @@ class AdapterClient(BaseClient):
         self._first_connection().wait_ready(self._timeout(timeout))
 
     def _close_resources(self, timeout: float) -> None:
+        self._rotator.stop()
         for conn in self._planner.connections():
             conn.close(timeout)
+        self._rotator.close(timeout)
 
     # -- the consumer faces ------------------------------------------------------------
     def _hashes(self, streams: Sequence[str]) -> list[str]:
@@ -177,6 +217,29 @@ class AdapterClient(BaseClient):
 
     def __repr__(self) -> str:
         return f"<AdapterClient {self.name}{' closed' if self._closed else ''}>"
+
+
+class _AdapterOverlap(Overlap):
+    """The planner's rotation hooks: streams become message hashes for the dedupe."""
+
+    def __init__(self, client: AdapterClient) -> None:
+        self._client = client
+
+    def begin(self, streams: list[str]) -> None:
+        dedupe = self._client._dedupe
+        with dedupe.lock:
+            dedupe.keys.begin(self._client._hashes(streams))
+
+    def handover(self, old: Connection) -> None:
+        protocol = old.protocol
+        if isinstance(protocol, AdapterProtocol):
+            with self._client._dedupe.lock:
+                protocol.retired = True
+
+    def end(self, streams: list[str]) -> None:
+        dedupe = self._client._dedupe
+        with dedupe.lock:
+            dedupe.keys.end(self._client._hashes(streams))
 
 
 class _AdapterTimers:

@@ -14,23 +14,54 @@ refused subscription fails the waiters of its streams and is forgotten.
 from __future__ import annotations
 
 import itertools
+import threading
 from collections import deque
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .._core.events import RAW_HASH, Delivery, Inbound, Policy, RawMessage, RawTap, Response
+from .._core.rotation import DeliveredKeys
 from .._core.subscriptions import SubscriptionBook
 from .base import Adapter, Reply
 
 _STEPS = ("auth", "subscribe", "resume")
 
 
+class Dedupe:
+    """The client's ``DeliveredKeys`` behind its lock, keyed by the adapter's
+    optional ``update_key(delivery)`` (an increasing number per message hash)."""
+
+    def __init__(self, keys: DeliveredKeys, lock: threading.Lock) -> None:
+        self.keys = keys
+        self.lock = lock
+
+    def filter(self, protocol: AdapterProtocol, deliveries: list[Delivery]) -> list[Delivery]:
+        key_of = getattr(protocol.adapter, "update_key", None)
+        with self.lock:
+            if protocol.retired:
+                return []
+            if key_of is None:
+                return deliveries
+            return [d for d in deliveries if self.keys.admit(d.message_hash, key_of(d))]
+
+
 class AdapterProtocol:
     """One connection's protocol state around one ``Adapter`` instance. Not thread-safe:
     the connection calls it under its lock."""
 
-    def __init__(self, adapter: Adapter, *, raw_tap: RawTap | None = None) -> None:
+    def __init__(
+        self,
+        adapter: Adapter,
+        *,
+        raw_tap: RawTap | None = None,
+        delivered: Dedupe | None = None,
+    ) -> None:
         self.adapter = adapter
+        #: Shared with the client's other connections: drops, while two connections
+        #: carry a stream (rotation), what one of them already delivered.
+        self._delivered = delivered
+        #: Set at a rotation's handover: this connection's streams live on elsewhere.
+        self.retired = False
         self.book = SubscriptionBook()
         self._raw_tap = raw_tap
         self._ids = itertools.count(1)
@@ -61,6 +92,8 @@ class AdapterProtocol:
     def receive(self, data: bytes, now: float) -> Inbound | list[Delivery]:
         decoded = self.adapter.decode(data, now)
         deliveries = decoded.deliveries
+        if self._delivered is not None and deliveries:
+            deliveries = self._delivered.filter(self, deliveries)
         tap = self._raw_tap
         if tap is not None and tap.enabled:
             raw = RawMessage(self.adapter.name, "ws", bytes(data), tap.clock())

@@ -156,7 +156,8 @@ def test_lifetime_disconnects_reconnect_seamlessly(
     with LocalExchange(
         seed=5, auto_publish=False, speed=10.0, tick_interval=0.01, max_lifetime=lifetime
     ) as ex:
-        client = make_client(kind, ex)
+        # the drop-and-resume path (rotation on the notice is test_rotation.py's)
+        client = make_client(kind, ex, options={"rotateOnServerShutdown": False})
         books = BookWatcher()
         unified = [s for s, _ in symbols]
         with client, signal_logs(client) as logs:

@@ -30,6 +30,7 @@ from tenacity import Retrying
 from ..._arguments import check_limit, check_since, check_symbol, check_symbols
 from ..._core.events import RAW_HASH, Delivery, Inbound, Policy, RawMessage
 from ..._core.frames import DEFAULT_MAX_MESSAGE
+from ..._core.rotation import DeliveredKeys
 from ..._core.trade_gap import GapRequest
 from ..._exceptions import BadRequest, BadSymbol, ConnectionClosed, NotSupported, RequestTimeout
 from ..._orderbook import OrderBook
@@ -38,6 +39,7 @@ from ..._sync.connection import Connection
 from ..._sync.consumers import Stream, Subscription
 from ..._sync.info import ConnectionInfo
 from ..._sync.planner import ConnectionPlanner
+from ..._sync.rotator import Rotator
 from . import market_data as md
 from .backfill import Backfiller, BackfillJob, fetch_gap
 from .cadence import freshness_policy, new_freshness
@@ -49,6 +51,13 @@ from .market_data import MarketData
 from .markets import Markets, parse_markets
 from .rest import BinanceRest
 from .rest_market import BinanceRestMarket
+from .rotation import (
+    MAX_CONNECTION_AGE,
+    ROTATION_JITTER,
+    ROTATION_STAGGER,
+    BinanceOverlap,
+    RotationRouter,
+)
 from .snapshots import SnapshotFetcher
 from .stream_protocol import BinanceStreamProtocol, Routed
 from .surface import TIMEFRAMES_BY_PRODUCT, CcxtSurface
@@ -177,6 +186,8 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
         self._markets_loading: Future[None] | None = None
         self._data: MarketData | None = None
         self._data_lock = threading.Lock()
+        # Make-before-break rotation (rotation.py): the last delivered key per stream.
+        self._delivered = DeliveredKeys()
         # Connection planning is exchange-neutral (ConnectionPlanner); its tables are
         # also reachable here under their old names.
         self._planner = ConnectionPlanner(
@@ -188,6 +199,18 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
             check=self._check_usable,
             closed=lambda: self._closed,
             prepare=self._purge_finished,
+            overlap=BinanceOverlap(self._data_lock, self._delivered),
+        )
+        age = options.get("maxConnectionAge", MAX_CONNECTION_AGE)
+        self._rotation_timeout = float(options.get("rotationTimeout", self.timeout))
+        self._rotate_on_shutdown = bool(options.get("rotateOnServerShutdown", True))
+        self._rotator = Rotator(
+            lambda conn: self._planner.rotate(conn, self._rotation_timeout),
+            self._all_connections,
+            max_age=float(age) if age else None,
+            jitter=float(options.get("rotationJitter", ROTATION_JITTER)),
+            stagger=float(options.get("rotationStagger", ROTATION_STAGGER)),
+            name=self.name,
         )
         self._pools = self._planner.pools
         self._carrier = self._planner.carrier
@@ -377,7 +400,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
         )
 
     def _new_connection(self, base: str, index: int) -> Connection:
-        router = _LockedRouter(self.data, self._data_lock)
+        router = RotationRouter(self.data, self._data_lock, self._delivered)
         suffix = base.rsplit("/", 1)[-1] if self.endpoints.routed else "stream"
         name = f"{self.name}-{suffix}-{index}"
         protocol = BinanceStreamProtocol(
@@ -388,7 +411,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
             name=name,
             freshness=new_freshness(self._freshness),
         )
-        return Connection(
+        conn = Connection(
             protocol,
             hub=self.hub,
             owner=self,
@@ -402,6 +425,32 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
             kind="market",
             on_give_up=self._connection_gave_up,
         )
+        if self._rotate_on_shutdown:
+            # serverShutdown: a make-before-break rotation instead of a drop.
+            protocol.on_server_shutdown = lambda: self._rotator.request(conn)
+        if self._rotator.max_age is not None:
+            self._rotator.start()
+        return conn
+
+    def rotate(self, name_or_url: str, timeout: float | None = None) -> None:
+        """Replace one market-stream connection, make-before-break.
+
+        A new connection subscribes to every stream of the old one and is confirmed
+        before the old one closes; updates both delivered are passed on once (by
+        update id, trade id or event time), order books carry over without a REST
+        snapshot when their diff chain continues. ``BadRequest`` if there is no such
+        market-stream connection; ``NotSupported`` for the WS API and user-data
+        connections (not rotated yet: they reconnect as after a drop).
+        """
+        self._check_usable()
+        for conn in self._every_connection():
+            if name_or_url in (conn.name, conn.url) or conn.url.split("?")[0] == name_or_url:
+                break
+        else:
+            raise BadRequest(f"{self.name} has no connection {name_or_url!r}")
+        if conn.kind != "market":
+            raise NotSupported(f"{conn.name}: only market-stream connections rotate")
+        self._planner.rotate(conn, self._timeout(timeout))
 
     def _acquire(self, streams: Sequence[str]) -> None:
         """Make sure every stream is subscribed on some connection (one more reference)."""
@@ -412,6 +461,8 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
         self._planner.release(streams)
 
     def _forget(self, stream: str) -> None:
+        with self._data_lock:
+            self._delivered.forget(stream)
         if "@depth" in stream:
             market_id = stream.split("@", 1)[0]
             with self._data_lock:
@@ -429,12 +480,14 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
 
     def _close_resources(self, timeout: float) -> None:
         self._close_trading(timeout)
+        self._rotator.stop()
         connections = self._all_connections()
         self.rest.close()  # aborts a snapshot in flight, so the fetcher joins at once
         self._backfiller.close(timeout)
         self._fetcher.close(timeout)
         for conn in connections:
             conn.close(timeout)
+        self._rotator.close(timeout)  # its rotation in progress failed with them
 
     def _all_connections(self) -> list[Connection]:
         with self._lock:

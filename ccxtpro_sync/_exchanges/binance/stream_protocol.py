@@ -11,7 +11,7 @@ as resumed once the server has acknowledged every one of them.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 import msgspec
@@ -167,6 +167,9 @@ class BinanceStreamProtocol:
         self._url_streams: list[str] = []
         self._resume_ids: set[int | str] = set()
         self._queries: set[int | str] = set()
+        #: Asked on ``serverShutdown``: True when the client replaces this connection
+        #: (make-before-break) so it must not drop it; unset, it reconnects at once.
+        self.on_server_shutdown: Callable[[], bool] | None = None
 
     # -- ConnectionProtocol ----------------------------------------------------------
     def url(self) -> str:
@@ -224,7 +227,7 @@ class BinanceStreamProtocol:
             )
         if frame.stream is not None and frame.data:
             if frame.stream == "!serverShutdown":
-                return Inbound(reconnect_reason="server shutdown notice")
+                return self._server_shutdown()
             router = self.router
             tap = self.raw_tap
             if self.freshness is not None:
@@ -242,7 +245,7 @@ class BinanceStreamProtocol:
                     result = [*result, self._raw(frame)]
             return result
         if frame.e == "serverShutdown":
-            return Inbound(reconnect_reason="server shutdown notice")
+            return self._server_shutdown()
         if frame.error or frame.code is not None:
             return self._on_error(frame)
         if frame.id is not None:
@@ -313,6 +316,12 @@ class BinanceStreamProtocol:
         return self._open
 
     # -- internals ----------------------------------------------------------------------
+    def _server_shutdown(self) -> Inbound:
+        hook = self.on_server_shutdown
+        if hook is not None and hook():
+            return Inbound()
+        return Inbound(reconnect_reason="server shutdown notice")
+
     def _shown(self, data: bytes) -> str:
         """The start of a frame for an error message, with listenKeys redacted."""
         text = data.decode("utf-8", "replace")

@@ -1,0 +1,362 @@
+"""Make-before-break rotation of market-stream connections against the local exchange.
+
+Every update is delivered once across the switch (trade ids, book nonces, book-ticker
+update ids, ticker times), order books carry over without a snapshot, and the
+largest gap between consecutive updates across a rotation is measured next to the
+largest gap outside it (printed; not asserted: speed belongs in benchmarks/).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import threading
+import time
+from collections import defaultdict
+from typing import Any
+
+import pytest
+
+import ccxtpro_sync
+from ccxtpro_sync.simulator import LocalExchange
+from ccxtpro_sync.simulator.catalog import DEFAULT_SYMBOLS
+
+from .support import make_client, signal_logs, wait_for, wait_wire_matches, wire_connections
+
+
+class Recorder:
+    """Per stream: every key delivered and its arrival time (monotonic)."""
+
+    def __init__(self, *, unique_tickers: bool = True) -> None:
+        #: Off when ticks are forced faster than a millisecond: the exchange then
+        #: itself sends identical tickers (same time, same figures), not a repeat.
+        self._unique_tickers = unique_tickers
+        self._lock = threading.Lock()
+        self.keys: dict[str, list[Any]] = defaultdict(list)
+        self.times: dict[str, list[float]] = defaultdict(list)
+
+    def add(self, stream: str, key: Any) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self.keys[stream].append(key)
+            self.times[stream].append(now)
+
+    def trades(self, trades: list[Any]) -> None:
+        for trade in trades:
+            self.add(f"trades:{trade.symbol}", int(trade.id))
+
+    def book(self, book: Any) -> None:
+        self.add(f"book:{book.symbol}", int(book.nonce))
+
+    def bidask(self, ticker: Any) -> None:
+        self.add(f"bidask:{ticker.symbol}", int(ticker.info.update_id))
+
+    def ticker(self, ticker: Any) -> None:
+        # distinct tickers may share an event time (ticks within one millisecond)
+        self.add(f"ticker:{ticker.symbol}", (int(ticker.info.event_time), ticker.info))
+
+    def total(self) -> int:
+        with self._lock:
+            return sum(len(k) for k in self.keys.values())
+
+    def streams_since(self, counts: dict[str, int], updates: int = 1) -> int:
+        """How many streams delivered ``updates`` or more after the ``counts`` snapshot."""
+        with self._lock:
+            return sum(1 for s, k in self.keys.items() if len(k) >= counts.get(s, 0) + updates)
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            return {s: len(k) for s, k in self.keys.items()}
+
+    def duplicates(self) -> dict[str, list[Any]]:
+        """Keys delivered more than once, or out of order, per stream."""
+        bad: dict[str, list[Any]] = {}
+        with self._lock:
+            for stream, keys in self.keys.items():
+                if stream.startswith("ticker:"):  # (event time, payload): in time order, once
+                    wrong = [b for a, b in itertools.pairwise(keys) if b[0] < a[0]]
+                    if self._unique_tickers:
+                        wrong += [k for k in keys if keys.count(k) > 1]
+                elif stream.startswith("book:"):
+                    # a book is delivered as its latest state when the handler runs, so
+                    # a lagging dispatcher may show one nonce twice; never one going back
+                    wrong = [b for a, b in itertools.pairwise(keys) if b < a]
+                else:
+                    wrong = [b for a, b in itertools.pairwise(keys) if b <= a]
+                if wrong:
+                    bad[stream] = wrong
+        return bad
+
+    def gaps(self, start: float, end: float) -> dict[str, tuple[float, float]]:
+        """Per stream kind: the largest gap between consecutive updates of one stream
+        spanning [start, end], and the largest one outside it."""
+        result: dict[str, tuple[float, float]] = {}
+        with self._lock:
+            for stream, times in self.times.items():
+                kind = stream.split(":", 1)[0]
+                across, outside = result.get(kind, (0.0, 0.0))
+                for a, b in itertools.pairwise(times):
+                    if b >= start and a <= end:
+                        across = max(across, b - a)
+                    else:
+                        outside = max(outside, b - a)
+                result[kind] = (across, outside)
+        return result
+
+
+def _spot_symbols(count: int) -> list[Any]:
+    base = DEFAULT_SYMBOLS["spot"][0]
+    return [
+        dataclasses.replace(base, symbol=f"R{i:03d}USDT", base=f"R{i:03d}") for i in range(count)
+    ]
+
+
+def _subscribe(client: Any, symbols: list[str], recorder: Recorder) -> None:
+    client.on_trades(symbols, handler=recorder.trades)
+    client.on_order_book(symbols, handler=recorder.book)
+    client.on_bids_asks(symbols, handler=recorder.bidask)
+    for symbol in symbols:
+        client.on_ticker(symbol, handler=recorder.ticker)
+
+
+def _rotate_all_and_measure(
+    ex: LocalExchange, client: Any, recorder: Recorder, streams: int
+) -> dict[str, Any]:
+    with signal_logs(client) as logs:
+        wait_wire_matches(ex, [client], timeout=60)
+        # every stream has delivered at least once before the rotation starts
+        # several updates of every stream before and after: gaps outside are measured too
+        wait_for(lambda: recorder.streams_since({}, 4) >= streams, 60, "every stream delivering")
+        old = wire_connections(client)
+        rest_before = ex.stats().rest_requests
+        resyncs_before = len(logs["order_book_resync"])
+        started = time.monotonic()
+        for conn in old:
+            client.rotate(conn.name, timeout=60)
+        ended = time.monotonic()
+        after = recorder.counts()
+        # every stream delivers again from its new connection
+        wait_for(lambda: recorder.streams_since(after, 3) >= streams, 60, "delivery after rotation")
+        new = wire_connections(client)
+        wait_wire_matches(ex, [client], timeout=60)
+        gaps = recorder.gaps(started, ended)
+        return {
+            "old": old,
+            "new": new,
+            "rest": ex.stats().rest_requests - rest_before,
+            "resyncs": len(logs["order_book_resync"]) - resyncs_before,
+            "closed": list(logs["connection_closed"].events),
+            "gaps": gaps,
+            "seconds": ended - started,
+            "started": started,
+        }
+
+
+@pytest.mark.parametrize(
+    ("kind", "symbols"),
+    [
+        (ccxtpro_sync.binance, ["BTC/USDT", "ETH/USDT", "BNB/USDT"]),
+        (ccxtpro_sync.binanceusdm, ["BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT"]),
+    ],
+)
+def test_rotation_overlap_delivers_each_update_once_and_keeps_books(
+    kind: type, symbols: list[str]
+) -> None:
+    """Ticks published while old and new connection both carry every stream reach
+    the handlers once; the books chain on without a snapshot (spot ``U``, futures ``pu``)."""
+    with LocalExchange(seed=3, speed=10.0, auto_publish=False, rest_weight=1_000_000) as ex:
+        client = make_client(kind, ex, options={"maxStreamsPerConnection": 5})
+        recorder = Recorder(unique_tickers=False)
+        overlap = client._planner._overlap
+        handed_over = overlap.handover
+
+        def handover_after_shared_ticks(old: Any) -> None:
+            # Both connections are confirmed now: publish while both deliver.
+            before = {conn: conn.messages for conn in wire_connections(client)}
+            ex.tick(3)
+            wait_for(
+                lambda: all(conn.messages > n for conn, n in before.items()),
+                10,
+                "old and new connection both received the shared ticks",
+            )
+            handed_over(old)
+
+        overlap.handover = handover_after_shared_ticks
+        with client, signal_logs(client) as logs:
+            client.load_markets()
+            _subscribe(client, symbols, recorder)
+            wait_wire_matches(ex, [client])
+            wait_for(lambda: ex.tick(1) or recorder.streams_since({}) >= 12, 10, "all deliver")
+            old = wire_connections(client)
+            rest_before = ex.stats().rest_requests
+            for conn in old:
+                client.rotate(conn.name, timeout=10)
+            after = recorder.counts()
+            wait_for(lambda: ex.tick(1) or recorder.streams_since(after) >= 12, 10, "deliver again")
+            new = wire_connections(client)
+            assert len(old) == len(new) >= 3  # futures: per-route connections too
+            assert not set(old) & set(new)
+            assert all(conn.finished for conn in old)
+            assert recorder.duplicates() == {}
+            assert client._delivered.dropped > 0  # the overlap really was shared
+            for symbol in symbols:  # aggregate trade ids: none missing, none repeated
+                ids = recorder.keys[f"trades:{symbol}"]
+                assert ids == list(range(ids[0], ids[0] + len(ids)))
+            assert len(logs["order_book_resync"]) == 0
+            assert ex.stats().rest_requests == rest_before  # no snapshot refetched
+            # the old connections closed on purpose, once each, and none reconnected
+            closed = logs["connection_closed"].events
+            assert sorted(e.payload["name"] for e in closed) == sorted(c.name for c in old)
+            assert not any(e.payload["will_reconnect"] for e in closed)
+            assert not logs["reconnect_scheduled"].events
+
+
+def test_rotation_under_1000_streams_zero_duplicates_zero_resyncs() -> None:
+    specs = _spot_symbols(250)
+    with LocalExchange(
+        seed=5,
+        speed=0.5,
+        tick_interval=0.1,
+        book_levels=20,
+        rest_weight=1_000_000,
+        symbols={"spot": specs},
+        message_rate=1000,
+    ) as ex:
+        client = make_client(
+            ccxtpro_sync.binance,
+            ex,
+            options={"maxStreamsPerConnection": 200, "snapshotLimit": 100},
+        )
+        recorder = Recorder()
+        with client:
+            client.load_markets()
+            symbols = [f"R{i:03d}/USDT" for i in range(250)]
+            _subscribe(client, symbols, recorder)
+            result = _rotate_all_and_measure(ex, client, recorder, 1000)
+            assert len(result["old"]) == len(result["new"]) == 5
+            assert recorder.duplicates() == {}
+            assert result["resyncs"] == 0
+            assert result["rest"] == 0
+            lines = [
+                f"{kind}: largest gap across the rotation {a:.3f}s, outside it {o:.3f}s"
+                for kind, (a, o) in sorted(result["gaps"].items())
+            ]
+            print(
+                f"\n1000 streams on 5 connections rotated in {result['seconds']:.2f}s; "
+                f"{client._delivered.dropped} overlap updates dropped as already delivered\n"
+                + "\n".join(lines)
+            )
+
+
+def test_max_age_rotates_every_connection_before_the_exchange_lifetime() -> None:
+    """With a lifetime of 3 s on the exchange and a maximum age of 1 s on the client,
+    every connection is replaced in time: nothing reconnects, repeats or resyncs."""
+    symbols = ["BTC/USDT", "ETH/USDT"]
+    with LocalExchange(seed=4, speed=4.0, max_lifetime=3.0, rest_weight=1_000_000) as ex:
+        client = make_client(
+            ccxtpro_sync.binance,
+            ex,
+            options={
+                "maxStreamsPerConnection": 4,
+                "maxConnectionAge": 1.0,
+                "rotationJitter": 0.2,
+                "rotationStagger": 0.1,
+            },
+        )
+        recorder = Recorder()
+        with client, signal_logs(client) as logs:
+            client.load_markets()
+            _subscribe(client, symbols, recorder)
+            first = wire_connections(client)
+            assert len(first) == 2
+            wait_for(lambda: client._rotator.rotations >= 6, 30, "three rounds of rotations")
+            counts = recorder.counts()
+            wait_for(lambda: recorder.streams_since(counts) >= 8, 10, "delivery continues")
+            assert client._rotator.last_error is None
+            assert not set(first) & set(wire_connections(client))
+            assert not logs["reconnect_scheduled"].events  # the lifetime was never hit
+            assert recorder.duplicates() == {}
+            for symbol in symbols:
+                ids = recorder.keys[f"trades:{symbol}"]
+                assert ids == list(range(ids[0], ids[0] + len(ids)))
+            assert len(logs["order_book_resync"]) == 0
+
+
+def test_server_shutdown_starts_a_rotation() -> None:
+    """``serverShutdown`` asks for a replacement instead of dropping at once; here the
+    exchange closes right after the notice, so the books may resync, but nothing is
+    delivered twice and the streams carry on from the new connections."""
+    symbols = ["BTC/USDT", "ETH/USDT"]
+    with LocalExchange(seed=6, speed=4.0, max_lifetime=2.0, rest_weight=1_000_000) as ex:
+        client = make_client(
+            ccxtpro_sync.binance,
+            ex,
+            options={"maxStreamsPerConnection": 4, "maxConnectionAge": 0, "rotationStagger": 0},
+        )
+        recorder = Recorder()
+        with client:
+            client.load_markets()
+            _subscribe(client, symbols, recorder)
+            first = wire_connections(client)
+            wait_for(lambda: client._rotator.rotations >= 2, 30, "both connections rotated")
+            counts = recorder.counts()
+            wait_for(lambda: recorder.streams_since(counts) >= 8, 10, "delivery continues")
+            assert not set(first) & set(wire_connections(client))
+            assert recorder.duplicates() == {}
+
+
+def test_close_during_a_rotation_leaves_no_thread_or_connection() -> None:
+    with LocalExchange(seed=7, speed=4.0) as ex:
+        client = make_client(ccxtpro_sync.binance, ex, options={"maxConnectionAge": 0.5})
+        recorder = Recorder()
+        client.load_markets()
+        _subscribe(client, ["BTC/USDT"], recorder)
+        wait_wire_matches(ex, [client])
+        name = wire_connections(client)[0].name
+        outcome: list[BaseException | None] = []
+
+        def rotate() -> None:
+            try:
+                client.rotate(name, timeout=10)
+                outcome.append(None)
+            except ccxtpro_sync.CcxtproSyncError as error:
+                outcome.append(error)
+
+        worker = threading.Thread(target=rotate)
+        worker.start()
+        client.close()
+        worker.join(10)
+        assert not worker.is_alive()
+        assert outcome and (outcome[0] is None or isinstance(outcome[0], ccxtpro_sync.ClientClosed))
+        ex.wait_for_connections(0, timeout=5)
+        assert client.connections() == []
+
+
+def test_server_shutdown_with_a_lead_rotates_without_a_drop() -> None:
+    """A notice 1 s before the lifetime ends: the replacement is confirmed in time, so
+    nothing reconnects, repeats, goes missing or resyncs."""
+    symbols = ["BTC/USDT", "ETH/USDT"]
+    with LocalExchange(
+        seed=8, speed=4.0, max_lifetime=2.5, shutdown_notice=1.0, rest_weight=1_000_000
+    ) as ex:
+        client = make_client(
+            ccxtpro_sync.binance,
+            ex,
+            options={"maxStreamsPerConnection": 4, "maxConnectionAge": 0, "rotationStagger": 0},
+        )
+        recorder = Recorder()
+        with client, signal_logs(client) as logs:
+            client.load_markets()
+            _subscribe(client, symbols, recorder)
+            first = wire_connections(client)
+            wait_for(lambda: client._rotator.rotations >= 4, 30, "two rounds of notices")
+            counts = recorder.counts()
+            wait_for(lambda: recorder.streams_since(counts) >= 8, 10, "delivery continues")
+            assert client._rotator.last_error is None
+            assert not set(first) & set(wire_connections(client))
+            assert not logs["reconnect_scheduled"].events  # no connection was lost
+            assert recorder.duplicates() == {}
+            for symbol in symbols:
+                ids = recorder.keys[f"trades:{symbol}"]
+                assert ids == list(range(ids[0], ids[0] + len(ids)))
+            assert len(logs["order_book_resync"]) == 0
