@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Sequence
 from typing import NoReturn
 
-from . import demo, sim, smoke, soak, watch
+from . import collect, demo, sim, smoke, soak, watch
 from .errors import USAGE, describe
 
 DESCRIPTION = """\
@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--verbose", action="store_true", help="print the traceback of a failure (default: off)"
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    for module in (demo, watch, sim, smoke, soak):
+    for module in (demo, watch, sim, smoke, soak, collect):
         module.add_parser(commands)
     for command in commands.choices.values():
         command.formatter_class = argparse.ArgumentDefaultsHelpFormatter

@@ -20,6 +20,10 @@ if urls := os.environ.get("CCXTPRO_SYNC_URLS"):
     found = json.loads(urls)
     CCXTPRO_SYNC |= {"environment": "local", "urls": found.get("spot", found)}
 
+#: The Redis of a ``ccxtpro-sync collect`` fan-out, read by ``/redis/ticker/``.
+CCXTPRO_SYNC_REDIS = os.environ.get("CCXTPRO_SYNC_REDIS", "redis://localhost:6379/0")
+CCXTPRO_SYNC_FANOUT_PREFIX = os.environ.get("CCXTPRO_SYNC_FANOUT_PREFIX", "ccxtpro_sync")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
