@@ -40,6 +40,7 @@ from ._exceptions import (
     RequestTimeout,
 )
 from ._exchanges.binance.client import binance, binancecoinm, binanceusdm
+from ._exchanges.deribit.client import DeribitClient, deribit
 from ._orderbook import OrderBook
 from ._signals import Signals, signals
 from ._structures import (
@@ -79,6 +80,7 @@ __all__ = [
     "ConnectionInfo",
     "Credentials",
     "DDoSProtection",
+    "DeribitClient",
     "ExchangeError",
     "ExchangeNotAvailable",
     "Fee",
@@ -118,6 +120,7 @@ __all__ = [
     "binancecoinm",
     "binanceusdm",
     "default_reconnect_policy",
+    "deribit",
     "signals",
     "to_jsonable",
 ]

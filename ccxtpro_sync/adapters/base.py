@@ -57,6 +57,9 @@ class Decoded:
     errors: list[BaseException] = field(default_factory=list)
     #: The server asked us to go (maintenance): reconnect now.
     reconnect_reason: str | None = None
+    #: Streams whose state broke (a gap in a sequenced book): the protocol sends an
+    #: unsubscribe and a subscribe for just these, to get a fresh snapshot.
+    resubscribe: list[str] = field(default_factory=list)
 
 
 class Adapter(Protocol):
