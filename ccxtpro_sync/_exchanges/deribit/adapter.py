@@ -82,8 +82,8 @@ class DeribitAdapter:
         self._books: dict[str, DeribitBookSync[Any]] = {}
         #: Cancel-on-disconnect as the exchange last confirmed it on this connection.
         self.cod_enabled = False
-        #: Auth events on this connection, oldest first (``login``/``refresh``), for
-        #: ``connection_info()``.
+        self._cod_request: int | None = None
+        #: Logins and token refreshes on this connection, for ``connection_info()``.
         self.auth_count = 0
         self.refresh_count = 0
 
@@ -137,7 +137,7 @@ class DeribitAdapter:
         scope = self.settings.cancel_on_disconnect
         if scope is False or not self._private():
             return None
-        self.cod_enabled = True  # the refusal path reports an error; state is best known
+        self._cod_request = request_id  # its reply (seen in decode) sets cod_enabled
         return _frame(request_id, "private/enable_cancel_on_disconnect", {"scope": scope})
 
     def request(self, method: str, params: Any, request_id: int) -> str:
@@ -159,6 +159,7 @@ class DeribitAdapter:
         self._token = None
         self._books.clear()  # the next subscription's snapshot restarts every book
         self.cod_enabled = False
+        self._cod_request = None
         return []
 
     # -- frames in -----------------------------------------------------------------------
@@ -173,6 +174,8 @@ class DeribitAdapter:
             except (ProtocolError, InvalidArgument) as exc:
                 return Decoded(errors=[exc])
         if isinstance(frame, Response):
+            if frame.id == self._cod_request:
+                self.cod_enabled = frame.result == "ok"
             if isinstance(frame.id, int):
                 return Decoded(replies=[Reply(frame.id, frame.result)])
             return Decoded()

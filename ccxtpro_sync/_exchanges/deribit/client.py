@@ -8,6 +8,7 @@ environment and credentials, loads the markets over HTTP
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -58,17 +59,21 @@ class DeribitClient(AdapterClient):
         settings = dict(config or {})
         environment = settings.get("environment", "prod")
         self.environment: str = environment
+        urls = dict(settings.get("urls") or {})
         if environment == "local":
             local = settings.get("local")
-            url = settings.get("url") or (local.url if local is not None else None)
-            if url is None:
+            if local is None:
                 raise BadRequest(
                     "environment 'local' needs the running exchange: "
                     "deribit({'environment': 'local', 'local': exchange})"
                 )
-            self.endpoints = DeribitEndpoints.local(url)
+            found = DeribitEndpoints.local(local.url)
         else:
-            self.endpoints = endpoints(environment)
+            found = endpoints(environment)
+        if set(urls) - {"ws", "rest"}:
+            raise BadRequest("urls may set 'ws' and 'rest' only")
+        #: ``ws`` (JSON-RPC websocket) and ``rest`` (HTTP base); ``urls`` overrides them.
+        self.endpoints = dataclasses.replace(found, **urls)
         credentials = DeribitCredentials.resolve(
             environment,
             client_id=settings.get("apiKey"),
@@ -368,8 +373,9 @@ def deribit(config: Mapping[str, Any] | None = None) -> DeribitClient:
     """A Deribit client.
 
     Config keys: ``environment`` (``"prod"`` default, ``"test"``, ``"local"`` with
-    ``"local": LocalDeribit`` or ``"url"``), ``apiKey``/``secret`` (else
-    ``DERIBIT_<ENV>_CLIENT_ID``/``_CLIENT_SECRET``), ``cancelOnDisconnect``
+    ``"local": LocalDeribit``), ``urls`` (``{"ws": ..., "rest": ...}`` overrides),
+    ``apiKey``/``secret`` (else ``DERIBIT_<ENV>_CLIENT_ID``/``_CLIENT_SECRET``),
+    ``cancelOnDisconnect``
     (``False``, ``"connection"``, ``"account"``), ``options``: ``heartbeatInterval``
     (seconds, at least Deribit's 10), ``grantType`` (``"client_credentials"`` or
     ``"client_signature"``); ``timeout``, ``reconnect`` (a tenacity policy), ``number``.
