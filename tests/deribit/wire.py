@@ -23,6 +23,9 @@ class WireProxy:
         self.sessions: list[list[dict[str, Any]]] = []
         #: While set, client frames are recorded but not forwarded (a silent client).
         self.mute = threading.Event()
+        #: ``(method, forward)``: the next client frame calling ``method`` is forwarded
+        #: (or not), then the client's socket is aborted: its reply is lost.
+        self.cut: tuple[str, bool] | None = None
         self.cond = threading.Condition()
         self._loop = asyncio.new_event_loop()
         self._clients: set[ServerConnection] = set()
@@ -57,9 +60,17 @@ class WireProxy:
 
                 async def up() -> None:
                     async for message in client:
+                        frame = json.loads(message)
                         with self.cond:
-                            frames.append(json.loads(message))
+                            frames.append(frame)
                             self.cond.notify_all()
+                        cut = self.cut
+                        if cut is not None and frame.get("method") == cut[0]:
+                            self.cut = None
+                            if cut[1]:
+                                await upstream.send(message)
+                            client.transport.abort()
+                            return
                         if not self.mute.is_set():
                             await upstream.send(message)
 

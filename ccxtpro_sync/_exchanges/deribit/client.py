@@ -34,6 +34,7 @@ from .credentials import DeribitCredentials
 from .environments import DeribitEndpoints, endpoints
 from .errors import deribit_error
 from .markets import DeribitMarkets, instruments_requests, parse_markets
+from .trading import DeribitTrading
 
 __all__ = ["DeribitClient", "deribit"]
 
@@ -52,7 +53,7 @@ def _names(symbols: Symbols) -> list[str]:
     return names
 
 
-class DeribitClient(AdapterClient):
+class DeribitClient(AdapterClient, DeribitTrading):
     """A threaded Deribit client (see :func:`deribit` for the configuration)."""
 
     def __init__(self, config: Mapping[str, Any] | None = None) -> None:
@@ -95,6 +96,7 @@ class DeribitClient(AdapterClient):
         self._number: NumberConverter = settings.get("number", float)
         self._markets: DeribitMarkets | None = None
         self._markets_lock = threading.Lock()
+        self._closed_event = threading.Event()  # wakes order lookups on close()
         self._settings = DeribitSettings(
             url=self.endpoints.ws,
             markets=self._loaded_markets,
@@ -359,6 +361,10 @@ class DeribitClient(AdapterClient):
 
         result: dict[str, Any] = conn.query(read)
         return result
+
+    def _close_resources(self, timeout: float) -> None:
+        self._closed_event.set()
+        super()._close_resources(timeout)
 
     def connections(self) -> list[ConnectionInfo]:
         """Figures for every websocket connection of this client."""
