@@ -130,6 +130,10 @@ class Adapter(Protocol):
         back through ``authenticated``."""
         ...
 
+    # Optional: ``restored() -> list[Delivery]``, called when the restoration order has
+    # finished (``ready``) after every (re)connect; its deliveries go to the hub like
+    # data (e.g. a marker the client listens to, to reconcile what the gap missed).
+
     def on_disconnect(self) -> list[Delivery]:
         """The socket is gone. The cancel-on-disconnect hook: what the user must hear
         (e.g. orders the exchange cancelled with the connection)."""

@@ -187,6 +187,10 @@ class AdapterProtocol:
         self._step = None
         self.ready = True
         inbound.ready = True
+        # Optional hook: deliveries to hand out once restored (a "reconcile now" marker).
+        restored = getattr(adapter, "restored", None)
+        if restored is not None:
+            inbound.deliveries = [*inbound.deliveries, *restored()]
         return inbound
 
     def _reply(self, reply: Reply, now: float, inbound: Inbound) -> None:

@@ -26,6 +26,8 @@ class WireProxy:
         #: ``(method, forward)``: the next client frame calling ``method`` is forwarded
         #: (or not), then the client's socket is aborted: its reply is lost.
         self.cut: tuple[str, bool] | None = None
+        #: While set, new client connections are aborted at once (a long outage).
+        self.block = threading.Event()
         self.cond = threading.Condition()
         self._loop = asyncio.new_event_loop()
         self._clients: set[ServerConnection] = set()
@@ -50,6 +52,9 @@ class WireProxy:
             await self._stop.wait()
 
     async def _handle(self, client: ServerConnection) -> None:
+        if self.block.is_set():
+            client.transport.abort()
+            return
         frames: list[dict[str, Any]] = []
         with self.cond:
             self.sessions.append(frames)

@@ -19,7 +19,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from ..._core.events import Delivery, Policy
@@ -33,8 +33,17 @@ from .channels import Channel, message_hash, parse_channel, rejected_channels
 from .credentials import DeribitCredentials
 from .errors import deribit_error
 from .markets import DeribitMarkets
-from .parsers import parse_ohlcv, parse_quote, parse_ticker, parse_trades
+from .parsers import (
+    parse_balance,
+    parse_ohlcv,
+    parse_orders,
+    parse_quote,
+    parse_ticker,
+    parse_trades,
+    parse_user_changes,
+)
 from .rpc import ErrorResponse, Heartbeat, Notification, Response, decode_frame
+from .user_data import RESTORED_HASH, UserDataLedger, user_deliveries
 
 __all__ = ["COD_SCOPES", "DeribitAdapter", "DeribitSettings"]
 
@@ -56,6 +65,8 @@ class DeribitSettings:
     heartbeat_interval: float = 30.0
     cancel_on_disconnect: Literal[False, "connection", "account"] = False
     limits: Limits = _LIMITS
+    #: What user data was already delivered (shared by every connection).
+    ledger: UserDataLedger = field(default_factory=UserDataLedger)
 
 
 def _frame(request_id: int, method: str, params: Mapping[str, Any] | None) -> str:
@@ -86,6 +97,7 @@ class DeribitAdapter:
         #: Logins and token refreshes on this connection, for ``connection_info()``.
         self.auth_count = 0
         self.refresh_count = 0
+        self.restore_count = 0
 
     @property
     def markets(self) -> DeribitMarkets:
@@ -194,6 +206,8 @@ class DeribitAdapter:
         stream = channel.stream
         if stream == "orderbook":
             return self._book(frame.channel, channel, key, frame.data)
+        if stream in ("orders", "myTrades", "balance", "positions"):
+            return Decoded(deliveries=self._user(stream, frame.data))
         if channel.instrument is None:
             return Decoded()
         market = markets.by_id(channel.instrument)
@@ -211,6 +225,25 @@ class DeribitAdapter:
             candle = parse_ohlcv(frame.data, number)
             return Decoded(deliveries=[Delivery(key, [candle], Policy.APPEND)])
         return Decoded()
+
+    def _user(self, stream: str, data: Any) -> list[Delivery]:
+        markets, ledger = self.markets, self.settings.ledger
+        if stream == "orders":
+            return user_deliveries("orders", ledger.new_orders(parse_orders(data, markets)))
+        if stream == "myTrades":
+            return user_deliveries("myTrades", ledger.new_trades(parse_trades(data, markets)))
+        if stream == "balance":
+            return [Delivery("balance", parse_balance(data, markets.number), Policy.LATEST)]
+        positions = parse_user_changes(data, markets)[2]
+        return user_deliveries("positions", positions)
+
+    def restored(self) -> list[Delivery]:
+        """The seam's optional hook: after every restoration of a logged-in connection,
+        tell the client to reconcile what the gap may have missed."""
+        if not self._private():
+            return []
+        self.restore_count += 1
+        return [Delivery(RESTORED_HASH, self.restore_count, Policy.LATEST)]
 
     def _book(self, name: str, channel: Channel, key: str, data: Any) -> Decoded:
         sync = self._books.get(name)

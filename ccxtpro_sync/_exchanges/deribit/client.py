@@ -35,6 +35,8 @@ from .environments import DeribitEndpoints, endpoints
 from .errors import deribit_error
 from .markets import DeribitMarkets, instruments_requests, parse_markets
 from .trading import DeribitTrading
+from .user_data import UserDataLedger
+from .user_streams import DeribitUserData
 
 __all__ = ["DeribitClient", "deribit"]
 
@@ -53,7 +55,7 @@ def _names(symbols: Symbols) -> list[str]:
     return names
 
 
-class DeribitClient(AdapterClient, DeribitTrading):
+class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
     """A threaded Deribit client (see :func:`deribit` for the configuration)."""
 
     def __init__(self, config: Mapping[str, Any] | None = None) -> None:
@@ -97,7 +99,9 @@ class DeribitClient(AdapterClient, DeribitTrading):
         self._markets: DeribitMarkets | None = None
         self._markets_lock = threading.Lock()
         self._closed_event = threading.Event()  # wakes order lookups on close()
+        self._ledger = UserDataLedger()
         self._settings = DeribitSettings(
+            ledger=self._ledger,
             url=self.endpoints.ws,
             markets=self._loaded_markets,
             credentials=credentials,
@@ -364,6 +368,7 @@ class DeribitClient(AdapterClient, DeribitTrading):
 
     def _close_resources(self, timeout: float) -> None:
         self._closed_event.set()
+        self._stop_reconciler(timeout)
         super()._close_resources(timeout)
 
     def connections(self) -> list[ConnectionInfo]:
