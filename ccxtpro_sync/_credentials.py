@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from ._exceptions import AuthenticationError, BadRequest, InvalidArgument
-from ._exchanges.binance.signing import KeyType, PrivateKey, VerifyKey, sign
+from ._keys import KeyType, PrivateKey, VerifyKey, sign
 
 __all__ = ["ENV_NAMES", "Credentials", "env_var_names", "parse_dotenv", "read_dotenv"]
 
@@ -133,7 +133,7 @@ def _load_private_key(pem: bytes, password: str | bytes | None) -> PrivateKey:
         ) from None
     if not isinstance(key, RSAPrivateKey | Ed25519PrivateKey):
         raise AuthenticationError(
-            f"binance accepts RSA or Ed25519 private keys, not {type(key).__name__}"
+            f"API keys must be RSA or Ed25519 private keys, not {type(key).__name__}"
         )
     return key
 

@@ -19,8 +19,11 @@ from ccxtpro_sync._core.heartbeat import (
 
 def test_server_ping_pings_when_quiet_and_dies_when_silent() -> None:
     beat = ServerPing(interval=20, silence=60)
+    beat.on_open(100)
     assert beat.next_deadline() == math.inf  # a busy socket pays nothing
     assert beat.on_timer(now=120, last_rx=100).ping
+    assert not beat.on_timer(now=125, last_rx=100).ping  # woken early: pinged 5 s ago
+    assert beat.on_timer(now=140, last_rx=100).ping
     assert beat.on_timer(now=160, last_rx=100).dead
 
 

@@ -302,15 +302,15 @@ class BinanceTrading(BinanceRestTrading):
         deadline = time.monotonic() + wait
         conn = self._ws_api_connection().start()
         conn.wait_ready(wait)  # nothing has been sent yet: errors here are plain
-        protocol: BinanceWsApiProtocol = conn.protocol  # type: ignore[assignment]
-        blocked = protocol.blocked_until
+        # Read under the protocol lock: the reader updates both as replies arrive.
+        blocked, recv_window = conn.query(_pacing_state)
         if blocked is not None and blocked > time.monotonic():
             retry_after = blocked - time.monotonic()
             raise RateLimitExceeded(
                 f"{self.name}: Binance asked us to wait {retry_after:.1f}s more",
                 retry_after=retry_after,
             )
-        window = protocol.recv_window or DEFAULT_RECV_WINDOW_MS
+        window = recv_window or DEFAULT_RECV_WINDOW_MS
         built_at: list[float] = []
 
         def sending(p: BinanceWsApiProtocol) -> tuple[list[int | str], list[str]]:
@@ -356,7 +356,7 @@ class BinanceTrading(BinanceRestTrading):
         order = resolve(
             sent,
             query,
-            protocol.now_ms,
+            lambda: conn.query(_server_now_ms),
             deadline,
             cause,
             closed=lambda: self._closed,
@@ -972,3 +972,11 @@ class BinanceTrading(BinanceRestTrading):
         if self.product == "spot":
             raise NotSupported("positions exist on futures only: use binanceusdm/binancecoinm")
         return self._stream_user(POSITIONS, symbol, Policy.APPEND, timeout)
+
+
+def _pacing_state(protocol: BinanceWsApiProtocol) -> tuple[float | None, int | None]:
+    return protocol.blocked_until, protocol.recv_window
+
+
+def _server_now_ms(protocol: BinanceWsApiProtocol) -> float:
+    return protocol.now_ms()
