@@ -573,15 +573,12 @@ class Connection:
             watchdog.cancel()
             self._connecting = None
         if watchdog.fired:  # cut just as the handshake completed: the socket is unusable
-            self._abort(ws)
-            with contextlib.suppress(Exception):
-                ws.close(timeout=0)
+            self._release(ws)
             raise RequestTimeout(
                 f"{self.name}: handshake with {self._url} not done within {self._connect_timeout}s"
             )
         if self._closing.is_set():
-            self._abort(ws)
-            ws.close()
+            self._release(ws)
             raise ClientClosed(f"{self.name}: closed")
         return ws
 
@@ -625,9 +622,7 @@ class Connection:
                 self._outbox.clear()  # the next session restores from the protocol's state
                 tail = self.protocol.on_close()
             self._ready.clear()
-            self._abort(ws)
-            with contextlib.suppress(Exception):
-                ws.close(timeout=0)
+            self._release(ws)
         closing = self._closing.is_set()
         if closing:  # whatever the socket said while we shut it down
             code, reason = None, "client closed"
@@ -885,6 +880,15 @@ class Connection:
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
+
+    def _release(self, ws: websocket.WebSocket) -> None:
+        """Shut and close ``ws``'s socket now. Not ``ws.close()``: once ``send_close()``
+        ran (our close(), or our answer to the server's close frame) websocket-client
+        counts the socket as gone and ``close()`` does nothing, leaving the descriptor
+        open (FIN_WAIT1) until the garbage collector finds the WebSocket."""
+        self._abort(ws)
+        with contextlib.suppress(Exception):
+            ws.shutdown()  # type: ignore[no-untyped-call]
 
     def _notify_changed(self) -> None:
         with self._changed:

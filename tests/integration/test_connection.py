@@ -454,3 +454,33 @@ def test_a_burst_is_handed_over_in_order_under_one_lock(
         assert hub.stats()["dropped"] == 2 and hub.stats()["coalesced"] == 1
     finally:
         hub.close()
+
+
+def test_close_closes_the_socket_itself(exchange: LocalExchange) -> None:
+    """close() sends a close frame, which makes websocket-client count the socket as
+    gone: the descriptor must still be closed by close(), not left to whoever holds
+    the last reference (here the test holds the socket object)."""
+    conn = connect(exchange, [TRADES])
+    ws = conn._ws
+    assert ws is not None and ws.sock is not None
+    sock = ws.sock
+    conn.close()
+    assert sock.fileno() == -1, "close() left the socket open"
+
+
+def test_a_socket_the_server_closed_is_closed_before_the_reconnect(
+    exchange: LocalExchange, recorders: dict[str, Recorder]
+) -> None:
+    """Answering the server's close frame must not leave the old descriptor open."""
+    conn = connect(exchange, [TRADES])
+    try:
+        ws = conn._ws
+        assert ws is not None and ws.sock is not None
+        sock = ws.sock
+        exchange.faults.close(code=1008, reason="policy")
+        recorders["connection_closed"].wait_for(1)
+        assert sock.fileno() == -1, "the closed connection's socket is still open"
+        recorders["connection_started"].wait_for(2)
+        assert next_value(conn, TRADES)
+    finally:
+        conn.close()
