@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from .common import DEFAULT_SYMBOL, add_target_options, market_of, open_client
+from .common import add_target_options, open_client, target
 from .output import HAVE_RICH, NEED_RICH, console, decimals, iso, padded
 
 KINDS = ("ticker", "trades", "book", "ohlcv")
@@ -45,8 +45,7 @@ def add_parser(commands: Any) -> None:
 
 
 def _target(args: argparse.Namespace) -> tuple[str, str]:
-    market = args.market or (market_of(args.symbol) if args.symbol else "spot")
-    return market, args.symbol or DEFAULT_SYMBOL[market]
+    return target(args)
 
 
 def _deadline(seconds: float) -> float | None:

@@ -18,6 +18,7 @@ import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import msgspec
 from tenacity import Retrying
 
 from ..._core.events import Policy
@@ -65,12 +66,16 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
         urls = dict(settings.get("urls") or {})
         if environment == "local":
             local = settings.get("local")
-            if local is None:
+            if local is not None:
+                found = DeribitEndpoints.local(local.url)
+            elif "ws" in urls and "rest" in urls:
+                found = DeribitEndpoints("local", urls["ws"], urls["rest"])
+            else:
                 raise BadRequest(
                     "environment 'local' needs the running exchange: "
-                    "deribit({'environment': 'local', 'local': exchange})"
+                    "deribit({'environment': 'local', 'local': exchange}) or its "
+                    "urls {'ws': ..., 'rest': ...}"
                 )
-            found = DeribitEndpoints.local(local.url)
         else:
             found = endpoints(environment)
         if set(urls) - {"ws", "rest"}:
@@ -298,10 +303,11 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
     def on_ohlcv(
         self,
         symbols: Symbols,
-        handler: Callable[[list[OHLCV]], object] | None = None,
-        *,
         timeframe: str = "1m",
+        handler: Callable[[list[OHLCV]], object] | None = None,
     ) -> Subscription:
+        """Call ``handler(candles)`` for every candle update (``handler=`` by keyword
+        when the timeframe is the default)."""
         return self.on(self._chart_channels(symbols, timeframe), handler)
 
     def stream_ohlcv(
@@ -318,13 +324,18 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
     def _book_channels(self, symbols: Symbols) -> list[str]:
         return [book_channel(i) for i in self._ids(symbols)]
 
-    def watch_order_book(self, symbol: str, *, timeout: float | None = None) -> OrderBook[Any]:
+    def watch_order_book(
+        self, symbol: str, limit: int | None = None, *, timeout: float | None = None
+    ) -> OrderBook[Any]:
         """The next synchronised book of ``symbol`` (channel ``book.{instrument}.100ms``:
         a snapshot, then changes chained by ``change_id``; a broken chain resubscribes
-        this instrument only, and no book is shown until its new snapshot)."""
+        this instrument only, and no book is shown until its new snapshot). ``limit``
+        caps the levels per side of the returned view."""
         book: OrderBook[Any] = self._watch_channels(
             self._book_channels(symbol), timeout, "order_book"
         )
+        if limit is not None:
+            book = msgspec.structs.replace(book, bids=book.bids[:limit], asks=book.asks[:limit])
         return book
 
     def watch_order_book_for_symbols(
