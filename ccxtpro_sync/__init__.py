@@ -40,6 +40,7 @@ from ._exceptions import (
     RequestTimeout,
 )
 from ._exchanges.binance.client import binance, binancecoinm, binanceusdm
+from ._exchanges.binance.key_permissions import KeyPermissions
 from ._exchanges.deribit.client import DeribitClient, deribit
 from ._orderbook import OrderBook
 from ._signals import Signals, signals
@@ -60,6 +61,7 @@ from ._structures import (
 from ._sync.consumers import Stream, Subscription
 from ._sync.info import ConnectionInfo
 from ._sync.reconnect import default_reconnect_policy
+from .preflight import CheckResult, PreflightConfig, PreflightReport, run_preflight
 from .websocket import WebSocketClient
 
 __version__ = "0.1.0"
@@ -75,6 +77,7 @@ __all__ = [
     "Balances",
     "BaseError",
     "CcxtproSyncError",
+    "CheckResult",
     "ClientClosed",
     "ConnectionClosed",
     "ConnectionInfo",
@@ -91,6 +94,7 @@ __all__ = [
     "InvalidNonce",
     "InvalidOrder",
     "InvalidSignature",
+    "KeyPermissions",
     "Liquidation",
     "Market",
     "NetworkError",
@@ -105,6 +109,8 @@ __all__ = [
     "PermissionDenied",
     "Policy",
     "Position",
+    "PreflightConfig",
+    "PreflightReport",
     "ProtocolError",
     "RateLimitExceeded",
     "RawMessage",
@@ -121,6 +127,7 @@ __all__ = [
     "binanceusdm",
     "default_reconnect_policy",
     "deribit",
+    "run_preflight",
     "signals",
     "to_jsonable",
 ]

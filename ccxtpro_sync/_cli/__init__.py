@@ -1,7 +1,7 @@
 """The ``ccxtpro-sync`` command line (also ``python -m ccxtpro_sync``).
 
 One module per command: ``demo``, ``watch`` (and the live ``book``), ``sim``,
-``smoke`` and ``soak``. Market commands default to an embedded local exchange;
+``smoke``, ``soak`` and ``preflight``. Market commands default to an embedded local exchange;
 ``--env prod`` talks to Binance. A failure prints one line on stderr (``--verbose``
 adds the traceback) and exits 2 for a usage mistake, 1 for a run-time error.
 """
@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Sequence
 from typing import NoReturn
 
-from . import collect, demo, sim, smoke, soak, watch
+from . import collect, demo, preflight, sim, smoke, soak, watch
 from .errors import USAGE, describe
 
 DESCRIPTION = """\
@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--verbose", action="store_true", help="print the traceback of a failure (default: off)"
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    for module in (demo, watch, sim, smoke, soak, collect):
+    for module in (demo, watch, sim, smoke, soak, collect, preflight):
         module.add_parser(commands)
     for command in commands.choices.values():
         command.formatter_class = argparse.ArgumentDefaultsHelpFormatter

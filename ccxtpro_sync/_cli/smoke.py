@@ -14,18 +14,17 @@ from .common import add_target_options, open_client, target
 from .errors import describe
 from .output import table
 
-NOT_YET = (
-    "private smoke checks (read-only, with API keys) are not implemented yet; "
-    "run without --private for the public checks"
-)
-
 
 def add_parser(commands: Any) -> None:
     smoke = commands.add_parser("smoke", help="public checks: markets and one of each stream")
     smoke.add_argument(
         "--symbol", default=None, help="BTC/USDT, BTC/USDT:USDT or BTC/USD:BTC by --market"
     )
-    smoke.add_argument("--private", action="store_true", help="private read-only checks (not yet)")
+    smoke.add_argument(
+        "--private",
+        action="store_true",
+        help="also the private read-only checks: the same as `preflight --private`",
+    )
     add_target_options(smoke)
     smoke.set_defaults(run=run)
 
@@ -78,8 +77,12 @@ def checks(client: Any, symbol: str) -> list[tuple[str, Callable[[], str]]]:
 
 def run(args: argparse.Namespace) -> int:
     if args.private:
-        print(NOT_YET, file=sys.stderr)
-        return 2
+        from . import preflight
+
+        for name, value in preflight.DEFAULTS.items():
+            if not hasattr(args, name):
+                setattr(args, name, value)
+        return preflight.run(args)
     market, symbol = target(args)
     rows: list[list[Any]] = []
     stopped = None

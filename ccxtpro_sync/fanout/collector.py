@@ -8,11 +8,12 @@ dispatcher thread, encode the update (see :mod:`.codec`) and hand it to the
 Shards and failover: a collector owns shard ``i`` of ``n`` (the symbols with
 ``shard_of(symbol, n) == i``) while it holds that shard's lease in Redis. Any number of
 collectors may run for one shard; one is active, the others are hot standbys: they
-follow the same streams and keep the last ``standby_buffer`` trades per symbol. When
-the active one stops renewing (killed, partitioned) its lease expires after
-``lease_ttl`` seconds and a standby takes it: it writes its buffered trades (those the
-stream has already are refused by id, so nothing is written twice) and restarts every
-book with a snapshot. Trades older than the standby's buffer are a gap, which consumers
+follow the same streams and keep the last ``standby_buffer`` trades, tickers and
+candle updates per stream. When the active one stops renewing (killed, partitioned) its
+lease expires after ``lease_ttl`` seconds and a standby takes it: it writes what it
+buffered (entry ids come from the exchange's data, see :mod:`.entry_ids`, so what the
+stream has already is refused and nothing is written twice) and restarts every book
+with a snapshot. Trades older than the standby's buffer are a gap, which consumers
 see and report (``fanout_gap``).
 """
 
@@ -36,6 +37,7 @@ from .._structures import OHLCV, Ticker, Trade
 from .._sync.consumers import Subscription
 from .books import BookDiffer
 from .codec import encode
+from .entry_ids import candle_entry_id, ticker_entry_id, trade_entry_id
 from .keys import DEFAULT_PREFIX, KeySchema, shard_of
 from .lease import Lease
 from .signals import fanout_signals
@@ -47,12 +49,6 @@ _log = logging.getLogger("ccxtpro_sync.fanout")
 
 #: Channels a collector can publish.
 CHANNELS = ("trades", "ticker", "ohlcv", "orderbook", "raw")
-
-
-def _trade_entry_id(trade: Trade) -> str:
-    """``<trade id>-1``: idempotent writes; ``*`` when the id is not a number."""
-    tid = trade.id
-    return f"{int(tid)}-1" if tid is not None and str(tid).isdigit() else "*"
 
 
 class Collector:
@@ -69,7 +65,8 @@ class Collector:
         lease_ttl: seconds after which a silent active collector's shard is taken over.
         maxlen: retention per stream (``XADD MAXLEN ~``: at least this many entries stay).
         max_buffer: entries held while Redis is slow or away; older ones are dropped.
-        standby_buffer: trades per symbol a standby keeps to fill the takeover gap.
+        standby_buffer: trades, tickers or candle updates per stream a standby keeps
+            to fill the takeover gap.
         snapshot_every: order-book entries between two snapshots.
         reconnect: the tenacity policy for Redis reconnects.
     """
@@ -230,18 +227,21 @@ class Collector:
             return
         key = self.schema.trades(trades[0].symbol)
         self._emit(
-            key, [Entry(key, _trade_entry_id(t), encode(t), self.maxlen) for t in trades], True
+            key, [Entry(key, trade_entry_id(t), encode(t), self.maxlen) for t in trades], True
         )
 
     def _on_ticker(self, ticker: Ticker) -> None:
         key = self.schema.ticker(ticker.symbol)
-        self._emit(key, [Entry(key, "*", encode(ticker), self.maxlen)], False)
+        entry_id = ticker_entry_id(ticker)
+        # Held by a standby only with an exchange-derived id (a repeat is then refused).
+        self._emit(key, [Entry(key, entry_id, encode(ticker), self.maxlen)], entry_id != "*")
 
     def _ohlcv_handler(self, symbol: str, timeframe: str) -> Any:
         key = self.schema.ohlcv(symbol, timeframe)
 
         def on_ohlcv(candles: list[OHLCV]) -> None:
-            self._emit(key, [Entry(key, "*", encode(c), self.maxlen) for c in candles], False)
+            entries = [Entry(key, candle_entry_id(c), encode(c), self.maxlen) for c in candles]
+            self._emit(key, entries, all(e.entry_id != "*" for e in entries))
 
         return on_ohlcv
 
@@ -302,7 +302,7 @@ class Collector:
             if active == self._active:
                 return
             if active:
-                # Held trades go first, before any live entry can see the flag: the
+                # Held entries go first, before any live entry can see the flag: the
                 # stream refuses ids below its newest, so the order decides what lands.
                 held = [entry for buffer in self._held.values() for entry in buffer]
                 self._held.clear()

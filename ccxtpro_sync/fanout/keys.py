@@ -5,15 +5,18 @@ exchange and market (``<p>:<exchange>:<market>``, written ``<b>`` below), so sev
 collectors and exchanges can share one Redis:
 
 * ``<b>:trades:<symbol>``: stream, one entry per trade, id ``<trade id>-1``;
-* ``<b>:ticker:<symbol>``: stream, one entry per ticker, id chosen by Redis;
-* ``<b>:ohlcv:<timeframe>:<symbol>``: stream, one entry per candle update, id by Redis;
+* ``<b>:ticker:<symbol>``: stream, one entry per ticker, id ``<E>-<L + 1>``;
+* ``<b>:ohlcv:<timeframe>:<symbol>``: stream, one entry per candle update, id
+  ``<open time>-<volume's ordered bits>``;
 * ``<b>:orderbook:<symbol>``: stream of snapshots and diffs, id ``<update id>-1``;
 * ``<b>:orderbook:<symbol>:latest``: hash, the newest snapshot (``nonce``, ``v``);
-* ``<b>:raw``: stream, the raw payloads of a collector's client (``raw`` channel);
+* ``<b>:raw``: stream, the raw payloads of a collector's client (``raw`` channel), id
+  chosen by Redis;
 * ``<b>:lease:<i>/<n>``: string with a TTL, the collector holding shard i of n;
 * ``<b>:consumer:<name>``: hash, a named consumer's last entry id per stream key.
 
-Entry ids derived from the exchange's own ids (trade id, order-book update id) are
+Entry ids derived from the exchange's data (trade id, order-book update id, ticker
+event time and last trade id, candle open time and volume; see :mod:`.entry_ids`) are
 what makes writes idempotent: Redis refuses an id not above the stream's newest, so a
 standby collector taking over cannot write an entry twice.
 """

@@ -26,7 +26,8 @@ from .catalog import MarketName
 from .signatures import ExchangeKey, KeyType
 
 Number = int | float | str | Decimal
-Permission = Literal["TRADE", "USER_DATA", "USER_STREAM"]
+#: ``WITHDRAW`` only shows in ``apiRestrictions``; no key has it unless given.
+Permission = Literal["TRADE", "USER_DATA", "USER_STREAM", "WITHDRAW"]
 ALL_PERMISSIONS: Final[frozenset[str]] = frozenset({"TRADE", "USER_DATA", "USER_STREAM"})
 #: Binance keys are 64 alphanumerics; anything outside this is ``-2014`` (format invalid).
 API_KEY_FORMAT: Final = re.compile(r"^[A-Za-z0-9]{1,128}$")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from . import rest_orders
+from . import api_restrictions, rest_orders
 from .account_views import (
     futures_balances,
     futures_positions,
@@ -74,6 +74,7 @@ def install(core: PrivateExchange) -> None:
     _futures_routes(core, "usdm", "/fapi")
     _futures_routes(core, "coinm", "/dapi")
     rest_orders.install(core)
+    api_restrictions.install(core)
     _market_data_routes(core)
 
 

@@ -17,7 +17,7 @@ import pytest
 import redis
 
 import ccxtpro_sync
-from ccxtpro_sync.fanout import Collector, KeySchema, fanout_signals, remote
+from ccxtpro_sync.fanout import Collector, KeySchema, codec, fanout_signals, remote
 from ccxtpro_sync.simulator import LocalExchange
 from ccxtpro_sync.simulator.catalog import MARKETS
 
@@ -317,3 +317,69 @@ def test_named_consumer_resumes_after_its_last_entry(
     ids = first.trades + second.trades
     assert ids == list(range(ids[0], ids[0] + len(ids)))
     assert not second.gaps
+
+
+def test_takeover_repeats_no_ticker_or_candle(
+    exchange: LocalExchange, redis_url: str, prefix: str
+) -> None:
+    """The standby buffers tickers and candles too and writes them on takeover; their
+    ids come from the exchange's data, so what the first collector wrote is refused."""
+    extra = ("--lease-ttl", "1", "--channels", "ticker,ohlcv", "--timeframes", "1m")
+    schema = KeySchema(prefix=prefix)
+    ticker_key, candle_key = schema.ticker(SYMBOL), schema.ohlcv(SYMBOL, "1m")
+    seen = Collected()
+    tickers: list[tuple[int, int]] = []
+    candles: list[tuple[Any, ...]] = []
+
+    def on_ticker(ticker: Any) -> None:
+        with seen.cond:
+            tickers.append((ticker.info["E"], ticker.info["L"]))
+            seen.cond.notify_all()
+
+    def on_ohlcv(batch: list[Any]) -> None:
+        with seen.cond:
+            candles.extend(tuple(c) for c in batch)
+            seen.cond.notify_all()
+
+    first = CollectorProcess(exchange, redis_url, prefix, *extra, "--owner", "first")
+    second = None
+    try:
+        first.wait_event(lambda e: e.get("event") == "lease" and e["active"])
+        second = CollectorProcess(exchange, redis_url, prefix, *extra, "--owner", "second")
+        second.wait_event(lambda e: e.get("event") == "started")
+        with remote(redis_url, prefix=prefix, start="earliest") as consumer:
+            consumer.on_ticker(SYMBOL, handler=on_ticker)
+            consumer.on_ohlcv(SYMBOL, "1m", handler=on_ohlcv)
+            seen.wait(lambda: len(tickers) >= 20 and len(candles) >= 20, what="both running")
+            first.stop(signal.SIGKILL)
+            with seen.cond:
+                at_kill = (len(tickers), len(candles))
+            second.wait_event(lambda e: e.get("event") == "lease" and e["active"])
+            seen.wait(
+                lambda: len(tickers) >= at_kill[0] + 20 and len(candles) >= at_kill[1] + 20,
+                what="tickers and candles after takeover",
+            )
+        second.stop()
+        stopped = second.wait_event(lambda e: e["event"] == "stopped")
+    finally:
+        first.stop(signal.SIGKILL)
+        if second is not None:
+            second.stop(signal.SIGKILL)
+    # what any consumer reads: every entry of both streams, compared by exchange fields
+    r = redis.Redis.from_url(redis_url)
+    stream_tickers = [
+        (t.info["E"], t.info["L"])
+        for _, f in r.xrange(ticker_key)
+        for t in [codec.decode_ticker(f[codec.FIELD])]
+    ]
+    stream_candles = [tuple(codec.decode_ohlcv(f[codec.FIELD])) for _, f in r.xrange(candle_key)]
+    assert len(set(stream_tickers)) == len(stream_tickers), "a ticker was written twice"
+    assert len(set(stream_candles)) == len(stream_candles), "a candle update was written twice"
+    assert stream_tickers == sorted(stream_tickers)
+    assert [c[0] for c in stream_candles] == sorted(c[0] for c in stream_candles)
+    assert len(set(tickers)) == len(tickers), "the consumer saw a ticker twice"
+    assert len(set(candles)) == len(candles), "the consumer saw a candle update twice"
+    # only tickers and candles here: the standby buffered them while the first wrote,
+    # and on takeover Redis refused those the first had written already
+    assert stopped["duplicates"] > 0, "the standby's buffer did not reach the takeover"
+    assert stopped["errors"] == 0

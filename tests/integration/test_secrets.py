@@ -128,23 +128,81 @@ def test_a_half_built_client_has_a_repr_and_its_frames_hold_no_secret() -> None:
     assert any(text.startswith("self=<binance") for text in _captured_locals(early.value))
 
 
-def test_a_failed_listen_key_request_does_not_carry_the_key() -> None:
+def _free_port() -> int:
     import socket
 
+    with socket.socket() as probe:  # a port nobody listens on: requests to it fail
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _everything_said(error: BaseException) -> list[str]:
+    """The text of ``error``, of every exception in its chain and in their ``args``
+    (and the ``url`` attributes urllib3 keeps), as a traceback or a reporter shows them."""
+    said: list[str] = []
+    seen: set[int] = set()
+    todo: list[object] = [error]
+    while todo:
+        item = todo.pop()
+        if id(item) in seen or item is None:
+            continue
+        seen.add(id(item))
+        said.append(repr(item))
+        said.append(str(item))
+        if isinstance(item, BaseException):
+            todo += [item.__cause__, item.__context__, *item.args]
+            todo += [getattr(item, name, None) for name in ("url", "reason", "request")]
+            request = getattr(item, "request", None)
+            if request is not None:
+                said.append(str(getattr(request, "url", "")))
+    return said
+
+
+def test_a_failed_signed_call_shows_method_and_path_only(
+    exchange: LocalExchange, caplog: pytest.LogCaptureFixture
+) -> None:
+    account = exchange.create_test_account("hmac")
+    dead = f"http://127.0.0.1:{_free_port()}"
+    client = ccxtpro_sync.binance(
+        {
+            "environment": "local",
+            "local": exchange,
+            "urls": {"rest": dead},
+            "credentials": account.credentials,
+            "timeout": 5.0,
+        }
+    )
+    caplog.set_level(logging.DEBUG)
+    try:
+        with pytest.raises(ccxtpro_sync.ExchangeNotAvailable) as caught:
+            client.fetch_balance()
+    finally:
+        client.close()
+    error = caught.value
+    assert str(error).startswith("GET /api/v3/account failed: ")
+    assert error.__cause__ is not None  # the original stays chained, scrubbed
+    said = _everything_said(error) + [r.getMessage() for r in caplog.records]
+    for text in said:
+        assert "signature" not in text and "timestamp" not in text, text
+        assert dead + "/api/v3/account?" not in text, text
+
+
+def test_a_failed_listen_key_request_does_not_carry_the_key(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     from ccxtpro_sync._exchanges.binance.rest import BinanceRest
 
-    with socket.socket() as probe:  # a port nobody listens on: the request fails
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     key = "LK" + "x" * 58
-    rest = BinanceRest(f"http://127.0.0.1:{port}", "usdm", timeout=5.0)
+    rest = BinanceRest(f"http://127.0.0.1:{_free_port()}", "usdm", timeout=5.0)
     credentials = ccxtpro_sync.Credentials("K" * 64, secret="S" * 64)
+    caplog.set_level(logging.DEBUG)
     try:
         with pytest.raises(ccxtpro_sync.ExchangeNotAvailable) as caught:
             rest.with_api_key("PUT", "/fapi/v1/listenKey", credentials, {"listenKey": key})
     finally:
         rest.close()
     error = caught.value
-    assert "/fapi/v1/listenKey" in str(error)
-    assert key not in str(error)
-    assert error.__cause__ is None and error.__context__ is None
+    assert str(error).startswith("PUT /fapi/v1/listenKey failed: ")
+    assert error.__cause__ is not None
+    said = _everything_said(error) + [r.getMessage() for r in caplog.records]
+    assert [text for text in said if key in text or "listenKey=" in text] == []

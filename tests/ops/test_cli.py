@@ -112,15 +112,16 @@ def test_smoke_passes_on_spot_and_futures(capsys: pytest.CaptureFixture[str]) ->
     assert code == 0 and "8 passed, 0 failed" in out and "funding rate" in out, out
 
 
-def test_smoke_reports_failures_and_private_is_not_yet(
+def test_smoke_reports_failures_and_private_runs_the_private_checks(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     code, out = run(capsys, "smoke", "--symbol", "NOPE/USDT", "--timeout", "2", *FAST)
     assert code == 1 and "FAIL" in out and "BadSymbol" in out
     assert re.search(r"\d+ passed, [1-9]\d* failed", out)
-    code = main(["smoke", "--private"])
-    captured = capsys.readouterr()
-    assert code == 2 and "not implemented yet" in captured.err
+    code, out = run(capsys, "smoke", "--private", *FAST)
+    assert code == 0, out
+    assert "private: key permissions" in out and "private: user data" in out
+    assert "not implemented" not in out
 
 
 def test_soak_reports_latency_gaps_reconnects_and_drops(

@@ -49,8 +49,11 @@ def test_state_goes_connecting_open_reconnecting_open_closed(exchange: LocalExch
         wait_until(lambda: only(client).state == "open", what="open again")
         subscription.cancel()
     finally:
+        name = only(client).name
         client.close()
-    assert only(client).state == "closed" and only(client).connected_for is None
+    assert client.connections() == []  # a closed client holds no connection
+    final = client.connection_info(name)
+    assert final.state == "closed" and final.connected_for is None
 
 
 def test_subscriptions_and_confirmed(exchange: LocalExchange) -> None:
@@ -243,8 +246,10 @@ def test_replies_count_as_messages_but_not_as_updates(quiet: LocalExchange) -> N
 def test_figures_survive_close(exchange: LocalExchange) -> None:
     client = make(exchange)
     client.watch_ticker(SPOT)
+    name = only(client).name
     client.close()
-    info = only(client)
+    assert client.connections() == []
+    info = client.connection_info(name)  # the final figures stay reachable by name
     assert info.state == "closed" and info.messages >= 1 and info.waiters == 0
     with pytest.raises(ClientClosed):
         client.watch_ticker(SPOT)

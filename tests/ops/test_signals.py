@@ -281,9 +281,10 @@ def test_a_receiver_filtered_by_sender_sees_only_its_client(
         try:
             other.watch_ticker(SPOT)
             client.watch_ticker(SPOT)
+            [info] = client.connections()
         finally:
             signals.connection_started.disconnect(receiver)  # not sender=: see telemetry.md
-    assert [p["name"] for p in mine] == [client.connections()[0].name]
+    assert [p["name"] for p in mine] == [info.name]
 
 
 def test_a_raising_receiver_is_logged_and_ignored(

@@ -39,7 +39,9 @@ from ..._sync.info import ConnectionInfo
 from ..._sync.planner import ConnectionPlanner
 from . import market_data as md
 from .depth_weights import binance_scheduler
+from .env_selection import select_environment
 from .environments import Endpoints, endpoints, route_for_stream
+from .key_permissions import BinanceKeyPermissions
 from .market_data import MarketData
 from .markets import Markets, parse_markets
 from .rest import BinanceRest
@@ -85,7 +87,7 @@ StreamRef = tuple[str, str]  # (base URL, stream name)
 SNAPSHOT_CHANNEL = "depthSnapshot:"
 
 
-class binance(CcxtSurface, BinanceRestMarket, BinanceTrading):
+class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrading):
     """Binance spot market data (``binanceusdm``/``binancecoinm`` for futures).
 
     ``config`` takes CCXT-style keys, all optional:
@@ -96,8 +98,9 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceTrading):
       default unlimited), ``orderBookViewLimit`` (levels published, default 100),
       ``maxMessageSize`` (bytes one websocket message may have, all fragments together,
       default 8 MiB; a larger one is a ``ProtocolError`` and the connection is renewed);
-    * ``environment``: ``prod`` (default), ``testnet``, ``demo``, or ``local`` with
-      ``local`` set to a running :class:`~ccxtpro_sync.simulator.LocalExchange`;
+    * ``environment``: ``prod`` (default, or what ``BINANCE_PRO_ENV`` names), ``testnet``,
+      ``demo``, or ``local`` with ``local`` set to a running
+      :class:`~ccxtpro_sync.simulator.LocalExchange`;
     * ``urls``: ``{"ws", "ws_api", "rest"}`` overrides;
     * ``timeout`` (seconds, default 30), ``newUpdates`` (default True), ``tradesLimit``,
       ``OHLCVLimit``, ``liquidationsLimit`` (default 1000 each), ``numbers``
@@ -123,7 +126,8 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceTrading):
             )
         self.product: Product = _DEFAULT_TYPES[default_type]
         self.options = options
-        self.environment: str = settings.get("environment", "prod")
+        # explicit config, else BINANCE_PRO_ENV, else prod (env_selection.py)
+        self.environment: str = select_environment(settings)
         super().__init__(
             name=f"binance-{self.product}",
             timeout=settings.get("timeout", 30.0),
@@ -457,16 +461,24 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceTrading):
 
     def connections(self) -> list[ConnectionInfo]:
         """Figures for every websocket connection of this client: market streams, the
-        WS API and the user-data stream, each with its ``kind`` (see ``ConnectionInfo``)."""
-        shared: dict[str, Any] = {**self.hub.stats(), "cache_sizes": self._cache_sizes()}
-        return [ConnectionInfo(**conn.info(), **shared) for conn in self._every_connection()]
+        WS API and the user-data stream, each with its ``kind`` (see ``ConnectionInfo``).
+        Empty once ``close()`` has returned; ``connection_info(name)`` keeps the final figures."""
+        held = self._every_connection()
+        if self.closed:  # a closed client holds nothing, unless close() left one running
+            held = [conn for conn in held if not conn.finished]
+        return self._infos(held)
 
     def connection_info(self, url: str) -> ConnectionInfo:
-        """Figures for the connection whose URL (or name) is ``url``; ``BadRequest`` if none."""
-        for info in self.connections():
+        """Figures for the connection whose URL (or name) is ``url``; ``BadRequest`` if none.
+        A closed client's connections keep their final figures here."""
+        for info in self._infos(self._every_connection()):
             if url in (info.url, info.name) or info.url.split("?")[0] == url:
                 return info
         raise BadRequest(f"{self.name} has no connection {url!r}")
+
+    def _infos(self, connections: list[Connection]) -> list[ConnectionInfo]:
+        shared: dict[str, Any] = {**self.hub.stats(), "cache_sizes": self._cache_sizes()}
+        return [ConnectionInfo(**conn.info(), **shared) for conn in connections]
 
     def _cache_sizes(self) -> dict[str, int]:
         data = self._data

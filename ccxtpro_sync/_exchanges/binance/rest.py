@@ -35,6 +35,7 @@ from ..._exceptions import (
     RequestTimeout,
 )
 from .errors import from_payload
+from .redaction import redact_text, scrub_exception
 from .signing import urlencode
 
 #: Paths per product: (exchangeInfo, depth).
@@ -106,10 +107,12 @@ class BinanceRest:
         timeout = self.timeout if timeout is None else timeout
         url = self.base_url + path
         query = urlencode(params) if params else ""
-        # A listenKey (bearer token) or signature in the query must not ride out in an
-        # error: its text is redacted and the chain (which holds the URL) dropped.
+        # The query may carry a listenKey (bearer token), timestamp and signature: what
+        # leaves here names the method and path only, and the chained original is
+        # scrubbed of its URL (redaction.py).
         hidden = [str(v) for k, v in (params or {}).items() if k in _HIDDEN_PARAMS and v]
-        failure: CcxtproSyncError | None = None
+        if query:
+            hidden.append(query)
         try:
             response = self._session.request(
                 method,
@@ -118,15 +121,12 @@ class BinanceRest:
                 timeout=timeout,
             )
         except requests.Timeout as error:
-            failure = RequestTimeout(f"{method} {url} timed out after {timeout}s")
-            if not hidden:
-                raise failure from error
+            scrub_exception(error, hidden)
+            raise RequestTimeout(f"{method} {path} timed out after {timeout}s") from error
         except requests.RequestException as error:
-            failure = ExchangeNotAvailable(f"{method} {url} failed: {redact(str(error), hidden)}")
-            if not hidden:
-                raise failure from error
-        if failure is not None:
-            raise failure  # outside the except blocks: no __context__ either
+            scrub_exception(error, hidden)
+            reason = redact_text(str(error), hidden)
+            raise ExchangeNotAvailable(f"{method} {path} failed: {reason}") from error
         weight = response.headers.get("X-MBX-USED-WEIGHT-1M")
         if weight is not None and weight.isdigit():
             self.used_weight = int(weight)
@@ -253,10 +253,9 @@ _HIDDEN_PARAMS = frozenset({"listenKey", "signature"})
 
 
 def redact(text: str, values: list[str]) -> str:
-    """``text`` with each of ``values`` (tokens, signatures) replaced by a marker."""
-    for value in values:
-        text = text.replace(value, "[redacted]")
-    return text
+    """``text`` with each of ``values`` (tokens, signatures) and any query string
+    replaced by a marker."""
+    return redact_text(text, values)
 
 
 def _json(body: bytes, path: str) -> Any:
