@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ccxtpro_sync import BadSymbol, DeribitClient, deribit
+from ccxtpro_sync import BadSymbol, DeribitClient, deribit, signals
 from ccxtpro_sync.simulator import LocalDeribit
 
 PERP = "BTC/USD:BTC"
@@ -136,6 +136,8 @@ def test_order_book_equals_true_book_through_gaps(ex: LocalDeribit, client: Deri
             latest[book.symbol] = book
             cond.notify_all()
 
+    resyncs: list[dict[str, Any]] = []
+    signals.order_book_resync.connect(lambda _s, **p: resyncs.append(p), sender=client, weak=False)
     sub = client.on_order_book([PERP, ETH], handler=on_book)
     client.wait_ready(5)
 
@@ -174,4 +176,6 @@ def test_order_book_equals_true_book_through_gaps(ex: LocalDeribit, client: Deri
     assert gaps == 4
     assert books["book.BTC-PERPETUAL.100ms"]["resyncs"] == gaps
     assert books["book.ETH-PERPETUAL.100ms"]["resyncs"] == 0
+    assert [(r["symbol"], r["count"]) for r in resyncs] == [(PERP, n) for n in range(1, gaps + 1)]
+    assert all(r["reason"].startswith("gap") for r in resyncs)
     sub.cancel()

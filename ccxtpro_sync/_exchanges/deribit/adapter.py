@@ -45,10 +45,12 @@ from .parsers import (
 from .rpc import ErrorResponse, Heartbeat, Notification, Response, decode_frame
 from .user_data import RESTORED_HASH, UserDataLedger, user_deliveries
 
-__all__ = ["COD_SCOPES", "DeribitAdapter", "DeribitSettings"]
+__all__ = ["COD_SCOPES", "RESYNC_HASH", "DeribitAdapter", "DeribitSettings"]
 
 #: ``cancelOnDisconnect`` values: off, or ``private/enable_cancel_on_disconnect``'s scope.
 COD_SCOPES: Final = (False, "connection", "account")
+#: Where book resync notices go (the client turns them into ``order_book_resync`` signals).
+RESYNC_HASH: Final = "deribit:resync"
 GrantType = Literal["client_credentials", "client_signature"]
 #: Streams per connection, and frames per second (the subscribe pool refills at 3.3/s).
 _LIMITS: Final = Limits(max_streams=500, messages_per_second=3.0)
@@ -254,9 +256,16 @@ class DeribitAdapter:
         result = sync.on_message(data)
         if result.status is SyncStatus.UPDATED and result.book is not None:
             return Decoded(deliveries=[Delivery(key, result.book, Policy.LATEST)])
-        if result.needs_snapshot:
-            return Decoded(resubscribe=[name])
-        return Decoded()
+        decoded = Decoded(resubscribe=[name] if result.needs_snapshot else [])
+        if result.status is SyncStatus.RESYNC:
+            reason = result.reason.value if result.reason is not None else "resync"
+            notice = {
+                "symbol": sync.symbol,
+                "reason": f"{reason}: {result.detail}" if result.detail else reason,
+                "count": sync.stats.resyncs,
+            }
+            decoded.deliveries.append(Delivery(RESYNC_HASH, [notice], Policy.APPEND))
+        return decoded
 
     # -- introspection -------------------------------------------------------------------
     def book_stats(self) -> dict[str, Any]:

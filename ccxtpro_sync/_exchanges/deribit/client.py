@@ -25,11 +25,12 @@ from ..._core.events import Policy
 from ..._exceptions import BadRequest, ExchangeError, InvalidArgument, NetworkError
 from ..._numbers import NumberConverter
 from ..._orderbook import OrderBook
+from ..._signals import send, signals
 from ..._structures import OHLCV, Market, Ticker, Trade
 from ..._sync.consumers import Stream, Subscription
 from ..._sync.info import ConnectionInfo
 from ...adapters.client import AdapterClient
-from .adapter import COD_SCOPES, DeribitAdapter, DeribitSettings
+from .adapter import COD_SCOPES, RESYNC_HASH, DeribitAdapter, DeribitSettings
 from .channels import book_channel, chart_channel, quote_channel, ticker_channel, trades_channel
 from .credentials import DeribitCredentials
 from .environments import DeribitEndpoints, endpoints
@@ -121,6 +122,12 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
             timeout=float(settings.get("timeout", 10.0)),
             name="deribit",
         )
+        # Book resyncs become signals on the dispatcher thread (no library lock held).
+        self.hub.add_callback(RESYNC_HASH, self._resynced)
+
+    def _resynced(self, notices: list[dict[str, Any]]) -> None:
+        for notice in notices:
+            send(signals.order_book_resync, self, **notice)
 
     # -- markets -------------------------------------------------------------------------
     def _get(self, method: str, params: Mapping[str, Any]) -> Any:
