@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from ccxtpro_sync._core.events import Delivery, Inbound
-from ccxtpro_sync._exchanges.deribit.adapter import DeribitAdapter, DeribitSettings
+from ccxtpro_sync._exchanges.deribit.adapter import RESYNC_HASH, DeribitAdapter, DeribitSettings
 from ccxtpro_sync._exchanges.deribit.credentials import DeribitCredentials
 from ccxtpro_sync.adapters import AdapterProtocol
 
@@ -68,7 +68,10 @@ def test_a_broken_chain_resubscribes_that_book_only() -> None:
     applied = p.receive(book(BOOK, 12, 10, [["change", 60000.0, 2.0]]), 0.0)
     assert isinstance(applied, list) and applied[0].value.bids[0] == [60000.0, 2.0]
     gap = p.receive(book(BOOK, 15, 13, [["new", 59999.0, 1.0]]), 0.0)
-    assert isinstance(gap, Inbound) and gap.deliveries == []
+    assert isinstance(gap, Inbound)
+    [notice] = gap.deliveries  # no book: only the resync notice for the signal
+    assert notice.message_hash == RESYNC_HASH
+    assert notice.value[0]["symbol"] == "BTC/USD:BTC" and notice.value[0]["count"] == 1
     frames = sent(gap)
     assert [(f["method"], f["params"]["channels"]) for f in frames] == [
         ("public/unsubscribe", [BOOK]),
