@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ccxtpro_sync import AuthenticationError, DeribitClient, deribit
+from ccxtpro_sync import AuthenticationError, DeribitClient, InvalidArgument, deribit
 from ccxtpro_sync._sync.reconnect import default_reconnect_policy
 from ccxtpro_sync.simulator import LocalDeribit
 
@@ -173,3 +173,21 @@ def test_no_cancel_on_disconnect_when_disabled(ex: LocalDeribit, proxy: WireProx
         assert state["order_state"] == "open"
         assert ex.stats().cod_cancelled == 0
     assert "private/enable_cancel_on_disconnect" not in proxy.methods(0) + proxy.methods(1)
+
+
+def test_raw_book_when_authorised_and_keys_from_the_environment(
+    ex: LocalDeribit, proxy: WireProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(InvalidArgument):
+        deribit({"environment": "local", "local": ex, "options": {"bookInterval": "raw"}})
+    client_id, secret = ex.credentials
+    monkeypatch.setenv("DERIBIT_LOCAL_CLIENT_ID", client_id)
+    monkeypatch.setenv("DERIBIT_LOCAL_CLIENT_SECRET", secret)
+    monkeypatch.setenv("DERIBIT_TEST_CLIENT_ID", "another-environment")
+    config = {"environment": "local", "local": ex, "urls": {"ws": proxy.url}}
+    with deribit({**config, "options": {"bookInterval": "raw"}}) as client:
+        book = client.watch_order_book(PERP, timeout=10)
+        assert book.symbol == PERP and book.bids[0][0] < book.asks[0][0]
+        assert client.connections()[0].subscriptions == ["book.BTC-PERPETUAL.raw"]
+    assert [f["params"].get("client_id") for f in proxy.sessions[0]
+            if f.get("method") == "public/auth"] == [client_id]  # fmt: skip

@@ -118,6 +118,9 @@ def test_order_filled_during_disconnect_arrives_exactly_once(
     assert client.reconcile_count >= reconciles + 2
     marker = client.create_order_ws(PERP, "limit", "buy", 10, 40000)
     orders.wait(lambda items: any(o.id == marker.id for o in items))
+    client.close()
+    alive = [t.name for t in threading.enumerate() if "deribit-reconcile" in t.name]
+    assert alive == []  # close() stops the reconcile thread
     filled = [o for o in orders.items if o.id == order.id and o.status == "closed"]
     assert len(filled) == 1
     mine = [t for t in trades.items if t.order == order.id]

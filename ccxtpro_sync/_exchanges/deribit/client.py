@@ -98,6 +98,11 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
         cod = settings.get("cancelOnDisconnect", False)
         if cod is not False and cod not in COD_SCOPES[1:]:
             raise InvalidArgument("cancelOnDisconnect must be False, 'connection' or 'account'")
+        self._book_interval = options.get("bookInterval", "100ms")
+        if self._book_interval not in ("100ms", "agg2", "raw"):
+            raise InvalidArgument("bookInterval must be '100ms', 'agg2' or 'raw'")
+        if self._book_interval == "raw" and credentials is None:
+            raise InvalidArgument("bookInterval 'raw' needs credentials (Deribit: authorised only)")
         grant = options.get("grantType", "client_credentials")
         if grant not in ("client_credentials", "client_signature"):
             raise InvalidArgument("grantType must be 'client_credentials' or 'client_signature'")
@@ -329,7 +334,7 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
 
     # -- order books ---------------------------------------------------------------------
     def _book_channels(self, symbols: Symbols) -> list[str]:
-        return [book_channel(i) for i in self._ids(symbols)]
+        return [book_channel(i, self._book_interval) for i in self._ids(symbols)]
 
     def watch_order_book(
         self, symbol: str, limit: int | None = None, *, timeout: float | None = None
@@ -406,7 +411,8 @@ def deribit(config: Mapping[str, Any] | None = None) -> DeribitClient:
     ``apiKey``/``secret`` (else ``DERIBIT_<ENV>_CLIENT_ID``/``_CLIENT_SECRET``),
     ``cancelOnDisconnect``
     (``False``, ``"connection"``, ``"account"``), ``options``: ``heartbeatInterval``
-    (seconds, at least Deribit's 10), ``grantType`` (``"client_credentials"`` or
+    (seconds, at least Deribit's 10), ``bookInterval`` (``"100ms"``, ``"agg2"``, or
+    ``"raw"`` with credentials), ``grantType`` (``"client_credentials"`` or
     ``"client_signature"``); ``timeout``, ``reconnect`` (a tenacity policy), ``number``.
     """
     return DeribitClient(config)
