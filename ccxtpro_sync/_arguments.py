@@ -24,12 +24,21 @@ The rules:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from ._exceptions import ArgumentsRequired, InvalidArgument
 
-__all__ = ["MAX_TIMEOUT", "check_handler", "check_symbol", "check_symbols", "check_timeout"]
+__all__ = [
+    "MAX_TIMEOUT",
+    "check_handler",
+    "check_limit",
+    "check_params",
+    "check_since",
+    "check_symbol",
+    "check_symbols",
+    "check_timeout",
+]
 
 #: The longest timeout accepted, in seconds.
 MAX_TIMEOUT: Final = 1_000_000.0
@@ -51,6 +60,35 @@ def check_timeout(value: object, name: str = "timeout") -> float:
     if not (math.isfinite(seconds) and 0 < seconds <= MAX_TIMEOUT):
         raise InvalidArgument(f"{name} must be > 0 and <= {MAX_TIMEOUT:.0f} seconds, got {value!r}")
     return seconds
+
+
+def check_limit(value: object, name: str = "limit") -> int | None:
+    """``None`` or an ``int`` >= 1 (a cache or book read's ``limit``)."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+        return value
+    raise InvalidArgument(
+        f"{name} must be None or an int >= 1, got {type(value).__name__} {value!r}"
+    )
+
+
+def check_params(value: object, name: str = "params") -> dict[str, Any]:
+    """A copy of ``value`` as a ``dict``: ``None`` or a mapping of extra request params."""
+    if value is None:
+        return {}
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise InvalidArgument(
+        f"{name} must be a dict of extra request params, got {type(value).__name__} {value!r:.40}"
+    )
+
+
+def check_since(value: object, name: str = "since") -> int | None:
+    """``None`` or a timestamp in milliseconds (an ``int`` >= 0)."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+        return value
+    raise InvalidArgument(
+        f"{name} must be None or a timestamp in ms (int >= 0), got {type(value).__name__} {value!r}"
+    )
 
 
 def check_symbol(value: object, name: str = "symbol", example: str = "'BTC/USDT'") -> str:

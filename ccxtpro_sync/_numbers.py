@@ -54,8 +54,12 @@ def opt_num(value: str | None, number: Callable[[str], N]) -> N | None:
 
 
 def finite_float(text: str) -> float:
-    """``float(text)``, refusing NaN and ±infinity with ``ProtocolError``."""
-    value = float(text)
+    """``float(text)``, refusing NaN, ±infinity and text that is no number at all
+    with ``ProtocolError`` (a bare ``ValueError`` would escape the parsers' handling)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise _non_finite(text) from None
     if value - value:  # 0.0 for every finite value; NaN for NaN and ±inf
         raise _non_finite(text)
     return value
@@ -92,4 +96,4 @@ def number_type(number: Callable[[str], Any]) -> Callable[[str], Any]:
 
 
 def _non_finite(text: str) -> ProtocolError:
-    return ProtocolError(f"not a finite number: {text[:40]!r}")
+    return ProtocolError(f"not a finite number: {str(text)[:40]!r}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -20,6 +21,60 @@ CLIENTS: dict[str, type[binance]] = {
 DEFAULT_SYMBOL = {"spot": "BTC/USDT", "usdm": "BTC/USDT:USDT", "coinm": "BTC/USD:BTC"}
 #: Where ``--urls`` comes from when not given (``ccxtpro-sync sim`` prints it).
 URLS_VARIABLE = "CCXTPRO_SYNC_URLS"
+
+
+# -- option types: a bad number is a usage error (exit 2) naming the option, not an
+# IndexError/OverflowError from deep inside, or a run that never ends ("--seconds -1").
+
+
+def _number(kind: type[float] | type[int], text: str) -> float:
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, not {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An ``int`` >= 1."""
+    value = int(_number(int, text))
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {text}")
+    return value
+
+
+def count_int(text: str) -> int:
+    """An ``int`` >= 0 (0: no limit)."""
+    value = int(_number(int, text))
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (no limit) or more, not {text}")
+    return value
+
+
+def port_int(text: str) -> int:
+    """A TCP port, 0 for any free one."""
+    value = int(_number(int, text))
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port 0..65535 (0: any free), not {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A finite ``float`` > 0."""
+    value = _number(float, text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+    return value
+
+
+def seconds_float(text: str) -> float:
+    """A finite ``float`` >= 0 (0: no limit)."""
+    value = _number(float, text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (no limit) or more, not {text}")
+    return value
 
 
 def add_target_options(parser: argparse.ArgumentParser, *, market: bool = True) -> None:
@@ -47,7 +102,10 @@ def add_target_options(parser: argparse.ArgumentParser, *, market: bool = True) 
         "--seed", type=int, default=1, help="local exchange seed (same seed, same market)"
     )
     group.add_argument(
-        "--speed", type=float, default=1.0, help="local exchange speed-up of the simulated market"
+        "--speed",
+        type=positive_float,
+        default=1.0,
+        help="local exchange speed-up of the simulated market",
     )
     group.add_argument(
         "--urls",
@@ -55,7 +113,9 @@ def add_target_options(parser: argparse.ArgumentParser, *, market: bool = True) 
         help=f"JSON URLs of a running `ccxtpro-sync sim` instead of an embedded one; "
         f"the default comes from ${URLS_VARIABLE}",
     )
-    group.add_argument("--timeout", type=float, default=30.0, help="seconds per blocking call")
+    group.add_argument(
+        "--timeout", type=positive_float, default=30.0, help="seconds per blocking call"
+    )
 
 
 #: Deribit's default symbol (the BTC perpetual) for the market commands.

@@ -11,6 +11,7 @@ import threading
 import time
 from typing import Any
 
+from .common import positive_float, positive_int, seconds_float
 from .output import decimals, iso
 
 
@@ -22,9 +23,11 @@ def add_parser(commands: Any) -> None:
     demo.add_argument(
         "--symbol", default=None, help="market to show (BTC/USDT; deribit: BTC/USD:BTC)"
     )
-    demo.add_argument("--seconds", type=float, default=5.0, help="0 runs until Ctrl-C")
-    demo.add_argument("--interval", type=float, default=0.5, help="seconds between lines")
-    demo.add_argument("--depth", type=int, default=5, help="order book levels to subscribe")
+    demo.add_argument("--seconds", type=seconds_float, default=5.0, help="0 runs until Ctrl-C")
+    demo.add_argument("--interval", type=positive_float, default=0.5, help="seconds between lines")
+    demo.add_argument(
+        "--depth", type=positive_int, default=5, help="order book levels to subscribe"
+    )
     demo.add_argument(
         "--seed", type=int, default=1, help="local exchange seed (same seed, same market)"
     )

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from types import FrameType
 from typing import Any
 
-from .common import URLS_VARIABLE
+from .common import URLS_VARIABLE, port_int, positive_float, seconds_float
 
 
 def add_parser(commands: Any) -> None:
@@ -25,11 +25,17 @@ def add_parser(commands: Any) -> None:
         help="which local exchange to run (deribit serves WS and HTTP on --ws-port)",
     )
     sim.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    sim.add_argument("--ws-port", type=int, default=0, help="websocket port (0: any free port)")
-    sim.add_argument("--rest-port", type=int, default=0, help="REST port (0: any free port)")
+    sim.add_argument(
+        "--ws-port", type=port_int, default=0, help="websocket port (0: any free port)"
+    )
+    sim.add_argument("--rest-port", type=port_int, default=0, help="REST port (0: any free port)")
     sim.add_argument("--seed", type=int, default=1, help="market seed (same seed, same market)")
-    sim.add_argument("--speed", type=float, default=1.0, help="speed-up of the simulated market")
-    sim.add_argument("--seconds", type=float, default=0.0, help="stop after this long (0: never)")
+    sim.add_argument(
+        "--speed", type=positive_float, default=1.0, help="speed-up of the simulated market"
+    )
+    sim.add_argument(
+        "--seconds", type=seconds_float, default=0.0, help="stop after this long (0: never)"
+    )
     sim.set_defaults(run=run)
 
 

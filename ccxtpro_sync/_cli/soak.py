@@ -10,7 +10,14 @@ from contextlib import ExitStack
 from typing import Any
 
 from .._signals import signals
-from .common import DEFAULT_SYMBOL, add_target_options, market_of, open_target
+from .common import (
+    DEFAULT_SYMBOL,
+    add_target_options,
+    market_of,
+    open_target,
+    positive_float,
+    seconds_float,
+)
 from .output import HAVE_RICH, console, seconds, table
 
 STREAMS = ("ticker", "trades", "book")
@@ -18,13 +25,15 @@ STREAMS = ("ticker", "trades", "book")
 
 def add_parser(commands: Any) -> None:
     soak = commands.add_parser("soak", help="hold streams for N minutes, report gaps and drops")
-    soak.add_argument("--minutes", type=float, default=5.0, help="how long to hold the streams")
+    soak.add_argument(
+        "--minutes", type=positive_float, default=5.0, help="how long to hold the streams"
+    )
     soak.add_argument(
         "--symbol", default=None, help="BTC/USDT, BTC/USDT:USDT or BTC/USD:BTC by --market"
     )
     soak.add_argument(
         "--chaos",
-        type=float,
+        type=seconds_float,
         default=0.0,
         help="embedded exchange only: drop every connection each S seconds (0: never)",
     )

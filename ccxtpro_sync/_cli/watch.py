@@ -10,7 +10,14 @@ from typing import Any
 
 import msgspec
 
-from .common import add_target_options, open_client, target
+from .common import (
+    add_target_options,
+    count_int,
+    open_client,
+    positive_int,
+    seconds_float,
+    target,
+)
 from .output import HAVE_RICH, NEED_RICH, console, decimals, iso, padded
 
 KINDS = ("ticker", "trades", "book", "ohlcv")
@@ -25,11 +32,14 @@ def add_parser(commands: Any) -> None:
         "symbol", nargs="?", default=None, help="BTC/USDT, BTC/USDT:USDT or BTC/USD:BTC by --market"
     )
     watch.add_argument(
-        "--count", type=int, default=0, help="stop after N updates (trades for `trades`; 0: never)"
+        "--count",
+        type=count_int,
+        default=0,
+        help="stop after N updates (trades for `trades`; 0: never)",
     )
-    watch.add_argument("--seconds", type=float, default=0.0, help="stop after S (0: never)")
+    watch.add_argument("--seconds", type=seconds_float, default=0.0, help="stop after S (0: never)")
     watch.add_argument("--timeframe", default="1m", help="for ohlcv")
-    watch.add_argument("--depth", type=int, default=5, help="for book")
+    watch.add_argument("--depth", type=positive_int, default=5, help="for book")
     watch.add_argument("--json", action="store_true", help="one JSON document per update")
     add_target_options(watch)
     watch.set_defaults(run=run_watch)
@@ -38,8 +48,8 @@ def add_parser(commands: Any) -> None:
     book.add_argument(
         "symbol", nargs="?", default=None, help="BTC/USDT, BTC/USDT:USDT or BTC/USD:BTC by --market"
     )
-    book.add_argument("--depth", type=int, default=10, help="levels per side")
-    book.add_argument("--seconds", type=float, default=0.0, help="stop after S (0: never)")
+    book.add_argument("--depth", type=positive_int, default=10, help="levels per side")
+    book.add_argument("--seconds", type=seconds_float, default=0.0, help="stop after S (0: never)")
     add_target_options(book)
     book.set_defaults(run=run_book)
 

@@ -137,7 +137,6 @@ class Connection:
         headers: dict[str, str] | None = None,
         heartbeat: Heartbeat | None = None,
         on_session_end: SessionEndHandler | None = None,
-
         max_message_size: int = DEFAULT_MAX_MESSAGE,
         kind: str = "stream",
         on_give_up: GiveUpHandler | None = None,

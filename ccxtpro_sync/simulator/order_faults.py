@@ -11,7 +11,10 @@ makes the next ``count`` order requests (WS API ``order.place``, ``order.cancel`
 * ``answer``: what the client then gets —
   ``"drop"`` (the connection is aborted instead of replying; REST: the socket
   is closed with no response), ``"none"`` (no reply ever; the connection stays
-  up) or ``"unknown"`` (Binance's ``-1007`` "execution status unknown").
+  up; REST: the answer is held until ``Faults.clear()`` or a minute has passed),
+  ``"unknown"`` (Binance's ``-1007`` "execution status unknown") or
+  ``"garbled"`` (a success status with a body that is not an order: the
+  reply arrived but cannot be read).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final, Literal
 
-OrderAnswer = Literal["drop", "none", "unknown"]
+OrderAnswer = Literal["drop", "none", "unknown", "garbled"]
 ORDER_METHODS: Final = frozenset(
     {
         "order.place",
@@ -31,6 +34,8 @@ ORDER_METHODS: Final = frozenset(
         "order.amend.keepPriority",
     }
 )
+#: The result a ``"garbled"`` answer carries: valid JSON, but no order.
+GARBLED_RESULT: Final = ["garbled"]
 #: Binance's "execution status unknown" error (reference §6.5): code, msg, HTTP status.
 UNKNOWN_STATUS: Final = (
     -1007,
@@ -56,6 +61,8 @@ class OrderFaults:
         self._fault: OrderFault | None = None
         #: Requests that met a fault, by method (tests read it).
         self.hits: dict[str, int] = {}
+        #: Set by ``clear()``: REST answers held by ``"none"`` are let go (as drops).
+        self.released = threading.Event()
 
     def script(
         self,
@@ -69,10 +76,11 @@ class OrderFaults:
         unknown = chosen - ORDER_METHODS
         if unknown:
             raise ValueError(f"not order methods: {sorted(unknown)}")
-        if answer not in ("drop", "none", "unknown"):
+        if answer not in ("drop", "none", "unknown", "garbled"):
             raise ValueError(f"unknown answer {answer!r}")
         with self._lock:
             self._fault = OrderFault(answer, execute, count, chosen)
+            self.released.clear()
 
     def take(self, method: str) -> OrderFault | None:
         """The fault for this request, if one is scripted for ``method`` (used up)."""
@@ -89,3 +97,4 @@ class OrderFaults:
     def clear(self) -> None:
         with self._lock:
             self._fault = None
+        self.released.set()

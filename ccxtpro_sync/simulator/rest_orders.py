@@ -25,7 +25,7 @@ from .accounts import ApiKey
 from .auth import require, verify_rest
 from .catalog import MarketName
 from .engine import now_ms
-from .order_faults import UNKNOWN_STATUS
+from .order_faults import GARBLED_RESULT, UNKNOWN_STATUS
 from .order_input import parse_new_order, symbol_of
 from .rest import POOLS, PREFIXES, ApiError, DropConnection, RestRequest
 from .ws_methods import Call, open_orders_cancel_all, order_cancel, order_place
@@ -96,6 +96,10 @@ def _trade(
                     action(call)
         if scripted.answer == "unknown":
             raise ApiError(*UNKNOWN_STATUS)
+        if scripted.answer == "garbled":
+            return GARBLED_RESULT
+        if scripted.answer == "none" and faults is not None:  # outside the engine lock
+            faults.orders.released.wait(60.0)
         raise DropConnection
 
     core.rest.route(method, path, handler, weight=1, pool=POOLS[market])

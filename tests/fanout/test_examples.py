@@ -59,7 +59,13 @@ def test_celery_workers_read_from_redis(
         },
         result_backend=f"file://{folders['results']}",
     )
-    connections_before = len(published.connections())
+    # The collector's own connection, once its streams are on the wire (it may still be
+    # opening when the lease is won): the view must add none of its own.
+    [before] = published.wait_until(
+        lambda s: (ids := {c.id for c in s.connections if c.subscriptions}) and (ids,),
+        timeout=10,
+        what="the collector's streams subscribed",
+    )
     env = subprocess_env(
         CELERY_DATA_DIR=str(tmp_path),
         CCXTPRO_SYNC_REDIS=redis_url,
@@ -106,7 +112,7 @@ def test_celery_workers_read_from_redis(
     assert price["symbol"] == SYMBOL and price["last"] > 0
     assert price["parent"] == worker.pid  # a prefork child ran it
     assert book["symbol"] == SYMBOL and book["bid"][0] < book["ask"][0]
-    assert len(published.connections()) == connections_before, "a worker opened a socket"
+    assert {c.id for c in published.connections()} == before, "a worker opened a socket"
     assert "Traceback" not in output, output
 
 
@@ -124,7 +130,13 @@ remote_client.close()
 def test_django_view_reads_from_redis(
     published: LocalExchange, redis_url: str, prefix: str
 ) -> None:
-    connections_before = len(published.connections())
+    # The collector's own connection, once its streams are on the wire (it may still be
+    # opening when the lease is won): the view must add none of its own.
+    [before] = published.wait_until(
+        lambda s: (ids := {c.id for c in s.connections if c.subscriptions}) and (ids,),
+        timeout=10,
+        what="the collector's streams subscribed",
+    )
     env = subprocess_env(
         DJANGO_SETTINGS_MODULE="project.settings",
         CCXTPRO_SYNC_REDIS=redis_url,
@@ -139,4 +151,4 @@ def test_django_view_reads_from_redis(
     answer = json.loads(done.stdout.strip().splitlines()[-1])
     assert answer["status"] == 200, answer
     assert answer["body"]["symbol"] == SYMBOL and answer["body"]["last"] > 0
-    assert len(published.connections()) == connections_before
+    assert {c.id for c in published.connections()} == before

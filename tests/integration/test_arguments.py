@@ -206,3 +206,90 @@ def test_recorder_timeouts_are_validated(tmp_path: Any) -> None:
             recorder.close(timeout=bad)
     assert recorder.flush(10) and recorder.flush(None)
     assert recorder.close(timeout=10).error is None
+
+
+# -- order ids -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", ["abc", "", "1.5", None, 1.9, True, -3, b"12"], ids=repr)
+def test_bad_order_ids_are_typed_and_nothing_is_cancelled(
+    exchange: LocalExchange, bad: Any
+) -> None:
+    """An order id that is not Binance's numeric orderId is an ``InvalidArgument`` before
+    anything is sent (it was a bare ``ValueError``/``TypeError`` from ``int()``, and
+    ``1.9`` named order 1); the open order stays open."""
+    account = exchange.create_test_account("ed25519")
+    with make(ccxtpro_sync.binance, exchange, credentials=account.credentials) as client:
+        price = client.price_to_precision(SPOT, client.watch_ticker(SPOT).last * 0.8)
+        placed = client.create_order(SPOT, "limit", "buy", 0.01, price)
+        for call in (
+            client.cancel_order,
+            client.fetch_order,
+            client.cancel_order_ws,
+            client.fetch_order_ws,
+        ):
+            with pytest.raises(InvalidArgument, match="numeric order id"):
+                call(bad, SPOT)
+        with pytest.raises(InvalidArgument, match="numeric order id"):
+            client.edit_order_ws(bad, SPOT, "limit", "buy", 0.005)
+        assert client.fetch_order(int(placed.id), SPOT).status == "open"  # an int id is fine
+    assert [o["status"] for o in exchange.orders(account.account, "spot")] == ["NEW"]
+
+
+def test_rest_order_queries_check_since_limit_and_timeout(exchange: LocalExchange) -> None:
+    """``fetch_open_orders``/``fetch_my_trades``/``fetch_order`` refuse a bad ``since``,
+    ``limit`` or ``timeout`` like the market-data ``fetch_*`` do (``since="x"`` was a
+    ``TypeError`` from a comparison; ``limit=0`` and ``timeout="5"`` were ignored)."""
+    account = exchange.create_test_account("ed25519")
+    with make(ccxtpro_sync.binance, exchange, credentials=account.credentials) as client:
+        for call in (client.fetch_open_orders, client.fetch_my_trades):
+            with pytest.raises(BadRequest, match="since"):
+                call(SPOT, since="yesterday")
+            with pytest.raises(BadRequest, match="limit"):
+                call(SPOT, limit=0)
+            with pytest.raises(InvalidArgument, match="timeout"):
+                call(SPOT, timeout="5")
+        with pytest.raises(InvalidArgument, match="timeout"):
+            client.fetch_order("1", SPOT, timeout=-1)
+        assert client.fetch_open_orders(SPOT, since=0, limit=5, timeout=5) == []
+        assert client.fetch_my_trades(SPOT, since=0, limit=5, timeout=5) == []
+
+
+@pytest.mark.parametrize(
+    ("call", "says"),
+    [
+        (lambda c: c.watch_order_book(SPOT, "x"), "limit"),
+        (lambda c: c.watch_order_book(SPOT, -1), "limit"),
+        (lambda c: c.watch_order_book(SPOT, 0), "limit"),
+        (lambda c: c.watch_order_book_for_symbols([SPOT], limit=2.5), "limit"),
+        (lambda c: c.watch_trades(SPOT, since="x"), "since"),
+        (lambda c: c.watch_trades(SPOT, limit=-1), "limit"),
+        (lambda c: c.watch_trades_for_symbols([SPOT], since=-5), "since"),
+        (lambda c: c.watch_ohlcv(SPOT, "1m", limit=0), "limit"),
+        (lambda c: c.watch_ohlcv_for_symbols([[SPOT, "1m"]], since=True), "since"),
+    ],
+)
+def test_watch_since_and_limit_are_checked(spot: Any, call: Any, says: str) -> None:
+    """A bad ``since``/``limit`` is an ``InvalidArgument`` naming it (it was a
+    ``TypeError`` from a comparison deep in a cache, or silently an empty list or an
+    uncut book for ``-1``/``0``)."""
+    with pytest.raises(InvalidArgument, match=says):
+        call(spot)
+
+
+@pytest.mark.parametrize("bad", ["x", [1], 5], ids=repr)
+def test_order_params_must_be_a_mapping(exchange: LocalExchange, bad: Any) -> None:
+    """``params`` that is not a dict is an ``InvalidArgument`` before sending (a str
+    was a bare ``ValueError`` from ``dict()``), and nothing reaches the exchange."""
+    account = exchange.create_test_account("ed25519")
+    with make(ccxtpro_sync.binance, exchange, credentials=account.credentials) as client:
+        price = client.price_to_precision(SPOT, client.watch_ticker(SPOT).last * 0.8)
+        for place in (client.create_order, client.create_order_ws):
+            with pytest.raises(InvalidArgument, match="params must be a dict"):
+                place(SPOT, "limit", "buy", 0.01, price, bad)
+        for ref in (client.fetch_order, client.cancel_order, client.fetch_order_ws):
+            with pytest.raises(InvalidArgument, match="params must be a dict"):
+                ref("1", SPOT, bad)
+        with pytest.raises(InvalidArgument, match="params must be a dict"):
+            client.fetch_trades(SPOT, params=bad)
+    assert exchange.orders(account.account, "spot") == []

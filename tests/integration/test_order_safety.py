@@ -8,6 +8,7 @@ what the caller gets and what the exchange holds.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -293,3 +294,94 @@ def test_futures_order_never_executed_with_unknown_status_is_not_placed(
         exchange.faults.order_outcome("drop", execute=True, methods=["order.cancel"])
         assert client.cancel_order_ws(order.id, USDM, timeout=TIMEOUT).status == "canceled"
     assert [o["status"] for o in held(exchange, account, "usdm")] == ["CANCELED"]
+
+
+# -- a reply that arrived but cannot be read ------------------------------------------------------
+
+
+@pytest.mark.parametrize("via", ["ws", "rest"])
+@pytest.mark.parametrize("execute", [True, False])
+def test_unreadable_order_reply_is_resolved_not_retryable(
+    exchange: LocalExchange, spot: Any, account: Any, via: str, execute: bool
+) -> None:
+    """A success status whose body is not an order leaves the outcome unknown: a
+    ``ProtocolError`` (a ``NetworkError``, which retry policies retry) would have the
+    caller place the order twice. The order is looked up by its client order id."""
+    price = far_price(spot, SPOT)
+    exchange.faults.order_outcome("garbled", execute=execute, methods=["order.place"])
+    place = spot.create_order_ws if via == "ws" else spot.create_order
+    cid = f"garbled-{via}-{int(execute)}"
+    if execute:
+        order = place(SPOT, "limit", "buy", 0.01, price, {"clientOrderId": cid}, timeout=TIMEOUT)
+        assert order.clientOrderId == cid and order.status == "open"
+    else:
+        with pytest.raises(OrderNotPlaced) as caught:
+            place(SPOT, "limit", "buy", 0.01, price, {"clientOrderId": cid}, timeout=TIMEOUT)
+        assert caught.value.client_order_id == cid and not is_retryable(caught.value)
+    assert [o["clientOrderId"] for o in held(exchange, account)] == ([cid] if execute else [])
+    assert exchange.faults.orders.hits == {"order.place": 1}
+
+
+def test_close_connection_during_an_order_still_resolves_it(
+    exchange: LocalExchange, spot: Any, account: Any
+) -> None:
+    """``close_connection()`` on the WS API while an order waits for its reply: the
+    client is still open, so the order is looked up on a new connection and returned
+    (it used to be ``OrderStatusUnknown`` "the client was closed before the reply came")."""
+    price = far_price(spot, SPOT)
+    assert spot.fetch_open_orders_ws(SPOT) == []  # the WS API connection is up
+    exchange.faults.order_outcome("none", execute=True)  # placed, never answered
+    outcome: list[Any] = []
+
+    def place() -> None:
+        try:
+            outcome.append(spot.create_order_ws(SPOT, "limit", "buy", 0.01, price, timeout=TIMEOUT))
+        except Exception as error:  # handed to the test thread
+            outcome.append(error)
+
+    placer = threading.Thread(target=place)
+    placer.start()
+    try:
+        exchange.wait_until(lambda _: len(held(exchange, account)) == 1, TIMEOUT, "the order")
+        (ws_api,) = [c.name for c in spot.connections() if c.kind == "ws_api"]
+        spot.close_connection(ws_api)
+    finally:
+        placer.join(TIMEOUT * 2)
+    assert not placer.is_alive()
+    (order,) = outcome
+    assert not isinstance(order, BaseException), repr(order)
+    assert order.status == "open"
+    assert [o["clientOrderId"] for o in held(exchange, account)] == [order.clientOrderId]
+
+
+def test_a_rest_order_with_no_reply_is_resolved_within_the_callers_timeout(
+    exchange: LocalExchange, account: Any
+) -> None:
+    """``create_order(timeout=...)`` bounds the HTTP request too: with a client timeout
+    of 300 s and no reply, the order used to wait the whole 300 s before it was looked
+    up; now it is looked up once the caller's timeout has passed, and returned."""
+    config = {"environment": "local", "local": exchange, "credentials": account.credentials,
+              "timeout": 300, "recvWindow": RECV_WINDOW}  # fmt: skip
+    with ccxtpro_sync.binance(config) as client:
+        price = far_price(client, SPOT)
+        exchange.faults.order_outcome("none", execute=True, methods=["order.place"])
+        try:
+            outcome: list[Any] = []
+
+            def place() -> None:
+                try:
+                    outcome.append(client.create_order(SPOT, "limit", "buy", 0.01, price,
+                                                       timeout=2.0))  # fmt: skip
+                except Exception as error:  # handed to the test thread
+                    outcome.append(error)
+
+            placer = threading.Thread(target=place, daemon=True)
+            placer.start()
+            placer.join(60)  # far below the client's 300 s, far above the call's 2 s
+            assert not placer.is_alive(), "the REST order sat out the client's timeout"
+        finally:
+            exchange.faults.clear()  # lets the held answer go
+        (order,) = outcome
+        assert not isinstance(order, BaseException), repr(order)
+        assert order.status == "open"
+    assert [o["clientOrderId"] for o in held(exchange, account)] == [order.clientOrderId]

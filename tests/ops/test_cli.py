@@ -190,6 +190,19 @@ def one_line(err: str) -> str:
         (["demo", "--symbol", "NOPE/USDT", "--seconds", "1"], 2, "has no market 'NOPE/USDT'"),
         (["watch", "ticker", "--env", "bogus"], 2, "invalid choice: 'bogus'"),
         (["smoke", "--minutes", "1"], 2, "unrecognized arguments: --minutes"),
+        # numbers out of range: a usage error naming the option, before anything runs
+        # (these were IndexError/OverflowError/ValueError exits 1, or runs that never end)
+        (["demo", "--depth", "0"], 2, "argument --depth: must be at least 1, not 0"),
+        (["watch", "book", "--depth", "0"], 2, "argument --depth: must be at least 1"),
+        (["demo", "--seconds", "-1"], 2, "argument --seconds: must be 0 (no limit) or more"),
+        (["demo", "--interval", "nan"], 2, "argument --interval: must be a finite number"),
+        (["watch", "ticker", "--count", "-1"], 2, "argument --count: must be 0 (no limit)"),
+        (["watch", "ticker", "--speed", "0"], 2, "argument --speed: must be more than 0"),
+        (["watch", "ticker", "--timeout", "inf"], 2, "argument --timeout: must be a finite"),
+        (["soak", "--minutes", "nan"], 2, "argument --minutes: must be a finite number"),
+        (["sim", "--ws-port", "99999"], 2, "argument --ws-port: must be a port 0..65535"),
+        (["sim", "--speed", "nan"], 2, "argument --speed: must be a finite number"),
+        (["sim", "--seconds", "x"], 2, "argument --seconds: invalid number 'x'"),
     ],
 )
 def test_usage_mistakes_print_one_line_and_exit_2(

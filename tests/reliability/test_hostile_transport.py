@@ -457,3 +457,47 @@ def test_closing_the_user_data_connection_ends_its_subscriptions(exchange: Local
         assert not orders.active
         assert [i.kind for i in usdm.connections()] == ["market"]  # untouched
         assert usdm.watch_ticker("BTC/USDT:USDT").symbol == "BTC/USDT:USDT"
+
+
+# -- REST: the timeout bounds the whole answer -------------------------------------------------
+
+
+def trickle_http_body(sent: list[int]) -> Callable[[socket.socket, threading.Event], None]:
+    """A 200 whose 60-byte body comes one byte every 0.25 s (15 s in all): each read
+    is quick, the whole is far over the caller's timeout. ``sent`` counts body bytes."""
+    body = b'{"serverTime":1700000000000}' + b" " * 32
+
+    def serve(sock: socket.socket, stop: threading.Event) -> None:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(4096)
+            if not chunk:
+                return
+            data += chunk
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}"
+        sock.sendall(head.encode() + b"\r\n\r\n")
+        for byte in body:
+            if stop.wait(0.25):
+                return
+            sock.sendall(bytes([byte]))
+            sent.append(byte)
+
+    return serve
+
+
+def test_a_trickled_rest_answer_is_cut_at_the_timeout() -> None:
+    """Market-data ``fetch_*`` and depth snapshots: the timeout bounds the whole
+    answer, not each read (a server trickling its body held the call until it was
+    done, 15 s against a 1 s timeout here)."""
+    from ccxtpro_sync._exchanges.binance.rest import BinanceRest
+
+    sent: list[int] = []
+    server = RawServer(trickle_http_body(sent))
+    rest = BinanceRest(f"http://127.0.0.1:{server.port}", "spot", timeout=1.0)
+    try:
+        with pytest.raises(RequestTimeout, match="timed out"):
+            rest.get("/api/v3/time", timeout=1.0)
+        assert len(sent) < 60  # cut while the server still had bytes to send
+    finally:
+        rest.close()
+        server.close()

@@ -528,3 +528,23 @@ def test_listen_key_lifecycle():
     assert timer.due(10_000) is ListenKeyAction.NONE
     with pytest.raises(ValueError):
         ListenKeyTimer(0)
+
+
+@pytest.mark.parametrize("price", ["abc", "1,5", "NaN", "1e400"])
+def test_an_order_reply_with_a_garbled_number_is_an_error_response(hmac_creds, price):
+    """Any number text that is not a finite number fails that reply with
+    ``ProtocolError`` (which order calls resolve by client order id); "abc" used to
+    escape ``receive`` as a bare ``ValueError``, losing the response, so the caller
+    sat out its whole timeout."""
+    protocol = spot_protocol(hmac_creds)
+    protocol.on_open(0)
+    request_id, _ = protocol.create_order("ETH/BTC", "limit", "buy", 1, 0.1)
+    result = {
+        "symbol": "ETHBTC", "orderId": 9, "orderListId": -1, "clientOrderId": "c9",
+        "transactTime": 1, "price": price, "origQty": "1.00000000",
+        "executedQty": "0.00000000", "cummulativeQuoteQty": "0.00000000", "status": "NEW",
+        "timeInForce": "GTC", "type": "LIMIT", "side": "BUY", "fills": [],
+    }  # fmt: skip
+    inbound = protocol.receive(reply(request_id, result), 0)
+    assert [r.request_id for r in inbound.responses] == [request_id]
+    assert isinstance(inbound.responses[0].error, ProtocolError)

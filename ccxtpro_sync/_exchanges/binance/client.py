@@ -27,7 +27,7 @@ from typing import Any, ClassVar, Literal
 import msgspec
 from tenacity import Retrying
 
-from ..._arguments import check_symbol, check_symbols
+from ..._arguments import check_limit, check_since, check_symbol, check_symbols
 from ..._core.events import RAW_HASH, Delivery, Inbound, Policy, RawMessage
 from ..._core.frames import DEFAULT_MAX_MESSAGE
 from ..._exceptions import BadRequest, BadSymbol, ConnectionClosed, NotSupported, RequestTimeout
@@ -690,6 +690,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
     ) -> list[Trade]:
         """Block for the next trade(s) of ``symbol``; returns the cached trades (with
         ``newUpdates``, only those new since your previous call), oldest first."""
+        since, limit = check_since(since), check_limit(limit)
         streams, hashes = self._trades_plan(symbol)
         unified = self.market(symbol).symbol
         return self._collect(
@@ -707,6 +708,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
         timeout: float | None = None,
     ) -> list[Trade]:
         """Block until any of ``symbols`` trades; returns that symbol's new trades."""
+        since, limit = check_since(since), check_limit(limit)
         streams, hashes = self._trades_plan(symbols)
         if self.new_updates:
             for market in self._markets_for(symbols):
@@ -770,6 +772,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
         timeout: float | None = None,
     ) -> list[OHLCV]:
         """Block for the next candle update; returns the cached candles, oldest first."""
+        since, limit = check_since(since), check_limit(limit)
         streams, hashes = self._ohlcv_plan([(symbol, timeframe)])
         unified = self.market(symbol).symbol
         return self._collect(
@@ -788,6 +791,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
     ) -> dict[str, dict[str, list[OHLCV]]]:
         """``[[symbol, timeframe], ...]``; returns ``{symbol: {timeframe: candles}}`` for
         the first pair with candles new since your previous call (waiting if none)."""
+        since, limit = check_since(since), check_limit(limit)
         streams, hashes = self._ohlcv_plan([(s, tf) for s, tf in symbols_and_timeframes])
         pairs = [(self.market(s).symbol, tf) for s, tf in symbols_and_timeframes]
 
@@ -839,6 +843,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
     ) -> OrderBook[Any]:
         """Block for the next update of the local order book (synchronised with a REST
         snapshot as Binance prescribes) and return a copy, at most ``limit`` levels."""
+        limit = check_limit(limit)
         book: OrderBook[Any] = self._watch("orderbook", *self._book_plan(symbol), timeout)
         return _limit_book(book, limit)
 
@@ -850,6 +855,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
         timeout: float | None = None,
     ) -> OrderBook[Any]:
         """Block until any of the books changes; returns that book."""
+        limit = check_limit(limit)
         book: OrderBook[Any] = self._watch("orderbook", *self._book_plan(symbols), timeout)
         return _limit_book(book, limit)
 
@@ -953,6 +959,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
         timeout: float | None = None,
     ) -> list[Liquidation]:
         """Block for the next liquidation(s) of ``symbol``; returns the new ones."""
+        since, limit = check_since(since), check_limit(limit)
         streams, hashes = self._liquidation_plan(symbol)
         unified = self.market(symbol).symbol
         return self._collect(
@@ -969,6 +976,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
         *,
         timeout: float | None = None,
     ) -> list[Liquidation]:
+        since, limit = check_since(since), check_limit(limit)
         batch: list[Liquidation] = self._watch(
             "liquidations", *self._liquidation_plan(symbols), timeout
         )

@@ -19,14 +19,37 @@ import secrets
 from collections.abc import Mapping
 from typing import Any, Final
 
-from ..._exceptions import InvalidOrder
+from ..._exceptions import InvalidArgument, InvalidOrder
 
-__all__ = ["client_order_id", "new_client_order_id", "validate_client_order_id"]
+__all__ = [
+    "client_order_id",
+    "exchange_order_id",
+    "new_client_order_id",
+    "validate_client_order_id",
+]
 
 _SPOT: Final = re.compile(r"[a-zA-Z0-9_-]{1,36}")
 _FUTURES: Final = re.compile(r"[.A-Z:/a-z0-9_-]{1,36}")
 #: Marks ids this library generated (visible in the exchange's order lists).
 PREFIX: Final = "cps-"
+
+
+_ORDER_ID: Final = re.compile(r"[0-9]{1,20}")
+
+
+def exchange_order_id(value: Any, name: str = "id") -> int:
+    """Binance's numeric ``orderId`` from the ``id`` a caller passed (``Order.id``, a
+    ``str``, or an ``int``); anything else is an ``InvalidArgument`` before sending
+    (``int()`` would truncate ``1.9`` to order 1 and name no argument on ``"abc"``)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and _ORDER_ID.fullmatch(value):
+        return int(value)
+    raise InvalidArgument(
+        f"{name} must be Binance's numeric order id (a str like '12345', as on Order.id), "
+        f"got {type(value).__name__} {value!r:.40}; to name an order by client order id "
+        "pass params={'clientOrderId': ...}"
+    )
 
 
 def new_client_order_id() -> str:

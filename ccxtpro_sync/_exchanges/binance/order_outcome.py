@@ -2,9 +2,11 @@
 
 An order request (place, cancel, amend) whose reply does not come back has an
 *unknown* outcome: the connection was lost after the frame left, no reply came
-in time, Binance answered ``-1007`` ("execution status unknown") or a REST
-call got a 5xx or timed out. Retrying it blindly could place a second order,
-so instead the client looks the order up by its client order id and decides:
+in time, Binance answered ``-1007`` ("execution status unknown"), a REST
+call got a 5xx or timed out, or a reply came that cannot be read (a
+``ProtocolError``: the request may well have executed). Retrying it blindly
+could place a second order, so instead the client looks the order up by its
+client order id and decides:
 
 * **place** (and cancel-replace's new order): the order exists → it is
   returned. It does not exist → look again until the request has gone
@@ -44,6 +46,7 @@ from ..._exceptions import (
     OrderNotFound,
     OrderNotPlaced,
     OrderStatusUnknown,
+    ProtocolError,
     RequestTimeout,
 )
 from ..._structures import Order
@@ -91,7 +94,7 @@ def is_unknown_outcome(error: BaseException) -> bool:
     ``close()`` (``ClientClosed``) also leaves it unknown, but nothing can be
     looked up any more; the caller reports that at once.
     """
-    if isinstance(error, ConnectionClosed | RequestTimeout):
+    if isinstance(error, ConnectionClosed | RequestTimeout | ProtocolError):
         return True
     return isinstance(error, ExchangeNotAvailable)
 

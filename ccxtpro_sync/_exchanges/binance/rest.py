@@ -204,8 +204,14 @@ class BinanceRest:
             if self._aborted:
                 raise ClientClosed(f"{what}: REST client closed")
             self._active.add(conn)
+        # The socket timeout bounds each read only: a server trickling its answer would
+        # hold the call for as long as it likes. The timer cuts the socket at the deadline.
+        expired = threading.Event()
+        cutter = threading.Timer(timeout, _cut, (conn, expired))
+        cutter.daemon = True
         try:
             conn.connect()
+            cutter.start()
             # close() may have run while we connected, when it had no socket to shut:
             # look again now that there is one (close() shuts it if it comes later).
             with self._lock:
@@ -221,11 +227,16 @@ class BinanceRest:
         except (OSError, HTTPException) as error:
             if self._aborted:
                 raise ClientClosed(f"{what}: aborted by close()") from error
+            if expired.is_set():
+                raise RequestTimeout(f"{what} timed out after {timeout}s") from error
             raise ExchangeNotAvailable(f"{what} failed: {error}") from error
         finally:
+            cutter.cancel()
             with self._lock:
                 self._active.discard(conn)
             conn.close()
+        if expired.is_set():  # cut just as the answer completed: it may be partial
+            raise RequestTimeout(f"{what} timed out after {timeout}s")
         weight = response.getheader("X-MBX-USED-WEIGHT-1M")
         if weight is not None and weight.isdigit():
             self.used_weight = int(weight)
@@ -246,6 +257,15 @@ class BinanceRest:
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
         self._session.close()
+
+
+def _cut(conn: HTTPConnection, expired: threading.Event) -> None:
+    """The deadline of a request on ``conn`` passed: end it (its reader gets an error)."""
+    expired.set()
+    sock = conn.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 #: Query parameters whose values never appear in an error.

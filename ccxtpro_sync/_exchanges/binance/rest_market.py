@@ -16,6 +16,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..._arguments import check_params
 from ..._credentials import Credentials
 from ..._exceptions import BadRequest
 from ..._orderbook import OrderBook
@@ -127,7 +128,7 @@ class BinanceRestMarket:
     ) -> bytes:
         """One GET within the shared weight budget; the budget learns its outcome."""
         self._check_usable()
-        query = {k: v for k, v in (params or {}).items() if v is not None}
+        query = {k: v for k, v in check_params(params).items() if v is not None}
         what = f"GET {path}"
         credentials = self._require_credentials() if signed else None
         self._fetcher.admit(weight, what)
@@ -199,7 +200,7 @@ class BinanceRestMarket:
         seconds = check_timeout(timeout, self.timeout)
         market = self._rest_symbol(symbol)
         weight = 2 if self.product == "spot" else 1
-        query = {"symbol": market.id, **(params or {})}
+        query = {"symbol": market.id, **check_params(params)}
         body = self._rest_get(f"{PREFIX[self.product]}/ticker/24hr", query, weight, seconds)
         return parse_rest_ticker(decode(body, RestTicker, "ticker/24hr"), market, self._converter())
 
@@ -215,7 +216,7 @@ class BinanceRestMarket:
         if isinstance(symbols, str):
             raise BadRequest("fetch_tickers takes a list of symbols; use fetch_ticker for one")
         wanted = [self._rest_symbol(s) for s in symbols] if symbols is not None else None
-        query: dict[str, Any] = dict(params or {})
+        query: dict[str, Any] = check_params(params)
         if self.product == "spot" and wanted:
             ids = list(dict.fromkeys(m.id for m in wanted))
             query["symbols"] = json.dumps(ids, separators=(",", ":"))
@@ -246,7 +247,7 @@ class BinanceRestMarket:
         if isinstance(symbols, str):
             symbols = [symbols]
         wanted = [self._rest_symbol(s) for s in symbols] if symbols is not None else None
-        query: dict[str, Any] = dict(params or {})
+        query: dict[str, Any] = check_params(params)
         if wanted is not None and len(wanted) == 1:
             query["symbol"] = wanted[0].id
             weight = 2
@@ -288,7 +289,7 @@ class BinanceRestMarket:
             )
         except ValueError as error:
             raise BadRequest(f"fetch_order_book: {error}") from None
-        query = {"symbol": market.id, "limit": limit, **(params or {})}
+        query = {"symbol": market.id, "limit": limit, **check_params(params)}
         body = self._rest_get(f"{PREFIX[self.product]}/depth", query, weight, seconds)
         snapshot = decode(body, DepthSnapshot, "depth")
         return parse_rest_order_book(snapshot, market, self._converter())
@@ -321,7 +322,7 @@ class BinanceRestMarket:
         if self._trades_kind == "trade":
             if since is not None:
                 raise BadRequest("fetch_trades: GET /trades has no since; use the aggTrade stream")
-            query = {"symbol": market.id, "limit": limit, **(params or {})}
+            query = {"symbol": market.id, "limit": limit, **check_params(params)}
             body = self._rest_get(f"{prefix}/trades", query, 25, seconds)
             rows = decode(body, list[RestTrade], "trades")
             return [parse_rest_trade(row, market, number) for row in rows]
@@ -329,7 +330,7 @@ class BinanceRestMarket:
         if since is not None:
             query["startTime"] = since
             query["endTime"] = since + AGG_WINDOW_MS - 1
-        query.update(params or {})
+        query.update(check_params(params))
         weight = 4 if self.product == "spot" else 20
         body = self._rest_get(f"{prefix}/aggTrades", query, weight, seconds)
         aggregated = decode(body, list[RestAggTrade], "aggTrades")
@@ -363,7 +364,7 @@ class BinanceRestMarket:
             "interval": timeframe,
             "startTime": since,
             "limit": limit,
-            **(params or {}),
+            **check_params(params),
         }
         if "until" in query:
             query["endTime"] = query.pop("until")

@@ -19,10 +19,12 @@ from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
+from ..._arguments import check_params
 from ..._credentials import Credentials
-from ..._exceptions import CcxtproSyncError, OrderNotFound, RateLimitExceeded
+from ..._exceptions import CcxtproSyncError, OrderNotFound, ProtocolError, RateLimitExceeded
 from ..._structures import Order, Trade
 from ..._sync.base_client import BaseClient
+from .order_ids import exchange_order_id
 from .order_outcome import (
     DEFAULT_RECV_WINDOW_MS,
     STALE_MARGIN_MS,
@@ -33,6 +35,7 @@ from .order_outcome import (
 )
 from .private_parsers import parse_my_trade, parse_order_result
 from .private_wire import OrderResult, TradeResult
+from .rest_market import check_limit, check_since
 from .ws_api import new_order_params
 
 if TYPE_CHECKING:
@@ -93,7 +96,12 @@ class BinanceRestTrading(BaseClient):
         return self.data.markets.number
 
     def _rest_order(self, market: Market, body: bytes) -> Order:
-        return parse_order_result(_decode_order(body), market, self._rest_number())
+        try:
+            result = _decode_order(body)
+        except (msgspec.DecodeError, msgspec.ValidationError) as error:
+            # typed, so an order request's caller resolves it like a lost reply
+            raise ProtocolError(f"unreadable order reply: {error}") from None
+        return parse_order_result(result, market, self._rest_number())
 
     def _server_ms(self) -> float:
         return time.time() * 1000 + self.rest.time_offset_ms
@@ -117,7 +125,12 @@ class BinanceRestTrading(BaseClient):
         sent_ms = self._server_ms()  # the request's timestamp is taken just after this
         try:
             body = self.rest.signed_raw(
-                method, path, credentials, params, recv_window=self._recv_window
+                method,
+                path,
+                credentials,
+                params,
+                recv_window=self._recv_window,
+                timeout=max(0.001, deadline - time.monotonic()),  # the caller's, not the client's
             )
             return self._rest_order(market, body)
         except CcxtproSyncError as error:
@@ -137,7 +150,7 @@ class BinanceRestTrading(BaseClient):
         ref = {"clientOrderId": client_id} if client_id is not None else None
 
         def query(remaining: float) -> Order:
-            return self.fetch_order(order_id or "0", market.symbol, ref)
+            return self.fetch_order(order_id or "0", market.symbol, ref, timeout=remaining)
 
         return resolve(sent, query, self._server_ms, deadline, cause, closed=lambda: self._closed)
 
@@ -206,13 +219,19 @@ class BinanceRestTrading(BaseClient):
         *,
         timeout: float | None = None,
     ) -> Order:
-        """One order (``GET .../order``), by ``id`` or ``params={"clientOrderId": ...}``.
-        (REST calls are bounded by the client's HTTP ``timeout``.)"""
+        """One order (``GET .../order``), by ``id`` or ``params={"clientOrderId": ...}``;
+        ``timeout`` bounds each read of the answer (default: the client's)."""
+        seconds = None if timeout is None else self._timeout(timeout)
         credentials = self._rest_ready()
         market = self.market(symbol)
         path = REST_TRADING_PATHS[self.product][0]
         body = self.rest.signed_raw(
-            "GET", path, credentials, _order_ref(market, id, params), recv_window=self._recv_window
+            "GET",
+            path,
+            credentials,
+            _order_ref(market, id, params),
+            recv_window=self._recv_window,
+            timeout=seconds,
         )
         return self._rest_order(market, body)
 
@@ -226,8 +245,10 @@ class BinanceRestTrading(BaseClient):
         timeout: float | None = None,
     ) -> list[Order]:
         """Open orders (of ``symbol``, or all) over signed REST."""
+        since, limit = check_since(since), check_limit(limit)
+        self._timeout(timeout)  # checked; REST calls are bounded by the HTTP timeout
         credentials = self._rest_ready()
-        p: dict[str, Any] = dict(params or {})
+        p: dict[str, Any] = check_params(params)
         if symbol is not None:
             p["symbol"] = self.market(symbol).id
         path = REST_TRADING_PATHS[self.product][1]
@@ -249,10 +270,12 @@ class BinanceRestTrading(BaseClient):
         timeout: float | None = None,
     ) -> list[Trade]:
         """Your trades in ``symbol`` (spot ``myTrades``, futures ``userTrades``)."""
+        since, limit = check_since(since), check_limit(limit)
+        self._timeout(timeout)  # checked; REST calls are bounded by the HTTP timeout
         credentials = self._rest_ready()
         market = self.market(symbol)
         p: dict[str, Any] = {"symbol": market.id, "startTime": since, "limit": limit}
-        p.update(params or {})
+        p.update(check_params(params))
         path = REST_TRADING_PATHS[self.product][2]
         body = self.rest.signed_raw("GET", path, credentials, p, recv_window=self._recv_window)
         return [parse_my_trade(row, market, self._rest_number()) for row in _decode_trades(body)]
@@ -260,12 +283,12 @@ class BinanceRestTrading(BaseClient):
 
 def _order_ref(market: Market, order_id: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
     """Params naming one order: ``orderId``, or ``origClientOrderId`` from ``clientOrderId``."""
-    extra = dict(params or {})
+    extra = check_params(params)
     p: dict[str, Any] = {"symbol": market.id}
     given = extra.pop("clientOrderId", None)
     if given is not None:
         p["origClientOrderId"] = given
     else:
-        p["orderId"] = int(order_id)
+        p["orderId"] = exchange_order_id(order_id)
     p.update(extra)
     return p

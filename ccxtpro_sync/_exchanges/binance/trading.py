@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from ..._arguments import check_handler, check_symbol
+from ..._arguments import check_handler, check_params, check_symbol
 from ..._core.events import Delivery, Policy
 from ..._credentials import Credentials
 from ..._exceptions import (
@@ -36,7 +36,7 @@ from ..._sync.connection import Connection
 from ..._sync.consumers import Stream, Subscription
 from ..._sync.worker import Worker
 from .errors import INVALID_LISTEN_KEY
-from .order_ids import client_order_id
+from .order_ids import client_order_id, exchange_order_id
 from .order_outcome import (
     DEFAULT_RECV_WINDOW_MS,
     STALE_MARGIN_MS,
@@ -335,7 +335,9 @@ class BinanceTrading(BinanceRestTrading):
             order_id,
         )
         _log.warning("%s: %s outcome unknown (%s); resolving", self.name, action, cause)
-        if isinstance(cause, ClientClosed):
+        if isinstance(cause, ClientClosed) and self._closed:
+            # close_connection() also ends a call with ClientClosed; then the client
+            # is still open and the order is looked up on a new connection.
             raise OrderStatusUnknown(
                 f"{sent.action} {sent.symbol} ({sent.label()}): the client was closed "
                 "before the reply came",
@@ -417,7 +419,7 @@ class BinanceTrading(BinanceRestTrading):
         docs/private.md); the request itself is never sent twice.
         """
         market = self.market(symbol)
-        sending = dict(params or {})
+        sending = check_params(params)
         cid = client_order_id(sending, spot=market.spot)
         return self._ws_order_call(
             "create",
@@ -447,7 +449,7 @@ class BinanceTrading(BinanceRestTrading):
         keeps the order's id returns the order's state once the request is stale).
         """
         market = self.market(symbol)
-        sending = dict(params or {})
+        sending = check_params(params)
         replaces = not market.contract and not (
             price is None and amount is not None and type.upper() != "MARKET"
         )
@@ -479,7 +481,7 @@ class BinanceTrading(BinanceRestTrading):
         order is still open) or ``OrderStatusUnknown``.
         """
         self.market(symbol)
-        given = (params or {}).get("clientOrderId")
+        given = check_params(params).get("clientOrderId")
         try:
             return self._ws_order_call(
                 "cancel",
@@ -624,7 +626,7 @@ class BinanceTrading(BinanceRestTrading):
     def _order_trades(self, symbol: str, order_id: str) -> list[Trade]:
         """All trades of one order: spot WS API ``myTrades``, futures REST ``userTrades``."""
         if self.product == "spot":
-            return self.fetch_my_trades_ws(symbol, params={"orderId": int(order_id)})
+            return self.fetch_my_trades_ws(symbol, params={"orderId": exchange_order_id(order_id)})
         return self._rest_order_trades(symbol, order_id)
 
     # -- user data subscriptions -------------------------------------------------------------

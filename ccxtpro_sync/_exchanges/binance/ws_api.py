@@ -37,6 +37,7 @@ from typing import Any, Final
 
 import msgspec
 
+from ..._arguments import check_params
 from ..._core.events import Delivery, Inbound, Response
 from ..._credentials import Credentials
 from ..._exceptions import (
@@ -52,7 +53,7 @@ from ..._structures import Market
 from .environments import Endpoints, redact_stream, redact_url
 from .errors import from_payload
 from .markets import Markets
-from .order_ids import client_order_id
+from .order_ids import client_order_id, exchange_order_id
 from .private_parsers import (
     parse_account_position,
     parse_account_status,
@@ -244,7 +245,7 @@ def new_order_params(  # noqa: PLR0917 (CCXT's positional arguments)
 
 def unify_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
     """CCXT's unified param names → Binance's (``clientOrderId``, ``triggerPrice``)."""
-    out = dict(params or {})
+    out = check_params(params)
     if "clientOrderId" in out:
         out["newClientOrderId"] = out.pop("clientOrderId")
     for alias in ("triggerPrice", "stopPrice"):
@@ -356,7 +357,7 @@ class BinanceWsApiProtocol:
     def encode_request(self, method: str, params: Any) -> tuple[int | str, str]:
         if params is not None and not isinstance(params, Mapping):
             raise BadRequest("WS API params must be an object")
-        return self._request(method, dict(params or {}), None)
+        return self._request(method, check_params(params), None)
 
     def abandon(self, request_ids: Iterable[int | str]) -> None:
         """The caller stopped waiting for these requests (timed out): forget their
@@ -676,7 +677,11 @@ class BinanceWsApiProtocol:
         market = self._markets().market(symbol)
         extra = self._unify_params(params)
         if market.contract:
-            p: dict[str, Any] = {"symbol": market.id, "orderId": int(id), "side": side.upper()}
+            p: dict[str, Any] = {
+                "symbol": market.id,
+                "orderId": exchange_order_id(id),
+                "side": side.upper(),
+            }
             if amount is not None:
                 p["quantity"] = amount_to_precision(market, amount)
             if price is not None:
@@ -686,14 +691,14 @@ class BinanceWsApiProtocol:
         if price is None and amount is not None and type.upper() != "MARKET":
             p = {
                 "symbol": market.id,
-                "orderId": int(id),
+                "orderId": exchange_order_id(id),
                 "newQty": amount_to_precision(market, amount),
             }
             p.update(extra)
             return self._request("order.amend.keepPriority", p, self._amend_parser(market))
         p = {
             "symbol": market.id,
-            "cancelOrderId": int(id),
+            "cancelOrderId": exchange_order_id(id),
             "cancelReplaceMode": extra.pop("cancelReplaceMode", "STOP_ON_FAILURE"),
             "side": side.upper(),
             "type": type.upper(),
@@ -737,13 +742,13 @@ class BinanceWsApiProtocol:
         """Params naming one order: by ``orderId``, or by client id when
         ``params={"clientOrderId": ...}`` is given (Binance's ``origClientOrderId``)."""
         market = self._markets().market(symbol)
-        extra = dict(params or {})
+        extra = check_params(params)
         p: dict[str, Any] = {"symbol": market.id}
         client_id = extra.pop("clientOrderId", None)
         if client_id is not None:
             p["origClientOrderId"] = client_id
         else:
-            p["orderId"] = int(order_id)
+            p["orderId"] = exchange_order_id(order_id)
         p.update(extra)
         return market, p
 
@@ -766,7 +771,7 @@ class BinanceWsApiProtocol:
                 "the futures WS API has no cancel-all method; use REST DELETE allOpenOrders"
             )
         market = self._markets().market(symbol)
-        p = {"symbol": market.id, **(params or {})}
+        p = {"symbol": market.id, **check_params(params)}
         return self._request("openOrders.cancelAll", p, self._orders_parser())
 
     def fetch_order(
@@ -785,7 +790,7 @@ class BinanceWsApiProtocol:
         """Spot ``openOrders.status`` (all symbols when ``symbol`` is None); ``[Order]``."""
         if self.market_type != "spot":
             raise NotSupported("the futures WS API has no open-orders method; use REST openOrders")
-        p: dict[str, Any] = dict(params or {})
+        p: dict[str, Any] = check_params(params)
         if symbol is not None:
             p["symbol"] = self._markets().market(symbol).id
         return self._request("openOrders.status", p, self._orders_parser())
@@ -798,13 +803,13 @@ class BinanceWsApiProtocol:
             def parse_spot(raw: msgspec.Raw) -> Any:
                 return parse_account_status(msgspec.json.decode(raw, type=AccountStatus), number)
 
-            return self._request("account.status", dict(params or {}), parse_spot)
+            return self._request("account.status", check_params(params), parse_spot)
 
         def parse_futures(raw: msgspec.Raw) -> Any:
             entries = msgspec.json.decode(raw, type=list[AccountBalanceEntry])
             return parse_futures_balances(entries, number)
 
-        return self._request("v2/account.balance", dict(params or {}), parse_futures)
+        return self._request("v2/account.balance", check_params(params), parse_futures)
 
     def fetch_positions(
         self, symbols: Iterable[str] | None = None, params: Mapping[str, Any] | None = None
@@ -814,7 +819,7 @@ class BinanceWsApiProtocol:
             raise NotSupported("spot has no positions")
         markets = self._markets()
         wanted = {markets.market(s).symbol for s in symbols} if symbols is not None else None
-        p: dict[str, Any] = dict(params or {})
+        p: dict[str, Any] = check_params(params)
         if wanted is not None and len(wanted) == 1:
             p.setdefault("symbol", markets.market(next(iter(wanted))).id)
 
@@ -844,7 +849,7 @@ class BinanceWsApiProtocol:
         markets = self._markets()
         market = markets.market(symbol)
         p: dict[str, Any] = {"symbol": market.id, "startTime": since, "limit": limit}
-        p.update(params or {})
+        p.update(check_params(params))
 
         def parse(raw: msgspec.Raw) -> Any:
             trades = msgspec.json.decode(raw, type=list[TradeResult])

@@ -93,6 +93,7 @@ class Auth:
         if grant == "refresh_token":
             old = self._refreshable(params.get("refresh_token"), conn_id, now_ms)
             old.valid = False
+            self._drop(old)
             return self._issue(old.client_id, conn_id, old.session, old.scope, now_ms)
         client_id = params.get("client_id")
         if not isinstance(client_id, str) or not client_id:
@@ -181,6 +182,22 @@ class Auth:
             raise RpcError(E.UNAUTHORIZED, {"reason": "invalid_token", "param": "access_token"})
         return token
 
+    def _drop(self, token: Token) -> None:
+        """Forget a token that can never be used again: a later use of it meets the same
+        ``invalid_token`` as an unknown one, and the tables stay bounded under churn."""
+        if self.by_access.get(token.access) is token:
+            del self.by_access[token.access]
+        if self.by_refresh.get(token.refresh) is token:
+            del self.by_refresh[token.refresh]
+
+    def forget_connection(self, conn_id: int) -> None:
+        """The connection ``conn_id`` closed: its connection-scoped tokens (no
+        ``session:`` scope) are bound to it and die with it."""
+        for token in [t for t in self.by_access.values() if t.conn_id == conn_id]:
+            if token.session is None:
+                token.valid = False
+                self._drop(token)
+
     def lookup(self, access: Any) -> Token | None:
         return self.by_access.get(access) if isinstance(access, str) else None
 
@@ -195,9 +212,10 @@ class Auth:
 
     def invalidate_session(self, token: Token) -> None:
         """``private/logout``: every token of the caller's session (or connection)."""
-        for other in self.by_access.values():
+        for other in list(self.by_access.values()):
             if other.client_id == token.client_id and (
                 (token.session and other.session == token.session)
                 or (not token.session and other.conn_id == token.conn_id)
             ):
                 other.valid = False
+                self._drop(other)

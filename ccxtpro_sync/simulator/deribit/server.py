@@ -262,6 +262,7 @@ class DeribitServer:
         session = conn.session
         now = now_ms()
         user, events = self.exchange.cancel_on_disconnect(session, now)
+        self.exchange.auth.forget_connection(session.id)
         with self.registry.cond:
             del self.conns[session.id]
             self.registry.reasons[session.close_reason] += 1

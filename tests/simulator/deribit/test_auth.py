@@ -154,3 +154,29 @@ def test_logout_closes_without_reply_and_invalidates(
                                       "refresh_token": tokens["refresh_token"]})  # fmt: skip
     assert err["code"] == 13009
     ex.wait_until(lambda s: s.disconnect_reasons.get("logout") == 1, what="logout")
+
+
+def test_tokens_that_can_never_be_used_again_are_forgotten(
+    ex: LocalDeribit, rpc: Callable[[], Rpc]
+) -> None:
+    """Bounded memory under auth churn: refreshed, logged-out and connection-scoped
+    tokens of a closed connection leave the token tables (they were kept forever, so
+    a client re-authenticating over new connections grew the exchange without bound)."""
+    auth = ex.exchange.auth
+    churner = rpc()
+    tokens = churner.login(ex)
+    for _ in range(20):
+        refresh = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+        tokens = churner.result("public/auth", refresh)
+    for _ in range(20):
+        churner.login(ex)  # connection scope: bound to this connection
+    kept = rpc()
+    kept.login(ex, scope="session:keep")
+    assert len(auth.by_access) == 22  # the live one of the refresh chain, 20 logins, kept
+    churner.close()
+    ex.wait_for_connections(1)
+    ex.wait_until(lambda _: len(auth.by_access) == 1, 5.0, "the churner's tokens gone")
+    assert len(auth.by_refresh) == 1
+    kept.result("private/get_account_summary", {"currency": "BTC"})  # the kept one still works
+    kept.send("private/logout", {})  # the exchange then closes the connection
+    ex.wait_until(lambda _: not auth.by_access and not auth.by_refresh, 5.0, "no tokens left")
