@@ -8,6 +8,7 @@ from typing import Any
 from ccxtpro_sync._core.events import Delivery, Inbound
 from ccxtpro_sync._exchanges.deribit.adapter import RESYNC_HASH, DeribitAdapter, DeribitSettings
 from ccxtpro_sync._exchanges.deribit.credentials import DeribitCredentials
+from ccxtpro_sync._exchanges.deribit.user_data import RESTORED_HASH
 from ccxtpro_sync.adapters import AdapterProtocol
 
 from ._fixtures import markets
@@ -99,7 +100,10 @@ def test_login_subscribe_cod_then_refresh_before_expiry() -> None:
     auth = {"access_token": "a1", "refresh_token": "r1", "expires_in": 100, "scope": "x"}
     subscribe = sent(p.receive(reply(login[0]["id"], auth), 5.0))  # type: ignore[arg-type]
     assert [f["method"] for f in subscribe] == ["private/subscribe"]
-    cod = sent(p.receive(reply(subscribe[0]["id"], ["user.orders.any.any.raw"]), 5.0))  # type: ignore[arg-type]
+    subscribed = p.receive(reply(subscribe[0]["id"], ["user.orders.any.any.raw"]), 5.0)
+    assert isinstance(subscribed, Inbound) and not subscribed.ready
+    assert subscribed.deliveries == []
+    cod = sent(subscribed)
     assert cod == [
         {
             "jsonrpc": "2.0",
@@ -108,7 +112,10 @@ def test_login_subscribe_cod_then_refresh_before_expiry() -> None:
             "params": {"scope": "connection"},
         }
     ]
-    assert p.receive(reply(cod[0]["id"], "ok"), 5.0).ready  # type: ignore[union-attr]
+    # The reconcile marker comes with ready (after the COD ack), never before.
+    done = p.receive(reply(cod[0]["id"], "ok"), 5.0)
+    assert isinstance(done, Inbound) and done.ready
+    assert [(d.message_hash, d.value) for d in done.deliveries] == [(RESTORED_HASH, 1)]
     assert p.next_deadline() == 5.0 + 80.0
     assert p.on_timer(84.0) == []
     refresh = [json.loads(f) for f in p.on_timer(85.0)]
