@@ -137,7 +137,11 @@ def test_order_book_equals_true_book_through_gaps(ex: LocalDeribit, client: Deri
             cond.notify_all()
 
     resyncs: list[dict[str, Any]] = []
-    signals.order_book_resync.connect(lambda _s, **p: resyncs.append(p), sender=client, weak=False)
+
+    def on_resync(_sender: Any, **payload: Any) -> None:
+        resyncs.append(payload)
+
+    signals.order_book_resync.connect(on_resync, sender=client)
     sub = client.on_order_book([PERP, ETH], handler=on_book)
     client.wait_ready(5)
 
@@ -178,4 +182,5 @@ def test_order_book_equals_true_book_through_gaps(ex: LocalDeribit, client: Deri
     assert books["book.ETH-PERPETUAL.100ms"]["resyncs"] == 0
     assert [(r["symbol"], r["count"]) for r in resyncs] == [(PERP, n) for n in range(1, gaps + 1)]
     assert all(r["reason"].startswith("gap") for r in resyncs)
+    signals.order_book_resync.disconnect(on_resync)
     sub.cancel()
