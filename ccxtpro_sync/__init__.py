@@ -40,6 +40,7 @@ from ._exceptions import (
     RequestTimeout,
 )
 from ._exchanges.binance.client import binance, binancecoinm, binanceusdm
+from ._exchanges.binance.dead_man import CancelOnDisconnectState
 from ._exchanges.binance.key_permissions import KeyPermissions
 from ._exchanges.deribit.client import DeribitClient, deribit
 from ._orderbook import OrderBook
@@ -76,6 +77,7 @@ __all__ = [
     "Balance",
     "Balances",
     "BaseError",
+    "CancelOnDisconnectState",
     "CcxtproSyncError",
     "CheckResult",
     "ClientClosed",

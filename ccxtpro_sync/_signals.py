@@ -19,8 +19,12 @@ signal                      keyword payload
 ``callback_error``          ``message_hash``, ``callback``, ``error``
 ``message_dropped``         ``message_hash``, ``count``, ``reason``
 ``order_book_resync``       ``symbol``, ``reason``, ``count``
+``stream_stale``            ``name``, ``stream``, ``silent_for``, ``limit``, ``strikes``
 ``protocol_error``          ``url``, ``name``, ``error``
 ==========================  =================================================================
+
+``orders_cancelled_on_disconnect`` (``name``, ``symbols``, ``orders``, ``errors``): spot
+``cancelOnDisconnect`` cancelled these orders over REST when the WS API was lost.
 """
 
 from __future__ import annotations
@@ -49,7 +53,10 @@ class Signals:
     callback_error: Signal = _namespace.signal("callback-error")
     message_dropped: Signal = _namespace.signal("message-dropped")
     order_book_resync: Signal = _namespace.signal("order-book-resync")
+    #: A stream went silent on a live connection and is being resubscribed.
+    stream_stale: Signal = _namespace.signal("stream-stale")
     protocol_error: Signal = _namespace.signal("protocol-error")
+    orders_cancelled_on_disconnect: Signal = _namespace.signal("orders-cancelled-on-disconnect")
 
     def all(self) -> dict[str, Signal]:
         """Every signal by attribute name."""

@@ -15,11 +15,12 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .._arguments import check_handler, check_timeout
 from .._core.events import RAW_HASH, Policy, RawMessage, RawTap
+from .._core.pending import Overflow
 from .._exceptions import ClientClosed, NetworkError
 from .consumers import Stream, Subscription
 from .hub import Hub
@@ -44,11 +45,25 @@ def _close_everything() -> None:
 class BaseClient:
     """What every client has: a hub, a lifecycle, fork safety and consumer plumbing."""
 
-    def __init__(self, *, name: str, timeout: float, max_pending: int = 10_000) -> None:
+    def __init__(
+        self,
+        *,
+        name: str,
+        timeout: float,
+        max_pending: int = 10_000,
+        overflow: Mapping[str, str | Overflow] | None = None,
+        max_lag: float = 5.0,
+    ) -> None:
         self.name = name
         #: Default timeout in seconds for blocking calls that are not given one.
         self.timeout = check_timeout(timeout)
-        self.hub = Hub(owner=self, name=f"ccxtpro_sync-{name}", max_items=max_pending)
+        self.hub = Hub(
+            owner=self,
+            name=f"ccxtpro_sync-{name}",
+            max_items=max_pending,
+            overflow=overflow,
+            max_lag=max_lag,
+        )
         self._lock = threading.RLock()
         self._closed = False
         self._close_done = threading.Event()

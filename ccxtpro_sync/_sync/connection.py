@@ -69,12 +69,16 @@ RequestBuilder = Callable[[Any], tuple[list[int | str], list[str]]]
 
 #: Bytes per socket read: a burst of frames costs one syscall, not one or more per frame.
 READ_SIZE = 1 << 16
+#: Seconds between two asks of the protocol's per-stream freshness check (it paces itself too).
+FRESHNESS_POLL = 0.25
 
 #: Told on the reader thread (no lock held) that a session ended: the error, or None on close().
 SessionEndHandler = Callable[["Connection", "ConnectionClosed | None"], None]
 
 #: Told (on the reader thread, no lock held) that the reconnect policy gave up.
 GiveUpHandler = Callable[["Connection", BaseException], None]
+#: Called on the reader thread when an open connection is lost, before reconnecting.
+LostHandler = Callable[["Connection", BaseException], None]
 
 
 class State(enum.Enum):
@@ -140,6 +144,7 @@ class Connection:
         max_message_size: int = DEFAULT_MAX_MESSAGE,
         kind: str = "stream",
         on_give_up: GiveUpHandler | None = None,
+        on_lost: LostHandler | None = None,
     ) -> None:
         if read_timeout <= 0 or ping_interval <= 0:
             raise ValueError("read_timeout and ping_interval must be positive")
@@ -151,6 +156,7 @@ class Connection:
         self.kind = kind
         self._max_message = max_message_size
         self._on_give_up = on_give_up
+        self._on_lost = on_lost
         self._owner = owner if owner is not None else self
         self._owns_hub = hub is None
         self.hub = hub if hub is not None else Hub(owner=self._owner, name=self.name)
@@ -208,6 +214,8 @@ class Connection:
         self.first_update_latency: float | None = None
         #: Longest silence between two data frames within a session, in seconds.
         self.max_gap = 0.0
+        #: Seconds the reader waited for the callback dispatcher (backpressure).
+        self.reader_wait = 0.0
 
     # -- public ------------------------------------------------------------------------
     @property
@@ -437,6 +445,7 @@ class Connection:
             "requests_rejected": self.requests_rejected,
             "first_update_latency": self.first_update_latency,
             "max_gap": self.max_gap,
+            "reader_wait": self.reader_wait,
             "last_message_age": None if last is None else now - last,
             "connected_for": (
                 now - self.connected_at
@@ -635,6 +644,11 @@ class Connection:
             _log.warning("%s: %s; reconnecting", self.name, reason)
         self._fail_inflight(lost if not closing else ClientClosed(f"{self.name}: closed"))
         self._deliver(tail)
+        if not closing and self._on_lost is not None:
+            try:  # runs before the reconnect: the handler acts while we are offline
+                self._on_lost(self, lost)
+            except Exception:  # the reader must still reconnect
+                _log.exception("%s: connection-lost handler failed", self.name)
         if signals.connection_closed.receivers:
             send(
                 signals.connection_closed,
@@ -663,12 +677,17 @@ class Connection:
         if sock is None:
             raise _Reconnect("socket gone before reading")
         heartbeat = self.heartbeat
-        sock.settimeout(heartbeat.period)
+        protocol = self.protocol
+        # The protocol's per-stream freshness check (resubscribes silent streams), if any:
+        # a connection whose only streams went silent must still wake up to run it.
+        check_freshness = getattr(protocol, "check_freshness", None)
+        next_check = 0.0
+        period = heartbeat.period
+        sock.settimeout(period if check_freshness is None else min(period, 1.0))
         deadline = heartbeat.next_deadline()  # inf unless the heartbeat runs on a schedule
         inspect = heartbeat.inspects_messages
         parser = FrameParser(self._max_message)
         last_rx = time.monotonic()
-        protocol = self.protocol
         lock = self._lock
         deliver_many = self.hub.deliver_many
         wake = self.hub.dispatcher.wake
@@ -681,6 +700,8 @@ class Connection:
                 now = time.monotonic()
                 if self._closing.is_set():
                     raise ClientClosed("closed") from None
+                if check_freshness is not None:
+                    next_check = self._check_freshness(check_freshness, now, next_check)
                 self._beat(ws, now, last_rx)
                 deadline = heartbeat.next_deadline()
                 continue
@@ -732,7 +753,7 @@ class Connection:
                         ):
                             if batch:  # _apply may raise: these must not wait for a wake
                                 self._note_update(now, started)
-                                deliver_many(batch, self.name, url=self._url)
+                                self.reader_wait += deliver_many(batch, self.name, url=self._url)
                                 batch = []
                             if result.deliveries:
                                 self._note_update(now, started)
@@ -752,13 +773,31 @@ class Connection:
                         ws.send_close(code or 1000)
                     if batch:
                         self._note_update(now, started)
-                        deliver_many(batch, self.name, url=self._url, wake=False)
+                        self.reader_wait += deliver_many(
+                            batch, self.name, url=self._url, wake=False
+                        )
                     wake()
                     raise _Reconnect(f"server closed the connection: {code} {reason}".strip(), code)
             if batch:
                 self._note_update(now, started)
-                deliver_many(batch, self.name, url=self._url, wake=False)
+                # May wait for the dispatcher (backpressure): no library lock is held here.
+                self.reader_wait += deliver_many(batch, self.name, url=self._url, wake=False)
             wake()  # one wake-up for the whole burst
+            if check_freshness is not None and now >= next_check:
+                next_check = self._check_freshness(check_freshness, now, next_check)
+
+    def _check_freshness(
+        self, check: Callable[[float], Inbound | None], now: float, next_check: float
+    ) -> float:
+        """Run the protocol's freshness check (at most every ``FRESHNESS_POLL`` s) and
+        act on it; returns when to check next."""
+        if now < next_check:
+            return next_check
+        with self._lock:
+            inbound = check(now)
+        if inbound is not None:
+            self._apply(inbound)
+        return now + FRESHNESS_POLL
 
     def _beat(self, ws: websocket.WebSocket, now: float, last_rx: float) -> None:
         """Run the heartbeat's timer: probe, or leave a dead connection."""
@@ -810,7 +849,7 @@ class Connection:
         for name, payload in inbound.notices:
             send(getattr(signals, name), self._owner, **payload)
         if inbound.deliveries:
-            self.hub.deliver_many(inbound.deliveries, self.name, url=self._url)
+            self.reader_wait += self.hub.deliver_many(inbound.deliveries, self.name, url=self._url)
         for message_hash, error in inbound.rejections:
             self.hub.reject([message_hash], error)
         for response in inbound.responses:

@@ -4,21 +4,31 @@ The reader hands updates to ``put_many`` and returns at once; the dispatcher
 thread takes them from a bounded, per-hash coalescing store (see
 ``_core.pending``) and calls every callback registered for the hash, with no
 library lock held. A raising callback is logged and signalled and the next
-one runs; a slow callback makes updates coalesce (``LATEST``) or drop the
-oldest queued items (``APPEND``), counted and signalled, and never blocks the
-reader.
+one runs.
+
+Behind a slow callback, ``LATEST`` updates coalesce. ``APPEND`` updates (trades,
+candles, orders...) follow their stream kind's :class:`Overflow` mode; with
+``BLOCK`` (the default) a reader whose entry is full waits for the dispatcher --
+on a condition, holding no other library lock, so TCP flow control slows the
+server -- for at most ``max_lag`` seconds behind the entry's oldest item, and
+only then drops the oldest items, counted and signalled. Under a sustained burst
+the reader also yields once per entry at a high-water mark (half of
+``max_items``), so the dispatcher runs before the entry is full instead of only
+when the interpreter's switch interval happens to let it.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from .._core.events import Deferred, Delivery
-from .._core.pending import PendingUpdates
+from .._core.events import Deferred, Delivery, Policy
+from .._core.pending import Overflow, PendingUpdates
 from .._core.router import Handle
+from .._exceptions import BadRequest
 from .._signals import send, signals
 
 _log = logging.getLogger("ccxtpro_sync")
@@ -28,6 +38,28 @@ CallbackLookup = Callable[[str], tuple[Handle, ...]]
 
 #: Filters an update as it is queued: the update, a trimmed copy, or None to drop it.
 Admit = Callable[[Delivery], Delivery | None]
+
+#: The longest a reader waits for one high-water yield: one hand-over, not a stall.
+_YIELD_WAIT = 0.05
+
+
+def stream_kind(message_hash: str) -> str:
+    """The kind of a message hash: ``trades`` for ``trades:BTC/USDT``."""
+    return message_hash.partition(":")[0]
+
+
+def overflow_modes(config: Mapping[str, str | Overflow] | None) -> dict[str, Overflow]:
+    """Validate a ``{kind: "block" | "drop_oldest" | "latest"}`` mapping."""
+    modes: dict[str, Overflow] = {}
+    for kind, mode in (config or {}).items():
+        try:
+            modes[str(kind)] = mode if isinstance(mode, Overflow) else Overflow(mode)
+        except ValueError:
+            choices = [m.value for m in Overflow]
+            raise BadRequest(
+                f"overflow policy for {kind!r} must be one of {choices}, not {mode!r}"
+            ) from None
+    return modes
 
 
 class Dispatcher:
@@ -40,17 +72,34 @@ class Dispatcher:
         owner: Any = None,
         name: str = "ccxtpro_sync-dispatcher",
         max_items: int = 10_000,
+        overflow: Mapping[str, str | Overflow] | None = None,
+        max_lag: float = 5.0,
     ) -> None:
+        if not max_lag >= 0 or max_lag == float("inf"):
+            raise BadRequest(f"maxLag must be a finite number of seconds >= 0, not {max_lag!r}")
         self._lookup = lookup
         self._owner = owner if owner is not None else self
         self._name = name
         self._pending = PendingUpdates(max_items)
-        self._cond = threading.Condition(threading.Lock())
+        self._high_water = max(1, max_items // 2)
+        #: Overflow mode per stream kind; kinds not named here use ``BLOCK``.
+        self._modes = overflow_modes(overflow)
+        self._mode_of: dict[str, Overflow] = {}
+        self._max_lag = float(max_lag)
+        lock = threading.Lock()
+        self._cond = threading.Condition(lock)  # the dispatcher waits here for work
+        self._space = threading.Condition(lock)  # readers wait here for the dispatcher
+        self._blocked = 0
         self._closed = False
         self._idle = True
         self._thread: threading.Thread | None = None
         self.delivered = 0
         self.callback_errors = 0
+        #: Seconds producers spent waiting for the dispatcher (backpressure and yields).
+        self.reader_wait = 0.0
+        #: Times a producer waited because an entry was full, and high-water yields.
+        self.blocked = 0
+        self.yields = 0
 
     # -- producer side (reader threads) -------------------------------------
     def put_many(
@@ -59,27 +108,53 @@ class Dispatcher:
         *,
         wake: bool = True,
         admit: Admit | None = None,
-    ) -> None:
+    ) -> float:
         """Queue updates in order, under one lock for a reader's whole burst.
         ``wake=False`` leaves waking the dispatcher to a later :meth:`wake`.
         ``admit`` (pure, quick) may drop or trim each update, under the same lock
-        as the queueing, so what it lets through is queued in the order it decided."""
+        as the queueing, so what it lets through is queued in the order it decided.
+        Returns the seconds spent waiting for the dispatcher (backpressure)."""
         dropped: list[tuple[str, int]] = []
+        waited = 0.0
         with self._cond:
             if self._closed:
-                return
-            put = self._pending.put
+                return 0.0
+            if self._thread is None:
+                self._start()
+            pending = self._pending
+            put = pending.put
+            latest = Policy.LATEST
+            block = Overflow.BLOCK
+            high = self._high_water
+            now = time.monotonic()
+            # The dispatcher itself (a callback that delivers) must never wait on itself.
+            may_wait = self._thread is not threading.current_thread()
             for admitted in deliveries:
                 delivery = admitted if admit is None else admit(admitted)
                 if delivery is None:
                     continue
-                count = put(delivery.message_hash, delivery.value, delivery.policy)
+                message_hash = delivery.message_hash
+                policy = delivery.policy
+                if policy is latest:  # coalesces: never waits, and needs no clock
+                    put(message_hash, delivery.value, latest)
+                    continue
+                mode = self._mode_of.get(message_hash)
+                if mode is None:
+                    mode = self._modes.get(stream_kind(message_hash), block)
+                    self._mode_of[message_hash] = mode
+                count = put(message_hash, delivery.value, policy, mode, now)
+                if mode is block:
+                    size = pending.size(message_hash)
+                    if size > high:
+                        if may_wait:
+                            crossed = size - len(delivery.value) <= high
+                            waited += self._hold(message_hash, crossed)
+                        count = pending.trim(message_hash)
                 if count:
-                    dropped.append((delivery.message_hash, count))
-            if self._thread is None:
-                self._start()
+                    dropped.append((message_hash, count))
             if wake and self._idle:
                 self._cond.notify()
+            self.reader_wait += waited
         if dropped and signals.message_dropped.receivers:
             for message_hash, count in dropped:
                 send(
@@ -89,6 +164,39 @@ class Dispatcher:
                     count=count,
                     reason="callback queue full",
                 )
+        return waited
+
+    def _hold(self, message_hash: str, crossed: bool) -> float:
+        """Backpressure, called with the lock held: while the entry is over
+        ``max_items``, wait for the dispatcher (releasing the lock) until it takes
+        the entry or ``max_lag`` has passed since the entry's oldest item; when the
+        entry has just crossed the high-water mark, yield once to the dispatcher."""
+        pending = self._pending
+        full = pending.excess(message_hash) > 0
+        if not full and not crossed:
+            return 0.0
+        started = time.monotonic()
+        since = pending.since(message_hash)
+        deadline = (started if since is None else since) + self._max_lag
+        if full and started >= deadline:
+            return 0.0  # already past the bound: the overflow policy applies at once
+        self._blocked += 1
+        try:
+            if self._idle:
+                self._cond.notify()
+            if full:
+                self.blocked += 1
+                while not self._closed and pending.excess(message_hash) > 0:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._space.wait(remaining)
+            else:
+                self.yields += 1
+                self._space.wait(min(_YIELD_WAIT, max(0.0, deadline - started)))
+        finally:
+            self._blocked -= 1
+        return time.monotonic() - started
 
     def wake(self) -> None:
         """Let the dispatcher run what deferred puts queued (cheap when nothing waits)."""
@@ -115,6 +223,8 @@ class Dispatcher:
                     cond.wait()
                     self._idle = False
                     item = pending.pop()
+                if self._blocked:
+                    self._space.notify_all()
             message_hash, value = item
             if type(value) is Deferred:
                 value = value.resolve()
@@ -143,7 +253,7 @@ class Dispatcher:
     def thread(self) -> threading.Thread | None:
         return self._thread
 
-    def stats(self) -> dict[str, int]:
+    def stats(self) -> dict[str, Any]:
         with self._cond:
             return {
                 "queued": len(self._pending),
@@ -151,6 +261,10 @@ class Dispatcher:
                 "dropped": self._pending.dropped,
                 "delivered": self.delivered,
                 "callback_errors": self.callback_errors,
+                "lag": self._pending.lag(time.monotonic()),
+                "reader_wait_total": self.reader_wait,
+                "reader_blocked": self.blocked,
+                "reader_yields": self.yields,
             }
 
     def close(self, timeout: float | None = 5.0) -> None:
@@ -159,6 +273,7 @@ class Dispatcher:
             self._closed = True
             self._pending.clear()
             self._cond.notify_all()
+            self._space.notify_all()
             thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)

@@ -9,12 +9,13 @@ user code here: futures are internal); callbacks go through the dispatcher.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from .._core.events import Deferred, Delivery, Policy
+from .._core.pending import Overflow
 from .._core.router import Handle, Router
 from .._exceptions import ClientClosed, RequestTimeout
 from .._signals import send, signals
@@ -25,7 +26,15 @@ from .futures import reject, resolve
 class Hub:
     """Thread-safe registry of waiters and callbacks by message hash."""
 
-    def __init__(self, *, owner: Any = None, name: str = "ccxtpro_sync", max_items: int = 10_000):
+    def __init__(
+        self,
+        *,
+        owner: Any = None,
+        name: str = "ccxtpro_sync",
+        max_items: int = 10_000,
+        overflow: Mapping[str, str | Overflow] | None = None,
+        max_lag: float = 5.0,
+    ):
         self._owner = owner if owner is not None else self
         self._lock = threading.Lock()
         self._router: Router[Future[Any]] = Router()
@@ -39,22 +48,26 @@ class Hub:
             owner=self._owner,
             name=f"{name}-dispatcher",
             max_items=max_items,
+            overflow=overflow,
+            max_lag=max_lag,
         )
 
     # -- readers ------------------------------------------------------------------
     def deliver(
         self, delivery: Delivery, source: str = "", *, url: str = "", wake: bool = True
-    ) -> None:
+    ) -> float:
         """Hand one update to its waiters (now) and callbacks (via the dispatcher;
         ``wake=False`` leaves waking it to a later ``dispatcher.wake()``). ``source``
-        and ``url`` name the connection it came from, for telemetry."""
-        self.deliver_many((delivery,), source, url=url, wake=wake)
+        and ``url`` name the connection it came from, for telemetry. Returns the
+        seconds the caller waited for the dispatcher (backpressure)."""
+        return self.deliver_many((delivery,), source, url=url, wake=wake)
 
     def deliver_many(
         self, deliveries: Iterable[Delivery], source: str = "", *, url: str = "", wake: bool = True
-    ) -> None:
+    ) -> float:
         """:meth:`deliver` for a reader's whole burst, in order: one dispatcher lock
-        for all of it instead of one per frame."""
+        for all of it instead of one per frame. Waiters are resolved before the
+        callback queue can make the caller wait: a full queue never delays them."""
         router = self._router
         queued = []
         for delivery in deliveries:
@@ -66,7 +79,8 @@ class Hub:
             if router.callbacks(message_hash):
                 queued.append(delivery)
         if queued:
-            self.dispatcher.put_many(queued, wake=wake, admit=self.admit)
+            return self.dispatcher.put_many(queued, wake=wake, admit=self.admit)
+        return 0.0
 
     def _resolve_waiters(self, delivery: Delivery, source: str, url: str) -> None:
         value = delivery.value
@@ -148,9 +162,9 @@ class Hub:
     def is_wanted(self, message_hash: str) -> bool:
         return self._router.is_wanted(message_hash)
 
-    def stats(self) -> dict[str, int]:
+    def stats(self) -> dict[str, Any]:
         with self._lock:
-            counts = {
+            counts: dict[str, Any] = {
                 "waiters": self._router.waiter_count(),
                 "callbacks": self._router.callback_count(),
             }
@@ -171,4 +185,4 @@ class Hub:
         self.dispatcher.close(timeout)
 
 
-__all__ = ["Hub", "Policy"]
+__all__ = ["Hub", "Overflow", "Policy"]

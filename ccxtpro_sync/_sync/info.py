@@ -35,6 +35,10 @@ class ConnectionInfo(msgspec.Struct, kw_only=True, frozen=True):
     first_update_latency: float | None
     #: Longest silence between two updates within a session.
     max_gap: float
+    #: Seconds this connection's reader waited for the callback dispatcher: an
+    #: ``APPEND`` stream's callbacks were ``max_items`` behind (backpressure), or a
+    #: high-water yield let the dispatcher run during a burst.
+    reader_wait: float = 0.0
     #: Since the last update (None before the first one).
     last_message_age: float | None
     #: Since the current socket opened (None while not open).
@@ -48,5 +52,12 @@ class ConnectionInfo(msgspec.Struct, kw_only=True, frozen=True):
     dropped: int
     delivered: int
     callback_errors: int
+    #: Age in seconds of the oldest update the dispatcher has not taken yet.
+    lag: float = 0.0
+    #: All readers' waits for the dispatcher: seconds in all, times blocked by a
+    #: full queue, high-water yields.
+    reader_wait_total: float = 0.0
+    reader_blocked: int = 0
+    reader_yields: int = 0
     #: Entries held per cache, e.g. ``{"trades:BTC/USDT": 1000, "orderbook:BTC/USDT": 1}``.
     cache_sizes: dict[str, int]

@@ -36,6 +36,7 @@ DEFAULT_LEVELS: dict[str, int] = {
     "message_dropped": logging.WARNING,
     "order_book_resync": logging.INFO,
     "protocol_error": logging.WARNING,
+    "orders_cancelled_on_disconnect": logging.WARNING,
 }
 
 

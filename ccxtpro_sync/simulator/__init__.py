@@ -85,7 +85,10 @@ class LocalExchange(PrivateMixin):
         symbols: per market, names of default symbols and/or custom
             :class:`SymbolSpec` s to list instead of the defaults.
         ping_interval, pong_timeout: server keep-alive (spot 20/60 s, futures 180/600 s).
-        max_lifetime: connection lifetime in seconds (24 h).
+        max_lifetime: connection lifetime in seconds (24 h), market streams and WS API
+            alike; shrink it to test a day-long lifetime in seconds.
+        shutdown_notice: seconds before ``max_lifetime`` that spot connections get
+            ``serverShutdown`` (default 0: sent as the lifetime ends).
         message_rate: inbound frames per second per connection (spot 5, futures 10).
         max_streams: streams per connection (spot 1024, futures 200).
         rest_weight: REST weight per minute per IP (spot 6000, futures 2400; USD-M and
@@ -111,6 +114,7 @@ class LocalExchange(PrivateMixin):
         ping_interval: PerMarket = None,
         pong_timeout: PerMarket = None,
         max_lifetime: PerMarket = None,
+        shutdown_notice: PerMarket = None,
         message_rate: PerMarket = None,
         max_streams: PerMarket = None,
         rest_weight: PerMarket = None,
@@ -124,6 +128,7 @@ class LocalExchange(PrivateMixin):
             "ping_interval": _per_market("ping_interval", ping_interval),
             "pong_timeout": _per_market("pong_timeout", pong_timeout),
             "max_lifetime": _per_market("max_lifetime", max_lifetime),
+            "shutdown_notice": _per_market("shutdown_notice", shutdown_notice),
             "message_rate": _per_market("message_rate", message_rate),
             "max_streams": _per_market("max_streams", max_streams),
             "rest_weight": _per_market("rest_weight", rest_weight),

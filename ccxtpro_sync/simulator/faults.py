@@ -3,7 +3,7 @@
 Two families:
 
 * one-shot actions on the connections open *now* (drop, close, half-open,
-  malformed frame), executed on the server's loop and returning how many
+  malformed frame, one stream silenced), executed on the server's loop and returning how many
   connections they hit;
 * sticky settings consulted by the servers on later events (refuse the next N
   handshakes or REST calls, delay messages or handshakes), until used up or
@@ -84,6 +84,13 @@ class Faults:
     def release(self, match: ConnMatch = None) -> int:
         """End a half-open stall early."""
         return self._server.act("release", match)
+
+    def silence(self, stream: str, match: ConnMatch = None) -> int:
+        """Stop pushing ``stream`` on matching connections that subscribe it, silently:
+        it stays listed (``LIST_SUBSCRIPTIONS``), the connection's other streams and pings
+        go on, and no error is sent -- a subscription the exchange lost. A new
+        ``SUBSCRIBE`` (or ``UNSUBSCRIBE``) of the stream ends the fault there."""
+        return self._server.act("silence", match, stream=stream)
 
     def send_malformed(self, kind: MalformedKind = "invalid_json", match: ConnMatch = None) -> int:
         """Send one bad message.

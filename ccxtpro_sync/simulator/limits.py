@@ -24,6 +24,9 @@ class MarketLimits:
     message_rate: int  # incoming frames per second per connection
     max_streams: int  # streams per connection
     rest_weight: int  # REST request weight per minute per IP
+    #: Seconds before ``max_lifetime`` that spot sends ``serverShutdown`` (Binance documents
+    #: no lead time, only "when the server is about to shut down").
+    shutdown_notice: float = 0.0
 
 
 DAY: Final = 86_400.0

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from . import leverage_brackets, private_rest
+from . import countdown, leverage_brackets, private_rest
 from .account_views import order_view
 from .accounts import Account, Accounts, Number, Permission, Position, SpotBalance, TestAccount, dec
 from .catalog import MARKETS, MarketName
@@ -102,6 +102,7 @@ class PrivateExchange:
         ws.extra_streams = self.listen_keys.stream_key
         private_rest.install(self)
         leverage_brackets.install(self)
+        self.countdowns = countdown.install(self)
         install_avg_price(self.rest, self.engine)
 
     def start(self) -> None:
@@ -301,6 +302,10 @@ class PrivateMixin:
 
         servers = list(core.ws_api.values())
         return int(core.in_loop(lambda: sum(srv.disconnect(pred) for srv in servers)))
+
+    def countdowns(self) -> dict[tuple[int, MarketName, str], float]:
+        """Armed futures countdown cancel-alls: seconds left by (account uid, market, symbol)."""
+        return self.private.countdowns.armed()
 
     def expire_listen_key(self, listen_key: str) -> bool:
         """Expire a futures listenKey now (``listenKeyExpired`` is pushed)."""

@@ -77,6 +77,8 @@ class Conn:
         self.queue: asyncio.Queue[tuple[float, str | bytes]] = asyncio.Queue()
         self.rate = SlidingWindow(limits.message_rate, 1.0)
         self.half_open = False
+        #: Streams still listed as subscribed but no longer pushed (``Faults.silence``).
+        self.silenced: set[str] = set()
         self.stall_timer: asyncio.TimerHandle | None = None
         self.unanswered_ping_at: float | None = None
         self.closing = False
@@ -327,6 +329,7 @@ class WsServer:
         index = self.index[conn.market]
         with self.registry.cond:
             for key in keys:
+                conn.silenced.discard(key.name)  # a new SUBSCRIBE revives a silenced stream
                 if key.name in conn.subs:
                     continue
                 conn.subs[key.name] = key
@@ -339,6 +342,7 @@ class WsServer:
         index = self.index[conn.market]
         with self.registry.cond:
             for name in names:
+                conn.silenced.discard(name)
                 if conn.subs.pop(name, None) is None:
                     continue
                 subs = index.get(name)
@@ -418,15 +422,21 @@ class WsServer:
                     asyncio.ensure_future(waiter).add_done_callback(answered)
 
     async def _lifetime(self, conn: Conn) -> None:
-        """Disconnect at ``max_lifetime``; spot announces it with ``serverShutdown`` first."""
-        await asyncio.sleep(conn.limits.max_lifetime)
+        """Disconnect at ``max_lifetime``; spot announces it with ``serverShutdown``
+        ``shutdown_notice`` seconds earlier (and at least lets the notice go out)."""
+        loop = asyncio.get_running_loop()
+        ends = loop.time() + conn.limits.max_lifetime
+        lifetime, notice = conn.limits.max_lifetime, conn.limits.shutdown_notice
+        notice = min(max(0.0, notice), lifetime) if conn.market == "spot" else 0.0
+        await asyncio.sleep(lifetime - notice)
         if conn.market == "spot":
             event = {"e": "serverShutdown", "E": now_ms()}
             conn.push(
                 _dumps({"stream": "!serverShutdown", "data": event} if conn.combined else event)
             )
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(conn.queue.join(), 1.0)
+                await asyncio.wait_for(conn.queue.join(), max(notice, 1.0))
+            await asyncio.sleep(max(0.0, ends - loop.time()))
         self.kill(conn, 1001, "Connection lifetime exceeded", "lifetime")
 
     # -- fan-out ---------------------------------------------------------------------------
@@ -452,6 +462,8 @@ class WsServer:
                 for conn in list(subs):
                     key = conn.subs.get(stream)
                     if key is None or not delivered_on(market, conn.route, key):
+                        continue
+                    if conn.silenced and stream in conn.silenced:
                         continue
                     if conn.combined:
                         if wrapped is None:
@@ -492,6 +504,10 @@ class WsServer:
                 if not conn.half_open:
                     continue
                 self._unstall(conn)
+            elif action == "silence":
+                if kw["stream"] not in conn.subs:
+                    continue
+                conn.silenced.add(kw["stream"])
             elif action == "malformed":
                 self._malformed(conn, kw["kind"])
             hit += 1

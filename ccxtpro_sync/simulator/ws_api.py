@@ -194,6 +194,7 @@ class WsApiServer:
         self.sessions[session.id] = session
         self.core.changed()
         writer = loop.create_task(self._writer(session))
+        lifetime = loop.create_task(self._lifetime(session))
         try:
             try:
                 self.limits.charge_weight(ip, CONNECT_WEIGHT)
@@ -209,7 +210,27 @@ class WsApiServer:
             pass
         finally:
             writer.cancel()
+            lifetime.cancel()
             self._drop_session(session)
+
+    async def _lifetime(self, session: Session) -> None:
+        """Close at ``max_lifetime`` (24 h); spot sends ``serverShutdown`` first, as
+        ``{"event": {...}}``, ``shutdown_notice`` seconds before the end."""
+        limits = self.core.ws.limits[self.market]
+        loop = asyncio.get_running_loop()
+        ends = loop.time() + limits.max_lifetime
+        spot = self.market == "spot"
+        notice = min(max(0.0, limits.shutdown_notice), limits.max_lifetime) if spot else 0.0
+        await asyncio.sleep(limits.max_lifetime - notice)
+        if spot:
+            session.push(json.dumps({"event": {"e": "serverShutdown", "E": now_ms()}}), urgent=True)
+            await asyncio.sleep(max(0.0, ends - loop.time()))
+            for _ in range(100):  # let the notice leave before the close frame (<= 1 s)
+                if not session.out:
+                    break
+                await asyncio.sleep(0.01)
+        with contextlib.suppress(ConnectionClosed):
+            await session.ws.close(1001, "Connection lifetime exceeded")
 
     async def _writer(self, session: Session) -> None:
         while True:

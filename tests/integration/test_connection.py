@@ -427,10 +427,10 @@ def test_a_burst_is_handed_over_in_order_under_one_lock(
 ) -> None:
     """``Hub.deliver_many`` (a reader's burst): waiters get the first value of their
     hash, callbacks see every APPEND item in order and the newest LATEST value, and
-    an overflow is signalled per hash."""
+    an overflow is signalled per hash (``drop_oldest``: append streams block by default)."""
     from ccxtpro_sync._core.events import Delivery, Policy
 
-    hub = Hub(name="ccxtpro_sync-test", max_items=3)
+    hub = Hub(name="ccxtpro_sync-test", max_items=3, overflow={"trades": "drop_oldest"})
     seen: list[tuple[str, Any]] = []
     done = threading.Event()
     try:

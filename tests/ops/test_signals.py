@@ -32,7 +32,9 @@ PAYLOADS: dict[str, set[str]] = {
     "callback_error": {"message_hash", "callback", "error"},
     "message_dropped": {"message_hash", "count", "reason"},
     "order_book_resync": {"symbol", "reason", "count"},
+    "stream_stale": {"name", "stream", "silent_for", "limit", "strikes"},
     "protocol_error": {"url", "name", "error"},
+    "orders_cancelled_on_disconnect": {"name", "symbols", "orders", "errors"},
 }
 DOC = Path(__file__).parents[2] / "docs" / "telemetry.md"
 Record = Callable[[str], Recorder]
@@ -180,6 +182,30 @@ def order_book_resync(exchange: LocalExchange, record: Record) -> None:
         client.watch_order_book(SPOT)  # and the book is live again
 
 
+def stream_stale(exchange: LocalExchange, record: Record) -> None:
+    stale = record("stream_stale")
+    updates = threading.Semaphore(0)
+    freshness = {"multiple": 5.0, "floor": 0.5, "minSamples": 3, "interval": 0.1}
+    with (
+        make(exchange, freshness=freshness) as client,
+        client.on_order_book(SPOT, lambda book: updates.release()),
+    ):
+        for _ in range(6):  # enough diffs for the stream's pace to be known
+            assert updates.acquire(timeout=10)
+        stream = "btcusdt@depth@100ms"
+        rest_before = exchange.stats().rest_requests
+        assert exchange.faults.silence(stream) == 1
+        payload = check(stale.wait_for(from_(client)), client, "stream_stale")
+        assert payload["stream"] == stream and payload["strikes"] == 1
+        assert payload["name"] == client.connections()[0].name
+        assert payload["silent_for"] > payload["limit"] > 0
+        # a book that went stale is resynced from a new snapshot (fetched over REST),
+        # then live again, on the same connection
+        client.watch_order_book(SPOT)
+        assert exchange.stats().rest_requests > rest_before
+        assert client.connections()[0].reconnects == 0
+
+
 def protocol_error(exchange: LocalExchange, record: Record) -> None:
     errors = record("protocol_error")
     with make(exchange) as client:
@@ -190,6 +216,19 @@ def protocol_error(exchange: LocalExchange, record: Record) -> None:
         assert payload["name"] == client.connections()[0].name
         client.watch_ticker(SPOT)
         assert client.connections()[0].protocol_errors >= 1
+
+
+def orders_cancelled_on_disconnect(exchange: LocalExchange, record: Record) -> None:
+    cancelled = record("orders_cancelled_on_disconnect")
+    account = exchange.create_test_account("ed25519")
+    config = {"credentials": account.credentials, "cancelOnDisconnect": True}
+    with make(exchange, **config) as client:
+        price = round(client.watch_ticker(SPOT).last * 0.8, 2)
+        order = client.create_order_ws(SPOT, "limit", "buy", 0.01, price)
+        exchange.disconnect_ws_api(account.account)
+        payload = check(cancelled.wait_for(from_(client)), client, "orders_cancelled_on_disconnect")
+        assert payload["symbols"] == [SPOT] and payload["errors"] == {}
+        assert [o.id for o in payload["orders"]] == [order.id]
 
 
 SCENARIOS: dict[str, Callable[[LocalExchange, Record], None]] = {
@@ -205,7 +244,9 @@ SCENARIOS: dict[str, Callable[[LocalExchange, Record], None]] = {
         callback_error,
         message_dropped,
         order_book_resync,
+        stream_stale,
         protocol_error,
+        orders_cancelled_on_disconnect,
     )
 }
 

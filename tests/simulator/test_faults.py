@@ -227,3 +227,19 @@ def test_faults_on_a_tcp_level_stalled_client(ex: LocalExchange) -> None:
         ex.wait_for_connections(0)
     finally:
         sock.close()
+
+
+def test_silence_stops_one_stream_until_it_is_subscribed_again(ex: LocalExchange) -> None:
+    with ws_connect(ex.urls("spot")["ws"] + "/stream?streams=btcusdt@trade/ethusdt@trade") as ws:
+        ex.wait_for_connections(1)
+        assert ex.faults.silence("btcusdt@trade") == 1
+        assert ex.faults.silence("solusdt@trade") == 0  # not subscribed there: no hit
+        ex.publish("spot", "btcusdt@trade", {"n": 1})
+        ex.publish("spot", "ethusdt@trade", {"n": 2})
+        # silently gone: the neighbour arrives, the silenced stream is still listed
+        assert recv_json(ws) == {"stream": "ethusdt@trade", "data": {"n": 2}}
+        listed = request(ws, {"method": "LIST_SUBSCRIPTIONS", "id": 1})["result"]
+        assert sorted(listed) == ["btcusdt@trade", "ethusdt@trade"]
+        assert request(ws, {"method": "SUBSCRIBE", "params": ["btcusdt@trade"], "id": 2})["id"] == 2
+        ex.publish("spot", "btcusdt@trade", {"n": 3})
+        assert recv_json(ws) == {"stream": "btcusdt@trade", "data": {"n": 3}}

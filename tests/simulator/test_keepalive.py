@@ -91,3 +91,30 @@ def test_futures_lifetime_just_closes(make_exchange: Factory) -> None:
         with pytest.raises(ConnectionClosed) as err:
             ws.recv(timeout=3)
         assert err.value.rcvd is not None and err.value.rcvd.code == 1001
+
+
+def test_spot_server_shutdown_comes_shutdown_notice_before_the_end(
+    make_exchange: Factory,
+) -> None:
+    ex = make_exchange(auto_publish=False, max_lifetime=3.0, shutdown_notice={"spot": 2.5})
+    with ws_connect(ex.urls("spot")["ws"] + "/ws/btcusdt@trade") as ws:
+        assert recv_json(ws, timeout=5)["e"] == "serverShutdown"
+        # the notice came early: the connection is still open and usable for a while
+        assert ex.stats().disconnect_reasons == {}
+        with pytest.raises(ConnectionClosed) as err:
+            ws.recv(timeout=5)
+        assert err.value.rcvd is not None and err.value.rcvd.code == 1001
+    ex.wait_until(lambda s: s.disconnect_reasons == {"lifetime": 1}, what="lifetime close")
+
+
+@pytest.mark.parametrize("market", ["spot", "usdm"])
+def test_ws_api_connections_have_the_lifetime_too(make_exchange: Factory, market: str) -> None:
+    ex = make_exchange(auto_publish=False, max_lifetime={market: 0.3})
+    with ws_connect(ex.urls(market)["ws_api"]) as ws:  # type: ignore[arg-type]
+        if market == "spot":
+            msg = recv_json(ws, timeout=3)
+            assert set(msg) == {"event"} and msg["event"]["e"] == "serverShutdown"
+            assert isinstance(msg["event"]["E"], int)
+        with pytest.raises(ConnectionClosed) as err:
+            ws.recv(timeout=3)
+        assert err.value.rcvd is not None and err.value.rcvd.code == 1001

@@ -39,3 +39,28 @@ def test_memory_is_bounded_by_hash_count_whatever_the_rate():
 def test_rejects_nonsense_bound():
     with pytest.raises(ValueError):
         PendingUpdates(max_items=0)
+
+
+def test_block_leaves_the_entry_over_the_bound_for_the_producer_to_wait_on() -> None:
+    from ccxtpro_sync._core.pending import Overflow
+
+    store = PendingUpdates(max_items=3)
+    assert store.put("trades:A", [0, 1], Policy.APPEND, Overflow.BLOCK, now=10.0) == 0
+    assert store.put("trades:A", [2, 3, 4], Policy.APPEND, Overflow.BLOCK, now=11.0) == 0
+    assert store.excess("trades:A") == 2 and store.size("trades:A") == 5
+    assert store.dropped == 0
+    assert store.since("trades:A") == 10.0  # the entry's oldest item, not the latest put
+    assert store.lag(12.5) == 2.5
+    assert store.trim("trades:A") == 2 and store.dropped == 2
+    assert store.pop() == ("trades:A", [2, 3, 4])
+    assert store.since("trades:A") is None and store.lag(20.0) == 0.0
+
+
+def test_latest_overflow_coalesces_an_append_stream() -> None:
+    from ccxtpro_sync._core.pending import Overflow
+
+    store = PendingUpdates(max_items=3)
+    store.put("ohlcv:A:1m", [1], Policy.APPEND, Overflow.LATEST)
+    store.put("ohlcv:A:1m", [2], Policy.APPEND, Overflow.LATEST)
+    assert store.coalesced == 1 and store.excess("ohlcv:A:1m") == 0
+    assert store.pop() == ("ohlcv:A:1m", [2])

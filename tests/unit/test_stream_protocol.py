@@ -152,3 +152,38 @@ def test_stream_released_before_its_subscribe_ack_is_unsubscribed_on_the_ack():
     assert frame["method"] == "UNSUBSCRIBE" and frame["params"] == ["btcusdt@trade"]
     protocol.receive(json.dumps({"result": None, "id": frame["id"]}).encode(), 0.0)
     assert protocol.book.confirmed() == set()
+
+
+def test_a_silent_stream_is_resubscribed_with_a_notice_and_its_neighbour_is_not():
+    from ccxtpro_sync._core.freshness import Freshness, FreshnessPolicy
+
+    policy = FreshnessPolicy(multiple=5.0, floor=0.5, min_samples=3, interval=0.1)
+    protocol = BinanceStreamProtocol(BASE, freshness=Freshness(policy))
+    protocol.subscribe(["a@aggTrade", "b@aggTrade", "quiet@aggTrade"])
+    protocol.url()
+    protocol.on_open(0.0)
+    now = 0.0
+    for _ in range(20):  # both busy, every 0.1 s
+        now += 0.1
+        for stream in ("a@aggTrade", "b@aggTrade"):
+            protocol.receive(json.dumps({"stream": stream, "data": {"x": 1}}).encode(), now)
+        assert protocol.check_freshness(now) is None
+    for _ in range(10):  # "a" goes silent, "b" goes on
+        now += 0.1
+        protocol.receive(b'{"stream":"b@aggTrade","data":{"x":1}}', now)
+        found = protocol.check_freshness(now)
+        if found is not None:
+            break
+    assert found is not None and now - 2.0 > 0.5  # past 0.5 s of silence
+    sent = frames(found.outgoing)
+    assert [(f["method"], f["params"]) for f in sent] == [
+        ("UNSUBSCRIBE", ["a@aggTrade"]),
+        ("SUBSCRIBE", ["a@aggTrade"]),
+    ]
+    [(signal, payload)] = found.notices
+    assert signal == "stream_stale" and payload["stream"] == "a@aggTrade"
+    # the server acknowledges both; the stream stays wanted and confirmed
+    for f in sent:
+        protocol.receive(json.dumps({"result": None, "id": f["id"]}).encode(), now)
+    assert protocol.book.confirmed() == {"a@aggTrade", "b@aggTrade", "quiet@aggTrade"}
+    assert protocol.check_freshness(now + 0.2) is None  # paced, and its clock restarted

@@ -38,6 +38,7 @@ from ..._sync.consumers import Stream, Subscription
 from ..._sync.info import ConnectionInfo
 from ..._sync.planner import ConnectionPlanner
 from . import market_data as md
+from .cadence import freshness_policy, new_freshness
 from .depth_weights import binance_scheduler
 from .env_selection import select_environment
 from .environments import Endpoints, endpoints, route_for_stream
@@ -106,7 +107,14 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
       ``OHLCVLimit``, ``liquidationsLimit`` (default 1000 each), ``numbers``
       (``"float"`` or ``"decimal"``), ``reconnect`` (a tenacity ``Retrying``),
       ``readTimeout`` (seconds of silence before a connection is presumed dead),
-      ``maxPending`` (items an ``APPEND`` stream keeps for a lagging callback, 10,000);
+      ``maxPending`` (items an ``APPEND`` stream keeps for a lagging callback, 10,000),
+      ``callbackOverflow`` (``{kind: "block" | "drop_oldest" | "latest"}`` per stream
+      kind such as ``trades``, ``ohlcv``, ``orders``; default ``block``), ``maxLag``
+      (seconds a blocked reader waits for callbacks before dropping, default 5),
+      ``freshness`` (per-stream watchdog: ``False`` to turn it off, or ``multiple``,
+      ``floor``, ``minSamples``, ``interval``; see ``docs/threading.md``),
+      ``userDataQuietAfter`` (seconds of user-data silence, with orders open, before a
+      reconcile; default 60, ``False`` to turn it off);
     * ``credentials`` (a :class:`~ccxtpro_sync.Credentials`), or ``apiKey`` with ``secret``
       or ``privateKey``/``privateKeyPath`` (and ``password``). The secret entries are
       popped out of ``config``: the dict is consumed, so it holds no secret afterwards.
@@ -132,6 +140,8 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
             name=f"binance-{self.product}",
             timeout=settings.get("timeout", 30.0),
             max_pending=int(settings.get("maxPending", 10_000)),
+            overflow=settings.get("callbackOverflow"),
+            max_lag=float(settings.get("maxLag", 5.0)),
         )
         self.endpoints = self._endpoints(settings)
         self.new_updates = bool(settings.get("newUpdates", True))  # see BaseClient
@@ -144,6 +154,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
         self._number: Callable[[str], Any] = Decimal if numbers == "decimal" else float
         self._reconnect: Retrying | None = settings.get("reconnect")
         self._read_timeout = float(settings.get("readTimeout", SERVER_PING[self.product] * 3))
+        self._freshness = freshness_policy(settings.get("freshness"))
         self._ping_interval = float(settings.get("pingInterval", 15.0))
         self._max_streams = int(options.get("maxStreamsPerConnection", MAX_STREAMS[self.product]))
         self._trades_kind = str(options.get("tradesStream", "aggTrade"))
@@ -330,7 +341,12 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
         suffix = base.rsplit("/", 1)[-1] if self.endpoints.routed else "stream"
         name = f"{self.name}-{suffix}-{index}"
         protocol = BinanceStreamProtocol(
-            base, router, max_streams=self._max_streams, raw_tap=self._raw_tap, name=name
+            base,
+            router,
+            max_streams=self._max_streams,
+            raw_tap=self._raw_tap,
+            name=name,
+            freshness=new_freshness(self._freshness),
         )
         return Connection(
             protocol,

@@ -174,7 +174,12 @@ class BinanceRestTrading(BaseClient):
         market = self.market(symbol)
         p = new_order_params(market, type, side, amount, price, params)
         cid = str(p["newClientOrderId"])
-        return self._rest_order_call("create", "POST", market, p, timeout, client_id=cid)
+        order = self._rest_order_call("create", "POST", market, p, timeout, client_id=cid)
+        self._order_placed(order)
+        return order
+
+    def _order_placed(self, order: Order) -> None:
+        """Hook: an order this client placed (cancel-on-disconnect tracks it)."""
 
     def cancel_order(
         self,

@@ -26,6 +26,7 @@ from ..._core.events import (
     RawTap,
     Response,
 )
+from ..._core.freshness import Freshness
 from ..._core.subscriptions import SubscriptionBook
 from ..._exceptions import (
     BadRequest,
@@ -148,8 +149,11 @@ class BinanceStreamProtocol:
         streams_per_request: int = STREAMS_PER_REQUEST,
         raw_tap: RawTap | None = None,
         name: str = "",
+        freshness: Freshness | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        #: Per-stream silence tracking (None: no freshness watchdog).
+        self.freshness = freshness
         self.router: StreamRouter = router or RawStreamRouter()
         # Without a tap from the client, one that stays off (its clock is never read).
         self.raw_tap = raw_tap or RawTap(_never)
@@ -180,6 +184,8 @@ class BinanceStreamProtocol:
 
     def on_open(self, now: float) -> Inbound:
         self._open = True
+        if self.freshness is not None:
+            self.freshness.restart(self.book.desired(), now)
         self.book.mark_confirmed(self._url_streams)
         remaining = self.book.unconfirmed()
         ids, frames = self._requests("SUBSCRIBE", "subscribe", remaining)
@@ -221,6 +227,8 @@ class BinanceStreamProtocol:
                 return Inbound(reconnect_reason="server shutdown notice")
             router = self.router
             tap = self.raw_tap
+            if self.freshness is not None:
+                self.freshness.seen(frame.stream, now)
             try:
                 result = router.route(frame.stream, frame.data, now)
             except CcxtproSyncError as error:  # one bad payload never stops the stream
@@ -262,6 +270,40 @@ class BinanceStreamProtocol:
             return [], []
         confirmed = self.book.confirmed()
         return self._requests("UNSUBSCRIBE", "unsubscribe", [s for s in gone if s in confirmed])
+
+    def check_freshness(self, now: float) -> Inbound | None:
+        """Resubscribe (``UNSUBSCRIBE`` then ``SUBSCRIBE``) the confirmed streams that
+        went silent past their freshness limit, with a ``stream_stale`` notice each; a
+        book among them is invalidated, so it resyncs from a new snapshot. Paced by the
+        freshness policy's interval; None when there is nothing to do."""
+        fresh = self.freshness
+        if fresh is None or not self._open or not fresh.due(now):
+            return None
+        live = [s for s in self.book.confirmed() if is_stream_name(s)]
+        stale = fresh.stale(now, live, self.book.desired())
+        if not stale:
+            return None
+        names = [s.stream for s in stale]
+        outgoing = self._requests("UNSUBSCRIBE", "unsubscribe", names)[1]
+        outgoing += self._requests("SUBSCRIBE", "subscribe", names)[1]
+        reset = self.router.reset(names)
+        inbound = reset if isinstance(reset, Inbound) else Inbound(deliveries=reset)
+        inbound.outgoing = outgoing
+        notices: list[Notice] = [
+            (
+                "stream_stale",
+                {
+                    "name": self.name,
+                    "stream": s.stream,
+                    "silent_for": s.silent_for,
+                    "limit": s.limit,
+                    "strikes": s.strikes,
+                },
+            )
+            for s in stale
+        ]
+        inbound.notices = [*notices, *inbound.notices]
+        return inbound
 
     def capacity(self) -> int:
         return self.max_streams - len(self.book)

@@ -21,9 +21,11 @@ import msgspec
 
 from ..._arguments import check_handler, check_params, check_symbol
 from ..._core.events import Delivery, Policy
+from ..._core.freshness import QuietUserData
 from ..._credentials import Credentials
 from ..._exceptions import (
     AuthenticationError,
+    BadRequest,
     CcxtproSyncError,
     ClientClosed,
     NotSupported,
@@ -35,6 +37,7 @@ from ..._structures import Balances, Order, Position, Trade
 from ..._sync.connection import Connection
 from ..._sync.consumers import Stream, Subscription
 from ..._sync.worker import Worker
+from .dead_man import DEFAULT_COUNTDOWN_MS, CancelOnDisconnectState, DeadManSwitch
 from .errors import INVALID_LISTEN_KEY
 from .order_ids import client_order_id, exchange_order_id
 from .order_outcome import (
@@ -198,6 +201,19 @@ class BinanceTrading(BinanceRestTrading):
         self._worker = Worker(f"ccxtpro_sync-{self.name}-worker")
         keepalive = float(self.options.get("listenKeyKeepalive", 30 * 60.0))
         self._listen_key = SharedListenKeyTimer(keepalive)
+        self._dead_man = DeadManSwitch(
+            self,
+            enabled=bool(settings.get("cancelOnDisconnect", False)),
+            countdown_ms=settings.get("cancelOnDisconnectCountdown", DEFAULT_COUNTDOWN_MS),
+        )
+        quiet = settings.get("userDataQuietAfter", 60.0)
+        if quiet not in (None, False, 0) and not (
+            isinstance(quiet, int | float) and 0 < quiet < float("inf")
+        ):
+            raise BadRequest(f"userDataQuietAfter must be seconds > 0 or False, not {quiet!r}")
+        #: Seconds of user-data silence, with orders open, before a reconcile (None: never).
+        self._quiet_after: float | None = float(quiet) if quiet else None
+        self._quiet: QuietUserData | None = None
 
     # -- plumbing --------------------------------------------------------------------------
     def _require_credentials(self) -> Credentials:
@@ -247,6 +263,7 @@ class BinanceTrading(BinanceRestTrading):
                     max_message_size=self._max_message_size,
                     kind="ws_api",
                     on_give_up=self._connection_gave_up,
+                    on_lost=self._dead_man.on_ws_api_lost,
                 )
                 self._hook_reconcile()
             return self._ws_api
@@ -258,6 +275,37 @@ class BinanceTrading(BinanceRestTrading):
             self.hub.add_callback(
                 USER_DATA_SUBSCRIBED, lambda _: self._worker.submit(self._reconcile)
             )
+            if self._quiet_after is not None:
+                self._quiet = QuietUserData(self._quiet_after, time.monotonic())
+                self._worker.submit(self._check_quiet_user_data, delay=self._quiet_period())
+
+    def _quiet_period(self) -> float:
+        assert self._quiet_after is not None
+        return min(self._quiet_after / 2, 5.0)
+
+    def _check_quiet_user_data(self) -> None:
+        """Worker job: reconcile now if user data went quiet while orders are open
+        (a stalled stream on a live connection), then look again later."""
+        try:
+            with self._lock:
+                conn = self._ws_api if self.product == "spot" else self._user_stream
+                state, quiet = self._user, self._quiet
+            if conn is None or state is None or quiet is None or not conn.is_ready():
+                return
+            with state.lock:
+                open_orders = len(state.orders)
+            heard = max(conn.last_update_at or 0.0, conn.connected_at or 0.0)
+            if quiet.due(time.monotonic(), heard, open_orders):
+                _log.info(
+                    "%s: no user data for %.1fs with %d order(s) open; reconciling",
+                    self.name,
+                    quiet.after,
+                    open_orders,
+                )
+                self._reconcile()
+        finally:
+            if not self._closed:
+                self._worker.submit(self._check_quiet_user_data, delay=self._quiet_period())
 
     def _ws_call(self, build: WsBuild, timeout: float | None) -> Any:
         """Send one WS API request built by the protocol and return its parsed answer."""
@@ -369,6 +417,15 @@ class BinanceTrading(BinanceRestTrading):
             self._user_state().track(order)
         return order
 
+    def _order_placed(self, order: Order) -> None:
+        self._dead_man.note(order)
+
+    @property
+    def cancel_on_disconnect(self) -> CancelOnDisconnectState:
+        """The ``cancelOnDisconnect`` switch: mode, armed symbols, last heartbeat (see
+        docs/private.md for what each mode guarantees)."""
+        return self._dead_man.state()
+
     @property
     def rate_limits(self) -> list[RateLimit]:
         """The latest ``rateLimits`` Binance reported on the WS API, one per interval."""
@@ -421,13 +478,15 @@ class BinanceTrading(BinanceRestTrading):
         market = self.market(symbol)
         sending = check_params(params)
         cid = client_order_id(sending, spot=market.spot)
-        return self._ws_order_call(
+        order = self._ws_order_call(
             "create",
             symbol,
             lambda p: p.create_order(symbol, type, side, amount, price, sending),
             timeout,
             client_id=cid,
         )
+        self._order_placed(order)
+        return order
 
     def edit_order_ws(  # noqa: PLR0917 - CCXT's positional signature
         self,
