@@ -42,6 +42,7 @@ from ._exceptions import (
 from ._exchanges.binance.client import binance, binancecoinm, binanceusdm
 from ._exchanges.binance.dead_man import CancelOnDisconnectState
 from ._exchanges.binance.key_permissions import KeyPermissions
+from ._exchanges.deribit.client import DeribitClient, deribit
 from ._orderbook import OrderBook
 from ._signals import Signals, signals
 from ._structures import (
@@ -84,6 +85,7 @@ __all__ = [
     "ConnectionInfo",
     "Credentials",
     "DDoSProtection",
+    "DeribitClient",
     "ExchangeError",
     "ExchangeNotAvailable",
     "Fee",
@@ -126,6 +128,7 @@ __all__ = [
     "binancecoinm",
     "binanceusdm",
     "default_reconnect_policy",
+    "deribit",
     "run_preflight",
     "signals",
     "to_jsonable",

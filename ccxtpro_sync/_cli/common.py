@@ -81,6 +81,12 @@ def add_target_options(parser: argparse.ArgumentParser, *, market: bool = True) 
     """``--env``, ``--market``, and the local exchange's ``--seed``/``--speed``/``--urls``."""
     group = parser.add_argument_group("target")
     group.add_argument(
+        "--exchange",
+        default="binance",
+        choices=["binance", "deribit"],
+        help="binance (spot, usdm, coinm) or deribit (testnet/demo: test.deribit.com)",
+    )
+    group.add_argument(
         "--env",
         default="local",
         choices=["local", "prod", "testnet", "demo"],
@@ -112,6 +118,18 @@ def add_target_options(parser: argparse.ArgumentParser, *, market: bool = True) 
     )
 
 
+#: Deribit's default symbol (the BTC perpetual) for the market commands.
+DERIBIT_SYMBOL = "BTC/USD:BTC"
+
+
+def target(args: argparse.Namespace) -> tuple[str, str]:
+    """``(market, symbol)`` of the command line (market ``deribit`` for Deribit)."""
+    if getattr(args, "exchange", "binance") == "deribit":
+        return "deribit", args.symbol or DERIBIT_SYMBOL
+    market = args.market or (market_of(args.symbol) if args.symbol else "spot")
+    return market, args.symbol or DEFAULT_SYMBOL[market]
+
+
 def market_of(symbol: str) -> str:
     """``BTC/USDT`` → spot, ``BTC/USDT:USDT`` → usdm, ``BTC/USD:BTC`` → coinm."""
     if ":" not in symbol:
@@ -127,7 +145,9 @@ def open_target(args: argparse.Namespace, market: str) -> Iterator[tuple[binance
     config: dict[str, Any] = {"timeout": args.timeout}
     exchange: Any = None
     with contextlib.ExitStack() as stack:
-        if args.env == "local":
+        if market == "deribit":
+            client, exchange = _open_deribit(args, config, stack)
+        elif args.env == "local":
             config["environment"] = "local"
             if args.urls:
                 urls = json.loads(args.urls)
@@ -139,7 +159,8 @@ def open_target(args: argparse.Namespace, market: str) -> Iterator[tuple[binance
                 config["local"] = exchange
         else:
             config["environment"] = args.env
-        client = stack.enter_context(CLIENTS[market](config))
+        if market != "deribit":
+            client = stack.enter_context(CLIENTS[market](config))
 
         def remember(sender: Any, **payload: Any) -> None:
             # a stream that cannot connect ends in a timeout: keep why, to report it
@@ -149,6 +170,27 @@ def open_target(args: argparse.Namespace, market: str) -> Iterator[tuple[binance
         # from every sender: blinker keeps a receiver disconnected from one sender only
         stack.callback(signals.reconnect_scheduled.disconnect, remember)
         yield client, exchange
+
+
+def _open_deribit(
+    args: argparse.Namespace, config: dict[str, Any], stack: contextlib.ExitStack
+) -> tuple[Any, Any]:
+    """A Deribit client (``testnet``/``demo`` mean test.deribit.com) and its local exchange."""
+    from .._exchanges.deribit.client import deribit
+
+    exchange: Any = None
+    if args.env == "local":
+        config["environment"] = "local"
+        if args.urls:
+            config["urls"] = {k: v for k, v in json.loads(args.urls).items() if k in ("ws", "rest")}
+        else:
+            from ..simulator import LocalDeribit
+
+            exchange = stack.enter_context(LocalDeribit(seed=args.seed))
+            config["local"] = exchange
+    else:
+        config["environment"] = "prod" if args.env == "prod" else "test"
+    return stack.enter_context(deribit(config)), exchange
 
 
 @contextlib.contextmanager

@@ -6,6 +6,7 @@ Needs nothing beyond the ``local`` extra (no rich).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import threading
 import time
 from typing import Any
@@ -16,7 +17,12 @@ from .output import decimals, iso
 
 def add_parser(commands: Any) -> None:
     demo = commands.add_parser("demo", help="live ticker and order book from the local exchange")
-    demo.add_argument("--symbol", default="BTC/USDT", help="spot market to show")
+    demo.add_argument(
+        "--exchange", default="binance", choices=["binance", "deribit"], help="local exchange"
+    )
+    demo.add_argument(
+        "--symbol", default=None, help="market to show (BTC/USDT; deribit: BTC/USD:BTC)"
+    )
     demo.add_argument("--seconds", type=seconds_float, default=5.0, help="0 runs until Ctrl-C")
     demo.add_argument("--interval", type=positive_float, default=0.5, help="seconds between lines")
     demo.add_argument(
@@ -32,12 +38,23 @@ def run(args: argparse.Namespace) -> int:
     from .. import binance
     from ..simulator import LocalExchange
 
-    symbol = args.symbol
-    with (
-        LocalExchange(seed=args.seed) as exchange,
-        binance({"environment": "local", "local": exchange}) as client,
-    ):
-        print(f"local exchange at {exchange.urls('spot')['ws']} — {symbol}, {args.seconds:g}s")
+    deribit = getattr(args, "exchange", "binance") == "deribit"
+    symbol = args.symbol or ("BTC/USD:BTC" if deribit else "BTC/USDT")
+    with contextlib.ExitStack() as stack:
+        if deribit:
+            from .. import deribit as deribit_client
+            from ..simulator import LocalDeribit
+
+            exchange: Any = stack.enter_context(LocalDeribit(seed=args.seed))
+            client: Any = stack.enter_context(
+                deribit_client({"environment": "local", "local": exchange})
+            )
+            url = exchange.url
+        else:
+            exchange = stack.enter_context(LocalExchange(seed=args.seed))
+            client = stack.enter_context(binance({"environment": "local", "local": exchange}))
+            url = exchange.urls("spot")["ws"]
+        print(f"local exchange at {url} — {symbol}, {args.seconds:g}s")
         lock = threading.Lock()
         state: dict[str, Any] = {}
 
@@ -57,7 +74,9 @@ def run(args: argparse.Namespace) -> int:
                 book = client.watch_order_book(symbol, limit=args.depth, timeout=10)
                 with lock:
                     ticker = state.get("ticker")
-                last = f"last {ticker.last:,.2f}  24h {ticker.percentage:+.2f}%" if ticker else ""
+                last = f"last {ticker.last:,.2f}" if ticker and ticker.last is not None else ""
+                if ticker and ticker.percentage is not None:
+                    last += f"  24h {ticker.percentage:+.2f}%"
                 bid, ask = book.bids[0], book.asks[0]
                 print(
                     f"{iso(book.timestamp)}  bid {bid[0]:,.{digits}f} x {bid[1]:.4f}  "

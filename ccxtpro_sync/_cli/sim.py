@@ -86,6 +86,7 @@ def _run_deribit(args: argparse.Namespace) -> int:
         client_id, secret = exchange.credentials
         print(f"deribit ws={urls['ws']}  rest={urls['rest']}")
         print(f"local test key: client_id={client_id} client_secret={secret}")
+        print(f"export {URLS_VARIABLE}='{json.dumps(urls, separators=(',', ':'))}'")
         print("Ctrl-C to stop.", flush=True)
         deadline = None if args.seconds <= 0 else time.monotonic() + args.seconds
         stop = threading.Event()

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._exceptions import NetworkError
-from .common import DEFAULT_SYMBOL, add_target_options, market_of, open_client
+from .common import add_target_options, open_client, target
 from .errors import describe
 from .output import table
 
@@ -70,7 +70,7 @@ def checks(client: Any, symbol: str) -> list[tuple[str, Callable[[], str]]]:
         ("ohlcv 1m", ohlcv),
         ("order book", book),
     ]
-    if client.product != "spot":
+    if getattr(client, "product", "spot") != "spot":  # Binance futures
         found += [("mark price", mark), ("funding rate", funding)]
     return found
 
@@ -83,8 +83,7 @@ def run(args: argparse.Namespace) -> int:
             if not hasattr(args, name):
                 setattr(args, name, value)
         return preflight.run(args)
-    market = args.market or (market_of(args.symbol) if args.symbol else "spot")
-    symbol = args.symbol or DEFAULT_SYMBOL[market]
+    market, symbol = target(args)
     rows: list[list[Any]] = []
     stopped = None
     with open_client(args, market) as client:

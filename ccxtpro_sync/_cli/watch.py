@@ -11,13 +11,12 @@ from typing import Any
 import msgspec
 
 from .common import (
-    DEFAULT_SYMBOL,
     add_target_options,
     count_int,
-    market_of,
     open_client,
     positive_int,
     seconds_float,
+    target,
 )
 from .output import HAVE_RICH, NEED_RICH, console, decimals, iso, padded
 
@@ -56,8 +55,7 @@ def add_parser(commands: Any) -> None:
 
 
 def _target(args: argparse.Namespace) -> tuple[str, str]:
-    market = args.market or (market_of(args.symbol) if args.symbol else "spot")
-    return market, args.symbol or DEFAULT_SYMBOL[market]
+    return target(args)
 
 
 def _deadline(seconds: float) -> float | None:

@@ -57,6 +57,9 @@ class Decoded:
     errors: list[BaseException] = field(default_factory=list)
     #: The server asked us to go (maintenance): reconnect now.
     reconnect_reason: str | None = None
+    #: Streams whose state broke (a gap in a sequenced book): the protocol sends an
+    #: unsubscribe and a subscribe for just these, to get a fresh snapshot.
+    resubscribe: list[str] = field(default_factory=list)
 
 
 class Adapter(Protocol):
@@ -126,6 +129,10 @@ class Adapter(Protocol):
         """Time passed: a frame to send (e.g. a token refresh), or None. Its reply comes
         back through ``authenticated``."""
         ...
+
+    # Optional: ``restored() -> list[Delivery]``, called when the restoration order has
+    # finished (``ready``) after every (re)connect; its deliveries go to the hub like
+    # data (e.g. a marker the client listens to, to reconcile what the gap missed).
 
     def on_disconnect(self) -> list[Delivery]:
         """The socket is gone. The cancel-on-disconnect hook: what the user must hear

@@ -74,6 +74,7 @@ class AdapterProtocol:
         self._live: set[int] = set()  # subscribe/unsubscribe outside the restoration
         self._timers: set[int] = set()  # frames from adapter.on_timer (token refresh)
         self._user: set[int] = set()  # application requests
+        self._resync: set[int] = set()  # unsubscribe + subscribe of a broken stream
 
     def next_id(self) -> int:
         return next(self._ids)
@@ -98,7 +99,12 @@ class AdapterProtocol:
         if tap is not None and tap.enabled:
             raw = RawMessage(self.adapter.name, "ws", bytes(data), tap.clock())
             deliveries = [Delivery(RAW_HASH, [raw], Policy.APPEND), *deliveries]
-        if not decoded.replies and not decoded.errors and decoded.reconnect_reason is None:
+        if (
+            not decoded.replies
+            and not decoded.errors
+            and decoded.reconnect_reason is None
+            and not decoded.resubscribe
+        ):
             return deliveries  # the fast path: data only
         inbound = Inbound(
             deliveries=deliveries,
@@ -107,7 +113,23 @@ class AdapterProtocol:
         )
         for reply in decoded.replies:
             self._reply(reply, now, inbound)
+        if decoded.resubscribe:
+            self._resubscribe(decoded.resubscribe, inbound)
         return inbound
+
+    def _resubscribe(self, streams: Sequence[str], inbound: Inbound) -> None:
+        """Unsubscribe and subscribe confirmed ``streams`` again, as two frames in that
+        order; their replies are bookkeeping only (the streams stay confirmed)."""
+        confirmed = self.book.confirmed()
+        again = [s for s in dict.fromkeys(streams) if s in confirmed]
+        if not again or not self._can_send_live("subscribe"):
+            return  # not confirmed yet: the pending subscribe brings a snapshot anyway
+        frames = []
+        for build in (self.adapter.unsubscribe, self.adapter.subscribe):
+            request_id = self.next_id()
+            self._resync.add(request_id)
+            frames.append(build(again, request_id))
+        inbound.outgoing = [*inbound.outgoing, *frames]
 
     def on_close(self) -> Inbound:
         self._open = False
@@ -119,6 +141,7 @@ class AdapterProtocol:
         self._live.clear()
         self._timers.clear()
         self._user.clear()
+        self._resync.clear()
         return Inbound(deliveries=self.adapter.on_disconnect())
 
     def encode_request(self, method: str, params: Any) -> tuple[int | str, str]:
@@ -197,6 +220,10 @@ class AdapterProtocol:
         self._step = None
         self.ready = True
         inbound.ready = True
+        # Optional hook: deliveries to hand out once restored (a "reconcile now" marker).
+        restored = getattr(adapter, "restored", None)
+        if restored is not None:
+            inbound.deliveries = [*inbound.deliveries, *restored()]
         return inbound
 
     def _reply(self, reply: Reply, now: float, inbound: Inbound) -> None:
@@ -237,6 +264,11 @@ class AdapterProtocol:
                 inbound.errors.append(reply.error)
             else:
                 self.adapter.authenticated(reply.result, now)
+            return
+        if request_id in self._resync:
+            self._resync.discard(request_id)
+            if reply.error is not None:
+                inbound.errors.append(reply.error)
             return
         if request_id in self._user:
             self._user.discard(request_id)

@@ -1,0 +1,418 @@
+"""``ccxtpro_sync.deribit(config)``: the Deribit client, a thin layer on ``AdapterClient``.
+
+The wire protocol lives in :class:`DeribitAdapter`; this module resolves the
+environment and credentials, loads the markets over HTTP
+(``public/get_instruments``) and maps the unified ``watch_*``/``on_*``/
+``stream_*``/``un_watch_*`` faces onto Deribit channel names.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import msgspec
+from tenacity import Retrying
+
+from ..._core.events import Policy
+from ..._exceptions import BadRequest, ExchangeError, InvalidArgument, NetworkError
+from ..._numbers import NumberConverter
+from ..._orderbook import OrderBook
+from ..._signals import send, signals
+from ..._structures import OHLCV, Market, Ticker, Trade
+from ..._sync.consumers import Stream, Subscription
+from ..._sync.info import ConnectionInfo
+from ...adapters.client import AdapterClient
+from .adapter import COD_SCOPES, RESYNC_HASH, DeribitAdapter, DeribitSettings
+from .channels import book_channel, chart_channel, quote_channel, ticker_channel, trades_channel
+from .credentials import DeribitCredentials
+from .environments import DeribitEndpoints, endpoints
+from .errors import deribit_error
+from .markets import DeribitMarkets, instruments_requests, parse_markets
+from .trading import DeribitTrading
+from .user_data import UserDataLedger
+from .user_streams import DeribitUserData
+
+__all__ = ["DeribitClient", "deribit"]
+
+#: Deribit's smallest ``public/set_heartbeat`` interval (seconds).
+MIN_HEARTBEAT = 10.0
+
+Symbols = str | Sequence[str]
+
+
+def _names(symbols: Symbols) -> list[str]:
+    if isinstance(symbols, str):
+        return [symbols]
+    names = list(symbols)
+    if not names or not all(isinstance(s, str) for s in names):
+        raise InvalidArgument("symbols must be a non-empty list of strings")
+    return names
+
+
+class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
+    """A threaded Deribit client (see :func:`deribit` for the configuration)."""
+
+    def __init__(self, config: Mapping[str, Any] | None = None) -> None:
+        settings = dict(config or {})
+        environment = settings.get("environment", "prod")
+        self.environment: str = environment
+        urls = dict(settings.get("urls") or {})
+        if environment == "local":
+            local = settings.get("local")
+            if local is not None:
+                found = DeribitEndpoints.local(local.url)
+            elif "ws" in urls and "rest" in urls:
+                found = DeribitEndpoints("local", urls["ws"], urls["rest"])
+            else:
+                raise BadRequest(
+                    "environment 'local' needs the running exchange: "
+                    "deribit({'environment': 'local', 'local': exchange}) or its "
+                    "urls {'ws': ..., 'rest': ...}"
+                )
+        else:
+            found = endpoints(environment)
+        if set(urls) - {"ws", "rest"}:
+            raise BadRequest("urls may set 'ws' and 'rest' only")
+        #: ``ws`` (JSON-RPC websocket) and ``rest`` (HTTP base); ``urls`` overrides them.
+        self.endpoints = dataclasses.replace(found, **urls)
+        credentials = DeribitCredentials.resolve(
+            environment,
+            client_id=settings.get("apiKey"),
+            client_secret=settings.get("secret"),
+        )
+        options = dict(settings.get("options") or {})
+        interval = float(options.get("heartbeatInterval", 30.0))
+        minimum = float(options.get("minHeartbeat", MIN_HEARTBEAT))
+        if environment != "local" and minimum < MIN_HEARTBEAT:
+            raise InvalidArgument(f"deribit's heartbeat interval is at least {MIN_HEARTBEAT} s")
+        if interval < minimum:
+            raise InvalidArgument(f"heartbeatInterval must be at least {minimum} s")
+        cod = settings.get("cancelOnDisconnect", False)
+        if cod is not False and cod not in COD_SCOPES[1:]:
+            raise InvalidArgument("cancelOnDisconnect must be False, 'connection' or 'account'")
+        self._book_interval = options.get("bookInterval", "100ms")
+        if self._book_interval not in ("100ms", "agg2", "raw"):
+            raise InvalidArgument("bookInterval must be '100ms', 'agg2' or 'raw'")
+        if self._book_interval == "raw" and credentials is None:
+            raise InvalidArgument("bookInterval 'raw' needs credentials (Deribit: authorised only)")
+        grant = options.get("grantType", "client_credentials")
+        if grant not in ("client_credentials", "client_signature"):
+            raise InvalidArgument("grantType must be 'client_credentials' or 'client_signature'")
+        self._number: NumberConverter = settings.get("number", float)
+        self._markets: DeribitMarkets | None = None
+        self._markets_lock = threading.Lock()
+        self._closed_event = threading.Event()  # wakes order lookups on close()
+        self._ledger = UserDataLedger()
+        self._settings = DeribitSettings(
+            ledger=self._ledger,
+            url=self.endpoints.ws,
+            markets=self._loaded_markets,
+            credentials=credentials,
+            grant_type=grant,
+            heartbeat_interval=interval,
+            cancel_on_disconnect=cod,
+        )
+        reconnect: Retrying | None = settings.get("reconnect")
+        super().__init__(
+            lambda: DeribitAdapter(self._settings),
+            reconnect=reconnect,
+            timeout=float(settings.get("timeout", 10.0)),
+            name="deribit",
+        )
+        # Book resyncs become signals on the dispatcher thread (no library lock held).
+        self.hub.add_callback(RESYNC_HASH, self._resynced)
+
+    def _resynced(self, notices: list[dict[str, Any]]) -> None:
+        for notice in notices:
+            send(signals.order_book_resync, self, **notice)
+
+    # -- markets -------------------------------------------------------------------------
+    def _get(self, method: str, params: Mapping[str, Any]) -> Any:
+        query = urllib.parse.urlencode(
+            {k: json.dumps(v) if isinstance(v, bool) else v for k, v in params.items()}
+        )
+        url = f"{self.endpoints.rest}/{method}?{query}"
+        try:
+            with urllib.request.urlopen(url, timeout=self._timeout(None)) as reply:
+                body = json.loads(reply.read())
+        except urllib.error.HTTPError as exc:
+            try:
+                body = json.loads(exc.read())
+            except ValueError:
+                raise ExchangeError(f"deribit {method}: HTTP {exc.code}") from None
+        except (OSError, ValueError) as exc:
+            raise NetworkError(f"deribit {method}: {type(exc).__name__}") from exc
+        error = body.get("error") if isinstance(body, dict) else None
+        if error:
+            raise deribit_error(error.get("code", 0), error.get("message", ""), error.get("data"))
+        return body.get("result")
+
+    def load_markets(self, reload: bool = False) -> dict[str, Market]:
+        """Load (once) the markets from ``public/get_instruments``; returns them by symbol."""
+        self._check_usable()
+        with self._markets_lock:
+            if self._markets is None or reload:
+                raw: list[Any] = []
+                for method, params in instruments_requests():
+                    raw.extend(self._get(method, params) or [])
+                self._markets = parse_markets(
+                    raw, number=self._number, now_ms=int(time.time() * 1000)
+                )
+            markets = self._markets
+        return {m.symbol: m for m in markets.values()}
+
+    def _loaded_markets(self) -> DeribitMarkets:
+        markets = self._markets
+        if markets is None:
+            self.load_markets()
+            markets = self._markets
+            assert markets is not None
+        return markets
+
+    @property
+    def markets(self) -> dict[str, Market]:
+        return self.load_markets()
+
+    @property
+    def symbols(self) -> list[str]:
+        return self._loaded_markets().symbols
+
+    def market(self, symbol: str) -> Market:
+        """The market of a unified symbol (``BadSymbol`` when unknown)."""
+        return self._loaded_markets().market(symbol)
+
+    def _ids(self, symbols: Symbols) -> list[str]:
+        return [self.market(s).id for s in _names(symbols)]
+
+    # -- generic faces over a list of channels --------------------------------------------
+    def _watch_channels(self, channels: list[str], timeout: float | None, what: str) -> Any:
+        def hold() -> None:
+            for channel in channels:
+                self._planner.hold(("watch", channel), [channel])
+
+        return self._wait_next(self._hashes(channels), hold, timeout, what)
+
+    def _unwatch_channels(self, channels: list[str]) -> None:
+        for channel in channels:
+            self.un_watch(channel)
+
+    # -- tickers -------------------------------------------------------------------------
+    def _ticker_channels(self, symbols: Symbols) -> list[str]:
+        return [ticker_channel(i) for i in self._ids(symbols)]
+
+    def watch_ticker(self, symbol: str, *, timeout: float | None = None) -> Ticker:
+        """The next ticker of ``symbol`` (channel ``ticker.{instrument}.100ms``)."""
+        result: Ticker = self._watch_channels(self._ticker_channels(symbol), timeout, "ticker")
+        return result
+
+    def watch_tickers(
+        self, symbols: Sequence[str], *, timeout: float | None = None
+    ) -> dict[str, Ticker]:
+        """The next ticker of any of ``symbols``, as ``{symbol: ticker}``."""
+        ticker: Ticker = self._watch_channels(self._ticker_channels(symbols), timeout, "tickers")
+        return {ticker.symbol: ticker}
+
+    def on_ticker(
+        self, symbol: Symbols, handler: Callable[[Ticker], object] | None = None
+    ) -> Subscription:
+        """Call ``handler(ticker)`` for every ticker of ``symbol`` (or symbols)."""
+        return self.on(self._ticker_channels(symbol), handler)
+
+    on_tickers = on_ticker
+
+    def stream_ticker(self, symbol: Symbols, *, timeout: float | None = None) -> Stream[Ticker]:
+        """An iterator over tickers (newest kept when the reader lags)."""
+        return self.stream(self._ticker_channels(symbol), policy=Policy.LATEST, timeout=timeout)
+
+    stream_tickers = stream_ticker
+
+    def un_watch_ticker(self, symbol: Symbols) -> None:
+        self._unwatch_channels(self._ticker_channels(symbol))
+
+    un_watch_tickers = un_watch_ticker
+
+    # -- best bid/ask (quote channel) ----------------------------------------------------
+    def _quote_channels(self, symbols: Symbols) -> list[str]:
+        return [quote_channel(i) for i in self._ids(symbols)]
+
+    def watch_bids_asks(
+        self, symbols: Symbols, *, timeout: float | None = None
+    ) -> dict[str, Ticker]:
+        """The next best bid/ask of any of ``symbols`` (channel ``quote.{instrument}``)."""
+        ticker: Ticker = self._watch_channels(self._quote_channels(symbols), timeout, "bids_asks")
+        return {ticker.symbol: ticker}
+
+    def on_bids_asks(
+        self, symbols: Symbols, handler: Callable[[Ticker], object] | None = None
+    ) -> Subscription:
+        return self.on(self._quote_channels(symbols), handler)
+
+    def stream_bids_asks(self, symbols: Symbols, *, timeout: float | None = None) -> Stream[Ticker]:
+        return self.stream(self._quote_channels(symbols), policy=Policy.LATEST, timeout=timeout)
+
+    def un_watch_bids_asks(self, symbols: Symbols) -> None:
+        self._unwatch_channels(self._quote_channels(symbols))
+
+    # -- trades --------------------------------------------------------------------------
+    def _trade_channels(self, symbols: Symbols) -> list[str]:
+        return [trades_channel(i) for i in self._ids(symbols)]
+
+    def watch_trades(self, symbol: str, *, timeout: float | None = None) -> list[Trade]:
+        """The next public trades of ``symbol`` (channel ``trades.{instrument}.100ms``)."""
+        trades: list[Trade] = self._watch_channels(self._trade_channels(symbol), timeout, "trades")
+        return trades
+
+    def watch_trades_for_symbols(
+        self, symbols: Sequence[str], *, timeout: float | None = None
+    ) -> list[Trade]:
+        trades: list[Trade] = self._watch_channels(self._trade_channels(symbols), timeout, "trades")
+        return trades
+
+    def on_trades(
+        self, symbols: Symbols, handler: Callable[[list[Trade]], object] | None = None
+    ) -> Subscription:
+        return self.on(self._trade_channels(symbols), handler)
+
+    def stream_trades(
+        self, symbols: Symbols, *, timeout: float | None = None
+    ) -> Stream[list[Trade]]:
+        return self.stream(self._trade_channels(symbols), policy=Policy.APPEND, timeout=timeout)
+
+    def un_watch_trades(self, symbols: Symbols) -> None:
+        self._unwatch_channels(self._trade_channels(symbols))
+
+    un_watch_trades_for_symbols = un_watch_trades
+
+    # -- OHLCV (chart channel) -----------------------------------------------------------
+    def _chart_channels(self, symbols: Symbols, timeframe: str) -> list[str]:
+        return [chart_channel(i, timeframe) for i in self._ids(symbols)]
+
+    def watch_ohlcv(
+        self, symbol: str, timeframe: str = "1m", *, timeout: float | None = None
+    ) -> list[OHLCV]:
+        """The next candles of ``symbol`` (channel ``chart.trades.{instrument}.{resolution}``)."""
+        candles: list[OHLCV] = self._watch_channels(
+            self._chart_channels(symbol, timeframe), timeout, "ohlcv"
+        )
+        return candles
+
+    def watch_ohlcv_for_symbols(
+        self, symbols: Sequence[str], timeframe: str = "1m", *, timeout: float | None = None
+    ) -> list[OHLCV]:
+        candles: list[OHLCV] = self._watch_channels(
+            self._chart_channels(symbols, timeframe), timeout, "ohlcv"
+        )
+        return candles
+
+    def on_ohlcv(
+        self,
+        symbols: Symbols,
+        timeframe: str = "1m",
+        handler: Callable[[list[OHLCV]], object] | None = None,
+    ) -> Subscription:
+        """Call ``handler(candles)`` for every candle update (``handler=`` by keyword
+        when the timeframe is the default)."""
+        return self.on(self._chart_channels(symbols, timeframe), handler)
+
+    def stream_ohlcv(
+        self, symbols: Symbols, timeframe: str = "1m", *, timeout: float | None = None
+    ) -> Stream[list[OHLCV]]:
+        return self.stream(
+            self._chart_channels(symbols, timeframe), policy=Policy.APPEND, timeout=timeout
+        )
+
+    def un_watch_ohlcv(self, symbols: Symbols, timeframe: str = "1m") -> None:
+        self._unwatch_channels(self._chart_channels(symbols, timeframe))
+
+    # -- order books ---------------------------------------------------------------------
+    def _book_channels(self, symbols: Symbols) -> list[str]:
+        return [book_channel(i, self._book_interval) for i in self._ids(symbols)]
+
+    def watch_order_book(
+        self, symbol: str, limit: int | None = None, *, timeout: float | None = None
+    ) -> OrderBook[Any]:
+        """The next synchronised book of ``symbol`` (channel ``book.{instrument}.100ms``:
+        a snapshot, then changes chained by ``change_id``; a broken chain resubscribes
+        this instrument only, and no book is shown until its new snapshot). ``limit``
+        caps the levels per side of the returned view."""
+        book: OrderBook[Any] = self._watch_channels(
+            self._book_channels(symbol), timeout, "order_book"
+        )
+        if limit is not None:
+            book = msgspec.structs.replace(book, bids=book.bids[:limit], asks=book.asks[:limit])
+        return book
+
+    def watch_order_book_for_symbols(
+        self, symbols: Sequence[str], *, timeout: float | None = None
+    ) -> OrderBook[Any]:
+        book: OrderBook[Any] = self._watch_channels(
+            self._book_channels(symbols), timeout, "order_book"
+        )
+        return book
+
+    def on_order_book(
+        self, symbols: Symbols, handler: Callable[[OrderBook[Any]], object] | None = None
+    ) -> Subscription:
+        return self.on(self._book_channels(symbols), handler)
+
+    def stream_order_book(
+        self, symbols: Symbols, *, timeout: float | None = None
+    ) -> Stream[OrderBook[Any]]:
+        return self.stream(self._book_channels(symbols), policy=Policy.LATEST, timeout=timeout)
+
+    def un_watch_order_book(self, symbols: Symbols) -> None:
+        self._unwatch_channels(self._book_channels(symbols))
+
+    un_watch_order_book_for_symbols = un_watch_order_book
+
+    # -- introspection -------------------------------------------------------------------
+    def connection_info(self, index: int = 0) -> dict[str, Any]:
+        """Deribit state of connection ``index``: auth, token refresh, cancel-on-disconnect,
+        heartbeat interval, book resyncs."""
+        conns = self._planner.connections()
+        if not 0 <= index < len(conns):
+            raise BadRequest(f"no deribit connection {index}")
+        conn = conns[index]
+
+        def read(protocol: Any) -> dict[str, Any]:
+            adapter: DeribitAdapter = protocol.adapter
+            return {**adapter.info(), "books": adapter.book_stats(), "ready": protocol.ready}
+
+        result: dict[str, Any] = conn.query(read)
+        return result
+
+    def _close_resources(self, timeout: float) -> None:
+        self._closed_event.set()
+        self._stop_reconciler(timeout)
+        super()._close_resources(timeout)
+
+    def connections(self) -> list[ConnectionInfo]:
+        """Figures for every websocket connection of this client."""
+        return super().connections()
+
+    def __repr__(self) -> str:
+        closed = " closed" if self._closed else ""
+        return f"<deribit {self.environment}{closed}>"
+
+
+def deribit(config: Mapping[str, Any] | None = None) -> DeribitClient:
+    """A Deribit client.
+
+    Config keys: ``environment`` (``"prod"`` default, ``"test"``, ``"local"`` with
+    ``"local": LocalDeribit``), ``urls`` (``{"ws": ..., "rest": ...}`` overrides),
+    ``apiKey``/``secret`` (else ``DERIBIT_<ENV>_CLIENT_ID``/``_CLIENT_SECRET``),
+    ``cancelOnDisconnect``
+    (``False``, ``"connection"``, ``"account"``), ``options``: ``heartbeatInterval``
+    (seconds, at least Deribit's 10), ``bookInterval`` (``"100ms"``, ``"agg2"``, or
+    ``"raw"`` with credentials), ``grantType`` (``"client_credentials"`` or
+    ``"client_signature"``); ``timeout``, ``reconnect`` (a tenacity policy), ``number``.
+    """
+    return DeribitClient(config)

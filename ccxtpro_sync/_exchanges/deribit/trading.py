@@ -1,0 +1,227 @@
+"""Trading over Deribit's websocket: the ``*_ws`` methods of the Deribit client.
+
+Every order request carries a ``label`` (the client order id) and a
+``valid_until`` (server time + 5 s). When its reply is lost (the connection
+dropped, or the reply did not come in time) the request is never sent again:
+the order is looked up by label until the outcome is known — the ``Order``,
+``OrderNotPlaced`` once ``valid_until`` has passed with no such order, or
+``OrderStatusUnknown`` when the lookup cannot finish in time (or a label is
+shared by several orders).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..._exceptions import ClientClosed, NetworkError, OrderStatusUnknown
+from ..._structures import Balances, Market, Order, Position, Trade
+from .markets import SETTLE_CURRENCIES, DeribitMarkets
+from .order_lookup import (
+    DEFAULT_VALID_FOR_MS,
+    STALE_MARGIN_MS,
+    lookup_request,
+    resolve_create,
+    with_deadline,
+)
+from .orders import (
+    OrderRequest,
+    cancel_all_params,
+    cancel_params,
+    create_order_request,
+    edit_order_params,
+    my_trades_request,
+    open_orders_request,
+    order_state_params,
+    positions_params,
+)
+from .parsers import (
+    parse_balance,
+    parse_order,
+    parse_order_result,
+    parse_orders,
+    parse_positions,
+    parse_trades,
+)
+
+__all__ = ["DeribitTrading"]
+
+#: Pause between two label lookups while the outcome is still open.
+_LOOKUP_PAUSE = 0.25
+
+
+class DeribitTrading:
+    """Mixin of the Deribit client (listed after ``AdapterClient`` in its bases)."""
+
+    _server_offset_ms: int | None = None
+
+    if TYPE_CHECKING:  # provided by the client, which comes first in the MRO
+        _closed_event: threading.Event
+
+        def request(
+            self, method: str, params: Any = None, *, timeout: float | None = None
+        ) -> Any: ...
+        def market(self, symbol: str) -> Market: ...
+        def _loaded_markets(self) -> DeribitMarkets: ...
+        def _timeout(self, timeout: float | None) -> float: ...
+
+    # -- server time -----------------------------------------------------------------------
+    def _server_now_ms(self, timeout: float) -> int:
+        """Server time from one ``public/get_time`` (its offset to our clock is kept)."""
+        if self._server_offset_ms is None:
+            sent = time.time() * 1000
+            server = int(self.request("public/get_time", {}, timeout=timeout))
+            received = time.time() * 1000
+            self._server_offset_ms = int(server - (sent + received) / 2)
+        return int(time.time() * 1000) + self._server_offset_ms
+
+    # -- orders ----------------------------------------------------------------------------
+    def create_order_ws(  # noqa: PLR0917 - CCXT argument order
+        self,
+        symbol: str,
+        type: str,  # noqa: A002 - CCXT's name
+        side: str,
+        amount: Any,
+        price: Any = None,
+        params: dict[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> Order:
+        """Place an order (``private/buy``/``private/sell``). ``params``: ``clientOrderId``
+        (the label), ``postOnly``, ``reduceOnly``, ``timeInForce``, ``triggerPrice``,
+        ``stopLossPrice``, ``takeProfitPrice``, ``trailingAmount``. A lost reply is
+        resolved by label (see the module docstring), never by sending again."""
+        market = self.market(symbol)
+        request = create_order_request(market, type, side, amount, price, params)
+        seconds = self._timeout(timeout)
+        with_deadline(request, self._server_now_ms(seconds))
+        try:
+            result = self.request(request.method, request.params, timeout=seconds)
+        except ClientClosed:
+            raise
+        except NetworkError:
+            return self._resolve_lost(request, market, seconds)
+        order, _ = parse_order_result(result, self._loaded_markets())
+        return order
+
+    def _resolve_lost(self, request: OrderRequest, market: Market, seconds: float) -> Order:
+        budget = seconds + (DEFAULT_VALID_FOR_MS + STALE_MARGIN_MS) / 1000 + 1.0
+        deadline = time.monotonic() + budget
+        markets = self._loaded_markets()
+        method, params = lookup_request(request, market)
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self._closed_event.is_set():
+                break
+            try:
+                found = self.request(method, params, timeout=remaining)
+                order = resolve_create(
+                    found, request, market, self._server_now_ms(remaining), markets.number
+                )
+            except ClientClosed:
+                raise
+            except NetworkError:
+                continue  # reconnecting: ask again while time is left
+            if order is not None:
+                return order
+            if self._closed_event.wait(min(_LOOKUP_PAUSE, max(remaining, 0.0))):
+                break
+        raise OrderStatusUnknown(
+            f"deribit order {request.label!r}: the reply was lost and its label lookup "
+            "did not finish in time; look it up before doing anything else with it",
+            client_order_id=request.label,
+            symbol=market.symbol,
+        )
+
+    def edit_order_ws(  # noqa: PLR0917 - CCXT argument order
+        self,
+        id: str,  # noqa: A002 - CCXT's name
+        symbol: str | None = None,
+        type: str | None = None,  # noqa: A002 - CCXT's name
+        side: str | None = None,
+        amount: Any = None,
+        price: Any = None,
+        params: dict[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> Order:
+        """Change an open order's amount/price (``private/edit``)."""
+        result = self.request(
+            "private/edit", edit_order_params(id, amount, price, params), timeout=timeout
+        )
+        order, _ = parse_order_result(result, self._loaded_markets())
+        return order
+
+    def cancel_order_ws(
+        self,
+        id: str,  # noqa: A002 - CCXT's name
+        symbol: str | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> Order:
+        """Cancel one order (``private/cancel``)."""
+        result = self.request("private/cancel", cancel_params(id), timeout=timeout)
+        return parse_orders(result, self._loaded_markets())[0]
+
+    def cancel_all_orders_ws(
+        self, symbol: str | None = None, *, timeout: float | None = None
+    ) -> int:
+        """Cancel every open order (of ``symbol``); returns how many were cancelled."""
+        method, params = cancel_all_params(self.market(symbol) if symbol is not None else None)
+        return int(self.request(method, params, timeout=timeout))
+
+    def fetch_order_ws(
+        self,
+        id: str,  # noqa: A002 - CCXT's name
+        symbol: str | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> Order:
+        """One order's state (``private/get_order_state``)."""
+        result = self.request("private/get_order_state", order_state_params(id), timeout=timeout)
+        markets = self._loaded_markets()
+        return parse_order(result, markets.by_id(result["instrument_name"]), markets.number)
+
+    def fetch_open_orders_ws(
+        self, symbol: str | None = None, *, timeout: float | None = None
+    ) -> list[Order]:
+        """Open orders (of ``symbol``)."""
+        method, params = open_orders_request(self.market(symbol) if symbol is not None else None)
+        return parse_orders(self.request(method, params, timeout=timeout), self._loaded_markets())
+
+    def fetch_my_trades_ws(
+        self,
+        symbol: str,
+        since: int | None = None,
+        limit: int | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> list[Trade]:
+        """The account's trades on ``symbol``, oldest first."""
+        method, params = my_trades_request(self.market(symbol), since, limit)
+        result = self.request(method, params, timeout=timeout)
+        trades = result.get("trades", []) if isinstance(result, dict) else result
+        return parse_trades(trades, self._loaded_markets())
+
+    def fetch_balance_ws(
+        self, currencies: Sequence[str] = SETTLE_CURRENCIES, *, timeout: float | None = None
+    ) -> Balances:
+        """Balances from ``private/get_account_summary`` of each currency."""
+        summaries = [
+            self.request("private/get_account_summary", {"currency": c}, timeout=timeout)
+            for c in currencies
+        ]
+        return parse_balance(summaries, self._loaded_markets().number)
+
+    def fetch_positions_ws(
+        self, symbols: Sequence[str] | None = None, *, timeout: float | None = None
+    ) -> list[Position]:
+        """Open positions (of ``symbols``)."""
+        result = self.request("private/get_positions", positions_params(), timeout=timeout)
+        positions = parse_positions(result, self._loaded_markets())
+        if symbols is None:
+            return positions
+        wanted = {self.market(s).symbol for s in symbols}
+        return [p for p in positions if p.symbol in wanted]

@@ -1,0 +1,309 @@
+"""The Deribit client's user data: ``watch_orders``/``watch_my_trades``/
+``watch_balance``/``watch_positions`` (+ ``on_*``/``stream_*``/``un_watch_*``) and
+the reconcile after every reconnect.
+
+Live updates come from ``user.orders.any.any.raw``, ``user.trades.any.any.raw``,
+``user.portfolio.{BTC,ETH,USDC}`` and ``user.changes.any.any.raw``. When a
+logged-in connection has been restored, its adapter delivers a marker
+(``RESTORED_HASH``); a worker thread then asks the exchange what the gap may have
+hidden (open orders, the state of orders last seen open, trades since user data
+was first watched) and delivers what the ledger has not seen, so each update
+reaches the user exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..._core.events import Delivery, Policy
+from ..._exceptions import CcxtproSyncError
+from ..._structures import Balances, Order, Position, Trade
+from ..._sync.consumers import Stream, Subscription
+from .channels import (
+    user_changes_channel,
+    user_orders_channel,
+    user_portfolio_channel,
+    user_trades_channel,
+)
+from .markets import SETTLE_CURRENCIES, DeribitMarkets
+from .parsers import parse_order, parse_orders, parse_trades
+from .user_data import RESTORED_HASH, UserDataLedger, user_deliveries
+
+if TYPE_CHECKING:
+    from ..._sync.hub import Hub
+    from ..._sync.planner import ConnectionPlanner
+
+__all__ = ["DeribitUserData"]
+
+_log = logging.getLogger("ccxtpro_sync")
+#: The far future, for ``..._and_time`` requests that mean "up to now".
+_END_MS = 32503708800000
+
+
+class DeribitUserData:
+    """Mixin of the Deribit client (listed after ``AdapterClient`` in its bases)."""
+
+    if TYPE_CHECKING:  # provided by the client, which comes first in the MRO
+        hub: Hub
+        _planner: ConnectionPlanner
+        _closed_event: threading.Event
+        _ledger: UserDataLedger
+
+        def request(
+            self, method: str, params: Any = None, *, timeout: float | None = None
+        ) -> Any: ...
+        def market(self, symbol: str) -> Any: ...
+        def _loaded_markets(self) -> DeribitMarkets: ...
+        def _timeout(self, timeout: float | None) -> float: ...
+        def _server_now_ms(self, timeout: float) -> int: ...
+        def _check_usable(self) -> None: ...
+        def _wait_next(
+            self,
+            hashes: list[str],
+            acquire: Callable[[], None],
+            timeout: float | None,
+            what: str,
+        ) -> Any: ...
+        def _add_handler(
+            self,
+            hashes: Sequence[str],
+            handler: Callable[[Any], object],
+            acquire: Callable[[], None],
+            release: Callable[[], None],
+            description: str,
+        ) -> Subscription: ...
+        def _open_stream(
+            self,
+            hashes: Sequence[str],
+            policy: Policy,
+            acquire: Callable[[], None],
+            release: Callable[[], None],
+            description: str,
+            *,
+            timeout: float | None,
+        ) -> Stream[Any]: ...
+        def un_watch(self, stream: str) -> None: ...
+
+    _reconciler: threading.Thread | None = None
+    _reconcile_due: threading.Event | None = None
+    #: Reconciles run so far (after each restoration of a logged-in connection).
+    reconcile_count = 0
+
+    # -- channels and hashes -----------------------------------------------------------
+    @staticmethod
+    def _user_channels(kind: str) -> list[str]:
+        if kind == "orders":
+            return [user_orders_channel()]
+        if kind == "myTrades":
+            return [user_trades_channel()]
+        if kind == "positions":
+            return [user_changes_channel()]
+        return [user_portfolio_channel(c) for c in SETTLE_CURRENCIES]
+
+    def _user_hashes(self, kind: str, symbol: str | None) -> list[str]:
+        if symbol is None or kind == "balance":
+            return [kind]
+        return [f"{kind}:{self.market(symbol).symbol}"]
+
+    def _start_user_data(self, timeout: float | None) -> None:
+        """First use: note the server time user data counts from, start the reconciler."""
+        self._check_usable()
+        ledger = self._ledger
+        if ledger.since_ms is None:
+            ledger.since_ms = self._server_now_ms(self._timeout(timeout))
+        if self._reconciler is None:
+            self._reconcile_due = threading.Event()
+            self.hub.add_callback(RESTORED_HASH, lambda _count: self._request_reconcile())
+            self._reconciler = threading.Thread(
+                target=self._reconcile_loop, name="ccxtpro_sync-deribit-reconcile", daemon=True
+            )
+            self._reconciler.start()
+
+    def _user_watch(self, kind: str, symbol: str | None, timeout: float | None) -> Any:
+        self._start_user_data(timeout)
+        channels = self._user_channels(kind)
+
+        def hold() -> None:
+            for channel in channels:
+                self._planner.hold(("watch", channel), [channel])
+
+        return self._wait_next(self._user_hashes(kind, symbol), hold, timeout, f"watch {kind}")
+
+    def _user_on(self, kind: str, symbol: str | None, handler: Any) -> Subscription:
+        self._start_user_data(None)
+        channels = self._user_channels(kind)
+        return self._add_handler(
+            self._user_hashes(kind, symbol),
+            handler,
+            lambda: self._planner.acquire(channels),
+            lambda: self._planner.release(channels),
+            f"on {kind}",
+        )
+
+    def _user_stream(
+        self, kind: str, symbol: str | None, policy: Policy, timeout: float | None
+    ) -> Stream[Any]:
+        self._start_user_data(timeout)
+        channels = self._user_channels(kind)
+        return self._open_stream(
+            self._user_hashes(kind, symbol),
+            policy,
+            lambda: self._planner.acquire(channels),
+            lambda: self._planner.release(channels),
+            f"stream {kind}",
+            timeout=timeout,
+        )
+
+    def _user_unwatch(self, kind: str) -> None:
+        for channel in self._user_channels(kind):
+            self.un_watch(channel)
+
+    # -- orders ------------------------------------------------------------------------
+    def watch_orders(
+        self, symbol: str | None = None, *, timeout: float | None = None
+    ) -> list[Order]:
+        """The next order updates (of ``symbol``), each delivered exactly once."""
+        orders: list[Order] = self._user_watch("orders", symbol, timeout)
+        return orders
+
+    def on_orders(
+        self, symbol: str | None = None, handler: Callable[[list[Order]], object] | None = None
+    ) -> Subscription:
+        return self._user_on("orders", symbol, handler)
+
+    def stream_orders(
+        self, symbol: str | None = None, *, timeout: float | None = None
+    ) -> Stream[list[Order]]:
+        return self._user_stream("orders", symbol, Policy.APPEND, timeout)
+
+    def un_watch_orders(self, symbol: str | None = None) -> None:
+        self._user_unwatch("orders")
+
+    # -- my trades ---------------------------------------------------------------------
+    def watch_my_trades(
+        self, symbol: str | None = None, *, timeout: float | None = None
+    ) -> list[Trade]:
+        """The account's next trades (of ``symbol``), each delivered exactly once."""
+        trades: list[Trade] = self._user_watch("myTrades", symbol, timeout)
+        return trades
+
+    def on_my_trades(
+        self, symbol: str | None = None, handler: Callable[[list[Trade]], object] | None = None
+    ) -> Subscription:
+        return self._user_on("myTrades", symbol, handler)
+
+    def stream_my_trades(
+        self, symbol: str | None = None, *, timeout: float | None = None
+    ) -> Stream[list[Trade]]:
+        return self._user_stream("myTrades", symbol, Policy.APPEND, timeout)
+
+    def un_watch_my_trades(self, symbol: str | None = None) -> None:
+        self._user_unwatch("myTrades")
+
+    # -- balance -----------------------------------------------------------------------
+    def watch_balance(self, *, timeout: float | None = None) -> Balances:
+        """The next balance update (``user.portfolio.{currency}``; one currency each)."""
+        balances: Balances = self._user_watch("balance", None, timeout)
+        return balances
+
+    def on_balance(self, handler: Callable[[Balances], object] | None = None) -> Subscription:
+        return self._user_on("balance", None, handler)
+
+    def stream_balance(self, *, timeout: float | None = None) -> Stream[Balances]:
+        return self._user_stream("balance", None, Policy.LATEST, timeout)
+
+    def un_watch_balance(self) -> None:
+        self._user_unwatch("balance")
+
+    # -- positions ---------------------------------------------------------------------
+    def watch_positions(
+        self, symbols: Sequence[str] | None = None, *, timeout: float | None = None
+    ) -> list[Position]:
+        """The next position changes (``user.changes``), of ``symbols`` if given."""
+        symbol = symbols[0] if symbols is not None and len(symbols) == 1 else None
+        positions: list[Position] = self._user_watch("positions", symbol, timeout)
+        if symbols is not None:
+            wanted = {self.market(s).symbol for s in symbols}
+            positions = [p for p in positions if p.symbol in wanted]
+        return positions
+
+    def on_positions(
+        self,
+        symbol: str | None = None,
+        handler: Callable[[list[Position]], object] | None = None,
+    ) -> Subscription:
+        return self._user_on("positions", symbol, handler)
+
+    def stream_positions(
+        self, symbol: str | None = None, *, timeout: float | None = None
+    ) -> Stream[list[Position]]:
+        return self._user_stream("positions", symbol, Policy.APPEND, timeout)
+
+    def un_watch_positions(self) -> None:
+        self._user_unwatch("positions")
+
+    # -- reconcile ---------------------------------------------------------------------
+    def _request_reconcile(self) -> None:
+        due = self._reconcile_due
+        if due is not None:
+            due.set()
+
+    def _reconcile_loop(self) -> None:
+        due = self._reconcile_due
+        assert due is not None
+        while not self._closed_event.is_set():
+            due.wait()
+            due.clear()
+            if self._closed_event.is_set():
+                return
+            try:
+                self.reconcile()
+            except CcxtproSyncError as exc:  # the next restoration tries again
+                _log.warning("deribit reconcile failed: %r", exc)
+
+    def _stop_reconciler(self, timeout: float) -> None:
+        thread = self._reconciler
+        if thread is not None:
+            self._request_reconcile()
+            thread.join(timeout)
+
+    def reconcile(self, *, timeout: float | None = None) -> None:
+        """Deliver the order and trade updates the user channels missed (runs by
+        itself after every reconnect; public for tests and manual use)."""
+        ledger = self._ledger
+        markets = self._loaded_markets()
+        deliveries: list[Delivery] = []
+        open_now = parse_orders(
+            self.request("private/get_open_orders", {}, timeout=timeout), markets
+        )
+        open_ids = {o.id for o in open_now}
+        orders = list(open_now)
+        for order_id in ledger.tracked_open():
+            if order_id in open_ids:
+                continue
+            raw = self.request("private/get_order_state", {"order_id": order_id}, timeout=timeout)
+            orders.append(parse_order(raw, markets.by_id(raw["instrument_name"]), markets.number))
+        deliveries += user_deliveries("orders", ledger.new_orders(orders))
+        since = ledger.since_ms or 0
+        trades: list[Trade] = []
+        for currency in SETTLE_CURRENCIES:
+            result = self.request(
+                "private/get_user_trades_by_currency_and_time",
+                {
+                    "currency": currency,
+                    "start_timestamp": since,
+                    "end_timestamp": _END_MS,
+                    "count": 1000,
+                    "sorting": "asc",
+                },
+                timeout=timeout,
+            )
+            raw_trades = result.get("trades", []) if isinstance(result, dict) else result
+            trades += parse_trades(raw_trades, markets)
+        deliveries += user_deliveries("myTrades", ledger.new_trades(trades))
+        self.reconcile_count += 1
+        if deliveries:
+            self.hub.deliver_many(deliveries, "reconcile")

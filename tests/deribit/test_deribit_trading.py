@@ -1,0 +1,100 @@
+"""Trading over the Deribit client's websocket against the local Deribit exchange."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from ccxtpro_sync import DeribitClient, InvalidOrder, OrderNotFound, OrderNotPlaced
+from ccxtpro_sync.simulator import LocalDeribit
+
+from .test_deribit_session import make
+from .wire import WireProxy
+
+PERP = "BTC/USD:BTC"
+
+
+@pytest.fixture
+def ex() -> Iterator[LocalDeribit]:
+    exchange = LocalDeribit(seed=6, auto_publish=False, min_heartbeat=1.0).start()
+    try:
+        yield exchange
+    finally:
+        exchange.close()
+
+
+@pytest.fixture
+def proxy(ex: LocalDeribit) -> Iterator[WireProxy]:
+    p = WireProxy(ex.url)
+    try:
+        yield p
+    finally:
+        p.close()
+
+
+@pytest.fixture
+def client(ex: LocalDeribit, proxy: WireProxy) -> Iterator[DeribitClient]:
+    c = make(ex, proxy, options={"heartbeatInterval": 10.0})
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+def test_order_lifecycle(ex: LocalDeribit, client: DeribitClient) -> None:
+    order = client.create_order_ws(PERP, "limit", "buy", 10, 40000, {"clientOrderId": "my-1"})
+    assert order.status == "open" and order.clientOrderId == "my-1" and order.price == 40000
+    assert [o.id for o in client.fetch_open_orders_ws(PERP)] == [order.id]
+    edited = client.edit_order_ws(order.id, PERP, "limit", "buy", 20, 40500)
+    assert edited.id == order.id and edited.amount == 20 and edited.price == 40500
+    assert client.fetch_order_ws(order.id).price == 40500
+    cancelled = client.cancel_order_ws(order.id)
+    assert cancelled.status == "canceled"
+    with pytest.raises(OrderNotFound):
+        client.fetch_order_ws("999999")
+    for price in (40000, 41000):
+        client.create_order_ws(PERP, "limit", "buy", 10, price)
+    assert client.cancel_all_orders_ws(PERP) == 2
+    assert client.fetch_open_orders_ws() == []
+    with pytest.raises(InvalidOrder):
+        client.create_order_ws(PERP, "limit", "buy", 10, 40000.3)  # off tick: 10043
+
+
+def test_fills_trades_balance_positions(ex: LocalDeribit, client: DeribitClient) -> None:
+    before = client.fetch_balance_ws()
+    assert before["BTC"].total == 10
+    order = client.create_order_ws(PERP, "market", "buy", 100)
+    assert order.status == "closed" and order.filled == 100
+    trades = client.fetch_my_trades_ws(PERP)
+    assert sum(t.amount for t in trades) == 100 and {t.order for t in trades} == {order.id}
+    positions = client.fetch_positions_ws([PERP])
+    assert len(positions) == 1 and positions[0].side == "long"
+    after = client.fetch_balance_ws(["BTC"])
+    assert set(after.balances) == {"BTC"}
+
+
+def test_lost_reply_is_resolved_by_label_not_resent(
+    ex: LocalDeribit, proxy: WireProxy, client: DeribitClient
+) -> None:
+    client.wait_ready(10)
+    proxy.cut = ("private/buy", True)  # reaches the exchange, the reply is lost
+    order = client.create_order_ws(PERP, "limit", "buy", 10, 40000, {"clientOrderId": "lost-1"})
+    assert order.clientOrderId == "lost-1" and order.status == "open"
+    sent = [m for s in range(len(proxy.sessions)) for m in proxy.methods(s)]
+    assert sent.count("private/buy") == 1
+    assert "private/get_order_state_by_label" in sent
+    assert [o.clientOrderId for o in client.fetch_open_orders_ws(PERP)] == ["lost-1"]
+
+
+def test_request_that_never_arrived_is_order_not_placed(
+    ex: LocalDeribit, proxy: WireProxy, client: DeribitClient
+) -> None:
+    client.wait_ready(10)
+    proxy.cut = ("private/buy", False)  # never reaches the exchange
+    with pytest.raises(OrderNotPlaced) as caught:
+        client.create_order_ws(PERP, "limit", "buy", 10, 40000, {"clientOrderId": "gone-1"})
+    assert caught.value.client_order_id == "gone-1"
+    assert client.fetch_open_orders_ws(PERP) == []
+    sent = [m for s in range(len(proxy.sessions)) for m in proxy.methods(s)]
+    assert sent.count("private/buy") == 1

@@ -1,0 +1,117 @@
+"""A recording websocket proxy: what the client really sent, frame by frame.
+
+Client -> proxy -> LocalDeribit. Each client connection gets its own upstream
+connection; text frames the client sends are recorded (parsed JSON) per session,
+in order. ``drop()`` aborts every client socket without a close frame."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import threading
+from typing import Any
+
+from websockets.asyncio.client import connect
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+
+
+class WireProxy:
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.sessions: list[list[dict[str, Any]]] = []
+        #: While set, client frames are recorded but not forwarded (a silent client).
+        self.mute = threading.Event()
+        #: ``(method, forward)``: the next client frame calling ``method`` is forwarded
+        #: (or not), then the client's socket is aborted: its reply is lost.
+        self.cut: tuple[str, bool] | None = None
+        #: While set, new client connections are aborted at once (a long outage).
+        self.block = threading.Event()
+        self.cond = threading.Condition()
+        self._loop = asyncio.new_event_loop()
+        self._clients: set[ServerConnection] = set()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="wire-proxy")
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise TimeoutError("proxy did not start")
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self._port}/ws/api/v2"
+
+    def _run(self) -> None:
+        self._loop.run_until_complete(self._main())
+
+    async def _main(self) -> None:
+        self._stop = asyncio.Event()
+        async with serve(self._handle, "127.0.0.1", 0) as server:
+            self._port = next(iter(server.sockets)).getsockname()[1]
+            self._ready.set()
+            await self._stop.wait()
+
+    async def _handle(self, client: ServerConnection) -> None:
+        if self.block.is_set():
+            client.transport.abort()
+            return
+        frames: list[dict[str, Any]] = []
+        with self.cond:
+            self.sessions.append(frames)
+            self.cond.notify_all()
+        self._clients.add(client)
+        try:
+            async with connect(self.upstream, max_size=None) as upstream:
+
+                async def up() -> None:
+                    async for message in client:
+                        frame = json.loads(message)
+                        with self.cond:
+                            frames.append(frame)
+                            self.cond.notify_all()
+                        cut = self.cut
+                        if cut is not None and frame.get("method") == cut[0]:
+                            self.cut = None
+                            if cut[1]:
+                                await upstream.send(message)
+                            client.transport.abort()
+                            return
+                        if not self.mute.is_set():
+                            await upstream.send(message)
+
+                async def down() -> None:
+                    async for message in upstream:
+                        await client.send(message)
+
+                tasks = [asyncio.create_task(up()), asyncio.create_task(down())]
+                with contextlib.suppress(ConnectionClosed):
+                    await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                for task in tasks:
+                    task.cancel()
+        except (ConnectionClosed, OSError):
+            pass
+        finally:
+            self._clients.discard(client)
+            client.transport.abort()
+
+    def drop(self) -> None:
+        """Abort every client connection (no close frame); upstream closes too."""
+
+        def abort() -> None:
+            for client in list(self._clients):
+                client.transport.abort()
+
+        self._loop.call_soon_threadsafe(abort)
+
+    def methods(self, session: int) -> list[str]:
+        with self.cond:
+            return [f.get("method", "") for f in self.sessions[session]]
+
+    def wait(self, predicate: Any, timeout: float = 10.0) -> None:
+        with self.cond:
+            if not self.cond.wait_for(lambda: predicate(self), timeout):
+                raise TimeoutError("wire condition not met")
+
+    def close(self) -> None:
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
