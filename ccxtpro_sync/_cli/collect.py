@@ -7,7 +7,7 @@ import json
 import threading
 from typing import Any
 
-from .common import add_target_options, market_of, open_target
+from .common import add_target_options, market_of, open_target, symbol_text
 from .sim import _terminate_as_interrupt
 
 
@@ -15,7 +15,9 @@ def add_parser(commands: Any) -> None:
     collect = commands.add_parser(
         "collect", help="publish trades, tickers and books to Redis Streams (fan-out)"
     )
-    collect.add_argument("symbols", nargs="+", help="every symbol of the deployment")
+    collect.add_argument(
+        "symbols", nargs="+", type=symbol_text, help="every symbol of the deployment"
+    )
     collect.add_argument("--redis", required=True, help="redis://host:port/db or unix:///path")
     collect.add_argument("--shard", default="1/1", help="this collector's shard i/n (default 1/1)")
     collect.add_argument(

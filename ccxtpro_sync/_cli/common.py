@@ -77,6 +77,13 @@ def seconds_float(text: str) -> float:
     return value
 
 
+def symbol_text(text: str) -> str:
+    """A market symbol argument: an empty one is a mistake, not "the default symbol"."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"must be a symbol such as BTC/USDT, not {text!r}")
+    return text
+
+
 def add_target_options(parser: argparse.ArgumentParser, *, market: bool = True) -> None:
     """``--env``, ``--market``, and the local exchange's ``--seed``/``--speed``/``--urls``."""
     group = parser.add_argument_group("target")

@@ -11,7 +11,7 @@ import threading
 import time
 from typing import Any
 
-from .common import positive_float, positive_int, seconds_float
+from .common import positive_float, positive_int, seconds_float, symbol_text
 from .output import decimals, iso
 
 
@@ -21,7 +21,10 @@ def add_parser(commands: Any) -> None:
         "--exchange", default="binance", choices=["binance", "deribit"], help="local exchange"
     )
     demo.add_argument(
-        "--symbol", default=None, help="market to show (BTC/USDT; deribit: BTC/USD:BTC)"
+        "--symbol",
+        type=symbol_text,
+        default=None,
+        help="market to show (default BTC/USDT; deribit: BTC/USD:BTC)",
     )
     demo.add_argument("--seconds", type=seconds_float, default=5.0, help="0 runs until Ctrl-C")
     demo.add_argument("--interval", type=positive_float, default=0.5, help="seconds between lines")

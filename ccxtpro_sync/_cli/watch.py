@@ -16,6 +16,7 @@ from .common import (
     open_client,
     positive_int,
     seconds_float,
+    symbol_text,
     target,
 )
 from .output import HAVE_RICH, NEED_RICH, console, decimals, iso, padded
@@ -29,7 +30,11 @@ def add_parser(commands: Any) -> None:
     watch = commands.add_parser("watch", help="print a stream: ticker, trades, book or ohlcv")
     watch.add_argument("kind", choices=KINDS, help="which stream")
     watch.add_argument(
-        "symbol", nargs="?", default=None, help="BTC/USDT, BTC/USDT:USDT or BTC/USD:BTC by --market"
+        "symbol",
+        nargs="?",
+        type=symbol_text,
+        default=None,
+        help="BTC/USDT, BTC/USDT:USDT or BTC/USD:BTC by --market",
     )
     watch.add_argument(
         "--count",
@@ -46,7 +51,11 @@ def add_parser(commands: Any) -> None:
 
     book = commands.add_parser("book", help="a live order book in the terminal (rich)")
     book.add_argument(
-        "symbol", nargs="?", default=None, help="BTC/USDT, BTC/USDT:USDT or BTC/USD:BTC by --market"
+        "symbol",
+        nargs="?",
+        type=symbol_text,
+        default=None,
+        help="BTC/USDT, BTC/USDT:USDT or BTC/USD:BTC by --market",
     )
     book.add_argument("--depth", type=positive_int, default=10, help="levels per side")
     book.add_argument("--seconds", type=seconds_float, default=0.0, help="stop after S (0: never)")

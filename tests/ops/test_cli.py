@@ -203,6 +203,11 @@ def one_line(err: str) -> str:
         (["sim", "--ws-port", "99999"], 2, "argument --ws-port: must be a port 0..65535"),
         (["sim", "--speed", "nan"], 2, "argument --speed: must be a finite number"),
         (["sim", "--seconds", "x"], 2, "argument --seconds: invalid number 'x'"),
+        # an empty symbol is a mistake, not the default symbol
+        (["watch", "ticker", "", "--count", "1"], 2, "argument symbol: must be a symbol"),
+        (["book", " ", "--seconds", "1"], 2, "argument symbol: must be a symbol"),
+        (["demo", "--symbol", "", "--seconds", "1"], 2, "argument --symbol: must be a symbol"),
+        (["collect", "BTC/USDT", "", "--redis", "redis://x"], 2, "argument symbols: must be"),
     ],
 )
 def test_usage_mistakes_print_one_line_and_exit_2(
