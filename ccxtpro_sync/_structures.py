@@ -144,6 +144,8 @@ def to_jsonable(obj: Any) -> Any:
     only serialises real ``dict``/``list`` objects, which a ``msgspec.Struct``
     cannot be, so the hook is needed; ``msgspec.json.encode(x)`` needs none.)
     """
+    if isinstance(obj, OHLCV):
+        return obj.to_list()  # CCXT's candle is a list
     to_dict = getattr(obj, "to_dict", None)
     if to_dict is not None and isinstance(obj, msgspec.Struct):
         return to_dict()
@@ -278,6 +280,9 @@ class OHLCV(msgspec.Struct, array_like=True, gc=False):
     and unpacks like it (``ts, o, h, l, c, v = candle``; ``candle[4]``).
 
     The only structure without ``info``: CCXT's candle is a bare list.
+    JSON: ``candle.to_list()`` is CCXT's list (what a candle is in every JSON this
+    package writes); ``candle.to_dict()`` names the fields, for code that wants a
+    mapping from every structure. ``Decimal`` numbers become strings in both.
     """
 
     timestamp: int
@@ -295,6 +300,16 @@ class OHLCV(msgspec.Struct, array_like=True, gc=False):
 
     def __len__(self) -> int:
         return 6
+
+    def to_list(self) -> list[Any]:
+        """CCXT's candle, JSON-ready: ``[timestamp, open, high, low, close, volume]``."""
+        result: list[Any] = msgspec.to_builtins(self)
+        return result
+
+    def to_dict(self) -> dict[str, Any]:
+        """The candle's fields by name, JSON-ready: ``{"timestamp": …, "open": …,
+        "high": …, "low": …, "close": …, "volume": …}``."""
+        return dict(zip(self.__struct_fields__, self.to_list(), strict=True))
 
 
 class FundingRate(_Unified, kw_only=True):

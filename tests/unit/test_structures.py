@@ -222,6 +222,26 @@ def test_ohlcv_and_book_to_json() -> None:
     assert [k for k, _ in snap.items()] == list(snap.keys())
 
 
+def test_a_candle_converts_to_json_ready_builtins() -> None:
+    """A candle has the JSON-ready conversions every structure has: CCXT's list
+    (``to_list``) and its named fields (``to_dict``), ``Decimal`` as strings."""
+    exact = OHLCV(60_000, Decimal("2.5"), Decimal("3"), Decimal("1"), Decimal("2.75"), None)
+    assert json.loads(json.dumps(exact.to_list())) == [60_000, "2.5", "3", "1", "2.75", None]
+    assert json.loads(json.dumps(exact.to_dict())) == {
+        "timestamp": 60_000,
+        "open": "2.5",
+        "high": "3",
+        "low": "1",
+        "close": "2.75",
+        "volume": None,
+    }
+    candles = [OHLCV(1, 2.0, 3.0, 1.0, 2.5, 10.0), exact]
+    as_lists = json.loads(json.dumps([c.to_list() for c in candles]))
+    assert as_lists == [[1, 2.0, 3.0, 1.0, 2.5, 10.0], [60_000, "2.5", "3", "1", "2.75", None]]
+    assert json.loads(json.dumps(candles, default=to_jsonable)) == as_lists
+    assert [list(d.values()) for d in (c.to_dict() for c in candles)] == as_lists
+
+
 def test_fee_omits_missing_rate() -> None:
     assert json.loads(msgspec.json.encode(Fee(currency="BNB", cost=0.1))) == {
         "currency": "BNB",
