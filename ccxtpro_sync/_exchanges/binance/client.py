@@ -43,6 +43,7 @@ from ..._sync.rotator import Rotator
 from . import market_data as md
 from .backfill import Backfiller, BackfillJob, fetch_gap
 from .cadence import freshness_policy, new_freshness
+from .config_keys import check_config
 from .depth_weights import binance_scheduler
 from .env_selection import select_environment
 from .environments import Endpoints, endpoints, route_for_stream
@@ -132,6 +133,10 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
     * ``credentials`` (a :class:`~ccxtpro_sync.Credentials`), or ``apiKey`` with ``secret``
       or ``privateKey``/``privateKeyPath`` (and ``password``). The secret entries are
       popped out of ``config``: the dict is consumed, so it holds no secret afterwards.
+
+    Any other key (in ``config`` or ``options``) is an ``InvalidArgument`` naming the
+    closest known one, except CCXT's constructor keys this library ignores
+    (``enableRateLimit``, ``verbose`` ...: ``config_keys.py``, docs/usage.md).
     """
 
     default_type: ClassVar[str] = "spot"
@@ -140,6 +145,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
         # First of all: the secret material leaves the caller's dict (it is consumed).
         credentials = take_credentials(config, kwargs)
         settings: dict[str, Any] = {**(config or {}), **kwargs}
+        check_config(settings)  # a misspelt key is an error, not a silent default
         options: dict[str, Any] = dict(settings.get("options") or {})
         default_type = str(options.get("defaultType", self.default_type))
         if default_type not in _DEFAULT_TYPES:
