@@ -16,6 +16,7 @@ from .catalog import MarketName
 from .engine import Engine, now_ms
 from .feeds import _ticker_window
 from .market import ASK, BID, KLINE_INTERVALS, AggTrade, Candle, SymbolState, Trade
+from .params import long_param
 
 if TYPE_CHECKING:
     from .rest import RestRequest, RestServer
@@ -38,16 +39,7 @@ def _error(code: int, msg: str, status: int = 400) -> Exception:
 
 
 def _int(req: RestRequest, name: str) -> int | None:
-    raw = req.params.get(name)
-    if raw is None or raw == "":
-        return None
-    body = raw[1:] if raw.startswith("-") else raw
-    if not body.isdigit() or len(body) > 20:
-        raise _error(
-            -1100,
-            f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'.",
-        )
-    return int(raw)
+    return long_param(req.params, name)
 
 
 def _limit(req: RestRequest, default: int, maximum: int) -> int:

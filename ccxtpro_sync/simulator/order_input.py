@@ -16,6 +16,7 @@ from .auth import missing
 from .catalog import Catalog, MarketName, SymbolSpec
 from .market import ASK, BID, SymbolState
 from .orders import NewOrder, OrderSide
+from .params import long_param
 from .rest import ApiError
 
 SPOT_TYPES: Final = ("LIMIT", "LIMIT_MAKER", "MARKET")
@@ -55,16 +56,8 @@ def decimal_param(params: Mapping[str, Any], name: str) -> Decimal | None:
 
 
 def int_param(params: Mapping[str, Any], name: str) -> int | None:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        return int(str(raw))
-    except ValueError:
-        raise ApiError(
-            -1100,
-            f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'.",
-        ) from None
+    """A LONG parameter, parsed as every route parses one (``params.long_param``)."""
+    return long_param(params, name)
 
 
 def _filter(market: MarketName, name: str, futures: tuple[int, str]) -> ApiError:

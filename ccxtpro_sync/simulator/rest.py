@@ -248,7 +248,7 @@ class RestServer:
         if raw is None:
             return 100 if market == "spot" else 500
         if market == "spot":
-            if not raw.isdigit() or len(raw) > 20:
+            if not (raw.isascii() and raw.isdigit()) or len(raw) > 20:
                 raise ApiError(
                     -1100,
                     "Illegal characters found in parameter 'limit'; legal "
@@ -259,7 +259,7 @@ class RestServer:
                     -1100, "Illegal characters found in parameter 'limit'; legal range is '1-5000'."
                 )
             return min(int(raw), 5000)
-        if not raw.isdigit() or int(raw) not in FUTURES_DEPTH_WEIGHTS:
+        if not (raw.isascii() and raw.isdigit()) or int(raw) not in FUTURES_DEPTH_WEIGHTS:
             raise ApiError(
                 -1100,
                 "Illegal characters found in parameter 'limit'; legal range "
