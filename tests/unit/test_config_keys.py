@@ -56,6 +56,6 @@ def test_ccxt_constructor_keys_are_accepted_and_ignored() -> None:
 
 
 def test_known_keys_still_configure_the_client() -> None:
-    config = {**QUIET, "numbers": "decimal", "options": {"maxResponseSize": 1234}}
+    config = {**QUIET, "numbers": "decimal", "options": {"snapshotLimit": 500}}
     with ccxtpro_sync.binance(config) as client:
-        assert client.rest.max_body == 1234
+        assert client._snapshot_limit == 500

@@ -74,7 +74,6 @@ OPTIONS: Final = frozenset(
         "depthSpeed",
         "snapshotLimit",
         "maxMessageSize",
-        "maxResponseSize",
         "listenKeyKeepalive",
         "orderBookDepth",
         "orderBookViewLimit",
