@@ -6,7 +6,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from ccxtpro_sync import DeribitClient, InvalidOrder, OrderNotFound, OrderNotPlaced
+from ccxtpro_sync import (
+    DeribitClient,
+    InvalidOrder,
+    OrderNotFound,
+    OrderNotPlaced,
+    OrderStatusUnknown,
+)
 from ccxtpro_sync.simulator import LocalDeribit
 
 from .test_deribit_session import make
@@ -98,3 +104,75 @@ def test_request_that_never_arrived_is_order_not_placed(
     assert client.fetch_open_orders_ws(PERP) == []
     sent = [m for s in range(len(proxy.sessions)) for m in proxy.methods(s)]
     assert sent.count("private/buy") == 1
+
+
+def _sent(proxy: WireProxy) -> list[str]:
+    return [m for s in range(len(proxy.sessions)) for m in proxy.methods(s)]
+
+
+def test_lost_cancel_reply_returns_the_cancelled_order(
+    ex: LocalDeribit, proxy: WireProxy, client: DeribitClient
+) -> None:
+    order = client.create_order_ws(PERP, "limit", "buy", 10, 40000, {"clientOrderId": "c-1"})
+    proxy.cut = ("private/cancel", True)  # executed, the reply is lost
+    cancelled = client.cancel_order_ws(order.id, PERP)
+    assert cancelled.id == order.id and cancelled.status == "canceled"
+    assert _sent(proxy).count("private/cancel") == 1
+    assert "private/get_order_state" in _sent(proxy)
+    assert client.fetch_order_ws(order.id).status == "canceled"
+
+
+def test_swallowed_cancel_is_order_not_placed(
+    ex: LocalDeribit, proxy: WireProxy, client: DeribitClient
+) -> None:
+    order = client.create_order_ws(PERP, "limit", "buy", 10, 40000, {"clientOrderId": "c-2"})
+    proxy.cut = ("private/cancel", False)  # never reaches the exchange
+    with pytest.raises(OrderNotPlaced) as caught:
+        client.cancel_order_ws(order.id, PERP)
+    assert caught.value.action == "cancel" and caught.value.order_id == order.id
+    assert _sent(proxy).count("private/cancel") == 1
+    assert client.fetch_order_ws(order.id).status == "open"
+
+
+def test_lost_edit_reply_returns_the_edited_order(
+    ex: LocalDeribit, proxy: WireProxy, client: DeribitClient
+) -> None:
+    order = client.create_order_ws(PERP, "limit", "buy", 10, 40000, {"clientOrderId": "e-1"})
+    proxy.cut = ("private/edit", True)
+    edited = client.edit_order_ws(order.id, PERP, "limit", "buy", 20, 40500)
+    assert edited.id == order.id and edited.amount == 20 and edited.price == 40500
+    assert _sent(proxy).count("private/edit") == 1
+    state = client.fetch_order_ws(order.id)
+    assert state.amount == 20 and state.price == 40500 and state.status == "open"
+
+
+def test_swallowed_edit_is_order_not_placed(
+    ex: LocalDeribit, proxy: WireProxy, client: DeribitClient
+) -> None:
+    order = client.create_order_ws(PERP, "limit", "buy", 10, 40000, {"clientOrderId": "e-2"})
+    proxy.cut = ("private/edit", False)
+    with pytest.raises(OrderNotPlaced) as caught:
+        client.edit_order_ws(order.id, PERP, "limit", "buy", 20, 40500)
+    assert caught.value.action == "edit" and caught.value.order_id == order.id
+    assert _sent(proxy).count("private/edit") == 1
+    state = client.fetch_order_ws(order.id)
+    assert state.amount == 10 and state.price == 40000 and state.status == "open"
+
+
+def test_lost_cancel_without_reconnect_is_status_unknown(
+    ex: LocalDeribit, proxy: WireProxy, client: DeribitClient
+) -> None:
+    order = client.create_order_ws(PERP, "limit", "buy", 10, 40000, {"clientOrderId": "c-3"})
+    proxy.block.set()  # the connection does not come back
+    proxy.cut = ("private/cancel", True)
+    with pytest.raises(OrderStatusUnknown) as caught:
+        client.cancel_order_ws(order.id, PERP, timeout=0.5)
+    assert caught.value.action == "cancel" and caught.value.order_id == order.id
+    assert _sent(proxy).count("private/cancel") == 1
+    direct = WireProxy(ex.url)  # the exchange's view, on a connection of its own
+    other = make(ex, direct)
+    try:
+        assert other.fetch_order_ws(order.id).status == "canceled"
+    finally:
+        other.close()
+        direct.close()

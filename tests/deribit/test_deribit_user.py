@@ -125,3 +125,53 @@ def test_order_filled_during_disconnect_arrives_exactly_once(
     assert len(filled) == 1
     mine = [t for t in trades.items if t.order == order.id]
     assert len(mine) == len({t.id for t in mine}) == 1
+
+
+def test_fill_during_disconnect_reconciles_balance_and_positions_once(
+    ex: LocalDeribit, proxy: WireProxy, client: DeribitClient
+) -> None:
+    balances, positions, orders = Collector(), Collector(), Collector()
+    client.on_balance(handler=lambda b: balances([b]))
+    client.on_positions(handler=positions)
+    client.on_orders(handler=orders)
+    client.wait_ready(10)
+    ex.wait_until(
+        lambda s: any(len(c.subscriptions) >= 5 for c in s.connections) or None, 10, "user subs"
+    )
+    client.create_order_ws(PERP, "market", "buy", 10)
+    positions.wait(lambda items: any(p.symbol == PERP and p.contracts for p in items))
+    book = ex.book("BTC-PERPETUAL")
+    ask = book.asks[0][0] - 0.5
+    assert ask > book.bids[0][0]
+    resting = client.create_order_ws(PERP, "limit", "sell", 10, ask)
+    orders.wait(lambda items: any(o.id == resting.id for o in items))
+    before = client.fetch_balance_ws(["BTC"])["BTC"]
+    seen_balances, seen_positions = len(balances.items), len(positions.items)
+    proxy.block.set()
+    proxy.drop()
+    ex.wait_until(lambda s: not s.connections or None, 10, "client gone")
+    assert ex.trade("BTC-PERPETUAL", "buy", 10)  # closes our position while we are away
+    proxy.block.clear()
+    orders.wait(lambda items: any(o.id == resting.id and o.status == "closed" for o in items))
+    after = client.fetch_balance_ws(["BTC"])["BTC"]
+    state = (after.free, after.used, after.total)
+    assert state != (before.free, before.used, before.total)
+    assert client.fetch_positions_ws([PERP]) == []
+    balances.wait(
+        lambda items: any(
+            (b["BTC"].free, b["BTC"].used, b["BTC"].total) == state for b in items[seen_balances:]
+        )
+    )
+    positions.wait(lambda items: any(p.symbol == PERP for p in items[seen_positions:]))
+    # Another reconcile, then a live marker: the gap's states arrived exactly once.
+    client.reconcile(timeout=10)
+    marker = client.create_order_ws(PERP, "limit", "buy", 10, 40000)
+    orders.wait(lambda items: any(o.id == marker.id for o in items))
+    flat = [p for p in positions.items[seen_positions:] if p.symbol == PERP]
+    assert len(flat) == 1 and not flat[0].contracts and flat[0].side is None
+    late = [
+        (b["BTC"].free, b["BTC"].used, b["BTC"].total)
+        for b in balances.items[seen_balances:]
+        if "BTC" in b.balances
+    ]
+    assert late.count(state) == 1

@@ -235,9 +235,12 @@ class DeribitAdapter:
         if stream == "myTrades":
             return user_deliveries("myTrades", ledger.new_trades(parse_trades(data, markets)))
         if stream == "balance":
-            return [Delivery("balance", parse_balance(data, markets.number), Policy.LATEST)]
+            balances = parse_balance(data, markets.number)
+            if not ledger.new_balance(balances):
+                return []
+            return [Delivery("balance", balances, Policy.LATEST)]
         positions = parse_user_changes(data, markets)[2]
-        return user_deliveries("positions", positions)
+        return user_deliveries("positions", ledger.new_positions(positions))
 
     def restored(self) -> list[Delivery]:
         """The seam's optional hook: after every restoration of a logged-in connection,

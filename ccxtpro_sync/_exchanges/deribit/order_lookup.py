@@ -15,6 +15,23 @@ reply the order is looked up with ``private/get_order_state_by_label``
 * none before that → ``None``: look again later, "not found" proves nothing yet;
 * several (a caller reused a label) → ``OrderStatusUnknown``: never guess.
 
+A lost ``private/cancel`` or ``private/edit`` reply is resolved with
+``private/get_order_state`` of the order id (:func:`resolve_cancel`,
+:func:`resolve_edit`):
+
+* cancel: the order is no longer open (cancelled — also by an earlier cancel —,
+  filled, rejected) → that ``Order``; still open once the request is stale →
+  ``OrderNotPlaced(action="cancel")``. ``private/cancel`` takes no
+  ``valid_until``, so the request counts as stale once the server's clock passes
+  the instant it was sent + ``DEFAULT_VALID_FOR_MS`` + the margin: the same window
+  a create or edit gets, an assumption about how long a request can be in flight.
+* edit (sent with a ``valid_until``): the order carries the requested amount and
+  price → that ``Order`` (the edit took effect); otherwise, once the order is no
+  longer open (only open orders can be edited) or ``valid_until`` + the margin has
+  passed → ``OrderNotPlaced(action="edit")``.
+
+Until an outcome is final they return ``None``: look again later.
+
 Pure logic: the caller passes the lookup result and its estimate of server time.
 """
 
@@ -31,7 +48,9 @@ __all__ = [
     "DEFAULT_VALID_FOR_MS",
     "STALE_MARGIN_MS",
     "lookup_request",
+    "resolve_cancel",
     "resolve_create",
+    "resolve_edit",
     "with_deadline",
 ]
 
@@ -99,5 +118,78 @@ def resolve_create(
             "after its valid_until passed",
             client_order_id=request.label,
             symbol=market.symbol,
+        )
+    return None
+
+
+def _state_order(result: Any, order_id: str, market: Market, number: Number) -> Order:
+    if not isinstance(result, dict) or result.get("order_id") != order_id:
+        raise ProtocolError("deribit get_order_state result is not the order asked for")
+    return parse_order(result, market, number)
+
+
+def resolve_cancel(  # noqa: PLR0917 - mirrors resolve_create
+    result: Any,
+    order_id: str,
+    market: Market,
+    stale_at_ms: int,
+    server_now_ms: int,
+    number: Number = float,
+) -> Order | None:
+    """The outcome of a lost ``private/cancel`` from ``get_order_state``: the order
+    once it is not open, ``None`` to look again, ``OrderNotPlaced`` once it is still
+    open at ``stale_at_ms`` (server time) or later."""
+    order = _state_order(result, order_id, market, number)
+    if order.status != "open":
+        return order
+    if server_now_ms >= stale_at_ms:
+        raise OrderNotPlaced(
+            f"deribit cancel of order {order_id!r} did not execute: the order is still "
+            "open after the request went stale",
+            client_order_id=order.clientOrderId,
+            symbol=market.symbol,
+            action="cancel",
+            order_id=order_id,
+        )
+    return None
+
+
+def _same(value: Any, wanted: Any) -> bool:
+    try:
+        return float(value) == float(wanted)
+    except (TypeError, ValueError):
+        return False
+
+
+def resolve_edit(
+    result: Any,
+    params: dict[str, Any],
+    market: Market,
+    server_now_ms: int,
+    number: Number = float,
+    *,
+    margin_ms: int = STALE_MARGIN_MS,
+) -> Order | None:
+    """The outcome of a lost ``private/edit`` (its ``params``) from
+    ``get_order_state``: the order if it carries the requested amount and price,
+    ``OrderNotPlaced`` once it provably does not, else ``None`` (look again)."""
+    order_id = params["order_id"]
+    order = _state_order(result, order_id, market, number)
+    took = _same(result.get("amount"), params.get("amount")) and (
+        "price" not in params or _same(result.get("price"), params["price"])
+    )
+    if took:
+        return order
+    valid_until = params.get("valid_until")
+    stale = isinstance(valid_until, int) and server_now_ms >= valid_until + margin_ms
+    if order.status != "open" or stale:
+        raise OrderNotPlaced(
+            f"deribit edit of order {order_id!r} did not execute: the order does not "
+            "carry the requested amount/price "
+            + ("and is no longer open" if order.status != "open" else "after valid_until"),
+            client_order_id=order.clientOrderId,
+            symbol=market.symbol,
+            action="edit",
+            order_id=order_id,
         )
     return None

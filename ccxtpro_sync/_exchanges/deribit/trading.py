@@ -6,24 +6,27 @@ dropped, or the reply did not come in time) the request is never sent again:
 the order is looked up by label until the outcome is known — the ``Order``,
 ``OrderNotPlaced`` once ``valid_until`` has passed with no such order, or
 ``OrderStatusUnknown`` when the lookup cannot finish in time (or a label is
-shared by several orders).
+shared by several orders). A lost cancel or edit reply is resolved the same way,
+with ``private/get_order_state`` of the order id (rules in ``order_lookup``).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..._exceptions import ClientClosed, NetworkError, OrderStatusUnknown
+from ..._exceptions import ClientClosed, NetworkError, OrderStatusUnknown, ProtocolError
 from ..._structures import Balances, Market, Order, Position, Trade
 from .markets import SETTLE_CURRENCIES, DeribitMarkets
 from .order_lookup import (
     DEFAULT_VALID_FOR_MS,
     STALE_MARGIN_MS,
     lookup_request,
+    resolve_cancel,
     resolve_create,
+    resolve_edit,
     with_deadline,
 )
 from .orders import (
@@ -107,33 +110,69 @@ class DeribitTrading:
         return order
 
     def _resolve_lost(self, request: OrderRequest, market: Market, seconds: float) -> Order:
+        method, params = lookup_request(request, market)
+        number = self._loaded_markets().number
+
+        def resolve(found: Any, now_ms: int) -> Order | None:
+            return resolve_create(found, request, market, now_ms, number)
+
+        return self._resolve_loop(
+            method, params, resolve, seconds, label=request.label, symbol=market.symbol
+        )
+
+    def _resolve_loop(
+        self,
+        method: str,
+        params: dict[str, Any],
+        resolve: Callable[[Any, int], Order | None],
+        seconds: float,
+        *,
+        label: str | None,
+        symbol: str,
+        action: str = "create",
+        order_id: str | None = None,
+    ) -> Order:
+        """Ask ``method`` until ``resolve`` gives the outcome (or raises it), or the
+        caller's time is up: ``OrderStatusUnknown``. Never re-sends the order request."""
         budget = seconds + (DEFAULT_VALID_FOR_MS + STALE_MARGIN_MS) / 1000 + 1.0
         deadline = time.monotonic() + budget
-        markets = self._loaded_markets()
-        method, params = lookup_request(request, market)
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or self._closed_event.is_set():
                 break
             try:
                 found = self.request(method, params, timeout=remaining)
-                order = resolve_create(
-                    found, request, market, self._server_now_ms(remaining), markets.number
-                )
+                order = resolve(found, self._server_now_ms(remaining))
             except ClientClosed:
                 raise
             except NetworkError:
-                continue  # reconnecting: ask again while time is left
+                order = None  # reconnecting: pause, then ask again while time is left
             if order is not None:
                 return order
             if self._closed_event.wait(min(_LOOKUP_PAUSE, max(remaining, 0.0))):
                 break
         raise OrderStatusUnknown(
-            f"deribit order {request.label!r}: the reply was lost and its label lookup "
-            "did not finish in time; look it up before doing anything else with it",
-            client_order_id=request.label,
-            symbol=market.symbol,
+            f"deribit {action} of order {order_id or label!r}: the reply was lost and the "
+            "lookup did not finish in time; look the order up before doing anything else",
+            client_order_id=label,
+            symbol=symbol,
+            action=action,
+            order_id=order_id,
         )
+
+    def _by_state(
+        self, order_id: str, resolve: Callable[[Any, Market, int], Order | None]
+    ) -> Callable[[Any, int], Order | None]:
+        """Adapt a ``get_order_state`` resolver: the market comes from the result."""
+        markets = self._loaded_markets()
+
+        def run(found: Any, now_ms: int) -> Order | None:
+            name = found.get("instrument_name") if isinstance(found, dict) else None
+            if not isinstance(name, str):
+                raise ProtocolError("deribit get_order_state result has no instrument_name")
+            return resolve(found, markets.by_id(name), now_ms)
+
+        return run
 
     def edit_order_ws(  # noqa: PLR0917 - CCXT argument order
         self,
@@ -147,10 +186,32 @@ class DeribitTrading:
         *,
         timeout: float | None = None,
     ) -> Order:
-        """Change an open order's amount/price (``private/edit``)."""
-        result = self.request(
-            "private/edit", edit_order_params(id, amount, price, params), timeout=timeout
-        )
+        """Change an open order's amount/price (``private/edit``, with a ``valid_until``).
+        A lost reply is resolved with ``private/get_order_state`` (see
+        ``order_lookup``): the edited ``Order``, ``OrderNotPlaced(action="edit")`` or
+        ``OrderStatusUnknown``; the edit is never sent again."""
+        edit = edit_order_params(id, amount, price, params)
+        seconds = self._timeout(timeout)
+        with_deadline(OrderRequest("private/edit", edit, ""), self._server_now_ms(seconds))
+        try:
+            result = self.request("private/edit", edit, timeout=seconds)
+        except ClientClosed:
+            raise
+        except NetworkError:
+            number = self._loaded_markets().number
+            resolve = self._by_state(
+                id, lambda found, market, now: resolve_edit(found, edit, market, now, number)
+            )
+            return self._resolve_loop(
+                "private/get_order_state",
+                order_state_params(id),
+                resolve,
+                seconds,
+                label=None,
+                symbol=symbol or "",
+                action="edit",
+                order_id=id,
+            )
         order, _ = parse_order_result(result, self._loaded_markets())
         return order
 
@@ -161,8 +222,32 @@ class DeribitTrading:
         *,
         timeout: float | None = None,
     ) -> Order:
-        """Cancel one order (``private/cancel``)."""
-        result = self.request("private/cancel", cancel_params(id), timeout=timeout)
+        """Cancel one order (``private/cancel``). A lost reply is resolved with
+        ``private/get_order_state`` (see ``order_lookup``): the order once it is not
+        open, ``OrderNotPlaced(action="cancel")`` if it is still open after the
+        request went stale, or ``OrderStatusUnknown``; the cancel is never sent again."""
+        seconds = self._timeout(timeout)
+        stale_at = self._server_now_ms(seconds) + DEFAULT_VALID_FOR_MS + STALE_MARGIN_MS
+        try:
+            result = self.request("private/cancel", cancel_params(id), timeout=seconds)
+        except ClientClosed:
+            raise
+        except NetworkError:
+            number = self._loaded_markets().number
+            resolve = self._by_state(
+                id,
+                lambda found, market, now: resolve_cancel(found, id, market, stale_at, now, number),
+            )
+            return self._resolve_loop(
+                "private/get_order_state",
+                order_state_params(id),
+                resolve,
+                seconds,
+                label=None,
+                symbol=symbol or "",
+                action="cancel",
+                order_id=id,
+            )
         return parse_orders(result, self._loaded_markets())[0]
 
     def cancel_all_orders_ws(

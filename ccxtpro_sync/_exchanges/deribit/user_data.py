@@ -7,6 +7,12 @@ reconnect (requests for what the gap missed). Both pass through one
 is seen: a trade by ``trade_id``; an order by ``(order_id, state,
 filled_amount, last_update_timestamp)``. Updates older than the ledger's
 ``since_ms`` (server time when user data was first watched) are history, not news.
+Balances and positions are states, not events: the ledger keeps the last one
+delivered (per currency: ``free``/``used``/``total``; per symbol: ``side``/
+``contracts``/``entryPrice``) and lets one through only when it differs, so the
+reconcile delivers the balance and positions after a gap once, and only if they
+changed (a flat position the user never saw is not news; one that was open and is
+no longer listed is delivered flat: ``contracts=0``, ``side=None``).
 
 The lock is held only for the set operations, never while delivering.
 """
@@ -19,7 +25,7 @@ from collections.abc import Iterable
 from typing import Any, Final
 
 from ..._core.events import Delivery, Policy
-from ..._structures import Order, Trade
+from ..._structures import Balances, Order, Position, Trade
 
 __all__ = ["RESTORED_HASH", "UserDataLedger", "user_deliveries"]
 
@@ -53,6 +59,10 @@ class _Seen:
         return True
 
 
+def _position_key(position: Position) -> tuple[object, ...]:
+    return (position.side, position.contracts or 0, position.entryPrice)
+
+
 class UserDataLedger:
     """Thread-safe first-seen filter for order and trade updates."""
 
@@ -60,6 +70,8 @@ class UserDataLedger:
         self._lock = threading.Lock()
         self._orders = _Seen()
         self._trades = _Seen()
+        self._balances: dict[str, tuple[object, ...]] = {}
+        self._positions: dict[str, tuple[object, ...]] = {}
         #: Order ids last seen open, for the reconcile to ask about.
         self.open_orders: set[str] = set()
         #: Server ms from which updates count as news (``None``: not watching yet).
@@ -88,6 +100,43 @@ class UserDataLedger:
                     continue
                 if self._trades.add(trade.id):
                     fresh.append(trade)
+            return fresh
+
+    def new_balance(self, balances: Balances) -> bool:
+        """True (and remembered) if any currency differs from the last one let through."""
+        with self._lock:
+            changed = False
+            for currency, balance in balances.balances.items():
+                key = (balance.free, balance.used, balance.total)
+                if self._balances.get(currency) != key:
+                    self._balances[currency] = key
+                    changed = True
+            return changed
+
+    def new_positions(
+        self, positions: Iterable[Position], *, complete: bool = False
+    ) -> list[Position]:
+        """The positions that differ from the last one let through for their symbol.
+        ``complete``: ``positions`` are all open ones (``get_positions`` omits flat
+        positions), so a symbol last seen open and now absent is delivered flat."""
+        with self._lock:
+            positions = list(positions)
+            if complete:
+                listed = {p.symbol for p in positions}
+                positions += [
+                    Position(symbol=symbol, contracts=0)
+                    for symbol, key in self._positions.items()
+                    if symbol not in listed and key[1]
+                ]
+            fresh = []
+            for position in positions:
+                key = _position_key(position)
+                last = self._positions.get(position.symbol)
+                if last is None and not position.contracts:
+                    continue  # flat, and never seen open: nothing to tell
+                if last != key:
+                    self._positions[position.symbol] = key
+                    fresh.append(position)
             return fresh
 
     def tracked_open(self) -> list[str]:

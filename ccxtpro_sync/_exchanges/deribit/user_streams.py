@@ -7,8 +7,8 @@ Live updates come from ``user.orders.any.any.raw``, ``user.trades.any.any.raw``,
 logged-in connection has been restored, its adapter delivers a marker
 (``RESTORED_HASH``); a worker thread then asks the exchange what the gap may have
 hidden (open orders, the state of orders last seen open, trades since user data
-was first watched) and delivers what the ledger has not seen, so each update
-reaches the user exactly once.
+was first watched, the balance and the positions) and delivers what the ledger
+has not seen, so each update reaches the user exactly once.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from .channels import (
     user_trades_channel,
 )
 from .markets import SETTLE_CURRENCIES, DeribitMarkets
-from .parsers import parse_order, parse_orders, parse_trades
+from .orders import positions_params
+from .parsers import parse_balance, parse_order, parse_orders, parse_positions, parse_trades
 from .user_data import RESTORED_HASH, UserDataLedger, user_deliveries
 
 if TYPE_CHECKING:
@@ -271,8 +272,9 @@ class DeribitUserData:
             thread.join(timeout)
 
     def reconcile(self, *, timeout: float | None = None) -> None:
-        """Deliver the order and trade updates the user channels missed (runs by
-        itself after every reconnect; public for tests and manual use)."""
+        """Deliver the order and trade updates the user channels missed, and the balance
+        and positions if they changed (runs by itself after every reconnect; public for
+        tests and manual use)."""
         ledger = self._ledger
         markets = self._loaded_markets()
         deliveries: list[Delivery] = []
@@ -304,6 +306,17 @@ class DeribitUserData:
             raw_trades = result.get("trades", []) if isinstance(result, dict) else result
             trades += parse_trades(raw_trades, markets)
         deliveries += user_deliveries("myTrades", ledger.new_trades(trades))
+        # Balance and positions as they are after the gap, once, if they changed.
+        summaries = [
+            self.request("private/get_account_summary", {"currency": c}, timeout=timeout)
+            for c in SETTLE_CURRENCIES
+        ]
+        balances = parse_balance(summaries, markets.number)
+        if ledger.new_balance(balances):
+            deliveries.append(Delivery("balance", balances, Policy.LATEST))
+        raw_positions = self.request("private/get_positions", positions_params(), timeout=timeout)
+        positions = ledger.new_positions(parse_positions(raw_positions, markets), complete=True)
+        deliveries += user_deliveries("positions", positions)
         self.reconcile_count += 1
         if deliveries:
             self.hub.deliver_many(deliveries, "reconcile")

@@ -15,10 +15,16 @@ from ccxtpro_sync._exceptions import (
 )
 from ccxtpro_sync._exchanges.deribit.order_lookup import (
     lookup_request,
+    resolve_cancel,
     resolve_create,
+    resolve_edit,
     with_deadline,
 )
-from ccxtpro_sync._exchanges.deribit.orders import create_order_request
+from ccxtpro_sync._exchanges.deribit.orders import (
+    OrderRequest,
+    create_order_request,
+    edit_order_params,
+)
 
 from ._fixtures import load, markets
 
@@ -71,3 +77,36 @@ def test_a_reused_label_is_never_guessed() -> None:
         resolve_create([_documented_order(), twin], request, market, NOW + 10_000)
     with pytest.raises(ProtocolError):
         resolve_create({"order": 1}, request, market, NOW)
+
+
+def test_lost_cancel_outcomes() -> None:
+    market = markets().by_id("ETH_USDC-PERPETUAL")
+    raw = _documented_order()
+    oid = raw["order_id"]
+    cancelled = dict(raw, order_state="cancelled")
+    order = resolve_cancel(cancelled, oid, market, NOW + 6000, NOW)
+    assert order is not None and order.status == "canceled"
+    still_open = dict(raw, order_state="open")
+    assert resolve_cancel(still_open, oid, market, NOW + 6000, NOW) is None  # may still run
+    with pytest.raises(OrderNotPlaced) as caught:
+        resolve_cancel(still_open, oid, market, NOW + 6000, NOW + 6000)
+    assert caught.value.action == "cancel" and caught.value.order_id == oid
+    with pytest.raises(ProtocolError):
+        resolve_cancel(dict(raw, order_id="other"), oid, market, NOW, NOW)
+
+
+def test_lost_edit_outcomes() -> None:
+    market = markets().by_id("ETH_USDC-PERPETUAL")
+    raw = dict(_documented_order(), order_state="open")
+    oid = raw["order_id"]
+    params = edit_order_params(oid, raw["amount"] * 2, raw["price"] + 1)
+    with_deadline(OrderRequest("private/edit", params, ""), NOW)
+    edited = dict(raw, amount=params["amount"], price=params["price"])
+    order = resolve_edit(edited, params, market, NOW)
+    assert order is not None and order.amount == params["amount"]
+    assert resolve_edit(raw, params, market, NOW) is None  # old values, edit may still run
+    with pytest.raises(OrderNotPlaced) as caught:
+        resolve_edit(raw, params, market, NOW + 6000)
+    assert caught.value.action == "edit"
+    with pytest.raises(OrderNotPlaced):  # no longer open: it can no longer be edited
+        resolve_edit(dict(raw, order_state="filled"), params, market, NOW)
