@@ -6,9 +6,11 @@ trade id or event time, chosen by the exchange package) is above the last one
 delivered yields every update once: the old connection covers up to the switch,
 the new one from its first confirmed update on.
 
-``DeliveredKeys`` remembers the last delivered key of every stream (always, so
-that the decision is right whichever connection speaks first after the overlap
-starts) and drops only for streams in an overlap. ``first_new`` is the same rule
+``DeliveredKeys`` remembers the last delivered key it is given per stream and drops
+only for streams in an overlap. A router gives it keys only while a rotation is under
+way (``active``), so the hot path reads no key otherwise: the replacement subscribes
+after ``begin``, so none of its updates can be older than what the old connection
+delivered before that. ``first_new`` is the same rule
 for a batch. Not thread-safe: its owner serialises access.
 """
 
@@ -80,6 +82,11 @@ class DeliveredKeys:
         """Two connections will carry ``streams`` until ``end``."""
         for stream in streams:
             self._overlap[stream] = self._overlap.get(stream, 0) + 1
+
+    @property
+    def active(self) -> bool:
+        """Some stream is in an overlap: only then are keys worth reading."""
+        return bool(self._overlap)
 
     def end(self, streams: Iterable[str]) -> None:
         for stream in streams:

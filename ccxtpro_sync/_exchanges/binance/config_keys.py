@@ -34,6 +34,12 @@ CONFIG_KEYS: Final = frozenset(
         "readTimeout",
         "pingInterval",
         "maxPending",
+        "callbackOverflow",
+        "maxLag",
+        "freshness",
+        "userDataQuietAfter",
+        "cancelOnDisconnect",
+        "cancelOnDisconnectCountdown",
         "recvWindow",
         "credentials",
         "apiKey",
@@ -77,6 +83,12 @@ OPTIONS: Final = frozenset(
         "listenKeyKeepalive",
         "orderBookDepth",
         "orderBookViewLimit",
+        "tradesBackfill",
+        "maxConnectionAge",
+        "rotationJitter",
+        "rotationStagger",
+        "rotationTimeout",
+        "rotateOnServerShutdown",
     }
 )
 

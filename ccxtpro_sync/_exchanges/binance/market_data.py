@@ -366,7 +366,7 @@ class MarketData:
                     trade = parsers.parse_trade(_decode(decode_trade, data), market, number)
                 else:
                     trade = parsers.parse_agg_trade(_decode(decode_agg, data), market, number)
-                if gaps is None:
+                if gaps is None or gaps.in_order(trade):  # no gap: the hot path
                     cache.append(trade)
                     return [Delivery(key, [trade], APPEND)]
                 return self._trades_step(symbol, gaps.live(trade))

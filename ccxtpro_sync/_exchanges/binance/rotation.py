@@ -43,10 +43,13 @@ class RotationRouter:
         self.retired = False
 
     def route(self, stream: str, data: msgspec.Raw, now: float) -> Routed:
-        key, tie = update_key(stream, data)
+        keys = self._keys
+        # Keys are read only while a rotation overlaps (a read of ``active`` racing a
+        # ``begin`` at worst leaves one update unrecorded, which starts no overlap).
+        key, tie = update_key(stream, data) if keys.active else (None, None)
         # Notices come back by value, taken under the same lock as the deliveries.
         with self._lock:
-            if self.retired or not self._keys.admit(stream, key, tie):
+            if self.retired or not keys.admit(stream, key, tie):
                 return []
             return self._data.route(stream, data, now)
 
