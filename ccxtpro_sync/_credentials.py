@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Self
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -164,7 +164,25 @@ def _mask(api_key: str) -> str:
     return f"{api_key[:4]}...{api_key[-4:]}"
 
 
-class Credentials:
+class SecretHolder:
+    """Mixin for objects that hold a secret: never pickled, never duplicated.
+
+    Copies return the same object so a secret lives in one place only.
+    """
+
+    __slots__ = ()
+
+    def __reduce__(self) -> Any:
+        raise TypeError("credentials are not picklable: pickles would carry the secret")
+
+    def __copy__(self) -> Self:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
+        return self
+
+
+class Credentials(SecretHolder):
     """An API key and the means to sign with it (see module docstring).
 
     Pass ``secret`` for an HMAC key, or ``private_key`` (PEM bytes/str or a
@@ -326,15 +344,6 @@ class Credentials:
         return f"Credentials(api_key={shown!r}, key_type={getattr(self, '_key_type', '?')!r})"
 
     __str__ = __repr__
-
-    def __reduce__(self) -> Any:
-        raise TypeError("Credentials are not picklable: pickles would carry the secret")
-
-    def __copy__(self) -> Credentials:
-        return self
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> Credentials:
-        return self
 
     def __eq__(self, other: object) -> bool:
         return self is other

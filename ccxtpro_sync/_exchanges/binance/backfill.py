@@ -16,7 +16,6 @@ by ``fromId`` for the spot ``@trade`` stream when an API key is configured
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from typing import Any
 
 from ..._core.trade_gap import GapRequest
 from ..._exceptions import CcxtproSyncError, ClientClosed, RateLimitExceeded
+from ..._sync.lazy_thread import LazyThread
 
 _log = logging.getLogger("ccxtpro_sync")
 
@@ -46,7 +46,7 @@ Apply = Callable[[BackfillJob, "list[Any] | None", bool], "GapRequest | None"]
 Drain = Callable[[BackfillJob], tuple[bool, "GapRequest | None"]]
 
 
-class Backfiller:
+class Backfiller(LazyThread):
     """Fetches gap pages on its own daemon thread (started on the first request)."""
 
     def __init__(
@@ -61,38 +61,19 @@ class Backfiller:
         self._fetch = fetch
         self._apply = apply
         self._drain = drain
-        self._name = name
+        super().__init__(name)
         #: Longest wait on the REST budget (Retry-After, used-up minute) before giving up.
         self.patience = patience
-        self._cond = threading.Condition()
         self._jobs: deque[BackfillJob] = deque()
-        self._closed = False
-        self._thread: threading.Thread | None = None
         self.pages = 0
         self.failures = 0
 
     def request(self, job: BackfillJob) -> None:
         """Queue a gap; returns at once (safe under other locks)."""
-        with self._cond:
-            if self._closed:
-                return
-            self._jobs.append(job)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-                self._thread.start()
-            self._cond.notify()
+        self._enqueue(lambda: self._jobs.append(job))
 
     def close(self, timeout: float = 5.0) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-            thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
-
-    @property
-    def thread(self) -> threading.Thread | None:
-        return self._thread
+        self._shut(timeout)
 
     def _run(self) -> None:
         while True:

@@ -39,6 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, NamedTuple, overload
 
+from ..._book_view import SyncedBookView
 from ..._exceptions import OrderBookDesync
 from ..._numbers import N
 from ..._orderbook import LocalOrderBook, OrderBook, WireLevels
@@ -128,7 +129,7 @@ _NEED: SyncResult[Any] = SyncResult(SyncStatus.NEED_SNAPSHOT, needs_snapshot=Tru
 _UPDATED: SyncResult[Any] = SyncResult(SyncStatus.UPDATED)
 
 
-class BookSync(Generic[N]):
+class BookSync(SyncedBookView[N]):
     """Synchronises one symbol's local book. Single-threaded: call it from the reader.
 
     ``limit`` caps the levels kept and shown per side; ``view_limit`` caps each
@@ -196,16 +197,6 @@ class BookSync(Generic[N]):
     # ------------------------------------------------------------------ queries
 
     @property
-    def synced(self) -> bool:
-        """True when the book is up to date and safe to read."""
-        return self._synced
-
-    @property
-    def nonce(self) -> int | None:
-        """Update id of the current book, ``None`` while not synced."""
-        return self.book.nonce if self._synced else None
-
-    @property
     def needs_snapshot(self) -> bool:
         """True while a REST snapshot has been requested and not yet accepted."""
         return self._snapshot_wanted
@@ -213,14 +204,6 @@ class BookSync(Generic[N]):
     @property
     def buffered(self) -> int:
         return len(self._buffer)
-
-    def view(self, limit: int | None = None) -> OrderBook[N]:
-        """A copy of the current book; raises :class:`OrderBookDesync` while not synced."""
-        if not self._synced:
-            raise OrderBookDesync(
-                f"{self.symbol} order book is not synchronised", symbol=self.symbol
-            )
-        return self.book.snapshot(limit if limit is not None else self.view_limit)
 
     # ------------------------------------------------------------------ inputs
 

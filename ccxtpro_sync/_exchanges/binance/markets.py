@@ -20,12 +20,13 @@ Binance spells them (no CCXT common-currency renames).
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 import msgspec
 
 from ..._exceptions import BadSymbol, ProtocolError
+from ..._markets import MarketTable
 from ..._numbers import Num, NumberConverter, finite, number_type
 from ..._structures import Limits, Market, MinMax, Precision, iso8601
 from .wire import Product
@@ -226,7 +227,7 @@ def parse_markets(
     return Markets(markets, product, number=number)
 
 
-class Markets:
+class Markets(MarketTable):
     """Markets of one Binance product, looked up by unified symbol or Binance id.
 
     Ids match case-insensitively, so stream ids (``"btcusdt"``) work. Unknown
@@ -272,38 +273,13 @@ class Markets:
             raise self._bad_symbol(market_id)
         return found
 
-    def get(self, symbol: str) -> Market | None:
-        """Like :meth:`market`, but ``None`` instead of ``BadSymbol``."""
-        try:
-            return self.market(symbol)
-        except BadSymbol:
-            return None
-
-    def __contains__(self, symbol: object) -> bool:
-        return isinstance(symbol, str) and self.get(symbol) is not None
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._by_symbol)
-
-    def __len__(self) -> int:
-        return len(self._by_symbol)
-
     def __repr__(self) -> str:
         return f"<Markets {self.product}: {len(self)} markets>"
-
-    @property
-    def symbols(self) -> list[str]:
-        """Unified symbols, sorted."""
-        return sorted(self._by_symbol)
 
     @property
     def ids(self) -> list[str]:
         """Binance ids, sorted."""
         return sorted(m.id for m in self._by_id.values())
-
-    def values(self) -> list[Market]:
-        """All markets."""
-        return list(self._by_symbol.values())
 
     def _bad_symbol(self, symbol: str) -> BadSymbol:
         name = _NAMES[self.product]

@@ -10,18 +10,18 @@ lock and delivers the result). A symbol asked for twice is fetched once.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 
 from ..._core.snapshot_scheduler import SnapshotScheduler
 from ..._exceptions import CcxtproSyncError, ClientClosed, DDoSProtection, RateLimitExceeded
+from ..._sync.lazy_thread import LazyThread
 from .rest import BinanceRest
 
 _log = logging.getLogger("ccxtpro_sync")
 
 
-class SnapshotFetcher:
+class SnapshotFetcher(LazyThread):
     """Fetches depth snapshots on its own daemon thread (started on first request)."""
 
     def __init__(
@@ -39,31 +39,16 @@ class SnapshotFetcher:
         self._scheduler = scheduler
         self._resolve_id = resolve_id
         self._apply = apply
-        self._name = name
-        self._cond = threading.Condition()
-        self._closed = False
-        self._thread: threading.Thread | None = None
+        super().__init__(name)
         self.fetched = 0
         self.failures = 0
 
     def request(self, symbol: str, limit: int) -> None:
         """Ask for a snapshot of ``symbol``; returns at once (safe under other locks)."""
-        with self._cond:
-            if self._closed:
-                return
-            self._scheduler.request(symbol, limit)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-                self._thread.start()
-            self._cond.notify()
+        self._enqueue(lambda: self._scheduler.request(symbol, limit))
 
     def close(self, timeout: float = 5.0) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-            thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout + self._rest.timeout)
+        self._shut(timeout + self._rest.timeout)
 
     def admit(self, weight: int, what: str) -> None:
         """Charge a direct REST call to the shared budget, or raise ``RateLimitExceeded``
@@ -86,10 +71,6 @@ class SnapshotFetcher:
             if isinstance(error, DDoSProtection) and error.retry_after is not None:
                 self._scheduler.pause(error.retry_after, now)
                 self._cond.notify()
-
-    @property
-    def thread(self) -> threading.Thread | None:
-        return self._thread
 
     def _run(self) -> None:
         while True:

@@ -27,11 +27,12 @@ actions fail the message with ``ProtocolError`` before the book is touched.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Generic
+from typing import Any
 
-from ..._exceptions import OrderBookDesync, ProtocolError
+from ..._book_view import SyncedBookView
+from ..._exceptions import ProtocolError
 from ..._numbers import N, finite
-from ..._orderbook import LocalOrderBook, OrderBook
+from ..._orderbook import LocalOrderBook
 from ..binance.book_sync import ResyncReason, SyncResult, SyncStats, SyncStatus
 from .values import num, opt_int, req_int
 
@@ -66,7 +67,7 @@ def parse_levels(entries: Any, number: Callable[[str], Any], *, actions: bool) -
     return levels
 
 
-class DeribitBookSync(Generic[N]):
+class DeribitBookSync(SyncedBookView[N]):
     """Synchronises one instrument's local book from ``book.*`` payloads.
     Single-threaded: call it from the reader. ``limit`` caps the levels kept per
     side; ``view_limit`` caps each published view (default ``limit``)."""
@@ -91,27 +92,9 @@ class DeribitBookSync(Generic[N]):
         self._resubscribe_wanted = False
 
     @property
-    def synced(self) -> bool:
-        """True when the book is up to date and safe to read."""
-        return self._synced
-
-    @property
-    def nonce(self) -> int | None:
-        """``change_id`` of the current book, ``None`` while not synced."""
-        return self.book.nonce if self._synced else None
-
-    @property
     def needs_resubscribe(self) -> bool:
         """True while a resubscribe has been asked for and no snapshot has arrived."""
         return self._resubscribe_wanted
-
-    def view(self, limit: int | None = None) -> OrderBook[N]:
-        """A copy of the current book; raises :class:`OrderBookDesync` while not synced."""
-        if not self._synced:
-            raise OrderBookDesync(
-                f"{self.symbol} order book is not synchronised", symbol=self.symbol
-            )
-        return self.book.snapshot(limit if limit is not None else self.view_limit)
 
     def on_message(self, data: Mapping[str, Any], *, view: bool = True) -> SyncResult[N]:
         """Feed one ``book.{instrument}.{interval}`` notification's ``data``."""

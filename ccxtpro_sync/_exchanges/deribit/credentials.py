@@ -20,7 +20,7 @@ import os
 from collections.abc import Mapping
 from typing import Any, Final
 
-from ..._credentials import read_dotenv
+from ..._credentials import SecretHolder, read_dotenv
 from ..._exceptions import AuthenticationError, BadRequest, InvalidArgument
 
 __all__ = ["ENVIRONMENTS", "DeribitCredentials", "env_var_names"]
@@ -44,7 +44,7 @@ def _mask(client_id: str) -> str:
     return "***" if len(client_id) <= 6 else f"{client_id[:3]}...{client_id[-2:]}"
 
 
-class DeribitCredentials:
+class DeribitCredentials(SecretHolder):
     """A Deribit client id and secret (see the module docstring)."""
 
     __slots__ = ("_client_id", "_secret")
@@ -131,12 +131,3 @@ class DeribitCredentials:
         return f"DeribitCredentials(client_id={shown!r})"
 
     __str__ = __repr__
-
-    def __reduce__(self) -> Any:
-        raise TypeError("credentials are not picklable: pickles would carry the secret")
-
-    def __copy__(self) -> DeribitCredentials:
-        return self
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> DeribitCredentials:
-        return self

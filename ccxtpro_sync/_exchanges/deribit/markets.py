@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import difflib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
 
 from ..._exceptions import BadSymbol, ProtocolError
+from ..._markets import MarketTable
 from ..._numbers import Num, NumberConverter, finite, number_type
 from ..._structures import Limits, Market, MarketKindName, MinMax, Precision, iso8601
 from .values import num, opt_int, opt_num, req_num, req_str
@@ -207,7 +208,7 @@ def price_tick(market: Market, price: Num) -> Num:
     return tick
 
 
-class DeribitMarkets:
+class DeribitMarkets(MarketTable):
     """Deribit's markets, looked up by unified symbol or instrument name.
 
     Instrument names are case-sensitive upper case on Deribit; a lower-case
@@ -245,38 +246,13 @@ class DeribitMarkets:
             raise self._bad_symbol(instrument_name)
         return found
 
-    def get(self, symbol: str) -> Market | None:
-        """Like :meth:`market`, but ``None`` instead of ``BadSymbol``."""
-        try:
-            return self.market(symbol)
-        except BadSymbol:
-            return None
-
-    def __contains__(self, symbol: object) -> bool:
-        return isinstance(symbol, str) and self.get(symbol) is not None
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._by_symbol)
-
-    def __len__(self) -> int:
-        return len(self._by_symbol)
-
     def __repr__(self) -> str:
         return f"<DeribitMarkets: {len(self)} markets>"
-
-    @property
-    def symbols(self) -> list[str]:
-        """Unified symbols, sorted."""
-        return sorted(self._by_symbol)
 
     @property
     def ids(self) -> list[str]:
         """Instrument names, sorted."""
         return sorted(self._by_id)
-
-    def values(self) -> list[Market]:
-        """All markets."""
-        return list(self._by_symbol.values())
 
     def _bad_symbol(self, symbol: object) -> BadSymbol:
         text = str(symbol)[:60]
