@@ -473,32 +473,34 @@ class Connection:
                 except ClientClosed:
                     break
                 except BaseException as error:  # a final error: tell everyone, stop
-                    self._fatal = error
-                    self._last_error = error
-                    self._notify_changed()
                     _log.error("%s: giving up: %r", self.name, error)
-                    self._reject_all(error)
-                    if self._on_give_up is not None:
-                        try:
-                            self._on_give_up(self, error)
-                        except Exception:  # the reader must still end cleanly
-                            _log.exception("%s: give-up handler failed", self.name)
+                    self._give_up(error)
                     break
-                lost = self._serve(ws)
+                try:
+                    lost = self._serve(ws)
+                except Exception as error:  # a bug below us: end loudly, never silently
+                    _log.exception("%s: reader failed", self.name)
+                    self._give_up(error)
+                    break
                 if lost is not None and self._one_shot:  # nothing is retried: that was final
-                    self._fatal = lost
-                    self._notify_changed()
-                    self._reject_all(lost)
-                    if self._on_give_up is not None:
-                        try:
-                            self._on_give_up(self, lost)
-                        except Exception:  # the reader must still end cleanly
-                            _log.exception("%s: give-up handler failed", self.name)
+                    self._give_up(lost)
                     break
         finally:
             self._state = State.CLOSED
             self._ready.clear()
             self._fail_inflight(self._fatal or ClientClosed(f"{self.name}: closed"))
+
+    def _give_up(self, error: BaseException) -> None:
+        """The connection will not come back: record why and wake every waiter."""
+        self._fatal = error
+        self._last_error = error
+        self._notify_changed()
+        self._reject_all(error)
+        if self._on_give_up is not None:
+            try:
+                self._on_give_up(self, error)
+            except Exception:  # the reader must still end cleanly
+                _log.exception("%s: give-up handler failed", self.name)
 
     def _reject_all(self, error: BaseException) -> None:
         if self._owns_hub:
@@ -622,6 +624,8 @@ class Connection:
             code, reason = signal_.code, signal_.reason
         except ClientClosed:
             reason = "client closed"
+        except ConnectionClosed as error:  # a send on this thread found the socket gone
+            reason = str(error)
         except (OSError, websocket.WebSocketException) as error:
             reason = f"socket error: {error!r}"
         finally:

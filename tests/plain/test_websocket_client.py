@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import threading
 from typing import Any
 
@@ -361,3 +362,49 @@ def test_close_is_idempotent_and_ends_iteration() -> None:
             client.send("x")
         assert client.connection.thread is not None
         assert not client.connection.thread.is_alive()
+
+
+# -- a send from the reader thread that finds the socket gone ---------------------------
+def test_a_probe_sent_into_a_dead_socket_reconnects_and_keeps_the_reader() -> None:
+    """The heartbeat's probe goes out on the reader thread. Here the probe first shuts
+    the socket's sending side, so its own send meets a dead socket every time: that is a
+    lost connection like any other (it once escaped the reader as an unhandled exception
+    and ended it for good; pytest's thread-exception check now fails such a test)."""
+    rounds = 3
+    enough = threading.Event()
+    lost: list[BaseException] = []
+    holder: list[WebSocketClient] = []
+
+    async def quiet(ws: ServerConnection) -> None:
+        try:
+            async for _ in ws:
+                pass
+        except ServerSideClosed:
+            pass
+
+    def cut_then_probe() -> dict[str, str]:
+        ws = holder[0].connection._ws if holder else None
+        if ws is not None:
+            ws.sock.shutdown(socket.SHUT_WR)
+        return {"op": "ping"}
+
+    def on_close(client: WebSocketClient, error: BaseException | None) -> None:
+        if error is not None:
+            lost.append(error)
+        if len(lost) >= rounds:
+            enough.set()
+
+    heartbeat = {"type": "custom", "probe": cut_then_probe, "is_reply": lambda m: False,
+                 "interval": 0.05, "timeout": WAIT}  # fmt: skip
+    policy = default_reconnect_policy(initial=0.0, maximum=0.0)
+    with LocalServer(quiet) as server:
+        client = WebSocketClient(server.url, heartbeat=heartbeat, reconnect=policy,
+                                 on_close=on_close, timeout=WAIT, name="cut")  # fmt: skip
+        holder.append(client)
+        with client:
+            assert enough.wait(WAIT), f"only {len(lost)} sessions ended"
+            assert all(isinstance(e, ConnectionClosed) for e in lost)
+            assert any("send failed" in str(e) for e in lost), lost
+            assert not client.closed
+            client.wait_ready(WAIT)  # and it is back once more
+        assert server.connections >= rounds
