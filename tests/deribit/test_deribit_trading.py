@@ -176,3 +176,22 @@ def test_lost_cancel_without_reconnect_is_status_unknown(
     finally:
         other.close()
         direct.close()
+
+
+def test_operations_on_an_order_that_is_not_open_raise_order_not_found(
+    ex: LocalDeribit, client: DeribitClient
+) -> None:
+    """CCXT's contract: cancelling (or editing) an order that was already cancelled or
+    filled is ``OrderNotFound``; Deribit answers ``11044 not_open_order``."""
+    order = client.create_order_ws(PERP, "limit", "buy", 10, 40000)
+    client.cancel_order_ws(order.id, PERP)
+    with pytest.raises(OrderNotFound) as cancelled_again:
+        client.cancel_order_ws(order.id, PERP)
+    assert cancelled_again.value.code == 11044  # type: ignore[attr-defined]
+    with pytest.raises(OrderNotFound):
+        client.edit_order_ws(order.id, PERP, "limit", "buy", 20, 40000)
+    filled = client.create_order_ws(PERP, "market", "buy", 10)
+    assert filled.status == "closed"
+    with pytest.raises(OrderNotFound):
+        client.cancel_order_ws(filled.id, PERP)
+    assert client.fetch_order_ws(order.id).status == "canceled"  # nothing else changed

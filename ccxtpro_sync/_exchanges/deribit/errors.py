@@ -19,7 +19,14 @@ Choices worth knowing:
   None of these say whether an order request executed, so an order sender must
   reconcile, never resend blindly.
 * Order validation codes → ``InvalidOrder``; 10009 → ``InsufficientFunds``;
-  10004 → ``OrderNotFound``; 10020 → ``BadSymbol``.
+  10020 → ``BadSymbol``.
+* An operation on an order that is not (or no longer) open → ``OrderNotFound``,
+  CCXT's unified answer to cancelling an order already cancelled or filled:
+  10004 ``order_not_found``, 10010 ``already_closed`` and 10029
+  ``not_owner_of_order`` (as in CCXT's Deribit table), and 11044
+  ``not_open_order`` and 11008 ``already_filled``, which CCXT's table leaves at
+  ``InvalidOrder``. ``OrderNotFound`` is an ``InvalidOrder``, so code that catches
+  the broader class still does.
 """
 
 from __future__ import annotations
@@ -89,10 +96,10 @@ _BY_CODE: Final[dict[int, type[ExchangeError]]] = {
     13019: InvalidOrder,  # orderbook_closed
     # order state
     10004: OrderNotFound,  # order_not_found (by id or label)
-    10010: InvalidOrder,  # already_closed
-    10029: InvalidOrder,  # not_owner_of_order
-    11008: InvalidOrder,  # already_filled
-    11044: InvalidOrder,  # not_open_order
+    10010: OrderNotFound,  # already_closed
+    10029: OrderNotFound,  # not_owner_of_order
+    11008: OrderNotFound,  # already_filled
+    11044: OrderNotFound,  # not_open_order (cancel/edit of a cancelled or filled order)
     13032: InvalidOrder,  # non_unique_order_label
     # requests and sessions
     10030: NotSupported,  # must_be_websocket_request
