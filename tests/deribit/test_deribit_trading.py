@@ -59,10 +59,16 @@ def test_order_lifecycle(ex: LocalDeribit, client: DeribitClient) -> None:
     assert cancelled.status == "canceled"
     with pytest.raises(OrderNotFound):
         client.fetch_order_ws("999999")
-    for price in (40000, 41000):
-        client.create_order_ws(PERP, "limit", "buy", 10, price)
-    assert client.cancel_all_orders_ws(PERP) == 2
+    placed = [client.create_order_ws(PERP, "limit", "buy", 10, p) for p in (40000, 41000)]
+    eth = client.create_order_ws("ETH/USD:ETH", "limit", "buy", 1, 1000)
+    cancelled = client.cancel_all_orders_ws(PERP)  # CCXT: the cancelled orders, not a count
+    assert sorted(o.id for o in cancelled) == sorted(o.id for o in placed)
+    assert {(o.symbol, o.status) for o in cancelled} == {(PERP, "canceled")}
+    assert [o.id for o in client.fetch_open_orders_ws()] == [eth.id]
+    everything = client.cancel_all_orders_ws()
+    assert [(o.id, o.symbol, o.status) for o in everything] == [(eth.id, "ETH/USD:ETH", "canceled")]
     assert client.fetch_open_orders_ws() == []
+    assert client.cancel_all_orders_ws() == []
     with pytest.raises(InvalidOrder):
         client.create_order_ws(PERP, "limit", "buy", 10, 40000.3)  # off tick: 10043
 

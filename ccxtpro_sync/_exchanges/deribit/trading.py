@@ -42,6 +42,7 @@ from .orders import (
 )
 from .parsers import (
     parse_balance,
+    parse_cancelled,
     parse_order,
     parse_order_result,
     parse_orders,
@@ -252,10 +253,14 @@ class DeribitTrading:
 
     def cancel_all_orders_ws(
         self, symbol: str | None = None, *, timeout: float | None = None
-    ) -> int:
-        """Cancel every open order (of ``symbol``); returns how many were cancelled."""
+    ) -> list[Order]:
+        """Cancel every open order (of ``symbol``, else of every instrument, trigger
+        orders included); returns the cancelled orders, as CCXT does (Deribit's
+        ``detailed: true`` reply)."""
         method, params = cancel_all_params(self.market(symbol) if symbol is not None else None)
-        return int(self.request(method, params, timeout=timeout))
+        return parse_cancelled(
+            self.request(method, params, timeout=timeout), self._loaded_markets()
+        )
 
     def fetch_order_ws(
         self,
