@@ -68,17 +68,35 @@ def test_ticker_tickers_bids_asks(ex: LocalDeribit, client: DeribitClient) -> No
     with Pump(ex):
         ticker = client.watch_ticker(PERP, timeout=5)
         assert ticker.symbol == PERP and ticker.bid is not None and ticker.bid < ticker.ask
+        # CCXT's watch_tickers: after the next update, the tickers of the symbols asked
+        # (every one that has had a ticker), not only the one that woke the call.
         tickers = client.watch_tickers([PERP, ETH], timeout=5)
-        assert set(tickers) <= {PERP, ETH} and len(tickers) == 1
-        quote = client.watch_bids_asks([ETH], timeout=5)
-        assert quote[ETH].bid < quote[ETH].ask
+        assert PERP in tickers and set(tickers) <= {PERP, ETH}  # PERP's was seen above
+        for _ in range(50):
+            if len(tickers) == 2:
+                break
+            tickers = client.watch_tickers([PERP, ETH], timeout=5)
+        assert list(tickers) == [PERP, ETH]
+        assert all(t.symbol == s and t.bid < t.ask for s, t in tickers.items())
+        again = client.watch_tickers([PERP, ETH], timeout=5)
+        assert list(again) == [PERP, ETH]  # newest kept: never older than before
+        assert all(again[s].timestamp >= tickers[s].timestamp for s in again)
+        quotes = client.watch_bids_asks([ETH, PERP], timeout=5)
+        for _ in range(50):
+            if len(quotes) == 2:
+                break
+            quotes = client.watch_bids_asks([ETH, PERP], timeout=5)
+        assert list(quotes) == [ETH, PERP]
+        assert all(q.symbol == s and q.bid < q.ask for s, q in quotes.items())
+        assert client.watch_bids_asks(ETH, timeout=5)[ETH].bid is not None
     assert sorted(client.connections()[0].subscriptions) == [
+        "quote.BTC-PERPETUAL",
         "quote.ETH-PERPETUAL",
         "ticker.BTC-PERPETUAL.100ms",
         "ticker.ETH-PERPETUAL.100ms",
     ]
     client.un_watch_tickers([PERP, ETH])
-    client.un_watch_bids_asks(ETH)
+    client.un_watch_bids_asks([ETH, PERP])
     ex.wait_until(
         lambda s: all(not c.subscriptions for c in s.connections) or None, 5, "unsubscribed"
     )

@@ -32,6 +32,7 @@ from .book_sync import DeribitBookSync
 from .channels import Channel, message_hash, parse_channel, rejected_channels
 from .credentials import DeribitCredentials
 from .errors import deribit_error
+from .latest import LatestTickers
 from .markets import DeribitMarkets
 from .parsers import (
     parse_balance,
@@ -69,6 +70,8 @@ class DeribitSettings:
     limits: Limits = _LIMITS
     #: What user data was already delivered (shared by every connection).
     ledger: UserDataLedger = field(default_factory=UserDataLedger)
+    #: The newest ticker/quote per symbol (``watch_tickers`` answers from it).
+    latest: LatestTickers = field(default_factory=LatestTickers)
 
 
 def _frame(request_id: int, method: str, params: Mapping[str, Any] | None) -> str:
@@ -214,12 +217,11 @@ class DeribitAdapter:
             return Decoded()
         market = markets.by_id(channel.instrument)
         number = markets.number
-        if stream == "ticker":
-            value: Any = parse_ticker(frame.data, market, number)
-            return Decoded(deliveries=[Delivery(key, value, Policy.LATEST)])
-        if stream == "bidask":
-            value = parse_quote(frame.data, market, number)
-            return Decoded(deliveries=[Delivery(key, value, Policy.LATEST)])
+        if stream in ("ticker", "bidask"):
+            parse = parse_ticker if stream == "ticker" else parse_quote
+            ticker = parse(frame.data, market, number)
+            self.settings.latest.put(key, ticker)  # before delivery: a woken watcher finds it
+            return Decoded(deliveries=[Delivery(key, ticker, Policy.LATEST)])
         if stream == "trades":
             trades = parse_trades(frame.data, markets, number)
             return Decoded(deliveries=[Delivery(key, trades, Policy.APPEND)])

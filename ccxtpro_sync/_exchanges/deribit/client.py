@@ -35,6 +35,7 @@ from .channels import book_channel, chart_channel, quote_channel, ticker_channel
 from .credentials import DeribitCredentials
 from .environments import DeribitEndpoints, endpoints
 from .errors import deribit_error
+from .latest import LatestTickers
 from .markets import DeribitMarkets, instruments_requests, parse_markets
 from .trading import DeribitTrading
 from .user_data import UserDataLedger
@@ -111,8 +112,10 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
         self._markets_lock = threading.Lock()
         self._closed_event = threading.Event()  # wakes order lookups on close()
         self._ledger = UserDataLedger()
+        self._latest = LatestTickers()
         self._settings = DeribitSettings(
             ledger=self._ledger,
+            latest=self._latest,
             url=self.endpoints.ws,
             markets=self._loaded_markets,
             credentials=credentials,
@@ -213,12 +216,21 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
         result: Ticker = self._watch_channels(self._ticker_channels(symbol), timeout, "ticker")
         return result
 
+    def _watch_latest(
+        self, channels: list[str], timeout: float | None, what: str
+    ) -> dict[str, Ticker]:
+        """Wait for the next update of any of ``channels``; then the newest value of
+        each of them that has one, as ``{symbol: ticker}`` (CCXT's ``watchTickers``)."""
+        ticker: Ticker = self._watch_channels(channels, timeout, what)
+        found = self._latest.pick(self._hashes(channels))
+        return found or {ticker.symbol: ticker}
+
     def watch_tickers(
         self, symbols: Sequence[str], *, timeout: float | None = None
     ) -> dict[str, Ticker]:
-        """The next ticker of any of ``symbols``, as ``{symbol: ticker}``."""
-        ticker: Ticker = self._watch_channels(self._ticker_channels(symbols), timeout, "tickers")
-        return {ticker.symbol: ticker}
+        """Wait for the next ticker of any of ``symbols``; returns ``{symbol: ticker}``
+        with the newest ticker of every one of ``symbols`` that has had one."""
+        return self._watch_latest(self._ticker_channels(symbols), timeout, "tickers")
 
     def on_ticker(
         self, symbol: Symbols, handler: Callable[[Ticker], object] | None = None
@@ -246,9 +258,10 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
     def watch_bids_asks(
         self, symbols: Symbols, *, timeout: float | None = None
     ) -> dict[str, Ticker]:
-        """The next best bid/ask of any of ``symbols`` (channel ``quote.{instrument}``)."""
-        ticker: Ticker = self._watch_channels(self._quote_channels(symbols), timeout, "bids_asks")
-        return {ticker.symbol: ticker}
+        """Wait for the next best bid/ask of any of ``symbols`` (channel
+        ``quote.{instrument}``); returns ``{symbol: ticker}`` with the newest of every
+        one of ``symbols`` that has had one."""
+        return self._watch_latest(self._quote_channels(symbols), timeout, "bids_asks")
 
     def on_bids_asks(
         self, symbols: Symbols, handler: Callable[[Ticker], object] | None = None
