@@ -34,6 +34,7 @@ from .credentials import DeribitCredentials
 from .errors import deribit_error
 from .latest import LatestTickers
 from .markets import DeribitMarkets
+from .pacing import DeribitPacer
 from .parsers import (
     parse_balance,
     parse_ohlcv,
@@ -46,15 +47,25 @@ from .parsers import (
 from .rpc import ErrorResponse, Heartbeat, Notification, Response, decode_frame
 from .user_data import RESTORED_HASH, UserDataLedger, user_deliveries
 
-__all__ = ["COD_SCOPES", "RESYNC_HASH", "DeribitAdapter", "DeribitSettings"]
+__all__ = ["COD_SCOPES", "RESYNC_HASH", "DeribitAdapter", "DeribitSettings", "deribit_limits"]
 
 #: ``cancelOnDisconnect`` values: off, or ``private/enable_cancel_on_disconnect``'s scope.
 COD_SCOPES: Final = (False, "connection", "account")
 #: Where book resync notices go (the client turns them into ``order_book_resync`` signals).
 RESYNC_HASH: Final = "deribit:resync"
 GrantType = Literal["client_credentials", "client_signature"]
-#: Streams per connection, and frames per second (the subscribe pool refills at 3.3/s).
-_LIMITS: Final = Limits(max_streams=500, messages_per_second=3.0)
+#: Channels per subscribe call (reference §6: batches of at most about 500).
+MAX_STREAMS: Final = 500
+
+
+def deribit_limits(pacer: DeribitPacer | None = None) -> Limits:
+    """Streams per connection, and Deribit's credit pools as the pacing (``pacing``);
+    a new pacer unless one is given (each client paces its own account)."""
+    return Limits(
+        max_streams=MAX_STREAMS,
+        messages_per_second=3.0,  # unused: the pacer decides
+        pacer=pacer if pacer is not None else DeribitPacer(),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +78,7 @@ class DeribitSettings:
     grant_type: GrantType = "client_credentials"
     heartbeat_interval: float = 30.0
     cancel_on_disconnect: Literal[False, "connection", "account"] = False
-    limits: Limits = _LIMITS
+    limits: Limits = field(default_factory=deribit_limits)
     #: What user data was already delivered (shared by every connection).
     ledger: UserDataLedger = field(default_factory=UserDataLedger)
     #: The newest ticker/quote per symbol (``watch_tickers`` answers from it).

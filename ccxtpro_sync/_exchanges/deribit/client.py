@@ -30,13 +30,14 @@ from ..._structures import OHLCV, Market, Ticker, Trade
 from ..._sync.consumers import Stream, Subscription
 from ..._sync.info import ConnectionInfo
 from ...adapters.client import AdapterClient
-from .adapter import COD_SCOPES, RESYNC_HASH, DeribitAdapter, DeribitSettings
+from .adapter import COD_SCOPES, RESYNC_HASH, DeribitAdapter, DeribitSettings, deribit_limits
 from .channels import book_channel, chart_channel, quote_channel, ticker_channel, trades_channel
 from .credentials import DeribitCredentials
 from .environments import DeribitEndpoints, endpoints
 from .errors import deribit_error
 from .latest import LatestTickers
 from .markets import DeribitMarkets, instruments_requests, parse_markets
+from .pacing import DeribitPacer, pools_from_options
 from .trading import DeribitTrading
 from .user_data import UserDataLedger
 from .user_streams import DeribitUserData
@@ -107,6 +108,8 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
         grant = options.get("grantType", "client_credentials")
         if grant not in ("client_credentials", "client_signature"):
             raise InvalidArgument("grantType must be 'client_credentials' or 'client_signature'")
+        #: Deribit's credit pools, shared by every connection of this client.
+        self.pacer = DeribitPacer(pools_from_options(options.get("rateLimits")))
         self._number: NumberConverter = settings.get("number", float)
         self._markets: DeribitMarkets | None = None
         self._markets_lock = threading.Lock()
@@ -122,6 +125,7 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
             grant_type=grant,
             heartbeat_interval=interval,
             cancel_on_disconnect=cod,
+            limits=deribit_limits(self.pacer),
         )
         reconnect: Retrying | None = settings.get("reconnect")
         super().__init__(
@@ -426,6 +430,8 @@ def deribit(config: Mapping[str, Any] | None = None) -> DeribitClient:
     (``False``, ``"connection"``, ``"account"``), ``options``: ``heartbeatInterval``
     (seconds, at least Deribit's 10), ``bookInterval`` (``"100ms"``, ``"agg2"``, or
     ``"raw"`` with credentials), ``grantType`` (``"client_credentials"`` or
-    ``"client_signature"``); ``timeout``, ``reconnect`` (a tenacity policy), ``number``.
+    ``"client_signature"``), ``rateLimits`` (your account's credit pools when above
+    Deribit's defaults, e.g. ``{"matching": {"rate": 20, "burst": 50}}``; see
+    ``pacing``); ``timeout``, ``reconnect`` (a tenacity policy), ``number``.
     """
     return DeribitClient(config)
