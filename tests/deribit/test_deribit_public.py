@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ccxtpro_sync import BadSymbol, DeribitClient, deribit, signals
+from ccxtpro_sync import BadSymbol, DeribitClient, InvalidArgument, deribit, signals
 from ccxtpro_sync.simulator import LocalDeribit
 
 PERP = "BTC/USD:BTC"
@@ -202,3 +202,35 @@ def test_order_book_equals_true_book_through_gaps(ex: LocalDeribit, client: Deri
     assert all(r["reason"].startswith("gap") for r in resyncs)
     signals.order_book_resync.disconnect(on_resync)
     sub.cancel()
+
+
+def test_ccxt_positional_since_and_limit(ex: LocalDeribit, client: DeribitClient) -> None:
+    """CCXT's argument order: ``watch_trades(symbol, since, limit)``,
+    ``watch_ohlcv(symbol, timeframe, since, limit)``,
+    ``watch_order_book_for_symbols(symbols, limit)``; bad values fail before any frame."""
+    with pytest.raises(InvalidArgument):
+        client.watch_trades(PERP, None, 0, timeout=1)
+    with pytest.raises(InvalidArgument):
+        client.watch_order_book_for_symbols([PERP], "5", timeout=1)  # type: ignore[arg-type]
+    assert client.connections() == []
+    got: list[list[Any]] = []
+    watcher = threading.Thread(target=lambda: got.append(client.watch_trades(PERP, None, 2)))
+    watcher.start()
+    ex.wait_until(
+        lambda s: (
+            any("trades.BTC-PERPETUAL.100ms" in c.subscriptions for c in s.connections) or None
+        ),
+        5,
+        "trades subscribed",
+    )
+    public = ex.trade("BTC-PERPETUAL", "buy", 3000)  # sweeps several levels: one batch
+    watcher.join(10)
+    assert len(public) >= 3
+    assert [t.id for t in got[0]] == [str(t["trade_id"]) for t in public[-2:]]
+    with Pump(ex):
+        candles = client.watch_ohlcv(PERP, "1m", None, 1, timeout=10)
+        assert len(candles) == 1
+        future = client.watch_ohlcv(PERP, "1m", candles[0].timestamp + 3_600_000, timeout=10)
+        assert future == []  # nothing at or after ``since``
+        book = client.watch_order_book_for_symbols([PERP, ETH], 3, timeout=10)
+        assert len(book.bids) == len(book.asks) == 3

@@ -21,6 +21,7 @@ from typing import Any
 import msgspec
 from tenacity import Retrying
 
+from ..._arguments import check_limit
 from ..._core.events import Policy
 from ..._exceptions import BadRequest, ExchangeError, InvalidArgument, NetworkError
 from ..._numbers import NumberConverter
@@ -41,6 +42,7 @@ from .pacing import DeribitPacer, pools_from_options
 from .trading import DeribitTrading
 from .user_data import UserDataLedger
 from .user_streams import DeribitUserData
+from .window import window
 
 __all__ = ["DeribitClient", "deribit"]
 
@@ -282,16 +284,32 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
     def _trade_channels(self, symbols: Symbols) -> list[str]:
         return [trades_channel(i) for i in self._ids(symbols)]
 
-    def watch_trades(self, symbol: str, *, timeout: float | None = None) -> list[Trade]:
-        """The next public trades of ``symbol`` (channel ``trades.{instrument}.100ms``)."""
+    def watch_trades(
+        self,
+        symbol: str,
+        since: int | None = None,
+        limit: int | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> list[Trade]:
+        """The next public trades of ``symbol`` (channel ``trades.{instrument}.100ms``),
+        oldest first; ``since``/``limit`` filter them as in CCXT (see ``window``)."""
+        wanted = window(since, limit)
         trades: list[Trade] = self._watch_channels(self._trade_channels(symbol), timeout, "trades")
-        return trades
+        return wanted.apply(trades)
 
     def watch_trades_for_symbols(
-        self, symbols: Sequence[str], *, timeout: float | None = None
+        self,
+        symbols: Sequence[str],
+        since: int | None = None,
+        limit: int | None = None,
+        *,
+        timeout: float | None = None,
     ) -> list[Trade]:
+        """The next public trades of any of ``symbols`` (those of one symbol)."""
+        wanted = window(since, limit)
         trades: list[Trade] = self._watch_channels(self._trade_channels(symbols), timeout, "trades")
-        return trades
+        return wanted.apply(trades)
 
     def on_trades(
         self, symbols: Symbols, handler: Callable[[list[Trade]], object] | None = None
@@ -313,13 +331,21 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
         return [chart_channel(i, timeframe) for i in self._ids(symbols)]
 
     def watch_ohlcv(
-        self, symbol: str, timeframe: str = "1m", *, timeout: float | None = None
+        self,
+        symbol: str,
+        timeframe: str = "1m",
+        since: int | None = None,
+        limit: int | None = None,
+        *,
+        timeout: float | None = None,
     ) -> list[OHLCV]:
-        """The next candles of ``symbol`` (channel ``chart.trades.{instrument}.{resolution}``)."""
+        """The next candles of ``symbol`` (channel ``chart.trades.{instrument}.{resolution}``);
+        ``since``/``limit`` filter them as in CCXT (see ``window``)."""
+        wanted = window(since, limit)
         candles: list[OHLCV] = self._watch_channels(
             self._chart_channels(symbol, timeframe), timeout, "ohlcv"
         )
-        return candles
+        return wanted.apply(candles)
 
     def watch_ohlcv_for_symbols(
         self, symbols: Sequence[str], timeframe: str = "1m", *, timeout: float | None = None
@@ -360,19 +386,21 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
         a snapshot, then changes chained by ``change_id``; a broken chain resubscribes
         this instrument only, and no book is shown until its new snapshot). ``limit``
         caps the levels per side of the returned view."""
-        book: OrderBook[Any] = self._watch_channels(
-            self._book_channels(symbol), timeout, "order_book"
-        )
-        if limit is not None:
-            book = msgspec.structs.replace(book, bids=book.bids[:limit], asks=book.asks[:limit])
-        return book
+        return self._watch_book(self._book_channels(symbol), limit, timeout)
 
     def watch_order_book_for_symbols(
-        self, symbols: Sequence[str], *, timeout: float | None = None
+        self, symbols: Sequence[str], limit: int | None = None, *, timeout: float | None = None
     ) -> OrderBook[Any]:
-        book: OrderBook[Any] = self._watch_channels(
-            self._book_channels(symbols), timeout, "order_book"
-        )
+        """The next synchronised book of any of ``symbols`` (``limit`` levels per side)."""
+        return self._watch_book(self._book_channels(symbols), limit, timeout)
+
+    def _watch_book(
+        self, channels: list[str], limit: int | None, timeout: float | None
+    ) -> OrderBook[Any]:
+        depth = check_limit(limit)
+        book: OrderBook[Any] = self._watch_channels(channels, timeout, "order_book")
+        if depth is not None:
+            book = msgspec.structs.replace(book, bids=book.bids[:depth], asks=book.asks[:depth])
         return book
 
     def on_order_book(
