@@ -181,14 +181,16 @@ def test_fill_during_disconnect_reconciles_balance_and_positions_once(
 def test_watch_orders_and_my_trades_take_ccxt_since_and_limit(
     ex: LocalDeribit, client: DeribitClient
 ) -> None:
-    """``watch_orders(symbol, since, limit)`` and ``watch_my_trades(symbol, since, limit)``
-    in CCXT's argument order: ``since`` drops what is older, ``limit`` keeps the newest."""
+    """``watch_orders(symbol, since, limit)``, ``watch_my_trades(symbol, since, limit)``
+    and ``watch_positions(symbols, since, limit)`` in CCXT's argument order: ``since``
+    drops what is older, ``limit`` keeps the newest."""
     client.wait_ready(10)
     later = int(time.time() * 1000) + 3_600_000  # an hour from now
     results: dict[str, list[Any]] = {}
     calls = {
         "orders": lambda: client.watch_orders(PERP, later, None, timeout=20),
         "trades": lambda: client.watch_my_trades(PERP, None, 1, timeout=20),
+        "positions": lambda: client.watch_positions([PERP], None, 1, timeout=20),
     }
     watchers = [
         threading.Thread(target=lambda n=name: results.__setitem__(n, calls[n]())) for name in calls
@@ -196,7 +198,7 @@ def test_watch_orders_and_my_trades_take_ccxt_since_and_limit(
     for watcher in watchers:
         watcher.start()
     ex.wait_until(
-        lambda s: any(len(c.subscriptions) >= 2 for c in s.connections) or None, 10, "user subs"
+        lambda s: any(len(c.subscriptions) >= 3 for c in s.connections) or None, 10, "user subs"
     )
     fills: list[int] = []
     for _ in range(10):  # until each watcher has had an update
@@ -209,3 +211,4 @@ def test_watch_orders_and_my_trades_take_ccxt_since_and_limit(
     assert fills[0] >= 2  # the first order's fills came as one batch of trades
     assert results["orders"] == []  # every update is older than ``since``
     assert len(results["trades"]) == 1
+    assert [(p.symbol, p.side) for p in results["positions"]] == [(PERP, "long")]

@@ -236,15 +236,22 @@ class DeribitUserData:
 
     # -- positions ---------------------------------------------------------------------
     def watch_positions(
-        self, symbols: Sequence[str] | None = None, *, timeout: float | None = None
+        self,
+        symbols: Sequence[str] | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+        *,
+        timeout: float | None = None,
     ) -> list[Position]:
-        """The next position changes (``user.changes``), of ``symbols`` if given."""
+        """The next position changes (``user.changes``), of ``symbols`` if given;
+        ``since``/``limit`` filter them as in CCXT (see ``window``)."""
+        span = window(since, limit)
         symbol = symbols[0] if symbols is not None and len(symbols) == 1 else None
         positions: list[Position] = self._user_watch("positions", symbol, timeout)
         if symbols is not None:
             wanted = {self.market(s).symbol for s in symbols}
             positions = [p for p in positions if p.symbol in wanted]
-        return positions
+        return span.apply(positions)
 
     def on_positions(
         self,
