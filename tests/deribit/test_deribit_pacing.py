@@ -61,7 +61,8 @@ def test_bursts_within_deribits_pools_go_out_without_overdrawing_them(
     stats = ex.stats()
     assert "rate_limit" not in stats.disconnect_reasons
     assert stats.handshakes_accepted == handshakes  # the session was never ended
-    assert client.pacer.booked["matching"] >= 30 and client.pacer.booked["nonMatching"] >= 120
+    pacing = client.connection_info()["pacing"]
+    assert pacing["matching"] >= 30 and pacing["nonMatching"] >= 120
 
 
 def test_many_subscribes_stay_within_the_subscribe_pool(
@@ -83,6 +84,6 @@ def test_many_subscribes_stay_within_the_subscribe_pool(
     stats = ex.stats()
     assert "rate_limit" not in stats.disconnect_reasons
     assert stats.handshakes_accepted == handshakes
-    assert client.pacer.booked["subscribe"] >= 16
+    assert client.connection_info()["pacing"]["subscribe"] >= 16
     for sub in subs:
         sub.cancel()

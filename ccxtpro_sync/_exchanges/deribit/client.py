@@ -421,7 +421,8 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
     # -- introspection -------------------------------------------------------------------
     def connection_info(self, index: int = 0) -> dict[str, Any]:
         """Deribit state of connection ``index``: auth, token refresh, cancel-on-disconnect,
-        heartbeat interval, book resyncs."""
+        heartbeat interval, book resyncs, and the frames charged to each credit pool by
+        this client (``pacing``; the pools are the account's, not the connection's)."""
         conns = self._planner.connections()
         if not 0 <= index < len(conns):
             raise BadRequest(f"no deribit connection {index}")
@@ -432,6 +433,7 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
             return {**adapter.info(), "books": adapter.book_stats(), "ready": protocol.ready}
 
         result: dict[str, Any] = conn.query(read)
+        result["pacing"] = self.pacer.booked()
         return result
 
     def _close_resources(self, timeout: float) -> None:

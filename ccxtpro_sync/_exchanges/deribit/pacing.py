@@ -117,8 +117,7 @@ class DeribitPacer:
         self.pools = dict(pools)
         self._lock = threading.Lock()  # a leaf lock: held for the arithmetic only
         self._buckets = {name: pool.bucket(now) for name, pool in self.pools.items()}
-        #: Frames booked per pool, for ``connection_info`` and tests.
-        self.booked = dict.fromkeys(self.pools, 0)
+        self._booked = dict.fromkeys(self.pools, 0)
 
     def classes(self, method: str) -> tuple[str, ...]:
         """The pools ``method`` is charged to."""
@@ -135,5 +134,10 @@ class DeribitPacer:
             delay = 0.0
             for name in self.classes(method):
                 delay = max(delay, self._buckets[name].reserve(now))
-                self.booked[name] += 1
+                self._booked[name] += 1
         return 0.0 if method in KEEP_ALIVE else delay
+
+    def booked(self) -> dict[str, int]:
+        """Frames charged to each pool so far (``connection_info()["pacing"]``)."""
+        with self._lock:
+            return dict(self._booked)

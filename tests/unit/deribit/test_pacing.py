@@ -31,7 +31,7 @@ def test_each_class_has_its_own_pool_with_a_margin_below_deribits() -> None:
     assert sent_without_waiting(pacer, "private/get_positions", 0.0, 80) == 50
     # the matching engine's pool is separate: the reads above took none of it.
     assert sent_without_waiting(pacer, "private/buy", 0.0, 15) == 10
-    assert pacer.booked == {"nonMatching": 80, "matching": 15, "subscribe": 0}
+    assert pacer.booked() == {"nonMatching": 80, "matching": 15, "subscribe": 0}
 
 
 def test_the_wait_follows_the_pool_rate_with_the_margin() -> None:
@@ -50,7 +50,7 @@ def test_a_subscribe_is_charged_to_the_subscribe_pool_and_the_non_matching_pool(
     assert sent_without_waiting(pacer, "public/subscribe", 0.0, 1) == 0
     # the unsubscribes and other reads are not held back by the subscribe pool.
     assert pacer.reserve(0.0, frame("public/unsubscribe")) == 0.0
-    assert pacer.booked == {"nonMatching": 10, "matching": 0, "subscribe": 9}
+    assert pacer.booked() == {"nonMatching": 10, "matching": 0, "subscribe": 9}
 
 
 def test_keep_alive_frames_are_charged_but_never_wait() -> None:
