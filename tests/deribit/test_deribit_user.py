@@ -212,3 +212,22 @@ def test_watch_orders_and_my_trades_take_ccxt_since_and_limit(
     assert results["orders"] == []  # every update is older than ``since``
     assert len(results["trades"]) == 1
     assert [(p.symbol, p.side) for p in results["positions"]] == [(PERP, "long")]
+
+
+def test_updates_right_after_a_slow_login_are_not_taken_for_history(
+    ex: LocalDeribit, proxy: WireProxy, client: DeribitClient
+) -> None:
+    """User data counts from the server's time when it was first watched; that time
+    comes from ``public/get_time``. A login that takes seconds (here 3 s of latency on
+    ``public/auth``) must not push the estimate of the server's clock ahead of it, or
+    the first updates after watching would be dropped as older than the start."""
+    proxy.delay = ("public/auth", 3.0)
+    orders = Collector()
+    client.on_orders(handler=orders)
+    ex.wait_until(
+        lambda s: any("user.orders.any.any.raw" in c.subscriptions for c in s.connections) or None,
+        15,
+        "user.orders subscribed",
+    )
+    order = client.create_order_ws(PERP, "limit", "buy", 10, 40000)
+    orders.wait(lambda items: any(o.id == order.id and o.status == "open" for o in items))
