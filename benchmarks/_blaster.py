@@ -13,7 +13,9 @@ test. This server does nothing but the protocol a market-data client needs:
 
 It runs in its own process (:class:`Blaster` starts it with ``spawn``) so its CPU
 never counts against the client measured. Payloads come from :mod:`_payloads`;
-frames are serialised once per run and written with ``sendall`` in large chunks.
+frames are serialised once per run, before the clock starts, and each connection's
+batch is written with a single ``sendall`` (the kernel takes it as fast as the client
+reads), so the server is never the bottleneck.
 The control channel is a ``multiprocessing`` pipe (see :class:`Blaster`).
 """
 
@@ -38,7 +40,6 @@ from typing import Any
 import _payloads as pl
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-_CHUNK = 1 << 20
 #: Update ids spanned by one diff event (spot: ``U`` = previous ``u`` + 1).
 _IDS_PER_DIFF = 3
 
@@ -267,12 +268,26 @@ class BlastServer:
 
     def prepare(self, stream: str, count: int) -> int:
         """Serialise ``count`` messages for every subscriber; returns the last marker."""
-        payloads, marker = self._take(stream, count)
-        name = stream.encode()
+        return self.prepare_many([stream], count)[stream]
+
+    def prepare_many(self, streams: list[str], count: int) -> dict[str, int]:
+        """Serialise ``count`` messages of each stream for every subscriber, the streams
+        interleaved message by message; returns each stream's last marker."""
+        built: dict[str, list[bytes]] = {}
+        markers: dict[str, int] = {}
+        for stream in streams:
+            payloads, markers[stream] = self._take(stream, count)
+            built[stream] = payloads
+        with self.lock:
+            clients = [c for c in self.clients if c.open and c.streams & built.keys()]
         self.prepared = []
-        for client in self.subscribers(stream):
-            self.prepared.append((client, b"".join(client.wrap(name, p) for p in payloads)))
-        return marker
+        for client in clients:
+            mine = [(s.encode(), built[s]) for s in streams if s in client.streams]
+            frames = (
+                client.wrap(name, payloads[k]) for k in range(count) for name, payloads in mine
+            )
+            self.prepared.append((client, b"".join(frames)))
+        return markers
 
     def go(self) -> tuple[int, float]:
         """Send what ``prepare`` built as fast as the sockets take it; (bytes, seconds)."""
@@ -280,10 +295,8 @@ class BlastServer:
         sent = 0
 
         def push(client: _Client, data: bytes) -> None:
-            view = memoryview(data)
             with contextlib.suppress(OSError):
-                for offset in range(0, len(view), _CHUNK):
-                    client.send(view[offset : offset + _CHUNK])
+                client.send(data)  # one sendall per batch
 
         threads = [threading.Thread(target=push, args=item) for item in self.prepared]
         for thread in threads:
@@ -386,6 +399,7 @@ def _child_main(pipe: Pipe, extra_symbols: int, cpu: int | None) -> None:
     commands: dict[str, Callable[..., Any]] = {
         "wait": server.wait_subscribed,
         "prepare": server.prepare,
+        "prepare_many": server.prepare_many,
         "go": server.go,
         "one": server.one,
         "paced": server.paced,
@@ -451,6 +465,10 @@ class Blaster:
     def prepare(self, stream: str, count: int) -> int:
         marker: int = self._call("prepare", stream, count)
         return marker
+
+    def prepare_many(self, streams: list[str], count: int) -> dict[str, int]:
+        markers: dict[str, int] = self._call("prepare_many", streams, count)
+        return markers
 
     def go(self) -> None:
         self._pipe.send(("go", ()))

@@ -64,10 +64,10 @@ def _wait_all(blaster: Blaster, streams: list[str]) -> None:
         blaster.wait_subscribed(stream, timeout=30)
 
 
-def run_ours(blaster: Blaster, ids: list[str]) -> dict[str, Any]:
+def run_ours(blaster: Blaster, ids: list[str], per_connection: int = 200) -> dict[str, Any]:
     import ccxtpro_sync
 
-    config = ours_config(blaster.ws_url, blaster.rest_url, maxStreamsPerConnection=200)
+    config = ours_config(blaster.ws_url, blaster.rest_url, maxStreamsPerConnection=per_connection)
     client = ccxtpro_sync.binance(config)
     seen: set[str] = set()
     lock = threading.Lock()

@@ -53,7 +53,7 @@ from _common import (
     use_ref,
 )
 
-VARIANTS = ("bare", "ours", "ccxt")
+VARIANTS = ("bare", "ceiling", "ours", "ccxt")
 TIMEOUT = 120.0
 
 
@@ -92,6 +92,34 @@ def run_bare(blaster: Blaster, workload: str, n: int, warmup: int) -> Sample:
         ws.close()
     wall, cpu = results[-1]
     return Sample("bare", workload, n, wall, cpu)
+
+
+# -- decode ceiling ------------------------------------------------------------------------
+def run_ceiling(blaster: Blaster, workload: str, n: int, warmup: int) -> Sample:
+    """Frames walked in a 256 KiB buffer, one typed msgspec decode each (``_ceiling``)."""
+    from _ceiling import CeilingReader, connect
+
+    stream, _ = WORKLOADS[workload]
+    sock, leftover = connect(f"{blaster.ws_url}/stream?streams={stream}")
+    sock.settimeout(TIMEOUT)
+    reader = CeilingReader(sock, leftover, workload)
+    blaster.wait_subscribed(stream)
+    try:
+        results = []
+        for count in (warmup, n):
+            target = blaster.prepare(stream, count)
+            cpu0, t0 = time.process_time(), time.perf_counter()
+            blaster.go()
+            last = reader.run(count)
+            wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+            blaster.wait_done()
+            if last != target:
+                raise RuntimeError(f"ceiling/{workload}: last marker {last}, expected {target}")
+            results.append((wall, cpu))
+    finally:
+        reader.close()
+    wall, cpu = results[-1]
+    return Sample("ceiling", workload, n, wall, cpu)
 
 
 # -- ours ----------------------------------------------------------------------------------
@@ -246,6 +274,7 @@ async def _ccxt(blaster: Blaster, workload: str, n: int, warmup: int) -> Sample:
 
 RUNNERS: dict[str, Callable[[Blaster, str, int, int], Sample]] = {
     "bare": run_bare,
+    "ceiling": run_ceiling,
     "ours": run_ours,
     "ccxt": run_ccxt,
     # what-if variants for profile_hotpath.py (see _whatif.py)
@@ -321,7 +350,7 @@ def summarise(rounds: list[list[Sample]], workloads: list[str]) -> list[dict[str
                 continue
             row[f"{variant}_rate"] = median([s.rate for s in got])
             row[f"{variant}_cpu_us"] = median([s.cpu_per_message * 1e6 for s in got])
-        for other in ("bare", "ccxt", "base"):
+        for other in ("bare", "ceiling", "ccxt", "base"):
             pairs = [r for r in per_round if "ours" in r and other in r]
             if other == "base" and not pairs:
                 continue
@@ -336,36 +365,40 @@ def summarise(rounds: list[list[Sample]], workloads: list[str]) -> list[dict[str
 
 
 def render(rows: list[dict[str, Any]]) -> str:
-    headers = [
-        "workload",
-        "bare msg/s",
-        "ours msg/s",
-        "ccxt msg/s",
-        "ours/bare",
-        "ours/ccxt",
-        "CPU µs/msg bare",
-        "ours",
-        "ccxt",
-        "CPU ours/bare",
-        "CPU ours/ccxt",
-    ]
-    body = [
+    """Two tables: msg/s with the same-run ratios, then CPU µs per message."""
+    rates = [
         [
             r["workload"],
+            r["ceiling_rate"],
             r["bare_rate"],
             r["ours_rate"],
             r["ccxt_rate"],
+            r["ours/ceiling"],
             r["ours/bare"],
             r["ours/ccxt"],
+        ]
+        for r in rows
+    ]
+    cpu = [
+        [
+            r["workload"],
+            r["ceiling_cpu_us"],
             r["bare_cpu_us"],
             r["ours_cpu_us"],
             r["ccxt_cpu_us"],
+            r["cpu ours/ceiling"],
             r["cpu ours/bare"],
             r["cpu ours/ccxt"],
         ]
         for r in rows
     ]
-    return table(headers, body)
+    names = ["ceiling", "bare", "ours", "ccxt"]
+    ratios = ["ours/ceiling", "ours/bare", "ours/ccxt"]
+    return (
+        table(["workload", *(f"{n} msg/s" for n in names), *ratios], rates)
+        + "\n\nCPU µs per message (client process, all threads):\n\n"
+        + table(["workload", *names, *(f"CPU {r}" for r in ratios)], cpu)
+    )
 
 
 def render_baseline(rows: list[dict[str, Any]], ref: str) -> str:
