@@ -59,25 +59,31 @@ def synthetic_symbols(count: int) -> list[str]:
     return [f"S{k:04d}USDT" for k in range(count)]
 
 
-def _exchange_info(extra: int) -> bytes:
-    from ccxtpro_sync.simulator.catalog import DEFAULT_SYMBOLS, SymbolSpec, exchange_info
+def synthetic_specs(count: int) -> list[Any]:
+    """``SymbolSpec`` s of ``count`` extra spot symbols (for the blaster and the simulator)."""
+    from ccxtpro_sync.simulator.catalog import SymbolSpec
 
-    specs = list(DEFAULT_SYMBOLS["spot"])
-    for sid in synthetic_symbols(extra):
-        specs.append(
-            SymbolSpec(
-                sid,
-                sid.removesuffix("USDT"),
-                "USDT",
-                Decimal("0.01"),
-                Decimal("0.001"),
-                Decimal(1),
-                Decimal(1),
-                Decimal("0.001"),
-                Decimal(9000),
-                Decimal(5),
-            )
+    return [
+        SymbolSpec(
+            sid,
+            sid.removesuffix("USDT"),
+            "USDT",
+            Decimal("0.01"),
+            Decimal("0.001"),
+            Decimal(1),
+            Decimal(1),
+            Decimal("0.001"),
+            Decimal(9000),
+            Decimal(5),
         )
+        for sid in synthetic_symbols(count)
+    ]
+
+
+def _exchange_info(extra: int) -> bytes:
+    from ccxtpro_sync.simulator.catalog import DEFAULT_SYMBOLS, exchange_info
+
+    specs = [*DEFAULT_SYMBOLS["spot"], *synthetic_specs(extra)]
     doc = exchange_info("spot", specs, int(time.time() * 1000), 6000)
     return json.dumps(doc).encode()
 
