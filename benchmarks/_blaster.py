@@ -331,10 +331,14 @@ class BlastServer:
         Pacing sleeps to each due time; a frame whose time has passed (sleep overshoot
         at high rates) goes at once, so frames sometimes leave in twos or threes.
 
-        The aggregate id ``a`` carries ``time.monotonic_ns() // 1000`` taken just
-        before the frame is written (CLOCK_MONOTONIC is shared by all processes).
+        The first/last trade ids ``f``/``l`` carry ``time.monotonic_ns() // 1000``
+        taken just before the frame is written (CLOCK_MONOTONIC is shared by all
+        processes); the aggregate ids ``a`` stay consecutive across runs.
         """
         clients = self.subscribers(stream)
+        with self.lock:
+            first = self.next_index.get(stream, 0)
+            self.next_index[stream] = first + count
         symbol = stream.split("@", 1)[0].upper().encode()
         name = stream.encode()
         interval = 1.0 / rate
@@ -349,7 +353,7 @@ class BlastServer:
             elif wait < -0.0005:
                 late += 1
             stamp = time.monotonic_ns() // 1000
-            payload = pl.agg_trade(symbol, k, trade_id=stamp)
+            payload = pl.agg_trade(symbol, first + k, stamp=stamp)
             for client in clients:
                 with contextlib.suppress(OSError):
                     client.send(client.wrap(name, payload))
