@@ -119,6 +119,7 @@ class BlastServer:
         self.next_index: dict[str, int] = {}
         self.depth_seq: dict[str, int] = {}  # symbol id -> last update id sent
         self.prepared: list[tuple[_Client, bytes]] = []
+        self.depth_requests = 0  # REST snapshots served: a client resyncing its book
         self.closed = False
 
     # -- accepting -----------------------------------------------------------------
@@ -155,6 +156,7 @@ class BlastServer:
             symbol = query.get("symbol", "")
             with self.lock:
                 last = self.depth_seq.setdefault(symbol, 1000)
+                self.depth_requests += 1
             body = pl.depth_snapshot(last)
         elif url.path.endswith("/time"):
             body = b'{"serverTime":%d}' % int(time.time() * 1000)
@@ -414,6 +416,7 @@ def _child_main(pipe: Pipe, extra_symbols: int, cpu: int | None) -> None:
         "one": server.one,
         "paced": server.paced,
         "subscribers": lambda stream: len(server.subscribers(stream)),
+        "depth_requests": lambda: server.depth_requests,
     }
     while True:
         try:
@@ -470,6 +473,11 @@ class Blaster:
 
     def subscribers(self, stream: str) -> int:
         count: int = self._call("subscribers", stream)
+        return count
+
+    def depth_requests(self) -> int:
+        """How many REST depth snapshots the server has served so far."""
+        count: int = self._call("depth_requests")
         return count
 
     def prepare(self, stream: str, count: int) -> int:

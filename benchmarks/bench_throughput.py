@@ -161,6 +161,7 @@ def run_ours(
         for count in (warmup, n):
             done.clear()
             before = client.hub.stats()
+            snapshots = blaster.depth_requests()
             target[0] = blaster.prepare(stream, count)
             with _sampled(count == n):
                 cpu0, t0 = time.process_time(), time.perf_counter()
@@ -170,11 +171,15 @@ def run_ours(
                 wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
             blaster.wait_done()
             after = client.hub.stats()
-            results.append((wall, cpu, {k: after[k] - before[k] for k in after}))
+            stats = {k: after[k] - before[k] for k in after}
+            # a snapshot fetched during the blast means the book resynced and jumped
+            # to the end: that run's depth figure would not be a synced-book figure
+            stats["resyncs"] = blaster.depth_requests() - snapshots
+            results.append((wall, cpu, stats))
     finally:
         client.close()
     wall, cpu, stats = results[-1]
-    extra = {k: stats[k] for k in ("delivered", "coalesced", "dropped")}
+    extra = {k: stats[k] for k in ("delivered", "coalesced", "dropped", "resyncs")}
     return Sample("ours", workload, n, wall, cpu, extra)
 
 
@@ -360,6 +365,7 @@ def summarise(rounds: list[list[Sample]], workloads: list[str]) -> list[dict[str
             )
         ours = [r["ours"] for r in per_round if "ours" in r]
         row["ours_extra"] = ours[-1].extra if ours else {}
+        row["resyncs"] = sum(s.extra.get("resyncs", 0) for s in ours)
         rows.append(row)
     return rows
 

@@ -94,6 +94,11 @@ def main() -> None:
                     f"(target >= {TARGET_BASELINE}) {_verdict(row['ours/base'] >= TARGET_BASELINE)}"
                 )
         for row in rows:
+            if row["resyncs"]:
+                checks.append(
+                    f"{row['workload']}: INVALID, ours fetched {row['resyncs']} REST "
+                    "snapshot(s) during measured blasts (the book resynced)"
+                )
             checks += [
                 f"{row['workload']}: {ratio} {row[ratio]:.2f} (target >= {low:g}) "
                 f"{_verdict(row[ratio] >= low)}"
