@@ -4,9 +4,11 @@ Run by hand: ``.venv/bin/python benchmarks/bench_throughput.py [--quick] [--pin]
 
 The blaster (``_blaster.py``, its own process) pushes N pre-built frames of one
 workload (``aggTrade`` trades, ``24hrTicker`` tickers, ``depthUpdate`` diffs) as fast
-as the client takes them over 127.0.0.1. Three clients take them, each in a fresh
+as the client takes them over 127.0.0.1. Four clients take them, each in a fresh
 interpreter, interleaved repeat by repeat so that drift hits them alike:
 
+* ``ceiling``: the decode ceiling (``_ceiling.py``): frames walked in one buffer, one
+  typed ``msgspec`` decode per message, nothing else;
 * ``bare``: websocket-client's ``recv_data`` loop on the same combined stream, doing
   nothing with the frames (the physical floor of a Python websocket-client reader);
 * ``ours``: ``ccxtpro_sync.binance`` with ``on_trades``/``on_ticker``/``on_order_book``;
@@ -16,7 +18,7 @@ interpreter, interleaved repeat by repeat so that drift hits them alike:
 A run ends when the consumer sees the last message's marker (trade id, ticker ``n``,
 book ``nonce``). Reported: messages/s (N / wall time from the server's go), client
 CPU seconds per message (``time.process_time``, all threads), and medians over the
-repeats of the per-repeat ratios ours/bare and ours/ccxt.
+repeats of the per-repeat ratios ours/ceiling, ours/bare and ours/ccxt.
 """
 
 from __future__ import annotations
