@@ -119,6 +119,8 @@ class BinanceRest:
         self._kind = HTTPSConnection if parts.scheme == "https" else HTTPConnection
         self._host = parts.hostname or ""
         self._port = parts.port
+        #: scheme://host[:port], named in network errors (never a path or a query)
+        self._origin = f"{parts.scheme}://{parts.netloc}"
         self._prefix = parts.path
         #: Kept-alive connections ready for the next call (connection reuse).
         self._idle: list[HTTPConnection] = []
@@ -196,7 +198,7 @@ class BinanceRest:
             # before closing, so its outcome is unknown (the caller resolves it).
             if method != "GET":
                 raise ExchangeNotAvailable(
-                    f"{what} failed: connection closed before an answer"
+                    f"{what} to {self._origin} failed: connection closed before an answer"
                 ) from stale.__cause__
             conn, _ = self._checkout(what, max(0.001, deadline - time.monotonic()), fresh=True)
             response, content = self._exchange(
@@ -289,7 +291,7 @@ class BinanceRest:
                 raise RequestTimeout(f"{what} timed out after {total}s") from error
             if reused and sending and isinstance(error, RemoteDisconnected | ConnectionError):
                 raise _StaleConnection from error
-            raise ExchangeNotAvailable(f"{what} failed: {error}") from error
+            raise ExchangeNotAvailable(f"{what} to {self._origin} failed: {error}") from error
         finally:
             cutter.cancel()
             self._checkin(conn, keep and not expired.is_set())
