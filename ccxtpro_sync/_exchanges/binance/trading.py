@@ -37,6 +37,7 @@ from ..._structures import Balances, Order, Position, Trade
 from ..._sync.connection import Connection
 from ..._sync.consumers import Stream, Subscription
 from ..._sync.worker import Worker
+from .credentials import Credentials as BinanceCredentials
 from .dead_man import DEFAULT_COUNTDOWN_MS, CancelOnDisconnectState, DeadManSwitch
 from .errors import INVALID_LISTEN_KEY
 from .order_ids import client_order_id, exchange_order_id
@@ -133,7 +134,7 @@ def take_credentials(*sources: Any) -> Credentials | None:
         secrets.clear()
         return None
     try:
-        return Credentials(
+        return BinanceCredentials(
             api_key,
             secret=secrets.get("secret"),
             private_key=secrets.get("privateKey"),
@@ -157,7 +158,7 @@ def load_credentials(
         return given
     if taken is not None:
         return taken
-    return Credentials.from_env(environment, dotenv=settings.get("dotenv"))
+    return BinanceCredentials.from_env(environment, dotenv=settings.get("dotenv"))
 
 
 class BinanceTrading(BinanceRestTrading):

@@ -50,6 +50,7 @@ from ..._exceptions import (
     ProtocolError,
 )
 from ..._structures import Market
+from .credentials import can_log_on
 from .environments import Endpoints, redact_stream, redact_url
 from .errors import from_payload
 from .markets import Markets
@@ -285,11 +286,11 @@ class BinanceWsApiProtocol:
         self._clock = clock
         self.recv_window = recv_window
         self._return_rate_limits = return_rate_limits
-        can_log_on = credentials is not None and credentials.can_log_on
+        logon_key = credentials is not None and can_log_on(credentials)
         if session_logon is None:
             # Only documented for spot (§6.3); futures use per-request signatures.
-            session_logon = can_log_on and endpoints.market == "spot"
-        if session_logon and not can_log_on:
+            session_logon = logon_key and endpoints.market == "spot"
+        if session_logon and not logon_key:
             raise NotSupported("session.logon needs an Ed25519 key (HMAC and RSA cannot log on)")
         self.session_logon = session_logon
         self._string_ids = string_ids
