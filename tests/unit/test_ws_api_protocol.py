@@ -23,18 +23,14 @@ from ccxtpro_sync._exchanges.binance.environments import (
     route_for_stream,
 )
 from ccxtpro_sync._exchanges.binance.markets import Markets
+from ccxtpro_sync._exchanges.binance.precision import amount_to_precision, price_to_precision
 from ccxtpro_sync._exchanges.binance.signing import verify_ws_api_request
 from ccxtpro_sync._exchanges.binance.user_data import (
     ListenKeyAction,
     ListenKeyTimer,
     UserDataState,
 )
-from ccxtpro_sync._exchanges.binance.ws_api import (
-    USER_DATA_SUBSCRIBED,
-    BinanceWsApiProtocol,
-    amount_to_precision,
-    price_to_precision,
-)
+from ccxtpro_sync._exchanges.binance.ws_api import USER_DATA_SUBSCRIBED, BinanceWsApiProtocol
 from ccxtpro_sync._structures import Balance, Balances, Order
 
 from .test_private_parsers import EXECUTION_NEW, spot_market, usdm_market
