@@ -34,6 +34,7 @@ from ..._structures import Balances, Market, Order, Position, Trade
 from ..._sync.connection import Connection
 from ..._sync.hub import Hub
 from ..._sync.worker import Worker
+from . import ws_api_requests as ws_requests
 from .credentials import load_credentials
 from .dead_man import DEFAULT_COUNTDOWN_MS, DeadManSwitch
 from .environments import Endpoints
@@ -392,7 +393,8 @@ class BinancePrivate:
 
         def query(remaining: float) -> Order:
             found: Order = self.ws_call(
-                lambda p: p.fetch_order(order_id or "0", symbol, ref), remaining
+                lambda p: p.send(ws_requests.fetch_order(p.context, order_id or "0", symbol, ref)),
+                remaining,
             )
             return found
 
@@ -439,7 +441,7 @@ class BinancePrivate:
         REST (their WS API has no method for this; ``params`` are for the WS API)."""
         if self.host.product == "spot":
             orders: list[Order] = self.ws_call(
-                lambda p: p.fetch_open_orders(symbol, params), timeout
+                lambda p: p.send(ws_requests.fetch_open_orders(p.context, symbol, params)), timeout
             )
             return orders
         host = self.host
@@ -454,7 +456,9 @@ class BinancePrivate:
 
     def balances(self) -> Balances:
         if self.host.product == "spot":
-            balances: Balances = self.ws_call(lambda p: p.fetch_balance(), None)
+            balances: Balances = self.ws_call(
+                lambda p: p.send(ws_requests.fetch_balance(p.context)), None
+            )
             return balances
         number: Any = self.host.data.markets.number
         return parse_futures_balances(_decode_balances(self._futures_rest(1)), number)
@@ -472,7 +476,9 @@ class BinancePrivate:
 
     def order(self, symbol: str, order_id: str) -> Order:
         self.host.market(symbol)
-        order: Order = self.ws_call(lambda p: p.fetch_order(order_id, symbol), None)
+        order: Order = self.ws_call(
+            lambda p: p.send(ws_requests.fetch_order(p.context, order_id, symbol)), None
+        )
         return order
 
     def order_trades(self, symbol: str, order_id: str) -> list[Trade]:
@@ -481,7 +487,10 @@ class BinancePrivate:
         if self.host.product == "spot":
             by_order = {"orderId": exchange_order_id(order_id)}
             trades: list[Trade] = self.ws_call(
-                lambda p: p.fetch_my_trades(symbol, None, None, by_order), None
+                lambda p: p.send(
+                    ws_requests.fetch_my_trades(p.context, symbol, None, None, by_order)
+                ),
+                None,
             )
             return trades
         number: Any = self.host.data.markets.number

@@ -20,6 +20,7 @@ from ..._credentials import Credentials
 from ..._exceptions import CcxtproSyncError, NotSupported, OrderNotFound
 from ..._structures import Balances, Order, Position, Trade
 from ..._sync.consumers import Stream, Subscription
+from . import ws_api_requests as ws_requests
 from .dead_man import CancelOnDisconnectState
 from .order_ids import client_order_id
 from .private_client import BinancePrivate
@@ -91,7 +92,9 @@ class BinanceTrading(BinanceRestTrading):
         order = self._private.ws_order_call(
             "create",
             symbol,
-            lambda p: p.create_order(symbol, type, side, amount, price, sending),
+            lambda p: p.send(
+                ws_requests.create_order(p.context, symbol, type, side, amount, price, sending)
+            ),
             timeout,
             client_id=cid,
         )
@@ -126,7 +129,9 @@ class BinanceTrading(BinanceRestTrading):
         return self._private.ws_order_call(
             "edit",
             symbol,
-            lambda p: p.edit_order(id, symbol, type, side, amount, price, sending),
+            lambda p: p.send(
+                ws_requests.edit_order(p.context, id, symbol, type, side, amount, price, sending)
+            ),
             timeout,
             client_id=cid,
             order_id=None if replaces else str(id),
@@ -155,7 +160,7 @@ class BinanceTrading(BinanceRestTrading):
             return self._private.ws_order_call(
                 "cancel",
                 symbol,
-                lambda p: p.cancel_order(id, symbol, params),
+                lambda p: p.send(ws_requests.cancel_order(p.context, id, symbol, params)),
                 timeout,
                 client_id=None if given is None else str(given),
                 order_id=None if given is not None else str(id),
@@ -196,7 +201,7 @@ class BinanceTrading(BinanceRestTrading):
         """Cancel every open order of ``symbol``."""
         self.market(symbol)
         orders: list[Order] = self._private.ws_call(
-            lambda p: p.cancel_all_orders(symbol, params), timeout
+            lambda p: p.send(ws_requests.cancel_all_orders(p.context, symbol, params)), timeout
         )
         return orders
 
@@ -210,7 +215,9 @@ class BinanceTrading(BinanceRestTrading):
     ) -> Order:
         """One order's current state (``order.status``)."""
         self.market(symbol)
-        order: Order = self._private.ws_call(lambda p: p.fetch_order(id, symbol, params), timeout)
+        order: Order = self._private.ws_call(
+            lambda p: p.send(ws_requests.fetch_order(p.context, id, symbol, params)), timeout
+        )
         return order
 
     def fetch_open_orders_ws(
@@ -230,7 +237,9 @@ class BinanceTrading(BinanceRestTrading):
         self, params: Mapping[str, Any] | None = None, *, timeout: float | None = None
     ) -> Balances:
         """The account's balances (spot ``account.status``, futures ``account.balance``)."""
-        balances: Balances = self._private.ws_call(lambda p: p.fetch_balance(params), timeout)
+        balances: Balances = self._private.ws_call(
+            lambda p: p.send(ws_requests.fetch_balance(p.context, params)), timeout
+        )
         return balances
 
     def fetch_my_trades_ws(
@@ -245,7 +254,8 @@ class BinanceTrading(BinanceRestTrading):
         """Your trades in ``symbol`` (spot ``myTrades``)."""
         self.market(symbol)
         trades: list[Trade] = self._private.ws_call(
-            lambda p: p.fetch_my_trades(symbol, since, limit, params), timeout
+            lambda p: p.send(ws_requests.fetch_my_trades(p.context, symbol, since, limit, params)),
+            timeout,
         )
         return trades
 
@@ -260,7 +270,7 @@ class BinanceTrading(BinanceRestTrading):
         if self.product == "spot":
             raise NotSupported("positions exist on futures only: use binanceusdm/binancecoinm")
         positions: list[Position] = self._private.ws_call(
-            lambda p: p.fetch_positions(symbols, params), timeout
+            lambda p: p.send(ws_requests.fetch_positions(p.context, symbols, params)), timeout
         )
         return positions
 

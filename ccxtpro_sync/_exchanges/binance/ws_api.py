@@ -48,7 +48,6 @@ from ..._exceptions import (
     NotSupported,
     ProtocolError,
 )
-from . import ws_api_requests as requests
 from .credentials import can_log_on
 from .environments import Endpoints, redact_stream, redact_url
 from .errors import from_payload
@@ -58,7 +57,7 @@ from .private_wire import (
 )
 from .signing import ws_api_payload
 from .user_data import BALANCE, MY_TRADES, ORDERS, POSITIONS, UserDataState
-from .ws_api_requests import ResultParser, WsRequest
+from .ws_api_requests import RequestContext, ResultParser, WsRequest
 
 __all__ = ["USER_DATA_SUBSCRIBED", "BinanceWsApiProtocol", "RateLimit", "is_signed"]
 
@@ -476,95 +475,14 @@ class BinanceWsApiProtocol:
         return Inbound(ready=True)
 
     # -- unified requests (built by ws_api_requests) ------------------------------------
+    @property
+    def context(self) -> RequestContext:
+        """What the request builders need of this connection."""
+        return RequestContext(self.markets, self.market_type, self.user_data)
+
     def send(self, request: WsRequest, *, sign: bool | None = None) -> tuple[int | str, str]:
         """Give a built request an id (and a signature if its method needs one)."""
         return self._request(request.method, request.params, request.parser, sign=sign)
-
-    def create_order(  # noqa: PLR0917 (CCXT's positional signature)
-        self,
-        symbol: str,
-        type: str,  # noqa: A002 (CCXT's name)
-        side: str,
-        amount: Any = None,
-        price: Any = None,
-        params: Mapping[str, Any] | None = None,
-    ) -> tuple[int | str, str]:
-        """``order.place``; see :func:`.ws_api_requests.create_order`."""
-        return self.send(
-            requests.create_order(
-                self.markets, self.user_data, symbol, type, side, amount, price, params
-            )
-        )
-
-    def edit_order(  # noqa: PLR0917 (CCXT's positional signature)
-        self,
-        id: str,  # noqa: A002
-        symbol: str,
-        type: str,  # noqa: A002
-        side: str,
-        amount: Any = None,
-        price: Any = None,
-        params: Mapping[str, Any] | None = None,
-    ) -> tuple[int | str, str]:
-        """Change an open order; see :func:`.ws_api_requests.edit_order`."""
-        return self.send(
-            requests.edit_order(
-                self.markets, self.user_data, id, symbol, type, side, amount, price, params
-            )
-        )
-
-    def cancel_order(
-        self,
-        id: str,  # noqa: A002 (CCXT's name)
-        symbol: str,
-        params: Mapping[str, Any] | None = None,
-    ) -> tuple[int | str, str]:
-        """``order.cancel``; ``params={"clientOrderId": ...}`` cancels by client id."""
-        return self.send(requests.cancel_order(self.markets, self.user_data, id, symbol, params))
-
-    def cancel_all_orders(
-        self, symbol: str, params: Mapping[str, Any] | None = None
-    ) -> tuple[int | str, str]:
-        """Spot ``openOrders.cancelAll`` for one symbol; the answer is ``[Order]``."""
-        return self.send(requests.cancel_all_orders(self.markets, self.market_type, symbol, params))
-
-    def fetch_order(
-        self,
-        id: str,  # noqa: A002 (CCXT's name)
-        symbol: str,
-        params: Mapping[str, Any] | None = None,
-    ) -> tuple[int | str, str]:
-        """``order.status``; the answer is an ``Order``."""
-        return self.send(requests.fetch_order(self.markets, id, symbol, params))
-
-    def fetch_open_orders(
-        self, symbol: str | None = None, params: Mapping[str, Any] | None = None
-    ) -> tuple[int | str, str]:
-        """Spot ``openOrders.status`` (all symbols when ``symbol`` is None); ``[Order]``."""
-        return self.send(requests.fetch_open_orders(self.markets, self.market_type, symbol, params))
-
-    def fetch_balance(self, params: Mapping[str, Any] | None = None) -> tuple[int | str, str]:
-        """Spot ``account.status`` or futures ``v2/account.balance``; ``Balances``."""
-        number: Any = self.markets.number if self.markets is not None else float
-        return self.send(requests.fetch_balance(number, self.market_type, params))
-
-    def fetch_positions(
-        self, symbols: Iterable[str] | None = None, params: Mapping[str, Any] | None = None
-    ) -> tuple[int | str, str]:
-        """Futures ``v2/account.position``; ``[Position]`` (unknown symbols skipped)."""
-        return self.send(requests.fetch_positions(self.markets, self.market_type, symbols, params))
-
-    def fetch_my_trades(
-        self,
-        symbol: str,
-        since: int | None = None,
-        limit: int | None = None,
-        params: Mapping[str, Any] | None = None,
-    ) -> tuple[int | str, str]:
-        """Spot ``myTrades`` for one symbol; ``[Trade]``."""
-        return self.send(
-            requests.fetch_my_trades(self.markets, self.market_type, symbol, since, limit, params)
-        )
 
     # -- convenience for Connection.call --------------------------------------------------
     @staticmethod

@@ -1,7 +1,8 @@
 """Binance WS API request builders: CCXT's unified arguments → method, params, result parser.
 
-Each builder returns a :class:`WsRequest`; the protocol (``ws_api.py``) gives it an
-id, signs it and keeps its parser until the reply comes. Pure: no ids, no clocks,
+Each builder takes the connection's :class:`RequestContext` and returns a
+:class:`WsRequest`; ``BinanceWsApiProtocol.send`` gives it an id, signs it and
+keeps its parser until the reply comes. Pure: no ids, no clocks,
 no signing, no connection state. Parsers turn a raw ``result`` into the
 ``Order``/``Trade``/``Balances``/``Position`` the caller receives; an order parser
 given the user-data state also tracks the order it parsed.
@@ -37,6 +38,8 @@ from .private_wire import (
 from .user_data import UserDataState
 
 __all__ = [
+    "Params",
+    "RequestContext",
     "ResultParser",
     "WsRequest",
     "cancel_all_orders",
@@ -55,6 +58,8 @@ __all__ = [
 
 #: Turns a raw ``result`` into the value a caller receives.
 ResultParser = Callable[[msgspec.Raw], Any]
+#: Extra params as the caller gives them (CCXT's ``params``).
+Params = Mapping[str, Any] | None
 
 
 class WsRequest(NamedTuple):
@@ -191,9 +196,17 @@ def _nested_order_parser(markets: Markets, market: Market, method: str, key: str
 # --------------------------------------------------------------------------- requests
 
 
+class RequestContext(NamedTuple):
+    """What a builder needs of the connection: its markets, its market type, and the
+    user-data state that tracks the orders a reply reports (``None``: untracked)."""
+
+    markets: Markets | None
+    market_type: str
+    user_data: UserDataState | None = None
+
+
 def create_order(  # noqa: PLR0917 (CCXT's positional signature)
-    markets: Markets | None,
-    track: UserDataState | None,
+    ctx: RequestContext,
     symbol: str,
     type: str,  # noqa: A002 (CCXT's name)
     side: str,
@@ -208,18 +221,17 @@ def create_order(  # noqa: PLR0917 (CCXT's positional signature)
     (futures), ``cost`` (spot market buy by quote amount), ``timeInForce``;
     anything else is passed to Binance as given.
     """
-    loaded = _loaded(markets)
+    loaded = _loaded(ctx.markets)
     market = loaded.market(symbol)
     p = new_order_params(market, type, side, amount, price, params)
-    return WsRequest("order.place", p, _order_parser(loaded, market, track))
+    return WsRequest("order.place", p, _order_parser(loaded, market, ctx.user_data))
 
 
 def edit_order(  # noqa: PLR0917 (CCXT's positional signature)
-    markets: Markets | None,
-    track: UserDataState | None,
-    id: str,  # noqa: A002
+    ctx: RequestContext,
+    order_id: str,
     symbol: str,
-    type: str,  # noqa: A002
+    type: str,  # noqa: A002 (CCXT's name)
     side: str,
     amount: Any = None,
     price: Any = None,
@@ -232,13 +244,13 @@ def edit_order(  # noqa: PLR0917 (CCXT's positional signature)
     anything else is ``order.cancelReplace`` (cancel, then place the new
     order), as spot has no in-place price change.
     """
-    loaded = _loaded(markets)
+    loaded = _loaded(ctx.markets)
     market = loaded.market(symbol)
     extra = unify_params(params)
     if market.contract:
         p: dict[str, Any] = {
             "symbol": market.id,
-            "orderId": exchange_order_id(id),
+            "orderId": exchange_order_id(order_id),
             "side": side.upper(),
         }
         if amount is not None:
@@ -246,11 +258,11 @@ def edit_order(  # noqa: PLR0917 (CCXT's positional signature)
         if price is not None:
             p["price"] = price_to_precision(market, price)
         p.update(extra)
-        return WsRequest("order.modify", p, _order_parser(loaded, market, track))
+        return WsRequest("order.modify", p, _order_parser(loaded, market, ctx.user_data))
     if price is None and amount is not None and type.upper() != "MARKET":
         p = {
             "symbol": market.id,
-            "orderId": exchange_order_id(id),
+            "orderId": exchange_order_id(order_id),
             "newQty": amount_to_precision(market, amount),
         }
         p.update(extra)
@@ -258,7 +270,7 @@ def edit_order(  # noqa: PLR0917 (CCXT's positional signature)
         return WsRequest(method, p, _nested_order_parser(loaded, market, method, "amendedOrder"))
     p = {
         "symbol": market.id,
-        "cancelOrderId": exchange_order_id(id),
+        "cancelOrderId": exchange_order_id(order_id),
         "cancelReplaceMode": extra.pop("cancelReplaceMode", "STOP_ON_FAILURE"),
         "side": side.upper(),
         "type": type.upper(),
@@ -275,76 +287,57 @@ def edit_order(  # noqa: PLR0917 (CCXT's positional signature)
 
 
 def cancel_order(
-    markets: Markets | None,
-    track: UserDataState | None,
-    id: str,  # noqa: A002 (CCXT's name)
-    symbol: str,
-    params: Mapping[str, Any] | None = None,
+    ctx: RequestContext, order_id: str, symbol: str, params: Params = None
 ) -> WsRequest:
     """``order.cancel``; ``params={"clientOrderId": ...}`` cancels by client id."""
-    return _one_order("order.cancel", markets, track, id, symbol, params)
+    return _one_order("order.cancel", ctx, order_id, symbol, params, track=True)
 
 
-def _one_order(  # noqa: PLR0917
-    method: str,
-    markets: Markets | None,
-    track: UserDataState | None,
-    order_id: str,
-    symbol: str,
-    params: Mapping[str, Any] | None,
+def fetch_order(
+    ctx: RequestContext, order_id: str, symbol: str, params: Params = None
 ) -> WsRequest:
-    loaded = _loaded(markets)
+    """``order.status``; the answer is an ``Order``."""
+    return _one_order("order.status", ctx, order_id, symbol, params, track=False)
+
+
+def _one_order(
+    method: str, ctx: RequestContext, order_id: str, symbol: str, params: Params, *, track: bool
+) -> WsRequest:
+    loaded = _loaded(ctx.markets)
     market = loaded.market(symbol)
     p = order_ref(market, order_id, params)
-    return WsRequest(method, p, _order_parser(loaded, market, track))
+    return WsRequest(method, p, _order_parser(loaded, market, ctx.user_data if track else None))
 
 
-def cancel_all_orders(
-    markets: Markets | None, market_type: str, symbol: str, params: Mapping[str, Any] | None = None
-) -> WsRequest:
+def cancel_all_orders(ctx: RequestContext, symbol: str, params: Params = None) -> WsRequest:
     """Spot ``openOrders.cancelAll`` for one symbol; the answer is ``[Order]``."""
-    if market_type != "spot":
+    if ctx.market_type != "spot":
         raise NotSupported(
             "the futures WS API has no cancel-all method; use REST DELETE allOpenOrders"
         )
-    loaded = _loaded(markets)
+    loaded = _loaded(ctx.markets)
     market = loaded.market(symbol)
     p = {"symbol": market.id, **check_params(params)}
     return WsRequest("openOrders.cancelAll", p, _orders_parser(loaded))
 
 
-def fetch_order(
-    markets: Markets | None,
-    id: str,  # noqa: A002 (CCXT's name)
-    symbol: str,
-    params: Mapping[str, Any] | None = None,
-) -> WsRequest:
-    """``order.status``; the answer is an ``Order``."""
-    return _one_order("order.status", markets, None, id, symbol, params)
-
-
 def fetch_open_orders(
-    markets: Markets | None,
-    market_type: str,
-    symbol: str | None = None,
-    params: Mapping[str, Any] | None = None,
+    ctx: RequestContext, symbol: str | None = None, params: Params = None
 ) -> WsRequest:
     """Spot ``openOrders.status`` (all symbols when ``symbol`` is None); ``[Order]``."""
-    if market_type != "spot":
+    if ctx.market_type != "spot":
         raise NotSupported("the futures WS API has no open-orders method; use REST openOrders")
     p: dict[str, Any] = check_params(params)
-    loaded = _loaded(markets)
+    loaded = _loaded(ctx.markets)
     if symbol is not None:
         p["symbol"] = loaded.market(symbol).id
     return WsRequest("openOrders.status", p, _orders_parser(loaded))
 
 
-def fetch_balance(
-    number: Any, market_type: str, params: Mapping[str, Any] | None = None
-) -> WsRequest:
-    """Spot ``account.status`` or futures ``v2/account.balance``; ``Balances`` with
-    ``number`` (``float`` or ``Decimal``) as its converter."""
-    if market_type == "spot":
+def fetch_balance(ctx: RequestContext, params: Params = None) -> WsRequest:
+    """Spot ``account.status`` or futures ``v2/account.balance``; ``Balances``."""
+    number: Any = ctx.markets.number if ctx.markets is not None else float
+    if ctx.market_type == "spot":
 
         def parse_spot(raw: msgspec.Raw) -> Any:
             return parse_account_status(msgspec.json.decode(raw, type=AccountStatus), number)
@@ -359,15 +352,12 @@ def fetch_balance(
 
 
 def fetch_positions(
-    markets: Markets | None,
-    market_type: str,
-    symbols: Iterable[str] | None = None,
-    params: Mapping[str, Any] | None = None,
+    ctx: RequestContext, symbols: Iterable[str] | None = None, params: Params = None
 ) -> WsRequest:
     """Futures ``v2/account.position``; ``[Position]`` (unknown symbols skipped)."""
-    if market_type == "spot":
+    if ctx.market_type == "spot":
         raise NotSupported("spot has no positions")
-    loaded = _loaded(markets)
+    loaded = _loaded(ctx.markets)
     wanted = {loaded.market(s).symbol for s in symbols} if symbols is not None else None
     p: dict[str, Any] = check_params(params)
     if wanted is not None and len(wanted) == 1:
@@ -385,18 +375,17 @@ def fetch_positions(
     return WsRequest("v2/account.position", p, parse)
 
 
-def fetch_my_trades(  # noqa: PLR0917 (CCXT's positional signature)
-    markets: Markets | None,
-    market_type: str,
+def fetch_my_trades(
+    ctx: RequestContext,
     symbol: str,
     since: int | None = None,
     limit: int | None = None,
-    params: Mapping[str, Any] | None = None,
+    params: Params = None,
 ) -> WsRequest:
     """Spot ``myTrades`` for one symbol; ``[Trade]``."""
-    if market_type != "spot":
+    if ctx.market_type != "spot":
         raise NotSupported("the futures WS API has no trade-history method; use REST userTrades")
-    loaded = _loaded(markets)
+    loaded = _loaded(ctx.markets)
     market = loaded.market(symbol)
     p: dict[str, Any] = {"symbol": market.id, "startTime": since, "limit": limit}
     p.update(check_params(params))
