@@ -22,10 +22,11 @@ WebSocket APIs (protocol reference §6):
   subscription is announced under :data:`USER_DATA_SUBSCRIBED` so the client
   can reconcile what the gap lost. ``eventStreamTerminated`` while still
   wanted → subscribe again. ``serverShutdown`` → reconnect.
-* **Request helpers** take CCXT's unified arguments and return
-  ``(request_id, frame)``; :mod:`.ws_api_requests` builds them (amounts and
-  prices through :mod:`.precision`), and their answers come back in
-  ``Inbound.responses`` already parsed into ``Order``/``Trade``/``Balances``/``Position``.
+* **Unified requests** are built from CCXT's arguments by :mod:`.ws_api_requests`
+  (amounts and prices through :mod:`.precision`) with this connection's
+  :attr:`~BinanceWsApiProtocol.context`; :meth:`~BinanceWsApiProtocol.send` returns
+  ``(request_id, frame)`` and their answers come back in ``Inbound.responses``
+  already parsed into ``Order``/``Trade``/``Balances``/``Position``.
 """
 
 from __future__ import annotations
