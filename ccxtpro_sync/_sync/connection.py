@@ -40,7 +40,7 @@ from .._core.frames import (
     FrameParser,
 )
 from .._core.heartbeat import Heartbeat, ServerPing
-from .._core.pacing import TokenBucket
+from .._core.pacing import FramePacer, TokenBucket
 from .._core.protocol import ConnectionProtocol
 from .._exceptions import (
     BadRequest,
@@ -137,6 +137,7 @@ class Connection:
         read_timeout: float = 60.0,
         ping_interval: float = 20.0,
         outgoing_rate: float = 3.0,
+        pacer: FramePacer | None = None,
         stable_after: float = 5.0,
         headers: dict[str, str] | None = None,
         heartbeat: Heartbeat | None = None,
@@ -183,6 +184,8 @@ class Connection:
         self._flush_lock = threading.Lock()
         # burst 1: at most rate + 1 frames in any one-second window, whatever the phase.
         self._bucket = TokenBucket(outgoing_rate, burst=1.0, now=time.monotonic())
+        #: When given, paces each frame by its class instead of ``_bucket``.
+        self._pacer = pacer
         self._closing = threading.Event()
         self._ready = threading.Event()
         #: Notified when the connection becomes ready, gives up or is closed (a leaf lock):
@@ -890,7 +893,10 @@ class Connection:
         """Send frames in order, within the exchange's incoming-message rate limit."""
         for frame in frames:
             with self._send_lock:
-                delay = self._bucket.reserve(time.monotonic())
+                if self._pacer is None:
+                    delay = self._bucket.reserve(time.monotonic())
+                else:
+                    delay = self._pacer.reserve(time.monotonic(), frame)
             if delay > 0 and self._closing.wait(delay):
                 raise ClientClosed(f"{self.name}: closed")
             ws = self._ws

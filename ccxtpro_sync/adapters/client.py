@@ -101,6 +101,7 @@ class AdapterClient(BaseClient):
             connect_timeout=self._connect_timeout,
             read_timeout=self._read_timeout,
             outgoing_rate=adapter.limits.messages_per_second,
+            pacer=adapter.limits.pacer,
             heartbeat=beat,
         )
         beat.connection = conn

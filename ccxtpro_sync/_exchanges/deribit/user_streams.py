@@ -32,6 +32,7 @@ from .markets import SETTLE_CURRENCIES, DeribitMarkets
 from .orders import positions_params
 from .parsers import parse_balance, parse_order, parse_orders, parse_positions, parse_trades
 from .user_data import RESTORED_HASH, UserDataLedger, user_deliveries
+from .window import window
 
 if TYPE_CHECKING:
     from ..._sync.hub import Hub
@@ -164,11 +165,18 @@ class DeribitUserData:
 
     # -- orders ------------------------------------------------------------------------
     def watch_orders(
-        self, symbol: str | None = None, *, timeout: float | None = None
+        self,
+        symbol: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+        *,
+        timeout: float | None = None,
     ) -> list[Order]:
-        """The next order updates (of ``symbol``), each delivered exactly once."""
+        """The next order updates (of ``symbol``), each delivered exactly once;
+        ``since``/``limit`` filter them as in CCXT (see ``window``)."""
+        wanted = window(since, limit)
         orders: list[Order] = self._user_watch("orders", symbol, timeout)
-        return orders
+        return wanted.apply(orders)
 
     def on_orders(
         self, symbol: str | None = None, handler: Callable[[list[Order]], object] | None = None
@@ -185,10 +193,17 @@ class DeribitUserData:
 
     # -- my trades ---------------------------------------------------------------------
     def watch_my_trades(
-        self, symbol: str | None = None, *, timeout: float | None = None
+        self,
+        symbol: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+        *,
+        timeout: float | None = None,
     ) -> list[Trade]:
-        """The account's next trades (of ``symbol``), each delivered exactly once."""
-        trades: list[Trade] = self._user_watch("myTrades", symbol, timeout)
+        """The account's next trades (of ``symbol``), each delivered exactly once;
+        ``since``/``limit`` filter them as in CCXT (see ``window``)."""
+        wanted = window(since, limit)
+        trades: list[Trade] = wanted.apply(self._user_watch("myTrades", symbol, timeout))
         return trades
 
     def on_my_trades(
@@ -221,15 +236,22 @@ class DeribitUserData:
 
     # -- positions ---------------------------------------------------------------------
     def watch_positions(
-        self, symbols: Sequence[str] | None = None, *, timeout: float | None = None
+        self,
+        symbols: Sequence[str] | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+        *,
+        timeout: float | None = None,
     ) -> list[Position]:
-        """The next position changes (``user.changes``), of ``symbols`` if given."""
+        """The next position changes (``user.changes``), of ``symbols`` if given;
+        ``since``/``limit`` filter them as in CCXT (see ``window``)."""
+        span = window(since, limit)
         symbol = symbols[0] if symbols is not None and len(symbols) == 1 else None
         positions: list[Position] = self._user_watch("positions", symbol, timeout)
         if symbols is not None:
             wanted = {self.market(s).symbol for s in symbols}
             positions = [p for p in positions if p.symbol in wanted]
-        return positions
+        return span.apply(positions)
 
     def on_positions(
         self,
