@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -309,7 +310,13 @@ def test_a_fill_shown_by_the_placement_reply_whose_events_are_lost_reaches_my_tr
             for _ in range(8):
                 price, amount = crossing_sell(exchange, client, market, symbol)
                 order = client.create_order_ws(symbol, "limit", "sell", amount, price)
-                assert order.status == "open" and order.filled < amount, order
+                if not (order.status == "open" and 0 < order.filled < amount):
+                    # The book moved between our look and the order (a loaded machine):
+                    # it filled whole or not at all, which is not the case to catch.
+                    if order.status == "open":
+                        with contextlib.suppress(OrderNotFound):  # or traded since
+                            client.cancel_order_ws(order.id, symbol)
+                    continue
                 try:
                     final = client.cancel_order_ws(order.id, symbol)
                 except OrderNotFound:  # the flow traded the rest first
