@@ -28,7 +28,7 @@ import msgspec
 from tenacity import Retrying
 
 from ..._arguments import check_limit, check_since, check_symbol, check_symbols
-from ..._core.events import RAW_HASH, Delivery, Inbound, Policy, RawMessage
+from ..._core.events import Delivery, Inbound, Policy, RawMessage
 from ..._core.frames import DEFAULT_MAX_MESSAGE
 from ..._core.rotation import DeliveredKeys
 from ..._core.trade_gap import GapRequest
@@ -59,7 +59,7 @@ from .rotation import (
     RotationRouter,
 )
 from .snapshots import SnapshotFetcher
-from .stream_protocol import BinanceStreamProtocol, Routed
+from .stream_protocol import SNAPSHOT_CHANNEL, BinanceStreamProtocol
 from .surface import TIMEFRAMES_BY_PRODUCT, CcxtSurface
 from .trading import BinanceTrading, take_credentials
 from .user_stream import USER_HASHES
@@ -95,8 +95,6 @@ SERVER_PING: dict[Product, float] = {"spot": 20.0, "usdm": 180.0, "coinm": 180.0
 
 Handler = Callable[[Any], object]
 StreamRef = tuple[str, str]  # (base URL, stream name)
-#: Raw-log channel of REST depth snapshots: ``depthSnapshot:<stream id>@<limit>``.
-SNAPSHOT_CHANNEL = "depthSnapshot:"
 
 
 class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrading, StreamClient):
@@ -318,10 +316,9 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
             liquidations_limit=self.liquidations_limit,
             book_depth=options.get("orderBookDepth"),
             book_view_limit=options.get("orderBookViewLimit", 100),
-            need_snapshot=self._need_snapshot if live else lambda symbol: None,
             lock=self._data_lock if live else None,
             defer_views=live,
-            need_backfill=self._need_backfill if live else None,
+            fill_gaps=live,
             backfill=self._backfill_on,
         )
 
@@ -332,30 +329,25 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
         assert self._data is not None
         return self._data
 
-    # -- order-book snapshots --------------------------------------------------------------
-    def _need_snapshot(self, symbol: str) -> None:
-        # Called on a reader thread under its protocol lock and the data lock: it only
-        # enqueues (the fetcher exists from the start, so no client lock is needed here,
-        # and after close() the request is ignored).
-        self._fetcher.request(symbol, self._snapshot_limit)
+    # -- helper threads: order-book snapshots, trades and candles missed in a gap --------
+    def _run_tasks(self, tasks: list[Any]) -> None:
+        """What the market data asked for, handed over by value (on a reader thread, no
+        lock held): it only enqueues, and after close() the requests are ignored."""
+        for task in tasks:
+            if isinstance(task, md.SnapshotWanted):
+                self._fetcher.request(task.symbol, self._snapshot_limit)
+            elif isinstance(task, md.GapWanted):
+                self._backfiller.request(BackfillJob(task.symbol, task.timeframe, task.request))
 
     def _apply_snapshot(self, symbol: str, body: bytes, depth: int) -> None:
-        raw = None
-        if self._raw_tap.enabled:
-            # Recorded too, so that a replay can rebuild the book from the same diffs
-            # (in the book's order: MarketData hands it over ahead of the next diff).
-            channel = f"{SNAPSHOT_CHANNEL}{self.market(symbol).lowercaseId}@{depth}"
-            message = RawMessage("rest", channel, body, self._raw_tap.clock())
-            raw = Delivery(RAW_HASH, [message], Policy.APPEND)
-        with self._data_lock:
-            deliveries = self.data.apply_snapshot(symbol, body, depth, raw)
-            notices = self.data.take_notices()
-        self._deliver(deliveries, notices)
-
-    # -- trades and candles missed during a gap --------------------------------------------
-    def _need_backfill(self, symbol: str, timeframe: str | None, request: GapRequest) -> None:
-        # On a reader thread under the data lock: only enqueues.
-        self._backfiller.request(BackfillJob(symbol, timeframe, request))
+        """On the fetcher thread: the snapshot enters through the connection that carries
+        the book's stream, under its lock, and leaves as that connection's frames do."""
+        stream = self._depth_stream(self.market(symbol), None)
+        with self._lock:
+            conn = self._planner.carrier.get((self._route_base(stream), stream))
+        if conn is None:
+            return  # unsubscribed meanwhile: its book is gone too
+        conn.feed(lambda protocol: protocol.apply_snapshot(stream, body, depth))
 
     def _apply_backfill(
         self, job: BackfillJob, items: list[Any] | None, more: bool
@@ -364,26 +356,25 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
             deliveries, follow = self.data.backfilled(
                 job.symbol, job.timeframe, job.request.token, items, more
             )
-            notices = self.data.take_notices()
-        self._deliver(deliveries, notices, "backfill")
+            notices, tasks = self.data.take_notices(), self.data.take_tasks()
+        self._deliver(deliveries, notices, tasks)
         return follow
 
     def _drain_backfill(self, job: BackfillJob) -> tuple[bool, GapRequest | None]:
         with self._data_lock:
             deliveries, closed, again = self.data.drain_gap(job.symbol, job.timeframe)
-            notices = self.data.take_notices()
-        self._deliver(deliveries, notices, "backfill")
+            notices, tasks = self.data.take_notices(), self.data.take_tasks()
+        self._deliver(deliveries, notices, tasks)
         return closed, again
 
-    def _deliver(
-        self, deliveries: list[Delivery], notices: list[Any], source: str = "snapshot"
-    ) -> None:
+    def _deliver(self, deliveries: list[Delivery], notices: list[Any], tasks: list[Any]) -> None:
         from ..._signals import send, signals
 
         for name, payload in notices:
             send(getattr(signals, name), self, **payload)
+        self._run_tasks(tasks)
         for delivery in deliveries:
-            self.hub.deliver(delivery, source)
+            self.hub.deliver(delivery, "backfill")
 
     # -- connections -------------------------------------------------------------------------
     def _route_base(self, stream: str) -> str:
@@ -416,6 +407,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
             max_message_size=self._max_message_size,
             kind="market",
             on_give_up=self._connection_gave_up,
+            on_tasks=self._run_tasks,
         )
         if self._rotate_on_shutdown:
             # serverShutdown: a make-before-break rotation instead of a drop.
@@ -537,6 +529,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
                 routed = data.route(channel, msgspec.Raw(message.data), 0.0)
                 deliveries = routed.deliveries if isinstance(routed, Inbound) else routed
             data.take_notices()
+            data.take_tasks()  # a replay fetches nothing: snapshots come from the log
             return deliveries
 
         return decode
@@ -984,30 +977,6 @@ class binancecoinm(binance):
     """Binance COIN-M futures (``BTC/USD:BTC``)."""
 
     default_type = "delivery"
-
-
-class _LockedRouter:
-    """Serialises every connection's access to the client's shared market data."""
-
-    def __init__(self, data: MarketData, lock: threading.Lock) -> None:
-        self._data = data
-        self._lock = lock
-
-    def route(self, stream: str, data: Any, now: float) -> Routed:
-        # Notices come back by value, taken under the same lock as the deliveries.
-        with self._lock:
-            return self._data.route(stream, data, now)
-
-    def hashes(self, stream: str) -> list[str]:
-        with self._lock:
-            return self._data.hashes(stream)
-
-    def reset(self, streams: Any) -> Routed:
-        with self._lock:
-            return self._data.reset(streams)
-
-    def opened(self, streams: Any) -> list[Delivery]:
-        return []
 
 
 def _limit_book(book: OrderBook[Any], limit: int | None) -> OrderBook[Any]:
