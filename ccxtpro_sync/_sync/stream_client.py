@@ -103,6 +103,27 @@ class StreamClient(BaseClient):
     def _unwatch(self, kind: str, streams: list[str]) -> None:
         self._planner.unhold((kind, *streams), streams)
 
+    def _watch_each(
+        self,
+        kind: str,
+        streams: list[str],
+        hashes: list[str],
+        timeout: float | None,
+        what: str | None = None,
+    ) -> Any:
+        """:meth:`_watch` holding each stream on its own (by ``(kind, stream)``), so
+        :meth:`_unwatch_each` (or one ``un_watch`` per stream) releases them singly."""
+
+        def hold() -> None:
+            for stream in streams:
+                self._planner.hold((kind, stream), [stream])
+
+        return self._wait_next(hashes, hold, timeout, what or f"{kind} {', '.join(hashes)}")
+
+    def _unwatch_each(self, kind: str, streams: list[str]) -> None:
+        for stream in streams:
+            self._planner.unhold((kind, stream), [stream])
+
     def _on(
         self, kind: str, streams: list[str], hashes: list[str], handler: Handler
     ) -> Subscription:

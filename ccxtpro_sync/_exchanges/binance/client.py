@@ -38,6 +38,7 @@ from ..._structures import OHLCV, FundingRate, Liquidation, Market, Ticker, Trad
 from ..._sync.connection import Connection
 from ..._sync.consumers import Stream, Subscription
 from ..._sync.info import ConnectionInfo
+from ..._sync.snapshot_fetcher import SnapshotFetcher
 from ..._sync.stream_client import StreamClient
 from . import market_data as md
 from .backfill import Backfiller, BackfillJob, fetch_gap
@@ -58,7 +59,6 @@ from .rotation import (
     BinanceOverlap,
     RotationRouter,
 )
-from .snapshots import SnapshotFetcher
 from .stream_protocol import SNAPSHOT_CHANNEL, BinanceStreamProtocol
 from .surface import TIMEFRAMES_BY_PRODUCT, CcxtSurface
 from .trading import BinanceTrading, take_credentials
@@ -207,10 +207,11 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
         )
         self._pools = self._planner.pools
         self._fetcher = SnapshotFetcher(
-            self.rest,
+            lambda symbol, limit: self.rest.depth(self.market(symbol).id, limit),
+            lambda: self.rest.used_weight,
             binance_scheduler(futures=self.product != "spot"),
-            lambda s: self.market(s).id,
             self._apply_snapshot,
+            rest_timeout=self.rest.timeout,
             name=f"ccxtpro_sync-{self.name}-snapshots",
             default_limit=self._snapshot_limit,
         )

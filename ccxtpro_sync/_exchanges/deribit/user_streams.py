@@ -61,29 +61,24 @@ class DeribitUserData:
         def _timeout(self, timeout: float | None) -> float: ...
         def _server_now_ms(self, timeout: float) -> int: ...
         def _check_usable(self) -> None: ...
-        def _wait_next(
+        def _watch_each(
             self,
+            kind: str,
+            streams: list[str],
             hashes: list[str],
-            acquire: Callable[[], None],
             timeout: float | None,
-            what: str,
+            what: str | None = None,
         ) -> Any: ...
-        def _add_handler(
-            self,
-            hashes: Sequence[str],
-            handler: Callable[[Any], object],
-            acquire: Callable[[], None],
-            release: Callable[[], None],
-            description: str,
+        def _unwatch_each(self, kind: str, streams: list[str]) -> None: ...
+        def _on(
+            self, kind: str, streams: list[str], hashes: list[str], handler: Any
         ) -> Subscription: ...
-        def _open_stream(
+        def _stream(
             self,
-            hashes: Sequence[str],
+            kind: str,
+            streams: list[str],
+            hashes: list[str],
             policy: Policy,
-            acquire: Callable[[], None],
-            release: Callable[[], None],
-            description: str,
-            *,
             timeout: float | None,
         ) -> Stream[Any]: ...
         def un_watch(self, stream: str) -> None: ...
@@ -125,42 +120,22 @@ class DeribitUserData:
 
     def _user_watch(self, kind: str, symbol: str | None, timeout: float | None) -> Any:
         self._start_user_data(timeout)
-        channels = self._user_channels(kind)
-
-        def hold() -> None:
-            for channel in channels:
-                self._planner.hold(("watch", channel), [channel])
-
-        return self._wait_next(self._user_hashes(kind, symbol), hold, timeout, f"watch {kind}")
+        channels, hashes = self._user_channels(kind), self._user_hashes(kind, symbol)
+        return self._watch_each("watch", channels, hashes, timeout, f"watch {kind}")
 
     def _user_on(self, kind: str, symbol: str | None, handler: Any) -> Subscription:
         self._start_user_data(None)
-        channels = self._user_channels(kind)
-        return self._add_handler(
-            self._user_hashes(kind, symbol),
-            handler,
-            lambda: self._planner.acquire(channels),
-            lambda: self._planner.release(channels),
-            f"on {kind}",
-        )
+        return self._on(kind, self._user_channels(kind), self._user_hashes(kind, symbol), handler)
 
     def _user_stream(
         self, kind: str, symbol: str | None, policy: Policy, timeout: float | None
     ) -> Stream[Any]:
         self._start_user_data(timeout)
-        channels = self._user_channels(kind)
-        return self._open_stream(
-            self._user_hashes(kind, symbol),
-            policy,
-            lambda: self._planner.acquire(channels),
-            lambda: self._planner.release(channels),
-            f"stream {kind}",
-            timeout=timeout,
-        )
+        hashes = self._user_hashes(kind, symbol)
+        return self._stream(kind, self._user_channels(kind), hashes, policy, timeout)
 
     def _user_unwatch(self, kind: str) -> None:
-        for channel in self._user_channels(kind):
-            self.un_watch(channel)
+        self._unwatch_each("watch", self._user_channels(kind))
 
     # -- orders ------------------------------------------------------------------------
     def watch_orders(
