@@ -218,7 +218,7 @@ class Connection(Generic[P_co]):
         self.connects = 0
         self.reconnects = 0
         self.messages = 0
-        self._protocol_errors = 0
+        self.protocol_errors = 0
         self.requests_rejected = 0
         self.connected_at: float | None = None
         self.last_update_at: float | None = None
@@ -462,7 +462,7 @@ class Connection(Generic[P_co]):
             "connects": self.connects,
             "reconnects": self.reconnects,
             "messages": self.messages,
-            "protocol_errors": self._protocol_errors,
+            "protocol_errors": self.protocol_errors,
             "requests_rejected": self.requests_rejected,
             "first_update_latency": self.first_update_latency,
             "max_gap": self.max_gap,
@@ -838,7 +838,7 @@ class Connection(Generic[P_co]):
             self._send_paced(tick.frames)
 
     def _framing_error(self, error: FrameError) -> None:
-        self._protocol_errors += 1
+        self.protocol_errors += 1
         problem = ProtocolError(f"{self.name}: {error}")
         problem.__cause__ = error
         _log.warning("%s: broken framing from the server: %s", self.name, error)
@@ -868,7 +868,7 @@ class Connection(Generic[P_co]):
     def _deliver(self, inbound: Inbound) -> None:
         """Hand over data, outcomes and telemetry; no lock is held here."""
         for error in inbound.errors:
-            self._protocol_errors += 1
+            self.protocol_errors += 1
             _log.warning("%s: %s", self.name, error)
             if signals.protocol_error.receivers:
                 send(signals.protocol_error, self._owner, url=self.url, name=self.name, error=error)
