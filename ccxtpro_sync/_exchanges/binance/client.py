@@ -344,8 +344,11 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
         """On the fetcher thread: the snapshot enters through the connection that carries
         the book's stream, under its lock, and leaves as that connection's frames do."""
         stream = self._depth_stream(self.market(symbol), None)
-        with self._lock:
-            conn = self._planner.carrier.get((self._route_base(stream), stream))
+        # No client lock: a thread holding it (a paced subscribe) must not stall book
+        # syncs. One dict read is atomic; a connection it names that is just being
+        # replaced or released still routes into the same market data, where a book
+        # that is gone ignores the snapshot.
+        conn = self._planner.carrier.get((self._route_base(stream), stream))
         if conn is None:
             return  # unsubscribed meanwhile: its book is gone too
         conn.feed(lambda protocol: protocol.apply_snapshot(stream, body, depth))
