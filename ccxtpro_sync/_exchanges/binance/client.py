@@ -93,9 +93,6 @@ MESSAGE_RATE: dict[Product, float] = {"spot": 3.0, "usdm": 7.0, "coinm": 7.0}
 #: Seconds between server pings; our read timeout allows for a few missed ones.
 SERVER_PING: dict[Product, float] = {"spot": 20.0, "usdm": 180.0, "coinm": 180.0}
 
-Handler = Callable[[Any], object]
-StreamRef = tuple[str, str]  # (base URL, stream name)
-
 
 class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrading, StreamClient):
     """Binance spot market data (``binanceusdm``/``binancecoinm`` for futures).
