@@ -201,7 +201,7 @@ class _AdapterTimers:
         self.inner = inner
         self.period = inner.period
         self.inspects_messages = inner.inspects_messages
-        self.connection: Connection | None = None
+        self.connection: Connection[AdapterProtocol] | None = None
 
     def on_open(self, now: float) -> list[str]:
         return self.inner.on_open(now)
