@@ -22,6 +22,7 @@ from ..._core.events import Delivery, Policy
 from ..._exceptions import CcxtproSyncError
 from ..._structures import Balances, Order, Position, Trade
 from ..._sync.consumers import Stream, Subscription
+from ..._sync.stream_client import StreamClient
 from .channels import (
     user_changes_channel,
     user_orders_channel,
@@ -33,10 +34,6 @@ from .orders import positions_params
 from .parsers import parse_balance, parse_order, parse_orders, parse_positions, parse_trades
 from .user_data import RESTORED_HASH, UserDataLedger, user_deliveries
 
-if TYPE_CHECKING:
-    from ..._sync.hub import Hub
-    from ..._sync.planner import ConnectionPlanner
-
 __all__ = ["DeribitUserData"]
 
 _log = logging.getLogger("ccxtpro_sync")
@@ -44,12 +41,11 @@ _log = logging.getLogger("ccxtpro_sync")
 _END_MS = 32503708800000
 
 
-class DeribitUserData:
-    """Mixin of the Deribit client (listed after ``AdapterClient`` in its bases)."""
+class DeribitUserData(StreamClient):
+    """Mixin of the Deribit client (listed after ``AdapterClient`` in its bases): the
+    consumer faces are ``StreamClient``'s, like every exchange's."""
 
     if TYPE_CHECKING:  # provided by the client, which comes first in the MRO
-        hub: Hub
-        _planner: ConnectionPlanner
         _closed_event: threading.Event
         _ledger: UserDataLedger
 
@@ -58,30 +54,7 @@ class DeribitUserData:
         ) -> Any: ...
         def market(self, symbol: str) -> Any: ...
         def _loaded_markets(self) -> DeribitMarkets: ...
-        def _timeout(self, timeout: float | None) -> float: ...
         def _server_now_ms(self, timeout: float) -> int: ...
-        def _check_usable(self) -> None: ...
-        def _watch_each(
-            self,
-            kind: str,
-            streams: list[str],
-            hashes: list[str],
-            timeout: float | None,
-            what: str | None = None,
-        ) -> Any: ...
-        def _unwatch_each(self, kind: str, streams: list[str]) -> None: ...
-        def _on(
-            self, kind: str, streams: list[str], hashes: list[str], handler: Any
-        ) -> Subscription: ...
-        def _stream(
-            self,
-            kind: str,
-            streams: list[str],
-            hashes: list[str],
-            policy: Policy,
-            timeout: float | None,
-        ) -> Stream[Any]: ...
-        def un_watch(self, stream: str) -> None: ...
 
     _reconciler: threading.Thread | None = None
     _reconcile_due: threading.Event | None = None
