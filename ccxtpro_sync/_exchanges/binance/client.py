@@ -44,13 +44,15 @@ from . import market_data as md
 from .backfill import Backfiller, BackfillJob, fetch_gap
 from .cadence import freshness_policy, new_freshness
 from .config_keys import check_config
+from .credentials import take_credentials
 from .depth_weights import binance_scheduler
 from .env_selection import select_environment
 from .environments import Endpoints, endpoints, route_for_stream
 from .key_permissions import BinanceKeyPermissions
 from .market_data import MarketData
 from .markets import Markets, parse_markets
-from .rest import BinanceRest
+from .private_client import BinancePrivate
+from .rest import DEFAULT_MAX_BODY, BinanceRest
 from .rest_market import BinanceRestMarket
 from .rotation import (
     MAX_CONNECTION_AGE,
@@ -61,7 +63,7 @@ from .rotation import (
 )
 from .stream_protocol import SNAPSHOT_CHANNEL, BinanceStreamProtocol
 from .surface import TIMEFRAMES_BY_PRODUCT, CcxtSurface
-from .trading import BinanceTrading, take_credentials
+from .trading import BinanceTrading
 from .user_stream import USER_HASHES
 from .wire import Product
 
@@ -104,7 +106,9 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
       ``snapshotLimit`` (REST depth, default 1000), ``orderBookDepth`` (levels kept,
       default unlimited), ``orderBookViewLimit`` (levels published, default 100),
       ``maxMessageSize`` (bytes one websocket message may have, all fragments together,
-      default 8 MiB; a larger one is a ``ProtocolError`` and the connection is renewed);
+      default 8 MiB; a larger one is a ``ProtocolError`` and the connection is renewed),
+      ``maxResponseSize`` (bytes a REST answer's body may have, default 32 MiB; more is
+      a ``ProtocolError``);
     * ``environment``: ``prod`` (default, or what ``BINANCE_PRO_ENV`` names), ``testnet``,
       ``demo``, or ``local`` with ``local`` set to a running
       :class:`~ccxtpro_sync.simulator.LocalExchange`;
@@ -180,7 +184,10 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
         if self._max_message_size < 125:
             raise BadRequest("options.maxMessageSize must be at least 125 bytes")
 
-        self.rest = BinanceRest(self.endpoints.require("rest"), self.product, timeout=self.timeout)
+        max_body = int(options.get("maxResponseSize", DEFAULT_MAX_BODY))
+        self.rest = BinanceRest(
+            self.endpoints.require("rest"), self.product, timeout=self.timeout, max_body=max_body
+        )
         self._markets: Markets | None = None
         self._markets_lock = threading.Lock()  # brief: never held across the REST request
         self._markets_loading: Future[None] | None = None
@@ -220,7 +227,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
             self._drain_backfill,
             name=f"ccxtpro_sync-{self.name}-backfill",
         )
-        self._init_trading(settings, credentials)
+        self._init_trading(BinancePrivate(self, settings, credentials))
 
     # -- environment ---------------------------------------------------------------------
     def _endpoints(self, settings: Mapping[str, Any]) -> Endpoints:
@@ -451,17 +458,11 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
 
     def _extra_connections(self) -> list[Connection]:
         """The WS API and the user-data stream, if open."""
-        return [c for c in (self._ws_api, self._user_stream) if c is not None]
+        return self._private.connections()
 
     def _purge_finished(self) -> None:
         super()._purge_finished()
-        if self._ws_api is not None and self._ws_api.finished:
-            self._ws_api = None
-            if self.product == "spot":
-                self._user_holds.clear()  # spot user data rode on it
-        if self._user_stream is not None and self._user_stream.finished:
-            self._user_stream = None
-            self._user_holds.clear()
+        self._private.purge_finished()
 
     def _stream_hashes(self, stream: str) -> list[str]:
         with self._data_lock:
