@@ -157,7 +157,8 @@ def test_stale_timestamp_is_an_invalid_nonce(exchange: LocalExchange) -> None:
     account = exchange.create_test_account("hmac")
     with client_for(exchange, account.credentials) as client:
         client.fetch_balance_ws()  # connected and working
-        client._private.ws_api.protocol.set_time_offset(-120_000)  # our clock two minutes behind
+        # our clock two minutes behind
+        client._private.ws_api.query(lambda p: p.set_time_offset(-120_000))
         with pytest.raises(InvalidNonce) as caught:
             client.fetch_balance_ws()
     assert caught.value.code == -1021
@@ -440,7 +441,7 @@ def test_credentials_come_from_this_environment_only(
         assert isinstance(client.fetch_balance_ws(), ccxtpro_sync.Balances)  # signed OK
         assert client.credentials is not None
         shown = f"{client.credentials!r} {client.credentials} {client!r}"
-        client._private.ws_api.protocol.set_time_offset(-120_000)
+        client._private.ws_api.query(lambda p: p.set_time_offset(-120_000))
         with caplog.at_level("DEBUG", logger="ccxtpro_sync"), pytest.raises(InvalidNonce) as err:
             client.fetch_balance_ws()
     assert secret not in shown and secret not in str(err.value)

@@ -203,15 +203,10 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
 
     # -- generic faces over a list of channels --------------------------------------------
     def _watch_channels(self, channels: list[str], timeout: float | None, what: str) -> Any:
-        def hold() -> None:
-            for channel in channels:
-                self._planner.hold(("watch", channel), [channel])
-
-        return self._wait_next(self._hashes(channels), hold, timeout, what)
+        return self._watch_each("watch", channels, self._hashes(channels), timeout, what)
 
     def _unwatch_channels(self, channels: list[str]) -> None:
-        for channel in channels:
-            self.un_watch(channel)
+        self._unwatch_each("watch", channels)
 
     # -- tickers -------------------------------------------------------------------------
     def _ticker_channels(self, symbols: Symbols) -> list[str]:

@@ -22,6 +22,7 @@ from ..._core.events import Delivery, Policy
 from ..._exceptions import CcxtproSyncError
 from ..._structures import Balances, Order, Position, Trade
 from ..._sync.consumers import Stream, Subscription
+from ..._sync.stream_client import StreamClient
 from .channels import (
     user_changes_channel,
     user_orders_channel,
@@ -34,10 +35,6 @@ from .parsers import parse_balance, parse_order, parse_orders, parse_positions, 
 from .user_data import RESTORED_HASH, UserDataLedger, user_deliveries
 from .window import window
 
-if TYPE_CHECKING:
-    from ..._sync.hub import Hub
-    from ..._sync.planner import ConnectionPlanner
-
 __all__ = ["DeribitUserData"]
 
 _log = logging.getLogger("ccxtpro_sync")
@@ -45,12 +42,11 @@ _log = logging.getLogger("ccxtpro_sync")
 _END_MS = 32503708800000
 
 
-class DeribitUserData:
-    """Mixin of the Deribit client (listed after ``AdapterClient`` in its bases)."""
+class DeribitUserData(StreamClient):
+    """Mixin of the Deribit client (listed after ``AdapterClient`` in its bases): the
+    consumer faces are ``StreamClient``'s, like every exchange's."""
 
     if TYPE_CHECKING:  # provided by the client, which comes first in the MRO
-        hub: Hub
-        _planner: ConnectionPlanner
         _closed_event: threading.Event
         _ledger: UserDataLedger
 
@@ -59,35 +55,7 @@ class DeribitUserData:
         ) -> Any: ...
         def market(self, symbol: str) -> Any: ...
         def _loaded_markets(self) -> DeribitMarkets: ...
-        def _timeout(self, timeout: float | None) -> float: ...
         def _server_now_ms(self, timeout: float) -> int: ...
-        def _check_usable(self) -> None: ...
-        def _wait_next(
-            self,
-            hashes: list[str],
-            acquire: Callable[[], None],
-            timeout: float | None,
-            what: str,
-        ) -> Any: ...
-        def _add_handler(
-            self,
-            hashes: Sequence[str],
-            handler: Callable[[Any], object],
-            acquire: Callable[[], None],
-            release: Callable[[], None],
-            description: str,
-        ) -> Subscription: ...
-        def _open_stream(
-            self,
-            hashes: Sequence[str],
-            policy: Policy,
-            acquire: Callable[[], None],
-            release: Callable[[], None],
-            description: str,
-            *,
-            timeout: float | None,
-        ) -> Stream[Any]: ...
-        def un_watch(self, stream: str) -> None: ...
 
     _reconciler: threading.Thread | None = None
     _reconcile_due: threading.Event | None = None
@@ -126,42 +94,22 @@ class DeribitUserData:
 
     def _user_watch(self, kind: str, symbol: str | None, timeout: float | None) -> Any:
         self._start_user_data(timeout)
-        channels = self._user_channels(kind)
-
-        def hold() -> None:
-            for channel in channels:
-                self._planner.hold(("watch", channel), [channel])
-
-        return self._wait_next(self._user_hashes(kind, symbol), hold, timeout, f"watch {kind}")
+        channels, hashes = self._user_channels(kind), self._user_hashes(kind, symbol)
+        return self._watch_each("watch", channels, hashes, timeout, f"watch {kind}")
 
     def _user_on(self, kind: str, symbol: str | None, handler: Any) -> Subscription:
         self._start_user_data(None)
-        channels = self._user_channels(kind)
-        return self._add_handler(
-            self._user_hashes(kind, symbol),
-            handler,
-            lambda: self._planner.acquire(channels),
-            lambda: self._planner.release(channels),
-            f"on {kind}",
-        )
+        return self._on(kind, self._user_channels(kind), self._user_hashes(kind, symbol), handler)
 
     def _user_stream(
         self, kind: str, symbol: str | None, policy: Policy, timeout: float | None
     ) -> Stream[Any]:
         self._start_user_data(timeout)
-        channels = self._user_channels(kind)
-        return self._open_stream(
-            self._user_hashes(kind, symbol),
-            policy,
-            lambda: self._planner.acquire(channels),
-            lambda: self._planner.release(channels),
-            f"stream {kind}",
-            timeout=timeout,
-        )
+        hashes = self._user_hashes(kind, symbol)
+        return self._stream(kind, self._user_channels(kind), hashes, policy, timeout)
 
     def _user_unwatch(self, kind: str) -> None:
-        for channel in self._user_channels(kind):
-            self.un_watch(channel)
+        self._unwatch_each("watch", self._user_channels(kind))
 
     # -- orders ------------------------------------------------------------------------
     def watch_orders(
