@@ -363,10 +363,13 @@ class MarketData:
 
             def on_trade(data: msgspec.Raw) -> list[Delivery]:
                 if decode_trade is not None:
-                    trade = parsers.parse_trade(_decode(decode_trade, data), market, number)
+                    plain = _decode(decode_trade, data)
+                    trade, trade_id = parsers.parse_trade(plain, market, number), plain.trade_id
                 else:
-                    trade = parsers.parse_agg_trade(_decode(decode_agg, data), market, number)
-                if gaps is None or gaps.in_order(trade):  # no gap: the hot path
+                    event = _decode(decode_agg, data)
+                    trade = parsers.parse_agg_trade(event, market, number)
+                    trade_id = event.agg_trade_id  # the trade's id, as _trade_key reads it
+                if gaps is None or gaps.follows(trade_id):  # no gap: the hot path
                     cache.append(trade)
                     return [Delivery(key, [trade], APPEND)]
                 return self._trades_step(symbol, gaps.live(trade))
