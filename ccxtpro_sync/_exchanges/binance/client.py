@@ -50,7 +50,7 @@ from .environments import Endpoints, endpoints, route_for_stream
 from .key_permissions import BinanceKeyPermissions
 from .market_data import MarketData
 from .markets import Markets, parse_markets
-from .rest import BinanceRest
+from .rest import DEFAULT_MAX_BODY, BinanceRest
 from .rest_market import BinanceRestMarket
 from .rotation import (
     MAX_CONNECTION_AGE,
@@ -110,7 +110,9 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
       ``snapshotLimit`` (REST depth, default 1000), ``orderBookDepth`` (levels kept,
       default unlimited), ``orderBookViewLimit`` (levels published, default 100),
       ``maxMessageSize`` (bytes one websocket message may have, all fragments together,
-      default 8 MiB; a larger one is a ``ProtocolError`` and the connection is renewed);
+      default 8 MiB; a larger one is a ``ProtocolError`` and the connection is renewed),
+      ``maxResponseSize`` (bytes a REST answer's body may have, default 32 MiB; more is
+      a ``ProtocolError``);
     * ``environment``: ``prod`` (default, or what ``BINANCE_PRO_ENV`` names), ``testnet``,
       ``demo``, or ``local`` with ``local`` set to a running
       :class:`~ccxtpro_sync.simulator.LocalExchange`;
@@ -186,7 +188,10 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
         if self._max_message_size < 125:
             raise BadRequest("options.maxMessageSize must be at least 125 bytes")
 
-        self.rest = BinanceRest(self.endpoints.require("rest"), self.product, timeout=self.timeout)
+        max_body = int(options.get("maxResponseSize", DEFAULT_MAX_BODY))
+        self.rest = BinanceRest(
+            self.endpoints.require("rest"), self.product, timeout=self.timeout, max_body=max_body
+        )
         self._markets: Markets | None = None
         self._markets_lock = threading.Lock()  # brief: never held across the REST request
         self._markets_loading: Future[None] | None = None
