@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import msgspec
 import pytest
 
 from ccxtpro_sync._exceptions import ProtocolError
 from ccxtpro_sync._exchanges.binance import parsers as p
 from ccxtpro_sync._exchanges.binance import wire as w
-from ccxtpro_sync._exchanges.binance.markets import parse_market
+from ccxtpro_sync._exchanges.binance.market_data import MarketData
+from ccxtpro_sync._exchanges.binance.markets import Markets, parse_market
 from ccxtpro_sync._numbers import finite_float
 from ccxtpro_sync._structures import Market
 
@@ -86,3 +88,37 @@ def test_a_trade_with_a_bad_number_in_either_field_is_refused(
 def test_a_ticker_with_a_bad_number_in_any_field_is_refused(field: str, bad: str) -> None:
     with pytest.raises(ProtocolError, match="finite"):
         _parse("ticker", TICKER | {field: bad}, _market("spot"), finite_float)
+
+
+# -- @ticker through MarketData: the numbers decoded in C (ticker_floats) ------------------
+
+
+def _route_ticker(payload: dict[str, Any], market_kind: str = "spot") -> Any:
+    market = _market(market_kind)
+    data = MarketData(Markets([market], market_kind, number=float))
+    stream = "btcusdt@ticker"
+    (delivery,) = data.route(stream, msgspec.Raw(json.dumps(payload).encode()), 0.0)
+    return delivery.value
+
+
+@pytest.mark.parametrize("market_kind", ["spot", "usdm"])
+@pytest.mark.parametrize("payload", [c[1] for c in CASES if c[0] == "ticker"])
+def test_a_streamed_ticker_is_what_the_per_field_parser_makes(
+    payload: dict[str, Any], market_kind: str
+) -> None:
+    got = _route_ticker(payload, market_kind)
+    want = _parse("ticker", payload, _market(market_kind), float)
+    assert got.to_dict() == want.to_dict()
+    assert got["info"]["c"] == payload["c"]  # info keeps Binance's strings
+
+
+def test_an_empty_optional_number_is_none_as_on_the_per_field_path() -> None:
+    ticker = _route_ticker(TICKER | {"b": "", "x": ""})
+    assert ticker.bid is None and ticker.previousClose is None and ticker.ask == 16602.26
+
+
+@pytest.mark.parametrize("bad", BAD)
+@pytest.mark.parametrize("field", TICKER_NUMBERS)
+def test_a_streamed_ticker_with_a_bad_number_is_refused(field: str, bad: str) -> None:
+    with pytest.raises(ProtocolError, match="finite"):
+        _route_ticker(TICKER | {field: bad})

@@ -34,7 +34,7 @@ from ..._core.events import Deferred, Delivery, Notice, Policy
 from ..._core.trade_gap import GapFiller, GapRequest, GapStep
 from ..._exceptions import ProtocolError
 from ..._structures import OHLCV, FundingRate, Liquidation, Market, Ticker, Trade
-from . import parsers, wire
+from . import parsers, ticker_floats, wire
 from .book_sync import BookSync, SyncResult, SyncStatus
 from .markets import Markets
 from .stream_protocol import Routed, routed
@@ -375,6 +375,15 @@ class MarketData:
                 return self._trades_step(symbol, gaps.live(trade))
 
             return on_trade
+        if kind == "ticker" and self.markets.number_type is float:
+            # The numbers decoded in C by a second decode (see ticker_floats).
+            return self._latest(
+                ticker_floats.decode,
+                ticker_floats.parse,
+                market,
+                self.tickers,
+                ticker_hash(symbol),
+            )
         if kind == "ticker":
             return self._latest(
                 wire.TICKER_DECODER.decode,
