@@ -123,6 +123,7 @@ class Dispatcher:
                 self._start()
             pending = self._pending
             put = pending.put
+            put_latest = pending.latest
             extend = pending.extend
             mode_of = self._mode_of
             latest = Policy.LATEST
@@ -138,7 +139,7 @@ class Dispatcher:
                 message_hash = delivery.message_hash
                 policy = delivery.policy
                 if policy is latest:  # coalesces: never waits, and needs no clock
-                    put(message_hash, delivery.value, latest)
+                    put_latest(message_hash, delivery.value)
                     continue
                 mode = mode_of.get(message_hash)
                 if mode is None:

@@ -79,3 +79,16 @@ def test_extend_is_a_blocking_append_that_reports_the_entry_size():
     assert pending.since("trades:A") == 5.0
     assert pending.trim("trades:A") == 1
     assert pending.pop() == ("trades:A", [2, 3, 4])
+
+
+def test_latest_is_put_of_a_latest_update():
+    """``latest`` (the dispatcher's hot path for tickers and books) keeps only the
+    newest value, counts each replaced one, and keeps first-arrival order."""
+    pending = PendingUpdates()
+    pending.latest("book:A", 1)
+    pending.latest("book:B", 10)
+    pending.latest("book:A", 2)
+    assert pending.coalesced == 1
+    assert pending.pop() == ("book:A", 2)
+    assert pending.pop() == ("book:B", 10)
+    assert pending.pop() is None
