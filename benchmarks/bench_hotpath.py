@@ -59,6 +59,12 @@ class _FakeWs:
         self.sock = _FakeSocket(data)
 
 
+def _protocol(conn: Any) -> Any:
+    """A connection's protocol (``_protocol`` since the seam; ``protocol`` before)."""
+    found = getattr(conn, "protocol", None)
+    return found if found is not None else conn._protocol
+
+
 def _frames(stream: str, payloads: list[bytes]) -> bytes:
     name = stream.encode()
     return b"".join(ws_frame(pl.envelope(name, p)) for p in payloads)
@@ -95,7 +101,7 @@ def _worker(workload: str, n: int, profile: bool) -> dict[str, float]:
                 while not first.wait(0.02):
                     blaster.one(stream)
             conns = [o for o in gc.get_objects() if isinstance(o, Connection)]
-            conn = next(c for c in conns if stream in getattr(c.protocol, "book", ()).desired())
+            conn = next(c for c in conns if stream in _protocol(c).book.desired())
             start = int(seen["marker"]) + 1 if workload != "ticker" else 1
             results = []
             for count in (2000, n, n):

@@ -67,9 +67,7 @@ class _Pipeline:
                "quoteAsset": "USDT", "filters": []}  # fmt: skip
         self.markets = Markets([parse_market(raw, "spot", float)], "spot", number=float)
         lock = threading.Lock()
-        self.data = MarketData(
-            self.markets, lock=lock, defer_views=True, need_backfill=lambda *a: None
-        )
+        self.data = MarketData(self.markets, lock=lock, defer_views=True, fill_gaps=True)
         router = RotationRouter(self.data, lock, DeliveredKeys())
         self.protocol = sp.BinanceStreamProtocol(
             "ws://local", router, freshness=new_freshness(FreshnessPolicy())
