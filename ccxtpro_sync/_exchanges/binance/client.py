@@ -211,8 +211,8 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
         self._rotation_timeout = float(options.get("rotationTimeout", self.timeout))
         self._rotate_on_shutdown = bool(options.get("rotateOnServerShutdown", True))
         self._rotator = Rotator(
-            lambda conn: self._planner.rotate(conn, self._rotation_timeout),
-            self._all_connections,
+            lambda conn: self._rotate_connection(conn, self._rotation_timeout),
+            self._rotatable_connections,
             max_age=float(age) if age else None,
             jitter=float(options.get("rotationJitter", ROTATION_JITTER)),
             stagger=float(options.get("rotationStagger", ROTATION_STAGGER)),
@@ -439,14 +439,16 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
         return conn
 
     def rotate(self, name_or_url: str, timeout: float | None = None) -> None:
-        """Replace one market-stream connection, make-before-break.
+        """Replace one connection (by name or URL), make-before-break.
 
         A new connection subscribes to every stream of the old one and is confirmed
         before the old one closes; updates both delivered are passed on once (by
         update id, trade id or event time), order books carry over without a REST
         snapshot when their diff chain continues. ``BadRequest`` if there is no such
-        market-stream connection; ``NotSupported`` for the WS API and user-data
-        connections (not rotated yet: they reconnect as after a drop).
+        connection. The WS API session and the futures user-data stream rotate too:
+        the new session logs on and confirms its user-data subscription before new
+        requests go to it, requests in flight finish on the old one (no request is
+        ever sent twice), and account events both deliver pass once.
         """
         self._check_usable()
         for conn in self._every_connection():
@@ -454,9 +456,21 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
                 break
         else:
             raise BadRequest(f"{self.name} has no connection {name_or_url!r}")
-        if conn.kind != "market":
-            raise NotSupported(f"{conn.name}: only market-stream connections rotate")
-        self._planner.rotate(conn, self._timeout(timeout))
+        self._rotate_connection(conn, self._timeout(timeout))
+
+    def _rotate_connection(self, conn: Connection, timeout: float) -> None:
+        if conn.kind == "ws_api":
+            self._rotate_ws_api(conn, timeout)
+        elif conn.kind == "user_data":
+            self._rotate_user_stream(conn, timeout)
+        else:
+            self._planner.rotate(conn, timeout)
+
+    def _rotatable_connections(self) -> list[Connection]:
+        """Every live connection the rotator watches the age of."""
+        with self._lock:
+            extra = [c for c in (self._ws_api, self._user_stream) if c is not None]
+            return [*(c for pool in self._pools.values() for c in pool), *extra]
 
     def _acquire(self, streams: Sequence[str]) -> None:
         """Make sure every stream is subscribed on some connection (one more reference)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -36,6 +37,7 @@ from ..._exceptions import (
 from ..._structures import Balances, Order, Position, Trade
 from ..._sync.connection import Connection
 from ..._sync.consumers import Stream, Subscription
+from ..._sync.handover import handover
 from ..._sync.worker import Worker
 from .dead_man import DEFAULT_COUNTDOWN_MS, CancelOnDisconnectState, DeadManSwitch
 from .errors import INVALID_LISTEN_KEY
@@ -71,6 +73,7 @@ from .ws_api import USER_DATA_SUBSCRIBED, BinanceWsApiProtocol, RateLimit
 
 if TYPE_CHECKING:
     from ..._structures import Market
+    from ..._sync.rotator import Rotator
     from .environments import Endpoints
     from .market_data import MarketData
     from .markets import Markets
@@ -175,6 +178,8 @@ class BinanceTrading(BinanceRestTrading):
         _read_timeout: float
         _ping_interval: float
         _max_message_size: int
+        _rotator: Rotator
+        _rotate_on_shutdown: bool
 
         def _purge_finished(self) -> None: ...
 
@@ -243,30 +248,108 @@ class BinanceTrading(BinanceRestTrading):
             self._check_usable()
             self._purge_finished()
             if self._ws_api is None:
-                protocol = BinanceWsApiProtocol(
-                    self.endpoints,
-                    self.credentials,
-                    markets=self.data.markets,
-                    user_data=self._user_state(),
-                    recv_window=self._recv_window,
-                )
-                self._ws_api = Connection(
-                    protocol,
-                    hub=self.hub,
-                    owner=self,
-                    name=f"{self.name}-ws-api",
-                    reconnect=self._reconnect,
-                    connect_timeout=self.timeout,
-                    read_timeout=self._read_timeout,
-                    ping_interval=self._ping_interval,
-                    outgoing_rate=WS_API_RATE,
-                    max_message_size=self._max_message_size,
-                    kind="ws_api",
-                    on_give_up=self._connection_gave_up,
-                    on_lost=self._dead_man.on_ws_api_lost,
-                )
+                self._ws_api = self._new_ws_api()
                 self._hook_reconcile()
             return self._ws_api
+
+    def _new_ws_api(self) -> Connection:
+        """A WS API connection, not started (it logs on as it opens)."""
+        protocol = BinanceWsApiProtocol(
+            self.endpoints,
+            self.credentials,
+            markets=self.data.markets,
+            user_data=self._user_state(),
+            recv_window=self._recv_window,
+        )
+        conn = Connection(
+            protocol,
+            hub=self.hub,
+            owner=self,
+            name=f"{self.name}-ws-api",
+            reconnect=self._reconnect,
+            connect_timeout=self.timeout,
+            read_timeout=self._read_timeout,
+            ping_interval=self._ping_interval,
+            outgoing_rate=WS_API_RATE,
+            max_message_size=self._max_message_size,
+            kind="ws_api",
+            on_give_up=self._connection_gave_up,
+            on_lost=self._dead_man.on_ws_api_lost,
+        )
+        self._rotation_hooks(conn)
+        return conn
+
+    # -- make-before-break rotation (the WS API session, the listenKey stream) -------------
+    def _rotation_hooks(self, conn: Connection) -> None:
+        """``serverShutdown`` on ``conn`` rotates it (if configured); its age is watched."""
+        protocol = conn.protocol
+        if self._rotate_on_shutdown and hasattr(protocol, "on_server_shutdown"):
+            protocol.on_server_shutdown = lambda: self._rotator.request(conn)
+        if self._rotator.max_age is not None:
+            self._rotator.start()
+
+    def _rotate_ws_api(self, old: Connection, timeout: float) -> Connection:
+        """Replace the WS API session: the new one logs on (and subscribes to user data
+        if held) before new requests go to it; requests in flight finish on the old one,
+        which closes once they have (at most the client timeout later)."""
+        with self._lock:
+            self._check_usable()
+            if self._ws_api is not old or old.finished:
+                raise BadRequest(f"{old.name} cannot be rotated now")
+            wants_user_data = self.product == "spot" and bool(self._user_holds)
+            new = self._new_ws_api()
+        # The server-time offset and a server's hold-off carry over to the new session.
+        offset, blocked = old.query(lambda p: (p.time_offset_ms, p.blocked_until))
+        new.query(partial(_carry_over, offset=offset, blocked=blocked))
+        if wants_user_data:  # not open yet: recorded, and sent by its resume sequence
+            new.call(lambda p: p.want_user_data(True), restored_on_reconnect=True)
+        state = self._user_state()
+
+        def install(conn: Connection) -> bool:
+            with self._lock:
+                if self._ws_api is not old or self._closed:
+                    return False
+                self._ws_api = conn
+                return True
+
+        return handover(
+            old,
+            new,
+            install,
+            timeout=timeout,
+            drain=self.timeout,
+            begin=state.begin_overlap if wants_user_data else _nothing,
+            end=state.end_overlap if wants_user_data else _nothing,
+        )
+
+    def _rotate_user_stream(self, old: Connection, timeout: float) -> Connection:
+        """Replace the futures listenKey stream: the new one is open (the key rides in
+        its URL) before the old one closes; events both deliver pass once."""
+        key = self._listen_key.current()
+        with self._lock:
+            self._check_usable()
+            if self._user_stream is not old or old.finished or key is None:
+                raise BadRequest(f"{old.name} cannot be rotated now")
+        new = self._new_user_stream(key)
+        state = self._user_state()
+
+        def install(conn: Connection) -> bool:
+            with self._lock:
+                if self._user_stream is not old or self._closed:
+                    return False
+                self._user_stream = conn
+                return True
+
+        # A stream carries no requests: nothing to drain.
+        return handover(
+            old,
+            new,
+            install,
+            timeout=timeout,
+            drain=0.0,
+            begin=state.begin_overlap,
+            end=state.end_overlap,
+        )
 
     def _hook_reconcile(self) -> None:
         """Reconcile (on the worker) each time a user-data subscription is confirmed."""
@@ -733,6 +816,15 @@ class BinanceTrading(BinanceRestTrading):
         """Futures: create the listenKey (REST), then open its stream and keep it alive."""
         self._listen_key.start()
         key = self._create_listen_key()
+        conn = self._new_user_stream(key)
+        with self._lock:
+            self._user_stream = conn
+            self._hook_reconcile()
+        conn.start()
+        self._schedule_keepalive()
+
+    def _new_user_stream(self, key: str) -> Connection:
+        """A listenKey stream connection for ``key``, not started."""
         base = self.endpoints.stream_base("private" if self.endpoints.routed else None)
         router = UserStreamRouter(self._user_state(), self._on_listen_key_expired)
         protocol = BinanceStreamProtocol(base, router, max_streams=1, name=f"{self.name}-user")
@@ -749,12 +841,9 @@ class BinanceTrading(BinanceRestTrading):
             kind="user_data",
             on_give_up=self._connection_gave_up,
         )
-        with self._lock:
-            self._user_stream = conn
-            self._hook_reconcile()
+        self._rotation_hooks(conn)
         conn.call(lambda p: p.subscribe([key]))
-        conn.start()
-        self._schedule_keepalive()
+        return conn
 
     def _create_listen_key(self) -> str:
         credentials = self._require_credentials()
@@ -1033,6 +1122,15 @@ class BinanceTrading(BinanceRestTrading):
         if self.product == "spot":
             raise NotSupported("positions exist on futures only: use binanceusdm/binancecoinm")
         return self._stream_user(POSITIONS, symbol, Policy.APPEND, timeout)
+
+
+def _nothing() -> None:
+    pass
+
+
+def _carry_over(protocol: BinanceWsApiProtocol, *, offset: float, blocked: float | None) -> None:
+    protocol.set_time_offset(offset)
+    protocol.blocked_until = blocked
 
 
 def _pacing_state(protocol: BinanceWsApiProtocol) -> tuple[float | None, int | None]:
