@@ -148,43 +148,64 @@ def test_ws_api_rotation_under_load_sends_no_order_twice_and_loses_no_fill(
 def test_request_in_flight_on_the_old_session_is_resolved_not_resent(
     exchange: LocalExchange,
 ) -> None:
-    """The old session never answers an order request (the exchange placed it): the
-    rotation waits for it up to the timeout, then closes the old session, and the
-    caller finds its order by client id over the new session."""
+    """The old session never answers an order request (the exchange placed it): it stays
+    open for it after the new session took over, the caller finds its order by client
+    id over the new session, and fills during that overlap reach the handlers once."""
     account = exchange.create_test_account("ed25519")
     client = make_client(ccxtpro_sync.binance, exchange, credentials=account.credentials, timeout=4)
+    seen = Seen()
     with client:
         client.load_markets()
+        client.on_my_trades(SPOT, seen.on_trades)
+        client.on_orders(SPOT, seen.on_orders)
         price = round(client.watch_ticker(SPOT).last * 0.8, 2)
-        first = client._ws_api_connection().start()
-        first.wait_ready(5)
+        client.fetch_balance_ws()  # the session is up, user data subscribed
+        first = client._ws_api
         exchange.faults.order_outcome("none", execute=True)
         outcome: list[Any] = []
 
-        def place() -> None:
-            try:
-                outcome.append(
-                    client.create_order_ws(
-                        SPOT, "limit", "buy", 0.01, price, {"clientOrderId": "inflight-1"}
-                    )
-                )
-            except ccxtpro_sync.CcxtproSyncError as error:
-                outcome.append(error)
+        def run(what: Callable[[], Any]) -> threading.Thread:
+            def body() -> None:
+                try:
+                    outcome.append(what())
+                except ccxtpro_sync.CcxtproSyncError as error:
+                    outcome.append(error)
 
-        worker = threading.Thread(target=place)
-        worker.start()
-        wait_for(lambda: exchange.order_requests(), 5, "the order request at the exchange")
-        client.rotate(first.name, timeout=10)
-        worker.join(30)
-        assert not worker.is_alive()
-        assert client._ws_api is not first and first.finished
-        (order,) = outcome
-        assert isinstance(order, ccxtpro_sync.Order), order
-        assert order.clientOrderId == "inflight-1" and order.status == "open"
-    sent = [r for r in exchange.order_requests() if r.method == "order.place"]
-    assert [r.client_order_id for r in sent] == ["inflight-1"]
-    held = exchange.orders(account.account, "spot")
-    assert [o["clientOrderId"] for o in held] == ["inflight-1"]
+            thread = threading.Thread(target=body)
+            thread.start()
+            return thread
+
+        placing = run(
+            lambda: client.create_order_ws(
+                SPOT, "limit", "buy", 0.01, price, {"clientOrderId": "inflight-1"}
+            )
+        )
+        wait_for(exchange.order_requests, 5, "the order request at the exchange")
+        rotating = run(lambda: client.rotate(first.name, timeout=10))
+        wait_for(lambda: client._ws_api is not first, 10, "the new session installed")
+        # Both sessions carry user data now: this fill's events arrive twice.
+        filled = client.create_order_ws(
+            SPOT, "market", "buy", 0.001, None, {"clientOrderId": "overlap-1"}
+        )
+        resting = client.create_order_ws(
+            SPOT, "limit", "sell", 0.01, round(price * 1.5, 2), {"clientOrderId": "overlap-2"}
+        )
+        for thread in (placing, rotating):
+            thread.join(30)
+            assert not thread.is_alive()
+        assert first.finished
+        orders = [o for o in outcome if isinstance(o, ccxtpro_sync.Order)]
+        assert [o.clientOrderId for o in orders] == ["inflight-1"], outcome
+        assert orders[0].status == "open"
+        # One more order on the new session alone: once its fill is in, so is
+        # everything the new session delivered before it.
+        after = client.create_order_ws(SPOT, "market", "sell", 0.001, None)
+        seen.wait(lambda s: any(t.order == after.id for t in s.trades), 10, "the last fill")
+        assert any(o.id == resting.id for o in seen.orders)
+        assert client._user.overlap.dropped >= 1  # the overlap was exercised
+    _check_exactly_once(exchange, [orders[0], filled, resting, after], seen)
+    still_open = exchange.orders(account.account, "spot", open_only=True)
+    assert sorted(o["clientOrderId"] for o in still_open) == ["inflight-1", "overlap-2"]
 
 
 def test_futures_user_stream_rotation_delivers_every_fill_once(exchange: LocalExchange) -> None:
@@ -243,7 +264,7 @@ def test_server_shutdown_and_max_age_rotate_the_ws_api_session(notice: float) ->
                         SPOT, "market", side, 0.001, None, {"clientOrderId": cid}
                     )
                 )
-                wait_for(lambda: client._rotator.rotations > rotations, 10, "a rotation")
+                wait_for(lambda done=rotations: client._rotator.rotations > done, 10, "a rotation")
             assert client._rotator.last_error is None
             assert client._ws_api is not first and first.finished
             placed.append(client.create_order_ws(SPOT, "market", "buy", 0.001, None))
