@@ -309,6 +309,10 @@ class BinanceTrading(BinanceRestTrading):
             with self._lock:
                 if self._ws_api is not old or self._closed:
                     return False
+                if (self.product == "spot" and bool(self._user_holds)) != wants_user_data:
+                    # User data was (un)subscribed meanwhile, on the old session only:
+                    # this replacement is wrong; the rotation fails and is tried anew.
+                    return False
                 self._ws_api = conn
                 return True
 
