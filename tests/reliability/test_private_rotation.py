@@ -276,3 +276,60 @@ def test_server_shutdown_and_max_age_rotate_the_ws_api_session(notice: float) ->
             assert ws_api_drops == []  # every session was replaced before it ended
         sent = Counter(r.client_order_id for r in ex.order_requests())
         assert sent == Counter(o.clientOrderId for o in placed)
+
+
+def test_every_kind_of_connection_rotates_one_at_a_time_by_age() -> None:
+    """USD-M market streams, the WS API session and the listenKey stream all reach
+    ``maxConnectionAge`` together: the one rotation thread replaces them one after the
+    other (never two at once, so connection attempts stay paced), and orders and their
+    fills carry on across it, each once."""
+    with LocalExchange(seed=10, speed=10.0, tick_interval=0.01, max_lifetime=30.0) as ex:
+        account = ex.create_test_account("hmac")
+        options = {"maxConnectionAge": 1.0, "rotationJitter": 0.1, "rotationStagger": 0.05}
+        client = make_client(
+            ccxtpro_sync.binanceusdm, ex, credentials=account.credentials, options=options
+        )
+        seen = Seen()
+        running = [0]
+        most = [0]
+        kinds: list[str] = []
+        lock = threading.Lock()
+        rotate = client._rotate_connection
+
+        def counted(conn: Any, timeout: float) -> None:
+            with lock:
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+                kinds.append(conn.kind)
+            try:
+                rotate(conn, timeout)
+            finally:
+                with lock:
+                    running[0] -= 1
+
+        client._rotate_connection = counted
+        with client:
+            client.load_markets()
+            client.on_trades(USDM, lambda trades: None)
+            client.on_my_trades(USDM, seen.on_trades)
+            placed = [client.create_order_ws(USDM, "market", "buy", 0.01, None)]
+            first = {*client._every_connection()}
+            assert {c.kind for c in first} == {"market", "ws_api", "user_data"}
+            wait_for(
+                lambda: (
+                    not first & {*client._every_connection()}
+                    and client._rotator.rotations >= len(first)
+                ),
+                20,
+                "every connection replaced",
+            )
+            placed.append(client.create_order_ws(USDM, "market", "sell", 0.01, None))
+            seen.wait(
+                lambda s: {t.order for t in s.trades} >= {o.id for o in placed},
+                10,
+                "every order's fills",
+            )
+            assert client._rotator.last_error is None
+        assert most[0] == 1
+        assert {"market", "ws_api", "user_data"} <= set(kinds)
+    _check_exactly_once(ex, placed, seen)
