@@ -333,3 +333,23 @@ def test_every_kind_of_connection_rotates_one_at_a_time_by_age() -> None:
         assert most[0] == 1
         assert {"market", "ws_api", "user_data"} <= set(kinds)
     _check_exactly_once(ex, placed, seen)
+
+
+def test_a_replacement_not_ready_in_time_leaves_the_old_session_in_charge(
+    exchange: LocalExchange,
+) -> None:
+    account = exchange.create_test_account("ed25519")
+    client = make_client(ccxtpro_sync.binance, exchange, credentials=account.credentials)
+    with client:
+        client.load_markets()
+        client.fetch_balance_ws()
+        first = client._ws_api
+        exchange.faults.delay_handshakes(3.0, count=1)
+        with pytest.raises(ccxtpro_sync.RequestTimeout):
+            client.rotate(first.name, timeout=0.5)
+        assert client._ws_api is first and not first.finished
+        order = client.create_order_ws(SPOT, "market", "buy", 0.001, None)
+        assert order.status == "closed"
+        assert [c.name for c in client.connections() if c.kind == "ws_api"] == [first.name]
+        exchange.wait_for_ws_api(1, market="spot")
+    assert [r.client_order_id for r in exchange.order_requests()] == [order.clientOrderId]
