@@ -353,3 +353,51 @@ def test_a_replacement_not_ready_in_time_leaves_the_old_session_in_charge(
         assert [c.name for c in client.connections() if c.kind == "ws_api"] == [first.name]
         exchange.wait_for_ws_api(1, market="spot")
     assert [r.client_order_id for r in exchange.order_requests()] == [order.clientOrderId]
+
+
+def test_losing_a_replaced_session_cancels_nothing_on_spot(exchange: LocalExchange) -> None:
+    """``cancelOnDisconnect`` on spot cancels open orders when the WS API is lost; the
+    loss of a session already replaced (draining a request) is no such loss."""
+    account = exchange.create_test_account("ed25519")
+    client = make_client(
+        ccxtpro_sync.binance,
+        exchange,
+        credentials=account.credentials,
+        timeout=4,
+        cancelOnDisconnect=True,
+    )
+    with client:
+        client.load_markets()
+        price = round(client.watch_ticker(SPOT).last * 0.8, 2)
+        kept = client.create_order_ws(
+            SPOT, "limit", "buy", 0.01, price, {"clientOrderId": "keep-me"}
+        )
+        first = client._ws_api
+        (old,) = exchange.ws_api_sessions("spot")
+        exchange.faults.order_outcome("none", execute=True)
+        outcome: list[Any] = []
+
+        def place() -> None:
+            try:
+                outcome.append(
+                    client.create_order_ws(
+                        SPOT, "limit", "buy", 0.01, price, {"clientOrderId": "inflight-2"}
+                    )
+                )
+            except ccxtpro_sync.CcxtproSyncError as error:
+                outcome.append(error)
+
+        placing = threading.Thread(target=place)
+        placing.start()
+        wait_for(lambda: len(exchange.order_requests()) == 2, 5, "the second order request")
+        rotating = threading.Thread(target=client.rotate, args=(first.name,), daemon=True)
+        rotating.start()
+        wait_for(lambda: client._ws_api is not first, 10, "the new session installed")
+        assert exchange.disconnect_ws_api(lambda s: s.id == old.id) == 1
+        for thread in (placing, rotating):
+            thread.join(30)
+            assert not thread.is_alive()
+        assert [getattr(o, "clientOrderId", o) for o in outcome] == ["inflight-2"]
+        assert client.cancel_on_disconnect.cancelled == 0
+    still_open = exchange.orders(account.account, "spot", open_only=True)
+    assert sorted(o["clientOrderId"] for o in still_open) == ["inflight-2", kept.clientOrderId]
