@@ -126,7 +126,7 @@ def test_ws_api_rotation_under_load_sends_no_order_twice_and_loses_no_fill(
         client.on_my_trades(SPOT, seen.on_trades)
         client.on_orders(SPOT, seen.on_orders)
         client.fetch_balance_ws()  # the session is up, user data subscribed
-        first = client._ws_api
+        first = client._private.ws_api
         name = first.name
         placed, handle = _place_under_load(client, SPOT, "rot")
         rotated = _rotate_while(
@@ -134,7 +134,7 @@ def test_ws_api_rotation_under_load_sends_no_order_twice_and_loses_no_fill(
         )
         errors = _join(handle)
         assert errors == []
-        assert rotated >= 1 and client._ws_api is not first
+        assert rotated >= 1 and client._private.ws_api is not first
         assert first.finished
         seen.wait(
             lambda s: {t.order for t in s.trades} >= {o.id for o in placed},
@@ -160,7 +160,7 @@ def test_request_in_flight_on_the_old_session_is_resolved_not_resent(
         client.on_orders(SPOT, seen.on_orders)
         price = round(client.watch_ticker(SPOT).last * 0.8, 2)
         client.fetch_balance_ws()  # the session is up, user data subscribed
-        first = client._ws_api
+        first = client._private.ws_api
         exchange.faults.order_outcome("none", execute=True)
         outcome: list[Any] = []
 
@@ -182,7 +182,7 @@ def test_request_in_flight_on_the_old_session_is_resolved_not_resent(
         )
         wait_for(exchange.order_requests, 5, "the order request at the exchange")
         rotating = run(lambda: client.rotate(first.name, timeout=10))
-        wait_for(lambda: client._ws_api is not first, 10, "the new session installed")
+        wait_for(lambda: client._private.ws_api is not first, 10, "the new session installed")
         # Both sessions carry user data now: this fill's events arrive twice.
         filled = client.create_order_ws(
             SPOT, "market", "buy", 0.001, None, {"clientOrderId": "overlap-1"}
@@ -202,7 +202,7 @@ def test_request_in_flight_on_the_old_session_is_resolved_not_resent(
         after = client.create_order_ws(SPOT, "market", "sell", 0.001, None)
         seen.wait(lambda s: any(t.order == after.id for t in s.trades), 10, "the last fill")
         assert any(o.id == resting.id for o in seen.orders)
-        assert client._user.overlap.dropped >= 1  # the overlap was exercised
+        assert client._private.user.overlap.dropped >= 1  # the overlap was exercised
     _check_exactly_once(exchange, [orders[0], filled, resting, after], seen)
     still_open = exchange.orders(account.account, "spot", open_only=True)
     assert sorted(o["clientOrderId"] for o in still_open) == ["inflight-1", "overlap-2"]
@@ -217,18 +217,20 @@ def test_futures_user_stream_rotation_delivers_every_fill_once(exchange: LocalEx
         client.on_my_trades(USDM, seen.on_trades)
         client.on_orders(USDM, seen.on_orders)
         wait_for(
-            lambda: client._user_stream is not None and client._user_stream.is_ready(),
+            lambda: (
+                client._private.user_stream is not None and client._private.user_stream.is_ready()
+            ),
             10,
             "the listenKey stream",
         )
-        first = client._user_stream
+        first = client._private.user_stream
         placed, handle = _place_under_load(client, USDM, "fut", 0.01)
         rotated = _rotate_while(
             client, first.name, lambda: len(placed) >= WORKERS * ORDERS_PER_WORKER, rounds=3
         )
         errors = _join(handle)
         assert errors == []
-        assert rotated >= 1 and client._user_stream is not first and first.finished
+        assert rotated >= 1 and client._private.user_stream is not first and first.finished
         seen.wait(
             lambda s: {t.order for t in s.trades} >= {o.id for o in placed},
             10,
@@ -253,7 +255,7 @@ def test_server_shutdown_and_max_age_rotate_the_ws_api_session(notice: float) ->
         )
         with client, signal_logs(client) as logs:
             client.load_markets()
-            first = client._ws_api_connection().start()
+            first = client._private.ws_api_connection().start()
             placed: list[Any] = []
             for n in range(3):
                 rotations = client._rotator.rotations
@@ -266,7 +268,7 @@ def test_server_shutdown_and_max_age_rotate_the_ws_api_session(notice: float) ->
                 )
                 wait_for(lambda done=rotations: client._rotator.rotations > done, 10, "a rotation")
             assert client._rotator.last_error is None
-            assert client._ws_api is not first and first.finished
+            assert client._private.ws_api is not first and first.finished
             placed.append(client.create_order_ws(SPOT, "market", "buy", 0.001, None))
             ws_api_drops = [
                 p
@@ -343,11 +345,11 @@ def test_a_replacement_not_ready_in_time_leaves_the_old_session_in_charge(
     with client:
         client.load_markets()
         client.fetch_balance_ws()
-        first = client._ws_api
+        first = client._private.ws_api
         exchange.faults.delay_handshakes(3.0, count=1)
         with pytest.raises(ccxtpro_sync.RequestTimeout):
             client.rotate(first.name, timeout=0.5)
-        assert client._ws_api is first and not first.finished
+        assert client._private.ws_api is first and not first.finished
         order = client.create_order_ws(SPOT, "market", "buy", 0.001, None)
         assert order.status == "closed"
         assert [c.name for c in client.connections() if c.kind == "ws_api"] == [first.name]
@@ -372,7 +374,7 @@ def test_losing_a_replaced_session_cancels_nothing_on_spot(exchange: LocalExchan
         kept = client.create_order_ws(
             SPOT, "limit", "buy", 0.01, price, {"clientOrderId": "keep-me"}
         )
-        first = client._ws_api
+        first = client._private.ws_api
         (old,) = exchange.ws_api_sessions("spot")
         exchange.faults.order_outcome("none", execute=True)
         outcome: list[Any] = []
@@ -392,7 +394,7 @@ def test_losing_a_replaced_session_cancels_nothing_on_spot(exchange: LocalExchan
         wait_for(lambda: len(exchange.order_requests()) == 2, 5, "the second order request")
         rotating = threading.Thread(target=client.rotate, args=(first.name,), daemon=True)
         rotating.start()
-        wait_for(lambda: client._ws_api is not first, 10, "the new session installed")
+        wait_for(lambda: client._private.ws_api is not first, 10, "the new session installed")
         assert exchange.disconnect_ws_api(lambda s: s.id == old.id) == 1
         for thread in (placing, rotating):
             thread.join(30)
