@@ -337,6 +337,8 @@ class BinancePrivate:
             with self._lock:
                 if self.user_stream is not old or self.host.closed:
                     return False
+                if self.listen_keys.listen_key != key:
+                    return False  # the key was replaced meanwhile: subscribed to a dead one
                 self.user_stream = conn
                 return True
 
