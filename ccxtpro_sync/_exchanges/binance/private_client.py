@@ -134,7 +134,7 @@ class PrivateHost(Protocol):
 
     def _connection_gave_up(self, conn: Connection, error: BaseException) -> None: ...
 
-    def _watch_rotation(self, conn: Connection) -> None: ...
+    def _watch_rotation(self, conn: Connection, protocol: Any) -> None: ...
 
 
 class BinancePrivate:
@@ -268,7 +268,7 @@ class BinancePrivate:
             outgoing_rate=WS_API_RATE,
             on_lost=self.dead_man.on_ws_api_lost,
         )
-        self.host._watch_rotation(conn)
+        self.host._watch_rotation(conn, protocol)
         return conn
 
     def _new_user_stream(self, key: str) -> Connection:
@@ -278,7 +278,7 @@ class BinancePrivate:
         router = UserStreamRouter(self.user_state(), self.listen_keys.on_expired)
         protocol = BinanceStreamProtocol(base, router, max_streams=1, name=f"{self.host.name}-user")
         conn = self._connection(protocol, "user-data", "user_data")
-        self.host._watch_rotation(conn)
+        self.host._watch_rotation(conn, protocol)
         conn.call(lambda p: p.subscribe([key]))
         return conn
 
