@@ -174,6 +174,21 @@ class SignalLog:
             assert ok, f"expected {count} {self._signal.name} events, got {self.payloads}"
             return matching()
 
+    def wait_until(
+        self, predicate: Callable[[list[dict[str, Any]]], object], timeout: float, what: str
+    ) -> list[dict[str, Any]]:
+        """Wait until ``predicate`` holds for all payloads recorded so far; returns them.
+        Counters are updated before their signal is sent (never under a library lock),
+        so a test that read a counter waits here for the signals to catch up."""
+
+        def payloads() -> list[dict[str, Any]]:
+            return [e.payload for e in self.events]
+
+        with self._cond:
+            ok = self._cond.wait_for(lambda: predicate(payloads()), timeout)
+            assert ok, f"timed out after {timeout}s waiting for {what}; got {payloads()}"
+            return payloads()
+
     def close(self) -> None:
         self._signal.disconnect(self._on)
 
