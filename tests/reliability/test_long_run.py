@@ -16,7 +16,14 @@ from typing import Any
 import ccxtpro_sync
 from ccxtpro_sync.simulator import LocalExchange
 
-from .support import BookWatcher, make_client, signal_logs, wait_for, wait_wire_matches
+from .support import (
+    READ_TIMEOUT,
+    BookWatcher,
+    make_client,
+    signal_logs,
+    wait_for,
+    wait_wire_matches,
+)
 
 SPOT = ["BTC/USDT", "ETH/USDT", "BNB/USDT", "SOL/USDT", "ETH/BTC"]
 USDM = ["BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT"]
@@ -160,8 +167,14 @@ def test_soak(soak_minutes: float) -> None:
     with LocalExchange(
         seed=33, speed=5.0, tick_interval=0.01, max_lifetime=60.0, rest_weight=1_000_000
     ) as ex:
-        spot = make_client(ccxtpro_sync.binance, ex, options={"maxStreamsPerConnection": 6})
-        usdm = make_client(ccxtpro_sync.binanceusdm, ex)
+        # READ_TIMEOUT: the half-open fault below must be noticed within its 3 s
+        spot = make_client(
+            ccxtpro_sync.binance,
+            ex,
+            readTimeout=READ_TIMEOUT,
+            options={"maxStreamsPerConnection": 6},
+        )
+        usdm = make_client(ccxtpro_sync.binanceusdm, ex, readTimeout=READ_TIMEOUT)
         clock, books = UpdateClock(), BookWatcher()
         with spot, usdm, signal_logs(spot) as spot_logs, signal_logs(usdm) as usdm_logs:
             subs = subscribe_everything(spot, SPOT, clock, books)
