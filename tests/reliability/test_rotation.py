@@ -258,6 +258,10 @@ def test_rotation_under_1000_streams_zero_duplicates_zero_resyncs() -> None:
             ccxtpro_sync.binance,
             ex,
             options={"maxStreamsPerConnection": 200, "snapshotLimit": 100},
+            # One process serves and reads 1,000 streams: on a loaded 2-core machine it can
+            # stall past the usual 1 s silence limit, and a reconnect (with its book
+            # resyncs) is not what this test is about.
+            readTimeout=20.0,
         )
         recorder = Recorder()
         with client:
