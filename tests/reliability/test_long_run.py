@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import gc
 import itertools
 import random
@@ -122,13 +123,15 @@ def test_memory_is_flat_per_message_under_high_rate_streams() -> None:
 
 #: The local exchange runs in this process, and its history (trade tapes, candles kept
 #: for REST, the true book's visited levels) grows until its own bounds: not the client's.
-_NOT_THE_CLIENT = (tracemalloc.Filter(False, "*/ccxtpro_sync/simulator/*"),)
+_SIMULATOR = "*/ccxtpro_sync/simulator/*"
 
 
 def _client_bytes() -> int:
-    """Traced bytes allocated outside the local exchange's own modules."""
-    snapshot = tracemalloc.take_snapshot().filter_traces(_NOT_THE_CLIENT)
-    return sum(stat.size for stat in snapshot.statistics("filename"))
+    """Traced bytes allocated outside the local exchange's own modules. Traces are one
+    frame deep, so grouping by file first and matching the few file names is the same
+    sum as ``filter_traces`` over every trace, at half the cost."""
+    stats = tracemalloc.take_snapshot().statistics("filename")
+    return sum(s.size for s in stats if not fnmatch.fnmatch(s.traceback[0].filename, _SIMULATOR))
 
 
 def _measure(client: Any) -> list[list[tuple[int, int]]]:
