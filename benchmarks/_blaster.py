@@ -13,7 +13,9 @@ test. This server does nothing but the protocol a market-data client needs:
 
 It runs in its own process (:class:`Blaster` starts it with ``spawn``) so its CPU
 never counts against the client measured. Payloads come from :mod:`_payloads`;
-frames are serialised once per run and written with ``sendall`` in large chunks.
+frames are serialised once per run, before the clock starts, and each connection's
+batch is written with a single ``sendall`` (the kernel takes it as fast as the client
+reads), so the server is never the bottleneck.
 The control channel is a ``multiprocessing`` pipe (see :class:`Blaster`).
 """
 
@@ -38,7 +40,6 @@ from typing import Any
 import _payloads as pl
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-_CHUNK = 1 << 20
 #: Update ids spanned by one diff event (spot: ``U`` = previous ``u`` + 1).
 _IDS_PER_DIFF = 3
 
@@ -58,25 +59,31 @@ def synthetic_symbols(count: int) -> list[str]:
     return [f"S{k:04d}USDT" for k in range(count)]
 
 
-def _exchange_info(extra: int) -> bytes:
-    from ccxtpro_sync.simulator.catalog import DEFAULT_SYMBOLS, SymbolSpec, exchange_info
+def synthetic_specs(count: int) -> list[Any]:
+    """``SymbolSpec`` s of ``count`` extra spot symbols (for the blaster and the simulator)."""
+    from ccxtpro_sync.simulator.catalog import SymbolSpec
 
-    specs = list(DEFAULT_SYMBOLS["spot"])
-    for sid in synthetic_symbols(extra):
-        specs.append(
-            SymbolSpec(
-                sid,
-                sid.removesuffix("USDT"),
-                "USDT",
-                Decimal("0.01"),
-                Decimal("0.001"),
-                Decimal(1),
-                Decimal(1),
-                Decimal("0.001"),
-                Decimal(9000),
-                Decimal(5),
-            )
+    return [
+        SymbolSpec(
+            sid,
+            sid.removesuffix("USDT"),
+            "USDT",
+            Decimal("0.01"),
+            Decimal("0.001"),
+            Decimal(1),
+            Decimal(1),
+            Decimal("0.001"),
+            Decimal(9000),
+            Decimal(5),
         )
+        for sid in synthetic_symbols(count)
+    ]
+
+
+def _exchange_info(extra: int) -> bytes:
+    from ccxtpro_sync.simulator.catalog import DEFAULT_SYMBOLS, exchange_info
+
+    specs = [*DEFAULT_SYMBOLS["spot"], *synthetic_specs(extra)]
     doc = exchange_info("spot", specs, int(time.time() * 1000), 6000)
     return json.dumps(doc).encode()
 
@@ -112,6 +119,7 @@ class BlastServer:
         self.next_index: dict[str, int] = {}
         self.depth_seq: dict[str, int] = {}  # symbol id -> last update id sent
         self.prepared: list[tuple[_Client, bytes]] = []
+        self.depth_requests = 0  # REST snapshots served: a client resyncing its book
         self.closed = False
 
     # -- accepting -----------------------------------------------------------------
@@ -148,6 +156,7 @@ class BlastServer:
             symbol = query.get("symbol", "")
             with self.lock:
                 last = self.depth_seq.setdefault(symbol, 1000)
+                self.depth_requests += 1
             body = pl.depth_snapshot(last)
         elif url.path.endswith("/time"):
             body = b'{"serverTime":%d}' % int(time.time() * 1000)
@@ -267,12 +276,26 @@ class BlastServer:
 
     def prepare(self, stream: str, count: int) -> int:
         """Serialise ``count`` messages for every subscriber; returns the last marker."""
-        payloads, marker = self._take(stream, count)
-        name = stream.encode()
+        return self.prepare_many([stream], count)[stream]
+
+    def prepare_many(self, streams: list[str], count: int) -> dict[str, int]:
+        """Serialise ``count`` messages of each stream for every subscriber, the streams
+        interleaved message by message; returns each stream's last marker."""
+        built: dict[str, list[bytes]] = {}
+        markers: dict[str, int] = {}
+        for stream in streams:
+            payloads, markers[stream] = self._take(stream, count)
+            built[stream] = payloads
+        with self.lock:
+            clients = [c for c in self.clients if c.open and c.streams & built.keys()]
         self.prepared = []
-        for client in self.subscribers(stream):
-            self.prepared.append((client, b"".join(client.wrap(name, p) for p in payloads)))
-        return marker
+        for client in clients:
+            mine = [(s.encode(), built[s]) for s in streams if s in client.streams]
+            frames = (
+                client.wrap(name, payloads[k]) for k in range(count) for name, payloads in mine
+            )
+            self.prepared.append((client, b"".join(frames)))
+        return markers
 
     def go(self) -> tuple[int, float]:
         """Send what ``prepare`` built as fast as the sockets take it; (bytes, seconds)."""
@@ -280,10 +303,8 @@ class BlastServer:
         sent = 0
 
         def push(client: _Client, data: bytes) -> None:
-            view = memoryview(data)
             with contextlib.suppress(OSError):
-                for offset in range(0, len(view), _CHUNK):
-                    client.send(view[offset : offset + _CHUNK])
+                client.send(data)  # one sendall per batch
 
         threads = [threading.Thread(target=push, args=item) for item in self.prepared]
         for thread in threads:
@@ -312,10 +333,14 @@ class BlastServer:
         Pacing sleeps to each due time; a frame whose time has passed (sleep overshoot
         at high rates) goes at once, so frames sometimes leave in twos or threes.
 
-        The aggregate id ``a`` carries ``time.monotonic_ns() // 1000`` taken just
-        before the frame is written (CLOCK_MONOTONIC is shared by all processes).
+        The first/last trade ids ``f``/``l`` carry ``time.monotonic_ns() // 1000``
+        taken just before the frame is written (CLOCK_MONOTONIC is shared by all
+        processes); the aggregate ids ``a`` stay consecutive across runs.
         """
         clients = self.subscribers(stream)
+        with self.lock:
+            first = self.next_index.get(stream, 0)
+            self.next_index[stream] = first + count
         symbol = stream.split("@", 1)[0].upper().encode()
         name = stream.encode()
         interval = 1.0 / rate
@@ -330,7 +355,7 @@ class BlastServer:
             elif wait < -0.0005:
                 late += 1
             stamp = time.monotonic_ns() // 1000
-            payload = pl.agg_trade(symbol, k, trade_id=stamp)
+            payload = pl.agg_trade(symbol, first + k, stamp=stamp)
             for client in clients:
                 with contextlib.suppress(OSError):
                     client.send(client.wrap(name, payload))
@@ -386,10 +411,12 @@ def _child_main(pipe: Pipe, extra_symbols: int, cpu: int | None) -> None:
     commands: dict[str, Callable[..., Any]] = {
         "wait": server.wait_subscribed,
         "prepare": server.prepare,
+        "prepare_many": server.prepare_many,
         "go": server.go,
         "one": server.one,
         "paced": server.paced,
         "subscribers": lambda stream: len(server.subscribers(stream)),
+        "depth_requests": lambda: server.depth_requests,
     }
     while True:
         try:
@@ -448,9 +475,18 @@ class Blaster:
         count: int = self._call("subscribers", stream)
         return count
 
+    def depth_requests(self) -> int:
+        """How many REST depth snapshots the server has served so far."""
+        count: int = self._call("depth_requests")
+        return count
+
     def prepare(self, stream: str, count: int) -> int:
         marker: int = self._call("prepare", stream, count)
         return marker
+
+    def prepare_many(self, streams: list[str], count: int) -> dict[str, int]:
+        markers: dict[str, int] = self._call("prepare_many", streams, count)
+        return markers
 
     def go(self) -> None:
         self._pipe.send(("go", ()))

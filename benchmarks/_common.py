@@ -9,7 +9,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -52,6 +52,13 @@ class Sample:
     @property
     def cpu_per_message(self) -> float:
         return self.cpu / self.messages
+
+
+def sent_us(trade: Any) -> int:
+    """The send time a paced frame carries (``f``, see ``_payloads.agg_trade``), from a
+    unified trade's ``info``: the wire struct live, a mapping after a fan-out hop."""
+    info = trade.info
+    return int(info["f"] if isinstance(info, Mapping) else info.first_trade_id)
 
 
 def ours_config(ws_url: str, rest_url: str, **options: Any) -> dict[str, Any]:

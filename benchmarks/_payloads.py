@@ -5,7 +5,9 @@ payload; ``i`` is embedded where a consumer can read it back, so a benchmark kno
 when the last message of a run has reached its callback:
 
 * ``aggTrade``: ``a`` (the aggregate trade id, which both clients expose as the
-  trade ``id``). The latency benchmark puts the send time in µs there instead;
+  trade ``id``). The latency benchmarks put the send time in µs in ``f`` and ``l``
+  (first and last trade id, kept in ``info``) and leave ``a`` consecutive: a client
+  that fills gaps in trade ids would otherwise hold trades back;
 * ``24hrTicker``: ``n`` (trade count, exposed in ``info``);
 * ``depthUpdate``: ``U``/``u`` (the book's ``nonce`` after it is applied);
 * ``kline``: ``k.n``.
@@ -43,12 +45,13 @@ def price(ticks: int) -> bytes:
     return b"%d.%02d000000" % divmod(ticks, 100)
 
 
-def agg_trade(symbol: bytes, i: int, trade_id: int | None = None) -> bytes:
+def agg_trade(symbol: bytes, i: int, stamp: int | None = None) -> bytes:
+    """Aggregate trade ``i``; ``stamp`` (if given) goes in ``f`` and ``l``."""
     ms = BASE_MS + i
-    tid = i if trade_id is None else trade_id
+    first = i if stamp is None else stamp
     p = price(MID_TICKS + i % 997)
     q = b"0.%08d" % (1000 + i % 50_000)
-    return _AGG % (ms, symbol, tid, p, q, tid, tid, ms, b"true" if i & 1 else b"false")
+    return _AGG % (ms, symbol, i, p, q, first, first, ms, b"true" if i & 1 else b"false")
 
 
 def ticker(symbol: bytes, i: int) -> bytes:

@@ -3,9 +3,11 @@
 Run by hand: ``.venv/bin/python benchmarks/bench_latency.py [--quick] [--pin]``.
 
 The blaster sends ``aggTrade`` frames at a steady rate (1k and 10k msg/s by default;
-it sleeps, then spins to each due time). Each frame carries its send time, in µs of
-``CLOCK_MONOTONIC`` (shared by every process of the machine), in the aggregate
-trade id ``a``, which both clients expose as the trade ``id``. The consumer takes
+it sleeps to each due time and never spins, which would take a core from the client).
+Each frame carries its send time, in µs of ``CLOCK_MONOTONIC`` (shared by every
+process of the machine), in the first trade id ``f``, which both clients keep in the
+trade's ``info``; the aggregate ids ``a`` stay consecutive (the library holds trades
+back while it fills a gap in them). The consumer takes
 the clock again when it sees the trade:
 
 * ``bare``: right after websocket-client's ``recv_data`` returns the frame;
@@ -37,6 +39,7 @@ from _common import (
     percentile,
     pin,
     run_worker,
+    sent_us,
     table,
     use_ref,
 )
@@ -52,9 +55,9 @@ def _now_us() -> int:
     return time.monotonic_ns() // 1000
 
 
-def _trade_id(frame: bytes) -> int:
-    """The ``a`` field of a combined aggTrade frame, without a JSON decoder."""
-    start = frame.index(b'"a":') + 4
+def _sent(frame: bytes) -> int:
+    """The ``f`` field of a combined aggTrade frame, without a JSON decoder."""
+    start = frame.index(b'"f":') + 4
     return int(frame[start : frame.index(b",", start)])
 
 
@@ -73,7 +76,7 @@ def run_bare(blaster: Blaster, rate: float, count: int) -> list[int]:
             blaster.start_paced(STREAM, total, rate)
             for _ in range(total):
                 _, frame = recv(control_frame=True)
-                latencies.append(_now_us() - _trade_id(frame))
+                latencies.append(_now_us() - _sent(frame))
             blaster.paced_result()
     finally:
         ws.close()
@@ -89,7 +92,7 @@ def run_ours(blaster: Blaster, rate: float, count: int) -> list[int]:
 
     def on_trades(trades: list[Any]) -> None:
         now = _now_us()
-        latencies.extend(now - int(t.id) for t in trades)
+        latencies.extend(now - sent_us(t) for t in trades)
         if len(latencies) >= wanted[0]:
             enough.set()
 
@@ -122,7 +125,7 @@ async def _ccxt(blaster: Blaster, rate: float, count: int) -> list[int]:
         while True:
             trades = await exchange.watch_trades(SYMBOL, params={"name": "aggTrade"})
             now = _now_us()
-            latencies.extend(now - int(t["id"]) for t in trades)
+            latencies.extend(now - int(t["info"]["f"]) for t in trades)
 
     try:
         await exchange.load_markets()

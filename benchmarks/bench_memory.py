@@ -1,25 +1,29 @@
-"""Memory per subscription with 1,000 streams (tracemalloc and RSS deltas).
+"""Idle memory per subscribed stream at 10,000 streams on one client (tracemalloc, RSS).
 
-Run by hand: ``.venv/bin/python benchmarks/bench_memory.py [--quick]``.
+Run by hand: ``.venv/bin/python benchmarks/bench_memory.py [--quick] [--symbols N]``.
 
-The blaster lists 1,000 synthetic spot symbols besides the default ones. Each client,
-in a fresh process, loads the markets, then (baseline taken here) subscribes to
-``<symbol>@ticker`` for the 1,000 symbols, in groups of 100 symbols:
+Each client runs in a fresh process, loads the markets (10,000 synthetic spot symbols
+besides the default ones), takes the baseline, then subscribes to ``<symbol>@ticker``
+for every synthetic symbol in groups of 100 (``on_tickers(group)``; CCXT:
+``watch_tickers(group)``). Variants:
 
-* ``ours``: ``on_tickers(group)`` with ``maxStreamsPerConnection`` 200, so five
-  connections and five reader threads;
-* ``ccxt``: one ``watch_tickers(group)`` loop per group, ``streamLimits`` 5 so it too
-  spreads the streams over five connections.
+* ``ours-local``: the library against the project's local exchange
+  (``ccxtpro_sync.simulator``) running idle in a process of its own (``_local.py``):
+  nothing is published, so this is the *idle* cost of a subscribed stream, the figure
+  of issue 20's target (< 1 KB/stream). It also lists the library source lines that
+  allocated most, per stream;
+* ``ours``: the library against the blaster (``_blaster.py``), measured idle and again
+  after one ticker per stream has reached the callback (the caches then exist);
+* ``ccxt``: CCXT Pro against the blaster, the same two points, with its streams spread
+  over as many connections as ours (1,024 streams each at most, Binance's spot limit
+  and the library's default).
 
-Groups, not 1,000 single ``on_ticker`` calls: each call after the connection is open
-sends its own ``SUBSCRIBE``, and frames are paced at 4/s (Binance allows 5), so
-1,000 single calls take over four minutes to be acknowledged.
+Groups, not 10,000 single calls: each call after a connection is open sends its own
+``SUBSCRIBE``, and frames are paced at 4/s per connection (Binance allows 5).
 
-Two points are measured against the baseline: ``subscribed`` (every stream
-acknowledged, nothing received yet) and ``one message`` (after one ticker per
-stream reached the consumer, so the caches exist). Memory is the
-``tracemalloc`` total (Python allocations, started after ``load_markets``) and the
-process RSS (``/proc/self/statm``), both divided by 1,000.
+Memory is the ``tracemalloc`` total (Python allocations, started after
+``load_markets``) and the process RSS (``/proc/self/statm``), both over the streams.
+RSS includes tracemalloc's own bookkeeping, so it overstates the library's share.
 """
 
 from __future__ import annotations
@@ -35,10 +39,11 @@ from typing import Any
 
 from _blaster import Blaster, synthetic_symbols
 from _common import emit, median, ours_config, run_worker, table, use_ref
+from _local import LocalServer
 
-SYMBOLS = 1000
+SYMBOLS = 10_000
 GROUP = 100
-VARIANTS = ("ours", "ccxt")
+VARIANTS = ("ours-local", "ours", "ccxt")
 
 
 def _rss() -> int:
@@ -65,10 +70,10 @@ def _wait_all(blaster: Blaster, streams: list[str]) -> None:
 
 
 def run_ours(blaster: Blaster, ids: list[str]) -> dict[str, Any]:
+    """Against the blaster: idle after subscribing, then after one ticker per stream."""
     import ccxtpro_sync
 
-    config = ours_config(blaster.ws_url, blaster.rest_url, maxStreamsPerConnection=200)
-    client = ccxtpro_sync.binance(config)
+    client = ccxtpro_sync.binance(ours_config(blaster.ws_url, blaster.rest_url))
     seen: set[str] = set()
     lock = threading.Lock()
     everything = threading.Event()
@@ -91,7 +96,7 @@ def run_ours(blaster: Blaster, ids: list[str]) -> dict[str, Any]:
         _wait_all(blaster, streams)
         subscribed = _point()
         blaster.one(*streams)
-        if not everything.wait(60):
+        if not everything.wait(120):
             raise TimeoutError(f"ours: {len(seen)}/{wanted} first messages")
         received = _point()
         threads = threading.active_count()
@@ -99,6 +104,55 @@ def run_ours(blaster: Blaster, ids: list[str]) -> dict[str, Any]:
     finally:
         client.close()
     return _result(base, subscribed, received, len(streams), threads, connections)
+
+
+def run_ours_local(server: LocalServer, ids: list[str]) -> dict[str, Any]:
+    """Against the project's idle local exchange: memory once every stream is subscribed
+    (nothing is published, so there is no "1 msg" point)."""
+    import ccxtpro_sync
+
+    urls = server.urls
+    client = ccxtpro_sync.binance(
+        {
+            "environment": "local",
+            "urls": {"ws": urls["ws"], "ws_api": urls["ws_api"], "rest": urls["rest"]},
+        }
+    )
+    try:
+        client.load_markets()
+        symbols = [f"{i.removesuffix('USDT')}/USDT" for i in ids]
+        tracemalloc.start()
+        base = _point()
+        before = tracemalloc.take_snapshot()
+        for group in _groups(symbols):
+            client.on_tickers(group, lambda t: None)
+        server.wait_streams(len(ids))
+        subscribed = _point()
+        top = _top_sites(before, tracemalloc.take_snapshot(), len(ids))
+        threads = threading.active_count()
+        connections = len(client.connections())
+    finally:
+        client.close()
+    nothing = (float("nan"), float("nan"))
+    return {**_result(base, subscribed, nothing, len(ids), threads, connections), "top": top}
+
+
+def _top_sites(
+    before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, streams: int, count: int = 12
+) -> list[tuple[str, float]]:
+    """Where the subscribed streams' memory was allocated: the largest source lines of
+    the library, in bytes per stream (what a per-stream cut would have to attack)."""
+    root = os.path.dirname(os.path.dirname(__import__("ccxtpro_sync").__file__))
+    sites = []
+    for stat in after.compare_to(before, "lineno")[:count]:
+        frame = stat.traceback[0]
+        where = (
+            os.path.relpath(frame.filename, root)
+            if frame.filename.startswith(root)
+            else frame.filename
+        )
+        sites.append((f"{where}:{frame.lineno}", stat.size_diff / streams))
+    return sites
 
 
 def run_ccxt(blaster: Blaster, ids: list[str]) -> dict[str, Any]:
@@ -109,7 +163,9 @@ async def _ccxt(blaster: Blaster, ids: list[str]) -> dict[str, Any]:
     from _common import ccxt_exchange
 
     exchange = ccxt_exchange(blaster.ws_url, blaster.rest_url)
-    exchange.options["streamLimits"]["spot"] = 5  # five connections, like ours
+    # as many connections as ours (1,024 streams each at most), the groups spread over them
+    exchange.options["streamLimits"]["spot"] = -(-len(ids) // 1024)
+    exchange.options["subscriptionLimitByStream"]["spot"] = 1024
     wanted = len(ids)
 
     async def tickers(group: list[str]) -> None:
@@ -145,7 +201,7 @@ async def _ccxt(blaster: Blaster, ids: list[str]) -> dict[str, Any]:
 def _result(
     base: tuple[int, int],
     subscribed: tuple[int, int],
-    received: tuple[int, int],
+    received: tuple[float, float],
     streams: int,
     threads: int,
     connections: int,
@@ -163,6 +219,10 @@ def _result(
 
 def worker(variant: str, symbols: int) -> None:
     ids = synthetic_symbols(symbols)
+    if variant == "ours-local":
+        with LocalServer(extra_symbols=symbols) as server:
+            emit(run_ours_local(server, ids))
+        return
     with Blaster(extra_symbols=symbols) as blaster:
         emit(run_ours(blaster, ids) if variant == "ours" else run_ccxt(blaster, ids))
 
@@ -174,6 +234,14 @@ def collect(variants: list[str], symbols: int, repeat: int) -> dict[str, list[di
             args = ["--worker", variant, "--symbols", str(symbols)]
             found.setdefault(variant, []).append(run_worker("bench_memory.py", args))
     return found
+
+
+def render_top(found: dict[str, list[dict[str, Any]]]) -> str:
+    """The per-stream allocation sites of the last ``ours-local`` round."""
+    runs = found.get("ours-local") or []
+    if not runs or "top" not in runs[-1]:
+        return ""
+    return table(["allocated at (idle, subscribed)", "B/stream"], runs[-1]["top"])
 
 
 def render(found: dict[str, list[dict[str, Any]]]) -> str:
@@ -231,6 +299,8 @@ def main() -> None:
         f"({time.perf_counter() - started:.0f} s)"
     )
     print(render(found))
+    print()
+    print(render_top(found))
 
 
 if __name__ == "__main__":

@@ -4,9 +4,11 @@ Run by hand: ``.venv/bin/python benchmarks/bench_throughput.py [--quick] [--pin]
 
 The blaster (``_blaster.py``, its own process) pushes N pre-built frames of one
 workload (``aggTrade`` trades, ``24hrTicker`` tickers, ``depthUpdate`` diffs) as fast
-as the client takes them over 127.0.0.1. Three clients take them, each in a fresh
+as the client takes them over 127.0.0.1. Four clients take them, each in a fresh
 interpreter, interleaved repeat by repeat so that drift hits them alike:
 
+* ``ceiling``: the decode ceiling (``_ceiling.py``): frames walked in one buffer, one
+  typed ``msgspec`` decode per message, nothing else;
 * ``bare``: websocket-client's ``recv_data`` loop on the same combined stream, doing
   nothing with the frames (the physical floor of a Python websocket-client reader);
 * ``ours``: ``ccxtpro_sync.binance`` with ``on_trades``/``on_ticker``/``on_order_book``;
@@ -16,7 +18,7 @@ interpreter, interleaved repeat by repeat so that drift hits them alike:
 A run ends when the consumer sees the last message's marker (trade id, ticker ``n``,
 book ``nonce``). Reported: messages/s (N / wall time from the server's go), client
 CPU seconds per message (``time.process_time``, all threads), and medians over the
-repeats of the per-repeat ratios ours/bare and ours/ccxt.
+repeats of the per-repeat ratios ours/ceiling, ours/bare and ours/ccxt.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ from _common import (
     use_ref,
 )
 
-VARIANTS = ("bare", "ours", "ccxt")
+VARIANTS = ("bare", "ceiling", "ours", "ccxt")
 TIMEOUT = 120.0
 
 
@@ -92,6 +94,34 @@ def run_bare(blaster: Blaster, workload: str, n: int, warmup: int) -> Sample:
         ws.close()
     wall, cpu = results[-1]
     return Sample("bare", workload, n, wall, cpu)
+
+
+# -- decode ceiling ------------------------------------------------------------------------
+def run_ceiling(blaster: Blaster, workload: str, n: int, warmup: int) -> Sample:
+    """Frames walked in a 256 KiB buffer, one typed msgspec decode each (``_ceiling``)."""
+    from _ceiling import CeilingReader, connect
+
+    stream, _ = WORKLOADS[workload]
+    sock, leftover = connect(f"{blaster.ws_url}/stream?streams={stream}")
+    sock.settimeout(TIMEOUT)
+    reader = CeilingReader(sock, leftover, workload)
+    blaster.wait_subscribed(stream)
+    try:
+        results = []
+        for count in (warmup, n):
+            target = blaster.prepare(stream, count)
+            cpu0, t0 = time.process_time(), time.perf_counter()
+            blaster.go()
+            last = reader.run(count)
+            wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+            blaster.wait_done()
+            if last != target:
+                raise RuntimeError(f"ceiling/{workload}: last marker {last}, expected {target}")
+            results.append((wall, cpu))
+    finally:
+        reader.close()
+    wall, cpu = results[-1]
+    return Sample("ceiling", workload, n, wall, cpu)
 
 
 # -- ours ----------------------------------------------------------------------------------
@@ -133,6 +163,7 @@ def run_ours(
         for count in (warmup, n):
             done.clear()
             before = client.hub.stats()
+            snapshots = blaster.depth_requests()
             target[0] = blaster.prepare(stream, count)
             with _sampled(count == n):
                 cpu0, t0 = time.process_time(), time.perf_counter()
@@ -142,11 +173,15 @@ def run_ours(
                 wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
             blaster.wait_done()
             after = client.hub.stats()
-            results.append((wall, cpu, {k: after[k] - before[k] for k in after}))
+            stats = {k: after[k] - before[k] for k in after}
+            # a snapshot fetched during the blast means the book resynced and jumped
+            # to the end: that run's depth figure would not be a synced-book figure
+            stats["resyncs"] = blaster.depth_requests() - snapshots
+            results.append((wall, cpu, stats))
     finally:
         client.close()
     wall, cpu, stats = results[-1]
-    extra = {k: stats[k] for k in ("delivered", "coalesced", "dropped")}
+    extra = {k: stats[k] for k in ("delivered", "coalesced", "dropped", "resyncs")}
     return Sample("ours", workload, n, wall, cpu, extra)
 
 
@@ -246,6 +281,7 @@ async def _ccxt(blaster: Blaster, workload: str, n: int, warmup: int) -> Sample:
 
 RUNNERS: dict[str, Callable[[Blaster, str, int, int], Sample]] = {
     "bare": run_bare,
+    "ceiling": run_ceiling,
     "ours": run_ours,
     "ccxt": run_ccxt,
     # what-if variants for profile_hotpath.py (see _whatif.py)
@@ -321,7 +357,7 @@ def summarise(rounds: list[list[Sample]], workloads: list[str]) -> list[dict[str
                 continue
             row[f"{variant}_rate"] = median([s.rate for s in got])
             row[f"{variant}_cpu_us"] = median([s.cpu_per_message * 1e6 for s in got])
-        for other in ("bare", "ccxt", "base"):
+        for other in ("bare", "ceiling", "ccxt", "base"):
             pairs = [r for r in per_round if "ours" in r and other in r]
             if other == "base" and not pairs:
                 continue
@@ -331,41 +367,46 @@ def summarise(rounds: list[list[Sample]], workloads: list[str]) -> list[dict[str
             )
         ours = [r["ours"] for r in per_round if "ours" in r]
         row["ours_extra"] = ours[-1].extra if ours else {}
+        row["resyncs"] = sum(s.extra.get("resyncs", 0) for s in ours)
         rows.append(row)
     return rows
 
 
 def render(rows: list[dict[str, Any]]) -> str:
-    headers = [
-        "workload",
-        "bare msg/s",
-        "ours msg/s",
-        "ccxt msg/s",
-        "ours/bare",
-        "ours/ccxt",
-        "CPU µs/msg bare",
-        "ours",
-        "ccxt",
-        "CPU ours/bare",
-        "CPU ours/ccxt",
-    ]
-    body = [
+    """Two tables: msg/s with the same-run ratios, then CPU µs per message."""
+    rates = [
         [
             r["workload"],
+            r["ceiling_rate"],
             r["bare_rate"],
             r["ours_rate"],
             r["ccxt_rate"],
+            r["ours/ceiling"],
             r["ours/bare"],
             r["ours/ccxt"],
+        ]
+        for r in rows
+    ]
+    cpu = [
+        [
+            r["workload"],
+            r["ceiling_cpu_us"],
             r["bare_cpu_us"],
             r["ours_cpu_us"],
             r["ccxt_cpu_us"],
+            r["cpu ours/ceiling"],
             r["cpu ours/bare"],
             r["cpu ours/ccxt"],
         ]
         for r in rows
     ]
-    return table(headers, body)
+    names = ["ceiling", "bare", "ours", "ccxt"]
+    ratios = ["ours/ceiling", "ours/bare", "ours/ccxt"]
+    return (
+        table(["workload", *(f"{n} msg/s" for n in names), *ratios], rates)
+        + "\n\nCPU µs per message (client process, all threads):\n\n"
+        + table(["workload", *names, *(f"CPU {r}" for r in ratios)], cpu)
+    )
 
 
 def render_baseline(rows: list[dict[str, Any]], ref: str) -> str:

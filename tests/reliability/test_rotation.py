@@ -173,9 +173,10 @@ def test_rotation_overlap_delivers_each_update_once_and_keeps_books(
         def handover_after_shared_ticks(old: Any) -> None:
             # Both connections are confirmed now: publish while both deliver.
             before = {conn: conn.messages for conn in wire_connections(client)}
-            ex.tick(3)
+            # A quiet stream (a bookTicker whose best price holds) may need a few ticks
+            # before its connection hears anything: tick until every connection has.
             wait_for(
-                lambda: all(conn.messages > n for conn, n in before.items()),
+                lambda: ex.tick(1) or all(conn.messages > n for conn, n in before.items()),
                 10,
                 "old and new connection both received the shared ticks",
             )

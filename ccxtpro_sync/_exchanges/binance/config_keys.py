@@ -80,6 +80,7 @@ OPTIONS: Final = frozenset(
         "depthSpeed",
         "snapshotLimit",
         "maxMessageSize",
+        "maxResponseSize",
         "listenKeyKeepalive",
         "orderBookDepth",
         "orderBookViewLimit",

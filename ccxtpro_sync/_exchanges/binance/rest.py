@@ -9,16 +9,24 @@ mapped by ``errors.py``); the used request weight Binance reports
 from __future__ import annotations
 
 import contextlib
+import functools
+import select
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Mapping
-from http.client import HTTPConnection, HTTPException, HTTPSConnection
+from http.client import (
+    HTTPConnection,
+    HTTPException,
+    HTTPResponse,
+    HTTPSConnection,
+    RemoteDisconnected,
+)
 from typing import Any
 from urllib.parse import urlsplit
 
 import msgspec
-import requests
 
 from ..._credentials import Credentials
 from ..._exceptions import (
@@ -48,6 +56,17 @@ PATHS: dict[str, tuple[str, str]] = {
 
 _HEADERS = {"Accept": "application/json", "User-Agent": "ccxtpro_sync"}
 
+#: Default cap on a REST answer's body: Binance's largest (spot exchangeInfo, all
+#: symbols) is some MiB; a hostile or broken server cannot make us hold more.
+DEFAULT_MAX_BODY = 32 * 1024 * 1024
+#: Kept-alive connections held per REST client (one per concurrent caller is plenty).
+_MAX_IDLE = 4
+_READ_CHUNK = 64 * 1024
+
+
+class _StaleConnection(Exception):
+    """A kept-alive connection turned out closed before any byte of the answer."""
+
 
 def http_error(
     status: int, headers: Mapping[str, str], content: bytes, what: str
@@ -76,13 +95,35 @@ def http_error(
 
 
 class BinanceRest:
-    """A small thread-safe REST client for one product's base URL."""
+    """A small thread-safe REST client for one product's base URL.
 
-    def __init__(self, base_url: str, product: str, *, timeout: float = 10.0) -> None:
+    Every call, public or signed, goes through ``send``: one ``http.client``
+    exchange whose whole answer is bounded by the call's timeout and which
+    ``close()`` can cut short from another thread.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        product: str,
+        *,
+        timeout: float = 10.0,
+        max_body: int = DEFAULT_MAX_BODY,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.product = product
         self.timeout = timeout
-        self._session = requests.Session()
+        #: Largest answer body accepted, in bytes (more is a ``ProtocolError``).
+        self.max_body = max_body
+        parts = urlsplit(self.base_url)
+        self._kind = HTTPSConnection if parts.scheme == "https" else HTTPConnection
+        self._host = parts.hostname or ""
+        self._port = parts.port
+        #: scheme://host[:port], named in network errors (never a path or a query)
+        self._origin = f"{parts.scheme}://{parts.netloc}"
+        self._prefix = parts.path
+        #: Kept-alive connections ready for the next call (connection reuse).
+        self._idle: list[HTTPConnection] = []
         #: Request weight Binance says this IP used in the current minute (None until known).
         self.used_weight: int | None = None
         #: Milliseconds to add to the local clock to get the server's (for signed calls).
@@ -103,40 +144,168 @@ class BinanceRest:
         headers: dict[str, str] | None = None,
         timeout: float | None = None,
     ) -> bytes:
-        """One request; returns the body of a 200 response or raises the typed error."""
+        """One request; returns the body of a 200 response or raises the typed error.
+
+        ``timeout`` bounds the whole call, connect to last body byte: a timer shuts
+        the socket at the deadline, so a server trickling its answer cannot stretch
+        it, and ``close()`` on another thread ends it at once (``ClientClosed``).
+        Keep-alive connections are reused; the body is capped at ``max_body``.
+        """
         timeout = self.timeout if timeout is None else timeout
-        url = self.base_url + path
         query = urlencode(params) if params else ""
         # The query may carry a listenKey (bearer token), timestamp and signature: what
-        # leaves here names the method and path only, and the chained original is
-        # scrubbed of its URL (redaction.py).
+        # leaves here names the method and path only.
+        what = f"{method} {path}"
+        target = f"{self._prefix}{path}?{query}" if query else f"{self._prefix}{path}"
         hidden = [str(v) for k, v in (params or {}).items() if k in _HIDDEN_PARAMS and v]
         if query:
             hidden.append(query)
+        deadline = time.monotonic() + timeout
         try:
-            response = self._session.request(
-                method,
-                f"{url}?{query}" if query else url,
-                headers=headers,
-                timeout=timeout,
+            return self._send(
+                method, target, headers=headers, timeout=timeout, deadline=deadline, what=what
             )
-        except requests.Timeout as error:
-            scrub_exception(error, hidden)
-            raise RequestTimeout(f"{method} {path} timed out after {timeout}s") from error
-        except requests.RequestException as error:
-            scrub_exception(error, hidden)
-            reason = redact_text(str(error), hidden)
-            raise ExchangeNotAvailable(f"{method} {path} failed: {reason}") from error
-        weight = response.headers.get("X-MBX-USED-WEIGHT-1M")
+        except ExchangeNotAvailable as error:
+            scrub_exception(error, hidden)  # the chained socket error, too
+            raise
+
+    def _send(
+        self,
+        method: str,
+        target: str,
+        *,
+        headers: dict[str, str] | None,
+        timeout: float,
+        deadline: float,
+        what: str,
+    ) -> bytes:
+        sent_headers = {**_HEADERS, **(headers or {})}
+        conn, reused = self._checkout(what, timeout)
+        try:
+            response, content = self._exchange(
+                conn,
+                method,
+                target,
+                headers=sent_headers,
+                deadline=deadline,
+                what=what,
+                total=timeout,
+                reused=reused,
+            )
+        except _StaleConnection as stale:
+            # A kept-alive connection closed under us before any answer byte: only a GET
+            # is sent again. An order or a cancel never is: the server may have read it
+            # before closing, so its outcome is unknown (the caller resolves it).
+            if method != "GET":
+                raise ExchangeNotAvailable(
+                    f"{what} to {self._origin} failed: connection closed before an answer"
+                ) from stale.__cause__
+            conn, _ = self._checkout(what, max(0.001, deadline - time.monotonic()), fresh=True)
+            response, content = self._exchange(
+                conn,
+                method,
+                target,
+                headers=sent_headers,
+                deadline=deadline,
+                what=what,
+                total=timeout,
+                reused=False,
+            )
+        weight = response.getheader("X-MBX-USED-WEIGHT-1M")
         if weight is not None and weight.isdigit():
             self.used_weight = int(weight)
-        if response.status_code != 200:
+        if response.status != 200:
             raise self._held(
-                http_error(
-                    response.status_code, response.headers, response.content, f"{method} {path}"
-                )
+                http_error(response.status, dict(response.getheaders()), content, what)
             )
-        return response.content
+        return content
+
+    def _checkout(
+        self, what: str, timeout: float, *, fresh: bool = False
+    ) -> tuple[HTTPConnection, bool]:
+        """An idle kept-alive connection still open, else a new (unconnected) one."""
+        with self._lock:
+            if self._aborted:
+                raise ClientClosed(f"{what}: REST client closed")
+            while self._idle and not fresh:
+                conn = self._idle.pop()
+                if _still_open(conn):
+                    self._active.add(conn)
+                    return conn, True
+                conn.close()
+            if self._kind is HTTPSConnection:
+                conn = HTTPSConnection(
+                    self._host, self._port, timeout=timeout, context=_tls_context()
+                )
+            else:
+                conn = HTTPConnection(self._host, self._port, timeout=timeout)
+            self._active.add(conn)
+            return conn, False
+
+    def _exchange(
+        self,
+        conn: HTTPConnection,
+        method: str,
+        target: str,
+        *,
+        headers: dict[str, str],
+        deadline: float,
+        what: str,
+        total: float,
+        reused: bool,
+    ) -> tuple[HTTPResponse, bytes]:
+        """Send one request on ``conn`` and read its whole answer before ``deadline``;
+        ``conn`` goes back to the idle pool only when the answer was read cleanly."""
+        timeout = deadline - time.monotonic()
+        expired = threading.Event()
+        cutter = threading.Timer(max(0.0, timeout), _cut, (conn, expired))
+        cutter.daemon = True
+        keep = False
+        sending = True  # a dead kept-alive connection shows before any answer byte
+        try:
+            if timeout <= 0:
+                raise TimeoutError
+            conn.timeout = timeout
+            cutter.start()
+            if conn.sock is None:
+                conn.connect()
+            else:
+                conn.sock.settimeout(timeout)
+            # close() may have run while we connected, when it had no socket to shut:
+            # look again now that there is one (close() shuts it if it comes later).
+            with self._lock:
+                aborted = self._aborted
+            if aborted:
+                raise ClientClosed(f"{what}: aborted by close()")
+            conn.request(method, target, headers=headers)
+            response = conn.getresponse()
+            sending = False
+            content = _read_capped(response, self.max_body, what)
+            keep = not response.will_close
+        except TimeoutError as error:
+            raise RequestTimeout(f"{what} timed out after {total}s") from error
+        except (OSError, HTTPException) as error:
+            if self._aborted:
+                raise ClientClosed(f"{what}: aborted by close()") from error
+            if expired.is_set():
+                raise RequestTimeout(f"{what} timed out after {total}s") from error
+            if reused and sending and isinstance(error, RemoteDisconnected | ConnectionError):
+                raise _StaleConnection from error
+            raise ExchangeNotAvailable(f"{what} to {self._origin} failed: {error}") from error
+        finally:
+            cutter.cancel()
+            self._checkin(conn, keep and not expired.is_set())
+        if expired.is_set():  # cut just as the answer completed: it may be partial
+            raise RequestTimeout(f"{what} timed out after {total}s")
+        return response, content
+
+    def _checkin(self, conn: HTTPConnection, keep: bool) -> None:
+        with self._lock:
+            self._active.discard(conn)
+            if keep and not self._aborted and len(self._idle) < _MAX_IDLE:
+                self._idle.append(conn)
+                return
+        conn.close()
 
     def _held(self, error: CcxtproSyncError) -> CcxtproSyncError:
         """Remember a throttling answer's ``Retry-After`` for every later call."""
@@ -182,9 +351,8 @@ class BinanceRest:
         return self.send("GET", PATHS[self.product][0])
 
     def depth(self, market_id: str, limit: int) -> bytes:
-        """A depth snapshot, fetched so that ``abort()`` can cut it short (see below)."""
-        path = PATHS[self.product][1]
-        return self._abortable_get(path, {"symbol": market_id, "limit": limit})
+        """A depth snapshot (``abort()``/``close()`` cuts it short, as every call)."""
+        return self.send("GET", PATHS[self.product][1], {"symbol": market_id, "limit": limit})
 
     def get(
         self,
@@ -194,83 +362,62 @@ class BinanceRest:
         timeout: float,
         headers: dict[str, str] | None = None,
     ) -> bytes:
-        """A public GET that ``close()`` can cut short (market-data ``fetch_*``);
-        ``headers`` adds e.g. the API key of a MARKET_DATA endpoint."""
-        return self._abortable_get(path, params or {}, timeout=timeout, headers=headers)
-
-    def _abortable_get(
-        self,
-        path: str,
-        params: dict[str, Any],
-        *,
-        timeout: float | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> bytes:
-        """GET over ``http.client``: unlike a ``requests`` call, another thread can end it
-        by shutting its socket, so ``close()`` never waits for a slow snapshot."""
-        timeout = self.timeout if timeout is None else timeout
-        parts = urlsplit(self.base_url)
-        kind = HTTPSConnection if parts.scheme == "https" else HTTPConnection
-        conn = kind(parts.hostname or "", parts.port, timeout=timeout)
-        what = f"GET {path}"
-        with self._lock:
-            if self._aborted:
-                raise ClientClosed(f"{what}: REST client closed")
-            self._active.add(conn)
-        # The socket timeout bounds each read only: a server trickling its answer would
-        # hold the call for as long as it likes. The timer cuts the socket at the deadline.
-        expired = threading.Event()
-        cutter = threading.Timer(timeout, _cut, (conn, expired))
-        cutter.daemon = True
-        try:
-            conn.connect()
-            cutter.start()
-            # close() may have run while we connected, when it had no socket to shut:
-            # look again now that there is one (close() shuts it if it comes later).
-            with self._lock:
-                aborted = self._aborted
-            if aborted:
-                raise ClientClosed(f"{what}: aborted by close()")
-            query = f"?{urlencode(params)}" if params else ""
-            sent = _HEADERS if headers is None else {**_HEADERS, **headers}
-            conn.request("GET", f"{parts.path}{path}{query}", headers=sent)
-            response = conn.getresponse()
-            content = response.read()
-        except TimeoutError as error:
-            raise RequestTimeout(f"{what} timed out after {timeout}s") from error
-        except (OSError, HTTPException) as error:
-            if self._aborted:
-                raise ClientClosed(f"{what}: aborted by close()") from error
-            if expired.is_set():
-                raise RequestTimeout(f"{what} timed out after {timeout}s") from error
-            raise ExchangeNotAvailable(f"{what} failed: {error}") from error
-        finally:
-            cutter.cancel()
-            with self._lock:
-                self._active.discard(conn)
-            conn.close()
-        if expired.is_set():  # cut just as the answer completed: it may be partial
-            raise RequestTimeout(f"{what} timed out after {timeout}s")
-        weight = response.getheader("X-MBX-USED-WEIGHT-1M")
-        if weight is not None and weight.isdigit():
-            self.used_weight = int(weight)
-        if response.status != 200:
-            raise self._held(
-                http_error(response.status, dict(response.getheaders()), content, what)
-            )
-        return content
+        """A public GET (market-data ``fetch_*``); ``headers`` adds e.g. the API key of a
+        MARKET_DATA endpoint."""
+        return self.send("GET", path, params, timeout=timeout, headers=headers)
 
     def close(self) -> None:
         """Abort requests in flight on other threads and release the connection pool."""
         with self._lock:
             self._aborted = True
             active = list(self._active)
+            idle, self._idle = self._idle, []
         for conn in active:
             sock = conn.sock
             if sock is not None:
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-        self._session.close()
+        for conn in idle:
+            conn.close()
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """Certificate checks against certifi's CA bundle when present (as ``requests``
+    did), else the system's."""
+    try:
+        import certifi
+    except ImportError:
+        return ssl.create_default_context()
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+def _still_open(conn: HTTPConnection) -> bool:
+    """Whether an idle kept-alive connection can carry a request: readable while
+    idle means the server closed it (or sent something unasked)."""
+    sock = conn.sock
+    if sock is None:
+        return False
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return False
+    return not readable
+
+
+def _read_capped(response: HTTPResponse, limit: int, what: str) -> bytes:
+    """The whole body, or ``ProtocolError`` once it passes ``limit`` bytes."""
+    length = response.getheader("Content-Length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise ProtocolError(f"{what}: answer of {length} bytes is over the {limit}-byte limit")
+    parts: list[bytes] = []
+    size = 0
+    while chunk := response.read(_READ_CHUNK):
+        size += len(chunk)
+        if size > limit:
+            raise ProtocolError(f"{what}: answer is over the {limit}-byte limit")
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 def _cut(conn: HTTPConnection, expired: threading.Event) -> None:
