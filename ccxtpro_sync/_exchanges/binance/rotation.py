@@ -11,7 +11,6 @@ check and resyncs alone. ``BinanceOverlap`` ties the planner's hooks to it.
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Iterable
 from typing import Any
@@ -20,7 +19,6 @@ import msgspec
 
 from ..._core.events import Delivery
 from ..._core.rotation import DeliveredKeys
-from ..._exceptions import BaseError
 from ..._sync.connection import Connection
 from ..._sync.planner import Overlap
 from .market_data import MarketData
@@ -32,10 +30,6 @@ from .stream_protocol import Routed
 MAX_CONNECTION_AGE = 23.5 * 3600
 ROTATION_JITTER = 600.0
 ROTATION_STAGGER = 2.0
-#: Longest wait for the old connection to deliver what it was sent before the handover.
-HANDOVER_DRAIN_TIMEOUT = 10.0
-
-_log = logging.getLogger("ccxtpro_sync")
 
 
 class RotationRouter:
@@ -88,16 +82,6 @@ class BinanceOverlap(Overlap):
             self._keys.begin(streams)
 
     def handover(self, old: Connection) -> None:
-        # The replacement carries what the exchange published since it was confirmed;
-        # what it published before may still be on its way over ``old`` (or unread).
-        # The answer to a request sent now comes after all of it on the same socket, so
-        # ``old`` is retired only once that is delivered: no gap for a REST call or a
-        # resync to fill. A session that already ended has nothing left to deliver.
-        if old.is_ready():
-            try:
-                old.request("LIST_SUBSCRIPTIONS", timeout=HANDOVER_DRAIN_TIMEOUT)
-            except BaseError as error:  # its loss is then handled like any gap
-                _log.info("%s: not drained before the handover: %s", old.name, error)
         router = getattr(old.protocol, "router", None)
         if isinstance(router, RotationRouter):
             with self._lock:
