@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
-from .._exceptions import BadRequest
+from .._exceptions import BadRequest, ClientClosed
 from .connection import Connection
 
 StreamRef = tuple[str, str]  # (route, stream)
@@ -180,7 +180,13 @@ class ConnectionPlanner:
                         self.load[conn] -= 1
                         self._forget(stream)
         for conn in plan:
-            conn.flush()
+            try:
+                conn.flush()
+            except ClientClosed:
+                # Closed meanwhile by a rotation: its subscriptions ended with it, so
+                # the release is done. Only the client's own close is the caller's news.
+                if self._closed():
+                    raise
 
     def hold(self, key: tuple[str, ...], streams: Sequence[str]) -> None:
         """``watch_X`` keeps its streams subscribed until ``un_watch_X``."""

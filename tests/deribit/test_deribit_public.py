@@ -136,7 +136,7 @@ def test_trades_and_ohlcv(ex: LocalDeribit, client: DeribitClient) -> None:
 
 
 def test_order_book_equals_true_book_through_gaps(ex: LocalDeribit, client: DeribitClient) -> None:
-    """2,000 changes of BTC-PERPETUAL with a chain gap injected every 400: after every
+    """1,000 changes of BTC-PERPETUAL with a chain gap injected every 200: after every
     change the local book equals the exchange's true book at the same change id, no
     book shown is crossed or older than the previous one, and only the broken
     instrument is resubscribed."""
@@ -179,8 +179,8 @@ def test_order_book_equals_true_book_through_gaps(ex: LocalDeribit, client: Deri
     changes = 0
     gaps = 0
     hidden = False  # the last change was applied without being published
-    while changes < 2000:
-        if changes and changes % 400 == 0 and not hidden:
+    while changes < 1000:
+        if changes and changes % 200 == 0 and not hidden:
             ex.faults.book_gap("BTC-PERPETUAL")
             gaps += 1
         before = ex.book("BTC-PERPETUAL").change_id
@@ -189,7 +189,7 @@ def test_order_book_equals_true_book_through_gaps(ex: LocalDeribit, client: Deri
             continue
         changes += 1
         # A hidden change cannot be seen until the next one shows the broken chain.
-        hidden = gaps > 0 and changes % 400 == 1 and not hidden
+        hidden = gaps > 0 and changes % 200 == 1 and not hidden
         if not hidden:
             wait_synced(PERP, "BTC-PERPETUAL")
     wait_synced(ETH, "ETH-PERPETUAL")

@@ -235,6 +235,9 @@ def test_redis_restart_loses_nothing_within_the_buffer(
                 own_redis.start()
                 last = local.trades[-1]
                 seen.wait(lambda: seen.trades and seen.trades[-1] >= last, what="catching up")
+            # A consumer can read a batch before the writer has counted it written
+            # (and reset its failure count): wait for the writer to settle first.
+            assert collector.flush(30), "the writer never settled"
             stats = collector.stats()
     finally:
         fanout_signals.fanout_gap.disconnect(seen.on_gap)
@@ -274,6 +277,9 @@ def test_redis_outage_beyond_the_buffer_is_counted_and_signalled(
                 own_redis.start()
                 last = local.trades[-1]
                 seen.wait(lambda: seen.trades and seen.trades[-1] >= last, what="catching up")
+            # A consumer can read a batch before the writer has counted it written
+            # (and reset its failure count): wait for the writer to settle first.
+            assert collector.flush(30), "the writer never settled"
             stats = collector.stats()
     finally:
         fanout_signals.fanout_gap.disconnect(seen.on_gap)

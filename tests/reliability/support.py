@@ -22,19 +22,27 @@ from ccxtpro_sync.simulator import LocalExchange, Stats
 T = TypeVar("T")
 ClientKind = type[ccxtpro_sync.binance]
 
-#: Seconds of silence before the client presumes a connection dead, in these tests.
+#: Seconds of silence before the client presumes a connection dead, in the tests that
+#: make a silent (half-open) peer and wait for the client to notice.
 READ_TIMEOUT = 1.0
+#: The read timeout of every other test. The local exchange runs in the test's own
+#: process: a loaded 2-core box that stalls the process for a second silences the
+#: "server" too, and a spurious reconnect would fail a test that counts reconnects,
+#: resyncs or memory. Only the silent-peer tests may give up on a peer that soon.
+TOLERANT_READ_TIMEOUT = 10.0
 #: Client ping period (also the read loop's wake-up period).
 PING_INTERVAL = 0.25
 
 
 def fast_config(exchange: LocalExchange, **extra: Any) -> dict[str, Any]:
-    """A client config for the local exchange with every timer shrunk for quick tests."""
+    """A client config for the local exchange with every timer shrunk for quick tests
+    (the read timeout only as far as a loaded box allows: a test that makes a silent
+    peer passes ``readTimeout=READ_TIMEOUT``)."""
     config: dict[str, Any] = {
         "environment": "local",
         "local": exchange,
         "timeout": 10,
-        "readTimeout": READ_TIMEOUT,
+        "readTimeout": TOLERANT_READ_TIMEOUT,
         "pingInterval": PING_INTERVAL,
         "reconnect": default_reconnect_policy(initial=0.05, maximum=0.5),
     }
@@ -172,6 +180,21 @@ class SignalLog:
             ok = self._cond.wait_for(lambda: len(matching()) >= count, timeout)
             assert ok, f"expected {count} {self._signal.name} events, got {self.payloads}"
             return matching()
+
+    def wait_until(
+        self, predicate: Callable[[list[dict[str, Any]]], object], timeout: float, what: str
+    ) -> list[dict[str, Any]]:
+        """Wait until ``predicate`` holds for all payloads recorded so far; returns them.
+        Counters are updated before their signal is sent (never under a library lock),
+        so a test that read a counter waits here for the signals to catch up."""
+
+        def payloads() -> list[dict[str, Any]]:
+            return [e.payload for e in self.events]
+
+        with self._cond:
+            ok = self._cond.wait_for(lambda: predicate(payloads()), timeout)
+            assert ok, f"timed out after {timeout}s waiting for {what}; got {payloads()}"
+            return payloads()
 
     def close(self) -> None:
         self._signal.disconnect(self._on)

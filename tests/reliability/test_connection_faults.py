@@ -109,7 +109,12 @@ def test_bursts_of_drops_across_connections_lose_nothing(manual_exchange: LocalE
 def test_repeated_half_open_peers_are_detected_within_read_timeout(
     exchange: LocalExchange,
 ) -> None:
-    client = make_client(ccxtpro_sync.binance, exchange, options={"maxStreamsPerConnection": 1})
+    client = make_client(
+        ccxtpro_sync.binance,
+        exchange,
+        readTimeout=READ_TIMEOUT,
+        options={"maxStreamsPerConnection": 1},
+    )
     pairs = ["BTC/USDT", "ETH/USDT"]
     seen = Freshness()
     with client, signal_logs(client) as logs:

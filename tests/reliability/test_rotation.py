@@ -212,6 +212,39 @@ def test_rotation_overlap_delivers_each_update_once_and_keeps_books(
             assert not logs["reconnect_scheduled"].events
 
 
+def test_cancel_on_a_connection_retired_meanwhile_returns(exchange: LocalExchange) -> None:
+    """A rotation can close the connection an unsubscribe was just queued on (while the
+    unsubscribe waits for its slot in the message rate): the subscription ends with
+    that connection, and ``cancel()`` on the open client returns instead of raising
+    ``ClientClosed`` from the paced send it was waiting on."""
+    client = make_client(ccxtpro_sync.binance, exchange)
+    with client:
+        client.on_trades("BTC/USDT", lambda trades: None)  # keeps the connection in use
+        sub = client.on_trades("ETH/USDT", lambda trades: None)
+        wait_wire_matches(exchange, [client])
+        [conn] = wire_connections(client)
+        now = time.monotonic()
+        for _ in range(20):  # the rate budget is spent: the unsubscribe waits for a slot
+            conn._bucket.reserve(now)
+        raised: list[BaseException] = []
+
+        def cancel() -> None:
+            try:
+                sub.cancel()
+            except BaseException as error:
+                raised.append(error)
+
+        canceller = threading.Thread(target=cancel, name="test-cancel")
+        canceller.start()
+        # queued, taken by the paced send, which now waits for its slot (seconds away)
+        wait_for(lambda: not conn._outbox, 10, "the unsubscribe to be taken for sending")
+        conn.close()  # retired, as the rotation does once its replacement is ready
+        canceller.join(10)
+        assert not canceller.is_alive()
+        assert raised == []
+        assert not client.closed
+
+
 def test_rotation_under_1000_streams_zero_duplicates_zero_resyncs() -> None:
     specs = _spot_symbols(250)
     with LocalExchange(

@@ -127,7 +127,7 @@ def test_every_trade_id_once_in_order_across_drops_and_half_open_peers(
     if options.pop("key", False):  # an API key: the @trade gap comes from historicalTrades
         keys = {"apiKey": "K" * 64, "secret": "S" * 64}
         ex.add_account(api_key=keys["apiKey"], secret=keys["secret"])
-    client = make_client(kind, ex, options=options, **keys)
+    client = make_client(kind, ex, options=options, readTimeout=READ_TIMEOUT, **keys)
     ids = Ids()
     with client, signal_logs(client) as logs:
         sub = client.on_trades(symbol, handler=ids)
@@ -161,7 +161,7 @@ def test_closed_candles_once_in_order_across_drops_and_half_open_peers(
     manual_exchange: LocalExchange,
 ) -> None:
     ex = manual_exchange
-    client = make_client(ccxtpro_sync.binance, ex)
+    client = make_client(ccxtpro_sync.binance, ex, readTimeout=READ_TIMEOUT)
     candles = Ids()
     symbol = "BTC/USDT"
     with client, signal_logs(client) as logs:
