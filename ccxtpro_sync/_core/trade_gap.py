@@ -140,6 +140,7 @@ class GapFiller(Generic[T]):
                 if self.enabled and key - first <= self.max_gap * self._step:
                     self._token += 1
                     self._gap = GapRequest(first, key - self._step, self._token)
+                    self._final = not self._updates  # the last candle's close is owed
                     self._holding = True
                     self._held.append((item, final))
                     out.request = self._gap
@@ -168,7 +169,7 @@ class GapFiller(Generic[T]):
             last = self.last
             if last is not None and (key < last or (key == last and not self._updates)):
                 continue
-            wanted = gap.first if last is None or last < gap.first else last + self._step
+            wanted = self._wanted(gap)
             if key > wanted and not (self._updates and key == last):
                 out.missing.append((wanted, key - self._step))
             self.last = key
@@ -217,12 +218,22 @@ class GapFiller(Generic[T]):
         self._holding = True  # closed by the next, empty, drain
         return out
 
+    def _wanted(self, gap: GapRequest) -> int:
+        """The first key of ``gap`` still owed: the last one itself while its final
+        state (candles) is."""
+        last = self.last
+        if last is None or last < gap.first:
+            return gap.first
+        if self._updates and not self._final:
+            return last
+        return last + self._step
+
     def _give_up(self, out: GapStep[T]) -> None:
         """Report the rest of the open gap as missing; held items continue after it."""
         gap = self._gap
         if gap is not None:
             last = self.last
-            wanted = gap.first if last is None or last < gap.first else last + self._step
+            wanted = self._wanted(gap)
             if wanted <= gap.last:
                 out.missing.append((wanted, gap.last))
             if last is None or last < gap.last:
