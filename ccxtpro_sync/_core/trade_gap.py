@@ -12,7 +12,9 @@ range is reported and delivery continues.
 With ``updates=True`` (candles) an item with the last key is an update of the
 same item, not a duplicate, and ``reset()`` (the connection went away) makes
 the first item after it re-fetch the last key, whose final state may have
-been missed.
+been missed. Live candles also say whether they are ``final``: moving on past a
+candle whose final state was not delivered re-fetches it too (a rotation's old
+connection can be cut, or overtaken by the new one, before it sends the close).
 
 The caller (a worker off the reader thread) delivers what ``backfilled``/
 ``failed`` return outside any lock and then calls ``drain()`` until it reports
@@ -74,11 +76,13 @@ class GapFiller(Generic[T]):
         self.enabled = enabled
         #: Key of the last item delivered (None before the first one).
         self.last: int | None = None
-        self._held: list[T] = []
+        self._held: list[tuple[T, bool]] = []
         self._holding = False
         self._gap: GapRequest | None = None
         self._token = 0
         self._suspect = False
+        #: The last item delivered was its key's final state (always, without ``updates``).
+        self._final = True
 
     @property
     def holding(self) -> bool:
@@ -106,17 +110,18 @@ class GapFiller(Generic[T]):
         self.last = key
         return True
 
-    def live(self, item: T) -> GapStep[T]:
+    def live(self, item: T, final: bool = True) -> GapStep[T]:
+        """One live item; ``final`` (candles): no later update of its key will follow."""
         out: GapStep[T] = GapStep()
         if self._holding:
-            self._held.append(item)
+            self._held.append((item, final))
             if len(self._held) > self.max_held:
                 self._give_up(out)
             return out
-        self._take(item, out)
+        self._take(item, final, out)
         return out
 
-    def _take(self, item: T, out: GapStep[T]) -> None:
+    def _take(self, item: T, final: bool, out: GapStep[T]) -> None:
         """One item while not holding: deliver, drop as a duplicate, or open a gap."""
         key = self._key(item)
         last = self.last
@@ -126,20 +131,24 @@ class GapFiller(Generic[T]):
         if last is not None:
             if key < last or (key == last and not self._updates):
                 return  # already delivered
-            # Candles: after a reset the last candle's final state may be missing too.
-            skipped = key > last + self._step or (self._updates and suspect and key > last)
+            # Candles: after a reset, or moving past a candle whose close was not
+            # delivered, the last candle's final state is missing too.
+            unfinished = self._updates and (suspect or not self._final)
+            skipped = key > last + self._step or (unfinished and key > last)
             if skipped:
                 first = last if self._updates else last + self._step
                 if self.enabled and key - first <= self.max_gap * self._step:
                     self._token += 1
                     self._gap = GapRequest(first, key - self._step, self._token)
+                    self._final = not self._updates  # the last candle's close is owed
                     self._holding = True
-                    self._held.append(item)
+                    self._held.append((item, final))
                     out.request = self._gap
                     return
                 if key > last + self._step:
                     out.missing.append((last + self._step, key - self._step))
         self.last = key
+        self._final = final or not self._updates
         out.deliver.append(item)
 
     # -- backfill (worker thread, under the caller's lock) -----------------------------------
@@ -160,10 +169,11 @@ class GapFiller(Generic[T]):
             last = self.last
             if last is not None and (key < last or (key == last and not self._updates)):
                 continue
-            wanted = gap.first if last is None or last < gap.first else last + self._step
+            wanted = self._wanted(gap)
             if key > wanted and not (self._updates and key == last):
                 out.missing.append((wanted, key - self._step))
             self.last = key
+            self._final = True  # the range ends before the live key: closed at the source
             out.deliver.append(item)
             out.backfilled.append(item)
             progressed = True
@@ -200,23 +210,34 @@ class GapFiller(Generic[T]):
             return out
         held, self._held = self._held, []
         self._holding = False
-        for index, item in enumerate(held):
-            self._take(item, out)
+        for index, (item, final) in enumerate(held):
+            self._take(item, final, out)
             if self._holding:  # the held items themselves skip ahead: another gap
                 self._held.extend(held[index + 1 :])
                 return out
         self._holding = True  # closed by the next, empty, drain
         return out
 
+    def _wanted(self, gap: GapRequest) -> int:
+        """The first key of ``gap`` still owed: the last one itself while its final
+        state (candles) is."""
+        last = self.last
+        if last is None or last < gap.first:
+            return gap.first
+        if self._updates and not self._final:
+            return last
+        return last + self._step
+
     def _give_up(self, out: GapStep[T]) -> None:
         """Report the rest of the open gap as missing; held items continue after it."""
         gap = self._gap
         if gap is not None:
             last = self.last
-            wanted = gap.first if last is None or last < gap.first else last + self._step
+            wanted = self._wanted(gap)
             if wanted <= gap.last:
                 out.missing.append((wanted, gap.last))
             if last is None or last < gap.last:
                 self.last = gap.last
+            self._final = True  # reported or delivered: not fetched again
         self._gap = None
         self._holding = True  # released by drain(), in order

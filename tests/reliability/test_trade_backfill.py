@@ -22,13 +22,14 @@ HALF_OPEN = 2
 @pytest.fixture
 def manual_exchange() -> Iterator[LocalExchange]:
     """Moves only on ``tick()``: trades happen exactly while the client is away. The
-    lifetime is short so that the exchange's own close happens during the run too."""
+    lifetime is short so that the exchange's own close (announced by ``serverShutdown``:
+    a make-before-break rotation) happens during the run too, more than once."""
     with LocalExchange(
         seed=15,
         auto_publish=False,
         tick_interval=0.01,
         rest_weight=1_000_000,
-        max_lifetime=3.0,
+        max_lifetime=1.5,
     ) as ex:
         yield ex
 

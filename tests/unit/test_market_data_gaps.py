@@ -108,6 +108,42 @@ def test_after_a_lost_connection_the_unseen_candle_closes_are_fetched() -> None:
     assert cached[0].close == 3.0  # the final close, not the one seen before the drop
 
 
+def test_a_candle_whose_close_never_arrived_is_fetched_even_without_a_reset() -> None:
+    # A rotation: the old connection is cut (or overtaken by the new one, which
+    # subscribed after candle 0 closed) before it sends candle 0's close; no reset.
+    data = MarketData(markets(), fill_gaps=True)
+    data.route(KLINES, kline(0, "2", False), 0)
+    gap = data.route(KLINES, kline(MINUTE, "5", False), 0)
+    assert delivered_ids(gap) == []
+    [task] = tasks_of(gap)
+    assert (task.timeframe, task.request.first, task.request.last) == ("1m", 0, 0)
+    late = data.route(KLINES, kline(0, "3", True), 0)  # the old connection's close, late
+    assert not tasks_of(late)
+    page = [OHLCV(0, 1.0, 9.0, 1.0, 3.0, 1.0)]
+    deliveries, follow = data.backfilled(SYMBOL, "1m", task.request.token, page, True)
+    assert follow is None and [c for d in deliveries for c in d.value] == page
+    released: list[OHLCV] = []
+    while True:
+        out, closed, again = data.drain_gap(SYMBOL, "1m")
+        assert again is None
+        released += [c for d in out for c in d.value]
+        if closed:
+            break
+    assert [c.timestamp for c in released] == [MINUTE]  # the late close: already had
+    cached = list(data.ohlcvs[(SYMBOL, "1m")])
+    assert [(c.timestamp, c.close) for c in cached] == [(0, 3.0), (MINUTE, 5.0)]
+
+
+def test_a_candle_seen_closed_is_not_fetched_again() -> None:
+    data = MarketData(markets(), fill_gaps=True)
+    data.route(KLINES, kline(0, "2", False), 0)
+    data.route(KLINES, kline(0, "3", True), 0)
+    step = data.route(KLINES, kline(MINUTE, "5", False), 0)
+    assert not tasks_of(step)
+    cached = list(data.ohlcvs[(SYMBOL, "1m")])
+    assert [(c.timestamp, c.close) for c in cached] == [(0, 3.0), (MINUTE, 5.0)]
+
+
 def test_a_replay_delivers_what_the_log_holds() -> None:
     data = MarketData(markets())  # no fill_gaps: replay
     data.route(TRADES, agg(1), 0)

@@ -139,6 +139,37 @@ def test_candles_refetch_the_last_candle_after_a_reset() -> None:
     assert f.live(2 * minute).deliver == []  # older than the last: dropped
 
 
+def test_candles_moving_past_an_unfinished_candle_refetch_it() -> None:
+    f: GapFiller[int] = GapFiller(ident, step=1000, updates=True)
+    assert f.live(0, final=False).deliver == [0]
+    step = f.live(1000, final=False)  # candle 0's close never came (no reset either)
+    assert step.deliver == [] and step.request is not None
+    assert (step.request.first, step.request.last) == (0, 0)
+    assert f.live(0, final=True).deliver == []  # its close, late: held behind the fetch
+    assert f.backfilled(step.request.token, [0]).deliver == [0]
+    assert drain_all(f) == [1000]  # the late close is older than the last: dropped
+    # Candle 1000 closes in the stream: moving on needs no fetch.
+    assert f.live(1000, final=True).deliver == [1000]
+    assert f.live(2000, final=False).deliver == [2000]
+
+
+def test_a_candle_close_that_cannot_be_fetched_is_reported_missing() -> None:
+    f: GapFiller[int] = GapFiller(ident, step=1000, updates=True)
+    f.live(0, final=False)
+    step = f.live(1000, final=False)
+    assert step.request is not None
+    failed = f.failed(step.request.token)
+    assert failed.missing == [(0, 0)] and failed.deliver == []
+    assert drain_all(f) == [1000]
+    # And a page that no longer holds it: candle 1000's close reported, 2000 delivered.
+    step = f.live(3000, final=False)
+    assert step.request is not None
+    assert (step.request.first, step.request.last) == (1000, 2000)
+    page = f.backfilled(step.request.token, [2000])
+    assert page.missing == [(1000, 1000)] and page.deliver == [2000]
+    assert drain_all(f) == [3000]
+
+
 def test_candles_reset_within_the_same_candle_needs_no_fetch() -> None:
     f: GapFiller[int] = GapFiller(ident, step=1000, updates=True)
     f.live(5000)

@@ -447,11 +447,13 @@ class MarketData:
             candle_gaps = self._candle_filler(symbol, timeframe)
 
             def on_kline(data: msgspec.Raw) -> list[Delivery]:
-                candle = parsers.parse_kline(_decode(decode_kline, data), market, number)
+                event = _decode(decode_kline, data)
+                candle = parsers.parse_kline(event, market, number)
                 if candle_gaps is None:
                     candles.append(candle)
                     return [Delivery(key, [candle], APPEND)]
-                return self._candles_step(symbol, timeframe, candle_gaps.live(candle))
+                step = candle_gaps.live(candle, event.kline.closed)
+                return self._candles_step(symbol, timeframe, step)
 
             return on_kline
         if kind == "markPrice":
