@@ -11,10 +11,12 @@ import threading
 from typing import Any
 
 import msgspec
+import pytest
 
 from ccxtpro_sync._core.events import RAW_HASH, Delivery, Inbound, Policy, RawMessage, RawTap
 from ccxtpro_sync._core.gap_raw import HeldRaw
 from ccxtpro_sync._core.rotation import DeliveredKeys
+from ccxtpro_sync._exceptions import ProtocolError
 from ccxtpro_sync._exchanges.binance.backfill import (
     BACKFILL_CHANNEL,
     page_entry,
@@ -117,3 +119,10 @@ def test_held_raw_releases_the_entries_of_items_that_left_the_hold() -> None:
     assert held.release("s", 1) == []
     assert held.release("s", 0) == entries[2:]
     assert held.release("s", 0) == []
+
+
+def test_a_malformed_backfill_entry_is_a_protocol_error() -> None:
+    data = MarketData(Markets([spot_market()], "spot"))
+    for channel in (f"{BACKFILL_CHANNEL}ethbtc@aggTrade", f"{BACKFILL_CHANNEL}x:1:y"):
+        with pytest.raises(ProtocolError, match="malformed backfill entry"):
+            replay_page(data, channel, b"[]")

@@ -31,7 +31,7 @@ from typing import Any
 
 from ..._core.events import RAW_HASH, Delivery, Policy, RawMessage
 from ..._core.trade_gap import GapRequest
-from ..._exceptions import CcxtproSyncError, ClientClosed, RateLimitExceeded
+from ..._exceptions import CcxtproSyncError, ClientClosed, ProtocolError, RateLimitExceeded
 from ..._sync.lazy_thread import LazyThread
 
 _log = logging.getLogger("ccxtpro_sync")
@@ -249,9 +249,12 @@ def _source(stream: str) -> str:
 def replay_page(data: Any, channel: str, body: bytes) -> list[Delivery]:
     """A recorded page (``BACKFILL_CHANNEL``) replayed into ``data`` (``MarketData``):
     its items with keys ``first``..``last``, once each, oldest first."""
-    stream, first_text, last_text = channel.removeprefix(BACKFILL_CHANNEL).rsplit(":", 2)
-    first, last = int(first_text), int(last_text)
-    market_id, kind = stream.split("@", 1)
+    try:
+        stream, first_text, last_text = channel.removeprefix(BACKFILL_CHANNEL).rsplit(":", 2)
+        first, last = int(first_text), int(last_text)
+        market_id, kind = stream.split("@", 1)
+    except ValueError:
+        raise ProtocolError(f"malformed backfill entry in the raw log: {channel[:200]!r}") from None
     market = data.markets.by_id(market_id)
     items = parse_page(_source(stream), body, market, data.markets.number)
     timeframe = kind.removeprefix("kline_") if kind.startswith("kline_") else None
