@@ -3,9 +3,16 @@
 ``MarketData`` only *asks* (a ``GapWanted`` task, returned by value; the reader
 hands it over with no lock held). This thread fetches each gap page by page over
 REST within the shared weight budget (``SnapshotFetcher.admit``/``settled``),
-waits out a ``Retry-After``, and hands every page to ``apply`` — which feeds the stream's
-``GapFiller`` under the client's data lock and delivers the result — then
-drains the held live items through ``drain`` until the hold closes.
+waits out a ``Retry-After``, and hands every page to ``apply`` — which enters
+through the connection carrying the stream (``Connection.feed``), as frames and
+depth snapshots do, so the stream's ``GapFiller`` takes it under that connection's
+lock and the result leaves by the frames' route — then drains the held live
+items through ``drain`` until the hold closes.
+
+Raw log: a page that supplied items is recorded as ``RawMessage("rest",
+"backfill:<stream>:<first>:<last>", <REST body>)``, after those items and ahead
+of the live frames the gap held (``HeldRaw``); a replay delivers the body's items
+with keys ``first``..``last`` (``replay_page``), so it shows what the live run did.
 
 Sources: ``aggTrades`` by ``fromId`` (spot and futures), ``historicalTrades``
 by ``fromId`` for the spot ``@trade`` stream when an API key is configured
@@ -22,8 +29,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..._core.events import RAW_HASH, Delivery, Policy, RawMessage
 from ..._core.trade_gap import GapRequest
-from ..._exceptions import CcxtproSyncError, ClientClosed, RateLimitExceeded
+from ..._exceptions import CcxtproSyncError, ClientClosed, ProtocolError, RateLimitExceeded
 from ..._sync.lazy_thread import LazyThread
 
 _log = logging.getLogger("ccxtpro_sync")
@@ -38,10 +46,11 @@ class BackfillJob:
     request: GapRequest
 
 
-#: Fetch one page: (job) → (items oldest first, whether the source pages by key).
-Fetch = Callable[[BackfillJob], tuple[list[Any], bool]]
-#: Feed a page (None: the gap failed) → the next page to fetch, if any.
-Apply = Callable[[BackfillJob, "list[Any] | None", bool], "GapRequest | None"]
+#: Fetch one page: (job) → (items oldest first, whether the source pages by key,
+#: the REST body they came from).
+Fetch = Callable[[BackfillJob], tuple[list[Any], bool, bytes]]
+#: Feed a page (None: the gap failed) and its body → the next page to fetch, if any.
+Apply = Callable[[BackfillJob, "list[Any] | None", bool, "bytes | None"], "GapRequest | None"]
 #: Release held live items → (hold closed, a new gap among them).
 Drain = Callable[[BackfillJob], tuple[bool, "GapRequest | None"]]
 
@@ -97,10 +106,10 @@ class Backfiller(LazyThread):
                 return
             if page is None:
                 self.failures += 1
-                follow = self._apply(job, None, False)
+                follow = self._apply(job, None, False, None)
             else:
                 self.pages += 1
-                follow = self._apply(job, page[0], page[1])
+                follow = self._apply(job, page[0], page[1], page[2])
             if follow is not None:  # the next page of the same gap
                 job = BackfillJob(job.symbol, job.timeframe, follow)
                 continue
@@ -113,7 +122,7 @@ class Backfiller(LazyThread):
             if closed:
                 return
 
-    def _page(self, job: BackfillJob) -> tuple[list[Any], bool] | None:
+    def _page(self, job: BackfillJob) -> tuple[list[Any], bool, bytes] | None:
         deadline = time.monotonic() + self.patience
         while not self._closed:
             try:
@@ -143,19 +152,10 @@ class Backfiller(LazyThread):
 PAGE = 1000
 
 
-def fetch_gap(client: Any, job: BackfillJob) -> tuple[list[Any], bool]:
+def fetch_gap(client: Any, job: BackfillJob) -> tuple[list[Any], bool, bytes]:
     """One page of ``job``'s gap from the client's REST API, within its weight budget:
-    (items oldest first, whether the source pages by key)."""
+    (items oldest first, whether the source pages by key, the body)."""
     from .rest_market import PREFIX
-    from .rest_parsers import (
-        KlineRow,
-        RestAggTrade,
-        RestTrade,
-        decode,
-        parse_rest_agg_trade,
-        parse_rest_kline,
-        parse_rest_trade,
-    )
 
     market = client.market(job.symbol)
     number = client.data.markets.number
@@ -171,20 +171,17 @@ def fetch_gap(client: Any, job: BackfillJob) -> tuple[list[Any], bool]:
         }
         weight = 2 if client.product == "spot" else 5
         body = client._rest_get(f"{prefix}/klines", query, weight, client.timeout)
-        rows = decode(body, list[KlineRow], "klines")
-        return [parse_rest_kline(row, market, number) for row in rows], True
+        return parse_page("klines", body, market, number), True, body
     if client._trades_kind != "trade":
         query = {"symbol": market.id, "fromId": first, "limit": PAGE}
         weight = 4 if client.product == "spot" else 20
         body = client._rest_get(f"{prefix}/aggTrades", query, weight, client.timeout)
-        aggregated = decode(body, list[RestAggTrade], "aggTrades")
-        return [parse_rest_agg_trade(row, market, number) for row in aggregated], True
+        return parse_page("aggTrades", body, market, number), True, body
     credentials = getattr(client, "credentials", None)
     if credentials is None:  # /trades serves the most recent ones only
         query = {"symbol": market.id, "limit": PAGE}
         body = client._rest_get(f"{prefix}/trades", query, 25, client.timeout)
-        rows_t = decode(body, list[RestTrade], "trades")
-        return [parse_rest_trade(row, market, number) for row in rows_t], False
+        return parse_page("trades", body, market, number), False, body
     query = {"symbol": market.id, "fromId": first, "limit": PAGE}
     fetcher = client._fetcher
     fetcher.admit(25, "GET historicalTrades")
@@ -201,5 +198,74 @@ def fetch_gap(client: Any, job: BackfillJob) -> tuple[list[Any], bool]:
         raise
     finally:
         fetcher.settled(error)
-    rows_h = decode(body, list[RestTrade], "historicalTrades")
-    return [parse_rest_trade(row, market, number) for row in rows_h], True
+    return parse_page("trades", body, market, number), True, body
+
+
+def parse_page(source: str, body: bytes, market: Any, number: Any) -> list[Any]:
+    """The items of a REST page: ``klines``, ``aggTrades`` or ``trades`` (the shape
+    ``historicalTrades`` shares)."""
+    from .rest_parsers import (
+        KlineRow,
+        RestAggTrade,
+        RestTrade,
+        decode,
+        parse_rest_agg_trade,
+        parse_rest_kline,
+        parse_rest_trade,
+    )
+
+    if source == "klines":
+        rows = decode(body, list[KlineRow], "klines")
+        return [parse_rest_kline(row, market, number) for row in rows]
+    if source == "aggTrades":
+        aggregated = decode(body, list[RestAggTrade], "aggTrades")
+        return [parse_rest_agg_trade(row, market, number) for row in aggregated]
+    trades = decode(body, list[RestTrade], source)
+    return [parse_rest_trade(row, market, number) for row in trades]
+
+
+# -- the raw log ----------------------------------------------------------------------------
+#: Raw-log channel of a backfilled page: ``backfill:<stream>:<first key>:<last key>``.
+BACKFILL_CHANNEL = "backfill:"
+
+
+def page_entry(stream: str, body: bytes, at: float) -> Callable[[int, int], Delivery]:
+    """``record(first, last)`` for ``MarketData.backfilled``: the page's raw entry."""
+
+    def record(first: int, last: int) -> Delivery:
+        channel = f"{BACKFILL_CHANNEL}{stream}:{first}:{last}"
+        return Delivery(RAW_HASH, [RawMessage("rest", channel, body, at)], Policy.APPEND)
+
+    return record
+
+
+def _source(stream: str) -> str:
+    kind = stream.split("@", 1)[1]
+    if kind.startswith("kline_"):
+        return "klines"
+    return "aggTrades" if kind == "aggTrade" else "trades"
+
+
+def replay_page(data: Any, channel: str, body: bytes) -> list[Delivery]:
+    """A recorded page (``BACKFILL_CHANNEL``) replayed into ``data`` (``MarketData``):
+    its items with keys ``first``..``last``, once each, oldest first."""
+    try:
+        stream, first_text, last_text = channel.removeprefix(BACKFILL_CHANNEL).rsplit(":", 2)
+        first, last = int(first_text), int(last_text)
+        market_id, kind = stream.split("@", 1)
+    except ValueError:
+        raise ProtocolError(f"malformed backfill entry in the raw log: {channel[:200]!r}") from None
+    market = data.markets.by_id(market_id)
+    items = parse_page(_source(stream), body, market, data.markets.number)
+    timeframe = kind.removeprefix("kline_") if kind.startswith("kline_") else None
+    if timeframe is None:
+        keyed = sorted(((int(t.id or 0), t) for t in items), key=lambda pair: pair[0])
+    else:
+        keyed = sorted(((c.timestamp, c) for c in items), key=lambda pair: pair[0])
+    chosen: list[Any] = []
+    previous: int | None = None
+    for key, item in keyed:
+        if first <= key <= last and key != previous:
+            chosen.append(item)
+            previous = key
+    return data.replayed_page(market.symbol, timeframe, chosen) if chosen else []

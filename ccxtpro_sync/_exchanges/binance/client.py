@@ -28,7 +28,7 @@ import msgspec
 from tenacity import Retrying
 
 from ..._arguments import check_limit, check_since, check_symbol, check_symbols
-from ..._core.events import Delivery, Inbound, Policy, RawMessage
+from ..._core.events import Delivery, Inbound, Policy, RawMessage, RawTap
 from ..._core.frames import DEFAULT_MAX_MESSAGE
 from ..._core.rotation import DeliveredKeys
 from ..._core.trade_gap import GapRequest
@@ -41,7 +41,7 @@ from ..._sync.info import ConnectionInfo
 from ..._sync.snapshot_fetcher import SnapshotFetcher
 from ..._sync.stream_client import StreamClient
 from . import market_data as md
-from .backfill import Backfiller, BackfillJob, fetch_gap
+from .backfill import BACKFILL_CHANNEL, Backfiller, BackfillJob, fetch_gap, page_entry, replay_page
 from .cadence import freshness_policy, new_freshness
 from .config_keys import check_config
 from .credentials import take_credentials
@@ -358,22 +358,63 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
         conn.feed(lambda protocol: protocol.apply_snapshot(stream, body, depth))
 
     def _apply_backfill(
-        self, job: BackfillJob, items: list[Any] | None, more: bool
+        self, job: BackfillJob, items: list[Any] | None, more: bool, body: bytes | None
     ) -> GapRequest | None:
-        with self._data_lock:
-            deliveries, follow = self.data.backfilled(
-                job.symbol, job.timeframe, job.request.token, items, more
-            )
-            notices, tasks = self.data.take_notices(), self.data.take_tasks()
-        self._deliver(deliveries, notices, tasks)
-        return follow
+        """On the backfill thread: the page enters through the connection carrying the
+        stream, as its frames do (and is recorded to the raw log there)."""
+        stream = self._gap_stream(job)
+        follow: list[GapRequest | None] = [None]
+
+        def produce(tap: RawTap | None) -> Inbound:
+            record = None
+            if body is not None and tap is not None and tap.enabled:
+                record = page_entry(stream, body, tap.clock())
+            with self._data_lock:
+                deliveries, follow[0] = self.data.backfilled(
+                    job.symbol, job.timeframe, job.request.token, items, more, record=record
+                )
+                return Inbound(
+                    deliveries=deliveries,
+                    notices=self.data.take_notices(),
+                    tasks=self.data.take_tasks(),
+                )
+
+        self._feed_gap(stream, produce)
+        return follow[0]
 
     def _drain_backfill(self, job: BackfillJob) -> tuple[bool, GapRequest | None]:
-        with self._data_lock:
-            deliveries, closed, again = self.data.drain_gap(job.symbol, job.timeframe)
-            notices, tasks = self.data.take_notices(), self.data.take_tasks()
-        self._deliver(deliveries, notices, tasks)
-        return closed, again
+        stream = self._gap_stream(job)
+        outcome: list[tuple[bool, GapRequest | None]] = [(True, None)]
+
+        def produce(tap: RawTap | None) -> Inbound:
+            with self._data_lock:
+                deliveries, closed, again = self.data.drain_gap(job.symbol, job.timeframe)
+                outcome[0] = (closed, again)
+                return Inbound(
+                    deliveries=deliveries,
+                    notices=self.data.take_notices(),
+                    tasks=self.data.take_tasks(),
+                )
+
+        self._feed_gap(stream, produce)
+        return outcome[0]
+
+    def _gap_stream(self, job: BackfillJob) -> str:
+        market = self.market(job.symbol)
+        if job.timeframe is None:
+            return self._trades_stream(market)
+        return f"{market.lowercaseId}@kline_{job.timeframe}"
+
+    def _feed_gap(self, stream: str, produce: Callable[[RawTap | None], Inbound]) -> None:
+        # One dict read, no client lock (as for snapshots).
+        conn = self._planner.carrier.get((self._route_base(stream), stream))
+        if conn is not None:
+            conn.feed(lambda protocol: produce(protocol.raw_tap))
+            return
+        # Unsubscribed meanwhile: the gap's state still moves on (a later subscription
+        # reuses it); no connection carries the stream, so nothing is recorded.
+        result = produce(None)
+        self._deliver(result.deliveries, result.notices, result.tasks)
 
     def _deliver(self, deliveries: list[Delivery], notices: list[Any], tasks: list[Any]) -> None:
         from ..._signals import send, signals
@@ -547,6 +588,8 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
                 market_id, _, depth = channel.removeprefix(SNAPSHOT_CHANNEL).partition("@")
                 symbol = data.markets.by_id(market_id).symbol
                 deliveries = data.apply_snapshot(symbol, message.data, int(depth))
+            elif channel.startswith(BACKFILL_CHANNEL):
+                deliveries = replay_page(data, channel, message.data)
             else:
                 routed = data.route(channel, msgspec.Raw(message.data), 0.0)
                 deliveries = routed.deliveries if isinstance(routed, Inbound) else routed

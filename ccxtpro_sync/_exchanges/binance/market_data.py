@@ -31,7 +31,8 @@ from typing import Any
 import msgspec
 
 from ..._core.cache import ArrayCache, ArrayCacheByTimestamp
-from ..._core.events import Deferred, Delivery, Notice, Policy
+from ..._core.events import Deferred, Delivery, Inbound, Notice, Policy
+from ..._core.gap_raw import HeldRaw
 from ..._core.trade_gap import GapFiller, GapRequest, GapStep
 from ..._exceptions import ProtocolError
 from ..._structures import OHLCV, FundingRate, Liquidation, Market, Ticker, Trade
@@ -151,6 +152,10 @@ class MarketData:
         self._backfill = backfill
         self.trade_gaps: dict[str, GapFiller[Trade]] = {}
         self.candle_gaps: dict[tuple[str, str], GapFiller[OHLCV]] = {}
+        #: Gap-filled streams by name (to hold the raw entries of held frames) and
+        #: those entries (see ``route_raw``).
+        self._gap_of: dict[str, tuple[tuple[str, str | None], GapFiller[Any]]] = {}
+        self._held_frames = HeldRaw()
 
     # -- StreamRouter ----------------------------------------------------------------
     def route(self, stream: str, data: msgspec.Raw, now: float) -> Routed:
@@ -161,6 +166,20 @@ class MarketData:
         if self.notices or self.tasks:  # handed over with the deliveries that caused them
             return routed(deliveries, self.take_notices(), self.take_tasks())
         return deliveries
+
+    def route_raw(self, stream: str, data: msgspec.Raw, now: float, raw: Delivery) -> Routed:
+        """``route``, with the frame's raw-log entry: it goes out after the frame's
+        deliveries, or, when a gap holds the frame's item, once the item is released
+        (``drain_gap``), so that the raw log keeps the order of delivery."""
+        result = self.route(stream, data, now)
+        gap = self._gap_of.get(stream)
+        if gap is not None and gap[1].holding:
+            self._held_frames.hold(gap[0], raw)
+            return result
+        if isinstance(result, Inbound):
+            result.deliveries = [*result.deliveries, raw]
+            return result
+        return [*result, raw]
 
     def take_notices(self) -> list[Notice]:
         """The telemetry gathered since the last call, by value (call under the lock)."""
@@ -334,9 +353,19 @@ class MarketData:
         return [Delivery(ohlcv_hash(symbol, timeframe), step.deliver, APPEND)]
 
     def backfilled(
-        self, symbol: str, timeframe: str | None, token: int, items: list[Any] | None, more: bool
+        self,
+        symbol: str,
+        timeframe: str | None,
+        token: int,
+        items: list[Any] | None,
+        more: bool,
+        *,
+        record: Callable[[int, int], Delivery] | None = None,
     ) -> tuple[list[Delivery], GapRequest | None]:
-        """A fetched page of a gap (``None``: the gap failed): deliveries, next page."""
+        """A fetched page of a gap (``None``: the gap failed): deliveries, next page.
+
+        ``record(first, last)`` makes the page's raw-log entry, naming the keys of
+        the items it supplied; it goes out after them, ahead of the held frames."""
         if timeframe is None:
             trades = self.trade_gaps.get(symbol)
             if trades is None:
@@ -347,7 +376,11 @@ class MarketData:
                 else trades.backfilled(token, items, more=more)
             )
             request, step_t.request = step_t.request, None
-            return self._trades_step(symbol, step_t), request
+            done_t = step_t.backfilled
+            deliveries = self._trades_step(symbol, step_t)
+            if record is not None and done_t:
+                deliveries.append(record(_trade_key(done_t[0]), _trade_key(done_t[-1])))
+            return deliveries, request
         candles = self.candle_gaps.get((symbol, timeframe))
         if candles is None:
             return [], None
@@ -355,7 +388,17 @@ class MarketData:
             candles.failed(token) if items is None else candles.backfilled(token, items, more=more)
         )
         request, step_c.request = step_c.request, None
-        return self._candles_step(symbol, timeframe, step_c), request
+        done_c = step_c.backfilled
+        deliveries = self._candles_step(symbol, timeframe, step_c)
+        if record is not None and done_c:
+            deliveries.append(record(_candle_key(done_c[0]), _candle_key(done_c[-1])))
+        return deliveries, request
+
+    def replayed_page(self, symbol: str, timeframe: str | None, items: list[Any]) -> list[Delivery]:
+        """A recorded backfill page (replay): its items, delivered as the live run did."""
+        if timeframe is None:
+            return self._trades_step(symbol, GapStep(deliver=items))
+        return self._candles_step(symbol, timeframe, GapStep(deliver=items))
 
     def drain_gap(
         self, symbol: str, timeframe: str | None
@@ -367,13 +410,17 @@ class MarketData:
                 return [], True, None
             step_t = trades.drain()
             request, step_t.request = step_t.request, None
-            return self._trades_step(symbol, step_t), step_t.closed, request
+            deliveries = self._trades_step(symbol, step_t)
+            deliveries += self._held_frames.release((symbol, None), trades.held)
+            return deliveries, step_t.closed, request
         candles = self.candle_gaps.get((symbol, timeframe))
         if candles is None:
             return [], True, None
         step_c = candles.drain()
         request, step_c.request = step_c.request, None
-        return self._candles_step(symbol, timeframe, step_c), step_c.closed, request
+        deliveries = self._candles_step(symbol, timeframe, step_c)
+        deliveries += self._held_frames.release((symbol, timeframe), candles.held)
+        return deliveries, step_c.closed, request
 
     # -- binding a stream name to its handler ------------------------------------------
     def _bind(self, stream: str) -> Handler:
@@ -389,6 +436,8 @@ class MarketData:
             decode_agg = wire.AGG_TRADE_DECODER.decode
             key = trades_hash(symbol)
             gaps = self._trade_filler(symbol)
+            if gaps is not None:
+                self._gap_of[stream] = ((symbol, None), gaps)
 
             def on_trade(data: msgspec.Raw) -> list[Delivery]:
                 if decode_trade is not None:
@@ -445,6 +494,8 @@ class MarketData:
             key = ohlcv_hash(symbol, timeframe)
             decode_kline = wire.KLINE_DECODER.decode
             candle_gaps = self._candle_filler(symbol, timeframe)
+            if candle_gaps is not None:
+                self._gap_of[stream] = ((symbol, timeframe), candle_gaps)
 
             def on_kline(data: msgspec.Raw) -> list[Delivery]:
                 event = _decode(decode_kline, data)

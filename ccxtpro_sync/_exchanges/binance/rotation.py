@@ -58,6 +58,16 @@ class RotationRouter:
                 return []
             return self._data.route(stream, data, now)
 
+    def route_raw(self, stream: str, data: msgspec.Raw, now: float, raw: Delivery) -> Routed:
+        """``route`` while the raw log records: the frame's entry goes out with its
+        deliveries, or later with the item a trade/candle gap holds."""
+        keys = self._keys
+        key, tie = update_key(stream, data) if keys.active else (None, None)
+        with self._lock:
+            if self.retired or not keys.admit(stream, key, tie):
+                return [raw]
+            return self._data.route_raw(stream, data, now, raw)
+
     def hashes(self, stream: str) -> list[str]:
         with self._lock:
             return self._data.hashes(stream)

@@ -239,6 +239,13 @@ class BinanceStreamProtocol:
             if self.freshness is not None:
                 self.freshness.seen(frame.stream, now)
             try:
+                if tap.enabled:
+                    # A router that gap-fills places the frame's raw entry itself.
+                    route_raw = getattr(router, "route_raw", None)
+                    if route_raw is not None:
+                        raw = self._raw(frame)
+                        recorded: Routed = route_raw(frame.stream, frame.data, now, raw)
+                        return recorded
                 result = router.route(frame.stream, frame.data, now)
             except CcxtproSyncError as error:  # one bad payload never stops the stream
                 if tap.enabled:
