@@ -601,10 +601,16 @@ class Connection:
         if self.connects > 1:
             self.reconnects += 1
         started = time.monotonic()
-        with self._lock:
-            self._ws = ws
-            inbound = self.protocol.on_open(started)
-            greeting = self.heartbeat.on_open(started)
+        try:
+            with self._lock:
+                self._ws = ws
+                inbound = self.protocol.on_open(started)
+                greeting = self.heartbeat.on_open(started)
+        except BaseException:  # a bug: the reader gives up, but leaves no socket open
+            with self._lock:
+                self._ws = None
+            self._release(ws)
+            raise
         if greeting:  # the keep-alive set-up goes out first (e.g. public/set_heartbeat)
             inbound.outgoing = greeting + inbound.outgoing
         self._state = State.OPEN

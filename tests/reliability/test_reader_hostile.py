@@ -1,0 +1,160 @@
+"""The websocket reader against a hostile server: memory stays bounded however the
+bytes are cut, and an exception from the protocol's ``on_open`` ends the reader loudly
+without leaving its socket open.
+
+The framing tests feed plain bytes to the sans-I/O parser; the others run the reader
+thread against raw servers on 127.0.0.1 written here.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import tracemalloc
+from collections.abc import Iterator
+
+import pytest
+
+from ccxtpro_sync import ProtocolError, default_reconnect_policy
+from ccxtpro_sync._core.events import Inbound
+from ccxtpro_sync._core.frames import FrameParser, MessageTooLarge
+from ccxtpro_sync._exchanges.binance.stream_protocol import BinanceStreamProtocol
+from ccxtpro_sync._sync.connection import Connection
+
+from .test_hostile_transport import (
+    Events,
+    RawServer,
+    frame_header,
+    read_request,
+    upgrade_response,
+)
+
+MiB = 1024 * 1024
+
+
+@pytest.fixture
+def protocol_errors() -> Iterator[Events]:
+    from ccxtpro_sync import signals
+
+    events = Events(signals.protocol_error)
+    yield events
+    events.close()
+
+
+# -- framing: memory per byte received -----------------------------------------------------
+
+
+def test_empty_continuation_frames_cannot_grow_memory_without_bound() -> None:
+    """Empty fragments pass the size limit (they add no bytes) but each was kept: a
+    server sending them forever grew the client forever. Their count is bounded."""
+    parser = FrameParser()
+    parser.feed(frame_header(1, 0x1, fin=False) + b"[")
+    flood = frame_header(0, 0x0, fin=False) * 100_000  # 200 kB: 100,000 fragments
+    with pytest.raises(MessageTooLarge, match="fragments"):
+        for _ in range(20):
+            parser.feed(flood)
+
+
+def test_a_frame_trickled_in_tiny_reads_costs_about_its_size() -> None:
+    """A 1 MiB frame arriving 3 bytes per read (each read a new object) is held at close
+    to its own size, not at an object per read (tens of times more)."""
+    size = MiB
+    parser = FrameParser()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        parser.feed(frame_header(size, 0x2, fin=True))
+        got: list[tuple[int, bytes]] = []
+        for _ in range(size // 3):
+            got += parser.feed(bytes(bytearray(b"abc")))
+        held = tracemalloc.get_traced_memory()[0] - before
+        got += parser.feed(bytes(bytearray(b"abc"[: size % 3])))
+    finally:
+        tracemalloc.stop()
+    assert held < 2 * size, f"held {held / MiB:.1f} MiB for a {size / MiB:.0f} MiB frame"
+    assert [(op, len(payload)) for op, payload in got] == [(0x2, size)]
+    assert got[0][1][:6] == b"abcabc"
+
+
+def test_an_endless_stream_of_empty_fragments_is_refused_by_the_reader(
+    protocol_errors: Events,
+) -> None:
+    """End to end: the reader reports it and drops the socket (then reconnects)."""
+    flood = frame_header(0, 0x0, fin=False) * 50_000
+
+    def serve(sock: socket.socket, stop: threading.Event) -> None:
+        sock.sendall(upgrade_response(read_request(sock)))
+        sock.sendall(frame_header(1, 0x1, fin=False) + b"[")
+        while not stop.is_set():
+            sock.sendall(flood)  # raises once the client has hung up on us
+
+    server = RawServer(serve)
+    conn = Connection(
+        BinanceStreamProtocol(server.url),
+        name="fragments",
+        read_timeout=30.0,
+        ping_interval=5.0,
+        reconnect=default_reconnect_policy(initial=0.05, maximum=0.2),
+    )
+    try:
+        conn.start()
+        events = protocol_errors.wait_for(1, timeout=30)
+        server.wait_accepted(2, timeout=30)
+    finally:
+        conn.close()
+        server.close()
+    error = events[0]["error"]
+    assert isinstance(error, ProtocolError) and "fragments" in str(error)
+
+
+# -- the reader thread: exceptions from the protocol ----------------------------------------
+
+
+class OpenFails(BinanceStreamProtocol):
+    """A protocol whose ``on_open`` has a bug."""
+
+    def on_open(self, now: float) -> Inbound:
+        raise RuntimeError("bug in on_open")
+
+
+def test_a_failing_on_open_gives_up_loudly_and_releases_the_socket() -> None:
+    """The reader ends with the error (every waiter told) and its socket is closed at
+    once: the server sees the end of the stream, without waiting for ``close()`` or the
+    garbage collector."""
+    eof = threading.Event()
+
+    def serve(sock: socket.socket, stop: threading.Event) -> None:
+        sock.sendall(upgrade_response(read_request(sock)))
+        sock.settimeout(30)
+        while sock.recv(4096):  # the client's frames, until it closes the socket
+            pass
+        eof.set()
+
+    server = RawServer(serve)
+    gave_up: list[BaseException] = []
+    done = threading.Event()
+
+    def on_give_up(_conn: Connection, error: BaseException) -> None:
+        gave_up.append(error)
+        done.set()
+
+    conn = Connection(
+        OpenFails(server.url),
+        name="open-fails",
+        read_timeout=30.0,
+        ping_interval=5.0,
+        on_give_up=on_give_up,
+    )
+    try:
+        conn.start()
+        assert done.wait(30), "the reader did not give up"
+        assert eof.wait(10), "the socket was left open after the reader gave up"
+        thread = conn.thread
+        assert thread is not None
+        thread.join(10)
+        assert not thread.is_alive()
+    finally:
+        conn.close()
+        server.close()
+    assert len(gave_up) == 1 and isinstance(gave_up[0], RuntimeError)
+    assert conn.finished
