@@ -7,7 +7,6 @@ underscore are private and may change without notice.
 from __future__ import annotations
 
 from ._core.events import Policy, RawMessage
-from ._credentials import Credentials
 from ._exceptions import (
     AccountSuspended,
     ArgumentsRequired,
@@ -40,6 +39,7 @@ from ._exceptions import (
     RequestTimeout,
 )
 from ._exchanges.binance.client import binance, binancecoinm, binanceusdm
+from ._exchanges.binance.credentials import Credentials
 from ._exchanges.binance.dead_man import CancelOnDisconnectState
 from ._exchanges.binance.key_permissions import KeyPermissions
 from ._exchanges.deribit.client import DeribitClient, deribit

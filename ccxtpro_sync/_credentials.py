@@ -2,58 +2,69 @@
 
 A :class:`Credentials` holds an API key plus either an HMAC secret or an
 RSA/Ed25519 private key (PEM, optionally encrypted). It can sign a payload and
-say which key type it is (only Ed25519 can ``session.logon`` on the spot WS
-API), and nothing else: ``repr``/``str`` show a masked key id, pickling and
-copying refuse or share, and no error message quotes secret material.
+say which key type it is, and nothing else: ``repr``/``str`` show a masked key
+id, pickling and copying refuse or share, and no error message quotes secret
+material. Exchange-neutral: what is signed is each exchange's business.
 
-Loading from the environment uses only one environment's variables::
-
-    BINANCE_<ENV>_API_KEY
-    BINANCE_<ENV>_API_SECRET              (HMAC)
-    BINANCE_<ENV>_PRIVATE_KEY_PATH        (RSA or Ed25519 PEM)
-    BINANCE_<ENV>_PRIVATE_KEY_PASSWORD    (optional)
-
-with ``ENV`` one of PROD, DEMO, TESTNET, LOCAL. There is deliberately no
-fallback from ``TESTNET`` to ``PROD`` variables (or any other pair): a typo
-must not send testnet orders to a real account. A ``.env`` file may supply
-the same names; the process environment wins over it, as usual for dotenv.
+Loading from the environment uses only one environment's variables, named by
+the exchange's adapter with an :class:`EnvVariables` (``<PREFIX>_<ENV>_<ROLE>``,
+e.g. ``_exchanges/binance/credentials.py``). There is deliberately no fallback
+from one environment's variables to another's: a typo must not send test
+orders to a real account. A ``.env`` file may supply the same names; the
+process environment wins over it, as usual for dotenv.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Self
+from typing import Any, ClassVar, Final, Self
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-from ._exceptions import AuthenticationError, BadRequest, InvalidArgument
+from ._exceptions import AuthenticationError, BadRequest, InvalidArgument, NotSupported
 from ._keys import KeyType, PrivateKey, VerifyKey, sign
 
-__all__ = ["ENV_NAMES", "Credentials", "env_var_names", "parse_dotenv", "read_dotenv"]
+__all__ = [
+    "Credentials",
+    "EnvVariables",
+    "SecretHolder",
+    "parse_dotenv",
+    "read_dotenv",
+    "read_env",
+]
 
-#: Environments that have their own set of variables.
-ENV_NAMES: Final = ("prod", "demo", "testnet", "local")
 _PEM_MARK: Final = "-----BEGIN"
 
 
-def env_var_names(environment: str) -> dict[str, str]:
-    """The variable names one environment reads, by role."""
-    if environment not in ENV_NAMES:
-        raise BadRequest(
-            f"unknown environment {environment!r}; expected one of {', '.join(ENV_NAMES)}"
-        )
-    prefix = f"BINANCE_{environment.upper()}_"
-    return {
-        "api_key": prefix + "API_KEY",
-        "secret": prefix + "API_SECRET",
-        "private_key_path": prefix + "PRIVATE_KEY_PATH",
-        "private_key_password": prefix + "PRIVATE_KEY_PASSWORD",
-    }
+@dataclass(frozen=True, slots=True)
+class EnvVariables:
+    """How one exchange names its credential variables: ``<PREFIX>_<ENV>_<SUFFIX>``.
+
+    ``suffixes`` maps each role (``api_key``, ``secret``, ...) to its suffix;
+    ``environments`` lists the environments that have their own set;
+    ``subject`` names what an unknown environment is in the error message.
+    """
+
+    prefix: str
+    environments: tuple[str, ...]
+    suffixes: Mapping[str, str]
+    subject: str = "environment"
+
+    def names(self, environment: str) -> dict[str, str]:
+        """The variable names one environment reads, by role."""
+        if environment not in self.environments:
+            raise BadRequest(
+                f"unknown {self.subject} {environment!r}; expected one of "
+                f"{', '.join(self.environments)}"
+            )
+        prefix = f"{self.prefix}_{environment.upper()}_"
+        return {role: prefix + suffix for role, suffix in self.suffixes.items()}
 
 
 # --------------------------------------------------------------------------- .env
@@ -110,6 +121,34 @@ def parse_dotenv(text: str) -> dict[str, str]:
 def read_dotenv(path: str | os.PathLike[str]) -> dict[str, str]:
     """Parse a ``.env`` file (UTF-8). The process environment is not modified."""
     return parse_dotenv(Path(path).read_text(encoding="utf-8"))
+
+
+def read_env(
+    names: Mapping[str, str],
+    *,
+    environ: Mapping[str, str] | None = None,
+    dotenv: str | os.PathLike[str] | None = None,
+    path_roles: Collection[str] = (),
+) -> dict[str, str | None]:
+    """Each role's value (``None`` when unset or empty) from ``environ`` (default
+    ``os.environ``), else from the ``dotenv`` file. A relative path given by the
+    file for one of ``path_roles`` is resolved against the file's directory."""
+    source = os.environ if environ is None else environ
+    file_values: dict[str, str] = {}
+    base: Path | None = None
+    if dotenv is not None:
+        file_values = read_dotenv(dotenv)
+        base = Path(dotenv).resolve().parent
+    values: dict[str, str | None] = {}
+    for role, name in names.items():
+        value = source.get(name)
+        if not value:
+            value = file_values.get(name)
+            if value and role in path_roles and base is not None:
+                path = Path(value).expanduser()
+                value = str(path if path.is_absolute() else base / path)
+        values[role] = value or None
+    return values
 
 
 # --------------------------------------------------------------------------- keys
@@ -192,6 +231,11 @@ class Credentials(SecretHolder):
 
     __slots__ = ("_api_key", "_key", "_key_type")
 
+    #: The variables :meth:`from_env` reads when not given any (set by an exchange's
+    #: subclass; roles ``api_key``, ``secret``, ``private_key_path``,
+    #: ``private_key_password``).
+    env_variables: ClassVar[EnvVariables | None] = None
+
     def __init__(
         self,
         api_key: str,
@@ -255,11 +299,13 @@ class Credentials(SecretHolder):
         cls,
         environment: str,
         *,
+        variables: EnvVariables | None = None,
         environ: Mapping[str, str] | None = None,
         dotenv: str | os.PathLike[str] | None = None,
-    ) -> Credentials | None:
+    ) -> Self | None:
         """Credentials of one environment from its variables, or ``None`` if none are set.
 
+        ``variables`` (default: the class's ``env_variables``) names them;
         ``environ`` defaults to ``os.environ``; ``dotenv`` names a ``.env`` file
         whose values fill in names the environment lacks. A relative
         ``PRIVATE_KEY_PATH`` from the file is resolved against the file's
@@ -267,26 +313,12 @@ class Credentials(SecretHolder):
         both a secret and a key file) raise ``AuthenticationError`` naming the
         variables, never their values.
         """
-        names = env_var_names(environment)
-        source = os.environ if environ is None else environ
-        file_values: dict[str, str] = {}
-        base: Path | None = None
-        if dotenv is not None:
-            file_values = read_dotenv(dotenv)
-            base = Path(dotenv).resolve().parent
-
-        def get(role: str) -> str | None:
-            name = names[role]
-            value = source.get(name)
-            if value:
-                return value
-            value = file_values.get(name)
-            if value and role == "private_key_path" and base is not None:
-                path = Path(value).expanduser()
-                return str(path if path.is_absolute() else base / path)
-            return value or None
-
-        api_key, secret, key_path = get("api_key"), get("secret"), get("private_key_path")
+        variables = variables or cls.env_variables
+        if variables is None:
+            raise NotSupported(f"{cls.__name__}.from_env needs the variables' names")
+        names = variables.names(environment)
+        values = read_env(names, environ=environ, dotenv=dotenv, path_roles=("private_key_path",))
+        api_key, secret, key_path = values["api_key"], values["secret"], values["private_key_path"]
         if api_key is None and secret is None and key_path is None:
             return None
         if api_key is None:
@@ -307,26 +339,21 @@ class Credentials(SecretHolder):
             api_key,
             secret=secret,
             private_key_path=key_path,
-            private_key_password=get("private_key_password"),
+            private_key_password=values["private_key_password"],
         )
 
     # -- use -----------------------------------------------------------------------
     @property
     def api_key(self) -> str:
-        """The API key (sent in clear as ``apiKey`` or ``X-MBX-APIKEY``; not a secret)."""
+        """The API key (sent in clear with each request; not a secret)."""
         return self._api_key
 
     @property
     def key_type(self) -> KeyType:
         return self._key_type
 
-    @property
-    def can_log_on(self) -> bool:
-        """Whether ``session.logon`` accepts this key (Ed25519 only, §6.3)."""
-        return self._key_type == "ed25519"
-
     def sign(self, payload: str) -> str:
-        """Sign a payload built by ``signing.ws_api_payload`` or ``signing.rest_payload``."""
+        """Sign a payload built by the exchange's signing rules (see ``_keys.sign``)."""
         return sign(self._key, payload)
 
     def verify_key(self) -> VerifyKey:

@@ -156,7 +156,7 @@ def test_stale_timestamp_is_an_invalid_nonce(exchange: LocalExchange) -> None:
     account = exchange.create_test_account("hmac")
     with client_for(exchange, account.credentials) as client:
         client.fetch_balance_ws()  # connected and working
-        client._ws_api.protocol.set_time_offset(-120_000)  # our clock two minutes behind
+        client._private.ws_api.protocol.set_time_offset(-120_000)  # our clock two minutes behind
         with pytest.raises(InvalidNonce) as caught:
             client.fetch_balance_ws()
     assert caught.value.code == -1021
@@ -218,7 +218,7 @@ def count_reconciles(client: Any) -> Collector:
     """A collector that gets one item each time a reconcile of ``client`` finishes
     (also one the disconnect cut short), so a test can wait for the catch-up."""
     reconciles = Collector()
-    reconcile = client._reconcile
+    reconcile = client._private.reconciler.run
 
     def counted() -> None:
         try:
@@ -226,7 +226,7 @@ def count_reconciles(client: Any) -> Collector:
         finally:
             reconciles(True)
 
-    client._reconcile = counted
+    client._private.reconciler.run = counted
     return reconciles
 
 
@@ -399,13 +399,13 @@ def test_futures_listen_key_expiry_is_survived(exchange: LocalExchange, account:
                 USDM, "limit", "buy", 0.01, far_price(client, USDM, "buy")
             )
             orders.wait_for(lambda items: "open" in statuses(items, first.id))
-            old_key = client._listen_key.listen_key
+            old_key = client._private.listen_keys.listen_key
             assert exchange.expire_listen_key(old_key)
             second = client.create_order_ws(
                 USDM, "limit", "buy", 0.01, far_price(client, USDM, "buy")
             )
             orders.wait_for(lambda items: "open" in statuses(items, second.id))
-            assert client._listen_key.listen_key not in (None, old_key)
+            assert client._private.listen_keys.listen_key not in (None, old_key)
             for order in (first, second):
                 client.cancel_order_ws(order.id, USDM)
 
@@ -433,7 +433,7 @@ def test_credentials_come_from_this_environment_only(
         assert isinstance(client.fetch_balance_ws(), ccxtpro_sync.Balances)  # signed OK
         assert client.credentials is not None
         shown = f"{client.credentials!r} {client.credentials} {client!r}"
-        client._ws_api.protocol.set_time_offset(-120_000)
+        client._private.ws_api.protocol.set_time_offset(-120_000)
         with caplog.at_level("DEBUG", logger="ccxtpro_sync"), pytest.raises(InvalidNonce) as err:
             client.fetch_balance_ws()
     assert secret not in shown and secret not in str(err.value)

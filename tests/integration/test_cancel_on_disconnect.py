@@ -170,7 +170,9 @@ def test_futures_heartbeats_stop_while_user_data_is_down(exchange: LocalExchange
     config = {"cancelOnDisconnect": True, "cancelOnDisconnectCountdown": 1000}
     with client_for(exchange, account, "usdm", **config) as client:
         client.create_order_ws(USDM, "limit", "buy", 0.01, far_price(client, USDM))
-        wait_exchange(exchange, lambda: bool(client._user_stream.is_ready()), "user data up")
+        wait_exchange(
+            exchange, lambda: bool(client._private.user_stream.is_ready()), "user data up"
+        )
         exchange.faults.refuse_handshakes(count=1000, status=429, retry_after=1)
         try:
             assert exchange.faults.drop() >= 1  # the user-data stream (and market data)

@@ -47,7 +47,7 @@ def test_a_fill_the_silent_stream_never_pushed_is_found_without_a_reconnect(
             exchange.drop_user_data(count=0)
         reconciles.wait_for(lambda items: len(items) >= 2)  # the subscription's, the quiet one's
         assert all(info.reconnects == 0 for info in client.connections())
-        assert client._quiet is not None and client._quiet.triggered >= 1
+        assert client._private.quiet is not None and client._private.quiet.triggered >= 1
     final = [o for o in seen if o.id == order.id][-1]
     assert final.filled == pytest.approx(0.01)
     assert statuses(seen, order.id).count("closed") == 1
@@ -58,4 +58,4 @@ def test_the_quiet_interval_is_validated() -> None:
         ccxtpro_sync.binance({"userDataQuietAfter": -1})
     with pytest.raises(BadRequest, match="userDataQuietAfter"):
         ccxtpro_sync.binance({"userDataQuietAfter": "soon"})
-    assert ccxtpro_sync.binance({"userDataQuietAfter": False})._quiet_after is None
+    assert ccxtpro_sync.binance({"userDataQuietAfter": False})._private._quiet_after is None

@@ -41,7 +41,7 @@ def test_the_futures_listen_key_is_redacted_wherever_a_url_leaves(
             ccxtpro_sync.binanceusdm(config) as client,
             client.on_orders(handler=lambda orders: None),
         ):
-            key = client._listen_key.listen_key
+            key = client._private.listen_keys.listen_key
             assert key
             user = f"{client.name}-user-data"
             logs["connection_started"].wait_for(1, where=lambda p: p["name"] == user)
@@ -49,7 +49,7 @@ def test_the_futures_listen_key_is_redacted_wherever_a_url_leaves(
             logs["connection_closed"].wait_for(1, where=lambda p: p["name"] == user)
             logs["connection_started"].wait_for(2, where=lambda p: p["name"] == user)
             # What ConnectionInfo (and so connection_info(), metrics labels) is built from.
-            info = client._user_stream.info()
+            info = client._private.user_stream.info()
             assert info["url"] and info["subscriptions"]
             shown = [
                 repr(client),

@@ -96,7 +96,7 @@ def test_timed_out_ws_api_requests_leave_no_parser_or_send_time(exchange: LocalE
     config = {"environment": "local", "local": exchange, "credentials": account.credentials}
     with ccxtpro_sync.binance(config) as client:
         client.load_markets()
-        conn = client._ws_api_connection().start()
+        conn = client._private.ws_api_connection().start()
         conn.wait_ready(10.0)  # HMAC without user data: ready with no reply needed
         for _ in range(20):
             with pytest.raises(RequestTimeout):
@@ -140,7 +140,7 @@ def test_protocol_state_is_only_read_under_the_connections_lock(exchange: LocalE
     violations: list[str] = []
     with ccxtpro_sync.binance(config) as client:
         client.fetch_balance_ws()
-        ws_api = client._ws_api
+        ws_api = client._private.ws_api
         ws_api.protocol = _Guarded(ws_api.protocol, ws_api._lock, violations)
         client.watch_ticker("BTC/USDT")
         (market,) = client._all_connections()

@@ -3,13 +3,17 @@
 import copy
 import logging
 import pickle
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from ccxtpro_sync._credentials import Credentials, env_var_names, parse_dotenv
-from ccxtpro_sync._exceptions import AuthenticationError, BadRequest
+import ccxtpro_sync._credentials
+from ccxtpro_sync._credentials import Credentials as KeyCredentials
+from ccxtpro_sync._credentials import EnvVariables, parse_dotenv, read_env
+from ccxtpro_sync._exceptions import AuthenticationError, BadRequest, NotSupported
+from ccxtpro_sync._exchanges.binance.credentials import Credentials, env_var_names
 from ccxtpro_sync._exchanges.binance.signing import hmac_sha256_hex
 
 SECRET = "s3cr3t-value-that-must-never-leak"
@@ -163,3 +167,46 @@ def test_parse_dotenv_subset():
     assert "line 2" in str(info.value) and "secret" not in str(info.value)
     with pytest.raises(BadRequest):
         parse_dotenv("A='unterminated\n")
+
+
+def test_the_generic_module_reads_the_variables_an_exchange_names(tmp_path):
+    variables = EnvVariables(
+        prefix="ACME",
+        environments=("live", "sandbox"),
+        suffixes={
+            "api_key": "KEY",
+            "secret": "SECRET",
+            "private_key_path": "PEM",
+            "private_key_password": "PEM_PASSWORD",
+        },
+        subject="acme environment",
+    )
+    environ = {"ACME_LIVE_KEY": "livekey", "ACME_LIVE_SECRET": "livesecret"}
+    creds = KeyCredentials.from_env("live", variables=variables, environ=environ)
+    assert creds is not None and creds.api_key == "livekey" and creds.key_type == "hmac"
+    assert KeyCredentials.from_env("sandbox", variables=variables, environ=environ) is None
+    with pytest.raises(AuthenticationError, match="ACME_SANDBOX_KEY"):
+        KeyCredentials.from_env(
+            "sandbox", variables=variables, environ={"ACME_SANDBOX_SECRET": SECRET}
+        )
+    with pytest.raises(BadRequest, match="unknown acme environment 'prod'"):
+        KeyCredentials.from_env("prod", variables=variables, environ=environ)
+    # Binance's variables are Binance's: the generic class names none of its own.
+    with pytest.raises(NotSupported):
+        KeyCredentials.from_env("prod", environ=env_for("prod", api_key="K", secret="s"))
+    source = Path(ccxtpro_sync._credentials.__file__).read_text(encoding="utf-8")
+    imports = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
+    assert "BINANCE_" not in source and not any("_exchanges" in line for line in imports)
+
+
+def test_read_env_prefers_the_process_environment_and_resolves_file_paths(tmp_path):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("X_PATH=keys/a.pem\nX_NAME=fromfile\nX_EMPTY=\n")
+    names = {"path": "X_PATH", "name": "X_NAME", "empty": "X_EMPTY", "absent": "X_ABSENT"}
+    values = read_env(names, environ={"X_NAME": "fromenv"}, dotenv=dotenv, path_roles=("path",))
+    assert values == {
+        "path": str(tmp_path.resolve() / "keys" / "a.pem"),
+        "name": "fromenv",
+        "empty": None,
+        "absent": None,
+    }

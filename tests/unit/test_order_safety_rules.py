@@ -17,6 +17,7 @@ from ccxtpro_sync import (
     OrderStatusUnknown,
     RequestTimeout,
 )
+from ccxtpro_sync._exchanges.binance import ws_api_requests as ws_requests
 from ccxtpro_sync._exchanges.binance.order_ids import (
     client_order_id,
     new_client_order_id,
@@ -68,15 +69,27 @@ def test_client_order_id_takes_either_spelling_or_generates() -> None:
 
 def test_every_order_frame_carries_a_client_order_id(hmac_creds) -> None:  # noqa: F811
     protocol = spot_protocol(hmac_creds)
-    _, frame = protocol.create_order("ETH/BTC", "limit", "buy", 1, 0.05)
+    _, frame = protocol.send(
+        ws_requests.create_order(protocol.context, "ETH/BTC", "limit", "buy", 1, 0.05)
+    )
     generated = json.loads(frame)["params"]["newClientOrderId"]
     assert SPOT_RULE.fullmatch(generated)
-    _, frame = protocol.create_order("ETH/BTC", "limit", "buy", 1, 0.05, {"clientOrderId": "k1"})
+    _, frame = protocol.send(
+        ws_requests.create_order(
+            protocol.context, "ETH/BTC", "limit", "buy", 1, 0.05, {"clientOrderId": "k1"}
+        )
+    )
     assert json.loads(frame)["params"]["newClientOrderId"] == "k1"
-    _, frame = protocol.edit_order("5", "ETH/BTC", "limit", "buy", 1, 0.06)
+    _, frame = protocol.send(
+        ws_requests.edit_order(protocol.context, "5", "ETH/BTC", "limit", "buy", 1, 0.06)
+    )
     assert SPOT_RULE.fullmatch(json.loads(frame)["params"]["newClientOrderId"])
     with pytest.raises(InvalidOrder):
-        protocol.create_order("ETH/BTC", "limit", "buy", 1, 0.05, {"clientOrderId": "a b"})
+        protocol.send(
+            ws_requests.create_order(
+                protocol.context, "ETH/BTC", "limit", "buy", 1, 0.05, {"clientOrderId": "a b"}
+            )
+        )
 
 
 # -- the decision table ---------------------------------------------------------------------------

@@ -17,24 +17,21 @@ from ccxtpro_sync._exceptions import (
     NotSupported,
     ProtocolError,
 )
+from ccxtpro_sync._exchanges.binance import ws_api_requests as ws_requests
 from ccxtpro_sync._exchanges.binance.environments import (
     Endpoints,
     endpoints,
     route_for_stream,
 )
 from ccxtpro_sync._exchanges.binance.markets import Markets
+from ccxtpro_sync._exchanges.binance.precision import amount_to_precision, price_to_precision
 from ccxtpro_sync._exchanges.binance.signing import verify_ws_api_request
 from ccxtpro_sync._exchanges.binance.user_data import (
     ListenKeyAction,
     ListenKeyTimer,
     UserDataState,
 )
-from ccxtpro_sync._exchanges.binance.ws_api import (
-    USER_DATA_SUBSCRIBED,
-    BinanceWsApiProtocol,
-    amount_to_precision,
-    price_to_precision,
-)
+from ccxtpro_sync._exchanges.binance.ws_api import USER_DATA_SUBSCRIBED, BinanceWsApiProtocol
 from ccxtpro_sync._structures import Balance, Balances, Order
 
 from .test_private_parsers import EXECUTION_NEW, spot_market, usdm_market
@@ -155,7 +152,9 @@ def test_hmac_without_user_data_is_ready_at_once_and_signs_each_request(hmac_cre
     protocol.set_time_offset(250)
     opened = protocol.on_open(0.0)
     assert opened.ready and opened.outgoing == []
-    request_id, frame = protocol.create_order("ETH/BTC", "limit", "buy", 1.23456, 0.1026441)
+    request_id, frame = protocol.send(
+        ws_requests.create_order(protocol.context, "ETH/BTC", "limit", "buy", 1.23456, 0.1026441)
+    )
     message = sent(frame)
     assert message["id"] == request_id and message["method"] == "order.place"
     params = message["params"]
@@ -186,7 +185,7 @@ def test_ed25519_resume_sequence_logon_then_subscribe_then_ready(ed_creds):
     assert done.ready and protocol.subscription_id == 0
     assert [d.message_hash for d in done.deliveries] == [USER_DATA_SUBSCRIBED]
     # logged on: requests carry a timestamp but neither apiKey nor signature
-    _, frame = protocol.fetch_order("42", "ETH/BTC")
+    _, frame = protocol.send(ws_requests.fetch_order(protocol.context, "42", "ETH/BTC"))
     params = sent(frame)["params"]
     assert params == {"symbol": "ETHBTC", "orderId": 42, "timestamp": params["timestamp"]}
     # a reconnect forgets the session and logs on again before anything else
@@ -232,34 +231,54 @@ def test_futures_never_log_on_and_have_no_ws_user_data(ed_creds):
     with pytest.raises(NotSupported):
         protocol.want_user_data()
     with pytest.raises(NotSupported):
-        protocol.cancel_all_orders("BTC/USDT:USDT")
-    _, frame = protocol.create_order(
-        "BTC/USDT:USDT", "limit", "sell", 0.0015, 43187.04, {"postOnly": True, "reduceOnly": True}
+        protocol.send(ws_requests.cancel_all_orders(protocol.context, "BTC/USDT:USDT"))
+    _, frame = protocol.send(
+        ws_requests.create_order(
+            protocol.context,
+            "BTC/USDT:USDT",
+            "limit",
+            "sell",
+            0.0015,
+            43187.04,
+            {"postOnly": True, "reduceOnly": True},
+        )
     )
     params = sent(frame)["params"]
     assert params["timeInForce"] == "GTX" and params["reduceOnly"] == "true"
     assert params["quantity"] == "0.001" and params["price"] == "43187.0"
     assert params["newOrderRespType"] == "RESULT" and "signature" in params
     verify_ws_api_request(params, ed_creds.verify_key())
-    _, modify = protocol.edit_order("7", "BTC/USDT:USDT", "limit", "sell", 0.002, 43000)
+    _, modify = protocol.send(
+        ws_requests.edit_order(
+            protocol.context, "7", "BTC/USDT:USDT", "limit", "sell", 0.002, 43000
+        )
+    )
     assert sent(modify)["method"] == "order.modify"
     assert sent(modify)["params"]["orderId"] == 7
-    _, balance = protocol.fetch_balance()
+    _, balance = protocol.send(ws_requests.fetch_balance(protocol.context))
     assert sent(balance)["method"] == "v2/account.balance"
 
 
 def test_spot_edit_uses_amend_or_cancel_replace(hmac_creds):
     protocol = spot_protocol(hmac_creds)
     protocol.on_open(0)
-    _, amend = protocol.edit_order("5", "ETH/BTC", "limit", "buy", 0.5)
+    _, amend = protocol.send(
+        ws_requests.edit_order(protocol.context, "5", "ETH/BTC", "limit", "buy", 0.5)
+    )
     assert sent(amend)["method"] == "order.amend.keepPriority"
     assert sent(amend)["params"]["newQty"] == "0.5000"
-    _, replace = protocol.edit_order("5", "ETH/BTC", "limit", "buy", 0.5, 0.1)
+    _, replace = protocol.send(
+        ws_requests.edit_order(protocol.context, "5", "ETH/BTC", "limit", "buy", 0.5, 0.1)
+    )
     message = sent(replace)
     assert message["method"] == "order.cancelReplace"
     assert message["params"]["cancelOrderId"] == 5
     assert message["params"]["cancelReplaceMode"] == "STOP_ON_FAILURE"
-    _, maker = protocol.create_order("ETH/BTC", "limit", "buy", 1, 0.1, {"postOnly": True})
+    _, maker = protocol.send(
+        ws_requests.create_order(
+            protocol.context, "ETH/BTC", "limit", "buy", 1, 0.1, {"postOnly": True}
+        )
+    )
     assert sent(maker)["params"]["type"] == "LIMIT_MAKER"
     assert "timeInForce" not in sent(maker)["params"]
 
@@ -277,7 +296,9 @@ RATE_LIMITS = [
 def test_results_are_parsed_and_tracked_errors_typed_rate_limits_kept(hmac_creds):
     protocol = spot_protocol(hmac_creds)
     protocol.on_open(0)
-    request_id, _ = protocol.create_order("ETH/BTC", "limit", "buy", 1, 0.1)
+    request_id, _ = protocol.send(
+        ws_requests.create_order(protocol.context, "ETH/BTC", "limit", "buy", 1, 0.1)
+    )
     result = {
         "symbol": "ETHBTC", "orderId": 9, "orderListId": -1, "clientOrderId": "c9",
         "transactTime": 1, "price": "0.10000000", "origQty": "1.00000000",
@@ -289,7 +310,9 @@ def test_results_are_parsed_and_tracked_errors_typed_rate_limits_kept(hmac_creds
     assert isinstance(order, Order) and order.status == "open" and order.amount == 1.0
     assert protocol.user_data.orders["9"] is order
     assert len(protocol.rate_limits) == 2
-    request_id, _ = protocol.create_order("ETH/BTC", "limit", "buy", 1000, 0.1)
+    request_id, _ = protocol.send(
+        ws_requests.create_order(protocol.context, "ETH/BTC", "limit", "buy", 1000, 0.1)
+    )
     later = [dict(RATE_LIMITS[0], count=14)]
     error = {"code": -2010, "msg": "Account has insufficient balance for requested action."}
     failed = protocol.receive(reply(request_id, status=400, error=error, rate_limits=later), 0)
@@ -370,7 +393,7 @@ def test_malformed_frames_are_reported(hmac_creds):
         b'{"id":null,"status":401,"error":{"code":-2015,"msg":"Invalid API-key."}}', 0
     )
     assert isinstance(revoked.errors[0], AuthenticationError)
-    request_id, _ = protocol.fetch_balance()
+    request_id, _ = protocol.send(ws_requests.fetch_balance(protocol.context))
     broken = protocol.receive(reply(request_id, {"balances": "nope"}), 0)
     assert isinstance(broken.responses[0].error, ProtocolError)
 
@@ -538,7 +561,9 @@ def test_an_order_reply_with_a_garbled_number_is_an_error_response(hmac_creds, p
     sat out its whole timeout."""
     protocol = spot_protocol(hmac_creds)
     protocol.on_open(0)
-    request_id, _ = protocol.create_order("ETH/BTC", "limit", "buy", 1, 0.1)
+    request_id, _ = protocol.send(
+        ws_requests.create_order(protocol.context, "ETH/BTC", "limit", "buy", 1, 0.1)
+    )
     result = {
         "symbol": "ETHBTC", "orderId": 9, "orderListId": -1, "clientOrderId": "c9",
         "transactTime": 1, "price": price, "origQty": "1.00000000",

@@ -44,12 +44,14 @@ from . import market_data as md
 from .backfill import Backfiller, BackfillJob, fetch_gap
 from .cadence import freshness_policy, new_freshness
 from .config_keys import check_config
+from .credentials import take_credentials
 from .depth_weights import binance_scheduler
 from .env_selection import select_environment
 from .environments import Endpoints, endpoints, route_for_stream
 from .key_permissions import BinanceKeyPermissions
 from .market_data import MarketData
 from .markets import Markets, parse_markets
+from .private_client import BinancePrivate
 from .rest import DEFAULT_MAX_BODY, BinanceRest
 from .rest_market import BinanceRestMarket
 from .rotation import (
@@ -62,7 +64,7 @@ from .rotation import (
 from .snapshots import SnapshotFetcher
 from .stream_protocol import BinanceStreamProtocol, Routed
 from .surface import TIMEFRAMES_BY_PRODUCT, CcxtSurface
-from .trading import BinanceTrading, take_credentials
+from .trading import BinanceTrading
 from .user_stream import USER_HASHES
 from .wire import Product
 
@@ -243,7 +245,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
             self._drain_backfill,
             name=f"ccxtpro_sync-{self.name}-backfill",
         )
-        self._init_trading(settings, credentials)
+        self._init_trading(BinancePrivate(self, settings, credentials))
 
     # -- environment ---------------------------------------------------------------------
     def _endpoints(self, settings: Mapping[str, Any]) -> Endpoints:
@@ -509,7 +511,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
         with self._lock:
             if not self._closed:  # a closed client still lists its (closed) connections
                 self._purge_finished()
-            extra = [c for c in (self._ws_api, self._user_stream) if c is not None]
+            extra = self._private.connections()
             return [*(c for pool in self._pools.values() for c in pool), *extra]
 
     def _purge_finished(self) -> None:
@@ -518,13 +520,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
         for pool in self._pools.values():
             for conn in [c for c in pool if c.finished]:
                 self._forget_connection(conn)
-        if self._ws_api is not None and self._ws_api.finished:
-            self._ws_api = None
-            if self.product == "spot":
-                self._user_holds.clear()  # spot user data rode on it
-        if self._user_stream is not None and self._user_stream.finished:
-            self._user_stream = None
-            self._user_holds.clear()
+        self._private.purge_finished()
 
     def _forget_connection(self, conn: Connection) -> None:
         for pool in self._pools.values():

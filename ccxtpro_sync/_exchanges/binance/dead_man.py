@@ -36,7 +36,7 @@ from .private_wire import OrderResult
 
 if TYPE_CHECKING:
     from ..._sync.connection import Connection
-    from .trading import BinanceTrading
+    from .private_client import BinancePrivate
 
 __all__ = ["CancelOnDisconnectState", "CountdownPlan", "DeadManSwitch"]
 
@@ -112,10 +112,10 @@ class CountdownPlan:
 class DeadManSwitch:
     """Drives cancel-on-disconnect for one client (see module docstring)."""
 
-    def __init__(self, client: BinanceTrading, *, enabled: bool, countdown_ms: int) -> None:
+    def __init__(self, client: BinancePrivate, *, enabled: bool, countdown_ms: int) -> None:
         self._client = client
         self.enabled = enabled
-        self.futures = client.product in COUNTDOWN_PATHS
+        self.futures = client.host.product in COUNTDOWN_PATHS
         self._plan = CountdownPlan(countdown_ms)
         self._lock = threading.Lock()  # guards the fields below and the plan
         #: One heartbeat round at a time (worker vs the thread that placed an order), so a
@@ -134,7 +134,7 @@ class DeadManSwitch:
         if not self.enabled or order.status != "open":
             return
         client = self._client
-        client._user_state().track(order)
+        client.user_state().track(order)
         with self._lock:
             first, self._started = not self._started, True
             hold, self._holding = not self._holding, True
@@ -144,20 +144,20 @@ class DeadManSwitch:
             if not armed:
                 self._tick(reschedule=False)
             if first:
-                client._worker.submit(lambda: self._tick(reschedule=True))
+                client.worker.submit(lambda: self._tick(reschedule=True))
         if hold:
             # Live order events keep the state current (fills and cancels clear symbols).
             try:
-                client._hold_user_data(HOLD)
+                client.hold_user_data(HOLD)
             except CcxtproSyncError as error:  # the order is placed: never fail its caller
-                _log.error("%s: cancelOnDisconnect: no user data: %s", client.name, error)
+                _log.error("%s: cancelOnDisconnect: no user data: %s", client.host.name, error)
                 with self._lock:
                     self._holding = False  # the next order tries again
                     self._last_error = f"user data: {error}"
 
     def on_ws_api_lost(self, conn: Connection, error: BaseException) -> None:
         """Spot: cancel what we know is open, before the reader reconnects."""
-        if not self.enabled or self.futures or self._client._closed:
+        if not self.enabled or self.futures or self._client.host.closed:
             return
         self._cancel_spot(str(error))
 
@@ -176,24 +176,24 @@ class DeadManSwitch:
 
     # -- futures ----------------------------------------------------------------------------
     def _open_symbols(self) -> set[str]:
-        user = self._client._user
+        user = self._client.user
         if user is None:
             return set()
         with user.lock:
             return {o.symbol for o in user.orders.values()}
 
     def _healthy(self) -> bool:
-        stream = self._client._user_stream
+        stream = self._client.user_stream
         return stream is not None and stream.is_ready()
 
     def _tick(self, *, reschedule: bool) -> None:
         client = self._client
-        if client._closed:
+        if client.host.closed:
             return
         with self._rounds:
             self._round()
         if reschedule:
-            client._worker.submit(lambda: self._tick(reschedule=True), delay=self._tick_every)
+            client.worker.submit(lambda: self._tick(reschedule=True), delay=self._tick_every)
 
     def _round(self) -> None:
         now = time.monotonic()
@@ -213,16 +213,16 @@ class DeadManSwitch:
     def _countdown(self, symbol: str, countdown_ms: int) -> bool:
         client = self._client
         try:
-            market = client.market(symbol)
-            client.rest.signed_raw(
+            market = client.host.market(symbol)
+            client.host.rest.signed_raw(
                 "POST",
-                COUNTDOWN_PATHS[client.product],
-                client._require_credentials(),
+                COUNTDOWN_PATHS[client.host.product],
+                client.require_credentials(),
                 {"symbol": market.id, "countdownTime": countdown_ms},
-                recv_window=client._recv_window,
+                recv_window=client.recv_window,
             )
         except CcxtproSyncError as error:
-            _log.warning("%s: countdownCancelAll %s failed: %s", client.name, symbol, error)
+            _log.warning("%s: countdownCancelAll %s failed: %s", client.host.name, symbol, error)
             with self._lock:
                 self._last_error = f"{symbol}: {error}"
             return False
@@ -231,11 +231,11 @@ class DeadManSwitch:
     # -- spot -------------------------------------------------------------------------------
     def _cancel_spot(self, why: str) -> None:
         client = self._client
-        user = client._user
+        user = client.user
         symbols = user.tracked_symbols() if user is not None else []
         if not symbols:
             return
-        name = client.name
+        name = client.host.name
         _log.warning("%s: WS API lost (%s); cancelling open orders of %s", name, why, symbols)
         cancelled: list[Order] = []
         errors: dict[str, BaseException] = {}
@@ -253,8 +253,8 @@ class DeadManSwitch:
                 self._last_error = "; ".join(f"{s}: {e}" for s, e in errors.items())
         send(
             signals.orders_cancelled_on_disconnect,
-            client,
-            name=client.name,
+            client.host,
+            name=client.host.name,
             symbols=symbols,
             orders=cancelled,
             errors=errors,
@@ -262,15 +262,15 @@ class DeadManSwitch:
 
     def _cancel_symbol(self, symbol: str) -> list[Order]:
         client = self._client
-        market = client.market(symbol)
-        body = client.rest.signed_raw(
+        market = client.host.market(symbol)
+        body = client.host.rest.signed_raw(
             "DELETE",
             SPOT_CANCEL_PATH,
-            client._require_credentials(),
+            client.require_credentials(),
             {"symbol": market.id},
-            recv_window=client._recv_window,
+            recv_window=client.recv_window,
         )
-        number: Any = client.data.markets.number  # float or Decimal, fixed per client
+        number: Any = client.host.data.markets.number  # float or Decimal, fixed per client
         orders = []
         for raw in _decode_rows(body):
             try:

@@ -3,7 +3,7 @@
 * An explicit ``environment`` in the config wins.
 * Otherwise ``BINANCE_PRO_ENV`` (``prod``, ``demo`` or ``testnet``) selects it; unset,
   the default is ``prod``. Credentials are then read only from that environment's
-  ``BINANCE_<ENV>_*`` variables (see ``_credentials.py``): never another's.
+  ``BINANCE_<ENV>_*`` variables (see ``credentials.py``): never another's.
 * A config that mixes environments (``environment: testnet`` with a ``urls`` override
   on a production host, or the reverse) is a ``BadRequest`` naming both.
 * One environment per process: the first client that takes its environment from

@@ -24,7 +24,6 @@ from ..._credentials import Credentials
 from ..._exceptions import CcxtproSyncError, OrderNotFound, ProtocolError, RateLimitExceeded
 from ..._structures import Order, Trade
 from ..._sync.base_client import BaseClient
-from .order_ids import exchange_order_id
 from .order_outcome import (
     DEFAULT_RECV_WINDOW_MS,
     STALE_MARGIN_MS,
@@ -36,7 +35,7 @@ from .order_outcome import (
 from .private_parsers import parse_my_trade, parse_order_result
 from .private_wire import OrderResult, TradeResult
 from .rest_market import check_limit, check_since
-from .ws_api import new_order_params
+from .ws_api_requests import new_order_params, order_ref
 
 if TYPE_CHECKING:
     from ..._structures import Market
@@ -194,7 +193,7 @@ class BinanceRestTrading(BaseClient):
         reply is resolved as for ``cancel_order_ws``."""
         self._rest_ready()
         market = self.market(symbol)
-        p = _order_ref(market, id, params)
+        p = order_ref(market, id, params)
         given = p.get("origClientOrderId")
         try:
             return self._rest_order_call(
@@ -234,7 +233,7 @@ class BinanceRestTrading(BaseClient):
             "GET",
             path,
             credentials,
-            _order_ref(market, id, params),
+            order_ref(market, id, params),
             recv_window=self._recv_window,
             timeout=seconds,
         )
@@ -284,16 +283,3 @@ class BinanceRestTrading(BaseClient):
         path = REST_TRADING_PATHS[self.product][2]
         body = self.rest.signed_raw("GET", path, credentials, p, recv_window=self._recv_window)
         return [parse_my_trade(row, market, self._rest_number()) for row in _decode_trades(body)]
-
-
-def _order_ref(market: Market, order_id: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Params naming one order: ``orderId``, or ``origClientOrderId`` from ``clientOrderId``."""
-    extra = check_params(params)
-    p: dict[str, Any] = {"symbol": market.id}
-    given = extra.pop("clientOrderId", None)
-    if given is not None:
-        p["origClientOrderId"] = given
-    else:
-        p["orderId"] = exchange_order_id(order_id)
-    p.update(extra)
-    return p

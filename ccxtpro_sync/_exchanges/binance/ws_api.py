@@ -22,8 +22,10 @@ WebSocket APIs (protocol reference §6):
   subscription is announced under :data:`USER_DATA_SUBSCRIBED` so the client
   can reconcile what the gap lost. ``eventStreamTerminated`` while still
   wanted → subscribe again. ``serverShutdown`` → reconnect.
-* **Request helpers** take CCXT's unified arguments and return
-  ``(request_id, frame)``; their answers come back in ``Inbound.responses``
+* **Unified requests** are built from CCXT's arguments by :mod:`.ws_api_requests`
+  (amounts and prices through :mod:`.precision`) with this connection's
+  :attr:`~BinanceWsApiProtocol.context`; :meth:`~BinanceWsApiProtocol.send` returns
+  ``(request_id, frame)`` and their answers come back in ``Inbound.responses``
   already parsed into ``Order``/``Trade``/``Balances``/``Position``.
 """
 
@@ -32,7 +34,6 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable, Iterable, Mapping
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Final
 
 import msgspec
@@ -45,40 +46,21 @@ from ..._exceptions import (
     BadRequest,
     CcxtproSyncError,
     DDoSProtection,
-    InvalidOrder,
     NotSupported,
     ProtocolError,
 )
-from ..._structures import Market
+from .credentials import can_log_on
 from .environments import Endpoints, redact_stream, redact_url
 from .errors import from_payload
 from .markets import Markets
-from .order_ids import client_order_id, exchange_order_id
-from .private_parsers import (
-    parse_account_position,
-    parse_account_status,
-    parse_futures_balances,
-    parse_my_trade,
-    parse_order_result,
-)
 from .private_wire import (
-    AccountBalanceEntry,
-    AccountPositionEntry,
-    AccountStatus,
-    OrderResult,
-    TradeResult,
     decode_event,
 )
 from .signing import ws_api_payload
 from .user_data import BALANCE, MY_TRADES, ORDERS, POSITIONS, UserDataState
+from .ws_api_requests import RequestContext, ResultParser, WsRequest
 
-__all__ = [
-    "USER_DATA_SUBSCRIBED",
-    "BinanceWsApiProtocol",
-    "RateLimit",
-    "amount_to_precision",
-    "price_to_precision",
-]
+__all__ = ["USER_DATA_SUBSCRIBED", "BinanceWsApiProtocol", "RateLimit", "is_signed"]
 
 #: Delivered (LATEST, value = subscription id) each time a user-data subscription is
 #: confirmed: the events sent before it may be lost, so the client reconciles.
@@ -155,104 +137,6 @@ _decode_any = msgspec.json.Decoder().decode
 _encode = msgspec.json.Encoder(decimal_format="string").encode
 
 #: Turns a raw ``result`` into the value a caller receives.
-ResultParser = Callable[[msgspec.Raw], Any]
-
-
-# --------------------------------------------------------------------------- precision
-
-
-def _to_decimal(value: Any, what: str) -> Decimal:
-    try:
-        result = value if isinstance(value, Decimal) else Decimal(str(value))
-    except (InvalidOperation, ValueError) as error:
-        raise BadRequest(f"{what} {value!r} is not a number") from error
-    if not result.is_finite():
-        raise BadRequest(f"{what} {value!r} is not a finite number")
-    return result
-
-
-def _to_step(value: Decimal, step: Any, rounding: str) -> str:
-    if step is None:
-        return format(value.normalize(), "f")
-    tick = _to_decimal(step, "precision").normalize()
-    if tick <= 0:
-        return format(value.normalize(), "f")
-    steps = (value / tick).to_integral_value(rounding=rounding)
-    exponent = tick.as_tuple().exponent
-    quantized = steps * tick
-    if isinstance(exponent, int) and exponent < 0:
-        quantized = quantized.quantize(tick)
-    return format(quantized, "f")
-
-
-def amount_to_precision(market: Market, amount: Any) -> str:
-    """An amount truncated to the market's step (CCXT truncates amounts), as a string."""
-    value = _to_decimal(amount, "amount")
-    text = _to_step(value, market.precision.amount, ROUND_DOWN)
-    if value > 0 and Decimal(text) == 0:
-        raise InvalidOrder(
-            f"amount {amount} of {market.symbol} is below its precision {market.precision.amount}"
-        )
-    return text
-
-
-def price_to_precision(market: Market, price: Any) -> str:
-    """A price rounded to the market's tick (CCXT rounds prices), as a string."""
-    return _to_step(_to_decimal(price, "price"), market.precision.price, ROUND_HALF_UP)
-
-
-def new_order_params(  # noqa: PLR0917 (CCXT's positional arguments)
-    market: Market,
-    type: str,  # noqa: A002 (CCXT's name)
-    side: str,
-    amount: Any = None,
-    price: Any = None,
-    params: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Binance's new-order params (WS API ``order.place`` and REST ``POST order`` take
-    the same) from CCXT's arguments; see ``BinanceWsApiProtocol.create_order``."""
-    extra = unify_params(params)
-    order_type = type.upper()
-    post_only = bool(extra.pop("postOnly", False))
-    cost = extra.pop("cost", None)
-    p: dict[str, Any] = {"symbol": market.id, "side": side.upper(), "type": order_type}
-    if post_only:
-        if market.spot and order_type == "LIMIT":
-            p["type"] = "LIMIT_MAKER"
-        elif market.contract:
-            extra.setdefault("timeInForce", "GTX")
-    if amount is not None:
-        p["quantity"] = amount_to_precision(market, amount)
-    elif cost is not None and market.spot:
-        p["quoteOrderQty"] = price_to_precision(market, cost)
-    if price is not None and order_type not in ("MARKET", "STOP_MARKET", "TAKE_PROFIT_MARKET"):
-        p["price"] = price_to_precision(market, price)
-    if "stopPrice" in extra:
-        extra["stopPrice"] = price_to_precision(market, extra["stopPrice"])
-    if p["type"] == "LIMIT" or (market.contract and order_type in ("STOP", "TAKE_PROFIT")):
-        extra.setdefault("timeInForce", "GTC")
-    if market.contract:
-        if "reduceOnly" in extra and isinstance(extra["reduceOnly"], bool):
-            extra["reduceOnly"] = "true" if extra["reduceOnly"] else "false"
-        extra.setdefault("newOrderRespType", "RESULT")
-    elif p["type"] == "LIMIT_MAKER":
-        extra.pop("timeInForce", None)  # LIMIT_MAKER takes no timeInForce
-    p.update(extra)
-    # Always an id to look the order up by if the reply is lost (the caller's, checked).
-    client_order_id(p, spot=market.spot)
-    return p
-
-
-def unify_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
-    """CCXT's unified param names → Binance's (``clientOrderId``, ``triggerPrice``)."""
-    out = check_params(params)
-    if "clientOrderId" in out:
-        out["newClientOrderId"] = out.pop("clientOrderId")
-    for alias in ("triggerPrice", "stopPrice"):
-        if alias in out and out[alias] is not None:
-            out["stopPrice"] = out.pop(alias)
-    return out
-
 
 # --------------------------------------------------------------------------- protocol
 
@@ -285,11 +169,11 @@ class BinanceWsApiProtocol:
         self._clock = clock
         self.recv_window = recv_window
         self._return_rate_limits = return_rate_limits
-        can_log_on = credentials is not None and credentials.can_log_on
+        logon_key = credentials is not None and can_log_on(credentials)
         if session_logon is None:
             # Only documented for spot (§6.3); futures use per-request signatures.
-            session_logon = can_log_on and endpoints.market == "spot"
-        if session_logon and not can_log_on:
+            session_logon = logon_key and endpoints.market == "spot"
+        if session_logon and not logon_key:
             raise NotSupported("session.logon needs an Ed25519 key (HMAC and RSA cannot log on)")
         self.session_logon = session_logon
         self._string_ids = string_ids
@@ -591,271 +475,15 @@ class BinanceWsApiProtocol:
             return Inbound(outgoing=[frame])
         return Inbound(ready=True)
 
-    # -- unified request helpers -----------------------------------------------------------
-    def _number(self) -> Any:
-        """The markets' converter (float or Decimal); Any as the parsers are generic in it."""
-        return self._markets().number
+    # -- unified requests (built by ws_api_requests) ------------------------------------
+    @property
+    def context(self) -> RequestContext:
+        """What the request builders need of this connection."""
+        return RequestContext(self.markets, self.market_type, self.user_data)
 
-    def _markets(self) -> Markets:
-        if self.markets is None:
-            raise BadRequest("load markets before trading")
-        return self.markets
-
-    def _order_parser(self, market: Market, *, track: bool = False) -> ResultParser:
-        number = self._number()
-
-        def parse(raw: msgspec.Raw) -> Any:
-            order = parse_order_result(msgspec.json.decode(raw, type=OrderResult), market, number)
-            if track and self.user_data is not None and order.status is not None:
-                self.user_data.track(order)
-            return order
-
-        return parse
-
-    def _orders_parser(self) -> ResultParser:
-        markets = self._markets()
-
-        def parse(raw: msgspec.Raw) -> Any:
-            items = msgspec.json.decode(raw)
-            if not isinstance(items, list):
-                raise ProtocolError("expected a list of orders")
-            orders = []
-            for item in items:
-                if isinstance(item, dict) and "orderId" in item:
-                    result = msgspec.convert(item, OrderResult)
-                    market = markets.by_id(result.symbol)
-                    orders.append(parse_order_result(result, market, self._number()))
-                elif isinstance(item, dict) and "orders" in item:
-                    # an order list (OCO) in cancelAll: its members come as their own reports
-                    for member in item.get("orderReports", []):
-                        result = msgspec.convert(member, OrderResult)
-                        market = markets.by_id(result.symbol)
-                        orders.append(parse_order_result(result, market, self._number()))
-            return orders
-
-        return parse
-
-    _unify_params = staticmethod(unify_params)
-
-    def create_order(  # noqa: PLR0917 (CCXT's positional signature)
-        self,
-        symbol: str,
-        type: str,  # noqa: A002 (CCXT's name)
-        side: str,
-        amount: Any = None,
-        price: Any = None,
-        params: Mapping[str, Any] | None = None,
-    ) -> tuple[int | str, str]:
-        """``order.place`` from CCXT arguments; the answer is an ``Order``.
-
-        Unified params: ``clientOrderId``, ``triggerPrice``/``stopPrice``,
-        ``postOnly`` (spot ``LIMIT_MAKER``, futures ``GTX``), ``reduceOnly``
-        (futures), ``cost`` (spot market buy by quote amount), ``timeInForce``;
-        anything else is passed to Binance as given.
-        """
-        market = self._markets().market(symbol)
-        p = new_order_params(market, type, side, amount, price, params)
-        return self._request("order.place", p, self._order_parser(market, track=True))
-
-    def edit_order(  # noqa: PLR0917 (CCXT's positional signature)
-        self,
-        id: str,  # noqa: A002
-        symbol: str,
-        type: str,  # noqa: A002
-        side: str,
-        amount: Any = None,
-        price: Any = None,
-        params: Mapping[str, Any] | None = None,
-    ) -> tuple[int | str, str]:
-        """Change an open order; the answer is an ``Order``.
-
-        Futures: ``order.modify`` (price and quantity). Spot: a quantity-only
-        decrease keeps queue priority with ``order.amend.keepPriority``;
-        anything else is ``order.cancelReplace`` (cancel, then place the new
-        order), as spot has no in-place price change.
-        """
-        market = self._markets().market(symbol)
-        extra = self._unify_params(params)
-        if market.contract:
-            p: dict[str, Any] = {
-                "symbol": market.id,
-                "orderId": exchange_order_id(id),
-                "side": side.upper(),
-            }
-            if amount is not None:
-                p["quantity"] = amount_to_precision(market, amount)
-            if price is not None:
-                p["price"] = price_to_precision(market, price)
-            p.update(extra)
-            return self._request("order.modify", p, self._order_parser(market, track=True))
-        if price is None and amount is not None and type.upper() != "MARKET":
-            p = {
-                "symbol": market.id,
-                "orderId": exchange_order_id(id),
-                "newQty": amount_to_precision(market, amount),
-            }
-            p.update(extra)
-            return self._request("order.amend.keepPriority", p, self._amend_parser(market))
-        p = {
-            "symbol": market.id,
-            "cancelOrderId": exchange_order_id(id),
-            "cancelReplaceMode": extra.pop("cancelReplaceMode", "STOP_ON_FAILURE"),
-            "side": side.upper(),
-            "type": type.upper(),
-        }
-        if amount is not None:
-            p["quantity"] = amount_to_precision(market, amount)
-        if price is not None:
-            p["price"] = price_to_precision(market, price)
-            extra.setdefault("timeInForce", "GTC")
-        p.update(extra)
-        client_order_id(p, spot=True)  # the new order's id
-        return self._request("order.cancelReplace", p, self._cancel_replace_parser(market))
-
-    def _amend_parser(self, market: Market) -> ResultParser:
-        number = self._number()
-
-        def parse(raw: msgspec.Raw) -> Any:
-            body = msgspec.json.decode(raw)
-            amended = body.get("amendedOrder") if isinstance(body, dict) else None
-            if not isinstance(amended, dict):
-                raise ProtocolError("order.amend.keepPriority result lacks amendedOrder")
-            return parse_order_result(msgspec.convert(amended, OrderResult), market, number)
-
-        return parse
-
-    def _cancel_replace_parser(self, market: Market) -> ResultParser:
-        number = self._number()
-
-        def parse(raw: msgspec.Raw) -> Any:
-            body = msgspec.json.decode(raw)
-            created = body.get("newOrderResponse") if isinstance(body, dict) else None
-            if not isinstance(created, dict):
-                raise ProtocolError("order.cancelReplace result lacks newOrderResponse")
-            return parse_order_result(msgspec.convert(created, OrderResult), market, number)
-
-        return parse
-
-    def _order_ref(
-        self, order_id: str, symbol: str, params: Mapping[str, Any] | None
-    ) -> tuple[Market, dict[str, Any]]:
-        """Params naming one order: by ``orderId``, or by client id when
-        ``params={"clientOrderId": ...}`` is given (Binance's ``origClientOrderId``)."""
-        market = self._markets().market(symbol)
-        extra = check_params(params)
-        p: dict[str, Any] = {"symbol": market.id}
-        client_id = extra.pop("clientOrderId", None)
-        if client_id is not None:
-            p["origClientOrderId"] = client_id
-        else:
-            p["orderId"] = exchange_order_id(order_id)
-        p.update(extra)
-        return market, p
-
-    def cancel_order(
-        self,
-        id: str,  # noqa: A002 (CCXT's name)
-        symbol: str,
-        params: Mapping[str, Any] | None = None,
-    ) -> tuple[int | str, str]:
-        """``order.cancel``; ``params={"clientOrderId": ...}`` cancels by client id."""
-        market, p = self._order_ref(id, symbol, params)
-        return self._request("order.cancel", p, self._order_parser(market, track=True))
-
-    def cancel_all_orders(
-        self, symbol: str, params: Mapping[str, Any] | None = None
-    ) -> tuple[int | str, str]:
-        """Spot ``openOrders.cancelAll`` for one symbol; the answer is ``[Order]``."""
-        if self.market_type != "spot":
-            raise NotSupported(
-                "the futures WS API has no cancel-all method; use REST DELETE allOpenOrders"
-            )
-        market = self._markets().market(symbol)
-        p = {"symbol": market.id, **check_params(params)}
-        return self._request("openOrders.cancelAll", p, self._orders_parser())
-
-    def fetch_order(
-        self,
-        id: str,  # noqa: A002 (CCXT's name)
-        symbol: str,
-        params: Mapping[str, Any] | None = None,
-    ) -> tuple[int | str, str]:
-        """``order.status``; the answer is an ``Order``."""
-        market, p = self._order_ref(id, symbol, params)
-        return self._request("order.status", p, self._order_parser(market))
-
-    def fetch_open_orders(
-        self, symbol: str | None = None, params: Mapping[str, Any] | None = None
-    ) -> tuple[int | str, str]:
-        """Spot ``openOrders.status`` (all symbols when ``symbol`` is None); ``[Order]``."""
-        if self.market_type != "spot":
-            raise NotSupported("the futures WS API has no open-orders method; use REST openOrders")
-        p: dict[str, Any] = check_params(params)
-        if symbol is not None:
-            p["symbol"] = self._markets().market(symbol).id
-        return self._request("openOrders.status", p, self._orders_parser())
-
-    def fetch_balance(self, params: Mapping[str, Any] | None = None) -> tuple[int | str, str]:
-        """Spot ``account.status`` or futures ``v2/account.balance``; ``Balances``."""
-        number: Any = self.markets.number if self.markets is not None else float
-        if self.market_type == "spot":
-
-            def parse_spot(raw: msgspec.Raw) -> Any:
-                return parse_account_status(msgspec.json.decode(raw, type=AccountStatus), number)
-
-            return self._request("account.status", check_params(params), parse_spot)
-
-        def parse_futures(raw: msgspec.Raw) -> Any:
-            entries = msgspec.json.decode(raw, type=list[AccountBalanceEntry])
-            return parse_futures_balances(entries, number)
-
-        return self._request("v2/account.balance", check_params(params), parse_futures)
-
-    def fetch_positions(
-        self, symbols: Iterable[str] | None = None, params: Mapping[str, Any] | None = None
-    ) -> tuple[int | str, str]:
-        """Futures ``v2/account.position``; ``[Position]`` (unknown symbols skipped)."""
-        if self.market_type == "spot":
-            raise NotSupported("spot has no positions")
-        markets = self._markets()
-        wanted = {markets.market(s).symbol for s in symbols} if symbols is not None else None
-        p: dict[str, Any] = check_params(params)
-        if wanted is not None and len(wanted) == 1:
-            p.setdefault("symbol", markets.market(next(iter(wanted))).id)
-
-        def parse(raw: msgspec.Raw) -> Any:
-            positions = []
-            for entry in msgspec.json.decode(raw, type=list[AccountPositionEntry]):
-                market = markets.get(entry.symbol)
-                if market is None or (wanted is not None and market.symbol not in wanted):
-                    continue
-                positions.append(parse_account_position(entry, market, self._number()))
-            return positions
-
-        return self._request("v2/account.position", p, parse)
-
-    def fetch_my_trades(
-        self,
-        symbol: str,
-        since: int | None = None,
-        limit: int | None = None,
-        params: Mapping[str, Any] | None = None,
-    ) -> tuple[int | str, str]:
-        """Spot ``myTrades`` for one symbol; ``[Trade]``."""
-        if self.market_type != "spot":
-            raise NotSupported(
-                "the futures WS API has no trade-history method; use REST userTrades"
-            )
-        markets = self._markets()
-        market = markets.market(symbol)
-        p: dict[str, Any] = {"symbol": market.id, "startTime": since, "limit": limit}
-        p.update(check_params(params))
-
-        def parse(raw: msgspec.Raw) -> Any:
-            trades = msgspec.json.decode(raw, type=list[TradeResult])
-            return [parse_my_trade(t, market, self._number()) for t in trades]
-
-        return self._request("myTrades", p, parse)
+    def send(self, request: WsRequest, *, sign: bool | None = None) -> tuple[int | str, str]:
+        """Give a built request an id (and a signature if its method needs one)."""
+        return self._request(request.method, request.params, request.parser, sign=sign)
 
     # -- convenience for Connection.call --------------------------------------------------
     @staticmethod

@@ -20,24 +20,25 @@ import os
 from collections.abc import Mapping
 from typing import Any, Final
 
-from ..._credentials import SecretHolder, read_dotenv
-from ..._exceptions import AuthenticationError, BadRequest, InvalidArgument
+from ..._credentials import EnvVariables, SecretHolder, read_env
+from ..._exceptions import AuthenticationError, InvalidArgument
 
-__all__ = ["ENVIRONMENTS", "DeribitCredentials", "env_var_names"]
+__all__ = ["ENVIRONMENTS", "ENV_VARIABLES", "DeribitCredentials", "env_var_names"]
 
 #: Environments that have their own set of variables.
 ENVIRONMENTS: Final = ("prod", "test", "local")
 
+ENV_VARIABLES: Final = EnvVariables(
+    prefix="DERIBIT",
+    environments=ENVIRONMENTS,
+    suffixes={"client_id": "CLIENT_ID", "client_secret": "CLIENT_SECRET"},
+    subject="deribit environment",
+)
+
 
 def env_var_names(environment: str) -> dict[str, str]:
     """The variable names one environment reads, by role."""
-    if environment not in ENVIRONMENTS:
-        raise BadRequest(
-            f"unknown deribit environment {environment!r}; expected one of "
-            f"{', '.join(ENVIRONMENTS)}"
-        )
-    prefix = f"DERIBIT_{environment.upper()}_"
-    return {"client_id": prefix + "CLIENT_ID", "client_secret": prefix + "CLIENT_SECRET"}
+    return ENV_VARIABLES.names(environment)
 
 
 def _mask(client_id: str) -> str:
@@ -72,14 +73,8 @@ class DeribitCredentials(SecretHolder):
         Half-configured credentials raise ``AuthenticationError`` naming the
         variables, never their values."""
         names = env_var_names(environment)
-        source = os.environ if environ is None else environ
-        file_values = read_dotenv(dotenv) if dotenv is not None else {}
-
-        def get(role: str) -> str | None:
-            name = names[role]
-            return source.get(name) or file_values.get(name) or None
-
-        client_id, secret = get("client_id"), get("client_secret")
+        values = read_env(names, environ=environ, dotenv=dotenv)
+        client_id, secret = values["client_id"], values["client_secret"]
         if client_id is None and secret is None:
             return None
         if client_id is None or secret is None:
