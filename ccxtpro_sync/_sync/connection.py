@@ -18,6 +18,7 @@ import contextlib
 import enum
 import logging
 import os
+import select
 import socket
 import threading
 import time
@@ -405,11 +406,7 @@ class Connection:
             self._abort(connecting)
         ws = self._ws
         if ws is not None:
-            try:
-                with self._send_lock:
-                    ws.send_close(reason=b"client closed")
-            except Exception:  # the socket may already be gone; closing anyway
-                pass
+            self._send_close_now(ws)
             self._abort(ws)
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
@@ -923,6 +920,22 @@ class Connection:
                 self._abort(connecting)
             thread.join(min(0.05, left))
 
+    def _send_close_now(self, ws: websocket.WebSocket) -> None:
+        """Send a close frame only if it can go at once. A server that stops reading
+        leaves a sender (the reader's pong) blocked on the socket, holding the send
+        lock; close() must not wait behind it: the frame is a courtesy, the shutdown
+        that follows wakes that sender."""
+        if not self._send_lock.acquire(blocking=False):
+            return
+        try:
+            sock = ws.sock
+            if sock is not None and _writable(sock):
+                ws.send_close(reason=b"client closed")
+        except Exception:  # the socket may already be gone; closing anyway
+            pass
+        finally:
+            self._send_lock.release()
+
     def _abort(self, ws: websocket.WebSocket) -> None:
         sock = ws.sock
         if sock is not None:
@@ -992,6 +1005,19 @@ class _Watchdog:
         self._done.set()
         if self._thread is not threading.current_thread():
             self._thread.join()
+
+
+def _writable(sock: socket.socket) -> bool:
+    """Whether a small frame can be written to ``sock`` without waiting (the kernel
+    reports writable only with ample buffer room)."""
+    try:
+        if hasattr(select, "poll"):  # no descriptor limit, unlike select()
+            poller = select.poll()
+            poller.register(sock, select.POLLOUT)
+            return bool(poller.poll(0))
+        return bool(select.select([], [sock], [], 0)[1])
+    except (OSError, ValueError):
+        return False
 
 
 def _not_closed(error: BaseException) -> bool:

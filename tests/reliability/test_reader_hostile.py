@@ -18,6 +18,7 @@ import pytest
 from ccxtpro_sync import ProtocolError, default_reconnect_policy
 from ccxtpro_sync._core.events import Inbound
 from ccxtpro_sync._core.frames import FrameParser, MessageTooLarge
+from ccxtpro_sync._core.plain import PlainProtocol
 from ccxtpro_sync._exchanges.binance.stream_protocol import BinanceStreamProtocol
 from ccxtpro_sync._sync.connection import Connection
 
@@ -158,3 +159,39 @@ def test_a_failing_on_open_gives_up_loudly_and_releases_the_socket() -> None:
         server.close()
     assert len(gave_up) == 1 and isinstance(gave_up[0], RuntimeError)
     assert conn.finished
+
+
+def test_close_does_not_wait_behind_a_send_blocked_by_a_server_that_stops_reading() -> None:
+    """The server floods pings and never reads: the reader's pong blocks on the full
+    socket, holding the send lock, until its 600 s socket timeout. close() used to wait
+    behind it for the close frame; it now skips the frame and shuts the socket."""
+    flooded = threading.Event()
+    ping = (frame_header(125, 0x9, fin=True) + b"p" * 125) * 100
+
+    def serve(sock: socket.socket, stop: threading.Event) -> None:
+        sock.sendall(upgrade_response(read_request(sock)))
+        sock.settimeout(0.5)  # the client stops reading: our sendall then times out
+        try:
+            while not stop.is_set():
+                sock.sendall(ping)
+        except TimeoutError:
+            flooded.set()  # both ways are full now: the client's pong is stuck
+        stop.wait(60)
+
+    server = RawServer(serve)
+    conn = Connection(PlainProtocol(server.url), name="flood", read_timeout=600, ping_interval=600)
+    closed = threading.Event()
+    try:
+        conn.start()
+        assert flooded.wait(30), "the client kept reading the ping flood"
+        closer = threading.Thread(target=lambda: (conn.close(), closed.set()), daemon=True)
+        closer.start()
+        assert closed.wait(20), "close() hung behind the blocked pong"
+        thread = conn.thread
+        assert thread is not None and not thread.is_alive()
+    finally:
+        ws = conn._ws
+        if not closed.is_set() and ws is not None:
+            conn._abort(ws)  # unblock the stuck pong, so the test ends
+        conn.close()
+        server.close()
