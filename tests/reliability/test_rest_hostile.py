@@ -394,3 +394,25 @@ def test_a_forked_child_never_reuses_or_cuts_the_parents_connection(
     by_target = {target: connection for connection, _, target in server.seen}
     assert by_target["/child"] != by_target["/parent-1"]
     assert by_target["/parent-2"] == by_target["/parent-1"]  # the parent's was left intact
+
+
+def test_connections_are_reused_in_a_process_with_many_descriptors(
+    scripted: Callable[[Handler], Scripted],
+) -> None:
+    """A process holding over 1024 descriptors (thousands of streams): the idle check
+    used select(), which refuses such descriptors, so no connection was ever reused."""
+    server = scripted(echo)
+    spare = os.open(os.devnull, os.O_RDONLY)
+    held = [os.dup(spare) for _ in range(1100)]
+    rest = BinanceRest(server.url, "spot", timeout=10)
+    try:
+        assert rest.send("GET", "/a") == b'{"target":"/a"}'
+        sock = rest._idle[0].sock
+        assert sock is not None and sock.fileno() >= 1024  # the case under test
+        for target in ("/b", "/c"):
+            assert rest.send("GET", target) == b'{"target":"%s"}' % target.encode()
+    finally:
+        rest.close()
+        for fd in [spare, *held]:
+            os.close(fd)
+    assert server.connections == 1
