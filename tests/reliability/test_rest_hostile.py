@@ -25,6 +25,7 @@ from ccxtpro_sync import (
     ProtocolError,
     RateLimitExceeded,
 )
+from ccxtpro_sync._exchanges.binance import rest as rest_module
 from ccxtpro_sync._exchanges.binance.rest import BinanceRest
 from ccxtpro_sync.simulator import LocalExchange
 
@@ -416,3 +417,80 @@ def test_connections_are_reused_in_a_process_with_many_descriptors(
         for fd in [spare, *held]:
             os.close(fd)
     assert server.connections == 1
+
+
+class LateTimer(BinanceRest):
+    """Holds each fired deadline timer until the test lets it go on: the timer thread
+    is then exactly as late as a scheduler may make it."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url, "spot", timeout=30)
+        self.fired = threading.Event()
+        self.go = threading.Event()
+        self.cut_done = threading.Event()
+
+    def _cut(self, *args: Any) -> None:
+        self.fired.set()
+        self.go.wait(30)
+        super()._cut(*args)
+        self.cut_done.set()
+
+
+def test_a_late_deadline_timer_never_cuts_the_next_call_on_the_connection(
+    scripted: Callable[[Handler], Scripted], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A call's deadline timer fires just as the call completes, too late to be
+    cancelled, and runs only once the connection went back to the pool and carries an
+    order: it must not shut it (the order would end with an unknown outcome).
+
+    The interleaving is forced, not waited for: the first call's answer is read in
+    full, then held until its timer has fired (``_read_capped`` wrapped); the timer is
+    held until the order is on the connection (``LateTimer``)."""
+    got_order = threading.Event()
+    answer_order = threading.Event()
+
+    def handler(peer: Peer) -> None:
+        while (request := peer.request()) is not None:
+            if request[0] == "POST":
+                got_order.set()
+                answer_order.wait(30)
+            peer.answer(b'{"target":"%s"}' % request[1].encode())
+
+    server = scripted(handler)
+    rest = LateTimer(server.url)
+    read_capped = rest_module._read_capped
+
+    def read_then_wait_for_the_timer(*args: Any) -> bytes:
+        content = read_capped(*args)
+        if not rest.go.is_set():
+            assert rest.fired.wait(30)
+        return content
+
+    monkeypatch.setattr(rest_module, "_read_capped", read_then_wait_for_the_timer)
+    results: dict[str, Any] = {}
+
+    def call(name: str, method: str, target: str, timeout: float) -> None:
+        try:
+            results[name] = rest.send(method, target, timeout=timeout)
+        except BaseException as error:
+            results[name] = error
+
+    try:
+        call("first", "GET", "/first", 1.0)
+        assert rest.fired.is_set()
+        assert results["first"] == b'{"target":"/first"}'
+        assert len(rest._idle) == 1  # the connection is back in the pool
+        order = threading.Thread(target=call, args=("order", "POST", "/api/v3/order", 30))
+        order.start()
+        assert got_order.wait(10)  # the order is on that connection now
+        rest.go.set()  # the late timer runs
+        assert rest.cut_done.wait(10)
+        answer_order.set()
+        order.join(10)
+    finally:
+        rest.go.set()
+        answer_order.set()
+        rest.close()
+    assert results["order"] == b'{"target":"/api/v3/order"}'
+    assert server.connections == 1
+    assert [method for _, method, _ in server.seen] == ["GET", "POST"]

@@ -317,9 +317,15 @@ class BinanceRest:
             raw = self._connecting.get(conn)
         return [s for s in (conn.sock, raw) if s is not None]
 
-    def _cut(self, conn: HTTPConnection, expired: threading.Event) -> None:
-        """The deadline of a request on ``conn`` passed: end it (its reader gets an error)."""
-        expired.set()
+    def _cut(self, conn: HTTPConnection, expired: threading.Event, ended: threading.Event) -> None:
+        """The deadline of a request on ``conn`` passed: end it (its reader gets an error).
+
+        Unless the request already ended: a timer that fired as it ended (too late to
+        be cancelled) must not shut ``conn``, which may now carry another call."""
+        with self._lock:
+            if ended.is_set():
+                return
+            expired.set()  # from here on, the request's end does not keep ``conn``
         _shut(self._sockets(conn))
 
     def _exchange(
@@ -338,7 +344,8 @@ class BinanceRest:
         ``conn`` goes back to the idle pool only when the answer was read cleanly."""
         timeout = deadline - time.monotonic()
         expired = threading.Event()
-        cutter = threading.Timer(max(0.0, timeout), self._cut, (conn, expired))
+        ended = threading.Event()
+        cutter = threading.Timer(max(0.0, timeout), self._cut, (conn, expired, ended))
         cutter.daemon = True
         keep = False
         sending = True  # a dead kept-alive connection shows before any answer byte
@@ -377,6 +384,8 @@ class BinanceRest:
             raise ExchangeNotAvailable(f"{what} to {self._origin} failed: {error}") from error
         finally:
             cutter.cancel()
+            with self._lock:
+                ended.set()
             self._checkin(conn, keep and not expired.is_set())
         if expired.is_set():  # cut just as the answer completed: it may be partial
             raise RequestTimeout(f"{what} timed out after {total}s")
