@@ -733,7 +733,7 @@ class Connection:
             for opcode, data in messages:
                 if opcode <= OP_BINARY:
                     if inspect:  # an application heartbeat may own this frame
-                        consumed, answers = heartbeat.on_message(data, now)
+                        consumed, answers = self._heartbeat_message(data, now)
                         if answers:
                             self._send_paced(answers)
                         if consumed:
@@ -806,9 +806,25 @@ class Connection:
             self._apply(inbound)
         return now + FRESHNESS_POLL
 
+    def _heartbeat_message(self, data: bytes, now: float) -> tuple[bool, list[str]]:
+        """The heartbeat's look at a data frame. It may run user code (a custom
+        heartbeat's ``is_reply``) on whatever the server sent: if that raises, the
+        frame is reported and passed on, never the reader's end."""
+        try:
+            return self.heartbeat.on_message(data, now)
+        except Exception as error:
+            _log.exception("%s: heartbeat failed on a frame", self.name)
+            self._deliver(Inbound(errors=[error]))
+            return False, []
+
     def _beat(self, ws: websocket.WebSocket, now: float, last_rx: float) -> None:
         """Run the heartbeat's timer: probe, or leave a dead connection."""
-        tick = self.heartbeat.on_timer(now, last_rx)
+        try:
+            tick = self.heartbeat.on_timer(now, last_rx)
+        except Exception as error:  # e.g. a custom heartbeat's probe(): reported, not fatal
+            _log.exception("%s: heartbeat timer failed", self.name)
+            self._deliver(Inbound(errors=[error]))
+            return
         if tick.dead is not None:
             raise _Reconnect(tick.dead)
         if tick.ping:

@@ -18,6 +18,7 @@ import pytest
 from ccxtpro_sync import ProtocolError, default_reconnect_policy
 from ccxtpro_sync._core.events import Inbound
 from ccxtpro_sync._core.frames import FrameParser, MessageTooLarge
+from ccxtpro_sync._core.heartbeat import CustomHeartbeat, JsonRpcHeartbeat
 from ccxtpro_sync._core.plain import PlainProtocol
 from ccxtpro_sync._exchanges.binance.stream_protocol import BinanceStreamProtocol
 from ccxtpro_sync._sync.connection import Connection
@@ -195,3 +196,65 @@ def test_close_does_not_wait_behind_a_send_blocked_by_a_server_that_stops_readin
             conn._abort(ws)  # unblock the stuck pong, so the test ends
         conn.close()
         server.close()
+
+
+# -- heartbeats: code that looks at every frame the server sends ----------------------------
+
+
+def nested(depth: int) -> bytes:
+    return b"[" * depth + b'"heartbeat"' + b"]" * depth
+
+
+def test_a_deeply_nested_frame_is_not_a_heartbeat() -> None:
+    """json.loads raises RecursionError (not ValueError) on deep nesting."""
+    jsonrpc = JsonRpcHeartbeat(interval=10)
+    jsonrpc.on_open(0.0)
+    assert jsonrpc.on_message(nested(100_000), 1.0) == (False, [])
+    custom = CustomHeartbeat(probe=lambda: "ping", is_reply=lambda m: m == "pong", interval=1)
+    custom.on_open(0.0)
+    assert custom.on_timer(2.0, 2.0).frames == ["ping"]  # a reply is due: frames are read
+    assert custom.on_message(nested(100_000), 2.5) == (False, [])
+
+
+def test_a_raising_is_reply_is_reported_and_the_reader_goes_on(
+    protocol_errors: Events,
+) -> None:
+    """A careless custom heartbeat: ``is_reply`` assumes every frame is a JSON object.
+    A text frame makes it raise on the reader thread: reported as a protocol error and
+    the frame passed on; the reader used to die (the connection gave up for good)."""
+    from ccxtpro_sync import signals
+
+    received = Events(signals.message_received)
+
+    def serve(sock: socket.socket, stop: threading.Event) -> None:
+        sock.sendall(upgrade_response(read_request(sock)))
+        sock.settimeout(30)
+        sock.recv(4096)  # the client's probe: a reply is due, so frames are inspected
+        text = b"not json"
+        sock.sendall(frame_header(len(text), 0x1, fin=True) + text)
+        data = b'{"n": 1}'
+        sock.sendall(frame_header(len(data), 0x1, fin=True) + data)
+        stop.wait(30)
+
+    def is_reply(message: dict[str, object]) -> bool:
+        return message.get("pong") is True  # AttributeError on a str
+
+    server = RawServer(serve)
+    gave_up: list[BaseException] = []
+    heartbeat = CustomHeartbeat(probe=lambda: "ping", is_reply=is_reply, interval=0.2, timeout=30)
+    conn = Connection(
+        PlainProtocol(server.url),
+        name="careless",
+        heartbeat=heartbeat,
+        on_give_up=lambda _conn, error: gave_up.append(error),
+    )
+    try:
+        conn.start()
+        received.wait_for(2, timeout=30)  # both frames reached the protocol
+        errors = protocol_errors.wait_for(1, timeout=10)
+    finally:
+        received.close()
+        conn.close()
+        server.close()
+    assert not gave_up
+    assert isinstance(errors[0]["error"], AttributeError)
