@@ -632,12 +632,14 @@ class Connection:
         except (OSError, websocket.WebSocketException) as error:
             reason = f"socket error: {error!r}"
         finally:
-            with self._lock:
-                self._ws = None
-                self._outbox.clear()  # the next session restores from the protocol's state
-                tail = self.protocol.on_close()
-            self._ready.clear()
-            self._release(ws)
+            try:
+                with self._lock:
+                    self._ws = None
+                    self._outbox.clear()  # the next session restores from the protocol's state
+                    tail = self.protocol.on_close()
+            finally:  # a failing on_close (a bug: the reader gives up) leaves no socket open
+                self._ready.clear()
+                self._release(ws)
         closing = self._closing.is_set()
         if closing:  # whatever the socket said while we shut it down
             code, reason = None, "client closed"

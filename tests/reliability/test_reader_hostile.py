@@ -119,7 +119,17 @@ class OpenFails(BinanceStreamProtocol):
         raise RuntimeError("bug in on_open")
 
 
-def test_a_failing_on_open_gives_up_loudly_and_releases_the_socket() -> None:
+class CloseFails(BinanceStreamProtocol):
+    """A protocol whose ``on_close`` has a bug."""
+
+    def on_close(self) -> Inbound:
+        raise RuntimeError("bug in on_close")
+
+
+@pytest.mark.parametrize("protocol", [OpenFails, CloseFails])
+def test_a_failing_on_open_or_on_close_gives_up_loudly_and_releases_the_socket(
+    protocol: type[BinanceStreamProtocol],
+) -> None:
     """The reader ends with the error (every waiter told) and its socket is closed at
     once: the server sees the end of the stream, without waiting for ``close()`` or the
     garbage collector."""
@@ -127,6 +137,8 @@ def test_a_failing_on_open_gives_up_loudly_and_releases_the_socket() -> None:
 
     def serve(sock: socket.socket, stop: threading.Event) -> None:
         sock.sendall(upgrade_response(read_request(sock)))
+        # A close frame ends the session (on_close runs); the TCP side stays ours.
+        sock.sendall(frame_header(2, 0x8, fin=True) + (1000).to_bytes(2, "big"))
         sock.settimeout(30)
         while sock.recv(4096):  # the client's frames, until it closes the socket
             pass
@@ -141,8 +153,8 @@ def test_a_failing_on_open_gives_up_loudly_and_releases_the_socket() -> None:
         done.set()
 
     conn = Connection(
-        OpenFails(server.url),
-        name="open-fails",
+        protocol(server.url),
+        name="fails",
         read_timeout=30.0,
         ping_interval=5.0,
         on_give_up=on_give_up,
@@ -159,6 +171,7 @@ def test_a_failing_on_open_gives_up_loudly_and_releases_the_socket() -> None:
         conn.close()
         server.close()
     assert len(gave_up) == 1 and isinstance(gave_up[0], RuntimeError)
+    assert str(gave_up[0]) == f"bug in {'on_open' if protocol is OpenFails else 'on_close'}"
     assert conn.finished
 
 
