@@ -9,12 +9,15 @@ thread against raw servers on 127.0.0.1 written here.
 from __future__ import annotations
 
 import socket
+import sys
 import threading
 import tracemalloc
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
+import ccxtpro_sync
 from ccxtpro_sync import ProtocolError, default_reconnect_policy
 from ccxtpro_sync._core.events import Inbound
 from ccxtpro_sync._core.frames import FrameParser, MessageTooLarge
@@ -22,7 +25,9 @@ from ccxtpro_sync._core.heartbeat import CustomHeartbeat, JsonRpcHeartbeat
 from ccxtpro_sync._core.plain import PlainProtocol
 from ccxtpro_sync._exchanges.binance.stream_protocol import BinanceStreamProtocol
 from ccxtpro_sync._sync.connection import Connection
+from ccxtpro_sync.simulator import LocalExchange
 
+from .support import make_client, signal_logs
 from .test_hostile_transport import (
     Events,
     RawServer,
@@ -271,3 +276,48 @@ def test_a_raising_is_reply_is_reported_and_the_reader_goes_on(
         server.close()
     assert not gave_up
     assert isinstance(errors[0]["error"], AttributeError)
+
+
+# -- the dispatcher thread: a careless callback ----------------------------------------------
+
+
+def test_a_callback_calling_sys_exit_does_not_end_the_dispatcher(exchange: LocalExchange) -> None:
+    """``sys.exit()`` in a callback raises SystemExit, which is not an Exception: it
+    ended the dispatcher thread silently (threads ignore SystemExit), and no callback
+    ran again. It is a callback error like any other."""
+    calls = [0]
+
+    def exits(ticker: Any) -> None:
+        calls[0] += 1
+        sys.exit(3)
+
+    client = make_client(ccxtpro_sync.binance, exchange)
+    with client, signal_logs(client) as logs:
+        client.on_bids_asks("BTC/USDT", exits)
+        errors = logs["callback_error"].wait_for(3, timeout=10)  # called again after exiting
+        dispatcher = client.hub.dispatcher.thread
+        assert dispatcher is not None and dispatcher.is_alive()
+    assert calls[0] >= 3
+    assert all(isinstance(e.payload["error"], SystemExit) for e in errors)
+
+
+def test_a_signal_receiver_calling_sys_exit_does_not_end_the_reader(
+    exchange: LocalExchange,
+) -> None:
+    """The same from a signal receiver, which runs on the reader thread: the reader
+    died silently and every watch timed out."""
+    from ccxtpro_sync import signals
+
+    exits = [0]
+
+    def receiver(sender: Any, **payload: Any) -> None:
+        exits[0] += 1
+        sys.exit(3)
+
+    signals.connection_started.connect(receiver, weak=False)
+    try:
+        with make_client(ccxtpro_sync.binance, exchange) as client:
+            assert client.watch_ticker("BTC/USDT", timeout=10).symbol == "BTC/USDT"
+    finally:
+        signals.connection_started.disconnect(receiver)
+    assert exits[0] >= 1
