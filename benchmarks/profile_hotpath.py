@@ -50,7 +50,7 @@ STAGES: list[tuple[str, str]] = [
     ("book sync / order book", r"(BookSync|OrderBook|_orderbook|book_sync)"),
     ("parse to unified structs", r"^(parse_|iso8601|__create_fn__|_cost|_volumes|Ticker|Trade)"),
     ("caches (ArrayCache)", r"^ArrayCache"),
-    ("payload decode (msgspec) + route", r"^(MarketData|_LockedRouter|_decode|on_)"),
+    ("payload decode (msgspec) + route", r"^(MarketData|RotationRouter|_decode|on_)"),
     ("envelope decode + Inbound", r"^BinanceStreamProtocol|^Inbound"),
     (
         "websocket-client framing",

@@ -93,6 +93,9 @@ class Inbound(msgspec.Struct):
     ready: bool = False
     #: Telemetry to send once every lock is released: (signal attribute name, payload).
     notices: list[Notice] = []
+    #: Work for the owner's helper threads (a REST snapshot to fetch), handed over by
+    #: value once every lock is released: the protocol never calls up into its owner.
+    tasks: list[Any] = []
 
 
 #: Message hash of raw frames, for recorders (see ``RawTap``).

@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
+
+class FramePacer(Protocol):
+    """Paces outgoing frames by what each one is (an exchange whose limits differ per
+    request class). Shared by the connections of one account, so it must be
+    thread-safe; like ``TokenBucket.reserve`` it books the frame's cost and returns
+    how long to wait before sending it."""
+
+    def reserve(self, now: float, frame: str) -> float: ...
+
 
 class TokenBucket:
     """``rate`` tokens per second, at most ``burst`` saved up.

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import websocket
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
@@ -41,7 +41,7 @@ from .._core.frames import (
     FrameParser,
 )
 from .._core.heartbeat import Heartbeat, ServerPing
-from .._core.pacing import TokenBucket
+from .._core.pacing import FramePacer, TokenBucket
 from .._core.protocol import ConnectionProtocol
 from .._exceptions import (
     BadRequest,
@@ -61,6 +61,12 @@ from .hub import Hub
 from .reconnect import default_reconnect_policy
 
 T = TypeVar("T")
+if TYPE_CHECKING:  # a bare ``Connection`` is ``Connection[Any]``: protocol not named
+    from typing_extensions import TypeVar as DefaultTypeVar
+
+    P_co = DefaultTypeVar("P_co", bound=ConnectionProtocol, default=Any, covariant=True)
+else:
+    P_co = TypeVar("P_co", bound=ConnectionProtocol, covariant=True)
 _log = logging.getLogger("ccxtpro_sync")
 
 
@@ -80,6 +86,8 @@ SessionEndHandler = Callable[["Connection", "ConnectionClosed | None"], None]
 GiveUpHandler = Callable[["Connection", BaseException], None]
 #: Called on the reader thread when an open connection is lost, before reconnecting.
 LostHandler = Callable[["Connection", BaseException], None]
+#: Given the ``Inbound.tasks`` of a frame (work for the owner's helper threads), no lock held.
+TaskHandler = Callable[[list[Any]], None]
 
 
 class State(enum.Enum):
@@ -119,16 +127,18 @@ def _handshake_error(error: websocket.WebSocketBadStatusException) -> CcxtproSyn
     return BadRequest(message, code=status)
 
 
-class Connection:
-    """A self-healing websocket connection driven by a sans-I/O protocol.
+class Connection(Generic[P_co]):
+    """A self-healing websocket connection driven by a sans-I/O protocol ``P_co``.
 
     Thread-safe. ``start()`` returns at once; ``wait_ready()`` blocks until the
-    socket is open and the protocol's resume sequence has completed.
+    socket is open and the protocol's resume sequence has completed. The protocol
+    is the connection's own: other threads reach it only through ``query``,
+    ``queue``, ``call`` and ``feed``, each under the connection's lock.
     """
 
     def __init__(
         self,
-        protocol: ConnectionProtocol,
+        protocol: P_co,
         *,
         hub: Hub | None = None,
         owner: Any = None,
@@ -138,6 +148,7 @@ class Connection:
         read_timeout: float = 60.0,
         ping_interval: float = 20.0,
         outgoing_rate: float = 3.0,
+        pacer: FramePacer | None = None,
         stable_after: float = 5.0,
         headers: dict[str, str] | None = None,
         heartbeat: Heartbeat | None = None,
@@ -146,18 +157,20 @@ class Connection:
         kind: str = "stream",
         on_give_up: GiveUpHandler | None = None,
         on_lost: LostHandler | None = None,
+        on_tasks: TaskHandler | None = None,
     ) -> None:
         if read_timeout <= 0 or ping_interval <= 0:
             raise ValueError("read_timeout and ping_interval must be positive")
         if max_message_size < 125:
             raise ValueError("max_message_size must be at least 125 bytes")
-        self.protocol = protocol
+        self._protocol = protocol
         self.name = name or "connection"
         #: What the connection carries: ``market``, ``ws_api``, ``user_data`` (or ``stream``).
         self.kind = kind
         self._max_message = max_message_size
         self._on_give_up = on_give_up
         self._on_lost = on_lost
+        self._on_tasks = on_tasks
         self._owner = owner if owner is not None else self
         self._owns_hub = hub is None
         self.hub = hub if hub is not None else Hub(owner=self._owner, name=self.name)
@@ -184,6 +197,8 @@ class Connection:
         self._flush_lock = threading.Lock()
         # burst 1: at most rate + 1 frames in any one-second window, whatever the phase.
         self._bucket = TokenBucket(outgoing_rate, burst=1.0, now=time.monotonic())
+        #: When given, paces each frame by its class instead of ``_bucket``.
+        self._pacer = pacer
         self._closing = threading.Event()
         self._ready = threading.Event()
         #: Notified when the connection becomes ready, gives up or is closed (a leaf lock):
@@ -226,7 +241,7 @@ class Connection:
         if self._url:
             return self._url
         with self._lock:  # never connected yet: the URL it would use
-            return self._url or self._redact(self.protocol.url())
+            return self._url or self._redact(self._protocol.url())
 
     @property
     def state(self) -> State:
@@ -245,7 +260,7 @@ class Connection:
         """True once closed or given up: this connection will carry nothing more."""
         return self._fatal is not None or self._closing.is_set()
 
-    def start(self) -> Connection:
+    def start(self) -> Connection[P_co]:
         """Start the reader thread (idempotent). Returns self for chaining."""
         self._check_usable()
         with self._lock:
@@ -291,7 +306,7 @@ class Connection:
         non-blocking, so a caller may hold its own lock around it."""
         self._check_usable()
         with self._lock:
-            _request_ids, frames = build(self.protocol)
+            _request_ids, frames = build(self._protocol)
             if frames:
                 self._outbox.extend(frames)
 
@@ -335,7 +350,7 @@ class Connection:
         self._check_usable()
         futures: list[tuple[int | str, Future[Any]]] = []
         with self._lock:
-            request_ids, frames = build(self.protocol)
+            request_ids, frames = build(self._protocol)
             if frames and timeout is not None:
                 for request_id in request_ids:
                     future: Future[Any] = Future()
@@ -367,15 +382,24 @@ class Connection:
                         self._inflight.pop(request_id, None)
                     # Requests nobody waits for any more leave nothing in the protocol.
                     unanswered = [rid for rid, future in futures if not future.done()]
-                    abandon = getattr(self.protocol, "abandon", None)
+                    abandon = getattr(self._protocol, "abandon", None)
                     if unanswered and abandon is not None:
                         abandon(unanswered)
 
-    def query(self, read: Callable[[Any], T]) -> T:
+    def query(self, read: Callable[[P_co], T]) -> T:
         """``read(protocol)`` under the protocol lock: the one way to look at protocol
         state from another thread. ``read`` must be quick and must not block."""
         with self._lock:
-            return read(self.protocol)
+            return read(self._protocol)
+
+    def feed(self, produce: Callable[[P_co], Inbound | list[Delivery]]) -> None:
+        """Input from elsewhere than the socket (a REST snapshot fetched for the
+        protocol's state) enters as a frame does: ``produce(protocol)`` runs under
+        the protocol lock, and what it returns is handed over once the lock is
+        released, by the same code as a frame's deliveries, notices and tasks."""
+        with self._lock:
+            result = produce(self._protocol)
+        self._deliver(result if isinstance(result, Inbound) else Inbound(deliveries=result))
 
     def request(self, method: str, params: Any = None, *, timeout: float = 10.0) -> Any:
         """Send one request frame built by the protocol and return its result."""
@@ -421,7 +445,7 @@ class Connection:
         """Figures about this connection (see ``ConnectionInfo`` for their meaning)."""
         now = time.monotonic()
         with self._lock:
-            book = getattr(self.protocol, "book", None)
+            book = getattr(self._protocol, "book", None)
             desired = book.desired() if book is not None else []
             subscriptions = [self._redact_stream(stream) for stream in desired]
             confirmed = len(book.confirmed()) if book is not None else 0
@@ -452,7 +476,7 @@ class Connection:
             "last_error": repr(self._last_error) if self._last_error else None,
         }
 
-    def __enter__(self) -> Connection:
+    def __enter__(self) -> Connection[P_co]:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -549,7 +573,7 @@ class Connection:
             raise ClientClosed(f"{self.name}: closed")
         self._state = State.CONNECTING if self.connects == 0 else State.RECONNECTING
         with self._lock:
-            url = self.protocol.url()
+            url = self._protocol.url()
             self._url = self._redact(url)  # what signals, logs and errors may show
         ws = websocket.WebSocket(skip_utf8_validation=True, enable_multithread=False)
         self._connecting = ws  # so that close() can cut a handshake short
@@ -601,7 +625,7 @@ class Connection:
         try:
             with self._lock:
                 self._ws = ws
-                inbound = self.protocol.on_open(started)
+                inbound = self._protocol.on_open(started)
                 greeting = self.heartbeat.on_open(started)
         except BaseException:  # a bug: the reader gives up, but leaves no socket open
             with self._lock:
@@ -636,7 +660,7 @@ class Connection:
                 with self._lock:
                     self._ws = None
                     self._outbox.clear()  # the next session restores from the protocol's state
-                    tail = self.protocol.on_close()
+                    tail = self._protocol.on_close()
             finally:  # a failing on_close (a bug: the reader gives up) leaves no socket open
                 self._ready.clear()
                 self._release(ws)
@@ -686,7 +710,7 @@ class Connection:
         if sock is None:
             raise _Reconnect("socket gone before reading")
         heartbeat = self.heartbeat
-        protocol = self.protocol
+        protocol = self._protocol
         # The protocol's per-stream freshness check (resubscribes silent streams), if any:
         # a connection whose only streams went silent must still wake up to run it.
         check_freshness = getattr(protocol, "check_freshness", None)
@@ -753,6 +777,7 @@ class Connection:
                     if not isinstance(result, list):  # a list: nothing but data (the fast path)
                         if (
                             result.notices
+                            or result.tasks
                             or result.responses
                             or result.outgoing
                             or result.errors
@@ -873,6 +898,8 @@ class Connection:
                 send(signals.protocol_error, self._owner, url=self.url, name=self.name, error=error)
         for name, payload in inbound.notices:
             send(getattr(signals, name), self._owner, **payload)
+        if inbound.tasks and self._on_tasks is not None:
+            self._on_tasks(inbound.tasks)
         if inbound.deliveries:
             self.reader_wait += self.hub.deliver_many(inbound.deliveries, self.name, url=self._url)
         for message_hash, error in inbound.rejections:
@@ -911,7 +938,10 @@ class Connection:
         """Send frames in order, within the exchange's incoming-message rate limit."""
         for frame in frames:
             with self._send_lock:
-                delay = self._bucket.reserve(time.monotonic())
+                if self._pacer is None:
+                    delay = self._bucket.reserve(time.monotonic())
+                else:
+                    delay = self._pacer.reserve(time.monotonic(), frame)
             if delay > 0 and self._closing.wait(delay):
                 raise ClientClosed(f"{self.name}: closed")
             ws = self._ws

@@ -206,6 +206,32 @@ class ConnectionPlanner:
         with self._lock:
             return [c for pool in self.pools.values() for c in pool]
 
+    def purge_finished(self) -> None:
+        """Forget connections that gave up or were closed (under the lock)."""
+        for pool in self.pools.values():
+            for conn in [c for c in pool if c.finished]:
+                self.forget_connection(conn)
+
+    def forget_connection(self, conn: Connection) -> None:
+        """Drop ``conn`` and what it carried: its streams count as unsubscribed."""
+        for pool in self.pools.values():
+            if conn in pool:
+                pool.remove(conn)
+        streams = [stream for (_, stream), c in self.carrier.items() if c is conn]
+        for ref in [ref for ref, c in self.carrier.items() if c is conn]:
+            del self.carrier[ref]
+        self.load.pop(conn, None)
+        gone = set(streams)
+        dropped = [key for key in self.held if not gone.isdisjoint(key[1:])]
+        self.held.difference_update(dropped)
+        for stream in streams:
+            self._forget(stream)
+        # A watch hold is re-acquired whole by its next call: release what it still
+        # holds on other (live) connections, so no stream is referenced twice.
+        alive = [s for key in dropped for s in key[1:] if s not in gone]
+        if alive:
+            self.release(alive)
+
 
 class Overlap:
     """What the client does around a rotation (default: nothing).

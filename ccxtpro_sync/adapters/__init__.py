@@ -5,7 +5,8 @@
   ``watch``/``on``/``stream``/``un_watch``, requests, reconnection with the
   restoration order (connect, authenticate, restore subscriptions, resume),
   heartbeats and timers, raw tap and replay.
-* ``Decoded``, ``Reply``, ``Limits``: the values an adapter returns.
+* ``Decoded``, ``Reply``, ``Limits``: the values an adapter returns; ``FramePacer``:
+  the pacing by request class a ``Limits`` may carry.
 * Heartbeat strategies for ``Adapter.heartbeat`` and ``WebSocketClient``.
 """
 
@@ -19,6 +20,7 @@ from .._core.heartbeat import (
     ServerPing,
     Tick,
 )
+from .._core.pacing import FramePacer
 from .base import Adapter, Decoded, Limits, Reply
 from .client import AdapterClient
 from .protocol import AdapterProtocol
@@ -31,6 +33,7 @@ __all__ = [
     "Decoded",
     "Delivery",
     "Disabled",
+    "FramePacer",
     "Heartbeat",
     "JsonRpcHeartbeat",
     "Limits",

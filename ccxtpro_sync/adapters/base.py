@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from .._core.events import Delivery
 from .._core.heartbeat import Heartbeat
+from .._core.pacing import FramePacer
 
 __all__ = ["Adapter", "Decoded", "Limits", "Reply"]
 
@@ -35,6 +36,9 @@ class Limits:
     max_streams: int = 1000
     #: Frames per second the client may send on one connection.
     messages_per_second: float = 5.0
+    #: Paces each frame by its class instead (replaces ``messages_per_second``); one
+    #: object for every connection of a client when the exchange counts per account.
+    pacer: FramePacer | None = None
 
 
 @dataclass(frozen=True, slots=True)

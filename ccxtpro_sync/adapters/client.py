@@ -1,16 +1,16 @@
 """``AdapterClient``: every exchange's watch/on/stream/un_watch on top of an ``Adapter``.
 
-The exchange-neutral half of a client: connection planning (``ConnectionPlanner``),
-holds and reference counts, the three consumer faces, requests, heartbeats and
-adapter timers, reconnection with the restoration order, raw tap and replay, and
-``connections()``. An exchange supplies only its ``Adapter``.
+The faces, holds, planning, rotation, replay and ``connections()`` are
+``StreamClient``'s, the one implementation Binance's clients use too; this adds
+the adapter's connections (heartbeats and adapter timers, reconnection with the
+restoration order) and requests. An exchange supplies only its ``Adapter``.
 """
 
 from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from tenacity import Retrying
@@ -19,13 +19,10 @@ from .._arguments import check_handler
 from .._core.events import Delivery, Policy, RawMessage
 from .._core.heartbeat import Heartbeat, Tick, make_heartbeat
 from .._core.rotation import DeliveredKeys
-from .._exceptions import BadRequest
-from .._sync.base_client import BaseClient
 from .._sync.connection import Connection
 from .._sync.consumers import Stream, Subscription
-from .._sync.info import ConnectionInfo
-from .._sync.planner import ConnectionPlanner, Overlap
-from .._sync.rotator import Rotator
+from .._sync.planner import Overlap
+from .._sync.stream_client import StreamClient, streams_of
 from .base import Adapter
 from .protocol import AdapterProtocol, Dedupe
 
@@ -34,7 +31,7 @@ __all__ = ["AdapterClient"]
 Handler = Callable[[Any], object]
 
 
-class AdapterClient(BaseClient):
+class AdapterClient(StreamClient):
     """A threaded client for any exchange that implements ``Adapter``.
 
     Args:
@@ -68,23 +65,16 @@ class AdapterClient(BaseClient):
         self._reconnect = reconnect
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
-        self._planner = ConnectionPlanner(
-            self._lock,
-            new_connection=self._new_connection,
-            max_streams=self.adapter.limits.max_streams,
-            check=self._check_usable,
-            closed=lambda: self._closed,
-            overlap=_AdapterOverlap(self),
-        )
         # Make-before-break rotation: what each message hash last delivered.
         self._dedupe = Dedupe(DeliveredKeys(), threading.Lock())
-        self._rotator = Rotator(
-            lambda conn: self._planner.rotate(conn, self._timeout(None)),
-            self._planner.connections,
+        self._init_streams(
+            new_connection=self._new_connection,
+            max_streams=self.adapter.limits.max_streams,
+            rotation_timeout=self.timeout,
+            overlap=_AdapterOverlap(self),
             max_age=max_connection_age,
             jitter=(max_connection_age or 0.0) / 10,
             stagger=rotation_stagger,
-            name=self.name,
         )
 
     # -- connections -----------------------------------------------------------------
@@ -101,83 +91,50 @@ class AdapterClient(BaseClient):
             connect_timeout=self._connect_timeout,
             read_timeout=self._read_timeout,
             outgoing_rate=adapter.limits.messages_per_second,
+            pacer=adapter.limits.pacer,
             heartbeat=beat,
+            on_give_up=self._connection_gave_up,
         )
         beat.connection = conn
         if self._rotator.max_age is not None:
             self._rotator.start()
         return conn
 
-    def rotate(self, name: str, timeout: float | None = None) -> None:
-        """Replace connection ``name`` (as ``connections()`` lists it), make-before-break.
-
-        A new connection logs on, subscribes to every stream of the old one and is
-        confirmed before the old one closes. While both deliver, an update whose
-        ``adapter.update_key(delivery)`` is not above the last delivered one of its
-        message hash is dropped (an adapter without ``update_key`` gets no dedupe).
-        ``BadRequest`` if there is no such connection."""
-        self._check_usable()
-        for conn in self._planner.connections():
-            if conn.name == name:
-                break
-        else:
-            raise BadRequest(f"{self.name} has no connection {name!r}")
-        self._planner.rotate(conn, self._timeout(timeout))
-
     def _first_connection(self) -> Connection:
         with self._lock:
             self._check_usable()
+            self._purge_finished()
             pool = self._planner.pools.setdefault("", [])
             if not pool:
                 pool.append(self._new_connection("", 0))
             conn = pool[0]
         return conn.start()
 
-    def connections(self) -> list[ConnectionInfo]:
-        """Figures for every websocket connection of this client."""
-        shared: dict[str, Any] = {**self.hub.stats(), "cache_sizes": {}}
-        return [ConnectionInfo(**c.info(), **shared) for c in self._planner.connections()]
-
     def wait_ready(self, timeout: float | None = None) -> None:
         """Block until the first connection is connected and restored."""
         self._first_connection().wait_ready(self._timeout(timeout))
 
-    def _close_resources(self, timeout: float) -> None:
-        self._rotator.stop()
-        for conn in self._planner.connections():
-            conn.close(timeout)
-        self._rotator.close(timeout)
-
     # -- the consumer faces ------------------------------------------------------------
+    def _stream_hashes(self, stream: str) -> list[str]:
+        return list(self.adapter.hashes(stream))
+
     def _hashes(self, streams: Sequence[str]) -> list[str]:
         return [h for stream in streams for h in self.adapter.hashes(stream)]
 
     def watch(self, stream: str, *, timeout: float | None = None) -> Any:
         """Block for the next update of ``stream``; it stays subscribed until ``un_watch``."""
-        streams = [stream]
-        return self._wait_next(
-            self._hashes(streams),
-            lambda: self._planner.hold(("watch", stream), streams),
-            timeout,
-            f"watch {stream}",
-        )
+        return self._watch("watch", [stream], self._hashes([stream]), timeout)
 
     def un_watch(self, stream: str) -> None:
         """Release what ``watch(stream)`` holds (unsubscribes with the last reference)."""
-        self._planner.unhold(("watch", stream), [stream])
+        self._unwatch("watch", [stream])
 
     def on(self, streams: str | Sequence[str], handler: Handler | None = None) -> Subscription:
         """Call ``handler(update)`` on the dispatcher thread for every update of ``streams``."""
-        names = [streams] if isinstance(streams, str) else list(streams)
+        names = streams_of(streams)
         check_handler(handler)
         assert handler is not None
-        return self._add_handler(
-            self._hashes(names),
-            handler,
-            lambda: self._planner.acquire(names),
-            lambda: self._planner.release(names),
-            f"on {', '.join(names)}",
-        )
+        return self._on("on", names, self._hashes(names), handler)
 
     def stream(
         self,
@@ -187,15 +144,8 @@ class AdapterClient(BaseClient):
         timeout: float | None = None,
     ) -> Stream[Any]:
         """An iterator over the updates of ``streams`` (see ``Stream``)."""
-        names = [streams] if isinstance(streams, str) else list(streams)
-        return self._open_stream(
-            self._hashes(names),
-            policy,
-            lambda: self._planner.acquire(names),
-            lambda: self._planner.release(names),
-            f"stream {', '.join(names)}",
-            timeout=timeout,
-        )
+        names = streams_of(streams)
+        return self._stream("stream", names, self._hashes(names), policy, timeout)
 
     def request(self, method: str, params: Any = None, *, timeout: float | None = None) -> Any:
         """Send an application request on the first connection (after it is restored)."""
@@ -203,13 +153,9 @@ class AdapterClient(BaseClient):
         return self._first_connection().request(method, params, timeout=self._timeout(timeout))
 
     # -- raw frames ----------------------------------------------------------------------
-    def replay(self, messages: Iterable[RawMessage]) -> list[Delivery]:
-        """Decode recorded frames with a fresh adapter; touches no live state."""
-        adapter = self._make_adapter()
-        deliveries: list[Delivery] = []
-        for message in messages:
-            deliveries.extend(adapter.decode(message.data, 0.0).deliveries)
-        return deliveries
+    def _replayer(self) -> Callable[[RawMessage], list[Delivery]]:
+        adapter = self._make_adapter()  # a fresh one: touches no live state
+        return lambda message: adapter.decode(message.data, 0.0).deliveries
 
     def __enter__(self) -> AdapterClient:
         self._check_open()
@@ -231,10 +177,14 @@ class _AdapterOverlap(Overlap):
             dedupe.keys.begin(self._client._hashes(streams))
 
     def handover(self, old: Connection) -> None:
-        protocol = old.protocol
-        if isinstance(protocol, AdapterProtocol):
-            with self._client._dedupe.lock:
-                protocol.retired = True
+        lock = self._client._dedupe.lock
+
+        def retire(protocol: Any) -> None:
+            if isinstance(protocol, AdapterProtocol):
+                with lock:
+                    protocol.retired = True
+
+        old.query(retire)
 
     def end(self, streams: list[str]) -> None:
         dedupe = self._client._dedupe
@@ -252,7 +202,7 @@ class _AdapterTimers:
         self.inner = inner
         self.period = inner.period
         self.inspects_messages = inner.inspects_messages
-        self.connection: Connection | None = None
+        self.connection: Connection[AdapterProtocol] | None = None
 
     def on_open(self, now: float) -> list[str]:
         return self.inner.on_open(now)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ccxtpro_sync import BadSymbol, DeribitClient, deribit, signals
+from ccxtpro_sync import BadSymbol, DeribitClient, InvalidArgument, deribit, signals
 from ccxtpro_sync.simulator import LocalDeribit
 
 PERP = "BTC/USD:BTC"
@@ -68,17 +68,35 @@ def test_ticker_tickers_bids_asks(ex: LocalDeribit, client: DeribitClient) -> No
     with Pump(ex):
         ticker = client.watch_ticker(PERP, timeout=5)
         assert ticker.symbol == PERP and ticker.bid is not None and ticker.bid < ticker.ask
+        # CCXT's watch_tickers: after the next update, the tickers of the symbols asked
+        # (every one that has had a ticker), not only the one that woke the call.
         tickers = client.watch_tickers([PERP, ETH], timeout=5)
-        assert set(tickers) <= {PERP, ETH} and len(tickers) == 1
-        quote = client.watch_bids_asks([ETH], timeout=5)
-        assert quote[ETH].bid < quote[ETH].ask
+        assert PERP in tickers and set(tickers) <= {PERP, ETH}  # PERP's was seen above
+        for _ in range(50):
+            if len(tickers) == 2:
+                break
+            tickers = client.watch_tickers([PERP, ETH], timeout=5)
+        assert list(tickers) == [PERP, ETH]
+        assert all(t.symbol == s and t.bid < t.ask for s, t in tickers.items())
+        again = client.watch_tickers([PERP, ETH], timeout=5)
+        assert list(again) == [PERP, ETH]  # newest kept: never older than before
+        assert all(again[s].timestamp >= tickers[s].timestamp for s in again)
+        quotes = client.watch_bids_asks([ETH, PERP], timeout=5)
+        for _ in range(50):
+            if len(quotes) == 2:
+                break
+            quotes = client.watch_bids_asks([ETH, PERP], timeout=5)
+        assert list(quotes) == [ETH, PERP]
+        assert all(q.symbol == s and q.bid < q.ask for s, q in quotes.items())
+        assert client.watch_bids_asks(ETH, timeout=5)[ETH].bid is not None
     assert sorted(client.connections()[0].subscriptions) == [
+        "quote.BTC-PERPETUAL",
         "quote.ETH-PERPETUAL",
         "ticker.BTC-PERPETUAL.100ms",
         "ticker.ETH-PERPETUAL.100ms",
     ]
     client.un_watch_tickers([PERP, ETH])
-    client.un_watch_bids_asks(ETH)
+    client.un_watch_bids_asks([ETH, PERP])
     ex.wait_until(
         lambda s: all(not c.subscriptions for c in s.connections) or None, 5, "unsubscribed"
     )
@@ -184,3 +202,35 @@ def test_order_book_equals_true_book_through_gaps(ex: LocalDeribit, client: Deri
     assert all(r["reason"].startswith("gap") for r in resyncs)
     signals.order_book_resync.disconnect(on_resync)
     sub.cancel()
+
+
+def test_ccxt_positional_since_and_limit(ex: LocalDeribit, client: DeribitClient) -> None:
+    """CCXT's argument order: ``watch_trades(symbol, since, limit)``,
+    ``watch_ohlcv(symbol, timeframe, since, limit)``,
+    ``watch_order_book_for_symbols(symbols, limit)``; bad values fail before any frame."""
+    with pytest.raises(InvalidArgument):
+        client.watch_trades(PERP, None, 0, timeout=1)
+    with pytest.raises(InvalidArgument):
+        client.watch_order_book_for_symbols([PERP], "5", timeout=1)  # type: ignore[arg-type]
+    assert client.connections() == []
+    got: list[list[Any]] = []
+    watcher = threading.Thread(target=lambda: got.append(client.watch_trades(PERP, None, 2)))
+    watcher.start()
+    ex.wait_until(
+        lambda s: (
+            any("trades.BTC-PERPETUAL.100ms" in c.subscriptions for c in s.connections) or None
+        ),
+        5,
+        "trades subscribed",
+    )
+    public = ex.trade("BTC-PERPETUAL", "buy", 3000)  # sweeps several levels: one batch
+    watcher.join(10)
+    assert len(public) >= 3
+    assert [t.id for t in got[0]] == [str(t["trade_id"]) for t in public[-2:]]
+    with Pump(ex):
+        candles = client.watch_ohlcv(PERP, "1m", None, 1, timeout=10)
+        assert len(candles) == 1
+        future = client.watch_ohlcv(PERP, "1m", candles[0].timestamp + 3_600_000, timeout=10)
+        assert future == []  # nothing at or after ``since``
+        book = client.watch_order_book_for_symbols([PERP, ETH], 3, timeout=10)
+        assert len(book.bids) == len(book.asks) == 3

@@ -59,10 +59,16 @@ def test_order_lifecycle(ex: LocalDeribit, client: DeribitClient) -> None:
     assert cancelled.status == "canceled"
     with pytest.raises(OrderNotFound):
         client.fetch_order_ws("999999")
-    for price in (40000, 41000):
-        client.create_order_ws(PERP, "limit", "buy", 10, price)
-    assert client.cancel_all_orders_ws(PERP) == 2
+    placed = [client.create_order_ws(PERP, "limit", "buy", 10, p) for p in (40000, 41000)]
+    eth = client.create_order_ws("ETH/USD:ETH", "limit", "buy", 1, 1000)
+    cancelled = client.cancel_all_orders_ws(PERP)  # CCXT: the cancelled orders, not a count
+    assert sorted(o.id for o in cancelled) == sorted(o.id for o in placed)
+    assert {(o.symbol, o.status) for o in cancelled} == {(PERP, "canceled")}
+    assert [o.id for o in client.fetch_open_orders_ws()] == [eth.id]
+    everything = client.cancel_all_orders_ws()
+    assert [(o.id, o.symbol, o.status) for o in everything] == [(eth.id, "ETH/USD:ETH", "canceled")]
     assert client.fetch_open_orders_ws() == []
+    assert client.cancel_all_orders_ws() == []
     with pytest.raises(InvalidOrder):
         client.create_order_ws(PERP, "limit", "buy", 10, 40000.3)  # off tick: 10043
 
@@ -176,3 +182,22 @@ def test_lost_cancel_without_reconnect_is_status_unknown(
     finally:
         other.close()
         direct.close()
+
+
+def test_operations_on_an_order_that_is_not_open_raise_order_not_found(
+    ex: LocalDeribit, client: DeribitClient
+) -> None:
+    """CCXT's contract: cancelling (or editing) an order that was already cancelled or
+    filled is ``OrderNotFound``; Deribit answers ``11044 not_open_order``."""
+    order = client.create_order_ws(PERP, "limit", "buy", 10, 40000)
+    client.cancel_order_ws(order.id, PERP)
+    with pytest.raises(OrderNotFound) as cancelled_again:
+        client.cancel_order_ws(order.id, PERP)
+    assert cancelled_again.value.code == 11044  # type: ignore[attr-defined]
+    with pytest.raises(OrderNotFound):
+        client.edit_order_ws(order.id, PERP, "limit", "buy", 20, 40000)
+    filled = client.create_order_ws(PERP, "market", "buy", 10)
+    assert filled.status == "closed"
+    with pytest.raises(OrderNotFound):
+        client.cancel_order_ws(filled.id, PERP)
+    assert client.fetch_order_ws(order.id).status == "canceled"  # nothing else changed

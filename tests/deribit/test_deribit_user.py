@@ -4,6 +4,7 @@ channels and the reconcile after a reconnect (exactly once)."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -175,3 +176,58 @@ def test_fill_during_disconnect_reconciles_balance_and_positions_once(
         if "BTC" in b.balances
     ]
     assert late.count(state) == 1
+
+
+def test_watch_orders_and_my_trades_take_ccxt_since_and_limit(
+    ex: LocalDeribit, client: DeribitClient
+) -> None:
+    """``watch_orders(symbol, since, limit)``, ``watch_my_trades(symbol, since, limit)``
+    and ``watch_positions(symbols, since, limit)`` in CCXT's argument order: ``since``
+    drops what is older, ``limit`` keeps the newest."""
+    client.wait_ready(10)
+    later = int(time.time() * 1000) + 3_600_000  # an hour from now
+    results: dict[str, list[Any]] = {}
+    calls = {
+        "orders": lambda: client.watch_orders(PERP, later, None, timeout=20),
+        "trades": lambda: client.watch_my_trades(PERP, None, 1, timeout=20),
+        "positions": lambda: client.watch_positions([PERP], None, 1, timeout=20),
+    }
+    watchers = [
+        threading.Thread(target=lambda n=name: results.__setitem__(n, calls[n]())) for name in calls
+    ]
+    for watcher in watchers:
+        watcher.start()
+    ex.wait_until(
+        lambda s: any(len(c.subscriptions) >= 3 for c in s.connections) or None, 10, "user subs"
+    )
+    fills: list[int] = []
+    for _ in range(10):  # until each watcher has had an update
+        order = client.create_order_ws(PERP, "market", "buy", 500)  # over two ask levels
+        fills.append(len(order.trades))
+        for watcher in watchers:
+            watcher.join(1.0)
+        if not any(w.is_alive() for w in watchers):
+            break
+    assert fills[0] >= 2  # the first order's fills came as one batch of trades
+    assert results["orders"] == []  # every update is older than ``since``
+    assert len(results["trades"]) == 1
+    assert [(p.symbol, p.side) for p in results["positions"]] == [(PERP, "long")]
+
+
+def test_updates_right_after_a_slow_login_are_not_taken_for_history(
+    ex: LocalDeribit, proxy: WireProxy, client: DeribitClient
+) -> None:
+    """User data counts from the server's time when it was first watched; that time
+    comes from ``public/get_time``. A login that takes seconds (here 3 s of latency on
+    ``public/auth``) must not push the estimate of the server's clock ahead of it, or
+    the first updates after watching would be dropped as older than the start."""
+    proxy.delay = ("public/auth", 3.0)
+    orders = Collector()
+    client.on_orders(handler=orders)
+    ex.wait_until(
+        lambda s: any("user.orders.any.any.raw" in c.subscriptions for c in s.connections) or None,
+        15,
+        "user.orders subscribed",
+    )
+    order = client.create_order_ws(PERP, "limit", "buy", 10, 40000)
+    orders.wait(lambda items: any(o.id == order.id and o.status == "open" for o in items))

@@ -28,6 +28,9 @@ class WireProxy:
         self.cut: tuple[str, bool] | None = None
         #: While set, new client connections are aborted at once (a long outage).
         self.block = threading.Event()
+        #: ``(method, seconds)``: the next client frame calling ``method`` reaches the
+        #: exchange that much later (injected latency, e.g. a slow login).
+        self.delay: tuple[str, float] | None = None
         self.cond = threading.Condition()
         self._loop = asyncio.new_event_loop()
         self._clients: set[ServerConnection] = set()
@@ -69,6 +72,10 @@ class WireProxy:
                         with self.cond:
                             frames.append(frame)
                             self.cond.notify_all()
+                        delay = self.delay
+                        if delay is not None and frame.get("method") == delay[0]:
+                            self.delay = None
+                            await asyncio.sleep(delay[1])
                         cut = self.cut
                         if cut is not None and frame.get("method") == cut[0]:
                             self.cut = None

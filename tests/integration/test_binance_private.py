@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -156,7 +157,8 @@ def test_stale_timestamp_is_an_invalid_nonce(exchange: LocalExchange) -> None:
     account = exchange.create_test_account("hmac")
     with client_for(exchange, account.credentials) as client:
         client.fetch_balance_ws()  # connected and working
-        client._private.ws_api.protocol.set_time_offset(-120_000)  # our clock two minutes behind
+        # our clock two minutes behind
+        client._private.ws_api.query(lambda p: p.set_time_offset(-120_000))
         with pytest.raises(InvalidNonce) as caught:
             client.fetch_balance_ws()
     assert caught.value.code == -1021
@@ -309,7 +311,13 @@ def test_a_fill_shown_by_the_placement_reply_whose_events_are_lost_reaches_my_tr
             for _ in range(8):
                 price, amount = crossing_sell(exchange, client, market, symbol)
                 order = client.create_order_ws(symbol, "limit", "sell", amount, price)
-                assert order.status == "open" and order.filled < amount, order
+                if not (order.status == "open" and 0 < order.filled < amount):
+                    # The book moved between our look and the order (a loaded machine):
+                    # it filled whole or not at all, which is not the case to catch.
+                    if order.status == "open":
+                        with contextlib.suppress(OrderNotFound):  # or traded since
+                            client.cancel_order_ws(order.id, symbol)
+                    continue
                 try:
                     final = client.cancel_order_ws(order.id, symbol)
                 except OrderNotFound:  # the flow traded the rest first
@@ -433,7 +441,7 @@ def test_credentials_come_from_this_environment_only(
         assert isinstance(client.fetch_balance_ws(), ccxtpro_sync.Balances)  # signed OK
         assert client.credentials is not None
         shown = f"{client.credentials!r} {client.credentials} {client!r}"
-        client._private.ws_api.protocol.set_time_offset(-120_000)
+        client._private.ws_api.query(lambda p: p.set_time_offset(-120_000))
         with caplog.at_level("DEBUG", logger="ccxtpro_sync"), pytest.raises(InvalidNonce) as err:
             client.fetch_balance_ws()
     assert secret not in shown and secret not in str(err.value)

@@ -20,7 +20,7 @@ from typing import Any
 import msgspec
 
 from ccxtpro_sync import RawMessage
-from ccxtpro_sync._core.events import RAW_HASH, Deferred, Delivery, Policy
+from ccxtpro_sync._core.events import RAW_HASH, Deferred, Delivery, Inbound, Policy
 from ccxtpro_sync._exchanges.binance.client import SNAPSHOT_CHANNEL
 from ccxtpro_sync._exchanges.binance.market_data import MarketData
 from ccxtpro_sync.simulator import LocalExchange
@@ -57,7 +57,9 @@ def test_a_snapshot_handed_over_after_a_newer_diff_is_not_an_older_book(
     with make_client(exchange) as client:
         markets = client.data.markets
     live = MarketData(markets, lock=threading.RLock(), defer_views=True)
-    assert live.route(DEPTH, msgspec.Raw(BEFORE), 0.0) == []  # buffered: no snapshot yet
+    buffered = live.route(DEPTH, msgspec.Raw(BEFORE), 0.0)  # no snapshot yet
+    assert isinstance(buffered, Inbound) and buffered.deliveries == []
+    assert [type(task).__name__ for task in buffered.tasks] == ["SnapshotWanted"]
     # the snapshot fetcher applies the snapshot (under the data lock) ...
     [from_snapshot] = live.apply_snapshot(SPOT, SNAPSHOT, 1000)
     # ... and before it hands the result over, the reader applies the next diff
@@ -86,7 +88,8 @@ def test_the_snapshot_raw_entry_goes_out_ahead_of_the_next_diff(exchange: LocalE
     live = MarketData(markets, lock=threading.RLock(), defer_views=True)
     message = RawMessage("rest", f"{SNAPSHOT_CHANNEL}btcusdt@1000", SNAPSHOT, 2.0)
     raw = Delivery(RAW_HASH, [message], Policy.APPEND)
-    assert live.route(DEPTH, msgspec.Raw(BEFORE), 0.0) == []
+    buffered = live.route(DEPTH, msgspec.Raw(BEFORE), 0.0)
+    assert isinstance(buffered, Inbound) and buffered.deliveries == []
     # applied now, but not handed over by the snapshot's thread ...
     assert all(d.message_hash != RAW_HASH for d in live.apply_snapshot(SPOT, SNAPSHOT, 1000, raw))
     # ... it leads the output of the next diff, which the book took after it

@@ -72,8 +72,7 @@ def desired_streams(client: Any) -> Counter[str]:
     """Every stream the client wants, counted once per connection that wants it."""
     wanted: Counter[str] = Counter()
     for conn in wire_connections(client):
-        with conn._lock:
-            wanted.update(conn.protocol.book.desired())  # type: ignore[attr-defined]
+        wanted.update(conn.query(lambda p: p.book.desired()))  # type: ignore[attr-defined]
     return wanted
 
 

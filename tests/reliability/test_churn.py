@@ -35,9 +35,8 @@ MEMORY_TOLERANCE = 256 * 1024
 
 def confirmed(client: Any, stream: str) -> bool:
     for conn in wire_connections(client):
-        with conn._lock:
-            if stream in conn.protocol.book.confirmed():  # type: ignore[attr-defined]
-                return True
+        if stream in conn.query(lambda p: p.book.confirmed()):
+            return True
     return False
 
 

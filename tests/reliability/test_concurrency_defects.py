@@ -101,9 +101,8 @@ def test_timed_out_ws_api_requests_leave_no_parser_or_send_time(exchange: LocalE
         for _ in range(20):
             with pytest.raises(RequestTimeout):
                 client.fetch_balance_ws(timeout=0.01)
-        protocol = conn.protocol
         assert conn.info()["in_flight_requests"] == 0
-        assert protocol._parsers == {} and protocol._sent_at == {}
+        assert conn.query(lambda p: p._parsers == {} and p._sent_at == {})
 
 
 def test_timed_out_stream_queries_are_forgotten(exchange: LocalExchange) -> None:
@@ -115,7 +114,7 @@ def test_timed_out_stream_queries_are_forgotten(exchange: LocalExchange) -> None
         for _ in range(5):
             with pytest.raises(RequestTimeout):
                 conn.request("LIST_SUBSCRIPTIONS", timeout=0.05)
-        assert conn.protocol._queries == set()
+        assert conn.query(lambda p: p._queries) == set()
         exchange.faults.release()
 
 
@@ -141,10 +140,11 @@ def test_protocol_state_is_only_read_under_the_connections_lock(exchange: LocalE
     with ccxtpro_sync.binance(config) as client:
         client.fetch_balance_ws()
         ws_api = client._private.ws_api
-        ws_api.protocol = _Guarded(ws_api.protocol, ws_api._lock, violations)
+        # The test swaps the protocol for its proxy (only a test reaches into it).
+        ws_api._protocol = _Guarded(ws_api._protocol, ws_api._lock, violations)
         client.watch_ticker("BTC/USDT")
         (market,) = client._all_connections()
-        market.protocol = _Guarded(market.protocol, market._lock, violations)
+        market._protocol = _Guarded(market._protocol, market._lock, violations)
 
         assert client.rate_limits  # the WS API reports them with every answer
         client.fetch_balance_ws()  # reads whether Binance asked us to hold off

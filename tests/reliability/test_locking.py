@@ -15,7 +15,7 @@ def test_first_snapshot_request_does_not_need_the_client_lock() -> None:
         with client:
             client.on_order_book("BTC/USDT", books)
             wait_wire_matches(ex, [client])
-            # Hold the client lock as _acquire does while it sends a paced SUBSCRIBE and
+            # Hold the client lock as the planner does while it queues a SUBSCRIBE and
             # waits for Connection._lock: the reader must still sync the book meanwhile.
             with client._lock:
                 ex.tick(1)

@@ -8,8 +8,7 @@ from typing import Any
 import msgspec
 
 from ccxtpro_sync._core.events import Inbound
-from ccxtpro_sync._core.trade_gap import GapRequest
-from ccxtpro_sync._exchanges.binance.market_data import MarketData
+from ccxtpro_sync._exchanges.binance.market_data import GapWanted, MarketData
 from ccxtpro_sync._exchanges.binance.markets import Markets, parse_market
 from ccxtpro_sync._structures import OHLCV, Trade
 
@@ -42,12 +41,8 @@ def rest_trade(trade_id: int) -> Trade:
     return Trade(id=str(trade_id), symbol=SYMBOL, timestamp=trade_id)
 
 
-class Asked:
-    def __init__(self) -> None:
-        self.requests: list[tuple[str, str | None, GapRequest]] = []
-
-    def __call__(self, symbol: str, timeframe: str | None, request: GapRequest) -> None:
-        self.requests.append((symbol, timeframe, request))
+def tasks_of(routed: Any) -> list[Any]:
+    return routed.tasks if isinstance(routed, Inbound) else []
 
 
 def delivered_ids(routed: Any) -> list[int]:
@@ -56,13 +51,17 @@ def delivered_ids(routed: Any) -> list[int]:
 
 
 def test_a_trade_gap_is_asked_for_and_the_backfill_goes_out_before_the_held_trades() -> None:
-    asked = Asked()
-    data = MarketData(markets(), need_backfill=asked)
+    data = MarketData(markets(), fill_gaps=True)
     assert delivered_ids(data.route(TRADES, agg(1), 0)) == [1]
-    assert data.route(TRADES, agg(4), 0) == []  # held: 2 and 3 are missing
+    gap = data.route(TRADES, agg(4), 0)  # held: 2 and 3 are missing
+    assert delivered_ids(gap) == []
     assert data.route(TRADES, agg(5), 0) == []
-    [(symbol, timeframe, request)] = asked.requests
+    # The request travels by value with the frame that revealed the gap.
+    [task] = tasks_of(gap)
+    assert isinstance(task, GapWanted)
+    symbol, timeframe, request = task.symbol, task.timeframe, task.request
     assert (symbol, timeframe, request.first, request.last) == (SYMBOL, None, 2, 3)
+    assert data.tasks == []
     page = [rest_trade(i) for i in (2, 3, 4)]
     deliveries, follow = data.backfilled(SYMBOL, None, request.token, page, True)
     assert delivered_ids(deliveries) == [2, 3] and follow is None
@@ -78,12 +77,11 @@ def test_a_trade_gap_is_asked_for_and_the_backfill_goes_out_before_the_held_trad
 
 
 def test_with_backfill_off_a_gap_is_reported_and_trades_flow_on() -> None:
-    asked = Asked()
-    data = MarketData(markets(), need_backfill=asked, backfill=False)
+    data = MarketData(markets(), fill_gaps=True, backfill=False)
     data.route(TRADES, agg(1), 0)
     routed = data.route(TRADES, agg(4), 0)
     assert delivered_ids(routed) == [4]
-    assert not asked.requests
+    assert tasks_of(routed) == []
     assert isinstance(routed, Inbound)  # the notice travels with the frame
     [(name, payload)] = routed.notices
     assert name == "trades_gap"
@@ -91,12 +89,14 @@ def test_with_backfill_off_a_gap_is_reported_and_trades_flow_on() -> None:
 
 
 def test_after_a_lost_connection_the_unseen_candle_closes_are_fetched() -> None:
-    asked = Asked()
-    data = MarketData(markets(), need_backfill=asked)
+    data = MarketData(markets(), fill_gaps=True)
     data.route(KLINES, kline(0, "2", False), 0)
     data.reset([KLINES])  # the connection went away while candle 0 was open
-    assert data.route(KLINES, kline(2 * MINUTE, "5", False), 0) == []
-    [(_, timeframe, request)] = asked.requests
+    gap = data.route(KLINES, kline(2 * MINUTE, "5", False), 0)
+    assert delivered_ids(gap) == []
+    [task] = tasks_of(gap)
+    assert isinstance(task, GapWanted)
+    timeframe, request = task.timeframe, task.request
     assert (timeframe, request.first, request.last) == ("1m", 0, MINUTE)
     page = [OHLCV(0, 1.0, 9.0, 1.0, 3.0, 1.0), OHLCV(MINUTE, 1.0, 9.0, 1.0, 4.0, 1.0)]
     deliveries, _ = data.backfilled(SYMBOL, "1m", request.token, page, True)
@@ -109,6 +109,6 @@ def test_after_a_lost_connection_the_unseen_candle_closes_are_fetched() -> None:
 
 
 def test_a_replay_delivers_what_the_log_holds() -> None:
-    data = MarketData(markets())  # no need_backfill: replay
+    data = MarketData(markets())  # no fill_gaps: replay
     data.route(TRADES, agg(1), 0)
     assert delivered_ids(data.route(TRADES, agg(4), 0)) == [4]

@@ -12,9 +12,10 @@ import threading
 from typing import Any
 
 from ccxtpro_sync._core.events import Inbound
-from ccxtpro_sync._exchanges.binance.client import _LockedRouter
+from ccxtpro_sync._core.rotation import DeliveredKeys
 from ccxtpro_sync._exchanges.binance.market_data import MarketData
 from ccxtpro_sync._exchanges.binance.markets import Markets
+from ccxtpro_sync._exchanges.binance.rotation import RotationRouter
 from ccxtpro_sync._exchanges.binance.stream_protocol import BinanceStreamProtocol
 
 from .test_private_parsers import spot_market
@@ -39,13 +40,13 @@ def notices_of(result: Any) -> list[Any]:
     return result.notices if isinstance(result, Inbound) else []
 
 
-class _ThenOther(_LockedRouter):
+class _ThenOther(RotationRouter):
     """Connection A's router; once armed, connection B routes a frame right after A's
     routing returns, before A's protocol looks for notices: what B's reader thread
     may do at that instant."""
 
     def __init__(self, data: MarketData, lock: Any) -> None:
-        super().__init__(data, lock)
+        super().__init__(data, lock, DeliveredKeys())
         self.other: BinanceStreamProtocol | None = None
         self.seen_by_other: list[Any] = []
 
@@ -62,7 +63,7 @@ def test_a_resync_notice_stays_with_the_connection_whose_frame_caused_it() -> No
     lock = threading.Lock()  # the client's data lock, shared by every connection
     router_a = _ThenOther(data, lock)
     conn_a = BinanceStreamProtocol("ws://a", router_a)
-    conn_b = BinanceStreamProtocol("ws://b", _LockedRouter(data, lock))
+    conn_b = BinanceStreamProtocol("ws://b", RotationRouter(data, lock, DeliveredKeys()))
     for protocol in (conn_a, conn_b):
         protocol.on_open(0.0)
 

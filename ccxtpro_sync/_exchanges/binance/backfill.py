@@ -1,9 +1,9 @@
 """The thread that fetches public trades and candles missed during a gap.
 
-``MarketData`` only *asks* (``request``, non-blocking, from the reader under
-its locks). This thread fetches each gap page by page over REST within the
-shared weight budget (``SnapshotFetcher.admit``/``settled``), waits out a
-``Retry-After``, and hands every page to ``apply`` — which feeds the stream's
+``MarketData`` only *asks* (a ``GapWanted`` task, returned by value; the reader
+hands it over with no lock held). This thread fetches each gap page by page over
+REST within the shared weight budget (``SnapshotFetcher.admit``/``settled``),
+waits out a ``Retry-After``, and hands every page to ``apply`` — which feeds the stream's
 ``GapFiller`` under the client's data lock and delivers the result — then
 drains the held live items through ``drain`` until the hold closes.
 

@@ -18,7 +18,7 @@ reconnected and resubscribed without the caller noticing.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from decimal import Decimal
@@ -28,18 +28,18 @@ import msgspec
 from tenacity import Retrying
 
 from ..._arguments import check_limit, check_since, check_symbol, check_symbols
-from ..._core.events import RAW_HASH, Delivery, Inbound, Policy, RawMessage
+from ..._core.events import Delivery, Inbound, Policy, RawMessage
 from ..._core.frames import DEFAULT_MAX_MESSAGE
 from ..._core.rotation import DeliveredKeys
 from ..._core.trade_gap import GapRequest
-from ..._exceptions import BadRequest, BadSymbol, ConnectionClosed, NotSupported, RequestTimeout
+from ..._exceptions import BadRequest, BadSymbol, NotSupported, RequestTimeout
 from ..._orderbook import OrderBook
 from ..._structures import OHLCV, FundingRate, Liquidation, Market, Ticker, Trade
 from ..._sync.connection import Connection
 from ..._sync.consumers import Stream, Subscription
 from ..._sync.info import ConnectionInfo
-from ..._sync.planner import ConnectionPlanner
-from ..._sync.rotator import Rotator
+from ..._sync.snapshot_fetcher import SnapshotFetcher
+from ..._sync.stream_client import StreamClient
 from . import market_data as md
 from .backfill import Backfiller, BackfillJob, fetch_gap
 from .cadence import freshness_policy, new_freshness
@@ -61,8 +61,7 @@ from .rotation import (
     BinanceOverlap,
     RotationRouter,
 )
-from .snapshots import SnapshotFetcher
-from .stream_protocol import BinanceStreamProtocol, Routed
+from .stream_protocol import SNAPSHOT_CHANNEL, BinanceStreamProtocol
 from .surface import TIMEFRAMES_BY_PRODUCT, CcxtSurface
 from .trading import BinanceTrading
 from .user_stream import USER_HASHES
@@ -96,13 +95,8 @@ MESSAGE_RATE: dict[Product, float] = {"spot": 3.0, "usdm": 7.0, "coinm": 7.0}
 #: Seconds between server pings; our read timeout allows for a few missed ones.
 SERVER_PING: dict[Product, float] = {"spot": 20.0, "usdm": 180.0, "coinm": 180.0}
 
-Handler = Callable[[Any], object]
-StreamRef = tuple[str, str]  # (base URL, stream name)
-#: Raw-log channel of REST depth snapshots: ``depthSnapshot:<stream id>@<limit>``.
-SNAPSHOT_CHANNEL = "depthSnapshot:"
 
-
-class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrading):
+class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrading, StreamClient):
     """Binance spot market data (``binanceusdm``/``binancecoinm`` for futures).
 
     ``config`` takes CCXT-style keys, all optional:
@@ -201,39 +195,27 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
         self._data_lock = threading.Lock()
         # Make-before-break rotation (rotation.py): the last delivered key per stream.
         self._delivered = DeliveredKeys()
-        # Connection planning is exchange-neutral (ConnectionPlanner); its tables are
-        # also reachable here under their old names.
-        self._planner = ConnectionPlanner(
-            self._lock,
+        age = options.get("maxConnectionAge", MAX_CONNECTION_AGE)
+        self._rotate_on_shutdown = bool(options.get("rotateOnServerShutdown", True))
+        # Planning, holds, the faces and rotation are StreamClient's (shared with adapters).
+        self._init_streams(
             new_connection=self._new_connection,
             max_streams=self._max_streams,
+            rotation_timeout=float(options.get("rotationTimeout", self.timeout)),
             route=self._route_base,
             forget=self._forget,
-            check=self._check_usable,
-            closed=lambda: self._closed,
-            prepare=self._purge_finished,
             overlap=BinanceOverlap(self._data_lock, self._delivered),
-        )
-        age = options.get("maxConnectionAge", MAX_CONNECTION_AGE)
-        self._rotation_timeout = float(options.get("rotationTimeout", self.timeout))
-        self._rotate_on_shutdown = bool(options.get("rotateOnServerShutdown", True))
-        self._rotator = Rotator(
-            lambda conn: self._planner.rotate(conn, self._rotation_timeout),
-            self._all_connections,
             max_age=float(age) if age else None,
             jitter=float(options.get("rotationJitter", ROTATION_JITTER)),
             stagger=float(options.get("rotationStagger", ROTATION_STAGGER)),
-            name=self.name,
         )
         self._pools = self._planner.pools
-        self._carrier = self._planner.carrier
-        self._load = self._planner.load
-        self._held = self._planner.held
         self._fetcher = SnapshotFetcher(
-            self.rest,
+            lambda symbol, limit: self.rest.depth(self.market(symbol).id, limit),
+            lambda: self.rest.used_weight,
             binance_scheduler(futures=self.product != "spot"),
-            lambda s: self.market(s).id,
             self._apply_snapshot,
+            rest_timeout=self.rest.timeout,
             name=f"ccxtpro_sync-{self.name}-snapshots",
             default_limit=self._snapshot_limit,
         )
@@ -339,10 +321,9 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
             liquidations_limit=self.liquidations_limit,
             book_depth=options.get("orderBookDepth"),
             book_view_limit=options.get("orderBookViewLimit", 100),
-            need_snapshot=self._need_snapshot if live else lambda symbol: None,
             lock=self._data_lock if live else None,
             defer_views=live,
-            need_backfill=self._need_backfill if live else None,
+            fill_gaps=live,
             backfill=self._backfill_on,
         )
 
@@ -353,30 +334,28 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
         assert self._data is not None
         return self._data
 
-    # -- order-book snapshots --------------------------------------------------------------
-    def _need_snapshot(self, symbol: str) -> None:
-        # Called on a reader thread under its protocol lock and the data lock: it only
-        # enqueues (the fetcher exists from the start, so no client lock is needed here,
-        # and after close() the request is ignored).
-        self._fetcher.request(symbol, self._snapshot_limit)
+    # -- helper threads: order-book snapshots, trades and candles missed in a gap --------
+    def _run_tasks(self, tasks: list[Any]) -> None:
+        """What the market data asked for, handed over by value (on a reader thread, no
+        lock held): it only enqueues, and after close() the requests are ignored."""
+        for task in tasks:
+            if isinstance(task, md.SnapshotWanted):
+                self._fetcher.request(task.symbol, self._snapshot_limit)
+            elif isinstance(task, md.GapWanted):
+                self._backfiller.request(BackfillJob(task.symbol, task.timeframe, task.request))
 
     def _apply_snapshot(self, symbol: str, body: bytes, depth: int) -> None:
-        raw = None
-        if self._raw_tap.enabled:
-            # Recorded too, so that a replay can rebuild the book from the same diffs
-            # (in the book's order: MarketData hands it over ahead of the next diff).
-            channel = f"{SNAPSHOT_CHANNEL}{self.market(symbol).lowercaseId}@{depth}"
-            message = RawMessage("rest", channel, body, self._raw_tap.clock())
-            raw = Delivery(RAW_HASH, [message], Policy.APPEND)
-        with self._data_lock:
-            deliveries = self.data.apply_snapshot(symbol, body, depth, raw)
-            notices = self.data.take_notices()
-        self._deliver(deliveries, notices)
-
-    # -- trades and candles missed during a gap --------------------------------------------
-    def _need_backfill(self, symbol: str, timeframe: str | None, request: GapRequest) -> None:
-        # On a reader thread under the data lock: only enqueues.
-        self._backfiller.request(BackfillJob(symbol, timeframe, request))
+        """On the fetcher thread: the snapshot enters through the connection that carries
+        the book's stream, under its lock, and leaves as that connection's frames do."""
+        stream = self._depth_stream(self.market(symbol), None)
+        # No client lock: a thread holding it (a paced subscribe) must not stall book
+        # syncs. One dict read is atomic; a connection it names that is just being
+        # replaced or released still routes into the same market data, where a book
+        # that is gone ignores the snapshot.
+        conn = self._planner.carrier.get((self._route_base(stream), stream))
+        if conn is None:
+            return  # unsubscribed meanwhile: its book is gone too
+        conn.feed(lambda protocol: protocol.apply_snapshot(stream, body, depth))
 
     def _apply_backfill(
         self, job: BackfillJob, items: list[Any] | None, more: bool
@@ -385,26 +364,25 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
             deliveries, follow = self.data.backfilled(
                 job.symbol, job.timeframe, job.request.token, items, more
             )
-            notices = self.data.take_notices()
-        self._deliver(deliveries, notices, "backfill")
+            notices, tasks = self.data.take_notices(), self.data.take_tasks()
+        self._deliver(deliveries, notices, tasks)
         return follow
 
     def _drain_backfill(self, job: BackfillJob) -> tuple[bool, GapRequest | None]:
         with self._data_lock:
             deliveries, closed, again = self.data.drain_gap(job.symbol, job.timeframe)
-            notices = self.data.take_notices()
-        self._deliver(deliveries, notices, "backfill")
+            notices, tasks = self.data.take_notices(), self.data.take_tasks()
+        self._deliver(deliveries, notices, tasks)
         return closed, again
 
-    def _deliver(
-        self, deliveries: list[Delivery], notices: list[Any], source: str = "snapshot"
-    ) -> None:
+    def _deliver(self, deliveries: list[Delivery], notices: list[Any], tasks: list[Any]) -> None:
         from ..._signals import send, signals
 
         for name, payload in notices:
             send(getattr(signals, name), self, **payload)
+        self._run_tasks(tasks)
         for delivery in deliveries:
-            self.hub.deliver(delivery, source)
+            self.hub.deliver(delivery, "backfill")
 
     # -- connections -------------------------------------------------------------------------
     def _route_base(self, stream: str) -> str:
@@ -437,6 +415,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
             max_message_size=self._max_message_size,
             kind="market",
             on_give_up=self._connection_gave_up,
+            on_tasks=self._run_tasks,
         )
         if self._rotate_on_shutdown:
             # serverShutdown: a make-before-break rotation instead of a drop.
@@ -455,23 +434,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
         market-stream connection; ``NotSupported`` for the WS API and user-data
         connections (not rotated yet: they reconnect as after a drop).
         """
-        self._check_usable()
-        for conn in self._every_connection():
-            if name_or_url in (conn.name, conn.url) or conn.url.split("?")[0] == name_or_url:
-                break
-        else:
-            raise BadRequest(f"{self.name} has no connection {name_or_url!r}")
-        if conn.kind != "market":
-            raise NotSupported(f"{conn.name}: only market-stream connections rotate")
-        self._planner.rotate(conn, self._timeout(timeout))
-
-    def _acquire(self, streams: Sequence[str]) -> None:
-        """Make sure every stream is subscribed on some connection (one more reference)."""
-        self._planner.acquire(streams)
-
-    def _release(self, streams: Sequence[str]) -> None:
-        """Drop one reference per stream; unsubscribe on the wire when none is left."""
-        self._planner.release(streams)
+        super().rotate(name_or_url, timeout)
 
     def _forget(self, stream: str) -> None:
         with self._data_lock:
@@ -484,109 +447,33 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
             with self._data_lock:
                 self.data.reset([stream])
 
-    def _hold(self, key: tuple[str, ...], streams: Sequence[str]) -> None:
-        """``watch_X`` keeps its streams subscribed until ``un_watch_X``."""
-        self._planner.hold(key, streams)
-
-    def _unhold(self, key: tuple[str, ...], streams: Sequence[str]) -> None:
-        self._planner.unhold(key, streams)
-
     def _close_resources(self, timeout: float) -> None:
         self._close_trading(timeout)
-        self._rotator.stop()
-        connections = self._all_connections()
+        super()._close_resources(timeout)
+
+    def _close_helpers(self, timeout: float) -> None:
         self.rest.close()  # aborts a snapshot in flight, so the fetcher joins at once
         self._backfiller.close(timeout)
         self._fetcher.close(timeout)
-        for conn in connections:
-            conn.close(timeout)
-        self._rotator.close(timeout)  # its rotation in progress failed with them
 
-    def _all_connections(self) -> list[Connection]:
-        with self._lock:
-            return [c for pool in self._pools.values() for c in pool]
-
-    def _every_connection(self) -> list[Connection]:
-        """Market streams, then the WS API and the user-data stream, if open."""
-        with self._lock:
-            if not self._closed:  # a closed client still lists its (closed) connections
-                self._purge_finished()
-            extra = self._private.connections()
-            return [*(c for pool in self._pools.values() for c in pool), *extra]
+    def _extra_connections(self) -> list[Connection]:
+        """The WS API and the user-data stream, if open."""
+        return self._private.connections()
 
     def _purge_finished(self) -> None:
-        """Forget connections that gave up or were closed, so the next call builds new
-        ones (and their streams count as unsubscribed). Under the client lock."""
-        for pool in self._pools.values():
-            for conn in [c for c in pool if c.finished]:
-                self._forget_connection(conn)
+        super()._purge_finished()
         self._private.purge_finished()
 
-    def _forget_connection(self, conn: Connection) -> None:
-        for pool in self._pools.values():
-            if conn in pool:
-                pool.remove(conn)
-        streams = [stream for (_, stream), c in self._carrier.items() if c is conn]
-        for ref in [ref for ref, c in self._carrier.items() if c is conn]:
-            del self._carrier[ref]
-        self._load.pop(conn, None)
-        gone = set(streams)
-        dropped = [key for key in self._held if not gone.isdisjoint(key[1:])]
-        self._held.difference_update(dropped)
-        for stream in streams:
-            self._forget(stream)
-        # A watch_* hold is re-acquired whole by its next call: release what it still
-        # holds on other (live) connections, so no stream is referenced twice.
-        alive = [s for key in dropped for s in key[1:] if s not in gone]
-        if alive:
-            self._release(alive)
+    def _stream_hashes(self, stream: str) -> list[str]:
+        with self._data_lock:
+            return self.data.hashes(stream)
 
     def _connection_match(self, conn: Connection) -> Callable[[str], bool]:
-        """Which message hashes ``conn`` feeds (no client lock: a reader may ask)."""
         if conn.kind == "market":
-            hashes: set[str] = set()
-            for stream in conn.info()["subscriptions"]:
-                with self._data_lock:
-                    hashes.update(self.data.hashes(stream))
-            return hashes.__contains__
+            return super()._connection_match(conn)
         if conn.kind == "user_data" or self.product == "spot":
             return lambda h: h.split(":", 1)[0] in USER_HASHES
         return lambda h: False  # a futures WS API: only its requests, failed already
-
-    def _connection_gave_up(self, conn: Connection, error: BaseException) -> None:
-        """On the reader of ``conn``: its reconnect policy gave up. Everyone waiting on
-        what it carried gets the final error now; the next call builds a new one."""
-        self._fail_consumers(self._connection_match(conn), error)
-
-    def close_connection(self, name_or_url: str, timeout: float | None = None) -> None:
-        """Close one connection (by name or URL, as ``connections()`` lists them).
-
-        Its waiters, streams and callbacks get ``ConnectionClosed``; its subscriptions
-        are released, not restored; the client's other connections are untouched, and a
-        later call that needs one of those streams opens a new connection.
-        ``BadRequest`` if the client has no such connection.
-        """
-        self._check_usable()
-        for conn in self._every_connection():
-            if name_or_url in (conn.name, conn.url) or conn.url.split("?")[0] == name_or_url:
-                break
-        else:
-            raise BadRequest(f"{self.name} has no connection {name_or_url!r}")
-        match = self._connection_match(conn)
-        conn.close(self._timeout(timeout))
-        with self._lock:
-            self._purge_finished()
-        error = ConnectionClosed(f"{conn.name}: closed by close_connection()", reason="closed")
-        self._fail_consumers(match, error)
-
-    def connections(self) -> list[ConnectionInfo]:
-        """Figures for every websocket connection of this client: market streams, the
-        WS API and the user-data stream, each with its ``kind`` (see ``ConnectionInfo``).
-        Empty once ``close()`` has returned; ``connection_info(name)`` keeps the final figures."""
-        held = self._every_connection()
-        if self.closed:  # a closed client holds nothing, unless close() left one running
-            held = [conn for conn in held if not conn.finished]
-        return self._infos(held)
 
     def connection_info(self, url: str) -> ConnectionInfo:
         """Figures for the connection whose URL (or name) is ``url``; ``BadRequest`` if none.
@@ -595,10 +482,6 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
             if url in (info.url, info.name) or info.url.split("?")[0] == url:
                 return info
         raise BadRequest(f"{self.name} has no connection {url!r}")
-
-    def _infos(self, connections: list[Connection]) -> list[ConnectionInfo]:
-        shared: dict[str, Any] = {**self.hub.stats(), "cache_sizes": self._cache_sizes()}
-        return [ConnectionInfo(**conn.info(), **shared) for conn in connections]
 
     def _cache_sizes(self) -> dict[str, int]:
         data = self._data
@@ -632,68 +515,26 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
         if self.product == "spot":
             raise NotSupported(f"{what} exists on futures only: use binanceusdm or binancecoinm")
 
-    # -- the four faces, generically ---------------------------------------------------------
-    def _watch(
-        self, kind: str, streams: list[str], hashes: list[str], timeout: float | None
-    ) -> Any:
-        key = (kind, *streams)
-        return self._wait_next(
-            hashes, lambda: self._hold(key, streams), timeout, f"{kind} {', '.join(hashes)}"
-        )
-
-    def _on(
-        self, kind: str, streams: list[str], hashes: list[str], handler: Handler
-    ) -> Subscription:
-        return self._add_handler(
-            hashes,
-            handler,
-            lambda: self._acquire(streams),
-            lambda: self._release(streams),
-            f"{kind} {', '.join(hashes)}",
-        )
-
-    def _stream(
-        self,
-        kind: str,
-        streams: list[str],
-        hashes: list[str],
-        policy: Policy,
-        timeout: float | None,
-    ) -> Stream[Any]:
-        return self._open_stream(
-            hashes,
-            policy,
-            lambda: self._acquire(streams),
-            lambda: self._release(streams),
-            f"{kind} {', '.join(hashes)}",
-            timeout=timeout,
-        )
-
-    def _unwatch(self, kind: str, streams: list[str]) -> None:
-        self._unhold((kind, *streams), streams)
-
     # -- raw frames ------------------------------------------------------------------------
-    def replay(self, messages: Iterable[RawMessage]) -> list[Delivery]:
-        """Feed recorded payloads back through the parsers; returns what they produce.
-
-        Rebuilds structures (tickers, trades, candles, order books from diffs plus the
-        recorded REST snapshots) from a raw log, for backtests and bug reports. The
-        replay has state of its own: it touches neither this client's live caches and
-        books nor the network.
-        """
+    def _replayer(self) -> Callable[[RawMessage], list[Delivery]]:
+        """Rebuilds structures (tickers, trades, candles, order books from diffs plus
+        the recorded REST snapshots) from a raw log, with market data of its own."""
         data = self._make_market_data(self.data.markets, live=False)
-        deliveries: list[Delivery] = []
-        for message in messages:
+
+        def decode(message: RawMessage) -> list[Delivery]:
             channel = message.channel
             if channel.startswith(SNAPSHOT_CHANNEL):
                 market_id, _, depth = channel.removeprefix(SNAPSHOT_CHANNEL).partition("@")
                 symbol = data.markets.by_id(market_id).symbol
-                deliveries.extend(data.apply_snapshot(symbol, message.data, int(depth)))
+                deliveries = data.apply_snapshot(symbol, message.data, int(depth))
             else:
                 routed = data.route(channel, msgspec.Raw(message.data), 0.0)
-                deliveries.extend(routed.deliveries if isinstance(routed, Inbound) else routed)
+                deliveries = routed.deliveries if isinstance(routed, Inbound) else routed
             data.take_notices()
-        return deliveries
+            data.take_tasks()  # a replay fetches nothing: snapshots come from the log
+            return deliveries
+
+        return decode
 
     # -- ticker ----------------------------------------------------------------------------
     def _ticker_plan(self, symbols: Sequence[str] | str) -> tuple[list[str], list[str]]:
@@ -1138,30 +979,6 @@ class binancecoinm(binance):
     """Binance COIN-M futures (``BTC/USD:BTC``)."""
 
     default_type = "delivery"
-
-
-class _LockedRouter:
-    """Serialises every connection's access to the client's shared market data."""
-
-    def __init__(self, data: MarketData, lock: threading.Lock) -> None:
-        self._data = data
-        self._lock = lock
-
-    def route(self, stream: str, data: Any, now: float) -> Routed:
-        # Notices come back by value, taken under the same lock as the deliveries.
-        with self._lock:
-            return self._data.route(stream, data, now)
-
-    def hashes(self, stream: str) -> list[str]:
-        with self._lock:
-            return self._data.hashes(stream)
-
-    def reset(self, streams: Any) -> Routed:
-        with self._lock:
-            return self._data.reset(streams)
-
-    def opened(self, streams: Any) -> list[Delivery]:
-        return []
 
 
 def _limit_book(book: OrderBook[Any], limit: int | None) -> OrderBook[Any]:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -80,6 +81,22 @@ def liquidations_hash(symbol: str) -> str:
 TICKERS_HASH = "tickers"
 
 
+@dataclass(frozen=True, slots=True)
+class SnapshotWanted:
+    """Task: the book of ``symbol`` needs a REST depth snapshot."""
+
+    symbol: str
+
+
+@dataclass(frozen=True, slots=True)
+class GapWanted:
+    """Task: fetch the trades (``timeframe`` None) or candles ``request`` names."""
+
+    symbol: str
+    timeframe: str | None
+    request: GapRequest
+
+
 class MarketData:
     """State and parsing for every market stream of one client (see module docstring)."""
 
@@ -92,10 +109,9 @@ class MarketData:
         liquidations_limit: int = 1000,
         book_depth: int | None = None,
         book_view_limit: int | None = 100,
-        need_snapshot: Callable[[str], None] = lambda symbol: None,
         lock: AbstractContextManager[Any] | None = None,
         defer_views: bool = False,
-        need_backfill: Callable[[str, str | None, GapRequest], None] | None = None,
+        fill_gaps: bool = False,
         backfill: bool = True,
     ) -> None:
         self.markets = markets
@@ -108,13 +124,15 @@ class MarketData:
         self.liquidations_limit = liquidations_limit
         self.book_depth = book_depth
         self.book_view_limit = book_view_limit
-        self._need_snapshot = need_snapshot
         #: Guards this state when a deferred book view is built on a consumer's thread.
         self.lock = lock if lock is not None else nullcontext()
         #: Publish order books as ``Deferred`` views (live) rather than copies (replay).
         self.defer_views = defer_views
         #: Telemetry for the protocol to send once locks are released.
         self.notices: list[Notice] = []
+        #: Work for the client's helper threads (``SnapshotWanted``, ``GapWanted``),
+        #: returned by value like the notices: nothing here calls up into the client.
+        self.tasks: list[Any] = []
         self._handlers: dict[str, Handler] = {}
         self.trades: dict[str, ArrayCache[Trade]] = {}
         self.ohlcvs: dict[tuple[str, str], ArrayCacheByTimestamp[OHLCV]] = {}
@@ -128,8 +146,8 @@ class MarketData:
         #: the symbol's next depth diff (see ``apply_snapshot``).
         self._held_raw: dict[str, list[Delivery]] = {}
         #: Gap filling per trades stream (symbol) and candle stream ((symbol, tf)):
-        #: only live (``need_backfill`` given); ``backfill=False`` reports gaps only.
-        self._need_backfill = need_backfill
+        #: only live (``fill_gaps``); ``backfill=False`` reports gaps only.
+        self._fill_gaps = fill_gaps
         self._backfill = backfill
         self.trade_gaps: dict[str, GapFiller[Trade]] = {}
         self.candle_gaps: dict[tuple[str, str], GapFiller[OHLCV]] = {}
@@ -140,14 +158,19 @@ class MarketData:
         if handler is None:
             handler = self._handlers[stream] = self._bind(stream)
         deliveries = handler(data)
-        if self.notices:  # handed over with the deliveries that caused them
-            return routed(deliveries, self.take_notices())
+        if self.notices or self.tasks:  # handed over with the deliveries that caused them
+            return routed(deliveries, self.take_notices(), self.take_tasks())
         return deliveries
 
     def take_notices(self) -> list[Notice]:
         """The telemetry gathered since the last call, by value (call under the lock)."""
         notices, self.notices = self.notices, []
         return notices
+
+    def take_tasks(self) -> list[Any]:
+        """The tasks gathered since the last call, by value (call under the lock)."""
+        tasks, self.tasks = self.tasks, []
+        return tasks
 
     def hashes(self, stream: str) -> list[str]:
         market_id, kind = wire.classify_stream(stream, self.product)
@@ -173,12 +196,18 @@ class MarketData:
                 book = self.books.get(self.markets.by_id(market_id).symbol)
                 if book is not None:
                     book.invalidate("connection lost")
-        return routed([], self.take_notices())
+        return routed([], self.take_notices(), self.take_tasks())
 
     def opened(self, streams: Iterable[str]) -> list[Delivery]:
         return []
 
     # -- order-book snapshots ----------------------------------------------------------
+    def snapshot(self, stream: str, body: bytes, depth: int, raw: Delivery | None) -> Routed:
+        """``apply_snapshot`` for the book ``stream`` feeds, with its notices and tasks."""
+        symbol = self.markets.by_id(stream.split("@", 1)[0]).symbol
+        deliveries = self.apply_snapshot(symbol, body, depth, raw)
+        return routed(deliveries, self.take_notices(), self.take_tasks())
+
     def apply_snapshot(
         self, symbol: str, body: bytes, depth: int, raw: Delivery | None = None
     ) -> list[Delivery]:
@@ -222,7 +251,7 @@ class MarketData:
 
     # -- gap filling (trades and candles missed while a connection was down) -------------
     def _trade_filler(self, symbol: str) -> GapFiller[Trade] | None:
-        if self._need_backfill is None:
+        if not self._fill_gaps:
             return None  # replay: what the log holds, as it holds it
         filler = self.trade_gaps.get(symbol)
         if filler is None:
@@ -230,7 +259,7 @@ class MarketData:
         return filler
 
     def _candle_filler(self, symbol: str, timeframe: str) -> GapFiller[OHLCV] | None:
-        if self._need_backfill is None:
+        if not self._fill_gaps:
             return None
         filler = self.candle_gaps.get((symbol, timeframe))
         if filler is None:
@@ -262,8 +291,8 @@ class MarketData:
                     },
                 )
             )
-        if step.request is not None and self._need_backfill is not None:
-            self._need_backfill(symbol, None, step.request)
+        if step.request is not None:
+            self.tasks.append(GapWanted(symbol, None, step.request))
         if not step.deliver:
             return []
         cache = self.trades.setdefault(symbol, ArrayCache(self.trades_limit))
@@ -293,8 +322,8 @@ class MarketData:
                     },
                 )
             )
-        if step.request is not None and self._need_backfill is not None:
-            self._need_backfill(symbol, timeframe, step.request)
+        if step.request is not None:
+            self.tasks.append(GapWanted(symbol, timeframe, step.request))
         if not step.deliver:
             return []
         candles = self.ohlcvs.setdefault(
@@ -608,7 +637,7 @@ class MarketData:
                 )
             )
         if result.needs_snapshot or status is SyncStatus.NEED_SNAPSHOT:
-            self._need_snapshot(symbol)
+            self.tasks.append(SnapshotWanted(symbol))
         return []
 
 

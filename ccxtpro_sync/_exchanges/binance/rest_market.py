@@ -21,6 +21,7 @@ from ..._credentials import Credentials
 from ..._exceptions import BadRequest
 from ..._orderbook import OrderBook
 from ..._structures import OHLCV, Balances, Market, Ticker, Trade
+from ..._sync.snapshot_fetcher import SnapshotFetcher
 from .depth_weights import (
     futures_depth_weight,
     spot_depth_weight,
@@ -44,7 +45,6 @@ from .rest_parsers import (
     parse_rest_ticker,
     parse_rest_trade,
 )
-from .snapshots import SnapshotFetcher
 from .wire import DepthSnapshot, Product
 
 if TYPE_CHECKING:

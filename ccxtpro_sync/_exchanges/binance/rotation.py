@@ -69,6 +69,11 @@ class RotationRouter:
     def opened(self, streams: Any) -> list[Delivery]:
         return []
 
+    def snapshot(self, stream: str, body: bytes, depth: int, raw: Delivery | None) -> Routed:
+        # Applied even when retired: the book is shared and lives on elsewhere.
+        with self._lock:
+            return self._data.snapshot(stream, body, depth, raw)
+
 
 class BinanceOverlap(Overlap):
     """The planner's rotation hooks for Binance market streams."""
@@ -82,10 +87,15 @@ class BinanceOverlap(Overlap):
             self._keys.begin(streams)
 
     def handover(self, old: Connection) -> None:
-        router = getattr(old.protocol, "router", None)
-        if isinstance(router, RotationRouter):
-            with self._lock:
-                router.retired = True
+        lock = self._lock
+
+        def retire(protocol: Any) -> None:
+            router = getattr(protocol, "router", None)
+            if isinstance(router, RotationRouter):
+                with lock:
+                    router.retired = True
+
+        old.query(retire)
 
     def end(self, streams: list[str]) -> None:
         with self._lock:

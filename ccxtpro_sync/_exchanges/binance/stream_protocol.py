@@ -42,15 +42,21 @@ URL_BUDGET = 4000
 #: Streams per SUBSCRIBE frame; keeps frames small and acks quick.
 STREAMS_PER_REQUEST = 100
 
+#: Raw-log channel of REST depth snapshots: ``depthSnapshot:<stream id>@<limit>``.
+SNAPSHOT_CHANNEL = "depthSnapshot:"
+
 #: What a router returns: deliveries, or an ``Inbound`` when notices come with them.
 Routed = list[Delivery] | Inbound
 
 
-def routed(deliveries: list[Delivery], notices: list[Notice]) -> Routed:
-    """``deliveries`` alone, or with ``notices`` (taken by value) in an ``Inbound``."""
-    if not notices:
+def routed(
+    deliveries: list[Delivery], notices: list[Notice], tasks: list[Any] | None = None
+) -> Routed:
+    """``deliveries`` alone, or with ``notices`` and ``tasks`` (taken by value) in an
+    ``Inbound``."""
+    if not notices and not tasks:
         return deliveries
-    return Inbound(deliveries=deliveries, notices=notices)
+    return Inbound(deliveries=deliveries, notices=notices, tasks=tasks or [])
 
 
 class StreamRouter(Protocol):
@@ -307,6 +313,22 @@ class BinanceStreamProtocol:
         ]
         inbound.notices = [*notices, *inbound.notices]
         return inbound
+
+    def apply_snapshot(self, stream: str, body: bytes, depth: int) -> Routed:
+        """A REST depth snapshot fetched for ``stream``'s book enters here, under the
+        connection's lock (``Connection.feed``), and leaves as a frame's result does."""
+        raw = None
+        if self.raw_tap.enabled:
+            # Recorded too, so that a replay rebuilds the book from the same inputs.
+            channel = f"{SNAPSHOT_CHANNEL}{stream.split('@', 1)[0]}@{depth}"
+            message = RawMessage("rest", channel, body, self.raw_tap.clock())
+            raw = Delivery(RAW_HASH, [message], Policy.APPEND)
+        # A router with books has ``snapshot(stream, body, depth, raw) -> Routed``.
+        snapshot = getattr(self.router, "snapshot", None)
+        if snapshot is None:
+            return [] if raw is None else [raw]
+        result: Routed = snapshot(stream, body, depth, raw)
+        return result
 
     def capacity(self) -> int:
         return self.max_streams - len(self.book)

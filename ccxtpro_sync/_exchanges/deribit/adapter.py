@@ -32,7 +32,9 @@ from .book_sync import DeribitBookSync
 from .channels import Channel, message_hash, parse_channel, rejected_channels
 from .credentials import DeribitCredentials
 from .errors import deribit_error
+from .latest import LatestTickers
 from .markets import DeribitMarkets
+from .pacing import DeribitPacer
 from .parsers import (
     parse_balance,
     parse_ohlcv,
@@ -45,15 +47,25 @@ from .parsers import (
 from .rpc import ErrorResponse, Heartbeat, Notification, Response, decode_frame
 from .user_data import RESTORED_HASH, UserDataLedger, user_deliveries
 
-__all__ = ["COD_SCOPES", "RESYNC_HASH", "DeribitAdapter", "DeribitSettings"]
+__all__ = ["COD_SCOPES", "RESYNC_HASH", "DeribitAdapter", "DeribitSettings", "deribit_limits"]
 
 #: ``cancelOnDisconnect`` values: off, or ``private/enable_cancel_on_disconnect``'s scope.
 COD_SCOPES: Final = (False, "connection", "account")
 #: Where book resync notices go (the client turns them into ``order_book_resync`` signals).
 RESYNC_HASH: Final = "deribit:resync"
 GrantType = Literal["client_credentials", "client_signature"]
-#: Streams per connection, and frames per second (the subscribe pool refills at 3.3/s).
-_LIMITS: Final = Limits(max_streams=500, messages_per_second=3.0)
+#: Channels per subscribe call (reference §6: batches of at most about 500).
+MAX_STREAMS: Final = 500
+
+
+def deribit_limits(pacer: DeribitPacer | None = None) -> Limits:
+    """Streams per connection, and Deribit's credit pools as the pacing (``pacing``);
+    a new pacer unless one is given (each client paces its own account)."""
+    return Limits(
+        max_streams=MAX_STREAMS,
+        messages_per_second=3.0,  # unused: the pacer decides
+        pacer=pacer if pacer is not None else DeribitPacer(),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +78,11 @@ class DeribitSettings:
     grant_type: GrantType = "client_credentials"
     heartbeat_interval: float = 30.0
     cancel_on_disconnect: Literal[False, "connection", "account"] = False
-    limits: Limits = _LIMITS
+    limits: Limits = field(default_factory=deribit_limits)
     #: What user data was already delivered (shared by every connection).
     ledger: UserDataLedger = field(default_factory=UserDataLedger)
+    #: The newest ticker/quote per symbol (``watch_tickers`` answers from it).
+    latest: LatestTickers = field(default_factory=LatestTickers)
 
 
 def _frame(request_id: int, method: str, params: Mapping[str, Any] | None) -> str:
@@ -214,12 +228,11 @@ class DeribitAdapter:
             return Decoded()
         market = markets.by_id(channel.instrument)
         number = markets.number
-        if stream == "ticker":
-            value: Any = parse_ticker(frame.data, market, number)
-            return Decoded(deliveries=[Delivery(key, value, Policy.LATEST)])
-        if stream == "bidask":
-            value = parse_quote(frame.data, market, number)
-            return Decoded(deliveries=[Delivery(key, value, Policy.LATEST)])
+        if stream in ("ticker", "bidask"):
+            parse = parse_ticker if stream == "ticker" else parse_quote
+            ticker = parse(frame.data, market, number)
+            self.settings.latest.put(key, ticker)  # before delivery: a woken watcher finds it
+            return Decoded(deliveries=[Delivery(key, ticker, Policy.LATEST)])
         if stream == "trades":
             trades = parse_trades(frame.data, markets, number)
             return Decoded(deliveries=[Delivery(key, trades, Policy.APPEND)])

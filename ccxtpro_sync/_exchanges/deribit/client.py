@@ -21,6 +21,7 @@ from typing import Any
 import msgspec
 from tenacity import Retrying
 
+from ..._arguments import check_limit
 from ..._core.events import Policy
 from ..._exceptions import BadRequest, ExchangeError, InvalidArgument, NetworkError
 from ..._numbers import NumberConverter
@@ -30,15 +31,18 @@ from ..._structures import OHLCV, Market, Ticker, Trade
 from ..._sync.consumers import Stream, Subscription
 from ..._sync.info import ConnectionInfo
 from ...adapters.client import AdapterClient
-from .adapter import COD_SCOPES, RESYNC_HASH, DeribitAdapter, DeribitSettings
+from .adapter import COD_SCOPES, RESYNC_HASH, DeribitAdapter, DeribitSettings, deribit_limits
 from .channels import book_channel, chart_channel, quote_channel, ticker_channel, trades_channel
 from .credentials import DeribitCredentials
 from .environments import DeribitEndpoints, endpoints
 from .errors import deribit_error
+from .latest import LatestTickers
 from .markets import DeribitMarkets, instruments_requests, parse_markets
+from .pacing import DeribitPacer, pools_from_options
 from .trading import DeribitTrading
 from .user_data import UserDataLedger
 from .user_streams import DeribitUserData
+from .window import window
 
 __all__ = ["DeribitClient", "deribit"]
 
@@ -106,19 +110,24 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
         grant = options.get("grantType", "client_credentials")
         if grant not in ("client_credentials", "client_signature"):
             raise InvalidArgument("grantType must be 'client_credentials' or 'client_signature'")
+        #: Deribit's credit pools, shared by every connection of this client.
+        self.pacer = DeribitPacer(pools_from_options(options.get("rateLimits")))
         self._number: NumberConverter = settings.get("number", float)
         self._markets: DeribitMarkets | None = None
         self._markets_lock = threading.Lock()
         self._closed_event = threading.Event()  # wakes order lookups on close()
         self._ledger = UserDataLedger()
+        self._latest = LatestTickers()
         self._settings = DeribitSettings(
             ledger=self._ledger,
+            latest=self._latest,
             url=self.endpoints.ws,
             markets=self._loaded_markets,
             credentials=credentials,
             grant_type=grant,
             heartbeat_interval=interval,
             cancel_on_disconnect=cod,
+            limits=deribit_limits(self.pacer),
         )
         reconnect: Retrying | None = settings.get("reconnect")
         super().__init__(
@@ -194,15 +203,10 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
 
     # -- generic faces over a list of channels --------------------------------------------
     def _watch_channels(self, channels: list[str], timeout: float | None, what: str) -> Any:
-        def hold() -> None:
-            for channel in channels:
-                self._planner.hold(("watch", channel), [channel])
-
-        return self._wait_next(self._hashes(channels), hold, timeout, what)
+        return self._watch_each("watch", channels, self._hashes(channels), timeout, what)
 
     def _unwatch_channels(self, channels: list[str]) -> None:
-        for channel in channels:
-            self.un_watch(channel)
+        self._unwatch_each("watch", channels)
 
     # -- tickers -------------------------------------------------------------------------
     def _ticker_channels(self, symbols: Symbols) -> list[str]:
@@ -213,12 +217,21 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
         result: Ticker = self._watch_channels(self._ticker_channels(symbol), timeout, "ticker")
         return result
 
+    def _watch_latest(
+        self, channels: list[str], timeout: float | None, what: str
+    ) -> dict[str, Ticker]:
+        """Wait for the next update of any of ``channels``; then the newest value of
+        each of them that has one, as ``{symbol: ticker}`` (CCXT's ``watchTickers``)."""
+        ticker: Ticker = self._watch_channels(channels, timeout, what)
+        found = self._latest.pick(self._hashes(channels))
+        return found or {ticker.symbol: ticker}
+
     def watch_tickers(
         self, symbols: Sequence[str], *, timeout: float | None = None
     ) -> dict[str, Ticker]:
-        """The next ticker of any of ``symbols``, as ``{symbol: ticker}``."""
-        ticker: Ticker = self._watch_channels(self._ticker_channels(symbols), timeout, "tickers")
-        return {ticker.symbol: ticker}
+        """Wait for the next ticker of any of ``symbols``; returns ``{symbol: ticker}``
+        with the newest ticker of every one of ``symbols`` that has had one."""
+        return self._watch_latest(self._ticker_channels(symbols), timeout, "tickers")
 
     def on_ticker(
         self, symbol: Symbols, handler: Callable[[Ticker], object] | None = None
@@ -246,9 +259,10 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
     def watch_bids_asks(
         self, symbols: Symbols, *, timeout: float | None = None
     ) -> dict[str, Ticker]:
-        """The next best bid/ask of any of ``symbols`` (channel ``quote.{instrument}``)."""
-        ticker: Ticker = self._watch_channels(self._quote_channels(symbols), timeout, "bids_asks")
-        return {ticker.symbol: ticker}
+        """Wait for the next best bid/ask of any of ``symbols`` (channel
+        ``quote.{instrument}``); returns ``{symbol: ticker}`` with the newest of every
+        one of ``symbols`` that has had one."""
+        return self._watch_latest(self._quote_channels(symbols), timeout, "bids_asks")
 
     def on_bids_asks(
         self, symbols: Symbols, handler: Callable[[Ticker], object] | None = None
@@ -265,16 +279,32 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
     def _trade_channels(self, symbols: Symbols) -> list[str]:
         return [trades_channel(i) for i in self._ids(symbols)]
 
-    def watch_trades(self, symbol: str, *, timeout: float | None = None) -> list[Trade]:
-        """The next public trades of ``symbol`` (channel ``trades.{instrument}.100ms``)."""
+    def watch_trades(
+        self,
+        symbol: str,
+        since: int | None = None,
+        limit: int | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> list[Trade]:
+        """The next public trades of ``symbol`` (channel ``trades.{instrument}.100ms``),
+        oldest first; ``since``/``limit`` filter them as in CCXT (see ``window``)."""
+        wanted = window(since, limit)
         trades: list[Trade] = self._watch_channels(self._trade_channels(symbol), timeout, "trades")
-        return trades
+        return wanted.apply(trades)
 
     def watch_trades_for_symbols(
-        self, symbols: Sequence[str], *, timeout: float | None = None
+        self,
+        symbols: Sequence[str],
+        since: int | None = None,
+        limit: int | None = None,
+        *,
+        timeout: float | None = None,
     ) -> list[Trade]:
+        """The next public trades of any of ``symbols`` (those of one symbol)."""
+        wanted = window(since, limit)
         trades: list[Trade] = self._watch_channels(self._trade_channels(symbols), timeout, "trades")
-        return trades
+        return wanted.apply(trades)
 
     def on_trades(
         self, symbols: Symbols, handler: Callable[[list[Trade]], object] | None = None
@@ -296,13 +326,21 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
         return [chart_channel(i, timeframe) for i in self._ids(symbols)]
 
     def watch_ohlcv(
-        self, symbol: str, timeframe: str = "1m", *, timeout: float | None = None
+        self,
+        symbol: str,
+        timeframe: str = "1m",
+        since: int | None = None,
+        limit: int | None = None,
+        *,
+        timeout: float | None = None,
     ) -> list[OHLCV]:
-        """The next candles of ``symbol`` (channel ``chart.trades.{instrument}.{resolution}``)."""
+        """The next candles of ``symbol`` (channel ``chart.trades.{instrument}.{resolution}``);
+        ``since``/``limit`` filter them as in CCXT (see ``window``)."""
+        wanted = window(since, limit)
         candles: list[OHLCV] = self._watch_channels(
             self._chart_channels(symbol, timeframe), timeout, "ohlcv"
         )
-        return candles
+        return wanted.apply(candles)
 
     def watch_ohlcv_for_symbols(
         self, symbols: Sequence[str], timeframe: str = "1m", *, timeout: float | None = None
@@ -343,19 +381,21 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
         a snapshot, then changes chained by ``change_id``; a broken chain resubscribes
         this instrument only, and no book is shown until its new snapshot). ``limit``
         caps the levels per side of the returned view."""
-        book: OrderBook[Any] = self._watch_channels(
-            self._book_channels(symbol), timeout, "order_book"
-        )
-        if limit is not None:
-            book = msgspec.structs.replace(book, bids=book.bids[:limit], asks=book.asks[:limit])
-        return book
+        return self._watch_book(self._book_channels(symbol), limit, timeout)
 
     def watch_order_book_for_symbols(
-        self, symbols: Sequence[str], *, timeout: float | None = None
+        self, symbols: Sequence[str], limit: int | None = None, *, timeout: float | None = None
     ) -> OrderBook[Any]:
-        book: OrderBook[Any] = self._watch_channels(
-            self._book_channels(symbols), timeout, "order_book"
-        )
+        """The next synchronised book of any of ``symbols`` (``limit`` levels per side)."""
+        return self._watch_book(self._book_channels(symbols), limit, timeout)
+
+    def _watch_book(
+        self, channels: list[str], limit: int | None, timeout: float | None
+    ) -> OrderBook[Any]:
+        depth = check_limit(limit)
+        book: OrderBook[Any] = self._watch_channels(channels, timeout, "order_book")
+        if depth is not None:
+            book = msgspec.structs.replace(book, bids=book.bids[:depth], asks=book.asks[:depth])
         return book
 
     def on_order_book(
@@ -376,7 +416,8 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
     # -- introspection -------------------------------------------------------------------
     def connection_info(self, index: int = 0) -> dict[str, Any]:
         """Deribit state of connection ``index``: auth, token refresh, cancel-on-disconnect,
-        heartbeat interval, book resyncs."""
+        heartbeat interval, book resyncs, and the frames charged to each credit pool by
+        this client (``pacing``; the pools are the account's, not the connection's)."""
         conns = self._planner.connections()
         if not 0 <= index < len(conns):
             raise BadRequest(f"no deribit connection {index}")
@@ -387,6 +428,7 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
             return {**adapter.info(), "books": adapter.book_stats(), "ready": protocol.ready}
 
         result: dict[str, Any] = conn.query(read)
+        result["pacing"] = self.pacer.booked()
         return result
 
     def _close_resources(self, timeout: float) -> None:
@@ -413,6 +455,8 @@ def deribit(config: Mapping[str, Any] | None = None) -> DeribitClient:
     (``False``, ``"connection"``, ``"account"``), ``options``: ``heartbeatInterval``
     (seconds, at least Deribit's 10), ``bookInterval`` (``"100ms"``, ``"agg2"``, or
     ``"raw"`` with credentials), ``grantType`` (``"client_credentials"`` or
-    ``"client_signature"``); ``timeout``, ``reconnect`` (a tenacity policy), ``number``.
+    ``"client_signature"``), ``rateLimits`` (your account's credit pools when above
+    Deribit's defaults, e.g. ``{"matching": {"rate": 20, "burst": 50}}``; see
+    ``pacing``); ``timeout``, ``reconnect`` (a tenacity policy), ``number``.
     """
     return DeribitClient(config)

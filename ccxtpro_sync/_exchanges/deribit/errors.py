@@ -14,12 +14,22 @@ Choices worth knowing:
   "authenticate again from credentials".
 * 10028 ``too_many_requests`` (Deribit also ends the session), 10047 and 10066
   → ``RateLimitExceeded``.
-* 10040 ``retry``, 10041 ``settlement_in_progress`` and 13028 → the transient
-  ``ExchangeNotAvailable``; 11051 ``system_maintenance`` → ``OnMaintenance``.
+* 10040 ``retry`` and 13028 → the transient ``ExchangeNotAvailable``; 11051
+  ``system_maintenance`` and 10041 ``settlement_in_progress`` (the daily seconds of
+  settlement) → ``OnMaintenance``, an ``ExchangeNotAvailable``, as in CCXT.
   None of these say whether an order request executed, so an order sender must
   reconcile, never resend blindly.
 * Order validation codes → ``InvalidOrder``; 10009 → ``InsufficientFunds``;
-  10004 → ``OrderNotFound``; 10020 → ``BadSymbol``.
+  10020 → ``BadSymbol``; 11029 ``invalid_arguments`` and 11043 ``bad_argument`` →
+  ``BadRequest`` (CCXT's classes; where this table is more specific than CCXT's, the
+  class is a subclass of CCXT's, so CCXT-style ``except`` clauses still match).
+* An operation on an order that is not (or no longer) open → ``OrderNotFound``,
+  CCXT's unified answer to cancelling an order already cancelled or filled:
+  10004 ``order_not_found``, 10010 ``already_closed`` and 10029
+  ``not_owner_of_order`` (as in CCXT's Deribit table), and 11044
+  ``not_open_order`` and 11008 ``already_filled``, which CCXT's table leaves at
+  ``InvalidOrder``. ``OrderNotFound`` is an ``InvalidOrder``, so code that catches
+  the broader class still does.
 """
 
 from __future__ import annotations
@@ -59,7 +69,8 @@ class InvalidToken(AuthenticationError):
 
 
 _RATE: Final = frozenset({10028, 10047, 10066})
-_TRANSIENT: Final = frozenset({10040, 10041, 11056, 13028})
+_TRANSIENT: Final = frozenset({10040, 11056, 13028})
+_MAINTENANCE: Final = frozenset({10041, 11051})
 
 _BY_CODE: Final[dict[int, type[ExchangeError]]] = {
     10000: AuthenticationError,  # authorization_required
@@ -81,18 +92,18 @@ _BY_CODE: Final[dict[int, type[ExchangeError]]] = {
     10026: InvalidOrder,  # price_precision_exceeded
     10027: InvalidOrder,  # non_integer_contract_amount
     10043: InvalidOrder,  # price_wrong_tick
-    11029: InvalidOrder,  # invalid_arguments
+    11029: BadRequest,  # invalid_arguments (CCXT: BadRequest)
     11030: InvalidOrder,  # other_reject
     11036: InvalidOrder,  # invalid_trigger_price
-    11043: InvalidOrder,  # bad_argument
+    11043: BadRequest,  # bad_argument (CCXT: BadRequest)
     11054: InvalidOrder,  # post_only_reject
     13019: InvalidOrder,  # orderbook_closed
     # order state
     10004: OrderNotFound,  # order_not_found (by id or label)
-    10010: InvalidOrder,  # already_closed
-    10029: InvalidOrder,  # not_owner_of_order
-    11008: InvalidOrder,  # already_filled
-    11044: InvalidOrder,  # not_open_order
+    10010: OrderNotFound,  # already_closed
+    10029: OrderNotFound,  # not_owner_of_order
+    11008: OrderNotFound,  # already_filled
+    11044: OrderNotFound,  # not_open_order (cancel/edit of a cancelled or filled order)
     13032: InvalidOrder,  # non_unique_order_label
     # requests and sessions
     10030: NotSupported,  # must_be_websocket_request
@@ -104,7 +115,7 @@ _BY_CODE: Final[dict[int, type[ExchangeError]]] = {
     13011: BadRequest,  # value_too_short
     13020: BadRequest,  # not_found
     -32700: BadRequest,  # parse error
-    -32601: NotSupported,  # method not found
+    -32601: BadRequest,  # method not found (CCXT: BadRequest)
     -32602: BadRequest,  # invalid params
     -32000: BadRequest,  # missing params
 }
@@ -138,7 +149,7 @@ def deribit_error(
         text += f": {reason}"
     if code in _RATE:
         error: CcxtproSyncError = RateLimitExceeded(text)
-    elif code == 11051:  # system_maintenance
+    elif code in _MAINTENANCE:  # system_maintenance, settlement_in_progress
         error = OnMaintenance(text)
     elif code in _TRANSIENT:
         error = ExchangeNotAvailable(text)

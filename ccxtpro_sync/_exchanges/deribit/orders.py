@@ -249,10 +249,15 @@ def cancel_by_label_params(label: str) -> dict[str, Any]:
 
 
 def cancel_all_params(market: Market | None = None) -> tuple[str, dict[str, Any]]:
-    """``private/cancel_all`` (every instrument) or ``cancel_all_by_instrument``."""
+    """``private/cancel_all`` (every instrument) or ``cancel_all_by_instrument``, with
+    ``detailed: true`` so the reply lists the cancelled orders, not just their count."""
     if market is None:
-        return "private/cancel_all", {}
-    return "private/cancel_all_by_instrument", {"instrument_name": market.id, "type": "all"}
+        return "private/cancel_all", {"detailed": True}
+    return "private/cancel_all_by_instrument", {
+        "instrument_name": market.id,
+        "type": "all",
+        "detailed": True,
+    }
 
 
 def order_state_params(order_id: str) -> dict[str, Any]:

@@ -325,6 +325,26 @@ def parse_orders(data: Any, markets: DeribitMarkets, number: Number | None = Non
     ]
 
 
+def parse_cancelled(result: Any, markets: DeribitMarkets) -> list[Order]:
+    """A ``private/cancel_all*`` result sent with ``detailed: true``: the cancelled
+    orders. Accepts a flat array of orders (protocol reference §7) and an array of
+    groups that each carry their orders under ``result`` (how Deribit's own article on
+    detailed cancel replies groups them, by currency, kind and type); a bare count
+    means the server ignored ``detailed`` and is a ``ProtocolError`` (the orders were
+    cancelled, but which ones is unknown)."""
+    if isinstance(result, bool) or not isinstance(result, list):
+        shown = repr(result)[:60]
+        raise ProtocolError(f"deribit cancel_all answered {shown} instead of the cancelled orders")
+    orders: list[Any] = []
+    for item in result:
+        group = item.get("result") if isinstance(item, Mapping) else None
+        if isinstance(group, list) and "order_id" not in item:
+            orders.extend(group)
+        else:
+            orders.append(item)
+    return parse_orders(orders, markets)
+
+
 def parse_order_result(
     result: Any, markets: DeribitMarkets, number: Number | None = None
 ) -> tuple[Order, list[Trade]]:

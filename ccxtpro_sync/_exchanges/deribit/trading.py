@@ -42,6 +42,7 @@ from .orders import (
 )
 from .parsers import (
     parse_balance,
+    parse_cancelled,
     parse_order,
     parse_order_result,
     parse_orders,
@@ -72,12 +73,20 @@ class DeribitTrading:
 
     # -- server time -----------------------------------------------------------------------
     def _server_now_ms(self, timeout: float) -> int:
-        """Server time from one ``public/get_time`` (its offset to our clock is kept)."""
+        """Server time from one ``public/get_time`` (its offset to our clock is kept).
+
+        The offset is the server's time minus our clock when the reply arrived: the
+        server read its clock before replying, so this never puts the server ahead of
+        itself. (The midpoint of send and reply did: the wait for the connection, its
+        login and pacing counted as half a network trip, pushing the estimate seconds
+        ahead after a slow login; user data from those seconds was then taken for
+        history, and a ``valid_until`` could be judged passed before it had.) Too early
+        by at most the reply's trip is the safe side: ``valid_until`` comes a little
+        sooner, and an order is declared not placed a little later."""
         if self._server_offset_ms is None:
-            sent = time.time() * 1000
             server = int(self.request("public/get_time", {}, timeout=timeout))
             received = time.time() * 1000
-            self._server_offset_ms = int(server - (sent + received) / 2)
+            self._server_offset_ms = int(server - received)
         return int(time.time() * 1000) + self._server_offset_ms
 
     # -- orders ----------------------------------------------------------------------------
@@ -252,10 +261,14 @@ class DeribitTrading:
 
     def cancel_all_orders_ws(
         self, symbol: str | None = None, *, timeout: float | None = None
-    ) -> int:
-        """Cancel every open order (of ``symbol``); returns how many were cancelled."""
+    ) -> list[Order]:
+        """Cancel every open order (of ``symbol``, else of every instrument, trigger
+        orders included); returns the cancelled orders, as CCXT does (Deribit's
+        ``detailed: true`` reply)."""
         method, params = cancel_all_params(self.market(symbol) if symbol is not None else None)
-        return int(self.request(method, params, timeout=timeout))
+        return parse_cancelled(
+            self.request(method, params, timeout=timeout), self._loaded_markets()
+        )
 
     def fetch_order_ws(
         self,

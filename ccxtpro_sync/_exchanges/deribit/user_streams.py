@@ -22,6 +22,7 @@ from ..._core.events import Delivery, Policy
 from ..._exceptions import CcxtproSyncError
 from ..._structures import Balances, Order, Position, Trade
 from ..._sync.consumers import Stream, Subscription
+from ..._sync.stream_client import StreamClient
 from .channels import (
     user_changes_channel,
     user_orders_channel,
@@ -32,10 +33,7 @@ from .markets import SETTLE_CURRENCIES, DeribitMarkets
 from .orders import positions_params
 from .parsers import parse_balance, parse_order, parse_orders, parse_positions, parse_trades
 from .user_data import RESTORED_HASH, UserDataLedger, user_deliveries
-
-if TYPE_CHECKING:
-    from ..._sync.hub import Hub
-    from ..._sync.planner import ConnectionPlanner
+from .window import window
 
 __all__ = ["DeribitUserData"]
 
@@ -44,12 +42,11 @@ _log = logging.getLogger("ccxtpro_sync")
 _END_MS = 32503708800000
 
 
-class DeribitUserData:
-    """Mixin of the Deribit client (listed after ``AdapterClient`` in its bases)."""
+class DeribitUserData(StreamClient):
+    """Mixin of the Deribit client (listed after ``AdapterClient`` in its bases): the
+    consumer faces are ``StreamClient``'s, like every exchange's."""
 
     if TYPE_CHECKING:  # provided by the client, which comes first in the MRO
-        hub: Hub
-        _planner: ConnectionPlanner
         _closed_event: threading.Event
         _ledger: UserDataLedger
 
@@ -58,35 +55,7 @@ class DeribitUserData:
         ) -> Any: ...
         def market(self, symbol: str) -> Any: ...
         def _loaded_markets(self) -> DeribitMarkets: ...
-        def _timeout(self, timeout: float | None) -> float: ...
         def _server_now_ms(self, timeout: float) -> int: ...
-        def _check_usable(self) -> None: ...
-        def _wait_next(
-            self,
-            hashes: list[str],
-            acquire: Callable[[], None],
-            timeout: float | None,
-            what: str,
-        ) -> Any: ...
-        def _add_handler(
-            self,
-            hashes: Sequence[str],
-            handler: Callable[[Any], object],
-            acquire: Callable[[], None],
-            release: Callable[[], None],
-            description: str,
-        ) -> Subscription: ...
-        def _open_stream(
-            self,
-            hashes: Sequence[str],
-            policy: Policy,
-            acquire: Callable[[], None],
-            release: Callable[[], None],
-            description: str,
-            *,
-            timeout: float | None,
-        ) -> Stream[Any]: ...
-        def un_watch(self, stream: str) -> None: ...
 
     _reconciler: threading.Thread | None = None
     _reconcile_due: threading.Event | None = None
@@ -125,50 +94,37 @@ class DeribitUserData:
 
     def _user_watch(self, kind: str, symbol: str | None, timeout: float | None) -> Any:
         self._start_user_data(timeout)
-        channels = self._user_channels(kind)
-
-        def hold() -> None:
-            for channel in channels:
-                self._planner.hold(("watch", channel), [channel])
-
-        return self._wait_next(self._user_hashes(kind, symbol), hold, timeout, f"watch {kind}")
+        channels, hashes = self._user_channels(kind), self._user_hashes(kind, symbol)
+        return self._watch_each("watch", channels, hashes, timeout, f"watch {kind}")
 
     def _user_on(self, kind: str, symbol: str | None, handler: Any) -> Subscription:
         self._start_user_data(None)
-        channels = self._user_channels(kind)
-        return self._add_handler(
-            self._user_hashes(kind, symbol),
-            handler,
-            lambda: self._planner.acquire(channels),
-            lambda: self._planner.release(channels),
-            f"on {kind}",
-        )
+        return self._on(kind, self._user_channels(kind), self._user_hashes(kind, symbol), handler)
 
     def _user_stream(
         self, kind: str, symbol: str | None, policy: Policy, timeout: float | None
     ) -> Stream[Any]:
         self._start_user_data(timeout)
-        channels = self._user_channels(kind)
-        return self._open_stream(
-            self._user_hashes(kind, symbol),
-            policy,
-            lambda: self._planner.acquire(channels),
-            lambda: self._planner.release(channels),
-            f"stream {kind}",
-            timeout=timeout,
-        )
+        hashes = self._user_hashes(kind, symbol)
+        return self._stream(kind, self._user_channels(kind), hashes, policy, timeout)
 
     def _user_unwatch(self, kind: str) -> None:
-        for channel in self._user_channels(kind):
-            self.un_watch(channel)
+        self._unwatch_each("watch", self._user_channels(kind))
 
     # -- orders ------------------------------------------------------------------------
     def watch_orders(
-        self, symbol: str | None = None, *, timeout: float | None = None
+        self,
+        symbol: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+        *,
+        timeout: float | None = None,
     ) -> list[Order]:
-        """The next order updates (of ``symbol``), each delivered exactly once."""
+        """The next order updates (of ``symbol``), each delivered exactly once;
+        ``since``/``limit`` filter them as in CCXT (see ``window``)."""
+        wanted = window(since, limit)
         orders: list[Order] = self._user_watch("orders", symbol, timeout)
-        return orders
+        return wanted.apply(orders)
 
     def on_orders(
         self, symbol: str | None = None, handler: Callable[[list[Order]], object] | None = None
@@ -185,10 +141,17 @@ class DeribitUserData:
 
     # -- my trades ---------------------------------------------------------------------
     def watch_my_trades(
-        self, symbol: str | None = None, *, timeout: float | None = None
+        self,
+        symbol: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+        *,
+        timeout: float | None = None,
     ) -> list[Trade]:
-        """The account's next trades (of ``symbol``), each delivered exactly once."""
-        trades: list[Trade] = self._user_watch("myTrades", symbol, timeout)
+        """The account's next trades (of ``symbol``), each delivered exactly once;
+        ``since``/``limit`` filter them as in CCXT (see ``window``)."""
+        wanted = window(since, limit)
+        trades: list[Trade] = wanted.apply(self._user_watch("myTrades", symbol, timeout))
         return trades
 
     def on_my_trades(
@@ -221,15 +184,22 @@ class DeribitUserData:
 
     # -- positions ---------------------------------------------------------------------
     def watch_positions(
-        self, symbols: Sequence[str] | None = None, *, timeout: float | None = None
+        self,
+        symbols: Sequence[str] | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+        *,
+        timeout: float | None = None,
     ) -> list[Position]:
-        """The next position changes (``user.changes``), of ``symbols`` if given."""
+        """The next position changes (``user.changes``), of ``symbols`` if given;
+        ``since``/``limit`` filter them as in CCXT (see ``window``)."""
+        span = window(since, limit)
         symbol = symbols[0] if symbols is not None and len(symbols) == 1 else None
         positions: list[Position] = self._user_watch("positions", symbol, timeout)
         if symbols is not None:
             wanted = {self.market(s).symbol for s in symbols}
             positions = [p for p in positions if p.symbol in wanted]
-        return positions
+        return span.apply(positions)
 
     def on_positions(
         self,

@@ -181,10 +181,10 @@ def test_edit_cancel_and_queries() -> None:
         edit_order_params("", 5)
     assert cancel_params("ETH-1") == {"order_id": "ETH-1"}
     assert cancel_by_label_params("my-order-1") == {"label": "my-order-1"}
-    assert cancel_all_params() == ("private/cancel_all", {})
+    assert cancel_all_params() == ("private/cancel_all", {"detailed": True})
     assert cancel_all_params(_eth()) == (
         "private/cancel_all_by_instrument",
-        {"instrument_name": "ETH-PERPETUAL", "type": "all"},
+        {"instrument_name": "ETH-PERPETUAL", "type": "all", "detailed": True},
     )
     assert order_state_params("ETH-1") == {"order_id": "ETH-1"}
     assert order_state_by_label_params("ETH", "my-order-1") == {

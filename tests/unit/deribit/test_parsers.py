@@ -12,6 +12,7 @@ from ccxtpro_sync._exceptions import BadSymbol, ProtocolError
 from ccxtpro_sync._exchanges.deribit.markets import parse_markets
 from ccxtpro_sync._exchanges.deribit.parsers import (
     parse_balance,
+    parse_cancelled,
     parse_chart_data,
     parse_ohlcv,
     parse_order,
@@ -184,6 +185,21 @@ def test_user_orders_raw_object_and_array() -> None:
     many = parse_orders([MARKET_FILL["order"], MARKET_FILL["order"]], index)
     assert [o.id for o in single] == ["ETH-349249"]
     assert len(many) == 2
+
+
+def test_detailed_cancel_all_flat_or_grouped() -> None:
+    index = markets()
+    order = MARKET_FILL["order"]
+    assert [o.id for o in parse_cancelled([order, order], index)] == ["ETH-349249"] * 2
+    grouped = [
+        {"currency": "ETH", "type": "limit", "instrument_name": "ETH-PERPETUAL", "result": [order]},
+        {"currency": "ETH", "type": "trigger", "instrument_name": "ETH-PERPETUAL", "result": []},
+    ]
+    assert [o.id for o in parse_cancelled(grouped, index)] == ["ETH-349249"]
+    assert parse_cancelled([], index) == []
+    for count in (4, True, None):
+        with pytest.raises(ProtocolError, match="instead of the cancelled orders"):
+            parse_cancelled(count, index)
 
 
 def test_balance_from_portfolio() -> None:

@@ -1,10 +1,11 @@
 """The thread that fetches REST depth snapshots for order books that need one.
 
-The reader thread must never block on REST, so a book that needs a snapshot
-only *asks* (``request``, non-blocking). This thread fetches snapshots one at
-a time within the REST weight budget, honours ``Retry-After`` on 429/418, and
-hands each body to ``apply`` (which feeds the book under the client's data
-lock and delivers the result). A symbol asked for twice is fetched once.
+Exchange-neutral: the exchange gives the request (``fetch(symbol, limit)`` → the
+body) and the weight its REST answers report. The reader thread must never block
+on REST, so a book that needs a snapshot only *asks* (``request``, non-blocking).
+This thread fetches snapshots one at a time within the REST weight budget, honours
+``Retry-After`` on 429/418, and hands each body to ``apply`` (which feeds it to the
+book through the connection that carries it). A symbol asked for twice is fetched once.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ import logging
 import time
 from collections.abc import Callable
 
-from ..._core.snapshot_scheduler import SnapshotScheduler
-from ..._exceptions import CcxtproSyncError, ClientClosed, DDoSProtection, RateLimitExceeded
-from ..._sync.lazy_thread import LazyThread
-from .rest import BinanceRest
+from .._core.snapshot_scheduler import SnapshotScheduler
+from .._exceptions import CcxtproSyncError, ClientClosed, DDoSProtection, RateLimitExceeded
+from .lazy_thread import LazyThread
 
 _log = logging.getLogger("ccxtpro_sync")
 
@@ -26,18 +26,20 @@ class SnapshotFetcher(LazyThread):
 
     def __init__(
         self,
-        rest: BinanceRest,
+        fetch: Callable[[str, int], bytes],
+        used_weight: Callable[[], int | None],
         scheduler: SnapshotScheduler,
-        resolve_id: Callable[[str], str],
         apply: Callable[[str, bytes, int], None],
         *,
+        rest_timeout: float,
         name: str = "ccxtpro_sync-snapshots",
         default_limit: int = 1000,
     ) -> None:
         self._default_limit = default_limit
-        self._rest = rest
+        self._fetch_body = fetch
+        self._used_weight = used_weight
+        self._rest_timeout = rest_timeout
         self._scheduler = scheduler
-        self._resolve_id = resolve_id
         self._apply = apply
         super().__init__(name)
         self.fetched = 0
@@ -48,7 +50,7 @@ class SnapshotFetcher(LazyThread):
         self._enqueue(lambda: self._scheduler.request(symbol, limit))
 
     def close(self, timeout: float = 5.0) -> None:
-        self._shut(timeout + self._rest.timeout)
+        self._shut(timeout + self._rest_timeout)
 
     def admit(self, weight: int, what: str) -> None:
         """Charge a direct REST call to the shared budget, or raise ``RateLimitExceeded``
@@ -66,8 +68,9 @@ class SnapshotFetcher(LazyThread):
         reported and, on 429/418, the ``Retry-After`` pause (snapshots wait too)."""
         with self._cond:
             now = time.monotonic()
-            if self._rest.used_weight is not None:
-                self._scheduler.used_weight(self._rest.used_weight, now)
+            used = self._used_weight()
+            if used is not None:
+                self._scheduler.used_weight(used, now)
             if isinstance(error, DDoSProtection) and error.retry_after is not None:
                 self._scheduler.pause(error.retry_after, now)
                 self._cond.notify()
@@ -91,7 +94,7 @@ class SnapshotFetcher(LazyThread):
 
     def _fetch(self, symbol: str, limit: int) -> None:
         try:
-            body = self._rest.depth(self._resolve_id(symbol), limit)
+            body = self._fetch_body(symbol, limit)
         except DDoSProtection as error:
             self.failures += 1
             _log.warning("depth snapshot for %s throttled: %s", symbol, error)
@@ -109,8 +112,9 @@ class SnapshotFetcher(LazyThread):
             return
         with self._cond:
             self._scheduler.completed(symbol)
-            if self._rest.used_weight is not None:
-                self._scheduler.used_weight(self._rest.used_weight, time.monotonic())
+            used = self._used_weight()
+            if used is not None:
+                self._scheduler.used_weight(used, time.monotonic())
         self.fetched += 1
         try:
             self._apply(symbol, body, limit)
