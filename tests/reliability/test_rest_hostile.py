@@ -24,6 +24,7 @@ from ccxtpro_sync import (
     OrderNotPlaced,
     ProtocolError,
     RateLimitExceeded,
+    RequestTimeout,
 )
 from ccxtpro_sync._exchanges.binance import rest as rest_module
 from ccxtpro_sync._exchanges.binance.rest import BinanceRest
@@ -494,3 +495,73 @@ def test_a_late_deadline_timer_never_cuts_the_next_call_on_the_connection(
     assert results["order"] == b'{"target":"/api/v3/order"}'
     assert server.connections == 1
     assert [method for _, method, _ in server.seen] == ["GET", "POST"]
+
+
+def test_a_read_dropped_on_a_kept_alive_connection_is_sent_once_more_on_a_new_one(
+    scripted: Callable[[Handler], Scripted],
+) -> None:
+    """The GET counterpart of the order case: the server reads the request on the
+    kept-alive connection and closes it unanswered; a read is safe to repeat, once."""
+
+    def handler(peer: Peer) -> None:
+        while (request := peer.request()) is not None:
+            if peer.number == 1 and request[1] == "/second":
+                return  # closed, unanswered
+            peer.answer(b'{"target":"%s"}' % request[1].encode())
+
+    server = scripted(handler)
+    rest = BinanceRest(server.url, "spot", timeout=10)
+    try:
+        assert rest.send("GET", "/first") == b'{"target":"/first"}'
+        assert rest.send("GET", "/second") == b'{"target":"/second"}'
+    finally:
+        rest.close()
+    assert server.seen == [(1, "GET", "/first"), (1, "GET", "/second"), (2, "GET", "/second")]
+
+
+@pytest.mark.parametrize(
+    ("answer", "keeps"),
+    [
+        (b"HTTP/1.0 200 OK\r\n\r\n{}", False),  # HTTP/1.0, no length: the close ends it
+        (b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\n{}", True),
+        (b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{}", False),
+    ],
+)
+def test_http_1_0_and_close_delimited_answers_are_read_whole(
+    scripted: Callable[[Handler], Scripted], answer: bytes, keeps: bool
+) -> None:
+    def handler(peer: Peer) -> None:
+        while peer.request() is not None:
+            peer.sock.sendall(answer)
+            if not keeps:
+                return
+
+    server = scripted(handler)
+    rest = BinanceRest(server.url, "spot", timeout=10)
+    try:
+        assert rest.send("GET", "/a") == b"{}"
+        assert rest.send("GET", "/b") == b"{}"
+    finally:
+        rest.close()
+    assert server.connections == (1 if keeps else 2)
+
+
+def test_an_answer_without_length_on_an_open_connection_ends_at_the_deadline(
+    scripted: Callable[[Handler], Scripted],
+) -> None:
+    """HTTP/1.1, no Content-Length, no chunking, no close: the body only ends when the
+    connection does, so the call ends at its deadline, typed, and the connection goes."""
+
+    def handler(peer: Peer) -> None:
+        peer.request()
+        peer.sock.sendall(b"HTTP/1.1 200 OK\r\n\r\n{}")
+        peer.server.stop.wait(30)
+
+    server = scripted(handler)
+    rest = BinanceRest(server.url, "spot", timeout=10)
+    try:
+        with pytest.raises(RequestTimeout):
+            rest.send("GET", "/a", timeout=0.5)
+    finally:
+        rest.close()
+    assert not rest._idle
