@@ -46,10 +46,15 @@ class RotationRouter:
         keys = self._keys
         # Keys are read only while a rotation overlaps (a read of ``active`` racing a
         # ``begin`` at worst leaves one update unrecorded, which starts no overlap).
-        key, tie = update_key(stream, data) if keys.active else (None, None)
+        if keys.active:
+            key, tie = update_key(stream, data)
+            with self._lock:
+                if self.retired or not keys.admit(stream, key, tie):
+                    return []
+                return self._data.route(stream, data, now)
         # Notices come back by value, taken under the same lock as the deliveries.
         with self._lock:
-            if self.retired or not keys.admit(stream, key, tie):
+            if self.retired:
                 return []
             return self._data.route(stream, data, now)
 
