@@ -83,6 +83,6 @@ def send(signal: Signal, sender: Any, **payload: Any) -> None:
     for receiver in list(signal.receivers_for(sender)):
         try:
             receiver(sender, **payload)
-        except Exception:
+        except (Exception, SystemExit):  # sys.exit() here must not end a library thread
             name = getattr(signal, "name", signal)
             _log.exception("signal receiver %r for %s raised", receiver, name)

@@ -31,6 +31,10 @@ OP_PONG: Final = 0xA
 #: API: ~10,000 ``["price","qty"]`` pairs of ~32 bytes, about 0.3 MB); 8 MiB leaves
 #: room for growth while keeping a hostile server from growing the client further.
 DEFAULT_MAX_MESSAGE: Final = 8 * 1024 * 1024
+#: Reads shorter than this, held for an incomplete frame, are merged with the one
+#: before: a server trickling a large frame a few bytes per read would otherwise
+#: cost an object per read, tens of times the bytes it sent.
+_SMALL_READ: Final = 512
 
 
 class FrameError(Exception):
@@ -87,7 +91,11 @@ class FrameParser:
         if self._chunks:
             # A frame is incomplete: keep the read as it came; copy only once the
             # frame is all in, so each byte is copied a bounded number of times.
-            self._chunks.append(data)
+            chunks = self._chunks
+            if len(data) < _SMALL_READ and len(chunks[-1]) < _SMALL_READ:
+                chunks[-1] += data  # copies under 1 KiB: bounded work per read
+            else:
+                chunks.append(data)
             self._held += len(data)
             if self._held < self._want:
                 return []
@@ -107,14 +115,14 @@ class FrameParser:
         """The held frame is complete: its payload is joined straight from the reads
         (one copy), then whatever followed it in the last read is parsed."""
         chunks = self._chunks
-        first = chunks[0]
-        opcode = first[0]
         extra = self._held - self._want
         rest = b""
         if extra:
             last = chunks[-1]
             rest = last[len(last) - extra :]
             chunks[-1] = last[: len(last) - extra]
+        first = chunks[0]  # after the trim: merged small reads may make it the last too
+        opcode = first[0]
         chunks[0] = first[self._head :]
         payload = b"".join(chunks)
         self._chunks = []
@@ -213,6 +221,12 @@ class FrameParser:
         if final and opcode:
             messages.append((opcode, payload))
         elif opcode == OP_CONTINUATION:
+            if len(self._fragments) >= max(64, self.max_message // 1024):
+                # Empty or tiny fragments pass the size limit but not this one: each
+                # costs an object, so their count is bounded too.
+                raise MessageTooLarge(
+                    f"message in more than {len(self._fragments)} fragments is refused"
+                )
             self._fragments.append(payload)
             self._fragment_size += len(payload)
             if final:

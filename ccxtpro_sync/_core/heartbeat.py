@@ -255,7 +255,7 @@ class JsonRpcHeartbeat(_Base):
             return _NOTHING
         try:
             message = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):  # deep nesting: not a heartbeat either
             return _NOTHING
         if not isinstance(message, dict):
             return _NOTHING
@@ -306,7 +306,7 @@ class CustomHeartbeat(_Probing):
         message: Any
         try:
             message = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             message = data.decode("utf-8", "replace")
         if self._is_reply(message):
             self._answered()

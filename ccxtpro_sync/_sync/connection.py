@@ -18,6 +18,7 @@ import contextlib
 import enum
 import logging
 import os
+import select
 import socket
 import threading
 import time
@@ -443,11 +444,7 @@ class Connection(Generic[P_co]):
             self._abort(connecting)
         ws = self._ws
         if ws is not None:
-            try:
-                with self._send_lock:
-                    ws.send_close(reason=b"client closed")
-            except Exception:  # the socket may already be gone; closing anyway
-                pass
+            self._send_close_now(ws)
             self._abort(ws)
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
@@ -639,10 +636,16 @@ class Connection(Generic[P_co]):
         if self.connects > 1:
             self.reconnects += 1
         started = time.monotonic()
-        with self._lock:
-            self._ws = ws
-            inbound = self._protocol.on_open(started)
-            greeting = self.heartbeat.on_open(started)
+        try:
+            with self._lock:
+                self._ws = ws
+                inbound = self._protocol.on_open(started)
+                greeting = self.heartbeat.on_open(started)
+        except BaseException:  # a bug: the reader gives up, but leaves no socket open
+            with self._lock:
+                self._ws = None
+            self._release(ws)
+            raise
         if greeting:  # the keep-alive set-up goes out first (e.g. public/set_heartbeat)
             inbound.outgoing = greeting + inbound.outgoing
         self._state = State.OPEN
@@ -667,12 +670,14 @@ class Connection(Generic[P_co]):
         except (OSError, websocket.WebSocketException) as error:
             reason = f"socket error: {error!r}"
         finally:
-            with self._lock:
-                self._ws = None
-                self._outbox.clear()  # the next session restores from the protocol's state
-                tail = self._protocol.on_close()
-            self._ready.clear()
-            self._release(ws)
+            try:
+                with self._lock:
+                    self._ws = None
+                    self._outbox.clear()  # the next session restores from the protocol's state
+                    tail = self._protocol.on_close()
+            finally:  # a failing on_close (a bug: the reader gives up) leaves no socket open
+                self._ready.clear()
+                self._release(ws)
         closing = self._closing.is_set()
         if closing:  # whatever the socket said while we shut it down
             code, reason = None, "client closed"
@@ -768,7 +773,7 @@ class Connection(Generic[P_co]):
             for opcode, data in messages:
                 if opcode <= OP_BINARY:
                     if inspect:  # an application heartbeat may own this frame
-                        consumed, answers = heartbeat.on_message(data, now)
+                        consumed, answers = self._heartbeat_message(data, now)
                         if answers:
                             self._send_paced(answers)
                         if consumed:
@@ -842,9 +847,25 @@ class Connection(Generic[P_co]):
             self._apply(inbound)
         return now + FRESHNESS_POLL
 
+    def _heartbeat_message(self, data: bytes, now: float) -> tuple[bool, list[str]]:
+        """The heartbeat's look at a data frame. It may run user code (a custom
+        heartbeat's ``is_reply``) on whatever the server sent: if that raises, the
+        frame is reported and passed on, never the reader's end."""
+        try:
+            return self.heartbeat.on_message(data, now)
+        except Exception as error:
+            _log.exception("%s: heartbeat failed on a frame", self.name)
+            self._deliver(Inbound(errors=[error]))
+            return False, []
+
     def _beat(self, ws: websocket.WebSocket, now: float, last_rx: float) -> None:
         """Run the heartbeat's timer: probe, or leave a dead connection."""
-        tick = self.heartbeat.on_timer(now, last_rx)
+        try:
+            tick = self.heartbeat.on_timer(now, last_rx)
+        except Exception as error:  # e.g. a custom heartbeat's probe(): reported, not fatal
+            _log.exception("%s: heartbeat timer failed", self.name)
+            self._deliver(Inbound(errors=[error]))
+            return
         if tick.dead is not None:
             raise _Reconnect(tick.dead)
         if tick.ping:
@@ -961,6 +982,22 @@ class Connection(Generic[P_co]):
                 self._abort(connecting)
             thread.join(min(0.05, left))
 
+    def _send_close_now(self, ws: websocket.WebSocket) -> None:
+        """Send a close frame only if it can go at once. A server that stops reading
+        leaves a sender (the reader's pong) blocked on the socket, holding the send
+        lock; close() must not wait behind it: the frame is a courtesy, the shutdown
+        that follows wakes that sender."""
+        if not self._send_lock.acquire(blocking=False):
+            return
+        try:
+            sock = ws.sock
+            if sock is not None and _writable(sock):
+                ws.send_close(reason=b"client closed")
+        except Exception:  # the socket may already be gone; closing anyway
+            pass
+        finally:
+            self._send_lock.release()
+
     def _abort(self, ws: websocket.WebSocket) -> None:
         sock = ws.sock
         if sock is not None:
@@ -1030,6 +1067,19 @@ class _Watchdog:
         self._done.set()
         if self._thread is not threading.current_thread():
             self._thread.join()
+
+
+def _writable(sock: socket.socket) -> bool:
+    """Whether a small frame can be written to ``sock`` without waiting (the kernel
+    reports writable only with ample buffer room)."""
+    try:
+        if hasattr(select, "poll"):  # no descriptor limit, unlike select()
+            poller = select.poll()
+            poller.register(sock, select.POLLOUT)
+            return bool(poller.poll(0))
+        return bool(select.select([], [sock], [], 0)[1])
+    except (OSError, ValueError):
+        return False
 
 
 def _not_closed(error: BaseException) -> bool:

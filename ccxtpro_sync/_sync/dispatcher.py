@@ -242,7 +242,7 @@ class Dispatcher:
         try:
             handle.callback(value)
             self.delivered += 1
-        except Exception as error:
+        except (Exception, SystemExit) as error:  # sys.exit() in a callback must not end us
             self.callback_errors += 1
             _log.exception("callback %r for %s raised", handle.callback, handle.message_hash)
             send(

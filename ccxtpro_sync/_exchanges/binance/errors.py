@@ -30,6 +30,7 @@ Choices worth knowing:
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Mapping
@@ -143,7 +144,7 @@ def parse_retry_after(
             reference = float(server_time)
     if until is None and header is not None:
         try:
-            return max(0.0, float(header))
+            return _bounded(float(header))
         except (TypeError, ValueError):
             pass
     if until is None:
@@ -154,7 +155,18 @@ def parse_retry_after(
         return None
     if reference is None:
         reference = time.time() * 1000
-    return max(0.0, (until - reference) / 1000)
+    return _bounded((until - reference) / 1000)
+
+
+#: Longest wait believed: Binance's IP bans last up to 3 days. A larger (or infinite,
+#: "1e999") value from a broken or hostile server would hold every order call forever.
+MAX_RETRY_AFTER = 3 * 24 * 3600.0
+
+
+def _bounded(seconds: float) -> float | None:
+    if math.isnan(seconds):
+        return None
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
 def _tag(error: CcxtproSyncError, code: int | None, status: int | None) -> CcxtproSyncError:

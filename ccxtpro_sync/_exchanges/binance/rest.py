@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import select
 import socket
 import ssl
 import threading
 import time
+import weakref
 from collections.abc import Mapping
 from http.client import (
     HTTPConnection,
@@ -22,6 +24,7 @@ from http.client import (
     HTTPResponse,
     HTTPSConnection,
     RemoteDisconnected,
+    parse_headers,
 )
 from typing import Any
 from urllib.parse import urlsplit
@@ -42,7 +45,7 @@ from ..._exceptions import (
     RateLimitExceeded,
     RequestTimeout,
 )
-from .errors import from_payload
+from .errors import from_payload, parse_retry_after
 from .redaction import redact_text, scrub_exception
 from .signing import urlencode
 
@@ -68,6 +71,28 @@ class _StaleConnection(Exception):
     """A kept-alive connection turned out closed before any byte of the answer."""
 
 
+class _Response(HTTPResponse):
+    """``http.client``'s response, stricter where a hostile server could abuse it."""
+
+    def _read_status(self) -> tuple[str, int, str]:
+        # http.client skips a 100 Continue only; any other interim 1xx (103 Early
+        # Hints) would pass as the answer, leaving the real one unread on a kept-alive
+        # connection, where the next call would take it as its own.
+        while True:
+            version, status, reason = super()._read_status()  # type: ignore[misc]
+            if status == 100 or not 100 <= status < 200:
+                return version, status, reason
+            parse_headers(self.fp)
+
+    def _read_next_chunk_size(self) -> int:
+        # int(..., 16) takes "-1": http.client would then read to EOF in one go,
+        # past the body cap. A chunk size is never negative.
+        size: int = super()._read_next_chunk_size()  # type: ignore[misc]
+        if size < 0:
+            raise ProtocolError(f"negative chunk size {size} in a chunked answer")
+        return size
+
+
 def http_error(
     status: int, headers: Mapping[str, str], content: bytes, what: str
 ) -> CcxtproSyncError:
@@ -80,7 +105,7 @@ def http_error(
     if isinstance(body, dict) and "code" in body:
         return from_payload(body, status=status, retry_after_header=retry_after)
     text = f"HTTP {status} from {what}"
-    seconds = float(retry_after) if retry_after and retry_after.isdigit() else None
+    seconds = parse_retry_after(header=retry_after) if retry_after else None
     if status == 418:
         return IPBanned(text, retry_after=seconds)
     if status == 429:
@@ -133,7 +158,21 @@ class BinanceRest:
         self.held_until = 0.0
         self._lock = threading.Lock()
         self._active: set[HTTPConnection] = set()
+        #: Connections in ``connect()``: a duplicate of their TCP socket (see _open_socket).
+        self._connecting: dict[HTTPConnection, socket.socket] = {}
         self._aborted = False
+        _INSTANCES.add(self)
+
+    def _after_fork(self) -> None:
+        """In a forked child (Celery prefork): the parent's sockets are shared, so no
+        pooled connection is reused and none is shut down (that would cut the parent's);
+        the lock may have been held by a thread that does not exist here."""
+        self._lock = threading.Lock()
+        idle, self._idle = self._idle, []
+        self._active = set()
+        self._connecting = {}
+        for conn in idle:
+            conn.close()  # this process's descriptor only: the parent's stays open
 
     def send(
         self,
@@ -239,8 +278,55 @@ class BinanceRest:
                 )
             else:
                 conn = HTTPConnection(self._host, self._port, timeout=timeout)
+            conn.response_class = _Response
+            # http.client's own hook: the socket is registered before the TLS handshake.
+            conn._create_connection = functools.partial(self._open_socket, conn)  # type: ignore[attr-defined]
             self._active.add(conn)
             return conn, False
+
+    def _open_socket(
+        self,
+        conn: HTTPConnection,
+        address: tuple[str, int],
+        timeout: float | None = None,
+        source_address: tuple[str, int] | None = None,
+    ) -> socket.socket:
+        """The TCP connection of ``conn``, set as its socket at once, so that ``close()``
+        can shut it while the TLS handshake on it is still under way."""
+        sock = socket.create_connection(address, timeout, source_address)
+        with self._lock:
+            aborted = self._aborted
+            if not aborted:
+                # TLS wraps (detaches) ``sock`` before its handshake; a duplicate of the
+                # descriptor lets close() and the deadline shut it meanwhile.
+                self._connecting[conn] = sock.dup()
+        if aborted:
+            sock.close()
+            raise ClientClosed("REST client closed while connecting")
+        return sock
+
+    def _connected(self, conn: HTTPConnection) -> None:
+        with self._lock:
+            raw = self._connecting.pop(conn, None)
+        if raw is not None:
+            raw.close()
+
+    def _sockets(self, conn: HTTPConnection) -> list[socket.socket]:
+        """Whatever socket ``conn`` has now, connected or still connecting."""
+        with self._lock:
+            raw = self._connecting.get(conn)
+        return [s for s in (conn.sock, raw) if s is not None]
+
+    def _cut(self, conn: HTTPConnection, expired: threading.Event, ended: threading.Event) -> None:
+        """The deadline of a request on ``conn`` passed: end it (its reader gets an error).
+
+        Unless the request already ended: a timer that fired as it ended (too late to
+        be cancelled) must not shut ``conn``, which may now carry another call."""
+        with self._lock:
+            if ended.is_set():
+                return
+            expired.set()  # from here on, the request's end does not keep ``conn``
+        _shut(self._sockets(conn))
 
     def _exchange(
         self,
@@ -258,7 +344,8 @@ class BinanceRest:
         ``conn`` goes back to the idle pool only when the answer was read cleanly."""
         timeout = deadline - time.monotonic()
         expired = threading.Event()
-        cutter = threading.Timer(max(0.0, timeout), _cut, (conn, expired))
+        ended = threading.Event()
+        cutter = threading.Timer(max(0.0, timeout), self._cut, (conn, expired, ended))
         cutter.daemon = True
         keep = False
         sending = True  # a dead kept-alive connection shows before any answer byte
@@ -268,7 +355,10 @@ class BinanceRest:
             conn.timeout = timeout
             cutter.start()
             if conn.sock is None:
-                conn.connect()
+                try:
+                    conn.connect()
+                finally:
+                    self._connected(conn)
             else:
                 conn.sock.settimeout(timeout)
             # close() may have run while we connected, when it had no socket to shut:
@@ -294,6 +384,8 @@ class BinanceRest:
             raise ExchangeNotAvailable(f"{what} to {self._origin} failed: {error}") from error
         finally:
             cutter.cancel()
+            with self._lock:
+                ended.set()
             self._checkin(conn, keep and not expired.is_set())
         if expired.is_set():  # cut just as the answer completed: it may be partial
             raise RequestTimeout(f"{what} timed out after {total}s")
@@ -373,12 +465,22 @@ class BinanceRest:
             active = list(self._active)
             idle, self._idle = self._idle, []
         for conn in active:
-            sock = conn.sock
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
+            _shut(self._sockets(conn))
         for conn in idle:
             conn.close()
+
+
+#: Every REST client of this process, for the fork handler.
+_INSTANCES: weakref.WeakSet[BinanceRest] = weakref.WeakSet()
+
+
+def _reset_after_fork() -> None:
+    for rest in list(_INSTANCES):
+        rest._after_fork()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows
+    os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 @functools.cache
@@ -399,6 +501,10 @@ def _still_open(conn: HTTPConnection) -> bool:
     if sock is None:
         return False
     try:
+        if hasattr(select, "poll"):  # select() refuses descriptors past 1023
+            poller = select.poll()
+            poller.register(sock, select.POLLIN)
+            return not poller.poll(0)
         readable, _, _ = select.select([sock], [], [], 0)
     except (OSError, ValueError):
         return False
@@ -420,11 +526,9 @@ def _read_capped(response: HTTPResponse, limit: int, what: str) -> bytes:
     return b"".join(parts)
 
 
-def _cut(conn: HTTPConnection, expired: threading.Event) -> None:
-    """The deadline of a request on ``conn`` passed: end it (its reader gets an error)."""
-    expired.set()
-    sock = conn.sock
-    if sock is not None:
+def _shut(sockets: list[socket.socket]) -> None:
+    """Shut ``sockets`` down: whoever reads or writes them gets an error at once."""
+    for sock in sockets:
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
 
