@@ -220,36 +220,30 @@ class BinanceRest:
     ) -> bytes:
         sent_headers = {**_HEADERS, **(headers or {})}
         conn, reused = self._checkout(what, timeout)
-        try:
-            response, content = self._exchange(
-                conn,
-                method,
-                target,
-                headers=sent_headers,
-                deadline=deadline,
-                what=what,
-                total=timeout,
-                reused=reused,
-            )
-        except _StaleConnection as stale:
-            # A kept-alive connection closed under us before any answer byte: only a GET
-            # is sent again. An order or a cancel never is: the server may have read it
-            # before closing, so its outcome is unknown (the caller resolves it).
-            if method != "GET":
-                raise ExchangeNotAvailable(
-                    f"{what} to {self._origin} failed: connection closed before an answer"
-                ) from stale.__cause__
-            conn, _ = self._checkout(what, max(0.001, deadline - time.monotonic()), fresh=True)
-            response, content = self._exchange(
-                conn,
-                method,
-                target,
-                headers=sent_headers,
-                deadline=deadline,
-                what=what,
-                total=timeout,
-                reused=False,
-            )
+        while True:
+            try:
+                response, content = self._exchange(
+                    conn,
+                    method,
+                    target,
+                    headers=sent_headers,
+                    deadline=deadline,
+                    what=what,
+                    total=timeout,
+                    reused=reused,
+                )
+                break
+            except _StaleConnection as stale:
+                # A kept-alive connection closed under us before any answer byte: only a
+                # GET is sent again (once, on a fresh connection, which cannot be stale).
+                # An order or a cancel never is: the server may have read it before
+                # closing, so its outcome is unknown (the caller resolves it).
+                if method != "GET":
+                    raise ExchangeNotAvailable(
+                        f"{what} to {self._origin} failed: connection closed before an answer"
+                    ) from stale.__cause__
+                left = max(0.001, deadline - time.monotonic())
+                conn, reused = self._checkout(what, left, fresh=True)
         weight = response.getheader("X-MBX-USED-WEIGHT-1M")
         if weight is not None and weight.isdigit():
             self.used_weight = int(weight)
