@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -66,7 +67,7 @@ class AdapterClient(StreamClient):
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
         # Make-before-break rotation: what each message hash last delivered.
-        self._dedupe = Dedupe(DeliveredKeys(), threading.Lock())
+        self._dedupe = Dedupe(DeliveredKeys[Delivery](), threading.Lock())
         self._init_streams(
             new_connection=self._new_connection,
             max_streams=self.adapter.limits.max_streams,
@@ -175,6 +176,22 @@ class _AdapterOverlap(Overlap):
         dedupe = self._client._dedupe
         with dedupe.lock:
             dedupe.keys.begin(self._client._hashes(streams))
+
+    def catch_up(self, old: Connection, streams: list[str], timeout: float) -> None:
+        dedupe = self._client._dedupe
+        hashes = self._client._hashes(streams)
+        deadline = time.monotonic() + timeout
+        with dedupe.changed:
+            while not dedupe.keys.settled(hashes) and not old.finished:
+                left = deadline - time.monotonic()
+                if left <= 0 or not dedupe.changed.wait(left):
+                    return
+
+    def switch(self, new: Connection, streams: list[str]) -> None:
+        dedupe = self._client._dedupe
+        hashes = self._client._hashes(streams)
+        if not new.finished:
+            new.feed(lambda protocol: dedupe.release(hashes))
 
     def handover(self, old: Connection) -> None:
         lock = self._client._dedupe.lock

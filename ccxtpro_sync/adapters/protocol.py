@@ -29,20 +29,41 @@ _STEPS = ("auth", "subscribe", "resume")
 
 class Dedupe:
     """The client's ``DeliveredKeys`` behind its lock, keyed by the adapter's
-    optional ``update_key(delivery)`` (an increasing number per message hash)."""
+    optional ``update_key(delivery)`` (an increasing number per message hash).
+    While two connections carry a hash, the old one's deliveries go first and the
+    new one's wait until it caught up (``DeliveredKeys.offer``)."""
 
-    def __init__(self, keys: DeliveredKeys, lock: threading.Lock) -> None:
+    def __init__(self, keys: DeliveredKeys[Delivery], lock: threading.Lock) -> None:
         self.keys = keys
         self.lock = lock
+        #: Wakes a rotation waiting for the old connection to catch up.
+        self.changed = threading.Condition(lock)
+        keys.on_switch = self.changed.notify_all
+
+    def source(self) -> int:
+        with self.lock:
+            return self.keys.source()
 
     def filter(self, protocol: AdapterProtocol, deliveries: list[Delivery]) -> list[Delivery]:
         key_of = getattr(protocol.adapter, "update_key", None)
         with self.lock:
             if protocol.retired:
                 return []
-            if key_of is None:
+            if key_of is None or not self.keys.active:
                 return deliveries
-            return [d for d in deliveries if self.keys.admit(d.message_hash, key_of(d))]
+            offer, source = self.keys.offer, protocol.source
+            return [
+                out for d in deliveries for out in offer(d.message_hash, key_of(d), None, source, d)
+            ]
+
+    def release(self, hashes: list[str]) -> list[Delivery]:
+        """The old connection is retired: what ``hashes`` held goes out, in order."""
+        with self.lock:
+            return [delivery for _, delivery in self.keys.switch(hashes)]
+
+    def wake(self) -> None:
+        with self.lock:
+            self.changed.notify_all()
 
 
 class AdapterProtocol:
@@ -60,6 +81,8 @@ class AdapterProtocol:
         #: Shared with the client's other connections: drops, while two connections
         #: carry a stream (rotation), what one of them already delivered.
         self._delivered = delivered
+        #: Tells this connection from the one it replaces (or is replaced by).
+        self.source = delivered.source() if delivered is not None else 0
         #: Set at a rotation's handover: this connection's streams live on elsewhere.
         self.retired = False
         self.book = SubscriptionBook()
@@ -142,6 +165,8 @@ class AdapterProtocol:
         self._timers.clear()
         self._user.clear()
         self._resync.clear()
+        if self._delivered is not None:
+            self._delivered.wake()  # a rotation waiting for this connection stops
         return Inbound(deliveries=self.adapter.on_disconnect())
 
     def encode_request(self, method: str, params: Any) -> tuple[int | str, str]:

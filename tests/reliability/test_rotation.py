@@ -168,9 +168,9 @@ def test_rotation_overlap_delivers_each_update_once_and_keeps_books(
         client = make_client(kind, ex, options={"maxStreamsPerConnection": 5})
         recorder = Recorder(unique_tickers=False)
         overlap = client._planner._overlap
-        handed_over = overlap.handover
+        catch_up = overlap.catch_up
 
-        def handover_after_shared_ticks(old: Any) -> None:
+        def catch_up_after_shared_ticks(old: Any, streams: list[str], timeout: float) -> None:
             # Both connections are confirmed now: publish while both deliver.
             before = {conn: conn.messages for conn in wire_connections(client)}
             # A quiet stream (a bookTicker whose best price holds) may need a few ticks
@@ -180,9 +180,9 @@ def test_rotation_overlap_delivers_each_update_once_and_keeps_books(
                 10,
                 "old and new connection both received the shared ticks",
             )
-            handed_over(old)
+            catch_up(old, streams, timeout)
 
-        overlap.handover = handover_after_shared_ticks
+        overlap.catch_up = catch_up_after_shared_ticks
         with client, signal_logs(client) as logs:
             client.load_markets()
             _subscribe(client, symbols, recorder)
