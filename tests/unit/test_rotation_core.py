@@ -92,3 +92,99 @@ def test_server_shutdown_rotates_when_the_client_takes_over() -> None:
     inbound = rotating.receive(notice, 0.0)
     assert asked == [True]
     assert getattr(inbound, "reconnect_reason", "unset") is None
+
+
+def _rotating(last: int | None = None, max_held: int = 4096) -> tuple[DeliveredKeys[int], int, int]:
+    """Keys with stream "s" overlapping between an old source and a new one."""
+    keys: DeliveredKeys[int] = DeliveredKeys(max_held=max_held)
+    old = keys.source()
+    if last is not None:
+        assert keys.offer("s", last, None, old, last) == [last]
+    new = keys.source()  # the replacement is made just before ``begin``
+    keys.begin(["s"])
+    return keys, old, new
+
+
+def test_old_connection_behind_delivers_its_backlog_before_the_new_one() -> None:
+    keys, old, new = _rotating(100)
+    delivered: list[int] = []
+    # the new connection is current, the old one still has 101-104 to read
+    for key in (105, 106, 107):
+        delivered += keys.offer("s", key, None, new, key)
+    assert delivered == [] and not keys.settled(["s"])
+    for key in (101, 102, 103):
+        delivered += keys.offer("s", key, None, old, key)
+    assert delivered == [101, 102, 103]
+    delivered += keys.offer("s", 104, None, old, 104)  # caught up: switch
+    assert delivered == [101, 102, 103, 104, 105, 106, 107]
+    assert keys.settled(["s"])
+    delivered += keys.offer("s", 105, None, old, 105)  # the old one's from now on: dropped
+    delivered += keys.offer("s", 108, None, old, 108)
+    delivered += keys.offer("s", 108, None, new, 108)
+    assert delivered == list(range(101, 109))
+    assert keys.gaps == 0 and keys.dropped == 2
+
+
+def test_old_connection_ahead_switches_at_the_new_ones_first_update() -> None:
+    keys, old, new = _rotating(100)
+    delivered: list[int] = []
+    for key in (101, 102, 103):
+        delivered += keys.offer("s", key, None, old, key)
+    for key in (102, 103, 104):  # the new one starts behind: repeats are dropped
+        delivered += keys.offer("s", key, None, new, key)
+    delivered += keys.offer("s", 104, None, old, 104)
+    assert delivered == [101, 102, 103, 104]
+    assert keys.settled(["s"]) and keys.gaps == 0
+
+
+def test_interleaved_feeds_deliver_every_key_once_in_order() -> None:
+    keys, old, new = _rotating(3)
+    arrivals = [(new, 6), (old, 4), (new, 7), (new, 8), (old, 5), (old, 6), (new, 9), (old, 7)]
+    delivered = [k for source, key in arrivals for k in keys.offer("s", key, None, source, key)]
+    assert delivered == [4, 5, 6, 7, 8, 9]
+
+
+def test_unknown_last_key_waits_for_the_old_connection() -> None:
+    # outside a rotation no key is recorded: the overlap starts with nothing known
+    keys, old, new = _rotating()
+    assert keys.offer("s", 50, None, new, 50) == []
+    assert keys.offer("s", 48, None, old, 48) == [48]
+    assert keys.offer("s", 49, None, old, 49) == [49, 50]
+
+
+def test_hold_overflow_switches_with_a_gap_and_stays_bounded() -> None:
+    keys, old, new = _rotating(100, max_held=3)
+    assert [k for key in (110, 111, 112) for k in keys.offer("s", key, None, new, key)] == []
+    assert keys.offer("s", 113, None, new, 113) == [110, 111, 112, 113]
+    assert keys.gaps == 1 and keys.settled(["s"])
+    assert keys.offer("s", 101, None, old, 101) == []  # switched: the old one is dropped
+
+
+def test_shared_event_times_need_the_same_update_to_switch() -> None:
+    keys2: DeliveredKeys[str] = DeliveredKeys()
+    o = keys2.source()
+    assert keys2.offer("t", 100, 1, o, "a") == ["a"]
+    n = keys2.source()
+    keys2.begin(["t"])
+    # one millisecond later says nothing about what else happened at 100
+    assert keys2.offer("t", 101, 5, n, "c") == []
+    assert keys2.offer("t", 100, 2, o, "b") == ["b"]  # another update at 100
+    assert keys2.offer("t", 101, 5, o, "c") == ["c"]  # the held one's key: switch, a repeat
+    assert keys2.offer("t", 101, 6, n, "d") == ["d"]
+    assert keys2.offer("t", 101, 6, o, "d") == []
+    assert keys2.dropped == 2
+
+
+def test_handover_releases_an_unswitched_stream_and_counts_the_gap() -> None:
+    keys, old, new = _rotating(100)
+    keys.begin(["q"])  # a quiet stream: nothing held, nothing to release
+    for key in (104, 105):
+        assert keys.offer("s", key, None, new, key) == []
+    assert keys.offer("s", 101, None, old, 101) == [101]
+    assert keys.switch(["s", "q"]) == [("s", 104), ("s", 105)]
+    assert keys.gaps == 1 and keys.settled(["s"])
+    assert keys.offer("s", 102, None, old, 102) == []
+    assert keys.offer("s", 106, None, new, 106) == [106]
+    assert keys.offer("q", 7, None, new, 7) == [7]
+    keys.end(["s", "q"])
+    assert not keys.active
