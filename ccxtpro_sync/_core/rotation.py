@@ -10,8 +10,8 @@ held (bounded per stream) until the old one has delivered up to the key just
 before the first held one (or past it); then the stream *switches*: held updates
 not yet delivered are released in order and the old connection's are dropped from
 then on. Overflow of the hold switches at once and counts a gap; so does
-``switch`` (the old connection retired before it caught up): a real gap is then
-left to the stream's own gap handling (trade gap filler, book chain check).
+``release`` when the old connection retired before it caught up: a real gap is
+then left to the stream's own gap handling (trade gap filler, book chain check).
 
 Connections are told apart by a *source* number (``source()``, increasing, taken
 when a connection's router is made): the replacement is made just before
@@ -20,14 +20,14 @@ earlier one old. A router offers keys only while a rotation is under way
 (``active``), so the hot path reads no key otherwise: the replacement subscribes
 after ``begin``, so none of its updates can be older than what the old connection
 delivered before that. ``first_new`` is the same rule for a batch. Not
-thread-safe: its owner serialises access (and may wait for ``settled``).
+thread-safe: its owner serialises access.
 """
 
 from __future__ import annotations
 
 import random
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Generic, TypeVar
 
 __all__ = ["DeliveredKeys", "first_new", "rotation_deadline"]
@@ -53,12 +53,16 @@ def first_new(last: int | None, keys: Sequence[int]) -> int:
 class _Overlap(Generic[T]):
     """One stream carried by two connections: who delivers it, and what waits."""
 
-    __slots__ = ("count", "held", "new_from", "switched")
+    __slots__ = ("count", "held", "new_from", "old", "old_mark", "releasing", "switched")
 
     def __init__(self, new_from: int) -> None:
         self.count = 1  # rotations in progress (they may nest)
         self.new_from = new_from  # sources from this one on are the replacement
         self.switched = False
+        self.releasing = False  # the old connection is retired: ``release`` empties the hold
+        #: The old connection's source and its offer count at its last delivery here.
+        self.old = 0
+        self.old_mark = 0
         self.held: deque[tuple[int, int | None, T]] = deque()
 
 
@@ -75,8 +79,9 @@ class DeliveredKeys(Generic[T]):
         self._max_held = max_held
         #: Streams holding updates of the new connection: ``settled`` is then False.
         self._holding: set[str] = set()
-        #: Called (under the owner's lock) when a stream switches: wakes ``settled`` waiters.
-        self.on_switch: Callable[[], None] | None = None
+        #: Offers per source during overlaps: a reader's next offer shows that it
+        #: finished delivering its previous one (see ``_old_done``).
+        self._offers: dict[int, int] = {}
         #: Updates dropped as already delivered (for figures and tests).
         self.dropped = 0
         #: Streams switched before the old connection caught up: a gap may follow.
@@ -91,31 +96,54 @@ class DeliveredKeys(Generic[T]):
         """The updates to deliver now, in order, given ``item`` from connection ``source``.
 
         Outside an overlap (or without a key) that is ``item`` itself. During one, the
-        old connection's updates go first and the new one's wait (see module docstring)."""
+        old connection's updates go first and the new one's wait (see module docstring).
+        Held updates are released only by the new connection's own calls (or by
+        ``release``, while the new connection's are held), so that one thread at a
+        time delivers a stream."""
         entry = self._overlap.get(stream)
         if entry is None or key is None:
             return [item] if self.admit(stream, key, tie) else []
-        if entry.switched:
-            if source < entry.new_from:
+        count = self._offers[source] = self._offers.get(source, 0) + 1
+        if source < entry.new_from:  # the old connection
+            if entry.switched:
                 self.dropped += 1
                 return []
-            return [item] if self.admit(stream, key, tie) else []
-        if source < entry.new_from:  # the old connection, still preferred
             out = [item] if self.admit(stream, key, tie) else []
-            if entry.held:
-                first, first_tie, _ = entry.held[0]
-                if self._caught_up(stream, first, first_tie):
-                    out += self._switch(stream, entry)
+            entry.old, entry.old_mark = source, count
+            held = entry.held
+            while held and self._delivered(stream, held[0][0], held[0][1]):
+                held.popleft()  # the old connection delivered it: nothing to keep
+                self.dropped += 1
+            if not held:
+                self._holding.discard(stream)
             return out
-        if not entry.held and self._caught_up(stream, key, tie):
-            entry.switched = True
+        if entry.switched:
             return [item] if self.admit(stream, key, tie) else []
+        if not entry.releasing and self._old_done(entry):
+            first, first_tie = (entry.held[0][0], entry.held[0][1]) if entry.held else (key, tie)
+            if self._caught_up(stream, first, first_tie):
+                entry.switched = True
+                released = self._release(stream, entry)
+                return [*released, item] if self.admit(stream, key, tie) else released
         entry.held.append((key, tie, item))
         self._holding.add(stream)
         if len(entry.held) > self._max_held:  # never unbounded: switch with a gap
             self.gaps += 1
-            return self._switch(stream, entry)
+            entry.switched = True
+            return self._release(stream, entry)
         return []
+
+    def _delivered(self, stream: str, key: int, tie: int | None) -> bool:
+        last = self._last.get(stream)
+        if last is None or key > last:
+            return False
+        return key < last or tie is None or tie in self._ties.get(stream, ())
+
+    def _old_done(self, entry: _Overlap[T]) -> bool:
+        """The old connection's reader finished delivering its last update of the
+        stream (it has offered another one since, or none at all): the new one's
+        deliveries cannot overtake it."""
+        return entry.old == 0 or self._offers.get(entry.old, 0) > entry.old_mark
 
     def _caught_up(self, stream: str, key: int, tie: int | None) -> bool:
         """The old connection delivered up to the update before ``key``, or past it."""
@@ -125,26 +153,32 @@ class DeliveredKeys(Generic[T]):
         # Keys shared by distinct updates (``tie``) say nothing of what came just before.
         return last >= key or (tie is None and last == key - 1)
 
-    def _switch(self, stream: str, entry: _Overlap[T]) -> list[T]:
-        entry.switched = True
+    def _release(self, stream: str, entry: _Overlap[T]) -> list[T]:
         released = [item for key, tie, item in entry.held if self.admit(stream, key, tie)]
         entry.held.clear()
         self._holding.discard(stream)
-        if self.on_switch is not None:
-            self.on_switch()
         return released
 
-    def switch(self, streams: Iterable[str]) -> list[tuple[str, T]]:
-        """The old connection is retired: ``streams`` switch now, releasing what they
-        held (not yet delivered, in order). A stream that had not caught up counts a gap."""
+    def release(self, streams: Iterable[str]) -> list[tuple[str, T]]:
+        """The old connection is retired: what ``streams`` hold goes out, in order.
+
+        Call it again after delivering what it returned, until it returns nothing:
+        meanwhile the new connection's updates of those streams are held too, and a
+        stream switches (the new connection delivers it directly) only once a call
+        finds nothing held, so its updates never overtake the released ones. A stream
+        whose old connection had not caught up counts a gap."""
         out: list[tuple[str, T]] = []
         for stream in streams:
             entry = self._overlap.get(stream)
             if entry is None or entry.switched:
                 continue
-            if entry.held:
+            if not entry.held:
+                entry.switched = True
+                continue
+            if not entry.releasing and not self._caught_up(stream, *entry.held[0][:2]):
                 self.gaps += 1
-            out += [(stream, item) for item in self._switch(stream, entry)]
+            entry.releasing = True
+            out += [(stream, item) for item in self._release(stream, entry)]
         return out
 
     def settled(self, streams: Iterable[str]) -> bool:
@@ -193,7 +227,7 @@ class DeliveredKeys(Generic[T]):
             else:
                 entry.count += 1
                 entry.new_from = self._sources
-                entry.switched = False
+                entry.switched = entry.releasing = False
 
     @property
     def active(self) -> bool:
@@ -209,6 +243,8 @@ class DeliveredKeys(Generic[T]):
             if entry.count <= 0:
                 del self._overlap[stream]
                 self._holding.discard(stream)
+        if not self._overlap:
+            self._offers.clear()
 
     def forget(self, stream: str) -> None:
         """The stream is no longer subscribed anywhere: its next update starts afresh."""

@@ -36,9 +36,6 @@ class Dedupe:
     def __init__(self, keys: DeliveredKeys[Delivery], lock: threading.Lock) -> None:
         self.keys = keys
         self.lock = lock
-        #: Wakes a rotation waiting for the old connection to catch up.
-        self.changed = threading.Condition(lock)
-        keys.on_switch = self.changed.notify_all
 
     def source(self) -> int:
         with self.lock:
@@ -57,13 +54,10 @@ class Dedupe:
             ]
 
     def release(self, hashes: list[str]) -> list[Delivery]:
-        """The old connection is retired: what ``hashes`` held goes out, in order."""
+        """The old connection is retired: what ``hashes`` hold goes out, in order
+        (``DeliveredKeys.release``: call until nothing is returned)."""
         with self.lock:
-            return [delivery for _, delivery in self.keys.switch(hashes)]
-
-    def wake(self) -> None:
-        with self.lock:
-            self.changed.notify_all()
+            return [delivery for _, delivery in self.keys.release(hashes)]
 
 
 class AdapterProtocol:
@@ -165,8 +159,6 @@ class AdapterProtocol:
         self._timers.clear()
         self._user.clear()
         self._resync.clear()
-        if self._delivered is not None:
-            self._delivered.wake()  # a rotation waiting for this connection stops
         return Inbound(deliveries=self.adapter.on_disconnect())
 
     def encode_request(self, method: str, params: Any) -> tuple[int | str, str]:
@@ -197,6 +189,18 @@ class AdapterProtocol:
         request_id = self.next_id()
         self.book.sent(request_id, "unsubscribe", gone)
         self._live.add(request_id)
+        return [request_id], [self.adapter.unsubscribe(gone, request_id)]
+
+    def drain(self, streams: Sequence[str]) -> tuple[list[int | str], list[str]]:
+        """An awaited unsubscribe that leaves the book alone, for a rotation's old
+        connection about to close: once its answer is read, the connection has
+        delivered everything of ``streams`` it ever will."""
+        confirmed = self.book.confirmed()
+        gone = [stream for stream in dict.fromkeys(streams) if stream in confirmed]
+        if not gone or not self._can_send_live("unsubscribe"):
+            return [], []
+        request_id = self.next_id()
+        self._user.add(request_id)
         return [request_id], [self.adapter.unsubscribe(gone, request_id)]
 
     def _can_send_live(self, kind: str) -> bool:

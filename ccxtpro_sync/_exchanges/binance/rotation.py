@@ -89,11 +89,12 @@ class RotationRouter:
                 return self._data.route(stream, *items[0])
             return _merge([self._data.route(stream, d, t) for d, t in items])
 
-    def release(self, streams: list[str]) -> Routed:
-        """The old connection is retired: what ``streams`` held for this one goes out."""
+    def release(self, streams: list[str]) -> tuple[Routed, bool]:
+        """The old connection is retired: what ``streams`` hold for this one, and
+        whether there was any (``DeliveredKeys.release``: call until there is none)."""
         with self._lock:
-            released = self._keys.switch(streams)
-            return _merge([self._data.route(s, d, t) for s, (d, t) in released])
+            released = self._keys.release(streams)
+            return _merge([self._data.route(s, d, t) for s, (d, t) in released]), bool(released)
 
     def hashes(self, stream: str) -> list[str]:
         with self._lock:
@@ -134,8 +135,9 @@ class BinanceOverlap(Overlap):
         # the answer, it delivered all it ever will (its backlog included), and the
         # replacement, subscribed before, carries the rest. Exact, and no waiting on
         # quiet streams. On failure the handover goes on (a gap is the books' and the
-        # trade gap filler's to find).
-        if old.finished or not streams:
+        # trade gap filler's to find). An old connection that is not live has no
+        # backlog to wait for (its socket is gone).
+        if old.finished or not old.is_ready() or not streams:
             return
         try:
             old.request("UNSUBSCRIBE", streams, timeout=timeout)
@@ -143,23 +145,20 @@ class BinanceOverlap(Overlap):
             _log.info("%s: old connection did not confirm its unsubscribe: %r", old.name, error)
 
     def switch(self, new: Connection, streams: list[str]) -> None:
+        # Released through the new connection, as its frames are, round after round
+        # until nothing is left (its reader holds what it reads meanwhile).
+        more = [True]
+
         def release(protocol: Any) -> Routed:
             router = getattr(protocol, "router", None)
-            return router.release(streams) if isinstance(router, RotationRouter) else []
+            if not isinstance(router, RotationRouter):
+                more[0] = False
+                return []
+            routed, more[0] = router.release(streams)
+            return routed
 
-        if not new.finished:
+        while more[0] and not new.finished:
             new.feed(release)
-
-    def handover(self, old: Connection) -> None:
-        lock = self._lock
-
-        def retire(protocol: Any) -> None:
-            router = getattr(protocol, "router", None)
-            if isinstance(router, RotationRouter):
-                with lock:
-                    router.retired = True
-
-        old.query(retire)
 
     def end(self, streams: list[str]) -> None:
         with self._lock:
