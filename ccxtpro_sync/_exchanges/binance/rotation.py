@@ -144,6 +144,17 @@ class BinanceOverlap(Overlap):
         except (BaseError, TimeoutError) as error:
             _log.info("%s: old connection did not confirm its unsubscribe: %r", old.name, error)
 
+    def handover(self, old: Connection) -> None:
+        lock = self._lock
+
+        def retire(protocol: Any) -> None:
+            router = getattr(protocol, "router", None)
+            if isinstance(router, RotationRouter):
+                with lock:
+                    router.retired = True
+
+        old.query(retire)
+
     def switch(self, new: Connection, streams: list[str]) -> None:
         # Released through the new connection, as its frames are, round after round
         # until nothing is left (its reader holds what it reads meanwhile).
