@@ -138,6 +138,23 @@ class FrameParser:
         while size - pos >= 2:
             first = buffer[pos]
             second = buffer[pos + 1]
+            if first == 0x81 and second <= 126 and not self._fragment_op:
+                # The common case first: a whole, unmasked text message of under 64 KiB
+                # (every header check below passes for it). If it is not all in, the
+                # general path below works out what is still wanted.
+                if second < 126:
+                    end = pos + 2 + second
+                    if end <= size:
+                        messages.append((OP_TEXT, buffer[pos + 2 : end]))
+                        pos = end
+                        continue
+                elif size - pos >= 4:
+                    length = (buffer[pos + 2] << 8) | buffer[pos + 3]
+                    end = pos + 4 + length
+                    if end <= size and length <= limit:
+                        messages.append((OP_TEXT, buffer[pos + 4 : end]))
+                        pos = end
+                        continue
             if second & 0x80:
                 raise FrameError("a server frame must not be masked")
             if first & 0x70:

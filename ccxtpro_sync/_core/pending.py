@@ -79,6 +79,25 @@ class PendingUpdates:
             return 0
         return self.trim(message_hash)
 
+    def latest(self, message_hash: str, value: Any) -> None:
+        """``put`` of a ``LATEST`` update (the hot path of tickers and books)."""
+        entries = self._entries
+        if message_hash in entries:
+            self.coalesced += 1
+        entries[message_hash] = (value,)
+
+    def extend(self, message_hash: str, items: Any, now: float) -> int:
+        """``put`` of an ``APPEND`` update with ``Overflow.BLOCK`` (the hot path of
+        trades): nothing is pushed out; returns how many items the entry now holds."""
+        entries = self._entries
+        pending = entries.get(message_hash)
+        if pending is None or type(pending) is tuple:
+            self._since[message_hash] = now
+            pending = entries[message_hash] = list(items)
+        else:
+            pending += items
+        return len(pending)
+
     def excess(self, message_hash: str) -> int:
         """Items an APPEND entry holds beyond ``max_items`` (0 if none or not pending)."""
         pending = self._entries.get(message_hash)

@@ -93,15 +93,15 @@ class GapFiller(Generic[T]):
         self._suspect = True
 
     # -- live items (reader thread, under the caller's lock) --------------------------------
-    def in_order(self, item: T) -> bool:
-        """The common case, cheaply: nothing is held and ``item`` directly follows the
-        last one delivered. Then it counts as delivered and True is returned; otherwise
+    def follows(self, key: int) -> bool:
+        """The common case, cheaply: nothing is held and the item with ``key`` (which
+        the caller read off the wire: no key function call) directly follows the last
+        one delivered. Then it counts as delivered and True is returned; otherwise
         nothing changes and the caller goes through :meth:`live`."""
         last = self.last
-        if last is None or self._holding or self._suspect or self._updates:
+        if last is None or key != last + self._step:
             return False
-        key = self._key(item)
-        if key != last + self._step:
+        if self._holding or self._suspect or self._updates:
             return False
         self.last = key
         return True

@@ -384,6 +384,20 @@ class Connection(Generic[P_co]):
                     abandon = getattr(self._protocol, "abandon", None)
                     if unanswered and abandon is not None:
                         abandon(unanswered)
+                    idle = not self._inflight
+                if idle:  # wait_idle() may be waiting for the last reply
+                    self._notify_changed()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block until no request awaits its reply here (or the connection is finished);
+        False if some still did after ``timeout`` seconds. A connection being retired
+        (make-before-break) lets the requests it carries finish before it closes."""
+
+        def idle() -> bool:
+            return not self._inflight or self.finished
+
+        with self._changed:
+            return self._changed.wait_for(idle, timeout)
 
     def query(self, read: Callable[[P_co], T]) -> T:
         """``read(protocol)`` under the protocol lock: the one way to look at protocol

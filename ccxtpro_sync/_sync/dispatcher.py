@@ -123,6 +123,9 @@ class Dispatcher:
                 self._start()
             pending = self._pending
             put = pending.put
+            put_latest = pending.latest
+            extend = pending.extend
+            mode_of = self._mode_of
             latest = Policy.LATEST
             block = Overflow.BLOCK
             high = self._high_water
@@ -136,20 +139,22 @@ class Dispatcher:
                 message_hash = delivery.message_hash
                 policy = delivery.policy
                 if policy is latest:  # coalesces: never waits, and needs no clock
-                    put(message_hash, delivery.value, latest)
+                    put_latest(message_hash, delivery.value)
                     continue
-                mode = self._mode_of.get(message_hash)
+                mode = mode_of.get(message_hash)
                 if mode is None:
                     mode = self._modes.get(stream_kind(message_hash), block)
-                    self._mode_of[message_hash] = mode
-                count = put(message_hash, delivery.value, policy, mode, now)
-                if mode is block:
-                    size = pending.size(message_hash)
-                    if size > high:
-                        if may_wait:
-                            crossed = size - len(delivery.value) <= high
-                            waited += self._hold(message_hash, crossed)
-                        count = pending.trim(message_hash)
+                    mode_of[message_hash] = mode
+                if mode is block:  # the common case: one call, no trimming
+                    size = extend(message_hash, delivery.value, now)
+                    if size <= high:
+                        continue
+                    if may_wait:
+                        crossed = size - len(delivery.value) <= high
+                        waited += self._hold(message_hash, crossed)
+                    count = pending.trim(message_hash)
+                else:
+                    count = put(message_hash, delivery.value, policy, mode, now)
                 if count:
                     dropped.append((message_hash, count))
             if wake and self._idle:

@@ -68,15 +68,16 @@ class Hub:
         """:meth:`deliver` for a reader's whole burst, in order: one dispatcher lock
         for all of it instead of one per frame. Waiters are resolved before the
         callback queue can make the caller wait: a full queue never delays them."""
-        router = self._router
+        has_waiters = self._router.has_waiters
+        callbacks = self._router.callbacks
         queued = []
         for delivery in deliveries:
             message_hash = delivery.message_hash
             # Unlocked membership checks are safe under the GIL; a waiter added just
             # after the check simply waits for the next update.
-            if router.has_waiters(message_hash):
+            if has_waiters(message_hash):
                 self._resolve_waiters(delivery, source, url)
-            if router.callbacks(message_hash):
+            if callbacks(message_hash):
                 queued.append(delivery)
         if queued:
             return self.dispatcher.put_many(queued, wake=wake, admit=self.admit)

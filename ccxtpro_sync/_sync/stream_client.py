@@ -59,8 +59,8 @@ class StreamClient(BaseClient):
             overlap=overlap,
         )
         self._rotator = Rotator(
-            lambda conn: self._planner.rotate(conn, rotation_timeout),
-            self._all_connections,
+            lambda conn: self._rotate_connection(conn, rotation_timeout),
+            self._rotatable_connections,
             max_age=max_age,
             jitter=jitter,
             stagger=stagger,
@@ -78,6 +78,15 @@ class StreamClient(BaseClient):
 
     def _extra_connections(self) -> list[Connection]:
         """Connections the planner does not carry (request/user-data sessions)."""
+        return []
+
+    def _rotate_extra(self, conn: Connection, timeout: float) -> bool:
+        """Rotate a connection the planner does not carry (a request or user-data
+        session), make-before-break; False if this client cannot."""
+        return False
+
+    def _rotatable_extra(self) -> list[Connection]:
+        """The extra connections ``_rotate_extra`` handles (the rotator watches their age)."""
         return []
 
     def _cache_sizes(self) -> dict[str, int]:
@@ -181,13 +190,20 @@ class StreamClient(BaseClient):
         A new connection subscribes to every stream of the old one and is confirmed
         before the old one closes; while both deliver, updates are passed on once.
         ``BadRequest`` if there is no such connection; ``NotSupported`` for a
-        connection that carries no planned streams (a request or user-data session).
+        connection that carries no planned streams (a request or user-data session)
+        unless the client rotates it itself (``_rotate_extra``).
         """
         self._check_usable()
-        conn = self._find_connection(name_or_url)
-        if conn not in self._planner.connections():
+        self._rotate_connection(self._find_connection(name_or_url), self._timeout(timeout))
+
+    def _rotate_connection(self, conn: Connection, timeout: float) -> None:
+        if conn in self._planner.connections():
+            self._planner.rotate(conn, timeout)
+        elif not self._rotate_extra(conn, timeout):
             raise NotSupported(f"{conn.name}: only market-stream connections rotate")
-        self._planner.rotate(conn, self._timeout(timeout))
+
+    def _rotatable_connections(self) -> list[Connection]:
+        return [*self._all_connections(), *self._rotatable_extra()]
 
     def close_connection(self, name_or_url: str, timeout: float | None = None) -> None:
         """Close one connection (by name or URL, as ``connections()`` lists them).

@@ -23,6 +23,7 @@ from .catalog import MARKETS, MarketName
 from .engine import now_ms
 from .listen_keys import ListenKeys
 from .matching import Matching
+from .order_log import OrderRequest, OrderRequestLog
 from .private_limits import FUTURES_ORDERS, SPOT_ORDERS, Rule, WsApiLimits
 from .signatures import KeyType
 from .user_data import UserDataHub
@@ -75,6 +76,8 @@ class PrivateExchange:
         self.engine, self.rest, self.ws, self.registry = engine, rest, ws, registry
         self.catalog = engine.catalog
         self.accounts = Accounts(seed)
+        #: Every order request received (tests count them per client order id).
+        self.order_log = OrderRequestLog()
         self.listen_keys = ListenKeys(engine, opts.listen_key_validity, seed)
         self.hub = UserDataHub(engine, self.listen_keys)
         self.matching = Matching(engine, self.hub, seed)
@@ -238,6 +241,10 @@ class PrivateMixin:
         acc = self.private.accounts.account(account)
         with self.private.engine.lock:
             return _copy_positions(acc.positions[market])
+
+    def order_requests(self) -> list[OrderRequest]:
+        """Every order-placing or order-changing request received so far, in order."""
+        return self.private.order_log.requests()
 
     def ws_api_sessions(self, market: MarketName | None = None) -> list[SessionInfo]:
         return [

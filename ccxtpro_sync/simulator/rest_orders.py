@@ -81,6 +81,7 @@ def _trade(
     limits = core.limits["spot" if market == "spot" else "futures"]
 
     def handler(req: RestRequest) -> Any:
+        core.order_log.record("rest", market, f"{method} {path}", req.params)
         key: ApiKey = verify_rest(req, core.accounts, now_ms())
         require(key, "TRADE")
         call = Call(market, dict(req.params), key, core)

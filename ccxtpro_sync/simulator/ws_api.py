@@ -304,6 +304,8 @@ class WsApiServer:
                 self.limits.charge_weight(session.ip, self.market_data.weight(req))
                 result = self.market_data.call(req)
             elif entry is not None:
+                if entry.trade:
+                    self.core.order_log.record("ws_api", self.market, name, params)
                 weight = entry.weight(params) if callable(entry.weight) else entry.weight
                 self.limits.charge_weight(session.ip, weight)
                 if self.market != "spot":

@@ -64,3 +64,31 @@ def test_latest_overflow_coalesces_an_append_stream() -> None:
     store.put("ohlcv:A:1m", [2], Policy.APPEND, Overflow.LATEST)
     assert store.coalesced == 1 and store.excess("ohlcv:A:1m") == 0
     assert store.pop() == ("ohlcv:A:1m", [2])
+
+
+def test_extend_is_a_blocking_append_that_reports_the_entry_size():
+    """``extend`` (the dispatcher's hot path for BLOCK streams) never drops: the entry
+    may go past the bound for the producer to wait on, and its size comes back."""
+    pending = PendingUpdates(max_items=3)
+    pending.put("trades:A", 1, Policy.LATEST)  # a LATEST value is replaced, not extended
+    first = [1, 2]
+    assert pending.extend("trades:A", first, now=5.0) == 2
+    assert pending.extend("trades:A", [3, 4], now=6.0) == 4
+    assert first == [1, 2]  # the producer's list is copied, never grown
+    assert pending.excess("trades:A") == 1 and pending.dropped == 0
+    assert pending.since("trades:A") == 5.0
+    assert pending.trim("trades:A") == 1
+    assert pending.pop() == ("trades:A", [2, 3, 4])
+
+
+def test_latest_is_put_of_a_latest_update():
+    """``latest`` (the dispatcher's hot path for tickers and books) keeps only the
+    newest value, counts each replaced one, and keeps first-arrival order."""
+    pending = PendingUpdates()
+    pending.latest("book:A", 1)
+    pending.latest("book:B", 10)
+    pending.latest("book:A", 2)
+    assert pending.coalesced == 1
+    assert pending.pop() == ("book:A", 2)
+    assert pending.pop() == ("book:B", 10)
+    assert pending.pop() is None

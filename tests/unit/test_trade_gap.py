@@ -160,3 +160,15 @@ def test_a_key_far_behind_starts_a_new_sequence_instead_of_silencing_the_stream(
     assert f.live(9_950).deliver == []  # near: a duplicate
     assert f.live(50).deliver == [50]  # far behind: the sequence restarted
     assert f.live(51).deliver == [51]
+
+
+def test_follows_takes_only_the_next_key_while_nothing_is_open() -> None:
+    """The hot path's check: the very next key counts as delivered; anything else
+    (the first item, a skip, a repeat, a suspect stream) goes through ``live``."""
+    f: GapFiller[int] = GapFiller(ident)
+    assert not f.follows(1) and f.last is None  # the first item sets no sequence here
+    f.live(1)
+    assert f.follows(2) and f.last == 2
+    assert not f.follows(2) and not f.follows(4) and f.last == 2  # repeat, skip
+    f.reset()  # the connection went away: the next item must be checked in full
+    assert not f.follows(3) and f.last == 2

@@ -384,6 +384,18 @@ def test_user_data_events_shutdown_and_termination(ed_creds):
     assert shutdown.reconnect_reason
 
 
+def test_server_shutdown_asks_for_a_rotation_when_one_is_arranged(hmac_creds):
+    protocol = spot_protocol(hmac_creds)
+    protocol.on_open(0)
+    notice = b'{"event":{"e":"serverShutdown","E":1770123456789}}'
+    asked: list[bool] = []
+    protocol.on_server_shutdown = lambda: asked.append(True) or True
+    rotating = protocol.receive(notice, 0)
+    assert asked == [True] and not rotating.reconnect_reason  # the session lives on
+    protocol.on_server_shutdown = lambda: False  # e.g. the client is closing
+    assert protocol.receive(notice, 0).reconnect_reason
+
+
 def test_malformed_frames_are_reported(hmac_creds):
     protocol = spot_protocol(hmac_creds)
     protocol.on_open(0)

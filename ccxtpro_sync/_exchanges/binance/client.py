@@ -418,24 +418,44 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
             on_give_up=self._connection_gave_up,
             on_tasks=self._run_tasks,
         )
-        if self._rotate_on_shutdown:
+        self._watch_rotation(conn, protocol)
+        return conn
+
+    def _watch_rotation(self, conn: Connection, protocol: Any) -> None:
+        """``serverShutdown`` on ``conn`` (seen by ``protocol``, its protocol, not yet
+        started) rotates it, if configured; the rotator watches its age. Any kind:
+        market stream, WS API session, listenKey stream."""
+        if self._rotate_on_shutdown and hasattr(protocol, "on_server_shutdown"):
             # serverShutdown: a make-before-break rotation instead of a drop.
             protocol.on_server_shutdown = lambda: self._rotator.request(conn)
         if self._rotator.max_age is not None:
             self._rotator.start()
-        return conn
 
     def rotate(self, name_or_url: str, timeout: float | None = None) -> None:
-        """Replace one market-stream connection, make-before-break.
+        """Replace one connection (by name or URL), make-before-break.
 
         A new connection subscribes to every stream of the old one and is confirmed
         before the old one closes; updates both delivered are passed on once (by
         update id, trade id or event time), order books carry over without a REST
         snapshot when their diff chain continues. ``BadRequest`` if there is no such
-        market-stream connection; ``NotSupported`` for the WS API and user-data
-        connections (not rotated yet: they reconnect as after a drop).
+        connection. The WS API session and the futures user-data stream rotate too:
+        the new session logs on and confirms its user-data subscription before new
+        requests go to it, requests in flight finish on the old one (no request is
+        ever sent twice), and account events both deliver pass once.
         """
         super().rotate(name_or_url, timeout)
+
+    def _rotate_extra(self, conn: Connection, timeout: float) -> bool:
+        if conn.kind == "ws_api":
+            self._private.rotate_ws_api(conn, timeout)
+        elif conn.kind == "user_data":
+            self._private.rotate_user_stream(conn, timeout)
+        else:
+            return False
+        return True
+
+    def _rotatable_extra(self) -> list[Connection]:
+        return self._private.connections()
 
     def _forget(self, stream: str) -> None:
         with self._data_lock:

@@ -159,6 +159,8 @@ class DeadManSwitch:
         """Spot: cancel what we know is open, before the reader reconnects."""
         if not self.enabled or self.futures or self._client.host.closed:
             return
+        if conn is not self._client.ws_api:
+            return  # a session retired by a rotation: its replacement is live
         self._cancel_spot(str(error))
 
     def state(self) -> CancelOnDisconnectState:

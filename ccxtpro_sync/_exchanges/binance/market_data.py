@@ -35,7 +35,7 @@ from ..._core.events import Deferred, Delivery, Notice, Policy
 from ..._core.trade_gap import GapFiller, GapRequest, GapStep
 from ..._exceptions import ProtocolError
 from ..._structures import OHLCV, FundingRate, Liquidation, Market, Ticker, Trade
-from . import parsers, wire
+from . import parsers, ticker_floats, wire
 from .book_sync import BookSync, SyncResult, SyncStatus
 from .markets import Markets
 from .stream_protocol import Routed, routed
@@ -392,15 +392,27 @@ class MarketData:
 
             def on_trade(data: msgspec.Raw) -> list[Delivery]:
                 if decode_trade is not None:
-                    trade = parsers.parse_trade(_decode(decode_trade, data), market, number)
+                    plain = _decode(decode_trade, data)
+                    trade, trade_id = parsers.parse_trade(plain, market, number), plain.trade_id
                 else:
-                    trade = parsers.parse_agg_trade(_decode(decode_agg, data), market, number)
-                if gaps is None or gaps.in_order(trade):  # no gap: the hot path
+                    event = _decode(decode_agg, data)
+                    trade = parsers.parse_agg_trade(event, market, number)
+                    trade_id = event.agg_trade_id  # the trade's id, as _trade_key reads it
+                if gaps is None or gaps.follows(trade_id):  # no gap: the hot path
                     cache.append(trade)
                     return [Delivery(key, [trade], APPEND)]
                 return self._trades_step(symbol, gaps.live(trade))
 
             return on_trade
+        if kind == "ticker" and self.markets.number_type is float:
+            # The numbers decoded in C by a second decode (see ticker_floats).
+            return self._latest(
+                ticker_floats.decode,
+                ticker_floats.parse,
+                market,
+                self.tickers,
+                ticker_hash(symbol),
+            )
         if kind == "ticker":
             return self._latest(
                 wire.TICKER_DECODER.decode,

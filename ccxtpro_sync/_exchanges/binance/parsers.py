@@ -25,11 +25,11 @@ Derived fields follow CCXT's rules:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import cast
+from typing import Any, cast
 
 import msgspec
 
-from ..._numbers import N, Num, opt_num
+from ..._numbers import N, Num, finite_float, opt_num
 from ..._structures import OHLCV, FundingRate, Liquidation, Market, Ticker, Trade, iso8601
 from .wire import (
     AggTradeEvent,
@@ -90,8 +90,14 @@ def _cost(price: N, amount: N, market: Market) -> N | None:
 def _public_trade(
     trade_id: int, event: TradeEvent | AggTradeEvent, market: Market, number: Converter[N]
 ) -> Trade:
-    price = number(event.price)
-    amount = number(event.quantity)
+    price: N
+    amount: N
+    if number is finite_float:  # the hot path: builtin float, one finiteness check
+        pair: Any = _two_floats(event.price, event.quantity)
+        price, amount = pair
+    else:
+        price = number(event.price)
+        amount = number(event.quantity)
     ts = event.trade_time
     return Trade(
         id=str(trade_id),
@@ -101,9 +107,25 @@ def _public_trade(
         side="sell" if event.buyer_is_maker else "buy",
         price=price,
         amount=amount,
-        cost=_cost(price, amount, market),
+        cost=price * amount if not market.contract else _cost(price, amount, market),
         info=event,
     )
+
+
+def _two_floats(first: str, second: str) -> tuple[float, float]:
+    """``finite_float`` of both: builtin ``float`` (a C call each) and one check for
+    both; a failure goes back through ``finite_float`` for its precise error."""
+    try:
+        a = float(first)
+        b = float(second)
+    except ValueError:
+        a = b = _NAN
+    if a - a + (b - b):  # 0.0 for finite values; NaN when either is NaN or infinite
+        return finite_float(first), finite_float(second)  # raises ProtocolError
+    return a, b
+
+
+_NAN = float("nan")
 
 
 def parse_trade(event: TradeEvent, market: Market, number: Converter[N]) -> Trade:
@@ -144,6 +166,8 @@ def parse_ticker(event: TickerEvent, market: Market, number: Converter[N]) -> Ti
     ``timestamp`` is the statistics close time ``C``, as in CCXT's Binance.
     Futures payloads have no bid/ask/previousClose, so those stay ``None``.
     """
+    if number is finite_float and not market.inverse:
+        return _float_ticker(event, market)
     open_ = number(event.open)
     last = number(event.last_price)
     base_volume, quote_volume = _volumes(event.volume, event.quote_volume, market, number)
@@ -170,6 +194,76 @@ def parse_ticker(event: TickerEvent, market: Market, number: Converter[N]) -> Ti
         quoteVolume=quote_volume,
         info=event,
     )
+
+
+def _float_ticker(event: TickerEvent, market: Market) -> Ticker:
+    """``parse_ticker`` with ``finite_float`` (spot and USD-M), the hot path: builtin
+    ``float`` per field and one finiteness check for all of them, instead of a Python
+    call per field. Anything wrong goes through the checked path for its error."""
+    try:
+        open_ = float(event.open)
+        last = float(event.last_price)
+        high = float(event.high)
+        low = float(event.low)
+        vwap = float(event.weighted_avg_price)
+        change = float(event.price_change)
+        percentage = float(event.price_change_percent)
+        base_volume = float(event.volume)
+        quote_volume = float(event.quote_volume)
+        bid = float(event.bid) if event.bid else None
+        bid_volume = float(event.bid_quantity) if event.bid_quantity else None
+        ask = float(event.ask) if event.ask else None
+        ask_volume = float(event.ask_quantity) if event.ask_quantity else None
+        previous = float(event.prev_close) if event.prev_close else None
+    except ValueError:
+        return parse_ticker(event, market, _checked_float)  # raises ProtocolError
+    # x - x is 0.0 for a finite x, NaN for NaN and infinities; absent values count 0.
+    if (
+        (open_ - open_)
+        + (last - last)
+        + (high - high)
+        + (low - low)
+        + (vwap - vwap)
+        + (change - change)
+        + (percentage - percentage)
+        + (base_volume - base_volume)
+        + (quote_volume - quote_volume)
+        + 0.0 * (bid or 0.0)
+        + 0.0 * (bid_volume or 0.0)
+        + 0.0 * (ask or 0.0)
+        + 0.0 * (ask_volume or 0.0)
+        + 0.0 * (previous or 0.0)
+    ):
+        return parse_ticker(event, market, _checked_float)  # raises ProtocolError
+    ts = event.close_time
+    return Ticker(
+        symbol=market.symbol,
+        timestamp=ts,
+        datetime=iso8601(ts),
+        high=high,
+        low=low,
+        bid=bid,
+        bidVolume=bid_volume,
+        ask=ask,
+        askVolume=ask_volume,
+        vwap=vwap,
+        open=open_,
+        close=last,
+        last=last,
+        previousClose=previous,
+        change=change,
+        percentage=percentage,
+        average=(open_ + last) / 2,
+        baseVolume=base_volume,
+        quoteVolume=quote_volume,
+        info=event,
+    )
+
+
+def _checked_float(text: str) -> float:
+    """``finite_float`` under another name, so the generic parsers take their
+    per-field path (and raise its precise error) instead of the fast path."""
+    return finite_float(text)
 
 
 def parse_mini_ticker(event: MiniTickerEvent, market: Market, number: Converter[N]) -> Ticker:

@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any, Final, Protocol
 
 import msgspec
@@ -32,6 +33,7 @@ from ..._exceptions import (
 )
 from ..._structures import Balances, Market, Order, Position, Trade
 from ..._sync.connection import Connection
+from ..._sync.handover import handover
 from ..._sync.hub import Hub
 from ..._sync.worker import Worker
 from . import ws_api_requests as ws_requests
@@ -131,6 +133,8 @@ class PrivateHost(Protocol):
     def _timeout(self, timeout: float | None) -> float: ...
 
     def _connection_gave_up(self, conn: Connection, error: BaseException) -> None: ...
+
+    def _watch_rotation(self, conn: Connection, protocol: Any) -> None: ...
 
 
 class BinancePrivate:
@@ -244,22 +248,113 @@ class BinancePrivate:
         with self._lock:
             self.purge_finished()
             if self.ws_api is None:
-                protocol = BinanceWsApiProtocol(
-                    self.host.endpoints,
-                    self.credentials,
-                    markets=markets,
-                    user_data=self.user_state(),
-                    recv_window=self.recv_window,
-                )
-                self.ws_api = self._connection(
-                    protocol,
-                    "ws-api",
-                    "ws_api",
-                    outgoing_rate=WS_API_RATE,
-                    on_lost=self.dead_man.on_ws_api_lost,
-                )
+                self.ws_api = self._new_ws_api(markets)
                 self._hook_reconcile()
             return self.ws_api
+
+    def _new_ws_api(self, markets: Markets) -> Connection:
+        """A WS API connection, not started (it logs on as it opens)."""
+        protocol = BinanceWsApiProtocol(
+            self.host.endpoints,
+            self.credentials,
+            markets=markets,
+            user_data=self.user_state(),
+            recv_window=self.recv_window,
+        )
+        conn = self._connection(
+            protocol,
+            "ws-api",
+            "ws_api",
+            outgoing_rate=WS_API_RATE,
+            on_lost=self.dead_man.on_ws_api_lost,
+        )
+        self.host._watch_rotation(conn, protocol)
+        return conn
+
+    def _new_user_stream(self, key: str) -> Connection:
+        """A listenKey stream connection for ``key``, not started."""
+        endpoints = self.host.endpoints
+        base = endpoints.stream_base("private" if endpoints.routed else None)
+        router = UserStreamRouter(self.user_state(), self.listen_keys.on_expired)
+        protocol = BinanceStreamProtocol(base, router, max_streams=1, name=f"{self.host.name}-user")
+        conn = self._connection(protocol, "user-data", "user_data")
+        self.host._watch_rotation(conn, protocol)
+        conn.call(lambda p: p.subscribe([key]))
+        return conn
+
+    # -- make-before-break rotation (docs/reconnect.md) -------------------------------------
+    def rotate_ws_api(self, old: Connection, timeout: float) -> Connection:
+        """Replace the WS API session: the new one logs on (and subscribes to user data
+        if held) before new requests go to it; requests in flight finish on the old one,
+        which closes once they have (at most the client timeout later). Never re-sends."""
+        self.host._check_usable()
+        markets = self.host.data.markets
+        with self._lock:
+            if self.ws_api is not old or old.finished:
+                raise BadRequest(f"{old.name} cannot be rotated now")
+            wants_user_data = self._spot_user_data_held()
+            new = self._new_ws_api(markets)
+        # The server-time offset and a server's hold-off carry over to the new session.
+        offset, blocked = old.query(lambda p: (p.time_offset_ms, p.blocked_until))
+        new.query(partial(_carry_over, offset=offset, blocked=blocked))
+        if wants_user_data:  # not open yet: recorded, and sent by its resume sequence
+            new.call(lambda p: p.want_user_data(True), restored_on_reconnect=True)
+        state = self.user_state()
+
+        def install(conn: Connection) -> bool:
+            with self._lock:
+                if self.ws_api is not old or self.host.closed:
+                    return False
+                if self._spot_user_data_held() != wants_user_data:
+                    # User data was (un)subscribed meanwhile, on the old session only:
+                    # this replacement is wrong; the rotation fails and is tried anew.
+                    return False
+                self.ws_api = conn
+                return True
+
+        return handover(
+            old,
+            new,
+            install,
+            timeout=timeout,
+            drain=self.host.timeout,
+            begin=state.begin_overlap if wants_user_data else _nothing,
+            end=state.end_overlap if wants_user_data else _nothing,
+        )
+
+    def rotate_user_stream(self, old: Connection, timeout: float) -> Connection:
+        """Replace the futures listenKey stream: the new one is open (the key rides in
+        its URL) before the old one closes; events both deliver pass once."""
+        self.host._check_usable()
+        key = self.listen_keys.listen_key
+        with self._lock:
+            if self.user_stream is not old or old.finished or key is None:
+                raise BadRequest(f"{old.name} cannot be rotated now")
+        new = self._new_user_stream(key)
+        state = self.user_state()
+
+        def install(conn: Connection) -> bool:
+            with self._lock:
+                if self.user_stream is not old or self.host.closed:
+                    return False
+                if self.listen_keys.listen_key != key:
+                    return False  # the key was replaced meanwhile: subscribed to a dead one
+                self.user_stream = conn
+                return True
+
+        # A stream carries no requests: nothing to drain.
+        return handover(
+            old,
+            new,
+            install,
+            timeout=timeout,
+            drain=0.0,
+            begin=state.begin_overlap,
+            end=state.end_overlap,
+        )
+
+    def _spot_user_data_held(self) -> bool:
+        return self.host.product == "spot" and bool(self._user_holds)
 
     def _hook_reconcile(self) -> None:
         """Reconcile (on the worker) each time a user-data subscription is confirmed."""
@@ -549,17 +644,21 @@ class BinancePrivate:
     def _start_listen_key_stream(self) -> None:
         """Futures: create the listenKey (REST), then open its stream and keep it alive."""
         key = self.listen_keys.start()
-        endpoints = self.host.endpoints
-        base = endpoints.stream_base("private" if endpoints.routed else None)
-        router = UserStreamRouter(self.user_state(), self.listen_keys.on_expired)
-        protocol = BinanceStreamProtocol(base, router, max_streams=1, name=f"{self.host.name}-user")
-        conn = self._connection(protocol, "user-data", "user_data")
+        conn = self._new_user_stream(key)
         with self._lock:
             self.user_stream = conn
             self._hook_reconcile()
-        conn.call(lambda p: p.subscribe([key]))
         conn.start()
         self.listen_keys.schedule_keepalive()
+
+
+def _nothing() -> None:
+    pass
+
+
+def _carry_over(protocol: BinanceWsApiProtocol, *, offset: float, blocked: float | None) -> None:
+    protocol.set_time_offset(offset)
+    protocol.blocked_until = blocked
 
 
 def _pacing_state(protocol: BinanceWsApiProtocol) -> tuple[float | None, int | None]:

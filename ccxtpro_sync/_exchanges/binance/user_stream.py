@@ -9,6 +9,7 @@ go through it, and every delivery they produce is cached before it is handed on.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -34,6 +35,7 @@ from .user_data import (
     UserDataState,
     symbol_hash,
 )
+from .user_overlap import UserEventOverlap
 from .ws_api import USER_DATA_SUBSCRIBED
 
 USER_HASHES = (ORDERS, MY_TRADES, BALANCE, POSITIONS)
@@ -61,6 +63,8 @@ class SharedUserData(UserDataState):
         # Orders we placed whose own update has not reached consumers yet: if their
         # NEW event is lost in a gap, the reconcile announces them.
         self._unannounced: set[str] = set()
+        #: Events two connections deliver during a rotation pass once (user_overlap).
+        self.overlap = UserEventOverlap()
 
     def _absorb(self, deliveries: Iterable[Delivery]) -> None:
         for delivery in deliveries:
@@ -80,6 +84,8 @@ class SharedUserData(UserDataState):
 
     def handle(self, event: Any) -> UserDataResult:
         with self.lock:
+            if self.overlap.repeat(event, time.monotonic()):
+                return UserDataResult()
             result = super().handle(event)
             self._absorb(result.deliveries)
             return result
@@ -142,6 +148,15 @@ class SharedUserData(UserDataState):
             super().track(order)
             if self.order_cache.get(order.symbol, order.id) is None:
                 self._unannounced.add(order.id)
+
+    def begin_overlap(self) -> None:
+        """A second connection starts carrying user data (a rotation)."""
+        with self.lock:
+            self.overlap.begin()
+
+    def end_overlap(self) -> None:
+        with self.lock:
+            self.overlap.end(time.monotonic())
 
     def tracked_symbols(self) -> list[str]:
         with self.lock:

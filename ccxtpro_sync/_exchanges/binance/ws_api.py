@@ -191,6 +191,9 @@ class BinanceWsApiProtocol:
         self._rate_limits: dict[tuple[str, str, int], RateLimit] = {}
         #: ``now`` (connection clock) before which the server asked us to hold off.
         self.blocked_until: float | None = None
+        #: Called (reader thread, non-blocking) on ``serverShutdown``; True if it arranged
+        #: a rotation, else the connection reconnects at once.
+        self.on_server_shutdown: Callable[[], bool] | None = None
 
     # -- clock -----------------------------------------------------------------------
     def now_ms(self) -> float:
@@ -361,6 +364,9 @@ class BinanceWsApiProtocol:
         except (msgspec.DecodeError, msgspec.ValidationError) as error:
             return Inbound(errors=[ProtocolError(f"malformed WS API event ({error})")])
         if head.e == "serverShutdown":
+            hook = self.on_server_shutdown
+            if hook is not None and hook():  # a make-before-break rotation takes over
+                return Inbound()
             return Inbound(reconnect_reason="server shutdown notice")
         if frame.subscriptionId is None:
             return Inbound(errors=[ProtocolError(f"event {head.e!r} without a subscription")])
