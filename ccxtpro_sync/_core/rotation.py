@@ -1,28 +1,43 @@
-"""Make-before-break rotation, sans-I/O: what to drop while two connections overlap.
+"""Make-before-break rotation, sans-I/O: what to deliver while two connections overlap.
 
-While a replacement connection takes over a stream, both connections deliver it.
-Each carries the stream in order, so keeping only updates whose key (update id,
-trade id or event time, chosen by the exchange package) is above the last one
-delivered yields every update once: the old connection covers up to the switch,
-the new one from its first confirmed update on.
+While a replacement connection takes over a stream, both connections deliver it,
+each in order, keyed per update (update id, trade id or event time, chosen by the
+exchange package). The old connection may lag (a backlog in its socket or reader)
+while the new one starts current, so "whichever arrives first wins" would drop the
+old one's backlog as already delivered: a gap. ``DeliveredKeys.offer`` therefore
+prefers the old connection: its updates are delivered in order, the new one's are
+held (bounded per stream) until the old one has delivered up to the key just
+before the first held one (or past it); then the stream *switches*: held updates
+not yet delivered are released in order and the old connection's are dropped from
+then on. Overflow of the hold switches at once and counts a gap; so does
+``release`` when the old connection retired before it caught up: a real gap is
+then left to the stream's own gap handling (trade gap filler, book chain check).
 
-``DeliveredKeys`` remembers the last delivered key it is given per stream and drops
-only for streams in an overlap. A router gives it keys only while a rotation is under
-way (``active``), so the hot path reads no key otherwise: the replacement subscribes
+Connections are told apart by a *source* number (``source()``, increasing, taken
+when a connection's router is made): the replacement is made just before
+``begin``, so at ``begin`` the newest source and any later one are new, every
+earlier one old. A router offers keys only while a rotation is under way
+(``active``), so the hot path reads no key otherwise: the replacement subscribes
 after ``begin``, so none of its updates can be older than what the old connection
-delivered before that. ``first_new`` is the same rule
-for a batch. Not thread-safe: its owner serialises access.
+delivered before that. ``first_new`` is the same rule for a batch. Not
+thread-safe: its owner serialises access.
 """
 
 from __future__ import annotations
 
 import random
+from collections import deque
 from collections.abc import Iterable, Sequence
+from typing import Generic, TypeVar
 
 __all__ = ["DeliveredKeys", "first_new", "rotation_deadline"]
 
 #: Distinct updates remembered at one shared key (a hostile peer cannot grow it).
 MAX_TIES = 64
+#: Updates of the new connection held per stream while the old one catches up.
+MAX_HELD = 4096
+
+T = TypeVar("T")
 
 
 def first_new(last: int | None, keys: Sequence[int]) -> int:
@@ -35,17 +50,141 @@ def first_new(last: int | None, keys: Sequence[int]) -> int:
     return len(keys)
 
 
-class DeliveredKeys:
+class _Overlap(Generic[T]):
+    """One stream carried by two connections: who delivers it, and what waits."""
+
+    __slots__ = ("count", "held", "new_from", "old", "old_mark", "releasing", "switched")
+
+    def __init__(self, new_from: int) -> None:
+        self.count = 1  # rotations in progress (they may nest)
+        self.new_from = new_from  # sources from this one on are the replacement
+        self.switched = False
+        self.releasing = False  # the old connection is retired: ``release`` empties the hold
+        #: The old connection's source and its offer count at its last delivery here.
+        self.old = 0
+        self.old_mark = 0
+        self.held: deque[tuple[int, int | None, T]] = deque()
+
+
+class DeliveredKeys(Generic[T]):
     """The last delivered key per stream, and the streams currently overlapping."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_held: int = MAX_HELD) -> None:
         self._last: dict[str, int] = {}
         #: Digests of the updates delivered at the last key, for keys that several
         #: distinct updates may share (event times): bounded per stream.
         self._ties: dict[str, set[int]] = {}
-        self._overlap: dict[str, int] = {}  # stream -> rotations in progress
+        self._overlap: dict[str, _Overlap[T]] = {}
+        self._sources = 0
+        self._max_held = max_held
+        #: Streams holding updates of the new connection: ``settled`` is then False.
+        self._holding: set[str] = set()
+        #: Offers per source during overlaps: a reader's next offer shows that it
+        #: finished delivering its previous one (see ``_old_done``).
+        self._offers: dict[int, int] = {}
         #: Updates dropped as already delivered (for figures and tests).
         self.dropped = 0
+        #: Streams switched before the old connection caught up: a gap may follow.
+        self.gaps = 0
+
+    def source(self) -> int:
+        """A number for one more connection (later connections get larger ones)."""
+        self._sources += 1
+        return self._sources
+
+    def offer(self, stream: str, key: int | None, tie: int | None, source: int, item: T) -> list[T]:
+        """The updates to deliver now, in order, given ``item`` from connection ``source``.
+
+        Outside an overlap (or without a key) that is ``item`` itself. During one, the
+        old connection's updates go first and the new one's wait (see module docstring).
+        Held updates are released only by the new connection's own calls (or by
+        ``release``, while the new connection's are held), so that one thread at a
+        time delivers a stream."""
+        entry = self._overlap.get(stream)
+        if entry is None or key is None:
+            return [item] if self.admit(stream, key, tie) else []
+        count = self._offers[source] = self._offers.get(source, 0) + 1
+        if source < entry.new_from:  # the old connection
+            if entry.switched:
+                self.dropped += 1
+                return []
+            out = [item] if self.admit(stream, key, tie) else []
+            entry.old, entry.old_mark = source, count
+            held = entry.held
+            while held and self._delivered(stream, held[0][0], held[0][1]):
+                held.popleft()  # the old connection delivered it: nothing to keep
+                self.dropped += 1
+            if not held:
+                self._holding.discard(stream)
+            return out
+        if entry.switched:
+            return [item] if self.admit(stream, key, tie) else []
+        if not entry.releasing and self._old_done(entry):
+            first, first_tie = (entry.held[0][0], entry.held[0][1]) if entry.held else (key, tie)
+            if self._caught_up(stream, first, first_tie):
+                entry.switched = True
+                released = self._release(stream, entry)
+                return [*released, item] if self.admit(stream, key, tie) else released
+        entry.held.append((key, tie, item))
+        self._holding.add(stream)
+        if len(entry.held) > self._max_held:  # never unbounded: switch with a gap
+            self.gaps += 1
+            entry.switched = True
+            return self._release(stream, entry)
+        return []
+
+    def _delivered(self, stream: str, key: int, tie: int | None) -> bool:
+        last = self._last.get(stream)
+        if last is None or key > last:
+            return False
+        return key < last or tie is None or tie in self._ties.get(stream, ())
+
+    def _old_done(self, entry: _Overlap[T]) -> bool:
+        """The old connection's reader finished delivering its last update of the
+        stream (it has offered another one since, or none at all): the new one's
+        deliveries cannot overtake it."""
+        return entry.old == 0 or self._offers.get(entry.old, 0) > entry.old_mark
+
+    def _caught_up(self, stream: str, key: int, tie: int | None) -> bool:
+        """The old connection delivered up to the update before ``key``, or past it."""
+        last = self._last.get(stream)
+        if last is None:
+            return False
+        # Keys shared by distinct updates (``tie``) say nothing of what came just before.
+        return last >= key or (tie is None and last == key - 1)
+
+    def _release(self, stream: str, entry: _Overlap[T]) -> list[T]:
+        released = [item for key, tie, item in entry.held if self.admit(stream, key, tie)]
+        entry.held.clear()
+        self._holding.discard(stream)
+        return released
+
+    def release(self, streams: Iterable[str]) -> list[tuple[str, T]]:
+        """The old connection is retired: what ``streams`` hold goes out, in order.
+
+        Call it again after delivering what it returned, until it returns nothing:
+        meanwhile the new connection's updates of those streams are held too, and a
+        stream switches (the new connection delivers it directly) only once a call
+        finds nothing held, so its updates never overtake the released ones. A stream
+        whose old connection had not caught up counts a gap."""
+        out: list[tuple[str, T]] = []
+        for stream in streams:
+            entry = self._overlap.get(stream)
+            if entry is None or entry.switched:
+                continue
+            if not entry.held:
+                entry.switched = True
+                continue
+            if not entry.releasing and not self._caught_up(stream, *entry.held[0][:2]):
+                self.gaps += 1
+            entry.releasing = True
+            out += [(stream, item) for item in self._release(stream, entry)]
+        return out
+
+    def settled(self, streams: Iterable[str]) -> bool:
+        """No stream among ``streams`` holds updates waiting for the old connection."""
+        holding = self._holding
+        return not holding or holding.isdisjoint(streams)
 
     def admit(self, stream: str, key: int | None, tie: int | None = None) -> bool:
         """Record ``key`` for ``stream``; False if it was already delivered during an overlap.
@@ -79,9 +218,16 @@ class DeliveredKeys:
         return self._last.get(stream)
 
     def begin(self, streams: Iterable[str]) -> None:
-        """Two connections will carry ``streams`` until ``end``."""
+        """Two connections will carry ``streams`` until ``end``: the newest source
+        (the replacement, made just before) and later ones are the new side."""
         for stream in streams:
-            self._overlap[stream] = self._overlap.get(stream, 0) + 1
+            entry = self._overlap.get(stream)
+            if entry is None:
+                self._overlap[stream] = _Overlap(self._sources)
+            else:
+                entry.count += 1
+                entry.new_from = self._sources
+                entry.switched = entry.releasing = False
 
     @property
     def active(self) -> bool:
@@ -90,11 +236,15 @@ class DeliveredKeys:
 
     def end(self, streams: Iterable[str]) -> None:
         for stream in streams:
-            count = self._overlap.get(stream, 0) - 1
-            if count > 0:
-                self._overlap[stream] = count
-            else:
-                self._overlap.pop(stream, None)
+            entry = self._overlap.get(stream)
+            if entry is None:
+                continue
+            entry.count -= 1
+            if entry.count <= 0:
+                del self._overlap[stream]
+                self._holding.discard(stream)
+        if not self._overlap:
+            self._offers.clear()
 
     def forget(self, stream: str) -> None:
         """The stream is no longer subscribed anywhere: its next update starts afresh."""

@@ -15,6 +15,7 @@ The protocol under each connection offers ``subscribe(streams)`` and
 from __future__ import annotations
 
 import threading
+import time
 import weakref
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -109,6 +110,7 @@ class ConnectionPlanner:
         The replacement subscribes to all of them and is confirmed (ready) before
         ``old`` is closed; while both deliver, the ``Overlap`` hooks dedupe. On
         failure the streams go back to ``old`` (still live) and the error is raised."""
+        deadline = time.monotonic() + timeout
         with self._lock:
             self._check()
             route = next((r for r, pool in self.pools.items() if old in pool), None)
@@ -145,8 +147,11 @@ class ConnectionPlanner:
             new.close(timeout)
             self._overlap.end(streams)
             raise
-        # Confirmed on the new connection: the old one's loss is no loss.
+        # Confirmed on the new connection; the old one first delivers what it is
+        # behind on (bounded by the timeout), then its loss is no loss.
+        self._overlap.catch_up(old, streams, max(0.0, deadline - time.monotonic()))
         self._overlap.handover(old)
+        self._overlap.switch(new, streams)
         old.close(timeout)
         with self._lock:
             if old in self.pools.get(route, []):
@@ -242,12 +247,20 @@ class ConnectionPlanner:
 class Overlap:
     """What the client does around a rotation (default: nothing).
 
-    ``begin(streams)`` before the replacement subscribes; ``handover(old)`` once it
-    is confirmed, before ``old`` closes (``old`` must not reset what it carried);
-    ``end(streams)`` after ``old`` is closed, or when the rotation failed."""
+    ``begin(streams)`` before the replacement subscribes; once it is confirmed,
+    ``catch_up`` waits until ``old`` delivered what it was behind on, then
+    ``handover(old)`` before ``old`` closes (``old`` must not reset what it carried)
+    and ``switch(new, streams)``; ``end(streams)`` after ``old`` is closed, or when
+    the rotation failed."""
 
     def begin(self, streams: list[str]) -> None:
         pass
+
+    def catch_up(self, old: Connection, streams: list[str], timeout: float) -> None:
+        """Wait (at most ``timeout``) until ``old`` has caught up with the replacement."""
+
+    def switch(self, new: Connection, streams: list[str]) -> None:
+        """``old`` is retired: ``new`` alone delivers ``streams`` from now on."""
 
     def handover(self, old: Connection) -> None:
         pass

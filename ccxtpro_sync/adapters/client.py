@@ -8,6 +8,7 @@ restoration order) and requests. An exchange supplies only its ``Adapter``.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from collections.abc import Callable, Sequence
@@ -19,6 +20,7 @@ from .._arguments import check_handler
 from .._core.events import Delivery, Policy, RawMessage
 from .._core.heartbeat import Heartbeat, Tick, make_heartbeat
 from .._core.rotation import DeliveredKeys
+from .._exceptions import BaseError
 from .._sync.connection import Connection
 from .._sync.consumers import Stream, Subscription
 from .._sync.planner import Overlap
@@ -27,6 +29,8 @@ from .base import Adapter
 from .protocol import AdapterProtocol, Dedupe
 
 __all__ = ["AdapterClient"]
+
+_log = logging.getLogger(__name__)
 
 Handler = Callable[[Any], object]
 
@@ -66,7 +70,7 @@ class AdapterClient(StreamClient):
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
         # Make-before-break rotation: what each message hash last delivered.
-        self._dedupe = Dedupe(DeliveredKeys(), threading.Lock())
+        self._dedupe = Dedupe(DeliveredKeys[Delivery](), threading.Lock())
         self._init_streams(
             new_connection=self._new_connection,
             max_streams=self.adapter.limits.max_streams,
@@ -175,6 +179,30 @@ class _AdapterOverlap(Overlap):
         dedupe = self._client._dedupe
         with dedupe.lock:
             dedupe.keys.begin(self._client._hashes(streams))
+
+    def catch_up(self, old: Connection, streams: list[str], timeout: float) -> None:
+        # The server sends nothing of a stream after answering its unsubscribe: once
+        # the old connection read the answer, its backlog is delivered too.
+        if old.finished or not streams:
+            return
+        try:
+            old.call(lambda protocol: protocol.drain(streams), timeout)
+        except (BaseError, TimeoutError) as error:
+            _log.info("%s: old connection did not confirm its unsubscribe: %r", old.name, error)
+
+    def switch(self, new: Connection, streams: list[str]) -> None:
+        dedupe = self._client._dedupe
+        hashes = self._client._hashes(streams)
+        more = [True]
+
+        def release(protocol: Any) -> list[Delivery]:
+            released = dedupe.release(hashes)
+            more[0] = bool(released)
+            return released
+
+        # Round after round until nothing is left (see ``DeliveredKeys.release``).
+        while more[0] and not new.finished:
+            new.feed(release)
 
     def handover(self, old: Connection) -> None:
         lock = self._client._dedupe.lock

@@ -29,20 +29,35 @@ _STEPS = ("auth", "subscribe", "resume")
 
 class Dedupe:
     """The client's ``DeliveredKeys`` behind its lock, keyed by the adapter's
-    optional ``update_key(delivery)`` (an increasing number per message hash)."""
+    optional ``update_key(delivery)`` (an increasing number per message hash).
+    While two connections carry a hash, the old one's deliveries go first and the
+    new one's wait until it caught up (``DeliveredKeys.offer``)."""
 
-    def __init__(self, keys: DeliveredKeys, lock: threading.Lock) -> None:
+    def __init__(self, keys: DeliveredKeys[Delivery], lock: threading.Lock) -> None:
         self.keys = keys
         self.lock = lock
+
+    def source(self) -> int:
+        with self.lock:
+            return self.keys.source()
 
     def filter(self, protocol: AdapterProtocol, deliveries: list[Delivery]) -> list[Delivery]:
         key_of = getattr(protocol.adapter, "update_key", None)
         with self.lock:
             if protocol.retired:
                 return []
-            if key_of is None:
+            if key_of is None or not self.keys.active:
                 return deliveries
-            return [d for d in deliveries if self.keys.admit(d.message_hash, key_of(d))]
+            offer, source = self.keys.offer, protocol.source
+            return [
+                out for d in deliveries for out in offer(d.message_hash, key_of(d), None, source, d)
+            ]
+
+    def release(self, hashes: list[str]) -> list[Delivery]:
+        """The old connection is retired: what ``hashes`` hold goes out, in order
+        (``DeliveredKeys.release``: call until nothing is returned)."""
+        with self.lock:
+            return [delivery for _, delivery in self.keys.release(hashes)]
 
 
 class AdapterProtocol:
@@ -60,6 +75,8 @@ class AdapterProtocol:
         #: Shared with the client's other connections: drops, while two connections
         #: carry a stream (rotation), what one of them already delivered.
         self._delivered = delivered
+        #: Tells this connection from the one it replaces (or is replaced by).
+        self.source = delivered.source() if delivered is not None else 0
         #: Set at a rotation's handover: this connection's streams live on elsewhere.
         self.retired = False
         self.book = SubscriptionBook()
@@ -172,6 +189,18 @@ class AdapterProtocol:
         request_id = self.next_id()
         self.book.sent(request_id, "unsubscribe", gone)
         self._live.add(request_id)
+        return [request_id], [self.adapter.unsubscribe(gone, request_id)]
+
+    def drain(self, streams: Sequence[str]) -> tuple[list[int | str], list[str]]:
+        """An awaited unsubscribe that leaves the book alone, for a rotation's old
+        connection about to close: once its answer is read, the connection has
+        delivered everything of ``streams`` it ever will."""
+        confirmed = self.book.confirmed()
+        gone = [stream for stream in dict.fromkeys(streams) if stream in confirmed]
+        if not gone or not self._can_send_live("unsubscribe"):
+            return [], []
+        request_id = self.next_id()
+        self._user.add(request_id)
         return [request_id], [self.adapter.unsubscribe(gone, request_id)]
 
     def _can_send_live(self, kind: str) -> bool:

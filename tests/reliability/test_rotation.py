@@ -168,9 +168,9 @@ def test_rotation_overlap_delivers_each_update_once_and_keeps_books(
         client = make_client(kind, ex, options={"maxStreamsPerConnection": 5})
         recorder = Recorder(unique_tickers=False)
         overlap = client._planner._overlap
-        handed_over = overlap.handover
+        catch_up = overlap.catch_up
 
-        def handover_after_shared_ticks(old: Any) -> None:
+        def catch_up_after_shared_ticks(old: Any, streams: list[str], timeout: float) -> None:
             # Both connections are confirmed now: publish while both deliver.
             before = {conn: conn.messages for conn in wire_connections(client)}
             # A quiet stream (a bookTicker whose best price holds) may need a few ticks
@@ -180,9 +180,9 @@ def test_rotation_overlap_delivers_each_update_once_and_keeps_books(
                 10,
                 "old and new connection both received the shared ticks",
             )
-            handed_over(old)
+            catch_up(old, streams, timeout)
 
-        overlap.handover = handover_after_shared_ticks
+        overlap.catch_up = catch_up_after_shared_ticks
         with client, signal_logs(client) as logs:
             client.load_markets()
             _subscribe(client, symbols, recorder)
@@ -398,3 +398,71 @@ def test_server_shutdown_with_a_lead_rotates_without_a_drop() -> None:
                 ids = recorder.keys[f"trades:{symbol}"]
                 assert ids == list(range(ids[0], ids[0] + len(ids)))
             assert len(logs["order_book_resync"]) == 0
+
+
+def test_rotation_waits_for_a_lagging_old_connection() -> None:
+    """The old connection's reader falls behind during the overlap (held at a gate
+    while the confirmed replacement reads current ticks): its backlog still reaches
+    the handlers first, then the replacement's updates follow on. No trade id missing
+    or repeated, no REST request (no gap filled, no snapshot), no resync."""
+    symbols = ["BTC/USDT", "ETH/USDT"]
+    with LocalExchange(seed=9, speed=10.0, auto_publish=False, rest_weight=1_000_000) as ex:
+        client = make_client(ccxtpro_sync.binance, ex)
+        recorder = Recorder(unique_tickers=False)
+        gate, lagging = threading.Event(), threading.Event()
+        planner = client._planner
+        make = planner._new_connection
+
+        def make_ahead(route: str, index: int) -> Any:
+            conn = make(route, index)
+            ready = conn.wait_ready
+
+            def ready_then_run_ahead(timeout: float) -> Any:
+                result = ready(timeout)
+                if gate.is_set():
+                    return result
+                start = conn.messages
+                try:  # several ticks reach the replacement while the old reader is stuck
+                    wait_for(
+                        lambda: ex.tick(1) or (lagging.is_set() and conn.messages >= start + 8),
+                        10,
+                        "the replacement ahead of the old connection",
+                    )
+                finally:
+                    gate.set()  # the old reader goes on with its backlog
+                return result
+
+            conn.wait_ready = ready_then_run_ahead
+            return conn
+
+        with client, signal_logs(client) as logs:
+            client.load_markets()
+            client.on_trades(symbols, handler=recorder.trades)
+            client.on_order_book(symbols, handler=recorder.book)
+            wait_wire_matches(ex, [client])
+            wait_for(lambda: ex.tick(1) or recorder.streams_since({}, 3) >= 4, 10, "all deliver")
+            (old,) = wire_connections(client)
+            router = old.query(lambda protocol: protocol.router)
+            route = router.route
+
+            def lagging_route(stream: str, data: Any, now: float) -> Any:
+                if client._delivered.in_overlap(stream) and not gate.is_set():
+                    lagging.set()
+                    gate.wait(30)  # the old reader falls behind until the gate opens
+                return route(stream, data, now)
+
+            router.route = lagging_route
+            planner._new_connection = make_ahead
+            rest_before = ex.stats().rest_requests
+            client.rotate(old.name, timeout=30)
+            assert old.finished
+            after = recorder.counts()
+            wait_for(lambda: ex.tick(1) or recorder.streams_since(after, 3) >= 4, 10, "deliver")
+            assert recorder.duplicates() == {}
+            for symbol in symbols:  # aggregate trade ids: none missing, none repeated
+                ids = recorder.keys[f"trades:{symbol}"]
+                assert ids == list(range(ids[0], ids[0] + len(ids)))
+            assert len(logs["order_book_resync"]) == 0
+            assert ex.stats().rest_requests == rest_before
+            assert client._delivered.dropped > 0  # both connections carried the overlap
+            assert client._delivered.gaps == 0

@@ -92,3 +92,136 @@ def test_server_shutdown_rotates_when_the_client_takes_over() -> None:
     inbound = rotating.receive(notice, 0.0)
     assert asked == [True]
     assert getattr(inbound, "reconnect_reason", "unset") is None
+
+
+def _rotating(last: int | None = None, max_held: int = 4096) -> tuple[DeliveredKeys[int], int, int]:
+    """Keys with streams "s" and "o" overlapping between an old source and a new one."""
+    keys: DeliveredKeys[int] = DeliveredKeys(max_held=max_held)
+    old = keys.source()
+    if last is not None:
+        assert keys.offer("s", last, None, old, last) == [last]
+    new = keys.source()  # the replacement is made just before ``begin``
+    keys.begin(["s", "o"])
+    return keys, old, new
+
+
+def _moved_on(keys: DeliveredKeys[int], old: int) -> None:
+    """The old reader offers its next update (another stream): so it finished
+    delivering the previous one, which the new reader may no longer overtake."""
+    key = (keys.last("o") or 0) + 1
+    assert keys.offer("o", key, None, old, key) == [key]
+
+
+def test_old_connection_behind_delivers_its_backlog_before_the_new_one() -> None:
+    keys, old, new = _rotating(100)
+    delivered: list[int] = []
+    # the new connection is current, the old one still has 101-104 to read
+    for key in (105, 106, 107):
+        delivered += keys.offer("s", key, None, new, key)
+    assert delivered == [] and not keys.settled(["s"])
+    for key in (101, 102, 103, 104):
+        delivered += keys.offer("s", key, None, old, key)
+    assert delivered == [101, 102, 103, 104]
+    # caught up, but the old reader may still be handing 104 over: keep holding
+    delivered += keys.offer("s", 108, None, new, 108)
+    assert delivered == [101, 102, 103, 104]
+    _moved_on(keys, old)
+    # now the new connection's next update switches, on its own thread
+    delivered += keys.offer("s", 109, None, new, 109)
+    assert delivered == list(range(101, 110))
+    assert keys.settled(["s"])
+    delivered += keys.offer("s", 105, None, old, 105)  # the old one's from now on: dropped
+    delivered += keys.offer("s", 110, None, old, 110)
+    delivered += keys.offer("s", 110, None, new, 110)
+    assert delivered == list(range(101, 111))
+    assert keys.gaps == 0 and keys.dropped == 2
+
+
+def test_what_the_old_connection_delivers_is_not_kept_twice() -> None:
+    keys, old, new = _rotating(100)
+    for key in (103, 104):
+        assert keys.offer("s", key, None, new, key) == []
+    for key in (101, 102, 103):
+        assert keys.offer("s", key, None, old, key) == [key]
+    assert keys.dropped == 1  # 103 left the hold when the old one delivered it
+    _moved_on(keys, old)
+    assert keys.offer("s", 105, None, new, 105) == [104, 105]
+
+
+def test_old_connection_ahead_switches_at_the_new_ones_first_update() -> None:
+    keys, old, new = _rotating(100)
+    delivered: list[int] = []
+    for key in (101, 102, 103):
+        delivered += keys.offer("s", key, None, old, key)
+    _moved_on(keys, old)
+    for key in (102, 103, 104):  # the new one starts behind: repeats are dropped
+        delivered += keys.offer("s", key, None, new, key)
+    delivered += keys.offer("s", 104, None, old, 104)
+    assert delivered == [101, 102, 103, 104]
+    assert keys.settled(["s"]) and keys.gaps == 0
+
+
+def test_interleaved_feeds_deliver_every_key_once_in_order() -> None:
+    keys, old, new = _rotating(3)
+    arrivals = [(new, 6), (old, 4), (new, 7), (new, 8), (old, 5), (old, 6), (new, 9), (old, 7)]
+    arrivals += [(new, 10), (old, 8), (new, 11), (old, 9), (new, 12)]
+    delivered = [k for source, key in arrivals for k in keys.offer("s", key, None, source, key)]
+    # the old connection keeps the stream while it delivers it; the new one's wait
+    assert delivered == list(range(4, 10))
+    _moved_on(keys, old)
+    assert keys.offer("s", 13, None, new, 13) == [10, 11, 12, 13]
+
+
+def test_unknown_last_key_waits_for_the_old_connection() -> None:
+    # outside a rotation no key is recorded: the overlap starts with nothing known
+    keys, old, new = _rotating()
+    assert keys.offer("s", 50, None, new, 50) == []
+    assert keys.offer("s", 48, None, old, 48) == [48]
+    assert keys.offer("s", 49, None, old, 49) == [49]
+    _moved_on(keys, old)
+    assert keys.offer("s", 51, None, new, 51) == [50, 51]
+
+
+def test_hold_overflow_switches_with_a_gap_and_stays_bounded() -> None:
+    keys, old, new = _rotating(100, max_held=3)
+    assert [k for key in (110, 111, 112) for k in keys.offer("s", key, None, new, key)] == []
+    assert keys.offer("s", 113, None, new, 113) == [110, 111, 112, 113]
+    assert keys.gaps == 1 and keys.settled(["s"])
+    assert keys.offer("s", 101, None, old, 101) == []  # switched: the old one is dropped
+
+
+def test_shared_event_times_need_the_same_update_to_switch() -> None:
+    keys: DeliveredKeys[str] = DeliveredKeys()
+    old = keys.source()
+    assert keys.offer("t", 100, 1, old, "a") == ["a"]
+    new = keys.source()
+    keys.begin(["t", "o"])
+    # one millisecond later says nothing about what else happened at 100
+    assert keys.offer("t", 101, 5, new, "c") == []
+    assert keys.offer("t", 100, 2, old, "b") == ["b"]  # another update at 100
+    assert keys.offer("t", 101, 5, old, "c") == ["c"]  # the held one: out of the hold
+    assert keys.offer("o", 1, None, old, "x") == ["x"]  # the old reader moved on
+    assert keys.offer("t", 101, 6, new, "d") == ["d"]  # another update at 101: switch
+    assert keys.offer("t", 101, 6, old, "d") == []
+    assert keys.dropped == 2
+
+
+def test_handover_releases_an_unswitched_stream_and_counts_the_gap() -> None:
+    keys, old, new = _rotating(100)
+    keys.begin(["q"])  # a quiet stream: nothing held, nothing to release
+    for key in (104, 105):
+        assert keys.offer("s", key, None, new, key) == []
+    assert keys.offer("s", 101, None, old, 101) == [101]
+    assert keys.release(["s", "q"]) == [("s", 104), ("s", 105)]
+    assert keys.gaps == 1
+    # until a release round finds nothing held, the new connection's updates are held
+    # (its reader must not overtake what the releasing thread delivers)
+    assert keys.offer("s", 106, None, new, 106) == []
+    assert keys.release(["s", "q"]) == [("s", 106)]
+    assert keys.release(["s", "q"]) == []
+    assert keys.settled(["s"]) and keys.gaps == 1
+    assert keys.offer("s", 102, None, old, 102) == []
+    assert keys.offer("s", 107, None, new, 107) == [107]
+    assert keys.offer("q", 7, None, new, 7) == [7]
+    keys.end(["s", "q", "o"])
+    assert not keys.active

@@ -59,6 +59,7 @@ from .rotation import (
     ROTATION_JITTER,
     ROTATION_STAGGER,
     BinanceOverlap,
+    Held,
     RotationRouter,
 )
 from .stream_protocol import SNAPSHOT_CHANNEL, BinanceStreamProtocol
@@ -194,7 +195,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
         self._data: MarketData | None = None
         self._data_lock = threading.Lock()
         # Make-before-break rotation (rotation.py): the last delivered key per stream.
-        self._delivered = DeliveredKeys()
+        self._delivered: Held = DeliveredKeys()
         age = options.get("maxConnectionAge", MAX_CONNECTION_AGE)
         self._rotate_on_shutdown = bool(options.get("rotateOnServerShutdown", True))
         # Planning, holds, the faces and rotation are StreamClient's (shared with adapters).

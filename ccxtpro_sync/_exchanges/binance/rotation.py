@@ -1,24 +1,27 @@
 """Binance's side of make-before-break rotation (the generic part is the planner's).
 
 ``RotationRouter`` is the router of one market-stream connection: it serialises
-access to the client's shared market data and drops, per stream, what another
-connection already delivered while two carry it (keys from ``rotation_keys``).
-Order books need nothing more: with the overlap deduplicated, the new
-connection's first diff continues the book's chain (``U``/``pu`` check in the
-book), so no snapshot is fetched; a book whose chain does not continue fails that
+access to the client's shared market data and, while two connections carry a
+stream, delivers the old one's updates first and the new one's once the old one
+caught up (``DeliveredKeys.offer``, keys from ``rotation_keys``). Order books need
+nothing more: with the overlap deduplicated, the new connection's first diff
+continues the book's chain (``U``/``pu`` check in the book), so no snapshot is
+fetched; a book whose chain does not continue fails that
 check and resyncs alone. ``BinanceOverlap`` ties the planner's hooks to it.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable
 from typing import Any
 
 import msgspec
 
-from ..._core.events import Delivery
+from ..._core.events import Delivery, Inbound
 from ..._core.rotation import DeliveredKeys
+from ..._exceptions import BaseError
 from ..._sync.connection import Connection
 from ..._sync.planner import Overlap
 from .market_data import MarketData
@@ -31,32 +34,67 @@ MAX_CONNECTION_AGE = 23.5 * 3600
 ROTATION_JITTER = 600.0
 ROTATION_STAGGER = 2.0
 
+_log = logging.getLogger(__name__)
+
+
+#: The updates a router holds: a stream's payload and its arrival time.
+Held = DeliveredKeys[tuple[msgspec.Raw, float]]
+
+
+def _merge(parts: list[Routed]) -> Routed:
+    """One frame's worth of routing results from several updates."""
+    if all(isinstance(part, list) for part in parts):
+        return [d for part in parts for d in part]  # type: ignore[union-attr]
+    merged = Inbound(deliveries=[], notices=[], tasks=[], errors=[])
+    for part in parts:
+        if isinstance(part, list):
+            merged.deliveries.extend(part)
+        else:
+            merged.deliveries.extend(part.deliveries)
+            merged.notices.extend(part.notices)
+            merged.tasks.extend(part.tasks)
+            merged.errors.extend(part.errors)
+    return merged
+
 
 class RotationRouter:
     """One connection's router over the shared market data (see module docstring)."""
 
-    def __init__(self, data: MarketData, lock: threading.Lock, keys: DeliveredKeys) -> None:
+    def __init__(self, data: MarketData, lock: threading.Lock, keys: Held) -> None:
         self._data = data
         self._lock = lock
         self._keys = keys
+        #: Tells this connection from the one it replaces (or is replaced by). Taken
+        #: under the planner's lock, like ``begin``, which reads the count.
+        self.source = keys.source()
         #: Set at handover: the streams live on elsewhere, so losing them resets nothing.
         self.retired = False
 
     def route(self, stream: str, data: msgspec.Raw, now: float) -> Routed:
         keys = self._keys
-        # Keys are read only while a rotation overlaps (a read of ``active`` racing a
-        # ``begin`` at worst leaves one update unrecorded, which starts no overlap).
-        if keys.active:
-            key, tie = update_key(stream, data)
+        if not keys.active:  # the hot path: no rotation, no key read
             with self._lock:
-                if self.retired or not keys.admit(stream, key, tie):
+                if self.retired:
                     return []
                 return self._data.route(stream, data, now)
+        # (A read of ``active`` racing a ``begin`` at worst leaves one update
+        # unrecorded, which starts no overlap.)
+        key, tie = update_key(stream, data)
         # Notices come back by value, taken under the same lock as the deliveries.
         with self._lock:
             if self.retired:
                 return []
-            return self._data.route(stream, data, now)
+            items = keys.offer(stream, key, tie, self.source, (data, now))
+            if len(items) == 1:
+                return self._data.route(stream, *items[0])
+            return _merge([self._data.route(stream, d, t) for d, t in items])
+
+    def release(self, streams: list[str]) -> tuple[Routed, bool]:
+        """The old connection is retired: what ``streams`` hold for this one, and
+        whether there was any (``DeliveredKeys.release``: call until there is none)."""
+        with self._lock:
+            released = self._keys.release(streams)
+            return _merge([self._data.route(s, d, t) for s, (d, t) in released]), bool(released)
 
     def route_raw(self, stream: str, data: msgspec.Raw, now: float, raw: Delivery) -> Routed:
         """``route`` while the raw log records: the frame's entry goes out with its
@@ -93,13 +131,28 @@ class RotationRouter:
 class BinanceOverlap(Overlap):
     """The planner's rotation hooks for Binance market streams."""
 
-    def __init__(self, lock: threading.Lock, keys: DeliveredKeys) -> None:
+    def __init__(self, lock: threading.Lock, keys: Held) -> None:
         self._lock = lock
         self._keys = keys
 
     def begin(self, streams: list[str]) -> None:
         with self._lock:
             self._keys.begin(streams)
+
+    def catch_up(self, old: Connection, streams: list[str], timeout: float) -> None:
+        # The exchange answers an UNSUBSCRIBE after everything it sent before it and
+        # sends nothing of those streams after it: once the old connection has read
+        # the answer, it delivered all it ever will (its backlog included), and the
+        # replacement, subscribed before, carries the rest. Exact, and no waiting on
+        # quiet streams. On failure the handover goes on (a gap is the books' and the
+        # trade gap filler's to find). An old connection that is not live has no
+        # backlog to wait for (its socket is gone).
+        if old.finished or not old.is_ready() or not streams:
+            return
+        try:
+            old.request("UNSUBSCRIBE", streams, timeout=timeout)
+        except (BaseError, TimeoutError) as error:
+            _log.info("%s: old connection did not confirm its unsubscribe: %r", old.name, error)
 
     def handover(self, old: Connection) -> None:
         lock = self._lock
@@ -111,6 +164,22 @@ class BinanceOverlap(Overlap):
                     router.retired = True
 
         old.query(retire)
+
+    def switch(self, new: Connection, streams: list[str]) -> None:
+        # Released through the new connection, as its frames are, round after round
+        # until nothing is left (its reader holds what it reads meanwhile).
+        more = [True]
+
+        def release(protocol: Any) -> Routed:
+            router = getattr(protocol, "router", None)
+            if not isinstance(router, RotationRouter):
+                more[0] = False
+                return []
+            routed, more[0] = router.release(streams)
+            return routed
+
+        while more[0] and not new.finished:
+            new.feed(release)
 
     def end(self, streams: list[str]) -> None:
         with self._lock:
