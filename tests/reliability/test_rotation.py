@@ -8,6 +8,7 @@ largest gap outside it (printed; not asserted: speed belongs in benchmarks/).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import threading
@@ -400,11 +401,13 @@ def test_server_shutdown_with_a_lead_rotates_without_a_drop() -> None:
             assert len(logs["order_book_resync"]) == 0
 
 
-def test_rotation_waits_for_a_lagging_old_connection() -> None:
+@pytest.mark.parametrize("recording", [False, True], ids=["plain", "raw-log-on"])
+def test_rotation_waits_for_a_lagging_old_connection(recording: bool) -> None:
     """The old connection's reader falls behind during the overlap (held at a gate
     while the confirmed replacement reads current ticks): its backlog still reaches
     the handlers first, then the replacement's updates follow on. No trade id missing
-    or repeated, no REST request (no gap filled, no snapshot), no resync."""
+    or repeated, no REST request (no gap filled, no snapshot), no resync. The same
+    with the raw log on (frames then take the recording route)."""
     symbols = ["BTC/USDT", "ETH/USDT"]
     with LocalExchange(seed=9, speed=10.0, auto_publish=False, rest_weight=1_000_000) as ex:
         client = make_client(ccxtpro_sync.binance, ex)
@@ -435,7 +438,10 @@ def test_rotation_waits_for_a_lagging_old_connection() -> None:
             conn.wait_ready = ready_then_run_ahead
             return conn
 
-        with client, signal_logs(client) as logs:
+        frames: list[Any] = []
+        with client, signal_logs(client) as logs, contextlib.ExitStack() as tap:
+            if recording:
+                tap.enter_context(client.on_raw(frames.append))
             client.load_markets()
             client.on_trades(symbols, handler=recorder.trades)
             client.on_order_book(symbols, handler=recorder.book)
@@ -443,15 +449,22 @@ def test_rotation_waits_for_a_lagging_old_connection() -> None:
             wait_for(lambda: ex.tick(1) or recorder.streams_since({}, 3) >= 4, 10, "all deliver")
             (old,) = wire_connections(client)
             router = old.query(lambda protocol: protocol.router)
-            route = router.route
+            route, route_raw = router.route, router.route_raw
 
-            def lagging_route(stream: str, data: Any, now: float) -> Any:
+            def lag(stream: str) -> None:
                 if client._delivered.in_overlap(stream) and not gate.is_set():
                     lagging.set()
                     gate.wait(30)  # the old reader falls behind until the gate opens
+
+            def lagging_route(stream: str, data: Any, now: float) -> Any:
+                lag(stream)
                 return route(stream, data, now)
 
-            router.route = lagging_route
+            def lagging_route_raw(stream: str, data: Any, now: float, raw: Any) -> Any:
+                lag(stream)
+                return route_raw(stream, data, now, raw)
+
+            router.route, router.route_raw = lagging_route, lagging_route_raw
             planner._new_connection = make_ahead
             rest_before = ex.stats().rest_requests
             client.rotate(old.name, timeout=30)
@@ -466,3 +479,4 @@ def test_rotation_waits_for_a_lagging_old_connection() -> None:
             assert ex.stats().rest_requests == rest_before
             assert client._delivered.dropped > 0  # both connections carried the overlap
             assert client._delivered.gaps == 0
+            assert bool(frames) == recording

@@ -98,13 +98,23 @@ class RotationRouter:
 
     def route_raw(self, stream: str, data: msgspec.Raw, now: float, raw: Delivery) -> Routed:
         """``route`` while the raw log records: the frame's entry goes out with its
-        deliveries, or later with the item a trade/candle gap holds."""
+        deliveries, or later with the item a trade/candle gap holds. During an overlap
+        the log keeps every frame as it arrived, and what is delivered follows the
+        overlap rule of ``route``."""
         keys = self._keys
-        key, tie = update_key(stream, data) if keys.active else (None, None)
+        if not keys.active:
+            with self._lock:
+                if self.retired:
+                    return [raw]
+                return self._data.route_raw(stream, data, now, raw)
+        key, tie = update_key(stream, data)
         with self._lock:
-            if self.retired or not keys.admit(stream, key, tie):
+            if self.retired:
                 return [raw]
-            return self._data.route_raw(stream, data, now, raw)
+            items = keys.offer(stream, key, tie, self.source, (data, now))
+            if len(items) == 1 and items[0][0] is data:
+                return self._data.route_raw(stream, data, now, raw)
+            return _merge([[raw], *(self._data.route(stream, d, t) for d, t in items)])
 
     def hashes(self, stream: str) -> list[str]:
         with self._lock:
