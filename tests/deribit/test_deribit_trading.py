@@ -30,24 +30,6 @@ def ex() -> Iterator[LocalDeribit]:
         exchange.close()
 
 
-@pytest.fixture
-def proxy(ex: LocalDeribit) -> Iterator[WireProxy]:
-    p = WireProxy(ex.url)
-    try:
-        yield p
-    finally:
-        p.close()
-
-
-@pytest.fixture
-def client(ex: LocalDeribit, proxy: WireProxy) -> Iterator[DeribitClient]:
-    c = make(ex, proxy, options={"heartbeatInterval": 10.0})
-    try:
-        yield c
-    finally:
-        c.close()
-
-
 def test_order_lifecycle(ex: LocalDeribit, client: DeribitClient) -> None:
     order = client.create_order_ws(PERP, "limit", "buy", 10, 40000, {"clientOrderId": "my-1"})
     assert order.status == "open" and order.clientOrderId == "my-1" and order.price == 40000

@@ -13,7 +13,6 @@ import pytest
 from ccxtpro_sync import DeribitClient
 from ccxtpro_sync.simulator import LocalDeribit
 
-from .test_deribit_session import make
 from .wire import WireProxy
 
 PERP = "BTC/USD:BTC"
@@ -26,24 +25,6 @@ def ex() -> Iterator[LocalDeribit]:
         yield exchange
     finally:
         exchange.close()
-
-
-@pytest.fixture
-def proxy(ex: LocalDeribit) -> Iterator[WireProxy]:
-    p = WireProxy(ex.url)
-    try:
-        yield p
-    finally:
-        p.close()
-
-
-@pytest.fixture
-def client(ex: LocalDeribit, proxy: WireProxy) -> Iterator[DeribitClient]:
-    c = make(ex, proxy, options={"heartbeatInterval": 10.0})
-    try:
-        yield c
-    finally:
-        c.close()
 
 
 class Collector:
