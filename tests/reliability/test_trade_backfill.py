@@ -200,8 +200,12 @@ def test_closed_candles_once_in_order_across_drops_and_half_open_peers(
 
 def _miss_some(ex: LocalExchange, client: Any) -> None:
     ex.tick(5)
-    wait_wire_matches(ex, [client])
-    assert ex.faults.drop() >= 1
+    for _ in range(5):  # the lifetime close may beat the drop: settle on its replacement
+        wait_wire_matches(ex, [client])
+        if ex.faults.drop() >= 1:
+            break
+    else:
+        raise AssertionError("the drop never found a connection")
     ex.tick(20)
     wait_wire_matches(ex, [client])
     ex.tick(5)
