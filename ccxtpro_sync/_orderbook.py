@@ -21,16 +21,21 @@ Design notes (why, not what):
   bound are ignored and every view is an exact prefix of the exchange's book. The
   price of that guarantee: a view can hold fewer than ``limit`` levels after the
   market consumes levels inside the window (see ``docs/order_books.md``).
+* The per-level loop and the view copy run in C (``_book_levels.c``) when the
+  optional extension was built, else in Python (``_book_levels_py``); the two give
+  identical results. ``_LEVELS_IMPL`` says which one this process uses;
+  ``CCXTPRO_SYNC_PURE_PYTHON=1`` forces the Python one.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
+import os
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Generic, TypeAlias, overload
 
 import msgspec
 
+from . import _book_levels_py
 from ._numbers import N, Num
 from ._structures import DictAccess, iso8601
 
@@ -82,6 +87,28 @@ class OrderBook(msgspec.Struct, DictAccess, Generic[N], frozen=True, kw_only=Tru
         if not self.bids or not self.asks:
             return None
         return (self.asks[0][0] + self.bids[0][0]) / 2
+
+
+#: Set (non-empty, not ``0``) to use the Python level loop even where the C one is built.
+PURE_PYTHON_ENV = "CCXTPRO_SYNC_PURE_PYTHON"
+
+
+def _levels_impl() -> tuple[str, Any]:
+    """The level functions' module: the compiled one unless absent or refused."""
+    if os.environ.get(PURE_PYTHON_ENV, "") not in ("", "0"):
+        return "python", _book_levels_py
+    try:
+        from . import _book_levels
+    except ImportError:  # not built (no compiler at install time): the Python loop
+        return "python", _book_levels_py
+    return "compiled", _book_levels
+
+
+#: ``"compiled"`` or ``"python"``: which level loop this process's books use.
+_LEVELS_IMPL, _levels_module = _levels_impl()
+# Module globals, looked up per call, so tests can run one process both ways.
+_apply_levels: Callable[..., Any] = _levels_module.apply_levels
+_top_levels: Callable[..., list[list[Any]]] = _levels_module.top_levels
 
 
 class _Side(Generic[N]):
@@ -137,35 +164,12 @@ class _Side(Generic[N]):
         pairs: Iterable[Sequence[Any]] = (
             levels if parse is None else [(parse(p), parse(q)) for p, q in levels]
         )
-        qty = self.qty
-        keys = self.keys
-        bound = self.bound
-        neg = self.sign < 0
-        for price, amount in pairs:
-            key = -price if neg else price
-            if amount:
-                if key in qty:
-                    qty[key] = amount
-                elif bound is None or key <= bound:
-                    qty[key] = amount
-                    insort(keys, key)
-            elif qty.pop(key, None) is not None:
-                # Removing an absent level is normal (Binance says so); only
-                # present levels touch the key list.
-                del keys[bisect_left(keys, key)]
-        limit = self.limit
-        if limit is not None and len(keys) > limit:
-            for k in keys[limit:]:
-                del qty[k]
-            del keys[limit:]
-            self.bound = keys[-1]
+        self.bound = _apply_levels(
+            self.qty, self.keys, self.bound, self.sign < 0, self.limit, pairs
+        )
 
     def top(self, n: int | None) -> list[list[N]]:
-        qty = self.qty
-        keys = self.keys if n is None else self.keys[:n]
-        if self.sign > 0:
-            return [[k, qty[k]] for k in keys]
-        return [[-k, qty[k]] for k in keys]
+        return _top_levels(self.qty, self.keys, n, self.sign < 0)
 
     def clear(self) -> None:
         self.qty = {}
