@@ -6,15 +6,15 @@
  * CCXTPRO_SYNC_PURE_PYTHON variable is not set), the Python one otherwise.
  *
  * Both must give the same result bit for bit, errors included, so this file does
- * the Python version's operations in the Python version's order: the same dict
- * stores and lookups, `<` / `<=` comparisons (bisect_right to insert, bisect_left to
- * delete), unary minus for bid keys, truth tests of amounts. Exact floats skip the
- * generic calls (their C comparisons and negation give the identical results); any
- * other key type (Decimal, int) goes through the generic object protocol.
+ * the Python version's operations in the Python version's order: bisect_left with
+ * `<`, an `==` test of the key found, truth tests of amounts, `<=` against the bound,
+ * unary minus for bid keys, list inserts and deletes. Exact floats skip the generic
+ * calls (their C comparisons and negation give the identical results, NaN included);
+ * any other key type (Decimal, int) goes through the generic object protocol.
  *
- * Keys of a user type may run Python code in a comparison or a hash, which could
- * change the key list under us: every list index is checked against the list's
- * current size and every borrowed item is held while such code can run.
+ * Keys of a user type may run Python code in a comparison, which could change the
+ * lists under us: every index is checked against the lists' current sizes and every
+ * borrowed item is held while such code can run.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -46,28 +46,6 @@ item(PyObject *keys, Py_ssize_t i)
     PyObject *v = PyList_GET_ITEM(keys, i);
     Py_INCREF(v);
     return v;
-}
-
-/* bisect.insort_right(keys, key). */
-static int
-insort(PyObject *keys, PyObject *key)
-{
-    Py_ssize_t lo = 0, hi = PyList_GET_SIZE(keys);
-    while (lo < hi) {
-        Py_ssize_t mid = ((size_t)lo + hi) / 2;
-        PyObject *v = item(keys, mid);
-        if (v == NULL)
-            return -1;
-        int r = compare(key, v, 0);
-        Py_DECREF(v);
-        if (r < 0)
-            return -1;
-        if (r)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return PyList_Insert(keys, lo, key);
 }
 
 /* bisect.bisect_left(keys, key), or -1 on error. */
@@ -167,50 +145,82 @@ error:
     return -1;
 }
 
+/* `keys[at] == key` as the Python version's `if` sees it (no identity shortcut). */
+static inline int
+equal(PyObject *a, PyObject *b)
+{
+    if (PyFloat_CheckExact(a) && PyFloat_CheckExact(b))
+        return PyFloat_AS_DOUBLE(a) == PyFloat_AS_DOUBLE(b);
+    Py_INCREF(a);
+    Py_INCREF(b);
+    PyObject *r = PyObject_RichCompare(a, b, Py_EQ);
+    Py_DECREF(a);
+    Py_DECREF(b);
+    if (r == NULL)
+        return -1;
+    int truth = PyObject_IsTrue(r);
+    Py_DECREF(r);
+    return truth;
+}
+
+/* `del seq[at]` for both lists (IndexError as Python's if a list is short). */
+static int
+delete_at(PyObject *keys, PyObject *amounts, Py_ssize_t at)
+{
+    if (PySequence_DelItem(keys, at) < 0)
+        return -1;
+    return PySequence_DelItem(amounts, at);
+}
+
+/* `seq[at] = amount`, with the IndexError of a short list. */
+static int
+store_at(PyObject *amounts, Py_ssize_t at, PyObject *amount)
+{
+    if (at >= PyList_GET_SIZE(amounts)) {
+        PyErr_SetString(PyExc_IndexError, "list assignment index out of range");
+        return -1;
+    }
+    PyObject *old = PyList_GET_ITEM(amounts, at);
+    Py_INCREF(amount);
+    PyList_SET_ITEM(amounts, at, amount);
+    Py_DECREF(old);
+    return 0;
+}
+
 /* One level: store, insert, remove or ignore it. */
 static int
-apply_one(PyObject *qty, PyObject *keys, PyObject *bound, PyObject *key, PyObject *amount)
+apply_one(PyObject *keys, PyObject *amounts, PyObject *bound, PyObject *key,
+          PyObject *amount)
 {
-    int truth = PyObject_IsTrue(amount);
-    if (truth < 0)
-        return -1;
-    if (truth) {
-        int present = PyDict_Contains(qty, key);
-        if (present < 0)
-            return -1;
-        if (present)
-            return PyDict_SetItem(qty, key, amount);
-        if (bound != Py_None) {
-            int inside = compare(key, bound, 1);
-            if (inside <= 0)
-                return inside;
-        }
-        if (PyDict_SetItem(qty, key, amount) < 0)
-            return -1;
-        return insort(keys, key);
-    }
-    /* `qty.pop(key, None) is not None`: removing an absent level is a no-op. */
-#if PY_VERSION_HEX >= 0x030D0000
-    PyObject *old = NULL;
-    if (PyDict_Pop(qty, key, &old) < 0)
-        return -1;
-#else
-    PyObject *old = _PyDict_Pop(qty, key, Py_None);
-    if (old == NULL)
-        return -1;
-#endif
-    int was = old != NULL && old != Py_None;
-    Py_XDECREF(old);
-    if (!was)
-        return 0;
     Py_ssize_t at = bisect_left(keys, key);
     if (at < 0)
         return -1;
-    return PySequence_DelItem(keys, at);
+    int present = 0;
+    if (at < PyList_GET_SIZE(keys)) {
+        PyObject *found = PyList_GET_ITEM(keys, at);
+        present = equal(found, key);
+        if (present < 0)
+            return -1;
+    }
+    int truth = PyObject_IsTrue(amount);
+    if (truth < 0)
+        return -1;
+    if (present)
+        return truth ? store_at(amounts, at, amount) : delete_at(keys, amounts, at);
+    if (!truth)
+        return 0; /* removing an absent level is normal */
+    if (bound != Py_None) {
+        int inside = compare(key, bound, 1);
+        if (inside <= 0)
+            return inside;
+    }
+    if (PyList_Insert(keys, at, key) < 0)
+        return -1;
+    return PyList_Insert(amounts, at, amount);
 }
 
 PyDoc_STRVAR(apply_levels_doc,
-"apply_levels(qty, keys, bound, neg, limit, levels) -> bound\n\n"
+"apply_levels(keys, amounts, bound, neg, limit, levels) -> bound\n\n"
 "Apply absolute ``(price, amount)`` levels to one book side and return its new\n"
 "bound. See ccxtpro_sync/_book_levels_py.py for the reference version.");
 
@@ -221,9 +231,9 @@ apply_levels(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_Format(PyExc_TypeError, "apply_levels() takes 6 arguments (%zd given)", nargs);
         return NULL;
     }
-    PyObject *qty = args[0], *keys = args[1], *bound = args[2], *limit_obj = args[4];
-    if (!PyDict_CheckExact(qty) || !PyList_CheckExact(keys)) {
-        PyErr_SetString(PyExc_TypeError, "apply_levels() needs a dict and a list");
+    PyObject *keys = args[0], *amounts = args[1], *bound = args[2], *limit_obj = args[4];
+    if (!PyList_CheckExact(keys) || !PyList_CheckExact(amounts)) {
+        PyErr_SetString(PyExc_TypeError, "apply_levels() needs two lists");
         return NULL;
     }
     int neg = PyObject_IsTrue(args[3]);
@@ -258,7 +268,7 @@ apply_levels(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         else {
             key = price;
         }
-        int r = apply_one(qty, keys, bound, key, amount);
+        int r = apply_one(keys, amounts, bound, key, amount);
         Py_DECREF(key);
         Py_DECREF(amount);
         if (r < 0)
@@ -268,17 +278,8 @@ apply_levels(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         goto error;
     Py_DECREF(it);
     if (limit >= 0 && PyList_GET_SIZE(keys) > limit) {
-        PyObject *far = PyList_GetSlice(keys, limit, PyList_GET_SIZE(keys));
-        if (far == NULL)
-            return NULL;
-        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(far); i++) {
-            if (PyDict_DelItem(qty, PyList_GET_ITEM(far, i)) < 0) {
-                Py_DECREF(far);
-                return NULL;
-            }
-        }
-        Py_DECREF(far);
-        if (PyList_SetSlice(keys, limit, PY_SSIZE_T_MAX, NULL) < 0)
+        if (PyList_SetSlice(keys, limit, PY_SSIZE_T_MAX, NULL) < 0
+            || PyList_SetSlice(amounts, limit, PY_SSIZE_T_MAX, NULL) < 0)
             return NULL;
         Py_ssize_t n = PyList_GET_SIZE(keys);
         if (n == 0) {
@@ -297,8 +298,8 @@ error:
 }
 
 PyDoc_STRVAR(top_levels_doc,
-"top_levels(qty, keys, n, neg) -> list\n\n"
-"``[[price, amount], ...]`` for the first ``n`` keys (all if ``n`` is None), prices\n"
+"top_levels(keys, amounts, n, neg) -> list\n\n"
+"``[[price, amount], ...]`` for the first ``n`` levels (all if ``n`` is None), prices\n"
 "negated back when ``neg``. See ccxtpro_sync/_book_levels_py.py.");
 
 static PyObject *
@@ -308,40 +309,43 @@ top_levels(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_Format(PyExc_TypeError, "top_levels() takes 4 arguments (%zd given)", nargs);
         return NULL;
     }
-    PyObject *qty = args[0], *keys = args[1], *n_obj = args[2];
-    if (!PyDict_CheckExact(qty) || !PyList_CheckExact(keys)) {
-        PyErr_SetString(PyExc_TypeError, "top_levels() needs a dict and a list");
+    PyObject *keys = args[0], *amounts = args[1], *n_obj = args[2];
+    if (!PyList_CheckExact(keys) || !PyList_CheckExact(amounts)) {
+        PyErr_SetString(PyExc_TypeError, "top_levels() needs two lists");
         return NULL;
     }
     int neg = PyObject_IsTrue(args[3]);
     if (neg < 0)
         return NULL;
-    Py_ssize_t size = PyList_GET_SIZE(keys), stop = size;
+    /* zip(keys[:n], amounts[:n]): the shorter list ends it */
+    Py_ssize_t size = PyList_GET_SIZE(keys);
+    if (PyList_GET_SIZE(amounts) < size)
+        size = PyList_GET_SIZE(amounts);
+    Py_ssize_t stop = size;
     if (n_obj != Py_None) {
-        /* keys[:n], negative n included. */
         Py_ssize_t n = PyNumber_AsSsize_t(n_obj, NULL);
         if (n == -1 && PyErr_Occurred())
             return NULL;
-        if (n < 0)
-            n = n + size < 0 ? 0 : n + size;
-        stop = n < size ? n : size;
+        /* keys[:n] and amounts[:n], a negative n counting from each list's end */
+        Py_ssize_t nk = PyList_GET_SIZE(keys), na = PyList_GET_SIZE(amounts);
+        Py_ssize_t sk = n < 0 ? (n + nk < 0 ? 0 : n + nk) : (n < nk ? n : nk);
+        Py_ssize_t sa = n < 0 ? (n + na < 0 ? 0 : n + na) : (n < na ? n : na);
+        stop = sk < sa ? sk : sa;
     }
     PyObject *out = PyList_New(stop);
     if (out == NULL)
         return NULL;
+    /* A non-float key's negation may run Python code: sizes are checked per item. */
     for (Py_ssize_t i = 0; i < stop; i++) {
-        PyObject *key = item(keys, i);
-        if (key == NULL)
-            goto error;
-        PyObject *amount = PyDict_GetItemWithError(qty, key);
-        if (amount == NULL) {
-            if (!PyErr_Occurred())
-                PyErr_SetObject(PyExc_KeyError, key);
-            Py_DECREF(key);
+        if (i >= PyList_GET_SIZE(keys) || i >= PyList_GET_SIZE(amounts)) {
+            PyErr_SetString(PyExc_RuntimeError, "order book side changed during the copy");
             goto error;
         }
+        PyObject *key = PyList_GET_ITEM(keys, i);
+        PyObject *amount = PyList_GET_ITEM(amounts, i);
         Py_INCREF(amount);
-        PyObject *price = key;
+        PyObject *price;
+        Py_INCREF(key);
         if (neg) {
             price = negate(key);
             Py_DECREF(key);
@@ -349,6 +353,9 @@ top_levels(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                 Py_DECREF(amount);
                 goto error;
             }
+        }
+        else {
+            price = key;
         }
         PyObject *pair = PyList_New(2);
         if (pair == NULL) {

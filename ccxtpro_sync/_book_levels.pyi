@@ -4,8 +4,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 def apply_levels(
-    qty: dict[Any, Any],
     keys: list[Any],
+    amounts: list[Any],
     bound: Any,
     neg: bool,
     limit: int | None,
@@ -13,5 +13,5 @@ def apply_levels(
     /,
 ) -> Any: ...
 def top_levels(
-    qty: dict[Any, Any], keys: list[Any], n: int | None, neg: bool, /
+    keys: list[Any], amounts: list[Any], n: int | None, neg: bool, /
 ) -> list[list[Any]]: ...

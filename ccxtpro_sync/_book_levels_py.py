@@ -6,21 +6,23 @@ variable ``CCXTPRO_SYNC_PURE_PYTHON`` is set to a non-empty value other than ``0
 two give the same result bit for bit, errors included; ``tests/unit/test_book_levels.py``
 compares them.
 
-A side is a dict ``key -> amount`` plus the sorted list of its keys; keys are prices for
-asks and negated prices for bids, so both lists are best-first. ``bound`` is the worst
-key whose neighbourhood is known (``None``: the whole side is known).
+A side is two aligned lists: its keys, sorted best-first (prices for asks, negated
+prices for bids), and their amounts. No dict: the hashes of prices like ``65000.01``
+share their low bits, so a dict keyed by them probes long chains; a bisect over the
+sorted keys finds a level in a handful of comparisons. ``bound`` is the worst key
+whose neighbourhood is known (``None``: the whole side is known).
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 
 def apply_levels(  # noqa: PLR0917  (the C function's positional signature)
-    qty: dict[Any, Any],
     keys: list[Any],
+    amounts: list[Any],
     bound: Any,
     neg: bool,
     limit: int | None,
@@ -30,31 +32,33 @@ def apply_levels(  # noqa: PLR0917  (the C function's positional signature)
 
     A zero amount removes the level (removing an absent level is normal: Binance says
     so); a new level beyond ``bound`` is ignored; past ``limit`` levels the far ones
-    are dropped and the worst kept key becomes the bound.
+    are dropped and the worst kept key becomes the bound. A level equal to a kept one
+    (``Decimal("1.10") == Decimal("1.1")``) updates it and keeps the kept key.
     """
     for price, amount in levels:
         key = -price if neg else price
-        if amount:
-            if key in qty:
-                qty[key] = amount
-            elif bound is None or key <= bound:
-                qty[key] = amount
-                insort(keys, key)
-        elif qty.pop(key, None) is not None:
-            # Only present levels touch the key list.
-            del keys[bisect_left(keys, key)]
+        i = bisect_left(keys, key)
+        if i < len(keys) and keys[i] == key:
+            if amount:
+                amounts[i] = amount
+            else:
+                del keys[i]
+                del amounts[i]
+        elif amount and (bound is None or key <= bound):
+            keys.insert(i, key)
+            amounts.insert(i, amount)
     if limit is not None and len(keys) > limit:
-        for k in keys[limit:]:
-            del qty[k]
         del keys[limit:]
+        del amounts[limit:]
         return keys[-1]
     return bound
 
 
-def top_levels(qty: dict[Any, Any], keys: list[Any], n: int | None, neg: bool) -> list[list[Any]]:
-    """``[[price, amount], ...]`` for the best ``n`` keys (all if ``None``)."""
+def top_levels(keys: list[Any], amounts: list[Any], n: int | None, neg: bool) -> list[list[Any]]:
+    """``[[price, amount], ...]`` for the best ``n`` levels (all if ``None``)."""
     if n is not None:
         keys = keys[:n]
+        amounts = amounts[:n]
     if neg:
-        return [[-k, qty[k]] for k in keys]
-    return [[k, qty[k]] for k in keys]
+        return [[-k, a] for k, a in zip(keys, amounts, strict=False)]
+    return [[k, a] for k, a in zip(keys, amounts, strict=False)]

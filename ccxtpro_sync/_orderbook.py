@@ -3,16 +3,18 @@
 
 Design notes (why, not what):
 
-* Each side is a ``dict`` (price -> amount) plus a sorted list of keys. Most diff
-  levels touch prices that already exist, which costs one dict store; only inserts
-  and deletes touch the key list (``bisect`` + ``list.insert``/``del``, a C memmove
-  of a few KB for a 1000-level book). Top-N is a slice. ``benchmarks/bench_orderbook.py``
-  compares this with lazily sorted dicts and heaps.
+* Each side is a sorted list of keys and the aligned list of their amounts. A level
+  is found by ``bisect`` (a handful of comparisons); most diff levels touch prices
+  that already exist, which costs one list store; only inserts and deletes move the
+  lists (a C memmove of a few KB for a 1000-level book). Top-N is a slice. No dict:
+  the hashes of prices like ``65000.01`` share their low bits, so a dict keyed by
+  them probes long chains (it cost more than the rest of the loop). ``benchmarks/
+  bench_orderbook.py`` compares this with lazily sorted dicts and heaps.
 * Bid keys are stored negated, so both sides are "ascending = best first" and share
   one code path; top-N is always ``keys[:n]``.
 * Wire prices are strings and are parsed exactly once, with ``float`` (default) or
-  ``Decimal``; ``Decimal('1.10') == Decimal('1.1')`` and they hash alike, so
-  differently formatted strings for one price still land on one level. Live float
+  ``Decimal``; ``Decimal('1.10') == Decimal('1.1')``, so differently formatted
+  strings for one price still land on one level (the first spelling stays). Live float
   books get levels that msgspec already turned into floats (``parsed=True``), which
   keeps the per-level loop free of function calls.
 * Depth windows: a REST snapshot holds only the best ``depth`` levels per side, so
@@ -115,13 +117,14 @@ class _Side(Generic[N]):
     """One side of a book. Keys are ``price`` for asks and ``-price`` for bids, so the
     sorted key list is always best-first."""
 
-    __slots__ = ("bound", "keys", "limit", "qty", "sign")
+    __slots__ = ("amounts", "bound", "keys", "limit", "sign")
 
     def __init__(self, sign: int, limit: int | None) -> None:
         self.sign = sign
         self.limit = limit
-        self.qty: dict[N, N] = {}
         self.keys: list[N] = []
+        #: ``amounts[i]`` is the amount at ``keys[i]``.
+        self.amounts: list[N] = []
         #: Worst key whose neighbourhood is known; keys beyond it are ignored.
         self.bound: N | None = None
 
@@ -146,13 +149,10 @@ class _Side(Generic[N]):
         bound = None
         if cap is not None and n_in >= cap:
             # The source may have had more levels than it showed us.
-            if len(keys) > cap:
-                for k in keys[cap:]:
-                    del qty[k]
-                del keys[cap:]
+            del keys[cap:]
             bound = keys[-1] if keys else None
-        self.qty = qty
         self.keys = keys
+        self.amounts = [qty[k] for k in keys]
         self.bound = bound
 
     def update(self, levels: WireLevels, parse: Callable[[str], N] | None) -> None:
@@ -165,15 +165,15 @@ class _Side(Generic[N]):
             levels if parse is None else [(parse(p), parse(q)) for p, q in levels]
         )
         self.bound = _apply_levels(
-            self.qty, self.keys, self.bound, self.sign < 0, self.limit, pairs
+            self.keys, self.amounts, self.bound, self.sign < 0, self.limit, pairs
         )
 
     def top(self, n: int | None) -> list[list[N]]:
-        return _top_levels(self.qty, self.keys, n, self.sign < 0)
+        return _top_levels(self.keys, self.amounts, n, self.sign < 0)
 
     def clear(self) -> None:
-        self.qty = {}
         self.keys = []
+        self.amounts = []
         self.bound = None
 
 

@@ -45,18 +45,13 @@ def side(sign: int, limit: int | None, snapshot: list[Any], depth: int | None) -
 
 
 def state(s: Any) -> Any:
-    # dict order too: the two must build the very same dict
-    return (
-        [(exact(k), exact(v)) for k, v in s.qty.items()],
-        [exact(k) for k in s.keys],
-        exact(s.bound),
-    )
+    return ([exact(k) for k in s.keys], [exact(a) for a in s.amounts], exact(s.bound))
 
 
 def run(module: ModuleType, s: Any, levels: list[Any]) -> tuple[str, str] | None:
     """Apply ``levels`` as ``_Side.update`` does; the error (type, message) if any."""
     try:
-        s.bound = module.apply_levels(s.qty, s.keys, s.bound, s.sign < 0, s.limit, levels)
+        s.bound = module.apply_levels(s.keys, s.amounts, s.bound, s.sign < 0, s.limit, levels)
     except Exception as error:
         return (type(error).__name__, str(error))
     return None
@@ -65,7 +60,7 @@ def run(module: ModuleType, s: Any, levels: list[Any]) -> tuple[str, str] | None
 def views(module: ModuleType, s: Any) -> list[Any]:
     out = []
     for n in (None, 0, 1, 5, -1, -3, 100):
-        got = module.top_levels(s.qty, s.keys, n, s.sign < 0)
+        got = module.top_levels(s.keys, s.amounts, n, s.sign < 0)
         out.append([[exact(p), exact(q)] for p, q in got])
     return out
 
@@ -163,18 +158,21 @@ def test_a_raising_level_iterable_propagates(c: ModuleType) -> None:
         == run(_book_levels_py, py, levels())
         == ("KeyError", "'from the source'")
     )
-    assert state(cc) == state(py) and cc.keys == [1.0]
+    assert state(cc) == state(py) and cc.keys == [1.0] and cc.amounts == [1.0]
 
 
 def test_wrong_arguments_are_type_errors(c: ModuleType) -> None:
     with pytest.raises(TypeError):
-        c.apply_levels({}, (), None, False, None, [])  # keys must be a list
+        c.apply_levels([], (), None, False, None, [])  # amounts must be a list
     with pytest.raises(TypeError):
-        c.apply_levels({}, [], None, False, None)  # type: ignore[call-arg]
+        c.apply_levels([], [], None, False, None)  # type: ignore[call-arg]
     with pytest.raises(TypeError):
-        c.top_levels([], [], None, False)  # type: ignore[arg-type]
-    with pytest.raises(KeyError):  # a key without an amount: the Python comprehension's error
-        c.top_levels({}, [1.0], None, False)
+        c.top_levels({}, [], None, False)  # type: ignore[arg-type]
+    # lists of unequal lengths: zip's shorter end, both ways
+    for keys, amounts in (([1.0, 2.0], [3.0]), ([1.0], [3.0, 4.0])):
+        for n in (None, 1, 2, -1):
+            want = _book_levels_py.top_levels(keys, amounts, n, True)
+            assert c.top_levels(keys, amounts, n, True) == want
 
 
 def test_the_compiled_loop_is_built_and_selected() -> None:
