@@ -7,7 +7,7 @@
  *
  * Both must give the same result bit for bit, errors included, so this file does
  * the Python version's operations in the Python version's order: bisect_left with
- * `<`, an `==` test of the key found, truth tests of amounts, `<=` against the bound,
+ * `<`, an `==` test of the key found, truth tests of amounts, `>=` against the bound,
  * unary minus for bid keys, list inserts and deletes. Exact floats skip the generic
  * calls (their C comparisons and negation give the identical results, NaN included);
  * any other key type (Decimal, int) goes through the generic object protocol.
@@ -19,17 +19,17 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
-/* a < b, or a <= b when `le`; -1 on error. */
+/* a < b, or a >= b when `ge`; -1 on error. */
 static inline int
-compare(PyObject *a, PyObject *b, int le)
+compare(PyObject *a, PyObject *b, int ge)
 {
     if (PyFloat_CheckExact(a) && PyFloat_CheckExact(b)) {
         double x = PyFloat_AS_DOUBLE(a), y = PyFloat_AS_DOUBLE(b);
-        return le ? x <= y : x < y;
+        return ge ? x >= y : x < y;
     }
     Py_INCREF(a);
     Py_INCREF(b);
-    int r = PyObject_RichCompareBool(a, b, le ? Py_LE : Py_LT);
+    int r = PyObject_RichCompareBool(a, b, ge ? Py_GE : Py_LT);
     Py_DECREF(a);
     Py_DECREF(b);
     return r;
@@ -278,17 +278,18 @@ apply_levels(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         goto error;
     Py_DECREF(it);
     if (limit >= 0 && PyList_GET_SIZE(keys) > limit) {
-        if (PyList_SetSlice(keys, limit, PY_SSIZE_T_MAX, NULL) < 0
-            || PyList_SetSlice(amounts, limit, PY_SSIZE_T_MAX, NULL) < 0)
+        /* the worst levels are at the front */
+        /* del keys[:len(keys) - limit]; del amounts[:len(amounts) - limit] */
+        if (PySequence_DelSlice(keys, 0, PyList_GET_SIZE(keys) - limit) < 0
+            || PySequence_DelSlice(amounts, 0, PyList_GET_SIZE(amounts) - limit) < 0)
             return NULL;
-        Py_ssize_t n = PyList_GET_SIZE(keys);
-        if (n == 0) {
+        if (PyList_GET_SIZE(keys) == 0) {
             PyErr_SetString(PyExc_IndexError, "list index out of range");
             return NULL;
         }
-        PyObject *last = PyList_GET_ITEM(keys, n - 1);
-        Py_INCREF(last);
-        return last;
+        PyObject *worst = PyList_GET_ITEM(keys, 0);
+        Py_INCREF(worst);
+        return worst;
     }
     Py_INCREF(bound);
     return bound;
@@ -299,8 +300,8 @@ error:
 
 PyDoc_STRVAR(top_levels_doc,
 "top_levels(keys, amounts, n, neg) -> list\n\n"
-"``[[price, amount], ...]`` for the first ``n`` levels (all if ``n`` is None), prices\n"
-"negated back when ``neg``. See ccxtpro_sync/_book_levels_py.py.");
+"``[[price, amount], ...]`` best first (the lists' end) for the ``n`` best levels (all\n"
+"if ``n`` is None), prices negated back when ``neg``. See _book_levels_py.py.");
 
 static PyObject *
 top_levels(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
@@ -317,32 +318,32 @@ top_levels(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     int neg = PyObject_IsTrue(args[3]);
     if (neg < 0)
         return NULL;
-    /* zip(keys[:n], amounts[:n]): the shorter list ends it */
     Py_ssize_t size = PyList_GET_SIZE(keys);
-    if (PyList_GET_SIZE(amounts) < size)
-        size = PyList_GET_SIZE(amounts);
-    Py_ssize_t stop = size;
+    if (PyList_GET_SIZE(amounts) != size) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "order book side out of step: keys and amounts differ in length");
+        return NULL;
+    }
+    Py_ssize_t stop = size; /* how many levels, best first */
     if (n_obj != Py_None) {
         Py_ssize_t n = PyNumber_AsSsize_t(n_obj, NULL);
         if (n == -1 && PyErr_Occurred())
             return NULL;
-        /* keys[:n] and amounts[:n], a negative n counting from each list's end */
-        Py_ssize_t nk = PyList_GET_SIZE(keys), na = PyList_GET_SIZE(amounts);
-        Py_ssize_t sk = n < 0 ? (n + nk < 0 ? 0 : n + nk) : (n < nk ? n : nk);
-        Py_ssize_t sa = n < 0 ? (n + na < 0 ? 0 : n + na) : (n < na ? n : na);
-        stop = sk < sa ? sk : sa;
+        /* len(range(size)[:n]) */
+        stop = n < 0 ? (n + size < 0 ? 0 : n + size) : (n < size ? n : size);
     }
     PyObject *out = PyList_New(stop);
     if (out == NULL)
         return NULL;
     /* A non-float key's negation may run Python code: sizes are checked per item. */
     for (Py_ssize_t i = 0; i < stop; i++) {
-        if (i >= PyList_GET_SIZE(keys) || i >= PyList_GET_SIZE(amounts)) {
+        Py_ssize_t at = size - 1 - i; /* best last */
+        if (at >= PyList_GET_SIZE(keys) || at >= PyList_GET_SIZE(amounts)) {
             PyErr_SetString(PyExc_RuntimeError, "order book side changed during the copy");
             goto error;
         }
-        PyObject *key = PyList_GET_ITEM(keys, i);
-        PyObject *amount = PyList_GET_ITEM(amounts, i);
+        PyObject *key = PyList_GET_ITEM(keys, at);
+        PyObject *amount = PyList_GET_ITEM(amounts, at);
         Py_INCREF(amount);
         PyObject *price;
         Py_INCREF(key);

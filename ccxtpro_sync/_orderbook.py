@@ -3,15 +3,17 @@
 
 Design notes (why, not what):
 
-* Each side is a sorted list of keys and the aligned list of their amounts. A level
-  is found by ``bisect`` (a handful of comparisons); most diff levels touch prices
-  that already exist, which costs one list store; only inserts and deletes move the
-  lists (a C memmove of a few KB for a 1000-level book). Top-N is a slice. No dict:
-  the hashes of prices like ``65000.01`` share their low bits, so a dict keyed by
-  them probes long chains (it cost more than the rest of the loop). ``benchmarks/
-  bench_orderbook.py`` compares this with lazily sorted dicts and heaps.
-* Bid keys are stored negated, so both sides are "ascending = best first" and share
-  one code path; top-N is always ``keys[:n]``.
+* Each side is an ascending list of keys, worst level first and best last, and the
+  aligned list of their amounts. A level is found by ``bisect`` (a handful of
+  comparisons); most diff levels touch prices that already exist, which costs one
+  list store; only inserts and deletes move list items, and since the market changes
+  the top of the book most, best-last keeps those moves short. Top-N is the lists'
+  tail, reversed. No dict: the hashes of prices like ``65000.01`` share their low
+  bits, so a dict keyed by them probes long chains (that cost more than the rest of
+  the loop). ``benchmarks/bench_orderbook.py`` compares this with lazily sorted
+  dicts and heaps.
+* Ask keys are stored negated, so both sides are "ascending = best last" and share
+  one code path.
 * Wire prices are strings and are parsed exactly once, with ``float`` (default) or
   ``Decimal``; ``Decimal('1.10') == Decimal('1.1')``, so differently formatted
   strings for one price still land on one level (the first spelling stays). Live float
@@ -114,18 +116,19 @@ _top_levels: Callable[..., list[list[Any]]] = _levels_module.top_levels
 
 
 class _Side(Generic[N]):
-    """One side of a book. Keys are ``price`` for asks and ``-price`` for bids, so the
-    sorted key list is always best-first."""
+    """One side of a book: ascending keys, worst level first and best last, and their
+    amounts. Keys are ``price`` for bids and ``-price`` for asks (``neg``), so both
+    sides share one code path; see ``_book_levels_py`` for why this layout."""
 
-    __slots__ = ("amounts", "bound", "keys", "limit", "sign")
+    __slots__ = ("amounts", "bound", "keys", "limit", "neg")
 
-    def __init__(self, sign: int, limit: int | None) -> None:
-        self.sign = sign
+    def __init__(self, neg: bool, limit: int | None) -> None:
+        self.neg = neg
         self.limit = limit
         self.keys: list[N] = []
         #: ``amounts[i]`` is the amount at ``keys[i]``.
         self.amounts: list[N] = []
-        #: Worst key whose neighbourhood is known; keys beyond it are ignored.
+        #: Worst key whose neighbourhood is known; keys below it are ignored.
         self.bound: N | None = None
 
     def reset(
@@ -135,7 +138,7 @@ class _Side(Generic[N]):
         pairs: Iterable[Sequence[Any]] = (
             levels if parse is None else [(parse(p), parse(q)) for p, q in levels]
         )
-        neg = self.sign < 0
+        neg = self.neg
         qty: dict[N, N] = {}
         n_in = 0
         for price, amount in pairs:
@@ -149,8 +152,8 @@ class _Side(Generic[N]):
         bound = None
         if cap is not None and n_in >= cap:
             # The source may have had more levels than it showed us.
-            del keys[cap:]
-            bound = keys[-1] if keys else None
+            del keys[: max(len(keys) - cap, 0)]
+            bound = keys[0] if keys else None
         self.keys = keys
         self.amounts = [qty[k] for k in keys]
         self.bound = bound
@@ -158,18 +161,18 @@ class _Side(Generic[N]):
     def update(self, levels: WireLevels, parse: Callable[[str], N] | None) -> None:
         """Apply absolute quantities; ``parse=None`` means the levels are numbers already.
 
-        The hot path of every depth stream: one loop, no per-level calls when the
-        decoder has already produced numbers (msgspec's float levels).
+        The hot path of every depth stream: one call into the level loop (C where
+        built), no per-level calls here when the decoder has already produced numbers
+        (msgspec's float levels).
         """
         pairs: Iterable[Sequence[Any]] = (
             levels if parse is None else [(parse(p), parse(q)) for p, q in levels]
         )
-        self.bound = _apply_levels(
-            self.keys, self.amounts, self.bound, self.sign < 0, self.limit, pairs
-        )
+        self.bound = _apply_levels(self.keys, self.amounts, self.bound, self.neg, self.limit, pairs)
 
     def top(self, n: int | None) -> list[list[N]]:
-        return _top_levels(self.keys, self.amounts, n, self.sign < 0)
+        """The best ``n`` levels (all if ``None``), best first, as fresh lists."""
+        return _top_levels(self.keys, self.amounts, n, self.neg)
 
     def clear(self) -> None:
         self.keys = []
@@ -229,8 +232,8 @@ class LocalOrderBook(Generic[N]):
         self.limit = limit
         self.parse: Callable[[str], N] = number
         self.parsed = parsed
-        self._bids: _Side[N] = _Side(-1, limit)
-        self._asks: _Side[N] = _Side(1, limit)
+        self._bids: _Side[N] = _Side(False, limit)
+        self._asks: _Side[N] = _Side(True, limit)
         #: Last applied update id; ``None`` until the first snapshot.
         self.nonce: int | None = None
         self.timestamp: int | None = None
@@ -289,19 +292,20 @@ class LocalOrderBook(Generic[N]):
             nonce=self.nonce,
         )
 
+    # Best levels are at the lists' ends; ask keys are negated prices.
     def best_bid(self) -> N | None:
         keys = self._bids.keys
-        return -keys[0] if keys else None
+        return keys[-1] if keys else None
 
     def best_ask(self) -> N | None:
         keys = self._asks.keys
-        return keys[0] if keys else None
+        return -keys[-1] if keys else None
 
     def is_crossed(self) -> bool:
         """True when best bid >= best ask, which a healthy exchange book never is."""
         b = self._bids.keys
         a = self._asks.keys
-        return bool(b) and bool(a) and -b[0] >= a[0]
+        return bool(b) and bool(a) and b[-1] >= -a[-1]
 
     @property
     def bid_count(self) -> int:
@@ -314,10 +318,10 @@ class LocalOrderBook(Generic[N]):
     @property
     def bid_bound(self) -> N | None:
         """Worst bid price still tracked exactly (``None``: the whole side is known)."""
-        b = self._bids.bound
-        return None if b is None else -b
+        return self._bids.bound
 
     @property
     def ask_bound(self) -> N | None:
         """Worst ask price still tracked exactly (``None``: the whole side is known)."""
-        return self._asks.bound
+        b = self._asks.bound
+        return None if b is None else -b
