@@ -463,22 +463,30 @@ def test_a_send_behind_one_stuck_on_a_deaf_peer_times_out_unsent() -> None:
         client.wait_ready(WAIT)
         connection = client.connection
 
+        sent = [0]
+
         def flood() -> None:
             try:
                 while True:
                     client.send("x" * 1_000_000, timeout=600.0)
+                    sent[0] += 1
             except Exception as error:
                 stuck_error.append(error)
 
         flooder = threading.Thread(target=flood, daemon=True)
         flooder.start()
-        # Stuck: the send lock held while the socket takes nothing more.
+        # Stuck: the send lock held at two looks in a row with no frame finished in
+        # between (the lock is also taken briefly per frame for the rate limit, but a
+        # frame's two holds are separated by its send), and the socket takes no more.
         blocked = threading.Event()
+        seen: tuple[bool, int] = (False, -1)
         while not blocked.wait(0.01):
-            ws = connection._ws
-            if ws is not None and connection._send_lock.locked() and not _writable(ws.sock):
-                blocked.set()
             assert flooder.is_alive(), stuck_error
+            ws = connection._ws
+            look = (connection._send_lock.locked(), sent[0])
+            if look[0] and look == seen and ws is not None and not _writable(ws.sock):
+                blocked.set()
+            seen = look
 
         def send_behind() -> None:
             try:
