@@ -9,6 +9,7 @@ import os
 import random
 import subprocess
 import sys
+from bisect import bisect_left, insort
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -18,9 +19,10 @@ from typing import Any
 import pytest
 
 from ccxtpro_sync import _book_levels_py, _orderbook
+from ccxtpro_sync._orderbook import LocalOrderBook
 from tests.required import in_ci
 
-from .book_impls import compiled, levels_module
+from .book_impls import book_levels, compiled, levels_module  # noqa: F401  (a fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -215,3 +217,97 @@ def test_the_environment_variable_forces_the_python_loop() -> None:
     )
     assert _impl_in_child("0") == default
     assert _impl_in_child(None) == default
+
+
+class DictSide:
+    """The side as it was before the level loop moved to C: a dict plus a best-first
+    key list (bid keys negated). The public behaviour must not have changed."""
+
+    def __init__(self, sign: int, limit: int | None) -> None:
+        self.sign, self.limit = sign, limit
+        self.qty: dict[Any, Any] = {}
+        self.keys: list[Any] = []
+        self.bound: Any = None
+
+    def reset(self, levels: list[Any], depth: int | None) -> None:
+        neg = self.sign < 0
+        qty: dict[Any, Any] = {}
+        n_in = 0
+        for price, amount in levels:
+            n_in += 1
+            if amount:
+                qty[-price if neg else price] = amount
+        keys = sorted(qty)
+        cap = self.limit
+        if depth is not None and (cap is None or depth < cap):
+            cap = depth
+        bound = None
+        if cap is not None and n_in >= cap:
+            for k in keys[cap:]:
+                del qty[k]
+            del keys[cap:]
+            bound = keys[-1] if keys else None
+        self.qty, self.keys, self.bound = qty, keys, bound
+
+    def update(self, levels: list[Any]) -> None:
+        qty, keys, bound, neg = self.qty, self.keys, self.bound, self.sign < 0
+        for price, amount in levels:
+            key = -price if neg else price
+            if amount:
+                if key in qty:
+                    qty[key] = amount
+                elif bound is None or key <= bound:
+                    qty[key] = amount
+                    insort(keys, key)
+            elif qty.pop(key, None) is not None:
+                del keys[bisect_left(keys, key)]
+        if self.limit is not None and len(keys) > self.limit:
+            for k in keys[self.limit :]:
+                del qty[k]
+            del keys[self.limit :]
+            self.bound = keys[-1]
+
+    def view(self) -> list[list[Any]]:
+        s = self.sign
+        return [[k if s > 0 else -k, self.qty[k]] for k in self.keys]
+
+    def price_bound(self) -> Any:
+        return None if self.bound is None else self.bound if self.sign > 0 else -self.bound
+
+
+@pytest.mark.usefixtures("book_levels")
+@pytest.mark.parametrize("number", ["float", "decimal"])
+@pytest.mark.parametrize("limit", [None, 2, 7])
+def test_the_book_behaves_as_the_dict_book_did(number: str, limit: int | None) -> None:
+    rng = random.Random(f"old-{number}-{limit}")
+    make = MAKERS[number]
+    num: Any = float if number == "float" else Decimal
+    for _ in range(25):
+        snap = [[make(rng) for _ in range(rng.randrange(0, 15))] for _ in range(2)]
+        depth = rng.choice([None, 3, 8, 20])
+        book = LocalOrderBook("X", limit=limit, number=num, parsed=True)
+        book.reset(snap[0], snap[1], 0, depth=depth)
+        old = [DictSide(-1, limit), DictSide(1, limit)]
+        for s, levels in zip(old, snap, strict=True):
+            s.reset(levels, depth)
+        for i in range(1, 60):
+            diff = [[make(rng) for _ in range(rng.randrange(0, 12))] for _ in range(2)]
+            book.apply(diff[0], diff[1], i)
+            for s, levels in zip(old, diff, strict=True):
+                s.update(levels)
+            view = book.snapshot()
+            assert [[exact(p), exact(q)] for p, q in view.bids] == [
+                [exact(p), exact(q)] for p, q in old[0].view()
+            ]
+            assert [[exact(p), exact(q)] for p, q in view.asks] == [
+                [exact(p), exact(q)] for p, q in old[1].view()
+            ]
+            assert book.bid_bound == old[0].price_bound()
+            assert book.ask_bound == old[1].price_bound()
+            assert book.snapshot(3).bids == view.bids[:3]
+            best = view.bids[0][0] if view.bids else None
+            assert book.best_bid() == best
+            assert book.best_ask() == (view.asks[0][0] if view.asks else None)
+            assert book.is_crossed() == (
+                bool(view.bids) and bool(view.asks) and view.bids[0][0] >= view.asks[0][0]
+            )
