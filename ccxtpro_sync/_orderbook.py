@@ -266,9 +266,15 @@ class LocalOrderBook(Generic[N]):
 
         Sequencing is the caller's job (see ``BookSync``); this only edits levels.
         """
-        parse = None if self.parsed else self.parse
-        self._bids.update(bids, parse)
-        self._asks.update(asks, parse)
+        if self.parsed:
+            # The live path: straight into the level loop, no per-side method call.
+            b = self._bids
+            b.bound = _apply_levels(b.keys, b.amounts, b.bound, False, b.limit, bids)
+            a = self._asks
+            a.bound = _apply_levels(a.keys, a.amounts, a.bound, True, a.limit, asks)
+        else:
+            self._bids.update(bids, self.parse)
+            self._asks.update(asks, self.parse)
         self.nonce = nonce
         if timestamp is not None:
             self.timestamp = timestamp
