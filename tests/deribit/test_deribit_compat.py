@@ -1,0 +1,231 @@
+"""CCXT compatibility of the Deribit client's public watch_* calls, against the local
+Deribit (real sockets): ``newUpdates``/``tradesLimit`` and ``watchOHLCVForSymbols``."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from ccxtpro_sync import BadRequest, DeribitClient, InvalidArgument, deribit
+from ccxtpro_sync.simulator import LocalDeribit
+
+PERP = "BTC/USD:BTC"
+ETH = "ETH/USD:ETH"
+PERP_TRADES = "trades.BTC-PERPETUAL.100ms"
+
+
+@pytest.fixture
+def ex() -> Iterator[LocalDeribit]:
+    exchange = LocalDeribit(seed=5, auto_publish=False).start()
+    try:
+        yield exchange
+    finally:
+        exchange.close()
+
+
+@pytest.fixture
+def make(ex: LocalDeribit) -> Iterator[Callable[..., DeribitClient]]:
+    clients: list[DeribitClient] = []
+
+    def build(**config: Any) -> DeribitClient:
+        client = deribit({"environment": "local", "local": ex, **config})
+        clients.append(client)
+        return client
+
+    yield build
+    for client in clients:
+        client.close()
+
+
+class Seen:
+    """Trade ids (or candles) an ``on_*`` handler got, in order; the adapter caches
+    an update before delivering it, so once seen here it is in the client's cache."""
+
+    def __init__(self) -> None:
+        self.items: list[Any] = []
+        self.cond = threading.Condition()
+
+    def __call__(self, batch: list[Any]) -> None:
+        with self.cond:
+            self.items.extend(batch)
+            self.cond.notify_all()
+
+    def wait_for(self, predicate: Callable[[list[Any]], bool], timeout: float = 10.0) -> None:
+        with self.cond:
+            assert self.cond.wait_for(lambda: predicate(self.items), timeout), self.items
+
+
+def subscribed(ex: LocalDeribit, channel: str) -> None:
+    ex.wait_until(
+        lambda s: any(channel in c.subscriptions for c in s.connections) or None, 10, channel
+    )
+
+
+def trade(
+    ex: LocalDeribit, direction: str, amount: float, instrument: str = "BTC-PERPETUAL"
+) -> list[str]:
+    """The ids of the public trades a taker of ``amount`` makes (the book is refilled
+    by ticks when an earlier sweep emptied its side)."""
+    for _ in range(50):
+        public = ex.trade(instrument, direction, amount)
+        if public:
+            return [str(t["trade_id"]) for t in public]
+        ex.tick()
+    raise AssertionError(f"no {direction} trade")
+
+
+def test_new_updates_returns_the_trades_that_arrived_between_two_calls(
+    ex: LocalDeribit, make: Callable[..., DeribitClient]
+) -> None:
+    """CCXT's default ``newUpdates``: a sequential ``watch_trades`` loop loses nothing.
+    Trades that reached the client while nobody was in ``watch_trades`` are what the
+    next call returns at once (before: it waited for the trade after them)."""
+    client = make()
+    seen = Seen()
+    client.on_trades(PERP, handler=lambda batch: seen([t.id for t in batch]))
+    subscribed(ex, PERP_TRADES)
+    first = trade(ex, "buy", 50)
+    seen.wait_for(lambda ids: first[-1] in ids)
+    assert [t.id for t in client.watch_trades(PERP, timeout=5)] == first
+    # Nobody is watching now: two more batches arrive and are cached.
+    second = trade(ex, "sell", 50)
+    third = trade(ex, "buy", 3000)  # several levels: one batch
+    seen.wait_for(lambda ids: third[-1] in ids)
+    assert [t.id for t in client.watch_trades(PERP, timeout=2)] == second + third
+    # ``limit`` keeps the newest of what is new; what was returned is not new any more.
+    fourth = trade(ex, "sell", 3000)
+    seen.wait_for(lambda ids: fourth[-1] in ids)
+    assert len(fourth) >= 2
+    assert [t.id for t in client.watch_trades(PERP, None, 1, timeout=2)] == fourth[-1:]
+    # ``watch_trades_for_symbols`` answers from the same cache.
+    fifth = trade(ex, "buy", 50)
+    seen.wait_for(lambda ids: fifth[-1] in ids)
+    assert [t.id for t in client.watch_trades_for_symbols([ETH, PERP], timeout=2)] == fifth
+
+
+def test_without_new_updates_watch_trades_returns_the_cached_history(
+    ex: LocalDeribit, make: Callable[..., DeribitClient]
+) -> None:
+    """``newUpdates: False``: each call waits for the next trade, then returns the cached
+    trades (at most ``tradesLimit``, the newest), filtered by ``since``/``limit``."""
+    client = make(newUpdates=False, tradesLimit=3)
+    seen = Seen()
+    client.on_trades(PERP, handler=lambda batch: seen(list(batch)))
+    subscribed(ex, PERP_TRADES)
+    for direction in ("buy", "sell", "buy", "sell"):
+        ids = trade(ex, direction, 50)
+        seen.wait_for(lambda items, last=ids[-1]: any(t.id == last for t in items))
+    got: list[Any] = []
+    watcher = threading.Thread(target=lambda: got.append(client.watch_trades(PERP, timeout=10)))
+    watcher.start()
+    while watcher.is_alive():  # a trade wakes it; until then, more trades
+        trade(ex, "buy", 50)
+        watcher.join(0.2)
+    ids = [t.id for t in got[0]]
+    newest = ids[-1]
+    seen.wait_for(lambda items: any(t.id == newest for t in items))
+    all_ids = [t.id for t in seen.items]
+    upto = all_ids[: all_ids.index(newest) + 1]
+    assert ids == upto[-3:]  # the three newest cached, not only the batch that woke it
+    # ``since`` keeps the cached trades at or after it, ``limit`` the newest of those.
+    stamps = [t.timestamp for t in seen.items]
+    got.clear()
+    watcher = threading.Thread(
+        target=lambda: got.append(client.watch_trades(PERP, stamps[0], 2, timeout=10))
+    )
+    watcher.start()
+    while watcher.is_alive():
+        trade(ex, "sell", 50)
+        watcher.join(0.2)
+    assert len(got[0]) == 2 and all(t.timestamp >= stamps[0] for t in got[0])
+
+
+def test_new_updates_for_candles_and_watch_ohlcv_for_symbols(
+    ex: LocalDeribit, make: Callable[..., DeribitClient]
+) -> None:
+    """A candle update that arrived between two calls is returned at once; and
+    ``watch_ohlcv_for_symbols`` takes CCXT's ``[[symbol, timeframe], ...], since, limit``
+    and returns ``{symbol: {timeframe: candles}}``."""
+    client = make()
+    candles = Seen()
+    client.on_ohlcv(PERP, "1m", handler=candles)
+    ex.wait_until(lambda s: any(c.subscriptions for c in s.connections) or None, 10, "chart")
+    trade(ex, "buy", 50)  # a trade updates the candle
+    candles.wait_for(lambda items: len(items) >= 1)
+    first = client.watch_ohlcv(PERP, "1m", timeout=5)
+    assert first and first[-1] == candles.items[-1]
+    count = len(candles.items)
+    trade(ex, "sell", 50)  # nobody watching: the update is cached
+    candles.wait_for(lambda items: len(items) > count)
+    again = client.watch_ohlcv(PERP, "1m", timeout=2)
+    assert again == [candles.items[-1]]
+    # CCXT's shape, in and out.
+    result: list[Any] = []
+    watcher = threading.Thread(
+        target=lambda: result.append(
+            client.watch_ohlcv_for_symbols([[ETH, "1m"], [PERP, "5m"]], None, 1, timeout=10)
+        )
+    )
+    watcher.start()
+    while watcher.is_alive():
+        trade(ex, "buy", 10, "ETH-PERPETUAL")
+        trade(ex, "sell", 10)
+        watcher.join(0.2)
+    (symbol, by_timeframe), *rest = result[0].items()
+    assert rest == [] and symbol in (ETH, PERP)
+    ((timeframe, bars),) = by_timeframe.items()
+    assert (symbol, timeframe) in ((ETH, "1m"), (PERP, "5m"))
+    assert len(bars) == 1 and len(bars[0]) == 6
+    subs = client.connections()[0].subscriptions
+    assert {"chart.trades.ETH-PERPETUAL.1", "chart.trades.BTC-PERPETUAL.5"} <= set(subs)
+    client.un_watch_ohlcv_for_symbols([[ETH, "1m"], [PERP, "5m"]])
+    ex.wait_until(
+        lambda s: (
+            all("chart.trades.ETH-PERPETUAL.1" not in c.subscriptions for c in s.connections)
+            or None
+        ),
+        10,
+        "unsubscribed",
+    )
+
+
+@pytest.mark.parametrize(
+    "pairs",
+    [
+        [PERP, "1m"],  # flat: a list of symbols, not of pairs
+        [[PERP]],
+        [[PERP, "1m", "extra"]],
+        [[PERP, 1]],
+        "BTC/USD:BTC",
+        [],
+        {PERP: "1m"},
+    ],
+)
+def test_watch_ohlcv_for_symbols_refuses_a_wrong_shape(
+    make: Callable[..., DeribitClient], pairs: Any
+) -> None:
+    client = make()
+    with pytest.raises(InvalidArgument, match="symbol, timeframe"):
+        client.watch_ohlcv_for_symbols(pairs, timeout=1)
+    assert client.connections() == []  # refused before anything was sent
+
+
+def test_watch_ohlcv_for_symbols_refuses_a_timeframe_deribit_lacks(
+    make: Callable[..., DeribitClient],
+) -> None:
+    client = make()
+    with pytest.raises(BadRequest, match="4h"):
+        client.watch_ohlcv_for_symbols([[PERP, "1m"], [ETH, "4h"]], timeout=1)
+    assert client.connections() == []
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("newUpdates", "yes"), ("tradesLimit", 0), ("OHLCVLimit", "10"), ("ordersLimit", True)],
+)
+def test_cache_options_are_checked(ex: LocalDeribit, key: str, value: Any) -> None:
+    with pytest.raises(InvalidArgument, match=key):
+        deribit({"environment": "local", "local": ex, key: value})
