@@ -12,6 +12,9 @@ import pytest
 from ccxtpro_sync import BadRequest, DeribitClient, InvalidArgument, deribit
 from ccxtpro_sync.simulator import LocalDeribit
 
+from .test_deribit_session import make as make_client
+from .wire import WireProxy
+
 PERP = "BTC/USD:BTC"
 ETH = "ETH/USD:ETH"
 PERP_TRADES = "trades.BTC-PERPETUAL.100ms"
@@ -229,3 +232,60 @@ def test_watch_ohlcv_for_symbols_refuses_a_timeframe_deribit_lacks(
 def test_cache_options_are_checked(ex: LocalDeribit, key: str, value: Any) -> None:
     with pytest.raises(InvalidArgument, match=key):
         deribit({"environment": "local", "local": ex, key: value})
+
+
+def user_subscribed(ex: LocalDeribit, *channels: str) -> None:
+    ex.wait_until(
+        lambda s: any(set(channels) <= set(c.subscriptions) for c in s.connections) or None,
+        10,
+        "user channels",
+    )
+
+
+def test_new_updates_for_orders_and_my_trades(
+    ex: LocalDeribit, proxy: WireProxy, client: DeribitClient
+) -> None:
+    """``watch_orders``/``watch_my_trades`` answer from the account's caches: with
+    ``newUpdates`` what changed since the previous call (an order once, in its latest
+    state), without it the cached orders up to ``ordersLimit``."""
+    history = make_client(ex, proxy, newUpdates=False, ordersLimit=2)
+    try:
+        check_orders_and_my_trades(ex, client, history)
+    finally:
+        history.close()
+
+
+def check_orders_and_my_trades(
+    ex: LocalDeribit, client: DeribitClient, history: DeribitClient
+) -> None:
+    orders, trades, later = Seen(), Seen(), Seen()
+    client.on_orders(handler=orders)
+    client.on_my_trades(handler=trades)
+    history.on_orders(handler=later)
+    user_subscribed(ex, "user.orders.any.any.raw", "user.trades.any.any.raw")
+    low = ex.book("BTC-PERPETUAL").bids[-1][0] - 100
+    first = client.create_order_ws(PERP, "limit", "buy", 10, low)
+    orders.wait_for(lambda items: any(o.id == first.id for o in items))
+    assert [o.id for o in client.watch_orders(PERP, timeout=5)] == [first.id]
+    # Nobody watching: a resting order and a market order that fills arrive.
+    second = client.create_order_ws(PERP, "limit", "buy", 10, low - 1)
+    third = client.create_order_ws(PERP, "market", "buy", 20)
+    orders.wait_for(lambda items: any(o.id == third.id and o.status == "closed" for o in items))
+    trades.wait_for(lambda items: sum(t.amount for t in items) == 20)
+    got = client.watch_orders(PERP, timeout=2)  # the counters are per symbol (CCXT's)
+    assert [(o.id, o.status) for o in got] == [(second.id, "open"), (third.id, "closed")]
+    fills = client.watch_my_trades(PERP, timeout=2)
+    assert [t.id for t in fills] == [t.id for t in trades.items]
+    assert {t.order for t in fills} == {third.id}
+    # Without newUpdates: the next change wakes the call, which returns the cache.
+    later.wait_for(lambda items: any(o.id == third.id and o.status == "closed" for o in items))
+    result: list[Any] = []
+    watcher = threading.Thread(target=lambda: result.append(history.watch_orders(timeout=10)))
+    watcher.start()
+    placed: list[str] = []
+    while watcher.is_alive():
+        placed.append(client.create_order_ws(PERP, "limit", "buy", 10, low - 2).id)
+        watcher.join(0.2)
+    ids = [o.id for o in result[0]]
+    assert len(ids) == 2  # ``ordersLimit``: the two orders updated last
+    assert ids[-1] in placed and ids[0] in [third.id, *placed]
