@@ -289,3 +289,87 @@ def check_orders_and_my_trades(
     ids = [o.id for o in result[0]]
     assert len(ids) == 2  # ``ordersLimit``: the two orders updated last
     assert ids[-1] in placed and ids[0] in [third.id, *placed]
+
+
+def after(client: DeribitClient, ms: int) -> None:
+    """Return once the exchange's clock is past ``ms`` (so the next order or fill has a
+    timestamp of its own)."""
+    while int(client.request("public/get_time", {})) <= ms:
+        pass
+
+
+def sent(proxy: WireProxy, method: str) -> list[dict[str, Any]]:
+    with proxy.cond:
+        return [f["params"] for s in proxy.sessions for f in s if f.get("method") == method]
+
+
+def test_fetch_my_trades_ws_takes_ccxts_symbol_since_limit_params(
+    ex: LocalDeribit, proxy: WireProxy, client: DeribitClient
+) -> None:
+    """``fetch_my_trades_ws(symbol, since, limit, params)``: ``since`` →
+    ``start_timestamp``, ``limit`` → ``count``, ``until`` → ``end_timestamp``; without a
+    symbol, every settlement currency (or ``params["currency"]``); CCXT's rule on the
+    result: the first ``limit`` from ``since``, else the newest ``limit``."""
+    fills = []
+    for _ in range(3):
+        order = client.create_order_ws(PERP, "market", "buy", 10)
+        assert len(order.trades) == 1
+        fills.append(order.trades[0])
+        after(client, fills[-1].timestamp)
+    eth = client.create_order_ws(ETH, "market", "sell", 1).trades
+    ids = [t.id for t in fills]
+    assert [t.id for t in client.fetch_my_trades_ws(PERP, None, 2)] == ids[1:]
+    second = fills[1].timestamp
+    assert [t.id for t in client.fetch_my_trades_ws(PERP, second, 1)] == [ids[1]]
+    until = {"until": fills[1].timestamp}
+    assert [t.id for t in client.fetch_my_trades_ws(PERP, fills[0].timestamp, 5, until)] == ids[:2]
+    everything = client.fetch_my_trades_ws(None, None, 10)
+    assert [t.id for t in everything] == ids + [t.id for t in eth]  # oldest first
+    assert [t.id for t in client.fetch_my_trades_ws(None, None, 10, {"currency": "ETH"})] == [
+        t.id for t in eth
+    ]
+    asked = sent(proxy, "private/get_user_trades_by_instrument")
+    assert {"start_timestamp": second, "count": 1, "sorting": "asc"}.items() <= asked[1].items()
+    assert asked[2]["end_timestamp"] == fills[1].timestamp
+    by_currency = sent(proxy, "private/get_user_trades_by_currency")
+    assert [p["currency"] for p in by_currency] == ["BTC", "ETH", "USDC", "ETH"]
+
+
+def test_fetch_orders_ws_open_closed_and_one(
+    ex: LocalDeribit, proxy: WireProxy, client: DeribitClient
+) -> None:
+    """``fetch_open_orders_ws``/``fetch_closed_orders_ws``/``fetch_orders_ws`` take
+    ``(symbol, since, limit, params)``; closed orders come from Deribit's order history
+    (``limit`` → ``count``), open ones are filtered by ``since``/``limit`` after the
+    reply (Deribit's open-order lists take neither); ``fetch_order_ws(id, symbol,
+    params)``."""
+    low = ex.book("BTC-PERPETUAL").bids[-1][0] - 100
+    resting = []
+    for step in range(3):
+        resting.append(client.create_order_ws(PERP, "limit", "buy", 10, low - step))
+        after(client, resting[-1].timestamp or 0)
+    filled = client.create_order_ws(PERP, "market", "buy", 10)
+    after(client, filled.timestamp or 0)
+    cancelled = client.cancel_order_ws(resting[0].id)
+    open_ids = [o.id for o in resting[1:]]
+    assert [o.id for o in client.fetch_open_orders_ws(PERP)] == open_ids
+    assert [o.id for o in client.fetch_open_orders_ws(PERP, None, 1)] == open_ids[-1:]
+    assert [o.id for o in client.fetch_open_orders_ws(PERP, resting[1].timestamp, 1)] == [
+        resting[1].id
+    ]
+    assert client.fetch_open_orders_ws(None, None, None, {"currency": "ETH"}) == []
+    closed = client.fetch_closed_orders_ws(PERP)
+    assert [(o.id, o.status) for o in closed] == [
+        (cancelled.id, "canceled"),
+        (filled.id, "closed"),
+    ]
+    # ``count`` 1: Deribit's newest closed order, the one cancelled last.
+    assert [o.id for o in client.fetch_closed_orders_ws(None, None, 1)] == [cancelled.id]
+    history = sent(proxy, "private/get_order_history_by_currency")
+    assert {(p["currency"], p["count"], p["include_unfilled"]) for p in history} == {
+        (c, 1, True) for c in ("BTC", "ETH", "USDC")
+    }
+    everything = client.fetch_orders_ws(PERP)
+    assert sorted(o.id for o in everything) == sorted([*open_ids, cancelled.id, filled.id])
+    assert [o.id for o in client.fetch_orders_ws(PERP, filled.timestamp)] == [filled.id]
+    assert client.fetch_order_ws(filled.id, PERP, {}).status == "closed"
