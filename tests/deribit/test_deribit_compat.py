@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ccxtpro_sync import BadRequest, DeribitClient, InvalidArgument, deribit
+from ccxtpro_sync import BadRequest, DeribitClient, InvalidArgument, RequestTimeout, deribit
 from ccxtpro_sync.simulator import LocalDeribit
 
 from .test_deribit_session import make as make_client
@@ -373,3 +373,23 @@ def test_fetch_orders_ws_open_closed_and_one(
     assert sorted(o.id for o in everything) == sorted([*open_ids, cancelled.id, filled.id])
     assert [o.id for o in client.fetch_orders_ws(PERP, filled.timestamp)] == [filled.id]
     assert client.fetch_order_ws(filled.id, PERP, {}).status == "closed"
+
+
+def test_replay_leaves_the_live_caches_alone(
+    ex: LocalDeribit, make: Callable[..., DeribitClient]
+) -> None:
+    """``replay`` decodes with state of its own: replayed trades are not news to
+    ``watch_trades`` (before, they landed in the live cache and came back as new)."""
+    client = make()
+    raw: list[Any] = []
+    seen = Seen()
+    client.on_raw(raw.extend)
+    client.on_trades(PERP, handler=lambda batch: seen([t.id for t in batch]))
+    subscribed(ex, PERP_TRADES)
+    ids = trade(ex, "buy", 50)
+    seen.wait_for(lambda got: ids[-1] in got)
+    assert [t.id for t in client.watch_trades(PERP, timeout=5)] == ids  # read: not new now
+    replayed = client.replay(list(raw))
+    assert [t.id for d in replayed if d.message_hash == f"trades:{PERP}" for t in d.value] == ids
+    with pytest.raises(RequestTimeout):
+        client.watch_trades(PERP, timeout=0.5)  # nothing new arrived

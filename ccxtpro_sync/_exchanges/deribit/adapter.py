@@ -239,6 +239,8 @@ class DeribitAdapter:
         # Cached before delivery, as the tickers are: a woken watcher reads the cache.
         if stream == "trades":
             trades = parse_trades(frame.data, markets, number)
+            if not trades:
+                return Decoded()  # nothing to tell, and a watcher woken by it would read nothing
             self.settings.caches.add_trades(market.symbol, trades)
             return Decoded(deliveries=[Delivery(key, trades, Policy.APPEND)])
         if stream == "ohlcv":

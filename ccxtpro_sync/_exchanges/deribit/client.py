@@ -23,7 +23,7 @@ from tenacity import Retrying
 
 from ..._arguments import check_limit, check_since
 from ..._core.cache import DEFAULT_LIMIT
-from ..._core.events import Policy
+from ..._core.events import Delivery, Policy, RawMessage
 from ..._exceptions import BadRequest, ExchangeError, InvalidArgument, NetworkError
 from ..._numbers import NumberConverter
 from ..._orderbook import OrderBook
@@ -152,6 +152,15 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
         )
         # Book resyncs become signals on the dispatcher thread (no library lock held).
         self.hub.add_callback(RESYNC_HASH, self._resynced)
+
+    def _replayer(self) -> Callable[[RawMessage], list[Delivery]]:
+        """A decoder with state of its own: a replay touches neither the live caches,
+        the newest tickers nor the user-data ledger."""
+        settings = dataclasses.replace(
+            self._settings, caches=DeribitCaches(), latest=LatestTickers(), ledger=UserDataLedger()
+        )
+        adapter = DeribitAdapter(settings)
+        return lambda message: adapter.decode(message.data, 0.0).deliveries
 
     def _resynced(self, notices: list[dict[str, Any]]) -> None:
         for notice in notices:
