@@ -393,3 +393,22 @@ def test_replay_leaves_the_live_caches_alone(
     assert [t.id for d in replayed if d.message_hash == f"trades:{PERP}" for t in d.value] == ids
     with pytest.raises(RequestTimeout):
         client.watch_trades(PERP, timeout=0.5)  # nothing new arrived
+
+
+def test_new_updates_for_positions(ex: LocalDeribit, client: DeribitClient) -> None:
+    """``watch_positions`` answers from a cache with one position per instrument (a
+    Deribit account is one-way): a change between two calls is returned at once, and
+    a long turned short replaces itself."""
+    positions = Seen()
+    client.on_positions(handler=positions)
+    user_subscribed(ex, "user.changes.any.any.raw")
+    client.create_order_ws(PERP, "market", "buy", 20)
+    positions.wait_for(lambda items: any(p.symbol == PERP and p.side == "long" for p in items))
+    assert [(p.symbol, p.side) for p in client.watch_positions([PERP], timeout=5)] == [
+        (PERP, "long")
+    ]
+    client.create_order_ws(PERP, "market", "sell", 40)  # through flat to short
+    positions.wait_for(lambda items: items[-1].side == "short")
+    assert [(p.symbol, p.side) for p in client.watch_positions([PERP], timeout=2)] == [
+        (PERP, "short")
+    ]

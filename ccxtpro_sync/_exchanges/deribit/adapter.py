@@ -266,7 +266,9 @@ class DeribitAdapter:
                 return []
             return [Delivery("balance", balances, Policy.LATEST)]
         positions = parse_user_changes(data, markets)[2]
-        return user_deliveries("positions", ledger.new_positions(positions))
+        changed = ledger.new_positions(positions)
+        caches.add_user("positions", changed)
+        return user_deliveries("positions", changed)
 
     def restored(self) -> list[Delivery]:
         """The seam's optional hook: after every restoration of a logged-in connection,

@@ -1,16 +1,16 @@
 """CCXT Pro's caches for the Deribit client (``newUpdates``, ``tradesLimit``,
 ``OHLCVLimit``, ``ordersLimit``).
 
-``watch_trades``, ``watch_ohlcv(_for_symbols)``, ``watch_orders`` and
-``watch_my_trades`` answer from these caches, as the Binance client does: with
-``newUpdates`` (the default) what arrived since the previous call, else the cached
-history; both filtered by ``since``/``limit``. The caches are ``_core.cache``'s;
+``watch_trades``, ``watch_ohlcv(_for_symbols)``, ``watch_orders``,
+``watch_my_trades`` and ``watch_positions`` answer from these caches, as the Binance
+client does: with ``newUpdates`` (the default) what arrived since the previous call,
+else the cached history; both filtered by ``since``/``limit``. The caches are ``_core.cache``'s;
 this only keeps one set per client and puts a lock around it.
 
 Writers: the adapters of every connection, on their reader threads, append before
 the update is delivered (so a watcher woken by it finds it here), and the user-data
-reconcile before it delivers. Orders and trades of the account reach the caches
-after the ``UserDataLedger``, so each is cached once. The lock is a leaf: held for
+reconcile before it delivers. Orders, trades and positions of the account reach the
+caches after the ``UserDataLedger``, so each is cached once. The lock is a leaf: held for
 the cache operation only, never while user code runs.
 """
 
@@ -20,9 +20,15 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-from ..._core.cache import DEFAULT_LIMIT, ArrayCache, ArrayCacheBySymbolById, ArrayCacheByTimestamp
+from ..._core.cache import (
+    DEFAULT_LIMIT,
+    ArrayCache,
+    ArrayCacheBySymbol,
+    ArrayCacheBySymbolById,
+    ArrayCacheByTimestamp,
+)
 from ..._exceptions import InvalidArgument
-from ..._structures import OHLCV, Order, Trade
+from ..._structures import OHLCV, Order, Position, Trade
 
 __all__ = ["DeribitCaches", "cache_limit"]
 
@@ -52,6 +58,8 @@ class DeribitCaches:
         self._ohlcv: dict[tuple[str, str], ArrayCacheByTimestamp[OHLCV]] = {}
         self._orders: ArrayCacheBySymbolById[Order] = ArrayCacheBySymbolById(orders_limit)
         self._my_trades: ArrayCache[Trade] = ArrayCache(trades_limit)
+        # Deribit accounts are one-way: one position per instrument.
+        self._positions: ArrayCacheBySymbol[Position] = ArrayCacheBySymbol(DEFAULT_LIMIT)
 
     # -- writers (reader threads, the reconcile) ------------------------------------------
     def add_trades(self, symbol: str, trades: Iterable[Trade]) -> None:
@@ -71,8 +79,8 @@ class DeribitCaches:
             cache.append(candle)
 
     def add_user(self, kind: str, items: Iterable[Any]) -> None:
-        """Orders (``kind`` ``orders``) or own trades (``myTrades``); other kinds are
-        not cached."""
+        """Orders (``kind`` ``orders``), own trades (``myTrades``) or positions
+        (``positions``); other kinds are not cached."""
         cache = self._user_cache(kind)
         if cache is None:
             return
@@ -85,6 +93,8 @@ class DeribitCaches:
             return self._orders
         if kind == "myTrades":
             return self._my_trades
+        if kind == "positions":
+            return self._positions
         return None
 
     # -- readers (watch_* callers) -------------------------------------------------------

@@ -35,7 +35,6 @@ from .markets import SETTLE_CURRENCIES, DeribitMarkets
 from .orders import positions_params
 from .parsers import parse_balance, parse_order, parse_orders, parse_positions, parse_trades
 from .user_data import RESTORED_HASH, UserDataLedger, user_deliveries
-from .window import window
 
 __all__ = ["DeribitUserData"]
 
@@ -210,15 +209,27 @@ class DeribitUserData(StreamClient):
         *,
         timeout: float | None = None,
     ) -> list[Position]:
-        """The next position changes (``user.changes``), of ``symbols`` if given;
-        ``since``/``limit`` filter them as in CCXT (see ``window``)."""
-        span = window(since, limit)
+        """Block until a position (of ``symbols``) changes (``user.changes``); returns the
+        cached positions, one per instrument, least recently changed first: with
+        ``newUpdates`` those that changed since your previous call, else every cached
+        one; ``since``/``limit`` filter them as in CCXT."""
+        since, limit = check_since(since), check_limit(limit)
         symbol = symbols[0] if symbols is not None and len(symbols) == 1 else None
-        positions: list[Position] = self._user_watch("positions", symbol, timeout)
-        if symbols is not None:
-            wanted = {self.market(s).symbol for s in symbols}
-            positions = [p for p in positions if p.symbol in wanted]
-        return span.apply(positions)
+        wanted = {self.market(s).symbol for s in symbols} if symbols else None
+        unified = self.market(symbol).symbol if symbol is not None else None
+        caches = self._caches
+
+        def read() -> list[Position]:
+            items = caches.read_user(
+                "positions", unified, since, limit, new_updates=self.new_updates
+            )
+            return [p for p in items if wanted is None or p.symbol in wanted]
+
+        return self._collect(
+            lambda: caches.user_unread("positions", unified),
+            read,
+            lambda: self._user_watch("positions", symbol, timeout),
+        )
 
     def on_positions(
         self,
@@ -309,6 +320,7 @@ class DeribitUserData(StreamClient):
             deliveries.append(Delivery("balance", balances, Policy.LATEST))
         raw_positions = self.request("private/get_positions", positions_params(), timeout=timeout)
         positions = ledger.new_positions(parse_positions(raw_positions, markets), complete=True)
+        self._caches.add_user("positions", positions)
         deliveries += user_deliveries("positions", positions)
         self.reconcile_count += 1
         if deliveries:
