@@ -563,6 +563,9 @@ def deribit(config: Mapping[str, Any] | None = None) -> DeribitClient:
     ``"raw"`` with credentials), ``grantType`` (``"client_credentials"`` or
     ``"client_signature"``), ``rateLimits`` (your account's credit pools when above
     Deribit's defaults, e.g. ``{"matching": {"rate": 20, "burst": 50}}``; see
-    ``pacing``); ``timeout``, ``reconnect`` (a tenacity policy), ``number``.
+    ``pacing``); ``newUpdates`` (default True: list-returning ``watch_*`` calls return
+    what is new since your previous call; False: the cached history), ``tradesLimit``,
+    ``OHLCVLimit``, ``ordersLimit`` (cache sizes, 1000 each); ``timeout``,
+    ``reconnect`` (a tenacity policy), ``number``.
     """
     return DeribitClient(config)
