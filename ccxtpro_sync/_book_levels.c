@@ -8,7 +8,7 @@
  * Both must give the same result bit for bit, errors included, so this file does
  * the Python version's operations in the Python version's order: bisect_left with
  * `<`, an `==` test of the key found, truth tests of amounts, `>=` against the bound,
- * unary minus for bid keys, list inserts and deletes. Exact floats skip the generic
+ * unary minus for ask keys, list inserts and deletes. Exact floats skip the generic
  * calls (their C comparisons and negation give the identical results, NaN included);
  * any other key type (Decimal, int) goes through the generic object protocol.
  *
@@ -239,8 +239,9 @@ apply_levels(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     int neg = PyObject_IsTrue(args[3]);
     if (neg < 0)
         return NULL;
-    Py_ssize_t limit = -1;
-    if (limit_obj != Py_None) {
+    Py_ssize_t limit = 0;
+    int limited = limit_obj != Py_None;
+    if (limited) {
         limit = PyLong_AsSsize_t(limit_obj);
         if (limit == -1 && PyErr_Occurred())
             return NULL;
@@ -277,7 +278,7 @@ apply_levels(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (PyErr_Occurred())
         goto error;
     Py_DECREF(it);
-    if (limit >= 0 && PyList_GET_SIZE(keys) > limit) {
+    if (limited && PyList_GET_SIZE(keys) > limit) {
         /* the worst levels are at the front */
         /* del keys[:len(keys) - limit]; del amounts[:len(amounts) - limit] */
         if (PySequence_DelSlice(keys, 0, PyList_GET_SIZE(keys) - limit) < 0

@@ -149,6 +149,16 @@ def test_bad_levels_raise_the_same_errors_and_leave_the_same_state(
         assert state(cc) == state(py)
 
 
+@pytest.mark.parametrize("limit", [0, -1, -5])
+def test_limits_no_book_makes_behave_alike(c: ModuleType, limit: int) -> None:
+    # LocalOrderBook refuses them; the two loops still agree on what they do
+    levels = [(5.0, 1.0), (6.0, 2.0)]
+    py, cc = side(False, None, [(4.0, 1.0)], None), side(False, None, [(4.0, 1.0)], None)
+    py.limit = cc.limit = limit
+    assert run(c, cc, levels) == run(_book_levels_py, py, levels) is not None
+    assert state(cc) == state(py)
+
+
 def test_a_raising_level_iterable_propagates(c: ModuleType) -> None:
     def levels() -> Any:
         yield (1.0, 1.0)
