@@ -29,7 +29,7 @@ Design notes:
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any, Literal, TypeAlias
 
@@ -220,9 +220,15 @@ class _Unified(msgspec.Struct, DictAccess, kw_only=True, gc=False):
 # --------------------------------------------------------------------------- market data
 
 
-class Ticker(_Unified, kw_only=True):
+class Ticker(_Unified, kw_only=False):
     """CCXT ticker. ``watch_bids_asks`` tickers fill only the bid/ask fields;
-    ``watch_mark_price`` tickers fill only ``markPrice``/``indexPrice``."""
+    ``watch_mark_price`` tickers fill only ``markPrice``/``indexPrice``.
+
+    The fields may also be given by position, in the order below (the stream parsers
+    do: 22 keywords cost several times more than 22 positions). A stream parser may
+    store ``info`` undecoded (see :class:`_LazyInfo`); ``ticker.info`` still gives the
+    exchange's payload.
+    """
 
     symbol: str
     timestamp: int | None = None
@@ -246,6 +252,57 @@ class Ticker(_Unified, kw_only=True):
     markPrice: Num | None = None
     indexPrice: Num | None = None
     info: Any = None
+
+    def __repr__(self) -> str:
+        # msgspec's repr would show an undecoded info as ``<msgspec.Raw object>``.
+        fields = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__struct_fields__)
+        return f"{type(self).__name__}({fields})"
+
+
+class _LazyInfo:
+    """The ``info`` attribute of a structure whose payload may be kept undecoded.
+
+    A hot stream parser decodes its payload once, straight to the numbers it needs, and
+    stores the payload's bytes (``msgspec.Raw``) as ``info`` instead of decoding it a
+    second time into the wire struct. Reading ``x.info`` decodes it then, with the
+    decoder the exchange registered (:func:`set_info_decoder`); every other way out
+    already handles ``msgspec.Raw``: ``x["info"]``, ``to_dict()`` and ``to_jsonable``
+    give the payload's JSON object, ``msgspec.json.encode(x)`` its bytes verbatim.
+    (``msgspec.msgpack.encode`` would copy the JSON bytes as msgpack: convert first.)
+
+    msgspec reads and writes fields by slot, never through this descriptor, so
+    construction, equality, encoding and pickling are unchanged. Nothing is cached:
+    a read decodes afresh, so a shared structure is never written by its readers.
+    """
+
+    __slots__ = ("_slot", "decode")
+
+    def __init__(self, slot: Any) -> None:
+        self._slot = slot
+        #: ``Raw`` -> the exchange's info object; the exchange's parsers set it.
+        self.decode: Callable[[msgspec.Raw], Any] = msgspec.json.decode
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        value = self._slot.__get__(obj, owner)
+        if type(value) is msgspec.Raw:
+            return self.decode(value)
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        self._slot.__set__(obj, value)
+
+
+Ticker.info = _LazyInfo(Ticker.__dict__["info"])
+
+
+def set_info_decoder(cls: type[Ticker], decode: Callable[[msgspec.Raw], Any]) -> None:
+    """Register how an undecoded ``info`` of ``cls`` is decoded when read (one
+    decoder per structure: the exchange whose parsers store ``msgspec.Raw``)."""
+    lazy = cls.__dict__["info"]
+    assert isinstance(lazy, _LazyInfo)
+    lazy.decode = decode
 
 
 class Fee(_Unified, kw_only=True, omit_defaults=True):

@@ -454,14 +454,8 @@ class MarketData:
 
             return on_trade
         if kind == "ticker" and self.markets.number_type is float:
-            # The numbers decoded in C by a second decode (see ticker_floats).
-            return self._latest(
-                ticker_floats.decode,
-                ticker_floats.parse,
-                market,
-                self.tickers,
-                ticker_hash(symbol),
-            )
+            # One decode, the numbers in C, info kept undecoded (see ticker_floats).
+            return ticker_floats.handler(market, number, self.tickers, ticker_hash(symbol))
         if kind == "ticker":
             return self._latest(
                 wire.TICKER_DECODER.decode,
