@@ -455,7 +455,11 @@ class MarketData:
             return on_trade
         if kind == "ticker" and self.markets.number_type is float:
             # One decode, the numbers in C, info kept undecoded (see ticker_floats).
-            return ticker_floats.handler(market, number, self.tickers, ticker_hash(symbol))
+            return ticker_floats.handler(kind, market, number, self.tickers, ticker_hash(symbol))
+        if kind == "miniTicker" and self.markets.number_type is float:
+            return ticker_floats.handler(kind, market, number, self.tickers, ticker_hash(symbol))
+        if kind == "bookTicker" and self.markets.number_type is float:
+            return ticker_floats.handler(kind, market, number, self.bids_asks, bidask_hash(symbol))
         if kind == "ticker":
             return self._latest(
                 wire.TICKER_DECODER.decode,
@@ -557,6 +561,16 @@ class MarketData:
         if kind not in ("ticker_arr", "miniTicker_arr"):
             raise ProtocolError(f"all-market stream kind {kind!r} is not supported")
         number = self.number
+        if self.markets.number_type is float:  # one decode per item (see ticker_floats)
+            lookup = self.markets.get
+
+            def on_all_floats(data: msgspec.Raw) -> list[Delivery]:
+                updated: dict[str, Ticker] = {}
+                for ticker in ticker_floats.all_market(kind, data, lookup, number):
+                    self.tickers[ticker.symbol] = updated[ticker.symbol] = ticker
+                return [Delivery(TICKERS_HASH, updated, LATEST)] if updated else []
+
+            return on_all_floats
 
         def on_all(data: msgspec.Raw) -> list[Delivery]:
             updated: dict[str, Ticker] = {}

@@ -1,20 +1,24 @@
-"""The ``@ticker`` hot path of float clients: one decode, ``info`` kept undecoded.
+"""The ticker streams of float clients: one decode, ``info`` kept undecoded.
 
-A 24hrTicker carries 14 quoted numbers. One lax msgspec decode of the payload into
-:class:`TickerNumbers` turns them into floats in C (bounds refuse NaN and infinities)
-and checks every other key the wire struct requires, with its type. The payload's
-bytes become the ticker's ``info``: ``ticker.info`` decodes them into
-``wire.TickerEvent`` when it is read (``_structures._LazyInfo``), so Binance's strings
-are never built on the hot path, yet every way of reading ``info`` still gives them.
+A 24hrTicker carries 14 quoted numbers (a mini ticker 6, a book ticker 4). One lax
+msgspec decode of the payload into :class:`TickerNumbers` (:class:`MiniTickerNumbers`,
+:class:`BookTickerNumbers`) turns them into floats in C (bounds refuse NaN and
+infinities) and checks every other key the wire struct requires, with its type. The
+payload's bytes become the ticker's ``info``: ``ticker.info`` decodes them into the
+wire struct when it is read (``_structures._LazyInfo``), so Binance's strings are
+never built on the hot path, yet every way of reading ``info`` still gives them.
 
 Anything the fast decode refuses (a non-finite or malformed number, an empty or
-``null`` optional number, a missing key) goes through the strict decode and the
+``null`` optional value, a missing key) goes through the strict decode and the
 checked per-field parser, which give the same ticker or the precise ``ProtocolError``.
 
 Lax decoding also takes two forms that Binance never sends and the strict wire struct
 refuses: an integer key as a numeric string (``"E":"1672515782136"``) and a number as
 a JSON number (``"c":16602.26``). Their values are the ticker's as they are; reading
 such a ticker's ``info`` raises ``ProtocolError``.
+
+The payload is copied out of the frame (``Raw.copy``, a few hundred bytes): a kept
+ticker never pins a larger buffer, nor sees one that its owner reuses.
 """
 
 from __future__ import annotations
@@ -29,12 +33,20 @@ from ..._core.events import Delivery, Policy
 from ..._structures import Market, Ticker, iso8601, set_info_decoder
 from . import parsers, wire
 
-__all__ = ["TickerNumbers", "decode", "handler", "parse"]
+__all__ = [
+    "BookTickerNumbers",
+    "MiniTickerNumbers",
+    "TickerNumbers",
+    "all_market",
+    "decode",
+    "handler",
+    "parse",
+]
 
 #: A quoted number decoded straight to a finite float ("NaN" and "Infinity" fail a bound).
 Finite: TypeAlias = Annotated[float, msgspec.Meta(ge=-sys.float_info.max, le=sys.float_info.max)]
 
-# The optional numbers' default. Their type has no ``None`` on purpose: lax decoding
+# The default of optional keys. Their types have no ``None`` on purpose: lax decoding
 # would turn the string "null" into None, and a JSON null or "" must take the checked
 # path (which gives None for them, as the per-field parser always did).
 _ABSENT: Any = None
@@ -66,62 +78,140 @@ class TickerNumbers(msgspec.Struct, frozen=True, gc=False):
     B: Finite = _ABSENT
     a: Finite = _ABSENT
     A: Finite = _ABSENT
-    ps: str | None = None
+    ps: str = _ABSENT
+
+
+class MiniTickerNumbers(msgspec.Struct, frozen=True, gc=False):
+    """A 24hrMiniTicker with its numbers as floats (``wire.MiniTickerEvent``'s keys)."""
+
+    e: str
+    E: int
+    s: str
+    c: Finite
+    o: Finite
+    h: Finite
+    l: Finite  # noqa: E741 - Binance's key
+    v: Finite
+    q: Finite
+    ps: str = _ABSENT
+
+
+class BookTickerNumbers(msgspec.Struct, frozen=True, gc=False):
+    """A bookTicker with its numbers as floats (``wire.BookTickerEvent``'s keys)."""
+
+    u: int
+    s: str
+    b: Finite
+    B: Finite
+    a: Finite
+    A: Finite
+    e: str = _ABSENT
+    E: int = _ABSENT
+    T: int = _ABSENT
+    ps: str = _ABSENT
+    st: int = _ABSENT
 
 
 _decode_numbers: Final = msgspec.json.Decoder(TickerNumbers, strict=False).decode
+_decode_mini: Final = msgspec.json.Decoder(MiniTickerNumbers, strict=False).decode
+_decode_book: Final = msgspec.json.Decoder(BookTickerNumbers, strict=False).decode
+_ITEMS: Final = msgspec.json.Decoder(list[msgspec.Raw])
 _LATEST: Final = Policy.LATEST
+_FAST: Final = (msgspec.ValidationError, msgspec.DecodeError)
+
+Number: TypeAlias = Callable[[str], Any]
 
 
 def decode(data: msgspec.Raw) -> TickerNumbers | None:
-    """The payload's numbers, or ``None`` when the fast decode refuses it (the checked
-    path in :func:`parse` then gives the ticker or its error)."""
+    """A 24hrTicker's numbers, or ``None`` when the fast decode refuses it (the
+    checked path in :func:`parse` then gives the ticker or its error)."""
     try:
         return _decode_numbers(data)
-    except (msgspec.ValidationError, msgspec.DecodeError):
+    except _FAST:
         return None
 
 
 def parse(
-    numbers: TickerNumbers | None, data: msgspec.Raw, market: Market, number: Callable[[str], Any]
+    numbers: TickerNumbers | None, data: msgspec.Raw, market: Market, number: Number
 ) -> Ticker:
-    """The ``Ticker`` of a payload and its :func:`decode`; ``info`` is ``data``."""
+    """The ``Ticker`` of a 24hrTicker payload and its :func:`decode`; ``info`` is
+    ``data`` (copy it first if it is a view into a larger buffer)."""
     if numbers is None:
         return _checked(data, market, number)
-    f = numbers
+    return _parse_24hr(numbers, data, market)
+
+
+def _parse_24hr(f: TickerNumbers, data: msgspec.Raw, market: Market) -> Ticker:
     ts = f.C
     open_, last = f.o, f.c
-    base, quote = f.v, f.q
-    if market.inverse:  # COIN-M: v counts contracts, q is the base asset
-        size = cast("float | None", market.contractSize)
-        base, quote = f.q, f.v if size is None else f.v * size
+    base, quote = _volumes(f.v, f.q, market)
     # By position, in Ticker's field order (see Ticker).
     return Ticker(market.symbol, ts, iso8601(ts), f.h, f.l, f.b, f.B, f.a, f.A, f.w,
                   open_, last, last, f.x, f.p, f.P, (open_ + last) / 2, base, quote,
                   None, None, data)  # fmt: skip
 
 
-def handler(
-    market: Market, number: Callable[[str], Any], store: dict[str, Ticker], key: str
-) -> Callable[[msgspec.Raw], list[Delivery]]:
-    """``MarketData``'s handler of one ``<symbol>@ticker`` stream of a float client:
-    the ticker of each payload, kept in ``store`` and delivered under ``key``."""
-    symbol = market.symbol
-    if market.inverse:
+def _volumes(volume: float, quote_volume: float, market: Market) -> tuple[float, float]:
+    """(baseVolume, quoteVolume), as ``parsers._volumes``: COIN-M's ``v`` counts
+    contracts and ``q`` is the base asset."""
+    if not market.inverse:
+        return volume, quote_volume
+    size = cast("float | None", market.contractSize)
+    return quote_volume, volume if size is None else volume * size
 
-        def on_inverse(data: msgspec.Raw) -> list[Delivery]:
-            ticker = parse(decode(data), data, market, number)
+
+def _parse_mini(f: MiniTickerNumbers, data: msgspec.Raw, market: Market) -> Ticker:
+    """``parsers.parse_mini_ticker`` from the floats: change, percentage, average and
+    vwap derived the same way."""
+    ts = f.E
+    open_, last = f.o, f.c
+    base, quote = _volumes(f.v, f.q, market)
+    change = last - open_
+    return Ticker(market.symbol, ts, iso8601(ts), f.h, f.l, None, None, None, None,
+                  quote / base if base else None, open_, last, last, None, change,
+                  change / open_ * 100 if open_ else None, (open_ + last) / 2, base, quote,
+                  None, None, data)  # fmt: skip
+
+
+def _parse_book(f: BookTickerNumbers, data: msgspec.Raw, market: Market) -> Ticker:
+    """``parsers.parse_book_ticker`` from the floats (spot has no time: ``None``)."""
+    ts = f.E
+    return Ticker(market.symbol, ts, iso8601(ts), None, None, f.b, f.B, f.a, f.A, None,
+                  None, None, None, None, None, None, None, None, None, None, None,
+                  data)  # fmt: skip
+
+
+def handler(
+    kind: str, market: Market, number: Number, store: dict[str, Ticker], key: str
+) -> Callable[[msgspec.Raw], list[Delivery]]:
+    """``MarketData``'s handler of one ``<symbol>@<kind>`` stream of a float client
+    (``ticker``, ``miniTicker``, ``bookTicker``): the ticker of each payload, kept in
+    ``store`` and delivered under ``key``."""
+    symbol = market.symbol
+    if kind != "ticker" or market.inverse:
+        decode_fast, build, wire_decoder, parse_event = _KINDS[kind]
+
+        def on_other(data: msgspec.Raw) -> list[Delivery]:
+            data = data.copy()
+            try:
+                f = decode_fast(data)
+            except _FAST:
+                event = wire.decode(wire_decoder, data, kind)
+                ticker = parse_event(event, market, number)
+            else:
+                ticker = build(f, data, market)
             store[symbol] = ticker
             return [Delivery(key, ticker, _LATEST)]
 
-        return on_inverse
+        return on_other
     decode_numbers = _decode_numbers
 
     def on_ticker(data: msgspec.Raw) -> list[Delivery]:
         # parse() inlined: this is the whole per-message cost of a ticker.
+        data = data.copy()
         try:
             f = decode_numbers(data)
-        except (msgspec.ValidationError, msgspec.DecodeError):
+        except _FAST:
             ticker = _checked(data, market, number)
         else:
             ts = f.C
@@ -135,16 +225,74 @@ def handler(
     return on_ticker
 
 
-def _checked(data: msgspec.Raw, market: Market, number: Callable[[str], Any]) -> Ticker:
+def all_market(
+    kind: str, data: msgspec.Raw, lookup: Callable[[str], Market | None], number: Number
+) -> list[Ticker]:
+    """The tickers of a ``!ticker@arr`` / ``!miniTicker@arr`` payload, for the items
+    whose market id ``lookup`` knows (symbols listed after ``load_markets()`` are
+    skipped). A bad item fails the whole payload with ``ProtocolError``, as the strict
+    array decode did."""
+    single = "ticker" if kind == "ticker_arr" else "miniTicker"
+    decode_fast, build, wire_decoder, parse_event = _KINDS[single]
+    tickers: list[Ticker] = []
+    for view in wire.decode(_ITEMS, data, kind):
+        item = view.copy()  # its own bytes: the array's frame is not kept alive
+        try:
+            f = decode_fast(item)
+        except _FAST:
+            event = wire.decode(wire_decoder, item, single)
+            market = lookup(event.symbol)
+            if market is not None:
+                tickers.append(parse_event(event, market, number))
+            continue
+        market = lookup(f.s)
+        if market is not None:
+            tickers.append(build(f, item, market))
+    return tickers
+
+
+def _checked(data: msgspec.Raw, market: Market, number: Number) -> Ticker:
     """The strict decode and the checked per-field parser: the ticker, or the precise
     ``ProtocolError`` (a malformed payload or number)."""
     return parsers.parse_ticker(wire.decode(wire.TICKER_DECODER, data, "ticker"), market, number)
 
 
-def _info(data: msgspec.Raw) -> wire.TickerEvent:
-    """An undecoded ticker ``info``, read: the wire struct (``ProtocolError`` if the
+#: Per stream kind: fast decode, build from its floats, strict decoder, per-field parser.
+_KINDS: Final[
+    dict[str, tuple[Callable[[Any], Any], Callable[..., Ticker], Any, Callable[..., Ticker]]]
+] = {
+    "ticker": (_decode_numbers, _parse_24hr, wire.TICKER_DECODER, parsers.parse_ticker),
+    "miniTicker": (_decode_mini, _parse_mini, wire.MINI_TICKER_DECODER, parsers.parse_mini_ticker),
+    "bookTicker": (_decode_book, _parse_book, wire.BOOK_TICKER_DECODER, parsers.parse_book_ticker),
+}
+
+
+_NONE: Final = msgspec.Raw(b"")
+
+
+class _Shape(msgspec.Struct, gc=False):
+    """The keys that tell the three payloads apart: only a 24hrTicker has ``C`` (its
+    close time), only a book ticker ``u``; the fast structs above require them."""
+
+    C: msgspec.Raw = _NONE
+    u: msgspec.Raw = _NONE
+
+
+_decode_shape: Final = msgspec.json.Decoder(_Shape).decode
+
+
+def _info(data: msgspec.Raw) -> Any:
+    """An undecoded ticker ``info``, read: its wire struct (``ProtocolError`` if the
     payload only passed the lax decode, see above)."""
-    return wire.decode(wire.TICKER_DECODER, data, "ticker")
+    try:
+        shape = _decode_shape(data)
+    except _FAST:
+        shape = _Shape(C=data)  # not JSON: the strict decode below says so
+    if shape.C:
+        return wire.decode(wire.TICKER_DECODER, data, "ticker")
+    if shape.u:
+        return wire.decode(wire.BOOK_TICKER_DECODER, data, "bookTicker")
+    return wire.decode(wire.MINI_TICKER_DECODER, data, "miniTicker")
 
 
 set_info_decoder(Ticker, _info)
