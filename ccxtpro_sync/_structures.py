@@ -173,7 +173,7 @@ class DictAccess:
     def __getitem__(self, key: str) -> Any:
         if key in self.__struct_fields__:
             if key == "info":
-                return _plain(getattr(self, key))
+                return _plain(_stored_info(self))
             return getattr(self, key)
         raise KeyError(key)
 
@@ -295,6 +295,15 @@ class _LazyInfo:
 
 
 Ticker.info = _LazyInfo(Ticker.__dict__["info"])
+
+
+def _stored_info(obj: Any) -> Any:
+    """``obj.info`` as stored: an undecoded payload stays ``msgspec.Raw``, so that
+    ``x["info"]`` gives the payload's JSON object, as ``to_dict()`` does."""
+    lazy = getattr(type(obj), "info", None)
+    if isinstance(lazy, _LazyInfo):
+        return lazy._slot.__get__(obj, type(obj))
+    return obj.info
 
 
 def set_info_decoder(cls: type[Ticker], decode: Callable[[msgspec.Raw], Any]) -> None:

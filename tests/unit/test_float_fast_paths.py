@@ -200,3 +200,10 @@ def test_ticker_fields_keep_the_order_the_positional_builders_use() -> None:
         "percentage", "average", "baseVolume", "quoteVolume", "markPrice", "indexPrice",
         "info",
     )  # fmt: skip
+
+
+def test_info_by_key_is_the_whole_payload_as_in_to_dict() -> None:
+    payload = TICKER | {"unlisted": "kept"}  # a key the wire struct does not know
+    ticker = _route_ticker(payload)
+    assert ticker["info"] == payload == ticker.to_dict()["info"] == ticker.get("info")
+    assert dict(ticker.items())["info"] == payload
