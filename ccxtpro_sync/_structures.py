@@ -13,7 +13,8 @@ Design notes:
 * ``info`` holds the exchange's payload. For stream data the attribute is the
   decoded wire struct (no extra copy on the hot path); ``x["info"]`` and
   ``x.to_dict()`` convert it, only when asked, to the original JSON object with
-  Binance's own keys, so ``ticker["info"]["c"]`` works as in CCXT.
+  Binance's own keys, so ``ticker["info"]["c"]`` works as in CCXT. A ticker's
+  ``info`` may be stored undecoded and decoded when read (:class:`_LazyInfo`).
 * Dict-likeness (:class:`DictAccess`): ``in``, iteration, ``len``,
   ``keys/values/items/get``, ``dict(x)``; ``x.to_dict()`` gives JSON-ready
   builtins (``Decimal`` as ``str``). ``json.dumps`` cannot serialise a struct

@@ -19,7 +19,8 @@ Derived fields follow CCXT's rules:
   payload lacks them; COIN-M volumes are in contracts and the base asset,
   so ``baseVolume`` is ``q`` and ``quoteVolume`` is ``v * contractSize``.
 * ``info`` is the wire struct itself (no copy); ``msgspec.to_builtins(info)``
-  restores Binance's keys.
+  restores Binance's keys. (A float client's ticker streams skip these parsers
+  unless a payload needs the checked path: see ``ticker_floats``.)
 """
 
 from __future__ import annotations
