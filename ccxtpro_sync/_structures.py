@@ -295,9 +295,6 @@ class _LazyInfo:
         self._slot.__set__(obj, value)
 
 
-Ticker.info = _LazyInfo(Ticker.__dict__["info"])
-
-
 def _stored_info(obj: Any) -> Any:
     """``obj.info`` as stored: an undecoded payload stays ``msgspec.Raw``, so that
     ``x["info"]`` gives the payload's JSON object, as ``to_dict()`` does."""
@@ -307,7 +304,7 @@ def _stored_info(obj: Any) -> Any:
     return obj.info
 
 
-def set_info_decoder(cls: type[Ticker], decode: Callable[[msgspec.Raw], Any]) -> None:
+def set_info_decoder(cls: type[Ticker | FundingRate], decode: Callable[[msgspec.Raw], Any]) -> None:
     """Register how an undecoded ``info`` of ``cls`` is decoded when read (one
     decoder per structure: the exchange whose parsers store ``msgspec.Raw``)."""
     lazy = cls.__dict__["info"]
@@ -405,6 +402,11 @@ class FundingRate(_Unified, kw_only=True):
     previousFundingDatetime: str | None = None
     interval: str | None = None
     info: Any = None
+
+
+# Stream parsers may keep these structures' payload undecoded (see _LazyInfo).
+Ticker.info = _LazyInfo(Ticker.__dict__["info"])
+FundingRate.info = _LazyInfo(FundingRate.__dict__["info"])
 
 
 class Liquidation(_Unified, kw_only=True):

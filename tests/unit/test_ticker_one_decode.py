@@ -176,3 +176,58 @@ def test_an_array_item_keeps_only_its_own_bytes() -> None:
     (delivery,) = _route(data, "!ticker@arr", [TICKER, TICKER | {"s": "ETHUSDT"}])
     raw = msgspec.structs.astuple(delivery.value["BTC/USDT"])[-1]
     assert isinstance(raw, msgspec.Raw) and json.loads(bytes(raw)) == TICKER
+
+
+# -- @markPrice (futures): the mark-price ticker and the funding rate from one decode --------
+
+UM_MARK = {"e": "markPriceUpdate", "E": 1562305380000, "s": "BTCUSDT", "p": "11794.15",
+           "i": "11784.62659091", "P": "11784.25641265", "r": "0.00038167", "ap": "11794.15",
+           "T": 1562306400000, "st": 1}  # fmt: skip
+CM_DELIVERY_MARK = {"e": "markPriceUpdate", "E": 1596095725000, "s": "BTCUSD_PERP",
+                    "p": "10934.62615417", "P": "10962.17178236", "i": "10933.62615417",
+                    "r": "", "T": 0}  # fmt: skip
+BARE_MARK = {"e": "markPriceUpdate", "E": 1562305380000, "s": "BTCUSDT", "p": "11794.15"}
+
+
+def _streamed_mark(kind: str, payload: dict[str, Any]) -> tuple[Any, Any]:
+    market = _market(kind)
+    stream = f"{market.id.lower()}@markPrice"
+    ticker, funding = (d.value for d in _route(_data(kind, market), stream, payload))
+    return ticker, funding
+
+
+@pytest.mark.parametrize(
+    ("kind", "payload"),
+    [("usdm", UM_MARK), ("coinm", CM_DELIVERY_MARK), ("usdm", BARE_MARK)],
+)
+def test_a_streamed_mark_price_is_what_the_per_field_parsers_make(
+    kind: str, payload: dict[str, Any]
+) -> None:
+    ticker, funding = _streamed_mark(kind, payload)
+    event = w.decode_data("markPrice", json.dumps(payload).encode())
+    market = _market(kind)
+    assert ticker.to_dict() == p.parse_mark_price_ticker(event, market, finite_float).to_dict()
+    assert funding.to_dict() == p.parse_mark_price(event, market, finite_float).to_dict()
+    assert ticker.info == funding.info == event  # read: the wire struct
+    assert ticker["info"] == funding["info"] == payload
+
+
+def test_a_delivery_contract_has_no_funding() -> None:
+    _, funding = _streamed_mark("coinm", CM_DELIVERY_MARK)
+    assert funding.fundingRate is None and funding.fundingTimestamp is None
+    assert funding.markPrice == 10934.62615417
+
+
+@pytest.mark.parametrize("bad", BAD)
+@pytest.mark.parametrize("field", ["p", "i", "P", "r"])
+def test_a_bad_mark_price_number_is_refused_as_by_the_per_field_parsers(
+    field: str, bad: str
+) -> None:
+    payload = UM_MARK | {field: bad}
+    if field != "p" and bad == "":  # "" is Binance's "not applicable" there: None
+        _, funding = _streamed_mark("usdm", payload)
+        assert getattr(funding, {"i": "indexPrice", "P": "estimatedSettlePrice",
+                                 "r": "fundingRate"}[field]) is None  # fmt: skip
+        return
+    with pytest.raises(ProtocolError, match="finite"):
+        _streamed_mark("usdm", payload)

@@ -505,6 +505,15 @@ class MarketData:
                 return self._candles_step(symbol, timeframe, step)
 
             return on_kline
+        if kind == "markPrice" and self.markets.number_type is float:
+            return ticker_floats.mark_price_handler(
+                market,
+                number,
+                funding_rates=self.funding_rates,
+                mark_prices=self.mark_prices,
+                mark_key=mark_price_hash(symbol),
+                funding_key=funding_hash(symbol),
+            )
         if kind == "markPrice":
             decode_mark = wire.MARK_PRICE_DECODER.decode
             mark_key, funding_key = mark_price_hash(symbol), funding_hash(symbol)

@@ -30,16 +30,18 @@ from typing import Annotated, Any, Final, TypeAlias, cast
 import msgspec
 
 from ..._core.events import Delivery, Policy
-from ..._structures import Market, Ticker, iso8601, set_info_decoder
+from ..._structures import FundingRate, Market, Ticker, iso8601, set_info_decoder
 from . import parsers, wire
 
 __all__ = [
     "BookTickerNumbers",
+    "MarkPriceNumbers",
     "MiniTickerNumbers",
     "TickerNumbers",
     "all_market",
     "decode",
     "handler",
+    "mark_price_handler",
     "parse",
 ]
 
@@ -112,9 +114,27 @@ class BookTickerNumbers(msgspec.Struct, frozen=True, gc=False):
     st: int = _ABSENT
 
 
+class MarkPriceNumbers(msgspec.Struct, frozen=True, gc=False):
+    """A markPriceUpdate with its numbers as floats (``wire.MarkPriceEvent``'s keys).
+    COIN-M delivery contracts' ``"r": ""`` takes the checked path (None, as before)."""
+
+    e: str
+    E: int
+    s: str
+    p: Finite
+    i: Finite = _ABSENT
+    P: Finite = _ABSENT
+    r: Finite = _ABSENT
+    T: int = _ABSENT
+    ap: str = _ABSENT
+    st: int = _ABSENT
+    ps: str = _ABSENT
+
+
 _decode_numbers: Final = msgspec.json.Decoder(TickerNumbers, strict=False).decode
 _decode_mini: Final = msgspec.json.Decoder(MiniTickerNumbers, strict=False).decode
 _decode_book: Final = msgspec.json.Decoder(BookTickerNumbers, strict=False).decode
+_decode_mark: Final = msgspec.json.Decoder(MarkPriceNumbers, strict=False).decode
 _ITEMS: Final = msgspec.json.Decoder(list[msgspec.Raw])
 _LATEST: Final = Policy.LATEST
 _FAST: Final = (msgspec.ValidationError, msgspec.DecodeError)
@@ -225,6 +245,55 @@ def handler(
     return on_ticker
 
 
+def mark_price_handler(
+    market: Market,
+    number: Number,
+    *,
+    funding_rates: dict[str, FundingRate],
+    mark_prices: dict[str, Ticker],
+    mark_key: str,
+    funding_key: str,
+) -> Callable[[msgspec.Raw], list[Delivery]]:
+    """``MarketData``'s handler of a ``<symbol>@markPrice`` stream of a float client:
+    the mark-price ticker and the funding rate of each payload (one decode; both keep
+    the payload as ``info``), kept and delivered as ``parsers`` builds them."""
+    symbol = market.symbol
+    decode_mark = _decode_mark
+
+    def on_mark(data: msgspec.Raw) -> list[Delivery]:
+        data = data.copy()
+        try:
+            f = decode_mark(data)
+        except _FAST:
+            event = wire.decode(wire.MARK_PRICE_DECODER, data, "markPrice")
+            funding = parsers.parse_mark_price(event, market, number)
+            ticker = parsers.parse_mark_price_ticker(event, market, number)
+        else:
+            ts = f.E
+            when = iso8601(ts)
+            funding_ts = f.T or None
+            funding = FundingRate(
+                symbol=symbol,
+                timestamp=ts,
+                datetime=when,
+                markPrice=f.p,
+                indexPrice=f.i,
+                estimatedSettlePrice=f.P,
+                fundingRate=f.r,
+                fundingTimestamp=funding_ts,
+                fundingDatetime=iso8601(funding_ts),
+                info=data,
+            )
+            ticker = Ticker(symbol, ts, when, None, None, None, None, None, None, None, None,
+                            None, None, None, None, None, None, None, None, f.p, f.i,
+                            data)  # fmt: skip
+        funding_rates[symbol] = funding
+        mark_prices[symbol] = ticker
+        return [Delivery(mark_key, ticker, _LATEST), Delivery(funding_key, funding, _LATEST)]
+
+    return on_mark
+
+
 def all_market(
     kind: str, data: msgspec.Raw, lookup: Callable[[str], Market | None], number: Number
 ) -> list[Ticker]:
@@ -271,11 +340,13 @@ _NONE: Final = msgspec.Raw(b"")
 
 
 class _Shape(msgspec.Struct, gc=False):
-    """The keys that tell the three payloads apart: only a 24hrTicker has ``C`` (its
-    close time), only a book ticker ``u``; the fast structs above require them."""
+    """The keys that tell the payloads apart: of the four, only a 24hrTicker has ``C``
+    (its close time), only a book ticker ``u``, and of the other two only a mini
+    ticker ``c``; the fast structs above require them."""
 
     C: msgspec.Raw = _NONE
     u: msgspec.Raw = _NONE
+    c: msgspec.Raw = _NONE
 
 
 _decode_shape: Final = msgspec.json.Decoder(_Shape).decode
@@ -292,7 +363,15 @@ def _info(data: msgspec.Raw) -> Any:
         return wire.decode(wire.TICKER_DECODER, data, "ticker")
     if shape.u:
         return wire.decode(wire.BOOK_TICKER_DECODER, data, "bookTicker")
-    return wire.decode(wire.MINI_TICKER_DECODER, data, "miniTicker")
+    if shape.c:
+        return wire.decode(wire.MINI_TICKER_DECODER, data, "miniTicker")
+    return _mark_info(data)
+
+
+def _mark_info(data: msgspec.Raw) -> wire.MarkPriceEvent:
+    """An undecoded mark-price ``info`` (funding rates and mark-price tickers), read."""
+    return wire.decode(wire.MARK_PRICE_DECODER, data, "markPrice")
 
 
 set_info_decoder(Ticker, _info)
+set_info_decoder(FundingRate, _mark_info)
