@@ -13,8 +13,9 @@ Design notes:
 * ``info`` holds the exchange's payload. For stream data the attribute is the
   decoded wire struct (no extra copy on the hot path); ``x["info"]`` and
   ``x.to_dict()`` convert it, only when asked, to the original JSON object with
-  Binance's own keys, so ``ticker["info"]["c"]`` works as in CCXT. A ticker's
-  ``info`` may be stored undecoded and decoded when read (:class:`_LazyInfo`).
+  Binance's own keys, so ``ticker["info"]["c"]`` works as in CCXT. The ``info`` of
+  a ticker or funding rate may be stored undecoded, and decoded when read
+  (:class:`_LazyInfo`).
 * Dict-likeness (:class:`DictAccess`): ``in``, iteration, ``len``,
   ``keys/values/items/get``, ``dict(x)``; ``x.to_dict()`` gives JSON-ready
   builtins (``Decimal`` as ``str``). ``json.dumps`` cannot serialise a struct
@@ -221,6 +222,13 @@ class _Unified(msgspec.Struct, DictAccess, kw_only=True, gc=False):
 # --------------------------------------------------------------------------- market data
 
 
+def _repr_reading_info(obj: Any) -> str:
+    """msgspec's repr, with ``info`` as its attribute reads (msgspec's own would show
+    an undecoded one as ``<msgspec.Raw object>``)."""
+    fields = ", ".join(f"{k}={getattr(obj, k)!r}" for k in obj.__struct_fields__)
+    return f"{type(obj).__name__}({fields})"
+
+
 class Ticker(_Unified, kw_only=False):
     """CCXT ticker. ``watch_bids_asks`` tickers fill only the bid/ask fields;
     ``watch_mark_price`` tickers fill only ``markPrice``/``indexPrice``.
@@ -255,9 +263,7 @@ class Ticker(_Unified, kw_only=False):
     info: Any = None
 
     def __repr__(self) -> str:
-        # msgspec's repr would show an undecoded info as ``<msgspec.Raw object>``.
-        fields = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__struct_fields__)
-        return f"{type(self).__name__}({fields})"
+        return _repr_reading_info(self)
 
 
 class _LazyInfo:
@@ -402,6 +408,9 @@ class FundingRate(_Unified, kw_only=True):
     previousFundingDatetime: str | None = None
     interval: str | None = None
     info: Any = None
+
+    def __repr__(self) -> str:
+        return _repr_reading_info(self)
 
 
 # Stream parsers may keep these structures' payload undecoded (see _LazyInfo).

@@ -231,3 +231,10 @@ def test_a_bad_mark_price_number_is_refused_as_by_the_per_field_parsers(
         return
     with pytest.raises(ProtocolError, match="finite"):
         _streamed_mark("usdm", payload)
+
+
+def test_a_streamed_mark_price_shows_its_info_decoded() -> None:
+    ticker, funding = _streamed_mark("usdm", UM_MARK)
+    for value in (ticker, funding):
+        assert "info=MarkPriceEvent(event_type='markPriceUpdate'" in repr(value)
+        assert repr(value).startswith(f"{type(value).__name__}(symbol='BTC/USDT:USDT', timestamp=")
