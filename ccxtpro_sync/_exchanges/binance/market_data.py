@@ -561,19 +561,20 @@ class MarketData:
             self._gap_of[stream] = ((symbol, None), gaps)
         follows = gaps.follows if gaps is not None else None
         append = cache.append
-        parse_trade, parse_agg = parsers.parse_trade, parsers.parse_agg_trade
+        parse = parsers.public_trade  # parse_trade and parse_agg_trade, id at hand
 
         def on_trade(event: wire.TradeEvent) -> list[Delivery]:
-            trade = parse_trade(event, market, number)
-            if follows is None or follows(event.trade_id):  # no gap: the hot path
+            trade_id = event.trade_id
+            trade = parse(trade_id, event, market, number)
+            if follows is None or follows(trade_id):  # no gap: the hot path
                 append(trade)
                 return [Delivery(key, [trade], APPEND)]
             return self._trades_step(symbol, gaps.live(trade))  # type: ignore[union-attr]
 
         def on_agg_trade(event: wire.AggTradeEvent) -> list[Delivery]:
-            trade = parse_agg(event, market, number)
-            # The trade's id, as _trade_key reads it.
-            if follows is None or follows(event.agg_trade_id):  # no gap: the hot path
+            trade_id = event.agg_trade_id  # the trade's id, as _trade_key reads it
+            trade = parse(trade_id, event, market, number)
+            if follows is None or follows(trade_id):  # no gap: the hot path
                 append(trade)
                 return [Delivery(key, [trade], APPEND)]
             return self._trades_step(symbol, gaps.live(trade))  # type: ignore[union-attr]
@@ -663,10 +664,16 @@ class MarketData:
         key = orderbook_hash(symbol)
         held_raw = self._held_raw
 
-        levels = self._levels
+        # Float levels are numbers already (checked by the decoder): nothing to call.
+        levels = None if self.markets.number_type is float else self._levels
+        updated = SyncStatus.UPDATED
+        deferred = self._deferred_view
 
         def on_depth(event: Any) -> list[Delivery]:
-            bids, asks = levels(event.bids), levels(event.asks)
+            if levels is None:
+                bids, asks = event.bids, event.asks
+            else:
+                bids, asks = levels(event.bids), levels(event.asks)
             if partial:
                 result = book.on_partial(
                     event.final_update_id,
@@ -685,7 +692,12 @@ class MarketData:
                     event.transaction_time or event.event_time,
                     view=view,
                 )
-            deliveries = self._book_result(book, result, key)
+            if result.status is updated:  # _book_result's common case, inline
+                copy = result.book
+                value = deferred(book) if copy is None else copy
+                deliveries = [Delivery(key, value, LATEST)]
+            else:
+                deliveries = self._book_result(book, result, key)
             if held_raw and symbol in held_raw:  # a snapshot applied since the last diff
                 return [*held_raw.pop(symbol), *deliveries]
             return deliveries

@@ -65,6 +65,7 @@ class RotationRouter:
         self._data = data
         self._lock = lock
         self._keys = keys
+        self._overlapping = keys.overlaps
         #: Tells this connection from the one it replaces (or is replaced by). Taken
         #: under the planner's lock, like ``begin``, which reads the count.
         self.source = keys.source()
@@ -101,7 +102,7 @@ class RotationRouter:
         when the frame must go through ``route`` instead (a rotation overlap is under
         way, or this connection was retired), which nothing here has touched."""
         with self._lock:
-            if self._keys.active or self.retired:
+            if self._overlapping or self.retired:
                 return None
             deliveries = handle(event)
             data = self._data
