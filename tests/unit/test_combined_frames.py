@@ -18,7 +18,7 @@ import pytest
 
 from ccxtpro_sync._core.events import RAW_HASH, Delivery, Inbound, RawTap
 from ccxtpro_sync._core.rotation import DeliveredKeys
-from ccxtpro_sync._exceptions import ProtocolError
+from ccxtpro_sync._exceptions import BadSymbol, ProtocolError
 from ccxtpro_sync._exchanges.binance import wire
 from ccxtpro_sync._exchanges.binance.market_data import GapWanted, MarketData, SnapshotWanted
 from ccxtpro_sync._exchanges.binance.markets import Markets
@@ -177,3 +177,14 @@ def test_the_raw_log_records_bound_frames() -> None:
     [raw] = [d for d in deliveries if d.message_hash == RAW_HASH]
     [message] = raw.value
     assert message.channel == TRADES and json.loads(message.data)["a"] == 2
+
+
+def test_only_subscribed_streams_are_bound_so_a_hostile_server_cannot_grow_the_table() -> None:
+    proto, _, _ = setup()
+    for k in range(200):  # streams nobody subscribed, each named once
+        result = proto.receive(agg(k, stream=f"x{k}usdt@aggTrade"), 0.0)
+        assert isinstance(result, Inbound) and isinstance(result.errors[0], BadSymbol)
+    proto.receive(agg(1), 0.0)
+    assert list(proto._bound) == [TRADES.encode()]
+    proto.unsubscribe([TRADES])
+    assert proto._bound == {}
