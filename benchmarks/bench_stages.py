@@ -74,6 +74,8 @@ class _Pipeline:
         self.protocol = sp.BinanceStreamProtocol(
             "ws://local", router, freshness=new_freshness(FreshnessPolicy())
         )
+        # Subscribed, as on a live connection (only wanted streams take the bound path).
+        self.protocol.subscribe([STREAMS[workload]])
         self.hub = Hub()
         self.hub.add_callback(HASHES[workload], lambda value: None)
         self.workload = workload
