@@ -31,6 +31,7 @@ from .._core.pending import Overflow, PendingUpdates
 from .._core.router import Handle
 from .._exceptions import BadRequest
 from .._signals import send, signals
+from .doorbell import Doorbell
 
 _log = logging.getLogger("ccxtpro_sync")
 
@@ -90,12 +91,12 @@ class Dispatcher:
         self._max_lag = float(max_lag)
         self._lock = threading.Lock()  # guards the pending store and the flags below
         self._space = threading.Condition(self._lock)  # readers wait here for the dispatcher
-        # A parked dispatcher sleeps on this lock (held while nobody has signalled) in C,
-        # without a Condition's Python bookkeeping: at a steady rate every frame is its own
-        # burst, so the park/wake round is paid per message. Released only by whoever
-        # turns ``_idle`` off (under ``_lock``), so never twice for one park.
-        self._signal = threading.Lock()
-        self._signal.acquire()
+        # A parked dispatcher sleeps on this bell (made with the thread), without a
+        # Condition's Python bookkeeping, and is woken with the GIL released (see
+        # ``doorbell``): at a steady rate every frame is its own burst, so the park and
+        # wake-up are paid per message. Rung only by whoever turns ``_idle`` off (under
+        # ``_lock``), so once per park.
+        self._bell: Doorbell | None = None
         self._blocked = 0
         self._closed = False
         #: The dispatcher has parked, or will once its current update is handled.
@@ -172,7 +173,7 @@ class Dispatcher:
                 signal = True
             self.reader_wait += waited
         if signal:  # after the lock, so the woken dispatcher does not find it held
-            self._signal.release()
+            self._ring()
         if dropped and signals.message_dropped.receivers:
             for message_hash, count in dropped:
                 send(
@@ -223,16 +224,22 @@ class Dispatcher:
                 if signal:
                     self._idle = False
             if signal:
-                self._signal.release()
+                self._ring()
 
     def _unpark(self) -> None:
         """Wake a parked dispatcher; called with the lock held."""
         if self._idle:
             self._idle = False
-            self._signal.release()
+            self._ring()
+
+    def _ring(self) -> None:
+        # Only after turning ``_idle`` off, which only a started dispatcher turns on.
+        assert self._bell is not None
+        self._bell.ring()
 
     # -- consumer side ---------------------------------------------------------
     def _start(self) -> None:
+        self._bell = Doorbell()
         self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
         self._thread.start()
         self._ident = self._thread.ident
@@ -241,13 +248,16 @@ class Dispatcher:
         pop = self._pending.pop
         queued = self._queued
         lock = self._lock
-        signal = self._signal
+        bell = self._bell
+        assert bell is not None
         lookup = self._lookup
         call = self._call
         while True:
             with lock:
                 item = pop()
                 if item is None and self._closed:
+                    # Every ring so far woke a wait of ours, and none can follow.
+                    bell.close()
                     return
                 # Nothing queued behind this update: park once it is handled, unless a
                 # producer signals meanwhile. One lock round per update, not two.
@@ -264,7 +274,7 @@ class Dispatcher:
                     for handle in lookup(message_hash):
                         call(handle, value)
             if park:
-                signal.acquire()  # returns at once if a producer signalled already
+                bell.wait()  # returns at once if a producer rang already
 
     def _call(self, handle: Handle, value: Any) -> None:
         try:

@@ -9,6 +9,7 @@ callback that delivers, and ``close()`` while parked.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ import pytest
 from ccxtpro_sync._core.events import Delivery, Policy
 from ccxtpro_sync._core.router import Router
 from ccxtpro_sync._sync.dispatcher import Dispatcher
+from ccxtpro_sync._sync.doorbell import Doorbell
 
 from .support import wait_for
 
@@ -207,3 +209,58 @@ def test_close_while_a_callback_runs_ends_the_dispatcher_after_it() -> None:
     assert not closer.is_alive()
     assert thread is not None and not thread.is_alive()
     assert calls == [[0]]
+
+
+def open_fds() -> set[str] | None:
+    path = "/proc/self/fd"
+    return set(os.listdir(path)) if os.path.isdir(path) else None
+
+
+def test_the_dispatcher_releases_its_doorbell_when_it_ends() -> None:
+    before = open_fds()
+    arrived = threading.Event()
+    dispatcher = make({"trades:BTC/USDT": lambda batch: arrived.set()})
+    dispatcher.put_many([trade(0)])
+    assert arrived.wait(TIMEOUT)
+    dispatcher.close(timeout=TIMEOUT)
+    if before is not None:
+        assert open_fds() == before
+
+
+def test_a_dispatcher_that_never_ran_holds_no_descriptor() -> None:
+    before = open_fds()
+    dispatcher = make({"trades:BTC/USDT": lambda batch: None})
+    if before is not None:
+        assert open_fds() == before
+    dispatcher.close()
+
+
+@pytest.mark.parametrize("eventfd", [True, False], ids=["eventfd", "pipe"])
+def test_a_doorbell_wakes_its_waiter_once_per_ring_and_keeps_an_early_ring(eventfd: bool) -> None:
+    if eventfd and not hasattr(os, "eventfd"):
+        pytest.skip("no eventfd on this platform")
+    bell = Doorbell(eventfd=eventfd)
+    woke = threading.Semaphore(0)
+    parked = threading.Event()
+
+    def waiter() -> None:
+        bell.wait()  # rung before this wait: returns at once
+        woke.release()
+        parked.set()
+        bell.wait()  # blocks until the next ring
+        woke.release()
+
+    bell.ring()
+    thread = threading.Thread(target=waiter, name="ccxtpro_sync-test-bell")
+    thread.start()
+    try:
+        assert woke.acquire(timeout=TIMEOUT)
+        assert parked.wait(TIMEOUT)
+        assert not woke.acquire(timeout=0.05)  # parked: nothing rang
+        bell.ring()
+        assert woke.acquire(timeout=TIMEOUT)
+    finally:
+        bell.ring()  # never leave the waiter parked if an assertion failed
+        thread.join(TIMEOUT)
+        bell.close()
+        bell.close()  # idempotent
