@@ -17,8 +17,9 @@ the clock again when it sees the trade:
 Reported: p50/p90/p99/p99.9 in µs per client and rate, each the median over the
 repeats (every repeat a fresh process per client, interleaved), and what the client
 process did over the measured window, per message: CPU µs (all threads), voluntary
-context switches (thread wake-ups: the reader's, and for ``ours`` the dispatcher's)
-and garbage collections (with the longest pause). ``--baseline REV`` adds ``base``,
+context switches (thread wake-ups: the reader's, and for ``ours`` the dispatcher's),
+involuntary ones (a thread preempted: by the machine's other work, or by a thread it
+woke) and garbage collections (with the longest pause). ``--baseline REV`` adds ``base``,
 the library at ``REV``, interleaved round by round with the others.
 
 The closing lines check the target of issue 20 (``ours`` p99 < 250 µs at 10k msg/s)
@@ -85,8 +86,8 @@ class Window:
         self.collections = [0, 0, 0]
         self.longest_gc = 0
         self._gc_started = 0
-        self._start: tuple[float, int] = (0.0, 0)
-        self._end: tuple[float, int] = (0.0, 0)
+        self._start: tuple[float, int, int] = (0.0, 0, 0)
+        self._end: tuple[float, int, int] = (0.0, 0, 0)
         self._on = False
 
     def _gc(self, phase: str, info: dict[str, int]) -> None:
@@ -99,9 +100,9 @@ class Window:
             self.longest_gc = max(self.longest_gc, _now_us() - self._gc_started)
 
     @staticmethod
-    def _usage() -> tuple[float, int]:
+    def _usage() -> tuple[float, int, int]:
         usage = resource.getrusage(resource.RUSAGE_SELF)
-        return usage.ru_utime + usage.ru_stime, usage.ru_nvcsw
+        return usage.ru_utime + usage.ru_stime, usage.ru_nvcsw, usage.ru_nivcsw
 
     def open(self) -> None:
         self.collections = [0, 0, 0]
@@ -120,6 +121,7 @@ class Window:
         return {
             "cpu_us": (self._end[0] - self._start[0]) * 1e6 / n,
             "csw": (self._end[1] - self._start[1]) / n,
+            "preempted": (self._end[2] - self._start[2]) / n,
             "gc0": float(self.collections[0]),
             "gc1": float(self.collections[1]),
             "gc2": float(self.collections[2]),
@@ -229,7 +231,7 @@ RUNNERS: dict[str, Callable[[Blaster, float, int], list[int]]] = {
 
 
 #: Per-run figures besides the percentiles, in table order.
-EXTRA = ("max", "received", "cpu_us", "csw", "gc0", "gc1", "gc2", "gc_max_us")
+EXTRA = ("max", "received", "cpu_us", "csw", "preempted", "gc0", "gc1", "gc2", "gc_max_us")
 
 
 def summary(latencies: list[int], count: int) -> dict[str, float]:
@@ -289,7 +291,7 @@ def summarise(found: Found) -> list[dict[str, Any]]:
 
 def render(rows: list[dict[str, Any]]) -> str:
     headers = ["rate msg/s", "client", "p50 µs", "p90 µs", "p99 µs", "p99.9 µs", "max µs", "recv"]
-    headers += ["CPU µs/msg", "csw/msg", "gc 0/1/2", "longest gc µs"]
+    headers += ["CPU µs/msg", "csw/msg", "preempted/msg", "gc 0/1/2", "longest gc µs"]
     body = [
         [
             f"{r['rate']:,.0f}",
@@ -302,6 +304,7 @@ def render(rows: list[dict[str, Any]]) -> str:
             f"{r['received']:.0%}",
             f"{r['cpu_us']:.1f}",
             f"{r['csw']:.2f}",
+            f"{r['preempted']:.2f}",
             f"{r['gc0']:g}/{r['gc1']:g}/{r['gc2']:g}",
             r["gc_max_us"],
         ]
@@ -331,7 +334,7 @@ def verdict(found: Found) -> str:
         for key in ("p50", "p99"):
             lines.append(f"  ours/bare {key}: {ratio(found, rate, 'ours', 'bare', key):.2f}")
     if (BASE, rate) in found:
-        for key in ("p50", "p99", "cpu_us", "csw"):
+        for key in ("p50", "p99", "cpu_us", "csw", "preempted"):
             lines.append(f"  ours/base {key}: {ratio(found, rate, 'ours', BASE, key):.2f}")
     return "\n".join(lines)
 
