@@ -4,7 +4,9 @@ At a steady rate every frame is its own burst, so the dispatcher parks after nea
 every update and a reader wakes it for the next. These tests drive that hand-over
 from real threads, in the orders that could lose a wake-up: a put while the last
 update's callback runs, a deferred put woken later, several readers at once, a
-callback that delivers, and ``close()`` while parked.
+callback that delivers, and ``close()`` while parked. The doorbell the dispatcher
+parks on (an eventfd, or a pipe) is tested both ways, and its descriptors must be
+gone once the dispatcher has ended.
 """
 
 from __future__ import annotations
