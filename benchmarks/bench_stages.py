@@ -35,6 +35,7 @@ from _common import use_ref
 
 use_ref("worktree")
 
+from ccxtpro_sync import _orderbook  # noqa: E402
 from ccxtpro_sync._core.frames import FrameParser  # noqa: E402
 from ccxtpro_sync._core.freshness import FreshnessPolicy  # noqa: E402
 from ccxtpro_sync._core.rotation import DeliveredKeys  # noqa: E402
@@ -184,6 +185,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     columns = ["frames", "envelope", "payload", "parse", "glue", "receive", "hub", "reader total"]
+    # depth's `parse` is the book update: C or Python (CCXTPRO_SYNC_PURE_PYTHON=1)
+    print(f"order book level loop: {_orderbook._LEVELS_IMPL}\n")
     print("| workload | " + " | ".join(columns) + " |")
     print("|---" * (len(columns) + 1) + "|")
     for workload in args.workloads.split(","):

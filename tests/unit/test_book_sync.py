@@ -19,6 +19,10 @@ from ccxtpro_sync._exchanges.binance.book_sync import (
     SyncStatus,
 )
 
+from .book_impls import book_levels  # noqa: F401  (the fixture: each test runs C and Python)
+
+pytestmark = pytest.mark.usefixtures("book_levels")
+
 UPDATED = SyncStatus.UPDATED
 BUFFERED = SyncStatus.BUFFERED
 STALE = SyncStatus.IGNORED_STALE
