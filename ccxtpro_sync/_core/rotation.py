@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import random
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Generic, TypeVar
 
 __all__ = ["DeliveredKeys", "first_new", "rotation_deadline"]
@@ -75,6 +75,9 @@ class DeliveredKeys(Generic[T]):
         #: distinct updates may share (event times): bounded per stream.
         self._ties: dict[str, set[int]] = {}
         self._overlap: dict[str, _Overlap[T]] = {}
+        #: The streams in an overlap, for reading only: non-empty exactly when ``active``
+        #: (a hot path tests it without the property's call).
+        self.overlaps: Mapping[str, object] = self._overlap
         self._sources = 0
         self._max_held = max_held
         #: Streams holding updates of the new connection: ``settled`` is then False.

@@ -59,6 +59,7 @@ __all__ = [
     "parse_mini_ticker",
     "parse_ticker",
     "parse_trade",
+    "public_trade",
 ]
 
 Converter = Callable[[str], N]
@@ -87,14 +88,23 @@ def _cost(price: N, amount: N, market: Market) -> N | None:
 # --------------------------------------------------------------------------- trades
 
 
-def _public_trade(
+def public_trade(
     trade_id: int, event: TradeEvent | AggTradeEvent, market: Market, number: Converter[N]
 ) -> Trade:
-    price: N
-    amount: N
-    if number is finite_float:  # the hot path: builtin float, one finiteness check
-        pair: Any = _two_floats(event.price, event.quantity)
-        price, amount = pair
+    """A public trade (``@trade``, ``@aggTrade``) → ``Trade`` with id ``trade_id``: what
+    ``parse_trade`` and ``parse_agg_trade`` return, for a caller that has the id at hand."""
+    price: Any
+    amount: Any
+    if number is finite_float:
+        # The hot path: builtin float (a C call each) and one finiteness check for both;
+        # a failure goes back through finite_float for its precise error.
+        try:
+            price = float(event.price)
+            amount = float(event.quantity)
+        except ValueError:
+            price = amount = _NAN
+        if price - price + (amount - amount):  # 0.0 when finite; NaN when either is not
+            price, amount = finite_float(event.price), finite_float(event.quantity)  # raises
     else:
         price = number(event.price)
         amount = number(event.quantity)
@@ -112,25 +122,12 @@ def _public_trade(
     )
 
 
-def _two_floats(first: str, second: str) -> tuple[float, float]:
-    """``finite_float`` of both: builtin ``float`` (a C call each) and one check for
-    both; a failure goes back through ``finite_float`` for its precise error."""
-    try:
-        a = float(first)
-        b = float(second)
-    except ValueError:
-        a = b = _NAN
-    if a - a + (b - b):  # 0.0 for finite values; NaN when either is NaN or infinite
-        return finite_float(first), finite_float(second)  # raises ProtocolError
-    return a, b
-
-
 _NAN = float("nan")
 
 
 def parse_trade(event: TradeEvent, market: Market, number: Converter[N]) -> Trade:
     """Spot ``@trade`` → ``Trade`` (id = trade id ``t``)."""
-    return _public_trade(event.trade_id, event, market, number)
+    return public_trade(event.trade_id, event, market, number)
 
 
 def parse_agg_trade(event: AggTradeEvent, market: Market, number: Converter[N]) -> Trade:
@@ -138,7 +135,7 @@ def parse_agg_trade(event: AggTradeEvent, market: Market, number: Converter[N]) 
 
     ``amount`` is ``q``, which on UM includes RPI fills; ``nq`` stays in ``info``.
     """
-    return _public_trade(event.agg_trade_id, event, market, number)
+    return public_trade(event.agg_trade_id, event, market, number)
 
 
 # --------------------------------------------------------------------------- tickers

@@ -24,9 +24,10 @@ from ..._core.rotation import DeliveredKeys
 from ..._exceptions import BaseError
 from ..._sync.connection import Connection
 from ..._sync.planner import Overlap
+from .combined import EventHandler, FrameDecode
 from .market_data import MarketData
 from .rotation_keys import update_key
-from .stream_protocol import Routed
+from .stream_protocol import Routed, routed
 
 #: Rotation defaults: Binance closes connections at 24 h; replace them at 23 h 30 m,
 #: up to 10 minutes earlier at random, one every 2 s at most.
@@ -64,6 +65,7 @@ class RotationRouter:
         self._data = data
         self._lock = lock
         self._keys = keys
+        self._overlapping = keys.overlaps
         #: Tells this connection from the one it replaces (or is replaced by). Taken
         #: under the planner's lock, like ``begin``, which reads the count.
         self.source = keys.source()
@@ -88,6 +90,25 @@ class RotationRouter:
             if len(items) == 1:
                 return self._data.route(stream, *items[0])
             return _merge([self._data.route(stream, d, t) for d, t in items])
+
+    def bind(self, stream: str) -> tuple[FrameDecode, EventHandler]:
+        """``stream``'s one-pass frame decoder and payload handler, for
+        ``route_event`` (``MarketData.bind``)."""
+        with self._lock:
+            return self._data.bind(stream)
+
+    def route_event(self, handle: EventHandler, event: Any, now: float) -> Routed | None:
+        """``route`` for a payload decoded by a bound stream's frame decoder; None
+        when the frame must go through ``route`` instead (a rotation overlap is under
+        way, or this connection was retired), which nothing here has touched."""
+        with self._lock:
+            if self._overlapping or self.retired:
+                return None
+            deliveries = handle(event)
+            data = self._data
+            if data.notices or data.tasks:  # handed over with what caused them
+                return routed(deliveries, data.take_notices(), data.take_tasks())
+            return deliveries
 
     def release(self, streams: list[str]) -> tuple[Routed, bool]:
         """The old connection is retired: what ``streams`` hold for this one, and
