@@ -389,7 +389,8 @@ def test_many_live_subscribes_stay_within_the_message_rate_limit(
 def test_overflowing_append_queue_drops_oldest_and_signals(
     exchange: LocalExchange, recorders: dict[str, Recorder]
 ) -> None:
-    hub = Hub(name="ccxtpro_sync-test", max_items=5)
+    # the reader waits max_lag for the stuck callback before dropping (the block policy)
+    hub = Hub(name="ccxtpro_sync-test", max_items=5, max_lag=0.5)
     protocol = BinanceStreamProtocol(exchange.urls("spot")["ws"])
     conn = Connection(protocol, hub=hub, name="test")
     release = threading.Event()
