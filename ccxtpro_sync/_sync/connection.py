@@ -853,8 +853,9 @@ class Connection(Generic[P_co]):
             if batch:
                 self._note_update(now, started)
                 # May wait for the dispatcher (backpressure): no library lock is held here.
-                self.reader_wait += deliver_many(batch, self.name, url=self._url, wake=False)
-            wake()  # one wake-up for the whole burst
+                # Wakes it under the same lock as the queueing: one lock per burst.
+                self.reader_wait += deliver_many(batch, self.name, url=self._url)
+            wake()  # one wake-up for the whole burst (a no-op when the flush woke it)
             if check_freshness is not None and now >= next_check:
                 next_check = self._check_freshness(check_freshness, now, next_check)
 
