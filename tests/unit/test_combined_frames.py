@@ -8,8 +8,10 @@ that both paths mean the same thing, on plain bytes."""
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
+import tracemalloc
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +20,7 @@ import pytest
 
 from ccxtpro_sync._core.events import RAW_HASH, Delivery, Inbound, RawTap
 from ccxtpro_sync._core.rotation import DeliveredKeys
-from ccxtpro_sync._exceptions import ProtocolError
+from ccxtpro_sync._exceptions import BadSymbol, ProtocolError
 from ccxtpro_sync._exchanges.binance import wire
 from ccxtpro_sync._exchanges.binance.market_data import GapWanted, MarketData, SnapshotWanted
 from ccxtpro_sync._exchanges.binance.markets import Markets
@@ -177,3 +179,31 @@ def test_the_raw_log_records_bound_frames() -> None:
     [raw] = [d for d in deliveries if d.message_hash == RAW_HASH]
     [message] = raw.value
     assert message.channel == TRADES and json.loads(message.data)["a"] == 2
+
+
+def test_frames_of_ever_new_unwanted_streams_retain_no_memory() -> None:
+    # A hostile (or confused) server naming a new stream in every frame: each gets the
+    # general path's error, and nothing is kept per name (binding is for wanted streams).
+    proto, _, _ = setup()
+    proto.receive(agg(1), 0.0)  # a wanted stream binds
+
+    def unwanted(i: int) -> bytes:
+        return agg(2, stream=f"x{i:07d}@aggTrade")
+
+    for i in range(200):  # warm-up: caches of the error path
+        proto.receive(unwanted(i), 0.0)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.take_snapshot()
+        frames = 2_000
+        for i in range(200, 200 + frames):
+            result = proto.receive(unwanted(i), 0.0)
+            assert isinstance(result, Inbound) and isinstance(result.errors[0], BadSymbol)
+        gc.collect()
+        after = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    kept = sum(d.size_diff for d in after.compare_to(before, "filename"))
+    assert kept < frames * 4, f"{kept / frames:.1f} bytes kept per unwanted stream's frame"
+    assert [t.id for t in trades_of(proto.receive(agg(2), 0.0))] == ["2"]  # still bound

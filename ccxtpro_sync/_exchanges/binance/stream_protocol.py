@@ -264,7 +264,13 @@ class BinanceStreamProtocol:
         if frame.stream is not None and frame.data:
             if frame.stream == "!serverShutdown":
                 return self._server_shutdown()
-            if bound is _UNBOUND and self._route_event is not None:
+            if (
+                bound is _UNBOUND
+                and self._route_event is not None
+                # Only streams this connection wants (released ones are unbound): a
+                # server naming ever new streams must not grow ``_bound``.
+                and self.book.is_desired(frame.stream)
+            ):
                 self._bind_stream(frame.stream, data)
             router = self.router
             tap = self.raw_tap
