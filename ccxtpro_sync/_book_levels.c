@@ -241,7 +241,8 @@ apply_levels(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     Py_ssize_t limit = -1;
     if (limit_obj != Py_None) {
-        limit = PyLong_AsSsize_t(limit_obj);
+        /* clipped: a limit past the machine size caps nothing, as in Python */
+        limit = PyNumber_AsSsize_t(limit_obj, NULL);
         if (limit == -1 && PyErr_Occurred())
             return NULL;
     }
