@@ -10,6 +10,7 @@ callback that delivers, and ``close()`` while parked.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -264,3 +265,48 @@ def test_a_doorbell_wakes_its_waiter_once_per_ring_and_keeps_an_early_ring(event
         thread.join(TIMEOUT)
         bell.close()
         bell.close()  # idempotent
+
+
+FD_LIMIT_SCRIPT = """
+import os, resource, sys, threading
+from ccxtpro_sync._core.events import Delivery, Policy
+from ccxtpro_sync._core.router import Router
+from ccxtpro_sync._sync.dispatcher import Dispatcher
+
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (min(256, soft), hard))
+hog = []
+try:
+    while True:
+        hog.append(os.open(os.devnull, os.O_RDONLY))
+except OSError:
+    pass  # not one descriptor left, as at a busy process's limit
+seen = []
+arrived = threading.Semaphore(0)
+router = Router()
+router.add_callback("trades:X", lambda batch: (seen.extend(batch), arrived.release()))
+dispatcher = Dispatcher(router.callbacks, name="ccxtpro_sync-test-dispatcher")
+for n in range(50):  # handed over one by one: each a park and a wake-up
+    dispatcher.put_many([Delivery("trades:X", [n], Policy.APPEND)])
+    assert arrived.acquire(timeout=10), f"update {n} was never handed over"
+dispatcher.close(timeout=10)
+assert not dispatcher.thread.is_alive()
+print("seen", len(seen), seen == list(range(50)))
+"""
+
+
+def test_a_dispatcher_started_with_no_descriptor_left_still_hands_over() -> None:
+    # Without a descriptor for its doorbell, the dispatcher's start raised OSError into
+    # the reader that delivered: a "socket error", a reconnect, and again, frame after
+    # frame, while callbacks never ran. It must fall back to a bell without one.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run(
+        [sys.executable, "-c", FD_LIMIT_SCRIPT],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["seen", "50", "True"]
