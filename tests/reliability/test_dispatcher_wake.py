@@ -310,3 +310,46 @@ def test_a_dispatcher_started_with_no_descriptor_left_still_hands_over() -> None
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["seen", "50", "True"]
+
+
+def test_close_while_a_reader_is_held_by_backpressure_ends_the_dispatcher() -> None:
+    # A slow callback, a reader held by backpressure in the middle of its burst, and
+    # close(): the reader's wait ends and the rest of its burst lands in the cleared
+    # queue. The dispatcher must end after the callback now running -- not take those
+    # updates, run them after close(), and park for good on a bell nobody rings.
+    release = threading.Event()
+    running = threading.Event()
+    seen: list[list[int]] = []
+
+    def on_trades(batch: list[int]) -> None:
+        seen.append(batch)
+        running.set()
+        release.wait(TIMEOUT)
+
+    router: Router[object] = Router()
+    router.add_callback("trades:BTC/USDT", on_trades)
+    dispatcher = Dispatcher(
+        router.callbacks, name="ccxtpro_sync-test-dispatcher", max_items=2, max_lag=60.0
+    )
+    try:
+        dispatcher.put_many([trade(0)])
+        assert running.wait(TIMEOUT)  # the callback runs, and holds the dispatcher
+        reader = threading.Thread(
+            target=dispatcher.put_many,
+            args=([trade(n) for n in range(1, 6)],),
+            name="ccxtpro_sync-test-reader",
+        )
+        reader.start()
+        wait_for(lambda: dispatcher.blocked, TIMEOUT, "the reader held by backpressure")
+        closer = threading.Thread(
+            target=dispatcher.close, kwargs={"timeout": TIMEOUT}, name="ccxtpro_sync-test-closer"
+        )
+        closer.start()
+        reader.join(TIMEOUT)  # its wait ended with close(); the rest of its burst queued
+        assert not reader.is_alive()
+    finally:
+        release.set()
+    closer.join(TIMEOUT + 1)
+    assert not closer.is_alive()
+    assert dispatcher.thread is not None and not dispatcher.thread.is_alive()
+    assert seen == [[0]]  # nothing ran after close()
