@@ -256,8 +256,19 @@ class Ticker(_Unified, kw_only=False):
 
     def __repr__(self) -> str:
         # msgspec's repr would show an undecoded info as ``<msgspec.Raw object>``.
-        fields = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__struct_fields__)
+        fields = ", ".join(f"{k}={_shown(self, k)!r}" for k in self.__struct_fields__)
         return f"{type(self).__name__}({fields})"
+
+
+def _shown(obj: Any, field: str) -> Any:
+    """A field for ``repr``: an undecoded info whose strict decode refuses the payload
+    (one only the lax decode took) shows as its JSON object; repr never raises."""
+    if field != "info":
+        return getattr(obj, field)
+    try:
+        return obj.info
+    except Exception:  # the exchange's decoder refused it: show what x["info"] gives
+        return _plain(_stored_info(obj))
 
 
 class _LazyInfo:

@@ -231,3 +231,18 @@ def test_a_bad_mark_price_number_is_refused_as_by_the_per_field_parsers(
         return
     with pytest.raises(ProtocolError, match="finite"):
         _streamed_mark("usdm", payload)
+
+
+def test_a_ticker_whose_info_the_strict_decode_refuses_still_has_a_repr() -> None:
+    # A number sent as a JSON number passes the lax decode: the ticker is delivered, and
+    # printing or logging it (repr, str, f-strings) must not raise its info's error.
+    payload = {**TICKER, "c": 16602.26}
+    [delivery] = _route(_data("spot"), "btcusdt@ticker", payload)
+    ticker = delivery.value
+    with pytest.raises(ProtocolError):
+        ticker.info  # noqa: B018
+    shown = repr(ticker)
+    assert shown == str(ticker) == f"{ticker}"
+    assert shown.startswith("Ticker(symbol='BTC/USDT'") and "'c': 16602.26" in shown
+    [good] = _route(_data("spot"), "btcusdt@ticker", TICKER)
+    assert "info=TickerEvent(" in repr(good.value)  # a good payload shows its wire struct
