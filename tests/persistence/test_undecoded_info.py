@@ -58,3 +58,23 @@ def test_a_ticker_whose_info_only_the_lax_decode_takes_is_recorded(tmp_path: Any
     infos = [json.loads(info) if isinstance(info, str) else info for _, info in stored]
     assert [ts for ts, _ in stored] == [86400000, 86400001]
     assert infos == [lax, {**TICKER, "C": 86400001}]
+
+
+def test_a_funding_rate_whose_info_only_the_lax_decode_takes_is_recorded(tmp_path: Any) -> None:
+    from tests.unit.test_ticker_one_decode import UM_MARK, _streamed_mark
+
+    lax = {**UM_MARK, "r": 0.00038167}  # a JSON number where Binance sends a string
+    _, funding = _streamed_mark("usdm", lax)
+    assert funding.fundingRate == 0.00038167 and funding["info"] == lax
+    with pytest.raises(ProtocolError):
+        funding.info  # noqa: B018
+    url = f"sqlite:///{tmp_path / 'funding.sqlite'}"
+    recorder = Recorder(None, url, exchange="test", markets=False, raw=False, streams=())
+    try:
+        assert recorder.offer("funding_rates", [funding], {"exchange": "test"})
+        assert recorder.flush(timeout=30), recorder.error
+    finally:
+        report = recorder.close()
+    assert recorder.error is None and report.written == {"funding_rates": 1}
+    [(info,)] = rows(url, "SELECT info FROM funding_rates")
+    assert (json.loads(info) if isinstance(info, str) else info) == lax
