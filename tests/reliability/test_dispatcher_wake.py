@@ -353,3 +353,46 @@ def test_close_while_a_reader_is_held_by_backpressure_ends_the_dispatcher() -> N
     assert not closer.is_alive()
     assert dispatcher.thread is not None and not dispatcher.thread.is_alive()
     assert seen == [[0]]  # nothing ran after close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_a_forked_child_runs_its_own_dispatcher_and_the_parents_keeps_working() -> None:
+    # The parent's dispatcher is parked on its doorbell (a descriptor the child
+    # inherits). The child's own dispatcher gets its own bell and hands over; the
+    # parent's, after the child has come and gone, still wakes for every update.
+    seen: list[int] = []
+    arrived = threading.Semaphore(0)
+
+    def on_trades(batch: list[int]) -> None:
+        seen.extend(batch)
+        arrived.release()
+
+    parent = make({"trades:BTC/USDT": on_trades})
+    try:
+        parent.put_many([trade(0)])
+        assert arrived.acquire(timeout=TIMEOUT)
+        wait_for(lambda: parent._idle, TIMEOUT, "the parent's dispatcher parked")
+        pid = os.fork()
+        if pid == 0:  # the child: never return into pytest
+            status = 1
+            try:
+                got = threading.Semaphore(0)
+                child = make({"trades:BTC/USDT": lambda batch: got.release()})
+                for n in range(50):
+                    child.put_many([trade(n)])
+                    if not got.acquire(timeout=TIMEOUT):
+                        break
+                else:
+                    child.close(timeout=TIMEOUT)
+                    status = 0 if child.thread and not child.thread.is_alive() else 3
+            finally:
+                os._exit(status)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        for n in range(1, 51):
+            parent.put_many([trade(n)])
+            assert arrived.acquire(timeout=TIMEOUT), f"update {n} was never handed over"
+        assert seen == list(range(51))
+    finally:
+        parent.close(timeout=TIMEOUT)
+    assert parent.thread is not None and not parent.thread.is_alive()
