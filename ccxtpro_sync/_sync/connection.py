@@ -867,9 +867,9 @@ class Connection(Generic[P_co]):
         or after a frame that means more (its result is returned, to be acted on with
         the lock released) or that raised (the error is returned). Returns the index of
         the next frame and that result, or None. Runs no user code."""
-        receive = self._protocol.receive
         count = len(messages)
         with self._lock:
+            receive = self._protocol.receive  # the protocol is read under its lock only
             while index < count:
                 opcode, data = messages[index]
                 if opcode > OP_BINARY:
