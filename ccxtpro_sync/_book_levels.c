@@ -242,7 +242,8 @@ apply_levels(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t limit = 0;
     int limited = limit_obj != Py_None;
     if (limited) {
-        limit = PyLong_AsSsize_t(limit_obj);
+        /* clipped: a limit past the machine size caps nothing, as in Python */
+        limit = PyNumber_AsSsize_t(limit_obj, NULL);
         if (limit == -1 && PyErr_Occurred())
             return NULL;
     }

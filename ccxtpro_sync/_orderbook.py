@@ -226,8 +226,9 @@ class LocalOrderBook(Generic[N]):
         number: Callable[[str], Any] = float,
         parsed: bool = False,
     ) -> None:
-        if limit is not None and limit < 1:
-            raise ValueError(f"limit must be >= 1 or None, got {limit}")
+        # An integer: a float limit would fail every diff in the C level loop alone.
+        if limit is not None and (type(limit) is not int or limit < 1):
+            raise ValueError(f"limit must be an integer >= 1 or None, got {limit!r}")
         self.symbol = symbol
         self.limit = limit
         self.parse: Callable[[str], N] = number

@@ -225,7 +225,7 @@ class _Unified(msgspec.Struct, DictAccess, kw_only=True, gc=False):
 def _repr_reading_info(obj: Any) -> str:
     """msgspec's repr, with ``info`` as its attribute reads (msgspec's own would show
     an undecoded one as ``<msgspec.Raw object>``)."""
-    fields = ", ".join(f"{k}={getattr(obj, k)!r}" for k in obj.__struct_fields__)
+    fields = ", ".join(f"{k}={_shown(obj, k)!r}" for k in obj.__struct_fields__)
     return f"{type(obj).__name__}({fields})"
 
 
@@ -264,6 +264,17 @@ class Ticker(_Unified, kw_only=False):
 
     def __repr__(self) -> str:
         return _repr_reading_info(self)
+
+
+def _shown(obj: Any, field: str) -> Any:
+    """A field for ``repr``: an undecoded info whose strict decode refuses the payload
+    (one only the lax decode took) shows as its JSON object; repr never raises."""
+    if field != "info":
+        return getattr(obj, field)
+    try:
+        return obj.info
+    except Exception:  # the exchange's decoder refused it: show what x["info"] gives
+        return _plain(_stored_info(obj))
 
 
 class _LazyInfo:

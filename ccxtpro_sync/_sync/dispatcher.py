@@ -254,11 +254,13 @@ class Dispatcher:
         call = self._call
         while True:
             with lock:
-                item = pop()
-                if item is None and self._closed:
-                    # Every ring so far woke a wait of ours, and none can follow.
+                if self._closed:
+                    # Pending updates are discarded: also those a reader held by
+                    # backpressure queued after close() (taking one would park us for
+                    # good after it, on a bell nobody rings any more).
                     bell.close()
                     return
+                item = pop()
                 # Nothing queued behind this update: park once it is handled, unless a
                 # producer signals meanwhile. One lock round per update, not two.
                 park = not queued

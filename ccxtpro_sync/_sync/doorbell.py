@@ -13,6 +13,7 @@ and runs straight away. Measured on the reader -> dispatcher hand-over at a stea
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from functools import partial
 
@@ -30,14 +31,23 @@ class Doorbell:
         """``eventfd``: use an eventfd (default: where the platform has one) or a pipe."""
         if eventfd is None:
             eventfd = hasattr(os, "eventfd")
-        if eventfd:  # Linux: one descriptor, a counter, no buffer
-            self._read = self._write = os.eventfd(0, os.EFD_CLOEXEC)
-            ring: Callable[[], object] = partial(os.eventfd_write, self._write, 1)
-            wait: Callable[[], object] = partial(os.eventfd_read, self._read)
-        else:
-            self._read, self._write = os.pipe()  # not inherited by children (PEP 446)
-            ring = partial(os.write, self._write, b"\x00")
-            wait = partial(os.read, self._read, 512)
+        ring: Callable[[], object]
+        wait: Callable[[], object]
+        try:
+            if eventfd:  # Linux: one descriptor, a counter, no buffer
+                self._read = self._write = os.eventfd(0, os.EFD_CLOEXEC)
+                ring = partial(os.eventfd_write, self._write, 1)
+                wait = partial(os.eventfd_read, self._read)
+            else:
+                self._read, self._write = os.pipe()  # not inherited by children (PEP 446)
+                ring = partial(os.write, self._write, b"\x00")
+                wait = partial(os.read, self._read, 512)
+        except OSError:
+            # No descriptor to be had (the process is at its limit): a bell without one.
+            # It wakes with the GIL held (the slower hand-over) but never fails; raising
+            # here would fail the reader that starts the dispatcher, frame after frame.
+            self._read = self._write = -1
+            ring, wait = _semaphore_bell()
         #: Wake the waiter; the GIL is released during the system call. (Partials of
         #: the ``os`` functions: no Python frame on the hot path.)
         self.ring = ring
@@ -50,6 +60,21 @@ class Doorbell:
         if self._closed:
             return
         self._closed = True
+        if self._read < 0:  # the bell without a descriptor
+            return
         os.close(self._read)
         if self._write != self._read:
             os.close(self._write)
+
+
+def _semaphore_bell() -> tuple[Callable[[], object], Callable[[], object]]:
+    """``ring`` and ``wait`` of a bell made of a semaphore: rings before a wait add up
+    to one wake-up, as with a descriptor."""
+    rung = threading.Semaphore(0)
+
+    def wait() -> None:
+        rung.acquire()
+        while rung.acquire(blocking=False):  # consume every ring so far
+            pass
+
+    return rung.release, wait

@@ -157,7 +157,8 @@ def message_dropped(exchange: LocalExchange, record: Record) -> None:
     release = threading.Event()
     with make(exchange) as client:
         # A small pending bound: the binance config has no key for it yet.
-        client.hub = Hub(owner=client, name=f"ccxtpro_sync-{client.name}", max_items=3)
+        # max_lag: the reader waits that long for the stuck callback, then drops
+        client.hub = Hub(owner=client, name=f"ccxtpro_sync-{client.name}", max_items=3, max_lag=0.5)
 
         def stuck(trades: Any) -> None:
             release.wait(10)

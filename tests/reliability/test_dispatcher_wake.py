@@ -12,6 +12,7 @@ gone once the dispatcher has ended.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -266,3 +267,134 @@ def test_a_doorbell_wakes_its_waiter_once_per_ring_and_keeps_an_early_ring(event
         thread.join(TIMEOUT)
         bell.close()
         bell.close()  # idempotent
+
+
+FD_LIMIT_SCRIPT = """
+import os, resource, sys, threading
+from ccxtpro_sync._core.events import Delivery, Policy
+from ccxtpro_sync._core.router import Router
+from ccxtpro_sync._sync.dispatcher import Dispatcher
+
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (min(256, soft), hard))
+hog = []
+try:
+    while True:
+        hog.append(os.open(os.devnull, os.O_RDONLY))
+except OSError:
+    pass  # not one descriptor left, as at a busy process's limit
+seen = []
+arrived = threading.Semaphore(0)
+router = Router()
+router.add_callback("trades:X", lambda batch: (seen.extend(batch), arrived.release()))
+dispatcher = Dispatcher(router.callbacks, name="ccxtpro_sync-test-dispatcher")
+for n in range(50):  # handed over one by one: each a park and a wake-up
+    dispatcher.put_many([Delivery("trades:X", [n], Policy.APPEND)])
+    assert arrived.acquire(timeout=10), f"update {n} was never handed over"
+dispatcher.close(timeout=10)
+assert not dispatcher.thread.is_alive()
+print("seen", len(seen), seen == list(range(50)))
+"""
+
+
+def test_a_dispatcher_started_with_no_descriptor_left_still_hands_over() -> None:
+    # Without a descriptor for its doorbell, the dispatcher's start raised OSError into
+    # the reader that delivered: a "socket error", a reconnect, and again, frame after
+    # frame, while callbacks never ran. It must fall back to a bell without one.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run(
+        [sys.executable, "-c", FD_LIMIT_SCRIPT],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["seen", "50", "True"]
+
+
+def test_close_while_a_reader_is_held_by_backpressure_ends_the_dispatcher() -> None:
+    # A slow callback, a reader held by backpressure in the middle of its burst, and
+    # close(): the reader's wait ends and the rest of its burst lands in the cleared
+    # queue. The dispatcher must end after the callback now running -- not take those
+    # updates, run them after close(), and park for good on a bell nobody rings.
+    release = threading.Event()
+    running = threading.Event()
+    seen: list[list[int]] = []
+
+    def on_trades(batch: list[int]) -> None:
+        seen.append(batch)
+        running.set()
+        release.wait(TIMEOUT)
+
+    router: Router[object] = Router()
+    router.add_callback("trades:BTC/USDT", on_trades)
+    dispatcher = Dispatcher(
+        router.callbacks, name="ccxtpro_sync-test-dispatcher", max_items=2, max_lag=60.0
+    )
+    try:
+        dispatcher.put_many([trade(0)])
+        assert running.wait(TIMEOUT)  # the callback runs, and holds the dispatcher
+        reader = threading.Thread(
+            target=dispatcher.put_many,
+            args=([trade(n) for n in range(1, 6)],),
+            name="ccxtpro_sync-test-reader",
+        )
+        reader.start()
+        wait_for(lambda: dispatcher.blocked, TIMEOUT, "the reader held by backpressure")
+        closer = threading.Thread(
+            target=dispatcher.close, kwargs={"timeout": TIMEOUT}, name="ccxtpro_sync-test-closer"
+        )
+        closer.start()
+        reader.join(TIMEOUT)  # its wait ended with close(); the rest of its burst queued
+        assert not reader.is_alive()
+    finally:
+        release.set()
+    closer.join(TIMEOUT + 1)
+    assert not closer.is_alive()
+    assert dispatcher.thread is not None and not dispatcher.thread.is_alive()
+    assert seen == [[0]]  # nothing ran after close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_a_forked_child_runs_its_own_dispatcher_and_the_parents_keeps_working() -> None:
+    # The parent's dispatcher is parked on its doorbell (a descriptor the child
+    # inherits). The child's own dispatcher gets its own bell and hands over; the
+    # parent's, after the child has come and gone, still wakes for every update.
+    seen: list[int] = []
+    arrived = threading.Semaphore(0)
+
+    def on_trades(batch: list[int]) -> None:
+        seen.extend(batch)
+        arrived.release()
+
+    parent = make({"trades:BTC/USDT": on_trades})
+    try:
+        parent.put_many([trade(0)])
+        assert arrived.acquire(timeout=TIMEOUT)
+        wait_for(lambda: parent._idle, TIMEOUT, "the parent's dispatcher parked")
+        pid = os.fork()
+        if pid == 0:  # the child: never return into pytest
+            status = 1
+            try:
+                got = threading.Semaphore(0)
+                child = make({"trades:BTC/USDT": lambda batch: got.release()})
+                for n in range(50):
+                    child.put_many([trade(n)])
+                    if not got.acquire(timeout=TIMEOUT):
+                        break
+                else:
+                    child.close(timeout=TIMEOUT)
+                    status = 0 if child.thread and not child.thread.is_alive() else 3
+            finally:
+                os._exit(status)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        for n in range(1, 51):
+            parent.put_many([trade(n)])
+            assert arrived.acquire(timeout=TIMEOUT), f"update {n} was never handed over"
+        assert seen == list(range(51))
+    finally:
+        parent.close(timeout=TIMEOUT)
+    assert parent.thread is not None and not parent.thread.is_alive()

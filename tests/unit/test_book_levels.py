@@ -321,3 +321,23 @@ def test_the_book_behaves_as_the_dict_book_did(number: str, limit: int | None) -
             assert book.is_crossed() == (
                 bool(view.bids) and bool(view.asks) and view.bids[0][0] >= view.asks[0][0]
             )
+
+
+@pytest.mark.usefixtures("book_levels")
+@pytest.mark.parametrize("limit", [2**63, 2**70])
+def test_a_limit_beyond_the_machine_size_caps_nothing_in_either_loop(limit: int) -> None:
+    # orderBookDepth is the user's number, not checked against sys.maxsize: a limit
+    # no book reaches keeps every level, in C as in Python (not OverflowError per diff).
+    book: LocalOrderBook[float] = LocalOrderBook("X/Y", limit=limit, parsed=True)
+    book.reset([(1.0, 1.0)], [(3.0, 1.0)], nonce=1)
+    book.apply([(2.0, 1.0)], [(2.5, 1.0)], nonce=2)
+    snap = book.snapshot()
+    assert snap.bids == [[2.0, 1.0], [1.0, 1.0]] and snap.asks == [[2.5, 1.0], [3.0, 1.0]]
+
+
+@pytest.mark.parametrize("limit", [1e9, 10.0, "10", True])
+def test_a_limit_that_is_not_an_integer_is_refused_when_the_book_is_made(limit: Any) -> None:
+    # A float depth (a JSON config's 1000.0) failed every diff in the compiled loop and
+    # none in the Python one: refused up front, the same way for both.
+    with pytest.raises(ValueError, match="limit must be"):
+        LocalOrderBook("X/Y", limit=limit)

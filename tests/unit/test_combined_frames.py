@@ -8,8 +8,10 @@ that both paths mean the same thing, on plain bytes."""
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
+import tracemalloc
 from decimal import Decimal
 from typing import Any
 
@@ -188,3 +190,31 @@ def test_only_subscribed_streams_are_bound_so_a_hostile_server_cannot_grow_the_t
     assert list(proto._bound) == [TRADES.encode()]
     proto.unsubscribe([TRADES])
     assert proto._bound == {}
+
+
+def test_frames_of_ever_new_unwanted_streams_retain_no_memory() -> None:
+    # A hostile (or confused) server naming a new stream in every frame: each gets the
+    # general path's error, and nothing is kept per name (binding is for wanted streams).
+    proto, _, _ = setup()
+    proto.receive(agg(1), 0.0)  # a wanted stream binds
+
+    def unwanted(i: int) -> bytes:
+        return agg(2, stream=f"x{i:07d}@aggTrade")
+
+    for i in range(200):  # warm-up: caches of the error path
+        proto.receive(unwanted(i), 0.0)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.take_snapshot()
+        frames = 2_000
+        for i in range(200, 200 + frames):
+            result = proto.receive(unwanted(i), 0.0)
+            assert isinstance(result, Inbound) and isinstance(result.errors[0], BadSymbol)
+        gc.collect()
+        after = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    kept = sum(d.size_diff for d in after.compare_to(before, "filename"))
+    assert kept < frames * 4, f"{kept / frames:.1f} bytes kept per unwanted stream's frame"
+    assert [t.id for t in trades_of(proto.receive(agg(2), 0.0))] == ["2"]  # still bound

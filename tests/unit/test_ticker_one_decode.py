@@ -238,3 +238,43 @@ def test_a_streamed_mark_price_shows_its_info_decoded() -> None:
     for value in (ticker, funding):
         assert "info=MarkPriceEvent(event_type='markPriceUpdate'" in repr(value)
         assert repr(value).startswith(f"{type(value).__name__}(symbol='BTC/USDT:USDT', timestamp=")
+
+
+def test_a_ticker_whose_info_the_strict_decode_refuses_still_has_a_repr() -> None:
+    # A number sent as a JSON number passes the lax decode: the ticker is delivered, and
+    # printing or logging it (repr, str, f-strings) must not raise its info's error.
+    payload = {**TICKER, "c": 16602.26}
+    [delivery] = _route(_data("spot"), "btcusdt@ticker", payload)
+    ticker = delivery.value
+    with pytest.raises(ProtocolError):
+        ticker.info  # noqa: B018
+    shown = repr(ticker)
+    assert shown == str(ticker) == f"{ticker}"
+    assert shown.startswith("Ticker(symbol='BTC/USDT'") and "'c': 16602.26" in shown
+    [good] = _route(_data("spot"), "btcusdt@ticker", TICKER)
+    assert "info=TickerEvent(" in repr(good.value)  # a good payload shows its wire struct
+
+
+@pytest.mark.parametrize(
+    ("stream", "payload"),
+    [
+        ("btcusdt@miniTicker", {**MINI, "C": 1672515782136}),
+        ("btcusdt@bookTicker", {**SPOT_BOOK, "C": 5}),
+        ("btcusdt@bookTicker", {**UM_BOOK, "C": 5, "c": "1"}),
+        ("btcusdt@ticker", {**TICKER, "u": 7}),
+    ],
+    ids=["mini+C", "spot-book+C", "um-book+C+c", "ticker+u"],
+)
+def test_a_key_binance_adds_to_a_payload_does_not_change_how_its_info_reads(
+    stream: str, payload: dict[str, Any]
+) -> None:
+    # A new key that another payload type has (a mini ticker's close time "C") made
+    # info read as that other type, and ticker.info raised ProtocolError.
+    kind = "usdm" if payload.get("e") == "bookTicker" else "spot"
+    [delivery] = _route(_data(kind), stream, payload)
+    ticker = delivery.value
+    name = stream.split("@")[1]
+    decoder = {"miniTicker": w.MINI_TICKER_DECODER, "bookTicker": w.BOOK_TICKER_DECODER,
+               "ticker": w.TICKER_DECODER}[name]  # fmt: skip
+    assert ticker.info == w.decode(decoder, json.dumps(payload).encode(), name)
+    assert ticker["info"] == payload

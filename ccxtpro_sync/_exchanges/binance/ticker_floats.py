@@ -340,13 +340,24 @@ _NONE: Final = msgspec.Raw(b"")
 
 
 class _Shape(msgspec.Struct, gc=False):
-    """The keys that tell the payloads apart: of the four, only a 24hrTicker has ``C``
-    (its close time), only a book ticker ``u``, and of the other two only a mini
-    ticker ``c``; the fast structs above require them."""
+    """The keys that tell the payloads apart: the event type ``e`` where there is one
+    (a key Binance adds to a payload must not change its reading); the fast structs
+    require it of all but a spot book ticker, which has ``u``. Failing those, only a
+    24hrTicker has ``C`` (its close time) and, of the other two, a mini ticker ``c``."""
 
+    e: str = ""
     C: msgspec.Raw = _NONE
     u: msgspec.Raw = _NONE
     c: msgspec.Raw = _NONE
+
+
+#: Event type -> (strict decoder, label) of an undecoded info.
+_BY_EVENT: Final[dict[str, tuple[msgspec.json.Decoder[Any], str]]] = {
+    "24hrTicker": (wire.TICKER_DECODER, "ticker"),
+    "24hrMiniTicker": (wire.MINI_TICKER_DECODER, "miniTicker"),
+    "bookTicker": (wire.BOOK_TICKER_DECODER, "bookTicker"),
+    "markPriceUpdate": (wire.MARK_PRICE_DECODER, "markPrice"),
+}
 
 
 _decode_shape: Final = msgspec.json.Decoder(_Shape).decode
@@ -359,10 +370,13 @@ def _info(data: msgspec.Raw) -> Any:
         shape = _decode_shape(data)
     except _FAST:
         shape = _Shape(C=data)  # not JSON: the strict decode below says so
+    known = _BY_EVENT.get(shape.e)
+    if known is not None:
+        return wire.decode(known[0], data, known[1])
+    if shape.u:  # without ``e``: a spot book ticker, whatever keys it gained
+        return wire.decode(wire.BOOK_TICKER_DECODER, data, "bookTicker")
     if shape.C:
         return wire.decode(wire.TICKER_DECODER, data, "ticker")
-    if shape.u:
-        return wire.decode(wire.BOOK_TICKER_DECODER, data, "bookTicker")
     if shape.c:
         return wire.decode(wire.MINI_TICKER_DECODER, data, "miniTicker")
     return _mark_info(data)
