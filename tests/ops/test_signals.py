@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from ccxtpro_sync import ExchangeNotAvailable, RateLimitExceeded, signals
+from ccxtpro_sync._core.events import Inbound
 from ccxtpro_sync._sync.hub import Hub
 from ccxtpro_sync.simulator import LocalExchange
 
@@ -330,6 +331,14 @@ def test_a_signal_with_no_receivers_builds_no_payload(
         exchange.faults.drop()  # a reconnect: closed, started, resubscribed
         client.watch_ticker(SPOT)
         assert client.connections()[0].reconnects == 1
+    assert calls == []
+
+    # A notice (gap, backfill) enters like a frame's: with nobody listening it is not sent.
+    with make(exchange) as client:
+        client.watch_ticker(SPOT)
+        [conn] = [c for pool in client._pools.values() for c in pool]
+        notice = {"symbol": SPOT, "timeframe": None, "count": 1, "first": 1, "last": 1}
+        conn.feed(lambda _protocol: Inbound(notices=[("trades_backfilled", notice)]))
     assert calls == []
 
     # The same run with one receiver: the spy now sees that signal, only that one.
