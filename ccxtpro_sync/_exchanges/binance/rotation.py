@@ -84,7 +84,9 @@ class RotationRouter:
         with self._lock:
             if self.retired:
                 return []
-            items = keys.offer(stream, key, tie, self.source, (data, now))
+            # batch=now: the reader passes one receive time for every frame of a chunk
+            # and hands the chunk's deliveries over after it (DeliveredKeys.offer).
+            items = keys.offer(stream, key, tie, self.source, (data, now), batch=now)
             if len(items) == 1:
                 return self._data.route(stream, *items[0])
             return _merge([self._data.route(stream, d, t) for d, t in items])
@@ -111,7 +113,7 @@ class RotationRouter:
         with self._lock:
             if self.retired:
                 return [raw]
-            items = keys.offer(stream, key, tie, self.source, (data, now))
+            items = keys.offer(stream, key, tie, self.source, (data, now), batch=now)
             if len(items) == 1 and items[0][0] is data:
                 return self._data.route_raw(stream, data, now, raw)
             return _merge([[raw], *(self._data.route(stream, d, t) for d, t in items)])
