@@ -24,6 +24,7 @@ from __future__ import annotations
 import collections
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Literal
 
@@ -140,10 +141,15 @@ class WebSocketClient:
     # -- sending ---------------------------------------------------------------------
     def send(self, message: Any, *, timeout: float | None = None) -> None:
         """Send one text frame: a str, UTF-8 bytes, or an object sent as JSON.
-        Waits (at most ``timeout``) until the client is connected and ready."""
+
+        Waits at most ``timeout`` (default: the client's) until the client is ready and
+        the frame can go out; ``RequestTimeout`` (frame not sent) when the rate limit or a
+        peer that stopped reading would hold it longer."""
         frame = encode(message)
-        self._wait_usable(timeout)
-        self.connection.call(lambda _protocol: ([], [frame]))
+        seconds = self.timeout if timeout is None else check_timeout(timeout)
+        deadline = time.monotonic() + seconds
+        self._wait_usable(seconds)
+        self.connection.call(lambda _protocol: ([], [frame]), max(0.0, deadline - time.monotonic()))
 
     def request(self, payload: Any, *, timeout: float | None = None) -> Any:
         """Send ``payload`` and return the reply that carries its key.

@@ -359,7 +359,10 @@ class Connection(Generic[P_co]):
         deadline = time.monotonic() + (timeout or 0.0)
         try:
             if frames:
-                self._send_paced(frames)
+                # A restored intent (a subscription) is recorded by the protocol and
+                # must reach the socket, however late; a request is abandoned unsent.
+                bounded = timeout is not None and not restored_on_reconnect
+                self._send_paced(frames, deadline if bounded else None)
             result: Any = None
             for request_id, future in futures:
                 try:
@@ -948,24 +951,48 @@ class Connection(Generic[P_co]):
                     )
 
     # -- sending -----------------------------------------------------------------------
-    def _send_paced(self, frames: list[str]) -> None:
-        """Send frames in order, within the exchange's incoming-message rate limit."""
+    def _send_paced(self, frames: list[str], deadline: float | None = None) -> None:
+        """Send frames in order, within the exchange's incoming-message rate limit.
+
+        With a ``deadline`` (``time.monotonic()``), a frame that cannot start before it
+        (its pacing slot is later, or another sender is stuck on a socket the peer
+        does not read) is not sent: ``RequestTimeout`` says so. Without one, the wait
+        is bounded by the socket's own timeout only (the reader's and heartbeat's
+        sends, which must go out eventually)."""
         for frame in frames:
-            with self._send_lock:
+            self._acquire_send_lock(deadline)
+            try:
                 if self._pacer is None:
                     delay = self._bucket.reserve(time.monotonic())
                 else:
                     delay = self._pacer.reserve(time.monotonic(), frame)
+            finally:
+                self._send_lock.release()
+            if deadline is not None and delay > 0 and time.monotonic() + delay > deadline:
+                raise RequestTimeout(
+                    f"{self.name}: not sent: the rate limit's next slot is {delay:.3f}s away,"
+                    " past the call's timeout"
+                )
             if delay > 0 and self._closing.wait(delay):
                 raise ClientClosed(f"{self.name}: closed")
             ws = self._ws
             if ws is None:
                 raise ConnectionClosed(f"{self.name}: not connected")
+            self._acquire_send_lock(deadline)
             try:
-                with self._send_lock:
-                    ws.send(frame)
+                ws.send(frame)
             except (OSError, websocket.WebSocketException) as error:
                 raise ConnectionClosed(f"{self.name}: send failed: {error}") from error
+            finally:
+                self._send_lock.release()
+
+    def _acquire_send_lock(self, deadline: float | None) -> None:
+        left = -1.0 if deadline is None else max(0.0, deadline - time.monotonic())
+        if not self._send_lock.acquire(timeout=left):
+            raise RequestTimeout(
+                f"{self.name}: not sent: another send has been blocked on the socket"
+                " (the peer is not reading) past the call's timeout"
+            )
 
     # -- helpers -----------------------------------------------------------------------
     def _join_reader(self, thread: threading.Thread, timeout: float) -> None:

@@ -93,8 +93,11 @@ class Writer:
         self._queue: deque[Entry] = deque()
         self._cond = threading.Condition()
         self._closing = False
-        self._busy = False
         self._failures = 0
+        # Entries ever queued, and entries done with (written, refused or dropped); the
+        # queue is FIFO, so ``_settled >= n`` means the first ``n`` are all done.
+        self._queued_total = 0
+        self._settled = 0
         self.written = 0
         self.duplicates = 0
         self.errors = 0
@@ -113,9 +116,12 @@ class Writer:
         with self._cond:
             if self._closing:
                 return []
+            before = len(self._queue)
             self._queue.extend(entries)
+            self._queued_total += len(self._queue) - before
             while len(self._queue) > self.max_buffer:
                 dropped.append(self._queue.popleft())
+            self._settled += len(dropped)
             self._cond.notify()
         if dropped and report:
             self.report_dropped(dropped)
@@ -150,9 +156,12 @@ class Writer:
             }
 
     def flush(self, timeout: float) -> bool:
-        """Wait until everything queued so far is written (or refused); False on timeout."""
+        """Wait until everything queued before this call is written (or refused, or
+        dropped); False on timeout. Entries queued meanwhile are not waited for, so a
+        busy collector's flush returns as soon as its past is in Redis."""
         with self._cond:
-            return self._cond.wait_for(lambda: not self._queue and not self._busy, timeout)
+            target = self._queued_total
+            return self._cond.wait_for(lambda: self._settled >= target, timeout)
 
     def close(self, timeout: float = 5.0) -> None:
         """Write what is queued (up to ``timeout`` seconds), then stop. Idempotent;
@@ -165,6 +174,7 @@ class Writer:
             self._closing = True
             left = list(self._queue)
             self._queue.clear()
+            self._settled += len(left)
             self._failures = -1  # makes a thread still in back-off leave at once
             self._cond.notify_all()
         if left:
@@ -175,7 +185,6 @@ class Writer:
     def _run(self) -> None:
         while True:
             with self._cond:
-                self._busy = False
                 self._cond.notify_all()
                 while not self._queue and not self._closing:
                     self._cond.wait()
@@ -184,7 +193,6 @@ class Writer:
                 batch = [
                     self._queue.popleft() for _ in range(min(self.batch_size, len(self._queue)))
                 ]
-                self._busy = True
             try:
                 results = self._write(batch)
             except (redis.ConnectionError, redis.TimeoutError, OSError) as error:
@@ -227,7 +235,9 @@ class Writer:
             self.written += written
             self.duplicates += duplicates
             self.errors += errors
+            self._settled += len(batch)
             self._failures = min(self._failures, 0)
+            self._cond.notify_all()
         if self._on_book_lost is not None:
             for symbol in lost_books:
                 self._on_book_lost(symbol)
@@ -238,6 +248,7 @@ class Writer:
             self._queue.extendleft(reversed(batch))
             while len(self._queue) > self.max_buffer:
                 dropped.append(self._queue.popleft())
+            self._settled += len(dropped)
         if dropped:
             self._count_dropped(dropped, "buffer full while Redis was unreachable")
 

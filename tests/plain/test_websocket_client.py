@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
+import hashlib
 import json
+import re
 import socket
 import threading
 from typing import Any
@@ -13,6 +17,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed as ServerSideClosed
 
 from ccxtpro_sync import ClientClosed, ConnectionClosed, RequestTimeout, WebSocketClient
+from ccxtpro_sync._sync.connection import _writable
 from ccxtpro_sync._sync.reconnect import default_reconnect_policy
 
 from .servers import LocalServer, PingSpy, reply
@@ -408,3 +413,99 @@ def test_a_probe_sent_into_a_dead_socket_reconnects_and_keeps_the_reader() -> No
             assert not client.closed
             client.wait_ready(WAIT)  # and it is back once more
         assert server.connections >= rounds
+
+
+class _DeafServer:
+    """Completes the websocket handshake, then never reads again: the client's sends
+    fill the kernel's buffers and block, as against a peer that stopped reading."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"ws://127.0.0.1:{self._listener.getsockname()[1]}"
+        self._peers: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):
+            peer, _ = self._listener.accept()
+            self._peers.append(peer)
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += peer.recv(4096)
+            key = re.search(rb"Sec-WebSocket-Key: *(\S+)", head, re.IGNORECASE)
+            assert key is not None
+            digest = hashlib.sha1(key.group(1) + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11")
+            accept = base64.b64encode(digest.digest())
+            peer.sendall(
+                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+            )
+
+    def close(self) -> None:
+        self._listener.close()
+        for peer in self._peers:
+            peer.close()
+        self._thread.join(WAIT)
+
+
+def test_a_send_behind_one_stuck_on_a_deaf_peer_times_out_unsent() -> None:
+    """Every blocking call takes a timeout: a frame queued behind a send that a peer
+    no longer reading has blocked is given up at the caller's timeout, unsent
+    (``RequestTimeout``), instead of waiting on the send lock for as long as the stuck
+    send lasts; ``close()`` then frees the stuck sender too."""
+    server = _DeafServer()
+    client = WebSocketClient(server.url, heartbeat="disabled", read_timeout=600.0,
+                             timeout=WAIT, name="deaf")  # fmt: skip
+    stuck_error: list[BaseException] = []
+    behind: list[BaseException | None] = []
+    try:
+        client.wait_ready(WAIT)
+        connection = client.connection
+
+        sent = [0]
+
+        def flood() -> None:
+            try:
+                while True:
+                    client.send("x" * 1_000_000, timeout=600.0)
+                    sent[0] += 1
+            except Exception as error:
+                stuck_error.append(error)
+
+        flooder = threading.Thread(target=flood, daemon=True)
+        flooder.start()
+        # Stuck: the send lock held at two looks in a row with no frame finished in
+        # between (the lock is also taken briefly per frame for the rate limit, but a
+        # frame's two holds are separated by its send), and the socket takes no more.
+        blocked = threading.Event()
+        seen: tuple[bool, int] = (False, -1)
+        while not blocked.wait(0.01):
+            assert flooder.is_alive(), stuck_error
+            ws = connection._ws
+            look = (connection._send_lock.locked(), sent[0])
+            if look[0] and look == seen and ws is not None and not _writable(ws.sock):
+                blocked.set()
+            seen = look
+
+        def send_behind() -> None:
+            try:
+                client.send({"op": "small"}, timeout=0.2)
+                behind.append(None)
+            except Exception as error:
+                behind.append(error)
+
+        second = threading.Thread(target=send_behind, daemon=True)
+        second.start()
+        second.join(WAIT)
+        assert behind, "the send behind the stuck one waited past its timeout"
+        assert isinstance(behind[0], RequestTimeout), behind
+        assert isinstance(behind[0], TimeoutError)
+        assert "not sent" in str(behind[0])
+        assert flooder.is_alive()  # the first is still stuck: the peer never read
+    finally:
+        client.close()
+        server.close()
+    flooder.join(WAIT)
+    assert not flooder.is_alive(), "close() left the stuck sender blocked"
+    assert stuck_error and isinstance(stuck_error[0], ConnectionClosed), stuck_error

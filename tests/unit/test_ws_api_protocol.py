@@ -24,7 +24,11 @@ from ccxtpro_sync._exchanges.binance.environments import (
     route_for_stream,
 )
 from ccxtpro_sync._exchanges.binance.markets import Markets
-from ccxtpro_sync._exchanges.binance.precision import amount_to_precision, price_to_precision
+from ccxtpro_sync._exchanges.binance.precision import (
+    amount_to_precision,
+    cost_to_precision,
+    price_to_precision,
+)
 from ccxtpro_sync._exchanges.binance.signing import verify_ws_api_request
 from ccxtpro_sync._exchanges.binance.user_data import (
     ListenKeyAction,
@@ -32,6 +36,7 @@ from ccxtpro_sync._exchanges.binance.user_data import (
     UserDataState,
 )
 from ccxtpro_sync._exchanges.binance.ws_api import USER_DATA_SUBSCRIBED, BinanceWsApiProtocol
+from ccxtpro_sync._exchanges.binance.ws_api_requests import new_order_params
 from ccxtpro_sync._structures import Balance, Balances, Order
 
 from .test_private_parsers import EXECUTION_NEW, spot_market, usdm_market
@@ -135,13 +140,23 @@ def test_route_for_stream():
 def test_precision_formatting():
     market = spot_market()  # price tick 0.000001, amount step 0.0001
     assert amount_to_precision(market, 1.23456789) == "1.2345"
-    assert amount_to_precision(market, Decimal("2")) == "2.0000"
+    assert amount_to_precision(market, Decimal("2")) == "2"  # no padding, as the CCXT helper
     assert price_to_precision(market, 0.10264449) == "0.102644"
     assert price_to_precision(market, "0.1026445") == "0.102645"
+    assert cost_to_precision(market, "12.3456789") == "12.345678"  # truncated to the tick
     with pytest.raises(InvalidOrder):
         amount_to_precision(market, 0.00001)
     with pytest.raises(BadRequest):
         price_to_precision(market, "abc")
+    with pytest.raises(BadRequest):
+        amount_to_precision(market, float("nan"))
+
+
+def test_a_market_buy_by_cost_is_truncated_never_rounded_up():
+    """``quoteOrderQty`` is money the user spends: half a tick more than asked is not theirs."""
+    market = spot_market()  # price tick 0.000001
+    params = new_order_params(market, "market", "buy", None, None, {"cost": "10.0000009"})
+    assert params["quoteOrderQty"] == "10"
 
 
 # ------------------------------------------------------------------ signing and resume
@@ -245,7 +260,7 @@ def test_futures_never_log_on_and_have_no_ws_user_data(ed_creds):
     )
     params = sent(frame)["params"]
     assert params["timeInForce"] == "GTX" and params["reduceOnly"] == "true"
-    assert params["quantity"] == "0.001" and params["price"] == "43187.0"
+    assert params["quantity"] == "0.001" and params["price"] == "43187"
     assert params["newOrderRespType"] == "RESULT" and "signature" in params
     verify_ws_api_request(params, ed_creds.verify_key())
     _, modify = protocol.send(
@@ -266,7 +281,7 @@ def test_spot_edit_uses_amend_or_cancel_replace(hmac_creds):
         ws_requests.edit_order(protocol.context, "5", "ETH/BTC", "limit", "buy", 0.5)
     )
     assert sent(amend)["method"] == "order.amend.keepPriority"
-    assert sent(amend)["params"]["newQty"] == "0.5000"
+    assert sent(amend)["params"]["newQty"] == "0.5"
     _, replace = protocol.send(
         ws_requests.edit_order(protocol.context, "5", "ETH/BTC", "limit", "buy", 0.5, 0.1)
     )

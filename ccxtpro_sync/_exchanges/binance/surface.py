@@ -24,11 +24,11 @@ from __future__ import annotations
 import math
 import re
 import time
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final
 
 from ..._exceptions import InvalidArgument, InvalidOrder
 from ..._structures import Market, iso8601
+from .precision import cost_to_precision, price_to_precision, to_precision
 from .wire import Product
 
 __all__ = ["TIMEFRAMES_BY_PRODUCT", "CcxtSurface"]
@@ -94,44 +94,6 @@ _CAMEL: Final = re.compile(r"(?<=[a-z])(?=[A-Z])")
 def _method_name(capability: str) -> str:
     """``watchOrderBookForSymbols`` → ``watch_order_book_for_symbols``; ``OHLCV`` stays one word."""
     return _CAMEL.sub("_", capability.replace("OHLCV", "Ohlcv")).lower()
-
-
-def _decimal(value: object, name: str) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
-        raise InvalidArgument(f"{name} must be a number, got {type(value).__name__} {value!r}")
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise InvalidArgument(f"{name} must be finite, got {value!r}")
-        return Decimal(repr(value))  # the shortest repr: 0.1 is 0.1, not 0.1000000000000000055
-    try:
-        number = Decimal(value)
-    except InvalidOperation:
-        raise InvalidArgument(f"{name} must be a number, got {value!r}") from None
-    if not number.is_finite():
-        raise InvalidArgument(f"{name} must be finite, got {value!r}")
-    return number
-
-
-def _plain(number: Decimal) -> str:
-    """Fixed-point text without trailing zeros (CCXT's NO_PADDING): ``100.10`` → ``100.1``."""
-    text = format(number, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
-
-
-def to_precision(value: object, step: object, mode: Literal["truncate", "round"], name: str) -> str:
-    """``value`` as a multiple of ``step`` (TICK_SIZE mode), as ``str``."""
-    number = _decimal(value, name)
-    if step is None:
-        return _plain(number)
-    tick = _decimal(step, "precision")
-    if tick <= 0:
-        return _plain(number)
-    units = (number / tick).to_integral_value(
-        rounding=ROUND_DOWN if mode == "truncate" else ROUND_HALF_UP
-    )
-    return _plain(units * tick)
 
 
 class CcxtSurface:
@@ -201,14 +163,11 @@ class CcxtSurface:
 
     def price_to_precision(self, symbol: str, price: object) -> str:
         """``price`` rounded (half up) to the market's tick size, as ``str``."""
-        market = self.market(symbol)
-        return to_precision(price, market.precision.price, "round", "price")
+        return price_to_precision(self.market(symbol), price)
 
     def cost_to_precision(self, symbol: str, cost: object) -> str:
         """``cost`` truncated to the market's cost step (its tick size if it has none)."""
-        precision = self.market(symbol).precision
-        step = precision.cost if precision.cost is not None else precision.price
-        return to_precision(cost, step, "truncate", "cost")
+        return cost_to_precision(self.market(symbol), cost)
 
     @staticmethod
     def milliseconds() -> int:

@@ -20,7 +20,7 @@ from ..._exceptions import BadRequest, NotSupported, ProtocolError
 from ..._structures import Market
 from .markets import Markets
 from .order_ids import client_order_id, exchange_order_id
-from .precision import amount_to_precision, price_to_precision
+from .precision import amount_to_precision, cost_to_precision, price_to_precision
 from .private_parsers import (
     parse_account_position,
     parse_account_status,
@@ -96,7 +96,7 @@ def new_order_params(  # noqa: PLR0917 (CCXT's positional arguments)
     if amount is not None:
         p["quantity"] = amount_to_precision(market, amount)
     elif cost is not None and market.spot:
-        p["quoteOrderQty"] = price_to_precision(market, cost)
+        p["quoteOrderQty"] = cost_to_precision(market, cost)  # truncated: never more than asked
     if price is not None and order_type not in ("MARKET", "STOP_MARKET", "TAKE_PROFIT_MARKET"):
         p["price"] = price_to_precision(market, price)
     if "stopPrice" in extra:
