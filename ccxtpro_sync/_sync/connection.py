@@ -914,7 +914,9 @@ class Connection(Generic[P_co]):
             if signals.protocol_error.receivers:
                 send(signals.protocol_error, self._owner, url=self.url, name=self.name, error=error)
         for name, payload in inbound.notices:
-            send(getattr(signals, name), self._owner, **payload)
+            signal = getattr(signals, name)
+            if signal.receivers:  # like every signal: sent only when someone listens
+                send(signal, self._owner, **payload)
         if inbound.tasks and self._on_tasks is not None:
             self._on_tasks(inbound.tasks)
         if inbound.deliveries:
