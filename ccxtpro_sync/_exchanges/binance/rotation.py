@@ -33,6 +33,8 @@ from .stream_protocol import Routed
 MAX_CONNECTION_AGE = 23.5 * 3600
 ROTATION_JITTER = 600.0
 ROTATION_STAGGER = 2.0
+#: Seconds the switch waits for the replacement to answer (see ``BinanceOverlap.switch``).
+SWITCH_BARRIER_TIMEOUT = 10.0
 
 _log = logging.getLogger(__name__)
 
@@ -192,6 +194,16 @@ class BinanceOverlap(Overlap):
 
         while more[0] and not new.finished:
             new.feed(release)
+        # The replacement's reader may lag: what the old connection delivered can still
+        # sit unread in the new one's socket, and read once the overlap has ended it
+        # would go out again. The exchange answers a request after everything it sent
+        # before it, so once this answer is read every such frame met the overlap's
+        # check (a repeat: dropped). On failure the rotation goes on.
+        if streams and not new.finished and new.is_ready():
+            try:
+                new.request("LIST_SUBSCRIPTIONS", timeout=SWITCH_BARRIER_TIMEOUT)
+            except (BaseError, TimeoutError) as error:
+                _log.info("%s: no answer after the switch: %r", new.name, error)
 
     def end(self, streams: list[str]) -> None:
         with self._lock:
