@@ -7,7 +7,8 @@ a busy machine inflates less), then the stages are timed together:
 
 * ``frames``: ``FrameParser.feed`` over 64 KiB reads, per frame;
 * ``envelope``: the combined-stream envelope decode (``{"stream":..,"data":..}``);
-* ``payload``: the payload decode into the wire struct (both decodes for tickers);
+* ``payload``: the payload decode into the wire struct (tickers: the one lax decode
+  of their numbers, ``ticker_floats``);
 * ``parse``: wire struct to the unified structure (trades, tickers) or the book update
   (depth: ``BookSync.on_diff``, i.e. sequencing and both sides' levels);
 * ``receive``: ``BinanceStreamProtocol.receive`` as the reader calls it, i.e. all of the
@@ -130,11 +131,13 @@ def stages(workload: str) -> dict[str, float]:
         parse = parsers.parse_agg_trade
         out["parse"] = _best(lambda: [parse(e, market, finite_float) for e in events], 2000)
     elif workload == "ticker":
-        decode_pair = ticker_floats.decode
-        out["payload"] = _best(lambda: [decode_pair(r) for r in raws], 2000)
-        pairs = [decode_pair(r) for r in raws]
-        parse_pair = ticker_floats.parse
-        out["parse"] = _best(lambda: [parse_pair(p, market, finite_float) for p in pairs], 2000)
+        decode_numbers = ticker_floats.decode
+        out["payload"] = _best(lambda: [decode_numbers(r) for r in raws], 2000)
+        decoded = [(decode_numbers(r), r) for r in raws]
+        parse_numbers = ticker_floats.parse
+        out["parse"] = _best(
+            lambda: [parse_numbers(n, r, market, finite_float) for n, r in decoded], 2000
+        )
     else:
         decode = wire.DEPTH_UPDATE_FLOAT_DECODER.decode
         out["payload"] = _best(lambda: [decode(r) for r in raws], 2000)

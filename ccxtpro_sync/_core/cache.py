@@ -7,6 +7,7 @@
 * :class:`ArrayCacheBySymbolById` — orders: an update replaces the cached
   item with the same ``(symbol, id)`` and moves it to the newest end.
 * :class:`ArrayCacheBySymbolBySide` — positions: the same, keyed by ``(symbol, side)``.
+* :class:`ArrayCacheBySymbol` — positions of a one-way account: one entry per symbol.
 
 ``newUpdates``: CCXT Pro counts, per symbol, how many entries arrived (or, for
 the keyed caches, how many distinct entries changed) since the last read, so a
@@ -32,6 +33,7 @@ from typing import Generic, Protocol, TypeVar
 __all__ = [
     "DEFAULT_LIMIT",
     "ArrayCache",
+    "ArrayCacheBySymbol",
     "ArrayCacheBySymbolById",
     "ArrayCacheBySymbolBySide",
     "ArrayCacheByTimestamp",
@@ -405,3 +407,17 @@ class ArrayCacheBySymbolBySide(_KeyedCache[TSide]):
     def get(self, symbol: str, side: str | None) -> TSide | None:
         """The cached entry for ``(symbol, side)``, if any."""
         return self._items.get((symbol, side))
+
+
+class ArrayCacheBySymbol(_KeyedCache[TSym]):
+    """Positions of a one-way account (Deribit): one entry per symbol, whatever its
+    side, so a long that goes flat or short replaces itself."""
+
+    __slots__ = ()
+
+    def _subkey(self, item: TSym) -> Hashable:
+        return None
+
+    def get(self, symbol: str) -> TSym | None:
+        """The cached entry for ``symbol``, if any."""
+        return self._items.get((symbol, None))

@@ -56,6 +56,10 @@ _raw = msgspec.msgpack.Decoder(RawMessage)
 
 def encode(value: Any) -> bytes:
     """msgpack bytes of a unified structure or a :class:`BookEntry`."""
+    if type(value) is Ticker:
+        # A streamed ticker may keep its payload's JSON bytes as info (msgspec.Raw),
+        # which msgpack would copy verbatim: the attribute gives the decoded payload.
+        value = msgspec.structs.replace(value, info=value.info)
     return _encoder.encode(value)
 
 

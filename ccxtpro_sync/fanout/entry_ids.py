@@ -44,10 +44,11 @@ def ticker_entry_id(ticker: Ticker) -> str:
     Tickers of one symbol come in event-time order; two in the same millisecond are
     told apart by the last trade id (``L`` is -1 before any trade, hence ``+ 1``).
     """
-    event_time = _info_int(ticker.info, "event_time", "E")
+    info = ticker.info  # read once: a streamed ticker's info is decoded on each read
+    event_time = _info_int(info, "event_time", "E")
     if event_time is None or not 0 < event_time <= _U64:
         return "*"
-    last = _info_int(ticker.info, "last_trade_id", "L")
+    last = _info_int(info, "last_trade_id", "L")
     seq = last + 1 if last is not None and -1 <= last < _U64 else 0
     return f"{event_time}-{seq}"
 

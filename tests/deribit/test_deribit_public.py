@@ -124,7 +124,15 @@ def test_trades_and_ohlcv(ex: LocalDeribit, client: DeribitClient) -> None:
         trades = client.watch_trades_for_symbols([PERP, ETH], timeout=10)
         assert trades and {t.symbol for t in trades} <= {PERP, ETH}
     stream = client.stream_trades(PERP, timeout=5)
-    ex.wait_until(lambda s: any(c.subscriptions for c in s.connections) or None, 5, "subscribed")
+    # The trades channel itself (the call above may have answered from the cache
+    # without holding it, so the chart channel alone says nothing).
+    ex.wait_until(
+        lambda s: (
+            any("trades.BTC-PERPETUAL.100ms" in c.subscriptions for c in s.connections) or None
+        ),
+        5,
+        "trades subscribed",
+    )
     public = ex.trade("BTC-PERPETUAL", "sell", 30)
     seen: list[Any] = []
     for batch in stream:

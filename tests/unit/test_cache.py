@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from ccxtpro_sync._core.cache import (
     DEFAULT_LIMIT,
     ArrayCache,
+    ArrayCacheBySymbol,
     ArrayCacheBySymbolById,
     ArrayCacheBySymbolBySide,
     ArrayCacheByTimestamp,
@@ -299,3 +300,17 @@ def test_positions_keyed_by_symbol_and_side() -> None:
     cache.append(Position(symbol="BTC/USDT:USDT", side="short", contracts=0.0))
     assert [p.contracts for p in cache.read("BTC/USDT:USDT")] == [0.0]
     assert "ArrayCacheBySymbolBySide 2/10" in repr(cache)
+
+
+def test_one_way_positions_keyed_by_symbol_only() -> None:
+    cache: ArrayCacheBySymbol[Position] = ArrayCacheBySymbol(10)
+    cache.append(Position(symbol="BTC/USD:BTC", side="long", contracts=1.0))
+    cache.append(Position(symbol="ETH/USD:ETH", side="short", contracts=2.0))
+    assert [p.symbol for p in cache.read()] == ["BTC/USD:BTC", "ETH/USD:ETH"]
+    cache.append(Position(symbol="BTC/USD:BTC", side=None, contracts=0.0))  # flat
+    cache.append(Position(symbol="BTC/USD:BTC", side="short", contracts=5.0))
+    assert len(cache) == 2
+    flipped = cache.get("BTC/USD:BTC")
+    assert flipped is not None and (flipped.side, flipped.contracts) == ("short", 5.0)
+    assert [(p.symbol, p.side) for p in cache.read("BTC/USD:BTC")] == [("BTC/USD:BTC", "short")]
+    assert "ArrayCacheBySymbol 2/10" in repr(cache)

@@ -454,14 +454,12 @@ class MarketData:
 
             return on_trade
         if kind == "ticker" and self.markets.number_type is float:
-            # The numbers decoded in C by a second decode (see ticker_floats).
-            return self._latest(
-                ticker_floats.decode,
-                ticker_floats.parse,
-                market,
-                self.tickers,
-                ticker_hash(symbol),
-            )
+            # One decode, the numbers in C, info kept undecoded (see ticker_floats).
+            return ticker_floats.handler(kind, market, number, self.tickers, ticker_hash(symbol))
+        if kind == "miniTicker" and self.markets.number_type is float:
+            return ticker_floats.handler(kind, market, number, self.tickers, ticker_hash(symbol))
+        if kind == "bookTicker" and self.markets.number_type is float:
+            return ticker_floats.handler(kind, market, number, self.bids_asks, bidask_hash(symbol))
         if kind == "ticker":
             return self._latest(
                 wire.TICKER_DECODER.decode,
@@ -507,6 +505,15 @@ class MarketData:
                 return self._candles_step(symbol, timeframe, step)
 
             return on_kline
+        if kind == "markPrice" and self.markets.number_type is float:
+            return ticker_floats.mark_price_handler(
+                market,
+                number,
+                funding_rates=self.funding_rates,
+                mark_prices=self.mark_prices,
+                mark_key=mark_price_hash(symbol),
+                funding_key=funding_hash(symbol),
+            )
         if kind == "markPrice":
             decode_mark = wire.MARK_PRICE_DECODER.decode
             mark_key, funding_key = mark_price_hash(symbol), funding_hash(symbol)
@@ -563,6 +570,16 @@ class MarketData:
         if kind not in ("ticker_arr", "miniTicker_arr"):
             raise ProtocolError(f"all-market stream kind {kind!r} is not supported")
         number = self.number
+        if self.markets.number_type is float:  # one decode per item (see ticker_floats)
+            lookup = self.markets.get
+
+            def on_all_floats(data: msgspec.Raw) -> list[Delivery]:
+                updated: dict[str, Ticker] = {}
+                for ticker in ticker_floats.all_market(kind, data, lookup, number):
+                    self.tickers[ticker.symbol] = updated[ticker.symbol] = ticker
+                return [Delivery(TICKERS_HASH, updated, LATEST)] if updated else []
+
+            return on_all_floats
 
         def on_all(data: msgspec.Raw) -> list[Delivery]:
             updated: dict[str, Ticker] = {}

@@ -29,6 +29,7 @@ from ...adapters.base import Decoded, Limits, Reply
 from ..binance.book_sync import SyncStatus
 from .auth import TokenState, client_credentials_params, client_signature_params, refresh_params
 from .book_sync import DeribitBookSync
+from .caches import DeribitCaches
 from .channels import Channel, message_hash, parse_channel, rejected_channels
 from .credentials import DeribitCredentials
 from .errors import deribit_error
@@ -83,6 +84,8 @@ class DeribitSettings:
     ledger: UserDataLedger = field(default_factory=UserDataLedger)
     #: The newest ticker/quote per symbol (``watch_tickers`` answers from it).
     latest: LatestTickers = field(default_factory=LatestTickers)
+    #: Trades, candles, orders and own trades (``newUpdates``; ``watch_*`` read them).
+    caches: DeribitCaches = field(default_factory=DeribitCaches)
 
 
 def _frame(request_id: int, method: str, params: Mapping[str, Any] | None) -> str:
@@ -233,27 +236,39 @@ class DeribitAdapter:
             ticker = parse(frame.data, market, number)
             self.settings.latest.put(key, ticker)  # before delivery: a woken watcher finds it
             return Decoded(deliveries=[Delivery(key, ticker, Policy.LATEST)])
+        # Cached before delivery, as the tickers are: a woken watcher reads the cache.
         if stream == "trades":
             trades = parse_trades(frame.data, markets, number)
+            if not trades:
+                return Decoded()  # nothing to tell, and a watcher woken by it would read nothing
+            self.settings.caches.add_trades(market.symbol, trades)
             return Decoded(deliveries=[Delivery(key, trades, Policy.APPEND)])
         if stream == "ohlcv":
             candle = parse_ohlcv(frame.data, number)
+            assert channel.timeframe is not None
+            self.settings.caches.add_candle(market.symbol, channel.timeframe, candle)
             return Decoded(deliveries=[Delivery(key, [candle], Policy.APPEND)])
         return Decoded()
 
     def _user(self, stream: str, data: Any) -> list[Delivery]:
-        markets, ledger = self.markets, self.settings.ledger
+        markets, ledger, caches = self.markets, self.settings.ledger, self.settings.caches
         if stream == "orders":
-            return user_deliveries("orders", ledger.new_orders(parse_orders(data, markets)))
+            orders = ledger.new_orders(parse_orders(data, markets))
+            caches.add_user("orders", orders)
+            return user_deliveries("orders", orders)
         if stream == "myTrades":
-            return user_deliveries("myTrades", ledger.new_trades(parse_trades(data, markets)))
+            trades = ledger.new_trades(parse_trades(data, markets))
+            caches.add_user("myTrades", trades)
+            return user_deliveries("myTrades", trades)
         if stream == "balance":
             balances = parse_balance(data, markets.number)
             if not ledger.new_balance(balances):
                 return []
             return [Delivery("balance", balances, Policy.LATEST)]
         positions = parse_user_changes(data, markets)[2]
-        return user_deliveries("positions", ledger.new_positions(positions))
+        changed = ledger.new_positions(positions)
+        caches.add_user("positions", changed)
+        return user_deliveries("positions", changed)
 
     def restored(self) -> list[Delivery]:
         """The seam's optional hook: after every restoration of a logged-in connection,

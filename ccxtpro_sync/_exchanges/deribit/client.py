@@ -21,8 +21,9 @@ from typing import Any
 import msgspec
 from tenacity import Retrying
 
-from ..._arguments import check_limit
-from ..._core.events import Policy
+from ..._arguments import check_limit, check_since
+from ..._core.cache import DEFAULT_LIMIT
+from ..._core.events import Delivery, Policy, RawMessage
 from ..._exceptions import BadRequest, ExchangeError, InvalidArgument, NetworkError
 from ..._numbers import NumberConverter
 from ..._orderbook import OrderBook
@@ -32,6 +33,7 @@ from ..._sync.consumers import Stream, Subscription
 from ..._sync.info import ConnectionInfo
 from ...adapters.client import AdapterClient
 from .adapter import COD_SCOPES, RESYNC_HASH, DeribitAdapter, DeribitSettings, deribit_limits
+from .caches import DeribitCaches, cache_limit
 from .channels import book_channel, chart_channel, quote_channel, ticker_channel, trades_channel
 from .credentials import DeribitCredentials
 from .environments import DeribitEndpoints, endpoints
@@ -42,7 +44,6 @@ from .pacing import DeribitPacer, pools_from_options
 from .trading import DeribitTrading
 from .user_data import UserDataLedger
 from .user_streams import DeribitUserData
-from .window import window
 
 __all__ = ["DeribitClient", "deribit"]
 
@@ -118,9 +119,22 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
         self._closed_event = threading.Event()  # wakes order lookups on close()
         self._ledger = UserDataLedger()
         self._latest = LatestTickers()
+        new_updates = settings.get("newUpdates", True)
+        if not isinstance(new_updates, bool):
+            raise InvalidArgument(f"newUpdates must be True or False, not {new_updates!r}")
+        #: CCXT Pro's ``newUpdates``: ``watch_trades``/``watch_ohlcv``/``watch_orders``/
+        #: ``watch_my_trades`` return what is new since your previous call (True), or
+        #: the cached history up to ``tradesLimit``/``OHLCVLimit``/``ordersLimit``.
+        self.new_updates = new_updates
+        self._caches = DeribitCaches(
+            trades_limit=cache_limit(settings.get("tradesLimit", DEFAULT_LIMIT), "tradesLimit"),
+            ohlcv_limit=cache_limit(settings.get("OHLCVLimit", DEFAULT_LIMIT), "OHLCVLimit"),
+            orders_limit=cache_limit(settings.get("ordersLimit", DEFAULT_LIMIT), "ordersLimit"),
+        )
         self._settings = DeribitSettings(
             ledger=self._ledger,
             latest=self._latest,
+            caches=self._caches,
             url=self.endpoints.ws,
             markets=self._loaded_markets,
             credentials=credentials,
@@ -138,6 +152,15 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
         )
         # Book resyncs become signals on the dispatcher thread (no library lock held).
         self.hub.add_callback(RESYNC_HASH, self._resynced)
+
+    def _replayer(self) -> Callable[[RawMessage], list[Delivery]]:
+        """A decoder with state of its own: a replay touches neither the live caches,
+        the newest tickers nor the user-data ledger."""
+        settings = dataclasses.replace(
+            self._settings, caches=DeribitCaches(), latest=LatestTickers(), ledger=UserDataLedger()
+        )
+        adapter = DeribitAdapter(settings)
+        return lambda message: adapter.decode(message.data, 0.0).deliveries
 
     def _resynced(self, notices: list[dict[str, Any]]) -> None:
         for notice in notices:
@@ -287,11 +310,19 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
         *,
         timeout: float | None = None,
     ) -> list[Trade]:
-        """The next public trades of ``symbol`` (channel ``trades.{instrument}.100ms``),
-        oldest first; ``since``/``limit`` filter them as in CCXT (see ``window``)."""
-        wanted = window(since, limit)
-        trades: list[Trade] = self._watch_channels(self._trade_channels(symbol), timeout, "trades")
-        return wanted.apply(trades)
+        """Block for the next public trades of ``symbol`` (channel
+        ``trades.{instrument}.100ms``); returns the cached trades, oldest first: with
+        ``newUpdates`` those new since your previous call, else the last
+        ``tradesLimit``; ``since``/``limit`` filter them as in CCXT."""
+        since, limit = check_since(since), check_limit(limit)
+        channels = self._trade_channels(symbol)
+        unified = self.market(symbol).symbol
+        caches = self._caches
+        return self._collect(
+            lambda: caches.trades_unread(unified),
+            lambda: caches.read_trades(unified, since, limit, new_updates=self.new_updates),
+            lambda: self._watch_channels(channels, timeout, "trades"),
+        )
 
     def watch_trades_for_symbols(
         self,
@@ -301,10 +332,18 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
         *,
         timeout: float | None = None,
     ) -> list[Trade]:
-        """The next public trades of any of ``symbols`` (those of one symbol)."""
-        wanted = window(since, limit)
-        trades: list[Trade] = self._watch_channels(self._trade_channels(symbols), timeout, "trades")
-        return wanted.apply(trades)
+        """Block until any of ``symbols`` trades; returns that symbol's cached trades
+        (as ``watch_trades``: with ``newUpdates`` only the new ones)."""
+        since, limit = check_since(since), check_limit(limit)
+        channels = self._trade_channels(symbols)
+        caches, new_updates = self._caches, self.new_updates
+        if new_updates:
+            for name in _names(symbols):
+                unified = self.market(name).symbol
+                if caches.trades_unread(unified):
+                    return caches.read_trades(unified, since, limit, new_updates=True)
+        batch: list[Trade] = self._watch_channels(channels, timeout, "trades")
+        return caches.read_trades(batch[0].symbol, since, limit, new_updates=new_updates)
 
     def on_trades(
         self, symbols: Symbols, handler: Callable[[list[Trade]], object] | None = None
@@ -334,21 +373,88 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
         *,
         timeout: float | None = None,
     ) -> list[OHLCV]:
-        """The next candles of ``symbol`` (channel ``chart.trades.{instrument}.{resolution}``);
-        ``since``/``limit`` filter them as in CCXT (see ``window``)."""
-        wanted = window(since, limit)
-        candles: list[OHLCV] = self._watch_channels(
-            self._chart_channels(symbol, timeframe), timeout, "ohlcv"
+        """Block for the next candle update of ``symbol`` (channel
+        ``chart.trades.{instrument}.{resolution}``); returns the cached candles, oldest
+        first: with ``newUpdates`` those changed since your previous call, else the last
+        ``OHLCVLimit``; ``since``/``limit`` filter them as in CCXT."""
+        since, limit = check_since(since), check_limit(limit)
+        channels = self._chart_channels(symbol, timeframe)
+        unified = self.market(symbol).symbol
+        caches = self._caches
+        return self._collect(
+            lambda: caches.ohlcv_unread(unified, timeframe),
+            lambda: caches.read_ohlcv(
+                unified, timeframe, since, limit, new_updates=self.new_updates
+            ),
+            lambda: self._watch_channels(channels, timeout, "ohlcv"),
         )
-        return wanted.apply(candles)
+
+    def _ohlcv_pairs(self, symbols_and_timeframes: object) -> list[tuple[str, str]]:
+        """CCXT's ``[[symbol, timeframe], ...]`` as unified ``(symbol, timeframe)`` pairs;
+        ``InvalidArgument`` for any other shape, ``BadSymbol``/``BadRequest`` for an
+        unknown symbol or timeframe."""
+        shape = "symbols_and_timeframes must be a non-empty list of [symbol, timeframe] pairs"
+        if isinstance(symbols_and_timeframes, (str, bytes, Mapping)) or not isinstance(
+            symbols_and_timeframes, Sequence
+        ):
+            raise InvalidArgument(f"{shape}, not {type(symbols_and_timeframes).__name__}")
+        pairs: list[tuple[str, str]] = []
+        for pair in symbols_and_timeframes:
+            if (
+                isinstance(pair, (str, bytes))
+                or not isinstance(pair, Sequence)
+                or len(pair) != 2
+                or not all(isinstance(part, str) for part in pair)
+            ):
+                raise InvalidArgument(f"{shape}; got {pair!r}")
+            symbol, timeframe = pair
+            chart_channel(self.market(symbol).id, timeframe)  # checks the timeframe
+            pairs.append((self.market(symbol).symbol, timeframe))
+        if not pairs:
+            raise InvalidArgument(shape)
+        return list(dict.fromkeys(pairs))
+
+    def _pairs_channels(self, pairs: list[tuple[str, str]]) -> list[str]:
+        return [chart_channel(self.market(s).id, tf) for s, tf in pairs]
 
     def watch_ohlcv_for_symbols(
-        self, symbols: Sequence[str], timeframe: str = "1m", *, timeout: float | None = None
-    ) -> list[OHLCV]:
-        candles: list[OHLCV] = self._watch_channels(
-            self._chart_channels(symbols, timeframe), timeout, "ohlcv"
-        )
-        return candles
+        self,
+        symbols_and_timeframes: Sequence[Sequence[str]],
+        since: int | None = None,
+        limit: int | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> dict[str, dict[str, list[OHLCV]]]:
+        """CCXT's ``watchOHLCVForSymbols``: ``[[symbol, timeframe], ...]``; blocks until
+        one of the pairs has a candle update and returns ``{symbol: {timeframe:
+        candles}}`` for the first pair (in the order asked) with candles new since your
+        previous call (all cached ones with ``newUpdates`` off); ``since``/``limit``
+        filter them as in CCXT."""
+        since, limit = check_since(since), check_limit(limit)
+        pairs = self._ohlcv_pairs(symbols_and_timeframes)
+        channels = self._pairs_channels(pairs)
+        caches, new_updates = self._caches, self.new_updates
+
+        def first_unread() -> tuple[str, str] | None:
+            return next((p for p in pairs if caches.ohlcv_unread(*p)), None)
+
+        found = first_unread() if new_updates else None
+        if found is None:
+            woke: list[OHLCV] = self._watch_channels(channels, timeout, "ohlcv")
+            # The pair whose newest cached candle is the one that woke us (the adapter
+            # caches and delivers the same object); else any pair with news.
+            found = next(
+                (p for p in pairs if woke[-1] in caches.read_ohlcv(*p, None, 1, new_updates=False)),
+                None,
+            )
+            found = found or first_unread() or pairs[0]
+        symbol, timeframe = found
+        candles = caches.read_ohlcv(symbol, timeframe, since, limit, new_updates=new_updates)
+        return {symbol: {timeframe: candles}}
+
+    def un_watch_ohlcv_for_symbols(self, symbols_and_timeframes: Sequence[Sequence[str]]) -> None:
+        """Release what ``watch_ohlcv_for_symbols`` holds for these pairs."""
+        self._unwatch_channels(self._pairs_channels(self._ohlcv_pairs(symbols_and_timeframes)))
 
     def on_ohlcv(
         self,
@@ -457,6 +563,9 @@ def deribit(config: Mapping[str, Any] | None = None) -> DeribitClient:
     ``"raw"`` with credentials), ``grantType`` (``"client_credentials"`` or
     ``"client_signature"``), ``rateLimits`` (your account's credit pools when above
     Deribit's defaults, e.g. ``{"matching": {"rate": 20, "burst": 50}}``; see
-    ``pacing``); ``timeout``, ``reconnect`` (a tenacity policy), ``number``.
+    ``pacing``); ``newUpdates`` (default True: list-returning ``watch_*`` calls return
+    what is new since your previous call; False: the cached history), ``tradesLimit``,
+    ``OHLCVLimit``, ``ordersLimit`` (cache sizes, 1000 each); ``timeout``,
+    ``reconnect`` (a tenacity policy), ``number``.
     """
     return DeribitClient(config)

@@ -37,9 +37,7 @@ __all__ = [
     "create_order_request",
     "edit_order_params",
     "last_trades_request",
-    "my_trades_request",
     "new_label",
-    "open_orders_request",
     "order_state_by_label_params",
     "order_state_params",
     "positions_params",
@@ -270,37 +268,6 @@ def order_state_params(order_id: str) -> dict[str, Any]:
 def order_state_by_label_params(currency: str, label: str) -> dict[str, Any]:
     """``private/get_order_state_by_label`` params (the label is the client order id)."""
     return {"currency": currency, "label": validate_label(label)}
-
-
-def open_orders_request(
-    market: Market | None = None, currency: str | None = None
-) -> tuple[str, dict[str, Any]]:
-    """``get_open_orders_by_instrument`` for a market, ``..._by_currency`` for a
-    currency, else ``get_open_orders``."""
-    if market is not None:
-        return "private/get_open_orders_by_instrument", {"instrument_name": market.id}
-    if currency is not None:
-        return "private/get_open_orders_by_currency", {"currency": currency}
-    return "private/get_open_orders", {}
-
-
-def my_trades_request(
-    market: Market, since: int | None = None, limit: int | None = None
-) -> tuple[str, dict[str, Any]]:
-    """``get_user_trades_by_instrument`` (or ``..._and_time`` from ``since`` ms), oldest first."""
-    params: dict[str, Any] = {"instrument_name": market.id, "sorting": "asc"}
-    if limit is not None:
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
-            raise InvalidArgument("limit must be an int from 1 to 1000")
-        params["count"] = limit
-    if since is None:
-        return "private/get_user_trades_by_instrument", params
-    if isinstance(since, bool) or not isinstance(since, int) or since < 0:
-        raise InvalidArgument("since must be epoch milliseconds (a non-negative int)")
-    params["start_timestamp"] = since
-    # ``..._and_time`` needs both ends; the far future means "up to now".
-    params["end_timestamp"] = 32503708800000
-    return "private/get_user_trades_by_instrument_and_time", params
 
 
 def last_trades_request(

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..._arguments import check_limit, check_params, check_since
 from ..._exceptions import ClientClosed, NetworkError, OrderStatusUnknown, ProtocolError
 from ..._structures import Balances, Market, Order, Position, Trade
 from .markets import SETTLE_CURRENCIES, DeribitMarkets
@@ -35,8 +36,6 @@ from .orders import (
     cancel_params,
     create_order_request,
     edit_order_params,
-    my_trades_request,
-    open_orders_request,
     order_state_params,
     positions_params,
 )
@@ -48,6 +47,13 @@ from .parsers import (
     parse_orders,
     parse_positions,
     parse_trades,
+)
+from .queries import (
+    Requests,
+    history_requests,
+    open_orders_requests,
+    since_limit,
+    trades_requests,
 )
 
 __all__ = ["DeribitTrading"]
@@ -274,34 +280,111 @@ class DeribitTrading:
         self,
         id: str,  # noqa: A002 - CCXT's name
         symbol: str | None = None,
+        params: dict[str, Any] | None = None,
         *,
         timeout: float | None = None,
     ) -> Order:
-        """One order's state (``private/get_order_state``)."""
-        result = self.request("private/get_order_state", order_state_params(id), timeout=timeout)
+        """One order's state (``private/get_order_state``; ``params`` go with it)."""
+        if symbol is not None:
+            self.market(symbol)  # an unknown symbol is BadSymbol before any request
+        request = {**check_params(params), **order_state_params(id)}
+        result = self.request("private/get_order_state", request, timeout=timeout)
         markets = self._loaded_markets()
         return parse_order(result, markets.by_id(result["instrument_name"]), markets.number)
 
+    def _fetch_all(self, requests: Requests, timeout: float | None) -> list[Any]:
+        """The results of ``requests``, in order (each waits for the previous: Deribit
+        paces per account, and the list is short)."""
+        seconds = self._timeout(timeout)
+        return [self.request(method, params, timeout=seconds) for method, params in requests]
+
+    def _market_or_none(self, symbol: str | None) -> Market | None:
+        return self.market(symbol) if symbol is not None else None
+
     def fetch_open_orders_ws(
-        self, symbol: str | None = None, *, timeout: float | None = None
+        self,
+        symbol: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+        params: dict[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
     ) -> list[Order]:
-        """Open orders (of ``symbol``)."""
-        method, params = open_orders_request(self.market(symbol) if symbol is not None else None)
-        return parse_orders(self.request(method, params, timeout=timeout), self._loaded_markets())
+        """Open orders (of ``symbol``; else of ``params["currency"]``, else all), oldest
+        first. Deribit's open-order lists take no time or count, so ``since``/``limit``
+        apply to the reply as CCXT's rule says (see ``queries.since_limit``);
+        ``params`` go to Deribit (e.g. ``type``: ``limit``, ``trigger_all``)."""
+        since, limit = check_since(since), check_limit(limit)
+        requests = open_orders_requests(self._market_or_none(symbol), params)
+        markets = self._loaded_markets()
+        orders = [o for r in self._fetch_all(requests, timeout) for o in parse_orders(r, markets)]
+        return since_limit(orders, since, limit)
+
+    def fetch_closed_orders_ws(
+        self,
+        symbol: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+        params: dict[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> list[Order]:
+        """Orders no longer open, filled or cancelled (``private/get_order_history_by_*``:
+        ``limit`` → ``count``), of ``symbol`` (else of ``params["currency"]``, else of
+        every settlement currency), oldest first. Deribit keeps recent orders 30 min
+        unless ``params`` ask for ``historical``."""
+        since = check_since(since)
+        requests = history_requests(self._market_or_none(symbol), since, limit, params)
+        markets = self._loaded_markets()
+        orders = [o for r in self._fetch_all(requests, timeout) for o in parse_orders(r, markets)]
+        return since_limit(orders, since, limit)
+
+    def fetch_orders_ws(
+        self,
+        symbol: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+        params: dict[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> list[Order]:
+        """Open and closed orders together (``fetch_open_orders_ws`` and
+        ``fetch_closed_orders_ws``), oldest first, ``since``/``limit`` as CCXT's rule says."""
+        since, limit = check_since(since), check_limit(limit)
+        market = self._market_or_none(symbol)
+        requests = [
+            *open_orders_requests(market, params),
+            *history_requests(market, since, limit, params),
+        ]
+        markets = self._loaded_markets()
+        found = [o for r in self._fetch_all(requests, timeout) for o in parse_orders(r, markets)]
+        return since_limit(list({o.id: o for o in found}.values()), since, limit)
 
     def fetch_my_trades_ws(
         self,
-        symbol: str,
+        symbol: str | None = None,
         since: int | None = None,
         limit: int | None = None,
+        params: dict[str, Any] | None = None,
         *,
         timeout: float | None = None,
     ) -> list[Trade]:
-        """The account's trades on ``symbol``, oldest first."""
-        method, params = my_trades_request(self.market(symbol), since, limit)
-        result = self.request(method, params, timeout=timeout)
-        trades = result.get("trades", []) if isinstance(result, dict) else result
-        return parse_trades(trades, self._loaded_markets())
+        """The account's trades (``private/get_user_trades_by_instrument``, or
+        ``..._by_currency`` without ``symbol``: ``params["currency"]`` or every
+        settlement currency), oldest first. ``since`` → ``start_timestamp``, ``limit`` →
+        ``count`` (Deribit's default is 10), ``params["until"]`` → ``end_timestamp``;
+        other ``params`` go to Deribit (e.g. ``historical``)."""
+        since, limit = check_since(since), check_limit(limit)
+        requests = trades_requests(self._market_or_none(symbol), since, limit, params)
+        markets = self._loaded_markets()
+        trades = [
+            t
+            for result in self._fetch_all(requests, timeout)
+            for t in parse_trades(
+                result.get("trades", []) if isinstance(result, dict) else result, markets
+            )
+        ]
+        return since_limit(trades, since, limit)
 
     def fetch_balance_ws(
         self, currencies: Sequence[str] = SETTLE_CURRENCIES, *, timeout: float | None = None

@@ -18,11 +18,13 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..._arguments import check_limit, check_since
 from ..._core.events import Delivery, Policy
 from ..._exceptions import CcxtproSyncError
 from ..._structures import Balances, Order, Position, Trade
 from ..._sync.consumers import Stream, Subscription
 from ..._sync.stream_client import StreamClient
+from .caches import DeribitCaches
 from .channels import (
     user_changes_channel,
     user_orders_channel,
@@ -33,7 +35,6 @@ from .markets import SETTLE_CURRENCIES, DeribitMarkets
 from .orders import positions_params
 from .parsers import parse_balance, parse_order, parse_orders, parse_positions, parse_trades
 from .user_data import RESTORED_HASH, UserDataLedger, user_deliveries
-from .window import window
 
 __all__ = ["DeribitUserData"]
 
@@ -49,6 +50,7 @@ class DeribitUserData(StreamClient):
     if TYPE_CHECKING:  # provided by the client, which comes first in the MRO
         _closed_event: threading.Event
         _ledger: UserDataLedger
+        _caches: DeribitCaches
 
         def request(
             self, method: str, params: Any = None, *, timeout: float | None = None
@@ -120,11 +122,28 @@ class DeribitUserData(StreamClient):
         *,
         timeout: float | None = None,
     ) -> list[Order]:
-        """The next order updates (of ``symbol``), each delivered exactly once;
-        ``since``/``limit`` filter them as in CCXT (see ``window``)."""
-        wanted = window(since, limit)
-        orders: list[Order] = self._user_watch("orders", symbol, timeout)
-        return wanted.apply(orders)
+        """Block until an order (of ``symbol``) changes; returns the cached orders, each
+        update seen once (the ledger), oldest first: with ``newUpdates`` those that
+        changed since your previous call, else the last ``ordersLimit``. ``since``/
+        ``limit`` filter them as in CCXT."""
+        return self._collect_user("orders", symbol, since, limit, timeout)
+
+    def _collect_user(
+        self,
+        kind: str,
+        symbol: str | None,
+        since: int | None,
+        limit: int | None,
+        timeout: float | None,
+    ) -> list[Any]:
+        since, limit = check_since(since), check_limit(limit)
+        unified = self.market(symbol).symbol if symbol is not None else None
+        caches = self._caches
+        return self._collect(
+            lambda: caches.user_unread(kind, unified),
+            lambda: caches.read_user(kind, unified, since, limit, new_updates=self.new_updates),
+            lambda: self._user_watch(kind, symbol, timeout),
+        )
 
     def on_orders(
         self, symbol: str | None = None, handler: Callable[[list[Order]], object] | None = None
@@ -148,11 +167,10 @@ class DeribitUserData(StreamClient):
         *,
         timeout: float | None = None,
     ) -> list[Trade]:
-        """The account's next trades (of ``symbol``), each delivered exactly once;
-        ``since``/``limit`` filter them as in CCXT (see ``window``)."""
-        wanted = window(since, limit)
-        trades: list[Trade] = wanted.apply(self._user_watch("myTrades", symbol, timeout))
-        return trades
+        """Block until the account trades (on ``symbol``); returns the cached own trades,
+        each once, oldest first: with ``newUpdates`` those new since your previous call,
+        else the last ``tradesLimit``. ``since``/``limit`` filter them as in CCXT."""
+        return self._collect_user("myTrades", symbol, since, limit, timeout)
 
     def on_my_trades(
         self, symbol: str | None = None, handler: Callable[[list[Trade]], object] | None = None
@@ -191,15 +209,27 @@ class DeribitUserData(StreamClient):
         *,
         timeout: float | None = None,
     ) -> list[Position]:
-        """The next position changes (``user.changes``), of ``symbols`` if given;
-        ``since``/``limit`` filter them as in CCXT (see ``window``)."""
-        span = window(since, limit)
+        """Block until a position (of ``symbols``) changes (``user.changes``); returns the
+        cached positions, one per instrument, least recently changed first: with
+        ``newUpdates`` those that changed since your previous call, else every cached
+        one; ``since``/``limit`` filter them as in CCXT."""
+        since, limit = check_since(since), check_limit(limit)
         symbol = symbols[0] if symbols is not None and len(symbols) == 1 else None
-        positions: list[Position] = self._user_watch("positions", symbol, timeout)
-        if symbols is not None:
-            wanted = {self.market(s).symbol for s in symbols}
-            positions = [p for p in positions if p.symbol in wanted]
-        return span.apply(positions)
+        wanted = {self.market(s).symbol for s in symbols} if symbols else None
+        unified = self.market(symbol).symbol if symbol is not None else None
+        caches = self._caches
+
+        def read() -> list[Position]:
+            items = caches.read_user(
+                "positions", unified, since, limit, new_updates=self.new_updates
+            )
+            return [p for p in items if wanted is None or p.symbol in wanted]
+
+        return self._collect(
+            lambda: caches.user_unread("positions", unified),
+            read,
+            lambda: self._user_watch("positions", symbol, timeout),
+        )
 
     def on_positions(
         self,
@@ -258,7 +288,9 @@ class DeribitUserData(StreamClient):
                 continue
             raw = self.request("private/get_order_state", {"order_id": order_id}, timeout=timeout)
             orders.append(parse_order(raw, markets.by_id(raw["instrument_name"]), markets.number))
-        deliveries += user_deliveries("orders", ledger.new_orders(orders))
+        fresh_orders = ledger.new_orders(orders)
+        self._caches.add_user("orders", fresh_orders)  # before delivery, as the reader does
+        deliveries += user_deliveries("orders", fresh_orders)
         since = ledger.since_ms or 0
         trades: list[Trade] = []
         for currency in SETTLE_CURRENCIES:
@@ -275,7 +307,9 @@ class DeribitUserData(StreamClient):
             )
             raw_trades = result.get("trades", []) if isinstance(result, dict) else result
             trades += parse_trades(raw_trades, markets)
-        deliveries += user_deliveries("myTrades", ledger.new_trades(trades))
+        fresh_trades = ledger.new_trades(trades)
+        self._caches.add_user("myTrades", fresh_trades)
+        deliveries += user_deliveries("myTrades", fresh_trades)
         # Balance and positions as they are after the gap, once, if they changed.
         summaries = [
             self.request("private/get_account_summary", {"currency": c}, timeout=timeout)
@@ -286,6 +320,7 @@ class DeribitUserData(StreamClient):
             deliveries.append(Delivery("balance", balances, Policy.LATEST))
         raw_positions = self.request("private/get_positions", positions_params(), timeout=timeout)
         positions = ledger.new_positions(parse_positions(raw_positions, markets), complete=True)
+        self._caches.add_user("positions", positions)
         deliveries += user_deliveries("positions", positions)
         self.reconcile_count += 1
         if deliveries:

@@ -17,6 +17,7 @@ from .accounts import Account, Order
 from .auth import Auth, Token, has_scope
 from .channels import Channel, parse
 from .errors import RpcError, bad_param
+from .history import order_history
 from .instruments import CURRENCIES, Catalog
 from .limits import RateLimits
 from .market import RESOLUTIONS, Market
@@ -44,7 +45,8 @@ SCOPES: Final = {
          "get_open_orders_by_label", "get_order_state", "get_order_state_by_label",
          "get_user_trades_by_instrument", "get_user_trades_by_currency",
          "get_user_trades_by_instrument_and_time", "get_user_trades_by_currency_and_time",
-         "get_positions", "get_position"),
+         "get_positions", "get_position", "get_order_history_by_instrument",
+         "get_order_history_by_currency"),
         ("trade", "read")),
     "get_account_summary": ("account", "read"),
     "get_cancel_on_disconnect": ("account", "read"),
@@ -570,6 +572,26 @@ class Exchange:
         return Outcome(
             [o.to_json() for o in orders if o.label == label and o.inst.settle == currency]
         )
+
+    def do_private__get_order_history_by_instrument(
+        self, session: Session, params: dict[str, Any], now: int
+    ) -> Outcome:
+        inst = self.matching.instrument(params)
+        orders = [o for o in self._account(session).orders.values() if o.inst is inst]
+        return Outcome(order_history(orders, params))
+
+    def do_private__get_order_history_by_currency(
+        self, session: Session, params: dict[str, Any], now: int
+    ) -> Outcome:
+        currency, kind = params.get("currency"), params.get("kind", "any")
+        if currency not in ("BTC", "ETH", "USDC"):
+            raise bad_param("currency", "value must be present")
+        orders = [
+            o
+            for o in self._account(session).orders.values()
+            if o.inst.settle == currency and kind in ("any", o.inst.kind)
+        ]
+        return Outcome(order_history(orders, params))
 
     def do_private__get_user_trades_by_instrument(
         self, session: Session, params: dict[str, Any], now: int

@@ -129,3 +129,38 @@ def test_login_subscribe_cod_then_refresh_before_expiry() -> None:
     p.on_close()
     assert adapter.info()["authenticated"] is False
     assert not adapter.info()["cancel_on_disconnect_enabled"]
+
+
+def test_trades_are_cached_before_delivery_and_an_empty_batch_is_dropped() -> None:
+    """What ``watch_trades`` reads (the client's caches) holds a batch before it is
+    delivered; a notification with no trades delivers nothing (a watcher woken by it
+    would have nothing to read)."""
+    settings = DeribitSettings(url="ws://x", markets=lambda: MARKETS)
+    p = AdapterProtocol(DeribitAdapter(settings))
+    channel = "trades.BTC-PERPETUAL.100ms"
+    open_public(p, [channel])
+
+    def note(data: Any) -> bytes:
+        message = {
+            "jsonrpc": "2.0",
+            "method": "subscription",
+            "params": {"channel": channel, "data": data},
+        }
+        return json.dumps(message).encode()
+
+    trade = {
+        "trade_id": "7", "trade_seq": 1, "timestamp": 5, "price": 60000.0, "amount": 10.0,
+        "direction": "buy", "instrument_name": "BTC-PERPETUAL", "tick_direction": 0,
+        "index_price": 60000.0, "mark_price": 60000.0,
+    }  # fmt: skip
+    out = p.receive(note([trade]), 0.0)
+    deliveries = out if isinstance(out, list) else out.deliveries
+    assert [(d.message_hash, [t.id for t in d.value]) for d in deliveries] == [
+        ("trades:BTC/USD:BTC", ["7"])
+    ]
+    caches = settings.caches
+    assert caches.trades_unread("BTC/USD:BTC")
+    assert [t.id for t in caches.read_trades("BTC/USD:BTC", None, None, new_updates=True)] == ["7"]
+    out = p.receive(note([]), 0.0)
+    assert (out if isinstance(out, list) else out.deliveries) == []
+    assert not caches.trades_unread("BTC/USD:BTC")

@@ -17,9 +17,7 @@ from ccxtpro_sync._exchanges.deribit.orders import (
     create_order_request,
     edit_order_params,
     last_trades_request,
-    my_trades_request,
     new_label,
-    open_orders_request,
     order_state_by_label_params,
     order_state_params,
     positions_params,
@@ -191,26 +189,7 @@ def test_edit_cancel_and_queries() -> None:
         "currency": "ETH",
         "label": "my-order-1",
     }
-    assert open_orders_request() == ("private/get_open_orders", {})
-    assert open_orders_request(currency="BTC") == (
-        "private/get_open_orders_by_currency",
-        {"currency": "BTC"},
-    )
-    assert open_orders_request(_eth())[0] == "private/get_open_orders_by_instrument"
     assert positions_params() == {"currency": "any"}
-
-
-def test_my_trades_requests() -> None:
-    assert my_trades_request(_eth(), limit=100) == (
-        "private/get_user_trades_by_instrument",
-        {"instrument_name": "ETH-PERPETUAL", "sorting": "asc", "count": 100},
-    )
-    method, params = my_trades_request(_eth(), since=1700000000000)
-    assert method == "private/get_user_trades_by_instrument_and_time"
-    assert params["start_timestamp"] == 1700000000000
-    assert params["end_timestamp"] > params["start_timestamp"]
-    with pytest.raises(InvalidArgument):
-        my_trades_request(_eth(), limit=1001)
 
 
 def test_trade_backfill_request_matches_the_documented_one() -> None:
