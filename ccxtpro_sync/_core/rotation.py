@@ -82,9 +82,11 @@ class DeliveredKeys(Generic[T]):
         self._max_held = max_held
         #: Streams holding updates of the new connection: ``settled`` is then False.
         self._holding: set[str] = set()
-        #: Offers per source during overlaps: a reader's next offer shows that it
-        #: finished delivering its previous one (see ``_old_done``).
+        #: Batches offered per source during overlaps: a reader's offer from a later
+        #: batch shows that it finished delivering the previous one (``_old_done``).
         self._offers: dict[int, int] = {}
+        #: The batch of each source's latest offer (see ``offer``).
+        self._batches: dict[int, object] = {}
         #: Updates dropped as already delivered (for figures and tests).
         self.dropped = 0
         #: Streams switched before the old connection caught up: a gap may follow.
@@ -95,18 +97,35 @@ class DeliveredKeys(Generic[T]):
         self._sources += 1
         return self._sources
 
-    def offer(self, stream: str, key: int | None, tie: int | None, source: int, item: T) -> list[T]:
+    def offer(
+        self,
+        stream: str,
+        key: int | None,
+        tie: int | None,
+        source: int,
+        item: T,
+        *,
+        batch: object = None,
+    ) -> list[T]:
         """The updates to deliver now, in order, given ``item`` from connection ``source``.
 
         Outside an overlap (or without a key) that is ``item`` itself. During one, the
         old connection's updates go first and the new one's wait (see module docstring).
         Held updates are released only by the new connection's own calls (or by
         ``release``, while the new connection's are held), so that one thread at a
-        time delivers a stream."""
+        time delivers a stream.
+
+        ``batch`` names what the reader hands over together: a reader that delivers a
+        received chunk's updates only after the whole chunk passes the same value for
+        all of them (its receive time), so that only an offer from a later batch counts
+        as proof that an earlier update left. ``None``: each update alone."""
         entry = self._overlap.get(stream)
         if entry is None or key is None:
             return [item] if self.admit(stream, key, tie) else []
-        count = self._offers[source] = self._offers.get(source, 0) + 1
+        count = self._offers.get(source, 0)
+        if batch is None or self._batches.get(source) != batch:
+            count = self._offers[source] = count + 1
+            self._batches[source] = batch
         if source < entry.new_from:  # the old connection
             if entry.switched:
                 self.dropped += 1
@@ -144,8 +163,8 @@ class DeliveredKeys(Generic[T]):
 
     def _old_done(self, entry: _Overlap[T]) -> bool:
         """The old connection's reader finished delivering its last update of the
-        stream (it has offered another one since, or none at all): the new one's
-        deliveries cannot overtake it."""
+        stream (it has offered one from a later batch since, or none at all): the new
+        one's deliveries cannot overtake it."""
         return entry.old == 0 or self._offers.get(entry.old, 0) > entry.old_mark
 
     def _caught_up(self, stream: str, key: int, tie: int | None) -> bool:
@@ -248,6 +267,7 @@ class DeliveredKeys(Generic[T]):
                 self._holding.discard(stream)
         if not self._overlap:
             self._offers.clear()
+            self._batches.clear()
 
     def forget(self, stream: str) -> None:
         """The stream is no longer subscribed anywhere: its next update starts afresh."""

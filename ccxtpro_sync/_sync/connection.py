@@ -962,7 +962,7 @@ class Connection(Generic[P_co]):
                 send(signals.protocol_error, self._owner, url=self.url, name=self.name, error=error)
         for name, payload in inbound.notices:
             signal = getattr(signals, name)
-            if signal.receivers:
+            if signal.receivers:  # like every signal: sent only when someone listens
                 send(signal, self._owner, **payload)
         if inbound.tasks and self._on_tasks is not None:
             self._on_tasks(inbound.tasks)

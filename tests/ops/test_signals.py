@@ -333,14 +333,6 @@ def test_a_signal_with_no_receivers_builds_no_payload(
         assert client.connections()[0].reconnects == 1
     assert calls == []
 
-    # A notice (gap, backfill) enters like a frame's: with nobody listening it is not sent.
-    with make(exchange) as client:
-        client.watch_ticker(SPOT)
-        [conn] = [c for pool in client._pools.values() for c in pool]
-        notice = {"symbol": SPOT, "timeframe": None, "count": 1, "first": 1, "last": 1}
-        conn.feed(lambda _protocol: Inbound(notices=[("trades_backfilled", notice)]))
-    assert calls == []
-
     # The same run with one receiver: the spy now sees that signal, only that one.
     def receiver(sender: Any, **payload: Any) -> None:
         pass
@@ -352,6 +344,32 @@ def test_a_signal_with_no_receivers_builds_no_payload(
     finally:
         signals.message_received.disconnect(receiver)
     assert calls and set(calls) == {"message-received"}
+
+
+def test_a_notice_with_no_receivers_is_not_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Notices (a backfilled gap, a book resync) reach the reader by value; like every
+    other signal they are sent only when someone listens. A reconnect that happened to
+    miss trades sent ``trades-backfilled`` to nobody, and the no-receivers test above
+    failed now and then."""
+    from ccxtpro_sync._core.plain import PlainProtocol
+    from ccxtpro_sync._sync import connection
+
+    assert not signals.trades_backfilled.receivers
+    calls: list[str] = []
+    monkeypatch.setattr(connection, "send", lambda signal, sender, **_: calls.append(signal.name))
+    conn = connection.Connection(PlainProtocol("ws://127.0.0.1:9/never"), name="notices")
+    try:
+        payload = {"symbol": SPOT, "timeframe": None, "count": 2, "first": 1, "last": 2}
+        conn._deliver(Inbound(notices=[("trades_backfilled", payload)]))
+        assert calls == []
+        signals.trades_backfilled.connect(receiver := lambda sender, **_: None)
+        try:
+            conn._deliver(Inbound(notices=[("trades_backfilled", payload)]))
+        finally:
+            signals.trades_backfilled.disconnect(receiver)
+        assert calls == ["trades-backfilled"]
+    finally:
+        conn.close()
 
 
 def test_a_receiver_filtered_by_sender_sees_only_its_client(

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 import ccxtpro_sync
+from ccxtpro_sync._sync.connection import Connection
 from ccxtpro_sync.simulator import LocalExchange
 from ccxtpro_sync.simulator.catalog import DEFAULT_SYMBOLS
 
@@ -480,3 +481,85 @@ def test_rotation_waits_for_a_lagging_old_connection(recording: bool) -> None:
             assert client._delivered.dropped > 0  # both connections carried the overlap
             assert client._delivered.gaps == 0
             assert bool(frames) == recording
+
+
+def test_a_replacement_reading_late_repeats_nothing_after_the_rotation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The replacement's reader may lag: frames the old connection already delivered
+    can still sit unread in the new one's socket when the old one is retired. Read
+    after the overlap ended, they were delivered again (the 1000-stream test's rare
+    repeated book tickers under load). Here the new reader is held from the moment it
+    is confirmed until the rotation asks it for anything (a request on it) or the
+    rotation ends, whichever comes first. Book tickers are checked as the readers hand
+    them to the hub (the dispatcher would coalesce a repeat with a newer one)."""
+    from ccxtpro_sync._core.frames import FrameParser
+    from ccxtpro_sync._sync import connection as connection_module
+
+    gate = threading.Event()
+    gate.set()
+    held: list[Connection] = []
+
+    class GatedParser(FrameParser):
+        def feed(self, data: bytes) -> list[tuple[int, bytes]]:
+            if held and threading.current_thread().name == f"ccxtpro_sync-reader-{held[0].name}":
+                assert gate.wait(30), "the new reader was never let go"
+            return super().feed(data)
+
+    monkeypatch.setattr(connection_module, "FrameParser", GatedParser)
+    with LocalExchange(seed=8, speed=10.0, auto_publish=False, rest_weight=1_000_000) as ex:
+        client = make_client(ccxtpro_sync.binance, ex, pingInterval=1.0)
+        handed: list[int] = []  # book ticker update ids, as the readers deliver them
+        deliver_many = client.hub.deliver_many
+
+        def record(deliveries: list[Any], *args: Any, **kwargs: Any) -> float:
+            handed.extend(
+                int(d.value.info.update_id)
+                for d in deliveries
+                if d.message_hash.startswith("bidask:")
+            )
+            return deliver_many(deliveries, *args, **kwargs)
+
+        client.hub.deliver_many = record  # before any reader starts (each binds it then)
+        overlap = client._planner._overlap
+        catch_up, end = overlap.catch_up, overlap.end
+        real_call = Connection.call
+        pending = [0, 0]  # frames the held reader has not read yet; its count then
+
+        def call(self: Connection, *args: Any, **kwargs: Any) -> Any:
+            if held and self is held[0]:
+                gate.set()  # the rotation waits on the new connection: it must read
+            return real_call(self, *args, **kwargs)
+
+        def catch_up_with_a_lagging_replacement(
+            old: Any, streams: list[str], timeout: float
+        ) -> None:
+            [new] = [c for c in wire_connections(client) if c is not old]
+            held.append(new)
+            gate.clear()
+            before, frames = len(handed), old.messages
+            pending[1] = new.messages
+            # book tickers both connections are sent; only the old one reads them now
+            wait_for(lambda: ex.tick(1) or len(handed) >= before + 5, 10, "the old one delivers")
+            pending[0] = old.messages - frames
+            catch_up(old, streams, timeout)
+
+        def end_then_let_go(streams: list[str]) -> None:
+            end(streams)
+            gate.set()
+
+        overlap.catch_up = catch_up_with_a_lagging_replacement
+        overlap.end = end_then_let_go
+        monkeypatch.setattr(Connection, "call", call)
+        with client:
+            client.on_bids_asks(["BTC/USDT"], handler=lambda ticker: None)
+            wait_wire_matches(ex, [client])
+            wait_for(lambda: ex.tick(1) or len(handed) >= 3, 10, "book tickers flow")
+            [old] = wire_connections(client)
+            client.rotate(old.name, timeout=20)
+            new = held[0]
+            assert gate.is_set() and pending[0] >= 5
+            # every frame the new connection was sent while held has been read
+            wait_for(lambda: new.messages >= pending[1] + pending[0], 10, "the held frames read")
+            repeats = [b for a, b in itertools.pairwise(handed) if b <= a]
+            assert repeats == [], handed
