@@ -404,3 +404,25 @@ def test_a_raising_receiver_is_logged_and_ignored(
     finally:
         signals.connection_started.disconnect(receiver)
     assert any("receiver bug" in (r.exc_text or "") for r in caplog.records)
+
+
+def test_a_backfill_notice_for_a_stream_no_connection_carries_is_not_sent_to_nobody(
+    exchange: LocalExchange, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backfill that finishes after its stream was unsubscribed is delivered by the
+    client itself, not by a connection: the same rule holds there."""
+    from ccxtpro_sync import _signals
+
+    assert not signals.trades_backfilled.receivers
+    calls: list[str] = []
+    monkeypatch.setattr(_signals, "send", lambda signal, sender, **_: calls.append(signal.name))
+    payload = {"symbol": SPOT, "timeframe": None, "count": 2, "first": 1, "last": 2}
+    with make(exchange) as client:
+        client._deliver([], [("trades_backfilled", payload)], [])
+        assert calls == []
+        signals.trades_backfilled.connect(receiver := lambda sender, **_: None)
+        try:
+            client._deliver([], [("trades_backfilled", payload)], [])
+        finally:
+            signals.trades_backfilled.disconnect(receiver)
+    assert calls == ["trades-backfilled"]
