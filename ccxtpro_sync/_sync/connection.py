@@ -919,7 +919,7 @@ class Connection(Generic[P_co]):
         if tick.dead is not None:
             raise _Reconnect(tick.dead)
         if tick.ping:
-            self._bucket.reserve(now)  # an unsolicited ping counts against the rate limit
+            self._bucket.charge(now)  # an unsolicited ping counts against the rate limit
             with self._send_lock:
                 ws.ping()
         if tick.frames:
