@@ -31,7 +31,7 @@ class Dedupe:
     """The client's ``DeliveredKeys`` behind its lock, keyed by the adapter's
     optional ``update_key(delivery)`` (an increasing number per message hash).
     While two connections carry a hash, the old one's deliveries go first and the
-    new one's wait until it caught up (``DeliveredKeys.offer``)."""
+    new one's wait until the old one is retired (``DeliveredKeys.offer``)."""
 
     def __init__(self, keys: DeliveredKeys[Delivery], lock: threading.Lock) -> None:
         self.keys = keys

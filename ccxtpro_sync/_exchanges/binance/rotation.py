@@ -3,7 +3,7 @@
 ``RotationRouter`` is the router of one market-stream connection: it serialises
 access to the client's shared market data and, while two connections carry a
 stream, delivers the old one's updates first and the new one's once the old one
-caught up (``DeliveredKeys.offer``, keys from ``rotation_keys``). Order books need
+is retired (``DeliveredKeys.offer``, keys from ``rotation_keys``). Order books need
 nothing more: with the overlap deduplicated, the new connection's first diff
 continues the book's chain (``U``/``pu`` check in the book), so no snapshot is
 fetched; a book whose chain does not continue fails that
