@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 import ccxtpro_sync
+from ccxtpro_sync import signals
 from ccxtpro_sync._exchanges.binance.rotation_keys import update_key
 from ccxtpro_sync.simulator import LocalExchange
 from ccxtpro_sync.simulator.catalog import DEFAULT_SYMBOLS
@@ -583,3 +584,94 @@ def test_the_replacement_never_overtakes_the_old_readers_last_burst() -> None:
                 assert ids == list(range(ids[0], ids[0] + len(ids)))
             assert len(logs["order_book_resync"]) == 0
             assert client._delivered.dropped > 0  # both connections carried the overlap
+
+
+def test_a_lagging_replacement_repeats_nothing_after_the_handover() -> None:
+    """The replacement's reader falls behind (held at a gate) while the old connection
+    delivers current ticks: its copies of those updates are still unread when the old
+    connection has answered its unsubscribe and is retired. The gate opens only once
+    the rotation has either ended the overlap or asks the replacement to read up
+    (whichever comes first); its late copies must still be dropped as repeats. The
+    replacement is held before it routes a frame (``message_received``), outside its
+    connection's lock."""
+    symbols = ["BTC/USDT", "ETH/USDT"]
+    with LocalExchange(seed=9, speed=10.0, auto_publish=False, rest_weight=1_000_000) as ex:
+        client = make_client(ccxtpro_sync.binance, ex)
+        recorder = Recorder(unique_tickers=False)
+        gate, lagging, syncing = threading.Event(), threading.Event(), threading.Event()
+        keys = client._delivered
+        planner = client._planner
+        make = planner._new_connection
+        made: list[Any] = []
+
+        armed: list[str] = []  # the replacement's name, once it is confirmed
+
+        def fall_behind(sender: Any, name: str = "", **payload: Any) -> None:
+            # Before the frame is routed, outside the connection's lock.
+            if armed and name == armed[0] and not gate.is_set():
+                lagging.set()
+                gate.wait(30)  # the replacement's reader falls behind
+
+        def make_behind(route_name: str, index: int) -> Any:
+            conn = make(route_name, index)
+            made.append(conn)
+            request = conn.request
+
+            def noted_request(method: str, params: Any = None, **kw: Any) -> Any:
+                syncing.set()  # the rotation waits for the replacement to read up
+                return request(method, params, **kw)
+
+            ready = conn.wait_ready
+
+            def ready_then_fall_behind(timeout: float) -> Any:
+                result = ready(timeout)
+                armed.append(conn.name)
+                start = old.messages
+                wait_for(  # the old connection reads ticks the replacement leaves unread
+                    lambda: ex.tick(1) or (lagging.is_set() and old.messages >= start + 8),
+                    10,
+                    "the old connection ahead of the replacement",
+                )
+                conn.request = noted_request
+                return result
+
+            conn.wait_ready = ready_then_fall_behind
+            return conn
+
+        def open_gate() -> None:
+            try:
+                wait_for(
+                    lambda: syncing.is_set() or (lagging.is_set() and not keys.active),
+                    30,
+                    "the handover to end the overlap or to wait for the replacement",
+                )
+            finally:
+                gate.set()
+
+        with client, signal_logs(client) as logs:
+            client.load_markets()
+            client.on_trades(symbols, handler=recorder.trades)
+            client.on_bids_asks(symbols, handler=recorder.bidask)
+            client.on_order_book(symbols, handler=recorder.book)
+            wait_wire_matches(ex, [client])
+            wait_for(lambda: ex.tick(1) or recorder.streams_since({}, 3) >= 6, 10, "all deliver")
+            (old,) = wire_connections(client)
+            planner._new_connection = make_behind
+            opener = threading.Thread(target=open_gate, name="test-open-gate")
+            signals.message_received.connect(fall_behind)
+            opener.start()
+            try:
+                client.rotate(old.name, timeout=30)
+            finally:
+                opener.join(40)
+                signals.message_received.disconnect(fall_behind)
+            assert old.finished and lagging.is_set()
+            after = recorder.counts()
+            wait_for(lambda: ex.tick(1) or recorder.streams_since(after, 3) >= 6, 10, "deliver")
+            assert made and made[0] in wire_connections(client)
+            assert recorder.duplicates() == {}
+            for symbol in symbols:  # aggregate trade ids: none missing, none repeated
+                ids = recorder.keys[f"trades:{symbol}"]
+                assert ids == list(range(ids[0], ids[0] + len(ids)))
+            assert len(logs["order_book_resync"]) == 0
+            assert keys.dropped > 0  # the replacement's late copies were dropped

@@ -33,6 +33,8 @@ from .stream_protocol import Routed
 MAX_CONNECTION_AGE = 23.5 * 3600
 ROTATION_JITTER = 600.0
 ROTATION_STAGGER = 2.0
+#: How long the handover waits for the replacement to read up to the switch.
+SYNC_TIMEOUT = 10.0
 
 _log = logging.getLogger(__name__)
 
@@ -176,6 +178,16 @@ class BinanceOverlap(Overlap):
         old.query(retire)
 
     def switch(self, new: Connection, streams: list[str]) -> None:
+        # The replacement may lag behind the old connection: its copies of what the old
+        # one delivered can still be in its socket or reader, and once the overlap ends
+        # nothing drops them. The exchange answers a request after everything it sent
+        # before on that connection, so once the replacement has read this answer those
+        # copies were routed while repeats are still dropped (``end`` comes after).
+        if not new.finished and streams:
+            try:
+                new.request("LIST_SUBSCRIPTIONS", timeout=SYNC_TIMEOUT)
+            except (BaseError, TimeoutError) as error:
+                _log.info("%s: replacement did not answer its sync request: %r", new.name, error)
         # Released through the new connection, as its frames are, round after round
         # until nothing is left (its reader holds what it reads meanwhile).
         more = [True]
