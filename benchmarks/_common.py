@@ -120,7 +120,29 @@ def export_ref(ref: str) -> tuple[str, str]:
             check=True,
         ).stdout
         subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    _build_extensions(rev, target)
     return rev, str(target)
+
+
+def _build_extensions(rev: str, target: pathlib.Path) -> None:
+    """Compile the commit's optional C modules in place, as ``pip install -e`` does for a
+    user; without this an export would measure the pure-Python fallbacks."""
+    package = target / "ccxtpro_sync"
+    if not (package / "_book_levels.c").exists() or list(package.glob("_book_levels*.so")):
+        return  # a commit before the compiled order book, or built by an earlier run
+    setup = subprocess.run(
+        ["git", "-C", str(ROOT), "show", f"{rev}:setup.py"], capture_output=True, check=True
+    ).stdout
+    (target / "setup.py").write_bytes(setup)
+    built = subprocess.run(
+        [sys.executable, "setup.py", "-q", "build_ext", "--inplace"],
+        cwd=target,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if built.returncode != 0 or not list((target / "ccxtpro_sync").glob("_book_levels*.so")):
+        print(f"warning: {rev}'s C order-book loop did not build; measuring the Python one")
 
 
 def pin(cpu: int | None) -> None:

@@ -15,13 +15,25 @@ the clock again when it sees the trade:
 * ``ccxt``: after ``await watch_trades(...)`` returns, for each new trade.
 
 Reported: p50/p90/p99/p99.9 in µs per client and rate, each the median over the
-repeats (every repeat a fresh process per client, interleaved).
+repeats (every repeat a fresh process per client, interleaved), and what the client
+process did over the measured window, per message: CPU µs (all threads), voluntary
+context switches (thread wake-ups: the reader's, and for ``ours`` the dispatcher's),
+involuntary ones (a thread preempted: by the machine's other work, or by a thread it
+woke) and garbage collections (with the longest pause). ``--baseline REV`` adds ``base``,
+the library at ``REV``, interleaved round by round with the others.
+
+The closing lines check the target of issue 20 (``ours`` p99 < 250 µs at 10k msg/s)
+against the bare loop's p99 in the same run: on a loaded machine the tail is the
+scheduler's, and the bare loop, which does nothing with a frame, shows how much.
+Ratios are medians of the per-round ratios.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
+import resource
 import threading
 import time
 from collections.abc import Callable
@@ -34,6 +46,7 @@ from _common import (
     WORKLOADS,
     ccxt_exchange,
     emit,
+    export_ref,
     median,
     ours_config,
     percentile,
@@ -45,7 +58,11 @@ from _common import (
 )
 
 VARIANTS = ("bare", "ours", "ccxt")
+#: ``ours`` run on the ``--baseline`` library.
+BASE = "base"
 PERCENTILES = (50.0, 90.0, 99.0, 99.9)
+#: The figure of issue 20: p99 send → callback at this rate, in µs.
+TARGET_RATE, TARGET_P99 = 10_000.0, 250.0
 STREAM, SYMBOL = WORKLOADS["trades"]
 GRACE = 5.0  # seconds to wait for stragglers after the last send
 WARMUP = 500
@@ -61,6 +78,61 @@ def _sent(frame: bytes) -> int:
     return int(frame[start : frame.index(b",", start)])
 
 
+class Window:
+    """What the client process does while one measured run lasts: CPU, voluntary
+    context switches (every thread's) and garbage collections with their pauses."""
+
+    def __init__(self) -> None:
+        self.collections = [0, 0, 0]
+        self.longest_gc = 0
+        self._gc_started = 0
+        self._start: tuple[float, int, int] = (0.0, 0, 0)
+        self._end: tuple[float, int, int] = (0.0, 0, 0)
+        self._on = False
+
+    def _gc(self, phase: str, info: dict[str, int]) -> None:
+        if not self._on:
+            return
+        if phase == "start":
+            self._gc_started = _now_us()
+        else:
+            self.collections[info["generation"]] += 1
+            self.longest_gc = max(self.longest_gc, _now_us() - self._gc_started)
+
+    @staticmethod
+    def _usage() -> tuple[float, int, int]:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime, usage.ru_nvcsw, usage.ru_nivcsw
+
+    def open(self) -> None:
+        self.collections = [0, 0, 0]
+        self.longest_gc = 0
+        if self._gc not in gc.callbacks:
+            gc.callbacks.append(self._gc)
+        self._on = True
+        self._start = self._usage()
+
+    def close(self) -> None:
+        self._end = self._usage()
+        self._on = False
+
+    def per_message(self, count: int) -> dict[str, float]:
+        n = max(1, count)
+        return {
+            "cpu_us": (self._end[0] - self._start[0]) * 1e6 / n,
+            "csw": (self._end[1] - self._start[1]) / n,
+            "preempted": (self._end[2] - self._start[2]) / n,
+            "gc0": float(self.collections[0]),
+            "gc1": float(self.collections[1]),
+            "gc2": float(self.collections[2]),
+            "gc_max_us": float(self.longest_gc),
+        }
+
+
+#: The measured window of the current run (the last of warm-up and measurement).
+WINDOW = Window()
+
+
 def run_bare(blaster: Blaster, rate: float, count: int) -> list[int]:
     import websocket
 
@@ -73,10 +145,12 @@ def run_bare(blaster: Blaster, rate: float, count: int) -> list[int]:
     try:
         for total in (WARMUP, count):
             latencies = []
+            WINDOW.open()
             blaster.start_paced(STREAM, total, rate)
             for _ in range(total):
                 _, frame = recv(control_frame=True)
                 latencies.append(_now_us() - _sent(frame))
+            WINDOW.close()
             blaster.paced_result()
     finally:
         ws.close()
@@ -104,9 +178,11 @@ def run_ours(blaster: Blaster, rate: float, count: int) -> list[int]:
             latencies.clear()
             enough.clear()
             wanted[0] = total
+            WINDOW.open()
             blaster.start_paced(STREAM, total, rate)
             blaster.paced_result()
             enough.wait(GRACE)
+            WINDOW.close()
         result = list(latencies)
     finally:
         client.close()
@@ -133,11 +209,13 @@ async def _ccxt(blaster: Blaster, rate: float, count: int) -> list[int]:
         await asyncio.to_thread(blaster.wait_subscribed, STREAM)
         for total in (WARMUP, count):
             latencies.clear()
+            WINDOW.open()
             blaster.start_paced(STREAM, total, rate)
             await asyncio.to_thread(blaster.paced_result)
             deadline = time.monotonic() + GRACE
             while len(latencies) < total and time.monotonic() < deadline:
                 await asyncio.sleep(0.01)
+            WINDOW.close()
         result = list(latencies)
         task.cancel()
     finally:
@@ -152,12 +230,16 @@ RUNNERS: dict[str, Callable[[Blaster, float, int], list[int]]] = {
 }
 
 
+#: Per-run figures besides the percentiles, in table order.
+EXTRA = ("max", "received", "cpu_us", "csw", "preempted", "gc0", "gc1", "gc2", "gc_max_us")
+
+
 def summary(latencies: list[int], count: int) -> dict[str, float]:
     ordered = sorted(latencies)
     out = {f"p{q:g}": float(percentile(ordered, q)) for q in PERCENTILES}
     out["received"] = len(latencies) / count
     out["max"] = float(ordered[-1]) if ordered else float("nan")
-    return out
+    return out | WINDOW.per_message(count)
 
 
 def worker(variant: str, rates: list[float], seconds: float, pinned: bool) -> None:
@@ -170,24 +252,38 @@ def worker(variant: str, rates: list[float], seconds: float, pinned: bool) -> No
     emit(results)
 
 
+Found = dict[tuple[str, float], list[dict[str, float]]]
+
+
 def collect(
-    variants: list[str], rates: list[float], seconds: float, repeat: int, pinned: bool
-) -> dict[tuple[str, float], list[dict[str, float]]]:
-    found: dict[tuple[str, float], list[dict[str, float]]] = {}
+    variants: list[str],
+    rates: list[float],
+    seconds: float,
+    repeat: int,
+    pinned: bool,
+    baseline: str | None = None,
+) -> Found:
+    """Every variant once per round, in order, each in a fresh process; ``base`` runs
+    ``ours`` on the library exported at ``baseline``."""
+    found: Found = {}
     for _ in range(repeat):
         for variant in variants:
-            args = ["--worker", variant, "--rates", ",".join(f"{r:g}" for r in rates)]
+            worker = "ours" if variant == BASE else variant
+            args = ["--worker", worker, "--rates", ",".join(f"{r:g}" for r in rates)]
             args += ["--seconds", str(seconds)] + (["--pin"] if pinned else [])
-            for rate, stats in run_worker("bench_latency.py", args).items():
+            result = run_worker(
+                "bench_latency.py", args, source=baseline if variant == BASE else None
+            )
+            for rate, stats in result.items():
                 found.setdefault((variant, float(rate)), []).append(stats)
     return found
 
 
-def summarise(found: dict[tuple[str, float], list[dict[str, float]]]) -> list[dict[str, Any]]:
+def summarise(found: Found) -> list[dict[str, Any]]:
     rows = []
     for (variant, rate), runs in sorted(found.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         row: dict[str, Any] = {"rate": rate, "variant": variant}
-        for key in [f"p{q:g}" for q in PERCENTILES] + ["max", "received"]:
+        for key in [f"p{q:g}" for q in PERCENTILES] + list(EXTRA):
             row[key] = median([r[key] for r in runs])
         rows.append(row)
     return rows
@@ -195,6 +291,7 @@ def summarise(found: dict[tuple[str, float], list[dict[str, float]]]) -> list[di
 
 def render(rows: list[dict[str, Any]]) -> str:
     headers = ["rate msg/s", "client", "p50 µs", "p90 µs", "p99 µs", "p99.9 µs", "max µs", "recv"]
+    headers += ["CPU µs/msg", "csw/msg", "preempted/msg", "gc 0/1/2", "longest gc µs"]
     body = [
         [
             f"{r['rate']:,.0f}",
@@ -205,10 +302,41 @@ def render(rows: list[dict[str, Any]]) -> str:
             r["p99.9"],
             r["max"],
             f"{r['received']:.0%}",
+            f"{r['cpu_us']:.1f}",
+            f"{r['csw']:.2f}",
+            f"{r['preempted']:.2f}",
+            f"{r['gc0']:g}/{r['gc1']:g}/{r['gc2']:g}",
+            r["gc_max_us"],
         ]
         for r in rows
     ]
     return table(headers, body)
+
+
+def ratio(found: Found, rate: float, top: str, bottom: str, key: str) -> float:
+    """Median over rounds of ``top[key] / bottom[key]``, each pair from one round."""
+    tops, bottoms = found.get((top, rate), []), found.get((bottom, rate), [])
+    return median([t[key] / b[key] for t, b in zip(tops, bottoms, strict=False) if b[key]])
+
+
+def verdict(found: Found) -> str:
+    """The target of issue 20 against the same run's bare loop (and baseline)."""
+    rate = TARGET_RATE
+    if ("ours", rate) not in found:
+        return f"target: no ours run at {rate:,.0f} msg/s"
+    ours = median([r["p99"] for r in found[("ours", rate)]])
+    met = "met" if ours < TARGET_P99 else "missed"
+    lines = [f"target p99 < {TARGET_P99:g} µs at {rate:,.0f} msg/s: ours {ours:,.0f} µs ({met})"]
+    if ("bare", rate) in found:
+        bare = median([r["p99"] for r in found[("bare", rate)]])
+        mark = "under" if bare < TARGET_P99 else "over"
+        lines.append(f"  bare loop p99 in the same run: {bare:,.0f} µs ({mark} the target)")
+        for key in ("p50", "p99"):
+            lines.append(f"  ours/bare {key}: {ratio(found, rate, 'ours', 'bare', key):.2f}")
+    if (BASE, rate) in found:
+        for key in ("p50", "p99", "cpu_us", "csw", "preempted"):
+            lines.append(f"  ours/base {key}: {ratio(found, rate, 'ours', BASE, key):.2f}")
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -222,6 +350,7 @@ def main() -> None:
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--pin", action="store_true", help="pin server and client CPUs")
     parser.add_argument("--ref", default="HEAD", help="library commit to measure, or 'worktree'")
+    parser.add_argument("--baseline", help="also run ours on this library commit ('base')")
     parser.add_argument("--worker", choices=VARIANTS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",")]
@@ -231,9 +360,16 @@ def main() -> None:
         return
     label = use_ref(args.ref)
     repeat = args.repeat or (1 if args.quick else 3)
-    found = collect(args.variants.split(","), rates, seconds, repeat, args.pin)
+    variants = args.variants.split(",")
+    baseline = None
+    if args.baseline:
+        rev, baseline = export_ref(args.baseline)
+        label += f", base {args.baseline} ({rev})"
+        variants.append(BASE)
+    found = collect(variants, rates, seconds, repeat, args.pin, baseline)
     print(f"latency ({label}): aggTrade, {seconds:g} s per rate, median of {repeat} rounds")
     print(render(summarise(found)))
+    print(verdict(found))
 
 
 if __name__ == "__main__":

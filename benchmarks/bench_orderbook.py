@@ -11,19 +11,26 @@ show why ``LocalOrderBook`` keeps a sorted key list:
 
 * lazy sort: dict only, ``sorted()`` of the keys when a view is taken;
 * heap: dict only, ``heapq.nsmallest(20)`` when a view is taken.
+
+``LocalOrderBook``'s rows run once per level loop, the compiled one
+(``_book_levels.c``, where built) and the Python one, in the same process; the last
+column is their ratio. ``--impl compiled`` or ``--impl python`` runs one of them only.
 """
 
 from __future__ import annotations
 
+import argparse
 import heapq
 import random
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from ccxtpro_sync import _book_levels_py, _orderbook
 from ccxtpro_sync._orderbook import LocalOrderBook
 
 Levels = list[list[str]]
@@ -122,7 +129,27 @@ def bench(fn: Callable[[], None]) -> float:
     return best / N_DIFFS
 
 
+def level_loops(which: str) -> dict[str, Any]:
+    """The level-loop modules to measure, by name."""
+    found: dict[str, Any] = {"python": _book_levels_py}
+    try:
+        from ccxtpro_sync import _book_levels
+
+        found = {"compiled": _book_levels, **found}
+    except ImportError:
+        print("ccxtpro_sync._book_levels is not built: the Python loop only")
+    return found if which == "both" else {which: found[which]}
+
+
+def use(module: Any) -> None:
+    _orderbook._apply_levels = module.apply_levels
+    _orderbook._top_levels = module.top_levels
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--impl", choices=["both", "compiled", "python"], default="both")
+    loops = level_loops(parser.parse_args().impl)
     snap_b, snap_a, diffs = make_workload()
     levels = sum(len(b) + len(a) for b, a in diffs) / len(diffs)
 
@@ -179,24 +206,35 @@ def main() -> None:
             book.reset(snap_b, snap_a, 0)
 
     base = bench(run_dict)
-    rows = [
-        ("baseline: dict update (parse+store)", base),
-        ("LocalOrderBook.apply", bench(run_local_apply)),
-        ("LocalOrderBook.apply, float levels (parsed=True)", bench(run_local_apply_parsed)),
-        (f"LocalOrderBook.snapshot({VIEW})", bench(run_local_view_only)),
-        (f"LocalOrderBook apply+snapshot({VIEW})+is_crossed", bench(run_local_apply_view)),
-        (f"alt: dict + sorted() per view({VIEW})", bench(run_lazy)),
-        (f"alt: dict + heapq per view({VIEW})", bench(run_heap)),
+    book_rows: list[tuple[str, Callable[[], None], int]] = [
+        ("LocalOrderBook.apply", run_local_apply, 1),
+        ("LocalOrderBook.apply, float levels (parsed=True)", run_local_apply_parsed, 1),
+        (f"LocalOrderBook.snapshot({VIEW})", run_local_view_only, 1),
+        (f"LocalOrderBook apply+snapshot({VIEW})+is_crossed", run_local_apply_view, 1),
+        ("LocalOrderBook.reset(2x1000 levels)", run_reset, 50),  # per reset
     ]
-    reset = bench(run_reset) * 50  # per reset() of the 2x1000-level snapshot
+    names = list(loops)
     print(
         f"book {DEPTH} levels/side, {N_DIFFS} diffs, {levels:.1f} levels/diff, python "
         f"{sys.version.split()[0]}"
     )
-    print(f"{'operation':50s} {'us/op':>8s} {'x baseline':>11s}")
-    for name, t in rows:
-        print(f"{name:50s} {t * 1e6:8.2f} {t / base:11.2f}")
-    print(f"{'LocalOrderBook.reset(2x1000 levels)':50s} {reset * 1e6:8.2f} {reset / base:11.2f}")
+    head = "".join(f" {n + ' us/op':>17s} {'x base':>7s}" for n in names)
+    ratio = len(names) == 2
+    print(f"{'operation':50s}{head}" + (f" {'C/Python':>9s}" if ratio else ""))
+    print(f"{'baseline: dict update (parse+store)':50s} {base * 1e6:17.2f} {1.0:7.2f}")
+    for name, fn, per in book_rows:
+        times = []
+        for impl in names:
+            use(loops[impl])
+            times.append(bench(fn) * per)
+        cells = "".join(f" {t * 1e6:17.2f} {t / base:7.2f}" for t in times)
+        print(f"{name:50s}{cells}" + (f" {times[0] / times[1]:9.2f}" if ratio else ""))
+    for name, fn in (
+        (f"alt: dict + sorted() per view({VIEW})", run_lazy),
+        (f"alt: dict + heapq per view({VIEW})", run_heap),
+    ):
+        t = bench(fn)
+        print(f"{name:50s} {t * 1e6:17.2f} {t / base:7.2f}")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ a busy machine inflates less), then the stages are timed together:
 
 * ``frames``: ``FrameParser.feed`` over 64 KiB reads, per frame;
 * ``envelope``: the combined-stream envelope decode (``{"stream":..,"data":..}``);
-* ``payload``: the payload decode into the wire struct (both decodes for tickers);
+* ``payload``: the payload decode into the wire struct (tickers: the one lax decode
+  of their numbers, ``ticker_floats``);
 * ``parse``: wire struct to the unified structure (trades, tickers) or the book update
   (depth: ``BookSync.on_diff``, i.e. sequencing and both sides' levels);
 * ``receive``: ``BinanceStreamProtocol.receive`` as the reader calls it, i.e. all of the
@@ -35,6 +36,7 @@ from _common import use_ref
 
 use_ref("worktree")
 
+from ccxtpro_sync import _orderbook  # noqa: E402
 from ccxtpro_sync._core.frames import FrameParser  # noqa: E402
 from ccxtpro_sync._core.freshness import FreshnessPolicy  # noqa: E402
 from ccxtpro_sync._core.rotation import DeliveredKeys  # noqa: E402
@@ -72,6 +74,8 @@ class _Pipeline:
         self.protocol = sp.BinanceStreamProtocol(
             "ws://local", router, freshness=new_freshness(FreshnessPolicy())
         )
+        # Subscribed, as on a live connection (only wanted streams take the bound path).
+        self.protocol.subscribe([STREAMS[workload]])
         self.hub = Hub()
         self.hub.add_callback(HASHES[workload], lambda value: None)
         self.workload = workload
@@ -130,11 +134,13 @@ def stages(workload: str) -> dict[str, float]:
         parse = parsers.parse_agg_trade
         out["parse"] = _best(lambda: [parse(e, market, finite_float) for e in events], 2000)
     elif workload == "ticker":
-        decode_pair = ticker_floats.decode
-        out["payload"] = _best(lambda: [decode_pair(r) for r in raws], 2000)
-        pairs = [decode_pair(r) for r in raws]
-        parse_pair = ticker_floats.parse
-        out["parse"] = _best(lambda: [parse_pair(p, market, finite_float) for p in pairs], 2000)
+        decode_numbers = ticker_floats.decode
+        out["payload"] = _best(lambda: [decode_numbers(r) for r in raws], 2000)
+        decoded = [(decode_numbers(r), r) for r in raws]
+        parse_numbers = ticker_floats.parse
+        out["parse"] = _best(
+            lambda: [parse_numbers(n, r, market, finite_float) for n, r in decoded], 2000
+        )
     else:
         decode = wire.DEPTH_UPDATE_FLOAT_DECODER.decode
         out["payload"] = _best(lambda: [decode(r) for r in raws], 2000)
@@ -184,6 +190,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     columns = ["frames", "envelope", "payload", "parse", "glue", "receive", "hub", "reader total"]
+    # depth's `parse` is the book update: C or Python (CCXTPRO_SYNC_PURE_PYTHON=1)
+    print(f"order book level loop: {_orderbook._LEVELS_IMPL}\n")
     print("| workload | " + " | ".join(columns) + " |")
     print("|---" * (len(columns) + 1) + "|")
     for workload in args.workloads.split(","):

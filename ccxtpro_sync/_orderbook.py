@@ -3,16 +3,20 @@
 
 Design notes (why, not what):
 
-* Each side is a ``dict`` (price -> amount) plus a sorted list of keys. Most diff
-  levels touch prices that already exist, which costs one dict store; only inserts
-  and deletes touch the key list (``bisect`` + ``list.insert``/``del``, a C memmove
-  of a few KB for a 1000-level book). Top-N is a slice. ``benchmarks/bench_orderbook.py``
-  compares this with lazily sorted dicts and heaps.
-* Bid keys are stored negated, so both sides are "ascending = best first" and share
-  one code path; top-N is always ``keys[:n]``.
+* Each side is an ascending list of keys, worst level first and best last, and the
+  aligned list of their amounts. A level is found by ``bisect`` (a handful of
+  comparisons); most diff levels touch prices that already exist, which costs one
+  list store; only inserts and deletes move list items, and since the market changes
+  the top of the book most, best-last keeps those moves short. Top-N is the lists'
+  tail, reversed. No dict: the hashes of prices like ``65000.01`` share their low
+  bits, so a dict keyed by them probes long chains (that cost more than the rest of
+  the loop). ``benchmarks/bench_orderbook.py`` compares this with lazily sorted
+  dicts and heaps.
+* Ask keys are stored negated, so both sides are "ascending = best last" and share
+  one code path.
 * Wire prices are strings and are parsed exactly once, with ``float`` (default) or
-  ``Decimal``; ``Decimal('1.10') == Decimal('1.1')`` and they hash alike, so
-  differently formatted strings for one price still land on one level. Live float
+  ``Decimal``; ``Decimal('1.10') == Decimal('1.1')``, so differently formatted
+  strings for one price still land on one level (the first spelling stays). Live float
   books get levels that msgspec already turned into floats (``parsed=True``), which
   keeps the per-level loop free of function calls.
 * Depth windows: a REST snapshot holds only the best ``depth`` levels per side, so
@@ -21,16 +25,21 @@ Design notes (why, not what):
   bound are ignored and every view is an exact prefix of the exchange's book. The
   price of that guarantee: a view can hold fewer than ``limit`` levels after the
   market consumes levels inside the window (see ``docs/order_books.md``).
+* The per-level loop and the view copy run in C (``_book_levels.c``) when the
+  optional extension was built, else in Python (``_book_levels_py``); the two give
+  identical results. ``_LEVELS_IMPL`` says which one this process uses;
+  ``CCXTPRO_SYNC_PURE_PYTHON=1`` forces the Python one.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
+import os
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Generic, TypeAlias, overload
 
 import msgspec
 
+from . import _book_levels_py
 from ._numbers import N, Num
 from ._structures import DictAccess, iso8601
 
@@ -84,18 +93,42 @@ class OrderBook(msgspec.Struct, DictAccess, Generic[N], frozen=True, kw_only=Tru
         return (self.asks[0][0] + self.bids[0][0]) / 2
 
 
+#: Set (non-empty, not ``0``) to use the Python level loop even where the C one is built.
+PURE_PYTHON_ENV = "CCXTPRO_SYNC_PURE_PYTHON"
+
+
+def _levels_impl() -> tuple[str, Any]:
+    """The level functions' module: the compiled one unless absent or refused."""
+    if os.environ.get(PURE_PYTHON_ENV, "") not in ("", "0"):
+        return "python", _book_levels_py
+    try:
+        from . import _book_levels
+    except ImportError:  # not built (no compiler at install time): the Python loop
+        return "python", _book_levels_py
+    return "compiled", _book_levels
+
+
+#: ``"compiled"`` or ``"python"``: which level loop this process's books use.
+_LEVELS_IMPL, _levels_module = _levels_impl()
+# Module globals, looked up per call, so tests can run one process both ways.
+_apply_levels: Callable[..., Any] = _levels_module.apply_levels
+_top_levels: Callable[..., list[list[Any]]] = _levels_module.top_levels
+
+
 class _Side(Generic[N]):
-    """One side of a book. Keys are ``price`` for asks and ``-price`` for bids, so the
-    sorted key list is always best-first."""
+    """One side of a book: ascending keys, worst level first and best last, and their
+    amounts. Keys are ``price`` for bids and ``-price`` for asks (``neg``), so both
+    sides share one code path; see ``_book_levels_py`` for why this layout."""
 
-    __slots__ = ("bound", "keys", "limit", "qty", "sign")
+    __slots__ = ("amounts", "bound", "keys", "limit", "neg")
 
-    def __init__(self, sign: int, limit: int | None) -> None:
-        self.sign = sign
+    def __init__(self, neg: bool, limit: int | None) -> None:
+        self.neg = neg
         self.limit = limit
-        self.qty: dict[N, N] = {}
         self.keys: list[N] = []
-        #: Worst key whose neighbourhood is known; keys beyond it are ignored.
+        #: ``amounts[i]`` is the amount at ``keys[i]``.
+        self.amounts: list[N] = []
+        #: Worst key whose neighbourhood is known; keys below it are ignored.
         self.bound: N | None = None
 
     def reset(
@@ -105,7 +138,7 @@ class _Side(Generic[N]):
         pairs: Iterable[Sequence[Any]] = (
             levels if parse is None else [(parse(p), parse(q)) for p, q in levels]
         )
-        neg = self.sign < 0
+        neg = self.neg
         qty: dict[N, N] = {}
         n_in = 0
         for price, amount in pairs:
@@ -119,57 +152,31 @@ class _Side(Generic[N]):
         bound = None
         if cap is not None and n_in >= cap:
             # The source may have had more levels than it showed us.
-            if len(keys) > cap:
-                for k in keys[cap:]:
-                    del qty[k]
-                del keys[cap:]
-            bound = keys[-1] if keys else None
-        self.qty = qty
+            del keys[: max(len(keys) - cap, 0)]
+            bound = keys[0] if keys else None
         self.keys = keys
+        self.amounts = [qty[k] for k in keys]
         self.bound = bound
 
     def update(self, levels: WireLevels, parse: Callable[[str], N] | None) -> None:
         """Apply absolute quantities; ``parse=None`` means the levels are numbers already.
 
-        The hot path of every depth stream: one loop, no per-level calls when the
-        decoder has already produced numbers (msgspec's float levels).
+        The hot path of every depth stream: one call into the level loop (C where
+        built), no per-level calls here when the decoder has already produced numbers
+        (msgspec's float levels).
         """
         pairs: Iterable[Sequence[Any]] = (
             levels if parse is None else [(parse(p), parse(q)) for p, q in levels]
         )
-        qty = self.qty
-        keys = self.keys
-        bound = self.bound
-        neg = self.sign < 0
-        for price, amount in pairs:
-            key = -price if neg else price
-            if amount:
-                if key in qty:
-                    qty[key] = amount
-                elif bound is None or key <= bound:
-                    qty[key] = amount
-                    insort(keys, key)
-            elif qty.pop(key, None) is not None:
-                # Removing an absent level is normal (Binance says so); only
-                # present levels touch the key list.
-                del keys[bisect_left(keys, key)]
-        limit = self.limit
-        if limit is not None and len(keys) > limit:
-            for k in keys[limit:]:
-                del qty[k]
-            del keys[limit:]
-            self.bound = keys[-1]
+        self.bound = _apply_levels(self.keys, self.amounts, self.bound, self.neg, self.limit, pairs)
 
     def top(self, n: int | None) -> list[list[N]]:
-        qty = self.qty
-        keys = self.keys if n is None else self.keys[:n]
-        if self.sign > 0:
-            return [[k, qty[k]] for k in keys]
-        return [[-k, qty[k]] for k in keys]
+        """The best ``n`` levels (all if ``None``), best first, as fresh lists."""
+        return _top_levels(self.keys, self.amounts, n, self.neg)
 
     def clear(self) -> None:
-        self.qty = {}
         self.keys = []
+        self.amounts = []
         self.bound = None
 
 
@@ -219,14 +226,15 @@ class LocalOrderBook(Generic[N]):
         number: Callable[[str], Any] = float,
         parsed: bool = False,
     ) -> None:
-        if limit is not None and limit < 1:
-            raise ValueError(f"limit must be >= 1 or None, got {limit}")
+        # An integer: a float limit would fail every diff in the C level loop alone.
+        if limit is not None and (type(limit) is not int or limit < 1):
+            raise ValueError(f"limit must be an integer >= 1 or None, got {limit!r}")
         self.symbol = symbol
         self.limit = limit
         self.parse: Callable[[str], N] = number
         self.parsed = parsed
-        self._bids: _Side[N] = _Side(-1, limit)
-        self._asks: _Side[N] = _Side(1, limit)
+        self._bids: _Side[N] = _Side(False, limit)
+        self._asks: _Side[N] = _Side(True, limit)
         #: Last applied update id; ``None`` until the first snapshot.
         self.nonce: int | None = None
         self.timestamp: int | None = None
@@ -259,9 +267,15 @@ class LocalOrderBook(Generic[N]):
 
         Sequencing is the caller's job (see ``BookSync``); this only edits levels.
         """
-        parse = None if self.parsed else self.parse
-        self._bids.update(bids, parse)
-        self._asks.update(asks, parse)
+        if self.parsed:
+            # The live path: straight into the level loop, no per-side method call.
+            b = self._bids
+            b.bound = _apply_levels(b.keys, b.amounts, b.bound, False, b.limit, bids)
+            a = self._asks
+            a.bound = _apply_levels(a.keys, a.amounts, a.bound, True, a.limit, asks)
+        else:
+            self._bids.update(bids, self.parse)
+            self._asks.update(asks, self.parse)
         self.nonce = nonce
         if timestamp is not None:
             self.timestamp = timestamp
@@ -285,19 +299,20 @@ class LocalOrderBook(Generic[N]):
             nonce=self.nonce,
         )
 
+    # Best levels are at the lists' ends; ask keys are negated prices.
     def best_bid(self) -> N | None:
         keys = self._bids.keys
-        return -keys[0] if keys else None
+        return keys[-1] if keys else None
 
     def best_ask(self) -> N | None:
         keys = self._asks.keys
-        return keys[0] if keys else None
+        return -keys[-1] if keys else None
 
     def is_crossed(self) -> bool:
         """True when best bid >= best ask, which a healthy exchange book never is."""
         b = self._bids.keys
         a = self._asks.keys
-        return bool(b) and bool(a) and -b[0] >= a[0]
+        return bool(b) and bool(a) and b[-1] >= -a[-1]
 
     @property
     def bid_count(self) -> int:
@@ -310,10 +325,10 @@ class LocalOrderBook(Generic[N]):
     @property
     def bid_bound(self) -> N | None:
         """Worst bid price still tracked exactly (``None``: the whole side is known)."""
-        b = self._bids.bound
-        return None if b is None else -b
+        return self._bids.bound
 
     @property
     def ask_bound(self) -> N | None:
         """Worst ask price still tracked exactly (``None``: the whole side is known)."""
-        return self._asks.bound
+        b = self._asks.bound
+        return None if b is None else -b

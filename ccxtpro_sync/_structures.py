@@ -13,7 +13,9 @@ Design notes:
 * ``info`` holds the exchange's payload. For stream data the attribute is the
   decoded wire struct (no extra copy on the hot path); ``x["info"]`` and
   ``x.to_dict()`` convert it, only when asked, to the original JSON object with
-  Binance's own keys, so ``ticker["info"]["c"]`` works as in CCXT.
+  Binance's own keys, so ``ticker["info"]["c"]`` works as in CCXT. The ``info`` of
+  a ticker or funding rate may be stored undecoded, and decoded when read
+  (:class:`_LazyInfo`).
 * Dict-likeness (:class:`DictAccess`): ``in``, iteration, ``len``,
   ``keys/values/items/get``, ``dict(x)``; ``x.to_dict()`` gives JSON-ready
   builtins (``Decimal`` as ``str``). ``json.dumps`` cannot serialise a struct
@@ -29,7 +31,7 @@ Design notes:
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any, Literal, TypeAlias
 
@@ -173,7 +175,7 @@ class DictAccess:
     def __getitem__(self, key: str) -> Any:
         if key in self.__struct_fields__:
             if key == "info":
-                return _plain(getattr(self, key))
+                return _plain(_stored_info(self))
             return getattr(self, key)
         raise KeyError(key)
 
@@ -220,9 +222,22 @@ class _Unified(msgspec.Struct, DictAccess, kw_only=True, gc=False):
 # --------------------------------------------------------------------------- market data
 
 
-class Ticker(_Unified, kw_only=True):
+def _repr_reading_info(obj: Any) -> str:
+    """msgspec's repr, with ``info`` as its attribute reads (msgspec's own would show
+    an undecoded one as ``<msgspec.Raw object>``)."""
+    fields = ", ".join(f"{k}={_shown(obj, k)!r}" for k in obj.__struct_fields__)
+    return f"{type(obj).__name__}({fields})"
+
+
+class Ticker(_Unified, kw_only=False):
     """CCXT ticker. ``watch_bids_asks`` tickers fill only the bid/ask fields;
-    ``watch_mark_price`` tickers fill only ``markPrice``/``indexPrice``."""
+    ``watch_mark_price`` tickers fill only ``markPrice``/``indexPrice``.
+
+    The fields may also be given by position, in the order below (the stream parsers
+    do: 22 keywords cost several times more than 22 positions). A stream parser may
+    store ``info`` undecoded (see :class:`_LazyInfo`); ``ticker.info`` still gives the
+    exchange's payload.
+    """
 
     symbol: str
     timestamp: int | None = None
@@ -246,6 +261,72 @@ class Ticker(_Unified, kw_only=True):
     markPrice: Num | None = None
     indexPrice: Num | None = None
     info: Any = None
+
+    def __repr__(self) -> str:
+        return _repr_reading_info(self)
+
+
+def _shown(obj: Any, field: str) -> Any:
+    """A field for ``repr``: an undecoded info whose strict decode refuses the payload
+    (one only the lax decode took) shows as its JSON object; repr never raises."""
+    if field != "info":
+        return getattr(obj, field)
+    try:
+        return obj.info
+    except Exception:  # the exchange's decoder refused it: show what x["info"] gives
+        return _plain(_stored_info(obj))
+
+
+class _LazyInfo:
+    """The ``info`` attribute of a structure whose payload may be kept undecoded.
+
+    A hot stream parser decodes its payload once, straight to the numbers it needs, and
+    stores the payload's bytes (``msgspec.Raw``) as ``info`` instead of decoding it a
+    second time into the wire struct. Reading ``x.info`` decodes it then, with the
+    decoder the exchange registered (:func:`set_info_decoder`); every other way out
+    already handles ``msgspec.Raw``: ``x["info"]``, ``to_dict()`` and ``to_jsonable``
+    give the payload's JSON object, ``msgspec.json.encode(x)`` its bytes verbatim.
+    (``msgspec.msgpack.encode`` would copy the JSON bytes as msgpack: convert first.)
+
+    msgspec reads and writes fields by slot, never through this descriptor, so
+    construction, equality, encoding and pickling are unchanged. Nothing is cached:
+    a read decodes afresh, so a shared structure is never written by its readers.
+    """
+
+    __slots__ = ("_slot", "decode")
+
+    def __init__(self, slot: Any) -> None:
+        self._slot = slot
+        #: ``Raw`` -> the exchange's info object; the exchange's parsers set it.
+        self.decode: Callable[[msgspec.Raw], Any] = msgspec.json.decode
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        value = self._slot.__get__(obj, owner)
+        if type(value) is msgspec.Raw:
+            return self.decode(value)
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        self._slot.__set__(obj, value)
+
+
+def _stored_info(obj: Any) -> Any:
+    """``obj.info`` as stored: an undecoded payload stays ``msgspec.Raw``, so that
+    ``x["info"]`` gives the payload's JSON object, as ``to_dict()`` does."""
+    lazy = getattr(type(obj), "info", None)
+    if isinstance(lazy, _LazyInfo):
+        return lazy._slot.__get__(obj, type(obj))
+    return obj.info
+
+
+def set_info_decoder(cls: type[Ticker | FundingRate], decode: Callable[[msgspec.Raw], Any]) -> None:
+    """Register how an undecoded ``info`` of ``cls`` is decoded when read (one
+    decoder per structure: the exchange whose parsers store ``msgspec.Raw``)."""
+    lazy = cls.__dict__["info"]
+    assert isinstance(lazy, _LazyInfo)
+    lazy.decode = decode
 
 
 class Fee(_Unified, kw_only=True, omit_defaults=True):
@@ -338,6 +419,14 @@ class FundingRate(_Unified, kw_only=True):
     previousFundingDatetime: str | None = None
     interval: str | None = None
     info: Any = None
+
+    def __repr__(self) -> str:
+        return _repr_reading_info(self)
+
+
+# Stream parsers may keep these structures' payload undecoded (see _LazyInfo).
+Ticker.info = _LazyInfo(Ticker.__dict__["info"])
+FundingRate.info = _LazyInfo(FundingRate.__dict__["info"])
 
 
 class Liquidation(_Unified, kw_only=True):

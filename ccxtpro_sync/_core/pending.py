@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 from collections import OrderedDict
+from collections.abc import Mapping
 from typing import Any
 
 from .events import Policy
@@ -36,13 +37,16 @@ class Overflow(enum.Enum):
 class PendingUpdates:
     """Per-hash coalescing FIFO. Not thread-safe; the dispatcher guards it."""
 
-    __slots__ = ("_entries", "_since", "coalesced", "dropped", "max_items")
+    __slots__ = ("_entries", "_since", "coalesced", "dropped", "max_items", "queued")
 
     def __init__(self, max_items: int = 10_000) -> None:
         if max_items < 1:
             raise ValueError("max_items must be at least 1")
         self.max_items = max_items
         self._entries: OrderedDict[str, list[Any] | tuple[Any]] = OrderedDict()
+        #: The same live mapping, read only: its owner tests emptiness with it on every
+        #: hand-over without calling ``__bool__`` (a Python call) under its lock.
+        self.queued: Mapping[str, object] = self._entries
         #: When each APPEND entry was created (the ``now`` given to :meth:`put`), oldest
         #: first: its lag. LATEST values are always current and are not timed.
         self._since: dict[str, float] = {}
@@ -136,9 +140,9 @@ class PendingUpdates:
         """The oldest pending entry and its value, or None when empty."""
         if not self._entries:
             return None
-        message_hash, pending = self._entries.popitem(last=False)
+        message_hash, pending = self._entries.popitem(False)  # positional: no keyword parsing
         self._since.pop(message_hash, None)
-        if isinstance(pending, tuple):
+        if type(pending) is tuple:
             return message_hash, pending[0]
         return message_hash, pending
 

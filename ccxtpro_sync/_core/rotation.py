@@ -5,21 +5,13 @@ each in order, keyed per update (update id, trade id or event time, chosen by th
 exchange package). The old connection may lag (a backlog in its socket or reader)
 while the new one starts current, so "whichever arrives first wins" would drop the
 old one's backlog as already delivered: a gap. ``DeliveredKeys.offer`` therefore
-prefers the old connection: its updates are delivered in order, and the new one's
-are held (bounded per stream; those the old one delivered leave the hold) until
-the old connection is retired and ``release`` hands out what is left, in order;
-the stream then *switches* and the old connection's updates are dropped.
-
-The new connection never takes a stream over on its own while the old one is
-live, even when the old one has caught up: a reader hands a burst's deliveries
-over only after routing the whole burst, so what the old reader routed may still
-be on its way to the handlers while the new reader's next update would be
-delivered ahead of it (out of order). Retirement is the point where the old
-reader has handed everything over (the planner retires it once it has read the
-answer to its unsubscribe, which comes after every update it sent). Overflow of
-the hold switches at once and counts a gap; so does ``release`` when the old
-connection retired before it caught up: a real gap is then left to the stream's
-own gap handling (trade gap filler, book chain check).
+prefers the old connection: its updates are delivered in order, the new one's are
+held (bounded per stream) until the old one has delivered up to the key just
+before the first held one (or past it); then the stream *switches*: held updates
+not yet delivered are released in order and the old connection's are dropped from
+then on. Overflow of the hold switches at once and counts a gap; so does
+``release`` when the old connection retired before it caught up: a real gap is
+then left to the stream's own gap handling (trade gap filler, book chain check).
 
 Connections are told apart by a *source* number (``source()``, increasing, taken
 when a connection's router is made): the replacement is made just before
@@ -35,7 +27,7 @@ from __future__ import annotations
 
 import random
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Generic, TypeVar
 
 __all__ = ["DeliveredKeys", "first_new", "rotation_deadline"]
@@ -61,13 +53,16 @@ def first_new(last: int | None, keys: Sequence[int]) -> int:
 class _Overlap(Generic[T]):
     """One stream carried by two connections: who delivers it, and what waits."""
 
-    __slots__ = ("count", "held", "new_from", "releasing", "switched")
+    __slots__ = ("count", "held", "new_from", "old", "old_mark", "releasing", "switched")
 
     def __init__(self, new_from: int) -> None:
         self.count = 1  # rotations in progress (they may nest)
         self.new_from = new_from  # sources from this one on are the replacement
         self.switched = False
         self.releasing = False  # the old connection is retired: ``release`` empties the hold
+        #: The old connection's source and its offer count at its last delivery here.
+        self.old = 0
+        self.old_mark = 0
         self.held: deque[tuple[int, int | None, T]] = deque()
 
 
@@ -80,10 +75,18 @@ class DeliveredKeys(Generic[T]):
         #: distinct updates may share (event times): bounded per stream.
         self._ties: dict[str, set[int]] = {}
         self._overlap: dict[str, _Overlap[T]] = {}
+        #: The streams in an overlap, for reading only: non-empty exactly when ``active``
+        #: (a hot path tests it without the property's call).
+        self.overlaps: Mapping[str, object] = self._overlap
         self._sources = 0
         self._max_held = max_held
         #: Streams holding updates of the new connection: ``settled`` is then False.
         self._holding: set[str] = set()
+        #: Batches offered per source during overlaps: a reader's offer from a later
+        #: batch shows that it finished delivering the previous one (``_old_done``).
+        self._offers: dict[int, int] = {}
+        #: The batch of each source's latest offer (see ``offer``).
+        self._batches: dict[int, object] = {}
         #: Updates dropped as already delivered (for figures and tests).
         self.dropped = 0
         #: Streams switched before the old connection caught up: a gap may follow.
@@ -94,21 +97,41 @@ class DeliveredKeys(Generic[T]):
         self._sources += 1
         return self._sources
 
-    def offer(self, stream: str, key: int | None, tie: int | None, source: int, item: T) -> list[T]:
+    def offer(
+        self,
+        stream: str,
+        key: int | None,
+        tie: int | None,
+        source: int,
+        item: T,
+        *,
+        batch: object = None,
+    ) -> list[T]:
         """The updates to deliver now, in order, given ``item`` from connection ``source``.
 
         Outside an overlap (or without a key) that is ``item`` itself. During one, the
-        old connection's updates go first and the new one's wait for ``release``
-        (see module docstring), so that one thread at a time delivers a stream and
-        the old reader's last updates are handed over before the new one's."""
+        old connection's updates go first and the new one's wait (see module docstring).
+        Held updates are released only by the new connection's own calls (or by
+        ``release``, while the new connection's are held), so that one thread at a
+        time delivers a stream.
+
+        ``batch`` names what the reader hands over together: a reader that delivers a
+        received chunk's updates only after the whole chunk passes the same value for
+        all of them (its receive time), so that only an offer from a later batch counts
+        as proof that an earlier update left. ``None``: each update alone."""
         entry = self._overlap.get(stream)
         if entry is None or key is None:
             return [item] if self.admit(stream, key, tie) else []
+        count = self._offers.get(source, 0)
+        if batch is None or self._batches.get(source) != batch:
+            count = self._offers[source] = count + 1
+            self._batches[source] = batch
         if source < entry.new_from:  # the old connection
             if entry.switched:
                 self.dropped += 1
                 return []
             out = [item] if self.admit(stream, key, tie) else []
+            entry.old, entry.old_mark = source, count
             held = entry.held
             while held and self._delivered(stream, held[0][0], held[0][1]):
                 held.popleft()  # the old connection delivered it: nothing to keep
@@ -118,9 +141,12 @@ class DeliveredKeys(Generic[T]):
             return out
         if entry.switched:
             return [item] if self.admit(stream, key, tie) else []
-        if self._delivered(stream, key, tie):
-            self.dropped += 1  # the old connection is ahead: nothing to keep
-            return []
+        if not entry.releasing and self._old_done(entry):
+            first, first_tie = (entry.held[0][0], entry.held[0][1]) if entry.held else (key, tie)
+            if self._caught_up(stream, first, first_tie):
+                entry.switched = True
+                released = self._release(stream, entry)
+                return [*released, item] if self.admit(stream, key, tie) else released
         entry.held.append((key, tie, item))
         self._holding.add(stream)
         if len(entry.held) > self._max_held:  # never unbounded: switch with a gap
@@ -134,6 +160,12 @@ class DeliveredKeys(Generic[T]):
         if last is None or key > last:
             return False
         return key < last or tie is None or tie in self._ties.get(stream, ())
+
+    def _old_done(self, entry: _Overlap[T]) -> bool:
+        """The old connection's reader finished delivering its last update of the
+        stream (it has offered one from a later batch since, or none at all): the new
+        one's deliveries cannot overtake it."""
+        return entry.old == 0 or self._offers.get(entry.old, 0) > entry.old_mark
 
     def _caught_up(self, stream: str, key: int, tie: int | None) -> bool:
         """The old connection delivered up to the update before ``key``, or past it."""
@@ -233,6 +265,9 @@ class DeliveredKeys(Generic[T]):
             if entry.count <= 0:
                 del self._overlap[stream]
                 self._holding.discard(stream)
+        if not self._overlap:
+            self._offers.clear()
+            self._batches.clear()
 
     def forget(self, stream: str) -> None:
         """The stream is no longer subscribed anywhere: its next update starts afresh."""

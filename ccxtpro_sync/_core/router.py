@@ -11,7 +11,7 @@ the hot path reads them without any lock.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -99,6 +99,12 @@ class Router(Generic[W]):
 
     def callback_count(self) -> int:
         return sum(len(hs) for hs in self._callbacks.values())
+
+    def tables(self) -> tuple[Mapping[str, tuple[Handle, ...]], Mapping[str, list[W]]]:
+        """The live callback and waiter mappings, read only, for ``in`` tests on a hot
+        path without a method call per update. They are mutated, never replaced, so
+        references taken once stay current; a hash is present only while it has some."""
+        return self._callbacks, self._waiters
 
     def is_wanted(self, message_hash: str) -> bool:
         return message_hash in self._callbacks or message_hash in self._waiters

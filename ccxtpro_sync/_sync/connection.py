@@ -773,8 +773,46 @@ class Connection(Generic[P_co]):
             # Plain data of this burst, handed over together (one dispatcher lock);
             # flushed before anything else is acted on, so order is kept.
             batch: list[Delivery] = []
-            for opcode, data in messages:
-                if opcode <= OP_BINARY:
+            # Consecutive data frames go through the protocol under one hold of its lock
+            # (``_receive_run``) unless user code must see each frame first (a
+            # ``message_received`` receiver, an application heartbeat).
+            per_frame = inspect or bool(received.receivers)
+            index, count = 0, len(messages)
+            while index < count:
+                opcode, data = messages[index]
+                if opcode > OP_BINARY:
+                    index += 1
+                    if opcode == OP_PING:
+                        with self._send_lock:
+                            ws.pong(data)
+                    elif opcode == OP_PONG:
+                        heartbeat.on_pong(now)
+                        deadline = heartbeat.next_deadline()
+                    elif opcode == OP_CLOSE:
+                        code, reason = _parse_close(data)
+                        with contextlib.suppress(Exception), self._send_lock:
+                            ws.send_close(code or 1000)
+                        if batch:
+                            self._note_update(now, started)
+                            self.reader_wait += deliver_many(
+                                batch, self.name, url=self._url, wake=False
+                            )
+                        wake()
+                        reason = f"server closed the connection: {code} {reason}".strip()
+                        raise _Reconnect(reason, code)
+                    continue
+                result: Inbound | list[Delivery] | Exception | None
+                if not per_frame:
+                    start = index
+                    index, result = self._receive_run(messages, index, now, batch)
+                    self.messages += index - start
+                    if result is None:  # nothing but data, now in batch
+                        continue
+                    if isinstance(result, Exception):  # a protocol bug must not kill the stream
+                        _log.error("%s: protocol failed on a frame", self.name, exc_info=result)
+                        result = Inbound(errors=[result])
+                else:
+                    index += 1
                     if inspect:  # an application heartbeat may own this frame
                         consumed, answers = self._heartbeat_message(data, now)
                         if answers:
@@ -791,51 +829,60 @@ class Connection(Generic[P_co]):
                     except Exception as error:  # a protocol bug must not kill the stream
                         _log.exception("%s: protocol failed on a frame", self.name)
                         result = Inbound(errors=[error])
-                    if not isinstance(result, list):  # a list: nothing but data (the fast path)
-                        if (
-                            result.notices
-                            or result.tasks
-                            or result.responses
-                            or result.outgoing
-                            or result.errors
-                            or result.ready
-                            or result.rejections
-                            or result.reconnect_reason
-                        ):
-                            if batch:  # _apply may raise: these must not wait for a wake
-                                self._note_update(now, started)
-                                self.reader_wait += deliver_many(batch, self.name, url=self._url)
-                                batch = []
-                            if result.deliveries:
-                                self._note_update(now, started)
-                            self._apply(result)
-                            continue
-                        result = result.deliveries
-                    batch += result
-                elif opcode == OP_PING:
-                    with self._send_lock:
-                        ws.pong(data)
-                elif opcode == OP_PONG:
-                    heartbeat.on_pong(now)
-                    deadline = heartbeat.next_deadline()
-                elif opcode == OP_CLOSE:
-                    code, reason = _parse_close(data)
-                    with contextlib.suppress(Exception), self._send_lock:
-                        ws.send_close(code or 1000)
-                    if batch:
-                        self._note_update(now, started)
-                        self.reader_wait += deliver_many(
-                            batch, self.name, url=self._url, wake=False
-                        )
-                    wake()
-                    raise _Reconnect(f"server closed the connection: {code} {reason}".strip(), code)
+                if not isinstance(result, list):  # a list: nothing but data (the fast path)
+                    if (
+                        result.notices
+                        or result.tasks
+                        or result.responses
+                        or result.outgoing
+                        or result.errors
+                        or result.ready
+                        or result.rejections
+                        or result.reconnect_reason
+                    ):
+                        if batch:  # _apply may raise: these must not wait for a wake
+                            self._note_update(now, started)
+                            self.reader_wait += deliver_many(batch, self.name, url=self._url)
+                            batch = []
+                        if result.deliveries:
+                            self._note_update(now, started)
+                        self._apply(result)
+                        continue
+                    result = result.deliveries
+                batch += result
             if batch:
                 self._note_update(now, started)
                 # May wait for the dispatcher (backpressure): no library lock is held here.
-                self.reader_wait += deliver_many(batch, self.name, url=self._url, wake=False)
-            wake()  # one wake-up for the whole burst
+                # Wakes it under the same lock as the queueing: one lock per burst.
+                self.reader_wait += deliver_many(batch, self.name, url=self._url)
+            wake()  # one wake-up for the whole burst (a no-op when the flush woke it)
             if check_freshness is not None and now >= next_check:
                 next_check = self._check_freshness(check_freshness, now, next_check)
+
+    def _receive_run(
+        self, messages: list[tuple[int, bytes]], index: int, now: float, batch: list[Delivery]
+    ) -> tuple[int, Inbound | list[Delivery] | Exception | None]:
+        """Feed data frames from ``messages[index]`` on to the protocol under one hold
+        of its lock, adding what is plain data to ``batch``; stop before a control frame
+        or after a frame that means more (its result is returned, to be acted on with
+        the lock released) or that raised (the error is returned). Returns the index of
+        the next frame and that result, or None. Runs no user code."""
+        count = len(messages)
+        with self._lock:
+            receive = self._protocol.receive  # the protocol is only touched under its lock
+            while index < count:
+                opcode, data = messages[index]
+                if opcode > OP_BINARY:
+                    break
+                index += 1
+                try:
+                    result = receive(data, now)
+                except Exception as error:
+                    return index, error
+                if type(result) is not list:
+                    return index, result
+                batch += result
+        return index, None
 
     def _check_freshness(
         self, check: Callable[[float], Inbound | None], now: float, next_check: float
@@ -872,7 +919,7 @@ class Connection(Generic[P_co]):
         if tick.dead is not None:
             raise _Reconnect(tick.dead)
         if tick.ping:
-            self._bucket.reserve(now)  # an unsolicited ping counts against the rate limit
+            self._bucket.charge(now)  # an unsolicited ping counts against the rate limit
             with self._send_lock:
                 ws.ping()
         if tick.frames:
@@ -914,7 +961,9 @@ class Connection(Generic[P_co]):
             if signals.protocol_error.receivers:
                 send(signals.protocol_error, self._owner, url=self.url, name=self.name, error=error)
         for name, payload in inbound.notices:
-            send(getattr(signals, name), self._owner, **payload)
+            signal = getattr(signals, name)
+            if signal.receivers:  # like every signal: sent only when someone listens
+                send(signal, self._owner, **payload)
         if inbound.tasks and self._on_tasks is not None:
             self._on_tasks(inbound.tasks)
         if inbound.deliveries:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from _thread import get_ident
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -30,6 +31,7 @@ from .._core.pending import Overflow, PendingUpdates
 from .._core.router import Handle
 from .._exceptions import BadRequest
 from .._signals import send, signals
+from .doorbell import Doorbell
 
 _log = logging.getLogger("ccxtpro_sync")
 
@@ -81,18 +83,26 @@ class Dispatcher:
         self._owner = owner if owner is not None else self
         self._name = name
         self._pending = PendingUpdates(max_items)
+        self._queued = self._pending.queued
         self._high_water = max(1, max_items // 2)
         #: Overflow mode per stream kind; kinds not named here use ``BLOCK``.
         self._modes = overflow_modes(overflow)
         self._mode_of: dict[str, Overflow] = {}
         self._max_lag = float(max_lag)
-        lock = threading.Lock()
-        self._cond = threading.Condition(lock)  # the dispatcher waits here for work
-        self._space = threading.Condition(lock)  # readers wait here for the dispatcher
+        self._lock = threading.Lock()  # guards the pending store and the flags below
+        self._space = threading.Condition(self._lock)  # readers wait here for the dispatcher
+        # A parked dispatcher sleeps on this bell (made with the thread), without a
+        # Condition's Python bookkeeping, and is woken with the GIL released (see
+        # ``doorbell``): at a steady rate every frame is its own burst, so the park and
+        # wake-up are paid per message. Rung only by whoever turns ``_idle`` off (under
+        # ``_lock``), so once per park.
+        self._bell: Doorbell | None = None
         self._blocked = 0
         self._closed = False
-        self._idle = True
+        #: The dispatcher has parked, or will once its current update is handled.
+        self._idle = False
         self._thread: threading.Thread | None = None
+        self._ident: int | None = None  # the dispatcher thread's, once started
         self.delivered = 0
         self.callback_errors = 0
         #: Seconds producers spent waiting for the dispatcher (backpressure and yields).
@@ -116,7 +126,8 @@ class Dispatcher:
         Returns the seconds spent waiting for the dispatcher (backpressure)."""
         dropped: list[tuple[str, int]] = []
         waited = 0.0
-        with self._cond:
+        signal = False
+        with self._lock:
             if self._closed:
                 return 0.0
             if self._thread is None:
@@ -131,7 +142,7 @@ class Dispatcher:
             high = self._high_water
             now = time.monotonic()
             # The dispatcher itself (a callback that delivers) must never wait on itself.
-            may_wait = self._thread is not threading.current_thread()
+            may_wait = get_ident() != self._ident
             for admitted in deliveries:
                 delivery = admitted if admit is None else admit(admitted)
                 if delivery is None:
@@ -157,9 +168,12 @@ class Dispatcher:
                     count = put(message_hash, delivery.value, policy, mode, now)
                 if count:
                     dropped.append((message_hash, count))
-            if wake and self._idle:
-                self._cond.notify()
+            if wake and self._idle and self._queued:
+                self._idle = False
+                signal = True
             self.reader_wait += waited
+        if signal:  # after the lock, so the woken dispatcher does not find it held
+            self._ring()
         if dropped and signals.message_dropped.receivers:
             for message_hash, count in dropped:
                 send(
@@ -187,8 +201,7 @@ class Dispatcher:
             return 0.0  # already past the bound: the overflow policy applies at once
         self._blocked += 1
         try:
-            if self._idle:
-                self._cond.notify()
+            self._unpark()
             if full:
                 self.blocked += 1
                 while not self._closed and pending.excess(message_hash) > 0:
@@ -205,38 +218,65 @@ class Dispatcher:
 
     def wake(self) -> None:
         """Let the dispatcher run what deferred puts queued (cheap when nothing waits)."""
-        if self._idle and self._pending:
-            with self._cond:
-                if self._idle and self._pending:
-                    self._cond.notify()
+        if self._idle and self._queued:
+            with self._lock:
+                signal = self._idle and bool(self._queued)
+                if signal:
+                    self._idle = False
+            if signal:
+                self._ring()
+
+    def _unpark(self) -> None:
+        """Wake a parked dispatcher; called with the lock held."""
+        if self._idle:
+            self._idle = False
+            self._ring()
+
+    def _ring(self) -> None:
+        # Only after turning ``_idle`` off, which only a started dispatcher turns on.
+        assert self._bell is not None
+        self._bell.ring()
 
     # -- consumer side ---------------------------------------------------------
     def _start(self) -> None:
+        self._bell = Doorbell()
         self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
         self._thread.start()
+        self._ident = self._thread.ident
 
     def _run(self) -> None:
-        pending = self._pending
-        cond = self._cond
+        pop = self._pending.pop
+        queued = self._queued
+        lock = self._lock
+        bell = self._bell
+        assert bell is not None
+        lookup = self._lookup
+        call = self._call
         while True:
-            with cond:
-                item = pending.pop()
-                while item is None:
-                    if self._closed:
-                        return
+            with lock:
+                if self._closed:
+                    # Pending updates are discarded: also those a reader held by
+                    # backpressure queued after close() (taking one would park us for
+                    # good after it, on a bell nobody rings any more).
+                    bell.close()
+                    return
+                item = pop()
+                # Nothing queued behind this update: park once it is handled, unless a
+                # producer signals meanwhile. One lock round per update, not two.
+                park = not queued
+                if park:
                     self._idle = True
-                    cond.wait()
-                    self._idle = False
-                    item = pending.pop()
                 if self._blocked:
                     self._space.notify_all()
-            message_hash, value = item
-            if type(value) is Deferred:
-                value = value.resolve()
-                if value is None:
-                    continue
-            for handle in self._lookup(message_hash):
-                self._call(handle, value)
+            if item is not None:
+                message_hash, value = item
+                if type(value) is Deferred:
+                    value = value.resolve()
+                if value is not None:
+                    for handle in lookup(message_hash):
+                        call(handle, value)
+            if park:
+                bell.wait()  # returns at once if a producer rang already
 
     def _call(self, handle: Handle, value: Any) -> None:
         try:
@@ -259,7 +299,7 @@ class Dispatcher:
         return self._thread
 
     def stats(self) -> dict[str, Any]:
-        with self._cond:
+        with self._lock:
             return {
                 "queued": len(self._pending),
                 "coalesced": self._pending.coalesced,
@@ -274,10 +314,10 @@ class Dispatcher:
 
     def close(self, timeout: float | None = 5.0) -> None:
         """Stop after the callback now running; pending updates are discarded. Idempotent."""
-        with self._cond:
+        with self._lock:
             self._closed = True
             self._pending.clear()
-            self._cond.notify_all()
+            self._unpark()
             self._space.notify_all()
             thread = self._thread
         if thread is not None and thread is not threading.current_thread():

@@ -38,6 +38,7 @@ class Hub:
         self._owner = owner if owner is not None else self
         self._lock = threading.Lock()
         self._router: Router[Future[Any]] = Router()
+        self._with_callbacks, self._with_waiters = self._router.tables()
         self._closed: BaseException | None = None
         #: Filters each update as it is queued for callbacks (under the dispatcher's
         #: lock, so queueing order is the order it decided): e.g. user data never
@@ -68,16 +69,16 @@ class Hub:
         """:meth:`deliver` for a reader's whole burst, in order: one dispatcher lock
         for all of it instead of one per frame. Waiters are resolved before the
         callback queue can make the caller wait: a full queue never delays them."""
-        has_waiters = self._router.has_waiters
-        callbacks = self._router.callbacks
+        with_waiters = self._with_waiters
+        with_callbacks = self._with_callbacks
         queued = []
         for delivery in deliveries:
             message_hash = delivery.message_hash
             # Unlocked membership checks are safe under the GIL; a waiter added just
             # after the check simply waits for the next update.
-            if has_waiters(message_hash):
+            if message_hash in with_waiters:
                 self._resolve_waiters(delivery, source, url)
-            if callbacks(message_hash):
+            if message_hash in with_callbacks:
                 queued.append(delivery)
         if queued:
             return self.dispatcher.put_many(queued, wake=wake, admit=self.admit)

@@ -31,7 +31,7 @@ class Dedupe:
     """The client's ``DeliveredKeys`` behind its lock, keyed by the adapter's
     optional ``update_key(delivery)`` (an increasing number per message hash).
     While two connections carry a hash, the old one's deliveries go first and the
-    new one's wait until the old one is retired (``DeliveredKeys.offer``)."""
+    new one's wait until it caught up (``DeliveredKeys.offer``)."""
 
     def __init__(self, keys: DeliveredKeys[Delivery], lock: threading.Lock) -> None:
         self.keys = keys
@@ -41,7 +41,10 @@ class Dedupe:
         with self.lock:
             return self.keys.source()
 
-    def filter(self, protocol: AdapterProtocol, deliveries: list[Delivery]) -> list[Delivery]:
+    def filter(
+        self, protocol: AdapterProtocol, deliveries: list[Delivery], now: float | None = None
+    ) -> list[Delivery]:
+        """``now``: the frame's receive time, one per received chunk (``offer``'s batch)."""
         key_of = getattr(protocol.adapter, "update_key", None)
         with self.lock:
             if protocol.retired:
@@ -50,7 +53,9 @@ class Dedupe:
                 return deliveries
             offer, source = self.keys.offer, protocol.source
             return [
-                out for d in deliveries for out in offer(d.message_hash, key_of(d), None, source, d)
+                out
+                for d in deliveries
+                for out in offer(d.message_hash, key_of(d), None, source, d, batch=now)
             ]
 
     def release(self, hashes: list[str]) -> list[Delivery]:
@@ -111,7 +116,7 @@ class AdapterProtocol:
         decoded = self.adapter.decode(data, now)
         deliveries = decoded.deliveries
         if self._delivered is not None and deliveries:
-            deliveries = self._delivered.filter(self, deliveries)
+            deliveries = self._delivered.filter(self, deliveries, now)
         tap = self._raw_tap
         if tap is not None and tap.enabled:
             raw = RawMessage(self.adapter.name, "ws", bytes(data), tap.clock())

@@ -15,7 +15,7 @@ import msgspec
 
 from .._core.events import RawMessage
 from .._numbers import Num
-from .._structures import OHLCV, Ticker, Trade
+from .._structures import OHLCV, Ticker, Trade, _plain, _stored_info
 
 __all__ = [
     "FIELD",
@@ -56,6 +56,14 @@ _raw = msgspec.msgpack.Decoder(RawMessage)
 
 def encode(value: Any) -> bytes:
     """msgpack bytes of a unified structure or a :class:`BookEntry`."""
+    if type(value) is Ticker:
+        # A streamed ticker may keep its payload's JSON bytes as info (msgspec.Raw),
+        # which msgpack would copy verbatim: it crosses as the payload's JSON object, as
+        # x["info"] gives it (the strict decode of ``.info`` refuses a payload that only
+        # the lax decode took, and the ticker would not cross at all).
+        info = _stored_info(value)
+        if type(info) is msgspec.Raw:
+            value = msgspec.structs.replace(value, info=_plain(info))
     return _encoder.encode(value)
 
 

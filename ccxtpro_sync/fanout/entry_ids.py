@@ -18,7 +18,9 @@ import struct
 from collections.abc import Mapping
 from typing import Any
 
-from .._structures import OHLCV, Ticker, Trade
+import msgspec
+
+from .._structures import OHLCV, Ticker, Trade, _plain, _stored_info
 
 __all__ = ["candle_entry_id", "ticker_entry_id", "trade_entry_id"]
 
@@ -44,10 +46,15 @@ def ticker_entry_id(ticker: Ticker) -> str:
     Tickers of one symbol come in event-time order; two in the same millisecond are
     told apart by the last trade id (``L`` is -1 before any trade, hence ``+ 1``).
     """
-    event_time = _info_int(ticker.info, "event_time", "E")
+    # As stored: a streamed ticker's undecoded payload is read as its JSON object (its
+    # strict decode, ``ticker.info``, refuses a payload only the lax decode took).
+    info = _stored_info(ticker)
+    if type(info) is msgspec.Raw:
+        info = _plain(info)
+    event_time = _info_int(info, "event_time", "E")
     if event_time is None or not 0 < event_time <= _U64:
         return "*"
-    last = _info_int(ticker.info, "last_trade_id", "L")
+    last = _info_int(info, "last_trade_id", "L")
     seq = last + 1 if last is not None and -1 <= last < _U64 else 0
     return f"{event_time}-{seq}"
 

@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
 from .._exceptions import NotSupported
+from .._structures import _plain, _stored_info
 from .schema import Schema
 
 __all__ = ["Batch", "Sink"]
@@ -184,8 +185,14 @@ class _Plan:
             elif name == "symbol":
                 base[name] = value.symbol
         for name, kind in self.fields:
-            drop = name == "info" and not self.info
-            base[name] = _convert(getattr(value, name), kind, drop, self.exact)
+            if name == "info":
+                # As ``x["info"]`` gives it: a payload kept undecoded (msgspec.Raw) is
+                # stored as its JSON object, never decoded strictly here (a payload only
+                # the lax decode took would raise and stop the writer).
+                info = _plain(_stored_info(value)) if self.info else None
+                base[name] = _convert(info, kind, not self.info, self.exact)
+                continue
+            base[name] = _convert(getattr(value, name), kind, False, self.exact)
         if self.explode is None:
             yield base
             return

@@ -4,12 +4,17 @@ every collector, distinct updates get strictly growing ids."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import msgspec
 import pytest
 
+from ccxtpro_sync._exceptions import ProtocolError
 from ccxtpro_sync._exchanges.binance import wire
+from ccxtpro_sync._exchanges.binance.market_data import MarketData
+from ccxtpro_sync._exchanges.binance.markets import Markets, parse_market
 from ccxtpro_sync._structures import OHLCV, Ticker, Trade
+from ccxtpro_sync.fanout import codec
 from ccxtpro_sync.fanout.entry_ids import candle_entry_id, ticker_entry_id, trade_entry_id
 
 
@@ -83,3 +88,45 @@ def test_same_candle_update_gets_the_same_id_in_any_number_mode() -> None:
 @pytest.mark.parametrize("volume", [None, float("nan"), float("inf"), -1.0])
 def test_candle_without_usable_volume_lets_redis_choose(volume: float | None) -> None:
     assert candle_entry_id(OHLCV(60_000, 1.0, 1.0, 1.0, 1.0, volume)) == "*"
+
+
+def _streamed_ticker(event_time: int, last_trade_id: int) -> Ticker:
+    """A float client's streamed ticker: its info is the payload, undecoded."""
+    raw = {"symbol": "BTCUSDT", "status": "TRADING", "baseAsset": "BTC", "quoteAsset": "USDT",
+           "filters": []}  # fmt: skip
+    markets = Markets([parse_market(raw, "spot", float)], "spot", number=float)
+    payload = msgspec.json.encode(_ticker_event(event_time, last_trade_id))
+    (delivery,) = MarketData(markets).route("btcusdt@ticker", msgspec.Raw(payload), 0.0)
+    ticker: Ticker = delivery.value
+    return ticker
+
+
+def test_a_streamed_ticker_names_its_entry_and_crosses_the_fanout_with_its_info() -> None:
+    ticker = _streamed_ticker(1_700_000_000_123, 41)
+    assert ticker_entry_id(ticker) == "1700000000123-42"
+    copy = codec.decode_ticker(codec.encode(ticker))  # what a consumer decodes
+    assert copy.info == msgspec.to_builtins(ticker.info) and copy.info["c"] == "10"
+    assert ticker_entry_id(copy) == "1700000000123-42"
+    assert copy.to_dict() == ticker.to_dict()
+
+
+def test_a_ticker_whose_payload_only_the_lax_decode_takes_still_crosses_the_fanout() -> None:
+    # A number sent as a JSON number: the ticker's values are right, and its strict info
+    # decode (``ticker.info``) refuses it; the collector's id and encoding must not read
+    # it that way, or the ticker is lost to every consumer (the callback raises).
+    payload: dict[str, Any] = msgspec.to_builtins(_ticker_event(1_700_000_000_123, 41))
+    payload["c"] = 10.5
+    raw = {"symbol": "BTCUSDT", "status": "TRADING", "baseAsset": "BTC", "quoteAsset": "USDT",
+           "filters": []}  # fmt: skip
+    markets = Markets([parse_market(raw, "spot", float)], "spot", number=float)
+    (delivery,) = MarketData(markets).route(
+        "btcusdt@ticker", msgspec.Raw(msgspec.json.encode(payload)), 0.0
+    )
+    ticker: Ticker = delivery.value
+    assert ticker.last == 10.5
+    with pytest.raises(ProtocolError):
+        ticker.info  # noqa: B018
+    assert ticker_entry_id(ticker) == "1700000000123-42"
+    copy = codec.decode_ticker(codec.encode(ticker))
+    assert copy.info == payload and copy.last == 10.5
+    assert ticker_entry_id(copy) == "1700000000123-42"

@@ -375,9 +375,9 @@ def test_many_live_subscribes_stay_within_the_message_rate_limit(
         streams = [
             f"{s}@{kind}"
             for s in ("btcusdt", "ethusdt", "bnbusdt", "solusdt", "ethbtc")
-            for kind in ("ticker", "bookTicker", "kline_1m", "kline_5m")
+            for kind in ("ticker", "bookTicker")
         ]
-        for stream in streams:  # one SUBSCRIBE frame each: 20 frames, limit 5/s
+        for stream in streams:  # one SUBSCRIBE frame each: 10 frames, limit 5/s
             conn.call(lambda p, s=stream: p.subscribe([s]))
         conn.call(lambda p: p.subscribe(["ethusdt@aggTrade"]), timeout=15)
         assert subscriptions(conn) == sorted([TRADES, "ethusdt@aggTrade", *streams])
@@ -389,7 +389,8 @@ def test_many_live_subscribes_stay_within_the_message_rate_limit(
 def test_overflowing_append_queue_drops_oldest_and_signals(
     exchange: LocalExchange, recorders: dict[str, Recorder]
 ) -> None:
-    hub = Hub(name="ccxtpro_sync-test", max_items=5)
+    # the reader waits max_lag for the stuck callback before dropping (the block policy)
+    hub = Hub(name="ccxtpro_sync-test", max_items=5, max_lag=0.5)
     protocol = BinanceStreamProtocol(exchange.urls("spot")["ws"])
     conn = Connection(protocol, hub=hub, name="test")
     release = threading.Event()

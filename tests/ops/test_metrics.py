@@ -146,7 +146,8 @@ def test_delivered_counts_the_calls_the_callback_really_received(quiet: LocalExc
 def test_dropped_with_a_small_pending_bound(exchange: LocalExchange) -> None:
     release = threading.Event()
     with make(exchange) as client:
-        client.hub = Hub(owner=client, name=f"ccxtpro_sync-{client.name}", max_items=2)
+        # max_lag: the reader waits that long for the stuck callback, then drops
+        client.hub = Hub(owner=client, name=f"ccxtpro_sync-{client.name}", max_items=2, max_lag=0.5)
         try:
             with client.on_trades(SPOT, lambda trades: release.wait(10)):
                 wait_until(lambda: only(client).dropped >= 3, what="dropped trades")

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from ccxtpro_sync import ExchangeNotAvailable, RateLimitExceeded, signals
+from ccxtpro_sync._core.events import Inbound
 from ccxtpro_sync._sync.hub import Hub
 from ccxtpro_sync.simulator import LocalExchange
 
@@ -157,7 +158,8 @@ def message_dropped(exchange: LocalExchange, record: Record) -> None:
     release = threading.Event()
     with make(exchange) as client:
         # A small pending bound: the binance config has no key for it yet.
-        client.hub = Hub(owner=client, name=f"ccxtpro_sync-{client.name}", max_items=3)
+        # max_lag: the reader waits that long for the stuck callback, then drops
+        client.hub = Hub(owner=client, name=f"ccxtpro_sync-{client.name}", max_items=3, max_lag=0.5)
 
         def stuck(trades: Any) -> None:
             release.wait(10)
@@ -344,6 +346,32 @@ def test_a_signal_with_no_receivers_builds_no_payload(
     assert calls and set(calls) == {"message-received"}
 
 
+def test_a_notice_with_no_receivers_is_not_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Notices (a backfilled gap, a book resync) reach the reader by value; like every
+    other signal they are sent only when someone listens. A reconnect that happened to
+    miss trades sent ``trades-backfilled`` to nobody, and the no-receivers test above
+    failed now and then."""
+    from ccxtpro_sync._core.plain import PlainProtocol
+    from ccxtpro_sync._sync import connection
+
+    assert not signals.trades_backfilled.receivers
+    calls: list[str] = []
+    monkeypatch.setattr(connection, "send", lambda signal, sender, **_: calls.append(signal.name))
+    conn = connection.Connection(PlainProtocol("ws://127.0.0.1:9/never"), name="notices")
+    try:
+        payload = {"symbol": SPOT, "timeframe": None, "count": 2, "first": 1, "last": 2}
+        conn._deliver(Inbound(notices=[("trades_backfilled", payload)]))
+        assert calls == []
+        signals.trades_backfilled.connect(receiver := lambda sender, **_: None)
+        try:
+            conn._deliver(Inbound(notices=[("trades_backfilled", payload)]))
+        finally:
+            signals.trades_backfilled.disconnect(receiver)
+        assert calls == ["trades-backfilled"]
+    finally:
+        conn.close()
+
+
 def test_a_receiver_filtered_by_sender_sees_only_its_client(
     exchange: LocalExchange,
 ) -> None:
@@ -376,3 +404,25 @@ def test_a_raising_receiver_is_logged_and_ignored(
     finally:
         signals.connection_started.disconnect(receiver)
     assert any("receiver bug" in (r.exc_text or "") for r in caplog.records)
+
+
+def test_a_backfill_notice_for_a_stream_no_connection_carries_is_not_sent_to_nobody(
+    exchange: LocalExchange, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backfill that finishes after its stream was unsubscribed is delivered by the
+    client itself, not by a connection: the same rule holds there."""
+    from ccxtpro_sync import _signals
+
+    assert not signals.trades_backfilled.receivers
+    calls: list[str] = []
+    monkeypatch.setattr(_signals, "send", lambda signal, sender, **_: calls.append(signal.name))
+    payload = {"symbol": SPOT, "timeframe": None, "count": 2, "first": 1, "last": 2}
+    with make(exchange) as client:
+        client._deliver([], [("trades_backfilled", payload)], [])
+        assert calls == []
+        signals.trades_backfilled.connect(receiver := lambda sender, **_: None)
+        try:
+            client._deliver([], [("trades_backfilled", payload)], [])
+        finally:
+            signals.trades_backfilled.disconnect(receiver)
+    assert calls == ["trades-backfilled"]

@@ -509,3 +509,33 @@ def test_a_send_behind_one_stuck_on_a_deaf_peer_times_out_unsent() -> None:
     flooder.join(WAIT)
     assert not flooder.is_alive(), "close() left the stuck sender blocked"
     assert stuck_error and isinstance(stuck_error[0], ConnectionClosed), stuck_error
+
+
+def test_pings_more_often_than_the_rate_never_hold_a_send_back() -> None:
+    """Unsolicited pings count against the outgoing rate; a ping period shorter than
+    one slot used to pile up debt that held every later send back without end (here
+    a send with a 2 s timeout would find its slot tens of seconds away)."""
+    enough = threading.Event()
+    pings = [0]
+
+    def pinged() -> None:
+        pings[0] += 1
+        if pings[0] >= 60:
+            enough.set()
+
+    spy = type("Spy", (PingSpy,), {"on_ping": staticmethod(pinged)})
+
+    async def quiet(ws: ServerConnection) -> None:
+        try:
+            async for _ in ws:
+                pass
+        except ServerSideClosed:
+            pass
+
+    heartbeat = {"type": "server_ping", "interval": 0.01, "silence": WAIT}
+    with LocalServer(quiet, create_connection=spy) as server:
+        with WebSocketClient(server.url, heartbeat=heartbeat, outgoing_rate=5.0,
+                             timeout=WAIT, name="pings") as client:  # fmt: skip
+            client.wait_ready(WAIT)
+            assert enough.wait(WAIT), f"only {pings[0]} pings"
+            client.send({"op": "hello"}, timeout=2.0)  # raised RequestTimeout (not sent)

@@ -56,6 +56,8 @@ class RawStreamServer:
         self._sock: socket.socket | None = None
         self.subscriptions: list[str] = []
         self.requests: list[dict[str, Any]] = []
+        #: Payloads of the client's pongs (answers to pings the server sent).
+        self.pongs: list[bytes] = []
         self._closed = False
         self._thread = threading.Thread(target=self._accept, name="raw-ws-server", daemon=True)
         self._thread.start()
@@ -68,6 +70,11 @@ class RawStreamServer:
         with self._subscribed:
             if not self._subscribed.wait_for(lambda: stream in self.subscriptions, timeout):
                 raise AssertionError(f"the client never subscribed to {stream}")
+
+    def wait_pong(self, payload: bytes, timeout: float) -> None:
+        with self._subscribed:
+            if not self._subscribed.wait_for(lambda: payload in self.pongs, timeout):
+                raise AssertionError(f"the client never answered the ping {payload!r}")
 
     def blast(self, data: bytes) -> None:
         """Write pre-built frames with one ``sendall`` (returns when all are written)."""
@@ -128,6 +135,11 @@ class RawStreamServer:
             if opcode == 0x9:
                 with self._lock:
                     sock.sendall(ws_frame(payload, 0xA))
+                continue
+            if opcode == 0xA:
+                with self._lock:
+                    self.pongs.append(payload)
+                    self._subscribed.notify_all()
                 continue
             if opcode != 0x1:
                 continue

@@ -73,7 +73,10 @@ def test_raising_and_blocked_callbacks_leave_the_reader_running(exchange: LocalE
 
 def test_append_overflow_drops_the_oldest_and_signals_it() -> None:
     with LocalExchange(seed=1, auto_publish=False) as ex:
-        client = make_client(ccxtpro_sync.binance, ex, readTimeout=30.0, pingInterval=5.0)
+        # maxLag: the reader waits that long for the stuck handler, then drops the oldest
+        client = make_client(
+            ccxtpro_sync.binance, ex, readTimeout=30.0, pingInterval=5.0, maxLag=0.5
+        )
         release = threading.Event()
         entered = threading.Event()
         received: list[int] = []

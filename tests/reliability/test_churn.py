@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import gc
 import itertools
 import tracemalloc
@@ -59,13 +60,15 @@ def open_handler(client: Any, kind: str, symbol: str) -> Any:
 def library_memory() -> int:
     """Bytes currently allocated by library code (the simulator and tests excluded)."""
     gc.collect()
-    snapshot = tracemalloc.take_snapshot().filter_traces(
-        [
-            tracemalloc.Filter(True, "*/ccxtpro_sync/_*"),
-            tracemalloc.Filter(False, "*/ccxtpro_sync/simulator/*"),
-        ]
+    # Traces are one frame deep: grouping by file first, then matching the few file
+    # names, is the same sum as filtering every trace, in a fraction of the time.
+    stats = tracemalloc.take_snapshot().statistics("filename")
+    return sum(
+        stat.size
+        for stat in stats
+        if fnmatch.fnmatch(name := stat.traceback[0].filename, "*/ccxtpro_sync/_*")
+        and not fnmatch.fnmatch(name, "*/ccxtpro_sync/simulator/*")
     )
-    return sum(stat.size for stat in snapshot.statistics("filename"))
 
 
 def churn(client: Any, rounds: int) -> None:

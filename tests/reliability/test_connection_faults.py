@@ -71,7 +71,12 @@ def manual_exchange() -> Iterator[LocalExchange]:
 
 def test_bursts_of_drops_across_connections_lose_nothing(manual_exchange: LocalExchange) -> None:
     ex = manual_exchange
-    client = make_client(ccxtpro_sync.binance, ex, options={"maxStreamsPerConnection": 3})
+    # Pings count against spot's 3 frames/s budget: the default test period (0.25 s) pings
+    # a quiet connection (this exchange only moves on tick()) 4 times a second, and the
+    # debt pushed every later UNSUBSCRIBE seconds back (the cancels at the end took 28 s).
+    client = make_client(
+        ccxtpro_sync.binance, ex, pingInterval=1.0, options={"maxStreamsPerConnection": 3}
+    )
     books, trades, tickers = BookWatcher(), Freshness(), Freshness()
     symbols = [s for s, _ in SPOT_SYMBOLS]
     with client, signal_logs(client) as logs:

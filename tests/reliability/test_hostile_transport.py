@@ -82,6 +82,9 @@ class RawServer:
 
     def close(self) -> None:
         self.stop.set()
+        # close() alone leaves a thread blocked in accept() there (Linux): join waited 5 s
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
         self._listener.close()
         self._thread.join(5)
         for thread in self._threads:

@@ -105,6 +105,8 @@ class Relay:
 
     def close(self) -> None:
         self.stop.set()
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)  # ends the accept thread
         self._listener.close()
 
 

@@ -93,6 +93,8 @@ class Scripted:
 
     def close(self) -> None:
         self.stop.set()
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)  # ends the accept thread
         self._listener.close()
 
 

@@ -12,6 +12,10 @@ from hypothesis import strategies as st
 
 from ccxtpro_sync._orderbook import LocalOrderBook, OrderBook
 
+from .book_impls import book_levels  # noqa: F401  (the fixture: each test runs C and Python)
+
+pytestmark = pytest.mark.usefixtures("book_levels")
+
 
 def book(limit: int | None = None) -> LocalOrderBook[float]:
     b = LocalOrderBook("BTC/USDT", limit=limit)

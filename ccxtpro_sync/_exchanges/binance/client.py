@@ -421,7 +421,9 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
         from ..._signals import send, signals
 
         for name, payload in notices:
-            send(getattr(signals, name), self, **payload)
+            signal = getattr(signals, name)
+            if signal.receivers:  # as on the reader: sent only when someone listens
+                send(signal, self, **payload)
         self._run_tasks(tasks)
         for delivery in deliveries:
             self.hub.deliver(delivery, "backfill")

@@ -38,6 +38,7 @@ from ..._exceptions import ProtocolError
 from ..._structures import OHLCV, FundingRate, Liquidation, Market, Ticker, Trade
 from . import parsers, ticker_floats, wire
 from .book_sync import BookSync, SyncResult, SyncStatus
+from .combined import RAW_FRAME, EventHandler, FrameDecode, combined_decoder
 from .markets import Markets
 from .stream_protocol import Routed, routed
 
@@ -135,6 +136,9 @@ class MarketData:
         #: returned by value like the notices: nothing here calls up into the client.
         self.tasks: list[Any] = []
         self._handlers: dict[str, Handler] = {}
+        #: Per bound stream, its one-pass frame decoder and the handler of what that
+        #: decodes to (the payload as a wire struct, or raw) (see ``bind``).
+        self._events: dict[str, tuple[FrameDecode, EventHandler]] = {}
         self.trades: dict[str, ArrayCache[Trade]] = {}
         self.ohlcvs: dict[tuple[str, str], ArrayCacheByTimestamp[OHLCV]] = {}
         self.liquidations: dict[str, ArrayCache[Liquidation]] = {}
@@ -161,11 +165,27 @@ class MarketData:
     def route(self, stream: str, data: msgspec.Raw, now: float) -> Routed:
         handler = self._handlers.get(stream)
         if handler is None:
-            handler = self._handlers[stream] = self._bind(stream)
+            handler = self._handler(stream)
         deliveries = handler(data)
         if self.notices or self.tasks:  # handed over with the deliveries that caused them
             return routed(deliveries, self.take_notices(), self.take_tasks())
         return deliveries
+
+    def bind(self, stream: str) -> tuple[FrameDecode, EventHandler]:
+        """``stream``'s whole-frame decoder (one pass: envelope and payload) and the
+        handler of the payload it yields: ``route`` without its per-frame lookup and
+        second decode. The caller hands over ``take_notices``/``take_tasks`` with the
+        handler's deliveries, as ``route`` does. Raises as ``route`` would for a
+        stream without a handler."""
+        if stream not in self._handlers:
+            self._handler(stream)
+        return self._events[stream]
+
+    def _handler(self, stream: str) -> Handler:
+        handler = self._handlers[stream] = self._bind(stream)
+        # Streams without a typed handler (bound by _bind) get their raw payload.
+        self._events.setdefault(stream, (RAW_FRAME, handler))
+        return handler
 
     def route_raw(self, stream: str, data: msgspec.Raw, now: float, raw: Delivery) -> Routed:
         """``route``, with the frame's raw-log entry: it goes out after the frame's
@@ -431,37 +451,14 @@ class MarketData:
         symbol = market.symbol
         number = self.number
         if kind in ("trade", "aggTrade"):
-            cache = self.trades.setdefault(symbol, ArrayCache(self.trades_limit))
-            decode_trade = wire.TRADE_DECODER.decode if kind == "trade" else None
-            decode_agg = wire.AGG_TRADE_DECODER.decode
-            key = trades_hash(symbol)
-            gaps = self._trade_filler(symbol)
-            if gaps is not None:
-                self._gap_of[stream] = ((symbol, None), gaps)
-
-            def on_trade(data: msgspec.Raw) -> list[Delivery]:
-                if decode_trade is not None:
-                    plain = _decode(decode_trade, data)
-                    trade, trade_id = parsers.parse_trade(plain, market, number), plain.trade_id
-                else:
-                    event = _decode(decode_agg, data)
-                    trade = parsers.parse_agg_trade(event, market, number)
-                    trade_id = event.agg_trade_id  # the trade's id, as _trade_key reads it
-                if gaps is None or gaps.follows(trade_id):  # no gap: the hot path
-                    cache.append(trade)
-                    return [Delivery(key, [trade], APPEND)]
-                return self._trades_step(symbol, gaps.live(trade))
-
-            return on_trade
+            return self._typed(stream, *self._bind_trades(stream, kind, market))
         if kind == "ticker" and self.markets.number_type is float:
-            # The numbers decoded in C by a second decode (see ticker_floats).
-            return self._latest(
-                ticker_floats.decode,
-                ticker_floats.parse,
-                market,
-                self.tickers,
-                ticker_hash(symbol),
-            )
+            # One decode, the numbers in C, info kept undecoded (see ticker_floats).
+            return ticker_floats.handler(kind, market, number, self.tickers, ticker_hash(symbol))
+        if kind == "miniTicker" and self.markets.number_type is float:
+            return ticker_floats.handler(kind, market, number, self.tickers, ticker_hash(symbol))
+        if kind == "bookTicker" and self.markets.number_type is float:
+            return ticker_floats.handler(kind, market, number, self.bids_asks, bidask_hash(symbol))
         if kind == "ticker":
             return self._latest(
                 wire.TICKER_DECODER.decode,
@@ -507,6 +504,15 @@ class MarketData:
                 return self._candles_step(symbol, timeframe, step)
 
             return on_kline
+        if kind == "markPrice" and self.markets.number_type is float:
+            return ticker_floats.mark_price_handler(
+                market,
+                number,
+                funding_rates=self.funding_rates,
+                mark_prices=self.mark_prices,
+                mark_key=mark_price_hash(symbol),
+                funding_key=funding_hash(symbol),
+            )
         if kind == "markPrice":
             decode_mark = wire.MARK_PRICE_DECODER.decode
             mark_key, funding_key = mark_price_hash(symbol), funding_hash(symbol)
@@ -537,6 +543,53 @@ class MarketData:
             return self._bind_partial_depth(market)
         raise ProtocolError(f"no handler for stream {stream!r}")
 
+    def _typed(
+        self, stream: str, decoder: msgspec.json.Decoder[Any], on_event: EventHandler
+    ) -> Handler:
+        """Bind ``stream`` to ``on_event`` of payloads ``decoder`` decodes: one-pass
+        frames for ``bind``, and the raw payload's handler ``route`` calls."""
+        self._events[stream] = (combined_decoder(decoder), on_event)
+        decode = decoder.decode
+
+        def on_raw(data: msgspec.Raw) -> list[Delivery]:
+            return on_event(_decode(decode, data))
+
+        return on_raw
+
+    def _bind_trades(
+        self, stream: str, kind: str, market: Market
+    ) -> tuple[msgspec.json.Decoder[Any], EventHandler]:
+        symbol = market.symbol
+        number = self.number
+        cache = self.trades.setdefault(symbol, ArrayCache(self.trades_limit))
+        key = trades_hash(symbol)
+        gaps = self._trade_filler(symbol)
+        if gaps is not None:
+            self._gap_of[stream] = ((symbol, None), gaps)
+        follows = gaps.follows if gaps is not None else None
+        append = cache.append
+        parse = parsers.public_trade  # parse_trade and parse_agg_trade, id at hand
+
+        def on_trade(event: wire.TradeEvent) -> list[Delivery]:
+            trade_id = event.trade_id
+            trade = parse(trade_id, event, market, number)
+            if follows is None or follows(trade_id):  # no gap: the hot path
+                append(trade)
+                return [Delivery(key, [trade], APPEND)]
+            return self._trades_step(symbol, gaps.live(trade))  # type: ignore[union-attr]
+
+        def on_agg_trade(event: wire.AggTradeEvent) -> list[Delivery]:
+            trade_id = event.agg_trade_id  # the trade's id, as _trade_key reads it
+            trade = parse(trade_id, event, market, number)
+            if follows is None or follows(trade_id):  # no gap: the hot path
+                append(trade)
+                return [Delivery(key, [trade], APPEND)]
+            return self._trades_step(symbol, gaps.live(trade))  # type: ignore[union-attr]
+
+        if kind == "trade":
+            return wire.TRADE_DECODER, on_trade
+        return wire.AGG_TRADE_DECODER, on_agg_trade
+
     def _latest(
         self,
         decode: Callable[[msgspec.Raw], Any],
@@ -563,6 +616,16 @@ class MarketData:
         if kind not in ("ticker_arr", "miniTicker_arr"):
             raise ProtocolError(f"all-market stream kind {kind!r} is not supported")
         number = self.number
+        if self.markets.number_type is float:  # one decode per item (see ticker_floats)
+            lookup = self.markets.get
+
+            def on_all_floats(data: msgspec.Raw) -> list[Delivery]:
+                updated: dict[str, Ticker] = {}
+                for ticker in ticker_floats.all_market(kind, data, lookup, number):
+                    self.tickers[ticker.symbol] = updated[ticker.symbol] = ticker
+                return [Delivery(TICKERS_HASH, updated, LATEST)] if updated else []
+
+            return on_all_floats
 
         def on_all(data: msgspec.Raw) -> list[Delivery]:
             updated: dict[str, Ticker] = {}
@@ -607,22 +670,27 @@ class MarketData:
         book = self._book(market, partial=partial)
         # Float books: msgspec turns the quoted levels into floats in C and the book
         # takes them as they are (parsed=True); Decimal books parse the strings.
-        decode_depth = (
+        decoder: msgspec.json.Decoder[Any] = (
             wire.DEPTH_UPDATE_FLOAT_DECODER
             if self.markets.number_type is float
             else wire.DEPTH_UPDATE_DECODER
-        ).decode
+        )
 
         view = not self.defer_views
         futures = self.futures
         key = orderbook_hash(symbol)
         held_raw = self._held_raw
 
-        levels = self._levels
+        # Float levels are numbers already (checked by the decoder): nothing to call.
+        levels = None if self.markets.number_type is float else self._levels
+        updated = SyncStatus.UPDATED
+        deferred = self._deferred_view
 
-        def on_depth(data: msgspec.Raw) -> list[Delivery]:
-            event = _decode(decode_depth, data)
-            bids, asks = levels(event.bids), levels(event.asks)
+        def on_depth(event: Any) -> list[Delivery]:
+            if levels is None:
+                bids, asks = event.bids, event.asks
+            else:
+                bids, asks = levels(event.bids), levels(event.asks)
             if partial:
                 result = book.on_partial(
                     event.final_update_id,
@@ -641,12 +709,17 @@ class MarketData:
                     event.transaction_time or event.event_time,
                     view=view,
                 )
-            deliveries = self._book_result(book, result, key)
+            if result.status is updated:  # _book_result's common case, inline
+                copy = result.book
+                value = deferred(book) if copy is None else copy
+                deliveries = [Delivery(key, value, LATEST)]
+            else:
+                deliveries = self._book_result(book, result, key)
             if held_raw and symbol in held_raw:  # a snapshot applied since the last diff
                 return [*held_raw.pop(symbol), *deliveries]
             return deliveries
 
-        return on_depth
+        return self._typed(stream, decoder, on_depth)
 
     def _bind_partial_depth(self, market: Market) -> Handler:
         book = self._book(market, partial=True)

@@ -19,7 +19,8 @@ Derived fields follow CCXT's rules:
   payload lacks them; COIN-M volumes are in contracts and the base asset,
   so ``baseVolume`` is ``q`` and ``quoteVolume`` is ``v * contractSize``.
 * ``info`` is the wire struct itself (no copy); ``msgspec.to_builtins(info)``
-  restores Binance's keys.
+  restores Binance's keys. (A float client's ticker streams skip these parsers
+  unless a payload needs the checked path: see ``ticker_floats``.)
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ __all__ = [
     "parse_mini_ticker",
     "parse_ticker",
     "parse_trade",
+    "public_trade",
 ]
 
 Converter = Callable[[str], N]
@@ -87,14 +89,23 @@ def _cost(price: N, amount: N, market: Market) -> N | None:
 # --------------------------------------------------------------------------- trades
 
 
-def _public_trade(
+def public_trade(
     trade_id: int, event: TradeEvent | AggTradeEvent, market: Market, number: Converter[N]
 ) -> Trade:
-    price: N
-    amount: N
-    if number is finite_float:  # the hot path: builtin float, one finiteness check
-        pair: Any = _two_floats(event.price, event.quantity)
-        price, amount = pair
+    """A public trade (``@trade``, ``@aggTrade``) → ``Trade`` with id ``trade_id``: what
+    ``parse_trade`` and ``parse_agg_trade`` return, for a caller that has the id at hand."""
+    price: Any
+    amount: Any
+    if number is finite_float:
+        # The hot path: builtin float (a C call each) and one finiteness check for both;
+        # a failure goes back through finite_float for its precise error.
+        try:
+            price = float(event.price)
+            amount = float(event.quantity)
+        except ValueError:
+            price = amount = _NAN
+        if price - price + (amount - amount):  # 0.0 when finite; NaN when either is not
+            price, amount = finite_float(event.price), finite_float(event.quantity)  # raises
     else:
         price = number(event.price)
         amount = number(event.quantity)
@@ -112,25 +123,12 @@ def _public_trade(
     )
 
 
-def _two_floats(first: str, second: str) -> tuple[float, float]:
-    """``finite_float`` of both: builtin ``float`` (a C call each) and one check for
-    both; a failure goes back through ``finite_float`` for its precise error."""
-    try:
-        a = float(first)
-        b = float(second)
-    except ValueError:
-        a = b = _NAN
-    if a - a + (b - b):  # 0.0 for finite values; NaN when either is NaN or infinite
-        return finite_float(first), finite_float(second)  # raises ProtocolError
-    return a, b
-
-
 _NAN = float("nan")
 
 
 def parse_trade(event: TradeEvent, market: Market, number: Converter[N]) -> Trade:
     """Spot ``@trade`` → ``Trade`` (id = trade id ``t``)."""
-    return _public_trade(event.trade_id, event, market, number)
+    return public_trade(event.trade_id, event, market, number)
 
 
 def parse_agg_trade(event: AggTradeEvent, market: Market, number: Converter[N]) -> Trade:
@@ -138,7 +136,7 @@ def parse_agg_trade(event: AggTradeEvent, market: Market, number: Converter[N]) 
 
     ``amount`` is ``q``, which on UM includes RPI fills; ``nq`` stays in ``info``.
     """
-    return _public_trade(event.agg_trade_id, event, market, number)
+    return public_trade(event.agg_trade_id, event, market, number)
 
 
 # --------------------------------------------------------------------------- tickers
@@ -172,27 +170,30 @@ def parse_ticker(event: TickerEvent, market: Market, number: Converter[N]) -> Ti
     last = number(event.last_price)
     base_volume, quote_volume = _volumes(event.volume, event.quote_volume, market, number)
     ts = event.close_time
+    # By position, in Ticker's field order (keywords cost several times more).
     return Ticker(
-        symbol=market.symbol,
-        timestamp=ts,
-        datetime=iso8601(ts),
-        high=number(event.high),
-        low=number(event.low),
-        bid=opt_num(event.bid, number),
-        bidVolume=opt_num(event.bid_quantity, number),
-        ask=opt_num(event.ask, number),
-        askVolume=opt_num(event.ask_quantity, number),
-        vwap=number(event.weighted_avg_price),
-        open=open_,
-        close=last,
-        last=last,
-        previousClose=opt_num(event.prev_close, number),
-        change=number(event.price_change),
-        percentage=number(event.price_change_percent),
-        average=(open_ + last) / 2,
-        baseVolume=base_volume,
-        quoteVolume=quote_volume,
-        info=event,
+        market.symbol,
+        ts,
+        iso8601(ts),
+        number(event.high),
+        number(event.low),
+        opt_num(event.bid, number),
+        opt_num(event.bid_quantity, number),
+        opt_num(event.ask, number),
+        opt_num(event.ask_quantity, number),
+        number(event.weighted_avg_price),
+        open_,
+        last,
+        last,
+        opt_num(event.prev_close, number),
+        number(event.price_change),
+        number(event.price_change_percent),
+        (open_ + last) / 2,
+        base_volume,
+        quote_volume,
+        None,
+        None,
+        event,
     )
 
 
@@ -236,28 +237,9 @@ def _float_ticker(event: TickerEvent, market: Market) -> Ticker:
     ):
         return parse_ticker(event, market, _checked_float)  # raises ProtocolError
     ts = event.close_time
-    return Ticker(
-        symbol=market.symbol,
-        timestamp=ts,
-        datetime=iso8601(ts),
-        high=high,
-        low=low,
-        bid=bid,
-        bidVolume=bid_volume,
-        ask=ask,
-        askVolume=ask_volume,
-        vwap=vwap,
-        open=open_,
-        close=last,
-        last=last,
-        previousClose=previous,
-        change=change,
-        percentage=percentage,
-        average=(open_ + last) / 2,
-        baseVolume=base_volume,
-        quoteVolume=quote_volume,
-        info=event,
-    )
+    return Ticker(market.symbol, ts, iso8601(ts), high, low, bid, bid_volume, ask, ask_volume,
+                  vwap, open_, last, last, previous, change, percentage, (open_ + last) / 2,
+                  base_volume, quote_volume, None, None, event)  # fmt: skip
 
 
 def _checked_float(text: str) -> float:
@@ -276,23 +258,11 @@ def parse_mini_ticker(event: MiniTickerEvent, market: Market, number: Converter[
     base_volume, quote_volume = _volumes(event.volume, event.quote_volume, market, number)
     change = last - open_
     ts = event.event_time
-    return Ticker(
-        symbol=market.symbol,
-        timestamp=ts,
-        datetime=iso8601(ts),
-        high=number(event.high),
-        low=number(event.low),
-        vwap=quote_volume / base_volume if base_volume else None,
-        open=open_,
-        close=last,
-        last=last,
-        change=change,
-        percentage=_percentage(change, open_),
-        average=(open_ + last) / 2,
-        baseVolume=base_volume,
-        quoteVolume=quote_volume,
-        info=event,
-    )
+    # By position, in Ticker's field order; a mini ticker has no bid/ask/previous close.
+    return Ticker(market.symbol, ts, iso8601(ts), number(event.high), number(event.low),
+                  None, None, None, None, quote_volume / base_volume if base_volume else None,
+                  open_, last, last, None, change, _percentage(change, open_),
+                  (open_ + last) / 2, base_volume, quote_volume, None, None, event)  # fmt: skip
 
 
 def parse_book_ticker(event: BookTickerEvent, market: Market, number: Converter[N]) -> Ticker:
@@ -302,13 +272,15 @@ def parse_book_ticker(event: BookTickerEvent, market: Market, number: Converter[
     """
     ts = event.event_time
     return Ticker(
-        symbol=market.symbol,
-        timestamp=ts,
-        datetime=iso8601(ts),
-        bid=number(event.bid),
-        bidVolume=number(event.bid_quantity),
-        ask=number(event.ask),
-        askVolume=number(event.ask_quantity),
+        market.symbol,
+        ts,
+        iso8601(ts),
+        None,
+        None,
+        number(event.bid),
+        number(event.bid_quantity),
+        number(event.ask),
+        number(event.ask_quantity),
         info=event,
     )
 
@@ -363,9 +335,9 @@ def parse_mark_price_ticker(event: MarkPriceEvent, market: Market, number: Conve
     """``@markPrice`` → ``Ticker`` with only ``markPrice``/``indexPrice`` (``watch_mark_price``)."""
     ts = event.event_time
     return Ticker(
-        symbol=market.symbol,
-        timestamp=ts,
-        datetime=iso8601(ts),
+        market.symbol,
+        ts,
+        iso8601(ts),
         markPrice=number(event.mark_price),
         indexPrice=opt_num(event.index_price, number),
         info=event,

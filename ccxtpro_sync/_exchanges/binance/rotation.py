@@ -3,7 +3,7 @@
 ``RotationRouter`` is the router of one market-stream connection: it serialises
 access to the client's shared market data and, while two connections carry a
 stream, delivers the old one's updates first and the new one's once the old one
-is retired (``DeliveredKeys.offer``, keys from ``rotation_keys``). Order books need
+caught up (``DeliveredKeys.offer``, keys from ``rotation_keys``). Order books need
 nothing more: with the overlap deduplicated, the new connection's first diff
 continues the book's chain (``U``/``pu`` check in the book), so no snapshot is
 fetched; a book whose chain does not continue fails that
@@ -24,17 +24,18 @@ from ..._core.rotation import DeliveredKeys
 from ..._exceptions import BaseError
 from ..._sync.connection import Connection
 from ..._sync.planner import Overlap
+from .combined import EventHandler, FrameDecode
 from .market_data import MarketData
 from .rotation_keys import update_key
-from .stream_protocol import Routed
+from .stream_protocol import Routed, routed
 
 #: Rotation defaults: Binance closes connections at 24 h; replace them at 23 h 30 m,
 #: up to 10 minutes earlier at random, one every 2 s at most.
 MAX_CONNECTION_AGE = 23.5 * 3600
 ROTATION_JITTER = 600.0
 ROTATION_STAGGER = 2.0
-#: How long the handover waits for the replacement to read up to the switch.
-SYNC_TIMEOUT = 10.0
+#: Seconds the switch waits for the replacement to answer (see ``BinanceOverlap.switch``).
+SWITCH_BARRIER_TIMEOUT = 10.0
 
 _log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ class RotationRouter:
         self._data = data
         self._lock = lock
         self._keys = keys
+        self._overlapping = keys.overlaps
         #: Tells this connection from the one it replaces (or is replaced by). Taken
         #: under the planner's lock, like ``begin``, which reads the count.
         self.source = keys.source()
@@ -86,10 +88,31 @@ class RotationRouter:
         with self._lock:
             if self.retired:
                 return []
-            items = keys.offer(stream, key, tie, self.source, (data, now))
+            # batch=now: the reader passes one receive time for every frame of a chunk
+            # and hands the chunk's deliveries over after it (DeliveredKeys.offer).
+            items = keys.offer(stream, key, tie, self.source, (data, now), batch=now)
             if len(items) == 1:
                 return self._data.route(stream, *items[0])
             return _merge([self._data.route(stream, d, t) for d, t in items])
+
+    def bind(self, stream: str) -> tuple[FrameDecode, EventHandler]:
+        """``stream``'s one-pass frame decoder and payload handler, for
+        ``route_event`` (``MarketData.bind``)."""
+        with self._lock:
+            return self._data.bind(stream)
+
+    def route_event(self, handle: EventHandler, event: Any, now: float) -> Routed | None:
+        """``route`` for a payload decoded by a bound stream's frame decoder; None
+        when the frame must go through ``route`` instead (a rotation overlap is under
+        way, or this connection was retired), which nothing here has touched."""
+        with self._lock:
+            if self._overlapping or self.retired:
+                return None
+            deliveries = handle(event)
+            data = self._data
+            if data.notices or data.tasks:  # handed over with what caused them
+                return routed(deliveries, data.take_notices(), data.take_tasks())
+            return deliveries
 
     def release(self, streams: list[str]) -> tuple[Routed, bool]:
         """The old connection is retired: what ``streams`` hold for this one, and
@@ -113,7 +136,7 @@ class RotationRouter:
         with self._lock:
             if self.retired:
                 return [raw]
-            items = keys.offer(stream, key, tie, self.source, (data, now))
+            items = keys.offer(stream, key, tie, self.source, (data, now), batch=now)
             if len(items) == 1 and items[0][0] is data:
                 return self._data.route_raw(stream, data, now, raw)
             return _merge([[raw], *(self._data.route(stream, d, t) for d, t in items)])
@@ -178,16 +201,6 @@ class BinanceOverlap(Overlap):
         old.query(retire)
 
     def switch(self, new: Connection, streams: list[str]) -> None:
-        # The replacement may lag behind the old connection: its copies of what the old
-        # one delivered can still be in its socket or reader, and once the overlap ends
-        # nothing drops them. The exchange answers a request after everything it sent
-        # before on that connection, so once the replacement has read this answer those
-        # copies were routed while repeats are still dropped (``end`` comes after).
-        if not new.finished and streams:
-            try:
-                new.request("LIST_SUBSCRIPTIONS", timeout=SYNC_TIMEOUT)
-            except (BaseError, TimeoutError) as error:
-                _log.info("%s: replacement did not answer its sync request: %r", new.name, error)
         # Released through the new connection, as its frames are, round after round
         # until nothing is left (its reader holds what it reads meanwhile).
         more = [True]
@@ -202,6 +215,16 @@ class BinanceOverlap(Overlap):
 
         while more[0] and not new.finished:
             new.feed(release)
+        # The replacement's reader may lag: what the old connection delivered can still
+        # sit unread in the new one's socket, and read once the overlap has ended it
+        # would go out again. The exchange answers a request after everything it sent
+        # before it, so once this answer is read every such frame met the overlap's
+        # check (a repeat: dropped). On failure the rotation goes on.
+        if streams and not new.finished and new.is_ready():
+            try:
+                new.request("LIST_SUBSCRIPTIONS", timeout=SWITCH_BARRIER_TIMEOUT)
+            except (BaseError, TimeoutError) as error:
+                _log.info("%s: no answer after the switch: %r", new.name, error)
 
     def end(self, streams: list[str]) -> None:
         with self._lock:

@@ -104,6 +104,10 @@ class RawStreamRouter:
 
 
 _ABSENT = msgspec.Raw(b"")
+#: Where a combined frame's stream name starts: after ``{"stream":"``.
+_NAME_START = len(b'{"stream":"')
+#: ``receive``: a stream not yet offered for binding.
+_UNBOUND = ()
 
 
 class _Frame(msgspec.Struct, gc=False):
@@ -176,6 +180,13 @@ class BinanceStreamProtocol:
         #: Asked on ``serverShutdown``: True when the client replaces this connection
         #: (make-before-break) so it must not drop it; unset, it reconnects at once.
         self.on_server_shutdown: Callable[[], bool] | None = None
+        # Streams bound for one-pass frames (``_bind_stream``), by name as the frame
+        # spells it: (name, frame decoder, payload handler), None when not bindable.
+        # Only with a router that binds (``bind`` and ``route_event``).
+        self._bound: dict[bytes, tuple[str, Any, Any] | None] = {}
+        self._route_event: Callable[[Any, Any, float], Routed | None] | None = getattr(
+            self.router, "route_event", None
+        )
 
     # -- ConnectionProtocol ----------------------------------------------------------
     def url(self) -> str:
@@ -225,6 +236,25 @@ class BinanceStreamProtocol:
         self._queries.difference_update(request_ids)
 
     def receive(self, data: bytes, now: float) -> Inbound | list[Delivery]:
+        bound = self._bound.get(data[_NAME_START : data.find(b'"', _NAME_START)], _UNBOUND)
+        if bound and not self.raw_tap.enabled:
+            # The hot path: a bound stream's frame, envelope and payload in one decode.
+            # Anything unusual (the decode refuses it, another stream inside, an
+            # overlap under way) goes on to the general path, untouched.
+            name, decode, handle = bound
+            try:
+                combined = decode(data)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                combined = None
+            if combined is not None and combined.stream == name:
+                try:
+                    fast = self._route_event(handle, combined.data, now)  # type: ignore[misc]
+                except CcxtproSyncError as error:  # one bad payload never stops the stream
+                    fast = Inbound(errors=[error])
+                if fast is not None:
+                    if self.freshness is not None:
+                        self.freshness.seen(name, now)
+                    return fast
         try:
             frame = _decode_frame(data)
         except (msgspec.DecodeError, msgspec.ValidationError) as error:
@@ -234,6 +264,12 @@ class BinanceStreamProtocol:
         if frame.stream is not None and frame.data:
             if frame.stream == "!serverShutdown":
                 return self._server_shutdown()
+            if (
+                bound is _UNBOUND
+                and self._route_event is not None
+                and self.book.is_desired(frame.stream)  # bounded by the subscriptions
+            ):
+                self._bind_stream(frame.stream, data)
             router = self.router
             tap = self.raw_tap
             if self.freshness is not None:
@@ -282,6 +318,8 @@ class BinanceStreamProtocol:
     def unsubscribe(self, streams: Sequence[str]) -> tuple[list[int | str], list[str]]:
         """Release these streams; returns the requests for the ones nobody wants now."""
         gone = self.book.release(list(streams))
+        for stream in gone:
+            self._bound.pop(stream.encode(), None)
         if not self._open:
             return [], []
         confirmed = self.book.confirmed()
@@ -345,6 +383,19 @@ class BinanceStreamProtocol:
         return self._open
 
     # -- internals ----------------------------------------------------------------------
+    def _bind_stream(self, stream: str, data: bytes) -> None:
+        """Bind ``stream`` for the hot path of ``receive`` when its frames spell its
+        name plainly at their start (``frame`` is one of them)."""
+        name = stream.encode()
+        if data[_NAME_START : _NAME_START + len(name) + 1] != name + b'"':
+            return  # spelled otherwise (escapes, spacing): the general path only
+        try:
+            decode, handle = self.router.bind(stream)  # type: ignore[attr-defined]
+        except CcxtproSyncError:
+            self._bound[name] = None  # the general path reports it, frame by frame
+            return
+        self._bound[name] = (stream, decode, handle)
+
     def _server_shutdown(self) -> Inbound:
         hook = self.on_server_shutdown
         if hook is not None and hook():

@@ -18,7 +18,10 @@ from ccxtpro_sync._exchanges.deribit.book_sync import (
 )
 from ccxtpro_sync._exchanges.deribit.rpc import Notification, decode_frame
 
+from ..book_impls import book_levels  # noqa: F401  (the fixture: each test runs C and Python)
 from ._fixtures import raw
+
+pytestmark = pytest.mark.usefixtures("book_levels")
 
 
 def _data(name: str) -> Any:

@@ -1,0 +1,405 @@
+/*
+ * The order book's per-level loop in C: ccxtpro_sync._book_levels.
+ *
+ * It is optional. ccxtpro_sync/_book_levels_py.py holds the same two functions in
+ * Python; ccxtpro_sync/_orderbook.py takes this module when it imports (and the
+ * CCXTPRO_SYNC_PURE_PYTHON variable is not set), the Python one otherwise.
+ *
+ * Both must give the same result bit for bit, errors included, so this file does
+ * the Python version's operations in the Python version's order: bisect_left with
+ * `<`, an `==` test of the key found, truth tests of amounts, `>=` against the bound,
+ * unary minus for ask keys, list inserts and deletes. Exact floats skip the generic
+ * calls (their C comparisons and negation give the identical results, NaN included);
+ * any other key type (Decimal, int) goes through the generic object protocol.
+ *
+ * Keys of a user type may run Python code in a comparison, which could change the
+ * lists under us: every index is checked against the lists' current sizes and every
+ * borrowed item is held while such code can run.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+/* a < b, or a >= b when `ge`; -1 on error. */
+static inline int
+compare(PyObject *a, PyObject *b, int ge)
+{
+    if (PyFloat_CheckExact(a) && PyFloat_CheckExact(b)) {
+        double x = PyFloat_AS_DOUBLE(a), y = PyFloat_AS_DOUBLE(b);
+        return ge ? x >= y : x < y;
+    }
+    Py_INCREF(a);
+    Py_INCREF(b);
+    int r = PyObject_RichCompareBool(a, b, ge ? Py_GE : Py_LT);
+    Py_DECREF(a);
+    Py_DECREF(b);
+    return r;
+}
+
+/* keys[i] as a new reference, or NULL with IndexError (the list shrank). */
+static inline PyObject *
+item(PyObject *keys, Py_ssize_t i)
+{
+    if (i >= PyList_GET_SIZE(keys)) {
+        PyErr_SetString(PyExc_IndexError, "list index out of range");
+        return NULL;
+    }
+    PyObject *v = PyList_GET_ITEM(keys, i);
+    Py_INCREF(v);
+    return v;
+}
+
+/* bisect.bisect_left(keys, key), or -1 on error. */
+static Py_ssize_t
+bisect_left(PyObject *keys, PyObject *key)
+{
+    Py_ssize_t lo = 0, hi = PyList_GET_SIZE(keys);
+    while (lo < hi) {
+        Py_ssize_t mid = ((size_t)lo + hi) / 2;
+        PyObject *v = item(keys, mid);
+        if (v == NULL)
+            return -1;
+        int r = compare(v, key, 0);
+        Py_DECREF(v);
+        if (r < 0)
+            return -1;
+        if (r)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* `-x`: a new reference. */
+static inline PyObject *
+negate(PyObject *x)
+{
+    if (PyFloat_CheckExact(x))
+        return PyFloat_FromDouble(-PyFloat_AS_DOUBLE(x));
+    return PyNumber_Negative(x);
+}
+
+/* `price, amount = level` with the interpreter's errors; new references. */
+static int
+unpack(PyObject *level, PyObject **price, PyObject **amount)
+{
+    if ((PyTuple_CheckExact(level) || PyList_CheckExact(level)) && Py_SIZE(level) == 2) {
+        if (PyTuple_CheckExact(level)) {
+            *price = PyTuple_GET_ITEM(level, 0);
+            *amount = PyTuple_GET_ITEM(level, 1);
+        }
+        else {
+            *price = PyList_GET_ITEM(level, 0);
+            *amount = PyList_GET_ITEM(level, 1);
+        }
+        Py_INCREF(*price);
+        Py_INCREF(*amount);
+        return 0;
+    }
+    /* The general case, as the interpreter's unpacking of an iterable does it. */
+    PyObject *it = PyObject_GetIter(level);
+    if (it == NULL) {
+        if (PyErr_ExceptionMatches(PyExc_TypeError) && Py_TYPE(level)->tp_iter == NULL
+            && !PySequence_Check(level)) {
+            PyErr_Format(PyExc_TypeError, "cannot unpack non-iterable %.200s object",
+                         Py_TYPE(level)->tp_name);
+        }
+        return -1;
+    }
+    PyObject *got[2] = {NULL, NULL};
+    for (int i = 0; i < 2; i++) {
+        got[i] = PyIter_Next(it);
+        if (got[i] == NULL) {
+            if (!PyErr_Occurred())
+                PyErr_Format(PyExc_ValueError,
+                             "not enough values to unpack (expected 2, got %d)", i);
+            goto error;
+        }
+    }
+    PyObject *extra = PyIter_Next(it);
+    if (extra != NULL) {
+        Py_DECREF(extra);
+#if PY_VERSION_HEX >= 0x030E0000
+        /* 3.14 names the size of a sized sequence */
+        if (PyList_CheckExact(level) || PyTuple_CheckExact(level)
+            || PyDict_CheckExact(level)) {
+            Py_ssize_t n = PyDict_CheckExact(level) ? PyDict_Size(level) : Py_SIZE(level);
+            PyErr_Format(PyExc_ValueError,
+                         "too many values to unpack (expected 2, got %zd)", n);
+            goto error;
+        }
+#endif
+        PyErr_SetString(PyExc_ValueError, "too many values to unpack (expected 2)");
+        goto error;
+    }
+    if (PyErr_Occurred())
+        goto error;
+    Py_DECREF(it);
+    *price = got[0];
+    *amount = got[1];
+    return 0;
+error:
+    Py_DECREF(it);
+    Py_XDECREF(got[0]);
+    Py_XDECREF(got[1]);
+    return -1;
+}
+
+/* `keys[at] == key` as the Python version's `if` sees it (no identity shortcut). */
+static inline int
+equal(PyObject *a, PyObject *b)
+{
+    if (PyFloat_CheckExact(a) && PyFloat_CheckExact(b))
+        return PyFloat_AS_DOUBLE(a) == PyFloat_AS_DOUBLE(b);
+    Py_INCREF(a);
+    Py_INCREF(b);
+    PyObject *r = PyObject_RichCompare(a, b, Py_EQ);
+    Py_DECREF(a);
+    Py_DECREF(b);
+    if (r == NULL)
+        return -1;
+    int truth = PyObject_IsTrue(r);
+    Py_DECREF(r);
+    return truth;
+}
+
+/* `del seq[at]` for both lists (IndexError as Python's if a list is short). */
+static int
+delete_at(PyObject *keys, PyObject *amounts, Py_ssize_t at)
+{
+    if (PySequence_DelItem(keys, at) < 0)
+        return -1;
+    return PySequence_DelItem(amounts, at);
+}
+
+/* `seq[at] = amount`, with the IndexError of a short list. */
+static int
+store_at(PyObject *amounts, Py_ssize_t at, PyObject *amount)
+{
+    if (at >= PyList_GET_SIZE(amounts)) {
+        PyErr_SetString(PyExc_IndexError, "list assignment index out of range");
+        return -1;
+    }
+    PyObject *old = PyList_GET_ITEM(amounts, at);
+    Py_INCREF(amount);
+    PyList_SET_ITEM(amounts, at, amount);
+    Py_DECREF(old);
+    return 0;
+}
+
+/* One level: store, insert, remove or ignore it. */
+static int
+apply_one(PyObject *keys, PyObject *amounts, PyObject *bound, PyObject *key,
+          PyObject *amount)
+{
+    Py_ssize_t at = bisect_left(keys, key);
+    if (at < 0)
+        return -1;
+    int present = 0;
+    if (at < PyList_GET_SIZE(keys)) {
+        PyObject *found = PyList_GET_ITEM(keys, at);
+        present = equal(found, key);
+        if (present < 0)
+            return -1;
+    }
+    int truth = PyObject_IsTrue(amount);
+    if (truth < 0)
+        return -1;
+    if (present)
+        return truth ? store_at(amounts, at, amount) : delete_at(keys, amounts, at);
+    if (!truth)
+        return 0; /* removing an absent level is normal */
+    if (bound != Py_None) {
+        int inside = compare(key, bound, 1);
+        if (inside <= 0)
+            return inside;
+    }
+    if (PyList_Insert(keys, at, key) < 0)
+        return -1;
+    return PyList_Insert(amounts, at, amount);
+}
+
+PyDoc_STRVAR(apply_levels_doc,
+"apply_levels(keys, amounts, bound, neg, limit, levels) -> bound\n\n"
+"Apply absolute ``(price, amount)`` levels to one book side and return its new\n"
+"bound. See ccxtpro_sync/_book_levels_py.py for the reference version.");
+
+static PyObject *
+apply_levels(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 6) {
+        PyErr_Format(PyExc_TypeError, "apply_levels() takes 6 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    PyObject *keys = args[0], *amounts = args[1], *bound = args[2], *limit_obj = args[4];
+    if (!PyList_CheckExact(keys) || !PyList_CheckExact(amounts)) {
+        PyErr_SetString(PyExc_TypeError, "apply_levels() needs two lists");
+        return NULL;
+    }
+    int neg = PyObject_IsTrue(args[3]);
+    if (neg < 0)
+        return NULL;
+    Py_ssize_t limit = 0;
+    int limited = limit_obj != Py_None;
+    if (limited) {
+        /* clipped: a limit past the machine size caps nothing, as in Python */
+        limit = PyNumber_AsSsize_t(limit_obj, NULL);
+        if (limit == -1 && PyErr_Occurred())
+            return NULL;
+    }
+    PyObject *it = PyObject_GetIter(args[5]);
+    if (it == NULL)
+        return NULL;
+    /* The caller's `bound` stays referenced by its own frame for the whole call. */
+    PyObject *level;
+    while ((level = PyIter_Next(it)) != NULL) {
+        PyObject *price, *amount;
+        int bad = unpack(level, &price, &amount);
+        Py_DECREF(level);
+        if (bad < 0)
+            goto error;
+        PyObject *key;
+        if (neg) {
+            key = negate(price);
+            Py_DECREF(price);
+            if (key == NULL) {
+                Py_DECREF(amount);
+                goto error;
+            }
+        }
+        else {
+            key = price;
+        }
+        int r = apply_one(keys, amounts, bound, key, amount);
+        Py_DECREF(key);
+        Py_DECREF(amount);
+        if (r < 0)
+            goto error;
+    }
+    if (PyErr_Occurred())
+        goto error;
+    Py_DECREF(it);
+    if (limited && PyList_GET_SIZE(keys) > limit) {
+        /* the worst levels are at the front */
+        /* del keys[:len(keys) - limit]; del amounts[:len(amounts) - limit] */
+        if (PySequence_DelSlice(keys, 0, PyList_GET_SIZE(keys) - limit) < 0
+            || PySequence_DelSlice(amounts, 0, PyList_GET_SIZE(amounts) - limit) < 0)
+            return NULL;
+        if (PyList_GET_SIZE(keys) == 0) {
+            PyErr_SetString(PyExc_IndexError, "list index out of range");
+            return NULL;
+        }
+        PyObject *worst = PyList_GET_ITEM(keys, 0);
+        Py_INCREF(worst);
+        return worst;
+    }
+    Py_INCREF(bound);
+    return bound;
+error:
+    Py_DECREF(it);
+    return NULL;
+}
+
+PyDoc_STRVAR(top_levels_doc,
+"top_levels(keys, amounts, n, neg) -> list\n\n"
+"``[[price, amount], ...]`` best first (the lists' end) for the ``n`` best levels (all\n"
+"if ``n`` is None), prices negated back when ``neg``. See _book_levels_py.py.");
+
+static PyObject *
+top_levels(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4) {
+        PyErr_Format(PyExc_TypeError, "top_levels() takes 4 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    PyObject *keys = args[0], *amounts = args[1], *n_obj = args[2];
+    if (!PyList_CheckExact(keys) || !PyList_CheckExact(amounts)) {
+        PyErr_SetString(PyExc_TypeError, "top_levels() needs two lists");
+        return NULL;
+    }
+    int neg = PyObject_IsTrue(args[3]);
+    if (neg < 0)
+        return NULL;
+    Py_ssize_t size = PyList_GET_SIZE(keys);
+    if (PyList_GET_SIZE(amounts) != size) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "order book side out of step: keys and amounts differ in length");
+        return NULL;
+    }
+    Py_ssize_t stop = size; /* how many levels, best first */
+    if (n_obj != Py_None) {
+        Py_ssize_t n = PyNumber_AsSsize_t(n_obj, NULL);
+        if (n == -1 && PyErr_Occurred())
+            return NULL;
+        /* len(range(size)[:n]) */
+        stop = n < 0 ? (n + size < 0 ? 0 : n + size) : (n < size ? n : size);
+    }
+    PyObject *out = PyList_New(stop);
+    if (out == NULL)
+        return NULL;
+    /* A non-float key's negation may run Python code: sizes are checked per item. */
+    for (Py_ssize_t i = 0; i < stop; i++) {
+        Py_ssize_t at = size - 1 - i; /* best last */
+        if (at >= PyList_GET_SIZE(keys) || at >= PyList_GET_SIZE(amounts)) {
+            PyErr_SetString(PyExc_RuntimeError, "order book side changed during the copy");
+            goto error;
+        }
+        PyObject *key = PyList_GET_ITEM(keys, at);
+        PyObject *amount = PyList_GET_ITEM(amounts, at);
+        Py_INCREF(amount);
+        PyObject *price;
+        Py_INCREF(key);
+        if (neg) {
+            price = negate(key);
+            Py_DECREF(key);
+            if (price == NULL) {
+                Py_DECREF(amount);
+                goto error;
+            }
+        }
+        else {
+            price = key;
+        }
+        PyObject *pair = PyList_New(2);
+        if (pair == NULL) {
+            Py_DECREF(price);
+            Py_DECREF(amount);
+            goto error;
+        }
+        PyList_SET_ITEM(pair, 0, price);
+        PyList_SET_ITEM(pair, 1, amount);
+        PyList_SET_ITEM(out, i, pair);
+    }
+    return out;
+error:
+    Py_DECREF(out);
+    return NULL;
+}
+
+static PyMethodDef methods[] = {
+    {"apply_levels", (PyCFunction)(void (*)(void))apply_levels, METH_FASTCALL, apply_levels_doc},
+    {"top_levels", (PyCFunction)(void (*)(void))top_levels, METH_FASTCALL, top_levels_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef_Slot slots[] = {
+#if PY_VERSION_HEX >= 0x030C0000
+    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+#endif
+    {0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "ccxtpro_sync._book_levels",
+    .m_doc = "The order book's per-level loop in C (optional; see _book_levels_py).",
+    .m_size = 0,
+    .m_methods = methods,
+    .m_slots = slots,
+};
+
+PyMODINIT_FUNC
+PyInit__book_levels(void)
+{
+    return PyModuleDef_Init(&module);
+}

@@ -1,0 +1,15 @@
+"""Build hook only: setup.cfg holds the metadata. It adds the order book's optional C
+level loop; where it cannot compile (no compiler, no Python headers), setuptools warns
+and installs the package anyway, which then runs the Python loop (_book_levels_py)."""
+
+from setuptools import Extension, setup
+
+setup(
+    ext_modules=[
+        Extension(
+            "ccxtpro_sync._book_levels",
+            sources=["ccxtpro_sync/_book_levels.c"],
+            optional=True,
+        )
+    ]
+)

@@ -1,0 +1,59 @@
+"""Run order-book tests with each level loop in one process: the compiled one
+(``ccxtpro_sync._book_levels``) and the Python one (``_book_levels_py``).
+
+A test module opts in with::
+
+    from .book_impls import book_levels  # noqa: F401  (the fixture)
+    pytestmark = pytest.mark.usefixtures("book_levels")
+
+Where the extension was not built the compiled run skips locally and fails under
+``CI=true`` (tests/required.py), so the fast path cannot silently vanish from CI.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from types import ModuleType
+
+import pytest
+
+from ccxtpro_sync import _book_levels_py, _orderbook
+from tests.required import unavailable
+
+IMPLS = ("compiled", "python")
+
+
+def compiled() -> ModuleType | None:
+    """The built extension, or ``None`` where it was not built."""
+    try:
+        return importlib.import_module("ccxtpro_sync._book_levels")
+    except ImportError:
+        return None
+
+
+def levels_module(impl: str) -> ModuleType:
+    """The module for ``impl``; skips (fails under CI) when the C one is missing."""
+    if impl == "python":
+        return _book_levels_py
+    module = compiled()
+    if module is None:
+        unavailable(
+            "compiled order book",
+            "ccxtpro_sync._book_levels is not built (pip install -e . compiles it with a C "
+            "compiler; `python setup.py build_ext --inplace` rebuilds it)",
+        )
+    return module
+
+
+@pytest.fixture(params=IMPLS)
+def book_levels(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Point every ``LocalOrderBook`` at one implementation for the test."""
+    module = levels_module(request.param)
+    saved = _orderbook._apply_levels, _orderbook._top_levels
+    _orderbook._apply_levels = module.apply_levels
+    _orderbook._top_levels = module.top_levels
+    try:
+        yield request.param
+    finally:
+        _orderbook._apply_levels, _orderbook._top_levels = saved
