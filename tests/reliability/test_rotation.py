@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 import ccxtpro_sync
+from ccxtpro_sync._exchanges.binance.rotation_keys import update_key
 from ccxtpro_sync._sync.connection import Connection
 from ccxtpro_sync.simulator import LocalExchange
 from ccxtpro_sync.simulator.catalog import DEFAULT_SYMBOLS
@@ -481,6 +482,108 @@ def test_rotation_waits_for_a_lagging_old_connection(recording: bool) -> None:
             assert client._delivered.dropped > 0  # both connections carried the overlap
             assert client._delivered.gaps == 0
             assert bool(frames) == recording
+
+
+def test_the_replacement_never_overtakes_the_old_readers_last_burst() -> None:
+    """A reader routes a whole burst before it hands the burst's updates over. Here the
+    old reader is held at that hand-over (a gate) with a burst routed in which a trade
+    of one symbol is followed by other updates, while the confirmed replacement reads
+    a newer trade of that symbol and hands its next burst over: the handlers must still
+    see every trade id once and in order, so the replacement's updates wait until the
+    old connection is retired."""
+    symbols = ["BTC/USDT", "ETH/USDT"]
+    with LocalExchange(seed=9, speed=10.0, auto_publish=False, rest_weight=1_000_000) as ex:
+        client = make_client(ccxtpro_sync.binance, ex)
+        recorder = Recorder(unique_tickers=False)
+        gate, gated = threading.Event(), threading.Event()
+        rotating: list[str] = []  # the old connection's name, once its rotation starts
+        #: symbol id -> the trade id the gated burst holds (followed by other updates)
+        behind: dict[str, int] = {}
+        replacement: dict[str, Any] = {"thread": None, "bursts": 0, "mark": None}
+        hub = client.hub
+        deliver_many, wake = hub.deliver_many, hub.dispatcher.wake
+
+        def hand_over(deliveries: Any, source: str = "", **kw: Any) -> Any:
+            deliveries = list(deliveries)
+            if rotating and source == rotating[0] and not gate.is_set():
+                last = {d.message_hash: i for i, d in enumerate(deliveries)}
+                for hash_, index in last.items():
+                    if hash_.startswith("trades:") and index < len(deliveries) - 1:
+                        trades = deliveries[index].value
+                        symbol_id = hash_.split(":", 1)[1].replace("/", "").lower()
+                        behind[symbol_id] = max(int(t.id) for t in trades)
+                if behind:
+                    gated.set()
+                    gate.wait(30)  # the old reader's routed burst waits to be handed over
+            return deliver_many(deliveries, source, **kw)
+
+        def woken(*args: Any, **kw: Any) -> Any:
+            if threading.current_thread().name == replacement["thread"]:
+                replacement["bursts"] += 1  # the replacement's reader handed a burst over
+            return wake(*args, **kw)
+
+        hub.deliver_many, hub.dispatcher.wake = hand_over, woken  # read as readers start
+        planner = client._planner
+        make = planner._new_connection
+
+        def make_ahead(route_name: str, index: int) -> Any:
+            conn = make(route_name, index)
+            replacement["thread"] = f"ccxtpro_sync-reader-{conn.name}"
+            router = conn.query(lambda protocol: protocol.router)
+            route = router.route
+
+            def watched_route(stream: str, data: Any, now: float) -> Any:
+                symbol_id, _, kind = stream.partition("@")
+                if kind in ("aggTrade", "trade") and replacement["mark"] is None:
+                    key = update_key(stream, data)[0]
+                    if symbol_id in behind and key is not None and key > behind[symbol_id]:
+                        replacement["mark"] = replacement["bursts"]  # newer than the gated one
+                return route(stream, data, now)
+
+            router.route = watched_route
+            ready = conn.wait_ready
+
+            def ready_then_run_ahead(timeout: float) -> Any:
+                result = ready(timeout)
+                try:  # a newer trade reaches the replacement, whose burst is then handed over
+                    wait_for(
+                        lambda: (
+                            ex.tick(1)
+                            or (
+                                replacement["mark"] is not None
+                                and replacement["bursts"] > replacement["mark"]
+                            )
+                        ),
+                        10,
+                        "the replacement ahead of the old reader's burst",
+                    )
+                finally:
+                    gate.set()
+                return result
+
+            conn.wait_ready = ready_then_run_ahead
+            return conn
+
+        with client, signal_logs(client) as logs:
+            client.load_markets()
+            client.on_trades(symbols, handler=recorder.trades)
+            client.on_bids_asks(symbols, handler=recorder.bidask)
+            client.on_order_book(symbols, handler=recorder.book)
+            wait_wire_matches(ex, [client])
+            wait_for(lambda: ex.tick(1) or recorder.streams_since({}, 3) >= 6, 10, "all deliver")
+            (old,) = wire_connections(client)
+            planner._new_connection = make_ahead
+            rotating.append(old.name)
+            client.rotate(old.name, timeout=30)
+            assert old.finished and gated.is_set()
+            after = recorder.counts()
+            wait_for(lambda: ex.tick(1) or recorder.streams_since(after, 3) >= 6, 10, "deliver")
+            assert recorder.duplicates() == {}
+            for symbol in symbols:  # aggregate trade ids: none missing, none repeated
+                ids = recorder.keys[f"trades:{symbol}"]
+                assert ids == list(range(ids[0], ids[0] + len(ids)))
+            assert len(logs["order_book_resync"]) == 0
+            assert client._delivered.dropped > 0  # both connections carried the overlap
 
 
 def test_a_replacement_reading_late_repeats_nothing_after_the_rotation(
