@@ -298,6 +298,12 @@ class DeribitTrading:
         seconds = self._timeout(timeout)
         return [self.request(method, params, timeout=seconds) for method, params in requests]
 
+    def _fetch_orders(self, requests: Requests, timeout: float | None) -> list[Order]:
+        """Every order the replies to ``requests`` carry, each once (by id), in order."""
+        markets = self._loaded_markets()
+        found = [o for r in self._fetch_all(requests, timeout) for o in parse_orders(r, markets)]
+        return list({o.id: o for o in found}.values())
+
     def _market_or_none(self, symbol: str | None) -> Market | None:
         return self.market(symbol) if symbol is not None else None
 
@@ -316,9 +322,7 @@ class DeribitTrading:
         ``params`` go to Deribit (e.g. ``type``: ``limit``, ``trigger_all``)."""
         since, limit = check_since(since), check_limit(limit)
         requests = open_orders_requests(self._market_or_none(symbol), params)
-        markets = self._loaded_markets()
-        orders = [o for r in self._fetch_all(requests, timeout) for o in parse_orders(r, markets)]
-        return since_limit(orders, since, limit)
+        return since_limit(self._fetch_orders(requests, timeout), since, limit)
 
     def fetch_closed_orders_ws(
         self,
@@ -335,9 +339,7 @@ class DeribitTrading:
         unless ``params`` ask for ``historical``."""
         since = check_since(since)
         requests = history_requests(self._market_or_none(symbol), since, limit, params)
-        markets = self._loaded_markets()
-        orders = [o for r in self._fetch_all(requests, timeout) for o in parse_orders(r, markets)]
-        return since_limit(orders, since, limit)
+        return since_limit(self._fetch_orders(requests, timeout), since, limit)
 
     def fetch_orders_ws(
         self,
@@ -356,9 +358,7 @@ class DeribitTrading:
             *open_orders_requests(market, params),
             *history_requests(market, since, limit, params),
         ]
-        markets = self._loaded_markets()
-        found = [o for r in self._fetch_all(requests, timeout) for o in parse_orders(r, markets)]
-        return since_limit(list({o.id: o for o in found}.values()), since, limit)
+        return since_limit(self._fetch_orders(requests, timeout), since, limit)
 
     def fetch_my_trades_ws(
         self,
