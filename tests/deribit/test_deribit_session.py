@@ -27,15 +27,6 @@ def ex() -> Iterator[LocalDeribit]:
         exchange.close()
 
 
-@pytest.fixture
-def proxy(ex: LocalDeribit) -> Iterator[WireProxy]:
-    p = WireProxy(ex.url)
-    try:
-        yield p
-    finally:
-        p.close()
-
-
 def make(ex: LocalDeribit, proxy: WireProxy, **config: Any) -> DeribitClient:
     client_id, secret = ex.credentials
     options = {"heartbeatInterval": 1.0, "minHeartbeat": 1.0, **config.pop("options", {})}
