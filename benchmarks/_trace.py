@@ -1,0 +1,200 @@
+"""Per-stage timestamps of ``ours`` in the latency benchmark (``--trace``).
+
+Where the time between the server's send and the callback goes, per message:
+
+* ``wire``: send → the reader has the frame (``recv`` returned, the GIL taken back, the
+  frame cut; the clock the reader hands the protocol). The bare loop has only this.
+* ``parse``: → the hub has the update (``Hub.deliver_many`` entered: decode, parse, cache).
+* ``queue``: → the doorbell is rung (the dispatcher's lock, the pending store), or, when
+  the dispatcher was not parked, → ``put_many`` returned without a ring.
+* ``ring``: → the reader runs again after the ring (the ``eventfd`` write, then the GIL
+  back: long when the woken dispatcher took it first). Not on the message's own path
+  to the callback, but on the next message's.
+* ``wake``: ring → the dispatcher returns from its park (the scheduler's wake-up,
+  then the GIL).
+* ``run``: → the callback (take the update, look up the callbacks). For a message the
+  dispatcher found queued without parking (``busy``), ``run`` is queue → callback.
+
+Benchmark code only: it wraps the protocol's ``receive``, the hub's ``deliver_many``
+and the dispatcher's doorbell of one client through their attributes (nothing in the
+library changes), which adds a few µs of Python per stage; compare traced runs with
+traced runs. Times are µs of ``CLOCK_MONOTONIC`` (the send stamp's clock).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from _common import percentile, sent_us
+
+#: Stages in path order, then the message's total (send → callback).
+STAGES = ("wire", "parse", "queue", "ring", "wake", "run", "total")
+#: Stages on the path to the callback, whose sum is ``total`` (``ring`` is not).
+ON_PATH = ("wire", "parse", "queue", "wake", "run")
+
+
+def _now_us() -> int:
+    return time.monotonic_ns() // 1000
+
+
+def _frame_sent(frame: bytes) -> int:
+    """The ``f`` field of a combined aggTrade frame (the send stamp)."""
+    start = frame.index(b'"f":') + 4
+    return int(frame[start : frame.index(b",", start)])
+
+
+class StageTrace:
+    """Timestamps per message (keyed by its send stamp) at each hand-over."""
+
+    def __init__(self) -> None:
+        self.frame: dict[int, int] = {}  # reader has the frame
+        self.hub: dict[int, int] = {}  # Hub.deliver_many entered
+        self.rung: dict[int, int] = {}  # doorbell rung for it (absent: not parked)
+        self.back: dict[int, int] = {}  # the reader runs again after queueing it
+        self.awake: dict[int, int] = {}  # the dispatcher woke for it
+        self.done: dict[int, int] = {}
+        self._ring_at = 0
+        self._awake_at = 0
+
+    def clear(self) -> None:
+        for table in (self.frame, self.hub, self.rung, self.back, self.awake, self.done):
+            table.clear()
+
+    # -- hooks ---------------------------------------------------------------------
+    def install_dispatcher(self, dispatcher_module: Any) -> None:
+        """Make the dispatcher's doorbell (created with its thread) a traced one:
+        call before the first update is queued."""
+        base = dispatcher_module.Doorbell
+        trace = self
+
+        class TracedDoorbell(base):  # type: ignore[misc,valid-type]
+            def __init__(self, **kwargs: Any) -> None:
+                super().__init__(**kwargs)
+                ring, wait = self.ring, self.wait
+
+                def traced_ring() -> object:
+                    trace._ring_at = _now_us()
+                    return ring()
+
+                def traced_wait() -> object:
+                    result = wait()
+                    trace._awake_at = _now_us()
+                    return result
+
+                self.ring, self.wait = traced_ring, traced_wait
+
+        dispatcher_module.Doorbell = TracedDoorbell
+
+    def install_hub(self, hub: Any) -> None:
+        """Wrap ``hub.deliver_many``: call before the reader starts (it binds it once)."""
+        deliver_many = hub.deliver_many
+        trace = self
+
+        def traced(deliveries: Iterable[Any], *args: Any, **kwargs: Any) -> float:
+            deliveries = list(deliveries)
+            entered = _now_us()
+            keys = [sent_us(t) for d in deliveries for t in d.value]
+            for key in keys:
+                trace.hub[key] = entered
+            trace._ring_at = 0
+            waited: float = deliver_many(deliveries, *args, **kwargs)
+            back = _now_us()
+            rung = trace._ring_at
+            for key in keys:
+                trace.back[key] = back
+                if rung:
+                    trace.rung[key] = rung
+            return waited
+
+        hub.deliver_many = traced
+
+    def install_protocol(self, protocol: Any) -> None:
+        """Wrap the connection protocol's ``receive`` (read under the connection's
+        lock for every run of frames, so wrapping it after the reader started works)."""
+        receive = protocol.receive
+        frame = self.frame
+
+        def traced(data: bytes, now: float) -> Any:
+            with_stamp = b'"f":' in data
+            if with_stamp:
+                frame[_frame_sent(data)] = int(now * 1e6)
+            return receive(data, now)
+
+        protocol.receive = traced
+
+    def callback(self, trades: list[Any], now: int) -> None:
+        """Call first thing in the callback, with its clock."""
+        woke = self._awake_at
+        self._awake_at = 0  # only the first update taken after a wake-up woke for it
+        for trade in trades:
+            key = sent_us(trade)
+            self.done[key] = now
+            if woke:
+                self.awake[key] = woke
+
+    # -- figures ---------------------------------------------------------------------
+    def stages(self) -> dict[str, list[int]]:
+        """Per stage, the µs of every message that has it."""
+        out: dict[str, list[int]] = {name: [] for name in STAGES}
+        for key, done in self.done.items():
+            frame, hub, back = self.frame.get(key), self.hub.get(key), self.back.get(key)
+            if frame is None or hub is None or back is None:
+                continue
+            out["wire"].append(frame - key)
+            out["parse"].append(hub - frame)
+            rung, awake = self.rung.get(key), self.awake.get(key)
+            if rung is not None and awake is not None:
+                out["queue"].append(rung - hub)
+                out["ring"].append(back - rung)
+                out["wake"].append(awake - rung)
+                out["run"].append(done - awake)
+            else:
+                out["queue"].append(back - hub)
+                out["run"].append(done - back)
+            out["total"].append(done - key)
+        return out
+
+    def summary(self, tail_q: float = 99.0) -> dict[str, Any]:
+        """p50/p99 per stage, the share of messages whose dispatcher was parked, and
+        where the slowest ``100 - tail_q`` % of messages spent their time (mean µs per
+        stage over those messages)."""
+        per = self.stages()
+        out: dict[str, Any] = {}
+        for name, values in per.items():
+            ordered = sorted(values)
+            out[name] = {
+                "p50": float(percentile(ordered, 50)),
+                "p99": float(percentile(ordered, 99)),
+                "n": len(values),
+            }
+        totals = sorted(per["total"])
+        out["parked"] = len(per["wake"]) / max(1, len(totals))
+        out["tail"] = self._tail(percentile(totals, tail_q) if totals else 0)
+        return out
+
+    def _tail(self, threshold: float) -> dict[str, float]:
+        """Mean µs per stage over the messages at or above ``threshold`` in total."""
+        sums = dict.fromkeys(ON_PATH, 0.0)
+        count = 0
+        for key, done in self.done.items():
+            if done - key < threshold:
+                continue
+            frame, hub, back = self.frame.get(key), self.hub.get(key), self.back.get(key)
+            if frame is None or hub is None or back is None:
+                continue
+            count += 1
+            sums["wire"] += frame - key
+            sums["parse"] += hub - frame
+            rung, awake = self.rung.get(key), self.awake.get(key)
+            if rung is not None and awake is not None:
+                sums["queue"] += rung - hub
+                sums["wake"] += awake - rung
+                sums["run"] += done - awake
+            else:
+                sums["queue"] += back - hub
+                sums["run"] += done - back
+        return {name: total / max(1, count) for name, total in sums.items()} | {
+            "count": float(count)
+        }
