@@ -15,6 +15,11 @@ Where the time between the server's send and the callback goes, per message:
 * ``run``: → the callback (take the update, look up the callbacks). For a message the
   dispatcher found queued without parking (``busy``), ``run`` is queue → callback.
 
+Each message also notes the CPU the reader parsed it on and the CPU its callback ran
+on (``sched_getcpu``): the figures are split by "same CPU" and "other CPU" hand-overs,
+and per thread (reader, dispatcher) the voluntary and involuntary context switches
+per message over the measured window are read from ``/proc``.
+
 Benchmark code only: it wraps the protocol's ``receive``, the hub's ``deliver_many``
 and the dispatcher's doorbell of one client through their attributes (nothing in the
 library changes), which adds a few µs of Python per stage; compare traced runs with
@@ -23,6 +28,8 @@ traced runs. Times are µs of ``CLOCK_MONOTONIC`` (the send stamp's clock).
 
 from __future__ import annotations
 
+import ctypes
+import threading
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -33,6 +40,33 @@ from _common import percentile, sent_us
 STAGES = ("wire", "parse", "queue", "ring", "wake", "run", "total")
 #: Stages on the path to the callback, whose sum is ``total`` (``ring`` is not).
 ON_PATH = ("wire", "parse", "queue", "wake", "run")
+
+
+try:
+    _getcpu = ctypes.CDLL(None, use_errno=True).sched_getcpu
+    _getcpu.restype = ctypes.c_int
+    _getcpu.argtypes = []
+except (OSError, AttributeError):  # not glibc/Linux: every CPU reads as -1
+    _getcpu = None
+
+
+def _cpu() -> int:
+    return int(_getcpu()) if _getcpu is not None else -1
+
+
+def _switches(native_id: int) -> tuple[int, int]:
+    """(voluntary, involuntary) context switches of one thread of this process."""
+    voluntary = involuntary = 0
+    try:
+        with open(f"/proc/self/task/{native_id}/status") as status:
+            for line in status:
+                if line.startswith("voluntary_ctxt_switches"):
+                    voluntary = int(line.split()[1])
+                elif line.startswith("nonvoluntary_ctxt_switches"):
+                    involuntary = int(line.split()[1])
+    except OSError:
+        pass
+    return voluntary, involuntary
 
 
 def _now_us() -> int:
@@ -55,12 +89,32 @@ class StageTrace:
         self.back: dict[int, int] = {}  # the reader runs again after queueing it
         self.awake: dict[int, int] = {}  # the dispatcher woke for it
         self.done: dict[int, int] = {}
+        self.reader_cpu: dict[int, int] = {}  # the CPU the reader parsed it on
+        self.callback_cpu: dict[int, int] = {}
         self._ring_at = 0
         self._awake_at = 0
+        #: Thread ids (native) of the reader and the dispatcher, seen by the hooks.
+        self.threads: dict[str, int] = {}
+        self._switches_at: dict[str, tuple[int, int]] = {}
+        self.switches: dict[str, tuple[int, int]] = {}
 
     def clear(self) -> None:
         for table in (self.frame, self.hub, self.rung, self.back, self.awake, self.done):
             table.clear()
+        self.reader_cpu.clear()
+        self.callback_cpu.clear()
+
+    def open(self) -> None:
+        """Start counting the threads' context switches (the measured window)."""
+        self._switches_at = {name: _switches(tid) for name, tid in self.threads.items()}
+
+    def close(self) -> None:
+        self.switches = {
+            name: (now[0] - self._switches_at[name][0], now[1] - self._switches_at[name][1])
+            for name, tid in self.threads.items()
+            if name in self._switches_at
+            for now in (_switches(tid),)
+        }
 
     # -- hooks ---------------------------------------------------------------------
     def install_dispatcher(self, dispatcher_module: Any) -> None:
@@ -114,12 +168,15 @@ class StageTrace:
         """Wrap the connection protocol's ``receive`` (read under the connection's
         lock for every run of frames, so wrapping it after the reader started works)."""
         receive = protocol.receive
-        frame = self.frame
+        frame, cpus, trace = self.frame, self.reader_cpu, self
 
         def traced(data: bytes, now: float) -> Any:
-            with_stamp = b'"f":' in data
-            if with_stamp:
-                frame[_frame_sent(data)] = int(now * 1e6)
+            if b'"f":' in data:
+                key = _frame_sent(data)
+                frame[key] = int(now * 1e6)
+                cpus[key] = _cpu()
+                if "reader" not in trace.threads:
+                    trace.threads["reader"] = threading.get_native_id()
             return receive(data, now)
 
         protocol.receive = traced
@@ -128,9 +185,13 @@ class StageTrace:
         """Call first thing in the callback, with its clock."""
         woke = self._awake_at
         self._awake_at = 0  # only the first update taken after a wake-up woke for it
+        cpu = _cpu()
+        if "dispatcher" not in self.threads:
+            self.threads["dispatcher"] = threading.get_native_id()
         for trade in trades:
             key = sent_us(trade)
             self.done[key] = now
+            self.callback_cpu[key] = cpu
             if woke:
                 self.awake[key] = woke
 
@@ -171,6 +232,26 @@ class StageTrace:
             }
         totals = sorted(per["total"])
         out["parked"] = len(per["wake"]) / max(1, len(totals))
+        # Send -> callback split by where the hand-over went: the callback on the CPU
+        # the reader parsed the message on, or on the other one.
+        same: list[int] = []
+        other: list[int] = []
+        for key, done in self.done.items():
+            reader, dispatcher = self.reader_cpu.get(key), self.callback_cpu.get(key)
+            if reader is None or dispatcher is None:
+                continue
+            (same if reader == dispatcher else other).append(done - key)
+        for name, values in (("same_cpu", same), ("other_cpu", other)):
+            ordered = sorted(values)
+            out[name] = {
+                "share": len(values) / max(1, len(same) + len(other)),
+                "p50": float(percentile(ordered, 50)),
+                "p99": float(percentile(ordered, 99)),
+            }
+        count = max(1, len(totals))
+        for name, (voluntary, involuntary) in self.switches.items():
+            out[f"{name}_csw"] = voluntary / count
+            out[f"{name}_preempted"] = involuntary / count
         out["tail"] = self._tail(percentile(totals, tail_q) if totals else 0)
         return out
 

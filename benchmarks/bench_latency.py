@@ -210,10 +210,14 @@ def run_ours(blaster: Blaster, rate: float, count: int) -> list[int]:
             enough.clear()
             wanted[0] = total
             WINDOW.open()
+            if trace is not None:
+                trace.open()
             blaster.start_paced(STREAM, total, rate)
             blaster.paced_result()
             enough.wait(GRACE)
             WINDOW.close()
+            if trace is not None:
+                trace.close()
         result = list(latencies)
     finally:
         client.close()
@@ -379,7 +383,40 @@ def render_stages(found: Found) -> str:
         tail += [median([t["tail"][s] for t in traced]) for s in ("wake", "run")]
         row.append("/".join(f"{v:,.0f}" for v in tail))
         body.append(row)
-    return table(headers, body) if body else ""
+    if not body:
+        return ""
+    return table(headers, body) + "\n" + render_placement(found)
+
+
+def render_placement(found: Found) -> str:
+    """The ``--trace`` figures by where the hand-over went (the callback on the CPU the
+    reader parsed the message on, or another), and each thread's context switches."""
+    headers = ["rate msg/s", "cpus", "client", "same CPU", "same p50/p99", "other p50/p99"]
+    headers += ["reader csw/preempted", "dispatcher csw/preempted"]
+    body = []
+    order = sorted(found.items(), key=lambda kv: (kv[0][2], PLACEMENTS.index(kv[0][0]), kv[0][1]))
+    for (placement, variant, rate), runs in order:
+        traced = [r["stages"] for r in runs if "stages" in r]
+        if not traced:
+            continue
+
+        def med(*path: str, of: list[dict[str, Any]] = traced) -> float:
+            values = []
+            for t in of:
+                value: Any = t
+                for part in path:
+                    value = value.get(part, float("nan")) if isinstance(value, dict) else value
+                values.append(value)
+            return median(values)
+
+        row: list[Any] = [f"{rate:,.0f}", placement, variant]
+        row.append(f"{med('same_cpu', 'share'):.0%}")
+        for side in ("same_cpu", "other_cpu"):
+            row.append(f"{med(side, 'p50'):,.0f}/{med(side, 'p99'):,.0f}")
+        for thread in ("reader", "dispatcher"):
+            row.append(f"{med(f'{thread}_csw'):.2f}/{med(f'{thread}_preempted'):.2f}")
+        body.append(row)
+    return table(headers, body)
 
 
 def ratio(found: Found, placement: str, rate: float, top: str, bottom: str, key: str) -> float:
