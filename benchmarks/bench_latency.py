@@ -406,7 +406,8 @@ def render_placement(found: Found) -> str:
                 value: Any = t
                 for part in path:
                     value = value.get(part, float("nan")) if isinstance(value, dict) else value
-                values.append(value)
+                if value == value:  # a run with no such hand-over has NaN here
+                    values.append(value)
             return median(values)
 
         row: list[Any] = [f"{rate:,.0f}", placement, variant]
