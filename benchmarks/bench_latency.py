@@ -46,6 +46,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import os
 import resource
 import threading
 import time
@@ -489,8 +490,11 @@ def main() -> None:
         label += f", base {args.baseline} ({rev})"
         variants.append(BASE)
     placements = list(PLACEMENTS) if args.both else ["pinned" if args.pin else "free"]
+    load_before = os.getloadavg()[0]
     found = collect(variants, rates, seconds, repeat, placements, baseline, args.trace)
+    load = f"load average {load_before:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     print(f"latency ({label}): aggTrade, {seconds:g} s per rate, median of {repeat} rounds")
+    print(f"  {load}: the tail is the scheduler's when it is high, compare ratios to bare")
     print(render(summarise(found)))
     if args.trace:
         print(render_stages(found))
