@@ -15,6 +15,9 @@ Where the time between the server's send and the callback goes, per message:
 * ``run``: → the callback (take the update, look up the callbacks). For a message the
   dispatcher found queued without parking (``busy``), ``run`` is queue → callback.
 
+The stamps go into lists made before the measured window, indexed by the trade's
+aggregate id (consecutive): no table grows while the stream runs.
+
 Each message also notes the CPU the reader parsed it on and the CPU its callback ran
 on (``sched_getcpu``): the figures are split by "same CPU" and "other CPU" hand-overs,
 and per thread (reader, dispatcher) the voluntary and involuntary context switches
@@ -73,24 +76,34 @@ def _now_us() -> int:
     return time.monotonic_ns() // 1000
 
 
-def _frame_sent(frame: bytes) -> int:
-    """The ``f`` field of a combined aggTrade frame (the send stamp)."""
-    start = frame.index(b'"f":') + 4
+def _frame_id(frame: bytes) -> int:
+    """The aggregate id ``a`` of a combined aggTrade frame (consecutive per stream)."""
+    start = frame.index(b'"a":') + 4
     return int(frame[start : frame.index(b",", start)])
 
 
-class StageTrace:
-    """Timestamps per message (keyed by its send stamp) at each hand-over."""
+#: Per-message tables, by aggregate id modulo the capacity (0: not seen).
+_TABLES = ("sent", "frame", "hub", "rung", "back", "awake", "done", "reader_cpu", "callback_cpu")
 
-    def __init__(self) -> None:
-        self.frame: dict[int, int] = {}  # reader has the frame
-        self.hub: dict[int, int] = {}  # Hub.deliver_many entered
-        self.rung: dict[int, int] = {}  # doorbell rung for it (absent: not parked)
-        self.back: dict[int, int] = {}  # the reader runs again after queueing it
-        self.awake: dict[int, int] = {}  # the dispatcher woke for it
-        self.done: dict[int, int] = {}
-        self.reader_cpu: dict[int, int] = {}  # the CPU the reader parsed it on
-        self.callback_cpu: dict[int, int] = {}
+
+class StageTrace:
+    """Timestamps per message at each hand-over, in lists made before the measured
+    window and indexed by the trade's aggregate id: a dict keyed per message would
+    resize while the stream runs, a pause of its own in the reader's path."""
+
+    def __init__(self, capacity: int) -> None:
+        #: At least the messages of one window (ids are taken modulo it).
+        self.capacity = capacity
+        self.sent: list[int] = []  # the send stamp (``f``)
+        self.frame: list[int] = []  # reader has the frame
+        self.hub: list[int] = []  # Hub.deliver_many entered
+        self.rung: list[int] = []  # doorbell rung for it (0: the dispatcher was not parked)
+        self.back: list[int] = []  # the reader runs again after queueing it
+        self.awake: list[int] = []  # the dispatcher woke for it
+        self.done: list[int] = []  # its callback
+        self.reader_cpu: list[int] = []  # the CPU the reader parsed it on, + 1
+        self.callback_cpu: list[int] = []  # the CPU its callback ran on, + 1
+        self.clear()
         self._ring_at = 0
         self._awake_at = 0
         #: Thread ids (native) of the reader and the dispatcher, seen by the hooks.
@@ -99,10 +112,14 @@ class StageTrace:
         self.switches: dict[str, tuple[int, int]] = {}
 
     def clear(self) -> None:
-        for table in (self.frame, self.hub, self.rung, self.back, self.awake, self.done):
-            table.clear()
-        self.reader_cpu.clear()
-        self.callback_cpu.clear()
+        """Forget every message (call before the measured window, not in it)."""
+        for name in _TABLES:
+            setattr(self, name, [0] * self.capacity)
+
+    def _seen(self) -> list[int]:
+        """Slots of the messages whose callback ran and whose every stamp is there."""
+        frame, hub, back = self.frame, self.hub, self.back
+        return [i for i, done in enumerate(self.done) if done and frame[i] and hub[i] and back[i]]
 
     def open(self) -> None:
         """Start counting the threads' context switches (the measured window)."""
@@ -149,17 +166,19 @@ class StageTrace:
         def traced(deliveries: Iterable[Any], *args: Any, **kwargs: Any) -> float:
             deliveries = list(deliveries)
             entered = _now_us()
-            keys = [sent_us(t) for d in deliveries for t in d.value]
-            for key in keys:
-                trace.hub[key] = entered
+            capacity = trace.capacity
+            slots = [int(t.id) % capacity for d in deliveries for t in d.value]
+            hub = trace.hub
+            for slot in slots:
+                hub[slot] = entered
             trace._ring_at = 0
             waited: float = deliver_many(deliveries, *args, **kwargs)
-            back = _now_us()
-            rung = trace._ring_at
-            for key in keys:
-                trace.back[key] = back
-                if rung:
-                    trace.rung[key] = rung
+            back_at = _now_us()
+            rung_at = trace._ring_at
+            back, rung = trace.back, trace.rung
+            for slot in slots:
+                back[slot] = back_at
+                rung[slot] = rung_at
             return waited
 
         hub.deliver_many = traced
@@ -168,13 +187,13 @@ class StageTrace:
         """Wrap the connection protocol's ``receive`` (read under the connection's
         lock for every run of frames, so wrapping it after the reader started works)."""
         receive = protocol.receive
-        frame, cpus, trace = self.frame, self.reader_cpu, self
+        trace = self
 
         def traced(data: bytes, now: float) -> Any:
-            if b'"f":' in data:
-                key = _frame_sent(data)
-                frame[key] = int(now * 1e6)
-                cpus[key] = _cpu()
+            if b'"a":' in data:
+                slot = _frame_id(data) % trace.capacity
+                trace.frame[slot] = int(now * 1e6)
+                trace.reader_cpu[slot] = _cpu() + 1
                 if "reader" not in trace.threads:
                     trace.threads["reader"] = threading.get_native_id()
             return receive(data, now)
@@ -185,36 +204,38 @@ class StageTrace:
         """Call first thing in the callback, with its clock."""
         woke = self._awake_at
         self._awake_at = 0  # only the first update taken after a wake-up woke for it
-        cpu = _cpu()
+        cpu = _cpu() + 1
         if "dispatcher" not in self.threads:
             self.threads["dispatcher"] = threading.get_native_id()
+        capacity = self.capacity
+        sent, done, cpus, awake = self.sent, self.done, self.callback_cpu, self.awake
         for trade in trades:
-            key = sent_us(trade)
-            self.done[key] = now
-            self.callback_cpu[key] = cpu
-            if woke:
-                self.awake[key] = woke
+            slot = int(trade.id) % capacity
+            sent[slot] = sent_us(trade)
+            done[slot] = now
+            cpus[slot] = cpu
+            awake[slot] = woke
 
     # -- figures ---------------------------------------------------------------------
+    def _split(self, slot: int) -> dict[str, int]:
+        """One message's µs per stage (``wake`` and ``ring`` only when it was rung for)."""
+        sent, frame, hub = self.sent[slot], self.frame[slot], self.hub[slot]
+        back, done = self.back[slot], self.done[slot]
+        out = {"wire": frame - sent, "parse": hub - frame, "total": done - sent}
+        rung, awake = self.rung[slot], self.awake[slot]
+        if rung and awake:
+            out |= {"queue": rung - hub, "ring": back - rung, "wake": awake - rung}
+            out["run"] = done - awake
+        else:
+            out |= {"queue": back - hub, "run": done - back}
+        return out
+
     def stages(self) -> dict[str, list[int]]:
         """Per stage, the µs of every message that has it."""
         out: dict[str, list[int]] = {name: [] for name in STAGES}
-        for key, done in self.done.items():
-            frame, hub, back = self.frame.get(key), self.hub.get(key), self.back.get(key)
-            if frame is None or hub is None or back is None:
-                continue
-            out["wire"].append(frame - key)
-            out["parse"].append(hub - frame)
-            rung, awake = self.rung.get(key), self.awake.get(key)
-            if rung is not None and awake is not None:
-                out["queue"].append(rung - hub)
-                out["ring"].append(back - rung)
-                out["wake"].append(awake - rung)
-                out["run"].append(done - awake)
-            else:
-                out["queue"].append(back - hub)
-                out["run"].append(done - back)
-            out["total"].append(done - key)
+        for slot in self._seen():
+            for name, value in self._split(slot).items():
+                out[name].append(value)
         return out
 
     def summary(self, tail_q: float = 99.0) -> dict[str, Any]:
@@ -236,11 +257,10 @@ class StageTrace:
         # the reader parsed the message on, or on the other one.
         same: list[int] = []
         other: list[int] = []
-        for key, done in self.done.items():
-            reader, dispatcher = self.reader_cpu.get(key), self.callback_cpu.get(key)
-            if reader is None or dispatcher is None:
-                continue
-            (same if reader == dispatcher else other).append(done - key)
+        for slot in self._seen():
+            reader, dispatcher = self.reader_cpu[slot], self.callback_cpu[slot]
+            if reader > 0 and dispatcher > 0:
+                (same if reader == dispatcher else other).append(self.done[slot] - self.sent[slot])
         for name, values in (("same_cpu", same), ("other_cpu", other)):
             ordered = sorted(values)
             out[name] = {
@@ -259,23 +279,13 @@ class StageTrace:
         """Mean µs per stage over the messages at or above ``threshold`` in total."""
         sums = dict.fromkeys(ON_PATH, 0.0)
         count = 0
-        for key, done in self.done.items():
-            if done - key < threshold:
-                continue
-            frame, hub, back = self.frame.get(key), self.hub.get(key), self.back.get(key)
-            if frame is None or hub is None or back is None:
+        for slot in self._seen():
+            split = self._split(slot)
+            if split["total"] < threshold:
                 continue
             count += 1
-            sums["wire"] += frame - key
-            sums["parse"] += hub - frame
-            rung, awake = self.rung.get(key), self.awake.get(key)
-            if rung is not None and awake is not None:
-                sums["queue"] += rung - hub
-                sums["wake"] += awake - rung
-                sums["run"] += done - awake
-            else:
-                sums["queue"] += back - hub
-                sums["run"] += done - back
+            for name in ON_PATH:
+                sums[name] += split.get(name, 0)
         return {name: total / max(1, count) for name, total in sums.items()} | {
             "count": float(count)
         }

@@ -284,7 +284,7 @@ def worker(variant: str, rates: list[float], seconds: float, pinned: bool, trace
     global TRACE
     pin(CLIENT_CPU if pinned else None)
     if traced and variant == "ours":
-        TRACE = StageTrace()
+        TRACE = StageTrace(int(max(rates) * seconds) + WARMUP + 1_000)
     results = {}
     with Blaster(cpu=SERVER_CPU if pinned else None) as blaster:
         for rate in rates:
