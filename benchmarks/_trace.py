@@ -83,7 +83,18 @@ def _frame_id(frame: bytes) -> int:
 
 
 #: Per-message tables, by aggregate id modulo the capacity (0: not seen).
-_TABLES = ("sent", "frame", "hub", "rung", "back", "awake", "done", "reader_cpu", "callback_cpu")
+_TABLES = (
+    "sent",
+    "frame",
+    "hub",
+    "rung",
+    "back",
+    "awake",
+    "done",
+    "reader_cpu",
+    "callback_cpu",
+    "server_cpu",
+)
 
 
 class StageTrace:
@@ -103,6 +114,7 @@ class StageTrace:
         self.done: list[int] = []  # its callback
         self.reader_cpu: list[int] = []  # the CPU the reader parsed it on, + 1
         self.callback_cpu: list[int] = []  # the CPU its callback ran on, + 1
+        self.server_cpu: list[int] = []  # the CPU the local server wrote it from, + 1
         self.clear()
         self._ring_at = 0
         self._awake_at = 0
@@ -115,6 +127,12 @@ class StageTrace:
         """Forget every message (call before the measured window, not in it)."""
         for name in _TABLES:
             setattr(self, name, [0] * self.capacity)
+
+    def note_server(self, stats: dict[str, Any]) -> None:
+        """Take the server's CPU per frame from a paced run's result (``cpus=True``)."""
+        first, capacity, table = stats.get("first", 0), self.capacity, self.server_cpu
+        for k, cpu in enumerate(stats.get("cpus", ())):
+            table[(first + k) % capacity] = cpu + 1
 
     def _seen(self) -> list[int]:
         """Slots of the messages whose callback ran and whose every stamp is there."""
@@ -265,6 +283,21 @@ class StageTrace:
             ordered = sorted(values)
             out[name] = {
                 "share": len(values) / max(1, len(same) + len(other)),
+                "p50": float(percentile(ordered, 50)),
+                "p99": float(percentile(ordered, 99)),
+            }
+        # ... and by whether the local server wrote the frame from the CPU the reader
+        # then parsed it on (three threads on one CPU: a benchmark's, not a user's, case).
+        shared: list[int] = []
+        apart: list[int] = []
+        for slot in self._seen():
+            reader, server = self.reader_cpu[slot], self.server_cpu[slot]
+            if reader > 0 and server > 0:
+                (shared if reader == server else apart).append(self.done[slot] - self.sent[slot])
+        for name, values in (("server_shared", shared), ("server_apart", apart)):
+            ordered = sorted(values)
+            out[name] = {
+                "share": len(values) / max(1, len(shared) + len(apart)),
                 "p50": float(percentile(ordered, 50)),
                 "p99": float(percentile(ordered, 99)),
             }

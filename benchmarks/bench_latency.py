@@ -213,8 +213,10 @@ def run_ours(blaster: Blaster, rate: float, count: int) -> list[int]:
             WINDOW.open()
             if trace is not None:
                 trace.open()
-            blaster.start_paced(STREAM, total, rate)
-            blaster.paced_result()
+            blaster.start_paced(STREAM, total, rate, cpus=trace is not None)
+            sent = blaster.paced_result()
+            if trace is not None:
+                trace.note_server(sent)
             enough.wait(GRACE)
             WINDOW.close()
             if trace is not None:
@@ -393,6 +395,7 @@ def render_placement(found: Found) -> str:
     """The ``--trace`` figures by where the hand-over went (the callback on the CPU the
     reader parsed the message on, or another), and each thread's context switches."""
     headers = ["rate msg/s", "cpus", "client", "same CPU", "same p50/p99", "other p50/p99"]
+    headers += ["server on reader's CPU", "shared p50/p99", "apart p50/p99"]
     headers += ["reader csw/preempted", "dispatcher csw/preempted"]
     body = []
     order = sorted(found.items(), key=lambda kv: (kv[0][2], PLACEMENTS.index(kv[0][0]), kv[0][1]))
@@ -414,6 +417,9 @@ def render_placement(found: Found) -> str:
         row: list[Any] = [f"{rate:,.0f}", placement, variant]
         row.append(f"{med('same_cpu', 'share'):.0%}")
         for side in ("same_cpu", "other_cpu"):
+            row.append(f"{med(side, 'p50'):,.0f}/{med(side, 'p99'):,.0f}")
+        row.append(f"{med('server_shared', 'share'):.0%}")
+        for side in ("server_shared", "server_apart"):
             row.append(f"{med(side, 'p50'):,.0f}/{med(side, 'p99'):,.0f}")
         for thread in ("reader", "dispatcher"):
             row.append(f"{med(f'{thread}_csw'):.2f}/{med(f'{thread}_preempted'):.2f}")
