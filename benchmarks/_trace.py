@@ -15,8 +15,9 @@ Where the time between the server's send and the callback goes, per message:
 * ``run``: → the callback (take the update, look up the callbacks). For a message the
   dispatcher found queued without parking (``busy``), ``run`` is queue → callback.
 
-The stamps go into lists made before the measured window, indexed by the trade's
-aggregate id (consecutive): no table grows while the stream runs.
+The stamps go into arrays made before the measured window, indexed by the trade's
+aggregate id (consecutive): no table grows while the stream runs, and none is a
+container the garbage collector walks.
 
 Each message also notes the CPU the reader parsed it on and the CPU its callback ran
 on (``sched_getcpu``): the figures are split by "same CPU" and "other CPU" hand-overs,
@@ -34,6 +35,7 @@ from __future__ import annotations
 import ctypes
 import threading
 import time
+from array import array
 from collections.abc import Iterable
 from typing import Any
 
@@ -98,23 +100,24 @@ _TABLES = (
 
 
 class StageTrace:
-    """Timestamps per message at each hand-over, in lists made before the measured
+    """Timestamps per message at each hand-over, in arrays made before the measured
     window and indexed by the trade's aggregate id: a dict keyed per message would
-    resize while the stream runs, a pause of its own in the reader's path."""
+    resize while the stream runs, and a list of that size costs the young garbage
+    collection that walks it milliseconds: pauses of the trace's own."""
 
     def __init__(self, capacity: int) -> None:
         #: At least the messages of one window (ids are taken modulo it).
         self.capacity = capacity
-        self.sent: list[int] = []  # the send stamp (``f``)
-        self.frame: list[int] = []  # reader has the frame
-        self.hub: list[int] = []  # Hub.deliver_many entered
-        self.rung: list[int] = []  # doorbell rung for it (0: the dispatcher was not parked)
-        self.back: list[int] = []  # the reader runs again after queueing it
-        self.awake: list[int] = []  # the dispatcher woke for it
-        self.done: list[int] = []  # its callback
-        self.reader_cpu: list[int] = []  # the CPU the reader parsed it on, + 1
-        self.callback_cpu: list[int] = []  # the CPU its callback ran on, + 1
-        self.server_cpu: list[int] = []  # the CPU the local server wrote it from, + 1
+        self.sent: array[int] = array("q")  # the send stamp (``f``)
+        self.frame: array[int] = array("q")  # reader has the frame
+        self.hub: array[int] = array("q")  # Hub.deliver_many entered
+        self.rung: array[int] = array("q")  # doorbell rung for it (0: not parked)
+        self.back: array[int] = array("q")  # the reader runs again after queueing it
+        self.awake: array[int] = array("q")  # the dispatcher woke for it
+        self.done: array[int] = array("q")  # its callback
+        self.reader_cpu: array[int] = array("q")  # the CPU the reader parsed it on, + 1
+        self.callback_cpu: array[int] = array("q")  # the CPU its callback ran on, + 1
+        self.server_cpu: array[int] = array("q")  # the CPU the server wrote it from, + 1
         self.clear()
         self._ring_at = 0
         self._awake_at = 0
@@ -125,8 +128,8 @@ class StageTrace:
 
     def clear(self) -> None:
         """Forget every message (call before the measured window, not in it)."""
-        for name in _TABLES:
-            setattr(self, name, [0] * self.capacity)
+        for name in _TABLES:  # arrays: no container for the garbage collector to walk
+            setattr(self, name, array("q", bytes(8 * self.capacity)))
 
     def note_server(self, stats: dict[str, Any]) -> None:
         """Take the server's CPU per frame from a paced run's result (``cpus=True``)."""
