@@ -23,7 +23,7 @@ import logging
 import threading
 import time
 from _thread import get_ident
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from typing import Any
 
 from .._core.events import Deferred, Delivery, Policy
@@ -118,9 +118,11 @@ class Dispatcher:
         *,
         wake: bool = True,
         admit: Admit | None = None,
+        wanted: Container[str] | None = None,
     ) -> float:
         """Queue updates in order, under one lock for a reader's whole burst.
         ``wake=False`` leaves waking the dispatcher to a later :meth:`wake`.
+        ``wanted`` (the hashes with callbacks), when given, skips the others.
         ``admit`` (pure, quick) may drop or trim each update, under the same lock
         as the queueing, so what it lets through is queued in the order it decided.
         Returns the seconds spent waiting for the dispatcher (backpressure)."""
@@ -130,45 +132,60 @@ class Dispatcher:
         with self._lock:
             if self._closed:
                 return 0.0
-            if self._thread is None:
-                self._start()
             pending = self._pending
-            put = pending.put
-            put_latest = pending.latest
+            # The store's live entries, for the two hot cases below (a LATEST value,
+            # an item appended to an existing BLOCK list): per message, a method call
+            # costs more than the rest of the queueing. Anything else goes through
+            # the store's methods, which create entries and keep their clocks.
+            entries = pending.entries
             extend = pending.extend
             mode_of = self._mode_of
             latest = Policy.LATEST
             block = Overflow.BLOCK
             high = self._high_water
+            coalesced = 0
             now = time.monotonic()
             # The dispatcher itself (a callback that delivers) must never wait on itself.
             may_wait = get_ident() != self._ident
-            for admitted in deliveries:
-                delivery = admitted if admit is None else admit(admitted)
+            for offered in deliveries:
+                message_hash = offered.message_hash
+                if wanted is not None and message_hash not in wanted:
+                    continue
+                delivery = offered if admit is None else admit(offered)
                 if delivery is None:
                     continue
-                message_hash = delivery.message_hash
-                policy = delivery.policy
-                if policy is latest:  # coalesces: never waits, and needs no clock
-                    put_latest(message_hash, delivery.value)
+                if delivery.policy is latest:  # coalesces: never waits, needs no clock
+                    if message_hash in entries:
+                        coalesced += 1
+                    entries[message_hash] = (delivery.value,)
                     continue
                 mode = mode_of.get(message_hash)
                 if mode is None:
                     mode = self._modes.get(stream_kind(message_hash), block)
                     mode_of[message_hash] = mode
-                if mode is block:  # the common case: one call, no trimming
-                    size = extend(message_hash, delivery.value, now)
+                if mode is block:  # the common case: no trimming
+                    entry = entries.get(message_hash)
+                    if type(entry) is list:
+                        entry += delivery.value
+                        size = len(entry)
+                    else:  # a new entry (or one replacing a LATEST value): timed
+                        size = extend(message_hash, delivery.value, now)
                     if size <= high:
                         continue
                     if may_wait:
+                        if self._thread is None:  # it must run to make room
+                            self._start()
                         crossed = size - len(delivery.value) <= high
                         waited += self._hold(message_hash, crossed)
                     count = pending.trim(message_hash)
                 else:
-                    count = put(message_hash, delivery.value, policy, mode, now)
+                    count = pending.put(message_hash, delivery.value, delivery.policy, mode, now)
                 if count:
                     dropped.append((message_hash, count))
-            if wake and self._idle and self._queued:
+            pending.coalesced += coalesced
+            if self._thread is None and entries:  # started by the first queued update
+                self._start()
+            if wake and self._idle and entries:
                 self._idle = False
                 signal = True
             self.reader_wait += waited
