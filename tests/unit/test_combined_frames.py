@@ -83,8 +83,7 @@ def test_bind_decodes_a_whole_frame_in_one_pass() -> None:
 
 
 def test_streams_without_a_typed_handler_bind_to_their_raw_payload() -> None:
-    # (A float client's book tickers have their own frame decoder: see test_ticker_frames.)
-    data = MarketData(Markets([spot_market(Decimal)], "spot", number=Decimal))
+    data = MarketData(Markets([spot_market()], "spot"))
     decode, _ = data.bind("ethbtc@bookTicker")
     raw = b'{"u":1,"s":"ETHBTC","b":"0.05","B":"1","a":"0.06","A":"2"}'
     frame = decode(b'{"stream":"ethbtc@bookTicker","data":%s}' % raw)

@@ -457,7 +457,8 @@ class MarketData:
             # bound stream's frame is read in that one decode too (ticker_floats.bound).
             store = self.bids_asks if kind == "bookTicker" else self.tickers
             key = _KIND_HASH[kind](symbol)
-            self._events[stream] = ticker_floats.bound(kind, stream, market, store, key)
+            if kind != "bookTicker":  # (its payload is small: see ticker_floats.bound)
+                self._events[stream] = ticker_floats.bound(kind, stream, market, store, key)
             return ticker_floats.handler(kind, market, number, store, key)
         if kind == "ticker":
             return self._latest(

@@ -256,6 +256,8 @@ def bound(
 ) -> tuple[FrameDecode, EventHandler]:
     """``MarketData.bind``'s pair for ``stream`` (``<symbol>@<kind>``, a ticker stream of
     a float client): a whole-frame decoder that builds the ticker, and its handler.
+    (``MarketData`` binds book tickers to their raw payload instead: for a payload that
+    small, the envelope decode in C costs less than cutting it out here; measured.)
 
     The frame is read in one pass without an envelope decode: a plain frame of this
     stream is ``{"stream":"<stream>","data":`` + payload + ``}``, so the payload is cut
@@ -287,6 +289,24 @@ def bound(
             return Combined(stream, ticker)
 
         frame_decode: FrameDecode = decode_24hr
+    elif kind == "miniTicker" and not market.inverse:  # _parse_mini inlined
+        decode_mini = _decode_mini
+
+        def decode_mini_ticker(frame: bytes) -> Combined[Ticker]:
+            if frame[-2:] != b"}}" or not frame.startswith(head):
+                raise msgspec.DecodeError("not a plain frame of the stream")
+            payload = frame[start:-1]
+            f = decode_mini(payload)
+            ts = f.E
+            open_, last, base, quote = f.o, f.c, f.v, f.q
+            change = last - open_
+            ticker = Ticker(symbol, ts, iso8601(ts), f.h, f.l, None, None, None, None,
+                            quote / base if base else None, open_, last, last, None, change,
+                            change / open_ * 100 if open_ else None, (open_ + last) / 2, base,
+                            quote, None, None, raw(payload))  # fmt: skip
+            return Combined(stream, ticker)
+
+        frame_decode = decode_mini_ticker
     else:
         decode_fast, build = _KINDS[kind][:2]
 
