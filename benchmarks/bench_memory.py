@@ -27,7 +27,9 @@ Groups, not 10,000 single calls: each call after a connection is open sends its 
 
 Memory is the ``tracemalloc`` total (Python allocations, started after
 ``load_markets``) and the process RSS (``/proc/self/statm``), both over the streams.
-RSS includes tracemalloc's own bookkeeping, so it overstates the library's share.
+RSS includes tracemalloc's own bookkeeping (an entry per live allocation, about 250 B
+per stream here), so it overstates the library's share; the "RSS less tracemalloc"
+columns subtract what ``tracemalloc.get_tracemalloc_memory()`` grew by.
 """
 
 from __future__ import annotations
@@ -55,9 +57,10 @@ def _rss() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def _point() -> tuple[int, int]:
+def _point() -> tuple[int, int, int]:
+    """Traced bytes, RSS, and the memory tracemalloc itself uses for its traces."""
     gc.collect()
-    return tracemalloc.get_traced_memory()[0], _rss()
+    return tracemalloc.get_traced_memory()[0], _rss(), tracemalloc.get_tracemalloc_memory()
 
 
 def _streams(ids: list[str]) -> list[str]:
@@ -138,7 +141,7 @@ def run_ours_local(server: LocalServer, ids: list[str]) -> dict[str, Any]:
         del kept
     finally:
         client.close()
-    nothing = (float("nan"), float("nan"))
+    nothing = (float("nan"), float("nan"), float("nan"))
     return {**_result(base, subscribed, nothing, len(ids), threads, connections), "top": top}
 
 
@@ -204,9 +207,9 @@ async def _ccxt(blaster: Blaster, ids: list[str]) -> dict[str, Any]:
 
 
 def _result(
-    base: tuple[int, int],
-    subscribed: tuple[int, int],
-    received: tuple[float, float],
+    base: tuple[int, int, int],
+    subscribed: tuple[int, int, int],
+    received: tuple[float, float, float],
     streams: int,
     threads: int,
     connections: int,
@@ -217,9 +220,17 @@ def _result(
         "traced_received": (received[0] - base[0]) / streams,
         "rss_subscribed": (subscribed[1] - base[1]) / streams,
         "rss_received": (received[1] - base[1]) / streams,
+        # RSS less tracemalloc's own traces (about one entry per live block): the
+        # resident memory the client would add without tracemalloc running.
+        "rss_own_subscribed": _own(base, subscribed) / streams,
+        "rss_own_received": _own(base, received) / streams,
         "threads": threads,
         "connections": connections,
     }
+
+
+def _own(base: tuple[int, int, int], point: tuple[float, float, float]) -> float:
+    return (point[1] - base[1]) - (point[2] - base[2])
 
 
 def worker(variant: str, symbols: int) -> None:
@@ -259,6 +270,8 @@ def render(found: dict[str, list[dict[str, Any]]]) -> str:
         "traced B/sub (1 msg)",
         "RSS B/sub (subscribed)",
         "RSS B/sub (1 msg)",
+        "RSS less tracemalloc (subscribed)",
+        "RSS less tracemalloc (1 msg)",
     ]
     rows = []
     for variant, runs in found.items():
@@ -276,6 +289,8 @@ def render(found: dict[str, list[dict[str, Any]]]) -> str:
                 m("traced_received"),
                 m("rss_subscribed"),
                 m("rss_received"),
+                m("rss_own_subscribed"),
+                m("rss_own_received"),
             ]
         )
     return table(headers, rows)
