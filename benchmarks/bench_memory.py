@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import gc
 import os
 import threading
@@ -57,9 +58,16 @@ def _rss() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+#: ``--trim``: hand free heap memory back to the system before each point, so the
+#: streams' memory cannot hide in pages ``load_markets`` left resident and free.
+_TRIM = False
+
+
 def _point() -> tuple[int, int, int]:
     """Traced bytes, RSS, and the memory tracemalloc itself uses for its traces."""
     gc.collect()
+    if _TRIM:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
     return tracemalloc.get_traced_memory()[0], _rss(), tracemalloc.get_tracemalloc_memory()
 
 
@@ -243,11 +251,13 @@ def worker(variant: str, symbols: int) -> None:
         emit(run_ours(blaster, ids) if variant == "ours" else run_ccxt(blaster, ids))
 
 
-def collect(variants: list[str], symbols: int, repeat: int) -> dict[str, list[dict[str, Any]]]:
+def collect(
+    variants: list[str], symbols: int, repeat: int, trim: bool = False
+) -> dict[str, list[dict[str, Any]]]:
     found: dict[str, list[dict[str, Any]]] = {}
     for _ in range(repeat):
         for variant in variants:
-            args = ["--worker", variant, "--symbols", str(symbols)]
+            args = ["--worker", variant, "--symbols", str(symbols), *(["--trim"] if trim else [])]
             found.setdefault(variant, []).append(run_worker("bench_memory.py", args))
     return found
 
@@ -305,17 +315,23 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, help="rounds (default 3, quick 1)")
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--ref", default="HEAD", help="library commit to measure, or 'worktree'")
+    parser.add_argument(
+        "--trim", action="store_true", help="malloc_trim before each point (glibc; stricter RSS)"
+    )
     parser.add_argument("--worker", choices=VARIANTS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
+        global _TRIM
+        _TRIM = args.trim
         worker(args.worker, args.symbols)
         return
     label = use_ref(args.ref)
     repeat = args.repeat or (1 if args.quick else 3)
     started = time.perf_counter()
-    found = collect(args.variants.split(","), args.symbols, repeat)
+    found = collect(args.variants.split(","), args.symbols, repeat, args.trim)
     print(
-        f"memory ({label}): {args.symbols} streams, median of {repeat} rounds "
+        f"memory ({label}{', malloc_trim' if args.trim else ''}): {args.symbols} streams, "
+        f"median of {repeat} rounds "
         f"({time.perf_counter() - started:.0f} s)"
     )
     print(render(found))
