@@ -18,7 +18,9 @@ a JSON number (``"c":16602.26``). Their values are the ticker's as they are; rea
 such a ticker's ``info`` raises ``ProtocolError``.
 
 The payload is copied out of the frame (``Raw.copy``, a few hundred bytes): a kept
-ticker never pins a larger buffer, nor sees one that its owner reuses.
+ticker never pins a larger buffer, nor sees one that its owner reuses. A bound 24hr or
+mini ticker stream skips the envelope decode too: :func:`bound` cuts the payload out of
+the frame by position (a copy as well) and decodes only that.
 """
 
 from __future__ import annotations
