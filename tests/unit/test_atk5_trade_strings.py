@@ -105,3 +105,42 @@ def test_binance_sized_strings_still_pass() -> None:
     trades, errors = _receive(proto, stream, _payload("aggTrade", 1, p=price, q=qty, nq=qty))
     assert not errors and [(t.price, t.amount) for t in trades] == [(1234567890.12345678, 1e-8)]
     assert trades[0]["info"]["nq"] == qty
+
+
+def _usdm_protocol(stream: str) -> BinanceStreamProtocol:
+    raw = {"symbol": "BTCUSDT", "status": "TRADING", "baseAsset": "BTC", "quoteAsset": "USDT",
+           "filters": [], "pair": "BTCUSDT", "contractType": "PERPETUAL",
+           "deliveryDate": 4133404800000, "marginAsset": "USDT"}  # fmt: skip
+    data = MarketData(Markets([parse_market(raw, "usdm", float)], "usdm", number=float))
+    router = RotationRouter(data, threading.Lock(), DeliveredKeys())
+    raw_tap = RawTap(lambda: 1.0)
+    raw_tap.enabled = False
+    proto = BinanceStreamProtocol("ws://a", router, raw_tap=raw_tap)
+    proto.subscribe([stream])
+    proto.on_open(0.0)
+    return proto
+
+
+def _liquidation(**fields: Any) -> dict[str, Any]:
+    order = {"s": "BTCUSDT", "S": "SELL", "o": "LIMIT", "f": "IOC", "q": "0.014", "p": "9910",
+             "ap": "9910", "X": "FILLED", "l": "0.014", "z": "0.014",
+             "T": 1568014460893}  # fmt: skip
+    return {"e": "forceOrder", "E": 1568014460893, "o": {**order, **fields}}
+
+
+def test_a_liquidation_with_a_huge_string_is_refused() -> None:
+    stream = "btcusdt@forceOrder"
+    proto = _usdm_protocol(stream)
+
+    def receive(payload: dict[str, Any]) -> tuple[list[Any], list[BaseException]]:
+        frame = json.dumps({"stream": stream, "data": payload}).encode()
+        result = proto.receive(frame, 0.0)
+        deliveries = result.deliveries if isinstance(result, Inbound) else result
+        errors = result.errors if isinstance(result, Inbound) else []
+        return [d.value for d in deliveries if d.message_hash.startswith("liquidations:")], errors
+
+    good, errors = receive(_liquidation())
+    assert len(good) == 1 and not errors
+    for key in ("p", "X", "s"):
+        refused, errors = receive(_liquidation(**{key: "9" * HUGE}))
+        assert refused == [] and len(errors) == 1 and isinstance(errors[0], ProtocolError)

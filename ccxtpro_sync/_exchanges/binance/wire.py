@@ -98,9 +98,9 @@ class _Wire(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
 
 # --------------------------------------------------------------------------- trades
 
-#: A string a cached trade keeps (as ``info``). No Binance value comes near this
-#: length; a longer one is refused (``ProtocolError``), or a hostile server could
-#: make each of a symbol's ``tradesLimit`` cached trades pin up to a whole frame.
+#: A string a cached trade or liquidation keeps (as ``info``). No Binance value comes
+#: near this length; a longer one is refused (``ProtocolError``), or a hostile server
+#: could make each of a symbol's ``tradesLimit`` cached trades pin up to a whole frame.
 Kept: TypeAlias = Annotated[str, msgspec.Meta(max_length=128)]
 
 
@@ -339,23 +339,23 @@ class MarkPriceEvent(_Wire, frozen=True):
 class ForceOrder(_Wire, frozen=True):
     """The ``o`` object of a liquidation event."""
 
-    symbol: str = _f("s")
-    side: str = _f("S")
-    order_type: str = _f("o")
-    time_in_force: str = _f("f")
-    quantity: str = _f("q")
-    price: str = _f("p")
-    average_price: str = _f("ap")
-    status: str = _f("X")
-    last_filled_quantity: str = _f("l")
-    filled_quantity: str = _f("z")
+    symbol: Kept = _f("s")
+    side: Kept = _f("S")
+    order_type: Kept = _f("o")
+    time_in_force: Kept = _f("f")
+    quantity: Kept = _f("q")
+    price: Kept = _f("p")
+    average_price: Kept = _f("ap")
+    status: Kept = _f("X")
+    last_filled_quantity: Kept = _f("l")
+    filled_quantity: Kept = _f("z")
     trade_time: int = _f("T")
 
 
 class ForceOrderEvent(_Wire, frozen=True):
     """``<symbol>@forceOrder`` / ``!forceOrder@arr`` (one object per event)."""
 
-    event_type: str = _f("e")
+    event_type: Kept = _f("e")
     event_time: int = _f("E")
     order: ForceOrder = _f("o")
 
