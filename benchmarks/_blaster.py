@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import ctypes
 import hashlib
 import json
 import multiprocessing
@@ -327,7 +328,7 @@ class BlastServer:
             markers.append(marker)
         return markers
 
-    def paced(self, stream: str, count: int, rate: float) -> dict[str, float]:
+    def paced(self, stream: str, count: int, rate: float, cpus: bool = False) -> dict[str, Any]:
         """Send ``count`` aggTrades at ``rate``/s, each stamped with its send time.
 
         Pacing sleeps to each due time; a frame whose time has passed (sleep overshoot
@@ -336,6 +337,8 @@ class BlastServer:
         The first/last trade ids ``f``/``l`` carry ``time.monotonic_ns() // 1000``
         taken just before the frame is written (CLOCK_MONOTONIC is shared by all
         processes); the aggregate ids ``a`` stay consecutive across runs.
+        ``cpus``: also return the CPU each frame was written from (``cpus``, from the
+        aggregate id ``first`` on), to tell whether the client shared it.
         """
         clients = self.subscribers(stream)
         with self.lock:
@@ -345,6 +348,8 @@ class BlastServer:
         name = stream.encode()
         interval = 1.0 / rate
         clock = time.perf_counter
+        getcpu = _getcpu() if cpus else None
+        written: list[int] = []
         start = clock()
         late = 0
         for k in range(count):
@@ -359,8 +364,25 @@ class BlastServer:
             for client in clients:
                 with contextlib.suppress(OSError):
                     client.send(client.wrap(name, payload))
+            if getcpu is not None:
+                written.append(getcpu())
         elapsed = clock() - start
-        return {"sent": count, "seconds": elapsed, "rate": count / elapsed, "late": late}
+        stats: dict[str, Any] = {"sent": count, "seconds": elapsed, "rate": count / elapsed}
+        stats["late"] = late
+        if getcpu is not None:
+            stats |= {"first": first, "cpus": written}
+        return stats
+
+
+def _getcpu() -> Callable[[], int]:
+    """``sched_getcpu`` (glibc), or a stand-in that says -1."""
+    try:
+        function = ctypes.CDLL(None).sched_getcpu
+    except (OSError, AttributeError):
+        return lambda: -1
+    function.restype = ctypes.c_int
+    function.argtypes = []
+    return function  # type: ignore[no-any-return]
 
 
 def _read_request(reader: Any) -> tuple[str, dict[str, str]] | None:
@@ -499,16 +521,17 @@ class Blaster:
         markers: list[int] = self._call("one", list(streams))
         return markers
 
-    def paced(self, stream: str, count: int, rate: float) -> dict[str, float]:
+    def paced(self, stream: str, count: int, rate: float) -> dict[str, Any]:
         self.start_paced(stream, count, rate)
         return self.paced_result()
 
-    def start_paced(self, stream: str, count: int, rate: float) -> None:
-        """Start a paced run and return at once; ``paced_result()`` waits for its end."""
-        self._pipe.send(("paced", (stream, count, rate)))
+    def start_paced(self, stream: str, count: int, rate: float, cpus: bool = False) -> None:
+        """Start a paced run and return at once; ``paced_result()`` waits for its end.
+        ``cpus``: the result says which CPU wrote each frame."""
+        self._pipe.send(("paced", (stream, count, rate, cpus)))
 
-    def paced_result(self) -> dict[str, float]:
-        stats: dict[str, float] = self._reply()
+    def paced_result(self) -> dict[str, Any]:
+        stats: dict[str, Any] = self._reply()
         return stats
 
     def close(self) -> None:

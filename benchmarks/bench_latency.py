@@ -1,6 +1,7 @@
 """Latency from the server's send to the consumer, at a fixed message rate.
 
-Run by hand: ``.venv/bin/python benchmarks/bench_latency.py [--quick] [--pin]``.
+Run by hand: ``.venv/bin/python benchmarks/bench_latency.py [--quick] [--pin | --both]
+[--trace]``.
 
 The blaster sends ``aggTrade`` frames at a steady rate (1k and 10k msg/s by default;
 it sleeps to each due time and never spins, which would take a core from the client).
@@ -22,10 +23,22 @@ involuntary ones (a thread preempted: by the machine's other work, or by a threa
 woke) and garbage collections (with the longest pause). ``--baseline REV`` adds ``base``,
 the library at ``REV``, interleaved round by round with the others.
 
-The closing lines check the target of issue 20 (``ours`` p99 < 250 µs at 10k msg/s)
-against the bare loop's p99 in the same run: on a loaded machine the tail is the
-scheduler's, and the bare loop, which does nothing with a frame, shows how much.
-Ratios are medians of the per-round ratios.
+Where the processes run: ``free`` (the default; the scheduler places every thread)
+or ``pinned`` (``--pin``: the blaster on one CPU, all the client's threads on the
+other); ``--both`` runs every variant both ways in each round.
+
+The closing lines check the target of issue 20 (``ours`` p99 < 250 µs at 10k msg/s),
+per placement, against the bare loop's p99 in the same run: on a loaded machine the
+tail is the scheduler's, and the bare loop, which does nothing with a frame, shows
+how much. ``ours`` is only called met when its p99 is under the target; when the bare
+loop's own p99 is over it too, the run says so (the machine, not the library, sets
+the tail) and the ratio to bare is the figure to compare. Ratios are medians of the
+per-round ratios.
+
+``--trace`` adds, for ``ours``, where each message's time went between the send and
+the callback (``_trace.py``: reader has the frame, hub, doorbell, dispatcher awake,
+callback): p50/p99 per stage and the mean per stage over the slowest 1 %. The hooks
+cost a few µs per message; compare traced runs with traced runs.
 """
 
 from __future__ import annotations
@@ -33,6 +46,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import os
 import resource
 import threading
 import time
@@ -56,6 +70,7 @@ from _common import (
     table,
     use_ref,
 )
+from _trace import STAGES, StageTrace
 
 VARIANTS = ("bare", "ours", "ccxt")
 #: ``ours`` run on the ``--baseline`` library.
@@ -66,6 +81,10 @@ TARGET_RATE, TARGET_P99 = 10_000.0, 250.0
 STREAM, SYMBOL = WORKLOADS["trades"]
 GRACE = 5.0  # seconds to wait for stragglers after the last send
 WARMUP = 500
+#: Where the processes run: the scheduler's choice, or blaster and client on one CPU each.
+PLACEMENTS = ("free", "pinned")
+#: The stage trace of the current ``ours`` worker (``--trace``), else None.
+TRACE: StageTrace | None = None
 
 
 def _now_us() -> int:
@@ -159,30 +178,49 @@ def run_bare(blaster: Blaster, rate: float, count: int) -> list[int]:
 
 def run_ours(blaster: Blaster, rate: float, count: int) -> list[int]:
     import ccxtpro_sync
+    import ccxtpro_sync._sync.dispatcher as dispatcher_module
 
     latencies: list[int] = []
     enough = threading.Event()
     wanted = [WARMUP]
+    trace = TRACE
 
     def on_trades(trades: list[Any]) -> None:
         now = _now_us()
+        if trace is not None:
+            trace.callback(trades, now)
         latencies.extend(now - sent_us(t) for t in trades)
         if len(latencies) >= wanted[0]:
             enough.set()
 
+    if trace is not None:  # before the dispatcher thread (and its doorbell) exists
+        trace.install_dispatcher(dispatcher_module)
     client = ccxtpro_sync.binance(ours_config(blaster.ws_url, blaster.rest_url))
     try:
+        if trace is not None:  # before the reader starts: it binds deliver_many once
+            trace.install_hub(client.hub)
         client.on_trades(SYMBOL, on_trades)
         blaster.wait_subscribed(STREAM)
+        if trace is not None:
+            for connection in client._all_connections():
+                trace.install_protocol(connection._protocol)
         for total in (WARMUP, count):
             latencies.clear()
+            if trace is not None:
+                trace.clear()
             enough.clear()
             wanted[0] = total
             WINDOW.open()
-            blaster.start_paced(STREAM, total, rate)
-            blaster.paced_result()
+            if trace is not None:
+                trace.open()
+            blaster.start_paced(STREAM, total, rate, cpus=trace is not None)
+            sent = blaster.paced_result()
+            if trace is not None:
+                trace.note_server(sent)
             enough.wait(GRACE)
             WINDOW.close()
+            if trace is not None:
+                trace.close()
         result = list(latencies)
     finally:
         client.close()
@@ -236,14 +274,19 @@ EXTRA = ("max", "received", "cpu_us", "csw", "preempted", "gc0", "gc1", "gc2", "
 
 def summary(latencies: list[int], count: int) -> dict[str, float]:
     ordered = sorted(latencies)
-    out = {f"p{q:g}": float(percentile(ordered, q)) for q in PERCENTILES}
+    out: dict[str, Any] = {f"p{q:g}": float(percentile(ordered, q)) for q in PERCENTILES}
     out["received"] = len(latencies) / count
     out["max"] = float(ordered[-1]) if ordered else float("nan")
+    if TRACE is not None and TRACE.done:
+        out["stages"] = TRACE.summary()
     return out | WINDOW.per_message(count)
 
 
-def worker(variant: str, rates: list[float], seconds: float, pinned: bool) -> None:
+def worker(variant: str, rates: list[float], seconds: float, pinned: bool, traced: bool) -> None:
+    global TRACE
     pin(CLIENT_CPU if pinned else None)
+    if traced and variant == "ours":
+        TRACE = StageTrace(int(max(rates) * seconds) + WARMUP + 1_000)
     results = {}
     with Blaster(cpu=SERVER_CPU if pinned else None) as blaster:
         for rate in rates:
@@ -252,7 +295,8 @@ def worker(variant: str, rates: list[float], seconds: float, pinned: bool) -> No
     emit(results)
 
 
-Found = dict[tuple[str, float], list[dict[str, float]]]
+#: (placement, variant, rate) -> one result per round.
+Found = dict[tuple[str, str, float], list[dict[str, Any]]]
 
 
 def collect(
@@ -260,29 +304,35 @@ def collect(
     rates: list[float],
     seconds: float,
     repeat: int,
-    pinned: bool,
+    placements: list[str],
     baseline: str | None = None,
+    traced: bool = False,
 ) -> Found:
-    """Every variant once per round, in order, each in a fresh process; ``base`` runs
-    ``ours`` on the library exported at ``baseline``."""
+    """Every variant once per round and placement, in order, each in a fresh process;
+    ``base`` runs ``ours`` on the library exported at ``baseline``."""
     found: Found = {}
     for _ in range(repeat):
-        for variant in variants:
-            worker = "ours" if variant == BASE else variant
-            args = ["--worker", worker, "--rates", ",".join(f"{r:g}" for r in rates)]
-            args += ["--seconds", str(seconds)] + (["--pin"] if pinned else [])
-            result = run_worker(
-                "bench_latency.py", args, source=baseline if variant == BASE else None
-            )
-            for rate, stats in result.items():
-                found.setdefault((variant, float(rate)), []).append(stats)
+        for placement in placements:
+            for variant in variants:
+                worker = "ours" if variant == BASE else variant
+                args = ["--worker", worker, "--rates", ",".join(f"{r:g}" for r in rates)]
+                args += ["--seconds", str(seconds)]
+                args += (["--pin"] if placement == "pinned" else []) + (
+                    ["--trace"] if traced else []
+                )
+                result = run_worker(
+                    "bench_latency.py", args, source=baseline if variant == BASE else None
+                )
+                for rate, stats in result.items():
+                    found.setdefault((placement, variant, float(rate)), []).append(stats)
     return found
 
 
 def summarise(found: Found) -> list[dict[str, Any]]:
     rows = []
-    for (variant, rate), runs in sorted(found.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        row: dict[str, Any] = {"rate": rate, "variant": variant}
+    order = sorted(found.items(), key=lambda kv: (kv[0][2], PLACEMENTS.index(kv[0][0]), kv[0][1]))
+    for (placement, variant, rate), runs in order:
+        row: dict[str, Any] = {"rate": rate, "variant": variant, "placement": placement}
         for key in [f"p{q:g}" for q in PERCENTILES] + list(EXTRA):
             row[key] = median([r[key] for r in runs])
         rows.append(row)
@@ -290,11 +340,13 @@ def summarise(found: Found) -> list[dict[str, Any]]:
 
 
 def render(rows: list[dict[str, Any]]) -> str:
-    headers = ["rate msg/s", "client", "p50 µs", "p90 µs", "p99 µs", "p99.9 µs", "max µs", "recv"]
-    headers += ["CPU µs/msg", "csw/msg", "preempted/msg", "gc 0/1/2", "longest gc µs"]
+    headers = ["rate msg/s", "cpus", "client", "p50 µs", "p90 µs", "p99 µs", "p99.9 µs"]
+    headers += ["max µs", "recv", "CPU µs/msg", "csw/msg", "preempted/msg", "gc 0/1/2"]
+    headers += ["longest gc µs"]
     body = [
         [
             f"{r['rate']:,.0f}",
+            r["placement"],
             r["variant"],
             r["p50"],
             r["p90"],
@@ -313,30 +365,109 @@ def render(rows: list[dict[str, Any]]) -> str:
     return table(headers, body)
 
 
-def ratio(found: Found, rate: float, top: str, bottom: str, key: str) -> float:
+def render_stages(found: Found) -> str:
+    """The ``--trace`` figures: per stage p50/p99 (median over rounds), and where the
+    slowest 1 % of messages spent their time (mean µs per stage, median over rounds)."""
+    headers = ["rate msg/s", "cpus", "client", "parked"]
+    headers += [f"{s} p50/p99" for s in STAGES] + ["slowest 1 %: wire/parse/queue/wake/run"]
+    body = []
+    order = sorted(found.items(), key=lambda kv: (kv[0][2], PLACEMENTS.index(kv[0][0]), kv[0][1]))
+    for (placement, variant, rate), runs in order:
+        traced = [r["stages"] for r in runs if "stages" in r]
+        if not traced:
+            continue
+        row: list[Any] = [f"{rate:,.0f}", placement, variant]
+        row.append(f"{median([t['parked'] for t in traced]):.0%}")
+        for stage in STAGES:
+            p50 = median([t[stage]["p50"] for t in traced])
+            p99 = median([t[stage]["p99"] for t in traced])
+            row.append(f"{p50:,.0f}/{p99:,.0f}")
+        tail = [median([t["tail"][s] for t in traced]) for s in ("wire", "parse", "queue")]
+        tail += [median([t["tail"][s] for t in traced]) for s in ("wake", "run")]
+        row.append("/".join(f"{v:,.0f}" for v in tail))
+        body.append(row)
+    if not body:
+        return ""
+    return table(headers, body) + "\n" + render_placement(found)
+
+
+def render_placement(found: Found) -> str:
+    """The ``--trace`` figures by where the hand-over went (the callback on the CPU the
+    reader parsed the message on, or another), and each thread's context switches."""
+    headers = ["rate msg/s", "cpus", "client", "same CPU", "same p50/p99", "other p50/p99"]
+    headers += ["server on reader's CPU", "shared p50/p99", "apart p50/p99"]
+    headers += ["reader csw/preempted", "dispatcher csw/preempted"]
+    body = []
+    order = sorted(found.items(), key=lambda kv: (kv[0][2], PLACEMENTS.index(kv[0][0]), kv[0][1]))
+    for (placement, variant, rate), runs in order:
+        traced = [r["stages"] for r in runs if "stages" in r]
+        if not traced:
+            continue
+
+        def med(*path: str, of: list[dict[str, Any]] = traced) -> float:
+            values = []
+            for t in of:
+                value: Any = t
+                for part in path:
+                    value = value.get(part, float("nan")) if isinstance(value, dict) else value
+                if value == value:  # a run with no such hand-over has NaN here
+                    values.append(value)
+            return median(values)
+
+        row: list[Any] = [f"{rate:,.0f}", placement, variant]
+        row.append(f"{med('same_cpu', 'share'):.0%}")
+        for side in ("same_cpu", "other_cpu"):
+            row.append(f"{med(side, 'p50'):,.0f}/{med(side, 'p99'):,.0f}")
+        row.append(f"{med('server_shared', 'share'):.0%}")
+        for side in ("server_shared", "server_apart"):
+            row.append(f"{med(side, 'p50'):,.0f}/{med(side, 'p99'):,.0f}")
+        for thread in ("reader", "dispatcher"):
+            row.append(f"{med(f'{thread}_csw'):.2f}/{med(f'{thread}_preempted'):.2f}")
+        body.append(row)
+    return table(headers, body)
+
+
+def ratio(found: Found, placement: str, rate: float, top: str, bottom: str, key: str) -> float:
     """Median over rounds of ``top[key] / bottom[key]``, each pair from one round."""
-    tops, bottoms = found.get((top, rate), []), found.get((bottom, rate), [])
+    tops = found.get((placement, top, rate), [])
+    bottoms = found.get((placement, bottom, rate), [])
     return median([t[key] / b[key] for t, b in zip(tops, bottoms, strict=False) if b[key]])
 
 
 def verdict(found: Found) -> str:
-    """The target of issue 20 against the same run's bare loop (and baseline)."""
+    """The target of issue 20 per placement, against the same run's bare loop (and
+    baseline)."""
     rate = TARGET_RATE
-    if ("ours", rate) not in found:
-        return f"target: no ours run at {rate:,.0f} msg/s"
-    ours = median([r["p99"] for r in found[("ours", rate)]])
-    met = "met" if ours < TARGET_P99 else "missed"
-    lines = [f"target p99 < {TARGET_P99:g} µs at {rate:,.0f} msg/s: ours {ours:,.0f} µs ({met})"]
-    if ("bare", rate) in found:
-        bare = median([r["p99"] for r in found[("bare", rate)]])
-        mark = "under" if bare < TARGET_P99 else "over"
-        lines.append(f"  bare loop p99 in the same run: {bare:,.0f} µs ({mark} the target)")
-        for key in ("p50", "p99"):
-            lines.append(f"  ours/bare {key}: {ratio(found, rate, 'ours', 'bare', key):.2f}")
-    if (BASE, rate) in found:
-        for key in ("p50", "p99", "cpu_us", "csw", "preempted"):
-            lines.append(f"  ours/base {key}: {ratio(found, rate, 'ours', BASE, key):.2f}")
-    return "\n".join(lines)
+    lines = []
+    for placement in PLACEMENTS:
+        if (placement, "ours", rate) not in found:
+            continue
+        runs = found[(placement, "ours", rate)]
+        ours = median([r["p99"] for r in runs])
+        met = "met" if ours < TARGET_P99 else "missed"
+        lines.append(
+            f"target p99 < {TARGET_P99:g} µs at {rate:,.0f} msg/s, {placement}: "
+            f"ours {ours:,.0f} µs ({met})"
+        )
+        # The rounds themselves: on a shared machine one unlucky round moves a median.
+        lines.append("  ours p99 per round: " + ", ".join(f"{r['p99']:,.0f}" for r in runs))
+        if (placement, "bare", rate) in found:
+            bare = median([r["p99"] for r in found[(placement, "bare", rate)]])
+            if bare < TARGET_P99:
+                note = "under the target: the machine allows it"
+            else:
+                note = "over the target: the machine's tail, not the library's, decides"
+            lines.append(f"  bare loop p99 in the same run: {bare:,.0f} µs ({note})")
+            bares = found[(placement, "bare", rate)]
+            lines.append("  bare p99 per round: " + ", ".join(f"{r['p99']:,.0f}" for r in bares))
+            for key in ("p50", "p99", "p99.9"):
+                value = ratio(found, placement, rate, "ours", "bare", key)
+                lines.append(f"  ours/bare {key}: {value:.2f}")
+        if (placement, BASE, rate) in found:
+            for key in ("p50", "p99", "cpu_us", "csw", "preempted"):
+                value = ratio(found, placement, rate, "ours", BASE, key)
+                lines.append(f"  ours/base {key}: {value:.2f}")
+    return "\n".join(lines) or f"target: no ours run at {rate:,.0f} msg/s"
 
 
 def main() -> None:
@@ -349,6 +480,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, help="rounds (default 3, quick 1)")
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--pin", action="store_true", help="pin server and client CPUs")
+    parser.add_argument("--both", action="store_true", help="run free and pinned each round")
+    parser.add_argument("--trace", action="store_true", help="per-stage times of ours")
     parser.add_argument("--ref", default="HEAD", help="library commit to measure, or 'worktree'")
     parser.add_argument("--baseline", help="also run ours on this library commit ('base')")
     parser.add_argument("--worker", choices=VARIANTS, help=argparse.SUPPRESS)
@@ -356,7 +489,7 @@ def main() -> None:
     rates = [float(r) for r in args.rates.split(",")]
     seconds = args.seconds or (1.5 if args.quick else 5.0)
     if args.worker:
-        worker(args.worker, rates, seconds, args.pin)
+        worker(args.worker, rates, seconds, args.pin, args.trace)
         return
     label = use_ref(args.ref)
     repeat = args.repeat or (1 if args.quick else 3)
@@ -366,9 +499,15 @@ def main() -> None:
         rev, baseline = export_ref(args.baseline)
         label += f", base {args.baseline} ({rev})"
         variants.append(BASE)
-    found = collect(variants, rates, seconds, repeat, args.pin, baseline)
+    placements = list(PLACEMENTS) if args.both else ["pinned" if args.pin else "free"]
+    load_before = os.getloadavg()[0]
+    found = collect(variants, rates, seconds, repeat, placements, baseline, args.trace)
+    load = f"load average {load_before:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     print(f"latency ({label}): aggTrade, {seconds:g} s per rate, median of {repeat} rounds")
+    print(f"  {load}: the tail is the scheduler's when it is high, compare ratios to bare")
     print(render(summarise(found)))
+    if args.trace:
+        print(render_stages(found))
     print(verdict(found))
 
 

@@ -4,10 +4,17 @@ A thread woken while its waker still holds the GIL (a ``threading.Lock`` or
 ``Condition`` wake-up) runs at once on a busy machine -- the scheduler favours a
 thread that slept -- only to find the GIL taken and sleep again until the waker
 blocks: two more context switches per hand-over, and on a loaded machine a wait in
-the run queue each time. ``os.eventfd_write`` (a pipe write where there is no
-eventfd) releases the GIL around the system call, so the woken thread finds it free
-and runs straight away. Measured on the reader -> dispatcher hand-over at a steady
-10k msg/s: see docs/benchmarks.md ("The reader -> dispatcher hand-over").
+the run queue each time. ``os.write`` to a pipe releases the GIL around the system
+call, so the woken thread finds it free and runs straight away.
+
+A pipe rather than an eventfd (which releases the GIL as well): Linux wakes a pipe's
+reader with the hint that the writer is about to sleep (a "sync" wake-up), an
+eventfd's without it. With the hint, a machine whose other CPUs are busy queues the
+woken dispatcher on the reader's CPU, which is free as soon as the reader blocks in
+``recv`` -- what pinning both threads to one CPU gives -- instead of behind other
+work on another CPU. Measured on the reader -> dispatcher hand-over at a steady 10k
+msg/s: see docs/benchmarks.md ("The reader -> dispatcher hand-over" and "Where the
+tail goes").
 """
 
 from __future__ import annotations
@@ -27,21 +34,23 @@ class Doorbell:
 
     __slots__ = ("_closed", "_read", "_write", "ring", "wait")
 
-    def __init__(self, *, eventfd: bool | None = None) -> None:
-        """``eventfd``: use an eventfd (default: where the platform has one) or a pipe."""
-        if eventfd is None:
-            eventfd = hasattr(os, "eventfd")
+    def __init__(self, *, eventfd: bool = False) -> None:
+        """``eventfd``: an eventfd (Linux only) instead of the default pipe."""
         ring: Callable[[], object]
         wait: Callable[[], object]
         try:
-            if eventfd:  # Linux: one descriptor, a counter, no buffer
+            if eventfd:  # one descriptor, a counter, no buffer; no sync wake-up hint
                 self._read = self._write = os.eventfd(0, os.EFD_CLOEXEC)
                 ring = partial(os.eventfd_write, self._write, 1)
                 wait = partial(os.eventfd_read, self._read)
             else:
-                self._read, self._write = os.pipe()  # not inherited by children (PEP 446)
+                # Not inherited by children (PEP 446). At most one unread byte per park
+                # (only whoever turns the idle flag off rings), so a write never blocks.
+                self._read, self._write = os.pipe()
                 ring = partial(os.write, self._write, b"\x00")
-                wait = partial(os.read, self._read, 512)
+                # Small enough for Python's own allocator: 512 bytes went to malloc,
+                # about 2,000 instructions more per wake-up (cachegrind).
+                wait = partial(os.read, self._read, 64)
         except OSError:
             # No descriptor to be had (the process is at its limit): a bell without one.
             # It wakes with the GIL held (the slower hand-over) but never fails; raising

@@ -5,13 +5,14 @@ every update and a reader wakes it for the next. These tests drive that hand-ove
 from real threads, in the orders that could lose a wake-up: a put while the last
 update's callback runs, a deferred put woken later, several readers at once, a
 callback that delivers, and ``close()`` while parked. The doorbell the dispatcher
-parks on (an eventfd, or a pipe) is tested both ways, and its descriptors must be
-gone once the dispatcher has ended.
+parks on (a pipe; an eventfd on request) is tested both ways, and its descriptors
+must be gone once the dispatcher has ended.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 import threading
@@ -236,6 +237,25 @@ def test_a_dispatcher_that_never_ran_holds_no_descriptor() -> None:
     if before is not None:
         assert open_fds() == before
     dispatcher.close()
+
+
+def test_a_running_dispatcher_parks_on_a_pipe() -> None:
+    # A pipe's write wakes its reader with the kernel's hint that the waker is about to
+    # sleep (an eventfd's write does not): on a busy machine the woken dispatcher is
+    # queued on the reader's CPU, free as soon as the reader blocks in recv, instead of
+    # behind other work on another CPU (docs/benchmarks.md, "Where the tail goes").
+    arrived = threading.Event()
+    dispatcher = make({"trades:BTC/USDT": lambda batch: arrived.set()})
+    try:
+        dispatcher.put_many([trade(0)])
+        assert arrived.wait(TIMEOUT)
+        bell = dispatcher._bell
+        assert bell is not None
+        assert bell._read != bell._write  # two ends: not one eventfd
+        assert stat.S_ISFIFO(os.fstat(bell._read).st_mode)
+        assert stat.S_ISFIFO(os.fstat(bell._write).st_mode)
+    finally:
+        dispatcher.close(timeout=TIMEOUT)
 
 
 @pytest.mark.parametrize("eventfd", [True, False], ids=["eventfd", "pipe"])
