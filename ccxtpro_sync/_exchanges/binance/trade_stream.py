@@ -57,12 +57,12 @@ def trade_handler(
     follows = gaps.follows if gaps is not None else None
     append = cache.append
     millis = _MILLIS
-    # The second last formatted: its first millisecond and "YYYY-MM-DDTHH:MM:SS".
-    second_start = _NONE_YET
-    second_text = ""
+    # The second last formatted: its first millisecond and "YYYY-MM-DDTHH:MM:SS", one
+    # tuple so that a reader never pairs one second's start with another's text.
+    second: tuple[int, str] = (_NONE_YET, "")
 
     def on_trade(event: AggTradeEvent | TradeEvent) -> list[Delivery]:
-        nonlocal second_start, second_text
+        nonlocal second
         trade_id = event.agg_trade_id if agg else event.trade_id  # type: ignore[union-attr]
         price: Any
         amount: Any
@@ -81,14 +81,14 @@ def trade_handler(
             amount = number(event.quantity)
         ts = event.trade_time
         datetime: str | None
-        offset = ts - second_start
+        start, text = second
+        offset = ts - start
         if 0 <= offset < 1000:
-            datetime = second_text + millis[offset]
+            datetime = text + millis[offset]
         else:
             datetime = iso8601(ts)
             if datetime is not None:  # in range: cache its second
-                second_start = ts - ts % 1000
-                second_text = datetime[:-5]
+                second = (ts - ts % 1000, datetime[:-5])
         trade = Trade(
             id=str(trade_id),
             timestamp=ts,
