@@ -18,18 +18,25 @@ for every synthetic symbol in groups of 100 (``on_tickers(group)``; CCXT:
   over as many connections as ours (1,024 streams each at most, Binance's spot limit
   and the library's default).
 
+The ``Subscription`` each call returns is kept until the measurement is taken, as a
+user keeps it to cancel the handler: it and the hashes it fails on are part of the
+cost (until 2026-12-01 they were dropped, which measured about 50 B/stream less).
+
 Groups, not 10,000 single calls: each call after a connection is open sends its own
 ``SUBSCRIBE``, and frames are paced at 4/s per connection (Binance allows 5).
 
 Memory is the ``tracemalloc`` total (Python allocations, started after
 ``load_markets``) and the process RSS (``/proc/self/statm``), both over the streams.
-RSS includes tracemalloc's own bookkeeping, so it overstates the library's share.
+RSS includes tracemalloc's own bookkeeping (an entry per live allocation, about 250 B
+per stream here), so it overstates the library's share; the "RSS less tracemalloc"
+columns subtract what ``tracemalloc.get_tracemalloc_memory()`` grew by.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import gc
 import os
 import threading
@@ -51,9 +58,17 @@ def _rss() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def _point() -> tuple[int, int]:
+#: ``--trim``: hand free heap memory back to the system before each point, so the
+#: streams' memory cannot hide in pages ``load_markets`` left resident and free.
+_TRIM = False
+
+
+def _point() -> tuple[int, int, int]:
+    """Traced bytes, RSS, and the memory tracemalloc itself uses for its traces."""
     gc.collect()
-    return tracemalloc.get_traced_memory()[0], _rss()
+    if _TRIM:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    return tracemalloc.get_traced_memory()[0], _rss(), tracemalloc.get_tracemalloc_memory()
 
 
 def _streams(ids: list[str]) -> list[str]:
@@ -90,8 +105,8 @@ def run_ours(blaster: Blaster, ids: list[str]) -> dict[str, Any]:
         symbols = [f"{i.removesuffix('USDT')}/USDT" for i in ids]
         tracemalloc.start()
         base = _point()
-        for group in _groups(symbols):
-            client.on_tickers(group, lambda t: mark(t.symbol))
+        # Kept, as a user keeps them to cancel: a Subscription is part of what it costs.
+        kept = [client.on_tickers(group, lambda t: mark(t.symbol)) for group in _groups(symbols)]
         streams = _streams(ids)
         _wait_all(blaster, streams)
         subscribed = _point()
@@ -101,6 +116,7 @@ def run_ours(blaster: Blaster, ids: list[str]) -> dict[str, Any]:
         received = _point()
         threads = threading.active_count()
         connections = len(client.connections())
+        del kept
     finally:
         client.close()
     return _result(base, subscribed, received, len(streams), threads, connections)
@@ -124,16 +140,16 @@ def run_ours_local(server: LocalServer, ids: list[str]) -> dict[str, Any]:
         tracemalloc.start()
         base = _point()
         before = tracemalloc.take_snapshot()
-        for group in _groups(symbols):
-            client.on_tickers(group, lambda t: None)
+        kept = [client.on_tickers(group, lambda t: None) for group in _groups(symbols)]
         server.wait_streams(len(ids))
         subscribed = _point()
         top = _top_sites(before, tracemalloc.take_snapshot(), len(ids))
         threads = threading.active_count()
         connections = len(client.connections())
+        del kept
     finally:
         client.close()
-    nothing = (float("nan"), float("nan"))
+    nothing = (float("nan"), float("nan"), float("nan"))
     return {**_result(base, subscribed, nothing, len(ids), threads, connections), "top": top}
 
 
@@ -199,9 +215,9 @@ async def _ccxt(blaster: Blaster, ids: list[str]) -> dict[str, Any]:
 
 
 def _result(
-    base: tuple[int, int],
-    subscribed: tuple[int, int],
-    received: tuple[float, float],
+    base: tuple[int, int, int],
+    subscribed: tuple[int, int, int],
+    received: tuple[float, float, float],
     streams: int,
     threads: int,
     connections: int,
@@ -212,9 +228,17 @@ def _result(
         "traced_received": (received[0] - base[0]) / streams,
         "rss_subscribed": (subscribed[1] - base[1]) / streams,
         "rss_received": (received[1] - base[1]) / streams,
+        # RSS less tracemalloc's own traces (about one entry per live block): the
+        # resident memory the client would add without tracemalloc running.
+        "rss_own_subscribed": _own(base, subscribed) / streams,
+        "rss_own_received": _own(base, received) / streams,
         "threads": threads,
         "connections": connections,
     }
+
+
+def _own(base: tuple[int, int, int], point: tuple[float, float, float]) -> float:
+    return (point[1] - base[1]) - (point[2] - base[2])
 
 
 def worker(variant: str, symbols: int) -> None:
@@ -227,11 +251,13 @@ def worker(variant: str, symbols: int) -> None:
         emit(run_ours(blaster, ids) if variant == "ours" else run_ccxt(blaster, ids))
 
 
-def collect(variants: list[str], symbols: int, repeat: int) -> dict[str, list[dict[str, Any]]]:
+def collect(
+    variants: list[str], symbols: int, repeat: int, trim: bool = False
+) -> dict[str, list[dict[str, Any]]]:
     found: dict[str, list[dict[str, Any]]] = {}
     for _ in range(repeat):
         for variant in variants:
-            args = ["--worker", variant, "--symbols", str(symbols)]
+            args = ["--worker", variant, "--symbols", str(symbols), *(["--trim"] if trim else [])]
             found.setdefault(variant, []).append(run_worker("bench_memory.py", args))
     return found
 
@@ -254,6 +280,8 @@ def render(found: dict[str, list[dict[str, Any]]]) -> str:
         "traced B/sub (1 msg)",
         "RSS B/sub (subscribed)",
         "RSS B/sub (1 msg)",
+        "RSS less tracemalloc (subscribed)",
+        "RSS less tracemalloc (1 msg)",
     ]
     rows = []
     for variant, runs in found.items():
@@ -271,6 +299,8 @@ def render(found: dict[str, list[dict[str, Any]]]) -> str:
                 m("traced_received"),
                 m("rss_subscribed"),
                 m("rss_received"),
+                m("rss_own_subscribed"),
+                m("rss_own_received"),
             ]
         )
     return table(headers, rows)
@@ -285,17 +315,23 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, help="rounds (default 3, quick 1)")
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--ref", default="HEAD", help="library commit to measure, or 'worktree'")
+    parser.add_argument(
+        "--trim", action="store_true", help="malloc_trim before each point (glibc; stricter RSS)"
+    )
     parser.add_argument("--worker", choices=VARIANTS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
+        global _TRIM
+        _TRIM = args.trim
         worker(args.worker, args.symbols)
         return
     label = use_ref(args.ref)
     repeat = args.repeat or (1 if args.quick else 3)
     started = time.perf_counter()
-    found = collect(args.variants.split(","), args.symbols, repeat)
+    found = collect(args.variants.split(","), args.symbols, repeat, args.trim)
     print(
-        f"memory ({label}): {args.symbols} streams, median of {repeat} rounds "
+        f"memory ({label}{', malloc_trim' if args.trim else ''}): {args.symbols} streams, "
+        f"median of {repeat} rounds "
         f"({time.perf_counter() - started:.0f} s)"
     )
     print(render(found))

@@ -59,8 +59,9 @@ class FreshnessPolicy:
 
 
 class _Track:
-    """One stream's clock. ``seen`` only bumps ``last`` and ``count`` (the hot path);
-    the mean gap is folded in at check time, over the updates since the last fold."""
+    """One stream's clock once it has been heard. ``seen`` only bumps ``last`` and
+    ``count`` (the hot path); the mean gap is folded in at check time, over the
+    updates since the last fold."""
 
     __slots__ = ("count", "folded", "folded_at", "last", "mean", "samples", "strikes")
 
@@ -74,6 +75,16 @@ class _Track:
         self.strikes = 0
 
 
+def _heard(since: float | None, now: float) -> _Track:
+    """The track of a stream's first update: silent since ``since`` (None: untracked)."""
+    if since is None:
+        return _Track(now)
+    track = _Track(since)
+    track.last = now
+    track.count = 1
+    return track
+
+
 @dataclass(frozen=True)
 class Stale:
     """A stream found silent: for how long, and the limit it passed."""
@@ -85,22 +96,27 @@ class Stale:
 
 
 class Freshness:
-    """Tracks the last update of each stream; not thread-safe (the protocol lock guards it)."""
+    """Tracks the last update of each stream; not thread-safe (the protocol lock guards it).
+
+    A stream confirmed but not heard yet is tracked by the time its silence started,
+    a float that every stream started by the same check shares, so an idle
+    subscription costs one table entry; it gets a ``_Track`` with its first update."""
 
     def __init__(self, policy: FreshnessPolicy | None = None, cadence: Cadence = no_cadence):
         self.policy = policy or FreshnessPolicy()
         self._cadence = cadence
-        self._tracks: dict[str, _Track] = {}
+        self._tracks: dict[str, _Track | float] = {}
         self._next_check = 0.0
 
     def seen(self, stream: str, now: float) -> None:
         """An update of ``stream`` arrived (the hot path: two attribute writes)."""
         track = self._tracks.get(stream)
-        if track is None:
-            self._tracks[stream] = _Track(now)
+        try:
+            track.last = now  # type: ignore[union-attr]
+        except AttributeError:  # not tracked (None) or silent since a start time (float)
+            self._tracks[stream] = _heard(track, now)  # type: ignore[arg-type]
             return
-        track.last = now
-        track.count += 1
+        track.count += 1  # type: ignore[union-attr]
 
     def _fold(self, track: _Track) -> None:
         """Fold the updates since the last fold into the mean gap."""
@@ -126,9 +142,11 @@ class Freshness:
         track = self._tracks.get(stream)
         if track is None:
             return None
-        self._fold(track)
         policy = self.policy
         expected = self._cadence(stream)
+        if not isinstance(track, _Track):  # never heard, no strike: no samples either
+            return None if expected is None else max(policy.floor, policy.multiple * expected)
+        self._fold(track)
         if expected is None:
             if track.samples < policy.min_samples:
                 return None
@@ -162,9 +180,16 @@ class Freshness:
         for stream in live:
             track = tracks.get(stream)
             if track is None:
-                tracks[stream] = _Track(now)
+                tracks[stream] = now  # one float shared by every stream started here
                 continue
             limit = self.limit(stream)
+            if not isinstance(track, _Track):  # silent since it was started
+                silent = now - track
+                if limit is not None and silent > limit:
+                    tracks[stream] = struck = _Track(now)
+                    struck.strikes = 1
+                    found.append(Stale(stream, silent, limit, 1))
+                continue
             silent = now - track.last
             if limit is not None and silent > limit:
                 track.strikes += 1
@@ -174,10 +199,13 @@ class Freshness:
 
     def restart(self, streams: Iterable[str], now: float) -> None:
         """Start the clocks of ``streams`` over (e.g. the connection was just opened)."""
+        tracks = self._tracks
         for stream in streams:
-            track = self._tracks.get(stream)
-            if track is not None:
+            track = tracks.get(stream)
+            if isinstance(track, _Track):
                 track.last = now
+            elif track is not None:
+                tracks[stream] = now
 
 
 class QuietUserData:

@@ -10,7 +10,6 @@ the hot path reads them without any lock.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -19,35 +18,35 @@ Callback = Callable[[Any], object]
 W = TypeVar("W")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Handle:
-    """Identifies one registered callback; pass it back to remove the callback."""
+    """Identifies one registered callback; pass it back to remove the callback.
+
+    Compared by identity: registering the same callback twice gives two handles."""
 
     message_hash: str
     callback: Callback
-    serial: int
 
 
 class Router(Generic[W]):
     """Maps message hashes to callbacks (many-shot) and waiters (one-shot)."""
 
-    __slots__ = ("_callbacks", "_serial", "_waiters")
+    __slots__ = ("_callbacks", "_waiters")
 
     def __init__(self) -> None:
         self._callbacks: dict[str, tuple[Handle, ...]] = {}
         self._waiters: dict[str, list[W]] = {}
-        self._serial = itertools.count(1)
 
     # -- callbacks ---------------------------------------------------------
     def add_callback(self, message_hash: str, callback: Callback) -> Handle:
-        handle = Handle(message_hash, callback, next(self._serial))
+        handle = Handle(message_hash, callback)
         self._callbacks[message_hash] = (*self._callbacks.get(message_hash, ()), handle)
         return handle
 
     def remove_callback(self, handle: Handle) -> bool:
         """Remove one callback; returns False if it was already gone."""
         current = self._callbacks.get(handle.message_hash, ())
-        remaining = tuple(h for h in current if h.serial != handle.serial)
+        remaining = tuple(h for h in current if h is not handle)
         if len(remaining) == len(current):
             return False
         if remaining:

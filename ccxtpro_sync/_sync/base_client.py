@@ -73,8 +73,9 @@ class BaseClient:
         self._raw_tap = RawTap(time.time)
         self._raw_handlers = 0
         #: Live on_*/stream_* subscriptions and their hashes, to fail when their
-        #: connection gives up or is closed on its own.
-        self._consumers: weakref.WeakKeyDictionary[Subscription, frozenset[str]] = (
+        #: connection gives up or is closed on its own. The hashes are a tuple, only
+        #: scanned: a set's hash table would cost several times as much per stream.
+        self._consumers: weakref.WeakKeyDictionary[Subscription, tuple[str, ...]] = (
             weakref.WeakKeyDictionary()
         )
         self._consumers_lock = threading.Lock()  # a leaf: readers take it, never _lock
@@ -250,7 +251,7 @@ class BaseClient:
 
         subscription = Subscription(description, cancel, detach=detach, on_fail=on_fail)
         with self._consumers_lock:
-            self._consumers[subscription] = frozenset(h.message_hash for h in handles)
+            self._consumers[subscription] = tuple(h.message_hash for h in handles)
         return subscription
 
     def _open_stream(

@@ -24,8 +24,6 @@ from typing import Any
 from .._exceptions import BadRequest, ClientClosed
 from .connection import Connection
 
-StreamRef = tuple[str, str]  # (route, stream)
-
 
 class ConnectionPlanner:
     """Stream-to-connection assignment under the owning client's lock."""
@@ -53,7 +51,9 @@ class ConnectionPlanner:
         #: Runs under the lock before each acquire (e.g. forget connections that gave up).
         self._prepare = prepare
         self.pools: dict[str, list[Connection]] = {}
-        self.carrier: dict[StreamRef, Connection] = {}
+        #: The connection carrying each stream. Keyed by the stream alone: its route is a
+        #: function of its name, and a tuple key per stream would cost memory per stream.
+        self.carrier: dict[str, Connection] = {}
         #: Streams each connection carries (the planner's view of its load).
         self.load: dict[Connection, int] = {}
         self.held: set[tuple[str, ...]] = set()
@@ -69,11 +69,10 @@ class ConnectionPlanner:
             self._check()
             self._prepare()
             for stream in streams:
-                ref = (self._route(stream), stream)
-                conn = self.carrier.get(ref)
+                conn = self.carrier.get(stream)
                 if conn is None:
-                    conn = self._pick(ref[0])
-                    self.carrier[ref] = conn
+                    conn = self._pick(self._route(stream))
+                    self.carrier[stream] = conn
                     self.load[conn] = self.load.get(conn, 0) + 1
                 plan.setdefault(conn, []).append(stream)
             for conn, wanted in plan.items():
@@ -116,17 +115,16 @@ class ConnectionPlanner:
             route = next((r for r, pool in self.pools.items() if old in pool), None)
             if route is None or old in self.retiring or old.finished:
                 raise BadRequest(f"{old.name} cannot be rotated now")
-            refs = [ref for ref, conn in self.carrier.items() if conn is old]
+            streams = [stream for stream, conn in self.carrier.items() if conn is old]
             counts: dict[str, int] = old.query(_counts)
-            streams = [stream for _, stream in refs]
             index = self._free_index(route)
             new = self._new_connection(route, index)
             self._index[new] = index
             pool = self.pools[route]
             pool.insert(pool.index(old) + 1, new)
             self.retiring.add(old)
-            for ref in refs:
-                self.carrier[ref] = new
+            for stream in streams:
+                self.carrier[stream] = new
             self.load[new] = self.load.pop(old, 0)
             wanted = [s for s in streams for _ in range(counts.get(s, 1))]
             # Not open yet: this only fills its book; the URL and resume subscribe.
@@ -137,9 +135,9 @@ class ConnectionPlanner:
             new.wait_ready(timeout)
         except BaseException:
             with self._lock:
-                moved = [ref for ref, conn in self.carrier.items() if conn is new]
-                for ref in moved:
-                    self.carrier[ref] = old
+                moved = [stream for stream, conn in self.carrier.items() if conn is new]
+                for stream in moved:
+                    self.carrier[stream] = old
                 self.load[old] = self.load.pop(new, 0)
                 if new in self.pools.get(route, []):
                     self.pools[route].remove(new)
@@ -169,19 +167,17 @@ class ConnectionPlanner:
         with self._lock:
             if self._closed():
                 return
-            plan: dict[Connection, list[tuple[StreamRef, str]]] = {}
+            plan: dict[Connection, list[str]] = {}
             for stream in streams:
-                ref = (self._route(stream), stream)
-                conn = self.carrier.get(ref)
+                conn = self.carrier.get(stream)
                 if conn is not None:
-                    plan.setdefault(conn, []).append((ref, stream))
-            for conn, refs in plan.items():
-                names = [stream for _, stream in refs]
+                    plan.setdefault(conn, []).append(stream)
+            for conn, names in plan.items():
                 conn.queue(partial(_unsubscribe, streams=names))
                 kept = conn.query(partial(_still_desired, streams=names))
-                for ref, stream in refs:
+                for stream in names:
                     if stream not in kept:
-                        del self.carrier[ref]
+                        del self.carrier[stream]
                         self.load[conn] -= 1
                         self._forget(stream)
         for conn in plan:
@@ -228,9 +224,9 @@ class ConnectionPlanner:
         for pool in self.pools.values():
             if conn in pool:
                 pool.remove(conn)
-        streams = [stream for (_, stream), c in self.carrier.items() if c is conn]
-        for ref in [ref for ref, c in self.carrier.items() if c is conn]:
-            del self.carrier[ref]
+        streams = [stream for stream, c in self.carrier.items() if c is conn]
+        for stream in streams:
+            del self.carrier[stream]
         self.load.pop(conn, None)
         gone = set(streams)
         dropped = [key for key in self.held if not gone.isdisjoint(key[1:])]

@@ -111,3 +111,25 @@ def test_without_the_watchdog_a_silenced_stream_stays_dead() -> None:
                 ex.publish("spot", "ethusdt@aggTrade", agg_trade("ETHUSDT", trade_id))
             eth.wait_count(200)
             assert btc.ids == []
+
+
+def test_a_candle_stream_that_never_sends_is_resubscribed_at_widening_intervals() -> None:
+    """A stream with a declared cadence is judged from its confirmation: one that never
+    sends anything is found stale without a single update, then again after twice the
+    limit, each time resubscribed on the same connection."""
+    with LocalExchange(seed=1, auto_publish=False) as ex:
+        watchdog = {"multiple": 0.3, "floor": 0.2, "interval": 0.05}  # 1 s candles: 0.3 s
+        client = make_client(ccxtpro_sync.binance, ex, freshness=watchdog)
+        candles: list[Any] = []
+        with client, signal_logs(client) as logs:
+            client.on_ohlcv("BTC/USDT", "1s", handler=candles.append)
+            wait_wire_matches(ex, [client])
+            [conn] = ex.connections()
+            first, second = (e.payload for e in logs["stream_stale"].wait_for(2)[:2])
+            assert first["stream"] == second["stream"] == "btcusdt@kline_1s"
+            assert (first["strikes"], second["strikes"]) == (1, 2)
+            assert (first["limit"], second["limit"]) == (0.3, 0.6)
+            assert second["silent_for"] > 0.6
+            wait_wire_matches(ex, [client])
+            assert [c.id for c in ex.connections()] == [conn.id]
+            assert candles == [] and not logs["connection_closed"].events

@@ -48,6 +48,37 @@ def test_a_declared_cadence_is_judged_from_confirmation_without_samples() -> Non
     assert [s.stream for s in fresh.stale(21.0, ["btcusdt@kline_1m"])] == ["btcusdt@kline_1m"]
 
 
+def test_a_stream_never_heard_collects_strikes_until_its_first_update() -> None:
+    fresh = Freshness(POLICY, cadence)
+    assert fresh.stale(0.0, ["btcusdt@kline_1m"]) == []  # starts its clock
+    [first] = fresh.stale(21.0, ["btcusdt@kline_1m"])
+    assert (first.strikes, first.limit, first.silent_for) == (1, 20.0, 21.0)
+    assert fresh.stale(60.0, ["btcusdt@kline_1m"]) == []  # the limit doubled, from 21 s
+    [second] = fresh.stale(62.0, ["btcusdt@kline_1m"])
+    assert (second.strikes, second.limit) == (2, 40.0)
+    fresh.seen("btcusdt@kline_1m", 63.0)
+    assert fresh.limit("btcusdt@kline_1m") == pytest.approx(20.0)
+
+
+def test_a_restart_starts_the_clock_of_a_stream_never_heard_over() -> None:
+    fresh = Freshness(POLICY, cadence)
+    assert fresh.stale(0.0, ["btcusdt@kline_1m"]) == []
+    fresh.restart(["btcusdt@kline_1m", "untracked@kline_1m"], 15.0)
+    assert fresh.stale(21.0, ["btcusdt@kline_1m"]) == []  # silent for 6 s only
+    [stale] = fresh.stale(36.0, ["btcusdt@kline_1m"])
+    assert stale.silent_for == pytest.approx(21.0)
+    assert fresh.limit("untracked@kline_1m") is None
+
+
+def test_the_first_update_of_a_stream_counts_its_gap_from_confirmation() -> None:
+    fresh = Freshness(POLICY, cadence)
+    assert fresh.stale(0.0, ["a@aggTrade"]) == []
+    feed(fresh, "a@aggTrade", 1.0, 1.0, 2)  # gaps 1 (since confirmation), 1
+    assert fresh.limit("a@aggTrade") is None  # two samples of three
+    fresh.seen("a@aggTrade", 3.0)
+    assert fresh.limit("a@aggTrade") == pytest.approx(10.0)
+
+
 def test_strikes_double_the_limit_until_an_update_resets_them() -> None:
     fresh = Freshness(POLICY, cadence)
     last = feed(fresh, "s@aggTrade", 0.0, 0.1, 10)  # limit floor 1 s (10 x 0.1)

@@ -353,7 +353,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
         # syncs. One dict read is atomic; a connection it names that is just being
         # replaced or released still routes into the same market data, where a book
         # that is gone ignores the snapshot.
-        conn = self._planner.carrier.get((self._route_base(stream), stream))
+        conn = self._planner.carrier.get(stream)
         if conn is None:
             return  # unsubscribed meanwhile: its book is gone too
         conn.feed(lambda protocol: protocol.apply_snapshot(stream, body, depth))
@@ -408,7 +408,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
 
     def _feed_gap(self, stream: str, produce: Callable[[RawTap | None], Inbound]) -> None:
         # One dict read, no client lock (as for snapshots).
-        conn = self._planner.carrier.get((self._route_base(stream), stream))
+        conn = self._planner.carrier.get(stream)
         if conn is not None:
             conn.feed(lambda protocol: produce(protocol.raw_tap))
             return
