@@ -10,6 +10,12 @@ setup(
             "ccxtpro_sync._book_levels",
             sources=["ccxtpro_sync/_book_levels.c"],
             optional=True,
-        )
+        ),
+        # The frame parser's common case (ccxtpro_sync/_core/frames.py), optional too.
+        Extension(
+            "ccxtpro_sync._frame_scan",
+            sources=["ccxtpro_sync/_frame_scan.c"],
+            optional=True,
+        ),
     ]
 )

@@ -9,6 +9,8 @@ when the last message of a run has reached its callback:
   (first and last trade id, kept in ``info``) and leave ``a`` consecutive: a client
   that fills gaps in trade ids would otherwise hold trades back;
 * ``24hrTicker``: ``n`` (trade count, exposed in ``info``);
+* ``24hrMiniTicker``: ``E`` (the ticker's ``timestamp``, ``BASE_MS + i``);
+* ``bookTicker`` (spot): ``u`` (the book update id, exposed in ``info``);
 * ``depthUpdate``: ``U``/``u`` (the book's ``nonce`` after it is applied);
 * ``kline``: ``k.n``.
 """
@@ -32,6 +34,12 @@ _TICKER = (
     b'"o":"16695.75000000","h":"16773.18000000","l":"16497.77000000","v":"159435.48210000",'
     b'"q":"2651010617.38939170","O":%d,"C":%d,"F":2429138451,"L":2431879131,"n":%d}'
 )
+_MINI_TICKER = (
+    b'{"e":"24hrMiniTicker","E":%d,"s":"%s","c":"%s","o":"16695.75000000",'
+    b'"h":"16773.18000000","l":"16497.77000000","v":"159435.48210000",'
+    b'"q":"2651010617.38939170"}'
+)
+_BOOK_TICKER = b'{"u":%d,"s":"%s","b":"%s","B":"0.05690000","a":"%s","A":"0.29220000"}'
 _DEPTH = b'{"e":"depthUpdate","E":%d,"s":"%s","U":%d,"u":%d,"b":[%s],"a":[%s]}'
 _KLINE = (
     b'{"e":"kline","E":%d,"s":"%s","k":{"t":%d,"T":%d,"s":"%s","i":"1m","f":100,"L":%d,'
@@ -58,6 +66,15 @@ def ticker(symbol: bytes, i: int) -> bytes:
     ms = BASE_MS + i
     last = MID_TICKS + i % 997
     return _TICKER % (ms, symbol, price(last), price(last - 1), price(last), ms - 86_400_000, ms, i)
+
+
+def mini_ticker(symbol: bytes, i: int) -> bytes:
+    return _MINI_TICKER % (BASE_MS + i, symbol, price(MID_TICKS + i % 997))
+
+
+def book_ticker(symbol: bytes, i: int) -> bytes:
+    bid = MID_TICKS + i % 997
+    return _BOOK_TICKER % (i, symbol, price(bid), price(bid + 1))
 
 
 def kline(symbol: bytes, i: int) -> bytes:

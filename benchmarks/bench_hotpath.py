@@ -70,7 +70,10 @@ def _frames(stream: str, payloads: list[bytes]) -> bytes:
     return b"".join(ws_frame(pl.envelope(name, p)) for p in payloads)
 
 
-def _worker(workload: str, n: int, profile: bool) -> dict[str, float]:
+def _worker(workload: str, n: int, profile: bool, build_only: bool = False) -> dict[str, float]:
+    """One process's rounds. ``build_only`` builds the frames of every round and reads
+    none (what ``count_instructions.py --loop`` subtracts: building costs about as
+    many instructions per message as reading them)."""
     import ccxtpro_sync
     from ccxtpro_sync._sync.connection import Connection
 
@@ -127,6 +130,8 @@ def _worker(workload: str, n: int, profile: bool) -> dict[str, float]:
                     import cProfile
 
                     profiler = cProfile.Profile()
+                if build_only:
+                    continue
                 cpu0, t0 = time.process_time(), time.perf_counter()
                 if profiler is not None:
                     profiler.enable()
@@ -148,6 +153,8 @@ def _worker(workload: str, n: int, profile: bool) -> dict[str, float]:
                     stats.sort_stats("tottime").print_stats(25)
         finally:
             client.close()
+    if build_only:
+        return {}
     wall, cpu = min(results[1:], key=lambda r: r[1])
     return {"cpu_us": cpu / n * 1e6, "rate": n / wall}
 
@@ -180,9 +187,10 @@ def main() -> None:
     parser.add_argument("--baseline")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(_worker(args.worker, args.n, args.profile)))
+        print(json.dumps(_worker(args.worker, args.n, args.profile, args.build_only)))
         return
     label = use_ref(args.ref)
     src = os.environ.get("BENCH_SRC")

@@ -10,9 +10,12 @@ for 4,000 both times); the difference divided by 3,000 is the cost of one messag
 * default: ``bench_stages.py``'s pipeline, ``BinanceStreamProtocol.receive`` and
   ``Hub.deliver_many`` in bursts of 300 (no socket, no read loop, no callback);
 * ``--loop``: ``bench_hotpath.py``'s worker, the connection's own read loop over
-  pre-built frames to the callback (2,000 + 2 x N messages per run). It includes the
-  dispatcher thread, whose batching valgrind's serialised threads change, so compare
-  ``LATEST`` streams (tickers, books) with care.
+  pre-built frames to the callback (2,000 + 2 x N messages per run), minus the same
+  worker building those frames without reading them (``--build-only``: building a
+  frame costs about 16,000 instructions, which figures before this subtraction, on
+  2026-12-01, still included). It includes the dispatcher thread, whose batching
+  valgrind's serialised threads change, so compare ``LATEST`` streams (tickers, books)
+  with care.
 """
 
 from __future__ import annotations
@@ -71,9 +74,11 @@ def per_message(workload: str, src: str | None, loop: bool) -> float:
         if loop:
             command = [sys.executable, str(HERE / "bench_hotpath.py"), "--worker", workload]
             command += ["--n", str(n)]
+            built = _instructions([*command, "--build-only"], env)
+            counts.append(_instructions(command, env) - built)
         else:
             command = [sys.executable, "-c", _PIPELINE.format(here=str(HERE)), workload, str(n)]
-        counts.append(_instructions(command, env))
+            counts.append(_instructions(command, env))
     return (counts[1] - counts[0]) / (6000 if loop else 3000)
 
 

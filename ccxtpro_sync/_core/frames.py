@@ -16,6 +16,8 @@ kept as they came and joined once, when the frame is complete).
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from typing import Final
 
 OP_CONTINUATION: Final = 0x0
@@ -35,6 +37,30 @@ DEFAULT_MAX_MESSAGE: Final = 8 * 1024 * 1024
 #: before: a server trickling a large frame a few bytes per read would otherwise
 #: cost an object per read, tens of times the bytes it sent.
 _SMALL_READ: Final = 512
+
+
+#: ``CCXTPRO_SYNC_PURE_PYTHON`` set (not to ``0``) keeps the compiled scan out, as it
+#: does the compiled order book.
+_PURE_PYTHON_ENV: Final = "CCXTPRO_SYNC_PURE_PYTHON"
+
+TextScan = Callable[[bytes, int, int, list[tuple[int, bytes]]], int]
+
+
+def _compiled_scan() -> TextScan | None:
+    """``_frame_scan.text_frames`` (C) when it was built and not ruled out, else None."""
+    if os.environ.get(_PURE_PYTHON_ENV, "") not in ("", "0"):
+        return None
+    try:
+        from .. import _frame_scan  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    scan: TextScan = _frame_scan.text_frames
+    return scan
+
+
+#: The run of whole text frames in C (see ``_frame_scan.c``), or None: every frame is
+#: then parsed below, in Python. Both give the same messages and errors.
+text_scan: TextScan | None = _compiled_scan()
 
 
 class FrameError(Exception):
@@ -143,7 +169,14 @@ class FrameParser:
         pos = 0
         self._want = 2
         self._head = 0
+        scan = text_scan
         while size - pos >= 2:
+            if scan is not None and not self._fragment_op:
+                # The common frames in one C call; it stops (taking nothing) at any
+                # other frame, which the code below checks and takes or waits for.
+                pos = scan(buffer, pos, limit, messages)
+                if size - pos < 2:
+                    break
             first = buffer[pos]
             second = buffer[pos + 1]
             if first == 0x81 and second <= 126 and not self._fragment_op:

@@ -37,7 +37,7 @@ class Overflow(enum.Enum):
 class PendingUpdates:
     """Per-hash coalescing FIFO. Not thread-safe; the dispatcher guards it."""
 
-    __slots__ = ("_entries", "_since", "coalesced", "dropped", "max_items", "queued")
+    __slots__ = ("_entries", "_since", "coalesced", "dropped", "entries", "max_items", "queued")
 
     def __init__(self, max_items: int = 10_000) -> None:
         if max_items < 1:
@@ -47,6 +47,12 @@ class PendingUpdates:
         #: The same live mapping, read only: its owner tests emptiness with it on every
         #: hand-over without calling ``__bool__`` (a Python call) under its lock.
         self.queued: Mapping[str, object] = self._entries
+        #: The same live mapping, for an owner's per-message hot loop (the dispatcher
+        #: queueing a burst), which may only do what :meth:`latest` does (counting its
+        #: replacements into ``coalesced``) and append to an existing APPEND list in
+        #: place, as :meth:`extend` does; new APPEND entries go through the methods,
+        #: which start their clock.
+        self.entries: dict[str, list[Any] | tuple[Any]] = self._entries
         #: When each APPEND entry was created (the ``now`` given to :meth:`put`), oldest
         #: first: its lag. LATEST values are always current and are not timed.
         self._since: dict[str, float] = {}

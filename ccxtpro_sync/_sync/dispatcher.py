@@ -23,7 +23,7 @@ import logging
 import threading
 import time
 from _thread import get_ident
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from typing import Any
 
 from .._core.events import Deferred, Delivery, Policy
@@ -40,6 +40,11 @@ CallbackLookup = Callable[[str], tuple[Handle, ...]]
 
 #: Filters an update as it is queued: the update, a trimmed copy, or None to drop it.
 Admit = Callable[[Delivery], Delivery | None]
+
+# Enum members as module constants: on Python 3.11 each ``Policy.LATEST`` is an
+# attribute lookup through the enum's metaclass, about 1,000 instructions.
+_LATEST = Policy.LATEST
+_BLOCK = Overflow.BLOCK
 
 #: The longest a reader waits for one high-water yield: one hand-over, not a stall.
 _YIELD_WAIT = 0.05
@@ -118,60 +123,91 @@ class Dispatcher:
         *,
         wake: bool = True,
         admit: Admit | None = None,
+        wanted: Container[str] | None = None,
     ) -> float:
         """Queue updates in order, under one lock for a reader's whole burst.
         ``wake=False`` leaves waking the dispatcher to a later :meth:`wake`.
+        ``wanted`` (the hashes with callbacks), when given, skips the others.
         ``admit`` (pure, quick) may drop or trim each update, under the same lock
         as the queueing, so what it lets through is queued in the order it decided.
         Returns the seconds spent waiting for the dispatcher (backpressure)."""
-        dropped: list[tuple[str, int]] = []
+        dropped: list[tuple[str, int]] | None = None
         waited = 0.0
         signal = False
-        with self._lock:
+        lock = self._lock  # acquire/release: cheaper than ``with`` once per burst
+        lock.acquire()
+        try:
             if self._closed:
                 return 0.0
-            if self._thread is None:
-                self._start()
             pending = self._pending
-            put = pending.put
-            put_latest = pending.latest
+            # The store's live entries, for the two hot cases below (a LATEST value,
+            # an item appended to an existing BLOCK list): per message, a method call
+            # costs more than the rest of the queueing. Anything else goes through
+            # the store's methods, which create entries and keep their clocks.
+            entries = pending.entries
             extend = pending.extend
             mode_of = self._mode_of
-            latest = Policy.LATEST
-            block = Overflow.BLOCK
+            latest = _LATEST
+            block = _BLOCK
             high = self._high_water
-            now = time.monotonic()
-            # The dispatcher itself (a callback that delivers) must never wait on itself.
-            may_wait = get_ident() != self._ident
-            for admitted in deliveries:
-                delivery = admitted if admit is None else admit(admitted)
+            coalesced = 0
+            # Read when first needed (a new APPEND entry, a full one): most bursts
+            # only add to entries that exist.
+            now = -1.0
+            for offered in deliveries:
+                message_hash = offered.message_hash
+                if wanted is not None and message_hash not in wanted:
+                    continue
+                delivery = offered if admit is None else admit(offered)
                 if delivery is None:
                     continue
-                message_hash = delivery.message_hash
-                policy = delivery.policy
-                if policy is latest:  # coalesces: never waits, and needs no clock
-                    put_latest(message_hash, delivery.value)
+                if delivery.policy is latest:  # coalesces: never waits, needs no clock
+                    if message_hash in entries:
+                        coalesced += 1
+                    entries[message_hash] = (delivery.value,)
                     continue
                 mode = mode_of.get(message_hash)
                 if mode is None:
                     mode = self._modes.get(stream_kind(message_hash), block)
                     mode_of[message_hash] = mode
-                if mode is block:  # the common case: one call, no trimming
-                    size = extend(message_hash, delivery.value, now)
+                if mode is block:  # the common case: no trimming
+                    entry = entries.get(message_hash)
+                    if type(entry) is list:
+                        entry += delivery.value
+                        size = len(entry)
+                    else:  # a new entry (or one replacing a LATEST value): timed
+                        if now < 0.0:
+                            now = time.monotonic()
+                        size = extend(message_hash, delivery.value, now)
                     if size <= high:
                         continue
-                    if may_wait:
+                    # The dispatcher itself (a callback that delivers) must never wait
+                    # on itself.
+                    if get_ident() != self._ident:
+                        if self._thread is None:  # it must run to make room
+                            self._start()
                         crossed = size - len(delivery.value) <= high
                         waited += self._hold(message_hash, crossed)
                     count = pending.trim(message_hash)
                 else:
-                    count = put(message_hash, delivery.value, policy, mode, now)
+                    if now < 0.0:
+                        now = time.monotonic()
+                    count = pending.put(message_hash, delivery.value, delivery.policy, mode, now)
                 if count:
+                    if dropped is None:
+                        dropped = []
                     dropped.append((message_hash, count))
-            if wake and self._idle and self._queued:
+            if coalesced:
+                pending.coalesced += coalesced
+            if self._thread is None and entries:  # started by the first queued update
+                self._start()
+            if wake and self._idle and entries:
                 self._idle = False
                 signal = True
-            self.reader_wait += waited
+            if waited:
+                self.reader_wait += waited
+        finally:
+            lock.release()
         if signal:  # after the lock, so the woken dispatcher does not find it held
             self._ring()
         if dropped and signals.message_dropped.receivers:
@@ -252,8 +288,10 @@ class Dispatcher:
         assert bell is not None
         lookup = self._lookup
         call = self._call
+        acquire, release = lock.acquire, lock.release  # cheaper than ``with`` per update
         while True:
-            with lock:
+            acquire()
+            try:
                 if self._closed:
                     # Pending updates are discarded: also those a reader held by
                     # backpressure queued after close() (taking one would park us for
@@ -268,6 +306,8 @@ class Dispatcher:
                     self._idle = True
                 if self._blocked:
                     self._space.notify_all()
+            finally:
+                release()
             if item is not None:
                 message_hash, value = item
                 if type(value) is Deferred:

@@ -70,18 +70,18 @@ class Hub:
         for all of it instead of one per frame. Waiters are resolved before the
         callback queue can make the caller wait: a full queue never delays them."""
         with_waiters = self._with_waiters
-        with_callbacks = self._with_callbacks
-        queued = []
-        for delivery in deliveries:
-            message_hash = delivery.message_hash
-            # Unlocked membership checks are safe under the GIL; a waiter added just
-            # after the check simply waits for the next update.
-            if message_hash in with_waiters:
-                self._resolve_waiters(delivery, source, url)
-            if message_hash in with_callbacks:
-                queued.append(delivery)
-        if queued:
-            return self.dispatcher.put_many(queued, wake=wake, admit=self.admit)
+        if with_waiters:  # else no hash has a waiter: skip the pass over the burst
+            if not isinstance(deliveries, (list, tuple)):
+                deliveries = list(deliveries)  # iterated twice
+            for delivery in deliveries:
+                # Unlocked membership checks are safe under the GIL; a waiter added just
+                # after the check simply waits for the next update.
+                if delivery.message_hash in with_waiters:
+                    self._resolve_waiters(delivery, source, url)
+        if self._with_callbacks:
+            return self.dispatcher.put_many(
+                deliveries, wake=wake, admit=self.admit, wanted=self._with_callbacks
+            )
         return 0.0
 
     def _resolve_waiters(self, delivery: Delivery, source: str, url: str) -> None:

@@ -1,10 +1,16 @@
-"""The websocket frame parser, with frames built by websocket-client's own encoder."""
+"""The websocket frame parser, with frames built by websocket-client's own encoder.
+
+Every test runs twice: with the compiled scan of whole text frames (``_frame_scan``)
+and with the parser in Python alone."""
+
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from websocket import ABNF
 
+from ccxtpro_sync._core import frames as frames_module
 from ccxtpro_sync._core.frames import (
     DEFAULT_MAX_MESSAGE,
     OP_BINARY,
@@ -16,6 +22,19 @@ from ccxtpro_sync._core.frames import (
     FrameParser,
     MessageTooLarge,
 )
+
+_COMPILED_SCAN = frames_module.text_scan
+
+
+@pytest.fixture(autouse=True, scope="module", params=["compiled", "python"])
+def _scan(request: pytest.FixtureRequest) -> Iterator[None]:
+    if request.param == "compiled" and _COMPILED_SCAN is None:
+        pytest.skip("ccxtpro_sync._frame_scan was not built")
+    frames_module.text_scan = _COMPILED_SCAN if request.param == "compiled" else None
+    try:
+        yield
+    finally:
+        frames_module.text_scan = _COMPILED_SCAN
 
 
 def frame(payload: bytes, opcode: int = ABNF.OPCODE_TEXT, fin: int = 1) -> bytes:

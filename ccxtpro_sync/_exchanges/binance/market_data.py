@@ -452,13 +452,14 @@ class MarketData:
         number = self.number
         if kind in ("trade", "aggTrade"):
             return self._typed(stream, *self._bind_trades(stream, kind, market))
-        if kind == "ticker" and self.markets.number_type is float:
-            # One decode, the numbers in C, info kept undecoded (see ticker_floats).
-            return ticker_floats.handler(kind, market, number, self.tickers, ticker_hash(symbol))
-        if kind == "miniTicker" and self.markets.number_type is float:
-            return ticker_floats.handler(kind, market, number, self.tickers, ticker_hash(symbol))
-        if kind == "bookTicker" and self.markets.number_type is float:
-            return ticker_floats.handler(kind, market, number, self.bids_asks, bidask_hash(symbol))
+        if kind in _TICKER_KINDS and self.markets.number_type is float:
+            # One decode, the numbers in C, info kept undecoded (see ticker_floats); a
+            # bound stream's frame is read in that one decode too (ticker_floats.bound).
+            store = self.bids_asks if kind == "bookTicker" else self.tickers
+            key = _KIND_HASH[kind](symbol)
+            if kind != "bookTicker":  # (its payload is small: see ticker_floats.bound)
+                self._events[stream] = ticker_floats.bound(kind, stream, market, store, key)
+            return ticker_floats.handler(kind, market, number, store, key)
         if kind == "ticker":
             return self._latest(
                 wire.TICKER_DECODER.decode,
@@ -782,6 +783,9 @@ _KIND_HASH: dict[str, Callable[[str], str]] = {
     "forceOrder": liquidations_hash,
 }
 
+
+#: Ticker streams a float client reads with ``ticker_floats``.
+_TICKER_KINDS = frozenset(("ticker", "miniTicker", "bookTicker"))
 
 _UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 
