@@ -101,6 +101,10 @@ def _tail(
     return out
 
 
+#: ``ArrayCache._only`` once entries of several symbols were appended.
+_MIXED = object()
+
+
 def _limit(new: int | None, limit: int | None) -> int | None:
     if new is None:
         return limit
@@ -110,14 +114,20 @@ def _limit(new: int | None, limit: int | None) -> int | None:
 class ArrayCache(Generic[TSym]):
     """Append-only, at most ``maxsize`` items, oldest evicted (``tradesLimit``)."""
 
-    __slots__ = ("_all_new", "_clear_all", "_clear_symbols", "_items", "_new_by_symbol")
+    __slots__ = ("_items", "_only", "_read", "_read_all", "_seq", "_total")
 
     def __init__(self, maxsize: int = DEFAULT_LIMIT) -> None:
         self._items: deque[TSym] = deque(maxlen=_check_size(maxsize))
-        self._new_by_symbol: dict[str, int] = {}
-        self._clear_symbols: set[str] = set()
-        self._all_new = 0
-        self._clear_all = False
+        # Appends are counted, and each read notes (the count then, its answer): the new
+        # entries are the count minus the count at the last read, so an append only
+        # counts. A cache of one symbol (a stream's trades) counts once, overall; per
+        # symbol counts are kept only once a second symbol arrives.
+        self._total = 0
+        #: The one symbol appended so far (None: none yet; _MIXED: several, see _seq).
+        self._only: object = None
+        self._seq: dict[str, int] = {}
+        self._read: dict[str, tuple[int, int]] = {}
+        self._read_all: tuple[int, int] | None = None
 
     @property
     def maxsize(self) -> int:
@@ -128,34 +138,58 @@ class ArrayCache(Generic[TSym]):
     def append(self, item: TSym) -> None:
         """Add ``item`` as the newest entry (evicting the oldest when full)."""
         self._items.append(item)
-        symbol = item.symbol
-        if symbol in self._clear_symbols:
-            self._clear_symbols.discard(symbol)
-            self._new_by_symbol[symbol] = 1
-        else:
-            self._new_by_symbol[symbol] = self._new_by_symbol.get(symbol, 0) + 1
-        if self._clear_all:
-            self._clear_all = False
-            self._all_new = 0
-        self._all_new += 1
+        self._total += 1
+        if item.symbol is not self._only:  # the same str object on a stream's hot path
+            self._count_symbol(item.symbol)
+
+    def _count_symbol(self, symbol: str) -> None:
+        """``append``'s per-symbol count, unless every entry so far has ``symbol``."""
+        only = self._only
+        if only is None:
+            self._only = symbol
+        elif only is _MIXED:
+            self._seq[symbol] = self._seq.get(symbol, 0) + 1
+        elif symbol != only:  # a second symbol: count per symbol from now on
+            assert isinstance(only, str)
+            self._seq = {only: self._total - 1, symbol: 1}
+            self._only = _MIXED
+
+    def _count(self, symbol: str) -> int | None:
+        """Entries appended for ``symbol`` (since ``clear``); None if none ever was."""
+        only = self._only
+        if only is _MIXED:
+            return self._seq.get(symbol)
+        return self._total if only is not None and symbol == only else None
 
     def get_limit(self, symbol: str | None, limit: int | None) -> int | None:
         """CCXT Pro's ``getLimit``: how many newest entries are new since the last
         read (for ``symbol``, or overall), capped by ``limit``; ``limit`` itself when
         nothing was ever appended for ``symbol``. Restarts the count on the next append."""
         if symbol is None:
-            new: int | None = self._all_new
-            self._clear_all = True
+            count: int | None = self._total
+            mark = self._read_all
         else:
-            new = self._new_by_symbol.get(symbol)
-            self._clear_symbols.add(symbol)
+            count = self._count(symbol)
+            if count is None:
+                return limit
+            mark = self._read.get(symbol)
+        assert count is not None
+        # Nothing appended since the last read: that read's answer again (two readers
+        # woken by one update both see it); otherwise what arrived since it.
+        new = count if mark is None else mark[1] if count == mark[0] else count - mark[0]
+        if symbol is None:
+            self._read_all = (count, new)
+        else:
+            self._read[symbol] = (count, new)
         return _limit(new, limit)
 
     def has_unread(self, symbol: str | None = None) -> bool:
         """Whether entries arrived (for ``symbol``) since the last read; touches nothing."""
         if symbol is None:
-            return not self._clear_all and self._all_new > 0
-        return symbol not in self._clear_symbols and self._new_by_symbol.get(symbol, 0) > 0
+            count, mark = self._total, self._read_all
+        else:
+            count, mark = self._count(symbol) or 0, self._read.get(symbol)
+        return count > (0 if mark is None else mark[0])
 
     def read(
         self,
@@ -184,10 +218,11 @@ class ArrayCache(Generic[TSym]):
     def clear(self) -> None:
         """Drop every entry and counter (e.g. after a resubscribe)."""
         self._items.clear()
-        self._new_by_symbol.clear()
-        self._clear_symbols.clear()
-        self._all_new = 0
-        self._clear_all = False
+        self._only = None
+        self._seq = {}
+        self._total = 0
+        self._read.clear()
+        self._read_all = None
 
     def __len__(self) -> int:
         return len(self._items)

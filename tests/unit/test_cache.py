@@ -314,3 +314,67 @@ def test_one_way_positions_keyed_by_symbol_only() -> None:
     assert flipped is not None and (flipped.side, flipped.contracts) == ("short", 5.0)
     assert [(p.symbol, p.side) for p in cache.read("BTC/USD:BTC")] == [("BTC/USD:BTC", "short")]
     assert "ArrayCacheBySymbol 2/10" in repr(cache)
+
+
+class _CountModel:
+    """``newUpdates`` counting as CCXT Pro states it: a count per symbol and overall,
+    restarted by the first append after a read."""
+
+    def __init__(self) -> None:
+        self.new: dict[str | None, int] = {}
+        self.cleared: set[str | None] = set()
+
+    def append(self, symbol: str) -> None:
+        for key in (symbol, None):
+            if key in self.cleared:
+                self.cleared.discard(key)
+                self.new[key] = 0
+            self.new[key] = self.new.get(key, 0) + 1
+
+    def get_limit(self, symbol: str | None, limit: int | None) -> int | None:
+        self.cleared.add(symbol)
+        new = self.new.get(symbol, 0 if symbol is None else None)
+        if new is None:
+            return limit
+        return new if limit is None else min(new, limit)
+
+    def has_unread(self, symbol: str | None) -> bool:
+        return symbol not in self.cleared and self.new.get(symbol, 0) > 0
+
+
+_OPS = st.lists(
+    st.tuples(
+        st.sampled_from(["append", "get_limit", "has_unread", "clear"]),
+        st.sampled_from(["A", "B", "C", None]),
+        st.sampled_from([None, 1, 3]),
+    ),
+    max_size=60,
+)
+
+
+@given(_OPS)
+def test_new_update_counts_match_the_model_for_one_or_several_symbols(ops: list) -> None:
+    # The cache counts one symbol overall and switches to per-symbol counts when a
+    # second one arrives; either way its answers are the model's.
+    cache: ArrayCache[Trade] = ArrayCache(5)
+    model = _CountModel()
+    for n, (op, symbol, limit) in enumerate(ops):
+        if op == "append":
+            unified = symbol or "A"
+            cache.append(trade(n, symbol=unified))
+            model.append(unified)
+        elif op == "get_limit":
+            assert cache.get_limit(symbol, limit) == model.get_limit(symbol, limit)
+        elif op == "has_unread":
+            assert cache.has_unread(symbol) == model.has_unread(symbol)
+        else:
+            cache.clear()
+            model = _CountModel()
+
+
+def test_a_symbol_equal_but_not_identical_still_counts_as_the_same_one() -> None:
+    cache: ArrayCache[Trade] = ArrayCache(10)
+    cache.append(trade(1, symbol="BTC/USDT"))
+    cache.append(trade(2, symbol="".join(["BTC/", "USDT"])))
+    assert cache.get_limit("BTC/USDT", None) == 2
+    assert cache.get_limit(None, None) == 2

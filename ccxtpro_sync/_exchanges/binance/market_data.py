@@ -36,7 +36,7 @@ from ..._core.gap_raw import HeldRaw
 from ..._core.trade_gap import GapFiller, GapRequest, GapStep
 from ..._exceptions import ProtocolError
 from ..._structures import OHLCV, FundingRate, Liquidation, Market, Ticker, Trade
-from . import parsers, ticker_floats, wire
+from . import parsers, ticker_floats, trade_stream, wire
 from .book_sync import BookSync, SyncResult, SyncStatus
 from .combined import RAW_FRAME, EventHandler, FrameDecode, combined_decoder
 from .markets import Markets
@@ -567,29 +567,21 @@ class MarketData:
         gaps = self._trade_filler(symbol)
         if gaps is not None:
             self._gap_of[stream] = ((symbol, None), gaps)
-        follows = gaps.follows if gaps is not None else None
-        append = cache.append
-        parse = parsers.public_trade  # parse_trade and parse_agg_trade, id at hand
 
-        def on_trade(event: wire.TradeEvent) -> list[Delivery]:
-            trade_id = event.trade_id
-            trade = parse(trade_id, event, market, number)
-            if follows is None or follows(trade_id):  # no gap: the hot path
-                append(trade)
-                return [Delivery(key, [trade], APPEND)]
-            return self._trades_step(symbol, gaps.live(trade))  # type: ignore[union-attr]
+        def on_gap(trade: Trade) -> list[Delivery]:
+            assert gaps is not None
+            return self._trades_step(symbol, gaps.live(trade))
 
-        def on_agg_trade(event: wire.AggTradeEvent) -> list[Delivery]:
-            trade_id = event.agg_trade_id  # the trade's id, as _trade_key reads it
-            trade = parse(trade_id, event, market, number)
-            if follows is None or follows(trade_id):  # no gap: the hot path
-                append(trade)
-                return [Delivery(key, [trade], APPEND)]
-            return self._trades_step(symbol, gaps.live(trade))  # type: ignore[union-attr]
-
-        if kind == "trade":
-            return wire.TRADE_DECODER, on_trade
-        return wire.AGG_TRADE_DECODER, on_agg_trade
+        on_trade = trade_stream.trade_handler(
+            kind == "aggTrade",
+            market,
+            number=number,
+            cache=cache,
+            key=key,
+            gaps=gaps,
+            on_gap=on_gap,
+        )
+        return wire.TRADE_DECODER if kind == "trade" else wire.AGG_TRADE_DECODER, on_trade
 
     def _latest(
         self,
