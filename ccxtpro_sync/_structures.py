@@ -31,6 +31,8 @@ Design notes:
 from __future__ import annotations
 
 import datetime as _dt
+import json
+import math
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any, Literal, TypeAlias
@@ -126,15 +128,42 @@ def _plain(value: Any) -> Any:
     if value is None or type(value) is dict:
         return value
     if isinstance(value, msgspec.Raw):
-        return msgspec.json.decode(value)
+        return _raw_json(value)
     return msgspec.to_builtins(value, enc_hook=_raw_hook)
 
 
 def _raw_hook(value: Any) -> Any:
     """``to_builtins`` hook: an undecoded ``msgspec.Raw`` payload becomes its JSON."""
     if isinstance(value, msgspec.Raw):
-        return msgspec.json.decode(value)
+        return _raw_json(value)
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _raw_json(raw: msgspec.Raw) -> Any:
+    """An undecoded payload's JSON object. A lax stream decode skips keys it does not
+    know without converting their values, so a hostile payload it took may hold one
+    the plain decode refuses (a number no float holds, a string that is not UTF-8):
+    such a value is kept as its text (bad bytes replaced), never an error -- the
+    ticker was delivered, and a recorder or fan-out writing it must not stop."""
+    try:
+        return msgspec.json.decode(raw)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        text = bytes(raw).decode("utf-8", "replace")
+        return json.loads(
+            text, parse_float=_finite_or_text, parse_int=_int_or_text, parse_constant=str
+        )
+
+
+def _finite_or_text(text: str) -> float | str:
+    number = float(text)
+    return number if math.isfinite(number) else text
+
+
+def _int_or_text(text: str) -> int | str:
+    try:
+        return int(text)
+    except ValueError:  # more digits than int() converts
+        return text
 
 
 def to_jsonable(obj: Any) -> Any:

@@ -188,6 +188,7 @@ class Dispatcher:
                             self._start()
                         crossed = size - len(delivery.value) <= high
                         waited += self._hold(message_hash, crossed)
+                        now = -1.0  # read again: an entry created after the wait is new
                     count = pending.trim(message_hash)
                 else:
                     if now < 0.0:

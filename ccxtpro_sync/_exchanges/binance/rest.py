@@ -100,7 +100,7 @@ def http_error(
     retry_after = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
     try:
         body = msgspec.json.decode(content)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # (nested deeper than msgspec recurses)
         body = None
     if isinstance(body, dict) and "code" in body:
         return from_payload(body, status=status, retry_after_header=retry_after)

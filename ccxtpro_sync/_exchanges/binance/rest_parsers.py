@@ -260,5 +260,6 @@ def decode(body: bytes, kind: type[Any], what: str) -> Any:
 
     try:
         return msgspec.json.decode(body, type=kind)
-    except (msgspec.DecodeError, msgspec.ValidationError) as error:
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as error:
+        # (RecursionError: nested deeper than msgspec recurses)
         raise ProtocolError(f"{what}: unexpected response: {error}") from error

@@ -97,8 +97,9 @@ class BinanceRestTrading(BaseClient):
     def _rest_order(self, market: Market, body: bytes) -> Order:
         try:
             result = _decode_order(body)
-        except (msgspec.DecodeError, msgspec.ValidationError) as error:
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as error:
             # typed, so an order request's caller resolves it like a lost reply
+            # (RecursionError: a reply nested deeper than msgspec recurses)
             raise ProtocolError(f"unreadable order reply: {error}") from None
         return parse_order_result(result, market, self._rest_number())
 

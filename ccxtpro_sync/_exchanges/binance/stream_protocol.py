@@ -130,6 +130,10 @@ class _Error(msgspec.Struct):
 
 
 _decode_frame = msgspec.json.Decoder(_Frame).decode
+
+#: What a decode raises for a frame it refuses: msgspec's errors, and RecursionError
+#: for a value nested deeper than it recurses (even inside a key it only skips).
+_REFUSED = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
 _decode_error = msgspec.json.Decoder(_Error).decode
 _decode_any = msgspec.json.Decoder().decode
 _encode = msgspec.json.Encoder().encode
@@ -244,7 +248,7 @@ class BinanceStreamProtocol:
             name, decode, handle = bound
             try:
                 combined = decode(data)
-            except (msgspec.DecodeError, msgspec.ValidationError):
+            except _REFUSED:
                 combined = None
             if combined is not None and combined.stream == name:
                 try:
@@ -257,7 +261,7 @@ class BinanceStreamProtocol:
                     return fast
         try:
             frame = _decode_frame(data)
-        except (msgspec.DecodeError, msgspec.ValidationError) as error:
+        except _REFUSED as error:
             return Inbound(
                 errors=[ProtocolError(f"malformed frame ({error}): {self._shown(data)}")]
             )
@@ -283,10 +287,16 @@ class BinanceStreamProtocol:
                         recorded: Routed = route_raw(frame.stream, frame.data, now, raw)
                         return recorded
                 result = router.route(frame.stream, frame.data, now)
-            except CcxtproSyncError as error:  # one bad payload never stops the stream
+            except (CcxtproSyncError, RecursionError) as caught:  # one bad payload never
+                # stops the stream (a payload nested too deep for its decoder: malformed)
+                refused = (
+                    caught
+                    if isinstance(caught, CcxtproSyncError)
+                    else ProtocolError(f"malformed payload ({caught}): {self._shown(data)}")
+                )
                 if tap.enabled:
-                    return Inbound(errors=[error], deliveries=[self._raw(frame)])
-                return Inbound(errors=[error])
+                    return Inbound(errors=[refused], deliveries=[self._raw(frame)])
+                return Inbound(errors=[refused])
             if tap.enabled:
                 if isinstance(result, Inbound):
                     result.deliveries = [*result.deliveries, self._raw(frame)]

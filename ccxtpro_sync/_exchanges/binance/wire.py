@@ -98,16 +98,21 @@ class _Wire(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
 
 # --------------------------------------------------------------------------- trades
 
+#: A string a cached trade or liquidation keeps (as ``info``). No Binance value comes
+#: near this length; a longer one is refused (``ProtocolError``), or a hostile server
+#: could make each of a symbol's ``tradesLimit`` cached trades pin up to a whole frame.
+Kept: TypeAlias = Annotated[str, msgspec.Meta(max_length=128)]
+
 
 class TradeEvent(_Wire, frozen=True):
     """Spot ``<symbol>@trade``. UM/CM document no such stream."""
 
-    event_type: str = _f("e")
+    event_type: Kept = _f("e")
     event_time: int = _f("E")
-    symbol: str = _f("s")
+    symbol: Kept = _f("s")
     trade_id: int = _f("t")
-    price: str = _f("p")
-    quantity: str = _f("q")
+    price: Kept = _f("p")
+    quantity: Kept = _f("q")
     trade_time: int = _f("T")
     buyer_is_maker: bool = _f("m")
     ignore: bool | None = _o("M")
@@ -116,22 +121,22 @@ class TradeEvent(_Wire, frozen=True):
 class AggTradeEvent(_Wire, frozen=True):
     """``<symbol>@aggTrade`` (spot, UM, CM). ``nq``/``st``/``ps`` are futures-only."""
 
-    event_type: str = _f("e")
+    event_type: Kept = _f("e")
     event_time: int = _f("E")
-    symbol: str = _f("s")
+    symbol: Kept = _f("s")
     agg_trade_id: int = _f("a")
-    price: str = _f("p")
-    quantity: str = _f("q")
+    price: Kept = _f("p")
+    quantity: Kept = _f("q")
     first_trade_id: int = _f("f")
     last_trade_id: int = _f("l")
     trade_time: int = _f("T")
     buyer_is_maker: bool = _f("m")
     ignore: bool | None = _o("M")
     #: Quantity without RPI-order trades (UM).
-    normal_quantity: str | None = _o("nq")
+    normal_quantity: Kept | None = _o("nq")
     #: Post-merge product marker: 1 = UM, 2 = CM.
     stream_type: int | None = _o("st")
-    pair: str | None = _o("ps")
+    pair: Kept | None = _o("ps")
 
 
 # --------------------------------------------------------------------------- tickers
@@ -334,23 +339,23 @@ class MarkPriceEvent(_Wire, frozen=True):
 class ForceOrder(_Wire, frozen=True):
     """The ``o`` object of a liquidation event."""
 
-    symbol: str = _f("s")
-    side: str = _f("S")
-    order_type: str = _f("o")
-    time_in_force: str = _f("f")
-    quantity: str = _f("q")
-    price: str = _f("p")
-    average_price: str = _f("ap")
-    status: str = _f("X")
-    last_filled_quantity: str = _f("l")
-    filled_quantity: str = _f("z")
+    symbol: Kept = _f("s")
+    side: Kept = _f("S")
+    order_type: Kept = _f("o")
+    time_in_force: Kept = _f("f")
+    quantity: Kept = _f("q")
+    price: Kept = _f("p")
+    average_price: Kept = _f("ap")
+    status: Kept = _f("X")
+    last_filled_quantity: Kept = _f("l")
+    filled_quantity: Kept = _f("z")
     trade_time: int = _f("T")
 
 
 class ForceOrderEvent(_Wire, frozen=True):
     """``<symbol>@forceOrder`` / ``!forceOrder@arr`` (one object per event)."""
 
-    event_type: str = _f("e")
+    event_type: Kept = _f("e")
     event_time: int = _f("E")
     order: ForceOrder = _f("o")
 

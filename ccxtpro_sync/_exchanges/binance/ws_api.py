@@ -258,7 +258,8 @@ class BinanceWsApiProtocol:
     def receive(self, data: bytes, now: float) -> Inbound:
         try:
             frame = _decode_frame(data)
-        except (msgspec.DecodeError, msgspec.ValidationError) as error:
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as error:
+            # (RecursionError: a value nested deeper than msgspec recurses)
             return Inbound(errors=[ProtocolError(f"malformed WS API frame ({error})")])
         if frame.event:
             return self._on_event(frame)
