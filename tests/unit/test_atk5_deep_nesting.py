@@ -12,22 +12,18 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 from typing import Any
 
 import pytest
 
-from ccxtpro_sync._core.events import Delivery, Inbound, RawTap
-from ccxtpro_sync._core.rotation import DeliveredKeys
+from ccxtpro_sync._core.events import Delivery, Inbound
 from ccxtpro_sync._exceptions import ProtocolError
 from ccxtpro_sync._exchanges.binance.environments import endpoints
-from ccxtpro_sync._exchanges.binance.market_data import MarketData
-from ccxtpro_sync._exchanges.binance.markets import Markets, parse_market
-from ccxtpro_sync._exchanges.binance.rotation import RotationRouter
-from ccxtpro_sync._exchanges.binance.stream_protocol import BinanceStreamProtocol
+from ccxtpro_sync._exchanges.binance.markets import Markets
 from ccxtpro_sync._exchanges.binance.user_data import UserDataState
 from ccxtpro_sync._exchanges.binance.ws_api import BinanceWsApiProtocol
 
+from .test_atk5_trade_strings import stream_protocol
 from .test_private_parsers import spot_market
 
 DEEP = 5_000
@@ -40,19 +36,6 @@ TICKER = {"e": "24hrTicker", "E": 1672515782136, "s": "BTCUSDT", "p": "-93.49", 
           "F": 1, "L": 2, "n": 2}  # fmt: skip
 AGG = {"e": "aggTrade", "E": 1, "s": "BTCUSDT", "a": 1, "p": "65000.1", "q": "0.001", "f": 1,
        "l": 1, "T": 1, "m": False}  # fmt: skip
-
-
-def _stream_protocol(stream: str) -> BinanceStreamProtocol:
-    raw = {"symbol": "BTCUSDT", "status": "TRADING", "baseAsset": "BTC", "quoteAsset": "USDT",
-           "filters": []}  # fmt: skip
-    data = MarketData(Markets([parse_market(raw, "spot", float)], "spot", number=float))
-    router = RotationRouter(data, threading.Lock(), DeliveredKeys())
-    raw_tap = RawTap(lambda: 1.0)
-    raw_tap.enabled = False
-    proto = BinanceStreamProtocol("ws://a", router, raw_tap=raw_tap)
-    proto.subscribe([stream])
-    proto.on_open(0.0)
-    return proto
 
 
 def _frame(stream: str, payload: dict[str, Any], extra: bytes = b"") -> bytes:
@@ -72,7 +55,7 @@ def _outcome(result: Inbound | list[Delivery]) -> tuple[list[Delivery], list[Bas
 def test_a_deeply_nested_market_frame_is_a_protocol_error(
     stream: str, payload: dict[str, Any]
 ) -> None:
-    proto = _stream_protocol(stream)
+    proto = stream_protocol(stream)
     hostile = _frame(stream, payload, b',"zz":' + NESTED)
     # Before the stream is bound (envelope decode), then on its bound fast path.
     for _ in range(2):
@@ -105,7 +88,7 @@ def test_no_nesting_depth_escapes_as_a_recursion_error(
     limit = sys.getrecursionlimit()
     for bound in (False, True):
         for depth in range(limit - 80, limit + 10):
-            proto = _stream_protocol(stream)
+            proto = stream_protocol(stream)
             if bound:
                 proto.receive(_frame(stream, payload), 0.0)
             nested = b"[" * depth + b"]" * depth

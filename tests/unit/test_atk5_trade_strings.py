@@ -30,10 +30,14 @@ from ccxtpro_sync._structures import Trade
 HUGE = 100_000
 
 
-def _protocol(stream: str, number: Any) -> BinanceStreamProtocol:
-    raw = {"symbol": "BTCUSDT", "status": "TRADING", "baseAsset": "BTC", "quoteAsset": "USDT",
-           "filters": []}  # fmt: skip
-    data = MarketData(Markets([parse_market(raw, "spot", number)], "spot", number=number))
+def stream_protocol(stream: str, number: Any = float, kind: str = "spot") -> BinanceStreamProtocol:
+    """A subscribed stream protocol over one BTCUSDT market of ``kind`` (spot or usdm)."""
+    raw: dict[str, Any] = {"symbol": "BTCUSDT", "status": "TRADING", "baseAsset": "BTC",
+                           "quoteAsset": "USDT", "filters": []}  # fmt: skip
+    if kind == "usdm":
+        raw.update(pair="BTCUSDT", contractType="PERPETUAL", deliveryDate=4133404800000,
+                   marginAsset="USDT")  # fmt: skip
+    data = MarketData(Markets([parse_market(raw, kind, number)], kind, number=number))
     router = RotationRouter(data, threading.Lock(), DeliveredKeys())
     raw_tap = RawTap(lambda: 1.0)
     raw_tap.enabled = False
@@ -78,7 +82,7 @@ def test_a_trade_with_a_huge_string_is_refused_and_nothing_is_kept(
     from decimal import Decimal
 
     stream = f"btcusdt@{kind}"
-    proto = _protocol(stream, Decimal if number == "decimal" else float)
+    proto = stream_protocol(stream, Decimal if number == "decimal" else float)
     good, errors = _receive(proto, stream, _payload(kind, 1))  # binds the stream
     assert [t.id for t in good] == ["1"] and not errors
     gc.collect()
@@ -100,25 +104,11 @@ def test_a_trade_with_a_huge_string_is_refused_and_nothing_is_kept(
 
 def test_binance_sized_strings_still_pass() -> None:
     stream = "btcusdt@aggTrade"
-    proto = _protocol(stream, float)
+    proto = stream_protocol(stream)
     price, qty = "1234567890.12345678", "0.00000001"
     trades, errors = _receive(proto, stream, _payload("aggTrade", 1, p=price, q=qty, nq=qty))
     assert not errors and [(t.price, t.amount) for t in trades] == [(1234567890.12345678, 1e-8)]
     assert trades[0]["info"]["nq"] == qty
-
-
-def _usdm_protocol(stream: str) -> BinanceStreamProtocol:
-    raw = {"symbol": "BTCUSDT", "status": "TRADING", "baseAsset": "BTC", "quoteAsset": "USDT",
-           "filters": [], "pair": "BTCUSDT", "contractType": "PERPETUAL",
-           "deliveryDate": 4133404800000, "marginAsset": "USDT"}  # fmt: skip
-    data = MarketData(Markets([parse_market(raw, "usdm", float)], "usdm", number=float))
-    router = RotationRouter(data, threading.Lock(), DeliveredKeys())
-    raw_tap = RawTap(lambda: 1.0)
-    raw_tap.enabled = False
-    proto = BinanceStreamProtocol("ws://a", router, raw_tap=raw_tap)
-    proto.subscribe([stream])
-    proto.on_open(0.0)
-    return proto
 
 
 def _liquidation(**fields: Any) -> dict[str, Any]:
@@ -130,7 +120,7 @@ def _liquidation(**fields: Any) -> dict[str, Any]:
 
 def test_a_liquidation_with_a_huge_string_is_refused() -> None:
     stream = "btcusdt@forceOrder"
-    proto = _usdm_protocol(stream)
+    proto = stream_protocol(stream, kind="usdm")
 
     def receive(payload: dict[str, Any]) -> tuple[list[Any], list[BaseException]]:
         frame = json.dumps({"stream": stream, "data": payload}).encode()
