@@ -60,6 +60,23 @@ class ReplacingRelay:
                 peer.answer(content, status=f"{answer.status} {answer.reason}")
 
 
+def _relayed(
+    exchange: LocalExchange, status: str, body: bytes, prefix: str = "/api/v3/order?"
+) -> tuple[Any, ReplacingRelay, dict[str, Any]]:
+    """A test account, a relay in front of the local spot REST and a client config through it."""
+    account: Any = exchange.create_test_account("ed25519")
+    host, port = exchange.urls("spot")["rest"].removeprefix("http://").split(":")
+    relay = ReplacingRelay((host, int(port)), status, body, prefix)
+    relay.api_key = account.credentials.api_key
+    config = {
+        "environment": "local",
+        "local": exchange,
+        "credentials": account.credentials,
+        "urls": {"rest": relay.server.url},
+    }
+    return account, relay, config
+
+
 @pytest.mark.parametrize(
     ("status", "body"),
     [
@@ -72,16 +89,7 @@ class ReplacingRelay:
 def test_an_unreadable_order_reply_is_resolved_to_the_placed_order(
     exchange: LocalExchange, status: str, body: bytes
 ) -> None:
-    account: Any = exchange.create_test_account("ed25519")
-    host, port = exchange.urls("spot")["rest"].removeprefix("http://").split(":")
-    relay = ReplacingRelay((host, int(port)), status, body)
-    relay.api_key = account.credentials.api_key
-    config = {
-        "environment": "local",
-        "local": exchange,
-        "credentials": account.credentials,
-        "urls": {"rest": relay.server.url},
-    }
+    account, relay, config = _relayed(exchange, status, body)
     try:
         with ccxtpro_sync.binance(config) as client:
             client.load_markets()
@@ -101,18 +109,8 @@ def test_an_unreadable_order_reply_is_resolved_to_the_placed_order(
 def test_a_market_or_account_answer_nested_too_deep_is_a_protocol_error(
     exchange: LocalExchange, call: str
 ) -> None:
-    account: Any = exchange.create_test_account("ed25519")
-    host, port = exchange.urls("spot")["rest"].removeprefix("http://").split(":")
     prefix = {"fetch_ticker": "/api/v3/ticker", "fetch_balance": "/api/v3/account"}[call]
-    nested = b'{"x":' + NESTED + b"}"
-    relay = ReplacingRelay((host, int(port)), "200 OK", nested, prefix)
-    relay.api_key = account.credentials.api_key
-    config = {
-        "environment": "local",
-        "local": exchange,
-        "credentials": account.credentials,
-        "urls": {"rest": relay.server.url},
-    }
+    _, relay, config = _relayed(exchange, "200 OK", b'{"x":' + NESTED + b"}", prefix)
     try:
         with ccxtpro_sync.binance(config) as client:
             client.load_markets()
