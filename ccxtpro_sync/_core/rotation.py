@@ -91,6 +91,8 @@ class DeliveredKeys(Generic[T]):
         self.dropped = 0
         #: Streams switched before the old connection caught up: a gap may follow.
         self.gaps = 0
+        #: Of those, the ones switched because their hold was full.
+        self.overflows = 0
 
     def source(self) -> int:
         """A number for one more connection (later connections get larger ones)."""
@@ -151,6 +153,7 @@ class DeliveredKeys(Generic[T]):
         self._holding.add(stream)
         if len(entry.held) > self._max_held:  # never unbounded: switch with a gap
             self.gaps += 1
+            self.overflows += 1
             entry.switched = True
             return self._release(stream, entry)
         return []

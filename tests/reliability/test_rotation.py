@@ -735,3 +735,92 @@ def test_a_replacement_just_behind_the_old_reader_loses_no_diff(
             assert ex.stats().rest_requests == rest_before  # no snapshot refetched
             assert client._delivered.gaps == 0
             assert recorder.duplicates() == {}
+
+
+def test_a_hold_that_overflows_switches_and_the_gap_is_repaired(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The old reader is stuck while the replacement reads on, past the bound of what it
+    may hold per stream: memory stays bounded, the stream switches to the replacement
+    at once (the old connection's backlog is dropped from then on), the switch is
+    counted and logged, and what the old connection never delivered is repaired, not
+    silently missed: the book resyncs (a gap) and the missing trades are backfilled
+    over REST, each trade id once and in order."""
+    symbols = ["BTC/USDT"]
+    bound = 8
+    with LocalExchange(seed=9, speed=10.0, auto_publish=False, rest_weight=1_000_000) as ex:
+        client = make_client(ccxtpro_sync.binance, ex)
+        client._delivered._max_held = bound
+        recorder = Recorder(unique_tickers=False)
+        gate, lagging = threading.Event(), threading.Event()
+        planner = client._planner
+        make = planner._new_connection
+        largest = [0]
+
+        def make_ahead(route: str, index: int) -> Any:
+            conn = make(route, index)
+            ready, start = conn.wait_ready, conn.start
+
+            def start_after_a_backlog() -> None:
+                # The old reader is stuck on an update of the overlap; more are published
+                # before the replacement subscribes: the old connection alone has them.
+                wait_for(lambda: ex.tick(1) or lagging.is_set(), 10, "the old reader stuck")
+                ex.tick(20)
+                start()
+
+            def ready_then_overflow(timeout: float) -> Any:
+                result = ready(timeout)
+                if gate.is_set():
+                    return result
+                keys = client._delivered
+
+                def overflowed() -> bool:
+                    ex.tick(1)
+                    with client._data_lock:  # the routers' lock
+                        held = [len(e.held) for e in keys._overlap.values()]
+                    largest[0] = max([largest[0], *held])
+                    return lagging.is_set() and keys.gaps >= 2  # both streams switched
+
+                try:
+                    wait_for(overflowed, 20, "the replacement to overflow its hold")
+                finally:
+                    gate.set()
+                return result
+
+            conn.wait_ready, conn.start = ready_then_overflow, start_after_a_backlog
+            return conn
+
+        with client, signal_logs(client) as logs:
+            client.load_markets()
+            client.on_trades(symbols, handler=recorder.trades)
+            client.on_order_book(symbols, handler=recorder.book)
+            wait_wire_matches(ex, [client])
+            wait_for(lambda: ex.tick(1) or recorder.streams_since({}, 3) >= 2, 10, "all deliver")
+            (old,) = wire_connections(client)
+            router = old.query(lambda protocol: protocol.router)
+            route = router.route
+
+            def lagging_route(stream: str, data: Any, now: float) -> Any:
+                if client._delivered.in_overlap(stream) and not gate.is_set():
+                    lagging.set()
+                    gate.wait(30)  # the old reader is stuck until the hold overflowed
+                return route(stream, data, now)
+
+            router.route = lagging_route
+            planner._new_connection = make_ahead
+            client.rotate(old.name, timeout=30)
+            assert old.finished
+            after = recorder.counts()
+            wait_for(lambda: ex.tick(1) or recorder.streams_since(after, 3) >= 2, 20, "deliver")
+            assert 0 < largest[0] <= bound  # bounded: it switched instead of growing
+            assert client._delivered.gaps == 2
+            assert "hold overflowed" in caplog.text
+            # the old connection's backlog never reached the book: it resynced once
+            resyncs = logs["order_book_resync"].payloads
+            assert [p["symbol"] for p in resyncs] == ["BTC/USDT"]
+            assert resyncs[0]["reason"].startswith("gap")
+            # the trades it never delivered were fetched: none missing, none repeated
+            assert logs["trades_backfilled"].payloads
+            assert recorder.duplicates() == {}
+            ids = recorder.keys["trades:BTC/USDT"]
+            assert ids == list(range(ids[0], ids[0] + len(ids)))
