@@ -102,11 +102,14 @@ class RotationRouter:
             # and hands the chunk's deliveries over after it (DeliveredKeys.offer).
             overflows = keys.overflows
             items = keys.offer(stream, key, tie, self.source, (data, now), batch=now)
-            if keys.overflows != overflows:
-                _overflowed(stream)
+            overflowed = keys.overflows != overflows
             if len(items) == 1:
-                return self._data.route(stream, *items[0])
-            return _merge([self._data.route(stream, d, t) for d, t in items])
+                result = self._data.route(stream, *items[0])
+            else:
+                result = _merge([self._data.route(stream, d, t) for d, t in items])
+        if overflowed:  # logged once the lock every reader shares is released
+            _overflowed(stream)
+        return result
 
     def bind(self, stream: str) -> tuple[FrameDecode, EventHandler]:
         """``stream``'s one-pass frame decoder and payload handler, for
@@ -157,11 +160,14 @@ class RotationRouter:
                 return [raw]
             overflows = keys.overflows
             items = keys.offer(stream, key, tie, self.source, (data, now), batch=now)
-            if keys.overflows != overflows:
-                _overflowed(stream)
+            overflowed = keys.overflows != overflows
             if len(items) == 1 and items[0][0] is data:
-                return self._data.route_raw(stream, data, now, raw)
-            return _merge([[raw], *(self._data.route(stream, d, t) for d, t in items)])
+                result = self._data.route_raw(stream, data, now, raw)
+            else:
+                result = _merge([[raw], *(self._data.route(stream, d, t) for d, t in items)])
+        if overflowed:
+            _overflowed(stream)
+        return result
 
     def hashes(self, stream: str) -> list[str]:
         with self._lock:
