@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import ccxtpro_sync
-from ccxtpro_sync import InvalidArgument, default_reconnect_policy, signals
+from ccxtpro_sync import InvalidArgument, WebSocketClient, default_reconnect_policy, signals
 from ccxtpro_sync._sync.placement import SUPPORTED, start_thread, thread_placement
 from ccxtpro_sync.simulator import LocalDeribit, LocalExchange
 
@@ -140,6 +140,26 @@ def test_deribit_and_adapters_take_the_option(cpu: int) -> None:
             assert set(calls.wait_more()) == {frozenset({cpu})}
             [reader] = readers("ccxtpro_sync-reader-deribit")
             assert affinity(reader) == {cpu}
+    finally:
+        exchange.close()
+
+
+def test_the_plain_websocket_client_takes_the_option(cpu: int) -> None:
+    exchange = LocalDeribit(seed=9, tick_interval=0.05).start()
+    calls = Calls()
+    try:
+        with WebSocketClient(
+            exchange.url, heartbeat="disabled", timeout=10, buffer=0, thread_affinity=cpu
+        ) as client:
+            client.on_message(calls)
+            channels = {"channels": ["ticker.BTC-PERPETUAL.100ms"]}
+            subscribe = {"jsonrpc": "2.0", "method": "public/subscribe", "params": channels}
+            assert client.request(subscribe) == channels["channels"]
+            assert client.connection.thread is not None
+            assert affinity(client.connection.thread) == {cpu}
+            assert set(calls.wait_more()) == {frozenset({cpu})}  # the notifications
+        with pytest.raises(InvalidArgument, match=r"threadAffinity.*CPU"):
+            WebSocketClient(exchange.url, thread_affinity=-1)
     finally:
         exchange.close()
 
