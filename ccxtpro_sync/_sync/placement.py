@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import operator
 import os
 import threading
 from collections.abc import Callable, Iterable
@@ -61,12 +62,18 @@ def thread_placement(value: Any, what: str = "threadAffinity") -> Placement | No
         raise InvalidArgument(
             f"{what} must be a CPU id (int) or a collection of CPU ids, not {value!r}"
         )
-    cpus = [value] if isinstance(value, int) else list(value)
-    if not cpus:
+    given = [value] if isinstance(value, int) else list(value)
+    if not given:
         raise InvalidArgument(f"{what} names no CPU; leave it out (None) to not place threads")
-    for cpu in cpus:
-        if isinstance(cpu, bool) or not isinstance(cpu, int) or cpu < 0:
+    cpus: list[int] = []
+    for cpu in given:
+        try:  # any integer type (numpy's too), never a bool or a float
+            number = -1 if isinstance(cpu, bool) else operator.index(cpu)
+        except TypeError:
+            number = -1
+        if number < 0:
             raise InvalidArgument(f"{what}: CPU ids are ints >= 0, not {cpu!r}")
+        cpus.append(number)
     if not SUPPORTED:
         raise NotSupported(f"{what}: this platform cannot place threads on CPUs (Linux only)")
     home = frozenset(os.sched_getaffinity(0))

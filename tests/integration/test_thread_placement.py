@@ -12,7 +12,14 @@ from typing import Any
 import pytest
 
 import ccxtpro_sync
-from ccxtpro_sync import InvalidArgument, WebSocketClient, default_reconnect_policy, signals
+from ccxtpro_sync import (
+    InvalidArgument,
+    NotSupported,
+    WebSocketClient,
+    default_reconnect_policy,
+    signals,
+)
+from ccxtpro_sync._sync import placement
 from ccxtpro_sync._sync.placement import SUPPORTED, start_thread, thread_placement
 from ccxtpro_sync.simulator import LocalDeribit, LocalExchange
 
@@ -231,3 +238,13 @@ def _same_affinity_after() -> Iterator[None]:
     before = allowed()
     yield
     assert allowed() == before
+
+
+def test_a_platform_without_affinity_says_so_at_construction(
+    exchange: LocalExchange, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only the platform check is replaced: no other platform can run on this machine.
+    monkeypatch.setattr(placement, "SUPPORTED", False)
+    with pytest.raises(NotSupported, match="threadAffinity"):
+        ccxtpro_sync.binance(config(exchange, threadAffinity=0))
+    ccxtpro_sync.binance(config(exchange)).close()  # without the option: nothing to say
