@@ -56,6 +56,7 @@ __all__ = [
     "STALE_MARGIN_MS",
     "Action",
     "SentOrder",
+    "check_answer",
     "is_unknown_outcome",
     "resolve",
 ]
@@ -97,6 +98,29 @@ def is_unknown_outcome(error: BaseException) -> bool:
     if isinstance(error, ConnectionClosed | RequestTimeout | ProtocolError):
         return True
     return isinstance(error, ExchangeNotAvailable)
+
+
+def _same_id(got: str | None, sent: str) -> bool:
+    # Binance reads an order id as a number: "0123" names order 123
+    if got == sent:
+        return True
+    return got is not None and got.isdigit() and sent.isdigit() and int(got) == int(sent)
+
+
+def check_answer(order: Order, client_id: str | None, order_id: str | None) -> Order:
+    """``order`` if it is the one a request named (by ``client_id`` and/or ``order_id``).
+
+    A success reply that names another order (a reply meant for another request, a
+    replayed one) says nothing about this request: ``ProtocolError``, an unknown
+    outcome, which is resolved by looking the order up rather than guessed.
+    """
+    if client_id is not None and order.clientOrderId != client_id:
+        raise ProtocolError(
+            f"the order reply names clientOrderId {order.clientOrderId!r}, not {client_id!r}"
+        )
+    if order_id is not None and not _same_id(order.id, order_id):
+        raise ProtocolError(f"the order reply names orderId {order.id!r}, not {order_id!r}")
+    return order
 
 
 def _unknown(sent: SentOrder, why: str, cause: BaseException | None) -> OrderStatusUnknown:

@@ -29,6 +29,7 @@ from .order_outcome import (
     STALE_MARGIN_MS,
     Action,
     SentOrder,
+    check_answer,
     is_unknown_outcome,
     resolve,
 )
@@ -132,7 +133,7 @@ class BinanceRestTrading(BaseClient):
                 recv_window=self._recv_window,
                 timeout=max(0.001, deadline - time.monotonic()),  # the caller's, not the client's
             )
-            return self._rest_order(market, body)
+            return check_answer(self._rest_order(market, body), client_id, order_id)
         except CcxtproSyncError as error:
             if not is_unknown_outcome(error):
                 raise
@@ -150,7 +151,8 @@ class BinanceRestTrading(BaseClient):
         ref = {"clientOrderId": client_id} if client_id is not None else None
 
         def query(remaining: float) -> Order:
-            return self.fetch_order(order_id or "0", market.symbol, ref, timeout=remaining)
+            found = self.fetch_order(order_id or "0", market.symbol, ref, timeout=remaining)
+            return check_answer(found, client_id, order_id)  # another order: look again
 
         return resolve(sent, query, self._server_ms, deadline, cause, closed=lambda: self._closed)
 
