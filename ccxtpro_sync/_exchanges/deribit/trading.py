@@ -18,7 +18,13 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..._arguments import check_limit, check_params, check_since
-from ..._exceptions import ClientClosed, NetworkError, OrderStatusUnknown, ProtocolError
+from ..._exceptions import (
+    CcxtproSyncError,
+    ClientClosed,
+    NetworkError,
+    OrderStatusUnknown,
+    ProtocolError,
+)
 from ..._structures import Balances, Market, Order, Position, Trade
 from .markets import SETTLE_CURRENCIES, DeribitMarkets
 from .order_lookup import (
@@ -60,6 +66,28 @@ __all__ = ["DeribitTrading"]
 
 #: Pause between two label lookups while the outcome is still open.
 _LOOKUP_PAUSE = 0.25
+
+
+def _read_order(
+    read: Callable[[], Order], *, label: str | None = None, order_id: str | None = None
+) -> Order:
+    """The order an order request's reply gives, if it is the one the request named.
+
+    The request was acted on (a reply came), so a reply that cannot be read, or that
+    names another order (a reply meant for another request), leaves its outcome
+    unknown: ``ProtocolError``, which the caller resolves like a lost reply.
+    """
+    try:
+        order = read()
+    except (CcxtproSyncError, LookupError, TypeError, ValueError, ArithmeticError) as error:
+        raise ProtocolError(f"deribit order reply cannot be read: {error}") from error
+    if label is not None and order.clientOrderId != label:
+        raise ProtocolError(
+            f"deribit order reply names label {order.clientOrderId!r}, not {label!r}"
+        )
+    if order_id is not None and order.id != order_id:
+        raise ProtocolError(f"deribit order reply names order {order.id!r}, not {order_id!r}")
+    return order
 
 
 class DeribitTrading:
@@ -117,12 +145,13 @@ class DeribitTrading:
         with_deadline(request, self._server_now_ms(seconds))
         try:
             result = self.request(request.method, request.params, timeout=seconds)
+            return _read_order(
+                lambda: parse_order_result(result, self._loaded_markets())[0], label=request.label
+            )
         except ClientClosed:
             raise
-        except NetworkError:
+        except NetworkError:  # ProtocolError included: the reply could not be read
             return self._resolve_lost(request, market, seconds)
-        order, _ = parse_order_result(result, self._loaded_markets())
-        return order
 
     def _resolve_lost(self, request: OrderRequest, market: Market, seconds: float) -> Order:
         method, params = lookup_request(request, market)
@@ -210,9 +239,12 @@ class DeribitTrading:
         with_deadline(OrderRequest("private/edit", edit, ""), self._server_now_ms(seconds))
         try:
             result = self.request("private/edit", edit, timeout=seconds)
+            return _read_order(
+                lambda: parse_order_result(result, self._loaded_markets())[0], order_id=str(id)
+            )
         except ClientClosed:
             raise
-        except NetworkError:
+        except NetworkError:  # ProtocolError included: the reply could not be read
             number = self._loaded_markets().number
             resolve = self._by_state(
                 id, lambda found, market, now: resolve_edit(found, edit, market, now, number)
@@ -227,8 +259,6 @@ class DeribitTrading:
                 action="edit",
                 order_id=id,
             )
-        order, _ = parse_order_result(result, self._loaded_markets())
-        return order
 
     def cancel_order_ws(
         self,
@@ -245,9 +275,12 @@ class DeribitTrading:
         stale_at = self._server_now_ms(seconds) + DEFAULT_VALID_FOR_MS + STALE_MARGIN_MS
         try:
             result = self.request("private/cancel", cancel_params(id), timeout=seconds)
+            return _read_order(
+                lambda: parse_orders(result, self._loaded_markets())[0], order_id=str(id)
+            )
         except ClientClosed:
             raise
-        except NetworkError:
+        except NetworkError:  # ProtocolError included: the reply could not be read
             number = self._loaded_markets().number
             resolve = self._by_state(
                 id,
@@ -263,7 +296,6 @@ class DeribitTrading:
                 action="cancel",
                 order_id=id,
             )
-        return parse_orders(result, self._loaded_markets())[0]
 
     def cancel_all_orders_ws(
         self, symbol: str | None = None, *, timeout: float | None = None
