@@ -9,7 +9,8 @@ could place a second order, so instead the client looks the order up by its
 client order id and decides:
 
 * **place** (and cancel-replace's new order): the order exists → it is
-  returned. It does not exist → look again until the request has gone
+  returned (unless it was created before the request left: a reused client
+  order id names an older order, which is not the outcome). It does not exist → look again until the request has gone
   *stale*: its ``timestamp`` + ``recvWindow`` (+ a margin for our estimate of
   the server's clock) has passed on the server's clock. Binance rejects a
   request that reaches it after that (``-1021``), so a request still in flight
@@ -82,6 +83,9 @@ class SentOrder:
     #: Server time (ms) after which the request can no longer execute.
     stale_at_ms: float
     order_id: str | None = None
+    #: Server time (ms) at which the request was built (None: not known). An order
+    #: created before it (a reused client order id) cannot be this request's outcome.
+    sent_at_ms: float | None = None
 
     def label(self) -> str:
         if self.client_order_id is not None:
@@ -121,6 +125,14 @@ def check_answer(order: Order, client_id: str | None, order_id: str | None) -> O
     if order_id is not None and not _same_id(order.id, order_id):
         raise ProtocolError(f"the order reply names orderId {order.id!r}, not {order_id!r}")
     return order
+
+
+def _older(order: Order, sent: SentOrder) -> bool:
+    """Whether ``order`` was created before ``sent`` was built (with the margin for
+    our estimate of the server's clock), so it is another order with the same id."""
+    if sent.sent_at_ms is None or order.timestamp is None:
+        return False
+    return order.timestamp < sent.sent_at_ms - STALE_MARGIN_MS
 
 
 def _unknown(sent: SentOrder, why: str, cause: BaseException | None) -> OrderStatusUnknown:
@@ -192,6 +204,10 @@ def resolve(
             if sent.action == "cancel":
                 if order.status != "open":
                     return order
+                if stale:
+                    raise _not_executed(sent)
+            elif not same_order and _older(order, sent):
+                # an earlier order that carries the same client order id: not ours
                 if stale:
                     raise _not_executed(sent)
             elif not same_order or stale:

@@ -471,6 +471,7 @@ class BinancePrivate:
             client_id,
             built_at[0] + window + STALE_MARGIN_MS,
             order_id,
+            sent_at_ms=built_at[0],
         )
         _log.warning("%s: %s outcome unknown (%s); resolving", self.host.name, action, cause)
         if isinstance(cause, ClientClosed) and self.host.closed:
