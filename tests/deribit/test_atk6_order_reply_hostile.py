@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from ccxtpro_sync import DeribitClient
+from ccxtpro_sync import DeribitClient, OrderNotPlaced
 from ccxtpro_sync.simulator import LocalDeribit
 
 from .wire import WireProxy
@@ -101,3 +101,25 @@ def test_an_unreadable_or_foreign_edit_reply_is_resolved_by_the_order_state(
     assert edited.id == order.id and edited.amount == 20 and edited.price == 40500
     assert _sent(proxy).count("private/edit") == 1
     assert "private/get_order_state" in _sent(proxy)
+
+
+def test_a_lost_reply_is_not_resolved_to_an_older_order_with_the_same_label(
+    ex: LocalDeribit, proxy: WireProxy, client: DeribitClient
+) -> None:
+    """A careless caller reuses a label: the first order, placed a minute ago, was
+    cancelled; the second request never reaches the exchange and its reply is lost.
+    The label's one order is the first one, which is not this request's outcome."""
+    first = client.create_order_ws(PERP, "limit", "buy", 10, 40000, {"clientOrderId": "again"})
+    client.cancel_order_ws(first.id, PERP)
+    held = ex.account().orders[first.id]
+
+    def date_back() -> None:  # on the exchange's thread; no test waits for a clock
+        held.created -= 60_000
+
+    ex.server.call(date_back)
+    proxy.cut = ("private/buy", False)  # never reaches the exchange
+    with pytest.raises(OrderNotPlaced) as caught:
+        client.create_order_ws(PERP, "limit", "buy", 20, 40000, {"clientOrderId": "again"})
+    assert caught.value.client_order_id == "again"
+    assert client.fetch_open_orders_ws(PERP) == []
+    assert _sent(proxy).count("private/buy") == 2  # the first order and this one, once

@@ -142,7 +142,8 @@ class DeribitTrading:
         market = self.market(symbol)
         request = create_order_request(market, type, side, amount, price, params)
         seconds = self._timeout(timeout)
-        with_deadline(request, self._server_now_ms(seconds))
+        sent_at_ms = self._server_now_ms(seconds)
+        with_deadline(request, sent_at_ms)
         try:
             result = self.request(request.method, request.params, timeout=seconds)
             return _read_order(
@@ -151,14 +152,16 @@ class DeribitTrading:
         except ClientClosed:
             raise
         except NetworkError:  # ProtocolError included: the reply could not be read
-            return self._resolve_lost(request, market, seconds)
+            return self._resolve_lost(request, market, seconds, sent_at_ms)
 
-    def _resolve_lost(self, request: OrderRequest, market: Market, seconds: float) -> Order:
+    def _resolve_lost(
+        self, request: OrderRequest, market: Market, seconds: float, sent_at_ms: int
+    ) -> Order:
         method, params = lookup_request(request, market)
         number = self._loaded_markets().number
 
         def resolve(found: Any, now_ms: int) -> Order | None:
-            return resolve_create(found, request, market, now_ms, number)
+            return resolve_create(found, request, market, now_ms, number, sent_at_ms=sent_at_ms)
 
         return self._resolve_loop(
             method, params, resolve, seconds, label=request.label, symbol=market.symbol
