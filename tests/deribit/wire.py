@@ -97,13 +97,14 @@ class WireProxy:
 
                 async def down() -> None:
                     async for message in upstream:
+                        out = message
                         if rewrites:
                             answer = json.loads(message)
                             rewrite = rewrites.pop(answer.get("id"), None)
                             if rewrite is not None and "result" in answer:
                                 answer["result"] = rewrite(answer["result"])
-                                message = json.dumps(answer)
-                        await client.send(message)
+                                out = json.dumps(answer)
+                        await client.send(out)
 
                 tasks = [asyncio.create_task(up()), asyncio.create_task(down())]
                 with contextlib.suppress(ConnectionClosed):

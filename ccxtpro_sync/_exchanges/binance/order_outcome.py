@@ -10,9 +10,10 @@ client order id and decides:
 
 * **place** (and cancel-replace's new order): the order exists → it is
   returned (unless it was created before the request left: a reused client
-  order id names an older order, which is not the outcome). It does not exist → look again until the request has gone
-  *stale*: its ``timestamp`` + ``recvWindow`` (+ a margin for our estimate of
-  the server's clock) has passed on the server's clock. Binance rejects a
+  order id names an older order, which is not the outcome). It does not
+  exist → look again until the request has gone *stale*: its ``timestamp``
+  + ``recvWindow`` (+ a margin for our estimate of the server's clock) has
+  passed on the server's clock. Binance rejects a
   request that reaches it after that (``-1021``), so a request still in flight
   somewhere can no longer execute, and "not found" is final →
   ``OrderNotPlaced``. "Not found" before that instant proves nothing: the
