@@ -276,7 +276,7 @@ def frame_case(seed: int) -> tuple[bytes, list[int], int]:
         cuts = list(range(1, len(stream)))  # every byte its own read
     else:
         cuts = sorted(rng.randrange(0, len(stream) + 1) for _ in range(rng.randrange(0, 8)))
-    limit = rng.choice([125, 126, 200, 1000, 65535, 65536, frames.DEFAULT_MAX_MESSAGE])
+    limit = rng.choice([125, 126, 200, 1000, 65535, 65536, frames.DEFAULT_MAX_MESSAGE, 2**70])
     return stream, cuts, limit
 
 
@@ -308,7 +308,7 @@ def scan_direct(scan: frames.TextScan, seed: int) -> None:
     buffer = frame_case(seed)[0]
     for _ in range(8):
         pos = rng.randrange(0, len(buffer) + 1)
-        limit = rng.choice([-1, 0, 125, 65535, 2**62])
+        limit = rng.choice([-1, 0, 125, 65535, 2**62, 2**70])
         out: list[tuple[int, bytes]] = []
         end = scan(buffer, pos, limit, out)
         assert pos <= end <= len(buffer)

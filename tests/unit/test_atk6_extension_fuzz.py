@@ -90,3 +90,19 @@ def test_a_view_is_copied_before_a_key_s_negation_can_change_the_side(c: ModuleT
 def test_a_view_count_that_is_not_an_index_is_the_same_type_error(c: ModuleType, n: Any) -> None:
     keys, amounts = [1.0, 2.0], [3.0, 4.0]
     assert _view(c, keys, amounts, n, False) == _view(_book_levels_py, keys, amounts, n, False)
+
+
+@pytest.mark.skipif(COMPILED_SCAN is None, reason="_frame_scan was not built")
+@pytest.mark.parametrize("limit", [2**63, 2**70, 10**30])
+def test_a_message_limit_past_the_machine_size_limits_nothing_in_either_parser(limit: int) -> None:
+    """``maxMessageSize`` set huge ("no limit"): the compiled scan raised OverflowError
+    on every frame, which the Python parser never did."""
+    stream = b"\x81\x05hello" + b"\x81\x7e\x00\x80" + b"x" * 128
+    got = []
+    for scan in (COMPILED_SCAN, None):
+        saved, frames.text_scan = frames.text_scan, scan
+        try:
+            got.append(frames.FrameParser(max_message=limit).feed(stream))
+        finally:
+            frames.text_scan = saved
+    assert got[0] == got[1] == [(1, b"hello"), (1, b"x" * 128)]
