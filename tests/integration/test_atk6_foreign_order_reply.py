@@ -87,3 +87,18 @@ def test_a_futures_amend_answered_with_another_order_is_resolved_to_the_amended_
     assert amended.id == placed.id and amended.clientOrderId == placed.clientOrderId
     assert amended.amount == 0.02
     assert exchange.faults.orders.hits == {"order.modify": 1}
+
+
+def test_an_order_amended_in_place_reports_its_new_amount_and_cost(
+    exchange: LocalExchange, account: Any
+) -> None:
+    """Spot ``order.amend.keepPriority`` nests the order under ``amendedOrder`` with
+    Binance's ``qty`` and ``cumulativeQuoteQty`` spellings: the amended order came
+    back with no amount (and no cost) at all."""
+    with client_for(exchange, account) as client:
+        price = far_price(client, SPOT)
+        placed = client.create_order_ws(SPOT, "limit", "buy", 0.02, price)
+        amended = client.edit_order_ws(placed.id, SPOT, "limit", "buy", 0.01, None, timeout=TIMEOUT)
+    assert amended.id == placed.id and amended.status == "open"
+    assert amended.amount == 0.01 and amended.filled == 0 and amended.remaining == 0.01
+    assert amended.cost == 0
