@@ -123,3 +123,18 @@ def test_a_lost_reply_is_not_resolved_to_an_older_order_with_the_same_label(
     assert caught.value.client_order_id == "again"
     assert client.fetch_open_orders_ws(PERP) == []
     assert _sent(proxy).count("private/buy") == 2  # the first order and this one, once
+
+
+def test_a_look_up_naming_an_unknown_instrument_is_asked_again_not_raised(
+    ex: LocalDeribit, proxy: WireProxy, client: DeribitClient
+) -> None:
+    """The cancel's reply is lost and the first look-up names an instrument the client
+    does not know: that look-up says nothing (it raised ``BadSymbol`` at the caller, as
+    if the symbol were wrong); the next one finds the cancelled order."""
+    order = client.create_order_ws(PERP, "limit", "buy", 10, 40000, {"clientOrderId": "c-9"})
+    proxy.cut = ("private/cancel", True)  # executed, the reply is lost
+    proxy.reply = ("private/get_order_state", GARBLED["unknown-instrument"])
+    cancelled = client.cancel_order_ws(order.id, PERP)
+    assert cancelled.id == order.id and cancelled.status == "canceled"
+    assert _sent(proxy).count("private/cancel") == 1
+    assert _sent(proxy).count("private/get_order_state") >= 2

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..._arguments import check_limit, check_params, check_since
 from ..._exceptions import (
+    BadSymbol,
     CcxtproSyncError,
     ClientClosed,
     NetworkError,
@@ -217,7 +218,11 @@ class DeribitTrading:
             name = found.get("instrument_name") if isinstance(found, dict) else None
             if not isinstance(name, str):
                 raise ProtocolError("deribit get_order_state result has no instrument_name")
-            return resolve(found, markets.by_id(name), now_ms)
+            try:
+                market = markets.by_id(name)
+            except BadSymbol as error:  # a look-up that says nothing: ask again
+                raise ProtocolError(f"deribit get_order_state names {name[:40]!r}") from error
+            return resolve(found, market, now_ms)
 
         return run
 
