@@ -12,12 +12,13 @@ caller's.
 from __future__ import annotations
 
 import copy
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from ccxtpro_sync import DeribitClient, OrderNotPlaced
+from ccxtpro_sync import DeribitClient, OrderNotPlaced, OrderStatusUnknown
 from ccxtpro_sync.simulator import LocalDeribit
 
 from .wire import WireProxy
@@ -138,3 +139,42 @@ def test_a_look_up_naming_an_unknown_instrument_is_asked_again_not_raised(
     assert cancelled.id == order.id and cancelled.status == "canceled"
     assert _sent(proxy).count("private/cancel") == 1
     assert _sent(proxy).count("private/get_order_state") >= 2
+
+
+@pytest.mark.parametrize("action", ["create", "cancel", "edit"])
+def test_close_while_an_order_request_is_out_is_status_unknown(
+    ex: LocalDeribit, proxy: WireProxy, client: DeribitClient, action: str
+) -> None:
+    """``close()`` from another thread while the request is out (the exchange has not
+    answered): its outcome is unknown, reported as ``OrderStatusUnknown`` like a lost
+    reply that could not be resolved, not as ``ClientClosed`` (a ``NetworkError``,
+    which a caller's retry-on-network-error policy would send again)."""
+    order = client.create_order_ws(PERP, "limit", "buy", 10, 40000, {"clientOrderId": "k-1"})
+    method = {"create": "private/buy", "cancel": "private/cancel", "edit": "private/edit"}[action]
+    calls = {
+        "create": lambda: client.create_order_ws(
+            PERP, "limit", "buy", 10, 40000, {"clientOrderId": "k-2"}
+        ),
+        "cancel": lambda: client.cancel_order_ws(order.id, PERP),
+        "edit": lambda: client.edit_order_ws(order.id, PERP, "limit", "buy", 20, 40500),
+    }
+    caught: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            calls[action]()
+        except BaseException as error:  # handed to the test thread
+            caught.append(error)
+
+    before = _sent(proxy).count(method)
+    proxy.mute.set()  # the request is recorded, not forwarded: no reply comes
+    worker = threading.Thread(target=run)
+    worker.start()
+    proxy.wait(lambda p: _sent(p).count(method) > before)
+    client.close()
+    worker.join(10)
+    assert not worker.is_alive()
+    [error] = caught
+    assert isinstance(error, OrderStatusUnknown), repr(error)
+    assert error.action == action
+    assert _sent(proxy).count(method) == before + 1

@@ -91,6 +91,21 @@ def _read_order(
     return order
 
 
+def _closed_unknown(
+    cause: ClientClosed, action: str, symbol: str, label: str | None, order_id: str | None = None
+) -> OrderStatusUnknown:
+    """``close()`` ended an order request that had left: its outcome is unknown."""
+    return OrderStatusUnknown(
+        f"deribit {action} of order {order_id or label!r}: the client was closed before "
+        "the reply came; look the order up before doing anything else",
+        client_order_id=label,
+        symbol=symbol,
+        action=action,
+        cause=cause,
+        order_id=order_id,
+    )
+
+
 class DeribitTrading:
     """Mixin of the Deribit client (listed after ``AdapterClient`` in its bases)."""
 
@@ -145,13 +160,16 @@ class DeribitTrading:
         seconds = self._timeout(timeout)
         sent_at_ms = self._server_now_ms(seconds)
         with_deadline(request, sent_at_ms)
+        closed = self._closed_event.is_set()  # then the request is never sent
         try:
             result = self.request(request.method, request.params, timeout=seconds)
             return _read_order(
                 lambda: parse_order_result(result, self._loaded_markets())[0], label=request.label
             )
-        except ClientClosed:
-            raise
+        except ClientClosed as error:
+            if closed:
+                raise
+            raise _closed_unknown(error, "create", market.symbol, request.label) from error
         except NetworkError:  # ProtocolError included: the reply could not be read
             return self._resolve_lost(request, market, seconds, sent_at_ms)
 
@@ -245,13 +263,16 @@ class DeribitTrading:
         edit = edit_order_params(id, amount, price, params)
         seconds = self._timeout(timeout)
         with_deadline(OrderRequest("private/edit", edit, ""), self._server_now_ms(seconds))
+        closed = self._closed_event.is_set()  # then the request is never sent
         try:
             result = self.request("private/edit", edit, timeout=seconds)
             return _read_order(
                 lambda: parse_order_result(result, self._loaded_markets())[0], order_id=str(id)
             )
-        except ClientClosed:
-            raise
+        except ClientClosed as error:
+            if closed:
+                raise
+            raise _closed_unknown(error, "edit", symbol or "", None, str(id)) from error
         except NetworkError:  # ProtocolError included: the reply could not be read
             number = self._loaded_markets().number
             resolve = self._by_state(
@@ -281,13 +302,16 @@ class DeribitTrading:
         request went stale, or ``OrderStatusUnknown``; the cancel is never sent again."""
         seconds = self._timeout(timeout)
         stale_at = self._server_now_ms(seconds) + DEFAULT_VALID_FOR_MS + STALE_MARGIN_MS
+        closed = self._closed_event.is_set()  # then the request is never sent
         try:
             result = self.request("private/cancel", cancel_params(id), timeout=seconds)
             return _read_order(
                 lambda: parse_orders(result, self._loaded_markets())[0], order_id=str(id)
             )
-        except ClientClosed:
-            raise
+        except ClientClosed as error:
+            if closed:
+                raise
+            raise _closed_unknown(error, "cancel", symbol or "", None, str(id)) from error
         except NetworkError:  # ProtocolError included: the reply could not be read
             number = self._loaded_markets().number
             resolve = self._by_state(
