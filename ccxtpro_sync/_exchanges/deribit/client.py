@@ -148,6 +148,7 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
             lambda: DeribitAdapter(self._settings),
             reconnect=reconnect,
             timeout=float(settings.get("timeout", 10.0)),
+            connect_timeout=float(settings.get("timeout", 10.0)),  # as Binance's clients
             name="deribit",
         )
         # Book resyncs become signals on the dispatcher thread (no library lock held).
