@@ -24,7 +24,7 @@ from tenacity import Retrying
 from ..._arguments import check_limit, check_since
 from ..._core.cache import DEFAULT_LIMIT
 from ..._core.events import Delivery, Policy, RawMessage
-from ..._exceptions import BadRequest, ExchangeError, InvalidArgument, NetworkError
+from ..._exceptions import BadRequest, ExchangeError, InvalidArgument, NetworkError, ProtocolError
 from ..._numbers import NumberConverter
 from ..._orderbook import OrderBook
 from ..._signals import send, signals
@@ -179,10 +179,12 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
         except urllib.error.HTTPError as exc:
             try:
                 body = json.loads(exc.read())
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise ExchangeError(f"deribit {method}: HTTP {exc.code}") from None
         except (OSError, ValueError) as exc:
             raise NetworkError(f"deribit {method}: {type(exc).__name__}") from exc
+        except RecursionError:  # json's answer to a value nested deeper than it recurses
+            raise ProtocolError(f"deribit {method}: answer nested too deeply") from None
         error = body.get("error") if isinstance(body, dict) else None
         if error:
             raise deribit_error(error.get("code", 0), error.get("message", ""), error.get("data"))
