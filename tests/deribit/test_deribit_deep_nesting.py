@@ -10,7 +10,7 @@ a REST answer is a typed error."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -18,7 +18,7 @@ from ccxtpro_sync import DeribitClient, NetworkError, ProtocolError, deribit
 from ccxtpro_sync._exchanges.deribit.rpc import decode_frame
 from ccxtpro_sync.simulator import LocalDeribit
 
-from ..reliability.test_rest_hostile import Handler, Peer, Scripted, scripted  # noqa: F401
+from ..reliability.test_rest_hostile import Peer, Scripted
 from .test_deribit_session import make
 from .wire import WireProxy
 
@@ -70,14 +70,12 @@ def test_an_order_reply_nested_too_deep_is_resolved_by_label_never_resent(
         client.close()
 
 
-def test_a_rest_answer_nested_too_deep_is_a_typed_error(
-    ex: LocalDeribit, scripted: Callable[[Handler], Scripted]
-) -> None:
+def test_a_rest_answer_nested_too_deep_is_a_typed_error(ex: LocalDeribit) -> None:
     def handler(peer: Peer) -> None:
         while peer.request() is not None:
             peer.answer(b'{"jsonrpc":"2.0","result":' + NESTED + b"}")
 
-    server = scripted(handler)
+    server = Scripted(handler)
     client: DeribitClient = deribit(
         {"environment": "local", "local": ex, "urls": {"rest": server.url}, "timeout": 5.0}
     )
@@ -88,3 +86,4 @@ def test_a_rest_answer_nested_too_deep_is_a_typed_error(
         assert server.seen  # the answer came from the hostile server
     finally:
         client.close()
+        server.close()

@@ -562,3 +562,5 @@ def _json(body: bytes, path: str) -> Any:
         return msgspec.json.decode(body)
     except msgspec.DecodeError as error:
         raise ProtocolError(f"{path}: response is not JSON: {error}") from error
+    except RecursionError:  # msgspec's answer to a value nested deeper than it recurses
+        raise ProtocolError(f"{path}: response is nested too deeply") from None
