@@ -1,6 +1,6 @@
 """Values nested deeper than the JSON decoders recurse, at the decoders the first round
-left open: Binance REST answers decoded whole (listenKey, ``get_json``), the plain
-``WebSocketClient``, and the adapter seam.
+left open: Binance REST answers decoded whole (listenKey, ``get_json``), payloads
+replayed from a raw log, the plain ``WebSocketClient``, and the adapter seam.
 
 msgspec and ``json`` refuse such a value with ``RecursionError``, not with their own
 decode errors, so it escaped untyped: from a REST call to its caller, and from a
@@ -17,10 +17,13 @@ from typing import Any
 import pytest
 from websockets.asyncio.server import ServerConnection
 
-from ccxtpro_sync import CcxtproSyncError, ProtocolError, WebSocketClient
+import ccxtpro_sync
+from ccxtpro_sync import CcxtproSyncError, ProtocolError, RawMessage, WebSocketClient
 from ccxtpro_sync._credentials import Credentials
 from ccxtpro_sync._exchanges.binance.rest import BinanceRest
+from ccxtpro_sync._exchanges.binance.stream_protocol import SNAPSHOT_CHANNEL
 from ccxtpro_sync.adapters import AdapterProtocol
+from ccxtpro_sync.simulator import LocalExchange
 
 from ..plain.servers import LocalServer
 from ..plain.test_custom_adapter import example
@@ -91,3 +94,18 @@ def test_the_seam_types_a_recursion_error_its_adapter_let_through() -> None:
     result = protocol.receive(NESTED, 1.0)
     assert not isinstance(result, list)
     assert [type(e) for e in result.errors] == [ProtocolError]
+
+
+@pytest.mark.parametrize("channel", ["btcusdt@ticker", f"{SNAPSHOT_CHANNEL}btcusdt@1000"])
+def test_a_nested_payload_in_a_raw_log_replays_as_a_protocol_error(
+    exchange: LocalExchange, channel: str
+) -> None:
+    """A replayed payload (a recorded stream payload, a recorded depth snapshot) goes
+    through the same decoders as a live one, outside the stream protocol's guard."""
+    payload = b'{"e":"24hrTicker","lastUpdateId":1,"x":' + NESTED + b"}"
+    diff = b'{"e":"depthUpdate","E":1,"s":"BTCUSDT","U":1,"u":2,"b":[],"a":[]}'
+    log = [RawMessage("spot", "btcusdt@depth@100ms", diff, 0.5)]  # the book the snapshot is for
+    with ccxtpro_sync.binance({"environment": "local", "local": exchange}) as client:
+        client.load_markets()
+        with pytest.raises(ProtocolError):
+            client.replay([*log, RawMessage("spot", channel, payload, 1.0)])

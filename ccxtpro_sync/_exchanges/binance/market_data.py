@@ -809,6 +809,7 @@ def _candle_key(candle: OHLCV) -> int:
 def _decode(decode: Callable[[msgspec.Raw], Any], data: msgspec.Raw) -> Any:
     try:
         return decode(data)
-    except (msgspec.ValidationError, msgspec.DecodeError) as error:
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as error:
+        # (RecursionError: a value nested deeper than msgspec recurses)
         excerpt = bytes(data)[:200].decode("utf-8", "replace")
         raise ProtocolError(f"malformed Binance payload ({error}): {excerpt}") from error
