@@ -109,3 +109,19 @@ def test_websocket_client_close_cuts_a_hanging_connect(hole: tuple[str, int]) ->
     thread, errors = blocked(lambda: client.request({"method": "ping"}))
     close_promptly(client, port, thread)
     assert len(errors) == 1 and isinstance(errors[0], ClientClosed), errors
+
+
+def test_deribit_close_cuts_a_hanging_rest_connect(hole: tuple[str, int]) -> None:
+    host, port = hole
+    with LocalDeribit(seed=3, auto_publish=False) as ex:
+        client = deribit(
+            {
+                "environment": "local",
+                "local": ex,
+                "urls": {"rest": f"http://{host}:{port}"},
+                "timeout": CONNECT_TIMEOUT,
+            }
+        )
+        thread, errors = blocked(client.load_markets)  # get_instruments, as a first watch does
+        close_promptly(client, port, thread)
+    assert len(errors) == 1 and isinstance(errors[0], ClientClosed), errors
