@@ -35,6 +35,11 @@ class WireProxy:
         #: ``(method, seconds)``: the next client frame calling ``method`` reaches the
         #: exchange that much later (injected latency, e.g. a slow login).
         self.delay: tuple[str, float] | None = None
+        #: ``(method, body)``: the reply to the next client frame calling ``method``
+        #: reaches the client as ``body`` instead (a hostile reply); set when replaced.
+        self.replace: tuple[str, bytes] | None = None
+        self.replaced = threading.Event()
+        self._replacing: dict[Any, bytes] = {}
         self.cond = threading.Condition()
         self._loop = asyncio.new_event_loop()
         self._clients: set[ServerConnection] = set()
@@ -85,6 +90,10 @@ class WireProxy:
                         if reply is not None and frame.get("method") == reply[0]:
                             self.reply = None
                             rewrites[frame.get("id")] = reply[1]
+                        replace = self.replace
+                        if replace is not None and frame.get("method") == replace[0]:
+                            self.replace = None
+                            self._replacing[frame.get("id")] = replace[1]
                         cut = self.cut
                         if cut is not None and frame.get("method") == cut[0]:
                             self.cut = None
@@ -97,6 +106,12 @@ class WireProxy:
 
                 async def down() -> None:
                     async for message in upstream:
+                        if self._replacing:
+                            body = self._replacing.pop(json.loads(message).get("id"), None)
+                            if body is not None:
+                                self.replaced.set()
+                                await client.send(body.decode())
+                                continue
                         out = message
                         if rewrites:
                             answer = json.loads(message)
