@@ -202,6 +202,7 @@ class DeribitTrading:
         caller's time is up: ``OrderStatusUnknown``. Never re-sends the order request."""
         budget = seconds + (DEFAULT_VALID_FOR_MS + STALE_MARGIN_MS) / 1000 + 1.0
         deadline = time.monotonic() + budget
+        closed: ClientClosed | None = None
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or self._closed_event.is_set():
@@ -209,21 +210,24 @@ class DeribitTrading:
             try:
                 found = self.request(method, params, timeout=remaining)
                 order = resolve(found, self._server_now_ms(remaining))
-            except ClientClosed:
-                raise
+            except ClientClosed as error:  # the outcome stays unknown, not retryable
+                closed = error
+                break
             except NetworkError:
                 order = None  # reconnecting: pause, then ask again while time is left
             if order is not None:
                 return order
             if self._closed_event.wait(min(_LOOKUP_PAUSE, max(remaining, 0.0))):
                 break
+        why = "the client was closed" if self._closed_event.is_set() else "time ran out"
         raise OrderStatusUnknown(
             f"deribit {action} of order {order_id or label!r}: the reply was lost and the "
-            "lookup did not finish in time; look the order up before doing anything else",
+            f"lookup did not finish ({why}); look the order up before doing anything else",
             client_order_id=label,
             symbol=symbol,
             action=action,
             order_id=order_id,
+            cause=closed,
         )
 
     def _by_state(
