@@ -59,7 +59,7 @@ def test_close_while_a_lost_reply_is_looked_up_is_status_unknown(
             caught.append(error)
 
     proxy.cut = (method, True)  # executed, the reply is lost
-    proxy.delay = (lookup, 30.0)  # the look-up is out and stays unanswered
+    proxy.delay = (lookup, 5.0)  # the look-up is out, unanswered until after close()
     worker = threading.Thread(target=run)
     worker.start()
     proxy.wait(lambda p: lookup in _sent(p))
