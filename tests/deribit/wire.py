@@ -35,6 +35,11 @@ class WireProxy:
         #: ``(method, seconds)``: the next client frame calling ``method`` reaches the
         #: exchange that much later (injected latency, e.g. a slow login).
         self.delay: tuple[str, float] | None = None
+        #: ``(method, seconds)``: the reply to the next client frame calling ``method``
+        #: reaches the client that much later (it was answered; it is slow to arrive).
+        #: ``held`` counts the replies held so far.
+        self.hold: tuple[str, float] | None = None
+        self.held = 0
         self.cond = threading.Condition()
         self._loop = asyncio.new_event_loop()
         self._clients: set[ServerConnection] = set()
@@ -64,6 +69,7 @@ class WireProxy:
             return
         frames: list[dict[str, Any]] = []
         rewrites: dict[Any, Callable[[Any], Any]] = {}  # by request id
+        holds: dict[Any, float] = {}  # by request id
         with self.cond:
             self.sessions.append(frames)
             self.cond.notify_all()
@@ -81,6 +87,10 @@ class WireProxy:
                         if delay is not None and frame.get("method") == delay[0]:
                             self.delay = None
                             await asyncio.sleep(delay[1])
+                        hold = self.hold
+                        if hold is not None and frame.get("method") == hold[0]:
+                            self.hold = None
+                            holds[frame.get("id")] = hold[1]
                         reply = self.reply
                         if reply is not None and frame.get("method") == reply[0]:
                             self.reply = None
@@ -98,6 +108,13 @@ class WireProxy:
                 async def down() -> None:
                     async for message in upstream:
                         out = message
+                        if holds:
+                            seconds = holds.pop(json.loads(message).get("id"), None)
+                            if seconds is not None:
+                                with self.cond:
+                                    self.held += 1
+                                    self.cond.notify_all()
+                                await asyncio.sleep(seconds)
                         if rewrites:
                             answer = json.loads(message)
                             rewrite = rewrites.pop(answer.get("id"), None)

@@ -239,8 +239,11 @@ class DeribitTrading:
             if remaining <= 0 or self._closed_event.is_set():
                 break
             try:
-                found = self.request(method, params, timeout=remaining)
-                order = resolve(found, now_ms(max(0.001, deadline - time.monotonic())))
+                # the server's time before the look-up is sent: only a look-up sent once
+                # the request went stale is final (one answered earlier may arrive late)
+                now = now_ms(remaining)
+                left = max(0.001, deadline - time.monotonic())
+                order = resolve(self.request(method, params, timeout=left), now)
             except ClientClosed as error:  # the outcome stays unknown, not retryable
                 closed = error
                 break
