@@ -40,6 +40,11 @@ class WireProxy:
         self.replace: tuple[str, bytes] | None = None
         self.replaced = threading.Event()
         self._replacing: dict[Any, bytes] = {}
+        #: ``(method, seconds)``: the reply to the next client frame calling ``method``
+        #: reaches the client that much later (it was answered; it is slow to arrive).
+        #: ``held`` counts the replies held so far.
+        self.hold: tuple[str, float] | None = None
+        self.held = 0
         self.cond = threading.Condition()
         self._loop = asyncio.new_event_loop()
         self._clients: set[ServerConnection] = set()
@@ -69,6 +74,7 @@ class WireProxy:
             return
         frames: list[dict[str, Any]] = []
         rewrites: dict[Any, Callable[[Any], Any]] = {}  # by request id
+        holds: dict[Any, float] = {}  # by request id
         with self.cond:
             self.sessions.append(frames)
             self.cond.notify_all()
@@ -86,6 +92,10 @@ class WireProxy:
                         if delay is not None and frame.get("method") == delay[0]:
                             self.delay = None
                             await asyncio.sleep(delay[1])
+                        hold = self.hold
+                        if hold is not None and frame.get("method") == hold[0]:
+                            self.hold = None
+                            holds[frame.get("id")] = hold[1]
                         reply = self.reply
                         if reply is not None and frame.get("method") == reply[0]:
                             self.reply = None
@@ -113,6 +123,13 @@ class WireProxy:
                                 await client.send(body.decode())
                                 continue
                         out = message
+                        if holds:
+                            seconds = holds.pop(json.loads(message).get("id"), None)
+                            if seconds is not None:
+                                with self.cond:
+                                    self.held += 1
+                                    self.cond.notify_all()
+                                await asyncio.sleep(seconds)
                         if rewrites:
                             answer = json.loads(message)
                             rewrite = rewrites.pop(answer.get("id"), None)

@@ -200,6 +200,9 @@ def _nested_order_parser(markets: Markets, market: Market, method: str, key: str
                     nested[ours] = nested[theirs]
             if "transactTime" in body and "transactTime" not in nested:
                 nested["transactTime"] = body["transactTime"]
+            # the amended order carries a new client order id ("clientOrderId"); the
+            # previous one ("origClientOrderId") no longer names it
+            nested.pop("origClientOrderId", None)
         return parse_order_result(msgspec.convert(nested, OrderResult), market, number)
 
     return parse

@@ -9,7 +9,8 @@ reply the order is looked up with ``private/get_order_state_by_label``
 (:func:`lookup_request`, the label is the client order id):
 
 * exactly one order with the label on the instrument, created after the request
-  left (less the margin: an older one carries a reused label) → that is the outcome;
+  left (less the margin: an older one carries a reused label; the caller gives that
+  instant on the server's clock) → that is the outcome;
 * none, and the server's clock is past ``valid_until`` (+ a margin for our
   estimate of it) → the request can no longer execute: ``OrderNotPlaced``
   (placing it again is safe);
