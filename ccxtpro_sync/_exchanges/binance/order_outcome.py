@@ -84,7 +84,7 @@ class SentOrder:
     #: Server time (ms) after which the request can no longer execute.
     stale_at_ms: float
     order_id: str | None = None
-    #: Server time (ms) at which the request was built (None: not known). An order
+    #: Server time (ms) the request's timestamp is at least (None: not known). An order
     #: created before it (a reused client order id) cannot be this request's outcome.
     sent_at_ms: float | None = None
 

@@ -145,7 +145,7 @@ class BinanceRestTrading(BaseClient):
             client_id,
             max(sent_ms, self._server_ms()) + window + STALE_MARGIN_MS,
             order_id,
-            sent_at_ms=sent_ms,
+            sent_at_ms=sent_ms - 1,  # the timestamp is truncated to whole ms
         )
         # Leave time to reach a decision even if the request used the whole timeout.
         deadline = max(deadline, time.monotonic() + (window + STALE_MARGIN_MS) / 1000 + 1.0)
