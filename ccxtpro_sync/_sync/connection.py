@@ -1184,7 +1184,7 @@ def _dialled(url: str, timeout: float, dial: Dial) -> dict[str, Any]:
     proxy_scheme = "https" if secure else "http"
     if urllib.request.getproxies().get(proxy_scheme) and not urllib.request.proxy_bypass(host):
         return {}
-    wrap = tls_wrapper(ssl.create_default_context(), host) if secure else None
+    wrap = tls_wrapper(_tls_context(), host) if secure else None
     sock = dial.connect((host, port), timeout, options=websocket.DEFAULT_SOCKET_OPTION, wrap=wrap)
     if isinstance(sock, ssl.SSLSocket):
         try:
@@ -1193,6 +1193,18 @@ def _dialled(url: str, timeout: float, dial: Dial) -> dict[str, Any]:
             sock.close()
             raise
     return {"socket": sock}
+
+
+def _tls_context() -> ssl.SSLContext:
+    """The CAs websocket-client trusted when it did the TLS itself: its
+    ``WEBSOCKET_CLIENT_CA_BUNDLE`` (a CA file or a hashed directory) instead of the
+    system's (which ``SSL_CERT_FILE``/``SSL_CERT_DIR`` change, as before)."""
+    bundle = os.environ.get("WEBSOCKET_CLIENT_CA_BUNDLE")
+    if bundle and os.path.isfile(bundle):
+        return ssl.create_default_context(cafile=bundle)
+    if bundle and os.path.isdir(bundle):
+        return ssl.create_default_context(capath=bundle)
+    return ssl.create_default_context()
 
 
 def _writable(sock: socket.socket) -> bool:
