@@ -17,7 +17,7 @@ import contextlib
 import socket
 import ssl
 import threading
-from http.client import HTTPConnection, HTTPException, HTTPSConnection
+from http.client import HTTPConnection, HTTPException, HTTPResponse, HTTPSConnection
 from urllib.parse import unquote, urlsplit
 from urllib.request import getproxies, proxy_bypass
 
@@ -28,6 +28,16 @@ __all__ = ["MAX_BODY", "DeribitRest"]
 
 #: Largest answer read (bytes); ``get_instruments`` of every currency is far below.
 MAX_BODY = 32 * 1024 * 1024
+
+
+class _Response(HTTPResponse):
+    def _read_next_chunk_size(self) -> int:
+        # int(..., 16) takes "-1": http.client would then read to EOF in one go,
+        # past the body cap. A chunk size is never negative.
+        size: int = super()._read_next_chunk_size()  # type: ignore[misc]
+        if size < 0:
+            raise ProtocolError(f"negative chunk size {size} in a chunked answer")
+        return size
 
 
 class _Call:
@@ -148,6 +158,7 @@ class DeribitRest:
                 conn.set_tunnel(self._host, self._port, headers=proxy[2])
         else:
             conn = HTTPConnection(host, port, timeout=timeout)
+        conn.response_class = _Response
         # http.client's own hook: the socket exists (and can be cut) before its connect.
         conn._create_connection = call.connect  # type: ignore[attr-defined]
         return conn, origin, headers
