@@ -23,12 +23,15 @@ def _answering(peer: Peer) -> None:
         peer.answer(b'{"result":[]}')
 
 
-def test_plain_http_asks_the_proxy_for_the_absolute_url(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("netloc", [f"{REMOTE}:8080", REMOTE, "[2001:db8::1]:8080"])
+def test_plain_http_asks_the_proxy_for_the_absolute_url(
+    netloc: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     proxy = Scripted(_answering)
     monkeypatch.setenv("http_proxy", f"http://user:p%40ss@127.0.0.1:{proxy.port}")
     monkeypatch.delenv("no_proxy", raising=False)
     monkeypatch.delenv("NO_PROXY", raising=False)
-    rest = DeribitRest(f"http://{REMOTE}:8080/api/v2")
+    rest = DeribitRest(f"http://{netloc}/api/v2")
     try:
         assert rest.get("/public/get_instruments?currency=BTC", WAIT, "x") == (
             200,
@@ -38,7 +41,7 @@ def test_plain_http_asks_the_proxy_for_the_absolute_url(monkeypatch: pytest.Monk
         rest.close()
         proxy.close()
     assert [(m, t) for _, m, t in proxy.seen] == [
-        ("GET", f"http://{REMOTE}:8080/api/v2/public/get_instruments?currency=BTC")
+        ("GET", f"http://{netloc}/api/v2/public/get_instruments?currency=BTC")
     ]
 
 

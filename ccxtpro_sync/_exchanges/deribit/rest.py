@@ -92,6 +92,8 @@ class DeribitRest:
         self._secure = parts.scheme == "https"
         self._host = parts.hostname or ""
         self._port = parts.port or (443 if self._secure else 80)
+        #: host[:port] as the URL spells it (brackets kept): a proxy's absolute target.
+        self._netloc = parts.netloc.rpartition("@")[2]
         self._prefix = parts.path.rstrip("/")
         self._max_body = max_body
         self._lock = threading.Lock()
@@ -149,7 +151,7 @@ class DeribitRest:
         if proxy is not None:
             host, port, auth = proxy
             if not self._secure:
-                origin, headers = f"http://{self._host}:{self._port}", auth
+                origin, headers = f"http://{self._netloc}", auth
         conn: HTTPConnection
         if self._secure:
             context = ssl.create_default_context()
