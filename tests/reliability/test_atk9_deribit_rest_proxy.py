@@ -8,7 +8,7 @@ import base64
 
 import pytest
 
-from ccxtpro_sync import ExchangeNotAvailable
+from ccxtpro_sync import ExchangeNotAvailable, InvalidArgument
 from ccxtpro_sync._exchanges.deribit.rest import DeribitRest
 
 from .test_rest_hostile import Peer, Scripted
@@ -96,3 +96,16 @@ def test_no_proxy_goes_direct(monkeypatch: pytest.MonkeyPatch) -> None:
         proxy.close()
         origin.close()
     assert proxy.seen == [] and [t for _, _, t in origin.seen] == ["/api/v2/public/test"]
+
+
+def test_an_unusable_proxy_in_the_environment_is_a_typed_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:port")
+    rest = DeribitRest(f"http://{REMOTE}/api/v2")
+    try:
+        with pytest.raises(InvalidArgument, match="http_proxy"):
+            rest.get("/public/test", WAIT, "x")
+        assert not rest._calls  # nothing left registered for close() to cut
+    finally:
+        rest.close()

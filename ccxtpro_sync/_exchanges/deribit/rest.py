@@ -21,7 +21,13 @@ from http.client import HTTPConnection, HTTPException, HTTPResponse, HTTPSConnec
 from urllib.parse import unquote, urlsplit
 from urllib.request import getproxies, proxy_bypass
 
-from ..._exceptions import ClientClosed, ExchangeNotAvailable, ProtocolError, RequestTimeout
+from ..._exceptions import (
+    ClientClosed,
+    ExchangeNotAvailable,
+    InvalidArgument,
+    ProtocolError,
+    RequestTimeout,
+)
 from ..._sync.dial import Dial, DialCut
 
 __all__ = ["MAX_BODY", "DeribitRest"]
@@ -106,13 +112,13 @@ class DeribitRest:
         ``ExchangeNotAvailable`` when the transport fails, ``ProtocolError`` for an
         answer above the cap."""
         call = _Call()
+        conn, origin, headers = self._connection(call, timeout)
         with self._lock:
             if self._closed:
                 raise ClientClosed(f"{what}: REST client closed")
             self._calls.add(call)
         timer = threading.Timer(max(0.0, timeout), call.cut, (True,))
         timer.daemon = True
-        conn, origin, headers = self._connection(call, timeout)
         try:
             timer.start()
             conn.request("GET", origin + self._prefix + target, headers=headers)
@@ -176,12 +182,17 @@ class DeribitRest:
 
 def _proxy(secure: bool, host: str) -> tuple[str, int, dict[str, str]] | None:
     """(host, port, headers) of the proxy ``urlopen`` would use for ``host``, if any."""
-    value = getproxies().get("https" if secure else "http")
+    scheme = "https" if secure else "http"
+    value = getproxies().get(scheme)
     if not value or proxy_bypass(host):
         return None
     parts = urlsplit(value if "://" in value else f"http://{value}")
+    try:
+        port = parts.port or 80
+    except ValueError as error:
+        raise InvalidArgument(f"{scheme}_proxy {value!r} in the environment: {error}") from None
     headers = {}
     if parts.username is not None:
         user = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
         headers["Proxy-Authorization"] = "Basic " + base64.b64encode(user.encode()).decode()
-    return parts.hostname or "", parts.port or 80, headers
+    return parts.hostname or "", port, headers
