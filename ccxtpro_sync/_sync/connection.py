@@ -1201,10 +1201,15 @@ def _tls_context() -> ssl.SSLContext:
     system's (which ``SSL_CERT_FILE``/``SSL_CERT_DIR`` change, as before)."""
     bundle = os.environ.get("WEBSOCKET_CLIENT_CA_BUNDLE")
     if bundle and os.path.isfile(bundle):
-        return ssl.create_default_context(cafile=bundle)
-    if bundle and os.path.isdir(bundle):
-        return ssl.create_default_context(capath=bundle)
-    return ssl.create_default_context()
+        context = ssl.create_default_context(cafile=bundle)
+    elif bundle and os.path.isdir(bundle):
+        context = ssl.create_default_context(capath=bundle)
+    else:
+        context = ssl.create_default_context()
+    # Python 3.13 adds strict X.509 checks to the default context; websocket-client's
+    # own context had none, and a CA it accepted must stay accepted.
+    context.verify_flags &= ~getattr(ssl, "VERIFY_X509_STRICT", 0)
+    return context
 
 
 def _writable(sock: socket.socket) -> bool:
