@@ -1,0 +1,276 @@
+/*
+ * A public trade's Trade built in one C call: ccxtpro_sync._trade_build.
+ *
+ * It is optional. ccxtpro_sync/_exchanges/binance/trade_stream.py builds every Trade in
+ * Python when this module is missing (or CCXTPRO_SYNC_PURE_PYTHON is set); with it, a
+ * float client's decoded @trade / @aggTrade payload becomes its Trade here: the id's
+ * text, price and amount as float() gives them, the ISO datetime, the side and the
+ * cost, then Trade(...) with the payload as info. In Python those steps cost about
+ * 7,000 machine instructions per trade, most of it the interpreter's.
+ *
+ * trade() answers None, taking nothing, for anything it does not do exactly as the
+ * Python path does: an event of another type or with a field of an unexpected type,
+ * a price or amount that float() refuses or that is not finite. The caller then
+ * goes through the Python path, which gives that input's result or its typed error.
+ * So the two give the same Trade for every input (tests/unit/test_trade_build.py).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+
+/* 9999-12-31T23:59:59.999Z in epoch milliseconds: the datetime module's limit, past
+ * which _structures.iso8601 gives None. */
+#define MAX_MS 253402300799999LL
+#define N_KW 9
+
+/* Where one wire struct type keeps the fields read here (msgspec stores a struct's
+ * fields as object slots, read through member descriptors). */
+typedef struct {
+    PyTypeObject *type;
+    Py_ssize_t id, price, quantity, time, maker;
+} Layout;
+
+static Layout layouts[2]; /* TradeEvent, AggTradeEvent */
+static PyObject *trade_type;
+static PyObject *kwnames; /* Trade's keyword names, in its field order */
+static PyObject *str_buy, *str_sell;
+
+/* The offset of `type`'s object field `name`; -1 with an error if it is not a slot. */
+static Py_ssize_t
+slot_offset(PyTypeObject *type, const char *name)
+{
+    PyObject *descr = PyObject_GetAttrString((PyObject *)type, name);
+    if (descr == NULL)
+        return -1;
+    Py_ssize_t offset = -1;
+    if (Py_IS_TYPE(descr, &PyMemberDescr_Type)) {
+        PyMemberDef *member = ((PyMemberDescrObject *)descr)->d_member;
+        if (member->type == T_OBJECT_EX)
+            offset = member->offset;
+    }
+    Py_DECREF(descr);
+    if (offset < 0)
+        PyErr_Format(PyExc_TypeError, "%.200s.%s is not an object slot", type->tp_name, name);
+    return offset;
+}
+
+static int
+layout(Layout *out, PyObject *type, const char *id_field)
+{
+    if (!PyType_Check(type)) {
+        PyErr_SetString(PyExc_TypeError, "prepare() needs the wire struct types");
+        return -1;
+    }
+    PyTypeObject *t = (PyTypeObject *)type;
+    if ((out->id = slot_offset(t, id_field)) < 0 || (out->price = slot_offset(t, "price")) < 0
+        || (out->quantity = slot_offset(t, "quantity")) < 0
+        || (out->time = slot_offset(t, "trade_time")) < 0
+        || (out->maker = slot_offset(t, "buyer_is_maker")) < 0)
+        return -1;
+    Py_INCREF(type);
+    Py_XSETREF(out->type, t);
+    return 0;
+}
+
+/* prepare(Trade, TradeEvent, AggTradeEvent): read where each field lives, once. */
+static PyObject *
+prepare(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyType_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "prepare(Trade, TradeEvent, AggTradeEvent)");
+        return NULL;
+    }
+    if (layout(&layouts[0], args[1], "trade_id") < 0
+        || layout(&layouts[1], args[2], "agg_trade_id") < 0)
+        return NULL;
+    Py_INCREF(args[0]);
+    Py_XSETREF(trade_type, args[0]);
+    Py_RETURN_NONE;
+}
+
+static inline PyObject *
+slot(PyObject *obj, Py_ssize_t offset)
+{
+    return *(PyObject **)((char *)obj + offset);
+}
+
+static inline void
+two_digits(Py_UCS1 *at, long long value)
+{
+    at[0] = (Py_UCS1)('0' + value / 10);
+    at[1] = (Py_UCS1)('0' + value % 10);
+}
+
+/* _structures.iso8601(ms) for 0 <= ms <= MAX_MS: "YYYY-MM-DDTHH:MM:SS.mmmZ". */
+static PyObject *
+iso8601(long long ms)
+{
+    long long seconds = ms / 1000, millis = ms % 1000;
+    long long days = seconds / 86400, rem = seconds % 86400;
+    /* The proleptic Gregorian date of a day count (days since 1970-01-01, here >= 0),
+     * in 400-year eras that start on March 1st. */
+    long long z = days + 719468;
+    long long era = z / 146097;
+    long long doe = z - era * 146097;
+    long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    long long mp = (5 * doy + 2) / 153;
+    long long day = doy - (153 * mp + 2) / 5 + 1;
+    long long month = mp < 10 ? mp + 3 : mp - 9;
+    long long year = yoe + era * 400 + (month <= 2);
+    PyObject *text = PyUnicode_New(24, 127);
+    if (text == NULL)
+        return NULL;
+    Py_UCS1 *c = PyUnicode_1BYTE_DATA(text);
+    two_digits(c, year / 100);
+    two_digits(c + 2, year % 100);
+    c[4] = '-';
+    two_digits(c + 5, month);
+    c[7] = '-';
+    two_digits(c + 8, day);
+    c[10] = 'T';
+    two_digits(c + 11, rem / 3600);
+    c[13] = ':';
+    two_digits(c + 14, rem / 60 % 60);
+    c[16] = ':';
+    two_digits(c + 17, rem % 60);
+    c[19] = '.';
+    c[20] = (Py_UCS1)('0' + millis / 100);
+    two_digits(c + 21, millis % 100);
+    c[23] = 'Z';
+    return text;
+}
+
+/* float(text) when finite; NULL without an error otherwise (float() refuses it, or it
+ * is NaN or infinite: the Python path gives those their errors). */
+static PyObject *
+finite_number(PyObject *text)
+{
+    PyObject *number = PyFloat_FromString(text);
+    if (number == NULL) {
+        PyErr_Clear();
+        return NULL;
+    }
+    if (!isfinite(PyFloat_AS_DOUBLE(number))) {
+        Py_DECREF(number);
+        return NULL;
+    }
+    return number;
+}
+
+/* trade(event, symbol, plain_cost) -> Trade | None (see the module's comment). */
+static PyObject *
+trade(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "trade(event, symbol, plain_cost)");
+        return NULL;
+    }
+    if (trade_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "_trade_build.prepare() was not called");
+        return NULL;
+    }
+    PyObject *event = args[0];
+    const Layout *l;
+    if (Py_IS_TYPE(event, layouts[1].type))
+        l = &layouts[1];
+    else if (Py_IS_TYPE(event, layouts[0].type))
+        l = &layouts[0];
+    else
+        Py_RETURN_NONE;
+    PyObject *id = slot(event, l->id), *price_text = slot(event, l->price);
+    PyObject *quantity_text = slot(event, l->quantity), *time = slot(event, l->time);
+    PyObject *maker = slot(event, l->maker);
+    if (id == NULL || !PyLong_CheckExact(id) || price_text == NULL
+        || !PyUnicode_CheckExact(price_text) || quantity_text == NULL
+        || !PyUnicode_CheckExact(quantity_text) || time == NULL || !PyLong_CheckExact(time)
+        || (maker != Py_True && maker != Py_False))
+        Py_RETURN_NONE;
+    PyObject *values[N_KW] = {NULL};
+    PyObject *result = NULL;
+    PyObject *price = finite_number(price_text);
+    if (price == NULL)
+        Py_RETURN_NONE;
+    PyObject *amount = finite_number(quantity_text);
+    if (amount == NULL) {
+        Py_DECREF(price);
+        Py_RETURN_NONE;
+    }
+    int overflow;
+    long long ms = PyLong_AsLongLongAndOverflow(time, &overflow);
+    PyObject *datetime;
+    if (overflow || ms < 0 || ms > MAX_MS) {
+        datetime = Py_None; /* as iso8601: out of the datetime module's range */
+        Py_INCREF(datetime);
+    }
+    else if ((datetime = iso8601(ms)) == NULL)
+        goto done;
+    PyObject *cost;
+    if (args[2] == Py_True) {
+        cost = PyFloat_FromDouble(PyFloat_AS_DOUBLE(price) * PyFloat_AS_DOUBLE(amount));
+        if (cost == NULL)
+            goto done;
+    }
+    else {
+        cost = Py_None; /* a contract's: the caller's (parsers._cost) */
+        Py_INCREF(cost);
+    }
+    PyObject *text_id = PyObject_Str(id);
+    if (text_id == NULL) {
+        Py_DECREF(cost);
+        goto done;
+    }
+    /* id, timestamp, datetime, symbol, side, price, amount, cost, info */
+    values[0] = text_id;
+    values[1] = time;
+    values[2] = datetime;
+    values[3] = args[1];
+    values[4] = maker == Py_True ? str_sell : str_buy;
+    values[5] = price;
+    values[6] = amount;
+    values[7] = cost;
+    values[8] = event;
+    result = PyObject_Vectorcall(trade_type, values, 0, kwnames);
+    Py_DECREF(text_id);
+    Py_DECREF(cost);
+done:
+    Py_XDECREF(datetime);
+    Py_DECREF(price);
+    Py_DECREF(amount);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"prepare", (PyCFunction)(void (*)(void))prepare, METH_FASTCALL,
+     "prepare(Trade, TradeEvent, AggTradeEvent): where each wire field lives."},
+    {"trade", (PyCFunction)(void (*)(void))trade, METH_FASTCALL,
+     "trade(event, symbol, plain_cost) -> Trade | None (None: take the Python path)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "ccxtpro_sync._trade_build",
+    "A public trade's Trade in one C call (see binance/trade_stream.py).", -1, methods,
+};
+
+PyMODINIT_FUNC
+PyInit__trade_build(void)
+{
+    static const char *names[N_KW] = {"id",    "timestamp", "datetime", "symbol", "side",
+                                      "price", "amount",    "cost",     "info"};
+    kwnames = PyTuple_New(N_KW);
+    if (kwnames == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < N_KW; i++) {
+        /* interned: msgspec matches keyword names to fields by identity first */
+        PyObject *name = PyUnicode_InternFromString(names[i]);
+        if (name == NULL)
+            return NULL;
+        PyTuple_SET_ITEM(kwnames, i, name);
+    }
+    str_buy = PyUnicode_InternFromString("buy");
+    str_sell = PyUnicode_InternFromString("sell");
+    if (str_buy == NULL || str_sell == NULL)
+        return NULL;
+    return PyModule_Create(&module_def);
+}
