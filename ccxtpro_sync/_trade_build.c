@@ -17,6 +17,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h>
+#include <stdint.h>
 
 /* 9999-12-31T23:59:59.999Z in epoch milliseconds: the datetime module's limit, past
  * which _structures.iso8601 gives None. */
@@ -141,11 +142,56 @@ iso8601(long long ms)
     return text;
 }
 
+/* Exact powers of ten: every one up to 1e22 is a double. */
+static const double powers_of_ten[] = {
+    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+/* float(text) for Binance's plain decimals ("65000.12345678": ASCII digits, at most
+ * one '.', at least one digit, nothing else) whose digits read as an integer M of at
+ * most 2**53 with at most 22 after the point: M and 10**k are then both exact doubles
+ * and one IEEE division rounds M / 10**k correctly, which is what strtod (float())
+ * returns for the same text. -1.0 (no number is negative here) for every other text,
+ * which then goes through float() itself. */
+static double
+plain_decimal(PyObject *text)
+{
+    if (!PyUnicode_IS_COMPACT_ASCII(text))
+        return -1.0;
+    const unsigned char *c = (const unsigned char *)PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (n == 0 || n > 40)
+        return -1.0;
+    uint64_t mantissa = 0;
+    Py_ssize_t point = -1, digits = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned char ch = c[i];
+        if (ch >= '0' && ch <= '9') {
+            if (mantissa > ((uint64_t)1 << 53) / 10 + 1) /* guards the multiply */
+                return -1.0;
+            mantissa = mantissa * 10 + (ch - '0');
+            digits++;
+        }
+        else if (ch == '.' && point < 0)
+            point = i;
+        else
+            return -1.0;
+    }
+    Py_ssize_t scale = point < 0 ? 0 : n - 1 - point;
+    if (digits == 0 || mantissa > ((uint64_t)1 << 53) || scale > 22)
+        return -1.0;
+    return (double)mantissa / powers_of_ten[scale];
+}
+
 /* float(text) when finite; NULL without an error otherwise (float() refuses it, or it
  * is NaN or infinite: the Python path gives those their errors). */
 static PyObject *
 finite_number(PyObject *text)
 {
+    double plain = plain_decimal(text);
+    if (plain >= 0.0)
+        return PyFloat_FromDouble(plain);
     PyObject *number = PyFloat_FromString(text);
     if (number == NULL) {
         PyErr_Clear();
@@ -156,6 +202,29 @@ finite_number(PyObject *text)
         return NULL;
     }
     return number;
+}
+
+/* str(id): written here for 0 <= id < 10**18 (every trade id), else str() itself. */
+static PyObject *
+id_text(PyObject *id)
+{
+    int overflow;
+    long long value = PyLong_AsLongLongAndOverflow(id, &overflow);
+    if (overflow || value < 0 || value >= 1000000000000000000LL)
+        return PyObject_Str(id);
+    char digits[20];
+    int n = 0;
+    do {
+        digits[n++] = (char)('0' + value % 10);
+        value /= 10;
+    } while (value);
+    PyObject *text = PyUnicode_New(n, 127);
+    if (text == NULL)
+        return NULL;
+    Py_UCS1 *c = PyUnicode_1BYTE_DATA(text);
+    for (int i = 0; i < n; i++)
+        c[i] = (Py_UCS1)digits[n - 1 - i];
+    return text;
 }
 
 /* trade(event, symbol, plain_cost) -> Trade | None (see the module's comment). */
@@ -215,7 +284,7 @@ trade(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         cost = Py_None; /* a contract's: the caller's (parsers._cost) */
         Py_INCREF(cost);
     }
-    PyObject *text_id = PyObject_Str(id);
+    PyObject *text_id = id_text(id);
     if (text_id == NULL) {
         Py_DECREF(cost);
         goto done;

@@ -5,6 +5,7 @@ Python path decides, with its result or its error) for every other."""
 from __future__ import annotations
 
 import importlib
+import math
 import os
 import random
 import subprocess
@@ -228,3 +229,22 @@ def test_the_compiled_builder_is_built_and_selected_unless_ruled_out() -> None:
     assert _selected_in_child(None) == "True"
     assert _selected_in_child("0") == "True"
     assert _selected_in_child("1") == "False"
+
+
+def test_plain_decimals_read_exactly_as_float_reads_them() -> None:
+    """The builder reads plain decimals itself (a fast path where the result is exact)
+    and anything else with float(): random digit strings of every length, with the
+    point anywhere, at the limits of that path (2**53, 22 decimals) and past them."""
+    rng = random.Random(53)
+    build = _compiled().trade
+    texts = ["9007199254740992", "9007199254740993", "0.9007199254740993", "1" + "0" * 22]
+    texts += ["0." + "0" * 21 + "1", "0." + "0" * 22 + "1", "0" * 30 + "1.5", "1" * 41]
+    for _ in range(30_000):
+        digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 25)))
+        point = rng.randint(0, len(digits))
+        texts.append(digits[:point] + ("." if rng.random() < 0.8 else "") + digits[point:])
+    for text in texts:
+        built = build(_agg(1, 0, text, "1"), "X/Y", True)
+        want = float(text)
+        assert built.price == want and math.copysign(1, built.price) == math.copysign(1, want)
+        assert built.price.hex() == want.hex(), text

@@ -15,6 +15,7 @@ path of a trades stream costs a call per step otherwise. What is cheaper here:
   subtraction and one concatenation, anything else goes through
   :func:`~ccxtpro_sync._structures.iso8601` (which also refuses negative and
   out-of-range times), so the text is always ``iso8601``'s.
+* the cache append is inlined (``ArrayCache.append``'s three lines).
 * the gap check compares the id with the filler's ``cursor`` (what
   ``GapFiller.follows`` does, without the call) only when a filler is bound.
 
@@ -90,7 +91,9 @@ def trade_handler(
     # The filler's [last, next] (see GapFiller.cursor), None without a filler.
     cursor = gaps.cursor if gaps is not None else None
     step = gaps.step if gaps is not None else 1
-    append = cache.append
+    # ArrayCache.append, inline (see there): the deque's own append, the count, and
+    # the per-symbol count only if this cache ever held another symbol.
+    push = cache._items.append
     millis = _MILLIS
     # The second last formatted: its first millisecond and "YYYY-MM-DDTHH:MM:SS", one
     # tuple so that a reader never pairs one second's start with another's text.
@@ -140,7 +143,10 @@ def trade_handler(
                 return on_gap(trade)
             cursor[0] = trade_id  # GapFiller.follows, inline
             cursor[1] = trade_id + step
-        append(trade)
+        push(trade)
+        cache._total += 1
+        if cache._only is not symbol:
+            cache._count_symbol(symbol)
         return [Delivery(key, [trade], _APPEND)]
 
     build = build_trade if floats else None
@@ -160,7 +166,10 @@ def trade_handler(
                 return on_gap(trade)
             cursor[0] = trade_id  # GapFiller.follows, inline
             cursor[1] = trade_id + step
-        append(trade)
+        push(trade)
+        cache._total += 1
+        if cache._only is not symbol:
+            cache._count_symbol(symbol)
         return [Delivery(key, [trade], _APPEND)]
 
     return on_trade_compiled
