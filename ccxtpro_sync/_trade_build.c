@@ -5,7 +5,8 @@
  * Python when this module is missing (or CCXTPRO_SYNC_PURE_PYTHON is set); with it, a
  * float client's decoded @trade / @aggTrade payload becomes its Trade here: the id's
  * text, price and amount as float() gives them, the ISO datetime, the side and the
- * cost, then Trade(...) with the payload as info. In Python those steps cost about
+ * cost, and the Trade itself with the payload as info (allocated and filled as
+ * msgspec's constructor does, without matching nine keywords to fields). In Python those steps cost about
  * 7,000 machine instructions per trade, most of it the interpreter's.
  *
  * trade() answers None, taking nothing, for anything it does not do exactly as the
@@ -32,8 +33,15 @@ typedef struct {
 } Layout;
 
 static Layout layouts[2]; /* TradeEvent, AggTradeEvent */
-static PyObject *trade_type;
-static PyObject *kwnames; /* Trade's keyword names, in its field order */
+static PyTypeObject *trade_type;
+/* Where Trade keeps the fields set here, in the order of `names` below; then the
+ * fields left None and the ones that start as a new empty list (fees). */
+static Py_ssize_t set_at[N_KW];
+#define MAX_OTHER 16
+static Py_ssize_t none_at[MAX_OTHER], list_at[MAX_OTHER];
+static Py_ssize_t n_none, n_list;
+static const char *names[N_KW] = {"id",    "timestamp", "datetime", "symbol", "side",
+                                  "price", "amount",    "cost",     "info"};
 static PyObject *str_buy, *str_sell;
 
 /* The offset of `type`'s object field `name`; -1 with an error if it is not a slot. */
@@ -73,19 +81,65 @@ layout(Layout *out, PyObject *type, const char *id_field)
     return 0;
 }
 
-/* prepare(Trade, TradeEvent, AggTradeEvent): read where each field lives, once. */
+/* The offsets of the fields named in `fields` (a tuple of str) into `out`. */
+static Py_ssize_t
+field_offsets(PyTypeObject *type, PyObject *fields, Py_ssize_t *out)
+{
+    if (!PyTuple_Check(fields) || PyTuple_GET_SIZE(fields) > MAX_OTHER) {
+        PyErr_SetString(PyExc_TypeError, "prepare() needs tuples of field names");
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(fields); i++) {
+        const char *name = PyUnicode_AsUTF8(PyTuple_GET_ITEM(fields, i));
+        if (name == NULL || (out[i] = slot_offset(type, name)) < 0)
+            return -1;
+    }
+    return PyTuple_GET_SIZE(fields);
+}
+
+/* prepare(Trade, TradeEvent, AggTradeEvent, none_fields, list_fields): where each
+ * field lives, read once. Trade is built as msgspec's own constructor builds a
+ * struct (tp_alloc, then every field slot set), which is only that constructor's
+ * result for a struct type without GC support (gc=False) and without __post_init__,
+ * whose fields are the nine set here, `none_fields` (default None) and
+ * `list_fields` (default_factory=list): the caller checks the defaults, this the rest. */
 static PyObject *
 prepare(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 3 || !PyType_Check(args[0])) {
-        PyErr_SetString(PyExc_TypeError, "prepare(Trade, TradeEvent, AggTradeEvent)");
+    if (nargs != 5 || !PyType_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "prepare(Trade, TradeEvent, AggTradeEvent, none_fields, list_fields)");
+        return NULL;
+    }
+    PyTypeObject *type = (PyTypeObject *)args[0];
+    if (PyType_HasFeature(type, Py_TPFLAGS_HAVE_GC)
+        || PyObject_HasAttrString(args[0], "__post_init__")) {
+        PyErr_SetString(PyExc_TypeError, "prepare() needs a gc=False struct, no __post_init__");
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < N_KW; i++)
+        if ((set_at[i] = slot_offset(type, names[i])) < 0)
+            return NULL;
+    Py_ssize_t nones = field_offsets(type, args[3], none_at);
+    Py_ssize_t lists = nones < 0 ? -1 : field_offsets(type, args[4], list_at);
+    if (lists < 0)
+        return NULL;
+    PyObject *fields = PyObject_GetAttrString(args[0], "__struct_fields__");
+    if (fields == NULL)
+        return NULL;
+    Py_ssize_t count = PyTuple_Check(fields) ? PyTuple_GET_SIZE(fields) : -1;
+    Py_DECREF(fields);
+    if (count != N_KW + nones + lists) {
+        PyErr_SetString(PyExc_TypeError, "prepare(): not every field of Trade is named");
         return NULL;
     }
     if (layout(&layouts[0], args[1], "trade_id") < 0
         || layout(&layouts[1], args[2], "agg_trade_id") < 0)
         return NULL;
-    Py_INCREF(args[0]);
-    Py_XSETREF(trade_type, args[0]);
+    n_none = nones;
+    n_list = lists;
+    Py_INCREF(type);
+    Py_XSETREF(trade_type, type);
     Py_RETURN_NONE;
 }
 
@@ -255,7 +309,6 @@ trade(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         || !PyUnicode_CheckExact(quantity_text) || time == NULL || !PyLong_CheckExact(time)
         || (maker != Py_True && maker != Py_False))
         Py_RETURN_NONE;
-    PyObject *values[N_KW] = {NULL};
     PyObject *result = NULL;
     PyObject *price = finite_number(price_text);
     if (price == NULL)
@@ -289,29 +342,44 @@ trade(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         Py_DECREF(cost);
         goto done;
     }
-    /* id, timestamp, datetime, symbol, side, price, amount, cost, info */
-    values[0] = text_id;
-    values[1] = time;
-    values[2] = datetime;
-    values[3] = args[1];
-    values[4] = maker == Py_True ? str_sell : str_buy;
-    values[5] = price;
-    values[6] = amount;
-    values[7] = cost;
-    values[8] = event;
-    result = PyObject_Vectorcall(trade_type, values, 0, kwnames);
-    Py_DECREF(text_id);
-    Py_DECREF(cost);
+    /* id, timestamp, datetime, symbol, side, price, amount, cost, info: new references */
+    PyObject *side = maker == Py_True ? str_sell : str_buy;
+    PyObject *values[N_KW] = {text_id, time, datetime, args[1], side, price, amount, cost, event};
+    Py_INCREF(time);
+    Py_INCREF(args[1]);
+    Py_INCREF(side);
+    Py_INCREF(event);
+    datetime = price = amount = NULL; /* now in values */
+    result = trade_type->tp_alloc(trade_type, 0);
+    if (result == NULL) {
+        for (int i = 0; i < N_KW; i++)
+            Py_DECREF(values[i]);
+        return NULL;
+    }
+    for (int i = 0; i < N_KW; i++)
+        *(PyObject **)((char *)result + set_at[i]) = values[i];
+    for (Py_ssize_t i = 0; i < n_none; i++) {
+        Py_INCREF(Py_None);
+        *(PyObject **)((char *)result + none_at[i]) = Py_None;
+    }
+    for (Py_ssize_t i = 0; i < n_list; i++) {
+        PyObject *list = PyList_New(0);
+        if (list == NULL) {
+            Py_DECREF(result); /* its dealloc releases the fields set so far */
+            return NULL;
+        }
+        *(PyObject **)((char *)result + list_at[i]) = list;
+    }
 done:
     Py_XDECREF(datetime);
-    Py_DECREF(price);
-    Py_DECREF(amount);
+    Py_XDECREF(price);
+    Py_XDECREF(amount);
     return result;
 }
 
 static PyMethodDef methods[] = {
     {"prepare", (PyCFunction)(void (*)(void))prepare, METH_FASTCALL,
-     "prepare(Trade, TradeEvent, AggTradeEvent): where each wire field lives."},
+     "prepare(Trade, TradeEvent, AggTradeEvent, none_fields, list_fields): where fields live."},
     {"trade", (PyCFunction)(void (*)(void))trade, METH_FASTCALL,
      "trade(event, symbol, plain_cost) -> Trade | None (None: take the Python path)."},
     {NULL, NULL, 0, NULL},
@@ -325,18 +393,6 @@ static struct PyModuleDef module_def = {
 PyMODINIT_FUNC
 PyInit__trade_build(void)
 {
-    static const char *names[N_KW] = {"id",    "timestamp", "datetime", "symbol", "side",
-                                      "price", "amount",    "cost",     "info"};
-    kwnames = PyTuple_New(N_KW);
-    if (kwnames == NULL)
-        return NULL;
-    for (Py_ssize_t i = 0; i < N_KW; i++) {
-        /* interned: msgspec matches keyword names to fields by identity first */
-        PyObject *name = PyUnicode_InternFromString(names[i]);
-        if (name == NULL)
-            return NULL;
-        PyTuple_SET_ITEM(kwnames, i, name);
-    }
     str_buy = PyUnicode_InternFromString("buy");
     str_sell = PyUnicode_InternFromString("sell");
     if (str_buy == NULL || str_sell == NULL)

@@ -4,6 +4,8 @@ Python path decides, with its result or its error) for every other."""
 
 from __future__ import annotations
 
+import copy
+import gc
 import importlib
 import math
 import os
@@ -40,7 +42,9 @@ def _compiled() -> ModuleType:
             "ccxtpro_sync._trade_build is not built (pip install -e . compiles it with a "
             "C compiler; `python setup.py build_ext --inplace` rebuilds it)",
         )
-    module.prepare(Trade, w.TradeEvent, w.AggTradeEvent)
+    if trade_stream.build_trade is None and os.environ.get(trade_stream._PURE_PYTHON_ENV):
+        pytest.skip("the compiled trade builder is ruled out (CCXTPRO_SYNC_PURE_PYTHON)")
+    assert trade_stream.build_trade is module.trade  # prepared on import
     return module
 
 
@@ -139,6 +143,26 @@ def test_ids_of_any_size_and_both_sides() -> None:
                 assert built is not None
                 assert built.id == str(trade_id)
                 assert built.side == ("sell" if maker else "buy")
+
+
+def test_built_trades_own_their_references_and_nothing_leaks() -> None:
+    """Built as msgspec builds a struct: untracked by the GC (``gc=False``), every
+    field a reference it owns (released with it), copied and encoded like any other."""
+    build = _compiled().trade
+    event = _agg(2**70, 1_700_000_000_000, "65000.5", "0.25")
+    symbol = "".join(["BNB/", "BTC"])  # a str of its own, to count its references
+    before = sys.getrefcount(event), sys.getrefcount(symbol), sys.getrefcount(None)
+    trades = [build(event, symbol, True) for _ in range(100)]
+    assert sys.getrefcount(event) == before[0] + 100
+    assert sys.getrefcount(symbol) == before[1] + 100
+    built = trades[0]
+    want = parsers.public_trade(2**70, event, BNBBTC, finite_float)
+    assert gc.is_tracked(built) is gc.is_tracked(want) is False
+    assert copy.copy(built) == built and msgspec.structs.replace(built, id="1").id == "1"
+    assert msgspec.json.decode(msgspec.json.encode(built)) == msgspec.to_builtins(want)
+    del trades, built, want
+    gc.collect()
+    assert (sys.getrefcount(event), sys.getrefcount(symbol)) == before[:2]
 
 
 def test_each_trade_has_its_own_fees_list() -> None:

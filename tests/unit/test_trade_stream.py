@@ -4,6 +4,7 @@ runs with the compiled builder (``_trade_build``) and with the Python path alone
 
 from __future__ import annotations
 
+import os
 import random
 from decimal import Decimal
 from typing import Any
@@ -32,6 +33,8 @@ def builder(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
     """Handlers made in the test use the compiled builder, or none (Python only)."""
     if request.param == "compiled":
         if trade_stream.build_trade is None:
+            if os.environ.get(trade_stream._PURE_PYTHON_ENV):
+                pytest.skip("the compiled trade builder is ruled out (CCXTPRO_SYNC_PURE_PYTHON)")
             unavailable("compiled trade builder", "ccxtpro_sync._trade_build is not built")
     else:
         monkeypatch.setattr(trade_stream, "build_trade", None)

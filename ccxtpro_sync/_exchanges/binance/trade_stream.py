@@ -29,6 +29,8 @@ import os
 from collections.abc import Callable
 from typing import Any, Final
 
+import msgspec
+
 from ..._core.cache import ArrayCache
 from ..._core.events import Delivery, Policy
 from ..._core.trade_gap import GapFiller
@@ -47,6 +49,12 @@ _PURE_PYTHON_ENV: Final = "CCXTPRO_SYNC_PURE_PYTHON"
 Build = Callable[[Any, str, bool], "Trade | None"]
 
 
+#: The fields of a ``Trade`` the compiled builder computes.
+_BUILT: Final = frozenset(
+    ("id", "timestamp", "datetime", "symbol", "side", "price", "amount", "cost", "info")
+)
+
+
 def _compiled_build() -> Build | None:
     """``_trade_build.trade`` (C) when it was built and not ruled out, else None."""
     if os.environ.get(_PURE_PYTHON_ENV, "") not in ("", "0"):
@@ -55,7 +63,19 @@ def _compiled_build() -> Build | None:
         from ... import _trade_build
     except ImportError:
         return None
-    _trade_build.prepare(Trade, TradeEvent, AggTradeEvent)
+    # The builder fills Trade's fields itself: the nine it sets, the rest with their
+    # defaults, which must be None or a new empty list (else msgspec builds it).
+    nones, lists = [], []
+    for info in msgspec.structs.fields(Trade):
+        if info.name in _BUILT:
+            continue
+        if info.default is None:
+            nones.append(info.name)
+        elif info.default_factory is list:
+            lists.append(info.name)
+        else:
+            return None
+    _trade_build.prepare(Trade, TradeEvent, AggTradeEvent, tuple(nones), tuple(lists))
     build: Build = _trade_build.trade
     return build
 
