@@ -350,7 +350,7 @@ trade(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_INCREF(side);
     Py_INCREF(event);
     datetime = price = amount = NULL; /* now in values */
-    result = trade_type->tp_alloc(trade_type, 0);
+    result = trade_type->tp_alloc(trade_type, trade_type->tp_itemsize); /* as msgspec */
     if (result == NULL) {
         for (int i = 0; i < N_KW; i++)
             Py_DECREF(values[i]);
