@@ -17,5 +17,11 @@ setup(
             sources=["ccxtpro_sync/_frame_scan.c"],
             optional=True,
         ),
+        # A public trade's Trade in one call (ccxtpro_sync/_exchanges/binance/trade_stream.py).
+        Extension(
+            "ccxtpro_sync._trade_build",
+            sources=["ccxtpro_sync/_trade_build.c"],
+            optional=True,
+        ),
     ]
 )

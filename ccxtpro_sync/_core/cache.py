@@ -137,6 +137,8 @@ class ArrayCache(Generic[TSym]):
 
     def append(self, item: TSym) -> None:
         """Add ``item`` as the newest entry (evicting the oldest when full)."""
+        # binance/trade_stream.py inlines these lines (a call costs more than they do):
+        # change both together; ``_items`` is never rebound.
         self._items.append(item)
         self._total += 1
         if item.symbol is not self._only:  # the same str object on a stream's hot path

@@ -74,8 +74,9 @@ class GapFiller(Generic[T]):
         #: must not silence the stream for good).
         self.max_gap = max_gap
         self.enabled = enabled
-        #: Key of the last item delivered (None before the first one).
-        self.last: int | None = None
+        #: [key of the last item delivered (None before the first one), the key that
+        #: directly follows it while nothing else decides (None otherwise)]: see ``cursor``.
+        self._cursor: list[int | None] = [None, None]
         self._held: list[tuple[T, bool]] = []
         self._holding = False
         self._gap: GapRequest | None = None
@@ -83,6 +84,38 @@ class GapFiller(Generic[T]):
         self._suspect = False
         #: The last item delivered was its key's final state (always, without ``updates``).
         self._final = True
+
+    @property
+    def last(self) -> int | None:
+        """Key of the last item delivered (None before the first one)."""
+        return self._cursor[0]
+
+    @last.setter
+    def last(self, key: int | None) -> None:
+        self._cursor[0] = key
+        self._sync()
+
+    @property
+    def cursor(self) -> list[int | None]:
+        """``[last, next]`` for a hot path that inlines :meth:`follows`: while the
+        filler is idle (nothing held, no reset since, no updates) ``next`` is the key
+        that directly follows ``last``, else None. An item whose key equals ``next``
+        counts as delivered once the caller sets ``cursor[0] = key`` and ``cursor[1] =
+        key + step`` (under the lock it calls the filler's methods under); any other
+        goes through :meth:`live`. The list is the filler's own state, kept current by
+        every method."""
+        return self._cursor
+
+    @property
+    def step(self) -> int:
+        return self._step
+
+    def _sync(self) -> None:
+        """Recompute ``cursor[1]`` after a change of state."""
+        cursor = self._cursor
+        last = cursor[0]
+        idle = last is not None and not (self._holding or self._suspect or self._updates)
+        cursor[1] = last + self._step if idle else None  # type: ignore[operator]
 
     @property
     def holding(self) -> bool:
@@ -95,6 +128,7 @@ class GapFiller(Generic[T]):
     def reset(self) -> None:
         """The stream's connection went away: items may have been missed."""
         self._suspect = True
+        self._sync()
 
     # -- live items (reader thread, under the caller's lock) --------------------------------
     def follows(self, key: int) -> bool:
@@ -102,16 +136,20 @@ class GapFiller(Generic[T]):
         the caller read off the wire: no key function call) directly follows the last
         one delivered. Then it counts as delivered and True is returned; otherwise
         nothing changes and the caller goes through :meth:`live`."""
-        last = self.last
-        if last is None or key != last + self._step:
+        cursor = self._cursor
+        if key != cursor[1]:
             return False
-        if self._holding or self._suspect or self._updates:
-            return False
-        self.last = key
+        cursor[0] = key
+        cursor[1] = key + self._step
         return True
 
     def live(self, item: T, final: bool = True) -> GapStep[T]:
         """One live item; ``final`` (candles): no later update of its key will follow."""
+        out = self._live(item, final)
+        self._sync()
+        return out
+
+    def _live(self, item: T, final: bool) -> GapStep[T]:
         out: GapStep[T] = GapStep()
         if self._holding:
             self._held.append((item, final))
@@ -156,6 +194,11 @@ class GapFiller(Generic[T]):
         """One page of the gap's range (oldest first). Delivers what extends the stream,
         asks for the next page (``more``: the source pages by key), and reports what
         the source no longer serves."""
+        out = self._backfilled(token, items, more)
+        self._sync()
+        return out
+
+    def _backfilled(self, token: int, items: Iterable[T], more: bool) -> GapStep[T]:
         out: GapStep[T] = GapStep()
         gap = self._gap
         if gap is None or token != gap.token:
@@ -195,12 +238,18 @@ class GapFiller(Generic[T]):
         gap = self._gap
         if gap is not None and token == gap.token:
             self._give_up(out)
+        self._sync()
         return out
 
     def drain(self) -> GapStep[T]:
         """Release held items once no fetch is outstanding. Call after delivering the
         previous step's items, until ``closed``: the hold closes only on a call that
         returns nothing, so live items never overtake ones being delivered."""
+        out = self._drain()
+        self._sync()
+        return out
+
+    def _drain(self) -> GapStep[T]:
         out: GapStep[T] = GapStep()
         if self._gap is not None:
             return out

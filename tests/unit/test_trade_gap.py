@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 from ccxtpro_sync._core.trade_gap import GapFiller, GapStep
 
 
@@ -203,3 +205,43 @@ def test_follows_takes_only_the_next_key_while_nothing_is_open() -> None:
     assert not f.follows(2) and not f.follows(4) and f.last == 2  # repeat, skip
     f.reset()  # the connection went away: the next item must be checked in full
     assert not f.follows(3) and f.last == 2
+
+
+def _follows_before_cursor(f: GapFiller[int], key: int) -> bool:
+    """``follows``' rule as it was written before the cursor, read off the filler."""
+    last = f.last
+    return last is not None and key == last + f.step and not (f.holding or f._suspect or f._updates)
+
+
+def test_the_cursor_follows_the_old_rule_through_every_state() -> None:
+    """A random run of live items, backfills, failures, drains and resets: after
+    each, ``cursor`` is ``[last, the key follows takes]`` and ``follows`` (the
+    handler's inline check reads the same list) answers as the old rule did."""
+    rng = random.Random(7)
+    for updates in (False, True):
+        f: GapFiller[int] = GapFiller(ident, updates=updates, max_held=20, max_gap=50)
+        key = 0
+        for _ in range(3_000):
+            action = rng.random()
+            pending = f._gap
+            if action < 0.55:
+                key += rng.choice([1, 1, 1, 2, 5, 0, -1, 80, -200])
+                probe = rng.choice([key, key + 1, (f.last or 0) + f.step])
+                want = _follows_before_cursor(f, probe)
+                last = f.last
+                assert f.follows(probe) is want
+                assert f.last == (probe if want else last)
+                if not want:
+                    f.live(key, final=rng.random() < 0.7)
+            elif action < 0.7 and pending is not None:
+                page = list(range(pending.first, pending.last + 1))[: rng.randint(0, 5)]
+                f.backfilled(pending.token, page, more=rng.random() < 0.8)
+            elif action < 0.8 and pending is not None:
+                f.failed(pending.token)
+            elif action < 0.95:
+                f.drain()
+            else:
+                f.reset()
+            last = f.last
+            idle = last is not None and not (f.holding or f._suspect or updates)
+            assert f.cursor == [last, last + f.step if idle else None]  # type: ignore[operator]

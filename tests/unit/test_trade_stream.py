@@ -1,8 +1,10 @@
 """A bound trades stream's handler (``binance/trade_stream.py``) gives exactly what
-``parsers.public_trade`` and the cache gave, with the cheaper ``datetime``."""
+``parsers.public_trade`` and the cache gave, with the cheaper ``datetime``: every test
+runs with the compiled builder (``_trade_build``) and with the Python path alone."""
 
 from __future__ import annotations
 
+import os
 import random
 from decimal import Decimal
 from typing import Any
@@ -16,13 +18,27 @@ from ccxtpro_sync._core.cache import ArrayCache
 from ccxtpro_sync._core.events import Delivery, Policy
 from ccxtpro_sync._core.trade_gap import GapFiller
 from ccxtpro_sync._exceptions import ProtocolError
-from ccxtpro_sync._exchanges.binance import parsers
+from ccxtpro_sync._exchanges.binance import parsers, trade_stream
 from ccxtpro_sync._exchanges.binance import wire as w
 from ccxtpro_sync._exchanges.binance.trade_stream import trade_handler
 from ccxtpro_sync._numbers import finite_float
 from ccxtpro_sync._structures import _MAX_MS, Market, Trade, iso8601
+from tests.required import unavailable
 
 from .test_binance_parsers import BNBBTC, BTCUSD_PERP, BTCUSDT_PERP, _cm, _spot
+
+
+@pytest.fixture(autouse=True, params=["compiled", "python"])
+def builder(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Handlers made in the test use the compiled builder, or none (Python only)."""
+    if request.param == "compiled":
+        if trade_stream.build_trade is None:
+            if os.environ.get(trade_stream._PURE_PYTHON_ENV):
+                pytest.skip("the compiled trade builder is ruled out (CCXTPRO_SYNC_PURE_PYTHON)")
+            unavailable("compiled trade builder", "ccxtpro_sync._trade_build is not built")
+    else:
+        monkeypatch.setattr(trade_stream, "build_trade", None)
+    return str(request.param)
 
 
 def _agg(trade_id: int, ts: int, price: str = "0.001", qty: str = "100") -> w.AggTradeEvent:

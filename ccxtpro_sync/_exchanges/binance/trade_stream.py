@@ -1,15 +1,23 @@
 """The handler of a bound ``@trade`` / ``@aggTrade`` stream: payload → ``Trade`` → cache.
 
 What ``parsers.public_trade`` and the cache do per trade, in one function: the hot
-path of a trades stream costs a call per step otherwise. Two things are cheaper here:
+path of a trades stream costs a call per step otherwise. What is cheaper here:
 
-* ``datetime``: the handler keeps the ISO text of the last second it formatted;
-  a trade in that second (trades in a burst share it) costs one subtraction and one
-  concatenation, anything else goes through :func:`~ccxtpro_sync._structures.iso8601`
-  (which also refuses negative and out-of-range times), so the text is always
-  ``iso8601``'s.
-* the gap check reads the filler's expected next id (``GapFiller.follows``) only
-  when a filler is bound.
+* a float client's ``Trade`` is built in one C call (``_trade_build.trade``, the
+  optional compiled module): the id's text, both numbers, the ISO datetime, the side
+  and the cost. It answers None for anything it does not do exactly as Python does
+  (a number ``float()`` refuses or that is not finite, a field of an unexpected
+  type), which then takes the Python path below and gets its result or its error.
+  Without the module (or with ``CCXTPRO_SYNC_PURE_PYTHON=1``), and for ``Decimal``
+  clients, every trade takes the Python path.
+* the Python path's ``datetime``: the handler keeps the ISO text of the last second
+  it formatted; a trade in that second (trades in a burst share it) costs one
+  subtraction and one concatenation, anything else goes through
+  :func:`~ccxtpro_sync._structures.iso8601` (which also refuses negative and
+  out-of-range times), so the text is always ``iso8601``'s.
+* the cache append is inlined (``ArrayCache.append``'s three lines).
+* the gap check compares the id with the filler's ``cursor`` (what
+  ``GapFiller.follows`` does, without the call) only when a filler is bound.
 
 The result is the same ``Trade`` as ``parsers.public_trade`` gives, with the decoded
 wire struct as ``info`` (tested against it); a malformed number fails with its error.
@@ -17,8 +25,11 @@ wire struct as ``info`` (tested against it); a malformed number fails with its e
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
+
+import msgspec
 
 from ..._core.cache import ArrayCache
 from ..._core.events import Delivery, Policy
@@ -29,6 +40,49 @@ from . import parsers
 from .wire import AggTradeEvent, TradeEvent
 
 __all__ = ["trade_handler"]
+
+#: ``CCXTPRO_SYNC_PURE_PYTHON`` set (not to ``0``) keeps the compiled builder out, as it
+#: does the compiled order book and frame scan.
+_PURE_PYTHON_ENV: Final = "CCXTPRO_SYNC_PURE_PYTHON"
+
+#: ``(event, symbol, plain_cost) -> Trade | None``; see ``_trade_build.c``.
+Build = Callable[[Any, str, bool], "Trade | None"]
+
+
+#: The fields of a ``Trade`` the compiled builder computes.
+_BUILT: Final = frozenset(
+    ("id", "timestamp", "datetime", "symbol", "side", "price", "amount", "cost", "info")
+)
+
+
+def _compiled_build() -> Build | None:
+    """``_trade_build.trade`` (C) when it was built and not ruled out, else None."""
+    if os.environ.get(_PURE_PYTHON_ENV, "") not in ("", "0"):
+        return None
+    try:
+        from ... import _trade_build
+    except ImportError:
+        return None
+    # The builder fills Trade's fields itself: the nine it sets, the rest with their
+    # defaults, which must be None or a new empty list (else msgspec builds it).
+    nones, lists = [], []
+    for info in msgspec.structs.fields(Trade):
+        if info.name in _BUILT:
+            continue
+        if info.default is None:
+            nones.append(info.name)
+        elif info.default_factory is list:
+            lists.append(info.name)
+        else:
+            return None
+    _trade_build.prepare(Trade, TradeEvent, AggTradeEvent, tuple(nones), tuple(lists))
+    build: Build = _trade_build.trade
+    return build
+
+
+#: The compiled builder or None (then every trade takes the Python path). Read when a
+#: handler is made, so tests can make handlers of both kinds in one process.
+build_trade: Build | None = _compiled_build()
 
 _NAN = float("nan")
 _APPEND = Policy.APPEND
@@ -54,8 +108,12 @@ def trade_handler(
     floats = number is finite_float
     plain_cost = not market.contract
     cost_of = parsers._cost
-    follows = gaps.follows if gaps is not None else None
-    append = cache.append
+    # The filler's [last, next] (see GapFiller.cursor), None without a filler.
+    cursor = gaps.cursor if gaps is not None else None
+    step = gaps.step if gaps is not None else 1
+    # ArrayCache.append, inline (see there): the deque's own append, the count, and
+    # the per-symbol count only if this cache ever held another symbol.
+    push = cache._items.append
     millis = _MILLIS
     # The second last formatted: its first millisecond and "YYYY-MM-DDTHH:MM:SS", one
     # tuple so that a reader never pairs one second's start with another's text.
@@ -100,9 +158,38 @@ def trade_handler(
             cost=price * amount if plain_cost else cost_of(price, amount, market),
             info=event,
         )
-        if follows is None or follows(trade_id):  # no gap: the hot path
-            append(trade)
-            return [Delivery(key, [trade], _APPEND)]
-        return on_gap(trade)
+        if cursor is not None:
+            if trade_id != cursor[1]:
+                return on_gap(trade)
+            cursor[0] = trade_id  # GapFiller.follows, inline
+            cursor[1] = trade_id + step
+        push(trade)
+        cache._total += 1
+        if cache._only is not symbol:
+            cache._count_symbol(symbol)
+        return [Delivery(key, [trade], _APPEND)]
 
-    return on_trade
+    build = build_trade if floats else None
+    if build is None:
+        return on_trade
+
+    def on_trade_compiled(event: AggTradeEvent | TradeEvent) -> list[Delivery]:
+        trade = build(event, symbol, plain_cost)
+        if trade is None:  # not one the builder takes as is: the Python path decides
+            return on_trade(event)
+        if not plain_cost:
+            price: Any = trade.price  # both floats: the builder made them
+            trade.cost = cost_of(price, trade.amount, market)
+        if cursor is not None:
+            trade_id = event.agg_trade_id if agg else event.trade_id  # type: ignore[union-attr]
+            if trade_id != cursor[1]:
+                return on_gap(trade)
+            cursor[0] = trade_id  # GapFiller.follows, inline
+            cursor[1] = trade_id + step
+        push(trade)
+        cache._total += 1
+        if cache._only is not symbol:
+            cache._count_symbol(symbol)
+        return [Delivery(key, [trade], _APPEND)]
+
+    return on_trade_compiled
