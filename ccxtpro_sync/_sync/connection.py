@@ -58,6 +58,7 @@ from .._exceptions import (
 from .._signals import send, signals
 from .futures import reject, resolve
 from .hub import Hub
+from .placement import start_thread
 from .reconnect import default_reconnect_policy
 
 T = TypeVar("T")
@@ -266,10 +267,11 @@ class Connection(Generic[P_co]):
         with self._lock:
             if self._thread is None:
                 self._state = State.CONNECTING
-                self._thread = threading.Thread(
-                    target=self._run, name=f"ccxtpro_sync-reader-{self.name}", daemon=True
+                self._thread = start_thread(
+                    self._run,
+                    f"ccxtpro_sync-reader-{self.name}",
+                    placement=self.hub.dispatcher.placement,
                 )
-                self._thread.start()
         return self
 
     def wait_ready(self, timeout: float) -> None:
@@ -1126,8 +1128,7 @@ class _Watchdog:
         self._ws = ws
         self._done = threading.Event()
         self.fired = False
-        self._thread = threading.Thread(target=self._run, args=(timeout,), name=name, daemon=True)
-        self._thread.start()
+        self._thread = start_thread(self._run, name, args=(timeout,))
 
     def _run(self, timeout: float) -> None:
         if self._done.wait(timeout):

@@ -125,7 +125,9 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
       ``freshness`` (per-stream watchdog: ``False`` to turn it off, or ``multiple``,
       ``floor``, ``minSamples``, ``interval``; see ``docs/threading.md``),
       ``userDataQuietAfter`` (seconds of user-data silence, with orders open, before a
-      reconcile; default 60, ``False`` to turn it off);
+      reconcile; default 60, ``False`` to turn it off), ``threadAffinity`` (a CPU id or
+      a set of them: this client's readers and dispatcher run only there, for the
+      latency tail; Linux only, default None; see docs/threading.md);
     * ``options.tradesBackfill`` (default True): trades and closed candles missed while a
       connection was down are fetched over REST and delivered in order before the live
       ones (see docs/reconnect.md);
@@ -161,6 +163,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
             max_pending=int(settings.get("maxPending", 10_000)),
             overflow=settings.get("callbackOverflow"),
             max_lag=float(settings.get("maxLag", 5.0)),
+            thread_affinity=settings.get("threadAffinity"),
         )
         self.endpoints = self._endpoints(settings)
         self.new_updates = bool(settings.get("newUpdates", True))  # see BaseClient

@@ -149,6 +149,7 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
             reconnect=reconnect,
             timeout=float(settings.get("timeout", 10.0)),
             name="deribit",
+            thread_affinity=settings.get("threadAffinity"),
         )
         # Book resyncs become signals on the dispatcher thread (no library lock held).
         self.hub.add_callback(RESYNC_HASH, self._resynced)
@@ -566,6 +567,7 @@ def deribit(config: Mapping[str, Any] | None = None) -> DeribitClient:
     ``pacing``); ``newUpdates`` (default True: list-returning ``watch_*`` calls return
     what is new since your previous call; False: the cached history), ``tradesLimit``,
     ``OHLCVLimit``, ``ordersLimit`` (cache sizes, 1000 each); ``timeout``,
-    ``reconnect`` (a tenacity policy), ``number``.
+    ``reconnect`` (a tenacity policy), ``number``, ``threadAffinity`` (a CPU id or a
+    set of them for the readers and the dispatcher; docs/threading.md).
     """
     return DeribitClient(config)
