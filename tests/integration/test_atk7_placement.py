@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 import ccxtpro_sync
-from ccxtpro_sync import InvalidArgument, default_reconnect_policy
+from ccxtpro_sync import InvalidArgument, WebSocketClient, default_reconnect_policy
 from ccxtpro_sync._sync.placement import SUPPORTED, thread_placement
-from ccxtpro_sync.simulator import LocalExchange
+from ccxtpro_sync.simulator import LocalDeribit, LocalExchange
 
 pytestmark = pytest.mark.skipif(
     not SUPPORTED or len(os.sched_getaffinity(0)) < 2,
@@ -140,3 +140,36 @@ def test_atk7_a_rest_call_from_a_placed_callback_times_it_at_home(
             threading.settrace(None)  # type: ignore[arg-type]
     assert answers and isinstance(answers[0], int)
     assert seen[0] == allowed()
+
+
+def test_atk7_a_timer_started_in_a_placed_callback_runs_at_home() -> None:
+    """``WebSocketClient.every`` called from a callback (on the pinned dispatcher):
+    the timer thread is the library's and runs at home, like its other threads."""
+    pin = max(allowed())
+    exchange = LocalDeribit(seed=9, tick_interval=0.05).start()
+    seen: list[frozenset[int]] = []
+    ticked = threading.Event()
+    armed = threading.Event()
+
+    def tick(_client: WebSocketClient) -> None:
+        if not ticked.is_set():
+            seen.append(frozenset(os.sched_getaffinity(0)))
+            ticked.set()
+
+    def arm(_message: Any) -> None:
+        if not armed.is_set():
+            armed.set()
+            client.every(0.01, tick)
+
+    try:
+        with WebSocketClient(
+            exchange.url, heartbeat="disabled", timeout=10, buffer=0, thread_affinity=pin
+        ) as client:
+            client.on_message(arm)
+            channels = {"channels": ["ticker.BTC-PERPETUAL.100ms"]}
+            subscribe = {"jsonrpc": "2.0", "method": "public/subscribe", "params": channels}
+            client.request(subscribe)
+            assert ticked.wait(10)
+    finally:
+        exchange.close()
+    assert seen == [allowed()]
