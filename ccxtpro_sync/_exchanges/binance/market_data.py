@@ -657,6 +657,10 @@ class MarketData:
             self.books[market.symbol] = book
         return book
 
+    def book_for(self, market: Market) -> BookSync[Any]:
+        """``market``'s diff-depth book, made if it has none (a replay's snapshot)."""
+        return self._book(market, partial=False)
+
     def _bind_depth(self, stream: str, market: Market) -> Handler:
         symbol = market.symbol
         partial = stream.split("@")[1] != "depth"  # futures @depth<N> has the diff shape
