@@ -95,3 +95,17 @@ def test_atk7_a_snapshot_entry_with_a_bad_depth_is_a_typed_error(
     bad = RawMessage(snapshot.source, f"depthSnapshot:{market_id}{suffix}", snapshot.data, 0.0)
     with pytest.raises(ProtocolError, match="depth snapshot"):
         replayer.replay([*log.before, fence, bad, *log.after])
+
+
+def test_atk7_a_snapshot_for_a_partial_depth_book_is_a_typed_error(
+    replayer: ccxtpro_sync.binance,
+) -> None:
+    """A partial-depth stream (``@depth5``) has no snapshots: a log that gives one to
+    its book is inconsistent, a ``ProtocolError``, not a ValueError from the book."""
+    body = b'{"lastUpdateId":10,"bids":[["100","1"]],"asks":[["101","1"]]}'
+    partial = RawMessage("atk7", "btcusdt@depth5@100ms", body, 0.0)
+    [book] = books(replayer.replay([partial]))
+    assert book.nonce == 10
+    snapshot = RawMessage("atk7", "depthSnapshot:btcusdt@5", body, 0.0)
+    with pytest.raises(ProtocolError, match="partial"):
+        replayer.replay([partial, snapshot])

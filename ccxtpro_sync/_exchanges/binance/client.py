@@ -603,9 +603,13 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
                 if not (depth.isascii() and depth.isdigit() and int(depth) > 0):
                     raise ProtocolError(f"raw log: malformed depth snapshot channel {channel!r}")
                 market = data.markets.by_id(market_id)
-                if market.symbol not in data.books:
-                    # A log that starts at a fence: no diff has made the book yet.
+                book = data.books.get(market.symbol)
+                if book is None:  # a log that starts at a fence: no diff made the book yet
                     data.book_for(market)
+                elif book.partial:
+                    raise ProtocolError(
+                        f"raw log: a depth snapshot for {market.symbol}, a partial-depth book"
+                    )
                 deliveries = data.apply_snapshot(market.symbol, message.data, int(depth))
             elif channel.startswith(BACKFILL_CHANNEL):
                 deliveries = replay_page(data, channel, message.data)
