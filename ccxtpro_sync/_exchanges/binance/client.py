@@ -509,7 +509,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
         if "@depth" in stream:
             market_id = stream.split("@", 1)[0]
             with self._data_lock:
-                self.data.drop_book(self.data.markets.by_id(market_id).symbol)
+                self.data.drop_book(self.data.markets.by_id(market_id).symbol, stream)
         elif "@kline" in stream:  # unsubscribed: the open candle's close may go unseen
             with self._data_lock:
                 self.data.reset([stream])
