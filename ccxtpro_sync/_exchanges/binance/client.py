@@ -603,10 +603,10 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
                 if not (depth.isascii() and depth.isdigit() and int(depth) > 0):
                     raise ProtocolError(f"raw log: malformed depth snapshot channel {channel!r}")
                 market = data.markets.by_id(market_id)
-                book = data.books.get(market.symbol)
-                if book is None:  # a log that starts at a fence: no diff made the book yet
+                known = data.books.get(market.symbol)
+                if known is None:  # a log that starts at a fence: no diff made the book yet
                     data.book_for(market)
-                elif book.partial:
+                elif known.partial:
                     raise ProtocolError(
                         f"raw log: a depth snapshot for {market.symbol}, a partial-depth book"
                     )
