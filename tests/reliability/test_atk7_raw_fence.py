@@ -109,3 +109,37 @@ def test_atk7_a_snapshot_for_a_partial_depth_book_is_a_typed_error(
     snapshot = RawMessage("atk7", "depthSnapshot:btcusdt@5", body, 0.0)
     with pytest.raises(ProtocolError, match="partial"):
         replayer.replay([partial, snapshot])
+
+
+def test_atk7_a_decimal_client_replays_a_log_that_starts_at_a_fence(log: Log) -> None:
+    """The fence of a float client, replayed by a Decimal client: the same book, in
+    Decimal (the fence writes levels as strings)."""
+    from decimal import Decimal
+
+    with (
+        LocalExchange(seed=5) as exchange,
+        ccxtpro_sync.binance({**config(exchange), "numbers": "decimal"}) as client,
+    ):
+        client.load_markets()
+        rebuilt = books(client.replay([*log.fence, *log.after]))
+        whole = books(client.replay([*log.before, *log.fence, *log.after]))
+    assert rebuilt and rebuilt[-1].nonce == whole[-1].nonce == last_diff_id(log.after)
+    assert all(isinstance(v, Decimal) for level in rebuilt[-1].bids for v in level)
+    assert rebuilt[-1].bids == whole[-1].bids
+    assert rebuilt[-1].asks == whole[-1].asks
+
+
+def test_atk7_an_old_snapshot_for_a_synced_book_changes_nothing(
+    log: Log, replayer: ccxtpro_sync.binance
+) -> None:
+    """A snapshot entry (no fence before it) older than the diffs the book applied,
+    with other levels: a synced book keeps its chain, the replay is as without it."""
+    [_, snapshot, *_] = log.fence
+    first = min(json.loads(m.data)["U"] for m in log.before if "@depth" in m.channel)
+    body = json.dumps({"lastUpdateId": first, "bids": [["1", "9"]], "asks": [["2", "9"]]})
+    old = RawMessage("rest", snapshot.channel, body.encode(), 0.0)
+    plain = books(replayer.replay([*log.before, *log.after]))
+    hostile = books(replayer.replay([*log.before, old, *log.after]))
+    assert [b.nonce for b in hostile] == [b.nonce for b in plain]
+    assert hostile[-1].bids == plain[-1].bids
+    assert hostile[-1].asks == plain[-1].asks
