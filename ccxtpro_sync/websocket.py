@@ -141,6 +141,7 @@ class WebSocketClient:
             headers=headers,
             heartbeat=self.heartbeat,
             on_session_end=self._session_ended,
+            on_give_up=self._gave_up,
         )
         self.connection.start()
 
@@ -313,6 +314,14 @@ class WebSocketClient:
                 self._cond.notify_all()
         if self._on_close is not None:
             self.hub.deliver_many([Delivery(_CLOSE_HASH, [error], Policy.APPEND)], self.name)
+
+    def _gave_up(self, connection: Any, error: BaseException) -> None:
+        """On the reader thread: the connection will not come back (a first connect
+        refused with ``reconnect=False``, the retries spent). Waiters raise ``error``."""
+        with self._cond:
+            if self._error is None:
+                self._error = error
+            self._cond.notify_all()
 
 
 class _Timer:

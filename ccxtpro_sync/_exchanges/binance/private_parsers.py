@@ -281,7 +281,9 @@ def parse_execution_report(event: ExecutionReport, market: Market, number: Conve
     trade = parse_execution_trade(event, market, number)
     fee = _fee(event.commission, event.commission_asset, number)
     # ``C`` is the original id when this report is a cancel; ``c`` is then the cancel's own.
-    client_id = event.orig_client_order_id or event.client_order_id
+    # An amendment (REPLACED) gives the order a new id: ``c``; ``C`` is its previous one.
+    replaced = event.execution_type == "REPLACED"
+    client_id = (None if replaced else event.orig_client_order_id) or event.client_order_id
     created = event.creation_time or event.transaction_time
     trigger = _nz(event.stop_price, number)
     return Order(

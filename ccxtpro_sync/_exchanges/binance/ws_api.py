@@ -111,10 +111,42 @@ class RateLimit(msgspec.Struct, frozen=True, gc=False):
 _ABSENT = msgspec.Raw(b"")
 
 
+#: ``result`` of a reply that has none (absent, or ``null``).
+_NO_RESULT: Final = (b"", b"null")
+
+
 class _ErrorBody(msgspec.Struct, gc=False):
     code: int | None = None
     msg: str = ""
     data: dict[str, Any] | None = None
+
+
+def _half_replaced(
+    request_id: int | str, body: _ErrorBody, parser: ResultParser | None
+) -> Response | None:
+    """A cancel-replace that half succeeded (``-2021``, both outcomes in ``data``): the
+    new order if it was placed (``ALLOW_FAILURE``: placed although the cancel failed; an
+    error would invite placing it again), else the new order's own rejection, saying
+    that the order it was to replace was cancelled. ``None``: not such a reply."""
+    data = body.data
+    if body.code != -2021 or data is None:
+        return None
+    if data.get("newOrderResult") == "SUCCESS" and parser is not None:
+        try:
+            return Response(request_id, parser(msgspec.Raw(msgspec.json.encode(data))))
+        except (msgspec.DecodeError, msgspec.ValidationError, CcxtproSyncError) as error:
+            problem = ProtocolError(f"malformed order.cancelReplace -2021 data: {error}")
+            return Response(request_id, error=problem)
+    if data.get("cancelResult") != "SUCCESS":
+        return None
+    new, cancelled = data.get("newOrderResponse"), data.get("cancelResponse")
+    rejected = from_payload(new if isinstance(new, Mapping) else {}, method="order.cancelReplace")
+    old = cancelled.get("orderId") if isinstance(cancelled, Mapping) else None
+    rejected.args = (
+        f"binance order.cancelReplace: the order it replaces ({old}) was cancelled, "
+        f"and the new order was rejected: {rejected}",
+    )
+    return Response(request_id, error=rejected)
 
 
 class _Frame(msgspec.Struct, gc=False):
@@ -403,6 +435,14 @@ class BinanceWsApiProtocol:
             sent = None
         step = self._resume.pop(request_id, None) if request_id is not None else None
         if frame.error is not None:
+            if step is None and request_id is not None and bytes(frame.result) not in _NO_RESULT:
+                # "placed" and "rejected" at once: either may be wrong, so neither is taken
+                problem = ProtocolError(f"{method} reply carries both a result and an error")
+                return Inbound(responses=[Response(request_id, error=problem)])
+            if method == "order.cancelReplace" and request_id is not None:
+                half = _half_replaced(request_id, frame.error, parser)
+                if half is not None:
+                    return Inbound(responses=[half])
             return self._on_error(frame, frame.error, method, step, now)
         if request_id is None:
             return Inbound(errors=[ProtocolError("WS API result without an id")])

@@ -12,13 +12,21 @@ with ``private/get_order_state`` of the order id (rules in ``order_lookup``).
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..._arguments import check_limit, check_params, check_since
-from ..._exceptions import ClientClosed, NetworkError, OrderStatusUnknown, ProtocolError
+from ..._exceptions import (
+    BadSymbol,
+    CcxtproSyncError,
+    ClientClosed,
+    NetworkError,
+    OrderStatusUnknown,
+    ProtocolError,
+)
 from ..._structures import Balances, Market, Order, Position, Trade
 from .markets import SETTLE_CURRENCIES, DeribitMarkets
 from .order_lookup import (
@@ -62,6 +70,43 @@ __all__ = ["DeribitTrading"]
 _LOOKUP_PAUSE = 0.25
 
 
+def _read_order(
+    read: Callable[[], Order], *, label: str | None = None, order_id: str | None = None
+) -> Order:
+    """The order an order request's reply gives, if it is the one the request named.
+
+    The request was acted on (a reply came), so a reply that cannot be read, or that
+    names another order (a reply meant for another request), leaves its outcome
+    unknown: ``ProtocolError``, which the caller resolves like a lost reply.
+    """
+    try:
+        order = read()
+    except (CcxtproSyncError, LookupError, TypeError, ValueError, ArithmeticError) as error:
+        raise ProtocolError(f"deribit order reply cannot be read: {error}") from error
+    if label is not None and order.clientOrderId != label:
+        raise ProtocolError(
+            f"deribit order reply names label {order.clientOrderId!r}, not {label!r}"
+        )
+    if order_id is not None and order.id != order_id:
+        raise ProtocolError(f"deribit order reply names order {order.id!r}, not {order_id!r}")
+    return order
+
+
+def _closed_unknown(
+    cause: ClientClosed, action: str, symbol: str, label: str | None, order_id: str | None = None
+) -> OrderStatusUnknown:
+    """``close()`` ended an order request that had left: its outcome is unknown."""
+    return OrderStatusUnknown(
+        f"deribit {action} of order {order_id or label!r}: the client was closed before "
+        "the reply came; look the order up before doing anything else",
+        client_order_id=label,
+        symbol=symbol,
+        action=action,
+        cause=cause,
+        order_id=order_id,
+    )
+
+
 class DeribitTrading:
     """Mixin of the Deribit client (listed after ``AdapterClient`` in its bases)."""
 
@@ -90,10 +135,17 @@ class DeribitTrading:
         by at most the reply's trip is the safe side: ``valid_until`` comes a little
         sooner, and an order is declared not placed a little later."""
         if self._server_offset_ms is None:
-            server = int(self.request("public/get_time", {}, timeout=timeout))
-            received = time.time() * 1000
-            self._server_offset_ms = int(server - received)
+            return self._read_server_time(timeout)
         return int(time.time() * 1000) + self._server_offset_ms
+
+    def _read_server_time(self, timeout: float) -> int:
+        """The server's time from one ``public/get_time``, its offset to our clock kept."""
+        server = self.request("public/get_time", {}, timeout=timeout)
+        received = time.time() * 1000
+        if isinstance(server, bool) or not isinstance(server, int):
+            raise ProtocolError(f"deribit public/get_time result is not a time: {server!r:.40}")
+        self._server_offset_ms = int(server - received)
+        return server
 
     # -- orders ----------------------------------------------------------------------------
     def create_order_ws(  # noqa: PLR0917 - CCXT argument order
@@ -115,24 +167,51 @@ class DeribitTrading:
         request = create_order_request(market, type, side, amount, price, params)
         seconds = self._timeout(timeout)
         with_deadline(request, self._server_now_ms(seconds))
+        closed = self._closed_event.is_set()  # then the request is never sent
+        left = time.monotonic()  # before the request leaves
         try:
             result = self.request(request.method, request.params, timeout=seconds)
-        except ClientClosed:
-            raise
-        except NetworkError:
-            return self._resolve_lost(request, market, seconds)
-        order, _ = parse_order_result(result, self._loaded_markets())
-        return order
+            return _read_order(
+                lambda: parse_order_result(result, self._loaded_markets())[0], label=request.label
+            )
+        except ClientClosed as error:
+            if closed:
+                raise
+            raise _closed_unknown(error, "create", market.symbol, request.label) from error
+        except NetworkError:  # ProtocolError included: the reply could not be read
+            return self._resolve_lost(request, market, seconds, left)
 
-    def _resolve_lost(self, request: OrderRequest, market: Market, seconds: float) -> Order:
+    def _resolve_lost(
+        self, request: OrderRequest, market: Market, seconds: float, left: float
+    ) -> Order:
+        """Resolve a lost create; ``left``: ``time.monotonic()`` before it was sent."""
         method, params = lookup_request(request, market)
         number = self._loaded_markets().number
+        sent_at: list[int] = []
+
+        def server_now(timeout: float) -> int:
+            if sent_at:
+                return self._server_now_ms(timeout)
+            # An order created before the request left reuses its label, which takes the
+            # server's clock at that instant, not our estimate of it (measured once: the
+            # local clock may have stepped since, and a real order would look older).
+            # Read the server's clock afresh and go back by the time since (monotonic,
+            # counted to after the reading: never later than the instant it left).
+            now = self._read_server_time(timeout)
+            sent_at.append(now - math.ceil((time.monotonic() - left) * 1000))
+            return now
 
         def resolve(found: Any, now_ms: int) -> Order | None:
-            return resolve_create(found, request, market, now_ms, number)
+            return resolve_create(found, request, market, now_ms, number, sent_at_ms=sent_at[0])
 
         return self._resolve_loop(
-            method, params, resolve, seconds, label=request.label, symbol=market.symbol
+            method,
+            params,
+            resolve,
+            seconds,
+            label=request.label,
+            symbol=market.symbol,
+            server_now=server_now,
         )
 
     def _resolve_loop(
@@ -146,33 +225,43 @@ class DeribitTrading:
         symbol: str,
         action: str = "create",
         order_id: str | None = None,
+        server_now: Callable[[float], int] | None = None,
     ) -> Order:
         """Ask ``method`` until ``resolve`` gives the outcome (or raises it), or the
-        caller's time is up: ``OrderStatusUnknown``. Never re-sends the order request."""
+        caller's time is up: ``OrderStatusUnknown``. Never re-sends the order request.
+        ``server_now(timeout)``: the server's time (default: our estimate of it)."""
+        now_ms = server_now or self._server_now_ms
         budget = seconds + (DEFAULT_VALID_FOR_MS + STALE_MARGIN_MS) / 1000 + 1.0
         deadline = time.monotonic() + budget
+        closed: ClientClosed | None = None
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or self._closed_event.is_set():
                 break
             try:
-                found = self.request(method, params, timeout=remaining)
-                order = resolve(found, self._server_now_ms(remaining))
-            except ClientClosed:
-                raise
+                # the server's time before the look-up is sent: only a look-up sent once
+                # the request went stale is final (one answered earlier may arrive late)
+                now = now_ms(remaining)
+                left = max(0.001, deadline - time.monotonic())
+                order = resolve(self.request(method, params, timeout=left), now)
+            except ClientClosed as error:  # the outcome stays unknown, not retryable
+                closed = error
+                break
             except NetworkError:
                 order = None  # reconnecting: pause, then ask again while time is left
             if order is not None:
                 return order
             if self._closed_event.wait(min(_LOOKUP_PAUSE, max(remaining, 0.0))):
                 break
+        why = "the client was closed" if self._closed_event.is_set() else "time ran out"
         raise OrderStatusUnknown(
             f"deribit {action} of order {order_id or label!r}: the reply was lost and the "
-            "lookup did not finish in time; look the order up before doing anything else",
+            f"lookup did not finish ({why}); look the order up before doing anything else",
             client_order_id=label,
             symbol=symbol,
             action=action,
             order_id=order_id,
+            cause=closed,
         )
 
     def _by_state(
@@ -185,7 +274,11 @@ class DeribitTrading:
             name = found.get("instrument_name") if isinstance(found, dict) else None
             if not isinstance(name, str):
                 raise ProtocolError("deribit get_order_state result has no instrument_name")
-            return resolve(found, markets.by_id(name), now_ms)
+            try:
+                market = markets.by_id(name)
+            except BadSymbol as error:  # a look-up that says nothing: ask again
+                raise ProtocolError(f"deribit get_order_state names {name[:40]!r}") from error
+            return resolve(found, market, now_ms)
 
         return run
 
@@ -208,11 +301,17 @@ class DeribitTrading:
         edit = edit_order_params(id, amount, price, params)
         seconds = self._timeout(timeout)
         with_deadline(OrderRequest("private/edit", edit, ""), self._server_now_ms(seconds))
+        closed = self._closed_event.is_set()  # then the request is never sent
         try:
             result = self.request("private/edit", edit, timeout=seconds)
-        except ClientClosed:
-            raise
-        except NetworkError:
+            return _read_order(
+                lambda: parse_order_result(result, self._loaded_markets())[0], order_id=str(id)
+            )
+        except ClientClosed as error:
+            if closed:
+                raise
+            raise _closed_unknown(error, "edit", symbol or "", None, str(id)) from error
+        except NetworkError:  # ProtocolError included: the reply could not be read
             number = self._loaded_markets().number
             resolve = self._by_state(
                 id, lambda found, market, now: resolve_edit(found, edit, market, now, number)
@@ -227,8 +326,6 @@ class DeribitTrading:
                 action="edit",
                 order_id=id,
             )
-        order, _ = parse_order_result(result, self._loaded_markets())
-        return order
 
     def cancel_order_ws(
         self,
@@ -243,11 +340,17 @@ class DeribitTrading:
         request went stale, or ``OrderStatusUnknown``; the cancel is never sent again."""
         seconds = self._timeout(timeout)
         stale_at = self._server_now_ms(seconds) + DEFAULT_VALID_FOR_MS + STALE_MARGIN_MS
+        closed = self._closed_event.is_set()  # then the request is never sent
         try:
             result = self.request("private/cancel", cancel_params(id), timeout=seconds)
-        except ClientClosed:
-            raise
-        except NetworkError:
+            return _read_order(
+                lambda: parse_orders(result, self._loaded_markets())[0], order_id=str(id)
+            )
+        except ClientClosed as error:
+            if closed:
+                raise
+            raise _closed_unknown(error, "cancel", symbol or "", None, str(id)) from error
+        except NetworkError:  # ProtocolError included: the reply could not be read
             number = self._loaded_markets().number
             resolve = self._by_state(
                 id,
@@ -263,7 +366,6 @@ class DeribitTrading:
                 action="cancel",
                 order_id=id,
             )
-        return parse_orders(result, self._loaded_markets())[0]
 
     def cancel_all_orders_ws(
         self, symbol: str | None = None, *, timeout: float | None = None

@@ -1,0 +1,72 @@
+"""atk8: ``close()`` while a lost Deribit order reply is being looked up.
+
+The look-up loop let ``ClientClosed`` out (a ``NetworkError``, which
+retry-on-network-error policies retry: a second order) instead of reporting the
+outcome as unknown (``OrderStatusUnknown``), as ``close()`` before the reply does.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from ccxtpro_sync import DeribitClient, OrderStatusUnknown
+from ccxtpro_sync.simulator import LocalDeribit
+
+from .wire import WireProxy
+
+PERP = "BTC/USD:BTC"
+
+
+@pytest.fixture
+def ex() -> Iterator[LocalDeribit]:
+    exchange = LocalDeribit(seed=8, auto_publish=False, min_heartbeat=1.0).start()
+    try:
+        yield exchange
+    finally:
+        exchange.close()
+
+
+def _sent(proxy: WireProxy) -> list[str]:
+    return [m for s in range(len(proxy.sessions)) for m in proxy.methods(s)]
+
+
+@pytest.mark.parametrize("action", ["create", "cancel", "edit"])
+def test_close_while_a_lost_reply_is_looked_up_is_status_unknown(
+    ex: LocalDeribit, proxy: WireProxy, client: DeribitClient, action: str
+) -> None:
+    order = client.create_order_ws(PERP, "limit", "buy", 10, 40000, {"clientOrderId": "z-1"})
+    method, lookup = {
+        "create": ("private/buy", "private/get_order_state_by_label"),
+        "cancel": ("private/cancel", "private/get_order_state"),
+        "edit": ("private/edit", "private/get_order_state"),
+    }[action]
+    calls = {
+        "create": lambda: client.create_order_ws(
+            PERP, "limit", "buy", 10, 40000, {"clientOrderId": "z-2"}
+        ),
+        "cancel": lambda: client.cancel_order_ws(order.id, PERP),
+        "edit": lambda: client.edit_order_ws(order.id, PERP, "limit", "buy", 20, 40500),
+    }
+    caught: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            calls[action]()
+        except BaseException as error:  # handed to the test thread
+            caught.append(error)
+
+    proxy.cut = (method, True)  # executed, the reply is lost
+    proxy.delay = (lookup, 5.0)  # the look-up is out, unanswered until after close()
+    worker = threading.Thread(target=run)
+    worker.start()
+    proxy.wait(lambda p: lookup in _sent(p))
+    client.close()
+    worker.join(10)
+    assert not worker.is_alive()
+    [error] = caught
+    assert isinstance(error, OrderStatusUnknown), repr(error)
+    assert error.action == action
+    assert _sent(proxy).count(method) == (2 if action == "create" else 1)
