@@ -38,6 +38,26 @@ def config(exchange: LocalExchange, **extra: Any) -> dict[str, Any]:
     }
 
 
+def timer_tracer() -> tuple[list[frozenset[int]], threading.Event, Any]:
+    """A ``threading.settrace`` function recording where each timer thread started
+    while it is installed runs once it waits for its deadline."""
+    seen: list[frozenset[int]] = []
+    timed = threading.Event()
+
+    def tracer(frame: FrameType, event: str, _arg: Any) -> Any:
+        # Set on every thread started while it is installed: watch only timer threads.
+        if not isinstance(threading.current_thread(), threading.Timer):
+            sys.settrace(None)
+            return None
+        if event == "call" and frame.f_code.co_name == "wait":
+            seen.append(frozenset(os.sched_getaffinity(0)))
+            timed.set()
+            sys.settrace(None)
+        return None
+
+    return seen, timed, tracer
+
+
 def test_atk7_an_endless_iterable_is_refused_after_a_bounded_read() -> None:
     consumed = 0
 
@@ -103,20 +123,7 @@ def test_atk7_a_rest_call_from_a_placed_callback_times_it_at_home(
     """REST from a callback (on the pinned dispatcher): the request's deadline timer
     thread is a library thread and runs on the process's CPUs, not the pin."""
     pin = max(allowed())
-    seen: list[frozenset[int]] = []
-    timed = threading.Event()
-
-    def tracer(frame: FrameType, event: str, _arg: Any) -> Any:
-        # Set on every thread started while it is installed: watch only timer threads,
-        # and record where one runs once it waits for its deadline.
-        if not isinstance(threading.current_thread(), threading.Timer):
-            sys.settrace(None)
-            return None
-        if event == "call" and frame.f_code.co_name == "wait":
-            seen.append(frozenset(os.sched_getaffinity(0)))
-            timed.set()
-            sys.settrace(None)
-        return None
+    seen, timed, tracer = timer_tracer()
 
     fetched = threading.Event()
     answered = threading.Event()
@@ -173,3 +180,32 @@ def test_atk7_a_timer_started_in_a_placed_callback_runs_at_home() -> None:
     finally:
         exchange.close()
     assert seen == [allowed()]
+
+
+def test_atk7_a_deribit_rest_call_from_a_placed_callback_times_it_at_home() -> None:
+    """Deribit's REST (a markets reload) from a callback on the pinned dispatcher: its
+    deadline timer thread runs on the process's CPUs, not the pin."""
+    pin = max(allowed())
+    seen, timed, tracer = timer_tracer()
+    exchange = LocalDeribit(seed=9, tick_interval=0.05).start()
+    reloaded = threading.Event()
+
+    def reload_once(_ticker: Any) -> None:
+        if not reloaded.is_set():
+            client.load_markets(reload=True)
+            reloaded.set()
+
+    try:
+        config = {"environment": "local", "local": exchange, "threadAffinity": pin}
+        with ccxtpro_sync.deribit(config) as client:
+            client.load_markets()
+            threading.settrace(tracer)
+            try:
+                client.on_ticker("BTC/USD:BTC", reload_once)
+                assert timed.wait(10)
+                assert reloaded.wait(10)
+            finally:
+                threading.settrace(None)  # type: ignore[arg-type]
+    finally:
+        exchange.close()
+    assert seen[0] == allowed()

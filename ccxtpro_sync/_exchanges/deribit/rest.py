@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from ..._exceptions import ClientClosed, ExchangeNotAvailable, ProtocolError, RequestTimeout
 from ..._sync.dial import Dial, DialCut
+from ..._sync.placement import Timer
 
 __all__ = ["MAX_BODY", "DeribitRest"]
 
@@ -94,8 +95,8 @@ class DeribitRest:
             if self._closed:
                 raise ClientClosed(f"{what}: REST client closed")
             self._calls.add(call)
-        timer = threading.Timer(max(0.0, timeout), call.cut, (True,))
-        timer.daemon = True
+        # placement.Timer: from a pinned callback it runs at home, not on the pin
+        timer = Timer(max(0.0, timeout), call.cut, (True,))
         conn = self._connection(call, timeout)
         try:
             timer.start()
