@@ -25,6 +25,7 @@ import collections
 import logging
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Literal
 
@@ -96,6 +97,7 @@ class WebSocketClient:
     ) -> None:
         if not isinstance(url, str) or not url.startswith(("ws://", "wss://")):
             raise ValueError(f"url must be a ws:// or wss:// URL, not {url!r}")
+        _check_address(url)
         if reconnect is not False and not isinstance(reconnect, Retrying):
             raise ValueError("reconnect must be False or a tenacity Retrying policy")
         if not isinstance(buffer, int) or buffer < 0:
@@ -322,6 +324,18 @@ class WebSocketClient:
             if self._error is None:
                 self._error = error
             self._cond.notify_all()
+
+
+def _check_address(url: str) -> None:
+    """Refuse a URL with no host or an impossible port now: on the reader an empty
+    host would be a resolver error, retried as network trouble."""
+    parts = urllib.parse.urlsplit(url)
+    try:
+        parts.port  # noqa: B018 (raises for a port out of range or not a number)
+    except ValueError as error:
+        raise ValueError(f"url {url!r}: {error}") from None
+    if not parts.hostname:
+        raise ValueError(f"url {url!r} names no host")
 
 
 class _Timer:

@@ -24,7 +24,6 @@ import ssl
 import threading
 import time
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -32,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import websocket
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from websocket._url import get_proxy_info  # the rule websocket-client dials by
 
 from .._core.events import Delivery, Inbound
 from .._core.frames import (
@@ -1174,17 +1174,17 @@ class _Watchdog:
 
 def _dialled(url: str, timeout: float, dial: Dial) -> dict[str, Any]:
     """Open the socket of ``url`` through ``dial`` (TCP, then TLS for ``wss``), as the
-    ``socket`` option of websocket-client's ``connect``. With a proxy set in the
-    environment (websocket-client's ``http_proxy``/``https_proxy``) websocket-client
-    connects through it itself (nothing to pass), and only the handshake can be cut."""
+    ``socket`` option of websocket-client's ``connect``. When websocket-client would
+    go through a proxy (``http_proxy``/``https_proxy``, less ``no_proxy``: its own rule
+    decides, so the two never disagree) it connects through it itself (nothing to
+    pass), and only the handshake can be cut."""
     parts = urllib.parse.urlsplit(url)
     secure = parts.scheme == "wss"
     host = parts.hostname or ""
     port = parts.port or (443 if secure else 80)
-    proxy_scheme = "https" if secure else "http"
-    if urllib.request.getproxies().get(proxy_scheme) and not urllib.request.proxy_bypass(host):
+    if get_proxy_info(host, secure)[0]:
         return {}
-    wrap = tls_wrapper(ssl.create_default_context(), host) if secure else None
+    wrap = tls_wrapper(_tls_context(), host) if secure else None
     sock = dial.connect((host, port), timeout, options=websocket.DEFAULT_SOCKET_OPTION, wrap=wrap)
     if isinstance(sock, ssl.SSLSocket):
         try:
@@ -1193,6 +1193,23 @@ def _dialled(url: str, timeout: float, dial: Dial) -> dict[str, Any]:
             sock.close()
             raise
     return {"socket": sock}
+
+
+def _tls_context() -> ssl.SSLContext:
+    """The CAs websocket-client trusted when it did the TLS itself: its
+    ``WEBSOCKET_CLIENT_CA_BUNDLE`` (a CA file or a hashed directory) instead of the
+    system's (which ``SSL_CERT_FILE``/``SSL_CERT_DIR`` change, as before)."""
+    bundle = os.environ.get("WEBSOCKET_CLIENT_CA_BUNDLE")
+    if bundle and os.path.isfile(bundle):
+        context = ssl.create_default_context(cafile=bundle)
+    elif bundle and os.path.isdir(bundle):
+        context = ssl.create_default_context(capath=bundle)
+    else:
+        context = ssl.create_default_context()
+    # Python 3.13 adds strict X.509 checks to the default context; websocket-client's
+    # own context had none, and a CA it accepted must stay accepted.
+    context.verify_flags &= ~getattr(ssl, "VERIFY_X509_STRICT", 0)
+    return context
 
 
 def _writable(sock: socket.socket) -> bool:

@@ -299,16 +299,21 @@ class BinanceRest:
             self._dials[conn] = dial
         try:
             sock = dial.connect(address, timeout, source_address)
-        finally:
+        except BaseException:
             with self._lock:
                 self._dials.pop(conn, None)
             dial.release()
+            raise
         with self._lock:
+            # The duplicate is there before the dial goes: a deadline or close() in
+            # between finds one or the other to shut, never neither.
+            self._dials.pop(conn, None)
             aborted = self._aborted
             if not aborted:
                 # TLS wraps (detaches) ``sock`` before its handshake; a duplicate of the
                 # descriptor lets close() and the deadline shut it meanwhile.
                 self._connecting[conn] = sock.dup()
+        dial.release()
         if aborted:
             sock.close()
             raise ClientClosed("REST client closed while connecting")

@@ -5,19 +5,29 @@ thread can end it: a ``close()`` during the markets load left the caller blocked
 until the timeout (a connect that never answers: the whole of it). Here each call's
 socket comes from a :class:`~ccxtpro_sync._sync.dial.Dial` registered before its TCP
 connect, ``close()`` and the call's deadline shut it at any point, and the answer
-body is capped.
+body is capped. Like ``urlopen`` before it, a call goes through the proxy the
+environment names (``http_proxy``/``https_proxy``, ``no_proxy``): plain HTTP asks the
+proxy for the absolute URL, HTTPS tunnels through it (``CONNECT``).
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import socket
 import ssl
 import threading
-from http.client import HTTPConnection, HTTPException, HTTPSConnection
-from urllib.parse import urlsplit
+from http.client import HTTPConnection, HTTPException, HTTPResponse, HTTPSConnection
+from urllib.parse import unquote, urlsplit
+from urllib.request import getproxies, proxy_bypass
 
-from ..._exceptions import ClientClosed, ExchangeNotAvailable, ProtocolError, RequestTimeout
+from ..._exceptions import (
+    ClientClosed,
+    ExchangeNotAvailable,
+    InvalidArgument,
+    ProtocolError,
+    RequestTimeout,
+)
 from ..._sync.dial import Dial, DialCut
 from ..._sync.placement import Timer
 
@@ -25,6 +35,16 @@ __all__ = ["MAX_BODY", "DeribitRest"]
 
 #: Largest answer read (bytes); ``get_instruments`` of every currency is far below.
 MAX_BODY = 32 * 1024 * 1024
+
+
+class _Response(HTTPResponse):
+    def _read_next_chunk_size(self) -> int:
+        # int(..., 16) takes "-1": http.client would then read to EOF in one go,
+        # past the body cap. A chunk size is never negative.
+        size: int = super()._read_next_chunk_size()  # type: ignore[misc]
+        if size < 0:
+            raise ProtocolError(f"negative chunk size {size} in a chunked answer")
+        return size
 
 
 class _Call:
@@ -79,6 +99,8 @@ class DeribitRest:
         self._secure = parts.scheme == "https"
         self._host = parts.hostname or ""
         self._port = parts.port or (443 if self._secure else 80)
+        #: host[:port] as the URL spells it (brackets kept): a proxy's absolute target.
+        self._netloc = parts.netloc.rpartition("@")[2]
         self._prefix = parts.path.rstrip("/")
         self._max_body = max_body
         self._lock = threading.Lock()
@@ -91,16 +113,16 @@ class DeribitRest:
         ``ExchangeNotAvailable`` when the transport fails, ``ProtocolError`` for an
         answer above the cap."""
         call = _Call()
+        conn, origin, headers = self._connection(call, timeout)
         with self._lock:
             if self._closed:
                 raise ClientClosed(f"{what}: REST client closed")
             self._calls.add(call)
         # placement.Timer: from a pinned callback it runs at home, not on the pin
         timer = Timer(max(0.0, timeout), call.cut, (True,))
-        conn = self._connection(call, timeout)
         try:
             timer.start()
-            conn.request("GET", self._prefix + target)
+            conn.request("GET", origin + self._prefix + target, headers=headers)
             response = conn.getresponse()
             body = response.read(self._max_body + 1)
             # A read of a bounded size ends quietly when the socket is shut: look why.
@@ -126,16 +148,29 @@ class DeribitRest:
             call.release()
             conn.close()
 
-    def _connection(self, call: _Call, timeout: float) -> HTTPConnection:
+    def _connection(
+        self, call: _Call, timeout: float
+    ) -> tuple[HTTPConnection, str, dict[str, str]]:
+        """The connection of one call, the origin its target is prefixed with (the
+        proxy's absolute form) and the request's proxy headers."""
+        host, port, origin, headers = self._host, self._port, "", {}
+        proxy = _proxy(self._secure, self._host)
+        if proxy is not None:
+            host, port, auth = proxy
+            if not self._secure:
+                origin, headers = f"http://{self._netloc}", auth
         conn: HTTPConnection
         if self._secure:
             context = ssl.create_default_context()
-            conn = HTTPSConnection(self._host, self._port, timeout=timeout, context=context)
+            conn = HTTPSConnection(host, port, timeout=timeout, context=context)
+            if proxy is not None:
+                conn.set_tunnel(self._host, self._port, headers=proxy[2])
         else:
-            conn = HTTPConnection(self._host, self._port, timeout=timeout)
+            conn = HTTPConnection(host, port, timeout=timeout)
+        conn.response_class = _Response
         # http.client's own hook: the socket exists (and can be cut) before its connect.
         conn._create_connection = call.connect  # type: ignore[attr-defined]
-        return conn
+        return conn, origin, headers
 
     def close(self) -> None:
         """End every call in flight (they raise ``ClientClosed``); later calls too."""
@@ -144,3 +179,21 @@ class DeribitRest:
             calls = list(self._calls)
         for call in calls:
             call.cut()
+
+
+def _proxy(secure: bool, host: str) -> tuple[str, int, dict[str, str]] | None:
+    """(host, port, headers) of the proxy ``urlopen`` would use for ``host``, if any."""
+    scheme = "https" if secure else "http"
+    value = getproxies().get(scheme)
+    if not value or proxy_bypass(host):
+        return None
+    parts = urlsplit(value if "://" in value else f"http://{value}")
+    try:
+        port = parts.port or 80
+    except ValueError as error:
+        raise InvalidArgument(f"{scheme}_proxy {value!r} in the environment: {error}") from None
+    headers = {}
+    if parts.username is not None:
+        user = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        headers["Proxy-Authorization"] = "Basic " + base64.b64encode(user.encode()).decode()
+    return parts.hostname or "", port, headers

@@ -1,0 +1,95 @@
+"""``wss://`` trusts what websocket-client trusted when it did the TLS itself: its
+``WEBSOCKET_CLIENT_CA_BUNDLE`` (a CA file) replaces the system's CAs, and the
+certificate (issuer, host name, dates) is still checked against it."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import ssl
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from websockets.asyncio.server import ServerConnection
+
+from ccxtpro_sync import ExchangeNotAvailable, WebSocketClient
+
+from .servers import LocalServer
+
+WAIT = 10.0
+
+
+def _pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def _server_context(directory: Path, host: str) -> ssl.SSLContext:
+    """A CA (written to ca.pem) and a server certificate it signed for ``host``."""
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "atk9 test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    (directory / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    (directory / "leaf.pem").write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    (directory / "leaf.key").write_bytes(_pem(key))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(directory / "leaf.pem", directory / "leaf.key")
+    return context
+
+
+async def _echo(ws: ServerConnection) -> None:
+    async for message in ws:
+        await ws.send(message)
+
+
+def test_the_websocket_client_ca_bundle_is_trusted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WEBSOCKET_CLIENT_CA_BUNDLE", str(tmp_path / "ca.pem"))
+    with LocalServer(_echo, ssl=_server_context(tmp_path, "127.0.0.1")) as server:
+        url = server.url.replace("ws://", "wss://")
+        with WebSocketClient(url, timeout=WAIT, reconnect=False) as client:
+            client.send({"hello": "tls"})
+            assert client.recv() == {"hello": "tls"}
+
+
+def test_without_the_bundle_the_same_server_is_refused(tmp_path: Path) -> None:
+    with LocalServer(_echo, ssl=_server_context(tmp_path, "127.0.0.1")) as server:
+        url = server.url.replace("ws://", "wss://")
+        client = WebSocketClient(url, timeout=WAIT, reconnect=False)
+        try:
+            with pytest.raises(ExchangeNotAvailable) as caught:
+                client.recv()
+        finally:
+            client.close()
+    assert isinstance(caught.value.__cause__, ssl.SSLCertVerificationError)
