@@ -39,7 +39,7 @@ from ._exceptions import ClientClosed, ConnectionClosed, RequestTimeout
 from ._sync.connection import Connection
 from ._sync.consumers import Subscription
 from ._sync.hub import Hub
-from ._sync.placement import thread_placement
+from ._sync.placement import start_thread, thread_placement
 
 __all__ = ["WebSocketClient"]
 
@@ -351,19 +351,19 @@ class _Timer:
         self._interval = interval
         self._callback = callback
         self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name=f"ccxtpro_sync-timer-{client.name}", daemon=True
-        )
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._thread.start()
+        # start_thread: begun from a pinned callback it runs at home, not on the pin
+        self._thread = start_thread(self._run, f"ccxtpro_sync-timer-{self._client.name}")
 
     def stop(self) -> None:
         self._stop.set()
 
     def join(self, timeout: float) -> None:
-        if self._thread is not threading.current_thread():
-            self._thread.join(timeout)
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):

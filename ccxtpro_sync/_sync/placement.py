@@ -19,6 +19,7 @@ and a child forked from a pinned thread does the same (``os.fork`` only: a
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import operator
 import os
@@ -36,6 +37,10 @@ SUPPORTED = hasattr(os, "sched_setaffinity") and hasattr(os, "sched_getaffinity"
 
 #: In a pinned library thread: the CPUs to go back to (its client's creator's).
 _local = threading.local()
+
+#: The most CPU ids a ``threadAffinity`` value may name (Linux's CPU_SETSIZE is 1024):
+#: an endless or huge iterable is refused after this many, never read to its end.
+MOST_CPU_IDS = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +67,12 @@ def thread_placement(value: Any, what: str = "threadAffinity") -> Placement | No
         raise InvalidArgument(
             f"{what} must be a CPU id (int) or a collection of CPU ids, not {value!r}"
         )
-    given = [value] if isinstance(value, int) else list(value)
+    try:
+        given = [value] if isinstance(value, int) else [*itertools.islice(value, MOST_CPU_IDS + 1)]
+    except Exception as error:  # a broken iterable is a bad setting, not a crash
+        raise InvalidArgument(f"{what}: cannot read CPU ids from {value!r}: {error}") from error
+    if len(given) > MOST_CPU_IDS:
+        raise InvalidArgument(f"{what} names more than {MOST_CPU_IDS} CPU ids")
     if not given:
         raise InvalidArgument(f"{what} names no CPU; leave it out (None) to not place threads")
     cpus: list[int] = []
@@ -76,7 +86,9 @@ def thread_placement(value: Any, what: str = "threadAffinity") -> Placement | No
         cpus.append(number)
     if not SUPPORTED:
         raise NotSupported(f"{what}: this platform cannot place threads on CPUs (Linux only)")
-    home = frozenset(os.sched_getaffinity(0))
+    # Created from a pinned library thread (a callback): home is where that thread's
+    # client's creator runs, not the pin.
+    home: frozenset[int] = getattr(_local, "home", None) or frozenset(os.sched_getaffinity(0))
     outside = sorted(set(cpus) - home)
     if outside:
         raise InvalidArgument(
@@ -104,6 +116,23 @@ def start_thread(
         )
     thread.start()
     return thread
+
+
+class Timer(threading.Timer):
+    """A daemon ``threading.Timer`` for library use: started from a pinned library
+    thread (a REST call in a callback) it runs at home instead of on the pin."""
+
+    def __init__(
+        self, interval: float, function: Callable[..., object], args: tuple[Any, ...]
+    ) -> None:
+        super().__init__(interval, function, args)
+        self.daemon = True
+        self._home: frozenset[int] | None = getattr(_local, "home", None)
+
+    def run(self) -> None:
+        if self._home is not None:
+            _set_affinity(self._home, self.name)
+        super().run()
 
 
 def _placed(

@@ -71,6 +71,10 @@ class ConnectionPlanner:
             for stream in streams:
                 conn = self.carrier.get(stream)
                 if conn is None:
+                    # Frames of an earlier subscription, read after its release, may have
+                    # remade its state (a book whose snapshot was dropped as unsubscribed
+                    # meanwhile, waiting for it forever): a new subscription starts afresh.
+                    self._forget(stream)
                     conn = self._pick(self._route(stream))
                     self.carrier[stream] = conn
                     self.load[conn] = self.load.get(conn, 0) + 1

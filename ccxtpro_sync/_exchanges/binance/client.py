@@ -32,7 +32,7 @@ from ..._core.events import Delivery, Inbound, Policy, RawMessage, RawTap
 from ..._core.frames import DEFAULT_MAX_MESSAGE
 from ..._core.rotation import DeliveredKeys
 from ..._core.trade_gap import GapRequest
-from ..._exceptions import BadRequest, BadSymbol, NotSupported, RequestTimeout
+from ..._exceptions import BadRequest, BadSymbol, NotSupported, ProtocolError, RequestTimeout
 from ..._orderbook import OrderBook
 from ..._structures import OHLCV, FundingRate, Liquidation, Market, Ticker, Trade
 from ..._sync.connection import Connection
@@ -509,7 +509,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
         if "@depth" in stream:
             market_id = stream.split("@", 1)[0]
             with self._data_lock:
-                self.data.drop_book(self.data.markets.by_id(market_id).symbol)
+                self.data.drop_book(self.data.markets.by_id(market_id).symbol, stream)
         elif "@kline" in stream:  # unsubscribed: the open candle's close may go unseen
             with self._data_lock:
                 self.data.reset([stream])
@@ -599,8 +599,18 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
                 deliveries: list[Delivery] = []
             elif channel.startswith(SNAPSHOT_CHANNEL):
                 market_id, _, depth = channel.removeprefix(SNAPSHOT_CHANNEL).partition("@")
-                symbol = data.markets.by_id(market_id).symbol
-                deliveries = data.apply_snapshot(symbol, message.data, int(depth))
+                # The depth bounds the book's sides at reset: 0 or less would empty them.
+                if not (depth.isascii() and depth.isdigit() and int(depth) > 0):
+                    raise ProtocolError(f"raw log: malformed depth snapshot channel {channel!r}")
+                market = data.markets.by_id(market_id)
+                known = data.books.get(market.symbol)
+                if known is None:  # a log that starts at a fence: no diff made the book yet
+                    data.book_for(market)
+                elif known.partial:
+                    raise ProtocolError(
+                        f"raw log: a depth snapshot for {market.symbol}, a partial-depth book"
+                    )
+                deliveries = data.apply_snapshot(market.symbol, message.data, int(depth))
             elif channel.startswith(BACKFILL_CHANNEL):
                 deliveries = replay_page(data, channel, message.data)
             else:

@@ -284,9 +284,14 @@ class MarketData:
             return wire.DEPTH_SNAPSHOT_FLOAT_DECODER
         return wire.DEPTH_SNAPSHOT_DECODER
 
-    def drop_book(self, symbol: str) -> None:
+    def drop_book(self, symbol: str, stream: str | None = None) -> None:
+        """Forget ``symbol``'s book (unsubscribed). ``stream``'s handler is dropped too:
+        it holds the book, and a later subscription must bind a new one."""
         self.books.pop(symbol, None)
         self._held_raw.pop(symbol, None)
+        if stream is not None:
+            self._handlers.pop(stream, None)
+            self._events.pop(stream, None)
 
     # -- gap filling (trades and candles missed while a connection was down) -------------
     def _trade_filler(self, symbol: str) -> GapFiller[Trade] | None:
@@ -664,6 +669,10 @@ class MarketData:
             )
             self.books[market.symbol] = book
         return book
+
+    def book_for(self, market: Market) -> BookSync[Any]:
+        """``market``'s diff-depth book, made if it has none (a replay's snapshot)."""
+        return self._book(market, partial=False)
 
     def _bind_depth(self, stream: str, market: Market) -> Handler:
         symbol = market.symbol

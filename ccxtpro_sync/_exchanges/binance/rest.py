@@ -46,6 +46,7 @@ from ..._exceptions import (
     RequestTimeout,
 )
 from ..._sync.dial import Dial
+from ..._sync.placement import Timer
 from .errors import from_payload, parse_retry_after
 from .redaction import redact_text, scrub_exception
 from .signing import urlencode
@@ -361,8 +362,8 @@ class BinanceRest:
         timeout = deadline - time.monotonic()
         expired = threading.Event()
         ended = threading.Event()
-        cutter = threading.Timer(max(0.0, timeout), self._cut, (conn, expired, ended))
-        cutter.daemon = True
+        # placement.Timer: from a pinned callback it runs at home, not on the pin
+        cutter = Timer(max(0.0, timeout), self._cut, (conn, expired, ended))
         keep = False
         sending = True  # a dead kept-alive connection shows before any answer byte
         try:

@@ -40,8 +40,10 @@ SWITCH_BARRIER_TIMEOUT = 10.0
 _log = logging.getLogger(__name__)
 
 
-#: The updates a router holds: a stream's payload and its arrival time.
-Held = DeliveredKeys[tuple[msgspec.Raw, float]]
+#: What an overlap holds per update: the payload, its receive time, and its raw-log
+#: entry when the log records (it goes out when the update is delivered, not before).
+Item = tuple[msgspec.Raw, float, Delivery | None]
+Held = DeliveredKeys[Item]
 
 
 def _merge(parts: list[Routed]) -> Routed:
@@ -101,12 +103,12 @@ class RotationRouter:
             # batch=now: the reader passes one receive time for every frame of a chunk
             # and hands the chunk's deliveries over after it (DeliveredKeys.offer).
             overflows = keys.overflows
-            items = keys.offer(stream, key, tie, self.source, (data, now), batch=now)
+            items = keys.offer(stream, key, tie, self.source, (data, now, None), batch=now)
             overflowed = keys.overflows != overflows
-            if len(items) == 1:
-                result = self._data.route(stream, *items[0])
+            if len(items) == 1 and items[0][0] is data:
+                result = self._data.route(stream, data, now)
             else:
-                result = _merge([self._data.route(stream, d, t) for d, t in items])
+                result = _merge([self._route_item(stream, item) for item in items])
         if overflowed:  # logged once the lock every reader shares is released
             _overflowed(stream)
         return result
@@ -141,13 +143,21 @@ class RotationRouter:
         whether there was any (``DeliveredKeys.release``: call until there is none)."""
         with self._lock:
             released = self._keys.release(streams)
-            return _merge([self._data.route(s, d, t) for s, (d, t) in released]), bool(released)
+            return _merge([self._route_item(s, item) for s, item in released]), bool(released)
+
+    def _route_item(self, stream: str, item: Item) -> Routed:
+        # Under the lock. A held update's raw-log entry goes out with its deliveries.
+        data, now, raw = item
+        if raw is None:
+            return self._data.route(stream, data, now)
+        return self._data.route_raw(stream, data, now, raw)
 
     def route_raw(self, stream: str, data: msgspec.Raw, now: float, raw: Delivery) -> Routed:
         """``route`` while the raw log records: the frame's entry goes out with its
         deliveries, or later with the item a trade/candle gap holds. During an overlap
-        the log keeps every frame as it arrived, and what is delivered follows the
-        overlap rule of ``route``."""
+        the log keeps the frames in the order they are delivered (the overlap rule of
+        ``route``): a held frame's entry goes out when it is released, a repeat dropped
+        is not logged, so a replay chains the books across the rotation."""
         keys = self._keys
         if not keys.active:
             with self._lock:
@@ -159,12 +169,12 @@ class RotationRouter:
             if self.retired:
                 return [raw]
             overflows = keys.overflows
-            items = keys.offer(stream, key, tie, self.source, (data, now), batch=now)
+            items = keys.offer(stream, key, tie, self.source, (data, now, raw), batch=now)
             overflowed = keys.overflows != overflows
             if len(items) == 1 and items[0][0] is data:
                 result = self._data.route_raw(stream, data, now, raw)
             else:
-                result = _merge([[raw], *(self._data.route(stream, d, t) for d, t in items)])
+                result = _merge([self._route_item(stream, item) for item in items])
         if overflowed:
             _overflowed(stream)
         return result

@@ -29,6 +29,7 @@ from ..._exceptions import (
     RequestTimeout,
 )
 from ..._sync.dial import Dial, DialCut
+from ..._sync.placement import Timer
 
 __all__ = ["MAX_BODY", "DeribitRest"]
 
@@ -117,8 +118,8 @@ class DeribitRest:
             if self._closed:
                 raise ClientClosed(f"{what}: REST client closed")
             self._calls.add(call)
-        timer = threading.Timer(max(0.0, timeout), call.cut, (True,))
-        timer.daemon = True
+        # placement.Timer: from a pinned callback it runs at home, not on the pin
+        timer = Timer(max(0.0, timeout), call.cut, (True,))
         try:
             timer.start()
             conn.request("GET", origin + self._prefix + target, headers=headers)
