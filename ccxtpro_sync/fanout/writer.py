@@ -100,10 +100,13 @@ class Writer:
         self._closing = False
         self._failures = 0
         # Entries at the queue's head from a failed write (Redis may have taken them):
-        # kept for their retry, never dropped for space. At most one batch.
+        # kept for their retry, never dropped for space; and how many of them the batch
+        # being written holds. At most one batch in all.
         self._in_doubt = 0
+        self._in_doubt_writing = 0
         # Entries ever queued, and entries done with (written, refused or dropped); the
-        # queue is FIFO, so ``_settled >= n`` means the first ``n`` are all done.
+        # queue is FIFO, so ``_settled >= n`` means the first ``n`` are all done, once
+        # no entry in doubt (older than any other) is left.
         self._queued_total = 0
         self._settled = 0
         self.written = 0
@@ -180,7 +183,10 @@ class Writer:
         busy collector's flush returns as soon as its past is in Redis."""
         with self._cond:
             target = self._queued_total
-            return self._cond.wait_for(lambda: self._settled >= target, timeout)
+            return self._cond.wait_for(
+                lambda: self._settled >= target and not (self._in_doubt or self._in_doubt_writing),
+                timeout,
+            )
 
     def close(self, timeout: float = 5.0) -> None:
         """Write what is queued (up to ``timeout`` seconds), then stop. Idempotent;
@@ -193,7 +199,7 @@ class Writer:
             self._closing = True
             left = list(self._queue)
             self._queue.clear()
-            self._in_doubt = 0
+            self._in_doubt = self._in_doubt_writing = 0
             self._settled += len(left)
             self._failures = -1  # makes a thread still in back-off leave at once
             self._cond.notify_all()
@@ -213,7 +219,8 @@ class Writer:
                 batch = [
                     self._queue.popleft() for _ in range(min(self.batch_size, len(self._queue)))
                 ]
-                self._in_doubt = max(0, self._in_doubt - len(batch))
+                self._in_doubt_writing = min(self._in_doubt, len(batch))
+                self._in_doubt -= self._in_doubt_writing
             try:
                 results = self._write(batch)
             except (redis.ConnectionError, redis.TimeoutError, OSError) as error:
@@ -257,6 +264,7 @@ class Writer:
             self.duplicates += duplicates
             self.errors += errors
             self._settled += len(batch)
+            self._in_doubt_writing = 0
             self._failures = min(self._failures, 0)
             self._cond.notify_all()
         if self._on_book_lost is not None:
@@ -266,7 +274,9 @@ class Writer:
     def _requeue(self, batch: list[Entry]) -> None:
         with self._cond:
             self._queue.extendleft(reversed(batch))
-            self._in_doubt += len(batch)  # sent, perhaps taken: only the retry can tell
+            # Sent, perhaps taken: only the retry can tell.
+            self._in_doubt += len(batch)
+            self._in_doubt_writing = 0
             dropped = self._overflow()
         if dropped:
             self._count_dropped(dropped, "buffer full while Redis was unreachable")

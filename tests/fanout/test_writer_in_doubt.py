@@ -133,9 +133,19 @@ def test_a_batch_whose_reply_was_lost_is_retried_not_counted_as_dropped(
         assert proxy.cut.is_set()
         # Redis took them: the reply was lost, not the request.
         assert [i for i, _ in direct.xrange(key)] == [b"1-1", b"2-1", b"3-1"]
-        writer.put([Entry(key, f"{n}-1", b"x", maxlen=1_000) for n in range(4, 11)])
+        # A flush from now waits for 1-3 too: newer entries dropped meanwhile (settled,
+        # though queued after the call) must not let it return before their retry.
+        at_flush: list[dict[str, Any]] = []
+        flusher = threading.Thread(
+            target=lambda: at_flush.append({"ok": writer.flush(WAIT), **writer.stats()})
+        )
+        flusher.start()
+        writer.put([Entry(key, f"{n}-1", b"x", maxlen=1_000) for n in range(4, 13)])
         proxy.heal()
         resume.set()
+        flusher.join(WAIT)
+        assert at_flush and at_flush[0]["ok"]
+        assert at_flush[0]["duplicates"] == 3, "flush returned before the retry of 1-3"
         assert writer.flush(WAIT)
         stats = writer.stats()
         in_redis = [int(i.split(b"-")[0]) for i, _ in direct.xrange(key)]
@@ -146,7 +156,8 @@ def test_a_batch_whose_reply_was_lost_is_retried_not_counted_as_dropped(
         via_proxy.close()
         direct.delete(key)
         direct.close()
-    # 10 entries, room for 5: the two oldest beyond the batch in doubt are dropped.
-    assert in_redis == [1, 2, 3, 6, 7, 8, 9, 10]
-    assert stats["dropped"] == sum(dropped) == 10 - len(in_redis)
+    # 12 entries, room for 5 besides the batch in doubt: 4-7 are dropped, more than
+    # were queued before the flush (1-3), which therefore waited for 1-3's retry.
+    assert in_redis == [1, 2, 3, 8, 9, 10, 11, 12]
+    assert stats["dropped"] == sum(dropped) == 12 - len(in_redis)
     assert stats["duplicates"] == 3  # the retry of the batch Redis had taken
