@@ -6,6 +6,11 @@ overflow policy: past ``max_buffer`` entries the **oldest** are dropped, counted
 (``stats()``) and signalled (``fanout_dropped``); a dropped order-book entry also asks the
 collector for a fresh snapshot. While Redis is unreachable the writer keeps its batch,
 waits by the tenacity policy (``close()`` cuts the wait short) and then catches up.
+A batch whose write failed may be in Redis already (a lost reply looks like a lost
+request): it goes back to the head of the queue and is never dropped for space (newer
+entries are), so its retry resolves it, as written or refused as a duplicate, instead
+of counting as ``dropped`` entries that consumers in fact receive. The queue then holds
+up to ``max_buffer`` entries plus that one batch.
 Entries whose id Redis refuses as not above the stream's newest were written already
 (by this writer before a reconnect, or by the collector that held the shard before):
 they are counted as ``duplicates`` and not retried.
@@ -94,8 +99,14 @@ class Writer:
         self._cond = threading.Condition()
         self._closing = False
         self._failures = 0
+        # Entries at the queue's head from a failed write (Redis may have taken them):
+        # kept for their retry, never dropped for space; and how many of them the batch
+        # being written holds. At most one batch in all.
+        self._in_doubt = 0
+        self._in_doubt_writing = 0
         # Entries ever queued, and entries done with (written, refused or dropped); the
-        # queue is FIFO, so ``_settled >= n`` means the first ``n`` are all done.
+        # queue is FIFO, so ``_settled >= n`` means the first ``n`` are all done, once
+        # no entry in doubt (older than any other) is left.
         self._queued_total = 0
         self._settled = 0
         self.written = 0
@@ -119,12 +130,23 @@ class Writer:
             before = len(self._queue)
             self._queue.extend(entries)
             self._queued_total += len(self._queue) - before
-            while len(self._queue) > self.max_buffer:
-                dropped.append(self._queue.popleft())
-            self._settled += len(dropped)
+            dropped = self._overflow()
             self._cond.notify()
         if dropped and report:
             self.report_dropped(dropped)
+        return dropped
+
+    def _overflow(self) -> list[Entry]:
+        """Drop the oldest entries past the bound, sparing the head in doubt (under
+        ``_cond``)."""
+        queue = self._queue
+        excess = len(queue) - self._in_doubt - self.max_buffer
+        if excess <= 0:
+            return []
+        head = [queue.popleft() for _ in range(self._in_doubt)]
+        dropped = [queue.popleft() for _ in range(excess)]
+        queue.extendleft(reversed(head))
+        self._settled += len(dropped)
         return dropped
 
     def report_dropped(self, entries: list[Entry], reason: str = "buffer full") -> None:
@@ -161,7 +183,10 @@ class Writer:
         busy collector's flush returns as soon as its past is in Redis."""
         with self._cond:
             target = self._queued_total
-            return self._cond.wait_for(lambda: self._settled >= target, timeout)
+            return self._cond.wait_for(
+                lambda: self._settled >= target and not (self._in_doubt or self._in_doubt_writing),
+                timeout,
+            )
 
     def close(self, timeout: float = 5.0) -> None:
         """Write what is queued (up to ``timeout`` seconds), then stop. Idempotent;
@@ -174,6 +199,7 @@ class Writer:
             self._closing = True
             left = list(self._queue)
             self._queue.clear()
+            self._in_doubt = self._in_doubt_writing = 0
             self._settled += len(left)
             self._failures = -1  # makes a thread still in back-off leave at once
             self._cond.notify_all()
@@ -193,6 +219,8 @@ class Writer:
                 batch = [
                     self._queue.popleft() for _ in range(min(self.batch_size, len(self._queue)))
                 ]
+                self._in_doubt_writing = min(self._in_doubt, len(batch))
+                self._in_doubt -= self._in_doubt_writing
             try:
                 results = self._write(batch)
             except (redis.ConnectionError, redis.TimeoutError, OSError) as error:
@@ -236,6 +264,7 @@ class Writer:
             self.duplicates += duplicates
             self.errors += errors
             self._settled += len(batch)
+            self._in_doubt_writing = 0
             self._failures = min(self._failures, 0)
             self._cond.notify_all()
         if self._on_book_lost is not None:
@@ -243,12 +272,12 @@ class Writer:
                 self._on_book_lost(symbol)
 
     def _requeue(self, batch: list[Entry]) -> None:
-        dropped: list[Entry] = []
         with self._cond:
             self._queue.extendleft(reversed(batch))
-            while len(self._queue) > self.max_buffer:
-                dropped.append(self._queue.popleft())
-            self._settled += len(dropped)
+            # Sent, perhaps taken: only the retry can tell.
+            self._in_doubt += len(batch)
+            self._in_doubt_writing = 0
+            dropped = self._overflow()
         if dropped:
             self._count_dropped(dropped, "buffer full while Redis was unreachable")
 

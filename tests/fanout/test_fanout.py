@@ -261,9 +261,12 @@ def test_redis_outage_beyond_the_buffer_is_counted_and_signalled(
     try:
         with (
             make_client(exchange) as client,
+            # standby_buffer <= max_buffer: what arrives before the lease is taken fits
+            # the buffer, so nothing is dropped ahead of the stream's first entry (a
+            # drop no consumer could see).
             Collector(
                 client, own_redis.url, [SYMBOL], prefix=prefix, lease_ttl=30.0,
-                channels=["trades"], max_buffer=20,
+                channels=["trades"], max_buffer=20, standby_buffer=20,
             ) as collector,
         ):  # fmt: skip
             assert collector.wait_active(10)
@@ -275,12 +278,17 @@ def test_redis_outage_beyond_the_buffer_is_counted_and_signalled(
                 with client.on_trades(SYMBOL, handler=local.on_trades):
                     local.wait(lambda: len(local.trades) >= 100, what="trades while Redis is down")
                 own_redis.start()
-                last = local.trades[-1]
-                seen.wait(lambda: seen.trades and seen.trades[-1] >= last, what="catching up")
-            # A consumer can read a batch before the writer has counted it written
-            # (and reset its failure count): wait for the writer to settle first.
-            assert collector.flush(30), "the writer never settled"
-            stats = collector.stats()
+                assert collector.flush(30), "the writer never caught up"
+                # Trades keep coming: stop the collector, so that nothing is queued,
+                # dropped or written any more, and the consumer reads to the stream's
+                # end (a drop after the last entry it read would be one it cannot see).
+                collector.close(30)
+                stats = collector.stats()
+                newest = redis.Redis.from_url(own_redis.url).xrevrange(
+                    collector.schema.trades(SYMBOL), count=1
+                )
+                end = int(newest[0][0].split(b"-")[0])
+                seen.wait(lambda: seen.trades and seen.trades[-1] >= end, what="the stream's end")
     finally:
         fanout_signals.fanout_gap.disconnect(seen.on_gap)
         fanout_signals.fanout_dropped.disconnect(on_drop)
