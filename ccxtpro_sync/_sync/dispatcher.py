@@ -46,6 +46,9 @@ Admit = Callable[[Delivery], Delivery | None]
 _LATEST = Policy.LATEST
 _BLOCK = Overflow.BLOCK
 
+#: ``put_many``'s "no previous list entry": no hash (not even a None one) is this.
+_NO_HASH = object()
+
 #: The longest a reader waits for one high-water yield: one hand-over, not a stall.
 _YIELD_WAIT = 0.05
 
@@ -155,18 +158,18 @@ class Dispatcher:
             # only add to entries that exist.
             now = -1.0
             # The hash whose BLOCK list entry an update of this burst extended last, and
-            # that list (``entry``): a burst of one stream's items (trades) skips every
-            # lookup after its first. Reset by a wait (the dispatcher may take it).
-            last: str | None = None
-            entry: Any = None
+            # that list: a burst of one stream's items (trades) skips every lookup after
+            # its first. Reset by a wait (the dispatcher may take the entry meanwhile).
+            last: object = _NO_HASH
+            last_entry: Any = None
             for offered in deliveries:
                 message_hash = offered.message_hash
                 if message_hash is last and offered.policy is not latest:
-                    entry += offered.value
-                    size = len(entry)
+                    last_entry += offered.value
+                    size = len(last_entry)
                     if size <= high:
                         continue
-                    last = None
+                    last = _NO_HASH
                     count, held = self._over_high_water(message_hash, size, len(offered.value))
                     waited += held
                     now = -1.0
@@ -196,7 +199,7 @@ class Dispatcher:
                         size = len(entry)
                         if size <= high:
                             if admit is None:  # the next update of this hash: no lookups
-                                last = message_hash
+                                last, last_entry = message_hash, entry
                             continue
                     else:  # a new entry (or one replacing a LATEST value): timed
                         if now < 0.0:
@@ -206,7 +209,7 @@ class Dispatcher:
                             continue
                     count, held = self._over_high_water(message_hash, size, len(delivery.value))
                     waited += held
-                    last = None
+                    last = _NO_HASH
                     now = -1.0  # read again: an entry created after a wait is new
                 else:
                     if now < 0.0:

@@ -148,17 +148,25 @@ def test_a_one_stream_burst_past_max_items_waits_trims_and_counts_as_before() ->
         hub.add_callback("gate", on_gate)
         hub.add_callback("trades:BTC/USDT", on_trades)
         hub.add_callback("ticker:BTC/USDT", latest.append)
+        eth: list[list[int]] = []
+        hub.add_callback("trades:ETH/USDT", eth.append)
         hub.deliver_many([Delivery("gate", 1)])
         assert entered.wait(TIMEOUT)
         burst = [*_trades(0, 20), Delivery("ticker:BTC/USDT", "t1"), *_trades(20, 20)]
         burst.insert(5, Delivery("ticker:BTC/USDT", "t0"))
+        burst.insert(3, _trades(99, 1, "trades:ETH/USDT")[0])  # a new entry in between
         hub.deliver_many(burst)
         stats = hub.stats()
         assert stats["dropped"] == 30 and sum(drops) == 30
-        assert stats["queued"] == 2 and stats["coalesced"] == 1
+        assert stats["queued"] == 3 and stats["coalesced"] == 1
         gate.set()
         assert done.wait(TIMEOUT)
         assert seen == list(range(30, 40))  # the newest max_items, in order
+        wait_until = threading.Event()
+        hub.add_callback("gate", lambda value: wait_until.set())
+        hub.deliver_many([Delivery("gate", 2)])  # queued after ETH's entry: runs after it
+        assert wait_until.wait(TIMEOUT)
+        assert eth == [[99]] and latest == ["t1"]
     finally:
         gate.set()
         signals.message_dropped.disconnect(on_dropped, sender=hub)
