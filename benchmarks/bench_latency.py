@@ -13,6 +13,9 @@ the clock again when it sees the trade:
 
 * ``bare``: right after websocket-client's ``recv_data`` returns the frame;
 * ``ours``: in the ``on_trades`` callback (dispatcher thread), for each trade of the batch;
+* ``placed``: ``ours`` with the client option ``threadAffinity`` (``--affinity``, CPU 0
+  by default): the library's reader and dispatcher on that CPU, the rest of the process
+  (and the blaster, unless ``--pin``) where the scheduler puts it;
 * ``ccxt``: after ``await watch_trades(...)`` returns, for each new trade.
 
 Reported: p50/p90/p99/p99.9 in µs per client and rate, each the median over the
@@ -72,7 +75,9 @@ from _common import (
 )
 from _trace import STAGES, StageTrace
 
-VARIANTS = ("bare", "ours", "ccxt")
+VARIANTS = ("bare", "ours", "placed", "ccxt")
+#: The library variants, checked against the target.
+LIBRARY = ("ours", "placed")
 #: ``ours`` run on the ``--baseline`` library.
 BASE = "base"
 PERCENTILES = (50.0, 90.0, 99.0, 99.9)
@@ -176,7 +181,17 @@ def run_bare(blaster: Blaster, rate: float, count: int) -> list[int]:
     return latencies
 
 
-def run_ours(blaster: Blaster, rate: float, count: int) -> list[int]:
+#: ``placed``: the CPUs given to ``threadAffinity`` (``--affinity``).
+AFFINITY: list[int] = [CLIENT_CPU]
+
+
+def run_placed(blaster: Blaster, rate: float, count: int) -> list[int]:
+    return run_ours(blaster, rate, count, affinity=AFFINITY)
+
+
+def run_ours(
+    blaster: Blaster, rate: float, count: int, affinity: list[int] | None = None
+) -> list[int]:
     import ccxtpro_sync
     import ccxtpro_sync._sync.dispatcher as dispatcher_module
 
@@ -195,7 +210,10 @@ def run_ours(blaster: Blaster, rate: float, count: int) -> list[int]:
 
     if trace is not None:  # before the dispatcher thread (and its doorbell) exists
         trace.install_dispatcher(dispatcher_module)
-    client = ccxtpro_sync.binance(ours_config(blaster.ws_url, blaster.rest_url))
+    config = ours_config(blaster.ws_url, blaster.rest_url)
+    if affinity is not None:
+        config["threadAffinity"] = affinity
+    client = ccxtpro_sync.binance(config)
     try:
         if trace is not None:  # before the reader starts: it binds deliver_many once
             trace.install_hub(client.hub)
@@ -264,6 +282,7 @@ async def _ccxt(blaster: Blaster, rate: float, count: int) -> list[int]:
 RUNNERS: dict[str, Callable[[Blaster, float, int], list[int]]] = {
     "bare": run_bare,
     "ours": run_ours,
+    "placed": run_placed,
     "ccxt": run_ccxt,
 }
 
@@ -285,7 +304,7 @@ def summary(latencies: list[int], count: int) -> dict[str, float]:
 def worker(variant: str, rates: list[float], seconds: float, pinned: bool, traced: bool) -> None:
     global TRACE
     pin(CLIENT_CPU if pinned else None)
-    if traced and variant == "ours":
+    if traced and variant in LIBRARY:
         TRACE = StageTrace(int(max(rates) * seconds) + WARMUP + 1_000)
     results = {}
     with Blaster(cpu=SERVER_CPU if pinned else None) as blaster:
@@ -316,7 +335,7 @@ def collect(
             for variant in variants:
                 worker = "ours" if variant == BASE else variant
                 args = ["--worker", worker, "--rates", ",".join(f"{r:g}" for r in rates)]
-                args += ["--seconds", str(seconds)]
+                args += ["--seconds", str(seconds), "--affinity", ",".join(map(str, AFFINITY))]
                 args += (["--pin"] if placement == "pinned" else []) + (
                     ["--trace"] if traced else []
                 )
@@ -440,17 +459,23 @@ def verdict(found: Found) -> str:
     rate = TARGET_RATE
     lines = []
     for placement in PLACEMENTS:
-        if (placement, "ours", rate) not in found:
+        if not any((placement, v, rate) in found for v in LIBRARY):
             continue
-        runs = found[(placement, "ours", rate)]
-        ours = median([r["p99"] for r in runs])
-        met = "met" if ours < TARGET_P99 else "missed"
-        lines.append(
-            f"target p99 < {TARGET_P99:g} µs at {rate:,.0f} msg/s, {placement}: "
-            f"ours {ours:,.0f} µs ({met})"
-        )
-        # The rounds themselves: on a shared machine one unlucky round moves a median.
-        lines.append("  ours p99 per round: " + ", ".join(f"{r['p99']:,.0f}" for r in runs))
+        for variant in LIBRARY:
+            if (placement, variant, rate) not in found:
+                continue
+            runs = found[(placement, variant, rate)]
+            ours = median([r["p99"] for r in runs])
+            met = "met" if ours < TARGET_P99 else "missed"
+            lines.append(
+                f"target p99 < {TARGET_P99:g} µs at {rate:,.0f} msg/s, {placement}: "
+                f"{variant} {ours:,.0f} µs ({met})"
+            )
+            # The rounds themselves: on a shared machine one unlucky round moves a median.
+            lines.append(
+                f"  {variant} p50/p99 per round: "
+                + ", ".join(f"{r['p50']:,.0f}/{r['p99']:,.0f}" for r in runs)
+            )
         if (placement, "bare", rate) in found:
             bare = median([r["p99"] for r in found[(placement, "bare", rate)]])
             if bare < TARGET_P99:
@@ -459,10 +484,19 @@ def verdict(found: Found) -> str:
                 note = "over the target: the machine's tail, not the library's, decides"
             lines.append(f"  bare loop p99 in the same run: {bare:,.0f} µs ({note})")
             bares = found[(placement, "bare", rate)]
-            lines.append("  bare p99 per round: " + ", ".join(f"{r['p99']:,.0f}" for r in bares))
-            for key in ("p50", "p99", "p99.9"):
-                value = ratio(found, placement, rate, "ours", "bare", key)
-                lines.append(f"  ours/bare {key}: {value:.2f}")
+            lines.append(
+                "  bare p50/p99 per round: "
+                + ", ".join(f"{r['p50']:,.0f}/{r['p99']:,.0f}" for r in bares)
+            )
+            for variant in LIBRARY:
+                if (placement, variant, rate) in found:
+                    for key in ("p50", "p99", "p99.9"):
+                        value = ratio(found, placement, rate, variant, "bare", key)
+                        lines.append(f"  {variant}/bare {key}: {value:.2f}")
+        if (placement, "placed", rate) in found and (placement, "ours", rate) in found:
+            for key in ("p50", "p99", "p99.9", "cpu_us", "csw", "preempted"):
+                value = ratio(found, placement, rate, "placed", "ours", key)
+                lines.append(f"  placed/ours {key}: {value:.2f}")
         if (placement, BASE, rate) in found:
             for key in ("p50", "p99", "cpu_us", "csw", "preempted"):
                 value = ratio(found, placement, rate, "ours", BASE, key)
@@ -484,10 +518,14 @@ def main() -> None:
     parser.add_argument("--trace", action="store_true", help="per-stage times of ours")
     parser.add_argument("--ref", default="HEAD", help="library commit to measure, or 'worktree'")
     parser.add_argument("--baseline", help="also run ours on this library commit ('base')")
+    parser.add_argument(
+        "--affinity", default=str(CLIENT_CPU), help="placed: threadAffinity CPUs, e.g. 0 or 0,1"
+    )
     parser.add_argument("--worker", choices=VARIANTS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",")]
     seconds = args.seconds or (1.5 if args.quick else 5.0)
+    AFFINITY[:] = [int(c) for c in args.affinity.split(",")]
     if args.worker:
         worker(args.worker, rates, seconds, args.pin, args.trace)
         return

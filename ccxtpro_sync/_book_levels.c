@@ -328,51 +328,85 @@ top_levels(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     Py_ssize_t stop = size; /* how many levels, best first */
     if (n_obj != Py_None) {
+        if (!PyIndex_Check(n_obj)) { /* the error of the Python version's slice */
+            PyErr_SetString(PyExc_TypeError,
+                            "slice indices must be integers or None or have an __index__ method");
+            return NULL;
+        }
         Py_ssize_t n = PyNumber_AsSsize_t(n_obj, NULL);
         if (n == -1 && PyErr_Occurred())
             return NULL;
         /* len(range(size)[:n]) */
         stop = n < 0 ? (n + size < 0 ? 0 : n + size) : (n < size ? n : size);
     }
-    PyObject *out = PyList_New(stop);
+    /* The Python version copies the lists' tails first. Where no Python code can run
+       (no n.__index__, no negation of a key that is not an exact float) reading the
+       lists in place is the same; otherwise they are copied as it does: n's __index__
+       may have changed them since `size` was read, and a key's negation may change
+       them again, which the copy does not see. */
+    Py_ssize_t start = size - stop, k0 = start, q0 = start;
+    int copy = n_obj != Py_None && !PyLong_CheckExact(n_obj);
+    for (Py_ssize_t i = start; neg && !copy && i < size; i++)
+        copy = !PyFloat_CheckExact(PyList_GET_ITEM(keys, i));
+    PyObject *ks = keys, *qs = amounts;
+    if (copy) {
+        ks = PyList_GetSlice(keys, start, PY_SSIZE_T_MAX);
+        if (ks == NULL)
+            return NULL;
+        qs = PyList_GetSlice(amounts, start, PY_SSIZE_T_MAX);
+        if (qs == NULL) {
+            Py_DECREF(ks);
+            return NULL;
+        }
+        k0 = q0 = 0;
+    }
+    else {
+        Py_INCREF(ks);
+        Py_INCREF(qs);
+    }
+    Py_ssize_t nk = PyList_GET_SIZE(ks) - k0, nq = PyList_GET_SIZE(qs) - q0;
+    Py_ssize_t count = nk < nq ? nk : nq;
+    PyObject *out = PyList_New(count);
     if (out == NULL)
-        return NULL;
-    /* A non-float key's negation may run Python code: sizes are checked per item. */
-    for (Py_ssize_t i = 0; i < stop; i++) {
-        Py_ssize_t at = size - 1 - i; /* best last */
-        if (at >= PyList_GET_SIZE(keys) || at >= PyList_GET_SIZE(amounts)) {
+        goto error;
+    for (Py_ssize_t i = 0; i < count; i++) { /* best (the tails' end) first */
+        /* in place, only a finalizer run by an allocation could change the lists */
+        if (k0 + nk > PyList_GET_SIZE(ks) || q0 + nq > PyList_GET_SIZE(qs)) {
             PyErr_SetString(PyExc_RuntimeError, "order book side changed during the copy");
             goto error;
         }
-        PyObject *key = PyList_GET_ITEM(keys, at);
-        PyObject *amount = PyList_GET_ITEM(amounts, at);
-        Py_INCREF(amount);
+        PyObject *key = PyList_GET_ITEM(ks, k0 + nk - 1 - i);
+        PyObject *amount = PyList_GET_ITEM(qs, q0 + nq - 1 - i);
         PyObject *price;
-        Py_INCREF(key);
         if (neg) {
             price = negate(key);
-            Py_DECREF(key);
-            if (price == NULL) {
-                Py_DECREF(amount);
+            if (price == NULL)
                 goto error;
-            }
         }
         else {
-            price = key;
+            price = Py_NewRef(key);
         }
         PyObject *pair = PyList_New(2);
         if (pair == NULL) {
             Py_DECREF(price);
-            Py_DECREF(amount);
             goto error;
         }
         PyList_SET_ITEM(pair, 0, price);
-        PyList_SET_ITEM(pair, 1, amount);
+        PyList_SET_ITEM(pair, 1, Py_NewRef(amount));
         PyList_SET_ITEM(out, i, pair);
     }
+    if (nk != nq) { /* zip(strict=True) in the Python version */
+        PyErr_Format(PyExc_ValueError, "zip() argument 2 is %s than argument 1",
+                     nk < nq ? "longer" : "shorter");
+        goto error;
+    }
+    Py_DECREF(ks);
+    Py_DECREF(qs);
     return out;
 error:
-    Py_DECREF(out);
+    Py_XDECREF(out);
+    Py_DECREF(ks);
+    Py_DECREF(qs);
     return NULL;
 }
 

@@ -35,7 +35,8 @@ text_frames(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t pos = PyLong_AsSsize_t(args[1]);
     if (pos == -1 && PyErr_Occurred())
         return NULL;
-    Py_ssize_t limit = PyLong_AsSsize_t(args[2]);
+    /* clipped: a limit past the machine size limits nothing, as in Python */
+    Py_ssize_t limit = PyNumber_AsSsize_t(args[2], NULL);
     if (limit == -1 && PyErr_Occurred())
         return NULL;
     const unsigned char *data = (const unsigned char *)PyBytes_AS_STRING(buffer);

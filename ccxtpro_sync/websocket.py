@@ -38,6 +38,7 @@ from ._exceptions import ClientClosed, ConnectionClosed, RequestTimeout
 from ._sync.connection import Connection
 from ._sync.consumers import Subscription
 from ._sync.hub import Hub
+from ._sync.placement import thread_placement
 
 __all__ = ["WebSocketClient"]
 
@@ -71,6 +72,8 @@ class WebSocketClient:
         buffer: messages kept for ``recv()``/iteration (oldest dropped first);
             0 when only callbacks consume.
         headers: extra HTTP headers for the handshake.
+        thread_affinity: a CPU id or a set of them: the reader and the dispatcher run
+            only there (Linux; docs/threading.md, "Latency and CPU placement").
     """
 
     def __init__(
@@ -89,6 +92,7 @@ class WebSocketClient:
         buffer: int = 10_000,
         headers: dict[str, str] | None = None,
         name: str = "websocket",
+        thread_affinity: Any = None,
     ) -> None:
         if not isinstance(url, str) or not url.startswith(("ws://", "wss://")):
             raise ValueError(f"url must be a ws:// or wss:// URL, not {url!r}")
@@ -98,6 +102,7 @@ class WebSocketClient:
             raise ValueError("buffer must be a non-negative int")
         self.name = name
         self.timeout = check_timeout(timeout)
+        placement = thread_placement(thread_affinity)
         if heartbeat == "server_ping":
             heartbeat = {"type": "server_ping", "interval": min(20.0, read_timeout),
                          "silence": read_timeout}  # fmt: skip
@@ -109,6 +114,7 @@ class WebSocketClient:
         if isinstance(self.heartbeat, JsonRpcHeartbeat):
             self.heartbeat.bind(self._protocol.next_id)  # one id space on the socket
         self.hub = Hub(owner=self, name=f"ccxtpro_sync-{name}")
+        self.hub.dispatcher.placement = placement  # and the reader: Connection.start
         self._inbox: collections.deque[Any] = collections.deque(maxlen=buffer or None)
         self._buffer = buffer
         self._cond = threading.Condition()
@@ -135,6 +141,7 @@ class WebSocketClient:
             headers=headers,
             heartbeat=self.heartbeat,
             on_session_end=self._session_ended,
+            on_give_up=self._gave_up,
         )
         self.connection.start()
 
@@ -307,6 +314,14 @@ class WebSocketClient:
                 self._cond.notify_all()
         if self._on_close is not None:
             self.hub.deliver_many([Delivery(_CLOSE_HASH, [error], Policy.APPEND)], self.name)
+
+    def _gave_up(self, connection: Any, error: BaseException) -> None:
+        """On the reader thread: the connection will not come back (a first connect
+        refused with ``reconnect=False``, the retries spent). Waiters raise ``error``."""
+        with self._cond:
+            if self._error is None:
+                self._error = error
+            self._cond.notify_all()
 
 
 class _Timer:

@@ -122,7 +122,7 @@ class MiniAdapter:
     def decode(self, data: bytes, now: float) -> Decoded:
         try:
             message = json.loads(data)
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:  # (nested deeper than json recurses)
             return Decoded(errors=[ExchangeError(f"mini: not JSON: {error}")])
         if "id" in message:
             error = message.get("error")

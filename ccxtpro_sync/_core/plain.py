@@ -32,7 +32,7 @@ def decode(data: bytes) -> Any:
     """JSON when the frame is JSON, else text, else the bytes as they came."""
     try:
         return json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):  # (nested deeper than the decoder recurses)
         pass
     try:
         return data.decode("utf-8")

@@ -91,6 +91,8 @@ class DeliveredKeys(Generic[T]):
         self.dropped = 0
         #: Streams switched before the old connection caught up: a gap may follow.
         self.gaps = 0
+        #: Of those, the ones switched because their hold was full.
+        self.overflows = 0
 
     def source(self) -> int:
         """A number for one more connection (later connections get larger ones)."""
@@ -151,6 +153,7 @@ class DeliveredKeys(Generic[T]):
         self._holding.add(stream)
         if len(entry.held) > self._max_held:  # never unbounded: switch with a gap
             self.gaps += 1
+            self.overflows += 1
             entry.switched = True
             return self._release(stream, entry)
         return []
@@ -187,7 +190,8 @@ class DeliveredKeys(Generic[T]):
         Call it again after delivering what it returned, until it returns nothing:
         meanwhile the new connection's updates of those streams are held too, and a
         stream switches (the new connection delivers it directly) only once a call
-        finds nothing held, so its updates never overtake the released ones. A stream
+        finds nothing held but repeats, so its updates never overtake the released
+        ones. A call that returns nothing has switched every stream. A stream
         whose old connection had not caught up counts a gap."""
         out: list[tuple[str, T]] = []
         for stream in streams:
@@ -199,8 +203,13 @@ class DeliveredKeys(Generic[T]):
                 continue
             if not entry.releasing and not self._caught_up(stream, *entry.held[0][:2]):
                 self.gaps += 1
-            entry.releasing = True
-            out += [(stream, item) for item in self._release(stream, entry)]
+            released = self._release(stream, entry)
+            # Only repeats held: nothing goes out that the new reader could overtake, so
+            # switch now. Left releasing, it would hold the new connection's updates until
+            # ``end`` discards them, since a round that returns nothing is the last.
+            entry.switched = not released
+            entry.releasing = bool(released)
+            out += [(stream, item) for item in released]
         return out
 
     def settled(self, streams: Iterable[str]) -> bool:

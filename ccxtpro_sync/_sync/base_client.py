@@ -24,6 +24,7 @@ from .._core.pending import Overflow
 from .._exceptions import ClientClosed, NetworkError
 from .consumers import Stream, Subscription
 from .hub import Hub
+from .placement import thread_placement
 
 _log = logging.getLogger("ccxtpro_sync")
 
@@ -53,10 +54,13 @@ class BaseClient:
         max_pending: int = 10_000,
         overflow: Mapping[str, str | Overflow] | None = None,
         max_lag: float = 5.0,
+        thread_affinity: Any = None,
     ) -> None:
         self.name = name
         #: Default timeout in seconds for blocking calls that are not given one.
         self.timeout = check_timeout(timeout)
+        # Checked first: a bad CPU id fails here, never later in a thread.
+        placement = thread_placement(thread_affinity)
         self.hub = Hub(
             owner=self,
             name=f"ccxtpro_sync-{name}",
@@ -64,6 +68,9 @@ class BaseClient:
             overflow=overflow,
             max_lag=max_lag,
         )
+        #: ``threadAffinity``: the readers (``Connection.start`` reads it there) and the
+        #: dispatcher run on these CPUs (``_sync/placement.py``); None: the scheduler's.
+        self.hub.dispatcher.placement = placement
         self._lock = threading.RLock()
         self._closed = False
         self._close_done = threading.Event()

@@ -20,8 +20,11 @@ import logging
 import os
 import select
 import socket
+import ssl
 import threading
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -56,8 +59,10 @@ from .._exceptions import (
     RequestTimeout,
 )
 from .._signals import send, signals
+from .dial import Dial, tls_wrapper
 from .futures import reject, resolve
 from .hub import Hub
+from .placement import start_thread
 from .reconnect import default_reconnect_policy
 
 T = TypeVar("T")
@@ -213,6 +218,8 @@ class Connection(Generic[P_co]):
         self._changed = threading.Condition()
         self._ws: websocket.WebSocket | None = None
         self._connecting: websocket.WebSocket | None = None
+        #: The connect attempt under way: close() cuts its TCP connect and handshake.
+        self._dial: Dial | None = None
         self._thread: threading.Thread | None = None
         self._inflight: dict[int | str, Future[Any]] = {}
         self._pid = os.getpid()
@@ -273,10 +280,11 @@ class Connection(Generic[P_co]):
         with self._lock:
             if self._thread is None:
                 self._state = State.CONNECTING
-                self._thread = threading.Thread(
-                    target=self._run, name=f"ccxtpro_sync-reader-{self.name}", daemon=True
+                self._thread = start_thread(
+                    self._run,
+                    f"ccxtpro_sync-reader-{self.name}",
+                    placement=self.hub.dispatcher.placement,
                 )
-                self._thread.start()
         return self
 
     def wait_ready(self, timeout: float) -> None:
@@ -449,9 +457,7 @@ class Connection(Generic[P_co]):
             return
         self._closing.set()
         self._notify_changed()
-        connecting = self._connecting
-        if connecting is not None:
-            self._abort(connecting)
+        self._cut_connect()
         ws = self._ws
         if ws is not None:
             self._send_close_now(ws)
@@ -600,14 +606,22 @@ class Connection(Generic[P_co]):
             url = self._protocol.url()
             self._url = self._redact(url)  # what signals, logs and errors may show
         ws = websocket.WebSocket(skip_utf8_validation=True, enable_multithread=False)
-        self._connecting = ws  # so that close() can cut a handshake short
+        dial = Dial()
+        self._dial = dial  # so that close() can cut the TCP connect and the handshake short
+        self._connecting = ws
         # websocket-client's timeout bounds each read, not the handshake: a server that
         # trickles its answer would hold us forever. The watchdog cuts the socket at the
         # deadline, whatever the handshake is doing.
-        watchdog = _Watchdog(ws, self._connect_timeout, f"ccxtpro_sync-handshake-{self.name}")
+        watchdog = _Watchdog(ws, dial, self._connect_timeout, f"ccxtpro_sync-handshake-{self.name}")
         try:
+            if self._closing.is_set():  # close() looked before there was a dial to cut
+                dial.cut()
             ws.connect(  # type: ignore[no-untyped-call]
-                url, timeout=self._connect_timeout, header=self._headers, suppress_origin=True
+                url,
+                timeout=self._connect_timeout,
+                header=self._headers,
+                suppress_origin=True,
+                **_dialled(url, self._connect_timeout, dial),
             )
         except websocket.WebSocketBadStatusException as error:
             raise _handshake_error(error) from error
@@ -616,9 +630,9 @@ class Connection(Generic[P_co]):
         except (OSError, websocket.WebSocketException) as error:
             if self._closing.is_set():
                 raise ClientClosed(f"{self.name}: closed while connecting") from error
-            if watchdog.fired:
+            if watchdog.fired or isinstance(error, TimeoutError):
                 raise RequestTimeout(
-                    f"{self.name}: handshake with {self._url} "
+                    f"{self.name}: connect and handshake with {self._url} "
                     f"not done within {self._connect_timeout}s"
                 ) from error
             raise ExchangeNotAvailable(
@@ -627,6 +641,8 @@ class Connection(Generic[P_co]):
         finally:
             watchdog.cancel()
             self._connecting = None
+            self._dial = None
+            dial.release()
         if watchdog.fired:  # cut just as the handshake completed: the socket is unusable
             self._release(ws)
             raise RequestTimeout(
@@ -1076,10 +1092,16 @@ class Connection(Generic[P_co]):
             left = deadline - time.monotonic()
             if left <= 0:
                 return
-            connecting = self._connecting
-            if connecting is not None:
-                self._abort(connecting)
+            self._cut_connect()
             thread.join(min(0.05, left))
+
+    def _cut_connect(self) -> None:
+        dial = self._dial
+        if dial is not None:
+            dial.cut()
+        connecting = self._connecting
+        if connecting is not None:
+            self._abort(connecting)
 
     def _send_close_now(self, ws: websocket.WebSocket) -> None:
         """Send a close frame only if it can go at once. A server that stops reading
@@ -1139,20 +1161,21 @@ def _as_is(text: str) -> str:
 
 
 class _Watchdog:
-    """Cuts a connecting socket when its deadline passes (a short-lived timer thread)."""
+    """Cuts a connect attempt when its deadline passes (a short-lived timer thread)."""
 
-    def __init__(self, ws: websocket.WebSocket, timeout: float, name: str) -> None:
+    def __init__(self, ws: websocket.WebSocket, dial: Dial, timeout: float, name: str) -> None:
         self._ws = ws
+        self._dial = dial
         self._done = threading.Event()
         self.fired = False
-        self._thread = threading.Thread(target=self._run, args=(timeout,), name=name, daemon=True)
-        self._thread.start()
+        self._thread = start_thread(self._run, name, args=(timeout,))
 
     def _run(self, timeout: float) -> None:
         if self._done.wait(timeout):
             return
         self.fired = True
-        # The TCP connect may still be running (bounded by its own timeout): keep trying
+        self._dial.cut()
+        # Through a proxy websocket-client dials itself (no dial to cut): keep trying
         # until there is a socket to cut or the handshake is over.
         while not self._done.is_set():
             sock = self._ws.sock
@@ -1166,6 +1189,29 @@ class _Watchdog:
         self._done.set()
         if self._thread is not threading.current_thread():
             self._thread.join()
+
+
+def _dialled(url: str, timeout: float, dial: Dial) -> dict[str, Any]:
+    """Open the socket of ``url`` through ``dial`` (TCP, then TLS for ``wss``), as the
+    ``socket`` option of websocket-client's ``connect``. With a proxy set in the
+    environment (websocket-client's ``http_proxy``/``https_proxy``) websocket-client
+    connects through it itself (nothing to pass), and only the handshake can be cut."""
+    parts = urllib.parse.urlsplit(url)
+    secure = parts.scheme == "wss"
+    host = parts.hostname or ""
+    port = parts.port or (443 if secure else 80)
+    proxy_scheme = "https" if secure else "http"
+    if urllib.request.getproxies().get(proxy_scheme) and not urllib.request.proxy_bypass(host):
+        return {}
+    wrap = tls_wrapper(ssl.create_default_context(), host) if secure else None
+    sock = dial.connect((host, port), timeout, options=websocket.DEFAULT_SOCKET_OPTION, wrap=wrap)
+    if isinstance(sock, ssl.SSLSocket):
+        try:
+            sock.do_handshake()
+        except BaseException:
+            sock.close()
+            raise
+    return {"socket": sock}
 
 
 def _writable(sock: socket.socket) -> bool:

@@ -32,6 +32,7 @@ from .._core.router import Handle
 from .._exceptions import BadRequest
 from .._signals import send, signals
 from .doorbell import Doorbell
+from .placement import Placement, start_thread
 
 _log = logging.getLogger("ccxtpro_sync")
 
@@ -110,6 +111,8 @@ class Dispatcher:
         #: The dispatcher has parked, or will once its current update is handled.
         self._idle = False
         self._thread: threading.Thread | None = None
+        #: The CPUs the thread runs on (the client's ``threadAffinity``), or None.
+        self.placement: Placement | None = None
         self._ident: int | None = None  # the dispatcher thread's, once started
         self.delivered = 0
         self.callback_errors = 0
@@ -311,8 +314,7 @@ class Dispatcher:
     # -- consumer side ---------------------------------------------------------
     def _start(self) -> None:
         self._bell = Doorbell()
-        self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-        self._thread.start()
+        self._thread = start_thread(self._run, self._name, placement=self.placement)
         self._ident = self._thread.ident
 
     def _run(self) -> None:

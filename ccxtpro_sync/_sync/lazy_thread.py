@@ -10,6 +10,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from .placement import start_thread
+
 
 class LazyThread:
     """Base: ``_enqueue`` work under ``_cond``, start the thread on first use, ``_shut`` it."""
@@ -34,8 +36,7 @@ class LazyThread:
                 return
             add()
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-                self._thread.start()
+                self._thread = start_thread(self._run, self._name)
             self._cond.notify()
 
     def _shut(self, join_timeout: float) -> None:

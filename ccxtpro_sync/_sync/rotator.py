@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from .._core.rotation import rotation_deadline
 from .connection import Connection
+from .placement import start_thread
 
 __all__ = ["Rotator"]
 
@@ -60,10 +61,7 @@ class Rotator:
         """Start the thread if rotations can be due (idempotent)."""
         with self._cond:
             if self._thread is None and not self._closed:
-                self._thread = threading.Thread(
-                    target=self._run, name=f"ccxtpro_sync-rotator-{self._name}", daemon=True
-                )
-                self._thread.start()
+                self._thread = start_thread(self._run, f"ccxtpro_sync-rotator-{self._name}")
 
     def request(self, conn: Connection) -> bool:
         """Rotate ``conn`` soon; False once closed. Never blocks (a reader may call it)."""

@@ -16,6 +16,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from .placement import start_thread
+
 _log = logging.getLogger("ccxtpro_sync")
 
 Job = Callable[[], object]
@@ -43,8 +45,7 @@ class Worker:
                 return
             heapq.heappush(self._jobs, (time.monotonic() + delay, next(self._serial), job))
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-                self._thread.start()
+                self._thread = start_thread(self._run, self._name)
             self._cond.notify()
 
     def close(self, timeout: float = 5.0) -> None:

@@ -47,6 +47,8 @@ class AdapterClient(StreamClient):
         max_connection_age: replace each connection, make-before-break, this many
             seconds after it opened (less up to 10 % jitter); None: only ``rotate``.
         rotation_stagger: seconds between two rotations (connection-attempt limits).
+        thread_affinity: a CPU id or a set of them: the readers and the dispatcher run
+            only there (Linux; docs/threading.md, "Latency and CPU placement").
     """
 
     def __init__(
@@ -61,11 +63,17 @@ class AdapterClient(StreamClient):
         name: str | None = None,
         max_connection_age: float | None = None,
         rotation_stagger: float = 2.0,
+        thread_affinity: Any = None,
     ) -> None:
         self._make_adapter = make_adapter
         #: An adapter for what is the same on every connection (names, hashes, limits).
         self.adapter = make_adapter()
-        super().__init__(name=name or self.adapter.name, timeout=timeout, max_pending=max_pending)
+        super().__init__(
+            name=name or self.adapter.name,
+            timeout=timeout,
+            max_pending=max_pending,
+            thread_affinity=thread_affinity,
+        )
         self._reconnect = reconnect
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout

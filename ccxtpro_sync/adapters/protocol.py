@@ -22,6 +22,7 @@ from typing import Any
 from .._core.events import RAW_HASH, Delivery, Inbound, Policy, RawMessage, RawTap, Response
 from .._core.rotation import DeliveredKeys
 from .._core.subscriptions import SubscriptionBook
+from .._exceptions import ProtocolError
 from .base import Adapter, Reply
 
 _STEPS = ("auth", "subscribe", "resume")
@@ -113,7 +114,11 @@ class AdapterProtocol:
         return self._advance(Inbound())
 
     def receive(self, data: bytes, now: float) -> Inbound | list[Delivery]:
-        decoded = self.adapter.decode(data, now)
+        try:
+            decoded = self.adapter.decode(data, now)
+        except RecursionError:  # a JSON decoder's answer to a value nested too deeply
+            problem = ProtocolError(f"{self.adapter.name}: frame nested too deeply to decode")
+            return Inbound(errors=[problem])
         deliveries = decoded.deliveries
         if self._delivered is not None and deliveries:
             deliveries = self._delivered.filter(self, deliveries, now)

@@ -271,6 +271,18 @@ class Collector:
             dropped = self._writer.put([item], report=False)
         self._writer.report_dropped(dropped)
 
+    def _raw_fence(self) -> list[Entry]:
+        """The raw stream resumes from this collector's client: a fence and its books'
+        state first (see the client's ``_raw_fence``), so that a replay of the stream
+        restarts its books here instead of waiting for a snapshot that never comes
+        (a standby's books were synced long before; the frames in between are lost).
+        Under the state lock: no raw frame of this client is queued before them."""
+        fence = getattr(self.client, "_raw_fence", None)
+        if "raw" not in self.channels or fence is None:
+            return []
+        key = self.schema.raw()
+        return [Entry(key, "*", encode(m), self.maxlen) for m in fence(self.owner)]
+
     def _book_lost(self, symbol: str) -> None:
         """An entry of ``symbol``'s book did not reach Redis: restart with a snapshot."""
         with self._state:
@@ -307,7 +319,7 @@ class Collector:
                 held = [entry for buffer in self._held.values() for entry in buffer]
                 self._held.clear()
                 self._need_snapshot.update(self.symbols)
-                dropped = self._writer.put(held, report=False)
+                dropped = self._writer.put([*held, *self._raw_fence()], report=False)
             self._active = active
             self._active_changed.notify_all()
         _log.info(

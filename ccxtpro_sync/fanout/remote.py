@@ -47,6 +47,9 @@ from .writer import backoff_delay
 __all__ = ["RemoteClient", "remote"]
 
 _log = logging.getLogger("ccxtpro_sync.fanout")
+#: What decoding a foreign entry may raise: msgspec's errors, and RecursionError for a
+#: value nested deeper than msgspec recurses.
+_UNDECODABLE = (msgspec.DecodeError, msgspec.ValidationError, TypeError, RecursionError)
 
 Kind = Literal["trades", "ticker", "ohlcv", "orderbook", "raw"]
 Start = Literal["latest", "earliest"]
@@ -269,7 +272,7 @@ class RemoteClient(BaseClient):
                     book = self._apply_book(follow, decode_book(data))
                     if book is not None:
                         out.append(Delivery(follow.message_hash, book, Policy.LATEST))
-            except (msgspec.DecodeError, msgspec.ValidationError, TypeError) as error:
+            except _UNDECODABLE as error:
                 _log.error("fanout: undecodable entry %s of %s: %s", entry_id, follow.key, error)
                 send(fanout_signals.fanout_gap, self, key=follow.key, after=entry_id,
                      before=entry_id, reason=f"undecodable entry: {error}")  # fmt: skip
@@ -330,7 +333,12 @@ class RemoteClient(BaseClient):
             nonce, data = found
             if nonce is None or data is None:
                 continue
-            entry = decode_book(data)
+            try:
+                entry = decode_book(data)
+            except _UNDECODABLE as error:
+                # A malformed snapshot must not end the reader: wait for a newer one.
+                _log.error("fanout: undecodable snapshot of %s: %s", follow.key, error)
+                continue
             replica = follow.replica
             assert replica is not None
             if replica.nonce is not None and entry.nonce <= replica.nonce:

@@ -14,7 +14,9 @@ makes the next ``count`` order requests (WS API ``order.place``, ``order.cancel`
   up; REST: the answer is held until ``Faults.clear()`` or a minute has passed),
   ``"unknown"`` (Binance's ``-1007`` "execution status unknown") or
   ``"garbled"`` (a success status with a body that is not an order: the
-  reply arrived but cannot be read).
+  reply arrived but cannot be read) or ``"foreign"`` (the request is acted on,
+  and its success reply names another order: other ids, as a reply meant for a
+  different request would; a rejection is answered as it is).
 """
 
 from __future__ import annotations
@@ -22,9 +24,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
-OrderAnswer = Literal["drop", "none", "unknown", "garbled"]
+OrderAnswer = Literal["drop", "none", "unknown", "garbled", "foreign"]
 ORDER_METHODS: Final = frozenset(
     {
         "order.place",
@@ -43,6 +45,24 @@ UNKNOWN_STATUS: Final = (
     "execution status unknown.",
     408,
 )
+
+
+def foreign(result: Any) -> Any:
+    """``result`` as if it named another order (a ``"foreign"`` answer): every order
+    id and client order id in it, at any depth, changed."""
+    if isinstance(result, list):
+        return [foreign(item) for item in result]
+    if not isinstance(result, dict):
+        return result
+    out: dict[str, Any] = {}
+    for key, value in result.items():
+        if key in ("orderId", "i") and isinstance(value, int):
+            out[key] = value + 1_000_000_000
+        elif key in ("clientOrderId", "origClientOrderId", "newClientOrderId"):
+            out[key] = f"foreign{value}"[:36] if isinstance(value, str) else value
+        else:
+            out[key] = foreign(value)
+    return out
 
 
 @dataclass
@@ -76,8 +96,10 @@ class OrderFaults:
         unknown = chosen - ORDER_METHODS
         if unknown:
             raise ValueError(f"not order methods: {sorted(unknown)}")
-        if answer not in ("drop", "none", "unknown", "garbled"):
+        if answer not in ("drop", "none", "unknown", "garbled", "foreign"):
             raise ValueError(f"unknown answer {answer!r}")
+        if answer == "foreign" and not execute:
+            raise ValueError("a foreign reply answers a request that was acted on")
         with self._lock:
             self._fault = OrderFault(answer, execute, count, chosen)
             self.released.clear()

@@ -25,7 +25,7 @@ from .accounts import ApiKey
 from .auth import require, verify_rest
 from .catalog import MarketName
 from .engine import now_ms
-from .order_faults import GARBLED_RESULT, UNKNOWN_STATUS
+from .order_faults import GARBLED_RESULT, UNKNOWN_STATUS, foreign
 from .order_input import parse_new_order, symbol_of
 from .rest import POOLS, PREFIXES, ApiError, DropConnection, RestRequest
 from .ws_methods import Call, open_orders_cancel_all, order_cancel, order_place
@@ -92,6 +92,8 @@ def _trade(
             scripted = faults.orders.take(fault) if faults is not None and fault else None
             if scripted is None:
                 return action(call)
+            if scripted.answer == "foreign":  # acted on; the reply names another order
+                return foreign(action(call))
             if scripted.execute:
                 with contextlib.suppress(ApiError):  # a rejection is lost like a success
                     action(call)

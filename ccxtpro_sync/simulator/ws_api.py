@@ -36,7 +36,7 @@ from .accounts import Account, ApiKey
 from .auth import ApiDataError, check_timing, lookup_key, require, verify_ws
 from .catalog import MarketName
 from .engine import now_ms
-from .order_faults import GARBLED_RESULT, UNKNOWN_STATUS, OrderFault
+from .order_faults import GARBLED_RESULT, UNKNOWN_STATUS, OrderFault, foreign
 from .private_limits import WsApiLimits
 from .rest import ApiError
 from .ws_market import WsMarketData
@@ -340,6 +340,9 @@ class WsApiServer:
     ) -> str | None:
         """Act on an order request as scripted (see :mod:`.order_faults`); the reply is
         lost, or ``-1007``, whatever the exchange did with it."""
+        if fault.answer == "foreign":  # the request is acted on; its reply names another
+            reply = {"id": req_id, "status": 200, "result": foreign(entry.handler(call))}
+            return _encode(reply).decode()
         if fault.execute:
             with contextlib.suppress(ApiError):  # a rejection is lost like a success
                 entry.handler(call)

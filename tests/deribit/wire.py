@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from websockets.asyncio.client import connect
@@ -26,11 +27,19 @@ class WireProxy:
         #: ``(method, forward)``: the next client frame calling ``method`` is forwarded
         #: (or not), then the client's socket is aborted: its reply is lost.
         self.cut: tuple[str, bool] | None = None
+        #: ``(method, rewrite)``: the reply to the next client frame calling ``method``
+        #: reaches the client with its ``result`` replaced by ``rewrite(result)``.
+        self.reply: tuple[str, Callable[[Any], Any]] | None = None
         #: While set, new client connections are aborted at once (a long outage).
         self.block = threading.Event()
         #: ``(method, seconds)``: the next client frame calling ``method`` reaches the
         #: exchange that much later (injected latency, e.g. a slow login).
         self.delay: tuple[str, float] | None = None
+        #: ``(method, body)``: the reply to the next client frame calling ``method``
+        #: reaches the client as ``body`` instead (a hostile reply); set when replaced.
+        self.replace: tuple[str, bytes] | None = None
+        self.replaced = threading.Event()
+        self._replacing: dict[Any, bytes] = {}
         self.cond = threading.Condition()
         self._loop = asyncio.new_event_loop()
         self._clients: set[ServerConnection] = set()
@@ -59,6 +68,7 @@ class WireProxy:
             client.transport.abort()
             return
         frames: list[dict[str, Any]] = []
+        rewrites: dict[Any, Callable[[Any], Any]] = {}  # by request id
         with self.cond:
             self.sessions.append(frames)
             self.cond.notify_all()
@@ -76,6 +86,14 @@ class WireProxy:
                         if delay is not None and frame.get("method") == delay[0]:
                             self.delay = None
                             await asyncio.sleep(delay[1])
+                        reply = self.reply
+                        if reply is not None and frame.get("method") == reply[0]:
+                            self.reply = None
+                            rewrites[frame.get("id")] = reply[1]
+                        replace = self.replace
+                        if replace is not None and frame.get("method") == replace[0]:
+                            self.replace = None
+                            self._replacing[frame.get("id")] = replace[1]
                         cut = self.cut
                         if cut is not None and frame.get("method") == cut[0]:
                             self.cut = None
@@ -88,7 +106,20 @@ class WireProxy:
 
                 async def down() -> None:
                     async for message in upstream:
-                        await client.send(message)
+                        if self._replacing:
+                            body = self._replacing.pop(json.loads(message).get("id"), None)
+                            if body is not None:
+                                self.replaced.set()
+                                await client.send(body.decode())
+                                continue
+                        out = message
+                        if rewrites:
+                            answer = json.loads(message)
+                            rewrite = rewrites.pop(answer.get("id"), None)
+                            if rewrite is not None and "result" in answer:
+                                answer["result"] = rewrite(answer["result"])
+                                out = json.dumps(answer)
+                        await client.send(out)
 
                 tasks = [asyncio.create_task(up()), asyncio.create_task(down())]
                 with contextlib.suppress(ConnectionClosed):

@@ -6,8 +6,10 @@ import json
 from typing import Any
 
 import msgspec
+import pytest
 
 from ccxtpro_sync._core.events import Inbound
+from ccxtpro_sync._exceptions import ProtocolError
 from ccxtpro_sync._exchanges.binance.market_data import GapWanted, MarketData
 from ccxtpro_sync._exchanges.binance.markets import Markets, parse_market
 from ccxtpro_sync._structures import OHLCV, Trade
@@ -148,3 +150,20 @@ def test_a_replay_delivers_what_the_log_holds() -> None:
     data = MarketData(markets())  # no fill_gaps: replay
     data.route(TRADES, agg(1), 0)
     assert delivered_ids(data.route(TRADES, agg(4), 0)) == [4]
+
+
+def raw_trade(trade_id: int) -> msgspec.Raw:
+    data = {"e": "trade", "E": 1, "s": "BTCUSDT", "t": trade_id, "p": "100", "q": "1",
+            "T": trade_id, "m": False, "M": True}  # fmt: skip
+    return msgspec.Raw(json.dumps(data).encode())
+
+
+def test_a_second_trades_kind_on_one_symbol_is_refused_not_dropped_as_repeats() -> None:
+    """Trade ids and aggregate ids are two sequences; the symbol's one gap counter
+    follows the first kind bound. The other kind's trades were dropped in silence (their
+    ids are below the counter's); binding it is now a ProtocolError, a loud refusal."""
+    data = MarketData(markets(), fill_gaps=True)
+    assert delivered_ids(data.route("btcusdt@trade", raw_trade(1001), 0)) == [1001]
+    with pytest.raises(ProtocolError, match="already follows btcusdt@trade"):
+        data.route(TRADES, agg(1), 0)
+    assert delivered_ids(data.route("btcusdt@trade", raw_trade(1002), 0)) == [1002]

@@ -186,7 +186,7 @@ def test_hold_overflow_switches_with_a_gap_and_stays_bounded() -> None:
     keys, old, new = _rotating(100, max_held=3)
     assert [k for key in (110, 111, 112) for k in keys.offer("s", key, None, new, key)] == []
     assert keys.offer("s", 113, None, new, 113) == [110, 111, 112, 113]
-    assert keys.gaps == 1 and keys.settled(["s"])
+    assert keys.gaps == keys.overflows == 1 and keys.settled(["s"])
     assert keys.offer("s", 101, None, old, 101) == []  # switched: the old one is dropped
 
 
@@ -225,6 +225,24 @@ def test_handover_releases_an_unswitched_stream_and_counts_the_gap() -> None:
     assert keys.offer("q", 7, None, new, 7) == [7]
     keys.end(["s", "q", "o"])
     assert not keys.active
+
+
+def test_a_release_round_that_finds_only_repeats_switches_the_stream() -> None:
+    """The new reader, just behind the old one, holds a copy of the old connection's
+    last update when the old one is retired (the old reader had not yet shown that it
+    moved on). The first release round drops it as a repeat and delivers nothing: the
+    handover then stops asking, so the stream must have switched already; were it still
+    releasing, the new connection's next updates would be held until the overlap ends
+    and discarded with it (the 1000-stream rotation test's depth-gap resyncs under load)."""
+    keys, old, new = _rotating(100)
+    assert keys.offer("s", 101, None, old, 101, batch=1) == [101]
+    assert keys.offer("s", 101, None, new, 101, batch=1) == []  # held: old not done yet
+    assert keys.release(["s", "o"]) == []  # only a repeat was held: nothing to deliver
+    assert keys.settled(["s"])
+    assert keys.offer("s", 102, None, new, 102, batch=2) == [102]
+    assert keys.gaps == 0
+    keys.end(["s", "o"])
+    assert keys.offer("s", 103, None, new, 103) == [103]
 
 
 def test_the_new_connection_never_overtakes_the_old_readers_unsent_chunk() -> None:

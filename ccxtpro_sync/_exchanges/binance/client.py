@@ -62,7 +62,7 @@ from .rotation import (
     Held,
     RotationRouter,
 )
-from .stream_protocol import SNAPSHOT_CHANNEL, BinanceStreamProtocol
+from .stream_protocol import FENCE_CHANNEL, SNAPSHOT_CHANNEL, BinanceStreamProtocol
 from .surface import TIMEFRAMES_BY_PRODUCT, CcxtSurface
 from .trading import BinanceTrading
 from .user_stream import USER_HASHES
@@ -125,7 +125,9 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
       ``freshness`` (per-stream watchdog: ``False`` to turn it off, or ``multiple``,
       ``floor``, ``minSamples``, ``interval``; see ``docs/threading.md``),
       ``userDataQuietAfter`` (seconds of user-data silence, with orders open, before a
-      reconcile; default 60, ``False`` to turn it off);
+      reconcile; default 60, ``False`` to turn it off), ``threadAffinity`` (a CPU id or
+      a set of them: this client's readers and dispatcher run only there, for the
+      latency tail; Linux only, default None; see docs/threading.md);
     * ``options.tradesBackfill`` (default True): trades and closed candles missed while a
       connection was down are fetched over REST and delivered in order before the live
       ones (see docs/reconnect.md);
@@ -161,6 +163,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
             max_pending=int(settings.get("maxPending", 10_000)),
             overflow=settings.get("callbackOverflow"),
             max_lag=float(settings.get("maxLag", 5.0)),
+            thread_affinity=settings.get("threadAffinity"),
         )
         self.endpoints = self._endpoints(settings)
         self.new_updates = bool(settings.get("newUpdates", True))  # see BaseClient
@@ -587,7 +590,14 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
 
         def decode(message: RawMessage) -> list[Delivery]:
             channel = message.channel
-            if channel.startswith(SNAPSHOT_CHANNEL):
+            if channel == FENCE_CHANNEL:
+                # What follows comes from another source: books restart from its snapshots
+                # (trade ids go on deduplicating across it).
+                for book in data.books.values():
+                    if not book.partial:
+                        book.invalidate("raw log fence")
+                deliveries: list[Delivery] = []
+            elif channel.startswith(SNAPSHOT_CHANNEL):
                 market_id, _, depth = channel.removeprefix(SNAPSHOT_CHANNEL).partition("@")
                 symbol = data.markets.by_id(market_id).symbol
                 deliveries = data.apply_snapshot(symbol, message.data, int(depth))
@@ -601,6 +611,27 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
             return deliveries
 
         return decode
+
+    def _raw_fence(self, source: str) -> list[RawMessage]:
+        """Raw-log entries for a log that resumes here from another source (a fan-out
+        collector taking over): a fence, then each synced diff-depth book as a depth
+        snapshot, so that a replay (``_replayer``) restarts its books from them.
+        Frames routed before this call and logged after it are then stale to a replay."""
+        encode = msgspec.json.encode
+        with self._data_lock:
+            now = self._raw_tap.clock()
+            out = [RawMessage(source, FENCE_CHANNEL, b"", now)]
+            for symbol, sync in self.data.books.items():
+                if sync.partial or not sync.synced:
+                    continue
+                view = sync.book.snapshot()
+                bids = [[str(price), str(amount)] for price, amount in view.bids]
+                asks = [[str(price), str(amount)] for price, amount in view.asks]
+                body = encode({"lastUpdateId": view.nonce, "bids": bids, "asks": asks})
+                stream_id = self.data.markets.market(symbol).lowercaseId
+                depth = max(len(bids), len(asks), 1)
+                out.append(RawMessage(source, f"{SNAPSHOT_CHANNEL}{stream_id}@{depth}", body, now))
+        return out
 
     # -- ticker ----------------------------------------------------------------------------
     def _ticker_plan(self, symbols: Sequence[str] | str) -> tuple[list[str], list[str]]:

@@ -36,6 +36,7 @@ CONFIG_KEYS: Final = frozenset(
         "maxPending",
         "callbackOverflow",
         "maxLag",
+        "threadAffinity",
         "freshness",
         "userDataQuietAfter",
         "cancelOnDisconnect",

@@ -566,6 +566,14 @@ class MarketData:
         key = trades_hash(symbol)
         gaps = self._trade_filler(symbol)
         if gaps is not None:
+            # One gap counter per symbol follows one id sequence: trade ids and aggregate
+            # ids are two, and the other kind's trades would be dropped as repeats. A
+            # client carries one kind (tradesStream); refuse a second rather than drop.
+            other = next(
+                (s for s, (_, g) in self._gap_of.items() if g is gaps and s != stream), None
+            )
+            if other is not None:
+                raise ProtocolError(f"{stream}: {symbol} already follows {other}")
             self._gap_of[stream] = ((symbol, None), gaps)
 
         def on_gap(trade: Trade) -> list[Delivery]:
@@ -809,6 +817,7 @@ def _candle_key(candle: OHLCV) -> int:
 def _decode(decode: Callable[[msgspec.Raw], Any], data: msgspec.Raw) -> Any:
     try:
         return decode(data)
-    except (msgspec.ValidationError, msgspec.DecodeError) as error:
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as error:
+        # (RecursionError: a value nested deeper than msgspec recurses)
         excerpt = bytes(data)[:200].decode("utf-8", "replace")
         raise ProtocolError(f"malformed Binance payload ({error}): {excerpt}") from error

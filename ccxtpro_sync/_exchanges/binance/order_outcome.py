@@ -9,9 +9,11 @@ could place a second order, so instead the client looks the order up by its
 client order id and decides:
 
 * **place** (and cancel-replace's new order): the order exists → it is
-  returned. It does not exist → look again until the request has gone
-  *stale*: its ``timestamp`` + ``recvWindow`` (+ a margin for our estimate of
-  the server's clock) has passed on the server's clock. Binance rejects a
+  returned (unless it was created before the request left: a reused client
+  order id names an older order, which is not the outcome). It does not
+  exist → look again until the request has gone *stale*: its ``timestamp``
+  + ``recvWindow`` (+ a margin for our estimate of the server's clock) has
+  passed on the server's clock. Binance rejects a
   request that reaches it after that (``-1021``), so a request still in flight
   somewhere can no longer execute, and "not found" is final →
   ``OrderNotPlaced``. "Not found" before that instant proves nothing: the
@@ -56,6 +58,7 @@ __all__ = [
     "STALE_MARGIN_MS",
     "Action",
     "SentOrder",
+    "check_answer",
     "is_unknown_outcome",
     "resolve",
 ]
@@ -81,6 +84,9 @@ class SentOrder:
     #: Server time (ms) after which the request can no longer execute.
     stale_at_ms: float
     order_id: str | None = None
+    #: Server time (ms) at which the request was built (None: not known). An order
+    #: created before it (a reused client order id) cannot be this request's outcome.
+    sent_at_ms: float | None = None
 
     def label(self) -> str:
         if self.client_order_id is not None:
@@ -97,6 +103,37 @@ def is_unknown_outcome(error: BaseException) -> bool:
     if isinstance(error, ConnectionClosed | RequestTimeout | ProtocolError):
         return True
     return isinstance(error, ExchangeNotAvailable)
+
+
+def _same_id(got: str | None, sent: str) -> bool:
+    # Binance reads an order id as a number: "0123" names order 123
+    if got == sent:
+        return True
+    return got is not None and got.isdigit() and sent.isdigit() and int(got) == int(sent)
+
+
+def check_answer(order: Order, client_id: str | None, order_id: str | None) -> Order:
+    """``order`` if it is the one a request named (by ``client_id`` and/or ``order_id``).
+
+    A success reply that names another order (a reply meant for another request, a
+    replayed one) says nothing about this request: ``ProtocolError``, an unknown
+    outcome, which is resolved by looking the order up rather than guessed.
+    """
+    if client_id is not None and order.clientOrderId != client_id:
+        raise ProtocolError(
+            f"the order reply names clientOrderId {order.clientOrderId!r}, not {client_id!r}"
+        )
+    if order_id is not None and not _same_id(order.id, order_id):
+        raise ProtocolError(f"the order reply names orderId {order.id!r}, not {order_id!r}")
+    return order
+
+
+def _older(order: Order, sent: SentOrder) -> bool:
+    """Whether ``order`` was created before ``sent`` was built (with the margin for
+    our estimate of the server's clock), so it is another order with the same id."""
+    if sent.sent_at_ms is None or order.timestamp is None:
+        return False
+    return order.timestamp < sent.sent_at_ms - STALE_MARGIN_MS
 
 
 def _unknown(sent: SentOrder, why: str, cause: BaseException | None) -> OrderStatusUnknown:
@@ -168,6 +205,10 @@ def resolve(
             if sent.action == "cancel":
                 if order.status != "open":
                     return order
+                if stale:
+                    raise _not_executed(sent)
+            elif not same_order and _older(order, sent):
+                # an earlier order that carries the same client order id: not ours
                 if stale:
                     raise _not_executed(sent)
             elif not same_order or stale:

@@ -49,6 +49,7 @@ from .order_outcome import (
     STALE_MARGIN_MS,
     Action,
     SentOrder,
+    check_answer,
     is_unknown_outcome,
     resolve,
 )
@@ -459,7 +460,7 @@ class BinancePrivate:
         reserve = min(wait / 2, (window + STALE_MARGIN_MS) / 1000 + 1.0)
         try:
             order: Order = conn.call(sending, max(0.0, deadline - reserve - time.monotonic()))
-            return order
+            return check_answer(order, client_id, order_id)
         except CcxtproSyncError as error:
             if not built_at or not is_unknown_outcome(error):
                 raise
@@ -470,6 +471,7 @@ class BinancePrivate:
             client_id,
             built_at[0] + window + STALE_MARGIN_MS,
             order_id,
+            sent_at_ms=built_at[0],
         )
         _log.warning("%s: %s outcome unknown (%s); resolving", self.host.name, action, cause)
         if isinstance(cause, ClientClosed) and self.host.closed:
@@ -491,7 +493,7 @@ class BinancePrivate:
                 lambda p: p.send(ws_requests.fetch_order(p.context, order_id or "0", symbol, ref)),
                 remaining,
             )
-            return found
+            return check_answer(found, client_id, order_id)  # another order: look again
 
         order = resolve(
             sent,

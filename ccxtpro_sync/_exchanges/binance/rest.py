@@ -45,6 +45,7 @@ from ..._exceptions import (
     RateLimitExceeded,
     RequestTimeout,
 )
+from ..._sync.dial import Dial
 from .errors import from_payload, parse_retry_after
 from .redaction import redact_text, scrub_exception
 from .signing import urlencode
@@ -160,6 +161,8 @@ class BinanceRest:
         self._active: set[HTTPConnection] = set()
         #: Connections in ``connect()``: a duplicate of their TCP socket (see _open_socket).
         self._connecting: dict[HTTPConnection, socket.socket] = {}
+        #: Connections in their TCP connect: close() and the deadline cut it short.
+        self._dials: dict[HTTPConnection, Dial] = {}
         self._aborted = False
         _INSTANCES.add(self)
 
@@ -171,6 +174,7 @@ class BinanceRest:
         idle, self._idle = self._idle, []
         self._active = set()
         self._connecting = {}
+        self._dials = {}
         for conn in idle:
             conn.close()  # this process's descriptor only: the parent's stays open
 
@@ -287,7 +291,17 @@ class BinanceRest:
     ) -> socket.socket:
         """The TCP connection of ``conn``, set as its socket at once, so that ``close()``
         can shut it while the TLS handshake on it is still under way."""
-        sock = socket.create_connection(address, timeout, source_address)
+        dial = Dial()  # registered before the TCP connect starts: close() can cut it
+        with self._lock:
+            if self._aborted:
+                raise ClientClosed("REST client closed while connecting")
+            self._dials[conn] = dial
+        try:
+            sock = dial.connect(address, timeout, source_address)
+        finally:
+            with self._lock:
+                self._dials.pop(conn, None)
+            dial.release()
         with self._lock:
             aborted = self._aborted
             if not aborted:
@@ -320,6 +334,9 @@ class BinanceRest:
             if ended.is_set():
                 return
             expired.set()  # from here on, the request's end does not keep ``conn``
+            dial = self._dials.get(conn)
+        if dial is not None:
+            dial.cut()
         _shut(self._sockets(conn))
 
     def _exchange(
@@ -458,6 +475,9 @@ class BinanceRest:
             self._aborted = True
             active = list(self._active)
             idle, self._idle = self._idle, []
+            dials = list(self._dials.values())
+        for dial in dials:
+            dial.cut()
         for conn in active:
             _shut(self._sockets(conn))
         for conn in idle:
@@ -542,3 +562,5 @@ def _json(body: bytes, path: str) -> Any:
         return msgspec.json.decode(body)
     except msgspec.DecodeError as error:
         raise ProtocolError(f"{path}: response is not JSON: {error}") from error
+    except RecursionError:  # msgspec's answer to a value nested deeper than it recurses
+        raise ProtocolError(f"{path}: response is nested too deeply") from None

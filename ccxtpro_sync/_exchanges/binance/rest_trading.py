@@ -29,6 +29,7 @@ from .order_outcome import (
     STALE_MARGIN_MS,
     Action,
     SentOrder,
+    check_answer,
     is_unknown_outcome,
     resolve,
 )
@@ -132,7 +133,7 @@ class BinanceRestTrading(BaseClient):
                 recv_window=self._recv_window,
                 timeout=max(0.001, deadline - time.monotonic()),  # the caller's, not the client's
             )
-            return self._rest_order(market, body)
+            return check_answer(self._rest_order(market, body), client_id, order_id)
         except CcxtproSyncError as error:
             if not is_unknown_outcome(error):
                 raise
@@ -144,13 +145,15 @@ class BinanceRestTrading(BaseClient):
             client_id,
             max(sent_ms, self._server_ms()) + window + STALE_MARGIN_MS,
             order_id,
+            sent_at_ms=sent_ms,
         )
         # Leave time to reach a decision even if the request used the whole timeout.
         deadline = max(deadline, time.monotonic() + (window + STALE_MARGIN_MS) / 1000 + 1.0)
         ref = {"clientOrderId": client_id} if client_id is not None else None
 
         def query(remaining: float) -> Order:
-            return self.fetch_order(order_id or "0", market.symbol, ref, timeout=remaining)
+            found = self.fetch_order(order_id or "0", market.symbol, ref, timeout=remaining)
+            return check_answer(found, client_id, order_id)  # another order: look again
 
         return resolve(sent, query, self._server_ms, deadline, cause, closed=lambda: self._closed)
 

@@ -60,6 +60,16 @@ def _merge(parts: list[Routed]) -> Routed:
     return merged
 
 
+def _overflowed(stream: str) -> None:
+    # What the old connection had not delivered yet is dropped from here on: the book's
+    # chain check (a resync) or the trade gap filler (a backfill) repairs it.
+    _log.warning(
+        "%s: rotation hold overflowed while the old connection lagged; "
+        "switched to its replacement, a gap may follow",
+        stream,
+    )
+
+
 class RotationRouter:
     """One connection's router over the shared market data (see module docstring)."""
 
@@ -90,10 +100,16 @@ class RotationRouter:
                 return []
             # batch=now: the reader passes one receive time for every frame of a chunk
             # and hands the chunk's deliveries over after it (DeliveredKeys.offer).
+            overflows = keys.overflows
             items = keys.offer(stream, key, tie, self.source, (data, now), batch=now)
+            overflowed = keys.overflows != overflows
             if len(items) == 1:
-                return self._data.route(stream, *items[0])
-            return _merge([self._data.route(stream, d, t) for d, t in items])
+                result = self._data.route(stream, *items[0])
+            else:
+                result = _merge([self._data.route(stream, d, t) for d, t in items])
+        if overflowed:  # logged once the lock every reader shares is released
+            _overflowed(stream)
+        return result
 
     def bind(self, stream: str) -> tuple[FrameDecode, EventHandler]:
         """``stream``'s one-pass frame decoder and payload handler, for
@@ -172,10 +188,16 @@ class RotationRouter:
         with self._lock:
             if self.retired:
                 return [raw]
+            overflows = keys.overflows
             items = keys.offer(stream, key, tie, self.source, (data, now), batch=now)
+            overflowed = keys.overflows != overflows
             if len(items) == 1 and items[0][0] is data:
-                return self._data.route_raw(stream, data, now, raw)
-            return _merge([[raw], *(self._data.route(stream, d, t) for d, t in items)])
+                result = self._data.route_raw(stream, data, now, raw)
+            else:
+                result = _merge([[raw], *(self._data.route(stream, d, t) for d, t in items)])
+        if overflowed:
+            _overflowed(stream)
+        return result
 
     def hashes(self, stream: str) -> list[str]:
         with self._lock:

@@ -45,6 +45,9 @@ STREAMS_PER_REQUEST = 100
 
 #: Raw-log channel of REST depth snapshots: ``depthSnapshot:<stream id>@<limit>``.
 SNAPSHOT_CHANNEL = "depthSnapshot:"
+#: Raw-log channel of a fence: the log resumes from another source here (a fan-out
+#: takeover), so a replay restarts its books from the snapshots that follow it.
+FENCE_CHANNEL = "fence"
 
 #: What a router returns: deliveries, or an ``Inbound`` when notices come with them.
 Routed = list[Delivery] | Inbound

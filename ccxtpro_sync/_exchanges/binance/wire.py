@@ -420,7 +420,8 @@ def decode(decoder: msgspec.json.Decoder[T], data: Buffer, what: str = "") -> T:
     """
     try:
         return decoder.decode(data)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as exc:
+        # (RecursionError: a value nested deeper than msgspec recurses)
         label = what or getattr(decoder.type, "__name__", repr(decoder.type))
         raise ProtocolError(f"malformed Binance {label}: {exc}; payload: {_excerpt(data)}") from exc
 

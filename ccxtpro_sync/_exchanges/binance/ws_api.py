@@ -111,6 +111,10 @@ class RateLimit(msgspec.Struct, frozen=True, gc=False):
 _ABSENT = msgspec.Raw(b"")
 
 
+#: ``result`` of a reply that has none (absent, or ``null``).
+_NO_RESULT: Final = (b"", b"null")
+
+
 class _ErrorBody(msgspec.Struct, gc=False):
     code: int | None = None
     msg: str = ""
@@ -403,6 +407,10 @@ class BinanceWsApiProtocol:
             sent = None
         step = self._resume.pop(request_id, None) if request_id is not None else None
         if frame.error is not None:
+            if step is None and request_id is not None and bytes(frame.result) not in _NO_RESULT:
+                # "placed" and "rejected" at once: either may be wrong, so neither is taken
+                problem = ProtocolError(f"{method} reply carries both a result and an error")
+                return Inbound(responses=[Response(request_id, error=problem)])
             return self._on_error(frame, frame.error, method, step, now)
         if request_id is None:
             return Inbound(errors=[ProtocolError("WS API result without an id")])

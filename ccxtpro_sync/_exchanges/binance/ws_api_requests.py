@@ -11,7 +11,7 @@ given the user-data state also tracks the order it parsed.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 import msgspec
 
@@ -179,6 +179,10 @@ def _orders_parser(markets: Markets) -> ResultParser:
     return parse
 
 
+#: ``order.amend.keepPriority``'s ``amendedOrder`` names for fields other results name so.
+_AMENDED_SPELLINGS: Final = (("qty", "origQty"), ("cumulativeQuoteQty", "cummulativeQuoteQty"))
+
+
 def _nested_order_parser(markets: Markets, market: Market, method: str, key: str) -> ResultParser:
     """The order under ``key`` of a result (amend and cancel-replace nest theirs)."""
     number = _number(markets)
@@ -188,6 +192,14 @@ def _nested_order_parser(markets: Markets, market: Market, method: str, key: str
         nested = body.get(key) if isinstance(body, dict) else None
         if not isinstance(nested, dict):
             raise ProtocolError(f"{method} result lacks {key}")
+        if key == "amendedOrder":
+            # keepPriority spells them "qty" and "cumulativeQuoteQty" and puts the
+            # time beside the order, not in it
+            for theirs, ours in _AMENDED_SPELLINGS:
+                if theirs in nested and ours not in nested:
+                    nested[ours] = nested[theirs]
+            if "transactTime" in body and "transactTime" not in nested:
+                nested["transactTime"] = body["transactTime"]
         return parse_order_result(msgspec.convert(nested, OrderResult), market, number)
 
     return parse

@@ -12,9 +12,7 @@ import dataclasses
 import json
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -24,7 +22,7 @@ from tenacity import Retrying
 from ..._arguments import check_limit, check_since
 from ..._core.cache import DEFAULT_LIMIT
 from ..._core.events import Delivery, Policy, RawMessage
-from ..._exceptions import BadRequest, ExchangeError, InvalidArgument, NetworkError
+from ..._exceptions import BadRequest, ExchangeError, InvalidArgument, ProtocolError
 from ..._numbers import NumberConverter
 from ..._orderbook import OrderBook
 from ..._signals import send, signals
@@ -41,6 +39,7 @@ from .errors import deribit_error
 from .latest import LatestTickers
 from .markets import DeribitMarkets, instruments_requests, parse_markets
 from .pacing import DeribitPacer, pools_from_options
+from .rest import DeribitRest
 from .trading import DeribitTrading
 from .user_data import UserDataLedger
 from .user_streams import DeribitUserData
@@ -88,6 +87,7 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
             raise BadRequest("urls may set 'ws' and 'rest' only")
         #: ``ws`` (JSON-RPC websocket) and ``rest`` (HTTP base); ``urls`` overrides them.
         self.endpoints = dataclasses.replace(found, **urls)
+        self._rest = DeribitRest(self.endpoints.rest)
         credentials = DeribitCredentials.resolve(
             environment,
             client_id=settings.get("apiKey"),
@@ -148,7 +148,9 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
             lambda: DeribitAdapter(self._settings),
             reconnect=reconnect,
             timeout=float(settings.get("timeout", 10.0)),
+            connect_timeout=float(settings.get("timeout", 10.0)),  # as Binance's clients
             name="deribit",
+            thread_affinity=settings.get("threadAffinity"),
         )
         # Book resyncs become signals on the dispatcher thread (no library lock held).
         self.hub.add_callback(RESYNC_HASH, self._resynced)
@@ -171,17 +173,14 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
         query = urllib.parse.urlencode(
             {k: json.dumps(v) if isinstance(v, bool) else v for k, v in params.items()}
         )
-        url = f"{self.endpoints.rest}/{method}?{query}"
+        what = f"deribit {method}"
+        status, content = self._rest.get(f"/{method}?{query}", self._timeout(None), what)
         try:
-            with urllib.request.urlopen(url, timeout=self._timeout(None)) as reply:
-                body = json.loads(reply.read())
-        except urllib.error.HTTPError as exc:
-            try:
-                body = json.loads(exc.read())
-            except ValueError:
-                raise ExchangeError(f"deribit {method}: HTTP {exc.code}") from None
-        except (OSError, ValueError) as exc:
-            raise NetworkError(f"deribit {method}: {type(exc).__name__}") from exc
+            body = json.loads(content)
+        except (ValueError, RecursionError):  # (RecursionError: nested deeper than json recurses)
+            if status >= 400:
+                raise ExchangeError(f"{what}: HTTP {status}") from None
+            raise ProtocolError(f"{what}: the answer is not JSON (or nested too deeply)") from None
         error = body.get("error") if isinstance(body, dict) else None
         if error:
             raise deribit_error(error.get("code", 0), error.get("message", ""), error.get("data"))
@@ -539,6 +538,7 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
 
     def _close_resources(self, timeout: float) -> None:
         self._closed_event.set()
+        self._rest.close()  # a markets load in flight ends with ClientClosed
         self._stop_reconciler(timeout)
         super()._close_resources(timeout)
 
@@ -566,6 +566,7 @@ def deribit(config: Mapping[str, Any] | None = None) -> DeribitClient:
     ``pacing``); ``newUpdates`` (default True: list-returning ``watch_*`` calls return
     what is new since your previous call; False: the cached history), ``tradesLimit``,
     ``OHLCVLimit``, ``ordersLimit`` (cache sizes, 1000 each); ``timeout``,
-    ``reconnect`` (a tenacity policy), ``number``.
+    ``reconnect`` (a tenacity policy), ``number``, ``threadAffinity`` (a CPU id or a
+    set of them for the readers and the dispatcher; docs/threading.md).
     """
     return DeribitClient(config)

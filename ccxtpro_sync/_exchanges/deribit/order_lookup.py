@@ -8,7 +8,8 @@ order request gets a ``valid_until`` (:func:`with_deadline`), and after a lost
 reply the order is looked up with ``private/get_order_state_by_label``
 (:func:`lookup_request`, the label is the client order id):
 
-* exactly one order with the label on the instrument → that is the outcome;
+* exactly one order with the label on the instrument, created after the request
+  left (less the margin: an older one carries a reused label) → that is the outcome;
 * none, and the server's clock is past ``valid_until`` (+ a margin for our
   estimate of it) → the request can no longer execute: ``OrderNotPlaced``
   (placing it again is safe);
@@ -82,6 +83,13 @@ def lookup_request(request: OrderRequest, market: Market) -> tuple[str, dict[str
     return "private/get_order_state_by_label", {"currency": currency, "label": request.label}
 
 
+def _older(item: dict[str, Any], sent_at_ms: int | None, margin_ms: int) -> bool:
+    created = item.get("creation_timestamp")
+    if sent_at_ms is None or isinstance(created, bool) or not isinstance(created, int | float):
+        return False
+    return created < sent_at_ms - margin_ms
+
+
 def resolve_create(
     result: Any,
     request: OrderRequest,
@@ -90,9 +98,12 @@ def resolve_create(
     number: Number = float,
     *,
     margin_ms: int = STALE_MARGIN_MS,
+    sent_at_ms: int | None = None,
 ) -> Order | None:
     """The order a lost ``private/buy|sell`` created, ``None`` to look again later,
-    or ``OrderNotPlaced``/``OrderStatusUnknown`` (see the module docstring)."""
+    or ``OrderNotPlaced``/``OrderStatusUnknown`` (see the module docstring).
+    ``sent_at_ms``: server time when the request left; an order created before it
+    (less the margin) carries a reused label and is not this request's."""
     if not isinstance(result, list):
         raise ProtocolError("deribit get_order_state_by_label result is not an array")
     matches = [
@@ -101,6 +112,7 @@ def resolve_create(
         if isinstance(item, dict)
         and item.get("label") == request.label
         and item.get("instrument_name") == market.id
+        and not _older(item, sent_at_ms, margin_ms)
     ]
     if len(matches) == 1:
         return parse_order(matches[0], market, number)

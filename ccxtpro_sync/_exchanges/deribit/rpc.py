@@ -156,6 +156,8 @@ def decode_frame(data: bytes | str, *, exact: bool = False) -> Frame:
         body = decoder.decode(data)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise ProtocolError(f"deribit frame is not valid JSON: {exc}") from None
+    except RecursionError:  # msgspec's answer to a value nested deeper than it recurses
+        raise ProtocolError("deribit frame is nested too deeply") from None
     if not isinstance(body, dict):
         raise ProtocolError("deribit frame is not a JSON object")
     if "error" in body:

@@ -18,7 +18,14 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..._arguments import check_limit, check_params, check_since
-from ..._exceptions import ClientClosed, NetworkError, OrderStatusUnknown, ProtocolError
+from ..._exceptions import (
+    BadSymbol,
+    CcxtproSyncError,
+    ClientClosed,
+    NetworkError,
+    OrderStatusUnknown,
+    ProtocolError,
+)
 from ..._structures import Balances, Market, Order, Position, Trade
 from .markets import SETTLE_CURRENCIES, DeribitMarkets
 from .order_lookup import (
@@ -60,6 +67,43 @@ __all__ = ["DeribitTrading"]
 
 #: Pause between two label lookups while the outcome is still open.
 _LOOKUP_PAUSE = 0.25
+
+
+def _read_order(
+    read: Callable[[], Order], *, label: str | None = None, order_id: str | None = None
+) -> Order:
+    """The order an order request's reply gives, if it is the one the request named.
+
+    The request was acted on (a reply came), so a reply that cannot be read, or that
+    names another order (a reply meant for another request), leaves its outcome
+    unknown: ``ProtocolError``, which the caller resolves like a lost reply.
+    """
+    try:
+        order = read()
+    except (CcxtproSyncError, LookupError, TypeError, ValueError, ArithmeticError) as error:
+        raise ProtocolError(f"deribit order reply cannot be read: {error}") from error
+    if label is not None and order.clientOrderId != label:
+        raise ProtocolError(
+            f"deribit order reply names label {order.clientOrderId!r}, not {label!r}"
+        )
+    if order_id is not None and order.id != order_id:
+        raise ProtocolError(f"deribit order reply names order {order.id!r}, not {order_id!r}")
+    return order
+
+
+def _closed_unknown(
+    cause: ClientClosed, action: str, symbol: str, label: str | None, order_id: str | None = None
+) -> OrderStatusUnknown:
+    """``close()`` ended an order request that had left: its outcome is unknown."""
+    return OrderStatusUnknown(
+        f"deribit {action} of order {order_id or label!r}: the client was closed before "
+        "the reply came; look the order up before doing anything else",
+        client_order_id=label,
+        symbol=symbol,
+        action=action,
+        cause=cause,
+        order_id=order_id,
+    )
 
 
 class DeribitTrading:
@@ -114,22 +158,29 @@ class DeribitTrading:
         market = self.market(symbol)
         request = create_order_request(market, type, side, amount, price, params)
         seconds = self._timeout(timeout)
-        with_deadline(request, self._server_now_ms(seconds))
+        sent_at_ms = self._server_now_ms(seconds)
+        with_deadline(request, sent_at_ms)
+        closed = self._closed_event.is_set()  # then the request is never sent
         try:
             result = self.request(request.method, request.params, timeout=seconds)
-        except ClientClosed:
-            raise
-        except NetworkError:
-            return self._resolve_lost(request, market, seconds)
-        order, _ = parse_order_result(result, self._loaded_markets())
-        return order
+            return _read_order(
+                lambda: parse_order_result(result, self._loaded_markets())[0], label=request.label
+            )
+        except ClientClosed as error:
+            if closed:
+                raise
+            raise _closed_unknown(error, "create", market.symbol, request.label) from error
+        except NetworkError:  # ProtocolError included: the reply could not be read
+            return self._resolve_lost(request, market, seconds, sent_at_ms)
 
-    def _resolve_lost(self, request: OrderRequest, market: Market, seconds: float) -> Order:
+    def _resolve_lost(
+        self, request: OrderRequest, market: Market, seconds: float, sent_at_ms: int
+    ) -> Order:
         method, params = lookup_request(request, market)
         number = self._loaded_markets().number
 
         def resolve(found: Any, now_ms: int) -> Order | None:
-            return resolve_create(found, request, market, now_ms, number)
+            return resolve_create(found, request, market, now_ms, number, sent_at_ms=sent_at_ms)
 
         return self._resolve_loop(
             method, params, resolve, seconds, label=request.label, symbol=market.symbol
@@ -185,7 +236,11 @@ class DeribitTrading:
             name = found.get("instrument_name") if isinstance(found, dict) else None
             if not isinstance(name, str):
                 raise ProtocolError("deribit get_order_state result has no instrument_name")
-            return resolve(found, markets.by_id(name), now_ms)
+            try:
+                market = markets.by_id(name)
+            except BadSymbol as error:  # a look-up that says nothing: ask again
+                raise ProtocolError(f"deribit get_order_state names {name[:40]!r}") from error
+            return resolve(found, market, now_ms)
 
         return run
 
@@ -208,11 +263,17 @@ class DeribitTrading:
         edit = edit_order_params(id, amount, price, params)
         seconds = self._timeout(timeout)
         with_deadline(OrderRequest("private/edit", edit, ""), self._server_now_ms(seconds))
+        closed = self._closed_event.is_set()  # then the request is never sent
         try:
             result = self.request("private/edit", edit, timeout=seconds)
-        except ClientClosed:
-            raise
-        except NetworkError:
+            return _read_order(
+                lambda: parse_order_result(result, self._loaded_markets())[0], order_id=str(id)
+            )
+        except ClientClosed as error:
+            if closed:
+                raise
+            raise _closed_unknown(error, "edit", symbol or "", None, str(id)) from error
+        except NetworkError:  # ProtocolError included: the reply could not be read
             number = self._loaded_markets().number
             resolve = self._by_state(
                 id, lambda found, market, now: resolve_edit(found, edit, market, now, number)
@@ -227,8 +288,6 @@ class DeribitTrading:
                 action="edit",
                 order_id=id,
             )
-        order, _ = parse_order_result(result, self._loaded_markets())
-        return order
 
     def cancel_order_ws(
         self,
@@ -243,11 +302,17 @@ class DeribitTrading:
         request went stale, or ``OrderStatusUnknown``; the cancel is never sent again."""
         seconds = self._timeout(timeout)
         stale_at = self._server_now_ms(seconds) + DEFAULT_VALID_FOR_MS + STALE_MARGIN_MS
+        closed = self._closed_event.is_set()  # then the request is never sent
         try:
             result = self.request("private/cancel", cancel_params(id), timeout=seconds)
-        except ClientClosed:
-            raise
-        except NetworkError:
+            return _read_order(
+                lambda: parse_orders(result, self._loaded_markets())[0], order_id=str(id)
+            )
+        except ClientClosed as error:
+            if closed:
+                raise
+            raise _closed_unknown(error, "cancel", symbol or "", None, str(id)) from error
+        except NetworkError:  # ProtocolError included: the reply could not be read
             number = self._loaded_markets().number
             resolve = self._by_state(
                 id,
@@ -263,7 +328,6 @@ class DeribitTrading:
                 action="cancel",
                 order_id=id,
             )
-        return parse_orders(result, self._loaded_markets())[0]
 
     def cancel_all_orders_ws(
         self, symbol: str | None = None, *, timeout: float | None = None

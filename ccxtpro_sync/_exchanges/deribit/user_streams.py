@@ -23,6 +23,7 @@ from ..._core.events import Delivery, Policy
 from ..._exceptions import CcxtproSyncError
 from ..._structures import Balances, Order, Position, Trade
 from ..._sync.consumers import Stream, Subscription
+from ..._sync.placement import start_thread
 from ..._sync.stream_client import StreamClient
 from .caches import DeribitCaches
 from .channels import (
@@ -89,10 +90,7 @@ class DeribitUserData(StreamClient):
         if self._reconciler is None:
             self._reconcile_due = threading.Event()
             self.hub.add_callback(RESTORED_HASH, lambda _count: self._request_reconcile())
-            self._reconciler = threading.Thread(
-                target=self._reconcile_loop, name="ccxtpro_sync-deribit-reconcile", daemon=True
-            )
-            self._reconciler.start()
+            self._reconciler = start_thread(self._reconcile_loop, "ccxtpro_sync-deribit-reconcile")
 
     def _user_watch(self, kind: str, symbol: str | None, timeout: float | None) -> Any:
         self._start_user_data(timeout)

@@ -1,0 +1,149 @@
+"""Where the library's threads run: the opt-in ``threadAffinity`` placement.
+
+At a steady stream every message is handed from a reader to the dispatcher; when
+the dispatcher is woken on another CPU than the reader's the hand-over costs a
+cross-CPU wake-up (on a virtual machine an interrupt through the hypervisor), which
+is what makes the latency tail (docs/threading.md, "Latency and CPU placement").
+A client given ``threadAffinity`` runs its readers and its dispatcher on those CPUs
+only, without pinning the rest of the process.
+
+Linux semantics decide the rest: a thread inherits the affinity of the thread that
+starts it, and a forked child that of the thread that forked. So every library
+thread is started through :func:`start_thread`: one started from a pinned thread
+(the snapshot fetcher, the backfill, the worker, a rotator or a handshake watchdog,
+when a reader starts them) first goes back to the CPUs the client's creator had,
+and a child forked from a pinned thread does the same (``os.fork`` only: a
+``subprocess`` child runs no Python before ``exec``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import operator
+import os
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from .._exceptions import InvalidArgument, NotSupported
+
+_log = logging.getLogger("ccxtpro_sync")
+
+#: This platform can place a thread (Linux; not macOS or Windows).
+SUPPORTED = hasattr(os, "sched_setaffinity") and hasattr(os, "sched_getaffinity")
+
+#: In a pinned library thread: the CPUs to go back to (its client's creator's).
+_local = threading.local()
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """The CPUs a client's readers and dispatcher run on, and the CPUs of the thread
+    that created the client (where its other threads, and a fork, go back to)."""
+
+    cpus: frozenset[int]
+    home: frozenset[int]
+
+
+def thread_placement(value: Any, what: str = "threadAffinity") -> Placement | None:
+    """Validate a ``threadAffinity`` setting: ``None`` (the default: the scheduler
+    places the threads), one CPU id, or a non-empty collection of CPU ids, each one
+    the calling thread may run on. ``InvalidArgument`` for anything else;
+    ``NotSupported`` on a platform without ``sched_setaffinity``."""
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, Iterable))
+        or isinstance(value, (str, bytes, bytearray))
+    ):
+        raise InvalidArgument(
+            f"{what} must be a CPU id (int) or a collection of CPU ids, not {value!r}"
+        )
+    given = [value] if isinstance(value, int) else list(value)
+    if not given:
+        raise InvalidArgument(f"{what} names no CPU; leave it out (None) to not place threads")
+    cpus: list[int] = []
+    for cpu in given:
+        try:  # any integer type (numpy's too), never a bool or a float
+            number = -1 if isinstance(cpu, bool) else operator.index(cpu)
+        except TypeError:
+            number = -1
+        if number < 0:
+            raise InvalidArgument(f"{what}: CPU ids are ints >= 0, not {cpu!r}")
+        cpus.append(number)
+    if not SUPPORTED:
+        raise NotSupported(f"{what}: this platform cannot place threads on CPUs (Linux only)")
+    home = frozenset(os.sched_getaffinity(0))
+    outside = sorted(set(cpus) - home)
+    if outside:
+        raise InvalidArgument(
+            f"{what}: CPU {outside[0]} is not one this process may run on (allowed: {sorted(home)})"
+        )
+    return Placement(frozenset(cpus), home)
+
+
+def start_thread(
+    target: Callable[..., object],
+    name: str,
+    *,
+    args: tuple[Any, ...] = (),
+    placement: Placement | None = None,
+) -> threading.Thread:
+    """Start a daemon library thread running ``target(*args)``. With ``placement``
+    it runs on ``placement.cpus``; without, started from a pinned library thread, it
+    goes back to the CPUs of the client's creator instead of inheriting the pin."""
+    home: frozenset[int] | None = getattr(_local, "home", None)
+    if placement is None and home is None:  # the usual case: nothing to place
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+    else:
+        thread = threading.Thread(
+            target=_placed, args=(placement, home, target, args), name=name, daemon=True
+        )
+    thread.start()
+    return thread
+
+
+def _placed(
+    placement: Placement | None,
+    home: frozenset[int] | None,
+    target: Callable[..., object],
+    args: tuple[Any, ...],
+) -> None:
+    # In the new thread, before it does anything: pid 0 is the calling thread.
+    if placement is not None:
+        if _set_affinity(placement.cpus, threading.current_thread().name):
+            _local.home = placement.home
+    elif home is not None:
+        _set_affinity(home, threading.current_thread().name)
+    target(*args)
+
+
+def _set_affinity(cpus: frozenset[int], name: str) -> bool:
+    try:
+        os.sched_setaffinity(0, cpus)
+    except OSError as error:
+        # The CPUs were allowed at construction; a cpuset changed since (a container's
+        # limits, a CPU taken offline). The thread runs unplaced rather than not at all.
+        _log.warning(
+            "%s: cannot run on CPUs %s (%s); left to the scheduler", name, sorted(cpus), error
+        )
+        return False
+    return True
+
+
+def _after_fork_in_child() -> None:
+    # A child forked from a pinned library thread (a callback calling os.fork) must not
+    # keep the library's pin: it goes back to the CPUs of the client's creator.
+    home: frozenset[int] | None = getattr(_local, "home", None)
+    if home is None:
+        return
+    del _local.home
+    with contextlib.suppress(OSError):  # nothing to report to in a fresh child
+        os.sched_setaffinity(0, home)
+
+
+if SUPPORTED:
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -1,0 +1,139 @@
+"""Run by hand, not by the suite: the C extensions built with AddressSanitizer and
+UBSan in a scratch copy, fed many seeded hostile inputs (``extension_inputs``) and
+compared with their Python versions; then a reference-leak check of the normal
+build (RSS and the inputs' reference counts over about a million calls, error paths
+included).
+
+    PYTHONPATH=$PWD python tests/fuzz/sanitize_extensions.py [--seeds 20000] [--calls 1000000]
+
+Needs gcc (with libasan/libubsan). Exits non-zero on any mismatch, sanitizer report or
+leak.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+_CHILD = """
+import sys
+from ccxtpro_sync import _book_levels
+from ccxtpro_sync._core import frames
+from tests.fuzz import extension_inputs as fx
+assert _book_levels.__file__.startswith(sys.argv[3]), _book_levels.__file__
+bad = 0
+for seed in range(int(sys.argv[1]), int(sys.argv[2])):
+    if fx.compare_book(_book_levels, seed)[0] != fx.compare_book(_book_levels, seed)[1]:
+        bad += 1
+        print("book mismatch, seed", seed)
+    if fx.run_frames(seed, frames.text_scan) != fx.run_frames(seed, None):
+        bad += 1
+        print("frame mismatch, seed", seed)
+    fx.scan_direct(frames.text_scan, seed)
+sys.exit(1 if bad else 0)
+"""
+
+
+def sanitized(seeds: int) -> int:
+    """Build an ASan/UBSan copy and fuzz it in a child process."""
+    with tempfile.TemporaryDirectory(prefix="ccxtpro_sync_asan_") as scratch:
+        copy = Path(scratch)
+        shutil.copytree(
+            ROOT / "ccxtpro_sync", copy / "ccxtpro_sync", ignore=shutil.ignore_patterns("*.so")
+        )
+        for name in ("setup.py", "setup.cfg", "pyproject.toml", "README.md"):
+            shutil.copy(ROOT / name, copy / name)
+        flags = (
+            "-fsanitize=address,undefined -fno-sanitize-recover=undefined"
+            " -O1 -g -fno-omit-frame-pointer"
+        )
+        env = {**os.environ, "CFLAGS": flags, "LDFLAGS": "-fsanitize=address,undefined"}
+        subprocess.run(
+            [sys.executable, "setup.py", "build_ext", "--inplace", "-q"],
+            cwd=copy,
+            env=env,
+            check=True,
+        )
+        preload = " ".join(
+            subprocess.run(
+                ["gcc", f"-print-file-name={lib}"], capture_output=True, text=True, check=True
+            ).stdout.strip()
+            for lib in ("libasan.so", "libubsan.so")
+        )
+        env = {
+            **os.environ,
+            "LD_PRELOAD": preload,
+            "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=1",  # CPython itself "leaks" at exit
+            "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1",
+            "PYTHONPATH": f"{copy}{os.pathsep}{ROOT}",
+        }
+        code = subprocess.run(
+            [sys.executable, "-c", _CHILD, "0", str(seeds), str(copy)],
+            env=env,
+            cwd=copy,
+            check=False,  # its exit status is the result
+        ).returncode
+        print(f"sanitized fuzz of {seeds} seeds: exit {code}")
+        return code
+
+
+def _rss_kib() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def leaks(calls: int) -> int:
+    """Reference counts of the inputs and peak RSS over ``calls`` calls of each kind."""
+    from decimal import Decimal
+
+    from ccxtpro_sync import _book_levels as c
+    from ccxtpro_sync._core import frames
+
+    assert frames.text_scan is not None
+    price, amount, dec = 65000.5, 1.25, Decimal("3.5")
+    levels = [[price, amount], (dec, amount), [price, 0.0]]
+    bad = [[price, amount], ("x", amount)]  # fails on the second level, after one insert
+    hostile = [[price, amount], (price, amount, amount)]
+    watched = (price, amount, dec, levels, bad, hostile)
+    before = [sys.getrefcount(x) for x in watched]
+    frame = b"\x81\x05hello" * 20 + b"\x81\x7e\x01\x00" + b"x" * 256 + b"\x82\x00"
+    rounds = calls // 4
+    peak = 0
+    for i in range(rounds):
+        keys: list[object] = [1.0, 2.0]
+        amounts: list[object] = [1.0, 1.0]
+        c.apply_levels(keys, amounts, None, i & 1, 3, levels)
+        for broken in (bad, hostile):
+            with contextlib.suppress(TypeError, ValueError):
+                c.apply_levels(keys, amounts, None, False, None, broken)
+        c.top_levels(keys, amounts, 2, True)
+        with contextlib.suppress(TypeError):
+            c.top_levels(keys, amounts, 1.5, True)
+        frames.text_scan(frame, 0, 1000, [])
+        if i == rounds // 10:
+            peak = _rss_kib()
+    del keys, amounts, broken  # the last round's side holds some of them
+    after = [sys.getrefcount(x) for x in watched]
+    growth = _rss_kib() - peak
+    print(f"references before {before} after {after}; RSS growth after warm-up {growth} KiB")
+    return 0 if before == after and growth < 4096 else 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=20000)
+    parser.add_argument("--calls", type=int, default=1_000_000)
+    args = parser.parse_args()
+    return sanitized(args.seeds) | leaks(args.calls)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
