@@ -63,6 +63,7 @@ slot_offset(PyTypeObject *type, const char *name)
     return offset;
 }
 
+/* `type`'s layout into `out`, its type a borrowed reference (prepare() takes one). */
 static int
 layout(Layout *out, PyObject *type, const char *id_field)
 {
@@ -76,8 +77,7 @@ layout(Layout *out, PyObject *type, const char *id_field)
         || (out->time = slot_offset(t, "trade_time")) < 0
         || (out->maker = slot_offset(t, "buyer_is_maker")) < 0)
         return -1;
-    Py_INCREF(type);
-    Py_XSETREF(out->type, t);
+    out->type = t;
     return 0;
 }
 
@@ -117,11 +117,16 @@ prepare(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "prepare() needs a gc=False struct, no __post_init__");
         return NULL;
     }
+    /* Everything is read into locals and kept only if all of it is right: a refused
+     * type leaves the layout trade() uses as it was (half of another type's offsets
+     * would have it write a Trade's fields into the wrong slots). */
+    Py_ssize_t new_set_at[N_KW], new_none_at[MAX_OTHER], new_list_at[MAX_OTHER];
+    Layout new_layouts[2];
     for (Py_ssize_t i = 0; i < N_KW; i++)
-        if ((set_at[i] = slot_offset(type, names[i])) < 0)
+        if ((new_set_at[i] = slot_offset(type, names[i])) < 0)
             return NULL;
-    Py_ssize_t nones = field_offsets(type, args[3], none_at);
-    Py_ssize_t lists = nones < 0 ? -1 : field_offsets(type, args[4], list_at);
+    Py_ssize_t nones = field_offsets(type, args[3], new_none_at);
+    Py_ssize_t lists = nones < 0 ? -1 : field_offsets(type, args[4], new_list_at);
     if (lists < 0)
         return NULL;
     PyObject *fields = PyObject_GetAttrString(args[0], "__struct_fields__");
@@ -133,13 +138,25 @@ prepare(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "prepare(): not every field of Trade is named");
         return NULL;
     }
-    if (layout(&layouts[0], args[1], "trade_id") < 0
-        || layout(&layouts[1], args[2], "agg_trade_id") < 0)
+    if (layout(&new_layouts[0], args[1], "trade_id") < 0
+        || layout(&new_layouts[1], args[2], "agg_trade_id") < 0)
         return NULL;
+    /* The types prepared before are released last, once the new layout is whole. */
+    PyObject *old[3] = {(PyObject *)layouts[0].type, (PyObject *)layouts[1].type,
+                        (PyObject *)trade_type};
+    for (int i = 0; i < 2; i++) {
+        Py_INCREF(new_layouts[i].type);
+        layouts[i] = new_layouts[i];
+    }
+    memcpy(set_at, new_set_at, sizeof set_at);
+    memcpy(none_at, new_none_at, sizeof none_at);
+    memcpy(list_at, new_list_at, sizeof list_at);
     n_none = nones;
     n_list = lists;
     Py_INCREF(type);
-    Py_XSETREF(trade_type, type);
+    trade_type = type;
+    for (int i = 0; i < 3; i++)
+        Py_XDECREF(old[i]);
     Py_RETURN_NONE;
 }
 
