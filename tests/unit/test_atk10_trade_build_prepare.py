@@ -113,4 +113,3 @@ def test_a_trade_the_builder_refuses_falls_back_to_python(
     assert (built.id, built.price, built.amount, built.cost, built.side) == (
         "5", 2.5, 4.0, 10.0, "buy"
     )  # fmt: skip
-
