@@ -113,3 +113,24 @@ def test_a_trade_the_builder_refuses_falls_back_to_python(
     assert (built.id, built.price, built.amount, built.cost, built.side) == (
         "5", 2.5, 4.0, 10.0, "buy"
     )  # fmt: skip
+
+
+def test_a_field_named_twice_is_refused_and_changes_nothing() -> None:
+    """Field names that add up to Trade's count but name one twice (so another is never
+    set, its slot left empty): refused, and the builder keeps the layout it had."""
+    module = _compiled()
+    nones = tuple(
+        f.name
+        for f in msgspec.structs.fields(Trade)
+        if f.name not in trade_stream._BUILT and f.default is None
+    )
+    twice = (*nones[:-1], nones[0])
+    with pytest.raises(TypeError):
+        module.prepare(Trade, trade_stream.TradeEvent, trade_stream.AggTradeEvent, twice, ("fees",))
+    event = msgspec.json.decode(
+        b'{"e":"trade","E":1,"s":"BNBBTC","t":9,"p":"3","q":"2","T":0,"m":true}',
+        type=trade_stream.TradeEvent,
+    )
+    built = module.trade(event, "BNB/BTC", True)
+    assert msgspec.structs.asdict(built)[nones[-1]] is None
+    assert built.cost == 6.0 and built.side == "sell"
