@@ -129,6 +129,19 @@ prepare(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t lists = nones < 0 ? -1 : field_offsets(type, args[4], new_list_at);
     if (lists < 0)
         return NULL;
+    /* Each field once: a name given twice would leave another field's slot unset. */
+    Py_ssize_t all[N_KW + 2 * MAX_OTHER], n_all = N_KW;
+    memcpy(all, new_set_at, sizeof new_set_at);
+    for (Py_ssize_t i = 0; i < nones; i++)
+        all[n_all++] = new_none_at[i];
+    for (Py_ssize_t i = 0; i < lists; i++)
+        all[n_all++] = new_list_at[i];
+    for (Py_ssize_t i = 0; i < n_all; i++)
+        for (Py_ssize_t j = 0; j < i; j++)
+            if (all[i] == all[j]) {
+                PyErr_SetString(PyExc_TypeError, "prepare(): a field of Trade is named twice");
+                return NULL;
+            }
     PyObject *fields = PyObject_GetAttrString(args[0], "__struct_fields__");
     if (fields == NULL)
         return NULL;
