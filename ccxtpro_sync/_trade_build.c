@@ -18,6 +18,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h>
+#include <float.h>
 #include <stdint.h>
 
 /* 9999-12-31T23:59:59.999Z in epoch milliseconds: the datetime module's limit, past
@@ -241,6 +242,10 @@ static const double powers_of_ten[] = {
 static double
 plain_decimal(PyObject *text)
 {
+#if !defined(FLT_EVAL_METHOD) || FLT_EVAL_METHOD != 0
+    /* Wider intermediates (x87) round the quotient twice: not always float()'s. */
+    return -1.0;
+#endif
     if (!PyUnicode_IS_COMPACT_ASCII(text))
         return -1.0;
     const unsigned char *c = (const unsigned char *)PyUnicode_DATA(text);
