@@ -18,6 +18,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h>
+#include <float.h>
 #include <stdint.h>
 
 /* 9999-12-31T23:59:59.999Z in epoch milliseconds: the datetime module's limit, past
@@ -63,6 +64,7 @@ slot_offset(PyTypeObject *type, const char *name)
     return offset;
 }
 
+/* `type`'s layout into `out`, its type a borrowed reference (prepare() takes one). */
 static int
 layout(Layout *out, PyObject *type, const char *id_field)
 {
@@ -76,8 +78,7 @@ layout(Layout *out, PyObject *type, const char *id_field)
         || (out->time = slot_offset(t, "trade_time")) < 0
         || (out->maker = slot_offset(t, "buyer_is_maker")) < 0)
         return -1;
-    Py_INCREF(type);
-    Py_XSETREF(out->type, t);
+    out->type = t;
     return 0;
 }
 
@@ -117,13 +118,31 @@ prepare(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "prepare() needs a gc=False struct, no __post_init__");
         return NULL;
     }
+    /* Everything is read into locals and kept only if all of it is right: a refused
+     * type leaves the layout trade() uses as it was (half of another type's offsets
+     * would have it write a Trade's fields into the wrong slots). */
+    Py_ssize_t new_set_at[N_KW], new_none_at[MAX_OTHER], new_list_at[MAX_OTHER];
+    Layout new_layouts[2];
     for (Py_ssize_t i = 0; i < N_KW; i++)
-        if ((set_at[i] = slot_offset(type, names[i])) < 0)
+        if ((new_set_at[i] = slot_offset(type, names[i])) < 0)
             return NULL;
-    Py_ssize_t nones = field_offsets(type, args[3], none_at);
-    Py_ssize_t lists = nones < 0 ? -1 : field_offsets(type, args[4], list_at);
+    Py_ssize_t nones = field_offsets(type, args[3], new_none_at);
+    Py_ssize_t lists = nones < 0 ? -1 : field_offsets(type, args[4], new_list_at);
     if (lists < 0)
         return NULL;
+    /* Each field once: a name given twice would leave another field's slot unset. */
+    Py_ssize_t all[N_KW + 2 * MAX_OTHER], n_all = N_KW;
+    memcpy(all, new_set_at, sizeof new_set_at);
+    for (Py_ssize_t i = 0; i < nones; i++)
+        all[n_all++] = new_none_at[i];
+    for (Py_ssize_t i = 0; i < lists; i++)
+        all[n_all++] = new_list_at[i];
+    for (Py_ssize_t i = 0; i < n_all; i++)
+        for (Py_ssize_t j = 0; j < i; j++)
+            if (all[i] == all[j]) {
+                PyErr_SetString(PyExc_TypeError, "prepare(): a field of Trade is named twice");
+                return NULL;
+            }
     PyObject *fields = PyObject_GetAttrString(args[0], "__struct_fields__");
     if (fields == NULL)
         return NULL;
@@ -133,13 +152,25 @@ prepare(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "prepare(): not every field of Trade is named");
         return NULL;
     }
-    if (layout(&layouts[0], args[1], "trade_id") < 0
-        || layout(&layouts[1], args[2], "agg_trade_id") < 0)
+    if (layout(&new_layouts[0], args[1], "trade_id") < 0
+        || layout(&new_layouts[1], args[2], "agg_trade_id") < 0)
         return NULL;
+    /* The types prepared before are released last, once the new layout is whole. */
+    PyObject *old[3] = {(PyObject *)layouts[0].type, (PyObject *)layouts[1].type,
+                        (PyObject *)trade_type};
+    for (int i = 0; i < 2; i++) {
+        Py_INCREF(new_layouts[i].type);
+        layouts[i] = new_layouts[i];
+    }
+    memcpy(set_at, new_set_at, sizeof set_at);
+    memcpy(none_at, new_none_at, sizeof none_at);
+    memcpy(list_at, new_list_at, sizeof list_at);
     n_none = nones;
     n_list = lists;
     Py_INCREF(type);
-    Py_XSETREF(trade_type, type);
+    trade_type = type;
+    for (int i = 0; i < 3; i++)
+        Py_XDECREF(old[i]);
     Py_RETURN_NONE;
 }
 
@@ -211,6 +242,10 @@ static const double powers_of_ten[] = {
 static double
 plain_decimal(PyObject *text)
 {
+#if !defined(FLT_EVAL_METHOD) || FLT_EVAL_METHOD != 0
+    /* Wider intermediates (x87) round the quotient twice: not always float()'s. */
+    return -1.0;
+#endif
     if (!PyUnicode_IS_COMPACT_ASCII(text))
         return -1.0;
     const unsigned char *c = (const unsigned char *)PyUnicode_DATA(text);

@@ -1,8 +1,8 @@
 """Run by hand, not by the suite: the C extensions built with AddressSanitizer and
 UBSan in a scratch copy, fed many seeded hostile inputs (``extension_inputs``) and
-compared with their Python versions; then a reference-leak check of the normal
-build (RSS and the inputs' reference counts over about a million calls, error paths
-included).
+compared with their Python versions (``_trade_build`` with ``trade_inputs``); then a
+reference-leak check of the normal build (RSS and the inputs' reference counts over
+about a million calls, error paths included).
 
     PYTHONPATH=$PWD python tests/fuzz/sanitize_extensions.py [--seeds 20000] [--calls 1000000]
 
@@ -29,7 +29,13 @@ import sys
 from ccxtpro_sync import _book_levels
 from ccxtpro_sync._core import frames
 from tests.fuzz import extension_inputs as fx
+from tests.fuzz import trade_inputs
+from ccxtpro_sync import _trade_build
+from ccxtpro_sync._exchanges.binance import trade_stream
+from tests.unit.test_binance_parsers import BNBBTC, BTCUSD_PERP
 assert _book_levels.__file__.startswith(sys.argv[3]), _book_levels.__file__
+assert _trade_build.__file__.startswith(sys.argv[3]), _trade_build.__file__
+assert trade_stream.build_trade is _trade_build.trade
 bad = 0
 for seed in range(int(sys.argv[1]), int(sys.argv[2])):
     if fx.compare_book(_book_levels, seed)[0] != fx.compare_book(_book_levels, seed)[1]:
@@ -39,6 +45,10 @@ for seed in range(int(sys.argv[1]), int(sys.argv[2])):
         bad += 1
         print("frame mismatch, seed", seed)
     fx.scan_direct(frames.text_scan, seed)
+    for market in (BNBBTC, BTCUSD_PERP):
+        for mismatch in trade_inputs.compare_trade(_trade_build.trade, seed, market):
+            bad += 1
+            print("trade", mismatch)
 sys.exit(1 if bad else 0)
 """
 
@@ -127,12 +137,46 @@ def leaks(calls: int) -> int:
     return 0 if before == after and growth < 4096 else 1
 
 
+def trade_leaks(calls: int) -> int:
+    """The same for ``_trade_build.trade``: a Trade built, a number float() refuses
+    (None), an id str() refuses (ValueError), a time out of range and a contract."""
+    from ccxtpro_sync import _trade_build
+    from ccxtpro_sync._exchanges.binance import wire
+
+    def agg(trade_id: int, price: str, qty: str, ts: int) -> wire.AggTradeEvent:
+        return wire.AggTradeEvent(
+            event_type="aggTrade", event_time=1, symbol="BNBBTC", agg_trade_id=trade_id,
+            price=price, quantity=qty, first_trade_id=1, last_trade_id=1, trade_time=ts,
+            buyer_is_maker=True,
+        )  # fmt: skip
+
+    symbol = "".join(["BNB/", "BTC"])
+    good = agg(2**40, "".join(["65000.", "5"]), "".join(["1e-", "320"]), 1_700_000_000_123)
+    refused = agg(5, "".join(["n", "an"]), "1", -1)
+    huge = agg(10**5000, "1.5", "2", 2**64)
+    watched = (symbol, good, refused, huge, good.price, good.quantity, good.agg_trade_id)
+    before = [sys.getrefcount(x) for x in watched]
+    build = _trade_build.trade
+    peak = 0
+    for i in range(calls // 3):
+        build(good, symbol, i & 1 == 0)
+        build(refused, symbol, True)
+        with contextlib.suppress(ValueError):  # int's string conversion limit, as str()
+            build(huge, symbol, True)
+        if i == calls // 30:
+            peak = _rss_kib()
+    after = [sys.getrefcount(x) for x in watched]
+    growth = _rss_kib() - peak
+    print(f"trade references before {before} after {after}; RSS growth {growth} KiB")
+    return 0 if before == after and growth < 4096 else 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20000)
     parser.add_argument("--calls", type=int, default=1_000_000)
     args = parser.parse_args()
-    return sanitized(args.seeds) | leaks(args.calls)
+    return sanitized(args.seeds) | leaks(args.calls) | trade_leaks(args.calls)
 
 
 if __name__ == "__main__":

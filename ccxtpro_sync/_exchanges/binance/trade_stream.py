@@ -75,7 +75,10 @@ def _compiled_build() -> Build | None:
             lists.append(info.name)
         else:
             return None
-    _trade_build.prepare(Trade, TradeEvent, AggTradeEvent, tuple(nones), tuple(lists))
+    try:
+        _trade_build.prepare(Trade, TradeEvent, AggTradeEvent, tuple(nones), tuple(lists))
+    except TypeError:  # a layout it does not build (GC, __post_init__, other slots)
+        return None
     build: Build = _trade_build.trade
     return build
 
