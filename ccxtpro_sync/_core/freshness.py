@@ -108,15 +108,16 @@ class Freshness:
         self._tracks: dict[str, _Track | float] = {}
         self._next_check = 0.0
 
-    def seen(self, stream: str, now: float) -> None:
-        """An update of ``stream`` arrived (the hot path: two attribute writes)."""
+    def seen(self, stream: str, now: float, count: int = 1) -> None:
+        """``count`` updates of ``stream`` arrived at ``now`` (the hot path: two
+        attribute writes); the same as ``count`` calls with one update each."""
         track = self._tracks.get(stream)
         try:
             track.last = now  # type: ignore[union-attr]
         except AttributeError:  # not tracked (None) or silent since a start time (float)
-            self._tracks[stream] = _heard(track, now)  # type: ignore[arg-type]
-            return
-        track.count += 1  # type: ignore[union-attr]
+            track = self._tracks[stream] = _heard(track, now)  # type: ignore[arg-type]
+            count -= 1  # _heard counted the first
+        track.count += count  # type: ignore[union-attr]
 
     def _fold(self, track: _Track) -> None:
         """Fold the updates since the last fold into the mean gap."""

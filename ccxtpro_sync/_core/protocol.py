@@ -26,7 +26,13 @@ class ConnectionProtocol(Protocol):
     def receive(self, data: bytes, now: float) -> Inbound | list[Delivery]:
         """Interpret one text or binary frame. A frame that carries nothing but data
         (the bulk of a market stream) may come back as a plain list of deliveries:
-        the connection's fast path, with no ``Inbound`` to build and inspect."""
+        the connection's fast path, with no ``Inbound`` to build and inspect.
+
+        A protocol may also have ``receive_run(messages, index, now, batch)``: the
+        data frames of a burst from ``messages[index]`` on, adding plain data to
+        ``batch``, stopping before a control frame or after a frame that means more
+        or raised; returns the next index and that frame's result or error (see
+        ``Connection._receive_run``). It must never raise."""
         ...
 
     def on_close(self) -> Inbound:

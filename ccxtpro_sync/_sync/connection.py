@@ -103,6 +103,13 @@ class State(enum.Enum):
     CLOSED = "closed"
 
 
+#: A protocol's optional ``receive_run`` (see ``Connection._receive_run``).
+ReceiveRun = Callable[
+    [list[tuple[int, bytes]], int, float, list[Delivery]],
+    tuple[int, "Inbound | list[Delivery] | Exception | None"],
+]
+
+
 class _Reconnect(Exception):
     """Internal: leave the read loop and reconnect."""
 
@@ -757,6 +764,9 @@ class Connection(Generic[P_co]):
         lock = self._lock
         deliver_many = self.hub.deliver_many
         wake = self.hub.dispatcher.wake
+        # The protocol's own run over consecutive data frames, if it has one (see
+        # ``_receive_run``).
+        run: ReceiveRun | None = getattr(protocol, "receive_run", None)
         received = signals.message_received
         recv = sock.recv
         while True:
@@ -820,7 +830,7 @@ class Connection(Generic[P_co]):
                 result: Inbound | list[Delivery] | Exception | None
                 if not per_frame:
                     start = index
-                    index, result = self._receive_run(messages, index, now, batch)
+                    index, result = self._receive_run(messages, index, now, batch, run)
                     self.messages += index - start
                     if result is None:  # nothing but data, now in batch
                         continue
@@ -876,17 +886,26 @@ class Connection(Generic[P_co]):
                 next_check = self._check_freshness(check_freshness, now, next_check)
 
     def _receive_run(
-        self, messages: list[tuple[int, bytes]], index: int, now: float, batch: list[Delivery]
+        self,
+        messages: list[tuple[int, bytes]],
+        index: int,
+        now: float,
+        batch: list[Delivery],
+        run: ReceiveRun | None = None,
     ) -> tuple[int, Inbound | list[Delivery] | Exception | None]:
         """Feed data frames from ``messages[index]`` on to the protocol under one hold
         of its lock, adding what is plain data to ``batch``; stop before a control frame
         or after a frame that means more (its result is returned, to be acted on with
         the lock released) or that raised (the error is returned). Returns the index of
-        the next frame and that result, or None. Runs no user code."""
+        the next frame and that result, or None. Runs no user code. ``run``, the
+        protocol's ``receive_run`` (same contract, e.g. to route frames in groups), does
+        it instead of ``receive`` frame by frame."""
         count = len(messages)
         lock = self._lock  # acquire/release: about 900 instructions less than ``with``
         lock.acquire()
         try:
+            if run is not None:
+                return run(messages, index, now, batch)
             receive = self._protocol.receive  # the protocol is only touched under its lock
             while index < count:
                 opcode, data = messages[index]

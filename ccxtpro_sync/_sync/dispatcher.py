@@ -47,6 +47,9 @@ Admit = Callable[[Delivery], Delivery | None]
 _LATEST = Policy.LATEST
 _BLOCK = Overflow.BLOCK
 
+#: ``put_many``'s "no previous list entry": no hash (not even a None one) is this.
+_NO_HASH = object()
+
 #: The longest a reader waits for one high-water yield: one hand-over, not a stall.
 _YIELD_WAIT = 0.05
 
@@ -157,8 +160,27 @@ class Dispatcher:
             # Read when first needed (a new APPEND entry, a full one): most bursts
             # only add to entries that exist.
             now = -1.0
+            # The hash whose BLOCK list entry an update of this burst extended last, and
+            # that list: a burst of one stream's items (trades) skips every lookup after
+            # its first. Reset by a wait (the dispatcher may take the entry meanwhile).
+            last: object = _NO_HASH
+            last_entry: Any = None
             for offered in deliveries:
                 message_hash = offered.message_hash
+                if message_hash is last and offered.policy is not latest:
+                    last_entry += offered.value
+                    size = len(last_entry)
+                    if size <= high:
+                        continue
+                    last = _NO_HASH
+                    count, held = self._over_high_water(message_hash, size, len(offered.value))
+                    waited += held
+                    now = -1.0
+                    if count:
+                        if dropped is None:
+                            dropped = []
+                        dropped.append((message_hash, count))
+                    continue
                 if wanted is not None and message_hash not in wanted:
                     continue
                 delivery = offered if admit is None else admit(offered)
@@ -178,21 +200,20 @@ class Dispatcher:
                     if type(entry) is list:
                         entry += delivery.value
                         size = len(entry)
+                        if size <= high:
+                            if admit is None:  # the next update of this hash: no lookups
+                                last, last_entry = message_hash, entry
+                            continue
                     else:  # a new entry (or one replacing a LATEST value): timed
                         if now < 0.0:
                             now = time.monotonic()
                         size = extend(message_hash, delivery.value, now)
-                    if size <= high:
-                        continue
-                    # The dispatcher itself (a callback that delivers) must never wait
-                    # on itself.
-                    if get_ident() != self._ident:
-                        if self._thread is None:  # it must run to make room
-                            self._start()
-                        crossed = size - len(delivery.value) <= high
-                        waited += self._hold(message_hash, crossed)
-                        now = -1.0  # read again: an entry created after the wait is new
-                    count = pending.trim(message_hash)
+                        if size <= high:
+                            continue
+                    count, held = self._over_high_water(message_hash, size, len(delivery.value))
+                    waited += held
+                    last = _NO_HASH
+                    now = -1.0  # read again: an entry created after a wait is new
                 else:
                     if now < 0.0:
                         now = time.monotonic()
@@ -224,6 +245,19 @@ class Dispatcher:
                     reason="callback queue full",
                 )
         return waited
+
+    def _over_high_water(self, message_hash: str, size: int, added: int) -> tuple[int, float]:
+        """An entry of ``BLOCK`` mode grew to ``size`` (``added`` items just now), over
+        the high-water mark; called with the lock held. Waits for the dispatcher as
+        ``_hold`` decides, then trims the entry to ``max_items``; returns how many
+        items that dropped and the seconds waited."""
+        waited = 0.0
+        # The dispatcher itself (a callback that delivers) must never wait on itself.
+        if get_ident() != self._ident:
+            if self._thread is None:  # it must run to make room
+                self._start()
+            waited = self._hold(message_hash, size - added <= self._high_water)
+        return self._pending.trim(message_hash), waited
 
     def _hold(self, message_hash: str, crossed: bool) -> float:
         """Backpressure, called with the lock held: while the entry is over

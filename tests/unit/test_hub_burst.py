@@ -116,3 +116,58 @@ def test_the_dispatcher_starts_only_when_something_is_queued() -> None:
     assert hub.dispatcher.thread is not None
     hub.dispatcher.thread.join(TIMEOUT)
     assert not hub.dispatcher.thread.is_alive()
+
+
+def test_a_one_stream_burst_past_max_items_waits_trims_and_counts_as_before() -> None:
+    # After its first item, a burst of one hash is appended without lookups: crossing
+    # the high-water mark and max_items must still trim the oldest items, count them
+    # and signal them, also when other hashes (and another policy) come in between.
+    from ccxtpro_sync._signals import signals
+
+    hub = Hub(name="test-hub", max_items=10, max_lag=0.0)
+    seen: list[int] = []
+    latest: list[Any] = []
+    drops: list[int] = []
+    entered, gate, done = threading.Event(), threading.Event(), threading.Event()
+
+    def on_gate(value: Any) -> None:
+        entered.set()
+        gate.wait(TIMEOUT)
+
+    def on_trades(batch: list[int]) -> None:
+        seen.extend(batch)
+        if seen and seen[-1] == 39:
+            done.set()
+
+    def on_dropped(sender: Any, *, message_hash: str, count: int, **_: Any) -> None:
+        assert message_hash == "trades:BTC/USDT"
+        drops.append(count)
+
+    signals.message_dropped.connect(on_dropped, sender=hub)
+    try:
+        hub.add_callback("gate", on_gate)
+        hub.add_callback("trades:BTC/USDT", on_trades)
+        hub.add_callback("ticker:BTC/USDT", latest.append)
+        eth: list[list[int]] = []
+        hub.add_callback("trades:ETH/USDT", eth.append)
+        hub.deliver_many([Delivery("gate", 1)])
+        assert entered.wait(TIMEOUT)
+        burst = [*_trades(0, 20), Delivery("ticker:BTC/USDT", "t1"), *_trades(20, 20)]
+        burst.insert(5, Delivery("ticker:BTC/USDT", "t0"))
+        burst.insert(3, _trades(99, 1, "trades:ETH/USDT")[0])  # a new entry in between
+        hub.deliver_many(burst)
+        stats = hub.stats()
+        assert stats["dropped"] == 30 and sum(drops) == 30
+        assert stats["queued"] == 3 and stats["coalesced"] == 1
+        gate.set()
+        assert done.wait(TIMEOUT)
+        assert seen == list(range(30, 40))  # the newest max_items, in order
+        wait_until = threading.Event()
+        hub.add_callback("gate", lambda value: wait_until.set())
+        hub.deliver_many([Delivery("gate", 2)])  # queued after ETH's entry: runs after it
+        assert wait_until.wait(TIMEOUT)
+        assert eth == [[99]] and latest == ["t1"]
+    finally:
+        gate.set()
+        signals.message_dropped.disconnect(on_dropped, sender=hub)
+        hub.close()

@@ -138,6 +138,36 @@ class RotationRouter:
         finally:
             lock.release()
 
+    def route_events(
+        self, group: list[tuple[EventHandler, Any]], batch: list[Delivery]
+    ) -> tuple[int, Routed | Exception | None]:
+        """``route_event`` for consecutive bound frames' payloads under one hold of the
+        lock (``BinanceStreamProtocol.receive_run``): their deliveries are added to
+        ``batch`` in order. Stops after a payload whose handler gathered notices or
+        tasks (returned with its deliveries) or raised (the error is returned, for
+        the caller to report). Returns how many it took: none, with no result, when
+        they must go through ``route`` (an overlap, or this connection was retired).
+        An overlap or a retirement begins under this lock, so one check covers the
+        group."""
+        taken = 0
+        lock = self._lock
+        lock.acquire()
+        try:
+            if self._overlapping or self.retired:
+                return 0, None
+            data = self._data
+            for handle, event in group:
+                taken += 1
+                deliveries = handle(event)
+                if data.notices or data.tasks:  # handed over with what caused them
+                    return taken, routed(deliveries, data.take_notices(), data.take_tasks())
+                batch += deliveries
+        except Exception as error:  # its frame is taken; those after it wait
+            return taken, error
+        finally:
+            lock.release()
+        return taken, None
+
     def release(self, streams: list[str]) -> tuple[Routed, bool]:
         """The old connection is retired: what ``streams`` hold for this one, and
         whether there was any (``DeliveredKeys.release``: call until there is none)."""

@@ -26,6 +26,7 @@ from ..._core.events import (
     RawTap,
     Response,
 )
+from ..._core.frames import OP_BINARY
 from ..._core.freshness import Freshness
 from ..._core.subscriptions import SubscriptionBook
 from ..._exceptions import (
@@ -105,6 +106,17 @@ class RawStreamRouter:
     def opened(self, streams: Iterable[str]) -> list[Delivery]:
         return []
 
+
+#: A router's ``route_events``: runs the handlers of a group of decoded bound frames
+#: (handler, payload) under one hold of its lock, adding their deliveries to the
+#: batch; returns how many it took and, when the last one taken means more than
+#: data (or failed), its result. ``(0, None)``: none taken, route them one by one.
+RouteEvents = Callable[
+    [list[tuple[Any, Any]], list[Delivery]], tuple[int, "Routed | Exception | None"]
+]
+#: Bound frames routed under one hold of the router's (the client's shared) lock, at
+#: most: another reader or a consumer waits for it no longer than this many handlers.
+RUN_HOLD = 32
 
 _ABSENT = msgspec.Raw(b"")
 #: Where a combined frame's stream name starts: after ``{"stream":"``.
@@ -194,6 +206,8 @@ class BinanceStreamProtocol:
         self._route_event: Callable[[Any, Any, float], Routed | None] | None = getattr(
             self.router, "route_event", None
         )
+        #: The router's ``route_events`` (bound frames in groups, see ``receive_run``).
+        self._route_events: RouteEvents | None = getattr(self.router, "route_events", None)
 
     # -- ConnectionProtocol ----------------------------------------------------------
     def url(self) -> str:
@@ -313,6 +327,114 @@ class BinanceStreamProtocol:
         if frame.id is not None:
             return self._on_result(frame)
         return Inbound(errors=[ProtocolError(f"unexpected frame: {self._shown(data)}")])
+
+    def receive_run(
+        self, messages: list[tuple[int, bytes]], index: int, now: float, batch: list[Delivery]
+    ) -> tuple[int, Inbound | list[Delivery] | Exception | None]:
+        """``receive`` for the data frames from ``messages[index]`` on, as the connection
+        calls it (``Connection._receive_run``): plain data is added to ``batch``; it stops
+        before a control frame, or after a frame that means more or raised (its result
+        or error is returned). Returns the index of the next frame and that result.
+
+        Consecutive bound frames are decoded first and routed as a group (up to
+        ``RUN_HOLD``) under one hold of the router's lock, not one per frame; anything
+        else takes ``receive``, in order."""
+        route_events = self._route_events
+        if route_events is None or self.raw_tap.enabled:
+            return self._receive_each(messages, index, now, batch)
+        bound_of = self._bound
+        count = len(messages)
+        group: list[tuple[Any, Any]] = []  # (handler, payload) of consecutive bound frames
+        names: list[str] = []
+        while index < count:
+            opcode, data = messages[index]
+            if opcode > OP_BINARY:
+                break
+            grouped = False
+            bound = bound_of.get(data[_NAME_START : data.find(b'"', _NAME_START)], _UNBOUND)
+            if bound:
+                name, decode, handle = bound
+                try:
+                    combined = decode(data)
+                except _REFUSED:
+                    combined = None
+                if combined is not None and combined.stream == name:
+                    group.append((handle, combined.data))
+                    names.append(name)
+                    index += 1
+                    if len(group) < RUN_HOLD:
+                        continue
+                    grouped = True  # the group is full: route it now
+            if group:
+                start = index - len(group)
+                taken, result = self._route_group(route_events, group, names, now, batch)
+                if taken < len(group) or result is not None:
+                    if taken == 0 and result is None:  # an overlap or retired: one by one
+                        return self._receive_each(messages, start, now, batch)
+                    return start + taken, result
+                group = []
+                names = []
+            if grouped:
+                continue
+            index += 1
+            try:
+                result = self.receive(data, now)
+            except Exception as error:  # the connection reports it; the stream goes on
+                return index, error
+            if type(result) is not list:
+                return index, result
+            batch += result
+        if group:
+            start = index - len(group)
+            taken, result = self._route_group(route_events, group, names, now, batch)
+            if taken == 0 and result is None:
+                return self._receive_each(messages, start, now, batch)
+            return start + taken, result
+        return index, None
+
+    def _route_group(
+        self,
+        route_events: RouteEvents,
+        group: list[tuple[Any, Any]],
+        names: list[str],
+        now: float,
+        batch: list[Delivery],
+    ) -> tuple[int, Inbound | list[Delivery] | Exception | None]:
+        """Route a group of decoded bound frames (``route_events``), and note what it
+        took as heard for the freshness watchdog, once per stream run."""
+        taken, result = route_events(group, batch)
+        if isinstance(result, CcxtproSyncError):  # one bad payload never stops the stream
+            result = Inbound(errors=[result])
+        freshness = self.freshness
+        if freshness is not None and taken:
+            last = names[0]
+            heard = 0
+            for name in names[:taken]:
+                if name is not last:
+                    freshness.seen(last, now, heard)
+                    last, heard = name, 0
+                heard += 1
+            freshness.seen(last, now, heard)
+        return taken, result
+
+    def _receive_each(
+        self, messages: list[tuple[int, bytes]], index: int, now: float, batch: list[Delivery]
+    ) -> tuple[int, Inbound | list[Delivery] | Exception | None]:
+        """``receive_run`` one frame at a time."""
+        count = len(messages)
+        while index < count:
+            opcode, data = messages[index]
+            if opcode > OP_BINARY:
+                break
+            index += 1
+            try:
+                result = self.receive(data, now)
+            except Exception as error:  # the connection reports it; the stream goes on
+                return index, error
+            if type(result) is not list:
+                return index, result
+            batch += result
+        return index, None
 
     # -- subscriptions (called through Connection.call, under its lock) -----------------
     def subscribe(self, streams: Sequence[str]) -> tuple[list[int | str], list[str]]:
