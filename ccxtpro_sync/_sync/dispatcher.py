@@ -189,6 +189,8 @@ class Dispatcher:
                 if delivery.policy is latest:  # coalesces: never waits, needs no clock
                     if message_hash in entries:
                         coalesced += 1
+                        if message_hash == last:  # its list is replaced: look it up again
+                            last = _NO_HASH
                     entries[message_hash] = (delivery.value,)
                     continue
                 mode = mode_of.get(message_hash)
