@@ -108,6 +108,8 @@ class Dispatcher:
         self._bell: Doorbell | None = None
         self._blocked = 0
         self._closed = False
+        #: Set by ``release_producers``: the owner is closing, no producer waits.
+        self._released = False
         #: The dispatcher has parked, or will once its current update is handled.
         self._idle = False
         self._thread: threading.Thread | None = None
@@ -268,7 +270,7 @@ class Dispatcher:
         entry has just crossed the high-water mark, yield once to the dispatcher."""
         pending = self._pending
         full = pending.excess(message_hash) > 0
-        if not full and not crossed:
+        if (not full and not crossed) or self._released:
             return 0.0
         started = time.monotonic()
         since = pending.since(message_hash)
@@ -280,7 +282,7 @@ class Dispatcher:
             self._unpark()
             if full:
                 self.blocked += 1
-                while not self._closed and pending.excess(message_hash) > 0:
+                while not self._released and pending.excess(message_hash) > 0:
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         break
@@ -391,10 +393,20 @@ class Dispatcher:
                 "reader_yields": self.yields,
             }
 
+    def release_producers(self) -> None:
+        """The owner is closing: no producer waits for space from now on (a reader
+        waiting on a callback, perhaps the one that closes, must end to be joined);
+        the overflow policy applies at once. Updates are still queued until
+        :meth:`close`."""
+        with self._lock:
+            self._released = True
+            self._space.notify_all()
+
     def close(self, timeout: float | None = 5.0) -> None:
         """Stop after the callback now running; pending updates are discarded. Idempotent."""
         with self._lock:
             self._closed = True
+            self._released = True
             self._pending.clear()
             self._unpark()
             self._space.notify_all()
