@@ -17,7 +17,7 @@ import pytest
 import ccxtpro_sync
 from ccxtpro_sync.simulator import LocalExchange
 
-from .raw_ws import RawStreamServer, ws_frame
+from .raw_ws import RawStreamServer, agg_trade_frames, ws_frame
 from .support import fast_config, wait_for, wire_connections
 from .test_backpressure import Collector
 
@@ -144,3 +144,40 @@ def test_atk11_close_from_a_callback_while_the_reader_waits_on_it_wakes_everyone
         client.close()  # idempotent
         assert close_errors == []
         assert len(watch_result) == 1 and isinstance(watch_result[0], ccxtpro_sync.ClientClosed)
+
+
+def test_atk11_a_subscription_made_from_a_callback_mid_burst_loses_no_trade(
+    raw_server: RawStreamServer,
+) -> None:
+    # A callback subscribes ETH while BTC's burst is being read (the reply lands among
+    # BTC's frames); BTC's trades keep their order, and ETH's, interleaved, all arrive.
+    total = 4_000
+    with LocalExchange(seed=1, auto_publish=False) as ex:
+        config = fast_config(ex, urls={"ws": raw_server.url}, readTimeout=30.0, pingInterval=5.0)
+        client = ccxtpro_sync.binance(config)
+        btc, eth = Collector(), Collector()
+        subscribed, errors = threading.Event(), []
+        subs: dict[str, Any] = {}
+
+        def on_btc(batch: list[Any]) -> None:
+            btc(batch)
+            if not subscribed.is_set() and btc.expected >= 500:
+                try:
+                    subs["eth"] = client.on_trades("ETH/USDT", handler=eth)
+                except BaseException as error:  # reported to the test thread
+                    errors.append(error)
+                subscribed.set()
+
+        with client:
+            subs["btc"] = client.on_trades("BTC/USDT", handler=on_btc)
+            raw_server.wait_subscribed("btcusdt@aggTrade", timeout=10)
+            raw_server.blast(agg_trade_frames("BTCUSDT", 0, 1_000))
+            raw_server.wait_subscribed("ethusdt@aggTrade", timeout=30)
+            raw_server.blast(agg_trade_frames("BTCUSDT", 1_000, 1_000))  # the reply is in here
+            assert subscribed.wait(30) and errors == []
+            raw_server.blast(_interleaved(2_000, total - 2_000, 9))
+            btc.wait_count(total, timeout=60)
+            eth.wait_count(total - 2_000, timeout=60)
+        assert btc.gaps == [] and btc.expected == total
+        # ETH's first trade is 2000: the collector counts from 0, one gap at the start only
+        assert eth.gaps == [(0, 2_000)] and eth.expected == total
