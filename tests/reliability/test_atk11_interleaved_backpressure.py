@@ -181,3 +181,34 @@ def test_atk11_a_subscription_made_from_a_callback_mid_burst_loses_no_trade(
         assert btc.gaps == [] and btc.expected == total
         # ETH's first trade is 2000: the collector counts from 0, one gap at the start only
         assert eth.gaps == [(0, 2_000)] and eth.expected == total
+
+
+def test_atk11_close_connection_ends_a_reader_waiting_on_a_stuck_callback(
+    raw_server: RawStreamServer,
+) -> None:
+    # The dispatcher is held by a callback; the reader waits for it (backpressure,
+    # maxLag far off). close_connection() must end that wait and join the reader.
+    with LocalExchange(seed=1, auto_publish=False) as ex:
+        config = fast_config(
+            ex, urls={"ws": raw_server.url}, readTimeout=30.0, pingInterval=5.0,
+            maxPending=40, maxLag=60.0,
+        )  # fmt: skip
+        client = ccxtpro_sync.binance(config)
+        gate = threading.Event()
+        try:
+            with client:
+                client.on_trades("BTC/USDT", handler=lambda batch: gate.wait(30))
+                raw_server.wait_subscribed("btcusdt@aggTrade", timeout=10)
+                [conn] = wire_connections(client)
+                raw_server.blast(agg_trade_frames("BTCUSDT", 0, 2_000))
+                wait_for(
+                    lambda: client.hub.stats()["reader_blocked"] >= 1,
+                    timeout=30,
+                    what="the reader to wait for the stuck callback",
+                )
+                client.close_connection(conn.name)
+                reader = conn.thread
+                assert reader is not None and not reader.is_alive()
+                gate.set()
+        finally:
+            gate.set()
