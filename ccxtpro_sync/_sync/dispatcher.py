@@ -196,7 +196,9 @@ class Dispatcher:
                 if delivery.policy is latest:  # coalesces: never waits, needs no clock
                     if message_hash in entries:
                         coalesced += 1
-                        if message_hash == last:  # its list is replaced: look it up again
+                        # Its list is replaced: look it up again (``is`` first: a
+                        # str compared with the sentinel costs a reflected compare).
+                        if last is not _NO_HASH and message_hash == last:
                             last = _NO_HASH
                     entries[message_hash] = (delivery.value,)
                     continue
