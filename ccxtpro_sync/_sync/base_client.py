@@ -116,6 +116,9 @@ class BaseClient:
             return
         try:
             error = ClientClosed(f"{self.name}: client closed")
+            # A reader waiting for a callback (backpressure) must stop waiting before its
+            # connection joins it: the callback may be this very close(), or stuck.
+            self.hub.dispatcher.release_producers()
             self._close_resources(timeout)
             for stream in list(self._streams):
                 stream.fail(error)

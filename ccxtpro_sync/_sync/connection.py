@@ -456,6 +456,7 @@ class Connection(Generic[P_co]):
         if self._closing.is_set() and self._state is State.CLOSED:
             return
         self._closing.set()
+        self.hub.dispatcher.wake_producers()  # the reader may wait for a callback
         self._notify_changed()
         self._cut_connect()
         ws = self._ws
@@ -764,6 +765,7 @@ class Connection(Generic[P_co]):
         lock = self._lock
         deliver_many = self.hub.deliver_many
         wake = self.hub.dispatcher.wake
+        closing = self._closing  # ends a backpressure wait (``close``)
         # The protocol's own run over consecutive data frames, if it has one (see
         # ``_receive_run``).
         run: ReceiveRun | None = getattr(protocol, "receive_run", None)
@@ -821,7 +823,7 @@ class Connection(Generic[P_co]):
                         if batch:
                             self._note_update(now, started)
                             self.reader_wait += deliver_many(
-                                batch, self.name, url=self._url, wake=False
+                                batch, self.name, url=self._url, wake=False, stop=closing
                             )
                         wake()
                         reason = f"server closed the connection: {code} {reason}".strip()
@@ -868,7 +870,9 @@ class Connection(Generic[P_co]):
                     ):
                         if batch:  # _apply may raise: these must not wait for a wake
                             self._note_update(now, started)
-                            self.reader_wait += deliver_many(batch, self.name, url=self._url)
+                            self.reader_wait += deliver_many(
+                                batch, self.name, url=self._url, stop=closing
+                            )
                             batch = []
                         if result.deliveries:
                             self._note_update(now, started)
@@ -880,7 +884,7 @@ class Connection(Generic[P_co]):
                 self._note_update(now, started)
                 # May wait for the dispatcher (backpressure): no library lock is held here.
                 # Wakes it under the same lock as the queueing: one lock per burst.
-                self.reader_wait += deliver_many(batch, self.name, url=self._url)
+                self.reader_wait += deliver_many(batch, self.name, url=self._url, stop=closing)
             wake()  # one wake-up for the whole burst (a no-op when the flush woke it)
             if check_freshness is not None and now >= next_check:
                 next_check = self._check_freshness(check_freshness, now, next_check)
@@ -1006,7 +1010,9 @@ class Connection(Generic[P_co]):
         if inbound.tasks and self._on_tasks is not None:
             self._on_tasks(inbound.tasks)
         if inbound.deliveries:
-            self.reader_wait += self.hub.deliver_many(inbound.deliveries, self.name, url=self._url)
+            self.reader_wait += self.hub.deliver_many(
+                inbound.deliveries, self.name, url=self._url, stop=self._closing
+            )
         for message_hash, error in inbound.rejections:
             self.hub.reject([message_hash], error)
         for response in inbound.responses:

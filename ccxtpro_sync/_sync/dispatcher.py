@@ -108,6 +108,8 @@ class Dispatcher:
         self._bell: Doorbell | None = None
         self._blocked = 0
         self._closed = False
+        #: Set by ``release_producers``: the owner is closing, no producer waits.
+        self._released = False
         #: The dispatcher has parked, or will once its current update is handled.
         self._idle = False
         self._thread: threading.Thread | None = None
@@ -130,13 +132,16 @@ class Dispatcher:
         wake: bool = True,
         admit: Admit | None = None,
         wanted: Container[str] | None = None,
+        stop: threading.Event | None = None,
     ) -> float:
         """Queue updates in order, under one lock for a reader's whole burst.
         ``wake=False`` leaves waking the dispatcher to a later :meth:`wake`.
         ``wanted`` (the hashes with callbacks), when given, skips the others.
         ``admit`` (pure, quick) may drop or trim each update, under the same lock
         as the queueing, so what it lets through is queued in the order it decided.
-        Returns the seconds spent waiting for the dispatcher (backpressure)."""
+        ``stop`` (the producer's own closing flag) ends a backpressure wait once set
+        (with :meth:`wake_producers`). Returns the seconds spent waiting for the
+        dispatcher (backpressure)."""
         dropped: list[tuple[str, int]] | None = None
         waited = 0.0
         signal = False
@@ -173,7 +178,9 @@ class Dispatcher:
                     if size <= high:
                         continue
                     last = _NO_HASH
-                    count, held = self._over_high_water(message_hash, size, len(offered.value))
+                    count, held = self._over_high_water(
+                        message_hash, size, len(offered.value), stop
+                    )
                     waited += held
                     now = -1.0
                     if count:
@@ -189,6 +196,10 @@ class Dispatcher:
                 if delivery.policy is latest:  # coalesces: never waits, needs no clock
                     if message_hash in entries:
                         coalesced += 1
+                        # Its list is replaced: look it up again (``is`` first: a
+                        # str compared with the sentinel costs a reflected compare).
+                        if last is not _NO_HASH and message_hash == last:
+                            last = _NO_HASH
                     entries[message_hash] = (delivery.value,)
                     continue
                 mode = mode_of.get(message_hash)
@@ -210,7 +221,9 @@ class Dispatcher:
                         size = extend(message_hash, delivery.value, now)
                         if size <= high:
                             continue
-                    count, held = self._over_high_water(message_hash, size, len(delivery.value))
+                    count, held = self._over_high_water(
+                        message_hash, size, len(delivery.value), stop
+                    )
                     waited += held
                     last = _NO_HASH
                     now = -1.0  # read again: an entry created after a wait is new
@@ -246,27 +259,34 @@ class Dispatcher:
                 )
         return waited
 
-    def _over_high_water(self, message_hash: str, size: int, added: int) -> tuple[int, float]:
+    def _over_high_water(
+        self, message_hash: str, size: int, added: int, stop: threading.Event | None
+    ) -> tuple[int, float]:
         """An entry of ``BLOCK`` mode grew to ``size`` (``added`` items just now), over
         the high-water mark; called with the lock held. Waits for the dispatcher as
-        ``_hold`` decides, then trims the entry to ``max_items``; returns how many
-        items that dropped and the seconds waited."""
+        ``_hold`` decides, then trims the entry to ``max_items`` (unless ``stop`` ended
+        the wait); returns how many items that dropped and the seconds waited."""
         waited = 0.0
         # The dispatcher itself (a callback that delivers) must never wait on itself.
         if get_ident() != self._ident:
             if self._thread is None:  # it must run to make room
                 self._start()
-            waited = self._hold(message_hash, size - added <= self._high_water)
+            waited = self._hold(message_hash, size - added <= self._high_water, stop)
+        if stop is not None and stop.is_set() and not self._released:
+            # Its connection is closing (a rotation retiring it, say): what it read is
+            # kept for the dispatcher, never dropped for the closing; the socket is shut,
+            # so that is at most the rest of the chunk it was reading.
+            return 0, waited
         return self._pending.trim(message_hash), waited
 
-    def _hold(self, message_hash: str, crossed: bool) -> float:
+    def _hold(self, message_hash: str, crossed: bool, stop: threading.Event | None) -> float:
         """Backpressure, called with the lock held: while the entry is over
         ``max_items``, wait for the dispatcher (releasing the lock) until it takes
         the entry or ``max_lag`` has passed since the entry's oldest item; when the
         entry has just crossed the high-water mark, yield once to the dispatcher."""
         pending = self._pending
         full = pending.excess(message_hash) > 0
-        if not full and not crossed:
+        if (not full and not crossed) or self._released or (stop is not None and stop.is_set()):
             return 0.0
         started = time.monotonic()
         since = pending.since(message_hash)
@@ -278,7 +298,9 @@ class Dispatcher:
             self._unpark()
             if full:
                 self.blocked += 1
-                while not self._closed and pending.excess(message_hash) > 0:
+                while pending.excess(message_hash) > 0 and not self._released:
+                    if stop is not None and stop.is_set():
+                        break
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         break
@@ -389,10 +411,24 @@ class Dispatcher:
                 "reader_yields": self.yields,
             }
 
+    def wake_producers(self) -> None:
+        """A producer's ``stop`` was set: let a waiting one see it."""
+        with self._lock:
+            self._space.notify_all()
+
+    def release_producers(self) -> None:
+        """The owner is closing: no producer waits for space from now on (a reader
+        waiting on a callback, perhaps the one that closes, must end to be joined);
+        the overflow policy applies at once (all is discarded by :meth:`close`)."""
+        with self._lock:
+            self._released = True
+            self._space.notify_all()
+
     def close(self, timeout: float | None = 5.0) -> None:
         """Stop after the callback now running; pending updates are discarded. Idempotent."""
         with self._lock:
             self._closed = True
+            self._released = True
             self._pending.clear()
             self._unpark()
             self._space.notify_all()

@@ -64,11 +64,18 @@ class Hub:
         return self.deliver_many((delivery,), source, url=url, wake=wake)
 
     def deliver_many(
-        self, deliveries: Iterable[Delivery], source: str = "", *, url: str = "", wake: bool = True
+        self,
+        deliveries: Iterable[Delivery],
+        source: str = "",
+        *,
+        url: str = "",
+        wake: bool = True,
+        stop: threading.Event | None = None,
     ) -> float:
         """:meth:`deliver` for a reader's whole burst, in order: one dispatcher lock
         for all of it instead of one per frame. Waiters are resolved before the
-        callback queue can make the caller wait: a full queue never delays them."""
+        callback queue can make the caller wait: a full queue never delays them.
+        ``stop`` ends such a wait once set (``Dispatcher.put_many``)."""
         with_waiters = self._with_waiters
         if with_waiters:  # else no hash has a waiter: skip the pass over the burst
             if not isinstance(deliveries, (list, tuple)):
@@ -80,7 +87,7 @@ class Hub:
                     self._resolve_waiters(delivery, source, url)
         if self._with_callbacks:
             return self.dispatcher.put_many(
-                deliveries, wake=wake, admit=self.admit, wanted=self._with_callbacks
+                deliveries, wake=wake, admit=self.admit, wanted=self._with_callbacks, stop=stop
             )
         return 0.0
 
