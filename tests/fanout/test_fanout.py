@@ -114,10 +114,18 @@ class CollectorProcess:
         self._reader.join(10)
 
 
-@pytest.fixture
-def exchange() -> Iterator[LocalExchange]:
-    with LocalExchange(seed=11, speed=10.0, tick_interval=0.01) as ex:
-        yield ex
+def exchange_fixture(seed: int) -> Any:
+    """A module's ``exchange`` fixture: a fast-ticking local exchange of ``seed``."""
+
+    @pytest.fixture(name="exchange")
+    def exchange() -> Iterator[LocalExchange]:
+        with LocalExchange(seed=seed, speed=10.0, tick_interval=0.01) as ex:
+            yield ex
+
+    return exchange
+
+
+exchange = exchange_fixture(seed=11)
 
 
 def test_consumer_processes_see_the_in_process_sequence(

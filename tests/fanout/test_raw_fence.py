@@ -7,21 +7,14 @@ import json
 import signal
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from ccxtpro_sync.fanout import remote
 from ccxtpro_sync.simulator import LocalExchange
 
-from .test_fanout import SYMBOL, CollectorProcess, make_client
+from .test_fanout import SYMBOL, CollectorProcess, exchange_fixture, make_client
 
-
-@pytest.fixture
-def exchange() -> Iterator[LocalExchange]:
-    with LocalExchange(seed=5, speed=10.0, tick_interval=0.01) as ex:
-        yield ex
+exchange = exchange_fixture(seed=5)
 
 
 def test_a_replay_of_raw_frames_survives_a_takeover(
