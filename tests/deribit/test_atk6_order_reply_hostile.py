@@ -12,7 +12,6 @@ caller's.
 from __future__ import annotations
 
 import copy
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +20,9 @@ import pytest
 from ccxtpro_sync import DeribitClient, OrderNotPlaced, OrderStatusUnknown
 from ccxtpro_sync.simulator import LocalDeribit
 
+from ..reliability.support import run_in_thread
 from .exchange import exchange_fixture
+from .orders import order_call
 from .wire import WireProxy
 
 PERP = "BTC/USD:BTC"
@@ -142,25 +143,10 @@ def test_close_while_an_order_request_is_out_is_status_unknown(
     which a caller's retry-on-network-error policy would send again)."""
     order = client.create_order_ws(PERP, "limit", "buy", 10, 40000, {"clientOrderId": "k-1"})
     method = {"create": "private/buy", "cancel": "private/cancel", "edit": "private/edit"}[action]
-    calls = {
-        "create": lambda: client.create_order_ws(
-            PERP, "limit", "buy", 10, 40000, {"clientOrderId": "k-2"}
-        ),
-        "cancel": lambda: client.cancel_order_ws(order.id, PERP),
-        "edit": lambda: client.edit_order_ws(order.id, PERP, "limit", "buy", 20, 40500),
-    }
-    caught: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            calls[action]()
-        except BaseException as error:  # handed to the test thread
-            caught.append(error)
-
     before = proxy.sent().count(method)
     proxy.mute.set()  # the request is recorded, not forwarded: no reply comes
-    worker = threading.Thread(target=run)
-    worker.start()
+    # what the call raises is handed to the test thread
+    worker, caught = run_in_thread(order_call(client, order, action, "k-2"))
     proxy.wait(lambda p: p.sent().count(method) > before)
     client.close()
     worker.join(10)
