@@ -9,9 +9,15 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
+#: A ``close()`` behind a hanging connect must return within this many seconds; every
+#: connect timeout of the tests is three times longer, so waiting for it fails.
+PROMPT = 10.0
+CONNECT_TIMEOUT = 30.0
 #: /proc/net/tcp state of a socket whose SYN is unanswered.
 _SYN_SENT = "02"
 
@@ -53,3 +59,16 @@ def wait_hanging(port: int, timeout: float) -> None:
             return
         pause.wait(0.01)
     raise AssertionError(f"no connect to port {port} began within {timeout}s")
+
+
+def close_promptly(client: Any, port: int, thread: threading.Thread) -> None:
+    """Once a connect to ``port`` hangs, close ``client``: it returns within PROMPT,
+    ``thread`` (blocked on that connect) wakes, and no connecting socket is left."""
+    wait_hanging(port, timeout=PROMPT)
+    started = time.monotonic()
+    client.close()
+    took = time.monotonic() - started
+    thread.join(PROMPT)
+    assert not thread.is_alive(), "the blocked call did not wake"
+    assert took < PROMPT, f"close() took {took:.1f}s behind a hanging connect"
+    assert connects_hanging(port) == 0, "a connecting socket was left behind"

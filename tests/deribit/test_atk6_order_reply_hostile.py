@@ -12,8 +12,7 @@ caller's.
 from __future__ import annotations
 
 import copy
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -21,22 +20,15 @@ import pytest
 from ccxtpro_sync import DeribitClient, OrderNotPlaced, OrderStatusUnknown
 from ccxtpro_sync.simulator import LocalDeribit
 
+from ..reliability.support import run_in_thread
+from .exchange import exchange_fixture
+from .orders import order_call
 from .wire import WireProxy
 
 PERP = "BTC/USD:BTC"
 
 
-@pytest.fixture
-def ex() -> Iterator[LocalDeribit]:
-    exchange = LocalDeribit(seed=6, auto_publish=False, min_heartbeat=1.0).start()
-    try:
-        yield exchange
-    finally:
-        exchange.close()
-
-
-def _sent(proxy: WireProxy) -> list[str]:
-    return [m for s in range(len(proxy.sessions)) for m in proxy.methods(s)]
+ex = exchange_fixture(seed=6, auto_publish=False, min_heartbeat=1.0)
 
 
 def _another_order(result: Any) -> Any:
@@ -73,8 +65,8 @@ def test_an_unreadable_or_foreign_order_reply_is_resolved_by_label(
     proxy.reply = ("private/buy", GARBLED[garble])
     order = client.create_order_ws(PERP, "limit", "buy", 10, 40000, {"clientOrderId": "mine-1"})
     assert order.clientOrderId == "mine-1" and order.status == "open"
-    assert _sent(proxy).count("private/buy") == 1
-    assert "private/get_order_state_by_label" in _sent(proxy)
+    assert proxy.sent().count("private/buy") == 1
+    assert "private/get_order_state_by_label" in proxy.sent()
     assert [(o.id, o.clientOrderId) for o in client.fetch_open_orders_ws(PERP)] == [
         (order.id, "mine-1")
     ]
@@ -88,8 +80,8 @@ def test_an_unreadable_or_foreign_cancel_reply_is_resolved_by_the_order_state(
     proxy.reply = ("private/cancel", GARBLED[garble])
     cancelled = client.cancel_order_ws(order.id, PERP)
     assert cancelled.id == order.id and cancelled.status == "canceled"
-    assert _sent(proxy).count("private/cancel") == 1
-    assert "private/get_order_state" in _sent(proxy)
+    assert proxy.sent().count("private/cancel") == 1
+    assert "private/get_order_state" in proxy.sent()
 
 
 @pytest.mark.parametrize("garble", list(GARBLED))
@@ -100,8 +92,8 @@ def test_an_unreadable_or_foreign_edit_reply_is_resolved_by_the_order_state(
     proxy.reply = ("private/edit", GARBLED[garble])
     edited = client.edit_order_ws(order.id, PERP, "limit", "buy", 20, 40500)
     assert edited.id == order.id and edited.amount == 20 and edited.price == 40500
-    assert _sent(proxy).count("private/edit") == 1
-    assert "private/get_order_state" in _sent(proxy)
+    assert proxy.sent().count("private/edit") == 1
+    assert "private/get_order_state" in proxy.sent()
 
 
 def test_a_lost_reply_is_not_resolved_to_an_older_order_with_the_same_label(
@@ -123,7 +115,7 @@ def test_a_lost_reply_is_not_resolved_to_an_older_order_with_the_same_label(
         client.create_order_ws(PERP, "limit", "buy", 20, 40000, {"clientOrderId": "again"})
     assert caught.value.client_order_id == "again"
     assert client.fetch_open_orders_ws(PERP) == []
-    assert _sent(proxy).count("private/buy") == 2  # the first order and this one, once
+    assert proxy.sent().count("private/buy") == 2  # the first order and this one, once
 
 
 def test_a_look_up_naming_an_unknown_instrument_is_asked_again_not_raised(
@@ -137,8 +129,8 @@ def test_a_look_up_naming_an_unknown_instrument_is_asked_again_not_raised(
     proxy.reply = ("private/get_order_state", GARBLED["unknown-instrument"])
     cancelled = client.cancel_order_ws(order.id, PERP)
     assert cancelled.id == order.id and cancelled.status == "canceled"
-    assert _sent(proxy).count("private/cancel") == 1
-    assert _sent(proxy).count("private/get_order_state") >= 2
+    assert proxy.sent().count("private/cancel") == 1
+    assert proxy.sent().count("private/get_order_state") >= 2
 
 
 @pytest.mark.parametrize("action", ["create", "cancel", "edit"])
@@ -151,30 +143,15 @@ def test_close_while_an_order_request_is_out_is_status_unknown(
     which a caller's retry-on-network-error policy would send again)."""
     order = client.create_order_ws(PERP, "limit", "buy", 10, 40000, {"clientOrderId": "k-1"})
     method = {"create": "private/buy", "cancel": "private/cancel", "edit": "private/edit"}[action]
-    calls = {
-        "create": lambda: client.create_order_ws(
-            PERP, "limit", "buy", 10, 40000, {"clientOrderId": "k-2"}
-        ),
-        "cancel": lambda: client.cancel_order_ws(order.id, PERP),
-        "edit": lambda: client.edit_order_ws(order.id, PERP, "limit", "buy", 20, 40500),
-    }
-    caught: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            calls[action]()
-        except BaseException as error:  # handed to the test thread
-            caught.append(error)
-
-    before = _sent(proxy).count(method)
+    before = proxy.sent().count(method)
     proxy.mute.set()  # the request is recorded, not forwarded: no reply comes
-    worker = threading.Thread(target=run)
-    worker.start()
-    proxy.wait(lambda p: _sent(p).count(method) > before)
+    # what the call raises is handed to the test thread
+    worker, caught = run_in_thread(order_call(client, order, action, "k-2"))
+    proxy.wait(lambda p: p.sent().count(method) > before)
     client.close()
     worker.join(10)
     assert not worker.is_alive()
     [error] = caught
     assert isinstance(error, OrderStatusUnknown), repr(error)
     assert error.action == action
-    assert _sent(proxy).count(method) == before + 1
+    assert proxy.sent().count(method) == before + 1

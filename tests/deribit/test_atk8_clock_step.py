@@ -10,29 +10,16 @@ the book: an invitation to place it twice.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from ccxtpro_sync import DeribitClient
 from ccxtpro_sync.simulator import LocalDeribit
 
+from .exchange import exchange_fixture
 from .wire import WireProxy
 
 PERP = "BTC/USD:BTC"
 
 
-@pytest.fixture
-def ex() -> Iterator[LocalDeribit]:
-    exchange = LocalDeribit(seed=8, auto_publish=False, min_heartbeat=1.0).start()
-    try:
-        yield exchange
-    finally:
-        exchange.close()
-
-
-def _sent(proxy: WireProxy) -> list[str]:
-    return [m for s in range(len(proxy.sessions)) for m in proxy.methods(s)]
+ex = exchange_fixture(seed=8, auto_publish=False, min_heartbeat=1.0)
 
 
 def test_a_placed_order_is_found_when_the_local_clock_stepped_ahead(
@@ -45,7 +32,7 @@ def test_a_placed_order_is_found_when_the_local_clock_stepped_ahead(
     proxy.cut = ("private/buy", True)  # executed, the reply is lost
     order = client.create_order_ws(PERP, "limit", "buy", 20, 40000, {"clientOrderId": "late"})
     assert order.clientOrderId == "late" and order.status == "open" and order.amount == 20
-    assert _sent(proxy).count("private/buy") == 2  # each order once
+    assert proxy.sent().count("private/buy") == 2  # each order once
     assert sorted(o.clientOrderId or "" for o in client.fetch_open_orders_ws(PERP)) == [
         "first",
         "late",

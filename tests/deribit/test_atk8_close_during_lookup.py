@@ -7,30 +7,20 @@ outcome as unknown (``OrderStatusUnknown``), as ``close()`` before the reply doe
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-
 import pytest
 
 from ccxtpro_sync import DeribitClient, OrderStatusUnknown
 from ccxtpro_sync.simulator import LocalDeribit
 
+from ..reliability.support import run_in_thread
+from .exchange import exchange_fixture
+from .orders import order_call
 from .wire import WireProxy
 
 PERP = "BTC/USD:BTC"
 
 
-@pytest.fixture
-def ex() -> Iterator[LocalDeribit]:
-    exchange = LocalDeribit(seed=8, auto_publish=False, min_heartbeat=1.0).start()
-    try:
-        yield exchange
-    finally:
-        exchange.close()
-
-
-def _sent(proxy: WireProxy) -> list[str]:
-    return [m for s in range(len(proxy.sessions)) for m in proxy.methods(s)]
+ex = exchange_fixture(seed=8, auto_publish=False, min_heartbeat=1.0)
 
 
 @pytest.mark.parametrize("action", ["create", "cancel", "edit"])
@@ -43,30 +33,15 @@ def test_close_while_a_lost_reply_is_looked_up_is_status_unknown(
         "cancel": ("private/cancel", "private/get_order_state"),
         "edit": ("private/edit", "private/get_order_state"),
     }[action]
-    calls = {
-        "create": lambda: client.create_order_ws(
-            PERP, "limit", "buy", 10, 40000, {"clientOrderId": "z-2"}
-        ),
-        "cancel": lambda: client.cancel_order_ws(order.id, PERP),
-        "edit": lambda: client.edit_order_ws(order.id, PERP, "limit", "buy", 20, 40500),
-    }
-    caught: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            calls[action]()
-        except BaseException as error:  # handed to the test thread
-            caught.append(error)
-
     proxy.cut = (method, True)  # executed, the reply is lost
     proxy.delay = (lookup, 5.0)  # the look-up is out, unanswered until after close()
-    worker = threading.Thread(target=run)
-    worker.start()
-    proxy.wait(lambda p: lookup in _sent(p))
+    # what the call raises is handed to the test thread
+    worker, caught = run_in_thread(order_call(client, order, action, "z-2"))
+    proxy.wait(lambda p: lookup in p.sent())
     client.close()
     worker.join(10)
     assert not worker.is_alive()
     [error] = caught
     assert isinstance(error, OrderStatusUnknown), repr(error)
     assert error.action == action
-    assert _sent(proxy).count(method) == (2 if action == "create" else 1)
+    assert proxy.sent().count(method) == (2 if action == "create" else 1)

@@ -13,26 +13,18 @@ placed, on the exchange, right after the look-up was answered.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-
-import pytest
 
 from ccxtpro_sync import DeribitClient
 from ccxtpro_sync.simulator import LocalDeribit
 
+from .exchange import exchange_fixture
 from .test_deribit_session import make
 from .wire import WireProxy
 
 PERP = "BTC/USD:BTC"
 
 
-@pytest.fixture
-def ex() -> Iterator[LocalDeribit]:
-    exchange = LocalDeribit(seed=18, auto_publish=False, min_heartbeat=1.0).start()
-    try:
-        yield exchange
-    finally:
-        exchange.close()
+ex = exchange_fixture(seed=18, auto_publish=False, min_heartbeat=1.0)
 
 
 def test_a_slow_look_up_answer_does_not_make_not_found_final(

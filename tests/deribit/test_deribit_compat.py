@@ -12,6 +12,7 @@ import pytest
 from ccxtpro_sync import BadRequest, DeribitClient, InvalidArgument, RequestTimeout, deribit
 from ccxtpro_sync.simulator import LocalDeribit
 
+from .exchange import exchange_fixture
 from .test_deribit_session import make as make_client
 from .wire import WireProxy
 
@@ -20,13 +21,7 @@ ETH = "ETH/USD:ETH"
 PERP_TRADES = "trades.BTC-PERPETUAL.100ms"
 
 
-@pytest.fixture
-def ex() -> Iterator[LocalDeribit]:
-    exchange = LocalDeribit(seed=5, auto_publish=False).start()
-    try:
-        yield exchange
-    finally:
-        exchange.close()
+ex = exchange_fixture(seed=5, auto_publish=False)
 
 
 @pytest.fixture

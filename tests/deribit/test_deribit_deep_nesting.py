@@ -10,8 +10,6 @@ a REST answer is a typed error."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from ccxtpro_sync import DeribitClient, NetworkError, ProtocolError, deribit
@@ -19,6 +17,7 @@ from ccxtpro_sync._exchanges.deribit.rpc import decode_frame
 from ccxtpro_sync.simulator import LocalDeribit
 
 from ..reliability.test_rest_hostile import Peer, Scripted
+from .exchange import exchange_fixture
 from .test_deribit_session import make
 from .wire import WireProxy
 
@@ -27,13 +26,7 @@ DEEP = 5_000
 NESTED = b"[" * DEEP + b"]" * DEEP
 
 
-@pytest.fixture
-def ex() -> Iterator[LocalDeribit]:
-    exchange = LocalDeribit(seed=6, auto_publish=False, min_heartbeat=1.0).start()
-    try:
-        yield exchange
-    finally:
-        exchange.close()
+ex = exchange_fixture(seed=6, auto_publish=False, min_heartbeat=1.0)
 
 
 @pytest.mark.parametrize(

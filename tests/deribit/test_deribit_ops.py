@@ -17,16 +17,12 @@ from ccxtpro_sync.persistence import Recorder
 from ccxtpro_sync.persistence.replay import replay
 from ccxtpro_sync.simulator import LocalDeribit
 
+from .exchange import exchange_fixture
+
 PERP = "BTC/USD:BTC"
 
 
-@pytest.fixture
-def ex() -> Iterator[LocalDeribit]:
-    exchange = LocalDeribit(seed=9, tick_interval=0.05).start()
-    try:
-        yield exchange
-    finally:
-        exchange.close()
+ex = exchange_fixture(seed=9, tick_interval=0.05)
 
 
 @pytest.fixture

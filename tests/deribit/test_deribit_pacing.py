@@ -12,16 +12,12 @@ import pytest
 from ccxtpro_sync import DeribitClient, deribit
 from ccxtpro_sync.simulator import LocalDeribit
 
+from .exchange import exchange_fixture
+
 PERP = "BTC/USD:BTC"
 
 
-@pytest.fixture
-def ex() -> Iterator[LocalDeribit]:
-    exchange = LocalDeribit(seed=8, auto_publish=False).start()
-    try:
-        yield exchange
-    finally:
-        exchange.close()
+ex = exchange_fixture(seed=8, auto_publish=False)
 
 
 @pytest.fixture

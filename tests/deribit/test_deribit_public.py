@@ -11,17 +11,13 @@ import pytest
 from ccxtpro_sync import BadSymbol, DeribitClient, InvalidArgument, deribit, signals
 from ccxtpro_sync.simulator import LocalDeribit
 
+from .exchange import exchange_fixture
+
 PERP = "BTC/USD:BTC"
 ETH = "ETH/USD:ETH"
 
 
-@pytest.fixture
-def ex() -> Iterator[LocalDeribit]:
-    exchange = LocalDeribit(seed=3, auto_publish=False).start()
-    try:
-        yield exchange
-    finally:
-        exchange.close()
+ex = exchange_fixture(seed=3, auto_publish=False)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ by a proxy in between."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,18 +12,13 @@ from ccxtpro_sync import AuthenticationError, DeribitClient, InvalidArgument, de
 from ccxtpro_sync._sync.reconnect import default_reconnect_policy
 from ccxtpro_sync.simulator import LocalDeribit
 
+from .exchange import exchange_fixture
 from .wire import WireProxy
 
 PERP = "BTC/USD:BTC"
 
 
-@pytest.fixture
-def ex() -> Iterator[LocalDeribit]:
-    exchange = LocalDeribit(seed=4, tick_interval=0.05, token_ttl=2.0, min_heartbeat=1.0).start()
-    try:
-        yield exchange
-    finally:
-        exchange.close()
+ex = exchange_fixture(seed=4, tick_interval=0.05, token_ttl=2.0, min_heartbeat=1.0)
 
 
 def make(ex: LocalDeribit, proxy: WireProxy, **config: Any) -> DeribitClient:

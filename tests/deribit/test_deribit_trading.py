@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from ccxtpro_sync import (
@@ -15,19 +13,14 @@ from ccxtpro_sync import (
 )
 from ccxtpro_sync.simulator import LocalDeribit
 
+from .exchange import exchange_fixture
 from .test_deribit_session import make
 from .wire import WireProxy
 
 PERP = "BTC/USD:BTC"
 
 
-@pytest.fixture
-def ex() -> Iterator[LocalDeribit]:
-    exchange = LocalDeribit(seed=6, auto_publish=False, min_heartbeat=1.0).start()
-    try:
-        yield exchange
-    finally:
-        exchange.close()
+ex = exchange_fixture(seed=6, auto_publish=False, min_heartbeat=1.0)
 
 
 def test_order_lifecycle(ex: LocalDeribit, client: DeribitClient) -> None:
@@ -94,10 +87,6 @@ def test_request_that_never_arrived_is_order_not_placed(
     assert sent.count("private/buy") == 1
 
 
-def _sent(proxy: WireProxy) -> list[str]:
-    return [m for s in range(len(proxy.sessions)) for m in proxy.methods(s)]
-
-
 def test_lost_cancel_reply_returns_the_cancelled_order(
     ex: LocalDeribit, proxy: WireProxy, client: DeribitClient
 ) -> None:
@@ -105,8 +94,8 @@ def test_lost_cancel_reply_returns_the_cancelled_order(
     proxy.cut = ("private/cancel", True)  # executed, the reply is lost
     cancelled = client.cancel_order_ws(order.id, PERP)
     assert cancelled.id == order.id and cancelled.status == "canceled"
-    assert _sent(proxy).count("private/cancel") == 1
-    assert "private/get_order_state" in _sent(proxy)
+    assert proxy.sent().count("private/cancel") == 1
+    assert "private/get_order_state" in proxy.sent()
     assert client.fetch_order_ws(order.id).status == "canceled"
 
 
@@ -118,7 +107,7 @@ def test_swallowed_cancel_is_order_not_placed(
     with pytest.raises(OrderNotPlaced) as caught:
         client.cancel_order_ws(order.id, PERP)
     assert caught.value.action == "cancel" and caught.value.order_id == order.id
-    assert _sent(proxy).count("private/cancel") == 1
+    assert proxy.sent().count("private/cancel") == 1
     assert client.fetch_order_ws(order.id).status == "open"
 
 
@@ -129,7 +118,7 @@ def test_lost_edit_reply_returns_the_edited_order(
     proxy.cut = ("private/edit", True)
     edited = client.edit_order_ws(order.id, PERP, "limit", "buy", 20, 40500)
     assert edited.id == order.id and edited.amount == 20 and edited.price == 40500
-    assert _sent(proxy).count("private/edit") == 1
+    assert proxy.sent().count("private/edit") == 1
     state = client.fetch_order_ws(order.id)
     assert state.amount == 20 and state.price == 40500 and state.status == "open"
 
@@ -142,7 +131,7 @@ def test_swallowed_edit_is_order_not_placed(
     with pytest.raises(OrderNotPlaced) as caught:
         client.edit_order_ws(order.id, PERP, "limit", "buy", 20, 40500)
     assert caught.value.action == "edit" and caught.value.order_id == order.id
-    assert _sent(proxy).count("private/edit") == 1
+    assert proxy.sent().count("private/edit") == 1
     state = client.fetch_order_ws(order.id)
     assert state.amount == 10 and state.price == 40000 and state.status == "open"
 
@@ -156,7 +145,7 @@ def test_lost_cancel_without_reconnect_is_status_unknown(
     with pytest.raises(OrderStatusUnknown) as caught:
         client.cancel_order_ws(order.id, PERP, timeout=0.5)
     assert caught.value.action == "cancel" and caught.value.order_id == order.id
-    assert _sent(proxy).count("private/cancel") == 1
+    assert proxy.sent().count("private/cancel") == 1
     direct = WireProxy(ex.url)  # the exchange's view, on a connection of its own
     other = make(ex, direct)
     try:

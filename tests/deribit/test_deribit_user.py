@@ -5,26 +5,18 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from ccxtpro_sync import DeribitClient
 from ccxtpro_sync.simulator import LocalDeribit
 
+from .exchange import exchange_fixture
 from .wire import WireProxy
 
 PERP = "BTC/USD:BTC"
 
 
-@pytest.fixture
-def ex() -> Iterator[LocalDeribit]:
-    exchange = LocalDeribit(seed=8, auto_publish=False, min_heartbeat=1.0).start()
-    try:
-        yield exchange
-    finally:
-        exchange.close()
+ex = exchange_fixture(seed=8, auto_publish=False, min_heartbeat=1.0)
 
 
 class Collector:

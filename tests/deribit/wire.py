@@ -162,6 +162,11 @@ class WireProxy:
         with self.cond:
             return [f.get("method", "") for f in self.sessions[session]]
 
+    def sent(self) -> list[str]:
+        """The methods of every request, over all sessions, in order."""
+        with self.cond:
+            return [m for s in range(len(self.sessions)) for m in self.methods(s)]
+
     def wait(self, predicate: Any, timeout: float = 10.0) -> None:
         with self.cond:
             if not self.cond.wait_for(lambda: predicate(self), timeout):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -114,10 +115,37 @@ class CollectorProcess:
         self._reader.join(10)
 
 
-@pytest.fixture
-def exchange() -> Iterator[LocalExchange]:
-    with LocalExchange(seed=11, speed=10.0, tick_interval=0.01) as ex:
-        yield ex
+@contextlib.contextmanager
+def active_and_standby(
+    exchange: LocalExchange, redis_url: str, prefix: str, *extra: str
+) -> Iterator[tuple[CollectorProcess, CollectorProcess]]:
+    """Two collector processes (``extra`` arguments): "first" once it holds the lease,
+    then "second", started as its standby. Both are SIGKILLed after the block."""
+    first = CollectorProcess(exchange, redis_url, prefix, *extra, "--owner", "first")
+    second = None
+    try:
+        first.wait_event(lambda e: e.get("event") == "lease" and e["active"])
+        second = CollectorProcess(exchange, redis_url, prefix, *extra, "--owner", "second")
+        second.wait_event(lambda e: e.get("event") == "started")
+        yield first, second
+    finally:
+        first.stop(signal.SIGKILL)
+        if second is not None:
+            second.stop(signal.SIGKILL)
+
+
+def exchange_fixture(seed: int) -> Any:
+    """A module's ``exchange`` fixture: a fast-ticking local exchange of ``seed``."""
+
+    @pytest.fixture(name="exchange")
+    def exchange() -> Iterator[LocalExchange]:
+        with LocalExchange(seed=seed, speed=10.0, tick_interval=0.01) as ex:
+            yield ex
+
+    return exchange
+
+
+exchange = exchange_fixture(seed=11)
 
 
 def test_consumer_processes_see_the_in_process_sequence(
@@ -177,33 +205,29 @@ def test_sigkilled_collector_is_replaced_by_the_standby(
 ) -> None:
     seen = Collected()
     fanout_signals.fanout_gap.connect(seen.on_gap)
-    first = CollectorProcess(exchange, redis_url, prefix, "--lease-ttl", "1", "--owner", "first")
-    second = None
     try:
-        first.wait_event(lambda e: e.get("event") == "lease" and e["active"])
-        second = CollectorProcess(
-            exchange, redis_url, prefix, "--lease-ttl", "1", "--owner", "second"
-        )
-        second.wait_event(lambda e: e.get("event") == "started")
-        with remote(redis_url, prefix=prefix, start="earliest") as consumer:
-            consumer.on_trades(SYMBOL, handler=seen.on_trades)
-            seen.wait(lambda: len(seen.trades) >= 50, what="trades from the first collector")
-            # let the standby's own stream run a while, so its buffer overlaps the stream
-            with seen.cond:
-                mark = len(seen.trades)
-            seen.wait(lambda: len(seen.trades) >= mark + 100, what="trades while both run")
-            first.stop(signal.SIGKILL)
-            with seen.cond:
-                before_kill = len(seen.trades)
-            second.wait_event(lambda e: e.get("event") == "lease" and e["active"])
-            seen.wait(lambda: len(seen.trades) >= before_kill + 100, what="trades after takeover")
-        second.stop()
-        stopped = second.wait_event(lambda e: e["event"] == "stopped")
+        with active_and_standby(exchange, redis_url, prefix, "--lease-ttl", "1") as (
+            first,
+            second,
+        ):
+            with remote(redis_url, prefix=prefix, start="earliest") as consumer:
+                consumer.on_trades(SYMBOL, handler=seen.on_trades)
+                seen.wait(lambda: len(seen.trades) >= 50, what="trades from the first collector")
+                # let the standby's own stream run a while, so its buffer overlaps the stream
+                with seen.cond:
+                    mark = len(seen.trades)
+                seen.wait(lambda: len(seen.trades) >= mark + 100, what="trades while both run")
+                first.stop(signal.SIGKILL)
+                with seen.cond:
+                    before_kill = len(seen.trades)
+                second.wait_event(lambda e: e.get("event") == "lease" and e["active"])
+                seen.wait(
+                    lambda: len(seen.trades) >= before_kill + 100, what="trades after takeover"
+                )
+            second.stop()
+            stopped = second.wait_event(lambda e: e["event"] == "stopped")
     finally:
         fanout_signals.fanout_gap.disconnect(seen.on_gap)
-        first.stop(signal.SIGKILL)
-        if second is not None:
-            second.stop(signal.SIGKILL)
     ids = seen.trades
     assert len(set(ids)) == len(ids), "a trade was delivered twice"
     assert ids == sorted(ids)
@@ -355,12 +379,7 @@ def test_takeover_repeats_no_ticker_or_candle(
             candles.extend(tuple(c) for c in batch)
             seen.cond.notify_all()
 
-    first = CollectorProcess(exchange, redis_url, prefix, *extra, "--owner", "first")
-    second = None
-    try:
-        first.wait_event(lambda e: e.get("event") == "lease" and e["active"])
-        second = CollectorProcess(exchange, redis_url, prefix, *extra, "--owner", "second")
-        second.wait_event(lambda e: e.get("event") == "started")
+    with active_and_standby(exchange, redis_url, prefix, *extra) as (first, second):
         with remote(redis_url, prefix=prefix, start="earliest") as consumer:
             consumer.on_ticker(SYMBOL, handler=on_ticker)
             consumer.on_ohlcv(SYMBOL, "1m", handler=on_ohlcv)
@@ -375,10 +394,6 @@ def test_takeover_repeats_no_ticker_or_candle(
             )
         second.stop()
         stopped = second.wait_event(lambda e: e["event"] == "stopped")
-    finally:
-        first.stop(signal.SIGKILL)
-        if second is not None:
-            second.stop(signal.SIGKILL)
     # what any consumer reads: every entry of both streams, compared by exchange fields
     r = redis.Redis.from_url(redis_url)
     stream_tickers = [

@@ -7,21 +7,14 @@ import json
 import signal
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from ccxtpro_sync.fanout import remote
 from ccxtpro_sync.simulator import LocalExchange
 
-from .test_fanout import SYMBOL, CollectorProcess, make_client
+from .test_fanout import SYMBOL, active_and_standby, exchange_fixture, make_client
 
-
-@pytest.fixture
-def exchange() -> Iterator[LocalExchange]:
-    with LocalExchange(seed=5, speed=10.0, tick_interval=0.01) as ex:
-        yield ex
+exchange = exchange_fixture(seed=5)
 
 
 def test_a_replay_of_raw_frames_survives_a_takeover(
@@ -41,12 +34,7 @@ def test_a_replay_of_raw_frames_survives_a_takeover(
             raw.extend(messages)
             got.notify_all()
 
-    first = CollectorProcess(exchange, redis_url, prefix, *extra, "--owner", "first")
-    second = None
-    try:
-        first.wait_event(lambda e: e.get("event") == "lease" and e["active"])
-        second = CollectorProcess(exchange, redis_url, prefix, *extra, "--owner", "second")
-        second.wait_event(lambda e: e.get("event") == "started")
+    with active_and_standby(exchange, redis_url, prefix, *extra) as (first, second):
         with remote(redis_url, prefix=prefix, start="earliest") as consumer:
             consumer.on_raw(handler=on_raw)
             with got:
@@ -58,10 +46,6 @@ def test_a_replay_of_raw_frames_survives_a_takeover(
                 at_takeover = len(raw)
                 assert got.wait_for(lambda: len(raw) >= at_takeover + 200, 20), "after takeover"
                 messages = list(raw)
-    finally:
-        first.stop(signal.SIGKILL)
-        if second is not None:
-            second.stop(signal.SIGKILL)
     # the update ids the frames after the kill carry: only the standby read them
     after_kill = [
         json.loads(m.data)["u"]

@@ -4,7 +4,6 @@ and a gap beyond retention."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import msgspec
@@ -14,13 +13,9 @@ import redis
 from ccxtpro_sync.fanout import Collector, KeySchema, fanout_signals, remote
 from ccxtpro_sync.simulator import LocalExchange
 
-from .test_fanout import SYMBOL, Collected, make_client
+from .test_fanout import SYMBOL, Collected, exchange_fixture, make_client
 
-
-@pytest.fixture
-def exchange() -> Iterator[LocalExchange]:
-    with LocalExchange(seed=5, speed=10.0, tick_interval=0.01) as ex:
-        yield ex
+exchange = exchange_fixture(seed=5)
 
 
 def test_a_late_consumer_rebuilds_books_from_the_newest_snapshot(

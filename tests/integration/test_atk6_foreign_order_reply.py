@@ -19,11 +19,6 @@ from ccxtpro_sync.simulator import LocalExchange
 from .test_order_safety import SPOT, TIMEOUT, USDM, client_for, far_price, held
 
 
-@pytest.fixture
-def account(exchange: LocalExchange) -> Any:
-    return exchange.create_test_account("ed25519")
-
-
 @pytest.mark.parametrize("market", ["spot", "usdm"])
 @pytest.mark.parametrize("api", ["ws", "rest"])
 def test_a_placed_order_answered_with_another_order_is_resolved_to_its_own(

@@ -21,11 +21,6 @@ from ccxtpro_sync.simulator import LocalExchange, matching
 from .test_order_safety import SPOT, TIMEOUT, client_for, far_price, held
 
 
-@pytest.fixture
-def account(exchange: LocalExchange) -> Any:
-    return exchange.create_test_account("ed25519")
-
-
 @pytest.mark.parametrize("api", ["ws", "rest"])
 @pytest.mark.parametrize("execute", [False, True])
 def test_a_lost_reply_is_not_resolved_to_an_older_order_with_the_same_client_id(

@@ -13,16 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from ccxtpro_sync.simulator import LocalExchange
 
 from .test_order_safety import SPOT, TIMEOUT, client_for, far_price
-
-
-@pytest.fixture
-def account(exchange: LocalExchange) -> Any:
-    return exchange.create_test_account("ed25519")
 
 
 def test_an_order_amended_in_place_reports_its_new_client_order_id(

@@ -20,11 +20,6 @@ from ccxtpro_sync.simulator import LocalExchange
 from .test_order_safety import SPOT, TIMEOUT, client_for, far_price
 
 
-@pytest.fixture
-def account(exchange: LocalExchange) -> Any:
-    return exchange.create_test_account("ed25519")
-
-
 def test_a_new_order_placed_although_the_cancel_failed_is_returned(
     exchange: LocalExchange, account: Any
 ) -> None:

@@ -33,11 +33,6 @@ def client_for(exchange: LocalExchange, credentials: Credentials, market: str = 
 
 
 @pytest.fixture
-def account(exchange: LocalExchange) -> Any:
-    return exchange.create_test_account("ed25519")
-
-
-@pytest.fixture
 def spot(exchange: LocalExchange, account: Any) -> Iterator[Any]:
     with client_for(exchange, account.credentials) as client:
         yield client

@@ -46,11 +46,6 @@ def client_for(exchange: LocalExchange, account: Any, market: str = "spot") -> A
 
 
 @pytest.fixture
-def account(exchange: LocalExchange) -> Any:
-    return exchange.create_test_account("ed25519")
-
-
-@pytest.fixture
 def spot(exchange: LocalExchange, account: Any) -> Iterator[Any]:
     with client_for(exchange, account) as client:
         client.load_markets()

@@ -11,57 +11,47 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from websockets.asyncio.server import ServerConnection
 
 from ccxtpro_sync import ExchangeNotAvailable, WebSocketClient
 
+from .certs import certificate, key_pem
 from .servers import LocalServer
 
 WAIT = 10.0
 
 
-def _pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-
-
 def _server_context(directory: Path, host: str) -> ssl.SSLContext:
     """A CA (written to ca.pem) and a server certificate it signed for ``host``."""
-    now = datetime.datetime.now(datetime.UTC)
+    day = datetime.timedelta(days=1)
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "atk9 test CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(ca_key, hashes.SHA256())
+    ca = certificate(
+        ca_name,
+        ca_name,
+        ca_key.public_key(),
+        ca_key,
+        since=day,
+        until=day,
+        extensions=((x509.BasicConstraints(ca=True, path_length=None), True),),
     )
-    leaf = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]),
-            critical=False,
-        )
-        .sign(ca_key, hashes.SHA256())
+    leaf = certificate(
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]),
+        ca_name,
+        key.public_key(),
+        ca_key,
+        since=day,
+        until=day,
+        extensions=(
+            (x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]), False),
+        ),
     )
     (directory / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     (directory / "leaf.pem").write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
-    (directory / "leaf.key").write_bytes(_pem(key))
+    (directory / "leaf.key").write_bytes(key_pem(key))
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(directory / "leaf.pem", directory / "leaf.key")
     return context

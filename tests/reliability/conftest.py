@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+
+from ..blackhole import black_hole
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -31,3 +35,10 @@ def soak_minutes(request: pytest.FixtureRequest) -> float:
     if minutes <= 0:
         pytest.skip("soak test: pass --soak-minutes N to run it")
     return minutes
+
+
+@pytest.fixture
+def hole() -> Iterator[tuple[str, int]]:
+    """A local address whose TCP connects hang (``tests/blackhole.py``)."""
+    with black_hole() as address:
+        yield address

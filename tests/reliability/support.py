@@ -70,6 +70,21 @@ def wait_for(predicate: Callable[[], T | None], timeout: float, what: str) -> T:
 # -- the client's and the exchange's view of subscriptions ---------------------------------------
 
 
+def run_in_thread(call: Callable[[], object]) -> tuple[threading.Thread, list[BaseException]]:
+    """Run a blocking call on another thread and collect what it raises."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            call()
+        except BaseException as error:
+            errors.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, errors
+
+
 def wire_connections(client: Any) -> list[Connection]:
     """The client's websocket connections (the engine objects, not their info snapshots)."""
     with client._lock:

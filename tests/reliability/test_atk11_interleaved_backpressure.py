@@ -50,16 +50,25 @@ def raw_server() -> Any:
     server.close()
 
 
+#: A small high-water mark (the reader waits for the dispatcher again and again) and a
+#: far-off lag limit (it waits rather than resyncs).
+BACKPRESSURE: dict[str, Any] = {"maxPending": 40, "maxLag": 60.0}
+
+
+def raw_client(ex: LocalExchange, raw_server: RawStreamServer, **extra: Any) -> Any:
+    """A Binance client of ``ex`` whose websocket is ``raw_server``, slow timers."""
+    config = fast_config(
+        ex, urls={"ws": raw_server.url}, readTimeout=30.0, pingInterval=5.0, **extra
+    )
+    return ccxtpro_sync.binance(config)
+
+
 def test_atk11_interleaved_runs_past_the_high_water_mark_keep_every_trade(
     raw_server: RawStreamServer,
 ) -> None:
     total = 3_000
     with LocalExchange(seed=1, auto_publish=False) as ex:
-        config = fast_config(
-            ex, urls={"ws": raw_server.url}, readTimeout=30.0, pingInterval=5.0,
-            maxPending=40, maxLag=60.0,
-        )  # fmt: skip
-        client = ccxtpro_sync.binance(config)
+        client = raw_client(ex, raw_server, **BACKPRESSURE)
         collectors = {symbol: Collector() for symbol in SYMBOLS}
         gate = threading.Event()
 
@@ -94,11 +103,7 @@ def test_atk11_close_from_a_callback_while_the_reader_waits_on_it_wakes_everyone
     raw_server: RawStreamServer,
 ) -> None:
     with LocalExchange(seed=1, auto_publish=False) as ex:
-        config = fast_config(
-            ex, urls={"ws": raw_server.url}, readTimeout=30.0, pingInterval=5.0,
-            maxPending=40, maxLag=60.0,
-        )  # fmt: skip
-        client = ccxtpro_sync.binance(config)
+        client = raw_client(ex, raw_server, **BACKPRESSURE)
         entered, closed = threading.Event(), threading.Event()
         close_errors: list[BaseException] = []
         watch_result: list[Any] = []
@@ -153,8 +158,7 @@ def test_atk11_a_subscription_made_from_a_callback_mid_burst_loses_no_trade(
     # BTC's frames); BTC's trades keep their order, and ETH's, interleaved, all arrive.
     total = 4_000
     with LocalExchange(seed=1, auto_publish=False) as ex:
-        config = fast_config(ex, urls={"ws": raw_server.url}, readTimeout=30.0, pingInterval=5.0)
-        client = ccxtpro_sync.binance(config)
+        client = raw_client(ex, raw_server)
         btc, eth = Collector(), Collector()
         subscribed, errors = threading.Event(), []
         subs: dict[str, Any] = {}
@@ -189,11 +193,7 @@ def test_atk11_close_connection_ends_a_reader_waiting_on_a_stuck_callback(
     # The dispatcher is held by a callback; the reader waits for it (backpressure,
     # maxLag far off). close_connection() must end that wait and join the reader.
     with LocalExchange(seed=1, auto_publish=False) as ex:
-        config = fast_config(
-            ex, urls={"ws": raw_server.url}, readTimeout=30.0, pingInterval=5.0,
-            maxPending=40, maxLag=60.0,
-        )  # fmt: skip
-        client = ccxtpro_sync.binance(config)
+        client = raw_client(ex, raw_server, **BACKPRESSURE)
         gate = threading.Event()
         try:
             with client:

@@ -15,6 +15,7 @@ import pytest
 import ccxtpro_sync
 from ccxtpro_sync.simulator import LocalExchange
 
+from .lagging import lag_the_old_reader, run_the_replacement_ahead
 from .support import make_client, wait_for, wait_wire_matches, wire_connections
 
 SYMBOLS = ["BTC/USDT", "ETH/USDT"]
@@ -46,34 +47,12 @@ def test_atk7_a_connection_dropped_during_a_lagging_overlap(victim: str) -> None
     with LocalExchange(seed=9, speed=10.0, auto_publish=False, rest_weight=1_000_000) as ex:
         client = make_client(ccxtpro_sync.binance, ex)
         gate, lagging = threading.Event(), threading.Event()
-        planner = client._planner
-        make = planner._new_connection
         dropped: list[int] = []
 
-        def make_ahead(route: str, index: int) -> Any:
-            conn = make(route, index)
-            ready = conn.wait_ready
-
-            def ready_run_ahead_then_drop(timeout: float) -> Any:
-                result = ready(timeout)
-                if gate.is_set():
-                    return result
-                start = conn.messages
-                try:
-                    wait_for(
-                        lambda: ex.tick(1) or (lagging.is_set() and conn.messages >= start + 8),
-                        10,
-                        "the replacement ahead of the old connection",
-                    )
-                    ids = [info.id for info in ex.connections()]
-                    target = max(ids) if victim == "replacement" else min(ids)
-                    dropped.append(ex.faults.drop(lambda info: info.id == target))
-                finally:
-                    gate.set()
-                return result
-
-            conn.wait_ready = ready_run_ahead_then_drop
-            return conn
+        def drop() -> None:
+            ids = [info.id for info in ex.connections()]
+            target = max(ids) if victim == "replacement" else min(ids)
+            dropped.append(ex.faults.drop(lambda info: info.id == target))
 
         with client:
             client.load_markets()
@@ -82,24 +61,8 @@ def test_atk7_a_connection_dropped_during_a_lagging_overlap(victim: str) -> None
             wait_wire_matches(ex, [client])
             wait_for(lambda: ex.tick(1) or seen.least_books() >= 3, 10, "books before")
             (old,) = wire_connections(client)
-            router = old.query(lambda protocol: protocol.router)
-            route, route_raw = router.route, router.route_raw
-
-            def lag(stream: str) -> None:
-                if client._delivered.in_overlap(stream) and not gate.is_set():
-                    lagging.set()
-                    gate.wait(30)
-
-            def lagging_route(stream: str, data: Any, now: float) -> Any:
-                lag(stream)
-                return route(stream, data, now)
-
-            def lagging_route_raw(stream: str, data: Any, now: float, raw: Any) -> Any:
-                lag(stream)
-                return route_raw(stream, data, now, raw)
-
-            router.route, router.route_raw = lagging_route, lagging_route_raw
-            planner._new_connection = make_ahead
+            lag_the_old_reader(client, old, gate, lagging)
+            run_the_replacement_ahead(client, ex, gate, lagging, then=drop)
             # A rotation may fail with its replacement: the streams must live on anyway.
             with contextlib.suppress(ccxtpro_sync.BaseError):
                 client.rotate(old.name, timeout=30)
@@ -138,8 +101,6 @@ def test_atk7_a_stream_unsubscribed_and_resubscribed_during_a_lagging_overlap() 
     with LocalExchange(seed=9, speed=10.0, auto_publish=False, rest_weight=1_000_000) as ex:
         client = make_client(ccxtpro_sync.binance, ex)
         gate, lagging = threading.Event(), threading.Event()
-        planner = client._planner
-        make = planner._new_connection
         subs: dict[str, Any] = {}
         churned = threading.Event()
 
@@ -150,30 +111,10 @@ def test_atk7_a_stream_unsubscribed_and_resubscribed_during_a_lagging_overlap() 
             subs["book"] = client.on_order_book("BTC/USDT", handler=seen.book)
             churned.set()
 
-        def make_ahead(route: str, index: int) -> Any:
-            conn = make(route, index)
-            ready = conn.wait_ready
-
-            def ready_run_ahead_then_churn(timeout: float) -> Any:
-                result = ready(timeout)
-                if gate.is_set():
-                    return result
-                start = conn.messages
-                try:
-                    wait_for(
-                        lambda: ex.tick(1) or (lagging.is_set() and conn.messages >= start + 8),
-                        10,
-                        "the replacement ahead of the old connection",
-                    )
-                    worker = threading.Thread(target=churn, name="atk7-churn")
-                    worker.start()
-                    worker.join(10)
-                finally:
-                    gate.set()
-                return result
-
-            conn.wait_ready = ready_run_ahead_then_churn
-            return conn
+        def churn_from_another_thread() -> None:
+            worker = threading.Thread(target=churn, name="atk7-churn")
+            worker.start()
+            worker.join(10)
 
         ccxtpro_sync.signals.callback_error.connect(on_error, weak=False)
         try:
@@ -186,24 +127,8 @@ def test_atk7_a_stream_unsubscribed_and_resubscribed_during_a_lagging_overlap() 
                 wait_wire_matches(ex, [client])
                 wait_for(lambda: ex.tick(1) or seen.least_books() >= 3, 10, "books before")
                 (old,) = wire_connections(client)
-                router = old.query(lambda protocol: protocol.router)
-                route, route_raw = router.route, router.route_raw
-
-                def lag(stream: str) -> None:
-                    if client._delivered.in_overlap(stream) and not gate.is_set():
-                        lagging.set()
-                        gate.wait(30)
-
-                def lagging_route(stream: str, data: Any, now: float) -> Any:
-                    lag(stream)
-                    return route(stream, data, now)
-
-                def lagging_route_raw(stream: str, data: Any, now: float, raw: Any) -> Any:
-                    lag(stream)
-                    return route_raw(stream, data, now, raw)
-
-                router.route, router.route_raw = lagging_route, lagging_route_raw
-                planner._new_connection = make_ahead
+                lag_the_old_reader(client, old, gate, lagging)
+                run_the_replacement_ahead(client, ex, gate, lagging, then=churn_from_another_thread)
                 with contextlib.suppress(ccxtpro_sync.BaseError):
                     client.rotate(old.name, timeout=30)
                 assert churned.is_set(), "unsubscribing during the overlap did not return"

@@ -11,6 +11,7 @@ from typing import Any
 import ccxtpro_sync
 from ccxtpro_sync.simulator import LocalExchange
 
+from .lagging import lag_the_old_reader, run_the_replacement_ahead
 from .support import make_client, wait_for, wait_wire_matches, wire_connections
 
 SYMBOLS = ["BTC/USDT", "ETH/USDT"]
@@ -26,6 +27,25 @@ def logged_up_to(client: Any, frames: list[Any], target: dict[str, int]) -> bool
         if kind.startswith("depth") and json.loads(frame.data)["u"] >= target[symbols[stream]]:
             done.add(symbols[stream])
     return done == set(SYMBOLS)
+
+
+def all_moved(
+    ex: LocalExchange, lock: threading.Lock, books: dict[str, list[int]], count: int
+) -> bool:
+    """One tick on, then: every symbol has had ``count`` live books."""
+    ex.tick(1)
+    with lock:
+        return all(len(books[s]) >= count for s in SYMBOLS)
+
+
+def wait_logged_up_to(
+    ex: LocalExchange, client: Any, frames: list[Any], target: dict[str, int]
+) -> None:
+    def up_to_target() -> bool:
+        ex.tick(1)
+        return logged_up_to(client, frames, target)
+
+    wait_for(up_to_target, 10, "the raw log up to the last live book")
 
 
 def test_atk7_a_raw_log_across_a_rotation_replays_the_live_books_and_trades() -> None:
@@ -53,9 +73,7 @@ def test_atk7_a_raw_log_across_a_rotation_replays_the_live_books_and_trades() ->
             wait_wire_matches(ex, [client])
 
             def books_moved(count: int) -> bool:
-                ex.tick(1)
-                with lock:
-                    return all(len(live_books[s]) >= count for s in SYMBOLS)
+                return all_moved(ex, lock, live_books, count)
 
             wait_for(lambda: books_moved(3), 10, "books before the rotation")
             for _ in range(3):
@@ -67,11 +85,7 @@ def test_atk7_a_raw_log_across_a_rotation_replays_the_live_books_and_trades() ->
             with lock:
                 target = {s: live_books[s][-1] for s in SYMBOLS}
 
-            def logged_up_to_target() -> bool:
-                ex.tick(1)
-                return logged_up_to(client, frames, target)
-
-            wait_for(logged_up_to_target, 10, "the raw log up to the last live book")
+            wait_logged_up_to(ex, client, frames, target)
             replayed = client.replay(list(frames))
     for symbol in SYMBOLS:
         nonces = [d.value.nonce for d in replayed if d.message_hash == f"orderbook:{symbol}"]
@@ -102,31 +116,6 @@ def test_atk7_a_raw_log_across_a_lagging_rotation_replays_the_live_books() -> No
     with LocalExchange(seed=9, speed=10.0, auto_publish=False, rest_weight=1_000_000) as ex:
         client = make_client(ccxtpro_sync.binance, ex)
         gate, lagging = threading.Event(), threading.Event()
-        planner = client._planner
-        make = planner._new_connection
-
-        def make_ahead(route: str, index: int) -> Any:
-            conn = make(route, index)
-            ready = conn.wait_ready
-
-            def ready_then_run_ahead(timeout: float) -> Any:
-                result = ready(timeout)
-                if gate.is_set():
-                    return result
-                start = conn.messages
-                try:
-                    wait_for(
-                        lambda: ex.tick(1) or (lagging.is_set() and conn.messages >= start + 8),
-                        10,
-                        "the replacement ahead of the old connection",
-                    )
-                finally:
-                    gate.set()
-                return result
-
-            conn.wait_ready = ready_then_run_ahead
-            return conn
-
         with client:
             client.on_raw(frames.extend)
             client.load_markets()
@@ -135,30 +124,12 @@ def test_atk7_a_raw_log_across_a_lagging_rotation_replays_the_live_books() -> No
             wait_wire_matches(ex, [client])
 
             def books_moved(count: int) -> bool:
-                ex.tick(1)
-                with lock:
-                    return all(len(live_books[s]) >= count for s in SYMBOLS)
+                return all_moved(ex, lock, live_books, count)
 
             wait_for(lambda: books_moved(3), 10, "books before the rotation")
             (old,) = wire_connections(client)
-            router = old.query(lambda protocol: protocol.router)
-            route, route_raw = router.route, router.route_raw
-
-            def lag(stream: str) -> None:
-                if client._delivered.in_overlap(stream) and not gate.is_set():
-                    lagging.set()
-                    gate.wait(30)
-
-            def lagging_route(stream: str, data: Any, now: float) -> Any:
-                lag(stream)
-                return route(stream, data, now)
-
-            def lagging_route_raw(stream: str, data: Any, now: float, raw: Any) -> Any:
-                lag(stream)
-                return route_raw(stream, data, now, raw)
-
-            router.route, router.route_raw = lagging_route, lagging_route_raw
-            planner._new_connection = make_ahead
+            lag_the_old_reader(client, old, gate, lagging)
+            run_the_replacement_ahead(client, ex, gate, lagging)
             client.rotate(old.name, timeout=30)
             assert client._delivered.gaps == 0
             with lock:
@@ -167,11 +138,7 @@ def test_atk7_a_raw_log_across_a_lagging_rotation_replays_the_live_books() -> No
             with lock:
                 target = {s: live_books[s][-1] for s in SYMBOLS}
 
-            def logged_up_to_target() -> bool:
-                ex.tick(1)
-                return logged_up_to(client, frames, target)
-
-            wait_for(logged_up_to_target, 10, "the raw log up to the last live book")
+            wait_logged_up_to(ex, client, frames, target)
             replayed = client.replay(list(frames))
     for symbol in SYMBOLS:
         nonces = [d.value.nonce for d in replayed if d.message_hash == f"orderbook:{symbol}"]

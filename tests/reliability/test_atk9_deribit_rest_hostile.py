@@ -7,31 +7,14 @@ from __future__ import annotations
 import pytest
 
 from ccxtpro_sync import ProtocolError
-from ccxtpro_sync._exchanges.deribit.rest import DeribitRest
 
-from .test_rest_hostile import Peer, Scripted
+from .test_rest_hostile import Peer, deribit_rest, negative_chunk
 
 
 def test_a_negative_chunk_size_cannot_pass_the_cap() -> None:
-    sent: list[int] = []
-
-    def handler(peer: Peer) -> None:
-        peer.request()
-        peer.sock.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n")
-        block = b"x" * 65536
-        while sum(sent) < 16 * 1024 * 1024:  # bounded: the machine is shared
-            peer.sock.sendall(block)
-            sent.append(len(block))
-        peer.server.stop.wait(30)
-
-    server = Scripted(handler)
-    rest = DeribitRest(server.url, max_body=1024 * 1024)
-    try:
+    with deribit_rest(negative_chunk([]), max_body=1024 * 1024) as (_, rest):
         with pytest.raises(ProtocolError, match="negative chunk size"):
             rest.get("/public/get_instruments", 5.0, "deribit get_instruments")
-    finally:
-        rest.close()
-        server.close()
 
 
 def test_a_chunked_answer_is_read_whole() -> None:
@@ -42,10 +25,5 @@ def test_a_chunked_answer_is_read_whole() -> None:
             b'3\r\n{"r\r\n9\r\nesult":[]\r\n1\r\n}\r\n0\r\n\r\n'
         )
 
-    server = Scripted(handler)
-    rest = DeribitRest(server.url)
-    try:
+    with deribit_rest(handler) as (_, rest):
         assert rest.get("/public/test", 5.0, "deribit test") == (200, b'{"result":[]}')
-    finally:
-        rest.close()
-        server.close()

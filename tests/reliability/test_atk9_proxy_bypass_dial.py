@@ -4,24 +4,12 @@ still cuts a TCP connect that never answers instead of waiting for its timeout."
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Iterator
-
 import pytest
 
 from ccxtpro_sync import ClientClosed, WebSocketClient
 
-from ..blackhole import black_hole, connects_hanging, wait_hanging
-
-PROMPT = 10.0
-CONNECT_TIMEOUT = 30.0
-
-
-@pytest.fixture
-def hole() -> Iterator[tuple[str, int]]:
-    with black_hole() as address:
-        yield address
+from ..blackhole import CONNECT_TIMEOUT, PROMPT, close_promptly
+from .support import run_in_thread
 
 
 def test_close_cuts_a_direct_connect_when_no_proxy_names_a_subnet(
@@ -33,22 +21,7 @@ def test_close_cuts_a_direct_connect_when_no_proxy_names_a_subnet(
     client = WebSocketClient(
         f"ws://{host}:{port}", connect_timeout=CONNECT_TIMEOUT, timeout=4 * PROMPT
     )
-    errors: list[BaseException] = []
-
-    def request() -> None:
-        try:
-            client.request({"method": "ping"})
-        except BaseException as error:
-            errors.append(error)
-
-    thread = threading.Thread(target=request)
-    thread.start()
-    wait_hanging(port, timeout=PROMPT)  # the direct connect (not one to the proxy) hangs
-    started = time.monotonic()
-    client.close()
-    took = time.monotonic() - started
-    thread.join(PROMPT)
-    assert not thread.is_alive(), "the blocked call did not wake"
-    assert took < PROMPT, f"close() took {took:.1f}s behind a hanging connect"
-    assert connects_hanging(port) == 0, "a connecting socket was left behind"
+    thread, errors = run_in_thread(lambda: client.request({"method": "ping"}))
+    # the direct connect to the hole (not one to the proxy) hangs, and close() cuts it
+    close_promptly(client, port, thread)
     assert len(errors) == 1 and isinstance(errors[0], ClientClosed), errors

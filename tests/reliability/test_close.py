@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,7 +14,14 @@ from ccxtpro_sync._sync.connection import State
 from ccxtpro_sync.simulator import LocalExchange
 from ccxtpro_sync.simulator.rest import Route
 
-from .support import library_threads, make_client, signal_logs, wait_for, wait_wire_matches
+from .support import (
+    library_threads,
+    make_client,
+    run_in_thread,
+    signal_logs,
+    wait_for,
+    wait_wire_matches,
+)
 
 #: close() must return within this, whatever it interrupts. Every wait it interrupts
 #: (backoff, handshake, REST call, Retry-After) lasts at least three times longer, so
@@ -34,21 +40,6 @@ def timed_close(client: Any) -> float:
     started = time.monotonic()
     client.close()
     return time.monotonic() - started
-
-
-def watch_in_thread(call: Callable[[], object]) -> tuple[threading.Thread, list[BaseException]]:
-    """Run a blocking watch on another thread and collect what it raises."""
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            call()
-        except BaseException as error:
-            errors.append(error)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, errors
 
 
 def test_close_during_reconnect_backoff(exchange: LocalExchange) -> None:
@@ -79,7 +70,7 @@ def test_close_during_a_delayed_handshake(exchange: LocalExchange) -> None:
 
     exchange.faults.take_handshake_delay = take_and_tell  # type: ignore[method-assign]
     client = make_client(ccxtpro_sync.binance, exchange, timeout=SHORT_TIMEOUT)
-    thread, errors = watch_in_thread(lambda: client.watch_ticker("BTC/USDT", timeout=60))
+    thread, errors = run_in_thread(lambda: client.watch_ticker("BTC/USDT", timeout=60))
     assert held.wait(10), "the handshake never reached the exchange"
     [conn] = client._all_connections()
     assert conn.state is State.CONNECTING
@@ -105,9 +96,7 @@ def test_close_during_an_in_flight_snapshot_fetch() -> None:
         ex.rest.routes[key] = Route(slow_depth, real.weight, real.pool)
         client = make_client(ccxtpro_sync.binance, ex, timeout=SHORT_TIMEOUT)
         try:
-            thread, errors = watch_in_thread(
-                lambda: client.watch_order_book("BTC/USDT", timeout=60)
-            )
+            thread, errors = run_in_thread(lambda: client.watch_order_book("BTC/USDT", timeout=60))
             ex.wait_for_subscription("btcusdt@depth@100ms")
             ex.tick(1)  # the first diff asks for a snapshot
             assert entered.wait(5)
@@ -162,7 +151,7 @@ def test_concurrent_close_from_many_threads(exchange: LocalExchange) -> None:
         client.on_ticker(symbol, lambda t: None)
         client.on_trades(symbol, lambda t: None)
     wait_wire_matches(exchange, [client])
-    watcher, errors = watch_in_thread(lambda: client.watch_ohlcv("BTC/USDT", "1M", timeout=30))
+    watcher, errors = run_in_thread(lambda: client.watch_ohlcv("BTC/USDT", "1M", timeout=30))
     start = threading.Barrier(8)
     still_running: list[list[str]] = []
     failures: list[BaseException] = []
@@ -208,10 +197,10 @@ def test_close_as_a_connect_begins_cuts_the_handshake_short(
 
     monkeypatch.setattr(websocket.WebSocket, "connect", paused_connect)
     client = make_client(ccxtpro_sync.binance, exchange, timeout=SHORT_TIMEOUT)
-    thread, errors = watch_in_thread(lambda: client.watch_ticker("BTC/USDT", timeout=60))
+    thread, errors = run_in_thread(lambda: client.watch_ticker("BTC/USDT", timeout=60))
     assert entered.wait(10)
     [conn] = client._all_connections()
-    closer, close_errors = watch_in_thread(lambda: timed_close(client))
+    closer, close_errors = run_in_thread(lambda: timed_close(client))
     wait_for(conn._closing.is_set, 5, "close() to begin")
     started = time.monotonic()
     go.set()

@@ -8,55 +8,17 @@ connecting socket behind.
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable, Iterator
-from typing import Any
-
-import pytest
-
 import ccxtpro_sync
-from ccxtpro_sync import ClientClosed, WebSocketClient, deribit
+from ccxtpro_sync import ClientClosed, DeribitClient, WebSocketClient, deribit
 from ccxtpro_sync.simulator import LocalDeribit, LocalExchange
 
-from ..blackhole import black_hole, connects_hanging, wait_hanging
-from .support import fast_config
-
-#: close() must return within this; every connect timeout below is three times longer.
-PROMPT = 10.0
-CONNECT_TIMEOUT = 30.0
+from ..blackhole import CONNECT_TIMEOUT, PROMPT, close_promptly
+from .support import fast_config, run_in_thread
 
 
-@pytest.fixture
-def hole() -> Iterator[tuple[str, int]]:
-    with black_hole() as address:
-        yield address
-
-
-def blocked(call: Callable[[], object]) -> tuple[threading.Thread, list[BaseException]]:
-    """Run ``call`` on another thread; collect what it raises."""
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            call()
-        except BaseException as error:
-            errors.append(error)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, errors
-
-
-def close_promptly(client: Any, port: int, thread: threading.Thread) -> None:
-    wait_hanging(port, timeout=PROMPT)
-    started = time.monotonic()
-    client.close()
-    took = time.monotonic() - started
-    thread.join(PROMPT)
-    assert not thread.is_alive(), "the blocked call did not wake"
-    assert took < PROMPT, f"close() took {took:.1f}s behind a hanging connect"
-    assert connects_hanging(port) == 0, "a connecting socket was left behind"
+def local_deribit(ex: LocalDeribit, **urls: str) -> DeribitClient:
+    """A Deribit client of ``ex`` with ``urls`` (the hole) and the long connect timeout."""
+    return deribit({"environment": "local", "local": ex, "urls": urls, "timeout": CONNECT_TIMEOUT})
 
 
 def test_binance_close_cuts_a_hanging_websocket_connect(
@@ -67,7 +29,7 @@ def test_binance_close_cuts_a_hanging_websocket_connect(
         fast_config(exchange, timeout=CONNECT_TIMEOUT, urls={"ws": f"ws://{host}:{port}"})
     )
     client.load_markets()  # over the local exchange's REST: only the websocket hangs
-    thread, errors = blocked(lambda: client.watch_ticker("BTC/USDT", timeout=4 * PROMPT))
+    thread, errors = run_in_thread(lambda: client.watch_ticker("BTC/USDT", timeout=4 * PROMPT))
     close_promptly(client, port, thread)
     assert len(errors) == 1 and isinstance(errors[0], ClientClosed), errors
 
@@ -79,7 +41,7 @@ def test_binance_close_cuts_a_hanging_rest_connect(
     client = ccxtpro_sync.binance(
         fast_config(exchange, timeout=CONNECT_TIMEOUT, urls={"rest": f"http://{host}:{port}"})
     )
-    thread, errors = blocked(client.load_markets)  # exchangeInfo, as a first watch does
+    thread, errors = run_in_thread(client.load_markets)  # exchangeInfo, as a first watch does
     close_promptly(client, port, thread)
     assert len(errors) == 1 and isinstance(errors[0], ClientClosed), errors
 
@@ -87,16 +49,11 @@ def test_binance_close_cuts_a_hanging_rest_connect(
 def test_deribit_close_cuts_a_hanging_websocket_connect(hole: tuple[str, int]) -> None:
     host, port = hole
     with LocalDeribit(seed=3, auto_publish=False) as ex:
-        client = deribit(
-            {
-                "environment": "local",
-                "local": ex,
-                "urls": {"ws": f"ws://{host}:{port}"},
-                "timeout": CONNECT_TIMEOUT,
-            }
-        )
+        client = local_deribit(ex, ws=f"ws://{host}:{port}")
         client.load_markets()
-        thread, errors = blocked(lambda: client.watch_ticker("BTC-PERPETUAL", timeout=4 * PROMPT))
+        thread, errors = run_in_thread(
+            lambda: client.watch_ticker("BTC-PERPETUAL", timeout=4 * PROMPT)
+        )
         close_promptly(client, port, thread)
     assert len(errors) == 1 and isinstance(errors[0], ClientClosed), errors
 
@@ -106,7 +63,7 @@ def test_websocket_client_close_cuts_a_hanging_connect(hole: tuple[str, int]) ->
     client = WebSocketClient(
         f"ws://{host}:{port}", connect_timeout=CONNECT_TIMEOUT, timeout=4 * PROMPT
     )
-    thread, errors = blocked(lambda: client.request({"method": "ping"}))
+    thread, errors = run_in_thread(lambda: client.request({"method": "ping"}))
     close_promptly(client, port, thread)
     assert len(errors) == 1 and isinstance(errors[0], ClientClosed), errors
 
@@ -114,14 +71,7 @@ def test_websocket_client_close_cuts_a_hanging_connect(hole: tuple[str, int]) ->
 def test_deribit_close_cuts_a_hanging_rest_connect(hole: tuple[str, int]) -> None:
     host, port = hole
     with LocalDeribit(seed=3, auto_publish=False) as ex:
-        client = deribit(
-            {
-                "environment": "local",
-                "local": ex,
-                "urls": {"rest": f"http://{host}:{port}"},
-                "timeout": CONNECT_TIMEOUT,
-            }
-        )
-        thread, errors = blocked(client.load_markets)  # get_instruments, as a first watch does
+        client = local_deribit(ex, rest=f"http://{host}:{port}")
+        thread, errors = run_in_thread(client.load_markets)  # get_instruments, as a first watch
         close_promptly(client, port, thread)
     assert len(errors) == 1 and isinstance(errors[0], ClientClosed), errors

@@ -7,9 +7,8 @@ from __future__ import annotations
 import pytest
 
 from ccxtpro_sync import ProtocolError, RequestTimeout
-from ccxtpro_sync._exchanges.deribit.rest import DeribitRest
 
-from .test_rest_hostile import Peer, Scripted
+from .test_rest_hostile import Peer, deribit_rest
 
 
 def test_an_answer_above_the_cap_is_a_protocol_error() -> None:
@@ -17,14 +16,9 @@ def test_an_answer_above_the_cap_is_a_protocol_error() -> None:
         while peer.request() is not None:
             peer.answer(b"[" + b"1," * 4096 + b"1]")
 
-    server = Scripted(handler)
-    rest = DeribitRest(server.url + "/api/v2", max_body=1024)
-    try:
+    with deribit_rest(handler, "/api/v2", max_body=1024) as (server, rest):
         with pytest.raises(ProtocolError, match="larger than 1024"):
             rest.get("/public/get_instruments?currency=BTC", 5.0, "deribit get_instruments")
-    finally:
-        rest.close()
-        server.close()
     assert [target for _, _, target in server.seen] == [
         "/api/v2/public/get_instruments?currency=BTC"
     ]
@@ -37,14 +31,9 @@ def test_a_trickling_server_is_cut_at_the_call_deadline() -> None:
         while not peer.server.stop.wait(0.2):  # a byte now and then: no read times out
             peer.sock.sendall(b" ")
 
-    server = Scripted(handler)
-    rest = DeribitRest(server.url)
-    try:
+    with deribit_rest(handler) as (_, rest):
         with pytest.raises(RequestTimeout):
             rest.get("/public/test", 1.0, "deribit test")
-    finally:
-        rest.close()
-        server.close()
 
 
 def test_an_error_status_keeps_its_body() -> None:
@@ -52,13 +41,8 @@ def test_an_error_status_keeps_its_body() -> None:
         while peer.request() is not None:
             peer.answer(b'{"error":{"code":10009,"message":"x"}}', status="400 Bad Request")
 
-    server = Scripted(handler)
-    rest = DeribitRest(server.url)
-    try:
+    with deribit_rest(handler) as (_, rest):
         assert rest.get("/public/x", 5.0, "deribit x") == (
             400,
             b'{"error":{"code":10009,"message":"x"}}',
         )
-    finally:
-        rest.close()
-        server.close()

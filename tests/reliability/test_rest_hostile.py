@@ -28,6 +28,7 @@ from ccxtpro_sync import (
 )
 from ccxtpro_sync._exchanges.binance import rest as rest_module
 from ccxtpro_sync._exchanges.binance.rest import BinanceRest
+from ccxtpro_sync._exchanges.deribit.rest import DeribitRest
 from ccxtpro_sync.simulator import LocalExchange
 
 SPOT = "BTC/USDT"
@@ -98,6 +99,37 @@ class Scripted:
         self._listener.close()
 
 
+@contextlib.contextmanager
+def deribit_rest(
+    handler: Handler, path: str = "", **options: Any
+) -> Iterator[tuple[Scripted, DeribitRest]]:
+    """A ``DeribitRest`` (``options``) at ``path`` of a ``Scripted`` server running
+    ``handler``; both closed after the block."""
+    server = Scripted(handler)
+    rest = DeribitRest(server.url + path, **options)
+    try:
+        yield server, rest
+    finally:
+        rest.close()
+        server.close()
+
+
+def negative_chunk(sent: list[int]) -> Handler:
+    """A chunked answer whose chunk size is ``-1``, then body bytes (up to 16 MiB,
+    counted in ``sent``) for a client that reads to EOF."""
+
+    def handler(peer: Peer) -> None:
+        peer.request()
+        peer.sock.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n")
+        block = b"x" * 65536
+        while sum(sent) < 16 * 1024 * 1024:  # bounded: the machine is shared
+            peer.sock.sendall(block)
+            sent.append(len(block))
+        peer.server.stop.wait(30)
+
+    return handler
+
+
 @pytest.fixture
 def scripted() -> Iterator[Callable[[Handler], Scripted]]:
     made: list[Scripted] = []
@@ -148,18 +180,7 @@ def test_a_negative_chunk_size_cannot_pass_the_cap(
 ) -> None:
     """``-1`` as a chunk size made http.client read to EOF in one go, past the cap:
     it is a ``ProtocolError`` before the body is read."""
-    sent: list[int] = []
-
-    def handler(peer: Peer) -> None:
-        peer.request()
-        peer.sock.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n")
-        block = b"x" * 65536
-        while sum(sent) < 16 * 1024 * 1024:  # bounded: the machine is shared
-            peer.sock.sendall(block)
-            sent.append(len(block))
-        peer.server.stop.wait(30)
-
-    server = scripted(handler)
+    server = scripted(negative_chunk([]))
     rest = BinanceRest(server.url, "spot", timeout=5, max_body=1024 * 1024)
     try:
         with pytest.raises(ProtocolError, match="negative chunk size"):

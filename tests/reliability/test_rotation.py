@@ -24,6 +24,7 @@ from ccxtpro_sync._sync.connection import Connection
 from ccxtpro_sync.simulator import LocalExchange
 from ccxtpro_sync.simulator.catalog import DEFAULT_SYMBOLS
 
+from .lagging import hold_the_new_reader, lag_the_old_reader, run_the_replacement_ahead
 from .support import make_client, signal_logs, wait_for, wait_wire_matches, wire_connections
 
 
@@ -429,31 +430,6 @@ def test_rotation_waits_for_a_lagging_old_connection(recording: bool) -> None:
         client = make_client(ccxtpro_sync.binance, ex)
         recorder = Recorder(unique_tickers=False)
         gate, lagging = threading.Event(), threading.Event()
-        planner = client._planner
-        make = planner._new_connection
-
-        def make_ahead(route: str, index: int) -> Any:
-            conn = make(route, index)
-            ready = conn.wait_ready
-
-            def ready_then_run_ahead(timeout: float) -> Any:
-                result = ready(timeout)
-                if gate.is_set():
-                    return result
-                start = conn.messages
-                try:  # several ticks reach the replacement while the old reader is stuck
-                    wait_for(
-                        lambda: ex.tick(1) or (lagging.is_set() and conn.messages >= start + 8),
-                        10,
-                        "the replacement ahead of the old connection",
-                    )
-                finally:
-                    gate.set()  # the old reader goes on with its backlog
-                return result
-
-            conn.wait_ready = ready_then_run_ahead
-            return conn
-
         frames: list[Any] = []
         with client, signal_logs(client) as logs, contextlib.ExitStack() as tap:
             if recording:
@@ -464,24 +440,8 @@ def test_rotation_waits_for_a_lagging_old_connection(recording: bool) -> None:
             wait_wire_matches(ex, [client])
             wait_for(lambda: ex.tick(1) or recorder.streams_since({}, 3) >= 4, 10, "all deliver")
             (old,) = wire_connections(client)
-            router = old.query(lambda protocol: protocol.router)
-            route, route_raw = router.route, router.route_raw
-
-            def lag(stream: str) -> None:
-                if client._delivered.in_overlap(stream) and not gate.is_set():
-                    lagging.set()
-                    gate.wait(30)  # the old reader falls behind until the gate opens
-
-            def lagging_route(stream: str, data: Any, now: float) -> Any:
-                lag(stream)
-                return route(stream, data, now)
-
-            def lagging_route_raw(stream: str, data: Any, now: float, raw: Any) -> Any:
-                lag(stream)
-                return route_raw(stream, data, now, raw)
-
-            router.route, router.route_raw = lagging_route, lagging_route_raw
-            planner._new_connection = make_ahead
+            lag_the_old_reader(client, old, gate, lagging)
+            run_the_replacement_ahead(client, ex, gate, lagging)
             rest_before = ex.stats().rest_requests
             client.rotate(old.name, timeout=30)
             assert old.finished
@@ -610,20 +570,10 @@ def test_a_replacement_reading_late_repeats_nothing_after_the_rotation(
     is confirmed until the rotation asks it for anything (a request on it) or the
     rotation ends, whichever comes first. Book tickers are checked as the readers hand
     them to the hub (the dispatcher would coalesce a repeat with a newer one)."""
-    from ccxtpro_sync._core.frames import FrameParser
-    from ccxtpro_sync._sync import connection as connection_module
-
     gate = threading.Event()
     gate.set()
     held: list[Connection] = []
-
-    class GatedParser(FrameParser):
-        def feed(self, data: bytes) -> list[tuple[int, bytes]]:
-            if held and threading.current_thread().name == f"ccxtpro_sync-reader-{held[0].name}":
-                assert gate.wait(30), "the new reader was never let go"
-            return super().feed(data)
-
-    monkeypatch.setattr(connection_module, "FrameParser", GatedParser)
+    hold_the_new_reader(monkeypatch, gate, held)
     with LocalExchange(seed=8, speed=10.0, auto_publish=False, rest_weight=1_000_000) as ex:
         client = make_client(ccxtpro_sync.binance, ex, pingInterval=1.0)
         handed: list[int] = []  # book ticker update ids, as the readers deliver them
@@ -692,20 +642,10 @@ def test_a_replacement_just_behind_the_old_reader_loses_no_diff(
     and discarded with it, and the book resyncs on the next one (the 1000-stream test's
     depth-gap resyncs under load). Here the new reader is held until the old one has
     read the shared diffs, and one more diff is read before the overlap ends."""
-    from ccxtpro_sync._core.frames import FrameParser
-    from ccxtpro_sync._sync import connection as connection_module
-
     gate = threading.Event()
     gate.set()
     held: list[Connection] = []
-
-    class GatedParser(FrameParser):
-        def feed(self, data: bytes) -> list[tuple[int, bytes]]:
-            if held and threading.current_thread().name == f"ccxtpro_sync-reader-{held[0].name}":
-                assert gate.wait(30), "the new reader was never let go"
-            return super().feed(data)
-
-    monkeypatch.setattr(connection_module, "FrameParser", GatedParser)
+    hold_the_new_reader(monkeypatch, gate, held)
     with LocalExchange(seed=8, speed=10.0, auto_publish=False, rest_weight=1_000_000) as ex:
         client = make_client(ccxtpro_sync.binance, ex)
         recorder = Recorder(unique_tickers=False)
