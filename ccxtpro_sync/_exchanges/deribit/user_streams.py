@@ -40,6 +40,8 @@ from .user_data import RESTORED_HASH, UserDataLedger, user_deliveries
 __all__ = ["DeribitUserData"]
 
 _log = logging.getLogger("ccxtpro_sync")
+#: Held while a client starts its reconciler (once per client; rare and brief).
+_START_LOCK = threading.Lock()
 #: The far future, for ``..._and_time`` requests that mean "up to now".
 _END_MS = 32503708800000
 
@@ -87,10 +89,15 @@ class DeribitUserData(StreamClient):
         ledger = self._ledger
         if ledger.since_ms is None:
             ledger.since_ms = self._server_now_ms(self._timeout(timeout))
-        if self._reconciler is None:
-            self._reconcile_due = threading.Event()
-            self.hub.add_callback(RESTORED_HASH, lambda _count: self._request_reconcile())
-            self._reconciler = start_thread(self._reconcile_loop, "ccxtpro_sync-deribit-reconcile")
+        if self._reconciler is not None:
+            return
+        with _START_LOCK:  # several threads may ask first: one reconciler per client
+            if self._reconciler is None:
+                due = self._reconcile_due = threading.Event()
+                self.hub.add_callback(RESTORED_HASH, lambda _count: self._request_reconcile())
+                self._reconciler = start_thread(
+                    self._reconcile_loop, "ccxtpro_sync-deribit-reconcile", args=(due,)
+                )
 
     def _user_watch(self, kind: str, symbol: str | None, timeout: float | None) -> Any:
         self._start_user_data(timeout)
@@ -250,9 +257,7 @@ class DeribitUserData(StreamClient):
         if due is not None:
             due.set()
 
-    def _reconcile_loop(self) -> None:
-        due = self._reconcile_due
-        assert due is not None
+    def _reconcile_loop(self, due: threading.Event) -> None:
         while not self._closed_event.is_set():
             due.wait()
             due.clear()
