@@ -183,6 +183,8 @@ def trade_handler(
         if not plain_cost:
             price: Any = trade.price  # both floats: the builder made them
             trade.cost = cost_of(price, trade.amount, market)
+        # From here on the same steps as ``on_trade``'s tail, written out again on
+        # purpose: a shared helper would add a call per trade on the hottest path.
         if cursor is not None:
             trade_id = event.agg_trade_id if agg else event.trade_id  # type: ignore[union-attr]
             if trade_id != cursor[1]:
