@@ -13,6 +13,10 @@ then on. Overflow of the hold switches at once and counts a gap; so does
 ``release`` when the old connection retired before it caught up: a real gap is
 then left to the stream's own gap handling (trade gap filler, book chain check).
 
+An update may cover a range of ids (a depth diff: ``U``..``u``, keyed by ``u``): it
+then says where the update before it ended (``prev``), and the old connection has
+caught up once it delivered that far; without ``prev`` the key before is ``key - 1``.
+
 Connections are told apart by a *source* number (``source()``, increasing, taken
 when a connection's router is made): the replacement is made just before
 ``begin``, so at ``begin`` the newest source and any later one are new, every
@@ -63,7 +67,8 @@ class _Overlap(Generic[T]):
         #: The old connection's source and its offer count at its last delivery here.
         self.old = 0
         self.old_mark = 0
-        self.held: deque[tuple[int, int | None, T]] = deque()
+        #: (key, tie, prev, update) of the new connection's updates, in arrival order.
+        self.held: deque[tuple[int, int | None, int | None, T]] = deque()
 
 
 class DeliveredKeys(Generic[T]):
@@ -108,6 +113,7 @@ class DeliveredKeys(Generic[T]):
         item: T,
         *,
         batch: object = None,
+        prev: int | None = None,
     ) -> list[T]:
         """The updates to deliver now, in order, given ``item`` from connection ``source``.
 
@@ -120,7 +126,10 @@ class DeliveredKeys(Generic[T]):
         ``batch`` names what the reader hands over together: a reader that delivers a
         received chunk's updates only after the whole chunk passes the same value for
         all of them (its receive time), so that only an offer from a later batch counts
-        as proof that an earlier update left. ``None``: each update alone."""
+        as proof that an earlier update left. ``None``: each update alone.
+
+        ``prev``: the key the update before this one ended at, when the update says so
+        (an update covering several ids); ``None``: ``key - 1``."""
         entry = self._overlap.get(stream)
         if entry is None or key is None:
             return [item] if self.admit(stream, key, tie) else []
@@ -144,12 +153,12 @@ class DeliveredKeys(Generic[T]):
         if entry.switched:
             return [item] if self.admit(stream, key, tie) else []
         if not entry.releasing and self._old_done(entry):
-            first, first_tie = (entry.held[0][0], entry.held[0][1]) if entry.held else (key, tie)
-            if self._caught_up(stream, first, first_tie):
+            first = entry.held[0][:3] if entry.held else (key, tie, prev)
+            if self._caught_up(stream, *first):
                 entry.switched = True
                 released = self._release(stream, entry)
                 return [*released, item] if self.admit(stream, key, tie) else released
-        entry.held.append((key, tie, item))
+        entry.held.append((key, tie, prev, item))
         self._holding.add(stream)
         if len(entry.held) > self._max_held:  # never unbounded: switch with a gap
             self.gaps += 1
@@ -170,16 +179,21 @@ class DeliveredKeys(Generic[T]):
         one's deliveries cannot overtake it."""
         return entry.old == 0 or self._offers.get(entry.old, 0) > entry.old_mark
 
-    def _caught_up(self, stream: str, key: int, tie: int | None) -> bool:
-        """The old connection delivered up to the update before ``key``, or past it."""
+    def _caught_up(self, stream: str, key: int, tie: int | None, prev: int | None) -> bool:
+        """The old connection delivered up to the update before ``key`` (which ended
+        at ``prev``, or ``key - 1``), or past it."""
         last = self._last.get(stream)
         if last is None:
             return False
+        if last >= key:
+            return True
         # Keys shared by distinct updates (``tie``) say nothing of what came just before.
-        return last >= key or (tie is None and last == key - 1)
+        if tie is not None:
+            return False
+        return last == (key - 1 if prev is None else prev)
 
     def _release(self, stream: str, entry: _Overlap[T]) -> list[T]:
-        released = [item for key, tie, item in entry.held if self.admit(stream, key, tie)]
+        released = [item for key, tie, _, item in entry.held if self.admit(stream, key, tie)]
         entry.held.clear()
         self._holding.discard(stream)
         return released
@@ -201,7 +215,7 @@ class DeliveredKeys(Generic[T]):
             if not entry.held:
                 entry.switched = True
                 continue
-            if not entry.releasing and not self._caught_up(stream, *entry.held[0][:2]):
+            if not entry.releasing and not self._caught_up(stream, *entry.held[0][:3]):
                 self.gaps += 1
             released = self._release(stream, entry)
             # Only repeats held: nothing goes out that the new reader could overtake, so
