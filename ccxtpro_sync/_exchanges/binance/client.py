@@ -48,6 +48,7 @@ from .credentials import take_credentials
 from .depth_weights import binance_scheduler
 from .env_selection import select_environment
 from .environments import Endpoints, endpoints, route_for_stream
+from .fence import fence_body, fence_bounds
 from .key_permissions import BinanceKeyPermissions
 from .market_data import MarketData
 from .markets import Markets, parse_markets
@@ -610,7 +611,13 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
                     raise ProtocolError(
                         f"raw log: a depth snapshot for {market.symbol}, a partial-depth book"
                     )
-                deliveries = data.apply_snapshot(market.symbol, message.data, int(depth))
+                bounds = fence_bounds(message.data, data.number)
+                try:
+                    deliveries = data.apply_snapshot(
+                        market.symbol, message.data, int(depth), bounds=bounds
+                    )
+                except ValueError as error:  # a bound inside the levels
+                    raise ProtocolError(f"raw log: depth snapshot: {error}") from None
             elif channel.startswith(BACKFILL_CHANNEL):
                 deliveries = replay_page(data, channel, message.data)
             else:
@@ -627,19 +634,15 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
         collector taking over): a fence, then each synced diff-depth book as a depth
         snapshot, so that a replay (``_replayer``) restarts its books from them.
         Frames routed before this call and logged after it are then stale to a replay."""
-        encode = msgspec.json.encode
         with self._data_lock:
             now = self._raw_tap.clock()
             out = [RawMessage(source, FENCE_CHANNEL, b"", now)]
             for symbol, sync in self.data.books.items():
                 if sync.partial or not sync.synced:
                     continue
-                view = sync.book.snapshot()
-                bids = [[str(price), str(amount)] for price, amount in view.bids]
-                asks = [[str(price), str(amount)] for price, amount in view.asks]
-                body = encode({"lastUpdateId": view.nonce, "bids": bids, "asks": asks})
+                # with each side's bound, so the replayed book takes the diffs it took
+                body, depth = fence_body(sync.book)
                 stream_id = self.data.markets.market(symbol).lowercaseId
-                depth = max(len(bids), len(asks), 1)
                 out.append(RawMessage(source, f"{SNAPSHOT_CHANNEL}{stream_id}@{depth}", body, now))
         return out
 

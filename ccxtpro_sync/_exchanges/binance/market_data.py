@@ -248,7 +248,13 @@ class MarketData:
         return routed(deliveries, self.take_notices(), self.take_tasks())
 
     def apply_snapshot(
-        self, symbol: str, body: bytes, depth: int, raw: Delivery | None = None
+        self,
+        symbol: str,
+        body: bytes,
+        depth: int,
+        raw: Delivery | None = None,
+        *,
+        bounds: tuple[Any, Any] | None = None,
     ) -> list[Delivery]:
         """Feed a REST depth snapshot to ``symbol``'s book; asks for another if unusable.
 
@@ -256,7 +262,8 @@ class MarketData:
         depth diff, on the reader that applies it, so the raw log keeps the order in
         which the book took snapshot and diffs (handed over by the caller once the
         lock is released, it could follow diffs applied after it, and a replay would
-        rebuild other books)."""
+        rebuild other books). ``bounds``: the book's side bounds a raw-log fence wrote
+        (a replay's)."""
         book = self.books.get(symbol)
         if book is None:  # unsubscribed meanwhile
             return [] if raw is None else [raw]
@@ -270,6 +277,7 @@ class MarketData:
             levels(snapshot.asks),
             depth=depth,
             timestamp=snapshot.transaction_time or snapshot.event_time,
+            bounds=bounds,
         )
         if self.defer_views and result.book is not None:
             # Live, the result is handed over once the data lock is released, possibly
