@@ -209,6 +209,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
             rotation_timeout=float(options.get("rotationTimeout", self.timeout)),
             route=self._route_base,
             forget=self._forget,
+            start=self._start,
             overlap=BinanceOverlap(self._data_lock, self._delivered),
             max_age=float(age) if age else None,
             jitter=float(options.get("rotationJitter", ROTATION_JITTER)),
@@ -504,16 +505,24 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
     def _rotatable_extra(self) -> list[Connection]:
         return self._private.connections()
 
-    def _forget(self, stream: str) -> None:
+    def _forget(self, stream: str, *, ended: bool = True) -> None:
+        """``stream`` is no longer carried (unsubscribed, or its connection gave up):
+        its state goes; a book's diffs still in flight are dropped (``ended``)."""
         with self._data_lock:
             self._delivered.forget(stream)
         if "@depth" in stream:
             market_id = stream.split("@", 1)[0]
             with self._data_lock:
-                self.data.drop_book(self.data.markets.by_id(market_id).symbol, stream)
+                symbol = self.data.markets.by_id(market_id).symbol
+                self.data.drop_book(symbol, stream, ended=ended)
         elif "@kline" in stream:  # unsubscribed: the open candle's close may go unseen
             with self._data_lock:
                 self.data.reset([stream])
+
+    def _start(self, stream: str) -> None:
+        """``stream`` is subscribed anew: it starts from fresh state, and its diffs
+        make its book again."""
+        self._forget(stream, ended=False)
 
     def _close_resources(self, timeout: float) -> None:
         self._close_trading(timeout)
