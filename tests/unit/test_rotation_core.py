@@ -318,3 +318,25 @@ def test_a_diff_spanning_several_ids_continues_from_its_first_one() -> None:
     assert keys.offer("s", 109, None, new, 109, prev=104) == []
     assert keys.release(["s", "o"]) == [("s", 109)]
     assert keys.gaps == 1
+
+
+def test_a_full_hold_never_lets_the_new_connection_overtake_the_old_readers_chunk() -> None:
+    """The old reader delivered 101 but has not handed its chunk over yet (no offer from
+    a later batch) when the new connection's hold fills up. Switching then released the
+    held, newer updates on the new reader, which handed them over at once: a trades
+    callback saw 101 after them. Now the hold sheds its oldest update instead (bounded,
+    a gap for the stream's own repair) and switches once the old reader is done."""
+    keys, old, new = _rotating(100, max_held=3)
+    old_chunk = keys.offer("s", 101, None, old, 101, batch=1)
+    assert old_chunk == [101]
+    handed: list[int] = []  # what reaches the callbacks, in order
+    for key in (102, 103, 104, 105, 106):
+        handed += keys.offer("s", key, None, new, key, batch=key)  # handed over at once
+        assert len(keys._overlap["s"].held) <= 3
+    handed += old_chunk  # the old reader ends its chunk
+    assert keys.offer("o", 1, None, old, 1, batch=2) == [1]  # and moves on
+    handed += keys.offer("s", 107, None, new, 107, batch=107)
+    assert handed == [101, 104, 105, 106, 107]
+    assert keys.gaps == keys.overflows == 1 and keys.shed == 2
+    assert keys.settled(["s"])
+    assert keys.offer("s", 108, None, old, 108, batch=3) == []  # switched
