@@ -51,8 +51,9 @@ def fence_bounds(body: bytes, number: Callable[[str], Any]) -> tuple[Any, Any] |
     REST snapshot does), as ``number`` values; ``ProtocolError`` if unreadable."""
     try:
         bounds = _decode_bounds(body).bounds
-    except (msgspec.DecodeError, msgspec.ValidationError) as error:
-        raise ProtocolError(f"raw log: unreadable depth snapshot bounds: {error}") from None
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as error:
+        # (RecursionError: a value nested deeper than msgspec recurses)
+        raise ProtocolError(f"raw log: unreadable depth snapshot: {error}") from None
     if bounds is None:
         return None
     return _price(bounds[0], number), _price(bounds[1], number)
