@@ -37,6 +37,8 @@ subclasses the builtin ``TimeoutError`` so ``except TimeoutError`` works.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "AccountSuspended",
     "ArgumentsRequired",
@@ -193,7 +195,13 @@ class OrderNotPlaced(InvalidOrder):
     """An order request's reply was lost, and once the request could no longer execute
     (its ``recvWindow`` had passed) the exchange showed it had not: the order does not
     exist (``action="create"``/``"edit"``; placing it again is safe), or a cancelled
-    order is still open (``action="cancel"``)."""
+    order is still open (``action="cancel"``).
+
+    A cancel-replace (``action="edit"`` with ``replaced_id``) cancels the old order
+    first, so its new order missing says nothing of the old one: the old order is
+    looked up too, and ``replaced_status`` says what it is (``"canceled"``, ``"open"``,
+    another final status, or ``"unknown"`` when it could not be learnt in time), with
+    the order itself in ``replaced_order``."""
 
     def __init__(
         self,
@@ -203,6 +211,9 @@ class OrderNotPlaced(InvalidOrder):
         symbol: str,
         action: str = "create",
         order_id: str | None = None,
+        replaced_id: str | None = None,
+        replaced_status: str | None = None,
+        replaced_order: Any = None,
     ) -> None:
         super().__init__(message)
         self.client_order_id = client_order_id
@@ -210,6 +221,13 @@ class OrderNotPlaced(InvalidOrder):
         #: ``create``, ``cancel`` (the cancel did not execute) or ``edit``.
         self.action = action
         self.order_id = order_id
+        #: The order a cancel-replace was to cancel (None for other requests).
+        self.replaced_id = replaced_id
+        #: Its status once the request could no longer execute: ``"canceled"``,
+        #: ``"open"``, ``"closed"``, ``"expired"``..., or ``"unknown"``.
+        self.replaced_status = replaced_status
+        #: That order as looked up (an ``Order``), or None when ``"unknown"``.
+        self.replaced_order = replaced_order
 
 
 class NotSupported(ExchangeError):

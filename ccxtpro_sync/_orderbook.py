@@ -158,6 +158,14 @@ class _Side(Generic[N]):
         self.amounts = [qty[k] for k in keys]
         self.bound = bound
 
+    def restore_bound(self, price: N | None) -> None:
+        """Set the bound to ``price`` (``None``: the whole side is known), as a book
+        written elsewhere had it; ``ValueError`` if a kept level lies beyond it."""
+        key = None if price is None else (-price if self.neg else price)
+        if key is not None and self.keys and self.keys[0] < key:
+            raise ValueError(f"bound {price!r} lies inside the side's levels")
+        self.bound = key
+
     def update(self, levels: WireLevels, parse: Callable[[str], N] | None) -> None:
         """Apply absolute quantities; ``parse=None`` means the levels are numbers already.
 
@@ -247,16 +255,22 @@ class LocalOrderBook(Generic[N]):
         timestamp: int | None = None,
         *,
         depth: int | None = None,
+        bounds: tuple[N | None, N | None] | None = None,
     ) -> None:
         """Replace the book with a snapshot.
 
         ``depth`` is the level count the source was asked for (e.g. the REST
         ``limit``): a side that came back that full may be truncated, so its worst
         level becomes the side's bound. Leave it ``None`` for a complete source.
+        ``bounds`` (bid, ask) sets each side's bound instead, as a book written
+        elsewhere had them (a raw-log fence); ``ValueError`` if a level lies beyond one.
         """
         parse = None if self.parsed else self.parse
         self._bids.reset(bids, parse, depth)
         self._asks.reset(asks, parse, depth)
+        if bounds is not None:
+            self._bids.restore_bound(bounds[0])
+            self._asks.restore_bound(bounds[1])
         self.nonce = nonce
         self.timestamp = timestamp
 

@@ -9,9 +9,17 @@ prefers the old connection: its updates are delivered in order, the new one's ar
 held (bounded per stream) until the old one has delivered up to the key just
 before the first held one (or past it); then the stream *switches*: held updates
 not yet delivered are released in order and the old connection's are dropped from
-then on. Overflow of the hold switches at once and counts a gap; so does
-``release`` when the old connection retired before it caught up: a real gap is
-then left to the stream's own gap handling (trade gap filler, book chain check).
+then on. Overflow of the hold counts a gap and switches at once if the old reader
+has handed over all it delivered; until then the hold sheds its oldest update
+instead, so that the new connection's updates never overtake an old chunk still
+on its way to the callbacks. ``release`` also counts a gap when the old connection
+retired before it caught up (a stream counts at most one gap per overlap): a real
+gap is then left to the stream's own gap handling (trade gap filler, book chain
+check).
+
+An update may cover a range of ids (a depth diff: ``U``..``u``, keyed by ``u``): it
+then says where the update before it ended (``prev``), and the old connection has
+caught up once it delivered that far; without ``prev`` the key before is ``key - 1``.
 
 Connections are told apart by a *source* number (``source()``, increasing, taken
 when a connection's router is made): the replacement is made just before
@@ -53,17 +61,28 @@ def first_new(last: int | None, keys: Sequence[int]) -> int:
 class _Overlap(Generic[T]):
     """One stream carried by two connections: who delivers it, and what waits."""
 
-    __slots__ = ("count", "held", "new_from", "old", "old_mark", "releasing", "switched")
+    __slots__ = (
+        "count",
+        "gapped",
+        "held",
+        "new_from",
+        "old",
+        "old_mark",
+        "releasing",
+        "switched",
+    )
 
     def __init__(self, new_from: int) -> None:
         self.count = 1  # rotations in progress (they may nest)
         self.new_from = new_from  # sources from this one on are the replacement
         self.switched = False
         self.releasing = False  # the old connection is retired: ``release`` empties the hold
+        self.gapped = False  # a gap was counted for this stream in this overlap
         #: The old connection's source and its offer count at its last delivery here.
         self.old = 0
         self.old_mark = 0
-        self.held: deque[tuple[int, int | None, T]] = deque()
+        #: (key, tie, prev, update) of the new connection's updates, in arrival order.
+        self.held: deque[tuple[int, int | None, int | None, T]] = deque()
 
 
 class DeliveredKeys(Generic[T]):
@@ -91,8 +110,10 @@ class DeliveredKeys(Generic[T]):
         self.dropped = 0
         #: Streams switched before the old connection caught up: a gap may follow.
         self.gaps = 0
-        #: Of those, the ones switched because their hold was full.
+        #: Of those, the ones whose hold was full.
         self.overflows = 0
+        #: Updates of the new connection shed from a full hold (see ``offer``).
+        self.shed = 0
 
     def source(self) -> int:
         """A number for one more connection (later connections get larger ones)."""
@@ -108,6 +129,7 @@ class DeliveredKeys(Generic[T]):
         item: T,
         *,
         batch: object = None,
+        prev: int | None = None,
     ) -> list[T]:
         """The updates to deliver now, in order, given ``item`` from connection ``source``.
 
@@ -120,7 +142,10 @@ class DeliveredKeys(Generic[T]):
         ``batch`` names what the reader hands over together: a reader that delivers a
         received chunk's updates only after the whole chunk passes the same value for
         all of them (its receive time), so that only an offer from a later batch counts
-        as proof that an earlier update left. ``None``: each update alone."""
+        as proof that an earlier update left. ``None``: each update alone.
+
+        ``prev``: the key the update before this one ended at, when the update says so
+        (an update covering several ids); ``None``: ``key - 1``."""
         entry = self._overlap.get(stream)
         if entry is None or key is None:
             return [item] if self.admit(stream, key, tie) else []
@@ -144,19 +169,33 @@ class DeliveredKeys(Generic[T]):
         if entry.switched:
             return [item] if self.admit(stream, key, tie) else []
         if not entry.releasing and self._old_done(entry):
-            first, first_tie = (entry.held[0][0], entry.held[0][1]) if entry.held else (key, tie)
-            if self._caught_up(stream, first, first_tie):
+            first = entry.held[0][:3] if entry.held else (key, tie, prev)
+            if self._caught_up(stream, *first):
                 entry.switched = True
                 released = self._release(stream, entry)
                 return [*released, item] if self.admit(stream, key, tie) else released
-        entry.held.append((key, tie, item))
+        entry.held.append((key, tie, prev, item))
         self._holding.add(stream)
-        if len(entry.held) > self._max_held:  # never unbounded: switch with a gap
-            self.gaps += 1
-            self.overflows += 1
+        if len(entry.held) > self._max_held:  # never unbounded: a gap
+            if not entry.gapped:
+                self.overflows += 1
+            self._gap(entry)
+            if entry.releasing or not self._old_done(entry):
+                # What the old reader (or ``release``'s caller) delivered last may not
+                # have reached the callbacks yet: released now, these newer updates
+                # would overtake it. Shed the oldest instead; switch once it is done.
+                entry.held.popleft()
+                self.shed += 1
+                return []
             entry.switched = True
             return self._release(stream, entry)
         return []
+
+    def _gap(self, entry: _Overlap[T]) -> None:
+        """Count a gap for the stream of ``entry``, once per overlap."""
+        if not entry.gapped:
+            entry.gapped = True
+            self.gaps += 1
 
     def _delivered(self, stream: str, key: int, tie: int | None) -> bool:
         last = self._last.get(stream)
@@ -170,16 +209,21 @@ class DeliveredKeys(Generic[T]):
         one's deliveries cannot overtake it."""
         return entry.old == 0 or self._offers.get(entry.old, 0) > entry.old_mark
 
-    def _caught_up(self, stream: str, key: int, tie: int | None) -> bool:
-        """The old connection delivered up to the update before ``key``, or past it."""
+    def _caught_up(self, stream: str, key: int, tie: int | None, prev: int | None) -> bool:
+        """The old connection delivered up to the update before ``key`` (which ended
+        at ``prev``, or ``key - 1``), or past it."""
         last = self._last.get(stream)
         if last is None:
             return False
+        if last >= key:
+            return True
         # Keys shared by distinct updates (``tie``) say nothing of what came just before.
-        return last >= key or (tie is None and last == key - 1)
+        if tie is not None:
+            return False
+        return last == (key - 1 if prev is None else prev)
 
     def _release(self, stream: str, entry: _Overlap[T]) -> list[T]:
-        released = [item for key, tie, item in entry.held if self.admit(stream, key, tie)]
+        released = [item for key, tie, _, item in entry.held if self.admit(stream, key, tie)]
         entry.held.clear()
         self._holding.discard(stream)
         return released
@@ -201,8 +245,8 @@ class DeliveredKeys(Generic[T]):
             if not entry.held:
                 entry.switched = True
                 continue
-            if not entry.releasing and not self._caught_up(stream, *entry.held[0][:2]):
-                self.gaps += 1
+            if not entry.releasing and not self._caught_up(stream, *entry.held[0][:3]):
+                self._gap(entry)
             released = self._release(stream, entry)
             # Only repeats held: nothing goes out that the new reader could overtake, so
             # switch now. Left releasing, it would hold the new connection's updates until
@@ -258,7 +302,7 @@ class DeliveredKeys(Generic[T]):
             else:
                 entry.count += 1
                 entry.new_from = self._sources
-                entry.switched = entry.releasing = False
+                entry.switched = entry.releasing = entry.gapped = False
 
     @property
     def active(self) -> bool:

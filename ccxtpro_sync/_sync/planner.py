@@ -36,6 +36,7 @@ class ConnectionPlanner:
         max_streams: int,
         route: Callable[[str], str] = lambda stream: "",
         forget: Callable[[str], None] = lambda stream: None,
+        start: Callable[[str], None] | None = None,
         check: Callable[[], None] = lambda: None,
         closed: Callable[[], bool] = lambda: False,
         prepare: Callable[[], None] = lambda: None,
@@ -46,6 +47,8 @@ class ConnectionPlanner:
         self.max_streams = max_streams
         self._route = route
         self._forget = forget
+        #: A stream no connection carries is subscribed (anew): default ``forget``.
+        self._start = start or forget
         self._check = check
         self._closed = closed
         #: Runs under the lock before each acquire (e.g. forget connections that gave up).
@@ -74,7 +77,7 @@ class ConnectionPlanner:
                     # Frames of an earlier subscription, read after its release, may have
                     # remade its state (a book whose snapshot was dropped as unsubscribed
                     # meanwhile, waiting for it forever): a new subscription starts afresh.
-                    self._forget(stream)
+                    self._start(stream)
                     conn = self._pick(self._route(stream))
                     self.carrier[stream] = conn
                     self.load[conn] = self.load.get(conn, 0) + 1

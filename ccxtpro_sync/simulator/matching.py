@@ -597,10 +597,10 @@ class Matching:
         now = now_ms()
         st = self.state(order.market, order.symbol)
         removed = order.orig_lots - new_lots
-        old_client = order.client_order_id
-        if new_client_id:
-            order.client_order_id = new_client_id
-        order.cancel_client_id = old_client
+        # Binance gives the amended order a new client order id: the one sent, else a
+        # random one (sending the current id keeps it)
+        order.cancel_client_id = order.client_order_id
+        order.client_order_id = new_client_id or self.new_client_id()
         removed_open = min(removed, order.remaining)
         self._unrest(order, removed_open)
         order.orig_lots = new_lots

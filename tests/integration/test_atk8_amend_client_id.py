@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from ccxtpro_sync.simulator import LocalExchange
 
 from .test_order_safety import SPOT, TIMEOUT, client_for, far_price
@@ -56,3 +58,27 @@ def test_the_amendment_event_reports_the_new_client_order_id(
                 seen += next(updates)
     amended = [o for o in seen if o.id == placed.id and o.amount == 0.01]
     assert [o.clientOrderId for o in amended] == ["b-2"]
+
+
+@pytest.mark.parametrize("lost", [False, True])
+def test_an_amendment_without_a_client_order_id_reports_the_one_binance_picked(
+    exchange: LocalExchange, account: Any, lost: bool
+) -> None:
+    """No ``newClientOrderId`` sent: Binance gives the amended order a random one. The
+    client reports that one, from the reply or, when the reply is lost, the look-up."""
+    with client_for(exchange, account) as client:
+        price = far_price(client, SPOT)
+        placed = client.create_order_ws(SPOT, "limit", "buy", 0.02, price, {"clientOrderId": "c-1"})
+        if lost:
+            exchange.faults.order_outcome(
+                "drop", execute=True, methods=["order.amend.keepPriority"]
+            )
+        amended = client.edit_order_ws(placed.id, SPOT, "limit", "buy", 0.01, None, timeout=TIMEOUT)
+        [held] = exchange.orders(account.account, open_only=True)
+        assert amended.id == placed.id and amended.amount == 0.01
+        assert amended.clientOrderId == held["clientOrderId"] != "c-1"
+        cancelled = client.cancel_order_ws(
+            amended.id, SPOT, {"clientOrderId": amended.clientOrderId}, timeout=TIMEOUT
+        )
+    assert cancelled.id == placed.id and cancelled.status == "canceled"
+    assert exchange.faults.orders.hits == ({"order.amend.keepPriority": 1} if lost else {})

@@ -687,15 +687,21 @@ def test_a_replacement_just_behind_the_old_reader_loses_no_diff(
             assert recorder.duplicates() == {}
 
 
+@pytest.mark.parametrize("stuck", ["before", "after"])
 def test_a_hold_that_overflows_switches_and_the_gap_is_repaired(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, stuck: str
 ) -> None:
     """The old reader is stuck while the replacement reads on, past the bound of what it
     may hold per stream: memory stays bounded, the stream switches to the replacement
-    at once (the old connection's backlog is dropped from then on), the switch is
-    counted and logged, and what the old connection never delivered is repaired, not
-    silently missed: the book resyncs (a gap) and the missing trades are backfilled
-    over REST, each trade id once and in order."""
+    (the old connection's backlog is dropped from then on), the switch is counted and
+    logged, and what the old connection never delivered is repaired, not silently
+    missed: the book resyncs (a gap) and the missing trades are backfilled over REST,
+    each trade id once and in order.
+
+    ``after``: the old reader is stuck after routing a trade, before handing it over.
+    The full hold used to switch at once and release the replacement's newer trades,
+    which reached the callback first: the stuck trade came after them. Now the hold
+    sheds its oldest updates until the old reader is done."""
     symbols = ["BTC/USDT"]
     bound = 8
     with LocalExchange(seed=9, speed=10.0, auto_publish=False, rest_weight=1_000_000) as ex:
@@ -751,6 +757,13 @@ def test_a_hold_that_overflows_switches_and_the_gap_is_repaired(
             route = router.route
 
             def lagging_route(stream: str, data: Any, now: float) -> Any:
+                if stuck == "after":
+                    result = route(stream, data, now)
+                    trade = "@depth" not in stream
+                    if trade and client._delivered.in_overlap(stream) and not gate.is_set():
+                        lagging.set()
+                        gate.wait(30)  # a trade routed, not handed over yet
+                    return result
                 if client._delivered.in_overlap(stream) and not gate.is_set():
                     lagging.set()
                     gate.wait(30)  # the old reader is stuck until the hold overflowed
@@ -765,12 +778,14 @@ def test_a_hold_that_overflows_switches_and_the_gap_is_repaired(
             assert 0 < largest[0] <= bound  # bounded: it switched instead of growing
             assert client._delivered.gaps == 2
             assert "hold overflowed" in caplog.text
-            # the old connection's backlog never reached the book: it resynced once
-            resyncs = logs["order_book_resync"].payloads
-            assert [p["symbol"] for p in resyncs] == ["BTC/USDT"]
-            assert resyncs[0]["reason"].startswith("gap")
-            # the trades it never delivered were fetched: none missing, none repeated
-            assert logs["trades_backfilled"].payloads
+            if stuck == "before":
+                # the old connection's backlog never reached the book: it resynced once
+                resyncs = logs["order_book_resync"].payloads
+                assert [p["symbol"] for p in resyncs] == ["BTC/USDT"]
+                assert resyncs[0]["reason"].startswith("gap")
+                # the trades it never delivered were fetched: none missing, none repeated
+                assert logs["trades_backfilled"].payloads
+            # every trade once and in id order (a book never goes back)
             assert recorder.duplicates() == {}
             ids = recorder.keys["trades:BTC/USDT"]
             assert ids == list(range(ids[0], ids[0] + len(ids)))

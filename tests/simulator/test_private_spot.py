@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -153,9 +154,13 @@ def test_amend_cancel_and_cancel_all(ex: LocalExchange) -> None:
         order = amended["amendedOrder"]
         assert order["qty"] == "0.00300000" and order["orderId"] == first["orderId"]
         assert order["origClientOrderId"] == first["clientOrderId"]
+        # no newClientOrderId sent: Binance gives the amended order a new random one
+        assert re.fullmatch(r"[A-Za-z0-9]{22}", order["clientOrderId"])
+        assert order["clientOrderId"] != first["clientOrderId"]
         assert isinstance(amended["executionId"], int)
         replaced = api.wait_event(lambda e: e.get("x") == "REPLACED")
         assert replaced["q"] == "0.00300000" and replaced["X"] == "NEW"
+        assert (replaced["c"], replaced["C"]) == (order["clientOrderId"], first["clientOrderId"])
         too_big = api.call(
             "order.amend.keepPriority",
             api.signed({"symbol": "BTCUSDT", "orderId": first["orderId"], "newQty": "0.00300"}),
@@ -175,7 +180,7 @@ def test_amend_cancel_and_cancel_all(ex: LocalExchange) -> None:
         assert swapped["cancelResponse"]["status"] == "CANCELED"
         assert swapped["newOrderResponse"]["status"] == "NEW"
         cancelled = api.wait_event(lambda e: e.get("x") == "CANCELED")
-        assert cancelled["C"] == first["clientOrderId"] and cancelled["i"] == first["orderId"]
+        assert cancelled["C"] == order["clientOrderId"] and cancelled["i"] == first["orderId"]
         failed = api.call(
             "order.cancelReplace",
             api.signed(

@@ -56,15 +56,17 @@ def test_deadline_is_before_max_age_and_staggered() -> None:
 
 
 def test_binance_keys_per_stream_kind() -> None:
-    assert update_key("btcusdt@depth@100ms", b'{"U":3,"u":9,"E":1}') == (9, None)
-    assert update_key("btcusdt@bookTicker", b'{"u":7,"b":"1"}') == (7, None)
-    assert update_key("btcusdt@aggTrade", b'{"a":12,"t":99}') == (12, None)
-    assert update_key("btcusdt@trade", b'{"t":99,"E":1}') == (99, None)
+    # a diff covers U..u: the update before it ended at U - 1 (futures: at pu)
+    assert update_key("btcusdt@depth@100ms", b'{"U":3,"u":9,"E":1}') == (9, None, 2)
+    assert update_key("btcusdt@depth", b'{"U":30,"u":39,"pu":25}') == (39, None, 25)
+    assert update_key("btcusdt@bookTicker", b'{"u":7,"b":"1"}') == (7, None, None)
+    assert update_key("btcusdt@aggTrade", b'{"a":12,"t":99}') == (12, None, None)
+    assert update_key("btcusdt@trade", b'{"t":99,"E":1}') == (99, None, None)
     # a ticker's "a" is a price: ordered by event time, never by that field
     ticker = b'{"E":5,"a":"1.5"}'
-    assert update_key("btcusdt@ticker", ticker) == (5, hash(ticker))
+    assert update_key("btcusdt@ticker", ticker) == (5, hash(ticker), None)
     assert update_key("btcusdt@kline_1m", b'{"E":6,"k":{"t":1}}')[0] == 6
-    assert update_key("btcusdt@ticker", b"[1") == (None, None)
+    assert update_key("btcusdt@ticker", b"[1") == (None, None, None)
 
 
 def test_distinct_updates_sharing_an_event_time_are_both_kept() -> None:
@@ -291,3 +293,50 @@ def test_the_new_connection_never_overtakes_the_old_readers_unsent_chunk() -> No
     # the old reader's next chunk: its previous batch has been handed over
     old.route(tickers, book_ticker(8), 2.0)
     assert trade_ids(new.route(trades, trade(103), 2.5)) == [102, 103]
+
+
+def test_a_diff_spanning_several_ids_continues_from_its_first_one() -> None:
+    """A depth diff covers update ids U..u and is keyed by u: the old connection caught
+    up once it delivered U - 1 (the diff says so), not u - 1. Judged by u alone, the new
+    connection waited for the old one to deliver that same diff, and a handover before
+    then counted a gap that was not there."""
+    keys, old, new = _rotating(100)
+    _moved_on(keys, old)
+    # the new connection's first diff covers 101..105: it continues the old one's 100
+    assert keys.offer("s", 105, None, new, 105, prev=100) == [105]
+    assert keys.settled(["s"]) and keys.gaps == 0
+    keys, old, new = _rotating(99)
+    assert keys.offer("s", 100, None, old, 100, batch=1) == [100]
+    # the old reader may still be handing 100 over: held
+    assert keys.offer("s", 105, None, new, 105, batch=1, prev=100) == []
+    assert keys.offer("s", 108, None, new, 108, batch=1, prev=105) == []
+    assert keys.release(["s", "o"]) == [("s", 105), ("s", 108)]
+    assert keys.release(["s", "o"]) == []
+    assert keys.gaps == 0
+    # a diff that does not continue what was delivered is still a gap at handover
+    keys, old, new = _rotating(100)
+    assert keys.offer("s", 109, None, new, 109, prev=104) == []
+    assert keys.release(["s", "o"]) == [("s", 109)]
+    assert keys.gaps == 1
+
+
+def test_a_full_hold_never_lets_the_new_connection_overtake_the_old_readers_chunk() -> None:
+    """The old reader delivered 101 but has not handed its chunk over yet (no offer from
+    a later batch) when the new connection's hold fills up. Switching then released the
+    held, newer updates on the new reader, which handed them over at once: a trades
+    callback saw 101 after them. Now the hold sheds its oldest update instead (bounded,
+    a gap for the stream's own repair) and switches once the old reader is done."""
+    keys, old, new = _rotating(100, max_held=3)
+    old_chunk = keys.offer("s", 101, None, old, 101, batch=1)
+    assert old_chunk == [101]
+    handed: list[int] = []  # what reaches the callbacks, in order
+    for key in (102, 103, 104, 105, 106):
+        handed += keys.offer("s", key, None, new, key, batch=key)  # handed over at once
+        assert len(keys._overlap["s"].held) <= 3
+    handed += old_chunk  # the old reader ends its chunk
+    assert keys.offer("o", 1, None, old, 1, batch=2) == [1]  # and moves on
+    handed += keys.offer("s", 107, None, new, 107, batch=107)
+    assert handed == [101, 104, 105, 106, 107]
+    assert keys.gaps == keys.overflows == 1 and keys.shed == 2
+    assert keys.settled(["s"])
+    assert keys.offer("s", 108, None, old, 108, batch=3) == []  # switched

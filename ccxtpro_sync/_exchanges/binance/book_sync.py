@@ -267,9 +267,11 @@ class BookSync(SyncedBookView[N]):
         *,
         depth: int | None = None,
         timestamp: int | None = None,
+        bounds: tuple[N | None, N | None] | None = None,
     ) -> SyncResult[N]:
         """Feed a REST depth snapshot. ``depth`` is the ``limit`` it was requested with
-        (lets the book know a side may be truncated; see ``LocalOrderBook.reset``)."""
+        (lets the book know a side may be truncated; see ``LocalOrderBook.reset``);
+        ``bounds``: each side's bound as written at a raw-log fence (``binance.fence``)."""
         if self.partial:
             raise ValueError("on_snapshot() called on a partial-depth BookSync")
         stats = self.stats
@@ -297,7 +299,7 @@ class BookSync(SyncedBookView[N]):
                     f"lastUpdateId={x}, first event U={first.first} u={first.last}",
                 )
         book = self.book
-        book.reset(bids, asks, x, timestamp, depth=depth)
+        book.reset(bids, asks, x, timestamp, depth=depth, bounds=bounds)
         stats.snapshots_accepted += 1
         self._snapshot_wanted = False
         if book.is_crossed():

@@ -48,6 +48,7 @@ from .credentials import take_credentials
 from .depth_weights import binance_scheduler
 from .env_selection import select_environment
 from .environments import Endpoints, endpoints, route_for_stream
+from .fence import fence_body, fence_bounds
 from .key_permissions import BinanceKeyPermissions
 from .market_data import MarketData
 from .markets import Markets, parse_markets
@@ -208,6 +209,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
             rotation_timeout=float(options.get("rotationTimeout", self.timeout)),
             route=self._route_base,
             forget=self._forget,
+            start=self._start,
             overlap=BinanceOverlap(self._data_lock, self._delivered),
             max_age=float(age) if age else None,
             jitter=float(options.get("rotationJitter", ROTATION_JITTER)),
@@ -503,16 +505,24 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
     def _rotatable_extra(self) -> list[Connection]:
         return self._private.connections()
 
-    def _forget(self, stream: str) -> None:
+    def _forget(self, stream: str, *, ended: bool = True) -> None:
+        """``stream`` is no longer carried (unsubscribed, or its connection gave up):
+        its state goes; a book's diffs still in flight are dropped (``ended``)."""
         with self._data_lock:
             self._delivered.forget(stream)
         if "@depth" in stream:
             market_id = stream.split("@", 1)[0]
             with self._data_lock:
-                self.data.drop_book(self.data.markets.by_id(market_id).symbol, stream)
+                symbol = self.data.markets.by_id(market_id).symbol
+                self.data.drop_book(symbol, stream, ended=ended)
         elif "@kline" in stream:  # unsubscribed: the open candle's close may go unseen
             with self._data_lock:
                 self.data.reset([stream])
+
+    def _start(self, stream: str) -> None:
+        """``stream`` is subscribed anew: it starts from fresh state, and its diffs
+        make its book again."""
+        self._forget(stream, ended=False)
 
     def _close_resources(self, timeout: float) -> None:
         self._close_trading(timeout)
@@ -610,7 +620,13 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
                     raise ProtocolError(
                         f"raw log: a depth snapshot for {market.symbol}, a partial-depth book"
                     )
-                deliveries = data.apply_snapshot(market.symbol, message.data, int(depth))
+                bounds = fence_bounds(message.data, data.number)
+                try:
+                    deliveries = data.apply_snapshot(
+                        market.symbol, message.data, int(depth), bounds=bounds
+                    )
+                except ValueError as error:  # a bound inside the levels
+                    raise ProtocolError(f"raw log: depth snapshot: {error}") from None
             elif channel.startswith(BACKFILL_CHANNEL):
                 deliveries = replay_page(data, channel, message.data)
             else:
@@ -627,19 +643,15 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
         collector taking over): a fence, then each synced diff-depth book as a depth
         snapshot, so that a replay (``_replayer``) restarts its books from them.
         Frames routed before this call and logged after it are then stale to a replay."""
-        encode = msgspec.json.encode
         with self._data_lock:
             now = self._raw_tap.clock()
             out = [RawMessage(source, FENCE_CHANNEL, b"", now)]
             for symbol, sync in self.data.books.items():
                 if sync.partial or not sync.synced:
                     continue
-                view = sync.book.snapshot()
-                bids = [[str(price), str(amount)] for price, amount in view.bids]
-                asks = [[str(price), str(amount)] for price, amount in view.asks]
-                body = encode({"lastUpdateId": view.nonce, "bids": bids, "asks": asks})
+                # with each side's bound, so the replayed book takes the diffs it took
+                body, depth = fence_body(sync.book)
                 stream_id = self.data.markets.market(symbol).lowercaseId
-                depth = max(len(bids), len(asks), 1)
                 out.append(RawMessage(source, f"{SNAPSHOT_CHANNEL}{stream_id}@{depth}", body, now))
         return out
 

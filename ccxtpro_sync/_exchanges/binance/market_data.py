@@ -160,11 +160,20 @@ class MarketData:
         #: those entries (see ``route_raw``).
         self._gap_of: dict[str, tuple[tuple[str, str | None], GapFiller[Any]]] = {}
         self._held_frames = HeldRaw()
+        #: Diff-depth streams unsubscribed and not subscribed again: frames still in
+        #: flight for them are dropped (a book made from them would fetch a snapshot
+        #: for nobody). At most one entry per stream name the client ever subscribed.
+        self._ended: set[str] = set()
+        #: Frames dropped so (for figures and tests).
+        self.late_frames = 0
 
     # -- StreamRouter ----------------------------------------------------------------
     def route(self, stream: str, data: msgspec.Raw, now: float) -> Routed:
         handler = self._handlers.get(stream)
         if handler is None:
+            if stream in self._ended:  # in flight when it was unsubscribed
+                self.late_frames += 1
+                return []
             handler = self._handler(stream)
         deliveries = handler(data)
         if self.notices or self.tasks:  # handed over with the deliveries that caused them
@@ -190,7 +199,11 @@ class MarketData:
     def route_raw(self, stream: str, data: msgspec.Raw, now: float, raw: Delivery) -> Routed:
         """``route``, with the frame's raw-log entry: it goes out after the frame's
         deliveries, or, when a gap holds the frame's item, once the item is released
-        (``drain_gap``), so that the raw log keeps the order of delivery."""
+        (``drain_gap``), so that the raw log keeps the order of delivery. A frame
+        dropped as late (see ``route``) is not logged: it changed nothing."""
+        if stream in self._ended and stream not in self._handlers:
+            self.late_frames += 1
+            return []
         result = self.route(stream, data, now)
         gap = self._gap_of.get(stream)
         if gap is not None and gap[1].holding:
@@ -248,7 +261,13 @@ class MarketData:
         return routed(deliveries, self.take_notices(), self.take_tasks())
 
     def apply_snapshot(
-        self, symbol: str, body: bytes, depth: int, raw: Delivery | None = None
+        self,
+        symbol: str,
+        body: bytes,
+        depth: int,
+        raw: Delivery | None = None,
+        *,
+        bounds: tuple[Any, Any] | None = None,
     ) -> list[Delivery]:
         """Feed a REST depth snapshot to ``symbol``'s book; asks for another if unusable.
 
@@ -256,7 +275,8 @@ class MarketData:
         depth diff, on the reader that applies it, so the raw log keeps the order in
         which the book took snapshot and diffs (handed over by the caller once the
         lock is released, it could follow diffs applied after it, and a replay would
-        rebuild other books)."""
+        rebuild other books). ``bounds``: the book's side bounds a raw-log fence wrote
+        (a replay's)."""
         book = self.books.get(symbol)
         if book is None:  # unsubscribed meanwhile
             return [] if raw is None else [raw]
@@ -270,6 +290,7 @@ class MarketData:
             levels(snapshot.asks),
             depth=depth,
             timestamp=snapshot.transaction_time or snapshot.event_time,
+            bounds=bounds,
         )
         if self.defer_views and result.book is not None:
             # Live, the result is handed over once the data lock is released, possibly
@@ -284,14 +305,20 @@ class MarketData:
             return wire.DEPTH_SNAPSHOT_FLOAT_DECODER
         return wire.DEPTH_SNAPSHOT_DECODER
 
-    def drop_book(self, symbol: str, stream: str | None = None) -> None:
+    def drop_book(self, symbol: str, stream: str | None = None, *, ended: bool = False) -> None:
         """Forget ``symbol``'s book (unsubscribed). ``stream``'s handler is dropped too:
-        it holds the book, and a later subscription must bind a new one."""
+        it holds the book, and a later subscription must bind a new one. ``ended``: the
+        stream is no longer subscribed, so its late frames are dropped (``route``) until
+        a drop without it (the stream subscribed anew)."""
         self.books.pop(symbol, None)
         self._held_raw.pop(symbol, None)
         if stream is not None:
             self._handlers.pop(stream, None)
             self._events.pop(stream, None)
+            if ended:
+                self._ended.add(stream)
+            else:
+                self._ended.discard(stream)
 
     # -- gap filling (trades and candles missed while a connection was down) -------------
     def _trade_filler(self, symbol: str) -> GapFiller[Trade] | None:

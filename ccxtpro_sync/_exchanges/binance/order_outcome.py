@@ -23,6 +23,11 @@ client order id and decides:
   not execute → ``OrderNotPlaced`` (``action="cancel"``).
 * **amend** (same order id): the order's state once the request is stale is
   final with respect to it, and is returned.
+* **cancel-replace** whose new order was not placed: the cancel half may have
+  executed all the same (Binance cancels first, then places), so the old order
+  is looked up too (``replaced``) and its state goes into the
+  ``OrderNotPlaced``: cancelled, still open, or unknown when no look-up answers
+  in time. Never guessed from the new order's fate.
 
 If none of this can be learnt before the caller's deadline (the connection
 does not come back, every query times out), ``OrderStatusUnknown`` is raised
@@ -41,6 +46,7 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from ..._exceptions import (
+    BaseError,
     ClientClosed,
     ConnectionClosed,
     ExchangeNotAvailable,
@@ -60,6 +66,7 @@ __all__ = [
     "SentOrder",
     "check_answer",
     "is_unknown_outcome",
+    "replaced",
     "resolve",
 ]
 
@@ -216,3 +223,54 @@ def resolve(
         wait = min(pause, max(0.0, deadline - time.monotonic()))
         idle.wait(wait)
         pause = min(pause * 2, _MAX_PAUSE)
+
+
+def replaced(
+    error: OrderNotPlaced,
+    old_id: str,
+    query: Callable[[float], Order],
+    deadline: float,
+    *,
+    closed: Callable[[], bool] = lambda: False,
+) -> OrderNotPlaced:
+    """``error`` (a cancel-replace whose new order was not placed, the request stale)
+    with the state of the order it was to cancel, ``old_id``, looked up with ``query``
+    until ``deadline``: the request can no longer execute, so the first answer is final."""
+    pause = _FIRST_PAUSE
+    idle = threading.Event()  # never set: an interruptible, bounded pause
+    found: Order | None = None
+    why = "no look-up answered in time"
+    while not closed():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        try:
+            found = check_answer(query(remaining), None, old_id)
+            break
+        except OrderNotFound:
+            why = "the exchange does not know it"
+            break
+        except ClientClosed:
+            why = "the client was closed"
+            break
+        except NetworkError as failed:  # still disconnected, throttled, foreign: again
+            why = f"no look-up answered in time; last error: {failed}"
+        except BaseError as failed:  # refused otherwise: the state stays unknown
+            why = f"the look-up failed: {failed!r}"
+            break
+        idle.wait(min(pause, max(0.0, deadline - time.monotonic())))
+        pause = min(pause * 2, _MAX_PAUSE)
+    status = "unknown" if found is None or found.status is None else found.status
+    state = f"the replaced order {old_id} is {status}"
+    if found is None:
+        state += f" ({why}; look it up before acting again)"
+    return OrderNotPlaced(
+        f"{error}; {state}",
+        client_order_id=error.client_order_id,
+        symbol=error.symbol,
+        action=error.action,
+        order_id=error.order_id,
+        replaced_id=old_id,
+        replaced_status=status,
+        replaced_order=found,
+    )

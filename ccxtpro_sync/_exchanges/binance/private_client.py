@@ -28,6 +28,7 @@ from ..._exceptions import (
     BadRequest,
     CcxtproSyncError,
     ClientClosed,
+    OrderNotPlaced,
     OrderStatusUnknown,
     RateLimitExceeded,
 )
@@ -51,6 +52,7 @@ from .order_outcome import (
     SentOrder,
     check_answer,
     is_unknown_outcome,
+    replaced,
     resolve,
 )
 from .private_parsers import (
@@ -437,9 +439,12 @@ class BinancePrivate:
         client_id: str | None,
         order_id: str | None = None,
         same_order: bool = False,
+        replaces: str | None = None,
     ) -> Order:
         """Send one order request (never twice) and return its ``Order``; when its
-        outcome is unknown, resolve it (see ``order_outcome``) before returning."""
+        outcome is unknown, resolve it (see ``order_outcome``) before returning.
+        ``replaces``: the order a cancel-replace cancels, looked up too when the new
+        one turns out not placed."""
         start = self._prepare()
         wait = self.host._timeout(timeout)
         deadline = start + wait
@@ -500,19 +505,38 @@ class BinancePrivate:
             )
             return check_answer(found, client_id, order_id)  # another order: look again
 
-        order = resolve(
-            sent,
-            query,
-            lambda: conn.query(_server_now_ms),
-            deadline,
-            cause,
-            closed=lambda: self.host.closed,
-            same_order=same_order,
-        )
+        try:
+            order = resolve(
+                sent,
+                query,
+                lambda: conn.query(_server_now_ms),
+                deadline,
+                cause,
+                closed=lambda: self.host.closed,
+                same_order=same_order,
+            )
+        except OrderNotPlaced as error:
+            if replaces is None:
+                raise
+            raise self._replaced(error, replaces, symbol, deadline) from None
         if action != "cancel" and order.status is not None:
             # as the lost reply would have: reconcile knows the order we placed
             self.user_state().track(order)
         return order
+
+    def _replaced(
+        self, error: OrderNotPlaced, old_id: str, symbol: str, deadline: float
+    ) -> OrderNotPlaced:
+        """``error`` with the state of the order a cancel-replace was to cancel."""
+
+        def query(remaining: float) -> Order:
+            found: Order = self.ws_call(
+                lambda p: p.send(ws_requests.fetch_order(p.context, old_id, symbol, None)),
+                remaining,
+            )
+            return found
+
+        return replaced(error, old_id, query, deadline, closed=lambda: self.host.closed)
 
     def rate_limits(self) -> list[RateLimit]:
         """The latest ``rateLimits`` Binance reported on the WS API, one per interval."""

@@ -95,7 +95,7 @@ class RotationRouter:
                 return self._data.route(stream, data, now)
         # (A read of ``active`` racing a ``begin`` at worst leaves one update
         # unrecorded, which starts no overlap.)
-        key, tie = update_key(stream, data)
+        key, tie, prev = update_key(stream, data)
         # Notices come back by value, taken under the same lock as the deliveries.
         with self._lock:
             if self.retired:
@@ -103,7 +103,9 @@ class RotationRouter:
             # batch=now: the reader passes one receive time for every frame of a chunk
             # and hands the chunk's deliveries over after it (DeliveredKeys.offer).
             overflows = keys.overflows
-            items = keys.offer(stream, key, tie, self.source, (data, now, None), batch=now)
+            items = keys.offer(
+                stream, key, tie, self.source, (data, now, None), batch=now, prev=prev
+            )
             overflowed = keys.overflows != overflows
             if len(items) == 1 and items[0][0] is data:
                 result = self._data.route(stream, data, now)
@@ -194,12 +196,14 @@ class RotationRouter:
                 if self.retired:
                     return [raw]
                 return self._data.route_raw(stream, data, now, raw)
-        key, tie = update_key(stream, data)
+        key, tie, prev = update_key(stream, data)
         with self._lock:
             if self.retired:
                 return [raw]
             overflows = keys.overflows
-            items = keys.offer(stream, key, tie, self.source, (data, now, raw), batch=now)
+            items = keys.offer(
+                stream, key, tie, self.source, (data, now, raw), batch=now, prev=prev
+            )
             overflowed = keys.overflows != overflows
             if len(items) == 1 and items[0][0] is data:
                 result = self._data.route_raw(stream, data, now, raw)

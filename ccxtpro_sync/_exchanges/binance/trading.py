@@ -119,6 +119,8 @@ class BinanceTrading(BinanceRestTrading):
         A cancel-replace's new order carries a client order id like
         ``create_order_ws``; a lost reply is resolved the same way (an amend that
         keeps the order's id returns the order's state once the request is stale).
+        When its new order turns out not placed, the old order is looked up too: the
+        ``OrderNotPlaced`` says whether it was cancelled (``replaced_status``).
         """
         market = self.market(symbol)
         sending = check_params(params)
@@ -136,6 +138,7 @@ class BinanceTrading(BinanceRestTrading):
             client_id=cid,
             order_id=None if replaces else str(id),
             same_order=not replaces,
+            replaces=str(id) if replaces else None,
         )
 
     def cancel_order_ws(

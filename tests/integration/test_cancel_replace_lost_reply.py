@@ -1,0 +1,102 @@
+"""A spot cancel-replace whose reply is lost and whose new order turns out not placed:
+the error also says what became of the order it was to cancel.
+
+Binance cancels the old order first, then places the new one. When the reply is
+lost and the new order does not exist once the request is stale, the old order may
+be cancelled (the cancel executed, the new order was rejected) or still open (the
+request never executed). ``OrderNotPlaced(action="edit")`` said only that the new
+order was not placed, which invites placing it again next to an order still open,
+or assuming one is open that was cancelled. Now the old order is looked up and its
+state reported; the local exchange scripts the lost replies.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from ccxtpro_sync import OrderNotFound, OrderNotPlaced, RequestTimeout
+from ccxtpro_sync._exchanges.binance.order_outcome import replaced
+from ccxtpro_sync._structures import Order
+from ccxtpro_sync.simulator import LocalExchange
+
+from .test_order_safety import SPOT, TIMEOUT, client_for, far_price
+
+
+def test_a_replace_that_never_executed_reports_the_old_order_still_open(
+    exchange: LocalExchange, account: Any
+) -> None:
+    with client_for(exchange, account) as client:
+        price = far_price(client, SPOT)
+        old = client.create_order_ws(SPOT, "limit", "buy", 0.01, price)
+        exchange.faults.order_outcome("unknown", execute=False, methods=["order.cancelReplace"])
+        with pytest.raises(OrderNotPlaced) as caught:
+            client.edit_order_ws(old.id, SPOT, "limit", "buy", 0.02, price, timeout=TIMEOUT)
+    error = caught.value
+    assert error.action == "edit" and error.replaced_id == old.id
+    assert error.replaced_status == "open"
+    assert error.replaced_order.id == old.id and error.replaced_order.amount == 0.01
+    assert f"replaced order {old.id} is open" in str(error)
+    held = exchange.orders(account.account, open_only=True)
+    assert [str(o["orderId"]) for o in held] == [old.id]
+
+
+def test_a_replace_whose_new_order_was_rejected_reports_the_old_order_cancelled(
+    exchange: LocalExchange, account: Any
+) -> None:
+    """The cancel executed, the new order was refused (1000 BTC with 10,000 USDT),
+    and the reply was lost: nothing is open any more, and the error says so."""
+    with client_for(exchange, account) as client:
+        price = far_price(client, SPOT)
+        old = client.create_order_ws(SPOT, "limit", "buy", 0.01, price)
+        exchange.faults.order_outcome("drop", execute=True, methods=["order.cancelReplace"])
+        with pytest.raises(OrderNotPlaced) as caught:
+            client.edit_order_ws(old.id, SPOT, "limit", "buy", 1000, price, timeout=TIMEOUT)
+    error = caught.value
+    assert error.action == "edit" and error.replaced_id == old.id
+    assert error.replaced_status == "canceled"
+    assert error.replaced_order.id == old.id
+    assert exchange.orders(account.account, open_only=True) == []
+    assert exchange.faults.orders.hits == {"order.cancelReplace": 1}
+
+
+# -- the look-up of the old order, without sockets ------------------------------------------
+
+
+def _not_placed() -> OrderNotPlaced:
+    return OrderNotPlaced(
+        "BTC/USDT (clientOrderId n-1): the reply was lost and the new order was not placed",
+        client_order_id="n-1",
+        symbol=SPOT,
+        action="edit",
+    )
+
+
+def _order(order_id: str, status: str) -> Order:
+    return Order(id=order_id, symbol=SPOT, status=status)
+
+
+def test_an_old_order_no_look_up_finds_in_time_is_unknown() -> None:
+    def query(remaining: float) -> Order:
+        raise RequestTimeout("no answer")
+
+    error = replaced(_not_placed(), "42", query, time.monotonic() + 0.3)
+    assert error.replaced_status == "unknown" and error.replaced_order is None
+    assert "look it up" in str(error) and "no answer" in str(error)
+    assert (error.client_order_id, error.action, error.replaced_id) == ("n-1", "edit", "42")
+
+
+def test_the_old_orders_look_up_skips_foreign_answers_and_unknown_orders_stay_unknown() -> None:
+    answers = iter([_order("7", "open"), _order("42", "canceled")])
+    error = replaced(_not_placed(), "42", lambda _: next(answers), time.monotonic() + 5)
+    assert error.replaced_status == "canceled" and error.replaced_order.id == "42"
+
+    def missing(remaining: float) -> Order:
+        raise OrderNotFound("Order does not exist.")
+
+    error = replaced(_not_placed(), "42", missing, time.monotonic() + 5)
+    assert error.replaced_status == "unknown" and "does not know it" in str(error)
+    closed = replaced(_not_placed(), "42", missing, time.monotonic() + 5, closed=lambda: True)
+    assert closed.replaced_status == "unknown"
