@@ -221,7 +221,7 @@ def run_ours(
         blaster.wait_subscribed(STREAM)
         if trace is not None:
             for connection in client._all_connections():
-                trace.install_protocol(connection._protocol)
+                trace.install_connection(connection)
         for total in (WARMUP, count):
             latencies.clear()
             if trace is not None:
