@@ -74,6 +74,18 @@ def _switches(native_id: int) -> tuple[int, int]:
     return voluntary, involuntary
 
 
+def _slice_ns(native_id: int) -> int:
+    """A thread's scheduler slice, ns (``se.slice`` in ``/proc``; 0 where not shown)."""
+    try:
+        with open(f"/proc/self/task/{native_id}/sched") as sched:
+            for line in sched:
+                if line.startswith("se.slice"):
+                    return int(line.split(":")[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 def _now_us() -> int:
     return time.monotonic_ns() // 1000
 
@@ -125,6 +137,8 @@ class StageTrace:
         self.threads: dict[str, int] = {}
         self._switches_at: dict[str, tuple[int, int]] = {}
         self.switches: dict[str, tuple[int, int]] = {}
+        #: Each thread's scheduler slice (ns) at the end of the window.
+        self.slices: dict[str, int] = {}
 
     def clear(self) -> None:
         """Forget every message (call before the measured window, not in it)."""
@@ -147,6 +161,7 @@ class StageTrace:
         self._switches_at = {name: _switches(tid) for name, tid in self.threads.items()}
 
     def close(self) -> None:
+        self.slices = {name: _slice_ns(tid) for name, tid in self.threads.items()}
         self.switches = {
             name: (now[0] - self._switches_at[name][0], now[1] - self._switches_at[name][1])
             for name, tid in self.threads.items()
@@ -316,6 +331,8 @@ class StageTrace:
         for name, (voluntary, involuntary) in self.switches.items():
             out[f"{name}_csw"] = voluntary / count
             out[f"{name}_preempted"] = involuntary / count
+        for name, ns in self.slices.items():
+            out[f"{name}_slice_us"] = ns / 1000
         out["tail"] = self._tail(percentile(totals, tail_q) if totals else 0)
         return out
 

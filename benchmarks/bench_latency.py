@@ -415,7 +415,7 @@ def render_placement(found: Found) -> str:
     reader parsed the message on, or another), and each thread's context switches."""
     headers = ["rate msg/s", "cpus", "client", "same CPU", "same p50/p99", "other p50/p99"]
     headers += ["server on reader's CPU", "shared p50/p99", "apart p50/p99"]
-    headers += ["reader csw/preempted", "dispatcher csw/preempted"]
+    headers += ["reader csw/preempted", "dispatcher csw/preempted", "slice µs reader/dispatcher"]
     body = []
     order = sorted(found.items(), key=lambda kv: (kv[0][2], PLACEMENTS.index(kv[0][0]), kv[0][1]))
     for (placement, variant, rate), runs in order:
@@ -442,6 +442,7 @@ def render_placement(found: Found) -> str:
             row.append(f"{med(side, 'p50'):,.0f}/{med(side, 'p99'):,.0f}")
         for thread in ("reader", "dispatcher"):
             row.append(f"{med(f'{thread}_csw'):.2f}/{med(f'{thread}_preempted'):.2f}")
+        row.append(f"{med('reader_slice_us'):,.0f}/{med('dispatcher_slice_us'):,.0f}")
         body.append(row)
     return table(headers, body)
 

@@ -33,6 +33,7 @@ from .._exceptions import BadRequest
 from .._signals import send, signals
 from .doorbell import Doorbell
 from .placement import Placement, start_thread
+from .slice import SHORT_SLICE_NS, set_slice
 
 _log = logging.getLogger("ccxtpro_sync")
 
@@ -340,6 +341,7 @@ class Dispatcher:
         self._ident = self._thread.ident
 
     def _run(self) -> None:
+        set_slice(SHORT_SLICE_NS)
         pop = self._pending.pop
         queued = self._queued
         lock = self._lock
