@@ -64,7 +64,7 @@ from .futures import reject, resolve
 from .hub import Hub
 from .placement import start_thread
 from .reconnect import default_reconnect_policy
-from .slice import SHORT_SLICE_NS, set_slice
+from .slice import shorten
 
 T = TypeVar("T")
 if TYPE_CHECKING:  # a bare ``Connection`` is ``Connection[Any]``: protocol not named
@@ -519,7 +519,7 @@ class Connection(Generic[P_co]):
 
     # -- reader thread -----------------------------------------------------------------
     def _run(self) -> None:
-        set_slice(SHORT_SLICE_NS)
+        shorten()  # a wake-up preempts longer-sliced work (see ``slice``)
         try:
             while not self._closing.is_set():
                 try:

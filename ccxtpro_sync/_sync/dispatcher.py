@@ -33,7 +33,7 @@ from .._exceptions import BadRequest
 from .._signals import send, signals
 from .doorbell import Doorbell
 from .placement import Placement, start_thread
-from .slice import SHORT_SLICE_NS, set_slice
+from .slice import shorten
 
 _log = logging.getLogger("ccxtpro_sync")
 
@@ -341,7 +341,7 @@ class Dispatcher:
         self._ident = self._thread.ident
 
     def _run(self) -> None:
-        set_slice(SHORT_SLICE_NS)
+        shorten()  # a wake-up preempts longer-sliced work (see ``slice``)
         pop = self._pending.pop
         queued = self._queued
         lock = self._lock

@@ -20,6 +20,7 @@ import logging
 import os
 import platform
 import sys
+import threading
 
 _log = logging.getLogger("ccxtpro_sync")
 
@@ -65,6 +66,9 @@ def _syscall() -> tuple[ctypes._CFuncPtr, int, int] | None:  # type: ignore[name
 
 _CALL = _syscall()
 
+#: ``short``: this thread asked for the short slice (threads it starts must not keep it).
+_local = threading.local()
+
 
 def current_slice() -> int | None:
     """The calling thread's slice in ns (None where it cannot be read)."""
@@ -95,3 +99,23 @@ def set_slice(ns: int) -> bool:
         _log.debug("sched_setattr(slice=%d) refused: %s", ns, os.strerror(error))
         return False
     return True
+
+
+def shorten() -> bool:
+    """Give the calling thread (a reader or the dispatcher) the short slice. Threads it
+    starts through ``placement.start_thread`` (or ``placement.Timer``) go back to the
+    default: Linux copies the slice to a new thread."""
+    if not set_slice(SHORT_SLICE_NS):
+        return False
+    _local.short = True
+    return True
+
+
+def is_short() -> bool:
+    """The calling thread asked for the short slice (see :func:`shorten`)."""
+    return getattr(_local, "short", False)
+
+
+def restore() -> None:
+    """In a thread started by a shortened one: back to the kernel's default slice."""
+    set_slice(0)
