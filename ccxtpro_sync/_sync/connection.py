@@ -64,7 +64,7 @@ from .futures import reject, resolve
 from .hub import Hub
 from .placement import start_thread
 from .reconnect import default_reconnect_policy
-from .slice import shorten
+from .slice import READER_SLICE_NS, shorten
 
 T = TypeVar("T")
 if TYPE_CHECKING:  # a bare ``Connection`` is ``Connection[Any]``: protocol not named
@@ -519,7 +519,7 @@ class Connection(Generic[P_co]):
 
     # -- reader thread -----------------------------------------------------------------
     def _run(self) -> None:
-        shorten()  # a wake-up preempts longer-sliced work (see ``slice``)
+        shorten(READER_SLICE_NS)  # a wake-up preempts longer-sliced work (see ``slice``)
         try:
             while not self._closing.is_set():
                 try:
