@@ -519,7 +519,8 @@ class Connection(Generic[P_co]):
 
     # -- reader thread -----------------------------------------------------------------
     def _run(self) -> None:
-        shorten(READER_SLICE_NS)  # a wake-up preempts longer-sliced work (see ``slice``)
+        if self.hub.dispatcher.short_slice:  # a wake-up preempts longer-sliced work
+            shorten(READER_SLICE_NS)  # (see ``slice``)
         try:
             while not self._closing.is_set():
                 try:

@@ -1,16 +1,23 @@
-"""A short scheduler slice for the threads on a message's path (Linux 6.12+).
+"""Short scheduler slices for the threads on a message's path (Linux 6.12+).
 
 Linux's fair scheduler (EEVDF) lets a thread ask for a shorter time slice than the
-default (about 1.4 ms on a 2-CPU machine): ``sched_setattr`` with the policy kept and
-``sched_runtime`` set, no privilege needed. A thread with a shorter slice than the
-one running gets an earlier deadline, so when it wakes it preempts that thread at
-once instead of waiting out what is left of its slice. The reader and the dispatcher
-run a few tens of µs per message and then sleep: they never use a slice up, and what
-decides their latency tail on a busy machine is how long each wake-up waits behind
-other work on its CPU. Measured in docs/benchmarks.md ("Latest figures: latency").
+default (1.4 ms on a 2-CPU machine): ``sched_setattr`` with the policy and nice value
+kept and ``sched_runtime`` set, no privilege needed. A woken thread whose slice is
+shorter than the running one's gets an earlier deadline and preempts it at once,
+instead of waiting out what the running thread has left of its slice. The reader and
+the dispatcher run a few tens of µs per message and then sleep: they never use a
+slice up, and on a busy machine what makes their latency tail is how long each
+wake-up waits behind other work on its CPU.
+
+The dispatcher asks for the shortest slice (0.1 ms), the readers for a longer one
+(0.5 ms): the dispatcher a reader rings then still preempts that reader at once, as
+with equal default slices, and runs the callback while the reader finishes the ring.
+With the same short slice for both it waited for the reader to block in ``recv``,
+and the hand-over took more CPU (docs/benchmarks.md, "Latest figures: latency").
 
 Older kernels ignore ``sched_runtime`` for fair threads, and a platform without the
-system call is left alone: the request is best effort and never raises.
+system call is left alone: the request is best effort and never raises. The client
+option ``threadSlice=False`` leaves the kernel's default.
 """
 
 from __future__ import annotations
@@ -21,10 +28,13 @@ import os
 import platform
 import sys
 import threading
+from typing import Any
+
+from .._exceptions import InvalidArgument
 
 _log = logging.getLogger("ccxtpro_sync")
 
-#: The slice asked for, ns: the kernel's shortest (0.1 ms).
+#: The dispatcher's slice, ns: the kernel's shortest (0.1 ms).
 SHORT_SLICE_NS = 100_000
 #: The reader's: shorter than the default, longer than the dispatcher's, so that the
 #: dispatcher it wakes still preempts it at once (on its CPU) as with default slices.
@@ -73,17 +83,6 @@ _CALL = _syscall()
 _local = threading.local()
 
 
-def current_slice() -> int | None:
-    """The calling thread's slice in ns (None where it cannot be read)."""
-    if _CALL is None:
-        return None
-    call, _, get = _CALL
-    attr = _Attr()
-    if call(get, 0, ctypes.byref(attr), ctypes.sizeof(attr), 0) != 0:
-        return None
-    return int(attr.runtime) if attr.policy in _FAIR else None
-
-
 def set_slice(ns: int) -> bool:
     """Ask for a slice of ``ns`` for the calling thread (0: the kernel's default),
     keeping its policy and nice value; only for a fair-policy thread. True if the
@@ -104,6 +103,14 @@ def set_slice(ns: int) -> bool:
     return True
 
 
+def thread_slice(value: Any, what: str = "threadSlice") -> bool:
+    """Validate a ``threadSlice`` setting: True (the default: readers and the dispatcher
+    ask for the short slice) or False (they keep the kernel's default)."""
+    if not isinstance(value, bool):
+        raise InvalidArgument(f"{what} must be True or False, not {value!r}")
+    return value
+
+
 def shorten(ns: int = SHORT_SLICE_NS) -> bool:
     """Give the calling thread (a reader or the dispatcher) the short slice. Threads it
     starts through ``placement.start_thread`` (or ``placement.Timer``) go back to the
@@ -122,3 +129,15 @@ def is_short() -> bool:
 def restore() -> None:
     """In a thread started by a shortened one: back to the kernel's default slice."""
     set_slice(0)
+
+
+def _after_fork_in_child() -> None:
+    # A child forked from a reader or the dispatcher (a callback calling os.fork) is a
+    # program of its own: it starts with the kernel's default slice.
+    if is_short():
+        _local.short = False
+        restore()
+
+
+if _CALL is not None:
+    os.register_at_fork(after_in_child=_after_fork_in_child)

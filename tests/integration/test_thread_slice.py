@@ -1,17 +1,19 @@
 """The short scheduler slice: a client's readers and its dispatcher ask Linux (6.12+)
-for the shortest slice, so that their wake-ups preempt longer-sliced work; threads
-they start, and the caller's own thread, keep the default. Real clients against the
+for a short slice (the dispatcher the shortest, 0.1 ms; the readers 0.5 ms), so that
+their wake-ups preempt longer-sliced work; threads they start, and the caller's own
+thread, keep the default. Real clients against the
 local exchanges; the slice is read back from ``/proc`` (``se.slice``)."""
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
 import pytest
 
 import ccxtpro_sync
-from ccxtpro_sync import WebSocketClient, default_reconnect_policy
+from ccxtpro_sync import InvalidArgument, WebSocketClient, default_reconnect_policy
 from ccxtpro_sync._sync import slice as sched_slice
 from ccxtpro_sync._sync.placement import Timer, start_thread
 from ccxtpro_sync.simulator import LocalDeribit, LocalExchange
@@ -48,7 +50,8 @@ pytestmark = pytest.mark.skipif(
     not _kernel_takes_a_slice(), reason="this kernel does not keep a thread's own slice"
 )
 
-SHORT = sched_slice.SHORT_SLICE_NS
+SHORT = sched_slice.SHORT_SLICE_NS  # the dispatcher's
+READER = sched_slice.READER_SLICE_NS
 
 
 def config(exchange: LocalExchange, **extra: Any) -> dict[str, Any]:
@@ -91,11 +94,11 @@ def test_readers_and_the_dispatcher_take_the_short_slice(exchange: LocalExchange
     with ccxtpro_sync.binance(config(exchange)) as client:
         client.on_trades("BTC/USDT", calls)
         assert set(calls.wait_more()) == {SHORT}  # the dispatcher
-        assert slice_of(reader("ccxtpro_sync-reader-binance-spot-stream").native_id) == SHORT
+        assert slice_of(reader("ccxtpro_sync-reader-binance-spot-stream").native_id) == READER
         assert client.hub.dispatcher.thread is not None
         assert slice_of(client.hub.dispatcher.thread.native_id) == SHORT
     assert slice_of(threading.get_native_id()) == own  # the caller's thread is left alone
-    assert own != SHORT
+    assert own not in (SHORT, READER)
 
 
 def test_a_reconnected_reader_keeps_it(exchange: LocalExchange) -> None:
@@ -105,7 +108,7 @@ def test_a_reconnected_reader_keeps_it(exchange: LocalExchange) -> None:
         calls.wait_more()
         assert exchange.faults.drop() >= 1
         calls.wait_more(6)  # flowing again after the reconnect
-        assert slice_of(reader("ccxtpro_sync-reader-binance-spot-stream").native_id) == SHORT
+        assert slice_of(reader("ccxtpro_sync-reader-binance-spot-stream").native_id) == READER
 
 
 def test_deribit_and_the_plain_websocket_client_take_it() -> None:
@@ -115,7 +118,7 @@ def test_deribit_and_the_plain_websocket_client_take_it() -> None:
         with ccxtpro_sync.deribit({"environment": "local", "local": exchange}) as client:
             client.on_ticker("BTC/USD:BTC", calls)
             assert set(calls.wait_more()) == {SHORT}
-            assert slice_of(reader("ccxtpro_sync-reader-deribit").native_id) == SHORT
+            assert slice_of(reader("ccxtpro_sync-reader-deribit").native_id) == READER
         plain = Calls()
         with WebSocketClient(exchange.url, heartbeat="disabled", timeout=10, buffer=0) as ws:
             ws.on_message(plain)
@@ -123,7 +126,7 @@ def test_deribit_and_the_plain_websocket_client_take_it() -> None:
             subscribe = {"jsonrpc": "2.0", "method": "public/subscribe", "params": channels}
             assert ws.request(subscribe) == channels["channels"]
             assert ws.connection.thread is not None
-            assert slice_of(ws.connection.thread.native_id) == SHORT
+            assert slice_of(ws.connection.thread.native_id) == READER
             assert set(plain.wait_more()) == {SHORT}
     finally:
         exchange.close()
@@ -151,3 +154,53 @@ def test_threads_a_shortened_thread_starts_get_the_default() -> None:
     start_thread(path_thread, "ccxtpro_sync-test-path").join(10)
     assert done.is_set()
     assert seen == {"path": SHORT, "child": before, "timer": before}
+
+
+def test_the_option_off_keeps_the_default(exchange: LocalExchange) -> None:
+    default = slice_of(threading.get_native_id())
+    calls = Calls()
+    with ccxtpro_sync.binance(config(exchange, threadSlice=False)) as client:
+        client.on_trades("BTC/USDT", calls)
+        assert set(calls.wait_more()) == {default}
+        assert slice_of(reader("ccxtpro_sync-reader-binance-spot-stream").native_id) == default
+
+
+@pytest.mark.parametrize("value", [None, 0, 1, "true", [True]])
+def test_bad_values_fail_typed_at_construction(exchange: LocalExchange, value: Any) -> None:
+    with pytest.raises(InvalidArgument, match=r"threadSlice must be True or False"):
+        ccxtpro_sync.binance(config(exchange, threadSlice=value))
+    with pytest.raises(InvalidArgument, match=r"threadSlice must be True or False"):
+        ccxtpro_sync.deribit({"environment": "local", "urls": {"ws": "ws://x", "rest": "http://x"},
+                              "threadSlice": value})  # fmt: skip
+    with pytest.raises(InvalidArgument, match=r"thread_slice must be True or False"):
+        WebSocketClient("ws://127.0.0.1:9", thread_slice=value)
+
+
+def test_a_fork_from_a_callback_gets_the_default(exchange: LocalExchange) -> None:
+    """A callback (on the dispatcher, short slice) that forks: the child's slice is
+    the kernel's default, as the caller's is."""
+    default = slice_of(threading.get_native_id())
+    read, write = os.pipe()
+    forked = threading.Event()
+    children: list[int] = []
+
+    def fork_once(_trades: Any) -> None:
+        if forked.is_set():
+            return
+        forked.set()
+        pid = os.fork()
+        if pid == 0:  # the child: report its slice and leave at once
+            os.write(write, str(slice_of(threading.get_native_id())).encode())
+            os._exit(0)
+        children.append(pid)
+
+    try:
+        with ccxtpro_sync.binance(config(exchange)) as client:
+            client.on_trades("BTC/USDT", fork_once)
+            assert forked.wait(10)
+            report = os.read(read, 4096).decode()  # blocks until the child wrote
+        os.waitpid(children[0], 0)
+    finally:
+        os.close(read)
+        os.close(write)
+    assert report == str(default)
