@@ -499,9 +499,17 @@ def verdict(found: Found) -> str:
                 value = ratio(found, placement, rate, "placed", "ours", key)
                 lines.append(f"  placed/ours {key}: {value:.2f}")
         if (placement, BASE, rate) in found:
-            for key in ("p50", "p99", "cpu_us", "csw", "preempted"):
-                value = ratio(found, placement, rate, "ours", BASE, key)
-                lines.append(f"  ours/base {key}: {value:.2f}")
+            bases = found[(placement, BASE, rate)]
+            lines.append(
+                "  base p50/p99 per round: "
+                + ", ".join(f"{r['p50']:,.0f}/{r['p99']:,.0f}" for r in bases)
+            )
+            for variant in LIBRARY:
+                if variant == BASE or (placement, variant, rate) not in found:
+                    continue
+                for key in ("p50", "p99", "cpu_us", "csw", "preempted"):
+                    value = ratio(found, placement, rate, variant, BASE, key)
+                    lines.append(f"  {variant}/base {key}: {value:.2f}")
     return "\n".join(lines) or f"target: no ours run at {rate:,.0f} msg/s"
 
 
