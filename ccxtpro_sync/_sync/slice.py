@@ -47,6 +47,9 @@ _SYSCALLS = {"x86_64": (314, 315), "aarch64": (274, 275)}
 #: deadline) are the user's choice and left alone.
 _FAIR = (0, 3)
 
+#: ``SCHED_FLAG_RESET_ON_FORK``.
+_RESET_ON_FORK = 0x01
+
 
 class _Attr(ctypes.Structure):
     """``struct sched_attr`` (first version plus the utilisation clamps)."""
@@ -95,7 +98,13 @@ def set_slice(ns: int) -> bool:
         return False
     if attr.policy not in _FAIR:
         return False
-    wanted = _Attr(size=ctypes.sizeof(_Attr), policy=attr.policy, nice=attr.nice, runtime=ns)
+    wanted = _Attr(
+        size=ctypes.sizeof(_Attr),
+        policy=attr.policy,
+        flags=attr.flags & _RESET_ON_FORK,  # the application's; clearing it needs privilege
+        nice=attr.nice,
+        runtime=ns,
+    )
     if call(set_, 0, ctypes.byref(wanted), 0) != 0:
         error = ctypes.get_errno()
         _log.debug("sched_setattr(slice=%d) refused: %s", ns, os.strerror(error))

@@ -204,3 +204,28 @@ def test_a_fork_from_a_callback_gets_the_default(exchange: LocalExchange) -> Non
         os.close(read)
         os.close(write)
     assert report == str(default)
+
+
+def test_a_thread_with_reset_on_fork_keeps_it() -> None:
+    """An application that set ``SCHED_FLAG_RESET_ON_FORK`` keeps it (clearing it
+    would need privilege, so the request would fail)."""
+    import ctypes
+
+    seen: list[object] = []
+
+    def probe() -> None:
+        assert sched_slice._CALL is not None
+        call, set_, get = sched_slice._CALL
+        attr = sched_slice._Attr()
+        assert call(get, 0, ctypes.byref(attr), ctypes.sizeof(attr), 0) == 0
+        attr.size, attr.flags = ctypes.sizeof(attr), sched_slice._RESET_ON_FORK
+        assert call(set_, 0, ctypes.byref(attr), 0) == 0
+        seen.append(sched_slice.set_slice(SHORT))
+        seen.append(slice_of(threading.get_native_id()))
+        assert call(get, 0, ctypes.byref(attr), ctypes.sizeof(attr), 0) == 0
+        seen.append(attr.flags & sched_slice._RESET_ON_FORK)
+
+    thread = threading.Thread(target=probe)
+    thread.start()
+    thread.join(10)
+    assert seen == [True, SHORT, sched_slice._RESET_ON_FORK]
