@@ -3,7 +3,8 @@
 Linux's fair scheduler (EEVDF) lets a thread ask for a shorter time slice than the
 default (1.4 ms on a 2-CPU machine): ``sched_setattr`` with the policy and nice value
 kept and ``sched_runtime`` set, no privilege needed. A woken thread whose slice is
-shorter than the running one's gets an earlier deadline and preempts it at once,
+shorter than the running one's ends the running one's protected stretch and, with
+its earlier deadline, is usually picked at once (when its lag makes it eligible),
 instead of waiting out what the running thread has left of its slice. The reader and
 the dispatcher run a few tens of µs per message and then sleep: they never use a
 slice up, and on a busy machine what makes their latency tail is how long each
