@@ -24,7 +24,7 @@ on (``sched_getcpu``): the figures are split by "same CPU" and "other CPU" hand-
 and per thread (reader, dispatcher) the voluntary and involuntary context switches
 per message over the measured window are read from ``/proc``.
 
-Benchmark code only: it wraps the protocol's ``receive``, the hub's ``deliver_many``
+Benchmark code only: it wraps the connection's ``_receive_run``, the hub's ``deliver_many``
 and the dispatcher's doorbell of one client through their attributes (nothing in the
 library changes), which adds a few µs of Python per stage; compare traced runs with
 traced runs. Times are µs of ``CLOCK_MONOTONIC`` (the send stamp's clock).
@@ -72,6 +72,18 @@ def _switches(native_id: int) -> tuple[int, int]:
     except OSError:
         pass
     return voluntary, involuntary
+
+
+def _slice_ns(native_id: int) -> int:
+    """A thread's scheduler slice, ns (``se.slice`` in ``/proc``; 0 where not shown)."""
+    try:
+        with open(f"/proc/self/task/{native_id}/sched") as sched:
+            for line in sched:
+                if line.startswith("se.slice"):
+                    return int(line.split(":")[1])
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def _now_us() -> int:
@@ -125,6 +137,8 @@ class StageTrace:
         self.threads: dict[str, int] = {}
         self._switches_at: dict[str, tuple[int, int]] = {}
         self.switches: dict[str, tuple[int, int]] = {}
+        #: Each thread's scheduler slice (ns) at the end of the window.
+        self.slices: dict[str, int] = {}
 
     def clear(self) -> None:
         """Forget every message (call before the measured window, not in it)."""
@@ -147,6 +161,7 @@ class StageTrace:
         self._switches_at = {name: _switches(tid) for name, tid in self.threads.items()}
 
     def close(self) -> None:
+        self.slices = {name: _slice_ns(tid) for name, tid in self.threads.items()}
         self.switches = {
             name: (now[0] - self._switches_at[name][0], now[1] - self._switches_at[name][1])
             for name, tid in self.threads.items()
@@ -204,22 +219,30 @@ class StageTrace:
 
         hub.deliver_many = traced
 
-    def install_protocol(self, protocol: Any) -> None:
-        """Wrap the connection protocol's ``receive`` (read under the connection's
-        lock for every run of frames, so wrapping it after the reader started works)."""
-        receive = protocol.receive
+    def _frame(self, data: bytes, now: float) -> None:
+        """Stamp one data frame: the reader has it (``now``, the reader's clock)."""
+        if b'"a":' in data:
+            slot = _frame_id(data) % self.capacity
+            self.frame[slot] = int(now * 1e6)
+            self.reader_cpu[slot] = _cpu() + 1
+            if "reader" not in self.threads:
+                self.threads["reader"] = threading.get_native_id()
+
+    def install_connection(self, connection: Any) -> None:
+        """Wrap the connection's ``_receive_run`` (looked up on the connection for every
+        run of frames, so wrapping it after the reader started works; the protocol's
+        own ``receive_run``, when it has one, is bound by the read loop once)."""
+        receive_run = connection._receive_run
         trace = self
 
-        def traced(data: bytes, now: float) -> Any:
-            if b'"a":' in data:
-                slot = _frame_id(data) % trace.capacity
-                trace.frame[slot] = int(now * 1e6)
-                trace.reader_cpu[slot] = _cpu() + 1
-                if "reader" not in trace.threads:
-                    trace.threads["reader"] = threading.get_native_id()
-            return receive(data, now)
+        def traced(messages: list[tuple[int, bytes]], index: int, now: float, *args: Any) -> Any:
+            for opcode, data in messages[index:]:
+                if opcode > 2:  # a control frame ends the run
+                    break
+                trace._frame(data, now)
+            return receive_run(messages, index, now, *args)
 
-        protocol.receive = traced
+        connection._receive_run = traced
 
     def callback(self, trades: list[Any], now: int) -> None:
         """Call first thing in the callback, with its clock."""
@@ -308,6 +331,8 @@ class StageTrace:
         for name, (voluntary, involuntary) in self.switches.items():
             out[f"{name}_csw"] = voluntary / count
             out[f"{name}_preempted"] = involuntary / count
+        for name, ns in self.slices.items():
+            out[f"{name}_slice_us"] = ns / 1000
         out["tail"] = self._tail(percentile(totals, tail_q) if totals else 0)
         return out
 

@@ -221,7 +221,7 @@ def run_ours(
         blaster.wait_subscribed(STREAM)
         if trace is not None:
             for connection in client._all_connections():
-                trace.install_protocol(connection._protocol)
+                trace.install_connection(connection)
         for total in (WARMUP, count):
             latencies.clear()
             if trace is not None:
@@ -415,7 +415,7 @@ def render_placement(found: Found) -> str:
     reader parsed the message on, or another), and each thread's context switches."""
     headers = ["rate msg/s", "cpus", "client", "same CPU", "same p50/p99", "other p50/p99"]
     headers += ["server on reader's CPU", "shared p50/p99", "apart p50/p99"]
-    headers += ["reader csw/preempted", "dispatcher csw/preempted"]
+    headers += ["reader csw/preempted", "dispatcher csw/preempted", "slice µs reader/dispatcher"]
     body = []
     order = sorted(found.items(), key=lambda kv: (kv[0][2], PLACEMENTS.index(kv[0][0]), kv[0][1]))
     for (placement, variant, rate), runs in order:
@@ -442,6 +442,7 @@ def render_placement(found: Found) -> str:
             row.append(f"{med(side, 'p50'):,.0f}/{med(side, 'p99'):,.0f}")
         for thread in ("reader", "dispatcher"):
             row.append(f"{med(f'{thread}_csw'):.2f}/{med(f'{thread}_preempted'):.2f}")
+        row.append(f"{med('reader_slice_us'):,.0f}/{med('dispatcher_slice_us'):,.0f}")
         body.append(row)
     return table(headers, body)
 
@@ -498,9 +499,17 @@ def verdict(found: Found) -> str:
                 value = ratio(found, placement, rate, "placed", "ours", key)
                 lines.append(f"  placed/ours {key}: {value:.2f}")
         if (placement, BASE, rate) in found:
-            for key in ("p50", "p99", "cpu_us", "csw", "preempted"):
-                value = ratio(found, placement, rate, "ours", BASE, key)
-                lines.append(f"  ours/base {key}: {value:.2f}")
+            bases = found[(placement, BASE, rate)]
+            lines.append(
+                "  base p50/p99 per round: "
+                + ", ".join(f"{r['p50']:,.0f}/{r['p99']:,.0f}" for r in bases)
+            )
+            for variant in LIBRARY:
+                if variant == BASE or (placement, variant, rate) not in found:
+                    continue
+                for key in ("p50", "p99", "cpu_us", "csw", "preempted"):
+                    value = ratio(found, placement, rate, variant, BASE, key)
+                    lines.append(f"  {variant}/base {key}: {value:.2f}")
     return "\n".join(lines) or f"target: no ours run at {rate:,.0f} msg/s"
 
 

@@ -40,6 +40,7 @@ from ._sync.connection import Connection
 from ._sync.consumers import Subscription
 from ._sync.hub import Hub
 from ._sync.placement import start_thread, thread_placement
+from ._sync.slice import thread_slice as check_thread_slice
 
 __all__ = ["WebSocketClient"]
 
@@ -75,6 +76,9 @@ class WebSocketClient:
         headers: extra HTTP headers for the handshake.
         thread_affinity: a CPU id or a set of them: the reader and the dispatcher run
             only there (Linux; docs/threading.md, "Latency and CPU placement").
+        thread_slice: True (default): the reader and the dispatcher ask Linux for a
+            short scheduler slice; False: the kernel's default (docs/threading.md,
+            "Latency and the scheduler slice").
     """
 
     def __init__(
@@ -94,6 +98,7 @@ class WebSocketClient:
         headers: dict[str, str] | None = None,
         name: str = "websocket",
         thread_affinity: Any = None,
+        thread_slice: Any = True,
     ) -> None:
         if not isinstance(url, str) or not url.startswith(("ws://", "wss://")):
             raise ValueError(f"url must be a ws:// or wss:// URL, not {url!r}")
@@ -105,6 +110,7 @@ class WebSocketClient:
         self.name = name
         self.timeout = check_timeout(timeout)
         placement = thread_placement(thread_affinity)
+        short_slice = check_thread_slice(thread_slice, "thread_slice")
         if heartbeat == "server_ping":
             heartbeat = {"type": "server_ping", "interval": min(20.0, read_timeout),
                          "silence": read_timeout}  # fmt: skip
@@ -117,6 +123,7 @@ class WebSocketClient:
             self.heartbeat.bind(self._protocol.next_id)  # one id space on the socket
         self.hub = Hub(owner=self, name=f"ccxtpro_sync-{name}")
         self.hub.dispatcher.placement = placement  # and the reader: Connection.start
+        self.hub.dispatcher.short_slice = short_slice  # and the reader: Connection._run
         self._inbox: collections.deque[Any] = collections.deque(maxlen=buffer or None)
         self._buffer = buffer
         self._cond = threading.Condition()

@@ -25,6 +25,7 @@ from .._exceptions import ClientClosed, NetworkError
 from .consumers import Stream, Subscription
 from .hub import Hub
 from .placement import thread_placement
+from .slice import thread_slice as check_thread_slice
 
 _log = logging.getLogger("ccxtpro_sync")
 
@@ -55,12 +56,14 @@ class BaseClient:
         overflow: Mapping[str, str | Overflow] | None = None,
         max_lag: float = 5.0,
         thread_affinity: Any = None,
+        thread_slice: Any = True,
     ) -> None:
         self.name = name
         #: Default timeout in seconds for blocking calls that are not given one.
         self.timeout = check_timeout(timeout)
         # Checked first: a bad CPU id fails here, never later in a thread.
         placement = thread_placement(thread_affinity)
+        short_slice = check_thread_slice(thread_slice)
         self.hub = Hub(
             owner=self,
             name=f"ccxtpro_sync-{name}",
@@ -71,6 +74,9 @@ class BaseClient:
         #: ``threadAffinity``: the readers (``Connection.start`` reads it there) and the
         #: dispatcher run on these CPUs (``_sync/placement.py``); None: the scheduler's.
         self.hub.dispatcher.placement = placement
+        #: ``threadSlice``: the readers and the dispatcher ask for a short scheduler
+        #: slice (``_sync/slice.py``), read there like the placement.
+        self.hub.dispatcher.short_slice = short_slice
         self._lock = threading.RLock()
         self._closed = False
         self._close_done = threading.Event()

@@ -64,6 +64,7 @@ from .futures import reject, resolve
 from .hub import Hub
 from .placement import start_thread
 from .reconnect import default_reconnect_policy
+from .slice import READER_SLICE_NS, shorten
 
 T = TypeVar("T")
 if TYPE_CHECKING:  # a bare ``Connection`` is ``Connection[Any]``: protocol not named
@@ -518,6 +519,8 @@ class Connection(Generic[P_co]):
 
     # -- reader thread -----------------------------------------------------------------
     def _run(self) -> None:
+        if self.hub.dispatcher.short_slice:  # a wake-up preempts longer-sliced work
+            shorten(READER_SLICE_NS)  # (see ``slice``)
         try:
             while not self._closing.is_set():
                 try:

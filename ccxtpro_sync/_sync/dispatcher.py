@@ -33,6 +33,7 @@ from .._exceptions import BadRequest
 from .._signals import send, signals
 from .doorbell import Doorbell
 from .placement import Placement, start_thread
+from .slice import shorten
 
 _log = logging.getLogger("ccxtpro_sync")
 
@@ -115,6 +116,9 @@ class Dispatcher:
         self._thread: threading.Thread | None = None
         #: The CPUs the thread runs on (the client's ``threadAffinity``), or None.
         self.placement: Placement | None = None
+        #: The client's ``threadSlice``: the readers and the dispatcher ask for a short
+        #: scheduler slice (``slice.shorten``).
+        self.short_slice = True
         self._ident: int | None = None  # the dispatcher thread's, once started
         self.delivered = 0
         self.callback_errors = 0
@@ -340,6 +344,8 @@ class Dispatcher:
         self._ident = self._thread.ident
 
     def _run(self) -> None:
+        if self.short_slice:  # a wake-up preempts longer-sliced work (see ``slice``)
+            shorten()
         pop = self._pending.pop
         queued = self._queued
         lock = self._lock

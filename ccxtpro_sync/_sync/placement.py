@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._exceptions import InvalidArgument, NotSupported
+from .slice import is_short, restore
 
 _log = logging.getLogger("ccxtpro_sync")
 
@@ -108,11 +109,12 @@ def start_thread(
     it runs on ``placement.cpus``; without, started from a pinned library thread, it
     goes back to the CPUs of the client's creator instead of inheriting the pin."""
     home: frozenset[int] | None = getattr(_local, "home", None)
-    if placement is None and home is None:  # the usual case: nothing to place
+    short = is_short()  # started by a reader or the dispatcher: not on the message path
+    if placement is None and home is None and not short:  # the usual case: nothing to do
         thread = threading.Thread(target=target, args=args, name=name, daemon=True)
     else:
         thread = threading.Thread(
-            target=_placed, args=(placement, home, target, args), name=name, daemon=True
+            target=_placed, args=(placement, home, short, target, args), name=name, daemon=True
         )
     thread.start()
     return thread
@@ -128,8 +130,11 @@ class Timer(threading.Timer):
         super().__init__(interval, function, args)
         self.daemon = True
         self._home: frozenset[int] | None = getattr(_local, "home", None)
+        self._short = is_short()
 
     def run(self) -> None:
+        if self._short:
+            restore()
         if self._home is not None:
             _set_affinity(self._home, self.name)
         super().run()
@@ -138,10 +143,13 @@ class Timer(threading.Timer):
 def _placed(
     placement: Placement | None,
     home: frozenset[int] | None,
+    short: bool,
     target: Callable[..., object],
     args: tuple[Any, ...],
 ) -> None:
     # In the new thread, before it does anything: pid 0 is the calling thread.
+    if short:  # a reader or the dispatcher shortens its own slice again itself
+        restore()
     if placement is not None:
         if _set_affinity(placement.cpus, threading.current_thread().name):
             _local.home = placement.home

@@ -49,6 +49,9 @@ class AdapterClient(StreamClient):
         rotation_stagger: seconds between two rotations (connection-attempt limits).
         thread_affinity: a CPU id or a set of them: the readers and the dispatcher run
             only there (Linux; docs/threading.md, "Latency and CPU placement").
+        thread_slice: True (default): the readers and the dispatcher ask Linux for a
+            short scheduler slice; False: the kernel's default (docs/threading.md,
+            "Latency and the scheduler slice").
     """
 
     def __init__(
@@ -64,6 +67,7 @@ class AdapterClient(StreamClient):
         max_connection_age: float | None = None,
         rotation_stagger: float = 2.0,
         thread_affinity: Any = None,
+        thread_slice: Any = True,
     ) -> None:
         self._make_adapter = make_adapter
         #: An adapter for what is the same on every connection (names, hashes, limits).
@@ -73,6 +77,7 @@ class AdapterClient(StreamClient):
             timeout=timeout,
             max_pending=max_pending,
             thread_affinity=thread_affinity,
+            thread_slice=thread_slice,
         )
         self._reconnect = reconnect
         self._connect_timeout = connect_timeout

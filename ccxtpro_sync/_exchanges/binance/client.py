@@ -128,7 +128,9 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
       ``userDataQuietAfter`` (seconds of user-data silence, with orders open, before a
       reconcile; default 60, ``False`` to turn it off), ``threadAffinity`` (a CPU id or
       a set of them: this client's readers and dispatcher run only there, for the
-      latency tail; Linux only, default None; see docs/threading.md);
+      latency tail; Linux only, default None; see docs/threading.md), ``threadSlice``
+      (default True: the readers and the dispatcher ask Linux for a short scheduler
+      slice, so their wake-ups preempt other work; False: the kernel's default);
     * ``options.tradesBackfill`` (default True): trades and closed candles missed while a
       connection was down are fetched over REST and delivered in order before the live
       ones (see docs/reconnect.md);
@@ -165,6 +167,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
             overflow=settings.get("callbackOverflow"),
             max_lag=float(settings.get("maxLag", 5.0)),
             thread_affinity=settings.get("threadAffinity"),
+            thread_slice=settings.get("threadSlice", True),
         )
         self.endpoints = self._endpoints(settings)
         self.new_updates = bool(settings.get("newUpdates", True))  # see BaseClient

@@ -37,6 +37,7 @@ CONFIG_KEYS: Final = frozenset(
         "callbackOverflow",
         "maxLag",
         "threadAffinity",
+        "threadSlice",
         "freshness",
         "userDataQuietAfter",
         "cancelOnDisconnect",

@@ -151,6 +151,7 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
             connect_timeout=float(settings.get("timeout", 10.0)),  # as Binance's clients
             name="deribit",
             thread_affinity=settings.get("threadAffinity"),
+            thread_slice=settings.get("threadSlice", True),
         )
         # Book resyncs become signals on the dispatcher thread (no library lock held).
         self.hub.add_callback(RESYNC_HASH, self._resynced)
@@ -567,6 +568,7 @@ def deribit(config: Mapping[str, Any] | None = None) -> DeribitClient:
     what is new since your previous call; False: the cached history), ``tradesLimit``,
     ``OHLCVLimit``, ``ordersLimit`` (cache sizes, 1000 each); ``timeout``,
     ``reconnect`` (a tenacity policy), ``number``, ``threadAffinity`` (a CPU id or a
-    set of them for the readers and the dispatcher; docs/threading.md).
+    set of them for the readers and the dispatcher; docs/threading.md), ``threadSlice``
+    (default True: they ask Linux for a short scheduler slice; False: the default).
     """
     return DeribitClient(config)
