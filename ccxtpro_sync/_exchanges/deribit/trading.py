@@ -20,15 +20,16 @@ from typing import TYPE_CHECKING, Any
 
 from ..._arguments import check_limit, check_params, check_since
 from ..._exceptions import (
-    BadSymbol,
     CcxtproSyncError,
     ClientClosed,
+    ExchangeError,
     NetworkError,
+    NotSupported,
     OrderStatusUnknown,
     ProtocolError,
 )
 from ..._structures import Balances, Market, Order, Position, Trade
-from .markets import SETTLE_CURRENCIES, DeribitMarkets
+from .markets import SETTLE_CURRENCIES, DeribitMarkets, parse_market
 from .order_lookup import (
     DEFAULT_VALID_FOR_MS,
     STALE_MARGIN_MS,
@@ -114,6 +115,8 @@ class DeribitTrading:
 
     if TYPE_CHECKING:  # provided by the client, which comes first in the MRO
         _closed_event: threading.Event
+        _markets: DeribitMarkets | None
+        _markets_lock: threading.Lock
 
         def request(
             self, method: str, params: Any = None, *, timeout: float | None = None
@@ -146,6 +149,59 @@ class DeribitTrading:
             raise ProtocolError(f"deribit public/get_time result is not a time: {server!r:.40}")
         self._server_offset_ms = int(server - received)
         return server
+
+    # -- instruments listed after the markets were loaded -----------------------------------
+    def _market_by_id(self, name: str, timeout: float, refused: set[str]) -> Market:
+        """The market of instrument ``name``; one the client's markets do not list (listed
+        after they were loaded) is loaded with ``public/get_instrument`` and kept.
+
+        An order's state names its instrument, and without a market the order cannot
+        be read: asking again would only get the same answer until the caller's time
+        ran out. A name the exchange refuses, or answers with something that is not
+        that instrument, goes into ``refused`` and is a ``ProtocolError`` (the answer
+        naming it is unreadable, resolved like a lost one), not asked for twice.
+        A combo has no unified symbol: ``NotSupported``, whose outcome the caller
+        reports as unknown."""
+        markets = self._loaded_markets()
+        known = markets.find_id(name)
+        if known is not None:
+            return known
+        what = f"deribit order names instrument {name[:40]!r}"
+        if name in refused:
+            raise ProtocolError(f"{what}, which the exchange does not list")
+        try:
+            raw = self.request("public/get_instrument", {"instrument_name": name}, timeout=timeout)
+        except ExchangeError as error:  # not listed (10020) or refused: not a network fault
+            refused.add(name)
+            raise ProtocolError(f"{what}, which the exchange does not list: {error}") from error
+        try:
+            market = parse_market(raw, number=markets.number)
+        except (CcxtproSyncError, LookupError, TypeError, ValueError, ArithmeticError) as error:
+            refused.add(name)
+            raise ProtocolError(f"{what}; its get_instrument answer is unreadable") from error
+        if market is None:
+            raise NotSupported(f"{what}, a combo: this client has no market for it")
+        if market.id != name:
+            refused.add(name)
+            raise ProtocolError(f"{what}; get_instrument answered {market.id[:40]!r}")
+        with self._markets_lock:
+            current = self._markets or markets
+            found = current.find_id(name)
+            if found is not None:
+                return found  # another thread loaded it meanwhile
+            self._markets = current.with_market(market)
+        return market
+
+    def _order_markets(self, result: Any, timeout: float) -> DeribitMarkets:
+        """The client's markets, with the instrument an order reply names loaded
+        when they do not list it (an unreadable reply is left to the parser)."""
+        order = result.get("order", result) if isinstance(result, dict) else None
+        if isinstance(result, list) and result:
+            order = result[0]
+        name = order.get("instrument_name") if isinstance(order, dict) else None
+        if isinstance(name, str):
+            self._market_by_id(name, timeout, set())
+        return self._loaded_markets()
 
     # -- orders ----------------------------------------------------------------------------
     def create_order_ws(  # noqa: PLR0917 - CCXT argument order
@@ -265,19 +321,33 @@ class DeribitTrading:
         )
 
     def _by_state(
-        self, order_id: str, resolve: Callable[[Any, Market, int], Order | None]
+        self,
+        order_id: str,
+        resolve: Callable[[Any, Market, int], Order | None],
+        seconds: float,
+        action: str,
+        symbol: str,
     ) -> Callable[[Any, int], Order | None]:
-        """Adapt a ``get_order_state`` resolver: the market comes from the result."""
-        markets = self._loaded_markets()
+        """Adapt a ``get_order_state`` resolver: the market comes from the result (an
+        instrument the client has not loaded is loaded, see ``_market_by_id``)."""
+        refused: set[str] = set()
 
         def run(found: Any, now_ms: int) -> Order | None:
             name = found.get("instrument_name") if isinstance(found, dict) else None
             if not isinstance(name, str):
                 raise ProtocolError("deribit get_order_state result has no instrument_name")
             try:
-                market = markets.by_id(name)
-            except BadSymbol as error:  # a look-up that says nothing: ask again
-                raise ProtocolError(f"deribit get_order_state names {name[:40]!r}") from error
+                market = self._market_by_id(name, seconds, refused)
+            except NotSupported as error:  # the order exists, on a market we cannot show
+                raise OrderStatusUnknown(
+                    f"deribit {action} of order {order_id!r}: the reply was lost and {error}; "
+                    "look the order up before doing anything else",
+                    client_order_id=None,
+                    symbol=symbol,
+                    action=action,
+                    order_id=order_id,
+                    cause=error,
+                ) from error
             return resolve(found, market, now_ms)
 
         return run
@@ -305,7 +375,8 @@ class DeribitTrading:
         try:
             result = self.request("private/edit", edit, timeout=seconds)
             return _read_order(
-                lambda: parse_order_result(result, self._loaded_markets())[0], order_id=str(id)
+                lambda: parse_order_result(result, self._order_markets(result, seconds))[0],
+                order_id=str(id),
             )
         except ClientClosed as error:
             if closed:
@@ -314,7 +385,11 @@ class DeribitTrading:
         except NetworkError:  # ProtocolError included: the reply could not be read
             number = self._loaded_markets().number
             resolve = self._by_state(
-                id, lambda found, market, now: resolve_edit(found, edit, market, now, number)
+                id,
+                lambda found, market, now: resolve_edit(found, edit, market, now, number),
+                seconds,
+                "edit",
+                symbol or "",
             )
             return self._resolve_loop(
                 "private/get_order_state",
@@ -344,7 +419,8 @@ class DeribitTrading:
         try:
             result = self.request("private/cancel", cancel_params(id), timeout=seconds)
             return _read_order(
-                lambda: parse_orders(result, self._loaded_markets())[0], order_id=str(id)
+                lambda: parse_orders(result, self._order_markets(result, seconds))[0],
+                order_id=str(id),
             )
         except ClientClosed as error:
             if closed:
@@ -355,6 +431,9 @@ class DeribitTrading:
             resolve = self._by_state(
                 id,
                 lambda found, market, now: resolve_cancel(found, id, market, stale_at, now, number),
+                seconds,
+                "cancel",
+                symbol or "",
             )
             return self._resolve_loop(
                 "private/get_order_state",
