@@ -243,19 +243,8 @@ class DeribitTrading:
         """Resolve a lost create; ``left``: ``time.monotonic()`` before it was sent."""
         method, params = lookup_request(request, market)
         number = self._loaded_markets().number
-        sent_at: list[int] = []
-
-        def server_now(timeout: float) -> int:
-            if sent_at:
-                return self._server_now_ms(timeout)
-            # An order created before the request left reuses its label, which takes the
-            # server's clock at that instant, not our estimate of it (measured once: the
-            # local clock may have stepped since, and a real order would look older).
-            # Read the server's clock afresh and go back by the time since (monotonic,
-            # counted to after the reading: never later than the instant it left).
-            now = self._read_server_time(timeout)
-            sent_at.append(now - math.ceil((time.monotonic() - left) * 1000))
-            return now
+        # An order created before the request left reuses its label (judged on sent_at)
+        server_now, sent_at = self._lookup_clock(left)
 
         def resolve(found: Any, now_ms: int) -> Order | None:
             return resolve_create(found, request, market, now_ms, number, sent_at_ms=sent_at[0])
@@ -269,6 +258,28 @@ class DeribitTrading:
             symbol=market.symbol,
             server_now=server_now,
         )
+
+    def _lookup_clock(self, left: float) -> tuple[Callable[[float], int], list[int]]:
+        """The server's clock for the look-ups of a lost reply, and ``sent_at``: filled
+        by the first reading with the server's time when the request left.
+
+        Every "too old" and "went stale" judgement takes the server's clock, not our
+        estimate of it (an offset measured once: the local clock may have stepped
+        since, and a request still in flight would be judged stale, a real order
+        older). So the first reading asks the server afresh (and refreshes the offset
+        for the next ones), and goes back by the time since ``left``
+        (``time.monotonic()`` before the request was sent; counted to after the
+        reading: never later than the instant it left)."""
+        sent_at: list[int] = []
+
+        def server_now(timeout: float) -> int:
+            if sent_at:
+                return self._server_now_ms(timeout)
+            now = self._read_server_time(timeout)
+            sent_at.append(now - math.ceil((time.monotonic() - left) * 1000))
+            return now
+
+        return server_now, sent_at
 
     def _resolve_loop(
         self,
@@ -372,6 +383,7 @@ class DeribitTrading:
         seconds = self._timeout(timeout)
         with_deadline(OrderRequest("private/edit", edit, ""), self._server_now_ms(seconds))
         closed = self._closed_event.is_set()  # then the request is never sent
+        left = time.monotonic()  # before the request leaves
         try:
             result = self.request("private/edit", edit, timeout=seconds)
             return _read_order(
@@ -384,6 +396,7 @@ class DeribitTrading:
             raise _closed_unknown(error, "edit", symbol or "", None, str(id)) from error
         except NetworkError:  # ProtocolError included: the reply could not be read
             number = self._loaded_markets().number
+            server_now, _ = self._lookup_clock(left)  # valid_until judged on the server's clock
             resolve = self._by_state(
                 id,
                 lambda found, market, now: resolve_edit(found, edit, market, now, number),
@@ -400,6 +413,7 @@ class DeribitTrading:
                 symbol=symbol or "",
                 action="edit",
                 order_id=id,
+                server_now=server_now,
             )
 
     def cancel_order_ws(
@@ -414,8 +428,8 @@ class DeribitTrading:
         open, ``OrderNotPlaced(action="cancel")`` if it is still open after the
         request went stale, or ``OrderStatusUnknown``; the cancel is never sent again."""
         seconds = self._timeout(timeout)
-        stale_at = self._server_now_ms(seconds) + DEFAULT_VALID_FOR_MS + STALE_MARGIN_MS
         closed = self._closed_event.is_set()  # then the request is never sent
+        left = time.monotonic()  # before the request leaves
         try:
             result = self.request("private/cancel", cancel_params(id), timeout=seconds)
             return _read_order(
@@ -428,9 +442,14 @@ class DeribitTrading:
             raise _closed_unknown(error, "cancel", symbol or "", None, str(id)) from error
         except NetworkError:  # ProtocolError included: the reply could not be read
             number = self._loaded_markets().number
+            # stale: DEFAULT_VALID_FOR_MS + the margin after it left, on the server's clock
+            server_now, sent_at = self._lookup_clock(left)
+            window = DEFAULT_VALID_FOR_MS + STALE_MARGIN_MS
             resolve = self._by_state(
                 id,
-                lambda found, market, now: resolve_cancel(found, id, market, stale_at, now, number),
+                lambda found, market, now: resolve_cancel(
+                    found, id, market, sent_at[0] + window, now, number
+                ),
                 seconds,
                 "cancel",
                 symbol or "",
@@ -444,6 +463,7 @@ class DeribitTrading:
                 symbol=symbol or "",
                 action="cancel",
                 order_id=id,
+                server_now=server_now,
             )
 
     def cancel_all_orders_ws(
