@@ -95,6 +95,17 @@ LostHandler = Callable[["Connection", BaseException], None]
 TaskHandler = Callable[[list[Any]], None]
 
 
+def _typed(error: Exception) -> Exception:
+    """What the ``protocol_error`` signal reports for a frame the protocol raised on:
+    the library's own errors as they are, anything else (a bug in a decoder, handler
+    or adapter) as a ``ProtocolError`` whose cause it is."""
+    if isinstance(error, CcxtproSyncError):
+        return error
+    typed = ProtocolError(f"the protocol failed on a frame: {error!r}")
+    typed.__cause__ = error
+    return typed
+
+
 class State(enum.Enum):
     IDLE = "idle"
     CONNECTING = "connecting"
@@ -838,7 +849,7 @@ class Connection(Generic[P_co]):
                         continue
                     if isinstance(result, Exception):  # a protocol bug must not kill the stream
                         _log.error("%s: protocol failed on a frame", self.name, exc_info=result)
-                        result = Inbound(errors=[result])
+                        result = Inbound(errors=[_typed(result)])
                 else:
                     index += 1
                     if inspect:  # an application heartbeat may own this frame
@@ -856,7 +867,7 @@ class Connection(Generic[P_co]):
                             result = protocol.receive(data, now)
                     except Exception as error:  # a protocol bug must not kill the stream
                         _log.exception("%s: protocol failed on a frame", self.name)
-                        result = Inbound(errors=[error])
+                        result = Inbound(errors=[_typed(error)])
                 if not isinstance(result, list):  # a list: nothing but data (the fast path)
                     if (
                         result.notices
