@@ -59,7 +59,7 @@ from .._exceptions import (
     RequestTimeout,
 )
 from .._signals import send, signals
-from .dial import Dial, tls_wrapper
+from .dial import Dial, tls_wrapper, verified_context
 from .futures import reject, resolve
 from .hub import Hub
 from .placement import start_thread
@@ -1234,18 +1234,11 @@ def _dialled(url: str, timeout: float, dial: Dial) -> dict[str, Any]:
 def _tls_context() -> ssl.SSLContext:
     """The CAs websocket-client trusted when it did the TLS itself: its
     ``WEBSOCKET_CLIENT_CA_BUNDLE`` (a CA file or a hashed directory) instead of the
-    system's (which ``SSL_CERT_FILE``/``SSL_CERT_DIR`` change, as before)."""
-    bundle = os.environ.get("WEBSOCKET_CLIENT_CA_BUNDLE")
-    if bundle and os.path.isfile(bundle):
-        context = ssl.create_default_context(cafile=bundle)
-    elif bundle and os.path.isdir(bundle):
-        context = ssl.create_default_context(capath=bundle)
-    else:
-        context = ssl.create_default_context()
-    # Python 3.13 adds strict X.509 checks to the default context; websocket-client's
-    # own context had none, and a CA it accepted must stay accepted.
-    context.verify_flags &= ~getattr(ssl, "VERIFY_X509_STRICT", 0)
-    return context
+    system's (which ``SSL_CERT_FILE``/``SSL_CERT_DIR`` change, as before); built once
+    per CA configuration (``verified_context``). Python 3.13 adds strict X.509 checks
+    to the default context; websocket-client's own context had none, and a CA it
+    accepted must stay accepted."""
+    return verified_context(os.environ.get("WEBSOCKET_CLIENT_CA_BUNDLE"), x509_strict=False)
 
 
 def _writable(sock: socket.socket) -> bool:

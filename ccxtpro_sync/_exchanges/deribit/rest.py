@@ -23,7 +23,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import socket
-import ssl
 import threading
 import time
 from http.client import HTTPConnection, HTTPException, HTTPResponse, HTTPSConnection
@@ -38,7 +37,7 @@ from ..._exceptions import (
     ProtocolError,
     RequestTimeout,
 )
-from ..._sync.dial import Dial, DialCut
+from ..._sync.dial import Dial, DialCut, verified_context
 from ..._sync.placement import Timer
 
 __all__ = ["MAX_BODY", "MAX_REDIRECTS", "DeribitRest"]
@@ -218,8 +217,8 @@ class DeribitRest:
                 origin, headers = f"http://{url.netloc.rpartition('@')[2]}", auth
         conn: HTTPConnection
         if secure:
-            context = ssl.create_default_context()
-            conn = HTTPSConnection(host, port, timeout=timeout, context=context)
+            # one verified context per CA configuration, not one per call
+            conn = HTTPSConnection(host, port, timeout=timeout, context=verified_context())
             if proxy is not None:
                 conn.set_tunnel(target_host, target_port, headers=proxy[2])
         else:
