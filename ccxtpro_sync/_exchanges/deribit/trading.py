@@ -71,6 +71,12 @@ __all__ = ["DeribitTrading"]
 _LOOKUP_PAUSE = 0.25
 
 
+def _lookup_budget(seconds: float) -> float:
+    """How long the look-ups of a lost reply may take: the caller's ``timeout`` and the
+    request's window (``valid_until`` + the margin), plus a second for the last answer."""
+    return seconds + (DEFAULT_VALID_FOR_MS + STALE_MARGIN_MS) / 1000 + 1.0
+
+
 def _read_order(
     read: Callable[[], Order], *, label: str | None = None, order_id: str | None = None
 ) -> Order:
@@ -298,8 +304,7 @@ class DeribitTrading:
         caller's time is up: ``OrderStatusUnknown``. Never re-sends the order request.
         ``server_now(timeout)``: the server's time (default: our estimate of it)."""
         now_ms = server_now or self._server_now_ms
-        budget = seconds + (DEFAULT_VALID_FOR_MS + STALE_MARGIN_MS) / 1000 + 1.0
-        deadline = time.monotonic() + budget
+        deadline = time.monotonic() + _lookup_budget(seconds)
         closed: ClientClosed | None = None
         while True:
             remaining = deadline - time.monotonic()
@@ -340,15 +345,18 @@ class DeribitTrading:
         symbol: str,
     ) -> Callable[[Any, int], Order | None]:
         """Adapt a ``get_order_state`` resolver: the market comes from the result (an
-        instrument the client has not loaded is loaded, see ``_market_by_id``)."""
+        instrument the client has not loaded is loaded, see ``_market_by_id``, within
+        the look-ups' time)."""
         refused: set[str] = set()
+        deadline = time.monotonic() + _lookup_budget(seconds)
 
         def run(found: Any, now_ms: int) -> Order | None:
             name = found.get("instrument_name") if isinstance(found, dict) else None
             if not isinstance(name, str):
                 raise ProtocolError("deribit get_order_state result has no instrument_name")
             try:
-                market = self._market_by_id(name, seconds, refused)
+                left = max(0.001, deadline - time.monotonic())
+                market = self._market_by_id(name, left, refused)
             except NotSupported as error:  # the order exists, on a market we cannot show
                 raise OrderStatusUnknown(
                     f"deribit {action} of order {order_id!r}: the reply was lost and {error}; "
