@@ -59,7 +59,7 @@ from .._exceptions import (
     RequestTimeout,
 )
 from .._signals import send, signals
-from .dial import Dial, tls_wrapper
+from .dial import Dial, tls_wrapper, verified_context
 from .futures import reject, resolve
 from .hub import Hub
 from .placement import start_thread
@@ -94,6 +94,17 @@ GiveUpHandler = Callable[["Connection", BaseException], None]
 LostHandler = Callable[["Connection", BaseException], None]
 #: Given the ``Inbound.tasks`` of a frame (work for the owner's helper threads), no lock held.
 TaskHandler = Callable[[list[Any]], None]
+
+
+def _typed(error: Exception) -> Exception:
+    """What the ``protocol_error`` signal reports for a frame the protocol raised on:
+    the library's own errors as they are, anything else (a bug in a decoder, handler
+    or adapter) as a ``ProtocolError`` whose cause it is."""
+    if isinstance(error, CcxtproSyncError):
+        return error
+    typed = ProtocolError(f"the protocol failed on a frame: {error!r}")
+    typed.__cause__ = error
+    return typed
 
 
 class State(enum.Enum):
@@ -841,7 +852,7 @@ class Connection(Generic[P_co]):
                         continue
                     if isinstance(result, Exception):  # a protocol bug must not kill the stream
                         _log.error("%s: protocol failed on a frame", self.name, exc_info=result)
-                        result = Inbound(errors=[result])
+                        result = Inbound(errors=[_typed(result)])
                 else:
                     index += 1
                     if inspect:  # an application heartbeat may own this frame
@@ -859,7 +870,7 @@ class Connection(Generic[P_co]):
                             result = protocol.receive(data, now)
                     except Exception as error:  # a protocol bug must not kill the stream
                         _log.exception("%s: protocol failed on a frame", self.name)
-                        result = Inbound(errors=[error])
+                        result = Inbound(errors=[_typed(error)])
                 if not isinstance(result, list):  # a list: nothing but data (the fast path)
                     if (
                         result.notices
@@ -1226,18 +1237,11 @@ def _dialled(url: str, timeout: float, dial: Dial) -> dict[str, Any]:
 def _tls_context() -> ssl.SSLContext:
     """The CAs websocket-client trusted when it did the TLS itself: its
     ``WEBSOCKET_CLIENT_CA_BUNDLE`` (a CA file or a hashed directory) instead of the
-    system's (which ``SSL_CERT_FILE``/``SSL_CERT_DIR`` change, as before)."""
-    bundle = os.environ.get("WEBSOCKET_CLIENT_CA_BUNDLE")
-    if bundle and os.path.isfile(bundle):
-        context = ssl.create_default_context(cafile=bundle)
-    elif bundle and os.path.isdir(bundle):
-        context = ssl.create_default_context(capath=bundle)
-    else:
-        context = ssl.create_default_context()
-    # Python 3.13 adds strict X.509 checks to the default context; websocket-client's
-    # own context had none, and a CA it accepted must stay accepted.
-    context.verify_flags &= ~getattr(ssl, "VERIFY_X509_STRICT", 0)
-    return context
+    system's (which ``SSL_CERT_FILE``/``SSL_CERT_DIR`` change, as before); built once
+    per CA configuration (``verified_context``). Python 3.13 adds strict X.509 checks
+    to the default context; websocket-client's own context had none, and a CA it
+    accepted must stay accepted."""
+    return verified_context(os.environ.get("WEBSOCKET_CLIENT_CA_BUNDLE"), x509_strict=False)
 
 
 def _writable(sock: socket.socket) -> bool:

@@ -13,12 +13,18 @@ Name resolution (``getaddrinfo``) cannot be cut; it is bounded by the resolver.
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import ssl
 import threading
 from collections.abc import Callable, Sequence
 
-__all__ = ["Dial", "DialCut", "tls_wrapper"]
+__all__ = ["Dial", "DialCut", "tls_wrapper", "verified_context"]
+
+#: Contexts kept (one per CA configuration seen; a changed configuration adds one).
+_MAX_CONTEXTS = 8
+_contexts: dict[tuple[object, ...], ssl.SSLContext] = {}
+_contexts_lock = threading.Lock()
 
 
 class DialCut(ConnectionAbortedError):
@@ -105,3 +111,57 @@ def tls_wrapper(context: ssl.SSLContext, hostname: str) -> Callable[[socket.sock
         return context.wrap_socket(sock, server_hostname=hostname, do_handshake_on_connect=False)
 
     return wrap
+
+
+def _file_state(path: str | None) -> tuple[str, int, int] | None:
+    """What identifies a CA file's content cheaply: its kind, mtime and size."""
+    if not path:
+        return None
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    kind = "file" if os.path.isfile(path) else "dir" if os.path.isdir(path) else ""
+    return kind, stat.st_mtime_ns, stat.st_size
+
+
+def verified_context(bundle: str | None = None, *, x509_strict: bool = True) -> ssl.SSLContext:
+    """The default verified client context (certificates and host names checked, SNI
+    sent by each wrap), trusting ``bundle`` (a CA file, or a hashed directory) instead
+    of the system's CAs when it names one; without Python 3.13's strict X.509 checks
+    when ``x509_strict`` is false.
+
+    Building one loads the CA store, milliseconds of CPU: it is built once per
+    process and CA configuration and shared (a context is safe to use from several
+    threads). The configuration is read on every call, so what changes is honoured on
+    the next connect: the bundle named and its file's content (mtime, size),
+    ``SSL_CERT_FILE``/``SSL_CERT_DIR`` and ``SSLKEYLOGFILE``."""
+    state = _file_state(bundle)
+    if state is not None and not state[0]:
+        state = None  # neither a file nor a directory: the system's CAs, as before
+    system = os.environ.get("SSL_CERT_FILE")
+    key = (
+        bundle if state is not None else None,
+        state,
+        x509_strict,
+        system,
+        _file_state(system),
+        os.environ.get("SSL_CERT_DIR"),
+        os.environ.get("SSLKEYLOGFILE"),
+    )
+    with _contexts_lock:
+        found = _contexts.get(key)
+    if found is not None:
+        return found
+    if state is not None and state[0] == "file":
+        context = ssl.create_default_context(cafile=bundle)
+    elif state is not None:
+        context = ssl.create_default_context(capath=bundle)
+    else:
+        context = ssl.create_default_context()
+    if not x509_strict:
+        context.verify_flags &= ~getattr(ssl, "VERIFY_X509_STRICT", 0)
+    with _contexts_lock:
+        if len(_contexts) >= _MAX_CONTEXTS:
+            _contexts.clear()  # configurations that changed many times: start again
+        return _contexts.setdefault(key, context)

@@ -274,3 +274,38 @@ def test_frames_bound_mid_run_join_the_next_group() -> None:
     assert proto.receive_run(messages, 0, 0.0, batch) == (4, None)
     assert [t.id for d in batch for t in d.value] == ["1", "2", "3", "4"]
     assert json.loads(messages[0][1])["stream"] == TRADES
+
+
+def _decoder_bug_on(proto: BinanceStreamProtocol, trade_id: int) -> None:
+    """A bound decoder with a bug: it raises what no decode should for one frame."""
+    name = TRADES.encode()
+    bound = proto._bound[name]
+    assert bound is not None
+    stream, decode, handle = bound
+    marker = b'"a":%d,' % trade_id
+
+    def buggy(frame: bytes) -> Any:
+        if marker in frame:
+            raise KeyError("a decoder bug")
+        return decode(frame)
+
+    proto._bound[name] = (stream, buggy, handle)
+
+
+@pytest.mark.parametrize("drive", ["runs", "receive"])
+def test_a_decoder_bug_is_reported_typed_and_the_frame_is_read_by_the_general_path(
+    drive: str,
+) -> None:
+    proto, data, _ = setup()
+    proto.receive(agg(1), 0.0)  # binds the stream
+    _decoder_bug_on(proto, 3)
+    messages = [(OP_TEXT, agg(k)) for k in range(2, 8)]
+    out = _in_runs(proto, messages) if drive == "runs" else _one_by_one(proto, messages)
+    errors = [e for item in out if isinstance(item, tuple) and len(item) == 4 for e in item[1]]
+    assert len(errors) == 1  # reported once: the decoder is not used again here
+    kind, text = errors[0]
+    assert kind == "ProtocolError" and "KeyError" in text and TRADES in text
+    # nothing lost: the frame that tripped it, and those after it, are delivered in order
+    assert [t.id for t in data.trades["ETH/BTC"]] == [str(k) for k in range(1, 8)]
+    assert data.tasks == []  # no gap, so no backfill
+    assert proto._bound[TRADES.encode()] is None  # the general path from now on

@@ -267,6 +267,8 @@ class BinanceStreamProtocol:
                 combined = decode(data)
             except _REFUSED:
                 combined = None
+            except Exception as error:  # a decoder bug: reported, the frame read below
+                return self._decoder_failed(name, data, now, error)
             if combined is not None and combined.stream == name:
                 try:
                     fast = self._route_event(handle, combined.data, now)  # type: ignore[misc]
@@ -276,6 +278,11 @@ class BinanceStreamProtocol:
                     if self.freshness is not None:
                         self.freshness.seen(name, now)
                     return fast
+        return self._general(data, now, bound)
+
+    def _general(self, data: bytes, now: float, bound: object) -> Inbound | list[Delivery]:
+        """``receive``'s general path: the envelope decoded, ``data`` kept raw, routed
+        by stream name (``bound``: the stream's entry in ``_bound``, or ``_UNBOUND``)."""
         try:
             frame = _decode_frame(data)
         except _REFUSED as error:
@@ -328,6 +335,23 @@ class BinanceStreamProtocol:
             return self._on_result(frame)
         return Inbound(errors=[ProtocolError(f"unexpected frame: {self._shown(data)}")])
 
+    def _decoder_failed(self, stream: str, data: bytes, now: float, error: Exception) -> Inbound:
+        """A bound decoder raised what no decode should (a bug, tripped by this frame):
+        report it as a ``ProtocolError`` (its cause the bug), let the general path read
+        the frame, and keep the stream on the general path on this connection (a bug
+        is reported once, not for every frame after)."""
+        self._bound[stream.encode()] = None
+        failure = ProtocolError(
+            f"stream {stream}: its decoder failed ({error!r}); the general path reads it "
+            f"from now on: {self._shown(data)}"
+        )
+        failure.__cause__ = error
+        result = self._general(data, now, None)
+        if isinstance(result, Inbound):
+            result.errors = [failure, *result.errors]
+            return result
+        return Inbound(errors=[failure], deliveries=result)
+
     def receive_run(
         self, messages: list[tuple[int, bytes]], index: int, now: float, batch: list[Delivery]
     ) -> tuple[int, Inbound | list[Delivery] | Exception | None]:
@@ -357,6 +381,8 @@ class BinanceStreamProtocol:
                 try:
                     combined = decode(data)
                 except _REFUSED:
+                    combined = None
+                except Exception:  # a decoder bug: ``receive`` below reports it
                     combined = None
                 if combined is not None and combined.stream == name:
                     group.append((handle, combined.data))

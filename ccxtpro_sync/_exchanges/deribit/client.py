@@ -39,7 +39,7 @@ from .errors import deribit_error
 from .latest import LatestTickers
 from .markets import DeribitMarkets, instruments_requests, parse_markets
 from .pacing import DeribitPacer, pools_from_options
-from .rest import DeribitRest
+from .rest import MAX_REDIRECTS, DeribitRest
 from .trading import DeribitTrading
 from .user_data import UserDataLedger
 from .user_streams import DeribitUserData
@@ -175,7 +175,11 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
             {k: json.dumps(v) if isinstance(v, bool) else v for k, v in params.items()}
         )
         what = f"deribit {method}"
-        status, content = self._rest.get(f"/{method}?{query}", self._timeout(None), what)
+        # a redirect is followed for a public call only: nothing else is re-sent elsewhere
+        redirects = MAX_REDIRECTS if method.startswith("public/") else 0
+        status, content = self._rest.get(
+            f"/{method}?{query}", self._timeout(None), what, redirects=redirects
+        )
         try:
             body = json.loads(content)
         except (ValueError, RecursionError):  # (RecursionError: nested deeper than json recurses)

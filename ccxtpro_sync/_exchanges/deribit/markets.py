@@ -246,6 +246,18 @@ class DeribitMarkets(MarketTable):
             raise self._bad_symbol(instrument_name)
         return found
 
+    def find_id(self, instrument_name: str) -> Market | None:
+        """Like :meth:`by_id`, ``None`` for an instrument not listed."""
+        return self._by_id.get(instrument_name)
+
+    def with_market(self, market: Market) -> DeribitMarkets:
+        """A new table with ``market`` added (an instrument listed after these were
+        loaded); this one is left as it is, so readers holding it see no change."""
+        table = DeribitMarkets((), number=self.number)
+        table._by_symbol = {**self._by_symbol, market.symbol: market}
+        table._by_id = {**self._by_id, market.id: market}
+        return table
+
     def __repr__(self) -> str:
         return f"<DeribitMarkets: {len(self)} markets>"
 

@@ -20,15 +20,16 @@ from typing import TYPE_CHECKING, Any
 
 from ..._arguments import check_limit, check_params, check_since
 from ..._exceptions import (
-    BadSymbol,
     CcxtproSyncError,
     ClientClosed,
+    ExchangeError,
     NetworkError,
+    NotSupported,
     OrderStatusUnknown,
     ProtocolError,
 )
 from ..._structures import Balances, Market, Order, Position, Trade
-from .markets import SETTLE_CURRENCIES, DeribitMarkets
+from .markets import SETTLE_CURRENCIES, DeribitMarkets, parse_market
 from .order_lookup import (
     DEFAULT_VALID_FOR_MS,
     STALE_MARGIN_MS,
@@ -68,6 +69,12 @@ __all__ = ["DeribitTrading"]
 
 #: Pause between two label lookups while the outcome is still open.
 _LOOKUP_PAUSE = 0.25
+
+
+def _lookup_budget(seconds: float) -> float:
+    """How long the look-ups of a lost reply may take: the caller's ``timeout`` and the
+    request's window (``valid_until`` + the margin), plus a second for the last answer."""
+    return seconds + (DEFAULT_VALID_FOR_MS + STALE_MARGIN_MS) / 1000 + 1.0
 
 
 def _read_order(
@@ -114,6 +121,8 @@ class DeribitTrading:
 
     if TYPE_CHECKING:  # provided by the client, which comes first in the MRO
         _closed_event: threading.Event
+        _markets: DeribitMarkets | None
+        _markets_lock: threading.Lock
 
         def request(
             self, method: str, params: Any = None, *, timeout: float | None = None
@@ -146,6 +155,59 @@ class DeribitTrading:
             raise ProtocolError(f"deribit public/get_time result is not a time: {server!r:.40}")
         self._server_offset_ms = int(server - received)
         return server
+
+    # -- instruments listed after the markets were loaded -----------------------------------
+    def _market_by_id(self, name: str, timeout: float, refused: set[str]) -> Market:
+        """The market of instrument ``name``; one the client's markets do not list (listed
+        after they were loaded) is loaded with ``public/get_instrument`` and kept.
+
+        An order's state names its instrument, and without a market the order cannot
+        be read: asking again would only get the same answer until the caller's time
+        ran out. A name the exchange refuses, or answers with something that is not
+        that instrument, goes into ``refused`` and is a ``ProtocolError`` (the answer
+        naming it is unreadable, resolved like a lost one), not asked for twice.
+        A combo has no unified symbol: ``NotSupported``, whose outcome the caller
+        reports as unknown."""
+        markets = self._loaded_markets()
+        known = markets.find_id(name)
+        if known is not None:
+            return known
+        what = f"deribit order names instrument {name[:40]!r}"
+        if name in refused:
+            raise ProtocolError(f"{what}, which the exchange does not list")
+        try:
+            raw = self.request("public/get_instrument", {"instrument_name": name}, timeout=timeout)
+        except ExchangeError as error:  # not listed (10020) or refused: not a network fault
+            refused.add(name)
+            raise ProtocolError(f"{what}, which the exchange does not list: {error}") from error
+        try:
+            market = parse_market(raw, number=markets.number)
+        except (CcxtproSyncError, LookupError, TypeError, ValueError, ArithmeticError) as error:
+            refused.add(name)
+            raise ProtocolError(f"{what}; its get_instrument answer is unreadable") from error
+        if market is None:
+            raise NotSupported(f"{what}, a combo: this client has no market for it")
+        if market.id != name:
+            refused.add(name)
+            raise ProtocolError(f"{what}; get_instrument answered {market.id[:40]!r}")
+        with self._markets_lock:
+            current = self._markets or markets
+            found = current.find_id(name)
+            if found is not None:
+                return found  # another thread loaded it meanwhile
+            self._markets = current.with_market(market)
+        return market
+
+    def _order_markets(self, result: Any, timeout: float) -> DeribitMarkets:
+        """The client's markets, with the instrument an order reply names loaded
+        when they do not list it (an unreadable reply is left to the parser)."""
+        order = result.get("order", result) if isinstance(result, dict) else None
+        if isinstance(result, list) and result:
+            order = result[0]
+        name = order.get("instrument_name") if isinstance(order, dict) else None
+        if isinstance(name, str):
+            self._market_by_id(name, timeout, set())
+        return self._loaded_markets()
 
     # -- orders ----------------------------------------------------------------------------
     def create_order_ws(  # noqa: PLR0917 - CCXT argument order
@@ -187,19 +249,8 @@ class DeribitTrading:
         """Resolve a lost create; ``left``: ``time.monotonic()`` before it was sent."""
         method, params = lookup_request(request, market)
         number = self._loaded_markets().number
-        sent_at: list[int] = []
-
-        def server_now(timeout: float) -> int:
-            if sent_at:
-                return self._server_now_ms(timeout)
-            # An order created before the request left reuses its label, which takes the
-            # server's clock at that instant, not our estimate of it (measured once: the
-            # local clock may have stepped since, and a real order would look older).
-            # Read the server's clock afresh and go back by the time since (monotonic,
-            # counted to after the reading: never later than the instant it left).
-            now = self._read_server_time(timeout)
-            sent_at.append(now - math.ceil((time.monotonic() - left) * 1000))
-            return now
+        # An order created before the request left reuses its label (judged on sent_at)
+        server_now, sent_at = self._lookup_clock(left)
 
         def resolve(found: Any, now_ms: int) -> Order | None:
             return resolve_create(found, request, market, now_ms, number, sent_at_ms=sent_at[0])
@@ -213,6 +264,28 @@ class DeribitTrading:
             symbol=market.symbol,
             server_now=server_now,
         )
+
+    def _lookup_clock(self, left: float) -> tuple[Callable[[float], int], list[int]]:
+        """The server's clock for the look-ups of a lost reply, and ``sent_at``: filled
+        by the first reading with the server's time when the request left.
+
+        Every "too old" and "went stale" judgement takes the server's clock, not our
+        estimate of it (an offset measured once: the local clock may have stepped
+        since, and a request still in flight would be judged stale, a real order
+        older). So the first reading asks the server afresh (and refreshes the offset
+        for the next ones), and goes back by the time since ``left``
+        (``time.monotonic()`` before the request was sent; counted to after the
+        reading: never later than the instant it left)."""
+        sent_at: list[int] = []
+
+        def server_now(timeout: float) -> int:
+            if sent_at:
+                return self._server_now_ms(timeout)
+            now = self._read_server_time(timeout)
+            sent_at.append(now - math.ceil((time.monotonic() - left) * 1000))
+            return now
+
+        return server_now, sent_at
 
     def _resolve_loop(
         self,
@@ -231,8 +304,7 @@ class DeribitTrading:
         caller's time is up: ``OrderStatusUnknown``. Never re-sends the order request.
         ``server_now(timeout)``: the server's time (default: our estimate of it)."""
         now_ms = server_now or self._server_now_ms
-        budget = seconds + (DEFAULT_VALID_FOR_MS + STALE_MARGIN_MS) / 1000 + 1.0
-        deadline = time.monotonic() + budget
+        deadline = time.monotonic() + _lookup_budget(seconds)
         closed: ClientClosed | None = None
         while True:
             remaining = deadline - time.monotonic()
@@ -265,19 +337,36 @@ class DeribitTrading:
         )
 
     def _by_state(
-        self, order_id: str, resolve: Callable[[Any, Market, int], Order | None]
+        self,
+        order_id: str,
+        resolve: Callable[[Any, Market, int], Order | None],
+        seconds: float,
+        action: str,
+        symbol: str,
     ) -> Callable[[Any, int], Order | None]:
-        """Adapt a ``get_order_state`` resolver: the market comes from the result."""
-        markets = self._loaded_markets()
+        """Adapt a ``get_order_state`` resolver: the market comes from the result (an
+        instrument the client has not loaded is loaded, see ``_market_by_id``, within
+        the look-ups' time)."""
+        refused: set[str] = set()
+        deadline = time.monotonic() + _lookup_budget(seconds)
 
         def run(found: Any, now_ms: int) -> Order | None:
             name = found.get("instrument_name") if isinstance(found, dict) else None
             if not isinstance(name, str):
                 raise ProtocolError("deribit get_order_state result has no instrument_name")
             try:
-                market = markets.by_id(name)
-            except BadSymbol as error:  # a look-up that says nothing: ask again
-                raise ProtocolError(f"deribit get_order_state names {name[:40]!r}") from error
+                left = max(0.001, deadline - time.monotonic())
+                market = self._market_by_id(name, left, refused)
+            except NotSupported as error:  # the order exists, on a market we cannot show
+                raise OrderStatusUnknown(
+                    f"deribit {action} of order {order_id!r}: the reply was lost and {error}; "
+                    "look the order up before doing anything else",
+                    client_order_id=None,
+                    symbol=symbol,
+                    action=action,
+                    order_id=order_id,
+                    cause=error,
+                ) from error
             return resolve(found, market, now_ms)
 
         return run
@@ -302,10 +391,12 @@ class DeribitTrading:
         seconds = self._timeout(timeout)
         with_deadline(OrderRequest("private/edit", edit, ""), self._server_now_ms(seconds))
         closed = self._closed_event.is_set()  # then the request is never sent
+        left = time.monotonic()  # before the request leaves
         try:
             result = self.request("private/edit", edit, timeout=seconds)
             return _read_order(
-                lambda: parse_order_result(result, self._loaded_markets())[0], order_id=str(id)
+                lambda: parse_order_result(result, self._order_markets(result, seconds))[0],
+                order_id=str(id),
             )
         except ClientClosed as error:
             if closed:
@@ -313,8 +404,13 @@ class DeribitTrading:
             raise _closed_unknown(error, "edit", symbol or "", None, str(id)) from error
         except NetworkError:  # ProtocolError included: the reply could not be read
             number = self._loaded_markets().number
+            server_now, _ = self._lookup_clock(left)  # valid_until judged on the server's clock
             resolve = self._by_state(
-                id, lambda found, market, now: resolve_edit(found, edit, market, now, number)
+                id,
+                lambda found, market, now: resolve_edit(found, edit, market, now, number),
+                seconds,
+                "edit",
+                symbol or "",
             )
             return self._resolve_loop(
                 "private/get_order_state",
@@ -325,6 +421,7 @@ class DeribitTrading:
                 symbol=symbol or "",
                 action="edit",
                 order_id=id,
+                server_now=server_now,
             )
 
     def cancel_order_ws(
@@ -339,12 +436,13 @@ class DeribitTrading:
         open, ``OrderNotPlaced(action="cancel")`` if it is still open after the
         request went stale, or ``OrderStatusUnknown``; the cancel is never sent again."""
         seconds = self._timeout(timeout)
-        stale_at = self._server_now_ms(seconds) + DEFAULT_VALID_FOR_MS + STALE_MARGIN_MS
         closed = self._closed_event.is_set()  # then the request is never sent
+        left = time.monotonic()  # before the request leaves
         try:
             result = self.request("private/cancel", cancel_params(id), timeout=seconds)
             return _read_order(
-                lambda: parse_orders(result, self._loaded_markets())[0], order_id=str(id)
+                lambda: parse_orders(result, self._order_markets(result, seconds))[0],
+                order_id=str(id),
             )
         except ClientClosed as error:
             if closed:
@@ -352,9 +450,17 @@ class DeribitTrading:
             raise _closed_unknown(error, "cancel", symbol or "", None, str(id)) from error
         except NetworkError:  # ProtocolError included: the reply could not be read
             number = self._loaded_markets().number
+            # stale: DEFAULT_VALID_FOR_MS + the margin after it left, on the server's clock
+            server_now, sent_at = self._lookup_clock(left)
+            window = DEFAULT_VALID_FOR_MS + STALE_MARGIN_MS
             resolve = self._by_state(
                 id,
-                lambda found, market, now: resolve_cancel(found, id, market, stale_at, now, number),
+                lambda found, market, now: resolve_cancel(
+                    found, id, market, sent_at[0] + window, now, number
+                ),
+                seconds,
+                "cancel",
+                symbol or "",
             )
             return self._resolve_loop(
                 "private/get_order_state",
@@ -365,6 +471,7 @@ class DeribitTrading:
                 symbol=symbol or "",
                 action="cancel",
                 order_id=id,
+                server_now=server_now,
             )
 
     def cancel_all_orders_ws(
