@@ -15,9 +15,17 @@
  * Keys of a user type may run Python code in a comparison, which could change the
  * lists under us: every index is checked against the lists' current sizes and every
  * borrowed item is held while such code can run.
+ *
+ * pack_levels reads a depth diff's level array straight from the frame's JSON into
+ * pairs of C doubles (a bytes object, 16 bytes a level), and apply_levels takes such
+ * bytes as well as an iterable of pairs: a level that only changes an amount then
+ * costs one float object, and a removal none.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 /* a < b, or a >= b when `ge`; -1 on error. */
 static inline int
@@ -219,10 +227,278 @@ apply_one(PyObject *keys, PyObject *amounts, PyObject *bound, PyObject *key,
     return PyList_Insert(amounts, at, amount);
 }
 
+/* ---------------------------------------------------------------- packed levels */
+
+#define PACK_MAX_NUMBER 64 /* longer spellings take the caller's general decoder */
+
+static const double exact_pow10[] = {
+    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+static inline const char *
+skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+/* A quoted plain decimal at p: `"` (0 | [1-9][0-9]*) (`.` [0-9]+)? `"`. Sets *out and
+   returns the position after the closing quote; NULL when the text is anything else
+   (the caller's general decoder then decides, with its error). */
+static const char *
+quoted_decimal(const char *p, const char *end, double *out)
+{
+    if (p >= end || *p != '"')
+        return NULL;
+    const char *start = ++p;
+    uint64_t mantissa = 0;
+    int digits = 0, fraction = -1; /* digits after the point; -1: no point */
+    if (p < end && *p == '0' && p + 1 < end && p[1] >= '0' && p[1] <= '9')
+        return NULL; /* a leading zero */
+    for (; p < end; p++) {
+        char ch = *p;
+        if (ch >= '0' && ch <= '9') {
+            if (digits < 19)
+                mantissa = mantissa * 10 + (uint64_t)(ch - '0');
+            digits++;
+            if (fraction >= 0)
+                fraction++;
+        }
+        else if (ch == '.' && fraction < 0 && digits > 0) {
+            fraction = 0;
+        }
+        else {
+            break;
+        }
+    }
+    Py_ssize_t len = p - start;
+    if (p >= end || *p != '"' || digits == 0 || fraction == 0 || len > PACK_MAX_NUMBER)
+        return NULL;
+    if (digits <= 19 && mantissa <= ((uint64_t)1 << 53) && fraction <= 22) {
+        /* both exact as doubles: one correctly rounded division (or none) */
+        double m = (double)mantissa;
+        *out = fraction > 0 ? m / exact_pow10[fraction] : m;
+    }
+    else {
+        char text[PACK_MAX_NUMBER + 1];
+        memcpy(text, start, (size_t)len);
+        text[len] = '\0';
+        char *stop;
+        double value = PyOS_string_to_double(text, &stop, NULL); /* correctly rounded */
+        if (value == -1.0 && PyErr_Occurred())
+            return NULL; /* cleared by the caller */
+        if (stop != text + len || !isfinite(value))
+            return NULL;
+        *out = value;
+    }
+    return p + 1;
+}
+
+/* Parse `[["p","q"], ...]` into pairs; returns the count, -2 when the text is outside
+   the grammar, -1 on a memory error. *pairs may be grown with PyMem_Realloc. */
+static Py_ssize_t
+parse_level_array(const char *p, const char *end, double **pairs, Py_ssize_t *capacity,
+                  int *on_heap)
+{
+    Py_ssize_t n = 0;
+    p = skip_ws(p, end);
+    if (p >= end || *p++ != '[')
+        return -2;
+    p = skip_ws(p, end);
+    if (p < end && *p == ']') {
+        p = skip_ws(p + 1, end);
+        return p == end ? 0 : -2;
+    }
+    for (;;) {
+        double price, amount;
+        if (p >= end || *p++ != '[')
+            return -2;
+        p = quoted_decimal(skip_ws(p, end), end, &price);
+        if (p == NULL)
+            return -2;
+        p = skip_ws(p, end);
+        if (p >= end || *p++ != ',')
+            return -2;
+        p = quoted_decimal(skip_ws(p, end), end, &amount);
+        if (p == NULL)
+            return -2;
+        p = skip_ws(p, end);
+        if (p >= end || *p++ != ']')
+            return -2;
+        if (n == *capacity) {
+            Py_ssize_t grown = *capacity * 2;
+            double *bigger;
+            if (*on_heap) {
+                bigger = PyMem_Realloc(*pairs, (size_t)grown * 2 * sizeof(double));
+            }
+            else {
+                bigger = PyMem_Malloc((size_t)grown * 2 * sizeof(double));
+                if (bigger != NULL)
+                    memcpy(bigger, *pairs, (size_t)n * 2 * sizeof(double));
+            }
+            if (bigger == NULL) {
+                PyErr_NoMemory();
+                return -1;
+            }
+            *pairs = bigger;
+            *capacity = grown;
+            *on_heap = 1;
+        }
+        (*pairs)[2 * n] = price;
+        (*pairs)[2 * n + 1] = amount;
+        n++;
+        p = skip_ws(p, end);
+        if (p < end && *p == ',') {
+            p = skip_ws(p + 1, end);
+            continue;
+        }
+        if (p < end && *p == ']') {
+            p = skip_ws(p + 1, end);
+            return p == end ? n : -2;
+        }
+        return -2;
+    }
+}
+
+PyDoc_STRVAR(pack_levels_doc,
+"pack_levels(text) -> bytes | None\n\n"
+"The JSON level array ``text`` (``[[\"price\",\"amount\"], ...]``, quoted plain\n"
+"decimals) as pairs of native doubles, 16 bytes a level; None when ``text`` is\n"
+"anything else. See _book_levels_py.py for the reference version.");
+
+static PyObject *
+pack_levels(PyObject *module, PyObject *text)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(text, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    double local[2 * 32];
+    double *pairs = local;
+    Py_ssize_t capacity = 32;
+    int on_heap = 0;
+    const char *start = (const char *)view.buf;
+    Py_ssize_t n = parse_level_array(start, start + view.len, &pairs, &capacity, &on_heap);
+    PyBuffer_Release(&view);
+    PyObject *out;
+    if (n >= 0) {
+        out = PyBytes_FromStringAndSize((const char *)pairs, n * 2 * (Py_ssize_t)sizeof(double));
+    }
+    else if (n == -2) {
+        PyErr_Clear(); /* a spelling PyOS_string_to_double refused */
+        out = Py_NewRef(Py_None);
+    }
+    else {
+        out = NULL;
+    }
+    if (on_heap)
+        PyMem_Free(pairs);
+    return out;
+}
+
+/* The packed fast path of one level: 1 done, 0 when a key or the bound is not an exact
+   float (the caller then applies the level through apply_one, as Python would),
+   -1 on error. No Python code runs before the lists are changed. */
+static int
+apply_packed_one(PyObject *keys, PyObject *amounts, PyObject *bound, double key,
+                 double amount)
+{
+    Py_ssize_t lo = 0, hi = PyList_GET_SIZE(keys);
+    while (lo < hi) {
+        Py_ssize_t mid = ((size_t)lo + hi) / 2;
+        PyObject *v = PyList_GET_ITEM(keys, mid);
+        if (!PyFloat_CheckExact(v))
+            return 0;
+        if (PyFloat_AS_DOUBLE(v) < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    int present = 0;
+    if (lo < PyList_GET_SIZE(keys)) {
+        PyObject *found = PyList_GET_ITEM(keys, lo);
+        if (!PyFloat_CheckExact(found))
+            return 0;
+        present = PyFloat_AS_DOUBLE(found) == key;
+    }
+    int truth = amount != 0.0; /* NaN is true, -0.0 false, as in Python */
+    if (present) {
+        if (!truth)
+            return delete_at(keys, amounts, lo) < 0 ? -1 : 1;
+        PyObject *value = PyFloat_FromDouble(amount);
+        if (value == NULL)
+            return -1;
+        int r = store_at(amounts, lo, value);
+        Py_DECREF(value);
+        return r < 0 ? -1 : 1;
+    }
+    if (!truth)
+        return 1;
+    if (bound != Py_None) {
+        if (!PyFloat_CheckExact(bound))
+            return 0;
+        if (!(key >= PyFloat_AS_DOUBLE(bound)))
+            return 1;
+    }
+    PyObject *k = PyFloat_FromDouble(key);
+    if (k == NULL)
+        return -1;
+    PyObject *q = PyFloat_FromDouble(amount);
+    if (q == NULL) {
+        Py_DECREF(k);
+        return -1;
+    }
+    int r = PyList_Insert(keys, lo, k);
+    if (r == 0)
+        r = PyList_Insert(amounts, lo, q);
+    Py_DECREF(k);
+    Py_DECREF(q);
+    return r < 0 ? -1 : 1;
+}
+
+/* apply_levels' loop over packed bytes: 0, or -1 on error. */
+static int
+apply_packed(PyObject *keys, PyObject *amounts, PyObject *bound, int neg, PyObject *packed)
+{
+    Py_ssize_t size = PyBytes_GET_SIZE(packed);
+    if (size % (2 * (Py_ssize_t)sizeof(double))) {
+        PyErr_SetString(PyExc_ValueError, "packed levels: length not a multiple of 16");
+        return -1;
+    }
+    Py_ssize_t count = size / (2 * (Py_ssize_t)sizeof(double));
+    const char *data = PyBytes_AS_STRING(packed); /* immutable, held by the caller */
+    for (Py_ssize_t i = 0; i < count; i++) {
+        double pair[2];
+        memcpy(pair, data + i * 2 * sizeof(double), sizeof(pair));
+        double key = neg ? -pair[0] : pair[0];
+        int r = apply_packed_one(keys, amounts, bound, key, pair[1]);
+        if (r < 0)
+            return -1;
+        if (r == 0) { /* the generic path, with the objects Python would have */
+            PyObject *k = PyFloat_FromDouble(key);
+            if (k == NULL)
+                return -1;
+            PyObject *q = PyFloat_FromDouble(pair[1]);
+            if (q == NULL) {
+                Py_DECREF(k);
+                return -1;
+            }
+            r = apply_one(keys, amounts, bound, k, q);
+            Py_DECREF(k);
+            Py_DECREF(q);
+            if (r < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
 PyDoc_STRVAR(apply_levels_doc,
 "apply_levels(keys, amounts, bound, neg, limit, levels) -> bound\n\n"
-"Apply absolute ``(price, amount)`` levels to one book side and return its new\n"
-"bound. See ccxtpro_sync/_book_levels_py.py for the reference version.");
+"Apply absolute ``(price, amount)`` levels (an iterable of pairs, or pack_levels'\n"
+"bytes) to one book side and return its new bound. See\n"
+"ccxtpro_sync/_book_levels_py.py for the reference version.");
 
 static PyObject *
 apply_levels(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
@@ -246,6 +522,11 @@ apply_levels(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         limit = PyNumber_AsSsize_t(limit_obj, NULL);
         if (limit == -1 && PyErr_Occurred())
             return NULL;
+    }
+    if (PyBytes_CheckExact(args[5])) { /* pack_levels' pairs */
+        if (apply_packed(keys, amounts, bound, neg, args[5]) < 0)
+            return NULL;
+        goto trim;
     }
     PyObject *it = PyObject_GetIter(args[5]);
     if (it == NULL)
@@ -279,6 +560,7 @@ apply_levels(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (PyErr_Occurred())
         goto error;
     Py_DECREF(it);
+trim:
     if (limited && PyList_GET_SIZE(keys) > limit) {
         /* the worst levels are at the front */
         /* del keys[:len(keys) - limit]; del amounts[:len(amounts) - limit] */
@@ -413,6 +695,7 @@ error:
 static PyMethodDef methods[] = {
     {"apply_levels", (PyCFunction)(void (*)(void))apply_levels, METH_FASTCALL, apply_levels_doc},
     {"top_levels", (PyCFunction)(void (*)(void))top_levels, METH_FASTCALL, top_levels_doc},
+    {"pack_levels", pack_levels, METH_O, pack_levels_doc},
     {NULL, NULL, 0, NULL},
 };
 

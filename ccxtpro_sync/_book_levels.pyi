@@ -9,9 +9,10 @@ def apply_levels(
     bound: Any,
     neg: bool,
     limit: int | None,
-    levels: Iterable[Sequence[Any]],
+    levels: Iterable[Sequence[Any]] | bytes,
     /,
 ) -> Any: ...
 def top_levels(
     keys: list[Any], amounts: list[Any], n: int | None, neg: bool, /
 ) -> list[list[Any]]: ...
+def pack_levels(text: bytes | memoryview | bytearray, /) -> bytes | None: ...

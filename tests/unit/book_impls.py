@@ -50,10 +50,12 @@ def levels_module(impl: str) -> ModuleType:
 def book_levels(request: pytest.FixtureRequest) -> Iterator[str]:
     """Point every ``LocalOrderBook`` at one implementation for the test."""
     module = levels_module(request.param)
-    saved = _orderbook._apply_levels, _orderbook._top_levels
+    saved = _orderbook._apply_levels, _orderbook._top_levels, _orderbook._pack_levels
     _orderbook._apply_levels = module.apply_levels
     _orderbook._top_levels = module.top_levels
+    # the live book packs diffs only with the C loop (_orderbook._pack_levels)
+    _orderbook._pack_levels = module.pack_levels if request.param == "compiled" else None
     try:
         yield request.param
     finally:
-        _orderbook._apply_levels, _orderbook._top_levels = saved
+        _orderbook._apply_levels, _orderbook._top_levels, _orderbook._pack_levels = saved

@@ -30,6 +30,7 @@ from typing import Any
 
 import msgspec
 
+from ... import _orderbook
 from ..._core.cache import ArrayCache, ArrayCacheByTimestamp
 from ..._core.events import Deferred, Delivery, Inbound, Notice, Policy
 from ..._core.gap_raw import HeldRaw
@@ -679,10 +680,16 @@ class MarketData:
         partial = stream.split("@")[1] != "depth"  # futures @depth<N> has the diff shape
         book = self._book(market, partial=partial)
         # Float books: msgspec turns the quoted levels into floats in C and the book
-        # takes them as they are (parsed=True); Decimal books parse the strings.
+        # takes them as they are (parsed=True); Decimal books parse the strings. With
+        # the C level loop, a diff book's levels stay JSON text until the loop packs
+        # them (no tuple or float object per level; see _book_levels.pack_levels).
+        floats = self.markets.number_type is float
+        pack = _orderbook._pack_levels if floats and not partial else None
         decoder: msgspec.json.Decoder[Any] = (
-            wire.DEPTH_UPDATE_FLOAT_DECODER
-            if self.markets.number_type is float
+            wire.DEPTH_UPDATE_RAW_LEVELS_DECODER
+            if pack is not None
+            else wire.DEPTH_UPDATE_FLOAT_DECODER
+            if floats
             else wire.DEPTH_UPDATE_DECODER
         )
 
@@ -692,12 +699,23 @@ class MarketData:
         held_raw = self._held_raw
 
         # Float levels are numbers already (checked by the decoder): nothing to call.
-        levels = None if self.markets.number_type is float else self._levels
+        levels = None if floats else self._levels
         updated = SyncStatus.UPDATED
         deferred = self._deferred_view
+        decode_levels = wire.FLOAT_LEVELS_DECODER.decode
 
         def on_depth(event: Any) -> list[Delivery]:
-            if levels is None:
+            bids: Any
+            asks: Any
+            if pack is not None:
+                # Both sides before the book sees either: a bad level fails the message.
+                bids = pack(event.bids)
+                if bids is None:  # spelled otherwise: the float decoder's values or error
+                    bids = _decode(decode_levels, event.bids)
+                asks = pack(event.asks)
+                if asks is None:
+                    asks = _decode(decode_levels, event.asks)
+            elif levels is None:
                 bids, asks = event.bids, event.asks
             else:
                 bids, asks = levels(event.bids), levels(event.asks)
