@@ -244,6 +244,49 @@ skip_ws(const char *p, const char *end)
     return p;
 }
 
+/* The value of the eight ASCII digits at p into *value, or 0 if one is not a digit.
+   Byte-parallel (SWAR) on little-endian machines: a price's eight decimals in a few
+   multiplications instead of eight rounds of the scalar loop. */
+static inline int
+eight_digits(const char *p, uint64_t *value)
+{
+#if PY_LITTLE_ENDIAN
+    uint64_t v;
+    memcpy(&v, p, 8); /* the first character in the low byte */
+    const uint64_t high = 0xF0F0F0F0F0F0F0F0ULL, threes = 0x3030303030303030ULL;
+    /* every high nibble 3, and no low nibble above 9 (adding 6 would carry out of it) */
+    if ((v & high) != threes || ((v + 0x0606060606060606ULL) & high) != threes)
+        return 0;
+    v -= threes;                                     /* one digit a byte */
+    v = (v * 10 + (v >> 8)) & 0x00FF00FF00FF00FFULL; /* two-digit numbers, 16-bit lanes */
+    v = (v * 100 + (v >> 16)) & 0x0000FFFF0000FFFFULL; /* four digits, 32-bit lanes */
+    *value = (v * 10000 + (v >> 32)) & 0xFFFFFFFFULL;
+    return 1;
+#else
+    (void)p;
+    (void)value;
+    return 0;
+#endif
+}
+
+/* Digits from p on, folded into *mantissa (mod 2**64: the caller counts the digits
+   and takes the slow path past 19); returns where they stop. */
+static inline const char *
+digits_into(const char *p, const char *end, uint64_t *mantissa)
+{
+    uint64_t m = *mantissa, chunk;
+    while (end - p >= 8 && eight_digits(p, &chunk)) {
+        m = m * 100000000ULL + chunk;
+        p += 8;
+    }
+    while (p < end && *p >= '0' && *p <= '9') {
+        m = m * 10 + (uint64_t)(*p - '0');
+        p++;
+    }
+    *mantissa = m;
+    return p;
+}
+
 /* A quoted plain decimal at p: `"` (0 | [1-9][0-9]*) (`.` [0-9]+)? `"`. Sets *out and
    returns the position after the closing quote; NULL when the text is anything else
    (the caller's general decoder then decides, with its error). */
@@ -253,30 +296,24 @@ quoted_decimal(const char *p, const char *end, double *out)
     if (p >= end || *p != '"')
         return NULL;
     const char *start = ++p;
-    uint64_t mantissa = 0;
-    int digits = 0, fraction = -1; /* digits after the point; -1: no point */
-    if (p < end && *p == '0' && p + 1 < end && p[1] >= '0' && p[1] <= '9')
+    if (end - p >= 2 && p[0] == '0' && p[1] >= '0' && p[1] <= '9')
         return NULL; /* a leading zero */
-    for (; p < end; p++) {
-        char ch = *p;
-        if (ch >= '0' && ch <= '9') {
-            if (digits < 19)
-                mantissa = mantissa * 10 + (uint64_t)(ch - '0');
-            digits++;
-            if (fraction >= 0)
-                fraction++;
-        }
-        else if (ch == '.' && fraction < 0 && digits > 0) {
-            fraction = 0;
-        }
-        else {
-            break;
-        }
+    uint64_t mantissa = 0;
+    p = digits_into(p, end, &mantissa);
+    Py_ssize_t whole = p - start, fraction = 0;
+    if (whole == 0)
+        return NULL;
+    if (p < end && *p == '.') {
+        const char *point = ++p;
+        p = digits_into(p, end, &mantissa);
+        fraction = p - point;
+        if (fraction == 0)
+            return NULL;
     }
     Py_ssize_t len = p - start;
-    if (p >= end || *p != '"' || digits == 0 || fraction == 0 || len > PACK_MAX_NUMBER)
+    if (p >= end || *p != '"' || len > PACK_MAX_NUMBER)
         return NULL;
-    if (digits <= 19 && mantissa <= ((uint64_t)1 << 53) && fraction <= 22) {
+    if (whole + fraction <= 19 && mantissa <= ((uint64_t)1 << 53) && fraction <= 22) {
         /* both exact as doubles: one correctly rounded division (or none) */
         double m = (double)mantissa;
         *out = fraction > 0 ? m / exact_pow10[fraction] : m;

@@ -150,6 +150,21 @@ def test_random_decimals_round_as_float_does(c: ModuleType) -> None:
         assert struct.unpack("2d", packed)[0] == float(number), number
 
 
+def test_a_stray_byte_anywhere_in_a_run_of_digits_is_seen(c: ModuleType) -> None:
+    """The compiled packer reads eight digits at a time: a byte next to the digits in
+    ASCII, or one whose nibbles carry, at any place of a run is still refused (or, a
+    point, read as the point) exactly as the Python version does."""
+    digits = b"1234567890123456789012345"
+    for stray in b"/:.\x00 \xfa\xff\x7f0":
+        for at in range(len(digits)):
+            number = digits[:at] + bytes([stray]) + digits[at + 1 :]
+            for text in (b'[["%s","1"]]' % number, b'[["1.%s","1"]]' % number):
+                got = c.pack_levels(text)
+                assert got == _book_levels_py.pack_levels(text), text
+                if got is not None:
+                    assert _unpacked(got) == _decoded(text), text
+
+
 @pytest.mark.parametrize("text", [b"", b"[", b"]", b"[[", b"[[]]", b'[["1"]]', b"{}", b"null"])
 def test_broken_texts_are_refused_by_both(c: ModuleType, text: bytes) -> None:
     assert c.pack_levels(text) is None
