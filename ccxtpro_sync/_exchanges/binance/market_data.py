@@ -701,7 +701,7 @@ class MarketData:
         # Float levels are numbers already (checked by the decoder): nothing to call.
         levels = None if floats else self._levels
         updated = SyncStatus.UPDATED
-        deferred = self._deferred_view
+        view_as_of = self._view_as_of(book)
         decode_levels = wire.FLOAT_LEVELS_DECODER.decode
 
         def on_depth(event: Any) -> list[Delivery]:
@@ -739,7 +739,7 @@ class MarketData:
                 )
             if result.status is updated:  # _book_result's common case, inline
                 copy = result.book
-                value = deferred(book) if copy is None else copy
+                value = Deferred(view_as_of, book.book.nonce) if copy is None else copy
                 deliveries = [Delivery(key, value, LATEST)]
             else:
                 deliveries = self._book_result(book, result, key)
@@ -766,17 +766,22 @@ class MarketData:
 
     def _deferred_view(self, sync: BookSync[Any]) -> Deferred:
         """The book as of now, copied only if a consumer takes it (call while synced)."""
-        nonce = sync.book.nonce
+        return Deferred(self._view_as_of(sync), sync.book.nonce)
+
+    def _view_as_of(self, sync: BookSync[Any]) -> Callable[[int | None], Any]:
+        """``sync``'s view builder for ``Deferred``: given the nonce the book had when
+        the view was published, a copy of the book as it is now, or None while it
+        resyncs (the next synced update is published then)."""
         lock = self.lock
 
-        def build() -> Any:
+        def build(nonce: int | None) -> Any:
             with lock:
                 current = sync.nonce
                 if current is None or nonce is None or current < nonce:
-                    return None  # resyncing: the next synced update will be published
+                    return None
                 return sync.book.snapshot(sync.view_limit)
 
-        return Deferred(build)
+        return build
 
     def _book_result(
         self, sync: BookSync[Any], result: SyncResult[Any], key: str | None = None
