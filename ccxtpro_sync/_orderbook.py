@@ -273,23 +273,27 @@ class LocalOrderBook(Generic[N]):
 
     def apply(
         self, bids: DiffLevels, asks: DiffLevels, nonce: int, timestamp: int | None = None
-    ) -> None:
-        """Apply absolute level quantities (0 removes) and advance to ``nonce``.
+    ) -> bool:
+        """Apply absolute level quantities (0 removes) and advance to ``nonce``; returns
+        ``is_crossed()`` of the result (the caller's next question, asked here once).
 
         Sequencing is the caller's job (see ``BookSync``); this only edits levels.
         """
+        b = self._bids
+        a = self._asks
         if self.parsed:
             # The live path: straight into the level loop, no per-side method call.
-            b = self._bids
             b.bound = _apply_levels(b.keys, b.amounts, b.bound, False, b.limit, bids)
-            a = self._asks
             a.bound = _apply_levels(a.keys, a.amounts, a.bound, True, a.limit, asks)
         else:
-            self._bids.update(bids, self.parse)
-            self._asks.update(asks, self.parse)
+            b.update(bids, self.parse)
+            a.update(asks, self.parse)
         self.nonce = nonce
         if timestamp is not None:
             self.timestamp = timestamp
+        bk = b.keys
+        ak = a.keys
+        return bool(bk) and bool(ak) and bk[-1] >= -ak[-1]
 
     def clear(self) -> None:
         """Forget everything (after a desync); the book is unusable until ``reset``."""

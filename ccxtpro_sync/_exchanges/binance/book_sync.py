@@ -252,11 +252,11 @@ class BookSync(SyncedBookView[N]):
                     SyncStatus.RESYNC, reason=ResyncReason.GAP, needs_snapshot=True, detail=detail
                 )
             self._bridging = False
-            book.apply(bids, asks, u, event_time)
+            crossed = book.apply(bids, asks, u, event_time)
             self.stats.applied += 1
-            if book.is_crossed():
+            if crossed:
                 return self._crossed(f"after U={U} u={u}")
-            return self._updated(view)
+            return self._updated(view) if view else _UPDATED
         return self._buffer_event(_Event(U, u, prev, bids, asks, event_time))
 
     def on_snapshot(
