@@ -112,9 +112,16 @@ def leaks(calls: int) -> int:
     levels = [[price, amount], (dec, amount), [price, 0.0]]
     bad = [[price, amount], ("x", amount)]  # fails on the second level, after one insert
     hostile = [[price, amount], (price, amount, amount)]
-    watched = (price, amount, dec, levels, bad, hostile)
-    before = [sys.getrefcount(x) for x in watched]
+    watched: tuple[object, ...] = (price, amount, dec, levels, bad, hostile)
     frame = b"\x81\x05hello" * 20 + b"\x81\x7e\x01\x00" + b"x" * 256 + b"\x82\x00"
+    # pack_levels: plain (fast path), long (strtod), refused texts; a long array grows
+    # the packer's buffer on the heap
+    texts = [b'[["65000.01000000","1.25000000"],["65000.5","0"]]',
+             b'[["123456789012345678901234.5","1"]]', b'[["1e5","1"]]', b'[["1",',
+             b"[" + b",".join([b'["1.5","2"]'] * 100) + b"]"]  # fmt: skip
+    bad_packed = b"\x00" * 24
+    watched += (*texts, bad_packed)
+    before = [sys.getrefcount(x) for x in watched]
     rounds = calls // 4
     peak = 0
     for i in range(rounds):
@@ -128,9 +135,16 @@ def leaks(calls: int) -> int:
         with contextlib.suppress(TypeError):
             c.top_levels(keys, amounts, 1.5, True)
         frames.text_scan(frame, 0, 1000, [])
+        for text in texts:
+            packed = c.pack_levels(text)
+            if packed is not None:
+                c.apply_levels(keys, amounts, None, i & 1, 3, packed)
+        with contextlib.suppress(ValueError):
+            c.apply_levels(keys, amounts, None, False, None, bad_packed)
+        c.apply_levels([dec], [amount], None, False, None, c.pack_levels(texts[0]))
         if i == rounds // 10:
             peak = _rss_kib()
-    del keys, amounts, broken  # the last round's side holds some of them
+    del keys, amounts, broken, text, packed  # the last round's locals hold some of them
     after = [sys.getrefcount(x) for x in watched]
     growth = _rss_kib() - peak
     print(f"references before {before} after {after}; RSS growth after warm-up {growth} KiB")
