@@ -333,20 +333,21 @@ quoted_decimal(const char *p, const char *end, double *out)
     return p + 1;
 }
 
-/* Parse `[["p","q"], ...]` into pairs; returns the count, -2 when the text is outside
-   the grammar, -1 on a memory error. *pairs may be grown with PyMem_Realloc. */
+/* Parse `[["p","q"], ...]` at *pp into pairs, and set *pp past its `]`; returns the
+   count, -2 when the text is outside the grammar, -1 on a memory error. *pairs may be
+   grown with PyMem_Malloc/PyMem_Realloc (*on_heap is then set). */
 static Py_ssize_t
-parse_level_array(const char *p, const char *end, double **pairs, Py_ssize_t *capacity,
-                  int *on_heap)
+scan_levels(const char **pp, const char *end, double **pairs, Py_ssize_t *capacity,
+            int *on_heap)
 {
     Py_ssize_t n = 0;
-    p = skip_ws(p, end);
+    const char *p = *pp;
     if (p >= end || *p++ != '[')
         return -2;
     p = skip_ws(p, end);
     if (p < end && *p == ']') {
-        p = skip_ws(p + 1, end);
-        return p == end ? 0 : -2;
+        *pp = p + 1;
+        return 0;
     }
     for (;;) {
         double price, amount;
@@ -392,11 +393,32 @@ parse_level_array(const char *p, const char *end, double **pairs, Py_ssize_t *ca
             continue;
         }
         if (p < end && *p == ']') {
-            p = skip_ws(p + 1, end);
-            return p == end ? n : -2;
+            *pp = p + 1;
+            return n;
         }
         return -2;
     }
+}
+
+/* The level array at *pp packed (a new bytes object), *pp set past it; NULL without
+   an error set when the text is outside the grammar, NULL with one on failure. */
+static PyObject *
+packed_at(const char **pp, const char *end)
+{
+    double local[2 * 32];
+    double *pairs = local;
+    Py_ssize_t capacity = 32;
+    int on_heap = 0;
+    Py_ssize_t n = scan_levels(pp, end, &pairs, &capacity, &on_heap);
+    PyObject *out = NULL;
+    if (n >= 0)
+        out = PyBytes_FromStringAndSize(n ? (const char *)pairs : "",
+                                        n * 2 * (Py_ssize_t)sizeof(double));
+    else if (n == -2)
+        PyErr_Clear(); /* a spelling PyOS_string_to_double refused */
+    if (on_heap)
+        PyMem_Free(pairs);
+    return out;
 }
 
 PyDoc_STRVAR(pack_levels_doc,
@@ -411,26 +433,219 @@ pack_levels(PyObject *module, PyObject *text)
     Py_buffer view;
     if (PyObject_GetBuffer(text, &view, PyBUF_SIMPLE) < 0)
         return NULL;
-    double local[2 * 32];
-    double *pairs = local;
-    Py_ssize_t capacity = 32;
-    int on_heap = 0;
-    const char *start = (const char *)view.buf;
-    Py_ssize_t n = parse_level_array(start, start + view.len, &pairs, &capacity, &on_heap);
+    const char *p = (const char *)view.buf, *end = p + view.len;
+    p = skip_ws(p, end);
+    PyObject *out = packed_at(&p, end);
+    if (out != NULL && skip_ws(p, end) != end)
+        Py_CLEAR(out); /* something after the array */
     PyBuffer_Release(&view);
-    PyObject *out;
-    if (n >= 0) {
-        out = PyBytes_FromStringAndSize((const char *)pairs, n * 2 * (Py_ssize_t)sizeof(double));
+    if (out == NULL && !PyErr_Occurred())
+        return Py_NewRef(Py_None);
+    return out;
+}
+
+/* --------------------------------------------------------------- depth frames */
+
+/* A JSON string at p without escapes, control or non-ASCII characters: its text in
+   *start and *len, and the position after it; NULL for anything else. */
+static const char *
+plain_string(const char *p, const char *end, const char **start, Py_ssize_t *len)
+{
+    if (p >= end || *p != '"')
+        return NULL;
+    const char *first = ++p;
+    while (p < end && *p != '"') {
+        unsigned char ch = (unsigned char)*p;
+        if (ch < 0x20 || ch == '\\' || ch >= 0x7f)
+            return NULL;
+        p++;
     }
-    else if (n == -2) {
-        PyErr_Clear(); /* a spelling PyOS_string_to_double refused */
-        out = Py_NewRef(Py_None);
+    if (p >= end)
+        return NULL;
+    *start = first;
+    *len = p - first;
+    return p + 1;
+}
+
+/* A JSON integer at p, no sign, at most 18 digits: *out and the position after it;
+   NULL for anything else (a fraction or exponent included). */
+static const char *
+plain_int(const char *p, const char *end, long long *out)
+{
+    const char *first = p;
+    long long v = 0;
+    while (p < end && *p >= '0' && *p <= '9') {
+        v = v * 10 + (*p - '0');
+        p++;
     }
-    else {
-        out = NULL;
+    Py_ssize_t n = p - first;
+    if (n == 0 || n > 18 || (n > 1 && *first == '0'))
+        return NULL;
+    if (p < end && (*p == '.' || *p == 'e' || *p == 'E'))
+        return NULL;
+    *out = v;
+    return p;
+}
+
+/* `"word"` at p (after white space), then white space and `:`; NULL otherwise. */
+static const char *
+key_is(const char *p, const char *end, const char *word, Py_ssize_t len)
+{
+    p = skip_ws(p, end);
+    if (end - p < len + 2 || p[0] != '"' || memcmp(p + 1, word, (size_t)len) != 0
+        || p[len + 1] != '"')
+        return NULL;
+    p = skip_ws(p + len + 2, end);
+    if (p >= end || *p != ':')
+        return NULL;
+    return skip_ws(p + 1, end);
+}
+
+enum {
+    HAVE_e = 1, HAVE_E = 2, HAVE_s = 4, HAVE_U = 8, HAVE_u = 16, HAVE_b = 32, HAVE_a = 64,
+    HAVE_T = 128, HAVE_pu = 256, HAVE_ps = 512,
+    REQUIRED = HAVE_e | HAVE_E | HAVE_s | HAVE_U | HAVE_u | HAVE_b | HAVE_a,
+};
+
+/* The payload of a combined depth frame of stream `name` as the event tuple
+   (U, u, pu, T, E, bids, asks) with packed levels; NULL without an error set when the
+   frame is anything but a plain depthUpdate of that stream (the caller's general
+   decoder then reads it), NULL with one on failure. */
+static PyObject *
+scan_depth(const char *p, const char *end, const char *name, Py_ssize_t name_len)
+{
+    const char *text;
+    Py_ssize_t len;
+    p = skip_ws(p, end);
+    if (p >= end || *p++ != '{')
+        return NULL;
+    p = key_is(p, end, "stream", 6);
+    if (p == NULL || (p = plain_string(p, end, &text, &len)) == NULL || len != name_len
+        || memcmp(text, name, (size_t)len) != 0)
+        return NULL;
+    p = skip_ws(p, end);
+    if (p >= end || *p++ != ',')
+        return NULL;
+    p = key_is(p, end, "data", 4);
+    if (p == NULL || p >= end || *p++ != '{')
+        return NULL;
+    long long U = 0, u = 0, E = 0, T = 0, pu = 0;
+    int have = 0;
+    PyObject *bids = NULL, *asks = NULL;
+    for (;;) {
+        const char *key;
+        Py_ssize_t key_len;
+        p = plain_string(skip_ws(p, end), end, &key, &key_len);
+        if (p == NULL)
+            goto outside;
+        p = skip_ws(p, end);
+        if (p >= end || *p++ != ':')
+            goto outside;
+        p = skip_ws(p, end);
+        int bit;
+        long long *number = NULL;
+        PyObject **side = NULL;
+        if (key_len == 1) {
+            switch (key[0]) {
+            case 'e': bit = HAVE_e; break;
+            case 's': bit = HAVE_s; break;
+            case 'E': bit = HAVE_E; number = &E; break;
+            case 'U': bit = HAVE_U; number = &U; break;
+            case 'u': bit = HAVE_u; number = &u; break;
+            case 'T': bit = HAVE_T; number = &T; break;
+            case 'b': bit = HAVE_b; side = &bids; break;
+            case 'a': bit = HAVE_a; side = &asks; break;
+            default: goto outside;
+            }
+        }
+        else if (key_len == 2 && key[0] == 'p' && key[1] == 'u') {
+            bit = HAVE_pu;
+            number = &pu;
+        }
+        else if (key_len == 2 && key[0] == 'p' && key[1] == 's') {
+            bit = HAVE_ps;
+        }
+        else {
+            goto outside; /* a key the event does not have */
+        }
+        if (have & bit)
+            goto outside; /* a repeated key: the general decoder's rule */
+        have |= bit;
+        if (number != NULL) {
+            p = plain_int(p, end, number);
+        }
+        else if (side != NULL) {
+            *side = packed_at(&p, end);
+            if (*side == NULL)
+                goto outside; /* or failed: an error is set then */
+        }
+        else {
+            p = plain_string(p, end, &text, &len);
+        }
+        if (p == NULL)
+            goto outside;
+        p = skip_ws(p, end);
+        if (p < end && *p == ',') {
+            p++;
+            continue;
+        }
+        if (p < end && *p == '}')
+            break;
+        goto outside;
     }
-    if (on_heap)
-        PyMem_Free(pairs);
+    p = skip_ws(p + 1, end);
+    if (p >= end || *p != '}' || skip_ws(p + 1, end) != end || (have & REQUIRED) != REQUIRED)
+        goto outside;
+    PyObject *prev = (have & HAVE_pu) ? PyLong_FromLongLong(pu) : Py_NewRef(Py_None);
+    PyObject *tx = (have & HAVE_T) ? PyLong_FromLongLong(T) : Py_NewRef(Py_None);
+    PyObject *event = NULL;
+    if (prev != NULL && tx != NULL)
+        event = Py_BuildValue("(LLOOLOO)", U, u, prev, tx, E, bids, asks);
+    Py_XDECREF(prev);
+    Py_XDECREF(tx);
+    Py_DECREF(bids);
+    Py_DECREF(asks);
+    return event;
+outside:
+    Py_XDECREF(bids);
+    Py_XDECREF(asks);
+    return NULL;
+}
+
+PyDoc_STRVAR(depth_frame_doc,
+"depth_frame(name, stream, combined, fallback, frame) -> combined\n\n"
+"A combined-stream depthUpdate frame of the stream ``stream`` (spelled ``name``, bytes)\n"
+"as ``combined(stream, (U, u, pu, T, E, bids, asks))`` with pack_levels' bids and asks;\n"
+"``fallback(frame)`` for any frame it does not read (other keys, escapes, numbers or\n"
+"spellings outside pack_levels' grammar, a null). Bind the first four with partial.");
+
+static PyObject *
+depth_frame(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5) {
+        PyErr_Format(PyExc_TypeError, "depth_frame() takes 5 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    PyObject *name = args[0], *frame = args[4];
+    if (!PyBytes_CheckExact(name)) {
+        PyErr_SetString(PyExc_TypeError, "depth_frame() needs the stream name as bytes");
+        return NULL;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(frame, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    const char *start = (const char *)view.buf;
+    PyObject *event = scan_depth(start, start + view.len, PyBytes_AS_STRING(name),
+                                 PyBytes_GET_SIZE(name));
+    PyBuffer_Release(&view);
+    if (event == NULL) {
+        if (PyErr_Occurred())
+            return NULL; /* out of memory */
+        return PyObject_CallOneArg(args[3], frame);
+    }
+    PyObject *pair[2] = {args[1], event};
+    PyObject *out = PyObject_Vectorcall(args[2], pair, 2, NULL);
+    Py_DECREF(event);
     return out;
 }
 
@@ -733,6 +948,7 @@ static PyMethodDef methods[] = {
     {"apply_levels", (PyCFunction)(void (*)(void))apply_levels, METH_FASTCALL, apply_levels_doc},
     {"top_levels", (PyCFunction)(void (*)(void))top_levels, METH_FASTCALL, top_levels_doc},
     {"pack_levels", pack_levels, METH_O, pack_levels_doc},
+    {"depth_frame", (PyCFunction)(void (*)(void))depth_frame, METH_FASTCALL, depth_frame_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -121,6 +121,10 @@ _top_levels: Callable[..., list[list[Any]]] = _levels_module.top_levels
 _pack_levels: Callable[[Any], bytes | None] | None = (
     _levels_module.pack_levels if _LEVELS_IMPL == "compiled" else None
 )
+#: With it, a whole combined depth frame read in C (``_book_levels.depth_frame``).
+_depth_frame: Callable[..., Any] | None = (
+    _levels_module.depth_frame if _LEVELS_IMPL == "compiled" else None
+)
 
 
 class _Side(Generic[N]):

@@ -20,7 +20,7 @@ import pytest
 
 from ccxtpro_sync import _book_levels_py, _orderbook
 from ccxtpro_sync._exceptions import ProtocolError
-from ccxtpro_sync._exchanges.binance import wire
+from ccxtpro_sync._exchanges.binance import combined, wire
 from ccxtpro_sync._exchanges.binance.market_data import MarketData
 from ccxtpro_sync._exchanges.binance.markets import Markets, parse_market
 
@@ -346,3 +346,154 @@ def test_the_live_path_packs_only_with_the_compiled_loop() -> None:
     assert (_orderbook._pack_levels is not None) == (want is not None)
     if want is not None:
         assert _orderbook._pack_levels is levels_module("compiled").pack_levels
+
+
+# -------------------------------------------------------------------- depth_frame
+
+_FRAME_DECODER = msgspec.json.Decoder(
+    combined.Combined[wire.DepthUpdateFloatEvent],  # type: ignore[name-defined]
+    strict=False,
+)
+_NAME = "btcusdt@depth"
+
+
+def _reference(frame: bytes) -> Any:
+    """What the float event's one-pass decoder (the path before the C reader) makes
+    of a frame: the fields the book uses, or None (refused)."""
+    try:
+        got = _FRAME_DECODER.decode(frame)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
+    e = got.data
+    levels = [[exact(x) for pair in side for x in pair] for side in (e.bids, e.asks)]
+    fields = (e.first_update_id, e.final_update_id, e.prev_final_update_id)
+    return (got.stream, *fields, e.transaction_time, e.event_time, *levels)
+
+
+def _read(c: ModuleType, frame: bytes, in_c: list[bytes] | None = None) -> Any:
+    """The frame through depth_frame with the live fallback, levels as the book gets
+    them; a frame read in C is added to ``in_c``."""
+    fallback = combined.combined_decoder(wire.DEPTH_UPDATE_RAW_LEVELS_DECODER)
+    try:
+        got = c.depth_frame(_NAME.encode(), _NAME, combined.Combined, fallback, frame)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
+    e = got.data
+    if type(e) is tuple:
+        if in_c is not None:
+            in_c.append(frame)
+        first, final, prev, tx, when, bids, asks = e
+        sides = [_unpacked(bids), _unpacked(asks)]
+        return (got.stream, first, final, prev, tx, when, *sides)
+    sides = []
+    for side in (e.bids, e.asks):
+        packed = c.pack_levels(side)
+        if packed is not None:
+            sides.append(_unpacked(packed))
+            continue
+        try:
+            pairs = wire.FLOAT_LEVELS_DECODER.decode(side)
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            return None
+        sides.append([exact(x) for pair in pairs for x in pair])
+    fields = (e.first_update_id, e.final_update_id, e.prev_final_update_id)
+    return (got.stream, *fields, e.transaction_time, e.event_time, *sides)
+
+
+def _side_text(rng: random.Random) -> str:
+    if rng.random() < 0.2:  # anything level_text makes
+        return level_text(rng).decode("latin-1")
+    pairs = [[_random_plain(rng), _random_plain(rng)] for _ in range(rng.randrange(0, 25))]
+    return json.dumps(pairs, separators=(",", ":"))
+
+
+def depth_frame_text(rng: random.Random) -> tuple[bytes, bool]:
+    """A combined depth frame, plain or mangled; True when no field was mangled."""
+    fields: list[tuple[str, str]] = [
+        ("e", '"depthUpdate"'), ("E", str(rng.randrange(10**12, 10**13))), ("s", '"BTCUSDT"'),
+        ("U", str(rng.randrange(1, 10**9))), ("u", str(rng.randrange(1, 10**9))),
+        ("b", _side_text(rng)), ("a", _side_text(rng)),
+    ]  # fmt: skip
+    if rng.random() < 0.3:  # futures
+        fields.insert(2, ("T", str(rng.randrange(10**12, 10**13))))
+        fields.insert(6, ("pu", str(rng.randrange(0, 10**9))))
+        if rng.random() < 0.3:
+            fields.append(("ps", '"BTCUSD"'))
+    plain = True
+    roll = rng.random()
+    if roll < 0.4:
+        plain = False
+        at = rng.randrange(len(fields))
+        key, value = fields[at]
+        mangled = rng.choice([
+            lambda: (key, "null"), lambda: (key, '"12"'), lambda: (key, "-5"), lambda: (key, "1.0"),
+            lambda: (key, "1e3"), lambda: (key, "9" * 19), lambda: (key, "0" + value),
+            lambda: (key, '"B\\u0054C"'), lambda: (key, '"\\u00e9"'), lambda: (key, "[]"),
+            lambda: ("x" + key, value), lambda: ("\\u0065" if key == "e" else key, value),
+            lambda: (key, value + " "), lambda: (key, "true"),
+        ])()  # fmt: skip
+        fields[at] = mangled
+        if rng.random() < 0.3:
+            fields.append(fields[rng.randrange(len(fields))])  # a repeated key
+        if rng.random() < 0.2:
+            del fields[rng.randrange(len(fields))]
+    if rng.random() < 0.2:
+        rng.shuffle(fields)
+    body = ",".join(f'{_ws(rng)}"{k}"{_ws(rng)}:{_ws(rng)}{v}' for k, v in fields)
+    name = (
+        _NAME if rng.random() < 0.95 else rng.choice(["btcusdt@depth@100ms", "x", "btcusdt@deptH"])
+    )
+    frame = f'{{"stream":"{name}",{_ws(rng)}"data":{{{body}}}{_ws(rng)}}}'.encode("latin-1")
+    if rng.random() < 0.05:
+        frame = frame[: rng.randrange(len(frame))]
+    elif rng.random() < 0.05:
+        frame += rng.choice([b"x", b"}", b" ", b","])
+    return frame, plain
+
+
+def test_seeded_frames_read_as_the_float_decoder_reads_them(c: ModuleType) -> None:
+    """Every frame, plain or mangled, gives the book the float event decoder's values,
+    or is refused where that decoder refuses it."""
+    read = refused = 0
+    in_c: list[bytes] = []
+    for seed in range(3000):
+        frame, _ = depth_frame_text(random.Random(seed))
+        want = _reference(frame)
+        assert _read(c, frame, in_c) == want, f"seed {seed}: {frame!r}"
+        if want is None:
+            refused += 1
+        else:
+            read += 1
+    assert read > 1000 and refused > 300, (read, refused)
+    assert len(in_c) > 800  # most of the frames read were read in C
+
+
+def test_a_plain_frame_is_read_in_c_and_others_go_to_the_fallback(c: ModuleType) -> None:
+    calls: list[bytes] = []
+
+    def fallback(frame: bytes) -> Any:
+        calls.append(frame)
+        return "fallback"
+
+    plain = b'{"stream":"btcusdt@depth","data":{"e":"depthUpdate","E":5,"s":"BTCUSDT","U":7,"u":9,"b":[["1.5","2"]],"a":[]}}'  # noqa: E501
+    got = c.depth_frame(b"btcusdt@depth", _NAME, combined.Combined, fallback, plain)
+    assert got.stream == _NAME and not calls
+    assert got.data == (7, 9, None, None, 5, struct.pack("2d", 1.5, 2.0), b"")
+    for other in (
+        plain.replace(b'"E":5', b'"E":null'),
+        plain.replace(b'"1.5"', b'"1.5e0"'),
+        plain.replace(b"BTCUSDT", b"BTC\\u0055SDT"),
+        plain.replace(b'"u":9', b'"u":9,"x":1'),
+        plain.replace(b'"u":9', b'"u":9,"u":9'),
+        plain.replace(b'"s":"BTCUSDT",', b""),
+        plain.replace(b"btcusdt@depth", b"ethusdt@depth"),
+        plain + b" x",
+    ):
+        assert (
+            c.depth_frame(b"btcusdt@depth", _NAME, combined.Combined, fallback, other) == "fallback"
+        )
+        assert calls[-1] is other
+    with pytest.raises(TypeError):
+        c.depth_frame(_NAME, _NAME, combined.Combined, fallback, plain)  # a str name
+    with pytest.raises(TypeError):
+        c.depth_frame(b"btcusdt@depth", _NAME, combined.Combined, fallback)

@@ -23,6 +23,7 @@ hash                           value                        policy
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ from ..._exceptions import ProtocolError
 from ..._structures import OHLCV, FundingRate, Liquidation, Market, Ticker, Trade
 from . import parsers, ticker_floats, trade_stream, wire
 from .book_sync import BookSync, SyncResult, SyncStatus
-from .combined import RAW_FRAME, EventHandler, FrameDecode, combined_decoder
+from .combined import RAW_FRAME, Combined, EventHandler, FrameDecode, combined_decoder
 from .markets import Markets
 from .stream_protocol import Routed, routed
 
@@ -707,34 +708,34 @@ class MarketData:
         def on_depth(event: Any) -> list[Delivery]:
             bids: Any
             asks: Any
-            if pack is not None:
-                # Both sides before the book sees either: a bad level fails the message.
-                bids = pack(event.bids)
-                if bids is None:  # spelled otherwise: the float decoder's values or error
-                    bids = _decode(decode_levels, event.bids)
-                asks = pack(event.asks)
-                if asks is None:
-                    asks = _decode(decode_levels, event.asks)
-            elif levels is None:
-                bids, asks = event.bids, event.asks
+            if type(event) is tuple:  # read by depth_frame: (U, u, pu, T, E, bids, asks)
+                first, final, prev, tx_time, event_time, bids, asks = event
             else:
-                bids, asks = levels(event.bids), levels(event.asks)
+                first, final = event.first_update_id, event.final_update_id
+                prev, tx_time = event.prev_final_update_id, event.transaction_time
+                event_time = event.event_time
+                if pack is not None:
+                    # Both sides before the book sees either: a bad level fails the message.
+                    bids = pack(event.bids)
+                    if bids is None:  # spelled otherwise: the float decoder's values or error
+                        bids = _decode(decode_levels, event.bids)
+                    asks = pack(event.asks)
+                    if asks is None:
+                        asks = _decode(decode_levels, event.asks)
+                elif levels is None:
+                    bids, asks = event.bids, event.asks
+                else:
+                    bids, asks = levels(event.bids), levels(event.asks)
             if partial:
-                result = book.on_partial(
-                    event.final_update_id,
-                    bids,
-                    asks,
-                    event.transaction_time or event.event_time,
-                    view=view,
-                )
+                result = book.on_partial(final, bids, asks, tx_time or event_time, view=view)
             else:
                 result = book.on_diff(
-                    event.first_update_id,
-                    event.final_update_id,
-                    event.prev_final_update_id if futures else None,
+                    first,
+                    final,
+                    prev if futures else None,
                     bids,
                     asks,
-                    event.transaction_time or event.event_time,
+                    tx_time or event_time,
                     view=view,
                 )
             if result.status is updated:  # _book_result's common case, inline
@@ -747,7 +748,21 @@ class MarketData:
                 return [*held_raw.pop(symbol), *deliveries]
             return deliveries
 
-        return self._typed(stream, decoder, on_depth)
+        handler = self._typed(stream, decoder, on_depth)
+        if pack is not None and _orderbook._depth_frame is not None:
+            # Whole frames of this stream read in C when they are plain depthUpdates
+            # (the common case); any other frame takes the one-pass decoder as before.
+            self._events[stream] = (
+                functools.partial(
+                    _orderbook._depth_frame,
+                    stream.encode(),
+                    stream,
+                    Combined,
+                    combined_decoder(decoder),
+                ),
+                on_depth,
+            )
+        return handler
 
     def _bind_partial_depth(self, market: Market) -> Handler:
         book = self._book(market, partial=True)

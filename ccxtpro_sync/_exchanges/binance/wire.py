@@ -404,7 +404,10 @@ DEPTH_UPDATE_DECODER: Final = msgspec.json.Decoder(DepthUpdateEvent)
 DEPTH_SNAPSHOT_DECODER: Final = msgspec.json.Decoder(DepthSnapshot)
 DEPTH_UPDATE_FLOAT_DECODER: Final = msgspec.json.Decoder(DepthUpdateFloatEvent, strict=False)
 DEPTH_SNAPSHOT_FLOAT_DECODER: Final = msgspec.json.Decoder(DepthSnapshotFloat, strict=False)
-DEPTH_UPDATE_RAW_LEVELS_DECODER: Final = msgspec.json.Decoder(DepthUpdateRawLevelsEvent)
+# Lax as the float event's decoder is, so that both take the same payloads.
+DEPTH_UPDATE_RAW_LEVELS_DECODER: Final = msgspec.json.Decoder(
+    DepthUpdateRawLevelsEvent, strict=False
+)
 #: One side's levels as :class:`DepthUpdateFloatEvent` decodes them.
 FLOAT_LEVELS_DECODER: Final = msgspec.json.Decoder(
     list[tuple[FiniteFloat, FiniteFloat]], strict=False
