@@ -87,10 +87,12 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--workloads", default="trades,ticker,depth")
-    parser.add_argument("--ref", help="a commit to measure instead of the working tree")
+    parser.add_argument(
+        "--ref", help="a commit to measure instead of the working tree ('worktree': the files)"
+    )
     parser.add_argument("--loop", action="store_true", help="the whole read loop")
     args = parser.parse_args()
-    src = export_ref(args.ref)[1] if args.ref else None
+    src = export_ref(args.ref)[1] if args.ref not in (None, "worktree") else None
     print(f"instructions per message ({'read loop' if args.loop else 'receive + hub'}, "
           f"{args.ref or 'working tree'})")  # fmt: skip
     for workload in args.workloads.split(","):

@@ -12,13 +12,73 @@ market changes the top of the book most: a level inserted or removed there moves
 list items. No dict: the hashes of prices like ``65000.01`` share their low bits, so a
 dict keyed by them probes long chains; a bisect finds a level in a few comparisons.
 ``bound`` is the worst key whose neighbourhood is known (``None``: the whole side is).
+
+``pack_levels`` turns a depth diff's JSON level array into pairs of native doubles (a
+``bytes``, 16 bytes a level) and ``apply_levels`` takes such bytes as well as pairs: the
+compiled versions read the frame's text straight into the book without a tuple or a
+float object per level. The live book uses them only where the C module is built; these
+are the reference the tests compare it with.
 """
 
 from __future__ import annotations
 
+import math
+import re
+from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from typing import Any
+
+#: Numbers longer than this are left to the caller's general decoder.
+PACK_MAX_NUMBER = 64
+_WS = r"[ \t\n\r]*"
+# A quoted plain decimal: no sign, exponent, leading zero or bare point.
+_NUMBER = r'"((?:0|[1-9][0-9]*)(?:\.[0-9]+)?)"'
+_OPEN = re.compile(rf"{_WS}\[{_WS}")
+_LEVEL = re.compile(rf"\[{_WS}{_NUMBER}{_WS},{_WS}{_NUMBER}{_WS}\]{_WS}")
+_COMMA = re.compile(rf",{_WS}")
+_CLOSE = re.compile(rf"\]{_WS}")
+
+
+def pack_levels(text: Any) -> bytes | None:
+    """``text`` (bytes-like, ``[["price","amount"], ...]`` of quoted plain decimals) as
+    pairs of native doubles, 16 bytes a level; ``None`` when it is anything else (the
+    caller's general decoder then accepts it or says what is wrong)."""
+    data = bytes(memoryview(text)).decode("latin-1")
+    opened = _OPEN.match(data)
+    if opened is None:
+        return None
+    at = opened.end()
+    values: list[float] = []
+    if _CLOSE.match(data, at) is None:  # not empty
+        while True:
+            level = _LEVEL.match(data, at)
+            if level is None:
+                return None
+            for number in level.groups():
+                if len(number) > PACK_MAX_NUMBER:
+                    return None
+                value = float(number)
+                if not math.isfinite(value):
+                    return None
+                values.append(value)
+            comma = _COMMA.match(data, level.end())
+            if comma is None:
+                at = level.end()
+                break
+            at = comma.end()
+    closed = _CLOSE.match(data, at)
+    if closed is None or closed.end() != len(data):
+        return None
+    return array("d", values).tobytes()
+
+
+def _unpack(packed: bytes) -> list[tuple[float, float]]:
+    if len(packed) % 16:
+        raise ValueError("packed levels: length not a multiple of 16")
+    numbers = array("d")
+    numbers.frombytes(packed)
+    return list(zip(numbers[::2], numbers[1::2], strict=True))
 
 
 def apply_levels(  # noqa: PLR0917  (the C function's positional signature)
@@ -27,7 +87,7 @@ def apply_levels(  # noqa: PLR0917  (the C function's positional signature)
     bound: Any,
     neg: bool,
     limit: int | None,
-    levels: Iterable[Sequence[Any]],
+    levels: Iterable[Sequence[Any]] | bytes,
 ) -> Any:
     """Apply absolute ``(price, amount)`` levels in place; return the side's new bound.
 
@@ -35,8 +95,10 @@ def apply_levels(  # noqa: PLR0917  (the C function's positional signature)
     so); a new level worse than ``bound`` is ignored; past ``limit`` levels the worst
     are dropped and the worst kept key becomes the bound. A level equal to a kept one
     (``Decimal("1.10") == Decimal("1.1")``) updates it and keeps the kept key.
+    ``levels`` may be ``pack_levels``' bytes.
     """
-    for price, amount in levels:
+    pairs = _unpack(levels) if isinstance(levels, bytes) else levels
+    for price, amount in pairs:
         key = -price if neg else price
         i = bisect_left(keys, key)
         if i < len(keys) and keys[i] == key:

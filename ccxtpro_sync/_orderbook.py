@@ -43,12 +43,14 @@ from . import _book_levels_py
 from ._numbers import N, Num
 from ._structures import DictAccess, iso8601
 
-__all__ = ["Level", "LocalOrderBook", "N", "Num", "OrderBook", "WireLevels"]
+__all__ = ["DiffLevels", "Level", "LocalOrderBook", "N", "Num", "OrderBook", "WireLevels"]
 
 #: One ``[price, amount]`` pair, CCXT style.
 Level: TypeAlias = list[N]
 #: Levels as they come off the wire: ``[["0.0024", "10"], ...]``.
 WireLevels: TypeAlias = Iterable[Sequence[str]]
+#: What a diff applies: levels, or ``_book_levels.pack_levels``' bytes (parsed books).
+DiffLevels: TypeAlias = WireLevels | bytes
 
 
 class OrderBook(msgspec.Struct, DictAccess, Generic[N], frozen=True, kw_only=True, gc=False):
@@ -113,6 +115,16 @@ _LEVELS_IMPL, _levels_module = _levels_impl()
 # Module globals, looked up per call, so tests can run one process both ways.
 _apply_levels: Callable[..., Any] = _levels_module.apply_levels
 _top_levels: Callable[..., list[list[Any]]] = _levels_module.top_levels
+#: A depth diff's JSON level array to the packed pairs ``_apply_levels`` also takes, or
+#: None (the text is for the general decoder); only with the C loop: without it the
+#: float decoder's pairs cost less than packing in Python (see _book_levels_py).
+_pack_levels: Callable[[Any], bytes | None] | None = (
+    _levels_module.pack_levels if _LEVELS_IMPL == "compiled" else None
+)
+#: With it, a whole combined depth frame read in C (``_book_levels.depth_frame``).
+_depth_frame: Callable[..., Any] | None = (
+    _levels_module.depth_frame if _LEVELS_IMPL == "compiled" else None
+)
 
 
 class _Side(Generic[N]):
@@ -166,15 +178,18 @@ class _Side(Generic[N]):
             raise ValueError(f"bound {price!r} lies inside the side's levels")
         self.bound = key
 
-    def update(self, levels: WireLevels, parse: Callable[[str], N] | None) -> None:
-        """Apply absolute quantities; ``parse=None`` means the levels are numbers already.
+    def update(self, levels: DiffLevels, parse: Callable[[str], N] | None) -> None:
+        """Apply absolute quantities; ``parse=None`` means the levels are numbers already
+        (as packed levels always are).
 
         The hot path of every depth stream: one call into the level loop (C where
         built), no per-level calls here when the decoder has already produced numbers
         (msgspec's float levels).
         """
-        pairs: Iterable[Sequence[Any]] = (
-            levels if parse is None else [(parse(p), parse(q)) for p, q in levels]
+        pairs: Iterable[Sequence[Any]] | bytes = (
+            levels
+            if parse is None or isinstance(levels, bytes)
+            else [(parse(p), parse(q)) for p, q in levels]
         )
         self.bound = _apply_levels(self.keys, self.amounts, self.bound, self.neg, self.limit, pairs)
 
@@ -275,24 +290,28 @@ class LocalOrderBook(Generic[N]):
         self.timestamp = timestamp
 
     def apply(
-        self, bids: WireLevels, asks: WireLevels, nonce: int, timestamp: int | None = None
-    ) -> None:
-        """Apply absolute level quantities (0 removes) and advance to ``nonce``.
+        self, bids: DiffLevels, asks: DiffLevels, nonce: int, timestamp: int | None = None
+    ) -> bool:
+        """Apply absolute level quantities (0 removes) and advance to ``nonce``; returns
+        ``is_crossed()`` of the result (the caller's next question, asked here once).
 
         Sequencing is the caller's job (see ``BookSync``); this only edits levels.
         """
+        b = self._bids
+        a = self._asks
         if self.parsed:
             # The live path: straight into the level loop, no per-side method call.
-            b = self._bids
             b.bound = _apply_levels(b.keys, b.amounts, b.bound, False, b.limit, bids)
-            a = self._asks
             a.bound = _apply_levels(a.keys, a.amounts, a.bound, True, a.limit, asks)
         else:
-            self._bids.update(bids, self.parse)
-            self._asks.update(asks, self.parse)
+            b.update(bids, self.parse)
+            a.update(asks, self.parse)
         self.nonce = nonce
         if timestamp is not None:
             self.timestamp = timestamp
+        bk = b.keys
+        ak = a.keys
+        return bool(bk) and bool(ak) and bk[-1] >= -ak[-1]
 
     def clear(self) -> None:
         """Forget everything (after a desync); the book is unusable until ``reset``."""

@@ -32,28 +32,28 @@ class Policy(enum.Enum):
     APPEND = "append"
 
 
-class Deferred:
+class Deferred(msgspec.Struct):
     """A value built only when a consumer takes it, and at most once.
 
     Order books change with every depth diff, but most versions are superseded
     before any callback runs (``LATEST`` keeps only the newest). Publishing a
     ``Deferred`` instead of a copy moves the copy to the consumer's side and skips
-    it for the versions nobody sees. ``build`` returns the value, or None when it
-    no longer makes sense (the book is resyncing): nothing is delivered then.
+    it for the versions nobody sees. ``build(arg)`` returns the value, or None when
+    it no longer makes sense (the book is resyncing): nothing is delivered then.
+    One is made per depth diff: a Struct (made in C) around a function made once,
+    with its argument, costs less than a closure per diff.
     """
 
-    __slots__ = ("_build", "_built", "_value")
-
-    def __init__(self, build: Callable[[], Any]) -> None:
-        self._build = build
-        self._built = False
-        self._value: Any = None
+    build: Callable[[Any], Any]
+    arg: Any = None
+    built: bool = False
+    value: Any = None
 
     def resolve(self) -> Any:
-        if not self._built:
-            self._value = self._build()
-            self._built = True
-        return self._value
+        if not self.built:
+            self.value = self.build(self.arg)
+            self.built = True
+        return self.value
 
 
 # The three values below are msgspec Structs rather than dataclasses: one of each

@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import math
 import random
+import struct
 from decimal import Decimal
 from types import ModuleType
 from typing import Any
@@ -149,6 +150,10 @@ def _level(rng: random.Random, script: Script, kind: str) -> Any:
     return [price, amount] if roll < 0.5 else (price, amount)
 
 
+#: Doubles a packed diff may carry besides ordinary prices.
+_PACKED = [0.0, -0.0, math.nan, math.inf, -math.inf, 5e-324, 1e308, -1.0]
+
+
 def book_case(seed: int) -> dict[str, Any]:
     """A side (fresh objects every call) and the diffs and views to apply to it."""
     rng = random.Random(seed)
@@ -168,10 +173,23 @@ def book_case(seed: int) -> dict[str, Any]:
     amounts: list[Any] = [float(rng.randrange(1, 5)) for _ in keys]
     bound = rng.choice([None, None, keys[0] if keys else None, 3.0, -3.0])
     limit = rng.choice([None, None, 1, 3, 8])
-    diffs = [
+    diffs: list[Any] = [
         [_level(rng, script, kind) for _ in range(rng.randrange(0, 10))]
         for _ in range(rng.randrange(1, 6))
     ]
+    # Packed pairs (pack_levels' bytes) among them, from their own generator so the
+    # cases above stay what they were: the C loop's double path, and its generic one
+    # where a key (an EvilFloat, a Decimal) or the bound is not an exact float.
+    packing = random.Random(f"packed-{seed}")
+    for _ in range(packing.randrange(0, 3)):
+        numbers = [
+            packing.choice(_PACKED) if packing.random() < 0.3 else packing.randrange(-25, 25) / 4
+            for _ in range(2 * packing.randrange(0, 8))
+        ]
+        packed = struct.pack(f"{len(numbers)}d", *numbers)
+        if packing.random() < 0.1:
+            packed = packed[: packing.randrange(len(packed) + 1)]  # maybe a broken length
+        diffs.insert(packing.randrange(len(diffs) + 1), packed)
     n_views: list[Any] = [None, 0, 2, -1, 100, rng.choice([1.5, "2", 2**70, -(2**70)])]
     if kind == "evil":
         n_views.append(EvilIndex(script, rng.randrange(-3, 6)))

@@ -29,6 +29,9 @@ import sys
 from ccxtpro_sync import _book_levels
 from ccxtpro_sync._core import frames
 from tests.fuzz import extension_inputs as fx
+import random
+from ccxtpro_sync import _book_levels_py
+from tests.unit import test_packed_levels as packed
 from tests.fuzz import trade_inputs
 from ccxtpro_sync import _trade_build
 from ccxtpro_sync._exchanges.binance import trade_stream
@@ -45,6 +48,14 @@ for seed in range(int(sys.argv[1]), int(sys.argv[2])):
         bad += 1
         print("frame mismatch, seed", seed)
     fx.scan_direct(frames.text_scan, seed)
+    depth = packed.depth_frame_text(random.Random(seed))[0]
+    if packed._read(_book_levels, depth) != packed._reference(depth):
+        bad += 1
+        print("depth frame mismatch, seed", seed)
+    level_text = packed.level_text(random.Random(seed))
+    if _book_levels.pack_levels(level_text) != _book_levels_py.pack_levels(level_text):
+        bad += 1
+        print("pack mismatch, seed", seed)
     for market in (BNBBTC, BTCUSD_PERP):
         for mismatch in trade_inputs.compare_trade(_trade_build.trade, seed, market):
             bad += 1
@@ -106,15 +117,32 @@ def leaks(calls: int) -> int:
 
     from ccxtpro_sync import _book_levels as c
     from ccxtpro_sync._core import frames
+    from ccxtpro_sync._exchanges.binance.combined import Combined
 
     assert frames.text_scan is not None
     price, amount, dec = 65000.5, 1.25, Decimal("3.5")
     levels = [[price, amount], (dec, amount), [price, 0.0]]
     bad = [[price, amount], ("x", amount)]  # fails on the second level, after one insert
     hostile = [[price, amount], (price, amount, amount)]
-    watched = (price, amount, dec, levels, bad, hostile)
-    before = [sys.getrefcount(x) for x in watched]
+    watched: tuple[object, ...] = (price, amount, dec, levels, bad, hostile)
     frame = b"\x81\x05hello" * 20 + b"\x81\x7e\x01\x00" + b"x" * 256 + b"\x82\x00"
+    # pack_levels: plain (fast path), long (strtod), refused texts; a long array grows
+    # the packer's buffer on the heap
+    texts = [b'[["65000.01000000","1.25000000"],["65000.5","0"]]',
+             b'[["123456789012345678901234.5","1"]]', b'[["1e5","1"]]', b'[["1",',
+             b"[" + b",".join([b'["1.5","2"]'] * 100) + b"]"]  # fmt: skip
+    bad_packed = b"\x00" * 24
+    plain = (
+        b'{"stream":"btcusdt@depth","data":{"e":"depthUpdate","E":5,"s":"BTCUSDT","U":7,'
+        b'"u":9,"b":' + texts[4] + b',"a":' + texts[0] + b"}}"
+    )
+    frames_in = [plain, plain.replace(b'"E":5', b'"E":null'), plain.replace(b'"a":', b'"a":x')]
+
+    def fallback(frame: bytes) -> None:
+        raise ValueError("not read")
+
+    watched += (*texts, bad_packed, *frames_in)
+    before = [sys.getrefcount(x) for x in watched]
     rounds = calls // 4
     peak = 0
     for i in range(rounds):
@@ -128,9 +156,19 @@ def leaks(calls: int) -> int:
         with contextlib.suppress(TypeError):
             c.top_levels(keys, amounts, 1.5, True)
         frames.text_scan(frame, 0, 1000, [])
+        for text in texts:
+            packed = c.pack_levels(text)
+            if packed is not None:
+                c.apply_levels(keys, amounts, None, i & 1, 3, packed)
+        with contextlib.suppress(ValueError):
+            c.apply_levels(keys, amounts, None, False, None, bad_packed)
+        c.apply_levels([dec], [amount], None, False, None, c.pack_levels(texts[0]))
+        for frame in frames_in:
+            with contextlib.suppress(ValueError):
+                c.depth_frame(b"btcusdt@depth", "btcusdt@depth", Combined, fallback, frame)
         if i == rounds // 10:
             peak = _rss_kib()
-    del keys, amounts, broken  # the last round's side holds some of them
+    del keys, amounts, broken, text, packed, frame  # the last round's locals hold some of them
     after = [sys.getrefcount(x) for x in watched]
     growth = _rss_kib() - peak
     print(f"references before {before} after {after}; RSS growth after warm-up {growth} KiB")

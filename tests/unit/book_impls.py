@@ -50,10 +50,16 @@ def levels_module(impl: str) -> ModuleType:
 def book_levels(request: pytest.FixtureRequest) -> Iterator[str]:
     """Point every ``LocalOrderBook`` at one implementation for the test."""
     module = levels_module(request.param)
-    saved = _orderbook._apply_levels, _orderbook._top_levels
+    names = ("_apply_levels", "_top_levels", "_pack_levels", "_depth_frame")
+    saved = [getattr(_orderbook, name) for name in names]
     _orderbook._apply_levels = module.apply_levels
     _orderbook._top_levels = module.top_levels
+    # the live book reads diffs' text in C only with the C loop (_pack_levels, _depth_frame)
+    compiled = request.param == "compiled"
+    _orderbook._pack_levels = module.pack_levels if compiled else None
+    _orderbook._depth_frame = module.depth_frame if compiled else None
     try:
         yield request.param
     finally:
-        _orderbook._apply_levels, _orderbook._top_levels = saved
+        for name, value in zip(names, saved, strict=True):
+            setattr(_orderbook, name, value)

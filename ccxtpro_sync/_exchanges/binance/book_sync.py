@@ -42,7 +42,7 @@ from typing import Any, Generic, NamedTuple, overload
 from ..._book_view import SyncedBookView
 from ..._exceptions import OrderBookDesync
 from ..._numbers import N
-from ..._orderbook import LocalOrderBook, OrderBook, WireLevels
+from ..._orderbook import DiffLevels, LocalOrderBook, OrderBook, WireLevels
 
 __all__ = [
     "BookSync",
@@ -116,8 +116,8 @@ class _Event(NamedTuple):
     first: int  # U
     last: int  # u
     prev: int  # pu (futures); -1 for spot
-    bids: WireLevels
-    asks: WireLevels
+    bids: DiffLevels
+    asks: DiffLevels
     time: int | None
 
 
@@ -212,8 +212,8 @@ class BookSync(SyncedBookView[N]):
         U: int,
         u: int,
         pu: int | None,
-        bids: WireLevels,
-        asks: WireLevels,
+        bids: DiffLevels,
+        asks: DiffLevels,
         event_time: int | None = None,
         *,
         view: bool = True,
@@ -252,11 +252,11 @@ class BookSync(SyncedBookView[N]):
                     SyncStatus.RESYNC, reason=ResyncReason.GAP, needs_snapshot=True, detail=detail
                 )
             self._bridging = False
-            book.apply(bids, asks, u, event_time)
+            crossed = book.apply(bids, asks, u, event_time)
             self.stats.applied += 1
-            if book.is_crossed():
+            if crossed:
                 return self._crossed(f"after U={U} u={u}")
-            return self._updated(view)
+            return self._updated(view) if view else _UPDATED
         return self._buffer_event(_Event(U, u, prev, bids, asks, event_time))
 
     def on_snapshot(

@@ -23,6 +23,7 @@ hash                           value                        policy
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from typing import Any
 
 import msgspec
 
+from ... import _orderbook
 from ..._core.cache import ArrayCache, ArrayCacheByTimestamp
 from ..._core.events import Deferred, Delivery, Inbound, Notice, Policy
 from ..._core.gap_raw import HeldRaw
@@ -38,7 +40,7 @@ from ..._exceptions import ProtocolError
 from ..._structures import OHLCV, FundingRate, Liquidation, Market, Ticker, Trade
 from . import parsers, ticker_floats, trade_stream, wire
 from .book_sync import BookSync, SyncResult, SyncStatus
-from .combined import RAW_FRAME, EventHandler, FrameDecode, combined_decoder
+from .combined import RAW_FRAME, Combined, EventHandler, FrameDecode, combined_decoder
 from .markets import Markets
 from .stream_protocol import Routed, routed
 
@@ -706,10 +708,16 @@ class MarketData:
         partial = stream.split("@")[1] != "depth"  # futures @depth<N> has the diff shape
         book = self._book(market, partial=partial)
         # Float books: msgspec turns the quoted levels into floats in C and the book
-        # takes them as they are (parsed=True); Decimal books parse the strings.
+        # takes them as they are (parsed=True); Decimal books parse the strings. With
+        # the C level loop, a diff book's levels stay JSON text until the loop packs
+        # them (no tuple or float object per level; see _book_levels.pack_levels).
+        floats = self.markets.number_type is float
+        pack = _orderbook._pack_levels if floats and not partial else None
         decoder: msgspec.json.Decoder[Any] = (
-            wire.DEPTH_UPDATE_FLOAT_DECODER
-            if self.markets.number_type is float
+            wire.DEPTH_UPDATE_RAW_LEVELS_DECODER
+            if pack is not None
+            else wire.DEPTH_UPDATE_FLOAT_DECODER
+            if floats
             else wire.DEPTH_UPDATE_DECODER
         )
 
@@ -719,36 +727,47 @@ class MarketData:
         held_raw = self._held_raw
 
         # Float levels are numbers already (checked by the decoder): nothing to call.
-        levels = None if self.markets.number_type is float else self._levels
+        levels = None if floats else self._levels
         updated = SyncStatus.UPDATED
-        deferred = self._deferred_view
+        view_as_of = self._view_as_of(book)
+        decode_levels = wire.FLOAT_LEVELS_DECODER.decode
 
         def on_depth(event: Any) -> list[Delivery]:
-            if levels is None:
-                bids, asks = event.bids, event.asks
+            bids: Any
+            asks: Any
+            if type(event) is tuple:  # read by depth_frame: (U, u, pu, T, E, bids, asks)
+                first, final, prev, tx_time, event_time, bids, asks = event
             else:
-                bids, asks = levels(event.bids), levels(event.asks)
+                first, final = event.first_update_id, event.final_update_id
+                prev, tx_time = event.prev_final_update_id, event.transaction_time
+                event_time = event.event_time
+                if pack is not None:
+                    # Both sides before the book sees either: a bad level fails the message.
+                    bids = pack(event.bids)
+                    if bids is None:  # spelled otherwise: the float decoder's values or error
+                        bids = _decode(decode_levels, event.bids)
+                    asks = pack(event.asks)
+                    if asks is None:
+                        asks = _decode(decode_levels, event.asks)
+                elif levels is None:
+                    bids, asks = event.bids, event.asks
+                else:
+                    bids, asks = levels(event.bids), levels(event.asks)
             if partial:
-                result = book.on_partial(
-                    event.final_update_id,
-                    bids,
-                    asks,
-                    event.transaction_time or event.event_time,
-                    view=view,
-                )
+                result = book.on_partial(final, bids, asks, tx_time or event_time, view=view)
             else:
                 result = book.on_diff(
-                    event.first_update_id,
-                    event.final_update_id,
-                    event.prev_final_update_id if futures else None,
+                    first,
+                    final,
+                    prev if futures else None,
                     bids,
                     asks,
-                    event.transaction_time or event.event_time,
+                    tx_time or event_time,
                     view=view,
                 )
             if result.status is updated:  # _book_result's common case, inline
                 copy = result.book
-                value = deferred(book) if copy is None else copy
+                value = Deferred(view_as_of, book.book.nonce) if copy is None else copy
                 deliveries = [Delivery(key, value, LATEST)]
             else:
                 deliveries = self._book_result(book, result, key)
@@ -756,7 +775,21 @@ class MarketData:
                 return [*held_raw.pop(symbol), *deliveries]
             return deliveries
 
-        return self._typed(stream, decoder, on_depth)
+        handler = self._typed(stream, decoder, on_depth)
+        if pack is not None and _orderbook._depth_frame is not None:
+            # Whole frames of this stream read in C when they are plain depthUpdates
+            # (the common case); any other frame takes the one-pass decoder as before.
+            self._events[stream] = (
+                functools.partial(
+                    _orderbook._depth_frame,
+                    stream.encode(),
+                    stream,
+                    Combined,
+                    combined_decoder(decoder),
+                ),
+                on_depth,
+            )
+        return handler
 
     def _bind_partial_depth(self, market: Market) -> Handler:
         book = self._book(market, partial=True)
@@ -775,17 +808,22 @@ class MarketData:
 
     def _deferred_view(self, sync: BookSync[Any]) -> Deferred:
         """The book as of now, copied only if a consumer takes it (call while synced)."""
-        nonce = sync.book.nonce
+        return Deferred(self._view_as_of(sync), sync.book.nonce)
+
+    def _view_as_of(self, sync: BookSync[Any]) -> Callable[[int | None], Any]:
+        """``sync``'s view builder for ``Deferred``: given the nonce the book had when
+        the view was published, a copy of the book as it is now, or None while it
+        resyncs (the next synced update is published then)."""
         lock = self.lock
 
-        def build() -> Any:
+        def build(nonce: int | None) -> Any:
             with lock:
                 current = sync.nonce
                 if current is None or nonce is None or current < nonce:
-                    return None  # resyncing: the next synced update will be published
+                    return None
                 return sync.book.snapshot(sync.view_limit)
 
-        return Deferred(build)
+        return build
 
     def _book_result(
         self, sync: BookSync[Any], result: SyncResult[Any], key: str | None = None

@@ -37,6 +37,7 @@ __all__ = [
     "DepthSnapshotFloat",
     "DepthUpdateEvent",
     "DepthUpdateFloatEvent",
+    "DepthUpdateRawLevelsEvent",
     "Envelope",
     "ForceOrder",
     "ForceOrderEvent",
@@ -303,6 +304,26 @@ class DepthUpdateFloatEvent(_Wire, frozen=True):
     pair: str | None = _o("ps")
 
 
+class DepthUpdateRawLevelsEvent(_Wire, frozen=True):
+    """:class:`DepthUpdateEvent` with the level arrays left as their JSON text.
+
+    The compiled order book reads them straight into its lists
+    (``_book_levels.pack_levels``); text it does not take goes to
+    :data:`FLOAT_LEVELS_DECODER`, which gives what the float event would have.
+    """
+
+    event_type: str = _f("e")
+    event_time: int = _f("E")
+    symbol: str = _f("s")
+    first_update_id: int = _f("U")
+    final_update_id: int = _f("u")
+    bids: msgspec.Raw = _f("b")
+    asks: msgspec.Raw = _f("a")
+    transaction_time: int | None = _o("T")
+    prev_final_update_id: int | None = _o("pu")
+    pair: str | None = _o("ps")
+
+
 class DepthSnapshotFloat(_Wire, frozen=True):
     """:class:`DepthSnapshot` with ``float`` levels (see :class:`DepthUpdateFloatEvent`)."""
 
@@ -383,6 +404,14 @@ DEPTH_UPDATE_DECODER: Final = msgspec.json.Decoder(DepthUpdateEvent)
 DEPTH_SNAPSHOT_DECODER: Final = msgspec.json.Decoder(DepthSnapshot)
 DEPTH_UPDATE_FLOAT_DECODER: Final = msgspec.json.Decoder(DepthUpdateFloatEvent, strict=False)
 DEPTH_SNAPSHOT_FLOAT_DECODER: Final = msgspec.json.Decoder(DepthSnapshotFloat, strict=False)
+# Lax as the float event's decoder is, so that both take the same payloads.
+DEPTH_UPDATE_RAW_LEVELS_DECODER: Final = msgspec.json.Decoder(
+    DepthUpdateRawLevelsEvent, strict=False
+)
+#: One side's levels as :class:`DepthUpdateFloatEvent` decodes them.
+FLOAT_LEVELS_DECODER: Final = msgspec.json.Decoder(
+    list[tuple[FiniteFloat, FiniteFloat]], strict=False
+)
 MARK_PRICE_DECODER: Final = msgspec.json.Decoder(MarkPriceEvent)
 MARK_PRICE_ARR_DECODER: Final = msgspec.json.Decoder(list[MarkPriceEvent])
 FORCE_ORDER_DECODER: Final = msgspec.json.Decoder(ForceOrderEvent)
