@@ -80,6 +80,7 @@ OPTIONS: Final = frozenset(
         "tradesStream",
         "depthSpeed",
         "snapshotLimit",
+        "snapshotConcurrency",
         "maxMessageSize",
         "maxResponseSize",
         "listenKeyKeepalive",
