@@ -1,8 +1,9 @@
 """Trading over Deribit's websocket: the ``*_ws`` methods of the Deribit client.
 
 Every order request carries a ``label`` (the client order id) and a
-``valid_until`` (server time + 5 s). When its reply is lost (the connection
-dropped, or the reply did not come in time) the request is never sent again:
+``valid_until`` (server time + 5 s, ``options.orderValidFor``). When its reply is
+lost (the connection dropped, or the reply did not come in time) the request is
+never sent again:
 the order is looked up by label until the outcome is known — the ``Order``,
 ``OrderNotPlaced`` once ``valid_until`` has passed with no such order, or
 ``OrderStatusUnknown`` when the lookup cannot finish in time (or a label is
@@ -111,6 +112,9 @@ class DeribitTrading:
     """Mixin of the Deribit client (listed after ``AdapterClient`` in its bases)."""
 
     _server_offset_ms: int | None = None
+    #: How long an order request may take to reach the matching engine (``valid_until``),
+    #: and so how soon a lost reply can be resolved (``options.orderValidFor``).
+    _valid_for_ms: int = DEFAULT_VALID_FOR_MS
 
     if TYPE_CHECKING:  # provided by the client, which comes first in the MRO
         _closed_event: threading.Event
@@ -166,7 +170,7 @@ class DeribitTrading:
         market = self.market(symbol)
         request = create_order_request(market, type, side, amount, price, params)
         seconds = self._timeout(timeout)
-        with_deadline(request, self._server_now_ms(seconds))
+        with_deadline(request, self._server_now_ms(seconds), self._valid_for_ms)
         closed = self._closed_event.is_set()  # then the request is never sent
         left = time.monotonic()  # before the request leaves
         try:
@@ -231,7 +235,7 @@ class DeribitTrading:
         caller's time is up: ``OrderStatusUnknown``. Never re-sends the order request.
         ``server_now(timeout)``: the server's time (default: our estimate of it)."""
         now_ms = server_now or self._server_now_ms
-        budget = seconds + (DEFAULT_VALID_FOR_MS + STALE_MARGIN_MS) / 1000 + 1.0
+        budget = seconds + (self._valid_for_ms + STALE_MARGIN_MS) / 1000 + 1.0
         deadline = time.monotonic() + budget
         closed: ClientClosed | None = None
         while True:
@@ -300,7 +304,9 @@ class DeribitTrading:
         ``OrderStatusUnknown``; the edit is never sent again."""
         edit = edit_order_params(id, amount, price, params)
         seconds = self._timeout(timeout)
-        with_deadline(OrderRequest("private/edit", edit, ""), self._server_now_ms(seconds))
+        with_deadline(
+            OrderRequest("private/edit", edit, ""), self._server_now_ms(seconds), self._valid_for_ms
+        )
         closed = self._closed_event.is_set()  # then the request is never sent
         try:
             result = self.request("private/edit", edit, timeout=seconds)
@@ -339,7 +345,7 @@ class DeribitTrading:
         open, ``OrderNotPlaced(action="cancel")`` if it is still open after the
         request went stale, or ``OrderStatusUnknown``; the cancel is never sent again."""
         seconds = self._timeout(timeout)
-        stale_at = self._server_now_ms(seconds) + DEFAULT_VALID_FOR_MS + STALE_MARGIN_MS
+        stale_at = self._server_now_ms(seconds) + self._valid_for_ms + STALE_MARGIN_MS
         closed = self._closed_event.is_set()  # then the request is never sent
         try:
             result = self.request("private/cancel", cancel_params(id), timeout=seconds)
