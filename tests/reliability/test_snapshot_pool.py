@@ -65,7 +65,7 @@ def _peak_overlap(calls: list[RestCall]) -> int:
 def test_many_books_sync_with_at_most_the_pool_in_flight(workers: int) -> None:
     pairs = _pairs(40)
     with _exchange(len(pairs)) as ex:
-        ex.faults.delay_rest(0.1, "/depth")  # a slow exchange: round trips overlap
+        ex.faults.delay_rest(0.05, "/depth")  # a slow exchange: round trips overlap
         client = make_client(
             ccxtpro_sync.binance,
             ex,
