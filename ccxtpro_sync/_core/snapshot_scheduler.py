@@ -110,8 +110,10 @@ class SnapshotScheduler:
         if item is not None:
             self._queue.remove(item)
 
-    def due(self, now: float) -> list[tuple[str, int | None]]:
-        """Pop the requests that may be sent at ``now`` and charge their weight."""
+    def due(self, now: float, most: int | None = None) -> list[tuple[str, int | None]]:
+        """Pop the requests that may be sent at ``now`` (at most ``most``) and charge
+        their weight. A worker of a pool takes one at a time, so a request is handed
+        out only when it is about to be sent, never while a ``Retry-After`` runs."""
         if now < self._paused_until or not self._queue:
             return []
         self._expire(now)
@@ -121,6 +123,8 @@ class SnapshotScheduler:
         queue = self._queue
         while queue:
             if cap is not None and len(self._in_flight) >= cap:
+                break
+            if most is not None and len(out) >= most:
                 break
             item = queue[0]
             if item.not_before > now:

@@ -1,28 +1,41 @@
-"""The thread that fetches REST depth snapshots for order books that need one.
+"""The threads that fetch REST depth snapshots for order books that need one.
 
 Exchange-neutral: the exchange gives the request (``fetch(symbol, limit)`` → the
 body) and the weight its REST answers report. The reader thread must never block
 on REST, so a book that needs a snapshot only *asks* (``request``, non-blocking).
-This thread fetches snapshots one at a time within the REST weight budget, honours
+A small pool of workers (``workers``, started one by one as the queue outgrows the
+idle ones) fetches snapshots concurrently within the REST weight budget, honours
 ``Retry-After`` on 429/418, and hands each body to ``apply`` (which feeds it to the
-book through the connection that carries it). A symbol asked for twice is fetched once.
+book through the connection that carries it). A symbol asked for twice is fetched
+once, and one symbol is never in flight twice, so each book's sync rules see one
+snapshot at a time whatever the pool does.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 
 from .._core.snapshot_scheduler import SnapshotScheduler
 from .._exceptions import CcxtproSyncError, ClientClosed, DDoSProtection, RateLimitExceeded
-from .lazy_thread import LazyThread
+from .placement import start_thread
 
 _log = logging.getLogger("ccxtpro_sync")
 
+#: Workers by default: enough to hide a round trip behind others (startup with hundreds
+#: of books), few enough that a 429 finds at most this many requests already sent.
+DEFAULT_WORKERS = 4
 
-class SnapshotFetcher(LazyThread):
-    """Fetches depth snapshots on its own daemon thread (started on first request)."""
+
+class SnapshotFetcher:
+    """Fetches depth snapshots on up to ``workers`` daemon threads (started on demand).
+
+    All state is under ``_cond``; it is never held while a request runs or while
+    ``apply`` feeds a book. ``close()`` wakes idle workers; one in a request returns
+    when the REST client is closed (which aborts its socket) or at its timeout.
+    """
 
     def __init__(
         self,
@@ -34,23 +47,52 @@ class SnapshotFetcher(LazyThread):
         rest_timeout: float,
         name: str = "ccxtpro_sync-snapshots",
         default_limit: int = 1000,
+        workers: int = DEFAULT_WORKERS,
     ) -> None:
+        if workers < 1:
+            raise ValueError("workers must be >= 1")
         self._default_limit = default_limit
         self._fetch_body = fetch
         self._used_weight = used_weight
         self._rest_timeout = rest_timeout
         self._scheduler = scheduler
         self._apply = apply
-        super().__init__(name)
+        self._name = name
+        self._workers = workers
+        self._cond = threading.Condition()
+        self._closed = False
+        self._threads: list[threading.Thread] = []
+        self._idle = 0  # workers waiting on _cond for something due
         self.fetched = 0
         self.failures = 0
 
+    @property
+    def threads(self) -> list[threading.Thread]:
+        with self._cond:
+            return list(self._threads)
+
     def request(self, symbol: str, limit: int) -> None:
         """Ask for a snapshot of ``symbol``; returns at once (safe under other locks)."""
-        self._enqueue(lambda: self._scheduler.request(symbol, limit))
+        with self._cond:
+            if self._closed:
+                return
+            self._scheduler.request(symbol, limit)
+            self._grow()
+            self._cond.notify()
 
     def close(self, timeout: float = 5.0) -> None:
-        self._shut(timeout + self._rest_timeout)
+        """Stop the workers; idempotent. Joins each within ``timeout`` plus one REST
+        timeout in all (a request in flight ends by then; closing the REST client
+        first ends it at once)."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+            threads = list(self._threads)
+        deadline = time.monotonic() + timeout + self._rest_timeout
+        me = threading.current_thread()
+        for thread in threads:
+            if thread is not me:
+                thread.join(max(0.0, deadline - time.monotonic()))
 
     def admit(self, weight: int, what: str) -> None:
         """Charge a direct REST call to the shared budget, or raise ``RateLimitExceeded``
@@ -73,50 +115,76 @@ class SnapshotFetcher(LazyThread):
                 self._scheduler.used_weight(used, now)
             if isinstance(error, DDoSProtection) and error.retry_after is not None:
                 self._scheduler.pause(error.retry_after, now)
-                self._cond.notify()
+                self._cond.notify_all()
 
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while True:
-                    if self._closed:
-                        return
-                    now = time.monotonic()
-                    due = self._scheduler.due(now)
-                    if due:
-                        break
-                    wake = self._scheduler.next_ready_at(now)
-                    self._cond.wait(None if wake is None else max(0.0, wake - now))
-            for symbol, limit in due:
+    def _grow(self) -> None:
+        """Under ``_cond``: one more worker when work waits, none is idle and the pool
+        is not full (a single book never costs more than one thread)."""
+        if self._idle == 0 and len(self._threads) < self._workers and self._scheduler.pending:
+            n = len(self._threads)
+            name = self._name if n == 0 else f"{self._name}-{n + 1}"
+            self._threads.append(start_thread(self._work, name))
+
+    def _next(self) -> tuple[str, int] | None:
+        """Wait for one snapshot that may be sent now; ``None`` once closed."""
+        with self._cond:
+            while True:
                 if self._closed:
-                    return
-                self._fetch(symbol, limit or self._default_limit)
+                    return None
+                now = time.monotonic()
+                due = self._scheduler.due(now, most=1)
+                if due:
+                    symbol, limit = due[0]
+                    self._grow()  # more may be due than this worker can take
+                    return symbol, limit or self._default_limit
+                wake = self._scheduler.next_ready_at(now)
+                self._idle += 1
+                try:
+                    self._cond.wait(None if wake is None else max(0.0, wake - now))
+                finally:
+                    self._idle -= 1
+
+    def _work(self) -> None:
+        while (job := self._next()) is not None:
+            self._fetch(*job)
 
     def _fetch(self, symbol: str, limit: int) -> None:
         try:
             body = self._fetch_body(symbol, limit)
         except DDoSProtection as error:
-            self.failures += 1
             _log.warning("depth snapshot for %s throttled: %s", symbol, error)
             with self._cond:
+                self.failures += 1
                 self._scheduler.failed(symbol, time.monotonic(), retry_after=error.retry_after)
+                self._cond.notify_all()
             return
         except ClientClosed:
-            return  # closing: the request was aborted on purpose
+            with self._cond:
+                self._scheduler.completed(symbol)  # closing: aborted on purpose
+            return
         except CcxtproSyncError as error:
-            self.failures += 1
             _log.warning("depth snapshot for %s failed: %s", symbol, error)
             with self._cond:
+                self.failures += 1
                 # None lets the scheduler back off exponentially per symbol.
                 self._scheduler.failed(symbol, time.monotonic())
+                self._cond.notify_all()
+            return
+        except Exception:  # a bug must not end the worker with the symbol stuck in flight
+            _log.exception("depth snapshot for %s failed", symbol)
+            with self._cond:
+                self.failures += 1
+                self._scheduler.failed(symbol, time.monotonic())
+                self._cond.notify_all()
             return
         with self._cond:
             self._scheduler.completed(symbol)
             used = self._used_weight()
             if used is not None:
                 self._scheduler.used_weight(used, time.monotonic())
-        self.fetched += 1
+            self.fetched += 1
+            self._cond.notify_all()  # a slot is free: a waiting worker may take the next
         try:
             self._apply(symbol, body, limit)
-        except Exception:  # a malformed snapshot must not end the fetcher
+        except Exception:  # a malformed snapshot must not end the worker
             _log.exception("applying the depth snapshot for %s failed", symbol)

@@ -63,6 +63,8 @@ class Faults:
         self._handshake_delay_left: int | None = None
         self._message_delay = 0.0
         self._message_delay_match: ConnMatch = None
+        self._rest_delay = 0.0
+        self._rest_delay_path: str | None = None
         #: Scripted fates of order requests (see :mod:`.order_faults`).
         self.orders = OrderFaults()
 
@@ -123,6 +125,12 @@ class Faults:
         with self._lock:
             self._rest_refusal = Refusal(count, status, retry_after)
 
+    def delay_rest(self, seconds: float, path: str | None = None) -> None:
+        """Hold every REST answer (those whose path contains ``path``; ``None``: all)
+        ``seconds`` before it is sent: a slow exchange (0 = off)."""
+        with self._lock:
+            self._rest_delay, self._rest_delay_path = seconds, path
+
     def delay_messages(self, seconds: float, match: ConnMatch = None) -> None:
         """Add ``seconds`` of latency to every push on matching connections (0 = off)."""
         with self._lock:
@@ -153,6 +161,7 @@ class Faults:
             self._ws_refusal = self._rest_refusal = None
             self._handshake_delay, self._handshake_delay_left = 0.0, None
             self._message_delay, self._message_delay_match = 0.0, None
+            self._rest_delay, self._rest_delay_path = 0.0, None
         self.release()
 
     # -- hooks used by the servers ---------------------------------------------------
@@ -167,6 +176,11 @@ class Faults:
         with self._lock:
             hit, self._ws_refusal = self._take(self._ws_refusal)
             return hit
+
+    def take_rest_delay(self, path: str) -> float:
+        with self._lock:
+            wanted = self._rest_delay_path
+            return self._rest_delay if wanted is None or wanted in path else 0.0
 
     def take_rest_refusal(self) -> Refusal | None:
         with self._lock:

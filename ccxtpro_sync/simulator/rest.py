@@ -15,6 +15,7 @@ import re
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -76,6 +77,22 @@ Handler = Callable[[RestRequest], Any]
 Weight = int | Callable[[RestRequest], int]
 
 
+@dataclass(frozen=True)
+class RestCall:
+    """One answered REST call (``time.monotonic()`` times), for tests that check when
+    and how many calls the exchange saw."""
+
+    arrived: float
+    answered: float
+    method: str
+    path: str
+    status: int
+
+
+#: Answered calls kept by :meth:`RestServer.calls` (the newest).
+JOURNAL_SIZE: Final = 10_000
+
+
 @dataclass
 class Route:
     handler: Handler
@@ -114,6 +131,8 @@ class RestServer:
         self.port: int = self._httpd.server_address[1]
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._stopping = threading.Event()  # ends a delayed answer (faults.delay_rest) early
+        self._journal: deque[RestCall] = deque(maxlen=JOURNAL_SIZE)
         self.market_rest = MarketRest(self, engine)
         for market in PREFIXES:
             self._add_market_routes(market)
@@ -135,6 +154,7 @@ class RestServer:
         if self._closed:
             return
         self._closed = True
+        self._stopping.set()
         if self._thread is not None:
             self._httpd.shutdown()
             self._thread.join(5)
@@ -149,7 +169,21 @@ class RestServer:
         with self._sockets_lock:
             (self._sockets.add if add else self._sockets.discard)(sock)
 
+    def calls(self) -> list[RestCall]:
+        """The last answered calls, oldest first (a call cut off by ``DropConnection``
+        is not listed)."""
+        return list(self._journal)
+
     def dispatch(self, req: RestRequest) -> RestResponse:
+        arrived = time.monotonic()
+        delay = self.faults.take_rest_delay(req.path)
+        if delay > 0:
+            self._stopping.wait(delay)
+        resp = self._dispatch(req)
+        self._journal.append(RestCall(arrived, time.monotonic(), req.method, req.path, resp.status))
+        return resp
+
+    def _dispatch(self, req: RestRequest) -> RestResponse:
         self.registry.bump("rest_requests")
         refusal = self.faults.take_rest_refusal()
         if refusal is not None:
@@ -345,13 +379,16 @@ def _make_handler(server: RestServer) -> type[BaseHTTPRequestHandler]:
             data = (
                 b"" if resp.body is None else json.dumps(resp.body, separators=(",", ":")).encode()
             )
-            self.send_response(resp.status)
-            self.send_header("Content-Type", "application/json;charset=UTF-8")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in resp.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.send_response(resp.status)
+                self.send_header("Content-Type", "application/json;charset=UTF-8")
+                self.send_header("Content-Length", str(len(data)))
+                for name, value in resp.headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+            except OSError:  # the client hung up while we answered (a slow answer, say)
+                self.close_connection = True
 
         do_GET = do_POST = do_PUT = do_DELETE = _serve
 

@@ -25,8 +25,16 @@ def proxy(ex: LocalDeribit) -> Iterator[WireProxy]:
 
 
 @pytest.fixture
-def client(ex: LocalDeribit, proxy: WireProxy) -> Iterator[DeribitClient]:
-    c = make(ex, proxy, options={"heartbeatInterval": 10.0})
+def client(
+    ex: LocalDeribit, proxy: WireProxy, request: pytest.FixtureRequest
+) -> Iterator[DeribitClient]:
+    # A module may shorten the order window (``ORDER_VALID_FOR`` ms, the client's
+    # ``orderValidFor``): a lost reply is then resolved in about 2 s instead of 6.
+    options = {"heartbeatInterval": 10.0}
+    valid_for = getattr(request.module, "ORDER_VALID_FOR", None)
+    if valid_for is not None:
+        options["orderValidFor"] = valid_for
+    c = make(ex, proxy, options=options)
     try:
         yield c
     finally:

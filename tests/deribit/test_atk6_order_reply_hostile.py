@@ -26,6 +26,8 @@ from .orders import order_call
 from .wire import WireProxy
 
 PERP = "BTC/USD:BTC"
+#: The client's ``orderValidFor``: a swallowed request is "not placed" after ~2 s, not ~6.
+ORDER_VALID_FOR = 1000
 
 
 ex = exchange_fixture(seed=6, auto_publish=False, min_heartbeat=1.0)

@@ -22,6 +22,8 @@ from .test_deribit_session import make
 from .wire import WireProxy
 
 PERP = "BTC/USD:BTC"
+#: The client's ``orderValidFor`` (ms); with the 1 s margin a request is stale 2 s on.
+ORDER_VALID_FOR = 1000
 
 
 ex = exchange_fixture(seed=18, auto_publish=False, min_heartbeat=1.0)
@@ -36,7 +38,7 @@ def test_a_slow_look_up_answer_does_not_make_not_found_final(
         other.wait_ready(10)
         proxy.cut = ("private/buy", False)  # the request is lost on its way
         # the look-up is answered at once; its answer arrives past valid_until + margin
-        proxy.hold = ("private/get_order_state_by_label", 7.0)
+        proxy.hold = ("private/get_order_state_by_label", (ORDER_VALID_FOR + 2000) / 1000)
         result: list[object] = []
         worker = threading.Thread(target=lambda: result.append(_outcome(client)))
         worker.start()

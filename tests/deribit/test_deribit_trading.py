@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from ccxtpro_sync import (
     DeribitClient,
+    InvalidArgument,
     InvalidOrder,
     OrderNotFound,
     OrderNotPlaced,
     OrderStatusUnknown,
+    deribit,
 )
 from ccxtpro_sync.simulator import LocalDeribit
 
@@ -18,6 +22,8 @@ from .test_deribit_session import make
 from .wire import WireProxy
 
 PERP = "BTC/USD:BTC"
+#: The client's ``orderValidFor``: a swallowed request is "not placed" after ~2 s, not ~6.
+ORDER_VALID_FOR = 1000
 
 
 ex = exchange_fixture(seed=6, auto_publish=False, min_heartbeat=1.0)
@@ -172,3 +178,24 @@ def test_operations_on_an_order_that_is_not_open_raise_order_not_found(
     with pytest.raises(OrderNotFound):
         client.cancel_order_ws(filled.id, PERP)
     assert client.fetch_order_ws(order.id).status == "canceled"  # nothing else changed
+
+
+def test_order_valid_for_sets_each_requests_valid_until(
+    ex: LocalDeribit, proxy: WireProxy, client: DeribitClient
+) -> None:
+    before = client._server_now_ms(5)
+    order = client.create_order_ws(PERP, "limit", "buy", 10, 40000, {"clientOrderId": "v-1"})
+    client.edit_order_ws(order.id, PERP, "limit", "buy", 20, 40000)
+    after = client._server_now_ms(5)
+    frames = [
+        f for s in proxy.sessions for f in s if f.get("method") in ("private/buy", "private/edit")
+    ]
+    assert [f["method"] for f in frames] == ["private/buy", "private/edit"]
+    for frame in frames:
+        assert before + ORDER_VALID_FOR <= frame["params"]["valid_until"] <= after + ORDER_VALID_FOR
+
+
+@pytest.mark.parametrize("bad", [0, 99, 60_001, 1000.0, "1000", True])
+def test_order_valid_for_is_an_int_of_milliseconds(bad: Any) -> None:
+    with pytest.raises(InvalidArgument, match="orderValidFor"):
+        deribit({"environment": "test", "options": {"orderValidFor": bad}})

@@ -91,7 +91,7 @@ class WireProxy:
                         delay = self.delay
                         if delay is not None and frame.get("method") == delay[0]:
                             self.delay = None
-                            await asyncio.sleep(delay[1])
+                            await self._pause(delay[1])
                         hold = self.hold
                         if hold is not None and frame.get("method") == hold[0]:
                             self.hold = None
@@ -129,7 +129,7 @@ class WireProxy:
                                 with self.cond:
                                     self.held += 1
                                     self.cond.notify_all()
-                                await asyncio.sleep(seconds)
+                                await self._pause(seconds)
                         if rewrites:
                             answer = json.loads(message)
                             rewrite = rewrites.pop(answer.get("id"), None)
@@ -148,6 +148,12 @@ class WireProxy:
         finally:
             self._clients.discard(client)
             client.transport.abort()
+
+    async def _pause(self, seconds: float) -> None:
+        """Injected latency that ends early when the proxy closes: a test's teardown
+        never waits out a delay its test no longer needs."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), seconds)
 
     def drop(self) -> None:
         """Abort every client connection (no close frame); upstream closes too."""

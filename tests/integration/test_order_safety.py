@@ -22,6 +22,7 @@ from ccxtpro_sync import (
     OrderNotPlaced,
     OrderStatusUnknown,
     RateLimitExceeded,
+    default_reconnect_policy,
 )
 from ccxtpro_sync._sync.reconnect import is_retryable
 from ccxtpro_sync.simulator import LocalExchange
@@ -41,6 +42,9 @@ def client_for(exchange: LocalExchange, account: Any, market: str = "spot") -> A
             "credentials": account.credentials,
             "timeout": 10,
             "recvWindow": RECV_WINDOW,
+            # Refused reconnects back off quickly: a test waits for the WS API to come
+            # back after its fault, not for a back-off grown to many seconds.
+            "reconnect": default_reconnect_policy(initial=0.05, maximum=0.5),
         }
     )
 
@@ -147,7 +151,7 @@ def test_unresolvable_outcome_raises_order_status_unknown(
     assert not isinstance(error, NetworkError | TimeoutError) and not is_retryable(error)
     exchange.faults.clear()
     # The caller looks it up by the id the error carries: the one order placed.
-    # (a generous bound: the reconnect back-off may have grown while refused)
+    # (a generous bound: a loaded machine may be slow to reconnect)
     found = spot.fetch_order_ws("0", SPOT, {"clientOrderId": error.client_order_id}, timeout=45)
     assert found.status == "open"
     assert [o["clientOrderId"] for o in held(exchange, account)] == [error.client_order_id]

@@ -130,7 +130,7 @@ def _rotate_all_and_measure(
         wait_wire_matches(ex, [client], timeout=60)
         # every stream has delivered at least once before the rotation starts
         # several updates of every stream before and after: gaps outside are measured too
-        # (the books' snapshots come one after another: minutes on a loaded machine)
+        # (250 books' snapshots, fetched a few at a time: long on a loaded machine)
         wait_for(lambda: recorder.streams_since({}, 4) >= streams, 180, "every stream delivering")
         old = wire_connections(client)
         rest_before = ex.stats().rest_requests

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from decimal import Decimal
 
@@ -193,6 +194,34 @@ def test_refuse_rest_fault(ex: LocalExchange, status: int) -> None:
         assert r.json()["code"] == -1003
     assert "banned" in r.json()["msg"] if status == 418 else "Too much" in r.json()["msg"]
     assert get(ex, "spot", "/ping").status_code == 200
+
+
+def test_delay_rest_holds_matching_answers_and_the_journal_lists_each_call(
+    ex: LocalExchange,
+) -> None:
+    delay = 0.3
+    ex.faults.delay_rest(delay, "/depth")
+    ex.faults.refuse_rest(count=1, status=429, retry_after=1)
+    assert get(ex, "spot", "/ping").status_code == 429
+    assert get(ex, "spot", "/depth", symbol="BTCUSDT", limit=5).status_code == 200
+    assert get(ex, "spot", "/time").status_code == 200
+    ex.faults.clear()
+    assert get(ex, "spot", "/depth", symbol="BTCUSDT", limit=5).status_code == 200
+    calls = ex.rest.calls()
+    assert [(c.method, c.path, c.status) for c in calls] == [
+        ("GET", "/api/v3/ping", 429),
+        ("GET", "/api/v3/depth", 200),
+        ("GET", "/api/v3/time", 200),
+        ("GET", "/api/v3/depth", 200),
+    ]
+    assert calls[1].answered - calls[1].arrived >= delay  # the matching path was held
+    assert all(a.arrived <= b.arrived <= b.answered for a, b in itertools.pairwise(calls))
+    # only paths containing the match are held, and clear() ends it
+    ex.faults.delay_rest(delay, "/depth")
+    assert ex.faults.take_rest_delay("/api/v3/depth") == delay
+    assert ex.faults.take_rest_delay("/api/v3/time") == 0.0
+    ex.faults.clear()
+    assert ex.faults.take_rest_delay("/api/v3/depth") == 0.0
 
 
 def test_custom_route(ex: LocalExchange) -> None:

@@ -59,3 +59,11 @@ def test_known_keys_still_configure_the_client() -> None:
     config = {**QUIET, "numbers": "decimal", "options": {"snapshotLimit": 500}}
     with ccxtpro_sync.binance(config) as client:
         assert client._snapshot_limit == 500
+
+
+@pytest.mark.parametrize("bad", [0, 33, 2.0, "4", True])
+def test_snapshot_concurrency_is_a_small_positive_int(bad: Any) -> None:
+    with pytest.raises(ccxtpro_sync.BadRequest, match="snapshotConcurrency"):
+        ccxtpro_sync.binance({**QUIET, "options": {"snapshotConcurrency": bad}})
+    with ccxtpro_sync.binance({**QUIET, "options": {"snapshotConcurrency": 2}}) as client:
+        assert client._fetcher._scheduler.max_in_flight == 2

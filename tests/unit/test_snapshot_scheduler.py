@@ -213,3 +213,21 @@ def test_pause_stops_direct_calls_and_snapshots() -> None:
     s.pause(5.0, 20.0)  # a shorter pause never shortens a longer one
     assert s.paused_until == 40.0
     assert s.admit(1, 40.0) == 0.0 and s.due(40.0) == [("A", 100)]
+
+
+def test_due_hands_out_at_most_what_a_worker_asks_for() -> None:
+    s = binance_scheduler(max_in_flight=3)
+    for sym in "ABCDE":
+        s.request(sym, 100)
+    assert s.due(0.0, most=1) == [("A", 100)]
+    assert s.due(0.0, most=1) == [("B", 100)]
+    assert s.due(0.0) == [("C", 100)]  # the cap of three in flight is reached
+    assert s.due(0.0, most=1) == []
+    s.completed("A")
+    s.failed("B", 0.0, retry_after=5.0)  # a 429: nothing is handed out during the pause
+    assert s.due(1.0, most=1) == []
+    assert s.next_ready_at(1.0) == 5.0
+    assert s.due(5.0, most=3) == [("B", 100), ("D", 100)]  # B again first; then the cap
+    assert s.due(5.0, most=1) == []
+    s.completed("C")
+    assert s.due(5.0, most=2) == [("E", 100)]

@@ -38,7 +38,7 @@ from ..._structures import OHLCV, FundingRate, Liquidation, Market, Ticker, Trad
 from ..._sync.connection import Connection
 from ..._sync.consumers import Stream, Subscription
 from ..._sync.info import ConnectionInfo
-from ..._sync.snapshot_fetcher import SnapshotFetcher
+from ..._sync.snapshot_fetcher import DEFAULT_WORKERS, SnapshotFetcher
 from ..._sync.stream_client import StreamClient
 from . import market_data as md
 from .backfill import BACKFILL_CHANNEL, Backfiller, BackfillJob, fetch_gap, page_entry, replay_page
@@ -219,14 +219,21 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
             stagger=float(options.get("rotationStagger", ROTATION_STAGGER)),
         )
         self._pools = self._planner.pools
+        # Snapshots in flight at once (docs/order_books.md, "Fetching snapshots").
+        workers = options.get("snapshotConcurrency", DEFAULT_WORKERS)
+        if type(workers) is not int or not 1 <= workers <= 32:
+            raise BadRequest(
+                f"options.snapshotConcurrency must be an int in 1..32, not {workers!r}"
+            )
         self._fetcher = SnapshotFetcher(
             lambda symbol, limit: self.rest.depth(self.market(symbol).id, limit),
             lambda: self.rest.used_weight,
-            binance_scheduler(futures=self.product != "spot"),
+            binance_scheduler(futures=self.product != "spot", max_in_flight=workers),
             self._apply_snapshot,
             rest_timeout=self.rest.timeout,
             name=f"ccxtpro_sync-{self.name}-snapshots",
             default_limit=self._snapshot_limit,
+            workers=workers,
         )
         #: Trades and candles missed while a connection was down (``tradesBackfill``).
         self._backfill_on = bool(options.get("tradesBackfill", True))

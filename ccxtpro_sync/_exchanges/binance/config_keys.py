@@ -81,6 +81,7 @@ OPTIONS: Final = frozenset(
         "tradesStream",
         "depthSpeed",
         "snapshotLimit",
+        "snapshotConcurrency",
         "maxMessageSize",
         "maxResponseSize",
         "listenKeyKeepalive",

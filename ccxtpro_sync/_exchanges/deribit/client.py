@@ -38,6 +38,7 @@ from .environments import DeribitEndpoints, endpoints
 from .errors import deribit_error
 from .latest import LatestTickers
 from .markets import DeribitMarkets, instruments_requests, parse_markets
+from .order_lookup import DEFAULT_VALID_FOR_MS
 from .pacing import DeribitPacer, pools_from_options
 from .rest import MAX_REDIRECTS, DeribitRest
 from .trading import DeribitTrading
@@ -103,6 +104,12 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
         cod = settings.get("cancelOnDisconnect", False)
         if cod is not False and cod not in COD_SCOPES[1:]:
             raise InvalidArgument("cancelOnDisconnect must be False, 'connection' or 'account'")
+        valid_for = options.get("orderValidFor", DEFAULT_VALID_FOR_MS)
+        if type(valid_for) is not int or not 100 <= valid_for <= 60_000:
+            raise InvalidArgument(
+                f"orderValidFor must be an int of ms in 100..60000, not {valid_for!r}"
+            )
+        self._valid_for_ms = valid_for
         self._book_interval = options.get("bookInterval", "100ms")
         if self._book_interval not in ("100ms", "agg2", "raw"):
             raise InvalidArgument("bookInterval must be '100ms', 'agg2' or 'raw'")

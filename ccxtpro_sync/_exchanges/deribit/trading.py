@@ -1,8 +1,9 @@
 """Trading over Deribit's websocket: the ``*_ws`` methods of the Deribit client.
 
 Every order request carries a ``label`` (the client order id) and a
-``valid_until`` (server time + 5 s). When its reply is lost (the connection
-dropped, or the reply did not come in time) the request is never sent again:
+``valid_until`` (server time + 5 s, ``options.orderValidFor``). When its reply is
+lost (the connection dropped, or the reply did not come in time) the request is
+never sent again:
 the order is looked up by label until the outcome is known — the ``Order``,
 ``OrderNotPlaced`` once ``valid_until`` has passed with no such order, or
 ``OrderStatusUnknown`` when the lookup cannot finish in time (or a label is
@@ -71,10 +72,10 @@ __all__ = ["DeribitTrading"]
 _LOOKUP_PAUSE = 0.25
 
 
-def _lookup_budget(seconds: float) -> float:
+def _lookup_budget(seconds: float, valid_for_ms: int) -> float:
     """How long the look-ups of a lost reply may take: the caller's ``timeout`` and the
     request's window (``valid_until`` + the margin), plus a second for the last answer."""
-    return seconds + (DEFAULT_VALID_FOR_MS + STALE_MARGIN_MS) / 1000 + 1.0
+    return seconds + (valid_for_ms + STALE_MARGIN_MS) / 1000 + 1.0
 
 
 def _read_order(
@@ -118,6 +119,9 @@ class DeribitTrading:
     """Mixin of the Deribit client (listed after ``AdapterClient`` in its bases)."""
 
     _server_offset_ms: int | None = None
+    #: How long an order request may take to reach the matching engine (``valid_until``),
+    #: and so how soon a lost reply can be resolved (``options.orderValidFor``).
+    _valid_for_ms: int = DEFAULT_VALID_FOR_MS
 
     if TYPE_CHECKING:  # provided by the client, which comes first in the MRO
         _closed_event: threading.Event
@@ -228,7 +232,7 @@ class DeribitTrading:
         market = self.market(symbol)
         request = create_order_request(market, type, side, amount, price, params)
         seconds = self._timeout(timeout)
-        with_deadline(request, self._server_now_ms(seconds))
+        with_deadline(request, self._server_now_ms(seconds), self._valid_for_ms)
         closed = self._closed_event.is_set()  # then the request is never sent
         left = time.monotonic()  # before the request leaves
         try:
@@ -304,7 +308,7 @@ class DeribitTrading:
         caller's time is up: ``OrderStatusUnknown``. Never re-sends the order request.
         ``server_now(timeout)``: the server's time (default: our estimate of it)."""
         now_ms = server_now or self._server_now_ms
-        deadline = time.monotonic() + _lookup_budget(seconds)
+        deadline = time.monotonic() + _lookup_budget(seconds, self._valid_for_ms)
         closed: ClientClosed | None = None
         while True:
             remaining = deadline - time.monotonic()
@@ -348,7 +352,7 @@ class DeribitTrading:
         instrument the client has not loaded is loaded, see ``_market_by_id``, within
         the look-ups' time)."""
         refused: set[str] = set()
-        deadline = time.monotonic() + _lookup_budget(seconds)
+        deadline = time.monotonic() + _lookup_budget(seconds, self._valid_for_ms)
 
         def run(found: Any, now_ms: int) -> Order | None:
             name = found.get("instrument_name") if isinstance(found, dict) else None
@@ -389,7 +393,9 @@ class DeribitTrading:
         ``OrderStatusUnknown``; the edit is never sent again."""
         edit = edit_order_params(id, amount, price, params)
         seconds = self._timeout(timeout)
-        with_deadline(OrderRequest("private/edit", edit, ""), self._server_now_ms(seconds))
+        with_deadline(
+            OrderRequest("private/edit", edit, ""), self._server_now_ms(seconds), self._valid_for_ms
+        )
         closed = self._closed_event.is_set()  # then the request is never sent
         left = time.monotonic()  # before the request leaves
         try:
@@ -450,9 +456,9 @@ class DeribitTrading:
             raise _closed_unknown(error, "cancel", symbol or "", None, str(id)) from error
         except NetworkError:  # ProtocolError included: the reply could not be read
             number = self._loaded_markets().number
-            # stale: DEFAULT_VALID_FOR_MS + the margin after it left, on the server's clock
+            # stale: the order window + the margin after it left, on the server's clock
             server_now, sent_at = self._lookup_clock(left)
-            window = DEFAULT_VALID_FOR_MS + STALE_MARGIN_MS
+            window = self._valid_for_ms + STALE_MARGIN_MS
             resolve = self._by_state(
                 id,
                 lambda found, market, now: resolve_cancel(
