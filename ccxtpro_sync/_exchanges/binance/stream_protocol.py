@@ -266,7 +266,7 @@ class BinanceStreamProtocol:
             # The hot path: a bound stream's frame, envelope and payload in one decode.
             # Anything unusual (the decode refuses it, another stream inside, an
             # overlap under way) goes on to the general path, untouched.
-            name, decode, handle = bound[:3]
+            name, decode, handle, _, _ = bound
             try:
                 combined = decode(data)
             except _REFUSED:
