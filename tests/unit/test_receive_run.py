@@ -312,3 +312,31 @@ def test_frames_bound_mid_run_join_the_next_group() -> None:
     assert proto.receive_run(messages, 0, 0.0, batch) == (4, None)
     assert [t.id for d in batch for t in d.value] == ["1", "2", "3", "4"]
     assert json.loads(messages[0][1])["stream"] == TRADES
+
+
+def test_a_run_bug_takes_its_first_frame_and_the_reader_goes_on(runs: str) -> None:
+    if runs == "no-run":
+        pytest.skip("no run form bound")
+    proto, data, _ = setup()
+    proto.receive(agg(1), 0.0)
+    name = TRADES.encode()
+    bound = proto._bound[name]
+    assert bound is not None and bound[3] is not None
+    stream, decode, handle, run, key = bound
+    calls = []
+
+    def buggy(events: list[Any], start: int) -> Any:
+        calls.append(start)
+        if len(calls) == 1:
+            raise KeyError("a bug")
+        return run(events, start)
+
+    proto._bound[name] = (stream, decode, handle, buggy, key)
+    messages = [(OP_TEXT, agg(k)) for k in (2, 3, 4)]
+    batch: list[Delivery] = []
+    index, result = proto.receive_run(messages, 0, 0.0, batch)
+    assert index == 1 and isinstance(result, KeyError)  # 2 is lost to the bug, not re-read
+    index, result = proto.receive_run(messages, index, 0.0, batch)
+    # 3 follows a gap: the per-trade handler holds it and asks for the backfill
+    assert index == 2 and isinstance(result, Inbound) and result.tasks
+    assert [t.id for t in data.trades["ETH/BTC"]] == ["1"]

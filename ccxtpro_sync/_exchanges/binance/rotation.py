@@ -178,7 +178,11 @@ class RotationRouter:
                     # Notices or tasks already gathered (a snapshot applied meanwhile,
                     # say) go out with the next frame, as one by one: a handler's.
                     if not (data.notices or data.tasks):
-                        stop, deliveries = run(event, done)
+                        try:
+                            stop, deliveries = run(event, done)
+                        except Exception:  # (a bug) took nothing: its first frame is
+                            taken += 1  # taken, as a raising handler's, so the reader
+                            raise  # goes on after it
                         taken += stop - done
                         batch += deliveries
                         if stop == size:
