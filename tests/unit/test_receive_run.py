@@ -282,6 +282,21 @@ def test_freshness_hears_a_run_as_it_hears_its_frames() -> None:
     assert counts[0] == counts[1] and counts[0][TRADES][0] == 78  # the first starts the clock
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_freshness_hears_random_runs_as_it_hears_their_frames(seed: int) -> None:
+    # Gaps, refused frames and resyncs stop groups part-way: only what was taken counts.
+    rng = random.Random(seed)
+    messages = [(OP_TEXT, agg(1)), (OP_TEXT, diff(1, 1)), *_random_frames(rng, 300)]
+    counts = []
+    for drive in (_one_by_one, _in_runs):
+        proto, _, _ = setup()
+        proto.freshness = Freshness()
+        proto.freshness.restart([TRADES, "ethbtc@depth@100ms"], 0.0)
+        drive(proto, messages)
+        counts.append({s: (t.count, t.last) for s, t in proto.freshness._tracks.items()})  # type: ignore[union-attr]
+    assert counts[0] == counts[1]
+
+
 def test_freshness_seen_with_a_count_is_that_many_updates() -> None:
     for since in (None, 0.0):
         one, many = Freshness(), Freshness()

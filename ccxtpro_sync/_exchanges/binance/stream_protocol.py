@@ -352,8 +352,12 @@ class BinanceStreamProtocol:
         count = len(messages)
         # (handler, run handler or None, payload or payloads) of consecutive bound frames
         group: list[tuple[Any, Any, Any]] = []
-        names: list[tuple[str, int]] = []  # each entry's stream and frame count
         held = 0  # frames in the group
+        # The group's streams, one per stretch of consecutive frames of a stream, and
+        # where each stretch begins (frames into the group): for the freshness watchdog.
+        names: list[str] = []
+        starts: list[int] = []
+        last: str | None = None
         while index < count:
             opcode, data = messages[index]
             if opcode > OP_BINARY:
@@ -368,9 +372,12 @@ class BinanceStreamProtocol:
                         messages, index, count if end > count else end, key
                     )
                     if payloads:
+                        if name is not last:
+                            names.append(name)
+                            starts.append(held)
+                            last = name
                         taken = len(payloads)
                         group.append((handle, run, payloads))
-                        names.append((name, taken))
                         index += taken
                         held += taken
                         if held < RUN_HOLD:
@@ -382,8 +389,11 @@ class BinanceStreamProtocol:
                     except _REFUSED:
                         combined = None
                     if combined is not None and combined.stream == name:
+                        if name is not last:
+                            names.append(name)
+                            starts.append(held)
+                            last = name
                         group.append((handle, None, combined.data))
-                        names.append((name, 1))
                         index += 1
                         held += 1
                         if held < RUN_HOLD:
@@ -391,13 +401,15 @@ class BinanceStreamProtocol:
                         grouped = True
             if group:
                 start = index - held
-                taken, result = self._route_group(route_events, group, names, now, batch)
+                taken, result = self._route_group(group, names, starts, now, batch)
                 if taken < held or result is not None:
                     if taken == 0 and result is None:  # an overlap or retired: one by one
                         return self._receive_each(messages, start, now, batch)
                     return start + taken, result
                 group = []
                 names = []
+                starts = []
+                last = None
                 held = 0
             if grouped:
                 continue
@@ -411,7 +423,7 @@ class BinanceStreamProtocol:
             batch += result
         if group:
             start = index - held
-            taken, result = self._route_group(route_events, group, names, now, batch)
+            taken, result = self._route_group(group, names, starts, now, batch)
             if taken == 0 and result is None:
                 return self._receive_each(messages, start, now, batch)
             return start + taken, result
@@ -419,31 +431,27 @@ class BinanceStreamProtocol:
 
     def _route_group(
         self,
-        route_events: RouteEvents,
         group: list[tuple[Any, Any, Any]],
-        names: list[tuple[str, int]],
+        names: list[str],
+        starts: list[int],
         now: float,
         batch: list[Delivery],
     ) -> tuple[int, Inbound | list[Delivery] | Exception | None]:
         """Route a group of decoded bound frames (``route_events``), and note what it
-        took as heard for the freshness watchdog, once per stream run."""
-        taken, result = route_events(group, batch)
+        took as heard for the freshness watchdog, once per stretch of a stream's
+        consecutive frames (``names``, beginning at ``starts``)."""
+        assert self._route_events is not None  # (receive_run checked it)
+        taken, result = self._route_events(group, batch)
         if isinstance(result, CcxtproSyncError):  # one bad payload never stops the stream
             result = Inbound(errors=[result])
         freshness = self.freshness
         if freshness is not None and taken:
-            left = taken
-            last, heard = names[0][0], 0
-            for name, frames in names:
-                if name is not last:
-                    freshness.seen(last, now, heard)
-                    last, heard = name, 0
-                if frames >= left:
-                    heard += left
+            ends = starts[1:]
+            ends.append(taken)
+            for name, begin, end in zip(names, starts, ends, strict=True):
+                if begin >= taken:
                     break
-                heard += frames
-                left -= frames
-            freshness.seen(last, now, heard)
+                freshness.seen(name, now, (end if end < taken else taken) - begin)
         return taken, result
 
     def _receive_each(
