@@ -366,7 +366,9 @@ class BinanceStreamProtocol:
             bound = bound_of.get(data[_NAME_START : data.find(b'"', _NAME_START)], _UNBOUND)
             if bound:
                 name, decode, handle, run, key = bound
-                if run is not None:
+                # A run is worth its calls from two frames on (a steady stream's burst
+                # is one frame: that one takes the per-frame path below).
+                if run is not None and index + 1 < count and held + 1 < RUN_HOLD:
                     end = index + RUN_HOLD - held
                     payloads = _combined.payload_run(
                         messages, index, count if end > count else end, key
@@ -377,7 +379,10 @@ class BinanceStreamProtocol:
                             starts.append(held)
                             last = name
                         taken = len(payloads)
-                        group.append((handle, run, payloads))
+                        if taken > 1:
+                            group.append((handle, run, payloads))
+                        else:
+                            group.append((handle, None, payloads[0]))
                         index += taken
                         held += taken
                         if held < RUN_HOLD:
@@ -446,6 +451,9 @@ class BinanceStreamProtocol:
             result = Inbound(errors=[result])
         freshness = self.freshness
         if freshness is not None and taken:
+            if len(names) == 1:  # the common case: one stream's frames
+                freshness.seen(names[0], now, taken)
+                return taken, result
             ends = starts[1:]
             ends.append(taken)
             for name, begin, end in zip(names, starts, ends, strict=True):
