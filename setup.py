@@ -23,5 +23,11 @@ setup(
             sources=["ccxtpro_sync/_trade_build.c"],
             optional=True,
         ),
+        # A bound stream's consecutive frames decoded in one call (binance/combined.py).
+        Extension(
+            "ccxtpro_sync._stream_run",
+            sources=["ccxtpro_sync/_stream_run.c"],
+            optional=True,
+        ),
     ]
 )

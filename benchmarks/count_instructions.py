@@ -9,6 +9,10 @@ for 4,000 both times); the difference divided by 3,000 is the cost of one messag
 
 * default: ``bench_stages.py``'s pipeline, ``BinanceStreamProtocol.receive`` and
   ``Hub.deliver_many`` in bursts of 300 (no socket, no read loop, no callback);
+* ``--runs``: the same pipeline through ``receive_run`` (the connection's call for a
+  burst's data frames: bound frames routed in groups, a trades stream's in runs) over
+  bursts of ``--burst`` frames (300; 1 is a steady stream, each frame its own burst),
+  then ``Hub.deliver_many`` (no socket, no read loop, no callback);
 * ``--loop``: ``bench_hotpath.py``'s worker, the connection's own read loop over
   pre-built frames to the callback (2,000 + 2 x N messages per run), minus the same
   worker building those frames without reading them (``--build-only``: building a
@@ -49,6 +53,30 @@ pipe.hub.close()
 """
 
 
+_RUNS = """
+import sys
+sys.path.insert(0, {here!r})
+import bench_stages as bs
+workload, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+pipe = bs._Pipeline(workload)
+frames = pipe.envelopes(4001)
+receive, deliver = pipe.protocol.receive, pipe.hub.deliver_many
+receive(frames[0], 0.0)  # binds the stream
+run = pipe.protocol.receive_run
+messages = [(1, frame) for frame in frames[1 : n + 1]]
+for start in range(0, len(messages), size):
+    burst = messages[start : start + size]
+    index, batch = 0, []
+    while index < len(burst):
+        index, result = run(burst, index, 0.0, batch)
+        if result is not None:  # (depth: a gap's resync) what the connection would deliver
+            batch += result if type(result) is list else result.deliveries
+    deliver(batch, "bench", url="ws://local", wake=False)
+pipe.hub.dispatcher.wake()
+pipe.hub.close()
+"""
+
+
 def _instructions(command: list[str], env: dict[str, str]) -> int:
     valgrind = [
         "valgrind",
@@ -63,7 +91,9 @@ def _instructions(command: list[str], env: dict[str, str]) -> int:
     return int(found.group(1).replace(",", ""))
 
 
-def per_message(workload: str, src: str | None, loop: bool) -> float:
+def per_message(
+    workload: str, src: str | None, loop: bool, runs: bool = False, burst: int = 300
+) -> float:
     env = dict(os.environ)
     if src:
         env["BENCH_SRC"] = src
@@ -77,7 +107,8 @@ def per_message(workload: str, src: str | None, loop: bool) -> float:
             built = _instructions([*command, "--build-only"], env)
             counts.append(_instructions(command, env) - built)
         else:
-            command = [sys.executable, "-c", _PIPELINE.format(here=str(HERE)), workload, str(n)]
+            code = (_RUNS if runs else _PIPELINE).format(here=str(HERE))
+            command = [sys.executable, "-c", code, workload, str(n), str(burst)]
             counts.append(_instructions(command, env))
     return (counts[1] - counts[0]) / (6000 if loop else 3000)
 
@@ -91,12 +122,16 @@ def main() -> None:
         "--ref", help="a commit to measure instead of the working tree ('worktree': the files)"
     )
     parser.add_argument("--loop", action="store_true", help="the whole read loop")
+    parser.add_argument("--runs", action="store_true", help="receive_run + hub, no loop")
+    parser.add_argument("--burst", type=int, default=300, help="--runs: frames per burst")
     args = parser.parse_args()
     src = export_ref(args.ref)[1] if args.ref not in (None, "worktree") else None
-    print(f"instructions per message ({'read loop' if args.loop else 'receive + hub'}, "
+    what = "read loop" if args.loop else "receive_run + hub" if args.runs else "receive + hub"
+    print(f"instructions per message ({what}, "
           f"{args.ref or 'working tree'})")  # fmt: skip
     for workload in args.workloads.split(","):
-        print(f"| {workload} | {per_message(workload, src, args.loop):,.0f} |", flush=True)
+        count = per_message(workload, src, args.loop, args.runs, args.burst)
+        print(f"| {workload} | {count:,.0f} |", flush=True)
 
 
 if __name__ == "__main__":

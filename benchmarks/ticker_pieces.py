@@ -40,7 +40,7 @@ frames = [pl.envelope(stream.encode(), payload(bs.SYM, 1 + k)) for k in range(40
 protocol = pipe.protocol
 receive = protocol.receive
 protocol.receive(frames[0], 0.0)  # binds the stream
-name, decode, handle = protocol._bound[stream.encode()]
+name, decode, handle = protocol._bound[stream.encode()][:3]  # (later: and the run)
 route_event = protocol.router.route_event
 combined = [decode(f) for f in frames]
 datas = [c.data for c in combined]  # what the bound decoder hands its handler

@@ -55,8 +55,18 @@ handle = trade_stream.trade_handler(
     True, market, number=finite_float, cache=ArrayCache(1000), key="trades:BTC/USDT",
     gaps=gaps, on_gap=lambda t: [Delivery("trades:BTC/USDT", [t], None)],
 )
+run_of = getattr(trade_stream, "trade_run_handler", None)
+on_run = run_of and run_of(
+    market, number=finite_float, cache=ArrayCache(1000), key="trades:BTC/USDT", gaps=gaps
+)
+if gaps is not None and piece.startswith("run"):
+    gaps.cursor[:] = [None, 0]  # the first id: every payload follows
+groups = [events[k : k + 32] for k in range(0, len(events), 32)]
 def run():
-    if piece == "build":
+    if piece.startswith("run"):
+        for group in groups:
+            on_run(group, 0)
+    elif piece == "build":
         build = trade_stream.build_trade
         for e in events:
             build(e, "BTC/USDT", True)
@@ -69,7 +79,7 @@ def run():
 run()
 """
 
-DEFAULT = "handler,handler_gap,python,python_gap,build"
+DEFAULT = "handler,handler_gap,python,python_gap,build,run,run_gap"
 
 
 def _count(piece: str, src: str | None) -> float:

@@ -316,26 +316,22 @@ id_text(PyObject *id)
     return text;
 }
 
-/* trade(event, symbol, plain_cost) -> Trade | None (see the module's comment). */
-static PyObject *
-trade(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+/* The layout of `event`'s type, or NULL when it is neither wire struct. */
+static inline const Layout *
+layout_of(PyObject *event)
 {
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "trade(event, symbol, plain_cost)");
-        return NULL;
-    }
-    if (trade_type == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "_trade_build.prepare() was not called");
-        return NULL;
-    }
-    PyObject *event = args[0];
-    const Layout *l;
     if (Py_IS_TYPE(event, layouts[1].type))
-        l = &layouts[1];
-    else if (Py_IS_TYPE(event, layouts[0].type))
-        l = &layouts[0];
-    else
-        Py_RETURN_NONE;
+        return &layouts[1];
+    if (Py_IS_TYPE(event, layouts[0].type))
+        return &layouts[0];
+    return NULL;
+}
+
+/* The Trade of `event` (laid out as `l`), a new reference; None (a new reference) for
+ * one the Python path must take; NULL with an error when memory runs out. */
+static PyObject *
+build(PyObject *event, const Layout *l, PyObject *symbol, int plain_cost)
+{
     PyObject *id = slot(event, l->id), *price_text = slot(event, l->price);
     PyObject *quantity_text = slot(event, l->quantity), *time = slot(event, l->time);
     PyObject *maker = slot(event, l->maker);
@@ -363,7 +359,7 @@ trade(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     else if ((datetime = iso8601(ms)) == NULL)
         goto done;
     PyObject *cost;
-    if (args[2] == Py_True) {
+    if (plain_cost) {
         cost = PyFloat_FromDouble(PyFloat_AS_DOUBLE(price) * PyFloat_AS_DOUBLE(amount));
         if (cost == NULL)
             goto done;
@@ -379,9 +375,9 @@ trade(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     /* id, timestamp, datetime, symbol, side, price, amount, cost, info: new references */
     PyObject *side = maker == Py_True ? str_sell : str_buy;
-    PyObject *values[N_KW] = {text_id, time, datetime, args[1], side, price, amount, cost, event};
+    PyObject *values[N_KW] = {text_id, time, datetime, symbol, side, price, amount, cost, event};
     Py_INCREF(time);
-    Py_INCREF(args[1]);
+    Py_INCREF(symbol);
     Py_INCREF(side);
     Py_INCREF(event);
     datetime = price = amount = NULL; /* now in values */
@@ -412,11 +408,125 @@ done:
     return result;
 }
 
+static int
+ready(void)
+{
+    if (trade_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "_trade_build.prepare() was not called");
+        return -1;
+    }
+    return 0;
+}
+
+/* trade(event, symbol, plain_cost) -> Trade | None (see the module's comment). */
+static PyObject *
+trade(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "trade(event, symbol, plain_cost)");
+        return NULL;
+    }
+    if (ready() < 0)
+        return NULL;
+    const Layout *l = layout_of(args[0]);
+    if (l == NULL)
+        Py_RETURN_NONE;
+    return build(args[0], l, args[1], args[2] == Py_True);
+}
+
+/* run(events, start, symbol, cursor, step) -> list of Trade: the spot trades (cost =
+ * price * amount) of events[start:], in order, up to the first that trade() would
+ * answer None for or, with a cursor (a gap filler's [last, next] list), whose id is
+ * not cursor[1]; the cursor then moves past the last one taken (as the handler's
+ * inline GapFiller.follows does, each next being id + step). What it stops at is
+ * left for the per-trade handler, untouched: so the run and that handler one trade
+ * at a time give the same trades and the same cursor. */
+static PyObject *
+run(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "run(events, start, symbol, cursor, step)");
+        return NULL;
+    }
+    if (ready() < 0)
+        return NULL;
+    PyObject *events = args[0], *symbol = args[2], *cursor = args[3], *step = args[4];
+    if (!PyList_Check(events) || (cursor != Py_None && !(PyList_CheckExact(cursor)
+                                                          && PyList_GET_SIZE(cursor) == 2))) {
+        PyErr_SetString(PyExc_TypeError, "run() needs a list of events and a cursor list or None");
+        return NULL;
+    }
+    Py_ssize_t start = PyLong_AsSsize_t(args[1]);
+    if (start == -1 && PyErr_Occurred())
+        return NULL;
+    if (start < 0) {
+        PyErr_SetString(PyExc_ValueError, "run(): start must be >= 0");
+        return NULL;
+    }
+    PyObject *out = PyList_New(0);
+    if (out == NULL)
+        return NULL;
+    /* With a cursor: the id the next trade must have (owned), and the last taken. */
+    PyObject *next = NULL, *last = NULL;
+    if (cursor != Py_None) {
+        next = PyList_GET_ITEM(cursor, 1);
+        Py_INCREF(next);
+    }
+    for (Py_ssize_t i = start; i < PyList_GET_SIZE(events); i++) {
+        PyObject *event = PyList_GET_ITEM(events, i);
+        const Layout *l = layout_of(event);
+        if (l == NULL)
+            break;
+        PyObject *id = slot(event, l->id);
+        if (id == NULL || !PyLong_CheckExact(id))
+            break; /* the handler's own path decides */
+        Py_INCREF(event); /* held: a comparison may run code that changes the list */
+        int same = next == NULL ? 1 : PyObject_RichCompareBool(id, next, Py_EQ);
+        PyObject *made = same > 0 ? build(event, l, symbol, 1) : NULL;
+        if (made != NULL && made != Py_None && next != NULL) {
+            PyObject *after = PyNumber_Add(id, step);
+            if (after == NULL)
+                Py_CLEAR(made);
+            else {
+                Py_INCREF(id);
+                Py_XSETREF(last, id);
+                Py_SETREF(next, after);
+            }
+        }
+        Py_DECREF(event);
+        if (same == 0 || made == Py_None) {
+            Py_XDECREF(made);
+            break;
+        }
+        if (made == NULL)
+            goto error;
+        int failed = PyList_Append(out, made);
+        Py_DECREF(made);
+        if (failed)
+            goto error;
+    }
+    if (last != NULL) { /* cursor[0] = last; cursor[1] = next */
+        PyList_SetItem(cursor, 0, last); /* steals both */
+        PyList_SetItem(cursor, 1, next);
+    }
+    else
+        Py_XDECREF(next);
+    return out;
+error:
+    Py_XDECREF(next);
+    Py_XDECREF(last);
+    Py_DECREF(out);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"prepare", (PyCFunction)(void (*)(void))prepare, METH_FASTCALL,
      "prepare(Trade, TradeEvent, AggTradeEvent, none_fields, list_fields): where fields live."},
     {"trade", (PyCFunction)(void (*)(void))trade, METH_FASTCALL,
      "trade(event, symbol, plain_cost) -> Trade | None (None: take the Python path)."},
+    {"run", (PyCFunction)(void (*)(void))run, METH_FASTCALL,
+     "run(events, start, symbol, cursor, step) -> [Trade]: trade() over events[start:]\n"
+     "(spot cost) up to the first it refuses or, with a cursor, that does not follow."},
     {NULL, NULL, 0, NULL},
 };
 

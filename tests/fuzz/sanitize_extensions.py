@@ -1,6 +1,7 @@
 """Run by hand, not by the suite: the C extensions built with AddressSanitizer and
 UBSan in a scratch copy, fed many seeded hostile inputs (``extension_inputs``) and
-compared with their Python versions (``_trade_build`` with ``trade_inputs``); then a
+compared with their Python versions (``_trade_build`` with ``trade_inputs``, its
+``run`` and ``_stream_run`` with the tests' references); then a
 reference-leak check of the normal build (RSS and the inputs' reference counts over
 about a million calls, error paths included).
 
@@ -36,11 +37,38 @@ from tests.fuzz import trade_inputs
 from ccxtpro_sync import _trade_build
 from ccxtpro_sync._exchanges.binance import trade_stream
 from tests.unit.test_binance_parsers import BNBBTC, BTCUSD_PERP
+import random
+from ccxtpro_sync import _stream_run
+from ccxtpro_sync._exchanges.binance.combined import REFUSED, _payload_run
+from tests.unit import test_payload_run as pr, test_trade_run as tr
 assert _book_levels.__file__.startswith(sys.argv[3]), _book_levels.__file__
 assert _trade_build.__file__.startswith(sys.argv[3]), _trade_build.__file__
+assert _stream_run.__file__.startswith(sys.argv[3]), _stream_run.__file__
 assert trade_stream.build_trade is _trade_build.trade
 bad = 0
+
+def payloads(*args):
+    return _stream_run.payloads(REFUSED, *args)
+
 for seed in range(int(sys.argv[1]), int(sys.argv[2])):
+    rng = random.Random(seed)
+    messages = pr._frames(rng, rng.randint(1, 40))
+    index = rng.randint(0, len(messages))
+    end = rng.randint(index, len(messages) + 2)
+    if pr._outcome(payloads, messages, index, end, pr.KEY) != pr._outcome(
+        _payload_run, messages, index, end, pr.KEY
+    ):
+        bad += 1
+        print("payload run mismatch, seed", seed)
+    events = [trade_inputs.event(rng) if rng.random() < 0.3 else tr._agg(k) for k in range(20)]
+    cursor = [None, rng.choice([0, 1, None])]
+    expected_cursor = list(cursor)
+    expected = tr._reference(events, 0, expected_cursor, 1)
+    if tr._bits(_trade_build.run(events, 0, "BNB/BTC", cursor, 1)) != tr._bits(expected) or (
+        cursor != expected_cursor
+    ):
+        bad += 1
+        print("trade run mismatch, seed", seed)
     if fx.compare_book(_book_levels, seed)[0] != fx.compare_book(_book_levels, seed)[1]:
         bad += 1
         print("book mismatch, seed", seed)
@@ -209,12 +237,51 @@ def trade_leaks(calls: int) -> int:
     return 0 if before == after and growth < 4096 else 1
 
 
+def run_leaks(calls: int) -> int:
+    """The same for the run forms: ``_trade_build.run`` over good, refused and gapped
+    events with a cursor, ``_stream_run.payloads`` over taken, refused and stopped
+    frames."""
+    from ccxtpro_sync import _stream_run, _trade_build
+    from ccxtpro_sync._exchanges.binance import combined, wire
+    from tests.unit.test_combined_frames import TRADES, agg
+
+    def event(k: int) -> wire.AggTradeEvent:
+        return wire.AggTradeEvent(
+            event_type="aggTrade", event_time=1, symbol="BNBBTC", agg_trade_id=k,
+            price="1.5" if k != 3 else "nan", quantity="2", first_trade_id=1,
+            last_trade_id=1, trade_time=1_700_000_000_000 + k, buyer_is_maker=False,
+        )  # fmt: skip
+
+    events = [event(k) for k in (0, 1, 2, 3, 5)]
+    decode = combined.combined_decoder(wire.AGG_TRADE_DECODER)
+    key = (TRADES.encode() + b'"', decode, TRADES)
+    frames = [(1, agg(k)) for k in range(6)]
+    frames[4] = (1, agg(4).replace(b'"p":"0.05"', b'"p":5'))
+    symbol, step = "".join(["BNB/", "BTC"]), 1
+    watched = (symbol, step, key, *events, *(f for _, f in frames))
+    before = [sys.getrefcount(x) for x in watched]
+    peak = 0
+    for i in range(calls // 4):
+        _trade_build.run(events, 0, symbol, [None, 0], step)  # stops at the NaN
+        _trade_build.run(events, 4, symbol, [None, 4], step)  # stops at the gap
+        _trade_build.run(events, 0, symbol, None, step)
+        _stream_run.payloads(combined.REFUSED, frames, 0, 6, key)  # stops at the refused
+        if i == calls // 40:
+            peak = _rss_kib()
+    after = [sys.getrefcount(x) for x in watched]
+    growth = _rss_kib() - peak
+    print(f"run references before {before} after {after}; RSS growth {growth} KiB")
+    return 0 if before == after and growth < 4096 else 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20000)
     parser.add_argument("--calls", type=int, default=1_000_000)
     args = parser.parse_args()
-    return sanitized(args.seeds) | leaks(args.calls) | trade_leaks(args.calls)
+    return (
+        sanitized(args.seeds) | leaks(args.calls) | trade_leaks(args.calls) | run_leaks(args.calls)
+    )
 
 
 if __name__ == "__main__":

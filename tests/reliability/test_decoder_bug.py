@@ -52,7 +52,7 @@ def test_a_decoder_bug_mid_burst_is_reported_and_loses_no_frame(
             with conn._lock:
                 bound = conn._protocol._bound[STREAM]  # type: ignore[attr-defined]
                 assert bound is not None
-                stream, decode, handle = bound
+                stream, decode, handle, run, key = bound
                 marker = b'"a":%d,' % HOSTILE
 
                 def buggy(frame: bytes) -> Any:
@@ -60,7 +60,15 @@ def test_a_decoder_bug_mid_burst_is_reported_and_loses_no_frame(
                         raise KeyError("a decoder bug")
                     return decode(frame)
 
-                conn._protocol._bound[STREAM] = (stream, buggy, handle)  # type: ignore[attr-defined]
+                # The bug in both reads of a frame: one at a time and a trades run's.
+                planted = (
+                    stream,
+                    buggy,
+                    handle,
+                    run,
+                    None if key is None else (key[0], buggy, key[2]),
+                )
+                conn._protocol._bound[STREAM] = planted  # type: ignore[attr-defined]
             signals.protocol_error.connect(on_error, weak=False)
             try:
                 with caplog.at_level(logging.WARNING, logger="ccxtpro_sync"):

@@ -9,22 +9,47 @@ frames mean one ``receive`` at a time, in the same order, with the same errors."
 from __future__ import annotations
 
 import json
+import os
 import random
 import threading
 from typing import Any
 
 import pytest
 
-from ccxtpro_sync._core.events import Deferred, Delivery, Inbound
+from ccxtpro_sync._core.events import Deferred, Delivery, Inbound, Policy
 from ccxtpro_sync._core.frames import OP_PING, OP_TEXT
 from ccxtpro_sync._core.freshness import Freshness
 from ccxtpro_sync._core.rotation import DeliveredKeys
+from ccxtpro_sync._exchanges.binance import combined, trade_stream
 from ccxtpro_sync._exchanges.binance.rotation import RotationRouter
 from ccxtpro_sync._exchanges.binance.stream_protocol import RUN_HOLD, BinanceStreamProtocol
+from tests.required import unavailable
 
 from .test_combined_frames import TRADES, agg, diff, setup, trades_of
 
 Messages = list[tuple[int, bytes]]
+
+
+def _compiled_missing(part: str, module: str) -> None:
+    """Skip where the compiled modules are ruled out on purpose; else, they must be built."""
+    if os.environ.get("CCXTPRO_SYNC_PURE_PYTHON", "") not in ("", "0"):
+        pytest.skip(f"{part} is ruled out (CCXTPRO_SYNC_PURE_PYTHON)")
+    unavailable(part, f"{module} is not built")
+
+
+@pytest.fixture(autouse=True, params=["compiled", "python-run", "no-run"])
+def runs(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Trades streams bound in the test take their runs with the compiled payload run
+    and trade builder, with the payload run in Python, or not at all (no compiled
+    builder: every frame to the per-trade handler, as ``CCXTPRO_SYNC_PURE_PYTHON``)."""
+    if request.param == "compiled":
+        if combined.payload_run is combined._payload_run or trade_stream.build_run is None:
+            _compiled_missing("compiled runs", "_stream_run or _trade_build")
+    elif request.param == "python-run":
+        monkeypatch.setattr(combined, "payload_run", combined._payload_run)
+    else:
+        monkeypatch.setattr(trade_stream, "build_trade", None)
+    return str(request.param)
 
 
 def _shown(delivery: Delivery) -> tuple[str, Any]:
@@ -35,8 +60,21 @@ def _shown(delivery: Delivery) -> tuple[str, Any]:
 
 
 def _record(out: list[Any], batch: list[Delivery], result: Inbound | None = None) -> None:
-    """What the connection would do: flush the batch, then act on a frame's result."""
-    out.extend(_shown(d) for d in batch)
+    """What the connection would do: flush the batch, then act on a frame's result.
+    Consecutive ``APPEND`` deliveries of one hash are shown as one, as the dispatcher
+    queues them (a run of one stream's trades is one delivery)."""
+    for delivery in batch:
+        hash_, value = _shown(delivery)
+        last = out[-1] if out else None
+        if (
+            delivery.policy is Policy.APPEND
+            and type(last) is tuple
+            and last[0] == hash_
+            and type(last[1]) is list
+        ):
+            out[-1] = (hash_, [*last[1], *value])
+        else:
+            out.append((hash_, list(value) if delivery.policy is Policy.APPEND else value))
     batch.clear()
     if result is not None:
         out.append(
@@ -211,7 +249,7 @@ def test_a_handler_bug_is_returned_for_its_frame_and_the_run_resumes_after_it() 
     name = TRADES.encode()
     bound = proto._bound[name]
     assert bound is not None
-    stream, decode, handle = bound
+    stream, decode, handle, _, key = bound
 
     def buggy(event: Any) -> list[Delivery]:
         if event.agg_trade_id == 3:
@@ -219,7 +257,7 @@ def test_a_handler_bug_is_returned_for_its_frame_and_the_run_resumes_after_it() 
         result: list[Delivery] = handle(event)
         return result
 
-    proto._bound[name] = (stream, decode, buggy)
+    proto._bound[name] = (stream, decode, buggy, None, key)  # no run: each to the handler
     messages = [(OP_TEXT, agg(k)) for k in (2, 3, 4)]
     batch: list[Delivery] = []
     index, result = proto.receive_run(messages, 0, 0.0, batch)
@@ -242,6 +280,21 @@ def test_freshness_hears_a_run_as_it_hears_its_frames() -> None:
         drive(proto, messages[1:])
         counts.append({s: (t.count, t.last) for s, t in proto.freshness._tracks.items()})  # type: ignore[union-attr]
     assert counts[0] == counts[1] and counts[0][TRADES][0] == 78  # the first starts the clock
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_freshness_hears_random_runs_as_it_hears_their_frames(seed: int) -> None:
+    # Gaps, refused frames and resyncs stop groups part-way: only what was taken counts.
+    rng = random.Random(seed)
+    messages = [(OP_TEXT, agg(1)), (OP_TEXT, diff(1, 1)), *_random_frames(rng, 300)]
+    counts = []
+    for drive in (_one_by_one, _in_runs):
+        proto, _, _ = setup()
+        proto.freshness = Freshness()
+        proto.freshness.restart([TRADES, "ethbtc@depth@100ms"], 0.0)
+        drive(proto, messages)
+        counts.append({s: (t.count, t.last) for s, t in proto.freshness._tracks.items()})  # type: ignore[union-attr]
+    assert counts[0] == counts[1]
 
 
 def test_freshness_seen_with_a_count_is_that_many_updates() -> None:
@@ -281,7 +334,7 @@ def _decoder_bug_on(proto: BinanceStreamProtocol, trade_id: int) -> None:
     name = TRADES.encode()
     bound = proto._bound[name]
     assert bound is not None
-    stream, decode, handle = bound
+    stream, decode, handle, _, _ = bound
     marker = b'"a":%d,' % trade_id
 
     def buggy(frame: bytes) -> Any:
@@ -289,7 +342,7 @@ def _decoder_bug_on(proto: BinanceStreamProtocol, trade_id: int) -> None:
             raise KeyError("a decoder bug")
         return decode(frame)
 
-    proto._bound[name] = (stream, buggy, handle)
+    proto._bound[name] = (stream, buggy, handle, None, None)  # no run: the decoder reads
 
 
 @pytest.mark.parametrize("drive", ["runs", "receive"])
@@ -309,3 +362,33 @@ def test_a_decoder_bug_is_reported_typed_and_the_frame_is_read_by_the_general_pa
     assert [t.id for t in data.trades["ETH/BTC"]] == [str(k) for k in range(1, 8)]
     assert data.tasks == []  # no gap, so no backfill
     assert proto._bound[TRADES.encode()] is None  # the general path from now on
+
+
+def test_a_run_bug_takes_its_first_frame_and_the_reader_goes_on(runs: str) -> None:
+    if runs == "no-run":
+        pytest.skip("no run form bound")
+    proto, data, _ = setup()
+    proto.receive(agg(1), 0.0)
+    name = TRADES.encode()
+    bound = proto._bound[name]
+    assert bound is not None
+    stream, decode, handle, run, key = bound
+    if run is None:  # no compiled builder (CCXTPRO_SYNC_PURE_PYTHON): no run form
+        pytest.skip("no run form bound")
+    calls = []
+
+    def buggy(events: list[Any], start: int) -> Any:
+        calls.append(start)
+        if len(calls) == 1:
+            raise KeyError("a bug")
+        return run(events, start)
+
+    proto._bound[name] = (stream, decode, handle, buggy, key)
+    messages = [(OP_TEXT, agg(k)) for k in (2, 3, 4)]
+    batch: list[Delivery] = []
+    index, result = proto.receive_run(messages, 0, 0.0, batch)
+    assert index == 1 and isinstance(result, KeyError)  # 2 is lost to the bug, not re-read
+    index, result = proto.receive_run(messages, index, 0.0, batch)
+    # 3 follows a gap: the per-trade handler holds it and asks for the backfill
+    assert index == 2 and isinstance(result, Inbound) and result.tasks
+    assert [t.id for t in data.trades["ETH/BTC"]] == ["1"]

@@ -141,6 +141,8 @@ class MarketData:
         #: Per bound stream, its one-pass frame decoder and the handler of what that
         #: decodes to (the payload as a wire struct, or raw) (see ``bind``).
         self._events: dict[str, tuple[FrameDecode, EventHandler]] = {}
+        #: Per bound stream whose handler has a run form, that form (see ``bind_run``).
+        self._runs: dict[str, trade_stream.RunHandler] = {}
         self.trades: dict[str, ArrayCache[Trade]] = {}
         self.ohlcvs: dict[tuple[str, str], ArrayCacheByTimestamp[OHLCV]] = {}
         self.liquidations: dict[str, ArrayCache[Liquidation]] = {}
@@ -191,6 +193,13 @@ class MarketData:
         if stream not in self._handlers:
             self._handler(stream)
         return self._events[stream]
+
+    def bind_run(self, stream: str) -> trade_stream.RunHandler | None:
+        """The run form of ``stream``'s bound handler (``bind``): it takes a burst's
+        consecutive payloads of the stream in one call, up to the first one the
+        handler must see alone; None when the handler has none."""
+        self.bind(stream)
+        return self._runs.get(stream)
 
     def _handler(self, stream: str) -> Handler:
         handler = self._handlers[stream] = self._bind(stream)
@@ -321,6 +330,7 @@ class MarketData:
                 self._ended.add(stream)
             else:
                 self._ended.discard(stream)
+            self._runs.pop(stream, None)
 
     # -- gap filling (trades and candles missed while a connection was down) -------------
     def _trade_filler(self, symbol: str) -> GapFiller[Trade] | None:
@@ -623,6 +633,11 @@ class MarketData:
             gaps=gaps,
             on_gap=on_gap,
         )
+        on_run = trade_stream.trade_run_handler(
+            market, number=number, cache=cache, key=key, gaps=gaps
+        )
+        if on_run is not None:
+            self._runs[stream] = on_run
         return wire.TRADE_DECODER if kind == "trade" else wire.AGG_TRADE_DECODER, on_trade
 
     def _latest(

@@ -28,6 +28,7 @@ from .combined import EventHandler, FrameDecode
 from .market_data import MarketData
 from .rotation_keys import update_key
 from .stream_protocol import Routed, routed
+from .trade_stream import RunHandler
 
 #: Rotation defaults: Binance closes connections at 24 h; replace them at 23 h 30 m,
 #: up to 10 minutes earlier at random, one every 2 s at most.
@@ -140,17 +141,25 @@ class RotationRouter:
         finally:
             lock.release()
 
+    def bind_run(self, stream: str) -> RunHandler | None:
+        """The run form of ``stream``'s bound handler, if any (``MarketData.bind_run``)."""
+        with self._lock:
+            return self._data.bind_run(stream)
+
     def route_events(
-        self, group: list[tuple[EventHandler, Any]], batch: list[Delivery]
+        self, group: list[tuple[EventHandler, RunHandler | None, Any]], batch: list[Delivery]
     ) -> tuple[int, Routed | Exception | None]:
         """``route_event`` for consecutive bound frames' payloads under one hold of the
         lock (``BinanceStreamProtocol.receive_run``): their deliveries are added to
-        ``batch`` in order. Stops after a payload whose handler gathered notices or
-        tasks (returned with its deliveries) or raised (the error is returned, for
-        the caller to report). Returns how many it took: none, with no result, when
-        they must go through ``route`` (an overlap, or this connection was retired).
-        An overlap or a retirement begins under this lock, so one check covers the
-        group."""
+        ``batch`` in order. Each entry is (handler, None, one payload) or, for a
+        stream's consecutive frames whose handler has a run form, (handler, run,
+        their payloads): the run takes what it can in one call, the handler each
+        payload the run stops at. Stops after a payload whose handler gathered
+        notices or tasks (returned with its deliveries) or raised (the error is
+        returned, for the caller to report). Returns how many frames it took: none,
+        with no result, when they must go through ``route`` (an overlap, or this
+        connection was retired). An overlap or a retirement begins under this lock,
+        so one check covers the group."""
         taken = 0
         lock = self._lock
         lock.acquire()
@@ -158,12 +167,35 @@ class RotationRouter:
             if self._overlapping or self.retired:
                 return 0, None
             data = self._data
-            for handle, event in group:
-                taken += 1
-                deliveries = handle(event)
-                if data.notices or data.tasks:  # handed over with what caused them
-                    return taken, routed(deliveries, data.take_notices(), data.take_tasks())
-                batch += deliveries
+            for handle, run, event in group:
+                if run is None:
+                    taken += 1
+                    deliveries = handle(event)
+                    if data.notices or data.tasks:  # handed over with what caused them
+                        return taken, routed(deliveries, data.take_notices(), data.take_tasks())
+                    batch += deliveries
+                    continue
+                done, size = 0, len(event)
+                while done < size:
+                    # Notices or tasks already gathered (a snapshot applied meanwhile,
+                    # say) go out with the next frame, as one by one: a handler's.
+                    if not (data.notices or data.tasks):
+                        try:
+                            stop, deliveries = run(event, done)
+                        except Exception:  # (a bug) took nothing: its first frame is
+                            taken += 1  # taken, as a raising handler's, so the reader
+                            raise  # goes on after it
+                        taken += stop - done
+                        batch += deliveries
+                        if stop == size:
+                            break
+                        done = stop
+                    taken += 1  # one the run leaves to its handler (a gap, an error)
+                    deliveries = handle(event[done])
+                    done += 1
+                    if data.notices or data.tasks:
+                        return taken, routed(deliveries, data.take_notices(), data.take_tasks())
+                    batch += deliveries
         except Exception as error:  # its frame is taken; those after it wait
             return taken, error
         finally:

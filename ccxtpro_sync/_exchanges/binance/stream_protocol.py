@@ -36,6 +36,7 @@ from ..._exceptions import (
     ProtocolError,
     RateLimitExceeded,
 )
+from . import combined as _combined
 from .environments import is_stream_name, redact_listen_key, redact_stream, redact_url
 
 #: Stay well under common 8 KiB request-line limits.
@@ -108,11 +109,13 @@ class RawStreamRouter:
 
 
 #: A router's ``route_events``: runs the handlers of a group of decoded bound frames
-#: (handler, payload) under one hold of its lock, adding their deliveries to the
-#: batch; returns how many it took and, when the last one taken means more than
-#: data (or failed), its result. ``(0, None)``: none taken, route them one by one.
+#: under one hold of its lock, adding their deliveries to the batch; returns how many
+#: frames it took and, when the last one taken means more than data (or failed), its
+#: result. ``(0, None)``: none taken, route them one by one. The group's entries are
+#: (handler, None, payload), or (handler, run handler, payloads) for a stream's
+#: consecutive frames when its handler has a run form.
 RouteEvents = Callable[
-    [list[tuple[Any, Any]], list[Delivery]], tuple[int, "Routed | Exception | None"]
+    [list[tuple[Any, Any, Any]], list[Delivery]], tuple[int, "Routed | Exception | None"]
 ]
 #: Bound frames routed under one hold of the router's (the client's shared) lock, at
 #: most: another reader or a consumer waits for it no longer than this many handlers.
@@ -146,9 +149,8 @@ class _Error(msgspec.Struct):
 
 _decode_frame = msgspec.json.Decoder(_Frame).decode
 
-#: What a decode raises for a frame it refuses: msgspec's errors, and RecursionError
-#: for a value nested deeper than it recurses (even inside a key it only skips).
-_REFUSED = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
+#: What a decode raises for a frame it refuses (see ``combined.REFUSED``).
+_REFUSED = _combined.REFUSED
 _decode_error = msgspec.json.Decoder(_Error).decode
 _decode_any = msgspec.json.Decoder().decode
 _encode = msgspec.json.Encoder().encode
@@ -202,7 +204,9 @@ class BinanceStreamProtocol:
         # Streams bound for one-pass frames (``_bind_stream``), by name as the frame
         # spells it: (name, frame decoder, payload handler), None when not bindable.
         # Only with a router that binds (``bind`` and ``route_event``).
-        self._bound: dict[bytes, tuple[str, Any, Any] | None] = {}
+        # Also the handler's run form or None (see ``receive_run``), and the stream as
+        # ``combined.payload_run`` reads it.
+        self._bound: dict[bytes, tuple[str, Any, Any, Any, Any] | None] = {}
         self._route_event: Callable[[Any, Any, float], Routed | None] | None = getattr(
             self.router, "route_event", None
         )
@@ -262,7 +266,7 @@ class BinanceStreamProtocol:
             # The hot path: a bound stream's frame, envelope and payload in one decode.
             # Anything unusual (the decode refuses it, another stream inside, an
             # overlap under way) goes on to the general path, untouched.
-            name, decode, handle = bound
+            name, decode, handle, _, _ = bound
             try:
                 combined = decode(data)
             except _REFUSED:
@@ -361,15 +365,24 @@ class BinanceStreamProtocol:
         or error is returned). Returns the index of the next frame and that result.
 
         Consecutive bound frames are decoded first and routed as a group (up to
-        ``RUN_HOLD``) under one hold of the router's lock, not one per frame; anything
-        else takes ``receive``, in order."""
+        ``RUN_HOLD``) under one hold of the router's lock, not one per frame; a
+        stream's consecutive frames whose handler has a run form are decoded in one
+        call (``payload_run``) and handed to that run together. Anything else takes
+        ``receive``, in order."""
         route_events = self._route_events
         if route_events is None or self.raw_tap.enabled:
             return self._receive_each(messages, index, now, batch)
         bound_of = self._bound
         count = len(messages)
-        group: list[tuple[Any, Any]] = []  # (handler, payload) of consecutive bound frames
+        # (handler, run handler or None, payload or payloads) of consecutive bound frames
+        group: list[tuple[Any, Any, Any]] = []
+        held = 0  # frames in the group
+        # The group's streams, one per stretch of consecutive frames of a stream, and
+        # where each stretch begins (frames into the group): for the freshness watchdog.
         names: list[str] = []
+        starts: list[int] = []
+        last: str | None = None
+        bug: tuple[str, Exception] | None = None  # a run decode that raised, and where
         while index < count:
             opcode, data = messages[index]
             if opcode > OP_BINARY:
@@ -377,42 +390,79 @@ class BinanceStreamProtocol:
             grouped = False
             bound = bound_of.get(data[_NAME_START : data.find(b'"', _NAME_START)], _UNBOUND)
             if bound:
-                name, decode, handle = bound
-                try:
-                    combined = decode(data)
-                except _REFUSED:
-                    combined = None
-                except Exception:  # a decoder bug: ``receive`` below reports it
-                    combined = None
-                if combined is not None and combined.stream == name:
-                    group.append((handle, combined.data))
-                    names.append(name)
-                    index += 1
-                    if len(group) < RUN_HOLD:
-                        continue
-                    grouped = True  # the group is full: route it now
+                name, decode, handle, run, key = bound
+                # A run is worth its calls from two frames on (a steady stream's burst
+                # is one frame: that one takes the per-frame path below).
+                if run is not None and index + 1 < count and held + 1 < RUN_HOLD:
+                    end = index + RUN_HOLD - held
+                    try:
+                        payloads = _combined.payload_run(
+                            messages, index, count if end > count else end, key
+                        )
+                    except Exception as error:  # a decoder bug: reported below
+                        payloads = None
+                        bug = (name, error)
+                    if payloads:
+                        if name is not last:
+                            names.append(name)
+                            starts.append(held)
+                            last = name
+                        taken = len(payloads)
+                        if taken > 1:
+                            group.append((handle, run, payloads))
+                        else:
+                            group.append((handle, None, payloads[0]))
+                        index += taken
+                        held += taken
+                        if held < RUN_HOLD:
+                            continue
+                        grouped = True  # the group is full: route it now
+                else:
+                    try:
+                        combined = decode(data)
+                    except _REFUSED:
+                        combined = None
+                    except Exception:  # a decoder bug: ``receive`` below reports it
+                        combined = None
+                    if combined is not None and combined.stream == name:
+                        if name is not last:
+                            names.append(name)
+                            starts.append(held)
+                            last = name
+                        group.append((handle, None, combined.data))
+                        index += 1
+                        held += 1
+                        if held < RUN_HOLD:
+                            continue
+                        grouped = True
             if group:
-                start = index - len(group)
-                taken, result = self._route_group(route_events, group, names, now, batch)
-                if taken < len(group) or result is not None:
+                start = index - held
+                taken, result = self._route_group(group, names, starts, now, batch)
+                if taken < held or result is not None:
                     if taken == 0 and result is None:  # an overlap or retired: one by one
                         return self._receive_each(messages, start, now, batch)
                     return start + taken, result
                 group = []
                 names = []
+                starts = []
+                last = None
+                held = 0
             if grouped:
                 continue
             index += 1
             try:
-                result = self.receive(data, now)
+                if bug is None:
+                    result = self.receive(data, now)
+                else:  # the run's decode failed on this frame: reported, read generally
+                    result = self._decoder_failed(bug[0], data, now, bug[1])
             except Exception as error:  # the connection reports it; the stream goes on
                 return index, error
             if type(result) is not list:
                 return index, result
             batch += result
         if group:
-            start = index - len(group)
-            taken, result = self._route_group(route_events, group, names, now, batch)
+            start = index - held
+            taken, result = self._route_group(group, names, starts, now, batch)
             if taken == 0 and result is None:
                 return self._receive_each(messages, start, now, batch)
             return start + taken, result
@@ -420,27 +470,30 @@ class BinanceStreamProtocol:
 
     def _route_group(
         self,
-        route_events: RouteEvents,
-        group: list[tuple[Any, Any]],
+        group: list[tuple[Any, Any, Any]],
         names: list[str],
+        starts: list[int],
         now: float,
         batch: list[Delivery],
     ) -> tuple[int, Inbound | list[Delivery] | Exception | None]:
         """Route a group of decoded bound frames (``route_events``), and note what it
-        took as heard for the freshness watchdog, once per stream run."""
-        taken, result = route_events(group, batch)
+        took as heard for the freshness watchdog, once per stretch of a stream's
+        consecutive frames (``names``, beginning at ``starts``)."""
+        assert self._route_events is not None  # (receive_run checked it)
+        taken, result = self._route_events(group, batch)
         if isinstance(result, CcxtproSyncError):  # one bad payload never stops the stream
             result = Inbound(errors=[result])
         freshness = self.freshness
         if freshness is not None and taken:
-            last = names[0]
-            heard = 0
-            for name in names[:taken]:
-                if name is not last:
-                    freshness.seen(last, now, heard)
-                    last, heard = name, 0
-                heard += 1
-            freshness.seen(last, now, heard)
+            if len(names) == 1:  # the common case: one stream's frames
+                freshness.seen(names[0], now, taken)
+                return taken, result
+            ends = starts[1:]
+            ends.append(taken)
+            for name, begin, end in zip(names, starts, ends, strict=True):
+                if begin >= taken:
+                    break
+                freshness.seen(name, now, (end if end < taken else taken) - begin)
         return taken, result
 
     def _receive_each(
@@ -552,10 +605,13 @@ class BinanceStreamProtocol:
             return  # spelled otherwise (escapes, spacing): the general path only
         try:
             decode, handle = self.router.bind(stream)  # type: ignore[attr-defined]
+            bind_run = getattr(self.router, "bind_run", None)
+            run = bind_run(stream) if bind_run is not None else None
         except CcxtproSyncError:
             self._bound[name] = None  # the general path reports it, frame by frame
             return
-        self._bound[name] = (stream, decode, handle)
+        # (The name's bytes and closing quote, where a frame of the stream has them.)
+        self._bound[name] = (stream, decode, handle, run, (name + b'"', decode, stream))
 
     def _server_shutdown(self) -> Inbound:
         hook = self.on_server_shutdown

@@ -39,7 +39,7 @@ from ..._structures import _MILLIS, Market, Trade, iso8601
 from . import parsers
 from .wire import AggTradeEvent, TradeEvent
 
-__all__ = ["trade_handler"]
+__all__ = ["RunHandler", "trade_handler", "trade_run_handler"]
 
 #: ``CCXTPRO_SYNC_PURE_PYTHON`` set (not to ``0``) keeps the compiled builder out, as it
 #: does the compiled order book and frame scan.
@@ -47,6 +47,11 @@ _PURE_PYTHON_ENV: Final = "CCXTPRO_SYNC_PURE_PYTHON"
 
 #: ``(event, symbol, plain_cost) -> Trade | None``; see ``_trade_build.c``.
 Build = Callable[[Any, str, bool], "Trade | None"]
+#: ``(events, start, symbol, cursor, step) -> list[Trade]``; see ``_trade_build.c``.
+BuildRun = Callable[[list[Any], int, str, "list[Any] | None", int], "list[Trade]"]
+#: A bound stream's handler of a run of its decoded payloads from ``start`` on: returns
+#: where it stopped and the deliveries of what it took (see ``trade_run_handler``).
+RunHandler = Callable[[list[Any], int], tuple[int, list[Delivery]]]
 
 
 #: The fields of a ``Trade`` the compiled builder computes.
@@ -86,6 +91,12 @@ def _compiled_build() -> Build | None:
 #: The compiled builder or None (then every trade takes the Python path). Read when a
 #: handler is made, so tests can make handlers of both kinds in one process.
 build_trade: Build | None = _compiled_build()
+#: Its run form (``_trade_build.run``), None whenever ``build_trade`` is.
+build_run: BuildRun | None = None
+if build_trade is not None:
+    from ... import _trade_build
+
+    build_run = _trade_build.run
 
 _NAN = float("nan")
 _APPEND = Policy.APPEND
@@ -198,3 +209,49 @@ def trade_handler(
         return [Delivery(key, [trade], _APPEND)]
 
     return on_trade_compiled
+
+
+def trade_run_handler(
+    market: Market,
+    *,
+    number: Callable[[str], Any],
+    cache: ArrayCache[Trade],
+    key: str,
+    gaps: GapFiller[Trade] | None,
+) -> RunHandler | None:
+    """The handler of a run of one stream's decoded payloads (a burst's consecutive
+    frames), or None where there is none and every payload goes to ``trade_handler``'s
+    handler: a ``Decimal`` client, a contract market (its cost is Python's), or no
+    compiled builder.
+
+    ``run(events, start)`` builds the trades of ``events[start:]`` in one C call
+    (``_trade_build.run``) up to the first one the per-trade handler must see (one
+    the builder refuses, one that does not follow the last: a gap), appends them to
+    ``cache`` and returns where it stopped with one ``Delivery`` for all of them
+    (none when it took none). It never raises on input and gathers no notices: what
+    it stops at is the per-trade handler's, which gives it its result or error. So a
+    run and the per-trade handler one payload at a time give the same trades, in the
+    same order, into the same cache (tested both ways)."""
+    build = build_run if build_trade is not None else None
+    if build is None or number is not finite_float or market.contract:
+        return None
+    symbol = market.symbol
+    cursor = gaps.cursor if gaps is not None else None
+    step = gaps.step if gaps is not None else 1
+    extend = cache._items.extend
+
+    def run(events: list[Any], start: int) -> tuple[int, list[Delivery]]:
+        trades = build(events, start, symbol, cursor, step)
+        if not trades:
+            return start, []
+        extend(trades)  # ArrayCache.append for each, inline (see there)
+        taken = len(trades)
+        if cache._only is symbol:  # every entry has this symbol: only the total counts
+            cache._total += taken
+        else:
+            for _ in trades:
+                cache._total += 1
+                cache._count_symbol(symbol)
+        return start + taken, [Delivery(key, trades, _APPEND)]
+
+    return run
