@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import os
 import threading
 import time
 import urllib.parse
@@ -35,7 +36,7 @@ from ._arguments import check_timeout
 from ._core.events import Delivery, Policy
 from ._core.heartbeat import Heartbeat, JsonRpcHeartbeat, make_heartbeat
 from ._core.plain import MESSAGE_HASH, OPEN_HASH, KeyFunction, PlainProtocol, encode, jsonrpc_id
-from ._exceptions import ClientClosed, ConnectionClosed, RequestTimeout
+from ._exceptions import ClientClosed, ConnectionClosed, NetworkError, RequestTimeout
 from ._sync.connection import Connection
 from ._sync.consumers import Subscription
 from ._sync.hub import Hub
@@ -104,6 +105,7 @@ class WebSocketClient:
             raise ValueError("buffer must be a non-negative int")
         self.name = name
         self.timeout = check_timeout(timeout)
+        self._pid = os.getpid()
         placement = thread_placement(thread_affinity)
         if heartbeat == "server_ping":
             heartbeat = {"type": "server_ping", "interval": min(20.0, read_timeout),
@@ -183,6 +185,7 @@ class WebSocketClient:
         dispatcher thread. ``cancel()`` on the result stops it."""
         if not callable(callback):
             raise TypeError("on_message needs a callable")
+        self._check_process()
 
         def each(messages: list[Any]) -> None:
             for message in messages:
@@ -204,6 +207,7 @@ class WebSocketClient:
         after ``close()``."""
         if not self._buffer:
             raise ValueError("recv() needs buffer > 0")
+        self._check_process()
         seconds = self.timeout if timeout is None else check_timeout(timeout)
         with self._cond:
             ready = self._cond.wait_for(lambda: self._inbox or self._error is not None, seconds)
@@ -226,6 +230,7 @@ class WebSocketClient:
         """Call ``callback(client)`` every ``interval`` seconds on a timer thread (token
         refresh, application pings) until cancelled or closed. Errors are logged."""
         seconds = check_timeout(interval, "interval")
+        self._check_process()
         timer = _Timer(self, seconds, callback)
         self._timers.append(timer)
         timer.start()
@@ -233,6 +238,7 @@ class WebSocketClient:
 
     def wait_ready(self, timeout: float | None = None) -> None:
         """Block until connected (and ``on_open`` has returned)."""
+        self._check_process()
         self.connection.wait_ready(self.timeout if timeout is None else check_timeout(timeout))
 
     @property
@@ -240,7 +246,14 @@ class WebSocketClient:
         return self._closed
 
     def close(self, timeout: float = 5.0) -> None:
-        """Close the socket and every thread; wake every waiter. Idempotent."""
+        """Close the socket and every thread; wake every waiter. Idempotent.
+
+        In a forked child it only marks the inherited copy closed: the socket and the
+        threads are the parent's, and closing them would end the parent's session."""
+        if os.getpid() != self._pid:
+            self._closed = True
+            self.connection.close(timeout)  # marks it closed, touches nothing
+            return
         with self._cond:
             if self._closed:
                 return
@@ -270,7 +283,18 @@ class WebSocketClient:
         return f"<WebSocketClient {self.name} {self.connection.state.value}>"
 
     # -- internals -------------------------------------------------------------------
+    def _check_process(self) -> None:
+        """A forked child has none of this client's threads: say so instead of waiting
+        for messages that only the parent's reader would receive."""
+        if os.getpid() != self._pid:
+            raise NetworkError(
+                f"{self.name}: this client was created in process {self._pid}; a client "
+                "cannot cross a fork (its socket and threads stay in the parent). "
+                "Create the client in the child, e.g. in Celery's worker_process_init."
+            )
+
     def _wait_usable(self, timeout: float | None) -> None:
+        self._check_process()
         if self._closed:
             raise ClientClosed(f"{self.name}: closed")
         if getattr(self._hook, "active", False):

@@ -452,7 +452,13 @@ class Connection(Generic[P_co]):
             self._abort(ws)
 
     def close(self, timeout: float = 5.0) -> None:
-        """Close the socket, stop the reader, fail in-flight requests. Idempotent."""
+        """Close the socket, stop the reader, fail in-flight requests. Idempotent.
+
+        In a forked child it only marks the inherited copy closed: the socket and the
+        reader are the parent's, and a close frame or ``shutdown()`` would end them."""
+        if os.getpid() != self._pid:
+            self._closing.set()
+            return
         if self._closing.is_set() and self._state is State.CLOSED:
             return
         self._closing.set()
