@@ -124,6 +124,10 @@ class WebSocketClient:
         self._cond = threading.Condition()
         self._error: BaseException | None = None
         self._closed = False
+        #: Set once the first ``close()`` is done; the thread running it (so a close
+        #: from its own ``on_close`` hook does not wait for itself).
+        self._close_done = threading.Event()
+        self._closer: int | None = None
         self._hook = threading.local()
         self._timers: list[_Timer] = []
         self.dropped = 0
@@ -254,19 +258,31 @@ class WebSocketClient:
             self._closed = True
             self.connection.close(timeout)  # marks it closed, touches nothing
             return
+        timeout = check_timeout(timeout)
         with self._cond:
-            if self._closed:
-                return
-            self._closed = True
-            if self._error is None:
-                self._error = ClientClosed(f"{self.name}: closed")
-            self._cond.notify_all()
-        for timer in self._timers:
-            timer.stop()
-        self.connection.close(timeout)
-        self.hub.close(ClientClosed(f"{self.name}: closed"), timeout)
-        for timer in self._timers:
-            timer.join(timeout)
+            first = not self._closed
+            if first:
+                self._closed = True
+                self._closer = threading.get_ident()
+                if self._error is None:
+                    self._error = ClientClosed(f"{self.name}: closed")
+                self._cond.notify_all()
+        if not first:
+            # Another thread is closing: return when it is done, as a single close
+            # would; not on a library thread it may be joining, nor on its own thread.
+            current = threading.current_thread()
+            if not current.name.startswith("ccxtpro_sync") and current.ident != self._closer:
+                self._close_done.wait(timeout + 5.0)
+            return
+        try:
+            for timer in self._timers:
+                timer.stop()
+            self.connection.close(timeout)
+            self.hub.close(ClientClosed(f"{self.name}: closed"), timeout)
+            for timer in self._timers:
+                timer.join(timeout)
+        finally:
+            self._close_done.set()
         if self._on_close is not None:
             try:
                 self._on_close(self, None)
