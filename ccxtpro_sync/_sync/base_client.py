@@ -282,7 +282,7 @@ class BaseClient:
             release,
             description,
             per_hash=stream.pusher,
-            on_fail=stream.fail,
+            on_fail=stream.failer(),
         )
         stream.attach(subscription)
         self._streams.add(stream)
