@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from tenacity import Retrying
@@ -179,6 +179,15 @@ class AdapterClient(StreamClient):
     def request(self, method: str, params: Any = None, *, timeout: float | None = None) -> Any:
         """Send an application request on the first connection (after it is restored)."""
         self._check_usable()
+        if not isinstance(method, str) or not method:
+            raise InvalidArgument(f"method must be a non-empty str, got {method!r}")
+        if params is not None and (
+            isinstance(params, str) or not isinstance(params, Mapping | Sequence)
+        ):
+            raise InvalidArgument(
+                f"params must be a mapping (or a list, for positional params) or None, "
+                f"got {type(params).__name__} {params!r}"
+            )
         return self._first_connection().request(method, params, timeout=self._timeout(timeout))
 
     # -- raw frames ----------------------------------------------------------------------
