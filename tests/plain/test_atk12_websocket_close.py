@@ -1,14 +1,17 @@
 """``WebSocketClient.close()`` from several threads at once, and from its own hooks: every
-call returns only once the client is closed (no library thread left), none deadlocks."""
+call returns only once the client is closed (no library thread left), none deadlocks.
+And payloads that cannot be a text frame are refused, typed, before anything is sent."""
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
+import pytest
 from websockets.asyncio.server import ServerConnection
 
-from ccxtpro_sync import WebSocketClient
+from ccxtpro_sync import InvalidArgument, WebSocketClient
 
 from .servers import LocalServer
 
@@ -80,3 +83,25 @@ def test_close_from_the_on_close_hook_and_from_a_timer_returns() -> None:
         assert not closing.is_alive()
         assert hooked == [None]
         assert library_threads_alive() == []
+
+
+# -- what cannot be a frame is refused before it is sent ------------------------------------
+def test_unsendable_payloads_are_invalid_argument_and_leave_no_key_behind() -> None:
+    received: list[str] = []
+
+    async def record(ws: ServerConnection) -> None:
+        async for message in ws:
+            received.append(str(message))
+            request = json.loads(message)
+            await ws.send(json.dumps({"jsonrpc": "2.0", "id": request["id"], "result": "ok"}))
+
+    with LocalServer(record) as server, WebSocketClient(server.url, timeout=WAIT) as client:
+        for bad in (float("nan"), {"price": float("inf")}, object(), b"\xff\xfe"):
+            with pytest.raises(InvalidArgument):
+                client.send(bad)
+        with pytest.raises(InvalidArgument):
+            client.request({"id": 7, "amount": float("nan")})
+        # The key of the refused request is free: the same id can be used again.
+        assert client.request({"id": 7, "amount": 1}) == "ok"
+        # Only that last, valid frame reached the server (and it is standard JSON).
+        assert [json.loads(m) for m in received] == [{"id": 7, "amount": 1}]
