@@ -21,12 +21,14 @@ two layers reconnecting would fight). Pass a tenacity ``Retrying`` policy (e.g.
 
 from __future__ import annotations
 
+import atexit
 import collections
 import logging
 import os
 import threading
 import time
 import urllib.parse
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Literal
 
@@ -152,6 +154,7 @@ class WebSocketClient:
             on_give_up=self._gave_up,
         )
         self.connection.start()
+        _live.add(self)
 
     # -- sending ---------------------------------------------------------------------
     def send(self, message: Any, *, timeout: float | None = None) -> None:
@@ -274,6 +277,7 @@ class WebSocketClient:
             if not current.name.startswith("ccxtpro_sync") and current.ident != self._closer:
                 self._close_done.wait(timeout + 5.0)
             return
+        _live.discard(self)
         try:
             for timer in self._timers:
                 timer.stop()
@@ -364,6 +368,20 @@ class WebSocketClient:
             if self._error is None:
                 self._error = error
             self._cond.notify_all()
+
+
+#: Clients not closed yet, closed at interpreter exit (as the exchange clients are), so
+#: the server sees a close frame rather than a socket dropped by the process's end.
+_live: weakref.WeakSet[WebSocketClient] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    for client in list(_live):
+        try:
+            client.close(timeout=1.0)  # in a forked child: marks the copy closed only
+        except Exception:  # exiting anyway; never mask the program's own exit status
+            _log.debug("closing %r at exit failed", client, exc_info=True)
 
 
 def _check_address(url: str) -> None:

@@ -1,15 +1,21 @@
 """``WebSocketClient`` across ``os.fork()``: the child gets a clear error, the parent keeps
-its connection (a Celery prefork worker inherits the clients of its parent)."""
+its connection (a Celery prefork worker inherits the clients of its parent). And at
+interpreter exit an unclosed client is closed, as the exchange clients are."""
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
 from websockets.asyncio.server import ServerConnection
 
+import ccxtpro_sync
 from ccxtpro_sync import NetworkError, WebSocketClient
 
 from .servers import LocalServer, reply
@@ -70,3 +76,42 @@ def test_a_forked_child_gets_network_error_and_its_close_spares_the_parent() -> 
         # session (reconnect=False: a loss would be final) still answers.
         assert ws.request({"method": "m", "params": [4]}) == [4]
         assert ws.connection.connects == 1 and not ws.closed
+
+
+# -- a script that ends without close() --------------------------------------------------
+EXIT_SCRIPT = """
+import os, sys
+from ccxtpro_sync import WebSocketClient
+
+client = WebSocketClient(os.environ["URL"], timeout=10)
+print(client.request({"method": "m", "params": [1]}), flush=True)
+# ...and the script ends without close()
+"""
+
+
+def test_an_unclosed_client_sends_a_close_frame_at_exit() -> None:
+    """As the exchange clients are: the atexit hook closes it, so the server sees a
+    normal close (1000), not an abnormal end (1006) of a socket dropped by exit."""
+    codes: list[int | None] = []
+    ended = threading.Event()
+
+    async def record(ws: ServerConnection) -> None:
+        try:
+            async for message in ws:
+                request = json.loads(message)
+                await ws.send(reply(request, request["params"]))
+        finally:
+            codes.append(ws.close_code)
+            ended.set()
+
+    with LocalServer(record) as server:
+        root = str(Path(ccxtpro_sync.__file__).resolve().parents[1])
+        env = {**os.environ, "PYTHONPATH": root, "URL": server.url}
+        done = subprocess.run(
+            [sys.executable, "-c", EXIT_SCRIPT],
+            env=env, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == "[1]"
+        assert ended.wait(10)
+    assert codes == [1000]
