@@ -274,7 +274,12 @@ class BaseClient:
         *,
         timeout: float | None,
     ) -> Stream[Any]:
-        stream: Stream[Any] = Stream(description, policy, timeout=self._timeout(timeout))
+        stream: Stream[Any] = Stream(
+            description,
+            policy,
+            timeout=self._timeout(timeout),
+            feeding=self.hub.dispatcher.on_own_thread,
+        )
         subscription = self._add_handler(
             hashes,
             stream.push,

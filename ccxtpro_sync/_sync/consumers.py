@@ -10,7 +10,7 @@ from typing import Any, Generic, TypeVar
 
 from .._core.events import Policy
 from .._core.pending import PendingUpdates
-from .._exceptions import RequestTimeout
+from .._exceptions import NotSupported, RequestTimeout
 
 T = TypeVar("T")
 
@@ -97,8 +97,11 @@ class Stream(Generic[T]):
         *,
         timeout: float | None,
         max_items: int = 10_000,
+        feeding: Callable[[], bool] | None = None,
     ) -> None:
         self.description = description
+        #: Whether the calling thread is the one that feeds this stream (the dispatcher).
+        self._feeding = feeding
         self._policy = policy
         self._timeout = timeout
         self._cond = threading.Condition()
@@ -189,6 +192,14 @@ class Stream(Generic[T]):
                     raise self._error
                 if self._closed:
                     raise StopIteration
+                if self._feeding is not None and self._feeding():
+                    # In a callback: this stream's updates come from this very thread,
+                    # which would wait for itself until the timeout. Say so instead.
+                    raise NotSupported(
+                        f"iterating {self.description} in an on_* callback: its updates "
+                        "are delivered by the thread running the callback; iterate it on "
+                        "another thread, or use on_* here"
+                    )
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     raise RequestTimeout(f"no update on {self.description} within {self._timeout}s")

@@ -71,3 +71,29 @@ def test_a_stream_dropped_inside_a_callback_is_released_and_delivery_goes_on(
             )
             count = len(seen)
             wait_for(lambda: len(seen) > count, 10, "tickers to keep coming")
+
+
+def test_iterating_a_stream_inside_a_callback_says_why_at_once(exchange: LocalExchange) -> None:
+    """The dispatcher feeds ``stream_*`` iterators; a callback runs on the dispatcher. A
+    ``next()`` there waited for itself until its timeout, then blamed the market ("no
+    update within ..."); now it says what is wrong, at once."""
+    outcome: list[BaseException] = []
+    done = threading.Event()
+
+    def on_ticker(ticker: Any) -> None:
+        if done.is_set():
+            return
+        with client.stream_trades(SPOT, timeout=600) as trades:
+            try:
+                next(trades)
+            except BaseException as error:  # what next() raised is the point
+                outcome.append(error)
+        done.set()
+
+    with ccxtpro_sync.binance(fast_config(exchange)) as client, client.on_ticker(SPOT, on_ticker):
+        assert done.wait(30), "next() in the callback sat out its timeout"
+        assert len(outcome) == 1 and isinstance(outcome[0], ccxtpro_sync.NotSupported)
+        assert "callback" in str(outcome[0])
+        # The same stream type works from another thread meanwhile.
+        with client.stream_trades(SPOT, timeout=20) as trades:
+            assert next(trades)
