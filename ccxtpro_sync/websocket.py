@@ -21,11 +21,14 @@ two layers reconnecting would fight). Pass a tenacity ``Retrying`` policy (e.g.
 
 from __future__ import annotations
 
+import atexit
 import collections
 import logging
+import os
 import threading
 import time
 import urllib.parse
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Literal
 
@@ -35,7 +38,7 @@ from ._arguments import check_timeout
 from ._core.events import Delivery, Policy
 from ._core.heartbeat import Heartbeat, JsonRpcHeartbeat, make_heartbeat
 from ._core.plain import MESSAGE_HASH, OPEN_HASH, KeyFunction, PlainProtocol, encode, jsonrpc_id
-from ._exceptions import ClientClosed, ConnectionClosed, RequestTimeout
+from ._exceptions import ClientClosed, ConnectionClosed, NetworkError, RequestTimeout
 from ._sync.connection import Connection
 from ._sync.consumers import Subscription
 from ._sync.hub import Hub
@@ -109,6 +112,7 @@ class WebSocketClient:
             raise ValueError("buffer must be a non-negative int")
         self.name = name
         self.timeout = check_timeout(timeout)
+        self._pid = os.getpid()
         placement = thread_placement(thread_affinity)
         short_slice = check_thread_slice(thread_slice, "thread_slice")
         if heartbeat == "server_ping":
@@ -129,6 +133,10 @@ class WebSocketClient:
         self._cond = threading.Condition()
         self._error: BaseException | None = None
         self._closed = False
+        #: Set once the first ``close()`` is done; the thread running it (so a close
+        #: from its own ``on_close`` hook does not wait for itself).
+        self._close_done = threading.Event()
+        self._closer: int | None = None
         self._hook = threading.local()
         self._timers: list[_Timer] = []
         self.dropped = 0
@@ -153,6 +161,7 @@ class WebSocketClient:
             on_give_up=self._gave_up,
         )
         self.connection.start()
+        _live.add(self)
 
     # -- sending ---------------------------------------------------------------------
     def send(self, message: Any, *, timeout: float | None = None) -> None:
@@ -190,6 +199,7 @@ class WebSocketClient:
         dispatcher thread. ``cancel()`` on the result stops it."""
         if not callable(callback):
             raise TypeError("on_message needs a callable")
+        self._check_process()
 
         def each(messages: list[Any]) -> None:
             for message in messages:
@@ -211,6 +221,7 @@ class WebSocketClient:
         after ``close()``."""
         if not self._buffer:
             raise ValueError("recv() needs buffer > 0")
+        self._check_process()
         seconds = self.timeout if timeout is None else check_timeout(timeout)
         with self._cond:
             ready = self._cond.wait_for(lambda: self._inbox or self._error is not None, seconds)
@@ -233,6 +244,7 @@ class WebSocketClient:
         """Call ``callback(client)`` every ``interval`` seconds on a timer thread (token
         refresh, application pings) until cancelled or closed. Errors are logged."""
         seconds = check_timeout(interval, "interval")
+        self._check_process()
         timer = _Timer(self, seconds, callback)
         self._timers.append(timer)
         timer.start()
@@ -240,6 +252,7 @@ class WebSocketClient:
 
     def wait_ready(self, timeout: float | None = None) -> None:
         """Block until connected (and ``on_open`` has returned)."""
+        self._check_process()
         self.connection.wait_ready(self.timeout if timeout is None else check_timeout(timeout))
 
     @property
@@ -247,20 +260,40 @@ class WebSocketClient:
         return self._closed
 
     def close(self, timeout: float = 5.0) -> None:
-        """Close the socket and every thread; wake every waiter. Idempotent."""
-        with self._cond:
-            if self._closed:
-                return
+        """Close the socket and every thread; wake every waiter. Idempotent.
+
+        In a forked child it only marks the inherited copy closed: the socket and the
+        threads are the parent's, and closing them would end the parent's session."""
+        if os.getpid() != self._pid:
             self._closed = True
-            if self._error is None:
-                self._error = ClientClosed(f"{self.name}: closed")
-            self._cond.notify_all()
-        for timer in self._timers:
-            timer.stop()
-        self.connection.close(timeout)
-        self.hub.close(ClientClosed(f"{self.name}: closed"), timeout)
-        for timer in self._timers:
-            timer.join(timeout)
+            self.connection.close(timeout)  # marks it closed, touches nothing
+            return
+        timeout = check_timeout(timeout)
+        with self._cond:
+            first = not self._closed
+            if first:
+                self._closed = True
+                self._closer = threading.get_ident()
+                if self._error is None:
+                    self._error = ClientClosed(f"{self.name}: closed")
+                self._cond.notify_all()
+        if not first:
+            # Another thread is closing: return when it is done, as a single close
+            # would; not on a library thread it may be joining, nor on its own thread.
+            current = threading.current_thread()
+            if not current.name.startswith("ccxtpro_sync") and current.ident != self._closer:
+                self._close_done.wait(timeout + 5.0)
+            return
+        _live.discard(self)
+        try:
+            for timer in self._timers:
+                timer.stop()
+            self.connection.close(timeout)
+            self.hub.close(ClientClosed(f"{self.name}: closed"), timeout)
+            for timer in self._timers:
+                timer.join(timeout)
+        finally:
+            self._close_done.set()
         if self._on_close is not None:
             try:
                 self._on_close(self, None)
@@ -277,7 +310,18 @@ class WebSocketClient:
         return f"<WebSocketClient {self.name} {self.connection.state.value}>"
 
     # -- internals -------------------------------------------------------------------
+    def _check_process(self) -> None:
+        """A forked child has none of this client's threads: say so instead of waiting
+        for messages that only the parent's reader would receive."""
+        if os.getpid() != self._pid:
+            raise NetworkError(
+                f"{self.name}: this client was created in process {self._pid}; a client "
+                "cannot cross a fork (its socket and threads stay in the parent). "
+                "Create the client in the child, e.g. in Celery's worker_process_init."
+            )
+
     def _wait_usable(self, timeout: float | None) -> None:
+        self._check_process()
         if self._closed:
             raise ClientClosed(f"{self.name}: closed")
         if getattr(self._hook, "active", False):
@@ -331,6 +375,20 @@ class WebSocketClient:
             if self._error is None:
                 self._error = error
             self._cond.notify_all()
+
+
+#: Clients not closed yet, closed at interpreter exit (as the exchange clients are), so
+#: the server sees a close frame rather than a socket dropped by the process's end.
+_live: weakref.WeakSet[WebSocketClient] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    for client in list(_live):
+        try:
+            client.close(timeout=1.0)  # in a forked child: marks the copy closed only
+        except Exception:  # exiting anyway; never mask the program's own exit status
+            _log.debug("closing %r at exit failed", client, exc_info=True)
 
 
 def _check_address(url: str) -> None:

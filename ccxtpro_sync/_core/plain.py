@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .._exceptions import ExchangeError
+from .._exceptions import ExchangeError, InvalidArgument
 from .events import Delivery, Inbound, Policy, Response
 
 #: Message hash of every message that is not a reply to a request.
@@ -41,12 +41,21 @@ def decode(data: bytes) -> Any:
 
 
 def encode(message: Any) -> str:
-    """A text frame: strings as they are, bytes as UTF-8 text, anything else as JSON."""
+    """A text frame: strings as they are, bytes as UTF-8 text, anything else as JSON.
+
+    ``InvalidArgument`` for what cannot be such a frame: bytes that are not UTF-8, and
+    values that are not JSON (``NaN`` and infinities included: json would write them as
+    ``NaN``, which no JSON parser on the other side reads)."""
     if isinstance(message, str):
         return message
-    if isinstance(message, bytes | bytearray):
-        return bytes(message).decode("utf-8")
-    return json.dumps(message, separators=(",", ":"))
+    try:
+        if isinstance(message, bytes | bytearray):
+            return bytes(message).decode("utf-8")
+        return json.dumps(message, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as error:  # UnicodeDecodeError is a ValueError
+        raise InvalidArgument(
+            f"cannot send {type(message).__name__} as a text frame: {error}"
+        ) from None
 
 
 class PlainProtocol:
@@ -90,9 +99,10 @@ class PlainProtocol:
 
     def encode_request(self, method: str, params: Any) -> tuple[int | str, str]:
         request_id = self.next_id()
-        self._pending.add(request_id)
         frame = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params or {}}
-        return request_id, encode(frame)
+        text = encode(frame)
+        self._pending.add(request_id)
+        return request_id, text
 
     # -- used by the client under the connection lock -----------------------------------
     def prepare(self, payload: Any) -> tuple[Any, str]:
@@ -107,8 +117,9 @@ class PlainProtocol:
             payload = {**payload, "id": key}
         if key in self._pending:
             raise ValueError(f"request(): a request with key {key!r} is already in flight")
+        frame = encode(payload)  # first: a payload that cannot be sent leaves no key behind
         self._pending.add(key)
-        return key, encode(payload)
+        return key, frame
 
     def abandon(self, keys: Iterable[Any]) -> None:
         """Requests nobody waits for any more: their late replies become messages."""

@@ -280,7 +280,12 @@ class BaseClient:
         *,
         timeout: float | None,
     ) -> Stream[Any]:
-        stream: Stream[Any] = Stream(description, policy, timeout=self._timeout(timeout))
+        stream: Stream[Any] = Stream(
+            description,
+            policy,
+            timeout=self._timeout(timeout),
+            feeding=self.hub.dispatcher.on_own_thread,
+        )
         subscription = self._add_handler(
             hashes,
             stream.push,
@@ -288,7 +293,7 @@ class BaseClient:
             release,
             description,
             per_hash=stream.pusher,
-            on_fail=stream.fail,
+            on_fail=stream.failer(),
         )
         stream.attach(subscription)
         self._streams.add(stream)

@@ -464,7 +464,13 @@ class Connection(Generic[P_co]):
             self._abort(ws)
 
     def close(self, timeout: float = 5.0) -> None:
-        """Close the socket, stop the reader, fail in-flight requests. Idempotent."""
+        """Close the socket, stop the reader, fail in-flight requests. Idempotent.
+
+        In a forked child it only marks the inherited copy closed: the socket and the
+        reader are the parent's, and a close frame or ``shutdown()`` would end them."""
+        if os.getpid() != self._pid:
+            self._closing.set()
+            return
         if self._closing.is_set() and self._state is State.CLOSED:
             return
         self._closing.set()
@@ -831,9 +837,9 @@ class Connection(Generic[P_co]):
                         heartbeat.on_pong(now)
                         deadline = heartbeat.next_deadline()
                     elif opcode == OP_CLOSE:
-                        code, reason = _parse_close(data)
+                        code, reason, answer = _parse_close(data)
                         with contextlib.suppress(Exception), self._send_lock:
-                            ws.send_close(code or 1000)
+                            ws.send_close(answer)
                         if batch:
                             self._note_update(now, started)
                             self.reader_wait += deliver_many(
@@ -1261,9 +1267,30 @@ def _not_closed(error: BaseException) -> bool:
     return not isinstance(error, ClientClosed)
 
 
-def _parse_close(data: Any) -> tuple[int | None, str]:
-    payload = getattr(data, "data", data) or b""
-    if len(payload) >= 2:
-        code = int.from_bytes(payload[:2], "big")
-        return code, payload[2:].decode("utf-8", "replace")
-    return None, ""
+def _parse_close(data: bytes) -> tuple[int | None, str, int]:
+    """A server's close frame: its code, its reason made safe to log (the server's
+    text: control characters, newlines included, shown escaped so it cannot forge log
+    lines), and the code to answer with (RFC 6455 §7.4: the code echoed when a close
+    frame may carry it; 1002 for one it may not, 1005, 1006 and 1015 included, or for a
+    payload of one byte; 1007 for a reason that is not UTF-8)."""
+    if not data:
+        return None, "", 1000
+    if len(data) < 2:
+        return None, "malformed close frame", 1002
+    code = int.from_bytes(data[:2], "big")
+    try:
+        text = data[2:].decode("utf-8")
+        answer = code if _sendable_close_code(code) else 1002
+    except UnicodeDecodeError:
+        text = data[2:].decode("utf-8", "replace")
+        answer = 1007
+    reason = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return code, reason, answer
+
+
+def _sendable_close_code(code: int) -> bool:
+    """Codes a close frame may carry: the defined ones less those reserved for local
+    use (1004 reserved, 1005/1006/1015 never sent), and 3000-4999 (libraries and apps)."""
+    return code in (1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014) or (
+        3000 <= code <= 4999
+    )

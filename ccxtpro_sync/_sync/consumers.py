@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
-from functools import partial
 from typing import Any, Generic, TypeVar
 
 from .._core.events import Policy
 from .._core.pending import PendingUpdates
-from .._exceptions import RequestTimeout
+from .._exceptions import NotSupported, RequestTimeout
 
 T = TypeVar("T")
 
@@ -86,8 +86,8 @@ class Stream(Generic[T]):
     one symbol's newest, oldest first), ``APPEND`` streams (trades, candles) keep up
     to ``max_items`` per hash and yield everything pending as one list. Each ``next()``
     waits at most ``timeout`` seconds (``RequestTimeout``); ``close()`` (or
-    leaving a ``with`` block, or breaking out of the loop and dropping the
-    stream) unsubscribes.
+    leaving a ``with`` block) unsubscribes; so does breaking out of the loop and
+    dropping the stream, at the next update of its streams (see :meth:`pusher`).
     """
 
     def __init__(
@@ -97,8 +97,11 @@ class Stream(Generic[T]):
         *,
         timeout: float | None,
         max_items: int = 10_000,
+        feeding: Callable[[], bool] | None = None,
     ) -> None:
         self.description = description
+        #: Whether the calling thread is the one that feeds this stream (the dispatcher).
+        self._feeding = feeding
         self._policy = policy
         self._timeout = timeout
         self._cond = threading.Condition()
@@ -108,6 +111,9 @@ class Stream(Generic[T]):
         self._closed = False
         self._error: BaseException | None = None
         self._subscription: Subscription | None = None
+        #: The subscription once attached, shared with the pushers (which must not
+        #: hold the stream itself).
+        self._held: list[Subscription] = []
 
     @property
     def dropped(self) -> int:
@@ -116,10 +122,37 @@ class Stream(Generic[T]):
 
     def attach(self, subscription: Subscription) -> None:
         self._subscription = subscription
+        self._held.append(subscription)
 
     def pusher(self, message_hash: str) -> Callable[[Any], None]:
-        """The callback that feeds this stream the updates of one message hash."""
-        return partial(self.push, message_hash=message_hash)
+        """The callback that feeds this stream the updates of one message hash.
+
+        It holds the stream weakly: a loop broken out of and forgotten leaves no
+        reference, and the stream goes. Its next update, on the dispatcher thread (no
+        library lock held, as for any callback), then cancels the subscription:
+        never the garbage collector, which may run on any thread and under any lock."""
+        stream = weakref.ref(self)
+        held = self._held
+
+        def push(value: Any) -> None:
+            alive = stream()
+            if alive is not None:
+                alive.push(value, message_hash)
+            elif held:
+                held[0].cancel()
+
+        return push
+
+    def failer(self) -> Callable[[BaseException], None]:
+        """``fail`` holding the stream weakly (see :meth:`pusher`)."""
+        stream = weakref.ref(self)
+
+        def fail(error: BaseException) -> None:
+            alive = stream()
+            if alive is not None:
+                alive.fail(error)
+
+        return fail
 
     def push(self, value: Any, message_hash: str = "") -> None:
         """Called on the dispatcher thread with each update of ``message_hash``."""
@@ -159,6 +192,14 @@ class Stream(Generic[T]):
                     raise self._error
                 if self._closed:
                     raise StopIteration
+                if self._feeding is not None and self._feeding():
+                    # In a callback: this stream's updates come from this very thread,
+                    # which would wait for itself until the timeout. Say so instead.
+                    raise NotSupported(
+                        f"iterating {self.description} in an on_* callback: its updates "
+                        "are delivered by the thread running the callback; iterate it on "
+                        "another thread, or use on_* here"
+                    )
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     raise RequestTimeout(f"no update on {self.description} within {self._timeout}s")
@@ -179,14 +220,6 @@ class Stream(Generic[T]):
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-    def __del__(self) -> None:
-        # A loop that was broken out of and forgotten should not keep a subscription.
-        try:
-            if not self._closed and self._subscription is not None:
-                self._subscription.cancel()
-        except Exception:
-            pass
 
     def __repr__(self) -> str:
         return f"<Stream {self.description}{' closed' if self._closed else ''}>"

@@ -403,6 +403,10 @@ class Dispatcher:
     def thread(self) -> threading.Thread | None:
         return self._thread
 
+    def on_own_thread(self) -> bool:
+        """Whether the caller is this dispatcher's thread (a callback running)."""
+        return get_ident() == self._ident
+
     def stats(self) -> dict[str, Any]:
         with self._lock:
             return {

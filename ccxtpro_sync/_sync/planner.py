@@ -199,6 +199,10 @@ class ConnectionPlanner:
     def hold(self, key: tuple[str, ...], streams: Sequence[str]) -> None:
         """``watch_X`` keeps its streams subscribed until ``un_watch_X``."""
         with self._lock:
+            self._check()
+            # A hold whose connection gave up died with it: forget such connections
+            # first, or the hold would look alive and no stream be subscribed again.
+            self._prepare()
             if key in self.held:
                 return
             self.held.add(key)

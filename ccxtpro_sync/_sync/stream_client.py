@@ -10,7 +10,7 @@ rotation, raw replay, and the connection listing (``connections()``,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .._core.events import Delivery, Policy, RawMessage
@@ -272,8 +272,3 @@ class StreamClient(BaseClient):
 def _desired(protocol: Any) -> list[str]:
     book = getattr(protocol, "book", None)
     return [] if book is None else list(book.desired())
-
-
-def streams_of(names: str | Sequence[str]) -> list[str]:
-    """One stream name or several, as a list."""
-    return [names] if isinstance(names, str) else list(names)

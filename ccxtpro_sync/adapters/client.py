@@ -11,20 +11,20 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from tenacity import Retrying
 
-from .._arguments import check_handler
+from .._arguments import check_handler, check_symbol
 from .._core.events import Delivery, Policy, RawMessage
 from .._core.heartbeat import Heartbeat, Tick, make_heartbeat
 from .._core.rotation import DeliveredKeys
-from .._exceptions import BaseError
+from .._exceptions import BaseError, InvalidArgument
 from .._sync.connection import Connection
 from .._sync.consumers import Stream, Subscription
 from .._sync.planner import Overlap
-from .._sync.stream_client import StreamClient, streams_of
+from .._sync.stream_client import StreamClient
 from .base import Adapter
 from .protocol import AdapterProtocol, Dedupe
 
@@ -133,10 +133,27 @@ class AdapterClient(StreamClient):
 
     # -- the consumer faces ------------------------------------------------------------
     def _stream_hashes(self, stream: str) -> list[str]:
-        return list(self.adapter.hashes(stream))
+        hashes = self.adapter.hashes(stream)
+        # A str is a sequence too: iterated, its characters would become the hashes
+        # and a watch would wait for updates that never come. Refused here, at once.
+        if (
+            isinstance(hashes, str)
+            or not isinstance(hashes, Sequence)
+            or not hashes
+            or not all(isinstance(h, str) and h for h in hashes)
+        ):
+            raise InvalidArgument(
+                f"{self.adapter.name}: adapter.hashes({stream!r}) returned {hashes!r}; "
+                "it must return a non-empty list of message hashes (str)"
+            )
+        return list(hashes)
 
     def _hashes(self, streams: Sequence[str]) -> list[str]:
-        return [h for stream in streams for h in self.adapter.hashes(stream)]
+        for index, stream in enumerate(streams):
+            name = "stream" if len(streams) == 1 else f"streams[{index}]"
+            if not check_symbol(stream, name, _EXAMPLE):
+                raise InvalidArgument(f"{name} must be a non-empty str such as {_EXAMPLE}")
+        return [h for stream in streams for h in self._stream_hashes(stream)]
 
     def watch(self, stream: str, *, timeout: float | None = None) -> Any:
         """Block for the next update of ``stream``; it stays subscribed until ``un_watch``."""
@@ -148,7 +165,7 @@ class AdapterClient(StreamClient):
 
     def on(self, streams: str | Sequence[str], handler: Handler | None = None) -> Subscription:
         """Call ``handler(update)`` on the dispatcher thread for every update of ``streams``."""
-        names = streams_of(streams)
+        names = _stream_names(streams)
         check_handler(handler)
         assert handler is not None
         return self._on("on", names, self._hashes(names), handler)
@@ -161,12 +178,21 @@ class AdapterClient(StreamClient):
         timeout: float | None = None,
     ) -> Stream[Any]:
         """An iterator over the updates of ``streams`` (see ``Stream``)."""
-        names = streams_of(streams)
+        names = _stream_names(streams)
         return self._stream("stream", names, self._hashes(names), policy, timeout)
 
     def request(self, method: str, params: Any = None, *, timeout: float | None = None) -> Any:
         """Send an application request on the first connection (after it is restored)."""
         self._check_usable()
+        if not isinstance(method, str) or not method:
+            raise InvalidArgument(f"method must be a non-empty str, got {method!r}")
+        if params is not None and (
+            isinstance(params, str) or not isinstance(params, Mapping | Sequence)
+        ):
+            raise InvalidArgument(
+                f"params must be a mapping (or a list, for positional params) or None, "
+                f"got {type(params).__name__} {params!r}"
+            )
         return self._first_connection().request(method, params, timeout=self._timeout(timeout))
 
     # -- raw frames ----------------------------------------------------------------------
@@ -180,6 +206,18 @@ class AdapterClient(StreamClient):
 
     def __repr__(self) -> str:
         return f"<AdapterClient {self.name}{' closed' if self._closed else ''}>"
+
+
+_EXAMPLE = "'trades.BTC-PERPETUAL'"
+
+
+def _stream_names(streams: object) -> list[str]:
+    """One stream name or a sequence of them, as a list (each checked by ``_hashes``)."""
+    if isinstance(streams, str):
+        return [streams]
+    if isinstance(streams, Sequence) and not isinstance(streams, bytes | bytearray):
+        return list(streams)
+    return [check_symbol(streams, "streams", _EXAMPLE)]
 
 
 class _AdapterOverlap(Overlap):

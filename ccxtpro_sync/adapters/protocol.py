@@ -13,6 +13,7 @@ refused subscription fails the waiters of its streams and is forgotten.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import threading
 from collections import deque
@@ -23,7 +24,7 @@ from .._core.events import RAW_HASH, Delivery, Inbound, Policy, RawMessage, RawT
 from .._core.rotation import DeliveredKeys
 from .._core.subscriptions import SubscriptionBook
 from .._exceptions import ProtocolError
-from .base import Adapter, Reply
+from .base import Adapter, Decoded, Reply
 
 _STEPS = ("auth", "subscribe", "resume")
 
@@ -104,7 +105,13 @@ class AdapterProtocol:
 
     # -- ConnectionProtocol -------------------------------------------------------------
     def url(self) -> str:
-        return self.adapter.url()
+        url = self.adapter.url()
+        if not isinstance(url, str) or not url.startswith(("ws://", "wss://")):
+            raise TypeError(
+                f"{self.adapter.name}: adapter.url() returned {url!r}; it must return a "
+                "ws:// or wss:// URL (str)"
+            )
+        return url
 
     def on_open(self, now: float) -> Inbound:
         self._open = True
@@ -118,6 +125,12 @@ class AdapterProtocol:
             decoded = self.adapter.decode(data, now)
         except RecursionError:  # a JSON decoder's answer to a value nested too deeply
             problem = ProtocolError(f"{self.adapter.name}: frame nested too deeply to decode")
+            return Inbound(errors=[problem])
+        if not isinstance(decoded, Decoded):
+            problem = ProtocolError(
+                f"{self.adapter.name}: adapter.decode() returned {type(decoded).__name__}; "
+                "it must return a Decoded"
+            )
             return Inbound(errors=[problem])
         deliveries = decoded.deliveries
         if self._delivered is not None and deliveries:
@@ -155,7 +168,7 @@ class AdapterProtocol:
         for build in (self.adapter.unsubscribe, self.adapter.subscribe):
             request_id = self.next_id()
             self._resync.add(request_id)
-            frames.append(build(again, request_id))
+            frames.append(self._frame(build.__name__, build(again, request_id)))
         inbound.outgoing = [*inbound.outgoing, *frames]
 
     def on_close(self) -> Inbound:
@@ -174,7 +187,7 @@ class AdapterProtocol:
     def encode_request(self, method: str, params: Any) -> tuple[int | str, str]:
         request_id = self.next_id()
         self._user.add(request_id)
-        return request_id, self.adapter.request(method, params, request_id)
+        return request_id, self._frame("request", self.adapter.request(method, params, request_id))
 
     def abandon(self, request_ids: Iterable[int | str]) -> None:
         for request_id in request_ids:
@@ -188,7 +201,7 @@ class AdapterProtocol:
         request_id = self.next_id()
         self.book.sent(request_id, "subscribe", new)
         self._live.add(request_id)
-        return [request_id], [self.adapter.subscribe(new, request_id)]
+        return [request_id], [self._frame("subscribe", self.adapter.subscribe(new, request_id))]
 
     def unsubscribe(self, streams: Sequence[str]) -> tuple[list[int | str], list[str]]:
         gone = self.book.release(list(streams))
@@ -199,7 +212,8 @@ class AdapterProtocol:
         request_id = self.next_id()
         self.book.sent(request_id, "unsubscribe", gone)
         self._live.add(request_id)
-        return [request_id], [self.adapter.unsubscribe(gone, request_id)]
+        frame = self._frame("unsubscribe", self.adapter.unsubscribe(gone, request_id))
+        return [request_id], [frame]
 
     def drain(self, streams: Sequence[str]) -> tuple[list[int | str], list[str]]:
         """An awaited unsubscribe that leaves the book alone, for a rotation's old
@@ -211,7 +225,19 @@ class AdapterProtocol:
             return [], []
         request_id = self.next_id()
         self._user.add(request_id)
-        return [request_id], [self.adapter.unsubscribe(gone, request_id)]
+        return [request_id], [
+            self._frame("unsubscribe", self.adapter.unsubscribe(gone, request_id))
+        ]
+
+    def _frame(self, hook: str, frame: object, optional: bool = False) -> str:
+        """What an adapter hook built, if it is a frame the connection can send. Anything
+        else would fail in the socket's send, on the reader, far from the hook."""
+        if isinstance(frame, str | bytes) or (frame is None and optional):
+            return frame  # type: ignore[return-value]
+        raise TypeError(
+            f"{self.adapter.name}: adapter.{hook}() returned {type(frame).__name__} "
+            f"{frame!r:.80}; it must return a frame (str){' or None' if optional else ''}"
+        )
 
     def _can_send_live(self, kind: str) -> bool:
         """Live frames go out once logged in and past the restoration's subscribe step."""
@@ -227,7 +253,7 @@ class AdapterProtocol:
         if not self._open or not self._authenticated:
             return []
         request_id = self.next_id()
-        frame = self.adapter.on_timer(now, request_id)
+        frame = self._frame("on_timer", self.adapter.on_timer(now, request_id), optional=True)
         if frame is None:
             return []
         self._timers.add(request_id)
@@ -242,16 +268,20 @@ class AdapterProtocol:
             request_id = self.next_id()
             frame: str | None
             if kind == "auth":
-                frame = adapter.authenticate(request_id)
+                frame = self._frame("authenticate", adapter.authenticate(request_id), optional=True)
                 if frame is None:
                     self._authenticated = True  # public only
             elif kind == "subscribe":
                 streams = self.book.unconfirmed()
-                frame = adapter.subscribe(streams, request_id) if streams else None
+                frame = (
+                    self._frame("subscribe", adapter.subscribe(streams, request_id))
+                    if streams
+                    else None
+                )
                 if frame is not None:
                     self.book.sent(request_id, "subscribe", streams)
             else:
-                frame = adapter.resume(request_id)
+                frame = self._frame("resume", adapter.resume(request_id), optional=True)
             if frame is not None:
                 self._step = (kind, request_id)
                 inbound.outgoing = [*inbound.outgoing, frame]
@@ -270,21 +300,10 @@ class AdapterProtocol:
         step = self._step
         if step is not None and step[1] == request_id:
             self._step = None
-            kind = step[0]
-            if kind == "auth":
-                if reply.error is not None:
-                    # Nothing of this session can work: every waiter hears why, now.
-                    inbound.errors.append(reply.error)
-                    self._reject(self.book.desired(), reply.error, inbound)
-                    self._steps.clear()
-                    return
-                self._authenticated = True
-                self.adapter.authenticated(reply.result, now)
-            elif kind == "subscribe":
-                self._subscribed(reply, inbound)
-            elif reply.error is not None:  # resume refused: data flows, trading does not
-                inbound.errors.append(reply.error)
-            self._advance(inbound)
+            try:
+                self._step_answered(step[0], reply, now, inbound)
+            except Exception as error:  # an adapter hook failed: see _restoration_failed
+                self._restoration_failed(step[0], error, inbound)
             return
         if request_id in self._live:
             self._live.discard(request_id)
@@ -312,6 +331,40 @@ class AdapterProtocol:
         if request_id in self._user:
             self._user.discard(request_id)
             inbound.responses.append(Response(request_id, reply.result, reply.error))
+
+    def _step_answered(self, kind: str, reply: Reply, now: float, inbound: Inbound) -> None:
+        """A restoration step was answered: act on it and send the next one."""
+        if kind == "auth":
+            if reply.error is not None:
+                # Nothing of this session can work: every waiter hears why, now.
+                inbound.errors.append(reply.error)
+                self._reject(self.book.desired(), reply.error, inbound)
+                self._steps.clear()
+                return
+            self._authenticated = True
+            self.adapter.authenticated(reply.result, now)
+        elif kind == "subscribe":
+            self._subscribed(reply, inbound)
+        elif reply.error is not None:  # resume refused: data flows, trading does not
+            inbound.errors.append(reply.error)
+        self._advance(inbound)
+
+    def _restoration_failed(self, kind: str, error: Exception, inbound: Inbound) -> None:
+        """An adapter hook raised while the session was being restored: it can never
+        become ready. Left as it was, every ``watch`` and request would sit out its
+        timeout on a session that looks alive (heartbeats still answered). Instead the
+        waiters hear why at once, and the connection is dropped and comes back by its
+        reconnect policy (backing off, since the session died young)."""
+        problem = ProtocolError(
+            f"{self.adapter.name}: the adapter failed restoring the session (on the "
+            f"answer to its {kind} step): {error!r}"
+        )
+        problem.__cause__ = error
+        self._steps.clear()
+        inbound.errors.append(problem)
+        with contextlib.suppress(Exception):  # adapter.hashes failing too: still reconnect
+            self._reject(self.book.desired(), problem, inbound)
+        inbound.reconnect_reason = str(problem)
 
     def _subscribed(self, reply: Reply, inbound: Inbound) -> None:
         if reply.error is not None:

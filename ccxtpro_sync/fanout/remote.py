@@ -442,7 +442,11 @@ class RemoteClient(BaseClient):
         # As BaseClient._open_stream, with a stream that commits what its loop takes.
         description = f"remote {kind} {', '.join(s for _, s in keys)}"
         stream: Stream[Any] = _CommittingStream(
-            description, policy, timeout=self._timeout(timeout), commit=self._commit
+            description,
+            policy,
+            timeout=self._timeout(timeout),
+            commit=self._commit,
+            feeding=self.hub.dispatcher.on_own_thread,
         )
         subscription = self._add_handler(
             [self._hash(kind, k, s) for k, s in keys], stream.push,

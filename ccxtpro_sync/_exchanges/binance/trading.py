@@ -14,7 +14,14 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ..._arguments import check_handler, check_params, check_symbol
+from ..._arguments import (
+    check_handler,
+    check_limit,
+    check_params,
+    check_since,
+    check_symbol,
+    check_symbols,
+)
 from ..._core.events import Policy
 from ..._credentials import Credentials
 from ..._exceptions import CcxtproSyncError, NotSupported, OrderNotFound
@@ -125,8 +132,10 @@ class BinanceTrading(BinanceRestTrading):
         market = self.market(symbol)
         sending = check_params(params)
         replaces = not market.contract and not (
-            price is None and amount is not None and type.upper() != "MARKET"
-        )
+            price is None
+            and amount is not None
+            and ws_requests.order_word(type, "type", "'limit'") != "MARKET"
+        )  # (evaluated for spot only: futures amend in place and send no type)
         cid = client_order_id(sending, spot=True) if replaces else None
         return self._private.ws_order_call(
             "edit",
@@ -317,6 +326,7 @@ class BinanceTrading(BinanceRestTrading):
     ) -> list[Order]:
         """Block until an order changes; returns the cached orders (with ``newUpdates``,
         the ones that changed since your previous call), oldest first."""
+        since, limit = check_since(since), check_limit(limit)
         return self._collect(
             lambda: self._user_unread("order_cache", symbol),
             lambda: self._read_user("order_cache", symbol, since, limit),
@@ -332,6 +342,7 @@ class BinanceTrading(BinanceRestTrading):
         timeout: float | None = None,
     ) -> list[Trade]:
         """Block until one of your orders trades; returns your new trades."""
+        since, limit = check_since(since), check_limit(limit)
         return self._collect(
             lambda: self._user_unread("trade_cache", symbol),
             lambda: self._read_user("trade_cache", symbol, since, limit),
@@ -354,6 +365,9 @@ class BinanceTrading(BinanceRestTrading):
         """Futures: block until a position changes; returns the changed positions."""
         if self.product == "spot":
             raise NotSupported("positions exist on futures only: use binanceusdm/binancecoinm")
+        since, limit = check_since(since), check_limit(limit)
+        # One symbol as a str is a list of one (iterated, it was a list of letters).
+        symbols = check_symbols(symbols) if symbols is not None else None
         hashes = (
             [symbol_hash(POSITIONS, self.market(s).symbol) for s in symbols]
             if symbols

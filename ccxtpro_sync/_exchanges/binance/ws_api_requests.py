@@ -15,7 +15,7 @@ from typing import Any, Final, NamedTuple
 
 import msgspec
 
-from ..._arguments import check_params
+from ..._arguments import check_params, check_symbol
 from ..._exceptions import BadRequest, NotSupported, ProtocolError
 from ..._structures import Market
 from .markets import Markets
@@ -73,6 +73,12 @@ class WsRequest(NamedTuple):
 # --------------------------------------------------------------------------- params
 
 
+def order_word(value: object, name: str, example: str) -> str:
+    """An order's ``type`` or ``side``, upper-cased; ``ArgumentsRequired`` for None,
+    ``InvalidArgument`` for anything but a str (nothing is sent either way)."""
+    return check_symbol(value, name, example).upper()
+
+
 def new_order_params(  # noqa: PLR0917 (CCXT's positional arguments)
     market: Market,
     type: str,  # noqa: A002 (CCXT's name)
@@ -84,10 +90,14 @@ def new_order_params(  # noqa: PLR0917 (CCXT's positional arguments)
     """Binance's new-order params (WS API ``order.place`` and REST ``POST order`` take
     the same) from CCXT's arguments; see :func:`create_order`."""
     extra = unify_params(params)
-    order_type = type.upper()
+    order_type = order_word(type, "type", "'limit'")
     post_only = bool(extra.pop("postOnly", False))
     cost = extra.pop("cost", None)
-    p: dict[str, Any] = {"symbol": market.id, "side": side.upper(), "type": order_type}
+    p: dict[str, Any] = {
+        "symbol": market.id,
+        "side": order_word(side, "side", "'buy'"),
+        "type": order_type,
+    }
     if post_only:
         if market.spot and order_type == "LIMIT":
             p["type"] = "LIMIT_MAKER"
@@ -262,11 +272,12 @@ def edit_order(  # noqa: PLR0917 (CCXT's positional signature)
     loaded = _loaded(ctx.markets)
     market = loaded.market(symbol)
     extra = unify_params(params)
+    side = order_word(side, "side", "'buy'")
     if market.contract:
         p: dict[str, Any] = {
             "symbol": market.id,
             "orderId": exchange_order_id(order_id),
-            "side": side.upper(),
+            "side": side,
         }
         if amount is not None:
             p["quantity"] = amount_to_precision(market, amount)
@@ -274,7 +285,8 @@ def edit_order(  # noqa: PLR0917 (CCXT's positional signature)
             p["price"] = price_to_precision(market, price)
         p.update(extra)
         return WsRequest("order.modify", p, _order_parser(loaded, market, ctx.user_data))
-    if price is None and amount is not None and type.upper() != "MARKET":
+    type = order_word(type, "type", "'limit'")  # noqa: A001 - CCXT's name; spot sends it
+    if price is None and amount is not None and type != "MARKET":
         p = {
             "symbol": market.id,
             "orderId": exchange_order_id(order_id),
@@ -287,8 +299,8 @@ def edit_order(  # noqa: PLR0917 (CCXT's positional signature)
         "symbol": market.id,
         "cancelOrderId": exchange_order_id(order_id),
         "cancelReplaceMode": extra.pop("cancelReplaceMode", "STOP_ON_FAILURE"),
-        "side": side.upper(),
-        "type": type.upper(),
+        "side": side,
+        "type": type,
     }
     if amount is not None:
         p["quantity"] = amount_to_precision(market, amount)

@@ -89,10 +89,17 @@ class DeribitSettings:
 
 
 def _frame(request_id: int, method: str, params: Mapping[str, Any] | None) -> str:
-    return json.dumps(
-        {"jsonrpc": "2.0", "id": request_id, "method": method, "params": dict(params or {})},
-        separators=(",", ":"),
-    )
+    # NaN and infinities are not JSON: sent as ``NaN`` the frame is one the server
+    # cannot parse, and an order request would wait out its timeout with its outcome
+    # in doubt. Refused here, before anything leaves.
+    try:
+        return json.dumps(
+            {"jsonrpc": "2.0", "id": request_id, "method": method, "params": dict(params or {})},
+            separators=(",", ":"),
+            allow_nan=False,
+        )
+    except (TypeError, ValueError) as error:
+        raise InvalidArgument(f"deribit {method}: params cannot be sent as JSON: {error}") from None
 
 
 class DeribitAdapter:

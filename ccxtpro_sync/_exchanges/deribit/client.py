@@ -19,7 +19,7 @@ from typing import Any
 import msgspec
 from tenacity import Retrying
 
-from ..._arguments import check_limit, check_since
+from ..._arguments import check_limit, check_since, check_symbols
 from ..._core.cache import DEFAULT_LIMIT
 from ..._core.events import Delivery, Policy, RawMessage
 from ..._exceptions import BadRequest, ExchangeError, InvalidArgument, ProtocolError
@@ -54,10 +54,10 @@ Symbols = str | Sequence[str]
 
 
 def _names(symbols: Symbols) -> list[str]:
-    if isinstance(symbols, str):
-        return [symbols]
-    names = list(symbols)
-    if not names or not all(isinstance(s, str) for s in names):
+    # check_symbols: None is ArgumentsRequired, an int or bytes InvalidArgument (never
+    # "'NoneType' object is not iterable"), as on Binance's clients.
+    names = check_symbols(symbols, "symbols")
+    if not names:
         raise InvalidArgument("symbols must be a non-empty list of strings")
     return names
 
