@@ -107,14 +107,15 @@ class SnapshotFetcher:
 
     def settled(self, error: BaseException | None) -> None:
         """Fold a direct call's outcome into the budget: the used weight Binance
-        reported and, on 429/418, the ``Retry-After`` pause (snapshots wait too)."""
+        reported and, on 429/418, the ``Retry-After`` pause, or the scheduler's own
+        when it names none (snapshots wait too)."""
         with self._cond:
             now = time.monotonic()
             used = self._used_weight()
             if used is not None:
                 self._scheduler.used_weight(used, now)
-            if isinstance(error, DDoSProtection) and error.retry_after is not None:
-                self._scheduler.pause(error.retry_after, now)
+            if isinstance(error, DDoSProtection):  # with or without a Retry-After
+                self._scheduler.throttle(now, error.retry_after)
                 self._cond.notify_all()
 
     def _grow(self) -> None:
@@ -155,7 +156,9 @@ class SnapshotFetcher:
             _log.warning("depth snapshot for %s throttled: %s", symbol, error)
             with self._cond:
                 self.failures += 1
-                self._scheduler.failed(symbol, time.monotonic(), retry_after=error.retry_after)
+                self._scheduler.failed(
+                    symbol, time.monotonic(), retry_after=error.retry_after, throttled=True
+                )
                 self._cond.notify_all()
             return
         except ClientClosed:
