@@ -124,7 +124,12 @@ class SnapshotFetcher:
         if self._idle == 0 and len(self._threads) < self._workers and self._scheduler.pending:
             n = len(self._threads)
             name = self._name if n == 0 else f"{self._name}-{n + 1}"
-            self._threads.append(start_thread(self._work, name))
+            try:
+                self._threads.append(start_thread(self._work, name))
+            except RuntimeError as error:  # "can't start new thread": a resource limit
+                # Never on the caller (a reader, which would give its connection up):
+                # the request stays queued; the next request or worker tries again.
+                _log.warning("%s: could not start a snapshot thread: %s", name, error)
 
     def _next(self) -> tuple[str, int] | None:
         """Wait for one snapshot that may be sent now; ``None`` once closed."""
