@@ -80,6 +80,12 @@ class SnapshotFetcher:
             self._grow()
             self._cond.notify()
 
+    def cancel(self, symbol: str) -> None:
+        """Forget ``symbol``'s queued request (its book is gone): it would spend weight
+        on a snapshot no book reads. One in flight ends as it will (nobody applies it)."""
+        with self._cond:
+            self._scheduler.cancel(symbol)
+
     def close(self, timeout: float = 5.0) -> None:
         """Stop the workers; idempotent. Joins each within ``timeout`` plus one REST
         timeout in all (a request in flight ends by then; closing the REST client
