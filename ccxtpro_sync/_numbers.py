@@ -16,14 +16,17 @@ from typing import Any, TypeAlias, TypeVar
 from ._exceptions import ProtocolError
 
 __all__ = [
+    "ASCII_INT_DIGITS",
     "N",
     "Num",
     "NumberConverter",
+    "ascii_int",
     "finite",
     "finite_decimal",
     "finite_float",
     "number_type",
     "opt_num",
+    "same_ascii_number",
 ]
 
 #: A number in a unified structure: ``float`` by default, ``Decimal`` in exact mode.
@@ -93,6 +96,34 @@ def number_type(number: Callable[[str], Any]) -> Callable[[str], Any]:
     if number is finite_decimal:
         return Decimal
     return number
+
+
+#: Digits ``ascii_int`` reads: ids and counters (int64 is 19), far below the 4,300 past
+#: which ``int()`` refuses a string.
+ASCII_INT_DIGITS = 30
+
+
+def ascii_int(text: Any, most: int = ASCII_INT_DIGITS) -> int | None:
+    """The value of ``text`` when it is a str of 1 to ``most`` ASCII digits, else None.
+
+    ``str.isdigit()`` is no such test: it is true for ``"²"`` (which ``int()`` refuses)
+    and for other scripts' digits (which ``int()`` takes), and for any number of digits
+    (``int()`` refuses over 4,300). A server's text must never reach ``int()`` unchecked.
+    """
+    if type(text) is not str or not 0 < len(text) <= most:
+        return None
+    if not (text.isascii() and text.isdigit()):
+        return None
+    return int(text)
+
+
+def same_ascii_number(a: str, b: str) -> bool:
+    """Whether two texts of ASCII digits (any length) spell the same number
+    (``"0123"`` and ``"123"``); False if either is anything else."""
+    for text in (a, b):
+        if not (text and text.isascii() and text.isdigit()):
+            return False
+    return (a.lstrip("0") or "0") == (b.lstrip("0") or "0")
 
 
 def _non_finite(text: str) -> ProtocolError:

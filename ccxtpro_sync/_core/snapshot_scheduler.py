@@ -82,6 +82,8 @@ class SnapshotScheduler:
         self._spent: deque[tuple[float, int]] = deque()  # (time, weight), oldest first
         self._spent_total = 0
         self._paused_until = float("-inf")
+        #: Throttling answers without a wait in a row (see ``failed``); 0 after a success.
+        self._throttles = 0
 
     # ------------------------------------------------------------------ inputs
 
@@ -144,20 +146,31 @@ class SnapshotScheduler:
     def completed(self, symbol: str) -> None:
         """The snapshot for ``symbol`` arrived (whatever BookSync then made of it)."""
         self._in_flight.pop(symbol, None)
+        self._throttles = 0
 
-    def failed(self, symbol: str, now: float, *, retry_after: float | None = None) -> None:
+    def failed(
+        self,
+        symbol: str,
+        now: float,
+        *,
+        retry_after: float | None = None,
+        throttled: bool = False,
+    ) -> None:
         """The snapshot request failed; it is queued again at the front.
 
         ``retry_after`` (seconds, from the ``Retry-After`` header of a 429/418)
-        pauses *all* requests: the limit is per IP, not per symbol. Without it
-        (timeouts, 5xx) only this symbol backs off, exponentially.
+        pauses *all* requests: the limit is per IP, not per symbol. A throttling
+        answer that names no wait (``throttled``; a proxy dropped the header) pauses
+        all of them too, exponentially over such answers in a row: sending on would
+        earn the IP a ban. Other failures (timeouts, 5xx) back this symbol off alone,
+        exponentially.
         """
         item = self._in_flight.pop(symbol, None)
         if item is None or symbol in self._queued:
             return
         item.failures += 1
-        if retry_after is not None:
-            self._paused_until = max(self._paused_until, now + max(0.0, retry_after))
+        if retry_after is not None or throttled:
+            self.throttle(now, retry_after)
         else:
             delay = min(self.retry_max, self.retry_base * 2 ** (item.failures - 1))
             item.not_before = now + delay
@@ -196,6 +209,15 @@ class SnapshotScheduler:
         self._spent.append((now, weight))
         self._spent_total += weight
         return 0.0
+
+    def throttle(self, now: float, retry_after: float | None) -> None:
+        """A 429/418 on any REST call: pause everything for its ``retry_after`` or,
+        when it names none, for ``retry_base`` doubled per such answer in a row (up
+        to ``retry_max``) until a snapshot succeeds."""
+        if retry_after is None:
+            retry_after = min(self.retry_max, self.retry_base * 2**self._throttles)
+            self._throttles += 1
+        self.pause(retry_after, now)
 
     def pause(self, seconds: float, now: float) -> None:
         """Send nothing for ``seconds`` (a ``Retry-After`` seen on any REST call)."""

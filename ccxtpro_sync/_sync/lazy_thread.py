@@ -7,10 +7,13 @@ closing wakes it so that it exits.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 
 from .placement import start_thread
+
+_log = logging.getLogger("ccxtpro_sync")
 
 
 class LazyThread:
@@ -36,7 +39,13 @@ class LazyThread:
                 return
             add()
             if self._thread is None:
-                self._thread = start_thread(self._run, self._name)
+                try:
+                    self._thread = start_thread(self._run, self._name)
+                except RuntimeError as error:  # "can't start new thread": a resource limit
+                    # Never on the caller (a reader): the work stays queued and the
+                    # next request tries again.
+                    _log.warning("%s: could not start its thread: %s", self._name, error)
+                    return
             self._cond.notify()
 
     def _shut(self, join_timeout: float) -> None:

@@ -80,6 +80,12 @@ class SnapshotFetcher:
             self._grow()
             self._cond.notify()
 
+    def cancel(self, symbol: str) -> None:
+        """Forget ``symbol``'s queued request (its book is gone): it would spend weight
+        on a snapshot no book reads. One in flight ends as it will (nobody applies it)."""
+        with self._cond:
+            self._scheduler.cancel(symbol)
+
     def close(self, timeout: float = 5.0) -> None:
         """Stop the workers; idempotent. Joins each within ``timeout`` plus one REST
         timeout in all (a request in flight ends by then; closing the REST client
@@ -107,14 +113,15 @@ class SnapshotFetcher:
 
     def settled(self, error: BaseException | None) -> None:
         """Fold a direct call's outcome into the budget: the used weight Binance
-        reported and, on 429/418, the ``Retry-After`` pause (snapshots wait too)."""
+        reported and, on 429/418, the ``Retry-After`` pause, or the scheduler's own
+        when it names none (snapshots wait too)."""
         with self._cond:
             now = time.monotonic()
             used = self._used_weight()
             if used is not None:
                 self._scheduler.used_weight(used, now)
-            if isinstance(error, DDoSProtection) and error.retry_after is not None:
-                self._scheduler.pause(error.retry_after, now)
+            if isinstance(error, DDoSProtection):  # with or without a Retry-After
+                self._scheduler.throttle(now, error.retry_after)
                 self._cond.notify_all()
 
     def _grow(self) -> None:
@@ -123,7 +130,12 @@ class SnapshotFetcher:
         if self._idle == 0 and len(self._threads) < self._workers and self._scheduler.pending:
             n = len(self._threads)
             name = self._name if n == 0 else f"{self._name}-{n + 1}"
-            self._threads.append(start_thread(self._work, name))
+            try:
+                self._threads.append(start_thread(self._work, name))
+            except RuntimeError as error:  # "can't start new thread": a resource limit
+                # Never on the caller (a reader, which would give its connection up):
+                # the request stays queued; the next request or worker tries again.
+                _log.warning("%s: could not start a snapshot thread: %s", name, error)
 
     def _next(self) -> tuple[str, int] | None:
         """Wait for one snapshot that may be sent now; ``None`` once closed."""
@@ -155,7 +167,9 @@ class SnapshotFetcher:
             _log.warning("depth snapshot for %s throttled: %s", symbol, error)
             with self._cond:
                 self.failures += 1
-                self._scheduler.failed(symbol, time.monotonic(), retry_after=error.retry_after)
+                self._scheduler.failed(
+                    symbol, time.monotonic(), retry_after=error.retry_after, throttled=True
+                )
                 self._cond.notify_all()
             return
         except ClientClosed:

@@ -20,6 +20,7 @@ from typing import Any
 
 import msgspec
 
+from .._numbers import ascii_int
 from .._structures import OHLCV, Ticker, Trade, _plain, _stored_info
 
 __all__ = ["candle_entry_id", "ticker_entry_id", "trade_entry_id"]
@@ -31,7 +32,8 @@ _U64 = (1 << 64) - 1
 def trade_entry_id(trade: Trade) -> str:
     """``<trade id>-1``; ``*`` when the id is not a number."""
     tid = trade.id
-    return f"{int(tid)}-1" if tid is not None and str(tid).isdigit() else "*"
+    number = None if tid is None else ascii_int(str(tid))
+    return "*" if number is None else f"{number}-1"
 
 
 def _info_int(info: Any, attribute: str, key: str) -> int | None:

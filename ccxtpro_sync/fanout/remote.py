@@ -32,6 +32,7 @@ import redis
 from .._arguments import check_handler
 from .._core.events import Delivery, Policy, RawMessage
 from .._exceptions import InvalidArgument, NetworkError
+from .._numbers import ascii_int
 from .._orderbook import OrderBook
 from .._signals import send
 from .._structures import OHLCV, Ticker, Trade
@@ -283,9 +284,9 @@ class RemoteClient(BaseClient):
 
     def _check_trade(self, follow: _Follow, trade: Trade) -> None:
         tid = trade.id
-        if tid is None or not str(tid).isdigit():
+        number = None if tid is None else ascii_int(str(tid))
+        if number is None:
             return
-        number = int(tid)
         last = follow.last_trade
         if last is not None and number != last + 1:
             self.gaps += 1

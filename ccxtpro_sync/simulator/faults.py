@@ -43,11 +43,12 @@ def matches(match: ConnMatch, info: ConnectionInfo) -> bool:
 
 @dataclass
 class Refusal:
-    """Answer the next ``remaining`` attempts with ``status`` and ``Retry-After``."""
+    """Answer the next ``remaining`` attempts with ``status`` and ``Retry-After``
+    (None: a proxy that drops the header and a body that names no time)."""
 
     remaining: int
     status: int
-    retry_after: int
+    retry_after: int | None
 
 
 class Faults:
@@ -120,8 +121,9 @@ class Faults:
         with self._lock:
             self._ws_refusal = Refusal(count, status, retry_after)
 
-    def refuse_rest(self, count: int = 1, status: int = 429, retry_after: int = 1) -> None:
-        """Reject the next ``count`` REST calls with ``status`` (429 or 418) + ``Retry-After``."""
+    def refuse_rest(self, count: int = 1, status: int = 429, retry_after: int | None = 1) -> None:
+        """Reject the next ``count`` REST calls with ``status`` (429 or 418) + ``Retry-After``
+        (``None``: without one, as a proxy that strips the header would pass it on)."""
         with self._lock:
             self._rest_refusal = Refusal(count, status, retry_after)
 

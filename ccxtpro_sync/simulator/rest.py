@@ -191,7 +191,7 @@ class RestServer:
             return RestResponse(
                 refusal.status,
                 self._limit_body(refusal.status, "spot", refusal.retry_after),
-                {"Retry-After": str(refusal.retry_after)},
+                {} if refusal.retry_after is None else {"Retry-After": str(refusal.retry_after)},
             )
         route = self.routes.get((req.method, req.path))
         if route is None:
@@ -220,8 +220,8 @@ class RestServer:
         except ApiError as exc:
             return RestResponse(exc.status, {"code": exc.code, "msg": exc.msg}, headers)
 
-    def _limit_body(self, status: int, pool: str, retry_after: int) -> dict[str, Any]:
-        if status == 418:
+    def _limit_body(self, status: int, pool: str, retry_after: int | None) -> dict[str, Any]:
+        if status == 418 and retry_after is not None:
             until = now_ms() + retry_after * 1000
             return {
                 "code": -1003,

@@ -234,8 +234,8 @@ def test_a_throttled_snapshot_stops_fetches(quiet: LocalExchange) -> None:
         done = threading.Event()
         original = client._fetcher._scheduler.failed
 
-        def failed(symbol: str, now: float, *, retry_after: float | None = None) -> None:
-            original(symbol, now, retry_after=retry_after)
+        def failed(symbol: str, now: float, **how: Any) -> None:
+            original(symbol, now, **how)
             done.set()
 
         client._fetcher._scheduler.failed = failed

@@ -525,6 +525,8 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
             with self._data_lock:
                 symbol = self.data.markets.by_id(market_id).symbol
                 self.data.drop_book(symbol, stream, ended=ended)
+            if ended:  # its queued snapshot would be fetched for no book
+                self._fetcher.cancel(symbol)
         elif "@kline" in stream:  # unsubscribed: the open candle's close may go unseen
             with self._data_lock:
                 self.data.reset([stream])

@@ -57,6 +57,7 @@ from ..._exceptions import (
     ProtocolError,
     RequestTimeout,
 )
+from ..._numbers import same_ascii_number
 from ..._structures import Order
 
 __all__ = [
@@ -116,7 +117,7 @@ def _same_id(got: str | None, sent: str) -> bool:
     # Binance reads an order id as a number: "0123" names order 123
     if got == sent:
         return True
-    return got is not None and got.isdigit() and sent.isdigit() and int(got) == int(sent)
+    return got is not None and same_ascii_number(got, sent)
 
 
 def check_answer(order: Order, client_id: str | None, order_id: str | None) -> Order:

@@ -45,6 +45,7 @@ from ..._exceptions import (
     RateLimitExceeded,
     RequestTimeout,
 )
+from ..._numbers import ascii_int
 from ..._sync.dial import Dial
 from ..._sync.placement import Timer
 from .errors import from_payload, parse_retry_after
@@ -250,8 +251,9 @@ class BinanceRest:
                 left = max(0.001, deadline - time.monotonic())
                 conn, reused = self._checkout(what, left, fresh=True)
         weight = response.getheader("X-MBX-USED-WEIGHT-1M")
-        if weight is not None and weight.isdigit():
-            self.used_weight = int(weight)
+        used = ascii_int(weight)  # a hostile "²" or 5,000 digits is no weight
+        if used is not None:
+            self.used_weight = used
         if response.status != 200:
             raise self._held(
                 http_error(response.status, dict(response.getheaders()), content, what)
@@ -534,8 +536,15 @@ def _still_open(conn: HTTPConnection) -> bool:
 def _read_capped(response: HTTPResponse, limit: int, what: str) -> bytes:
     """The whole body, or ``ProtocolError`` once it passes ``limit`` bytes."""
     length = response.getheader("Content-Length")
-    if length is not None and length.isdigit() and int(length) > limit:
-        raise ProtocolError(f"{what}: answer of {length} bytes is over the {limit}-byte limit")
+    # ASCII digits only ("²" passes isdigit()); past 20 of them int() may refuse them
+    if (
+        length is not None
+        and length.isascii()
+        and length.isdigit()
+        and (len(length) > 20 or int(length) > limit)
+    ):
+        shown = length if len(length) <= 20 else f"{length[:20]}... ({len(length)} digits)"
+        raise ProtocolError(f"{what}: answer of {shown} bytes is over the {limit}-byte limit")
     parts: list[bytes] = []
     size = 0
     while chunk := response.read(_READ_CHUNK):

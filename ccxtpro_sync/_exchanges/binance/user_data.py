@@ -49,7 +49,7 @@ from typing import Any, Final
 
 from ..._core.events import Delivery, Policy
 from ..._exceptions import BadSymbol
-from ..._numbers import NumberConverter
+from ..._numbers import NumberConverter, ascii_int
 from ..._structures import Balances, Order, Position, Trade
 from .errors import INVALID_LISTEN_KEY
 from .markets import Markets
@@ -166,9 +166,11 @@ class _Fills:
 
 
 def _trade_id_key(trade: Trade) -> tuple[int, str]:
-    """Binance trade ids are integers; order them as numbers, anything else last."""
+    """Binance trade ids are integers; order them as numbers, anything else last
+    (``ascii_int``'s 30 digits stay below ``1 << 100``)."""
     text = trade.id or ""
-    return (int(text), "") if text.isdigit() else (1 << 63, text)
+    number = ascii_int(text)
+    return (number, "") if number is not None else (1 << 100, text)
 
 
 def _progressed(known: Order, fetched: Order) -> bool:

@@ -27,6 +27,7 @@ from typing import Any, Final
 import msgspec
 
 from ..._exceptions import CcxtproSyncError, InvalidArgument, ProtocolError
+from ..._numbers import ascii_int
 from .errors import deribit_error
 
 __all__ = [
@@ -136,9 +137,7 @@ _TEST_REQUEST: Final = Heartbeat(test_request=True)
 def _opt_int(value: Any) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.isdigit():  # CCXT shows usIn as a string
-        return int(value)
-    return None
+    return ascii_int(value)  # CCXT shows usIn as a string
 
 
 def _id(value: Any) -> int | str | None:
