@@ -33,13 +33,12 @@ Design notes (why, not what):
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Generic, TypeAlias, overload
 
 import msgspec
 
-from . import _book_levels_py
+from . import _book_levels_py, _compiled
 from ._numbers import N, Num
 from ._structures import DictAccess, iso8601
 
@@ -96,18 +95,17 @@ class OrderBook(msgspec.Struct, DictAccess, Generic[N], frozen=True, kw_only=Tru
 
 
 #: Set (non-empty, not ``0``) to use the Python level loop even where the C one is built.
-PURE_PYTHON_ENV = "CCXTPRO_SYNC_PURE_PYTHON"
+PURE_PYTHON_ENV = _compiled.PURE_PYTHON_ENV
 
 
 def _levels_impl() -> tuple[str, Any]:
     """The level functions' module: the compiled one unless absent or refused."""
-    if os.environ.get(PURE_PYTHON_ENV, "") not in ("", "0"):
+    compiled = _compiled.load(
+        "_book_levels", "apply_levels", "top_levels", "pack_levels", "depth_frame"
+    )
+    if compiled is None:  # not built, ruled out or out of date: the Python loop
         return "python", _book_levels_py
-    try:
-        from . import _book_levels
-    except ImportError:  # not built (no compiler at install time): the Python loop
-        return "python", _book_levels_py
-    return "compiled", _book_levels
+    return "compiled", compiled
 
 
 #: ``"compiled"`` or ``"python"``: which level loop this process's books use.

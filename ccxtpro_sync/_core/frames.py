@@ -16,9 +16,10 @@ kept as they came and joined once, when the frame is complete).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Final
+
+from .. import _compiled
 
 OP_CONTINUATION: Final = 0x0
 OP_TEXT: Final = 0x1
@@ -41,18 +42,15 @@ _SMALL_READ: Final = 512
 
 #: ``CCXTPRO_SYNC_PURE_PYTHON`` set (not to ``0``) keeps the compiled scan out, as it
 #: does the compiled order book.
-_PURE_PYTHON_ENV: Final = "CCXTPRO_SYNC_PURE_PYTHON"
+_PURE_PYTHON_ENV: Final = _compiled.PURE_PYTHON_ENV
 
 TextScan = Callable[[bytes, int, int, list[tuple[int, bytes]]], int]
 
 
 def _compiled_scan() -> TextScan | None:
     """``_frame_scan.text_frames`` (C) when it was built and not ruled out, else None."""
-    if os.environ.get(_PURE_PYTHON_ENV, "") not in ("", "0"):
-        return None
-    try:
-        from .. import _frame_scan  # type: ignore[attr-defined]
-    except ImportError:
+    _frame_scan = _compiled.load("_frame_scan", "text_frames")
+    if _frame_scan is None:
         return None
     scan: TextScan = _frame_scan.text_frames
     return scan

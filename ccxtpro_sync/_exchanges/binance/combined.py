@@ -12,12 +12,12 @@ the typed decode refuses: the general path reports it with the usual error.
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable
 from typing import Any, Final, Generic, TypeVar
 
 import msgspec
 
+from ... import _compiled
 from ..._core.events import Delivery
 from ..._core.frames import OP_BINARY
 
@@ -102,17 +102,14 @@ def _payload_run(
 
 #: ``CCXTPRO_SYNC_PURE_PYTHON`` set (not to ``0``) keeps the compiled run out, as it
 #: does the other compiled helpers.
-_PURE_PYTHON_ENV: Final = "CCXTPRO_SYNC_PURE_PYTHON"
+_PURE_PYTHON_ENV: Final = _compiled.PURE_PYTHON_ENV
 
 
 def _compiled_run() -> PayloadRun | None:
     """``_stream_run.payloads`` (C) with ``REFUSED`` bound, when it was built and not
     ruled out, else None."""
-    if os.environ.get(_PURE_PYTHON_ENV, "") not in ("", "0"):
-        return None
-    try:
-        from ... import _stream_run
-    except ImportError:
+    _stream_run = _compiled.load("_stream_run", "payloads")
+    if _stream_run is None:
         return None
     run: PayloadRun = functools.partial(_stream_run.payloads, REFUSED)
     return run

@@ -25,12 +25,12 @@ wire struct as ``info`` (tested against it); a malformed number fails with its e
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any, Final
 
 import msgspec
 
+from ... import _compiled
 from ..._core.cache import ArrayCache
 from ..._core.events import Delivery, Policy
 from ..._core.trade_gap import GapFiller
@@ -43,7 +43,7 @@ __all__ = ["RunHandler", "trade_handler", "trade_run_handler"]
 
 #: ``CCXTPRO_SYNC_PURE_PYTHON`` set (not to ``0``) keeps the compiled builder out, as it
 #: does the compiled order book and frame scan.
-_PURE_PYTHON_ENV: Final = "CCXTPRO_SYNC_PURE_PYTHON"
+_PURE_PYTHON_ENV: Final = _compiled.PURE_PYTHON_ENV
 
 #: ``(event, symbol, plain_cost) -> Trade | None``; see ``_trade_build.c``.
 Build = Callable[[Any, str, bool], "Trade | None"]
@@ -62,11 +62,8 @@ _BUILT: Final = frozenset(
 
 def _compiled_build() -> Build | None:
     """``_trade_build.trade`` (C) when it was built and not ruled out, else None."""
-    if os.environ.get(_PURE_PYTHON_ENV, "") not in ("", "0"):
-        return None
-    try:
-        from ... import _trade_build
-    except ImportError:
+    _trade_build = _compiled.load("_trade_build", "prepare", "trade", "run")
+    if _trade_build is None:
         return None
     # The builder fills Trade's fields itself: the nine it sets, the rest with their
     # defaults, which must be None or a new empty list (else msgspec builds it).
@@ -94,9 +91,9 @@ build_trade: Build | None = _compiled_build()
 #: Its run form (``_trade_build.run``), None whenever ``build_trade`` is.
 build_run: BuildRun | None = None
 if build_trade is not None:
-    from ... import _trade_build
-
-    build_run = _trade_build.run
+    _built = _compiled.load("_trade_build", "run")
+    assert _built is not None  # (build_trade came from it)
+    build_run = _built.run
 
 _NAN = float("nan")
 _APPEND = Policy.APPEND
