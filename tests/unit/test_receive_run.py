@@ -9,7 +9,6 @@ frames mean one ``receive`` at a time, in the same order, with the same errors."
 from __future__ import annotations
 
 import json
-import os
 import random
 import threading
 from typing import Any
@@ -23,18 +22,11 @@ from ccxtpro_sync._core.rotation import DeliveredKeys
 from ccxtpro_sync._exchanges.binance import combined, trade_stream
 from ccxtpro_sync._exchanges.binance.rotation import RotationRouter
 from ccxtpro_sync._exchanges.binance.stream_protocol import RUN_HOLD, BinanceStreamProtocol
-from tests.required import unavailable
 
+from .support import compiled_missing
 from .test_combined_frames import TRADES, agg, diff, setup, trades_of
 
 Messages = list[tuple[int, bytes]]
-
-
-def _compiled_missing(part: str, module: str) -> None:
-    """Skip where the compiled modules are ruled out on purpose; else, they must be built."""
-    if os.environ.get("CCXTPRO_SYNC_PURE_PYTHON", "") not in ("", "0"):
-        pytest.skip(f"{part} is ruled out (CCXTPRO_SYNC_PURE_PYTHON)")
-    unavailable(part, f"{module} is not built")
 
 
 @pytest.fixture(autouse=True, params=["compiled", "python-run", "no-run"])
@@ -44,7 +36,7 @@ def runs(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str
     builder: every frame to the per-trade handler, as ``CCXTPRO_SYNC_PURE_PYTHON``)."""
     if request.param == "compiled":
         if combined.payload_run is combined._payload_run or trade_stream.build_run is None:
-            _compiled_missing("compiled runs", "_stream_run or _trade_build")
+            compiled_missing("compiled runs", "_stream_run or _trade_build")
     elif request.param == "python-run":
         monkeypatch.setattr(combined, "payload_run", combined._payload_run)
     else:
