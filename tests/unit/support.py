@@ -1,11 +1,14 @@
-"""Helpers for the tests of the compiled fast paths and their pure-Python switch."""
+"""Helpers for the tests of the trades fast paths: the compiled parts and their
+pure-Python switch, and a decoder bug planted in a bound stream."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,3 +38,16 @@ def printed_in_child(value: str | None, code: str) -> str:
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     return out.stdout.strip()
+
+
+def decoder_bug(decode: Callable[[bytes], Any], trade_id: int) -> Callable[[bytes], Any]:
+    """``decode`` with a bug: it raises what no decode should (``KeyError``) for the
+    aggTrade frame of ``trade_id``, and decodes every other frame."""
+    marker = b'"a":%d,' % trade_id
+
+    def buggy(frame: bytes) -> Any:
+        if marker in frame:
+            raise KeyError("a decoder bug")
+        return decode(frame)
+
+    return buggy

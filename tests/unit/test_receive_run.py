@@ -23,7 +23,7 @@ from ccxtpro_sync._exchanges.binance import combined, trade_stream
 from ccxtpro_sync._exchanges.binance.rotation import RotationRouter
 from ccxtpro_sync._exchanges.binance.stream_protocol import RUN_HOLD, BinanceStreamProtocol
 
-from .support import compiled_missing
+from .support import compiled_missing, decoder_bug
 from .test_combined_frames import TRADES, agg, diff, setup, trades_of
 
 Messages = list[tuple[int, bytes]]
@@ -235,13 +235,18 @@ def test_a_retired_connection_s_run_delivers_nothing() -> None:
     assert batch == [] and [t.id for t in data.trades["ETH/BTC"]] == ["1"]
 
 
+def _trades_bound(proto: BinanceStreamProtocol) -> Any:
+    """The trades stream's bound parts (stream, decode, handle, run, key); it must be bound."""
+    bound = proto._bound[TRADES.encode()]
+    assert bound is not None
+    return bound
+
+
 def test_a_handler_bug_is_returned_for_its_frame_and_the_run_resumes_after_it() -> None:
     proto, _, _ = setup()
     proto.receive(agg(1), 0.0)
     name = TRADES.encode()
-    bound = proto._bound[name]
-    assert bound is not None
-    stream, decode, handle, _, key = bound
+    stream, decode, handle, _, key = _trades_bound(proto)
 
     def buggy(event: Any) -> list[Delivery]:
         if event.agg_trade_id == 3:
@@ -323,18 +328,9 @@ def test_frames_bound_mid_run_join_the_next_group() -> None:
 
 def _decoder_bug_on(proto: BinanceStreamProtocol, trade_id: int) -> None:
     """A bound decoder with a bug: it raises what no decode should for one frame."""
-    name = TRADES.encode()
-    bound = proto._bound[name]
-    assert bound is not None
-    stream, decode, handle, _, _ = bound
-    marker = b'"a":%d,' % trade_id
-
-    def buggy(frame: bytes) -> Any:
-        if marker in frame:
-            raise KeyError("a decoder bug")
-        return decode(frame)
-
-    proto._bound[name] = (stream, buggy, handle, None, None)  # no run: the decoder reads
+    stream, decode, handle, _, _ = _trades_bound(proto)
+    buggy = decoder_bug(decode, trade_id)
+    proto._bound[TRADES.encode()] = (stream, buggy, handle, None, None)  # no run: the decoder reads
 
 
 @pytest.mark.parametrize("drive", ["runs", "receive"])
@@ -362,9 +358,7 @@ def test_a_run_bug_takes_its_first_frame_and_the_reader_goes_on(runs: str) -> No
     proto, data, _ = setup()
     proto.receive(agg(1), 0.0)
     name = TRADES.encode()
-    bound = proto._bound[name]
-    assert bound is not None
-    stream, decode, handle, run, key = bound
+    stream, decode, handle, run, key = _trades_bound(proto)
     if run is None:  # no compiled builder (CCXTPRO_SYNC_PURE_PYTHON): no run form
         pytest.skip("no run form bound")
     calls = []
