@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -139,6 +140,23 @@ def _rss_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+def _leak_check(
+    what: str, watched: tuple[object, ...], rounds: int, once: Callable[[int], object]
+) -> int:
+    """``once(i)`` for each round: 0 when ``watched``'s reference counts end as they began
+    and the peak RSS grew less than 4 MiB after the first tenth (the warm-up)."""
+    before = [sys.getrefcount(x) for x in watched]
+    peak = 0
+    for i in range(rounds):
+        once(i)
+        if i == rounds // 10:
+            peak = _rss_kib()
+    after = [sys.getrefcount(x) for x in watched]
+    growth = _rss_kib() - peak
+    print(f"{what} before {before} after {after}; RSS growth after warm-up {growth} KiB")
+    return 0 if before == after and growth < 4096 else 1
+
+
 def leaks(calls: int) -> int:
     """Reference counts of the inputs and peak RSS over ``calls`` calls of each kind."""
     from decimal import Decimal
@@ -170,10 +188,8 @@ def leaks(calls: int) -> int:
         raise ValueError("not read")
 
     watched += (*texts, bad_packed, *frames_in)
-    before = [sys.getrefcount(x) for x in watched]
-    rounds = calls // 4
-    peak = 0
-    for i in range(rounds):
+
+    def once(i: int) -> None:
         keys: list[object] = [1.0, 2.0]
         amounts: list[object] = [1.0, 1.0]
         c.apply_levels(keys, amounts, None, i & 1, 3, levels)
@@ -191,16 +207,11 @@ def leaks(calls: int) -> int:
         with contextlib.suppress(ValueError):
             c.apply_levels(keys, amounts, None, False, None, bad_packed)
         c.apply_levels([dec], [amount], None, False, None, c.pack_levels(texts[0]))
-        for frame in frames_in:
+        for depth in frames_in:
             with contextlib.suppress(ValueError):
-                c.depth_frame(b"btcusdt@depth", "btcusdt@depth", Combined, fallback, frame)
-        if i == rounds // 10:
-            peak = _rss_kib()
-    del keys, amounts, broken, text, packed, frame  # the last round's locals hold some of them
-    after = [sys.getrefcount(x) for x in watched]
-    growth = _rss_kib() - peak
-    print(f"references before {before} after {after}; RSS growth after warm-up {growth} KiB")
-    return 0 if before == after and growth < 4096 else 1
+                c.depth_frame(b"btcusdt@depth", "btcusdt@depth", Combined, fallback, depth)
+
+    return _leak_check("references", watched, calls // 4, once)
 
 
 def trade_leaks(calls: int) -> int:
@@ -221,20 +232,15 @@ def trade_leaks(calls: int) -> int:
     refused = agg(5, "".join(["n", "an"]), "1", -1)
     huge = agg(10**5000, "1.5", "2", 2**64)
     watched = (symbol, good, refused, huge, good.price, good.quantity, good.agg_trade_id)
-    before = [sys.getrefcount(x) for x in watched]
     build = _trade_build.trade
-    peak = 0
-    for i in range(calls // 3):
+
+    def once(i: int) -> None:
         build(good, symbol, i & 1 == 0)
         build(refused, symbol, True)
         with contextlib.suppress(ValueError):  # int's string conversion limit, as str()
             build(huge, symbol, True)
-        if i == calls // 30:
-            peak = _rss_kib()
-    after = [sys.getrefcount(x) for x in watched]
-    growth = _rss_kib() - peak
-    print(f"trade references before {before} after {after}; RSS growth {growth} KiB")
-    return 0 if before == after and growth < 4096 else 1
+
+    return _leak_check("trade references", watched, calls // 3, once)
 
 
 def run_leaks(calls: int) -> int:
@@ -259,19 +265,14 @@ def run_leaks(calls: int) -> int:
     frames[4] = (1, agg(4).replace(b'"p":"0.05"', b'"p":5'))
     symbol, step = "".join(["BNB/", "BTC"]), 1
     watched = (symbol, step, key, *events, *(f for _, f in frames))
-    before = [sys.getrefcount(x) for x in watched]
-    peak = 0
-    for i in range(calls // 4):
+
+    def once(_: int) -> None:
         _trade_build.run(events, 0, symbol, [None, 0], step)  # stops at the NaN
         _trade_build.run(events, 4, symbol, [None, 4], step)  # stops at the gap
         _trade_build.run(events, 0, symbol, None, step)
         _stream_run.payloads(combined.REFUSED, frames, 0, 6, key)  # stops at the refused
-        if i == calls // 40:
-            peak = _rss_kib()
-    after = [sys.getrefcount(x) for x in watched]
-    growth = _rss_kib() - peak
-    print(f"run references before {before} after {after}; RSS growth {growth} KiB")
-    return 0 if before == after and growth < 4096 else 1
+
+    return _leak_check("run references", watched, calls // 4, once)
 
 
 def main() -> int:

@@ -22,6 +22,7 @@ from ccxtpro_sync import (
 from ccxtpro_sync._sync import placement
 from ccxtpro_sync._sync.placement import SUPPORTED, start_thread, thread_placement
 from ccxtpro_sync.simulator import LocalDeribit, LocalExchange
+from tests.forking import report_from_a_callback_fork
 
 pytestmark = pytest.mark.skipif(
     not SUPPORTED or len(os.sched_getaffinity(0)) < 2,
@@ -206,29 +207,11 @@ def test_threads_started_from_a_pinned_thread_go_home(cpu: int) -> None:
 def test_a_fork_from_a_callback_is_not_pinned(exchange: LocalExchange, cpu: int) -> None:
     """A callback (on the pinned dispatcher) that forks: the child runs where the
     client's creator ran."""
-    read, write = os.pipe()
-    forked = threading.Event()
-    children: list[int] = []
-
-    def fork_once(_trades: Any) -> None:
-        if forked.is_set():
-            return
-        forked.set()
-        pid = os.fork()
-        if pid == 0:  # the child: report its CPUs and leave at once
-            os.write(write, ",".join(map(str, sorted(os.sched_getaffinity(0)))).encode())
-            os._exit(0)
-        children.append(pid)
-
-    try:
-        with ccxtpro_sync.binance(config(exchange, threadAffinity=cpu)) as client:
-            client.on_trades("BTC/USDT", fork_once)
-            assert forked.wait(10)
-            report = os.read(read, 4096).decode()  # blocks until the child wrote
-        os.waitpid(children[0], 0)
-    finally:
-        os.close(read)
-        os.close(write)
+    # the child reports its CPUs
+    report = report_from_a_callback_fork(
+        config(exchange, threadAffinity=cpu),
+        lambda: ",".join(map(str, sorted(os.sched_getaffinity(0)))),
+    )
     assert {int(c) for c in report.split(",")} == allowed()
 
 

@@ -6,7 +6,6 @@ local exchanges; the slice is read back from ``/proc`` (``se.slice``)."""
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Any
 
@@ -17,6 +16,7 @@ from ccxtpro_sync import InvalidArgument, WebSocketClient, default_reconnect_pol
 from ccxtpro_sync._sync import slice as sched_slice
 from ccxtpro_sync._sync.placement import Timer, start_thread
 from ccxtpro_sync.simulator import LocalDeribit, LocalExchange
+from tests.forking import report_from_a_callback_fork
 
 
 def slice_of(native_id: int | None) -> int | None:
@@ -180,29 +180,10 @@ def test_a_fork_from_a_callback_gets_the_default(exchange: LocalExchange) -> Non
     """A callback (on the dispatcher, short slice) that forks: the child's slice is
     the kernel's default, as the caller's is."""
     default = slice_of(threading.get_native_id())
-    read, write = os.pipe()
-    forked = threading.Event()
-    children: list[int] = []
-
-    def fork_once(_trades: Any) -> None:
-        if forked.is_set():
-            return
-        forked.set()
-        pid = os.fork()
-        if pid == 0:  # the child: report its slice and leave at once
-            os.write(write, str(slice_of(threading.get_native_id())).encode())
-            os._exit(0)
-        children.append(pid)
-
-    try:
-        with ccxtpro_sync.binance(config(exchange)) as client:
-            client.on_trades("BTC/USDT", fork_once)
-            assert forked.wait(10)
-            report = os.read(read, 4096).decode()  # blocks until the child wrote
-        os.waitpid(children[0], 0)
-    finally:
-        os.close(read)
-        os.close(write)
+    # the child reports its slice
+    report = report_from_a_callback_fork(
+        config(exchange), lambda: str(slice_of(threading.get_native_id()))
+    )
     assert report == str(default)
 
 

@@ -17,6 +17,7 @@ import pytest
 
 from ccxtpro_sync import ClientClosed, NetworkError
 from ccxtpro_sync.simulator import LocalExchange
+from tests.forking import report_from_child
 
 from ..conftest import library_threads
 from .conftest import SPOT, make, subprocess_env
@@ -182,29 +183,19 @@ def test_fork_in_process_child_must_create_its_own_client(exchange: LocalExchang
     client = make(exchange)
     try:
         client.watch_ticker(SPOT)
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: report through the pipe, never return into pytest
-            status = 1
+
+        def in_child() -> dict[str, Any]:
+            report: dict[str, Any] = {}
             try:
-                os.close(read_end)
-                report: dict[str, Any] = {}
-                try:
-                    client.watch_ticker(SPOT, timeout=2)
-                except NetworkError as error:
-                    report["error"] = str(error)
-                client.close()  # marks the inherited copy closed; the parent's socket stays
-                with make(exchange) as fresh:
-                    report["fresh"] = fresh.watch_ticker(SPOT).symbol
-                os.write(write_end, json.dumps(report).encode())
-                status = 0
-            finally:
-                os._exit(status)
-        os.close(write_end)
-        with os.fdopen(read_end) as pipe:
-            report = json.loads(pipe.read() or "{}")
-        _, status = os.waitpid(pid, 0)
-        assert os.waitstatus_to_exitcode(status) == 0
+                client.watch_ticker(SPOT, timeout=2)
+            except NetworkError as error:
+                report["error"] = str(error)
+            client.close()  # marks the inherited copy closed; the parent's socket stays
+            with make(exchange) as fresh:
+                report["fresh"] = fresh.watch_ticker(SPOT).symbol
+            return report
+
+        report = report_from_child(in_child)
         assert "cannot cross a fork" in report["error"]
         assert report["fresh"] == SPOT
         assert client.watch_ticker(SPOT).symbol == SPOT

@@ -1,12 +1,17 @@
-"""Certificates for the ``wss://`` tests, made on the fly (EC P-256, SHA-256)."""
+"""Certificates for the ``wss://`` tests, made on the fly (EC P-256, SHA-256), and the
+check that a client refuses an untrusted one."""
 
 from __future__ import annotations
 
 import datetime
+import ssl
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+
+from ccxtpro_sync import ExchangeNotAvailable, WebSocketClient
 
 
 def certificate(
@@ -41,3 +46,13 @@ def key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
+
+
+def assert_certificate_refused(client: WebSocketClient) -> None:
+    """``client``'s first read fails typed, caused by the certificate check; it is closed."""
+    try:
+        with pytest.raises(ExchangeNotAvailable) as caught:
+            client.recv()
+    finally:
+        client.close()
+    assert isinstance(caught.value.__cause__, ssl.SSLCertVerificationError)

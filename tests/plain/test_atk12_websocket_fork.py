@@ -17,6 +17,7 @@ from websockets.asyncio.server import ServerConnection
 
 import ccxtpro_sync
 from ccxtpro_sync import NetworkError, WebSocketClient
+from tests.forking import report_from_child
 
 from .servers import LocalServer, reply
 
@@ -54,21 +55,7 @@ def child_report(ws: WebSocketClient) -> dict[str, Any]:
 def test_a_forked_child_gets_network_error_and_its_close_spares_the_parent() -> None:
     with LocalServer(echo) as server, WebSocketClient(server.url, timeout=10) as ws:
         assert ws.request({"method": "m", "params": [1]}) == [1]
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: report through the pipe, never return into pytest
-            status = 1
-            try:
-                os.close(read_end)
-                os.write(write_end, json.dumps(child_report(ws)).encode())
-                status = 0
-            finally:
-                os._exit(status)
-        os.close(write_end)
-        with os.fdopen(read_end) as pipe:
-            report = json.loads(pipe.read() or "{}")
-        _, status = os.waitpid(pid, 0)
-        assert os.waitstatus_to_exitcode(status) == 0
+        report = report_from_child(lambda: child_report(ws))
         assert report == dict.fromkeys(
             ("recv", "request", "send", "wait_ready", "on_message", "every"), "NetworkError"
         )

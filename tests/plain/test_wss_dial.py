@@ -22,7 +22,7 @@ from cryptography.x509.oid import NameOID
 
 from ccxtpro_sync import ClientClosed, ExchangeNotAvailable, WebSocketClient
 
-from .certs import certificate, key_pem
+from .certs import assert_certificate_refused, certificate, key_pem
 
 WAIT = 10.0
 
@@ -75,13 +75,7 @@ def _listener(handshake: bool) -> Iterator[tuple[int, threading.Event]]:
 
 def test_an_untrusted_certificate_is_refused() -> None:
     with _listener(handshake=True) as (port, _):
-        client = WebSocketClient(f"wss://127.0.0.1:{port}", timeout=WAIT)
-        try:
-            with pytest.raises(ExchangeNotAvailable) as caught:
-                client.recv()
-        finally:
-            client.close()
-    assert isinstance(caught.value.__cause__, ssl.SSLCertVerificationError)
+        assert_certificate_refused(WebSocketClient(f"wss://127.0.0.1:{port}", timeout=WAIT))
 
 
 def test_close_cuts_a_tls_handshake_never_answered() -> None:

@@ -238,6 +238,28 @@ def signal_logs(sender: Any = None, *, busy: bool = False) -> Iterator[dict[str,
 # -- order books -----------------------------------------------------------------------------------
 
 
+class BookNonces:
+    """An ``on_order_book`` handler that keeps the nonce of every book, in order."""
+
+    def __init__(self) -> None:
+        self.nonces: list[int] = []
+        self._cond = threading.Condition()
+
+    def __call__(self, book: Any) -> None:
+        with self._cond:
+            self.nonces.append(book.nonce)
+            self._cond.notify_all()
+
+    def count(self) -> int:
+        with self._cond:
+            return len(self.nonces)
+
+    def wait_count(self, count: int, timeout: float) -> bool:
+        """True once ``count`` books came, False if ``timeout`` ran out first."""
+        with self._cond:
+            return self._cond.wait_for(lambda: len(self.nonces) >= count, timeout)
+
+
 @dataclass
 class BookHistory:
     latest: Any = None

@@ -7,22 +7,14 @@ local exchange."""
 
 from __future__ import annotations
 
-import threading
-from typing import Any
-
 import ccxtpro_sync
 from ccxtpro_sync.simulator import LocalExchange
 
+from .support import BookNonces
+
 
 def test_atk7_a_book_resubscribed_on_a_live_connection_is_delivered_again() -> None:
-    nonces: list[int] = []
-    cond = threading.Condition()
-
-    def on_book(book: Any) -> None:
-        with cond:
-            nonces.append(book.nonce)
-            cond.notify_all()
-
+    books = BookNonces()
     config = {"environment": "local", "timeout": 10}
     with (
         LocalExchange(seed=5, speed=10.0, tick_interval=0.01) as exchange,
@@ -31,11 +23,8 @@ def test_atk7_a_book_resubscribed_on_a_live_connection_is_delivered_again() -> N
         client.load_markets()
         client.on_trades("BTC/USDT", lambda _trades: None)  # keeps the connection open
         for _ in range(2):
-            sub = client.on_order_book("BTC/USDT", on_book)
-            with cond:
-                start = len(nonces)
-                assert cond.wait_for(lambda start=start: len(nonces) >= start + 5, 10), (
-                    "the book is not delivered (again)"
-                )
+            sub = client.on_order_book("BTC/USDT", books)
+            start = books.count()
+            assert books.wait_count(start + 5, 10), "the book is not delivered (again)"
             sub.cancel()
-        assert nonces == sorted(nonces)
+        assert books.nonces == sorted(books.nonces)

@@ -17,6 +17,7 @@ import pytest
 from ccxtpro_sync import ProtocolError
 from ccxtpro_sync._signals import signals
 from ccxtpro_sync.simulator import LocalExchange
+from tests.unit.support import decoder_bug
 
 from .raw_ws import RawStreamServer, agg_trade_frames
 from .support import wire_connections
@@ -53,13 +54,7 @@ def test_a_decoder_bug_mid_burst_is_reported_and_loses_no_frame(
                 bound = conn._protocol._bound[STREAM]  # type: ignore[attr-defined]
                 assert bound is not None
                 stream, decode, handle, run, key = bound
-                marker = b'"a":%d,' % HOSTILE
-
-                def buggy(frame: bytes) -> Any:
-                    if marker in frame:
-                        raise KeyError("a decoder bug")
-                    return decode(frame)
-
+                buggy = decoder_bug(decode, HOSTILE)
                 # The bug in both reads of a frame: one at a time and a trades run's.
                 planted = (
                     stream,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 
@@ -108,15 +109,21 @@ def test_a_relative_location_is_taken_against_the_url_asked(servers: list[Server
     assert server.seen == ["/old/public/test", "/new/public/test"]
 
 
-def test_a_redirect_loop_ends_after_the_limit(servers: list[Server]) -> None:
-    loop = serve(servers, lambda path: (302, {"Location": path}, b""))
-    rest = DeribitRest(loop.base)
+def _refused(base: str, path: str, match: str, what: str = "x", **kw: Any) -> ExchangeError:
+    """A GET by a fresh client at ``base`` fails with an ExchangeError saying ``match``."""
+    rest = DeribitRest(base)
     try:
-        with pytest.raises(ExchangeError, match="redirect") as caught:
-            rest.get("/public/test", WAIT, "deribit public/test")
+        with pytest.raises(ExchangeError, match=match) as caught:
+            rest.get(path, WAIT, what, **kw)
     finally:
         rest.close()
-    assert "deribit public/test" in str(caught.value)
+    return caught.value
+
+
+def test_a_redirect_loop_ends_after_the_limit(servers: list[Server]) -> None:
+    loop = serve(servers, lambda path: (302, {"Location": path}, b""))
+    error = _refused(loop.base, "/public/test", "redirect", "deribit public/test")
+    assert "deribit public/test" in str(error)
     assert len(loop.seen) == MAX_REDIRECTS + 1
 
 
@@ -124,36 +131,21 @@ def test_a_redirect_to_another_scheme_is_refused(servers: list[Server]) -> None:
     target = serve(servers, lambda path: (200, {}, BODY))
     https = target.base.replace("http://", "https://")
     moved = serve(servers, lambda path: (302, {"Location": https + path}, b""))
-    rest = DeribitRest(moved.base)
-    try:
-        with pytest.raises(ExchangeError, match="scheme"):
-            rest.get("/public/test", WAIT, "x")
-    finally:
-        rest.close()
+    _refused(moved.base, "/public/test", "scheme")
     assert target.seen == []
 
 
 def test_a_call_that_may_not_be_sent_elsewhere_is_not(servers: list[Server]) -> None:
     target = serve(servers, lambda path: (200, {}, BODY))
     moved = serve(servers, lambda path: (307, {"Location": target.base + path}, b""))
-    rest = DeribitRest(moved.base)
-    try:
-        with pytest.raises(ExchangeError, match="not followed") as caught:
-            rest.get("/private/buy?amount=10", WAIT, "x", redirects=0)
-    finally:
-        rest.close()
-    assert caught.value.code == 307
+    error = _refused(moved.base, "/private/buy?amount=10", "not followed", redirects=0)
+    assert error.code == 307
     assert moved.seen == ["/private/buy?amount=10"] and target.seen == []
 
 
 def test_a_redirect_without_a_location_is_an_exchange_error(servers: list[Server]) -> None:
     moved = serve(servers, lambda path: (302, {}, b"moved"))
-    rest = DeribitRest(moved.base)
-    try:
-        with pytest.raises(ExchangeError, match="Location"):
-            rest.get("/public/test", WAIT, "x")
-    finally:
-        rest.close()
+    _refused(moved.base, "/public/test", "Location")
 
 
 def test_the_client_loads_its_markets_through_a_redirect(servers: list[Server]) -> None:

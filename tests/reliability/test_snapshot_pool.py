@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -51,6 +53,25 @@ def _depth_calls(ex: LocalExchange) -> list[RestCall]:
     return [c for c in ex.rest.calls() if c.path.endswith("/depth")]
 
 
+@contextmanager
+def _watching(
+    ex: LocalExchange, pairs: list[tuple[str, str]], workers: int
+) -> Iterator[tuple[Any, BookWatcher, Any, Any]]:
+    """A client with a pool of ``workers`` watching every book, its signals logged,
+    subscribed on the wire: (client, books, signal logs, subscription)."""
+    client = make_client(
+        ccxtpro_sync.binance,
+        ex,
+        options={"snapshotLimit": 100, "snapshotConcurrency": workers},
+    )
+    books = BookWatcher()
+    with client, signal_logs(client) as logs:
+        client.load_markets()
+        sub = client.on_order_book([s for s, _ in pairs], books)
+        wait_wire_matches(ex, [client])
+        yield client, books, logs, sub
+
+
 def _peak_overlap(calls: list[RestCall]) -> int:
     """Most calls the exchange was serving at the same moment."""
     edges = sorted([(c.arrived, 1) for c in calls] + [(c.answered, -1) for c in calls])
@@ -66,16 +87,7 @@ def test_many_books_sync_with_at_most_the_pool_in_flight(workers: int) -> None:
     pairs = _pairs(40)
     with _exchange(len(pairs)) as ex:
         ex.faults.delay_rest(0.05, "/depth")  # a slow exchange: round trips overlap
-        client = make_client(
-            ccxtpro_sync.binance,
-            ex,
-            options={"snapshotLimit": 100, "snapshotConcurrency": workers},
-        )
-        books = BookWatcher()
-        with client, signal_logs(client) as logs:
-            client.load_markets()
-            sub = client.on_order_book([s for s, _ in pairs], books)
-            wait_wire_matches(ex, [client])
+        with _watching(ex, pairs, workers) as (client, books, logs, sub):
             converge_books(ex, "spot", books, pairs, timeout=60)
             calls = _depth_calls(ex)
             # each book's snapshot fetched once, and all of them served
@@ -95,16 +107,7 @@ def test_a_429_with_retry_after_backs_every_worker_off_and_loses_nothing() -> No
     workers = 4
     with _exchange(len(pairs)) as ex:
         ex.faults.delay_rest(0.1, "/depth")
-        client = make_client(
-            ccxtpro_sync.binance,
-            ex,
-            options={"snapshotLimit": 100, "snapshotConcurrency": workers},
-        )
-        books = BookWatcher()
-        with client, signal_logs(client) as logs:
-            client.load_markets()
-            sub = client.on_order_book([s for s, _ in pairs], books)
-            wait_wire_matches(ex, [client])
+        with _watching(ex, pairs, workers) as (_, books, logs, sub):
             ex.faults.refuse_rest(count=1, status=429, retry_after=RETRY_AFTER)
             converge_books(ex, "spot", books, pairs, timeout=60)
 

@@ -6,13 +6,12 @@ reach the client after the book was released."""
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import ccxtpro_sync
 from ccxtpro_sync.simulator import LocalExchange
 
-from .support import make_client, wait_for, wire_connections
+from .support import BookNonces, make_client, wait_for, wire_connections
 
 SYMBOL = "BTC/USDT"
 DEPTH = "btcusdt@depth@100ms"
@@ -53,18 +52,10 @@ def test_diffs_in_flight_after_an_unsubscribe_do_not_remake_the_book() -> None:
         ticker.cancel()
 
         # subscribed again, the book starts afresh from a new snapshot
-        nonces: list[int] = []
-        got = threading.Condition()
-
-        def on_book(book: Any) -> None:
-            with got:
-                nonces.append(book.nonce)
-                got.notify_all()
-
-        sub = client.on_order_book(SYMBOL, on_book)
-        with got:
-            assert got.wait_for(lambda: len(nonces) >= 5, 10), "the book did not come back"
+        books = BookNonces()
+        sub = client.on_order_book(SYMBOL, books)
+        assert books.wait_count(5, 10), "the book did not come back"
         with client._data_lock:
             assert client.data.late_frames - late_before == late  # none of these was late
         sub.cancel()
-        assert nonces == sorted(nonces)
+        assert books.nonces == sorted(books.nonces)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterator
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -63,3 +64,32 @@ def book_levels(request: pytest.FixtureRequest) -> Iterator[str]:
     finally:
         for name, value in zip(names, saved, strict=True):
             setattr(_orderbook, name, value)
+
+
+def exact(x: Any) -> tuple[str, str]:
+    """A value with its type and every bit (``-0.0`` differs from ``0.0``)."""
+    if type(x) is float:
+        return ("float", x.hex())
+    return (type(x).__name__, repr(x))
+
+
+def side(neg: bool, limit: int | None, snapshot: list[Any], depth: int | None) -> Any:
+    """A side as a book's ``reset`` leaves it (``depth`` may give it a bound)."""
+    new: Any = _orderbook._Side(neg, limit)
+    new.reset(snapshot, None, depth)
+    return new
+
+
+def state(s: Any) -> Any:
+    """A side's keys, amounts and bound, every bit of each."""
+    return ([exact(k) for k in s.keys], [exact(a) for a in s.amounts], exact(s.bound))
+
+
+def run(module: ModuleType, s: Any, levels: Any) -> tuple[str, str] | None:
+    """Apply ``levels`` (pairs or packed bytes) as ``_Side.update`` does; the error
+    (type, message) if any."""
+    try:
+        s.bound = module.apply_levels(s.keys, s.amounts, s.bound, s.neg, s.limit, levels)
+    except Exception as error:
+        return (type(error).__name__, str(error))
+    return None

@@ -22,7 +22,15 @@ from ccxtpro_sync import _book_levels_py, _orderbook
 from ccxtpro_sync._orderbook import LocalOrderBook
 from tests.required import in_ci
 
-from .book_impls import book_levels, compiled, levels_module  # noqa: F401  (a fixture)
+from .book_impls import (  # noqa: F401  (a fixture)
+    book_levels,
+    compiled,
+    exact,
+    levels_module,
+    run,
+    side,
+    state,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,33 +38,6 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def c() -> ModuleType:
     return levels_module("compiled")
-
-
-def exact(x: Any) -> tuple[str, str]:
-    """A value with its type and every bit (``-0.0`` differs from ``0.0``)."""
-    if type(x) is float:
-        return ("float", x.hex())
-    return (type(x).__name__, repr(x))
-
-
-def side(neg: bool, limit: int | None, snapshot: list[Any], depth: int | None) -> Any:
-    """A side as a book's ``reset`` leaves it (``depth`` may give it a bound)."""
-    new: Any = _orderbook._Side(neg, limit)
-    new.reset(snapshot, None, depth)
-    return new
-
-
-def state(s: Any) -> Any:
-    return ([exact(k) for k in s.keys], [exact(a) for a in s.amounts], exact(s.bound))
-
-
-def run(module: ModuleType, s: Any, levels: list[Any]) -> tuple[str, str] | None:
-    """Apply ``levels`` as ``_Side.update`` does; the error (type, message) if any."""
-    try:
-        s.bound = module.apply_levels(s.keys, s.amounts, s.bound, s.neg, s.limit, levels)
-    except Exception as error:
-        return (type(error).__name__, str(error))
-    return None
 
 
 def views(module: ModuleType, s: Any) -> list[Any]:

@@ -4,11 +4,6 @@ server sends and however the socket cuts it."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -17,7 +12,8 @@ from ccxtpro_sync._core import frames
 from ccxtpro_sync._core.frames import FrameParser
 from tests.required import in_ci
 
-ROOT = Path(__file__).resolve().parents[2]
+from .support import printed_in_child
+
 COMPILED = frames.text_scan
 
 needs_compiled = pytest.mark.skipif(COMPILED is None, reason="_frame_scan was not built")
@@ -123,21 +119,8 @@ def test_the_scan_refuses_bad_arguments_instead_of_reading_outside_the_buffer() 
 
 
 def _impl_in_child(value: str | None) -> str:
-    env = {k: v for k, v in os.environ.items() if k != "CCXTPRO_SYNC_PURE_PYTHON"}
-    if value is not None:
-        env["CCXTPRO_SYNC_PURE_PYTHON"] = value
-    env["PYTHONPATH"] = str(ROOT)
     code = "from ccxtpro_sync._core import frames; print(frames.text_scan is not None)"
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        check=False,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert out.returncode == 0, out.stderr
-    return out.stdout.strip()
+    return printed_in_child(value, code)
 
 
 def test_the_compiled_scan_is_built_and_selected() -> None:

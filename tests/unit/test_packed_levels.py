@@ -24,18 +24,12 @@ from ccxtpro_sync._exchanges.binance import combined, wire
 from ccxtpro_sync._exchanges.binance.market_data import MarketData
 from ccxtpro_sync._exchanges.binance.markets import Markets, parse_market
 
-from .book_impls import book_levels, levels_module  # noqa: F401  (a fixture)
+from .book_impls import book_levels, exact, levels_module, run, side, state  # noqa: F401  (a fixture)
 
 
 @pytest.fixture
 def c() -> ModuleType:
     return levels_module("compiled")
-
-
-def exact(x: Any) -> tuple[str, str]:
-    if type(x) is float:
-        return ("float", x.hex())
-    return (type(x).__name__, repr(x))
 
 
 # -------------------------------------------------------------------- pack_levels
@@ -191,24 +185,6 @@ def test_a_huge_level_count_is_packed_whole(c: ModuleType) -> None:
 
 
 # ------------------------------------------------------------- apply_levels(bytes)
-
-
-def side(neg: bool, limit: int | None, snapshot: list[Any], depth: int | None) -> Any:
-    new: Any = _orderbook._Side(neg, limit)
-    new.reset(snapshot, None, depth)
-    return new
-
-
-def state(s: Any) -> Any:
-    return ([exact(k) for k in s.keys], [exact(a) for a in s.amounts], exact(s.bound))
-
-
-def run(module: ModuleType, s: Any, levels: Any) -> tuple[str, str] | None:
-    try:
-        s.bound = module.apply_levels(s.keys, s.amounts, s.bound, s.neg, s.limit, levels)
-    except Exception as error:
-        return (type(error).__name__, str(error))
-    return None
 
 
 _VALUES = [0.0, -0.0, 0.25, 1.0, 2.5, 3.0, 7.75, 15.0, math.nan, math.inf, -math.inf, -1.0, 5e-324]
@@ -386,13 +362,13 @@ def _read(c: ModuleType, frame: bytes, in_c: list[bytes] | None = None) -> Any:
         sides = [_unpacked(bids), _unpacked(asks)]
         return (got.stream, first, final, prev, tx, when, *sides)
     sides = []
-    for side in (e.bids, e.asks):
-        packed = c.pack_levels(side)
+    for text in (e.bids, e.asks):
+        packed = c.pack_levels(text)
         if packed is not None:
             sides.append(_unpacked(packed))
             continue
         try:
-            pairs = wire.FLOAT_LEVELS_DECODER.decode(side)
+            pairs = wire.FLOAT_LEVELS_DECODER.decode(text)
         except (msgspec.ValidationError, msgspec.DecodeError):
             return None
         sides.append([exact(x) for pair in pairs for x in pair])

@@ -5,11 +5,7 @@ errors; a frame either stops at is the general path's (``receive_run``)."""
 
 from __future__ import annotations
 
-import os
 import random
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -20,11 +16,11 @@ from hypothesis import strategies as st
 from ccxtpro_sync._core.frames import OP_BINARY, OP_PING, OP_TEXT
 from ccxtpro_sync._exchanges.binance import combined, wire
 from ccxtpro_sync._exchanges.binance.combined import REFUSED, RunKey, _payload_run
-from tests.required import in_ci, unavailable
+from tests.required import in_ci
 
+from .support import compiled_missing, printed_in_child
 from .test_combined_frames import TRADES, agg
 
-ROOT = Path(__file__).resolve().parents[2]
 DECODE = combined.combined_decoder(wire.AGG_TRADE_DECODER)
 KEY: RunKey = (TRADES.encode() + b'"', DECODE, TRADES)
 
@@ -34,17 +30,10 @@ except ImportError:
     _stream_run = None  # type: ignore[assignment]
 
 
-def _compiled_missing(part: str, module: str) -> None:
-    """Skip where the compiled modules are ruled out on purpose; else, they must be built."""
-    if os.environ.get("CCXTPRO_SYNC_PURE_PYTHON", "") not in ("", "0"):
-        pytest.skip(f"{part} is ruled out (CCXTPRO_SYNC_PURE_PYTHON)")
-    unavailable(part, f"{module} is not built")
-
-
 @pytest.fixture
 def compiled() -> Any:
     if _stream_run is None:
-        _compiled_missing("compiled payload run", "ccxtpro_sync._stream_run")
+        compiled_missing("compiled payload run", "ccxtpro_sync._stream_run")
     return lambda *args: _stream_run.payloads(REFUSED, *args)
 
 
@@ -173,20 +162,11 @@ def test_a_decoder_that_empties_the_list_does_not_crash_the_compiled_run(
 
 
 def _impl_in_child(value: str | None) -> str:
-    env = {k: v for k, v in os.environ.items() if k != "CCXTPRO_SYNC_PURE_PYTHON"}
-    if value is not None:
-        env["CCXTPRO_SYNC_PURE_PYTHON"] = value
-    env["PYTHONPATH"] = str(ROOT)
     code = (
         "from ccxtpro_sync._exchanges.binance import combined; "
         "print(combined.payload_run is not combined._payload_run)"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], check=False, env=env, capture_output=True, text=True,
-        timeout=60,
-    )  # fmt: skip
-    assert out.returncode == 0, out.stderr
-    return out.stdout.strip()
+    return printed_in_child(value, code)
 
 
 def test_pure_python_setting_keeps_the_compiled_run_out(compiled: Any) -> None:

@@ -9,7 +9,6 @@ frames mean one ``receive`` at a time, in the same order, with the same errors."
 from __future__ import annotations
 
 import json
-import os
 import random
 import threading
 from typing import Any
@@ -23,18 +22,11 @@ from ccxtpro_sync._core.rotation import DeliveredKeys
 from ccxtpro_sync._exchanges.binance import combined, trade_stream
 from ccxtpro_sync._exchanges.binance.rotation import RotationRouter
 from ccxtpro_sync._exchanges.binance.stream_protocol import RUN_HOLD, BinanceStreamProtocol
-from tests.required import unavailable
 
+from .support import compiled_missing, decoder_bug
 from .test_combined_frames import TRADES, agg, diff, setup, trades_of
 
 Messages = list[tuple[int, bytes]]
-
-
-def _compiled_missing(part: str, module: str) -> None:
-    """Skip where the compiled modules are ruled out on purpose; else, they must be built."""
-    if os.environ.get("CCXTPRO_SYNC_PURE_PYTHON", "") not in ("", "0"):
-        pytest.skip(f"{part} is ruled out (CCXTPRO_SYNC_PURE_PYTHON)")
-    unavailable(part, f"{module} is not built")
 
 
 @pytest.fixture(autouse=True, params=["compiled", "python-run", "no-run"])
@@ -44,7 +36,7 @@ def runs(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str
     builder: every frame to the per-trade handler, as ``CCXTPRO_SYNC_PURE_PYTHON``)."""
     if request.param == "compiled":
         if combined.payload_run is combined._payload_run or trade_stream.build_run is None:
-            _compiled_missing("compiled runs", "_stream_run or _trade_build")
+            compiled_missing("compiled runs", "_stream_run or _trade_build")
     elif request.param == "python-run":
         monkeypatch.setattr(combined, "payload_run", combined._payload_run)
     else:
@@ -243,13 +235,18 @@ def test_a_retired_connection_s_run_delivers_nothing() -> None:
     assert batch == [] and [t.id for t in data.trades["ETH/BTC"]] == ["1"]
 
 
+def _trades_bound(proto: BinanceStreamProtocol) -> Any:
+    """The trades stream's bound parts (stream, decode, handle, run, key); it must be bound."""
+    bound = proto._bound[TRADES.encode()]
+    assert bound is not None
+    return bound
+
+
 def test_a_handler_bug_is_returned_for_its_frame_and_the_run_resumes_after_it() -> None:
     proto, _, _ = setup()
     proto.receive(agg(1), 0.0)
     name = TRADES.encode()
-    bound = proto._bound[name]
-    assert bound is not None
-    stream, decode, handle, _, key = bound
+    stream, decode, handle, _, key = _trades_bound(proto)
 
     def buggy(event: Any) -> list[Delivery]:
         if event.agg_trade_id == 3:
@@ -331,18 +328,9 @@ def test_frames_bound_mid_run_join_the_next_group() -> None:
 
 def _decoder_bug_on(proto: BinanceStreamProtocol, trade_id: int) -> None:
     """A bound decoder with a bug: it raises what no decode should for one frame."""
-    name = TRADES.encode()
-    bound = proto._bound[name]
-    assert bound is not None
-    stream, decode, handle, _, _ = bound
-    marker = b'"a":%d,' % trade_id
-
-    def buggy(frame: bytes) -> Any:
-        if marker in frame:
-            raise KeyError("a decoder bug")
-        return decode(frame)
-
-    proto._bound[name] = (stream, buggy, handle, None, None)  # no run: the decoder reads
+    stream, decode, handle, _, _ = _trades_bound(proto)
+    buggy = decoder_bug(decode, trade_id)
+    proto._bound[TRADES.encode()] = (stream, buggy, handle, None, None)  # no run: the decoder reads
 
 
 @pytest.mark.parametrize("drive", ["runs", "receive"])
@@ -370,9 +358,7 @@ def test_a_run_bug_takes_its_first_frame_and_the_reader_goes_on(runs: str) -> No
     proto, data, _ = setup()
     proto.receive(agg(1), 0.0)
     name = TRADES.encode()
-    bound = proto._bound[name]
-    assert bound is not None
-    stream, decode, handle, run, key = bound
+    stream, decode, handle, run, key = _trades_bound(proto)
     if run is None:  # no compiled builder (CCXTPRO_SYNC_PURE_PYTHON): no run form
         pytest.skip("no run form bound")
     calls = []

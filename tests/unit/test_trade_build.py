@@ -10,9 +10,7 @@ import importlib
 import math
 import os
 import random
-import subprocess
 import sys
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -28,9 +26,8 @@ from ccxtpro_sync._numbers import finite_float
 from ccxtpro_sync._structures import _MAX_MS, Market, Trade, iso8601
 from tests.required import unavailable
 
+from .support import printed_in_child
 from .test_binance_parsers import BNBBTC, BTCUSD_PERP, BTCUSDT_PERP
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _compiled() -> ModuleType:
@@ -231,20 +228,11 @@ def test_decoded_wire_events_are_taken() -> None:
 
 
 def _selected_in_child(value: str | None) -> str:
-    env = {k: v for k, v in os.environ.items() if k != "CCXTPRO_SYNC_PURE_PYTHON"}
-    if value is not None:
-        env["CCXTPRO_SYNC_PURE_PYTHON"] = value
-    env["PYTHONPATH"] = str(ROOT)
     code = (
         "from ccxtpro_sync._exchanges.binance import trade_stream;"
         "print(trade_stream.build_trade is not None)"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], check=False, env=env, capture_output=True, text=True,
-        timeout=60,
-    )  # fmt: skip
-    assert out.returncode == 0, out.stderr
-    return out.stdout.strip()
+    return printed_in_child(value, code)
 
 
 def test_the_compiled_builder_is_built_and_selected_unless_ruled_out() -> None:

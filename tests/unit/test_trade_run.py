@@ -6,7 +6,6 @@ see a trade alone (a gap, a number the builder refuses, a field of another type)
 from __future__ import annotations
 
 import gc
-import os
 import random
 import sys
 from typing import Any
@@ -21,24 +20,17 @@ from ccxtpro_sync._exchanges.binance import wire as w
 from ccxtpro_sync._numbers import finite_float
 from ccxtpro_sync._structures import Trade
 from tests.fuzz import trade_inputs
-from tests.required import unavailable
 
+from .support import compiled_missing
 from .test_binance_parsers import BNBBTC, BTCUSDT_PERP
 
 SYMBOL = BNBBTC.symbol
 
 
-def _compiled_missing(part: str, module: str) -> None:
-    """Skip where the compiled modules are ruled out on purpose; else, they must be built."""
-    if os.environ.get("CCXTPRO_SYNC_PURE_PYTHON", "") not in ("", "0"):
-        pytest.skip(f"{part} is ruled out (CCXTPRO_SYNC_PURE_PYTHON)")
-    unavailable(part, f"{module} is not built")
-
-
 @pytest.fixture(autouse=True)
 def _compiled() -> None:
     if trade_stream.build_run is None:
-        _compiled_missing("compiled trade run", "ccxtpro_sync._trade_build")
+        compiled_missing("compiled trade run", "ccxtpro_sync._trade_build")
 
 
 def _agg(trade_id: Any, price: str = "0.001", ts: int = 1_700_000_000_000) -> w.AggTradeEvent:
