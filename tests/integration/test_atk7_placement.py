@@ -14,9 +14,11 @@ from typing import Any
 import pytest
 
 import ccxtpro_sync
-from ccxtpro_sync import InvalidArgument, WebSocketClient, default_reconnect_policy
+from ccxtpro_sync import InvalidArgument, WebSocketClient
 from ccxtpro_sync._sync.placement import SUPPORTED, thread_placement
 from ccxtpro_sync.simulator import LocalDeribit, LocalExchange
+
+from .test_thread_placement import config
 
 pytestmark = pytest.mark.skipif(
     not SUPPORTED or len(os.sched_getaffinity(0)) < 2,
@@ -26,16 +28,6 @@ pytestmark = pytest.mark.skipif(
 
 def allowed() -> frozenset[int]:
     return frozenset(os.sched_getaffinity(0))
-
-
-def config(exchange: LocalExchange, **extra: Any) -> dict[str, Any]:
-    return {
-        "environment": "local",
-        "local": exchange,
-        "timeout": 10,
-        "reconnect": default_reconnect_policy(initial=0.05, maximum=0.5),
-        **extra,
-    }
 
 
 def timer_tracer() -> tuple[list[frozenset[int]], threading.Event, Any]:

@@ -12,11 +12,13 @@ from typing import Any
 import pytest
 
 import ccxtpro_sync
-from ccxtpro_sync import InvalidArgument, WebSocketClient, default_reconnect_policy
+from ccxtpro_sync import InvalidArgument, WebSocketClient
 from ccxtpro_sync._sync import slice as sched_slice
 from ccxtpro_sync._sync.placement import Timer, start_thread
 from ccxtpro_sync.simulator import LocalDeribit, LocalExchange
 from tests.forking import report_from_a_callback_fork
+
+from .test_thread_placement import config
 
 
 def slice_of(native_id: int | None) -> int | None:
@@ -52,16 +54,6 @@ pytestmark = pytest.mark.skipif(
 
 SHORT = sched_slice.SHORT_SLICE_NS  # the dispatcher's
 READER = sched_slice.READER_SLICE_NS
-
-
-def config(exchange: LocalExchange, **extra: Any) -> dict[str, Any]:
-    return {
-        "environment": "local",
-        "local": exchange,
-        "timeout": 10,
-        "reconnect": default_reconnect_policy(initial=0.05, maximum=0.5),
-        **extra,
-    }
 
 
 class Calls:

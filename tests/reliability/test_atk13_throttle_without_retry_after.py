@@ -9,13 +9,12 @@ import time
 
 import pytest
 
-import ccxtpro_sync
 from ccxtpro_sync import RateLimitExceeded
 from ccxtpro_sync._core.snapshot_scheduler import SnapshotScheduler
 from ccxtpro_sync._sync.snapshot_fetcher import SnapshotFetcher
 
-from .support import BookWatcher, converge_books, make_client, signal_logs, wait_wire_matches
-from .test_snapshot_pool import _depth_calls, _exchange, _pairs
+from .support import converge_books
+from .test_snapshot_pool import _depth_calls, _exchange, _pairs, _watching
 
 
 @pytest.mark.parametrize("status", [429, 418])
@@ -24,16 +23,7 @@ def test_a_throttle_without_retry_after_pauses_every_worker(status: int) -> None
     workers = 4
     with _exchange(len(pairs)) as ex:
         ex.faults.delay_rest(0.1, "/depth")
-        client = make_client(
-            ccxtpro_sync.binance,
-            ex,
-            options={"snapshotLimit": 100, "snapshotConcurrency": workers},
-        )
-        books = BookWatcher()
-        with client, signal_logs(client) as logs:
-            client.load_markets()
-            sub = client.on_order_book([s for s, _ in pairs], books)
-            wait_wire_matches(ex, [client])
+        with _watching(ex, pairs, workers) as (_, books, logs, sub):
             ex.faults.refuse_rest(count=1, status=status, retry_after=None)
             converge_books(ex, "spot", books, pairs, timeout=60)
 
