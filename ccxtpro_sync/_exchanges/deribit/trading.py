@@ -26,10 +26,12 @@ from ..._exceptions import (
     ExchangeError,
     NetworkError,
     NotSupported,
+    OrderNotPlaced,
     OrderStatusUnknown,
     ProtocolError,
 )
 from ..._structures import Balances, Market, Order, Position, Trade
+from .errors import TIMED_OUT
 from .markets import SETTLE_CURRENCIES, DeribitMarkets, parse_market
 from .order_lookup import (
     DEFAULT_VALID_FOR_MS,
@@ -111,6 +113,26 @@ def _closed_unknown(
         symbol=symbol,
         action=action,
         cause=cause,
+        order_id=order_id,
+    )
+
+
+def _late(error: ExchangeError) -> bool:
+    """A ``timed_out`` answer to an order request: it reached the matching engine after
+    its ``valid_until`` and was not processed (``OrderNotPlaced``, not unknown)."""
+    return getattr(error, "code", None) == TIMED_OUT
+
+
+def _not_processed(
+    error: ExchangeError, action: str, symbol: str, label: str | None, order_id: str | None = None
+) -> OrderNotPlaced:
+    what = "the order was not placed" if action == "create" else "the edit was not applied"
+    return OrderNotPlaced(
+        f"deribit {action} of order {order_id or label!r}: it reached the matching engine "
+        f"after its valid_until and {what} ({error}); sending it again is safe",
+        client_order_id=label,
+        symbol=symbol,
+        action=action,
         order_id=order_id,
     )
 
@@ -246,6 +268,10 @@ class DeribitTrading:
             raise _closed_unknown(error, "create", market.symbol, request.label) from error
         except NetworkError:  # ProtocolError included: the reply could not be read
             return self._resolve_lost(request, market, seconds, left)
+        except ExchangeError as error:
+            if _late(error):
+                raise _not_processed(error, "create", market.symbol, request.label) from error
+            raise
 
     def _resolve_lost(
         self, request: OrderRequest, market: Market, seconds: float, left: float
@@ -408,6 +434,10 @@ class DeribitTrading:
             if closed:
                 raise
             raise _closed_unknown(error, "edit", symbol or "", None, str(id)) from error
+        except ExchangeError as error:
+            if _late(error):
+                raise _not_processed(error, "edit", symbol or "", None, str(id)) from error
+            raise
         except NetworkError:  # ProtocolError included: the reply could not be read
             number = self._loaded_markets().number
             server_now, _ = self._lookup_clock(left)  # valid_until judged on the server's clock
