@@ -242,6 +242,12 @@ class OrderStatusUnknown(BaseError):
     retry network trouble must not retry this. Look the order up by
     ``client_order_id`` (``fetch_order(..., params={"clientOrderId": ...})``) before
     doing anything else with it.
+
+    A cancel-replace (``action="edit"`` with ``replaced_id``) may have cancelled the
+    old order whatever became of the new one: the old order is looked up too, and
+    ``replaced_status``/``replaced_order`` say what it is, as on ``OrderNotPlaced``
+    (``"open"`` only once the request could no longer execute; ``"unknown"`` when
+    that could not be learnt in time).
     """
 
     def __init__(
@@ -253,6 +259,9 @@ class OrderStatusUnknown(BaseError):
         action: str = "create",
         cause: BaseException | None = None,
         order_id: str | None = None,
+        replaced_id: str | None = None,
+        replaced_status: str | None = None,
+        replaced_order: Any = None,
     ) -> None:
         super().__init__(message)
         #: The client order id the request carried (None: a cancel named by ``order_id``).
@@ -263,6 +272,13 @@ class OrderStatusUnknown(BaseError):
         self.action = action
         #: What made the outcome unknown (lost connection, timeout, -1007...).
         self.cause = cause
+        #: The order a cancel-replace was to cancel (None for other requests).
+        self.replaced_id = replaced_id
+        #: Its status: a final one (``"canceled"``, ``"closed"``...), ``"open"`` (the
+        #: request could no longer execute) or ``"unknown"``.
+        self.replaced_status = replaced_status
+        #: That order as looked up (an ``Order``), or None when ``"unknown"``.
+        self.replaced_order = replaced_order
 
 
 class OrderBookDesync(BaseError):

@@ -27,6 +27,9 @@ _log = logging.getLogger("ccxtpro_sync")
 #: Workers by default: enough to hide a round trip behind others (startup with hundreds
 #: of books), few enough that a 429 finds at most this many requests already sent.
 DEFAULT_WORKERS = 4
+#: Pause before a refused worker start is tried again (doubling up to the cap, seconds).
+_FIRST_RETRY = 0.05
+_MAX_RETRY = 2.0
 
 
 class SnapshotFetcher:
@@ -63,8 +66,21 @@ class SnapshotFetcher:
         self._closed = False
         self._threads: list[threading.Thread] = []
         self._idle = 0  # workers waiting on _cond for something due
+        #: No worker runs and the system refused to start one: queued snapshots wait
+        #: for a start that works. Books still waiting ask again (``stalled``), and each
+        #: ask retries the start, at most once per ``_retry_pause`` (doubling to 2 s).
+        self._stalled = False
+        self._retry_at = 0.0
+        self._retry_pause = _FIRST_RETRY
         self.fetched = 0
         self.failures = 0
+
+    @property
+    def stalled(self) -> bool:
+        """True while queued snapshots have no worker (a start was refused): a book
+        still waiting for one should ask again, which retries the start. A plain read,
+        safe without the lock (a hint, re-checked under it)."""
+        return self._stalled
 
     @property
     def threads(self) -> list[threading.Thread]:
@@ -128,14 +144,29 @@ class SnapshotFetcher:
         """Under ``_cond``: one more worker when work waits, none is idle and the pool
         is not full (a single book never costs more than one thread)."""
         if self._idle == 0 and len(self._threads) < self._workers and self._scheduler.pending:
+            now = time.monotonic()
+            if self._stalled and now < self._retry_at:
+                return  # refused moments ago: the next ask after the pause tries again
             n = len(self._threads)
             name = self._name if n == 0 else f"{self._name}-{n + 1}"
             try:
                 self._threads.append(start_thread(self._work, name))
             except RuntimeError as error:  # "can't start new thread": a resource limit
                 # Never on the caller (a reader, which would give its connection up):
-                # the request stays queued; the next request or worker tries again.
-                _log.warning("%s: could not start a snapshot thread: %s", name, error)
+                # the request stays queued. With no worker at all nothing would take
+                # it, so the books waiting for one ask again (``stalled``) and the
+                # next ask after a pause tries the start again.
+                if not self._stalled:
+                    _log.warning("%s: could not start a snapshot thread: %s", name, error)
+                if not self._threads:
+                    self._stalled = True
+                    self._retry_at = now + self._retry_pause
+                    self._retry_pause = min(self._retry_pause * 2, _MAX_RETRY)
+                return
+            if self._stalled:
+                _log.warning("%s: snapshot thread started after a refusal", name)
+            self._stalled = False
+            self._retry_pause = _FIRST_RETRY
 
     def _next(self) -> tuple[str, int] | None:
         """Wait for one snapshot that may be sent now; ``None`` once closed."""

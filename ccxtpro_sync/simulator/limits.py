@@ -89,6 +89,19 @@ class WeightCounter:
             self._used[(pool, ip)] = (minute, used)
             return used
 
+    def charge(self, pool: str, ip: str, weight: int, limit: int, now: float) -> tuple[bool, int]:
+        """Charge ``weight`` only if the minute's weight stays within ``limit``:
+        ``(charged, weight used in the current minute)``. A refused call costs nothing."""
+        minute = int(now // 60)
+        with self._lock:
+            start, used = self._used.get((pool, ip), (minute, 0))
+            if start != minute:
+                used = 0
+            if used + weight > limit:
+                return False, used
+            self._used[(pool, ip)] = (minute, used + weight)
+            return True, used + weight
+
     def used(self, pool: str, ip: str, now: float) -> int:
         with self._lock:
             start, used = self._used.get((pool, ip), (0, 0))

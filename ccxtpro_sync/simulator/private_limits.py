@@ -2,7 +2,8 @@
 
 Windows are fixed and aligned on wall-clock boundaries (a MINUTE window resets
 at :00, a 10 SECOND one at :00, :10, ...), as Binance documents. Over the
-weight limit a request gets ``429`` with ``data.retryAfter`` (the window's end);
+weight limit a request gets ``429`` with ``data.retryAfter`` (the window's end) and
+is not charged;
 an IP that keeps sending while limited (``ban_after`` rejected requests in a row)
 is banned for ``ban_seconds`` and gets ``418`` (and is disconnected). Over an
 ``ORDERS`` limit an order request gets ``429``/``-1015``. ``clock`` is settable so
@@ -117,10 +118,12 @@ class WsApiLimits:
             banned = self._ban_error(ip, now)
             if banned is not None:
                 raise banned
-            count = self._add(ip, self.weight, weight, now)
-            if count <= self.weight.limit:
+            if self._count(ip, self.weight, now) + weight <= self.weight.limit:
+                self._add(ip, self.weight, weight, now)
                 self._violations.pop(ip, None)
                 return
+            # refused: not charged (Binance documents a ban, not a cost, for requests
+            # sent while limited), but counted towards that ban
             violations = self._violations.get(ip, 0) + 1
             self._violations[ip] = violations
             if violations > self.ban_after:

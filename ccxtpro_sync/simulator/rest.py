@@ -4,7 +4,9 @@ Routes are registered on :class:`RestServer` with a weight and a weight pool,
 so the private side can add signed endpoints (POST/PUT/DELETE) later without
 touching the HTTP plumbing. Handlers return a JSON-able body or raise
 :class:`ApiError`; the server adds ``X-MBX-USED-WEIGHT-1M`` and enforces the
-per-minute budget with 429 + ``Retry-After``.
+per-minute budget with 429 + ``Retry-After`` (a refused call is not charged);
+an IP that keeps calling while refused is banned: 418 + ``Retry-After``
+(:mod:`.rest_bans`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from .faults import Faults
 from .limits import MarketLimits, WeightCounter
 from .market_rest import MarketRest
 from .observe import Registry
+from .rest_bans import RestBans, retry_after_header
 
 PREFIXES: Final[dict[MarketName, str]] = {
     "spot": "/api/v3",
@@ -122,6 +125,8 @@ class RestServer:
         self.registry, self.faults = registry, faults
         self.routes: dict[tuple[str, str], Route] = {}
         self.weights = WeightCounter()
+        #: The 429 → 418 escalation (durations settable: ``exchange.rest.bans``).
+        self.bans = RestBans()
         #: Wall clock for weight windows; tests may pin it to avoid minute boundaries.
         self.clock: Callable[[], float] = time.time
         self.pool_limits = {POOLS[m]: limits[m].rest_weight for m in PREFIXES}
@@ -206,19 +211,38 @@ class RestServer:
             weight = route.weight(req) if callable(route.weight) else route.weight
         except ApiError as exc:
             weight, early = 1, exc
-        used = self.weights.add(route.pool, req.ip, weight, now)
+        banned = self.bans.banned_for(route.pool, req.ip, now)
+        if banned is not None:  # a banned IP is refused before anything is weighed
+            return self._refuse_banned(route.pool, req.ip, banned, now)
+        charged, used = self.weights.charge(
+            route.pool, req.ip, weight, self.pool_limits[route.pool], now
+        )
         headers = {"X-MBX-USED-WEIGHT": str(used), "X-MBX-USED-WEIGHT-1M": str(used)}
-        if used > self.pool_limits[route.pool]:
+        if not charged:
+            # Refused calls are not charged (Binance documents a ban, not a cost, for
+            # calls sent while limited); too many in a row earn that ban.
+            ban = self.bans.refused(route.pool, req.ip, now)
+            if ban is not None:
+                return self._refuse_banned(route.pool, req.ip, ban, now)
             retry = WeightCounter.retry_after(now)
             self.registry.bump("rest_refused")
             headers["Retry-After"] = str(retry)
             return RestResponse(429, self._limit_body(429, route.pool, retry), headers)
+        self.bans.accepted(route.pool, req.ip)
         try:
             if early is not None:
                 raise early
             return RestResponse(200, route.handler(req), headers)
         except ApiError as exc:
             return RestResponse(exc.status, {"code": exc.code, "msg": exc.msg}, headers)
+
+    def _refuse_banned(self, pool: str, ip: str, seconds: float, now: float) -> RestResponse:
+        """418 with ``Retry-After`` (whole seconds until the ban ends), weight unchanged."""
+        self.registry.bump("rest_refused")
+        used = str(self.weights.used(pool, ip, now))
+        retry = retry_after_header(seconds)
+        headers = {"X-MBX-USED-WEIGHT": used, "X-MBX-USED-WEIGHT-1M": used, "Retry-After": retry}
+        return RestResponse(418, self._limit_body(418, pool, int(retry)), headers)
 
     def _limit_body(self, status: int, pool: str, retry_after: int | None) -> dict[str, Any]:
         if status == 418 and retry_after is not None:

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from ccxtpro_sync import OrderNotFound, OrderNotPlaced, RequestTimeout
-from ccxtpro_sync._exchanges.binance.order_outcome import replaced
+from ccxtpro_sync import OrderNotFound, OrderNotPlaced, OrderStatusUnknown, RequestTimeout
+from ccxtpro_sync._exchanges.binance.order_outcome import replaced, replaced_unknown
 from ccxtpro_sync._structures import Order
 from ccxtpro_sync.simulator import LocalExchange
 
@@ -62,6 +62,51 @@ def test_a_replace_whose_new_order_was_rejected_reports_the_old_order_cancelled(
     assert exchange.faults.orders.hits == {"order.cancelReplace": 1}
 
 
+#: Shorter than the time a request takes to go stale (RECV_WINDOW + the 1 s margin):
+#: the new order's fate stays unknown.
+SHORT = 1.2
+
+
+def test_a_replace_whose_outcome_stays_unknown_reports_the_old_order_cancelled(
+    exchange: LocalExchange, account: Any
+) -> None:
+    """The cancel executed, the new order was refused, Binance answered -1007 and the
+    caller's time ran out before the request went stale: the new order's fate is
+    unknown, but the old order's is not, and the error says so (it said nothing)."""
+    with client_for(exchange, account) as client:
+        price = far_price(client, SPOT)
+        old = client.create_order_ws(SPOT, "limit", "buy", 0.01, price)
+        exchange.faults.order_outcome("unknown", execute=True, methods=["order.cancelReplace"])
+        with pytest.raises(OrderStatusUnknown) as caught:
+            client.edit_order_ws(old.id, SPOT, "limit", "buy", 1000, price, timeout=SHORT)
+    error = caught.value
+    assert error.action == "edit" and error.replaced_id == old.id
+    assert error.replaced_status == "canceled"
+    assert error.replaced_order.id == old.id
+    assert f"replaced order {old.id} is canceled" in str(error)
+    assert exchange.orders(account.account, open_only=True) == []
+    assert exchange.faults.orders.hits == {"order.cancelReplace": 1}
+
+
+def test_an_old_order_still_open_while_the_request_could_execute_is_unknown(
+    exchange: LocalExchange, account: Any
+) -> None:
+    """The request never executed, but the caller's time ran out before it went stale:
+    an open old order may still be cancelled by it, so it is not reported open."""
+    with client_for(exchange, account) as client:
+        price = far_price(client, SPOT)
+        old = client.create_order_ws(SPOT, "limit", "buy", 0.01, price)
+        exchange.faults.order_outcome("unknown", execute=False, methods=["order.cancelReplace"])
+        with pytest.raises(OrderStatusUnknown) as caught:
+            client.edit_order_ws(old.id, SPOT, "limit", "buy", 0.02, price, timeout=SHORT)
+    error = caught.value
+    assert error.replaced_id == old.id and error.replaced_status == "unknown"
+    assert error.replaced_order is None
+    assert "could still execute" in str(error)
+    held = exchange.orders(account.account, open_only=True)
+    assert [str(o["orderId"]) for o in held] == [old.id]
+
+
 # -- the look-up of the old order, without sockets ------------------------------------------
 
 
@@ -100,3 +145,38 @@ def test_the_old_orders_look_up_skips_foreign_answers_and_unknown_orders_stay_un
     assert error.replaced_status == "unknown" and "does not know it" in str(error)
     closed = replaced(_not_placed(), "42", missing, time.monotonic() + 5, closed=lambda: True)
     assert closed.replaced_status == "unknown"
+
+
+def _unknown() -> OrderStatusUnknown:
+    return OrderStatusUnknown(
+        "edit BTC/USDT (clientOrderId n-1): outcome unknown",
+        client_order_id="n-1",
+        symbol=SPOT,
+        action="edit",
+        cause=RequestTimeout("no answer"),
+    )
+
+
+def test_an_open_old_order_is_reported_open_only_once_the_request_is_stale() -> None:
+    stale = iter([False, False, True])
+    looked: list[int] = []
+
+    def query(remaining: float) -> Order:
+        looked.append(1)
+        return _order("42", "open")
+
+    error = replaced_unknown(
+        _unknown(), "42", query, time.monotonic() + 5, stale=lambda: next(stale)
+    )
+    assert (error.replaced_status, error.replaced_order.id, len(looked)) == ("open", "42", 3)
+    assert isinstance(error.cause, RequestTimeout) and error.client_order_id == "n-1"
+    never = replaced_unknown(_unknown(), "42", query, time.monotonic() + 0.3, stale=lambda: False)
+    assert never.replaced_status == "unknown" and never.replaced_order is None
+
+
+def test_a_final_old_order_is_reported_whenever_it_is_read() -> None:
+    closed = _order("42", "closed")
+    error = replaced_unknown(
+        _unknown(), "42", lambda _: closed, time.monotonic() + 5, stale=lambda: False
+    )
+    assert error.replaced_status == "closed" and error.replaced_order.id == "42"

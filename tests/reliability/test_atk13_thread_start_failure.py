@@ -5,8 +5,9 @@ The snapshot fetcher and the backfiller start their threads from the reader, whe
 book first asks for a snapshot. The RuntimeError escaped into the reader, which took it
 for a bug and gave the connection up for good: every stream on it ended, for a
 snapshot request. Now the request stays queued, the failure is logged, and the next
-request starts the thread. ``start_thread`` is replaced to fail: the machine's real
-thread limit is shared with everything else running here.
+request starts the thread; while no snapshot worker runs at all, books still waiting ask
+again, so a lone book's own asks retry the start. ``start_thread`` is replaced to fail:
+the machine's real thread limit is shared with everything else running here.
 """
 
 from __future__ import annotations
@@ -68,6 +69,38 @@ def test_a_snapshot_thread_that_cannot_start_leaves_the_connection_up(
             assert conns and all(c._fatal is None and c.is_ready() for c in conns)
             assert logs["order_book_resync"].payloads == []
             assert "could not start" in caplog.text
+            assert not books.violations
+            sub.cancel()
+
+
+def test_a_lone_book_whose_snapshot_thread_was_refused_is_not_left_waiting(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One book, so no later request from another book: the refused start used to
+    leave its snapshot queued for good. The book asks again while the fetcher has no
+    worker, and an ask retries the start (refused three times here)."""
+    real = snapshot_fetcher.start_thread
+    refused: list[str] = []
+
+    def start(target: Any, name: str, **kwargs: Any) -> threading.Thread:
+        if len(refused) < 3:
+            refused.append(name)
+            raise RuntimeError("can't start new thread")
+        return real(target, name, **kwargs)
+
+    monkeypatch.setattr(snapshot_fetcher, "start_thread", start)
+    pairs = _pairs(1)
+    with _exchange(len(pairs)) as ex:
+        client = make_client(ccxtpro_sync.binance, ex, options={"snapshotLimit": 100})
+        books = BookWatcher()
+        with client, caplog.at_level(logging.WARNING):
+            client.load_markets()
+            sub = client.on_order_book([s for s, _ in pairs], books)
+            wait_wire_matches(ex, [client])
+            converge_books(ex, "spot", books, pairs, timeout=30)
+            assert len(refused) == 3
+            assert client._fetcher.stalled is False and len(client._fetcher.threads) == 1
+            assert caplog.text.count("could not start a snapshot thread") == 1  # once a stall
             assert not books.violations
             sub.cancel()
 

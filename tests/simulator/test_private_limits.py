@@ -38,6 +38,7 @@ def test_weight_limit_429_then_ban_418(make_exchange: Factory) -> None:
             ]
         limited = api.call("ping", req_id="a-1")
         assert limited["status"] == 429 and limited["error"]["code"] == -1003
+        assert limited["rateLimits"][0]["count"] == 6  # a refused request is not charged
         data = limited["error"]["data"]
         assert data == {"serverTime": int(PINNED * 1000), "retryAfter": 1_800_000_060_000}
         assert api.call("time")["status"] == 429

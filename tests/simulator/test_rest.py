@@ -169,12 +169,52 @@ def test_weight_budget_429(make_exchange: Factory) -> None:
     ex.rest.clock = lambda: 600.0  # pin the minute window
     assert get(ex, "spot", "/depth", symbol="BTCUSDT").status_code == 200  # 5
     assert get(ex, "spot", "/depth", symbol="BTCUSDT").status_code == 200  # 10
-    r = get(ex, "spot", "/depth", symbol="BTCUSDT")  # 15 > 12
+    r = get(ex, "spot", "/depth", symbol="BTCUSDT")  # 15 > 12: refused, not charged
     assert r.status_code == 429 and r.json()["code"] == -1003
-    assert r.headers["Retry-After"] == "60" and r.headers["X-MBX-USED-WEIGHT-1M"] == "15"
+    assert r.headers["Retry-After"] == "60" and r.headers["X-MBX-USED-WEIGHT-1M"] == "10"
+    assert get(ex, "spot", "/ping").headers["X-MBX-USED-WEIGHT-1M"] == "11"  # still fits
     ex.rest.clock = lambda: 660.0  # next minute: budget resets
     assert get(ex, "spot", "/ping").headers["X-MBX-USED-WEIGHT-1M"] == "1"
     assert ex.stats().rest_refused == 1
+
+
+def test_calls_sent_on_after_429s_earn_an_escalating_418_ban(make_exchange: Factory) -> None:
+    """Binance bans an IP that keeps calling after 429s (418 + Retry-After, longer for
+    repeat offenders); the local exchange answered 429 for ever. Durations scripted."""
+    ex = make_exchange(auto_publish=False, rest_weight={"spot": 12})
+    ex.rest.bans.ban_seconds = 5.0
+    now = [600.0]
+    ex.rest.clock = lambda: now[0]
+    for _ in range(2):
+        assert get(ex, "spot", "/depth", symbol="BTCUSDT").status_code == 200  # 10 used
+    statuses = [get(ex, "spot", "/depth", symbol="BTCUSDT").status_code for _ in range(4)]
+    assert statuses == [429, 429, 429, 418]
+    banned = get(ex, "spot", "/ping")  # within the budget, but the IP is banned
+    assert banned.status_code == 418 and banned.headers["Retry-After"] == "5"
+    assert banned.json()["code"] == -1003 and "IP banned until" in banned.json()["msg"]
+    assert banned.headers["X-MBX-USED-WEIGHT-1M"] == "10"  # refused calls cost nothing
+    assert get(ex, "usdm", "/ping").status_code == 200  # another weight pool
+    now[0] = 605.0  # the ban is over
+    assert get(ex, "spot", "/ping").status_code == 200
+    # an accepted call ends the refusals in a row; a repeat offence bans twice as long
+    assert [get(ex, "spot", "/depth", symbol="BTCUSDT").status_code for _ in range(3)] == [429] * 3
+    assert get(ex, "spot", "/ping").status_code == 200
+    statuses = [get(ex, "spot", "/depth", symbol="BTCUSDT").status_code for _ in range(4)]
+    again = get(ex, "spot", "/ping")
+    assert statuses == [429, 429, 429, 418] and again.headers["Retry-After"] == "10"
+    ex.rest.bans.lift()
+    now[0] = 660.0  # the next minute: weight resets
+    assert get(ex, "spot", "/ping").status_code == 200
+
+
+def test_the_ban_is_capped_at_three_days() -> None:
+    from ccxtpro_sync.simulator.rest_bans import LONGEST_BAN, RestBans
+
+    bans = RestBans(ban_after=0)
+    seconds = [bans.refused("spot", "ip", 0.0) for _ in range(13)]
+    assert seconds[0] == 120.0 and seconds[1] == 240.0 and seconds[-1] == LONGEST_BAN
+    assert bans.banned_for("spot", "ip", LONGEST_BAN - 1) == 1.0
+    assert bans.banned_for("spot", "other", 0.0) is None
 
 
 def test_futures_pool_is_shared(ex: LocalExchange) -> None:

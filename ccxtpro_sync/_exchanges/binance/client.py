@@ -330,7 +330,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
         """Market data for live streams, or (``live=False``) for a replay: no snapshots
         are fetched, they come from the log."""
         options = self.options
-        return MarketData(
+        data = MarketData(
             markets,
             trades_limit=self.trades_limit,
             ohlcv_limit=self.ohlcv_limit,
@@ -342,6 +342,9 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
             fill_gaps=live,
             backfill=self._backfill_on,
         )
+        if live:
+            data.snapshots_stalled = lambda: self._fetcher.stalled
+        return data
 
     @property
     def data(self) -> MarketData:

@@ -101,6 +101,10 @@ class GapWanted:
     request: GapRequest
 
 
+def _never() -> bool:
+    return False
+
+
 class MarketData:
     """State and parsing for every market stream of one client (see module docstring)."""
 
@@ -137,6 +141,9 @@ class MarketData:
         #: Work for the client's helper threads (``SnapshotWanted``, ``GapWanted``),
         #: returned by value like the notices: nothing here calls up into the client.
         self.tasks: list[Any] = []
+        #: Whether the client's snapshot requests find no worker to fetch them (the
+        #: system refused the thread): books still waiting then ask again.
+        self.snapshots_stalled: Callable[[], bool] = _never
         self._handlers: dict[str, Handler] = {}
         #: Per bound stream, its one-pass frame decoder and the handler of what that
         #: decodes to (the payload as a wire struct, or raw) (see ``bind``).
@@ -865,6 +872,10 @@ class MarketData:
                 )
             )
         if result.needs_snapshot or status is SyncStatus.NEED_SNAPSHOT:
+            self.tasks.append(SnapshotWanted(symbol))
+        elif status is SyncStatus.BUFFERED and self.snapshots_stalled():
+            # Its request found no worker to fetch it (the system refused the thread):
+            # ask again, which retries the start; a queued request is not doubled.
             self.tasks.append(SnapshotWanted(symbol))
         return []
 

@@ -27,7 +27,11 @@ client order id and decides:
   executed all the same (Binance cancels first, then places), so the old order
   is looked up too (``replaced``) and its state goes into the
   ``OrderNotPlaced``: cancelled, still open, or unknown when no look-up answers
-  in time. Never guessed from the new order's fate.
+  in time. Never guessed from the new order's fate. When the new order's fate
+  itself stays unknown (``OrderStatusUnknown``), the old order is looked up all
+  the same, in time set aside for it: a final status (cancelled, filled) is
+  reported at once; "open" only once the request is stale (before that its
+  cancel half may still execute), else its state is reported as unknown.
 
 If none of this can be learnt before the caller's deadline (the connection
 does not come back, every query times out), ``OrderStatusUnknown`` is raised
@@ -68,6 +72,7 @@ __all__ = [
     "check_answer",
     "is_unknown_outcome",
     "replaced",
+    "replaced_unknown",
     "resolve",
 ]
 
@@ -226,6 +231,56 @@ def resolve(
         pause = min(pause * 2, _MAX_PAUSE)
 
 
+def _old_order_state(
+    old_id: str,
+    query: Callable[[float], Order],
+    deadline: float,
+    closed: Callable[[], bool],
+    stale: Callable[[], bool],
+) -> tuple[str, Order | None, str]:
+    """The status of ``old_id``, the order a cancel-replace was to cancel, looked up
+    with ``query`` until ``deadline``: ``(status, order, why)``. A final status is
+    final whenever it is read; ``"open"`` only once ``stale()`` (read before the
+    look-up leaves) says the request can no longer execute (before that its cancel
+    half may still run): it is looked up again until then, else ``"unknown"``."""
+    pause = _FIRST_PAUSE
+    idle = threading.Event()  # never set: an interruptible, bounded pause
+    why = "no look-up answered in time"
+    while not closed():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        final = stale()
+        try:
+            found = check_answer(query(remaining), None, old_id)
+        except OrderNotFound:
+            return "unknown", None, "the exchange does not know it"
+        except ClientClosed:
+            break
+        except NetworkError as failed:  # still disconnected, throttled, foreign: again
+            why = f"no look-up answered in time; last error: {failed}"
+        except BaseError as failed:  # refused otherwise: the state stays unknown
+            return "unknown", None, f"the look-up failed: {failed!r}"
+        else:
+            if found.status is None:
+                return "unknown", None, "the look-up gave no status"
+            if found.status != "open" or final:
+                return found.status, found, ""
+            why = "still open at the last look-up, but the request could still execute"
+        idle.wait(min(pause, max(0.0, deadline - time.monotonic())))
+        pause = min(pause * 2, _MAX_PAUSE)
+    if closed():
+        why = "the client was closed"
+    return "unknown", None, why
+
+
+def _describe(old_id: str, status: str, why: str) -> str:
+    state = f"the replaced order {old_id} is {status}"
+    if status == "unknown":
+        state += f" ({why}; look it up before acting again)"
+    return state
+
+
 def replaced(
     error: OrderNotPlaced,
     old_id: str,
@@ -237,39 +292,39 @@ def replaced(
     """``error`` (a cancel-replace whose new order was not placed, the request stale)
     with the state of the order it was to cancel, ``old_id``, looked up with ``query``
     until ``deadline``: the request can no longer execute, so the first answer is final."""
-    pause = _FIRST_PAUSE
-    idle = threading.Event()  # never set: an interruptible, bounded pause
-    found: Order | None = None
-    why = "no look-up answered in time"
-    while not closed():
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            break
-        try:
-            found = check_answer(query(remaining), None, old_id)
-            break
-        except OrderNotFound:
-            why = "the exchange does not know it"
-            break
-        except ClientClosed:
-            why = "the client was closed"
-            break
-        except NetworkError as failed:  # still disconnected, throttled, foreign: again
-            why = f"no look-up answered in time; last error: {failed}"
-        except BaseError as failed:  # refused otherwise: the state stays unknown
-            why = f"the look-up failed: {failed!r}"
-            break
-        idle.wait(min(pause, max(0.0, deadline - time.monotonic())))
-        pause = min(pause * 2, _MAX_PAUSE)
-    status = "unknown" if found is None or found.status is None else found.status
-    state = f"the replaced order {old_id} is {status}"
-    if found is None:
-        state += f" ({why}; look it up before acting again)"
+    status, found, why = _old_order_state(old_id, query, deadline, closed, lambda: True)
     return OrderNotPlaced(
-        f"{error}; {state}",
+        f"{error}; {_describe(old_id, status, why)}",
         client_order_id=error.client_order_id,
         symbol=error.symbol,
         action=error.action,
+        order_id=error.order_id,
+        replaced_id=old_id,
+        replaced_status=status,
+        replaced_order=found,
+    )
+
+
+def replaced_unknown(
+    error: OrderStatusUnknown,
+    old_id: str,
+    query: Callable[[float], Order],
+    deadline: float,
+    *,
+    stale: Callable[[], bool],
+    closed: Callable[[], bool] = lambda: False,
+) -> OrderStatusUnknown:
+    """``error`` (a cancel-replace whose new order's fate could not be learnt) with the
+    state of the order it was to cancel, ``old_id``: a final status (the cancel half
+    executed, or the order ended otherwise) as soon as a look-up reads it; ``"open"``
+    only once ``stale()``; otherwise ``"unknown"``. Never guessed."""
+    status, found, why = _old_order_state(old_id, query, deadline, closed, stale)
+    return OrderStatusUnknown(
+        f"{error}; {_describe(old_id, status, why)}",
+        client_order_id=error.client_order_id,
+        symbol=error.symbol,
+        action=error.action,
+        cause=error.cause,
         order_id=error.order_id,
         replaced_id=old_id,
         replaced_status=status,

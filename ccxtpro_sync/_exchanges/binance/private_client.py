@@ -53,6 +53,7 @@ from .order_outcome import (
     check_answer,
     is_unknown_outcome,
     replaced,
+    replaced_unknown,
     resolve,
 )
 from .private_parsers import (
@@ -487,14 +488,17 @@ class BinancePrivate:
         if isinstance(cause, ClientClosed) and self.host.closed:
             # close_connection() also ends a call with ClientClosed; then the client
             # is still open and the order is looked up on a new connection.
+            gone = f"; the replaced order {replaces} is unknown too" if replaces else ""
             raise OrderStatusUnknown(
                 f"{sent.action} {sent.symbol} ({sent.label()}): the client was closed "
-                "before the reply came",
+                f"before the reply came{gone}",
                 client_order_id=client_id,
                 symbol=sent.symbol,
                 action=action,
                 cause=cause,
                 order_id=order_id,
+                replaced_id=replaces,
+                replaced_status="unknown" if replaces else None,
             ) from cause
         ref = {"clientOrderId": client_id} if client_id is not None else None
 
@@ -505,12 +509,19 @@ class BinancePrivate:
             )
             return check_answer(found, client_id, order_id)  # another order: look again
 
+        def server_now() -> float:
+            now: float = conn.query(_server_now_ms)
+            return now
+
+        # A cancel-replace keeps a share of the time to look the old order up should
+        # the new one's fate stay unknown: its cancel half may have executed.
+        keep = 0.0 if replaces is None else min((deadline - time.monotonic()) / 3, 1.0)
         try:
             order = resolve(
                 sent,
                 query,
-                lambda: conn.query(_server_now_ms),
-                deadline,
+                server_now,
+                deadline - max(keep, 0.0),
                 cause,
                 closed=lambda: self.host.closed,
                 same_order=same_order,
@@ -519,6 +530,17 @@ class BinancePrivate:
             if replaces is None:
                 raise
             raise self._replaced(error, replaces, symbol, deadline) from None
+        except OrderStatusUnknown as error:
+            if replaces is None:
+                raise
+            raise replaced_unknown(
+                error,
+                replaces,
+                self._old_order_query(replaces, symbol),
+                deadline,
+                stale=lambda: server_now() >= sent.stale_at_ms,
+                closed=lambda: self.host.closed,
+            ) from error.cause
         if action != "cancel" and order.status is not None:
             # as the lost reply would have: reconcile knows the order we placed
             self.user_state().track(order)
@@ -528,6 +550,11 @@ class BinancePrivate:
         self, error: OrderNotPlaced, old_id: str, symbol: str, deadline: float
     ) -> OrderNotPlaced:
         """``error`` with the state of the order a cancel-replace was to cancel."""
+        query = self._old_order_query(old_id, symbol)
+        return replaced(error, old_id, query, deadline, closed=lambda: self.host.closed)
+
+    def _old_order_query(self, old_id: str, symbol: str) -> Callable[[float], Order]:
+        """A look-up (``order.status``) of the order a cancel-replace was to cancel."""
 
         def query(remaining: float) -> Order:
             found: Order = self.ws_call(
@@ -536,7 +563,7 @@ class BinancePrivate:
             )
             return found
 
-        return replaced(error, old_id, query, deadline, closed=lambda: self.host.closed)
+        return query
 
     def rate_limits(self) -> list[RateLimit]:
         """The latest ``rateLimits`` Binance reported on the WS API, one per interval."""

@@ -159,6 +159,8 @@ class BinanceRest:
         #: ``time.monotonic()`` before which Binance asked this IP to hold off (429/418
         #: ``Retry-After`` on any call, snapshots included); order calls honour it.
         self.held_until = 0.0
+        #: Whether that hold is a 418 IP ban (then refused calls are ``IPBanned``).
+        self.held_by_ban = False
         self._lock = threading.Lock()
         self._active: set[HTTPConnection] = set()
         #: Connections in ``connect()``: a duplicate of their TCP socket (see _open_socket).
@@ -421,7 +423,10 @@ class BinanceRest:
     def _held(self, error: CcxtproSyncError) -> CcxtproSyncError:
         """Remember a throttling answer's ``Retry-After`` for every later call."""
         if isinstance(error, DDoSProtection) and error.retry_after:
-            self.held_until = max(self.held_until, time.monotonic() + error.retry_after)
+            until = time.monotonic() + error.retry_after
+            if until >= self.held_until:
+                self.held_until = until
+                self.held_by_ban = isinstance(error, IPBanned)
         return error
 
     def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:

@@ -21,7 +21,13 @@ import msgspec
 
 from ..._arguments import check_params
 from ..._credentials import Credentials
-from ..._exceptions import CcxtproSyncError, OrderNotFound, ProtocolError, RateLimitExceeded
+from ..._exceptions import (
+    CcxtproSyncError,
+    IPBanned,
+    OrderNotFound,
+    ProtocolError,
+    RateLimitExceeded,
+)
 from ..._structures import Order, Trade
 from ..._sync.base_client import BaseClient
 from .order_outcome import (
@@ -86,8 +92,11 @@ class BinanceRestTrading(BaseClient):
             self.load_markets()
         wait = self.rest.held_until - time.monotonic()
         if wait > 0:
-            raise RateLimitExceeded(
-                f"{self.name}: Binance asked us to wait {wait:.1f}s more (not sent)",
+            banned = self.rest.held_by_ban  # a 418: the IP is banned, say so
+            raise (IPBanned if banned else RateLimitExceeded)(
+                f"{self.name}: Binance "
+                + ("banned this IP" if banned else "asked us to wait")
+                + f" for {wait:.1f}s more (not sent)",
                 retry_after=wait,
             )
         return credentials

@@ -24,7 +24,7 @@ from typing import Any, Final, Literal
 
 from ..._core.events import Delivery, Policy
 from ..._core.heartbeat import Heartbeat as HeartbeatStrategy
-from ..._exceptions import InvalidArgument, ProtocolError
+from ..._exceptions import BadSymbol, InvalidArgument, ProtocolError
 from ...adapters.base import Decoded, Limits, Reply
 from ..binance.book_sync import SyncStatus
 from .auth import TokenState, client_credentials_params, client_signature_params, refresh_params
@@ -233,7 +233,14 @@ class DeribitAdapter:
         if stream == "orderbook":
             return self._book(frame.channel, channel, key, frame.data)
         if stream in ("orders", "myTrades", "balance", "positions"):
-            return Decoded(deliveries=self._user(stream, frame.data))
+            try:
+                return Decoded(deliveries=self._user(stream, frame.data))
+            except BadSymbol as error:
+                # An instrument listed after the markets were loaded: the event cannot be
+                # read here (the reader sends no request), so the reconcile runs; it loads
+                # the instrument (bounded) and delivers what this event carried.
+                wake = Delivery(RESTORED_HASH, self.restore_count, Policy.LATEST)
+                return Decoded(deliveries=[wake], errors=[error])
         if channel.instrument is None:
             return Decoded()
         market = markets.by_id(channel.instrument)

@@ -53,12 +53,15 @@ from ..._exceptions import (
     RateLimitExceeded,
 )
 
-__all__ = ["TOO_MANY_REQUESTS", "UNAUTHORIZED", "InvalidToken", "deribit_error"]
+__all__ = ["TIMED_OUT", "TOO_MANY_REQUESTS", "UNAUTHORIZED", "InvalidToken", "deribit_error"]
 
 #: 13009: missing, wrong or expired token, or a bad signature.
 UNAUTHORIZED: Final = 13009
 #: 10028: rate limit exceeded; Deribit terminates the session too.
 TOO_MANY_REQUESTS: Final = 10028
+#: 13888 ``timed_out``: an order request reached the matching engine after its
+#: ``valid_until`` and was not processed (the order callers make it ``OrderNotPlaced``).
+TIMED_OUT: Final = 13888
 
 _MAX_TEXT = 200
 

@@ -13,10 +13,11 @@ with ``private/get_order_state`` of the order id (rules in ``order_lookup``).
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..._arguments import check_limit, check_params, check_since
@@ -26,10 +27,12 @@ from ..._exceptions import (
     ExchangeError,
     NetworkError,
     NotSupported,
+    OrderNotPlaced,
     OrderStatusUnknown,
     ProtocolError,
 )
 from ..._structures import Balances, Market, Order, Position, Trade
+from .errors import TIMED_OUT
 from .markets import SETTLE_CURRENCIES, DeribitMarkets, parse_market
 from .order_lookup import (
     DEFAULT_VALID_FOR_MS,
@@ -70,6 +73,12 @@ __all__ = ["DeribitTrading"]
 
 #: Pause between two label lookups while the outcome is still open.
 _LOOKUP_PAUSE = 0.25
+#: Instruments one read may load (``public/get_instrument``) when it names some the
+#: client's markets do not list, and how many may be loaded that way in all.
+_NEW_PER_READ = 4
+_MOST_LATE_MARKETS = 256
+
+_log = logging.getLogger("ccxtpro_sync")
 
 
 def _lookup_budget(seconds: float, valid_for_ms: int) -> float:
@@ -115,6 +124,41 @@ def _closed_unknown(
     )
 
 
+def _late(error: ExchangeError) -> bool:
+    """A ``timed_out`` answer to an order request: it reached the matching engine after
+    its ``valid_until`` and was not processed (``OrderNotPlaced``, not unknown)."""
+    return getattr(error, "code", None) == TIMED_OUT
+
+
+def _not_processed(
+    error: ExchangeError, action: str, symbol: str, label: str | None, order_id: str | None = None
+) -> OrderNotPlaced:
+    what = "the order was not placed" if action == "create" else "the edit was not applied"
+    return OrderNotPlaced(
+        f"deribit {action} of order {order_id or label!r}: it reached the matching engine "
+        f"after its valid_until and {what} ({error}); sending it again is safe",
+        client_order_id=label,
+        symbol=symbol,
+        action=action,
+        order_id=order_id,
+    )
+
+
+def _instrument_names(results: Iterable[Any]) -> list[str]:
+    """The instrument names read results carry, each once, in order: of a list of
+    orders, trades or positions, of ``{"trades": [...]}``/``{"order": ...}``, or of
+    one order. Shallow on purpose: the parsers reject anything else."""
+    items: list[Any] = []
+    for result in results:
+        if isinstance(result, dict):
+            inner = result.get("trades", result.get("order", result))
+            items += inner if isinstance(inner, list) else [inner]
+        elif isinstance(result, list):
+            items += result
+    names = (i.get("instrument_name") for i in items if isinstance(i, dict))
+    return list(dict.fromkeys(n for n in names if isinstance(n, str)))
+
+
 class DeribitTrading:
     """Mixin of the Deribit client (listed after ``AdapterClient`` in its bases)."""
 
@@ -122,6 +166,8 @@ class DeribitTrading:
     #: How long an order request may take to reach the matching engine (``valid_until``),
     #: and so how soon a lost reply can be resolved (``options.orderValidFor``).
     _valid_for_ms: int = DEFAULT_VALID_FOR_MS
+    #: Instruments loaded because a read named them (bounded: ``_MOST_LATE_MARKETS``).
+    _late_markets: int = 0
 
     if TYPE_CHECKING:  # provided by the client, which comes first in the MRO
         _closed_event: threading.Event
@@ -202,6 +248,31 @@ class DeribitTrading:
             self._markets = current.with_market(market)
         return market
 
+    def _markets_naming(self, results: Iterable[Any], timeout: float | None) -> DeribitMarkets:
+        """The client's markets, with the instruments that read ``results`` name but the
+        markets do not list loaded (``_market_by_id``), within bounds a hostile server
+        cannot stretch: at most ``_NEW_PER_READ`` look-ups per read and
+        ``_MOST_LATE_MARKETS`` instruments loaded this way in the client's life. A name
+        past them, refused, or a combo stays unknown, and its read is ``BadSymbol``."""
+        markets = self._loaded_markets()
+        unknown = [n for n in _instrument_names(results) if markets.find_id(n) is None]
+        if not unknown:
+            return markets
+        seconds = self._timeout(timeout)
+        deadline = time.monotonic() + seconds
+        refused: set[str] = set()
+        for name in unknown[:_NEW_PER_READ]:
+            left = deadline - time.monotonic()
+            if left <= 0 or self._late_markets >= _MOST_LATE_MARKETS:
+                break
+            try:
+                self._market_by_id(name, left, refused)
+            except (ProtocolError, NotSupported) as error:  # stays unknown: BadSymbol
+                _log.warning("deribit: a read names an instrument not loaded: %s", error)
+                continue
+            self._late_markets += 1
+        return self._loaded_markets()
+
     def _order_markets(self, result: Any, timeout: float) -> DeribitMarkets:
         """The client's markets, with the instrument an order reply names loaded
         when they do not list it (an unreadable reply is left to the parser)."""
@@ -246,6 +317,10 @@ class DeribitTrading:
             raise _closed_unknown(error, "create", market.symbol, request.label) from error
         except NetworkError:  # ProtocolError included: the reply could not be read
             return self._resolve_lost(request, market, seconds, left)
+        except ExchangeError as error:
+            if _late(error):
+                raise _not_processed(error, "create", market.symbol, request.label) from error
+            raise
 
     def _resolve_lost(
         self, request: OrderRequest, market: Market, seconds: float, left: float
@@ -408,6 +483,10 @@ class DeribitTrading:
             if closed:
                 raise
             raise _closed_unknown(error, "edit", symbol or "", None, str(id)) from error
+        except ExchangeError as error:
+            if _late(error):
+                raise _not_processed(error, "edit", symbol or "", None, str(id)) from error
+            raise
         except NetworkError:  # ProtocolError included: the reply could not be read
             number = self._loaded_markets().number
             server_now, _ = self._lookup_clock(left)  # valid_until judged on the server's clock
@@ -504,7 +583,7 @@ class DeribitTrading:
             self.market(symbol)  # an unknown symbol is BadSymbol before any request
         request = {**check_params(params), **order_state_params(id)}
         result = self.request("private/get_order_state", request, timeout=timeout)
-        markets = self._loaded_markets()
+        markets = self._markets_naming([result], timeout)
         return parse_order(result, markets.by_id(result["instrument_name"]), markets.number)
 
     def _fetch_all(self, requests: Requests, timeout: float | None) -> list[Any]:
@@ -515,8 +594,9 @@ class DeribitTrading:
 
     def _fetch_orders(self, requests: Requests, timeout: float | None) -> list[Order]:
         """Every order the replies to ``requests`` carry, each once (by id), in order."""
-        markets = self._loaded_markets()
-        found = [o for r in self._fetch_all(requests, timeout) for o in parse_orders(r, markets)]
+        results = self._fetch_all(requests, timeout)
+        markets = self._markets_naming(results, timeout)
+        found = [o for r in results for o in parse_orders(r, markets)]
         return list({o.id: o for o in found}.values())
 
     def _market_or_none(self, symbol: str | None) -> Market | None:
@@ -591,10 +671,11 @@ class DeribitTrading:
         other ``params`` go to Deribit (e.g. ``historical``)."""
         since, limit = check_since(since), check_limit(limit)
         requests = trades_requests(self._market_or_none(symbol), since, limit, params)
-        markets = self._loaded_markets()
+        results = self._fetch_all(requests, timeout)
+        markets = self._markets_naming(results, timeout)
         trades = [
             t
-            for result in self._fetch_all(requests, timeout)
+            for result in results
             for t in parse_trades(
                 result.get("trades", []) if isinstance(result, dict) else result, markets
             )
@@ -616,7 +697,7 @@ class DeribitTrading:
     ) -> list[Position]:
         """Open positions (of ``symbols``)."""
         result = self.request("private/get_positions", positions_params(), timeout=timeout)
-        positions = parse_positions(result, self._loaded_markets())
+        positions = parse_positions(result, self._markets_naming([result], timeout))
         if symbols is None:
             return positions
         wanted = {self.market(s).symbol for s in symbols}

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..._arguments import check_limit, check_since
@@ -60,6 +60,9 @@ class DeribitUserData(StreamClient):
         ) -> Any: ...
         def market(self, symbol: str) -> Any: ...
         def _loaded_markets(self) -> DeribitMarkets: ...
+        def _markets_naming(
+            self, results: Iterable[Any], timeout: float | None
+        ) -> DeribitMarkets: ...
         def _server_now_ms(self, timeout: float) -> int: ...
 
     _reconciler: threading.Thread | None = None
@@ -279,17 +282,19 @@ class DeribitUserData(StreamClient):
         and positions if they changed (runs by itself after every reconnect; public for
         tests and manual use)."""
         ledger = self._ledger
-        markets = self._loaded_markets()
         deliveries: list[Delivery] = []
-        open_now = parse_orders(
-            self.request("private/get_open_orders", {}, timeout=timeout), markets
-        )
+        # An instrument listed after the markets were loaded is loaded here (bounded,
+        # see ``_markets_naming``): a user-channel event naming one triggered this run.
+        raw_open = self.request("private/get_open_orders", {}, timeout=timeout)
+        markets = self._markets_naming([raw_open], timeout)
+        open_now = parse_orders(raw_open, markets)
         open_ids = {o.id for o in open_now}
         orders = list(open_now)
         for order_id in ledger.tracked_open():
             if order_id in open_ids:
                 continue
             raw = self.request("private/get_order_state", {"order_id": order_id}, timeout=timeout)
+            markets = self._markets_naming([raw], timeout)
             orders.append(parse_order(raw, markets.by_id(raw["instrument_name"]), markets.number))
         fresh_orders = ledger.new_orders(orders)
         self._caches.add_user("orders", fresh_orders)  # before delivery, as the reader does
@@ -309,6 +314,7 @@ class DeribitUserData(StreamClient):
                 timeout=timeout,
             )
             raw_trades = result.get("trades", []) if isinstance(result, dict) else result
+            markets = self._markets_naming([result], timeout)
             trades += parse_trades(raw_trades, markets)
         fresh_trades = ledger.new_trades(trades)
         self._caches.add_user("myTrades", fresh_trades)
@@ -322,6 +328,7 @@ class DeribitUserData(StreamClient):
         if ledger.new_balance(balances):
             deliveries.append(Delivery("balance", balances, Policy.LATEST))
         raw_positions = self.request("private/get_positions", positions_params(), timeout=timeout)
+        markets = self._markets_naming([raw_positions], timeout)
         positions = ledger.new_positions(parse_positions(raw_positions, markets), complete=True)
         self._caches.add_user("positions", positions)
         deliveries += user_deliveries("positions", positions)

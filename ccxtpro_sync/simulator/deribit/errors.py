@@ -31,6 +31,8 @@ UNAUTHORIZED: Final = 13009
 FORBIDDEN: Final = 13021
 COD_NOT_ENABLED: Final = 13042
 RAW_NOT_AVAILABLE: Final = 13778
+#: An order request that reached the matching engine after its ``valid_until``.
+TIMED_OUT: Final = 13888
 PARSE_ERROR: Final = -32700
 METHOD_NOT_FOUND: Final = -32601
 INVALID_PARAMS: Final = -32602
@@ -60,6 +62,7 @@ MESSAGES: Final[dict[int, str]] = {
     FORBIDDEN: "forbidden",
     COD_NOT_ENABLED: "cod_not_enabled",
     RAW_NOT_AVAILABLE: "raw_subscriptions_not_available_for_unauthorized",
+    TIMED_OUT: "timed_out",
     PARSE_ERROR: "Parse error",
     METHOD_NOT_FOUND: "Method not found",
     INVALID_PARAMS: "Invalid params",

@@ -455,7 +455,20 @@ class Exchange:
         return Outcome({"index_price": price, "estimated_delivery_price": price})
 
     # -- trading -------------------------------------------------------------------------------
+    @staticmethod
+    def _in_time(params: dict[str, Any], now: int) -> None:
+        """Deribit's ``valid_until`` (ms): a request the matching engine gets after it is
+        not processed and is answered ``timed_out``."""
+        valid_until = params.get("valid_until")
+        if valid_until is None:
+            return
+        if isinstance(valid_until, bool) or not isinstance(valid_until, int):
+            raise bad_param("valid_until", "must be an integer timestamp in ms")
+        if now > valid_until:
+            raise RpcError(E.TIMED_OUT)
+
     def _trade(self, session: Session, params: dict[str, Any], now: int, direction: str) -> Outcome:
+        self._in_time(params, now)
         result, user, events = self.matching.place(
             self._account(session), direction, params, session.id, now
         )
@@ -481,6 +494,7 @@ class Exchange:
         return self._trade(session, order, now, "sell" if size > 0 else "buy")
 
     def do_private__edit(self, session: Session, params: dict[str, Any], now: int) -> Outcome:
+        self._in_time(params, now)
         result, user, events = self.matching.edit(self._account(session), params, now)
         return Outcome(result, events=events, user=user)
 
