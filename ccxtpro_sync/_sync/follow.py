@@ -119,7 +119,8 @@ class Follower:
         self.cpu = -1
         #: Set by the thread just before it parks, cleared when it wakes.
         self.parked = False
-        #: ``monotonic()`` of the last ring of a restricted thread not yet awake, else 0.
+        #: ``monotonic()`` of the last ring of a parked restricted thread not yet awake,
+        #: else 0.
         self.rung_at = 0.0
         #: Following is off until this ``monotonic()`` (a cool-down), 0 while on.
         self._resume_at = 0.0
@@ -145,10 +146,12 @@ class Follower:
                 return
             self._resume_at = 0.0
             self._resumed = monotonic()
+        if not self.parked:  # still running its last callback: no wake-up to place
+            return
         cpu = current_cpu()  # type: ignore[misc]  # not None: AVAILABLE
-        if cpu != self.cpu and self.parked and cpu in self.home:
+        if cpu != self.cpu and cpu in self.home:
             self._move(cpu)
-        if self.cpu >= 0:
+        if self.cpu >= 0:  # how long it takes to wake there (a slow callback is not that)
             self.rung_at = monotonic()
 
     def woken(self) -> None:

@@ -440,6 +440,24 @@ def test_an_answered_ring_is_never_overdue(parked: Parked, monkeypatch: pytest.M
     assert follower.drops == 0 and parked.cpus() == {max(allowed())}
 
 
+def test_a_slow_callback_is_not_a_late_wake_up(
+    parked: Parked, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rung while still running its last callback (not parked), the thread has no
+    wake-up to wait for: however long the callback takes, it is not sent home."""
+    clock = Clock()
+    monkeypatch.setattr(follow, "monotonic", clock)
+    follower = parked.follower
+    ring_from(max(allowed()), follower)  # parked: moved
+    follower.woken()
+    ring_from(min(allowed()), follower)  # running its callback: left alone, not timed
+    assert follower.rung_at == 0.0
+    clock.now += 60
+    follower.overdue()
+    follower.woken()
+    assert follower.drops == 0 and parked.cpus() == {max(allowed())}
+
+
 def test_an_ended_follower_never_touches_its_thread_id(parked: Parked) -> None:
     follower = parked.follower
     follower.end()
