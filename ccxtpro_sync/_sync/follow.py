@@ -16,8 +16,8 @@ from a busy CPU takes the dispatcher with it at its next ring.
 A restricted thread cannot leave its CPU when other work takes it. The reader stamps
 each ring; a dispatcher that finds, once awake, that it waited longer than ``LATE``
 for its CPU, or a reader that finds a rung dispatcher still not awake after that long,
-puts it back on its home CPUs (the client's creator's) and stops following for a
-cool-down, doubled each time following fails again soon after resuming. A system that
+puts it back on its home CPUs (the client's creator's; one still queued on the busy
+CPU is first sent to the other home CPUs) and stops following for a cool-down, doubled each time following fails again soon after resuming. A system that
 refuses an affinity (a cpuset changed under the process) turns following off for
 good, with one warning.
 """
@@ -98,6 +98,7 @@ class Follower:
     __slots__ = (
         "__weakref__",
         "_cool",
+        "_exiled",
         "_name",
         "_resume_at",
         "_resumed",
@@ -126,6 +127,8 @@ class Follower:
         self._resume_at = 0.0
         self._resumed = 0.0
         self._cool = COOL_DOWN
+        #: Sent off its followed CPU by a reader (``overdue``): home again once awake.
+        self._exiled = False
         self._name = name
         #: Times the thread was moved to a reader's CPU, and put back home for being late.
         self.moves = 0
@@ -157,6 +160,9 @@ class Follower:
     def woken(self) -> None:
         """The thread is back from its park (called on it)."""
         self.parked = False
+        if self._exiled:
+            self._exiled = False
+            self._set(self.home)
         rung = self.rung_at
         if rung:
             self.rung_at = 0.0
@@ -165,11 +171,17 @@ class Follower:
 
     def overdue(self) -> None:
         """A reader sees a ring not yet answered (``rung_at`` set); called under the
-        dispatcher's lock, so the thread is alive (it ends only after taking it)."""
+        dispatcher's lock, so the thread is alive (it ends only after taking it).
+
+        Still waiting for its CPU: widening its affinity to the home CPUs would leave
+        it queued there (its CPU is one of them), so it is sent to the others, and
+        takes its home CPUs back itself once awake."""
         rung = self.rung_at
-        if rung and monotonic() - rung > LATE and self.cpu >= 0:
+        cpu = self.cpu
+        if rung and monotonic() - rung > LATE and cpu >= 0:
             self.rung_at = 0.0
-            self._drop("not awake")
+            if self._drop("not awake", self.home - {cpu}):
+                self._exiled = True
 
     def end(self) -> None:
         """The thread ends (called on it): its id must never be used again."""
@@ -180,10 +192,11 @@ class Follower:
             self.cpu = cpu
             self.moves += 1
 
-    def _drop(self, why: str) -> None:
+    def _drop(self, why: str, cpus: frozenset[int] | None = None) -> bool:
+        """Off the followed CPU, to ``cpus`` (the home CPUs by default), and pause."""
         cpu = self.cpu
-        if self.tid is None or not self._set(self.home):
-            return
+        if self.tid is None or not self._set(cpus or self.home):
+            return False
         self.cpu = -1
         self.drops += 1
         now = monotonic()
@@ -191,13 +204,14 @@ class Follower:
         self._cool = min(self._cool * 2, MAX_COOL_DOWN) if soon else COOL_DOWN
         self._resume_at = now + self._cool
         _log.debug(
-            "%s: %s on CPU %s; back on CPUs %s, following again in %.0f s",
+            "%s: %s on CPU %s; moved to CPUs %s, following again in %.0f s",
             self._name,
             why,
             cpu,
-            sorted(self.home),
+            sorted(cpus or self.home),
             self._cool,
         )
+        return True
 
     def _set(self, cpus: tuple[int, ...] | frozenset[int]) -> bool:
         tid = self.tid

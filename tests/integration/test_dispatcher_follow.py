@@ -421,8 +421,10 @@ def test_late_wake_ups_go_home_with_a_doubling_cool_down(
     assert follower.moves == 3
     # ... and is back to COOL_DOWN after a long clean stint.
     clock.now += follow.RETRY_WINDOW * 2
-    follower.overdue()  # a reader's view: rung long ago and still not awake
-    assert follower.drops == 3 and parked.cpus() == allowed()
+    follower.overdue()  # a reader's view: rung long ago and still not awake ...
+    assert follower.drops == 3 and parked.cpus() == allowed() - {cpu}  # ... sent off it
+    follower.woken()
+    assert parked.cpus() == allowed()  # home once awake
     follower.parked = True
     clock.now += follow.COOL_DOWN * 1.01
     ring_from(cpu, follower)
