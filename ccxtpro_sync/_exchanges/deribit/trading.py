@@ -126,7 +126,10 @@ def _closed_unknown(
 
 def _late(error: ExchangeError) -> bool:
     """A ``timed_out`` answer to an order request: it reached the matching engine after
-    its ``valid_until`` and was not processed (``OrderNotPlaced``, not unknown)."""
+    its ``valid_until`` and was not processed. Only one look-up, sent once the request
+    went stale, makes that ``OrderNotPlaced``: 13888 is known from one third-party
+    source only, and a server answering it for a request it did execute must not make
+    sending again look safe (the order it finds is returned instead)."""
     return getattr(error, "code", None) == TIMED_OUT
 
 
@@ -318,9 +321,14 @@ class DeribitTrading:
         except NetworkError:  # ProtocolError included: the reply could not be read
             return self._resolve_lost(request, market, seconds, left)
         except ExchangeError as error:
-            if _late(error):
+            if not _late(error):
+                raise
+            try:  # confirmed by label, not taken on the server's word (see _late)
+                order = self._resolve_lost(request, market, seconds, left)
+            except OrderNotPlaced:
                 raise _not_processed(error, "create", market.symbol, request.label) from error
-            raise
+            _log.warning("deribit: timed_out (13888) for order %r, placed all the same", order.id)
+            return order
 
     def _resolve_lost(
         self, request: OrderRequest, market: Market, seconds: float, left: float
@@ -484,30 +492,41 @@ class DeribitTrading:
                 raise
             raise _closed_unknown(error, "edit", symbol or "", None, str(id)) from error
         except ExchangeError as error:
-            if _late(error):
+            if not _late(error):
+                raise
+            try:  # confirmed by the order's state, not taken on the server's word
+                order = self._resolve_lost_edit(id, edit, symbol or "", seconds, left)
+            except OrderNotPlaced:
                 raise _not_processed(error, "edit", symbol or "", None, str(id)) from error
-            raise
+            _log.warning("deribit: timed_out (13888) for an edit of %r, applied all the same", id)
+            return order
         except NetworkError:  # ProtocolError included: the reply could not be read
-            number = self._loaded_markets().number
-            server_now, _ = self._lookup_clock(left)  # valid_until judged on the server's clock
-            resolve = self._by_state(
-                id,
-                lambda found, market, now: resolve_edit(found, edit, market, now, number),
-                seconds,
-                "edit",
-                symbol or "",
-            )
-            return self._resolve_loop(
-                "private/get_order_state",
-                order_state_params(id),
-                resolve,
-                seconds,
-                label=None,
-                symbol=symbol or "",
-                action="edit",
-                order_id=id,
-                server_now=server_now,
-            )
+            return self._resolve_lost_edit(id, edit, symbol or "", seconds, left)
+
+    def _resolve_lost_edit(
+        self, order_id: str, edit: dict[str, Any], symbol: str, seconds: float, left: float
+    ) -> Order:
+        """Resolve a lost edit; ``left``: ``time.monotonic()`` before it was sent."""
+        number = self._loaded_markets().number
+        server_now, _ = self._lookup_clock(left)  # valid_until judged on the server's clock
+        resolve = self._by_state(
+            order_id,
+            lambda found, market, now: resolve_edit(found, edit, market, now, number),
+            seconds,
+            "edit",
+            symbol,
+        )
+        return self._resolve_loop(
+            "private/get_order_state",
+            order_state_params(order_id),
+            resolve,
+            seconds,
+            label=None,
+            symbol=symbol,
+            action="edit",
+            order_id=order_id,
+            server_now=server_now,
+        )
 
     def cancel_order_ws(
         self,
