@@ -77,6 +77,8 @@ _LOOKUP_PAUSE = 0.25
 #: client's markets do not list, and how many may be loaded that way in all.
 _NEW_PER_READ = 4
 _MOST_LATE_MARKETS = 256
+#: Longer than any Deribit instrument name: a name this long is not looked up.
+_LONGEST_NAME = 64
 
 _log = logging.getLogger("ccxtpro_sync")
 
@@ -169,8 +171,10 @@ class DeribitTrading:
     #: How long an order request may take to reach the matching engine (``valid_until``),
     #: and so how soon a lost reply can be resolved (``options.orderValidFor``).
     _valid_for_ms: int = DEFAULT_VALID_FOR_MS
-    #: Instruments loaded because a read named them (bounded: ``_MOST_LATE_MARKETS``).
+    #: Look-ups made because a read named an instrument not loaded (bounded:
+    #: ``_MOST_LATE_MARKETS``), and the names refused so far (never asked again).
     _late_markets: int = 0
+    _refused_names: set[str] | None = None
 
     if TYPE_CHECKING:  # provided by the client, which comes first in the MRO
         _closed_event: threading.Event
@@ -255,25 +259,33 @@ class DeribitTrading:
         """The client's markets, with the instruments that read ``results`` name but the
         markets do not list loaded (``_market_by_id``), within bounds a hostile server
         cannot stretch: at most ``_NEW_PER_READ`` look-ups per read and
-        ``_MOST_LATE_MARKETS`` instruments loaded this way in the client's life. A name
-        past them, refused, or a combo stays unknown, and its read is ``BadSymbol``."""
+        ``_MOST_LATE_MARKETS`` look-ups in the client's life (refused ones included; a
+        refused name is not asked again, a name longer than any instrument's never). A
+        name past them, refused, or a combo stays unknown, and its read is ``BadSymbol``."""
         markets = self._loaded_markets()
-        unknown = [n for n in _instrument_names(results) if markets.find_id(n) is None]
+        with self._markets_lock:
+            if self._refused_names is None:
+                self._refused_names = set()
+            refused = self._refused_names  # client-wide: a refused name is not asked again
+            unknown = [
+                n
+                for n in _instrument_names(results)
+                if len(n) <= _LONGEST_NAME and n not in refused and markets.find_id(n) is None
+            ]
         if not unknown:
             return markets
         seconds = self._timeout(timeout)
         deadline = time.monotonic() + seconds
-        refused: set[str] = set()
         for name in unknown[:_NEW_PER_READ]:
             left = deadline - time.monotonic()
-            if left <= 0 or self._late_markets >= _MOST_LATE_MARKETS:
-                break
+            with self._markets_lock:  # every look-up counts, refused ones included
+                if left <= 0 or self._late_markets >= _MOST_LATE_MARKETS:
+                    break
+                self._late_markets += 1
             try:
                 self._market_by_id(name, left, refused)
             except (ProtocolError, NotSupported) as error:  # stays unknown: BadSymbol
                 _log.warning("deribit: a read names an instrument not loaded: %s", error)
-                continue
-            self._late_markets += 1
         return self._loaded_markets()
 
     def _order_markets(self, result: Any, timeout: float) -> DeribitMarkets:
