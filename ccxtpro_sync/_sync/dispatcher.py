@@ -259,6 +259,9 @@ class Dispatcher:
                 self.reader_wait += waited
         finally:
             lock.release()
+        follower = self._follower
+        if follower is not None and follower.deferred:  # logged by overdue(), not under it
+            follower.flush()
         if signal:  # after the lock, so the woken dispatcher does not find it held
             self._ring()
         if dropped and signals.message_dropped.receivers:

@@ -99,11 +99,13 @@ class Follower:
     __slots__ = (
         "__weakref__",
         "_cool",
+        "_defer",
         "_exiled",
         "_name",
         "_resume_at",
         "_resumed",
         "cpu",
+        "deferred",
         "drops",
         "home",
         "moves",
@@ -131,6 +133,10 @@ class Follower:
         #: Sent off its followed CPU by a reader (``overdue``): home again once awake.
         self._exiled = False
         self._name = name
+        #: Log records ``overdue`` (under the dispatcher's lock) holds back for ``flush``:
+        #: a logging handler is user code, never run under a library lock.
+        self._defer = False
+        self.deferred: list[tuple[int, str, tuple[Any, ...]]] = []
         #: Times the thread was moved to a reader's CPU, and put back home for being late.
         self.moves = 0
         self.drops = 0
@@ -181,8 +187,24 @@ class Follower:
         cpu = self.cpu
         if rung and monotonic() - rung > LATE and cpu >= 0:
             self.rung_at = 0.0
-            if self._drop("not awake", self.home - {cpu}):
-                self._exiled = True
+            self._defer = True  # under a lock: the caller flushes the log after it
+            try:
+                if self._drop("not awake", self.home - {cpu}):
+                    self._exiled = True
+            finally:
+                self._defer = False
+
+    def flush(self) -> None:
+        """Log what ``overdue`` held back; called with no lock held."""
+        deferred, self.deferred = self.deferred, []
+        for level, message, args in deferred:
+            _log.log(level, message, *args)
+
+    def _log(self, level: int, message: str, *args: Any) -> None:
+        if self._defer:
+            self.deferred.append((level, message, args))
+        else:
+            _log.log(level, message, *args)
 
     def end(self) -> None:
         """The thread ends (called on it): its id must never be used again."""
@@ -204,7 +226,8 @@ class Follower:
         soon = self._resumed and now - self._resumed < RETRY_WINDOW
         self._cool = min(self._cool * 2, MAX_COOL_DOWN) if soon else COOL_DOWN
         self._resume_at = now + self._cool
-        _log.debug(
+        self._log(
+            logging.DEBUG,
             "%s: %s on CPU %s; moved to CPUs %s, following again in %.0f s",
             self._name,
             why,
@@ -225,7 +248,8 @@ class Follower:
             self.tid = None
             with contextlib.suppress(OSError):
                 set_affinity(tid, self.home)
-            _log.warning(
+            self._log(
+                logging.WARNING,
                 "%s: cannot move the dispatcher to CPUs %s (%s); it no longer follows "
                 "the readers' CPUs",
                 self._name,

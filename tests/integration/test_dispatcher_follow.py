@@ -513,3 +513,60 @@ def test_the_pure_python_path_asks_glibc() -> None:
     assert printed_in_child("1", code) == "True ctypes True"
     compiled = printed_in_child(None, code)
     assert compiled.startswith("True ") and compiled.endswith(" True")
+
+
+class LockProbe(logging.Handler):
+    """A logging handler (user code) that needs the dispatcher's lock, as one that
+    publishes through the library might: records whether it could take it."""
+
+    def __init__(self, lock: Any) -> None:
+        super().__init__(logging.DEBUG)
+        self.dispatcher_lock = lock
+        self.free: list[bool] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "not awake" not in record.getMessage():
+            return
+        took = self.dispatcher_lock.acquire(timeout=0.5)
+        if took:
+            self.dispatcher_lock.release()
+        self.free.append(took)
+
+
+def test_a_reader_finding_the_dispatcher_overdue_logs_with_no_lock_held(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Rule 1: a reader that sends a rung, not yet awake dispatcher home (``overdue``,
+    under the dispatcher's lock) logged that under the lock: a handler needing it
+    deadlocks the reader. The dispatcher is held in a callback and its ring left
+    unanswered on a fake clock, so the next delivery finds it overdue."""
+    clock = Clock()
+    monkeypatch.setattr(follow, "monotonic", clock)
+    hub = Hub(name="ccxtpro_sync-test")
+    hub.dispatcher.follow_home = allowed()
+    inside, release = threading.Event(), threading.Event()
+
+    def hold(_value: Any) -> None:
+        inside.set()
+        release.wait(WAIT)
+
+    hub.add_callback("x", hold)
+    probe = LockProbe(hub.dispatcher._lock)
+    logger = logging.getLogger("ccxtpro_sync")
+    logger.addHandler(probe)
+    level = logger.level
+    logger.setLevel(logging.DEBUG)  # (setLevel: the logger's cached levels are dropped)
+    try:
+        hub.deliver(Delivery("x", 1))
+        assert inside.wait(WAIT)
+        follower = hub.dispatcher._follower
+        assert follower is not None
+        follower.cpu, follower.rung_at = max(allowed()), clock.now  # a ring not answered
+        clock.now += follow.LATE * 10
+        hub.deliver(Delivery("x", 2), wake=False)  # a reader's burst: no ring, a look
+        assert follower.drops == 1 and probe.free == [True]
+    finally:
+        logger.removeHandler(probe)
+        logger.setLevel(level)
+        release.set()
+        hub.close()
