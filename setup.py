@@ -29,5 +29,11 @@ setup(
             sources=["ccxtpro_sync/_stream_run.c"],
             optional=True,
         ),
+        # The CPU a reader rings the dispatcher from (ccxtpro_sync/_sync/follow.py).
+        Extension(
+            "ccxtpro_sync._cpu",
+            sources=["ccxtpro_sync/_cpu.c"],
+            optional=True,
+        ),
     ]
 )

@@ -16,6 +16,9 @@ the clock again when it sees the trade:
 * ``placed``: ``ours`` with the client option ``threadAffinity`` (``--affinity``, CPU 0
   by default): the library's reader and dispatcher on that CPU, the rest of the process
   (and the blaster, unless ``--pin``) where the scheduler puts it;
+* ``nofollow``: ``ours`` with ``threadAffinity=None`` (the scheduler places every
+  thread; the dispatcher does not follow the reader's CPU, the default since ``lat3``);
+* ``noslice``: ``ours`` with ``threadSlice=False`` (the kernel's default slices);
 * ``ccxt``: after ``await watch_trades(...)`` returns, for each new trade.
 
 Reported: p50/p90/p99/p99.9 in µs per client and rate, each the median over the
@@ -38,6 +41,12 @@ loop's own p99 is over it too, the run says so (the machine, not the library, se
 the tail) and the ratio to bare is the figure to compare. Ratios are medians of the
 per-round ratios.
 
+``--hog CPU`` keeps a busy process (a pure spin, nothing else) on that CPU for the whole
+run: other work on a CPU the dispatcher may follow the reader to. The ``follow
+moves/drops`` columns count, per 1,000 messages, the dispatcher's moves to the reader's
+CPU and its returns home for waking late there (``stats()``'s ``follow_moves``,
+``follow_drops``).
+
 ``--trace`` adds, for ``ours``, where each message's time went between the send and
 the callback (``_trace.py``: reader has the frame, hub, doorbell, dispatcher awake,
 callback): p50/p99 per stage and the mean per stage over the slowest 1 %. The hooks
@@ -51,6 +60,8 @@ import asyncio
 import gc
 import os
 import resource
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -75,9 +86,14 @@ from _common import (
 )
 from _trace import STAGES, StageTrace
 
-VARIANTS = ("bare", "ours", "placed", "ccxt")
+VARIANTS = ("bare", "ours", "placed", "nofollow", "noslice", "ccxt")
 #: The library variants, checked against the target.
-LIBRARY = ("ours", "placed")
+LIBRARY = ("ours", "placed", "nofollow", "noslice")
+#: Client options of the library variants besides ``ours`` (``placed``: ``--affinity``).
+OPTIONS: dict[str, dict[str, Any]] = {
+    "nofollow": {"threadAffinity": None},
+    "noslice": {"threadSlice": False},
+}
 #: ``ours`` run on the ``--baseline`` library.
 BASE = "base"
 PERCENTILES = (50.0, 90.0, 99.0, 99.9)
@@ -107,6 +123,10 @@ class Window:
     context switches (every thread's) and garbage collections with their pauses."""
 
     def __init__(self) -> None:
+        #: Reads the dispatcher's (follow moves, follow drops) so far, when there is one.
+        self.follow: Callable[[], tuple[int, int]] | None = None
+        self._follow_start = (0, 0)
+        self._follow_end = (0, 0)
         self.collections = [0, 0, 0]
         self.longest_gc = 0
         self._gc_started = 0
@@ -135,10 +155,14 @@ class Window:
             gc.callbacks.append(self._gc)
         self._on = True
         self._start = self._usage()
+        if self.follow is not None:
+            self._follow_start = self.follow()
 
     def close(self) -> None:
         self._end = self._usage()
         self._on = False
+        if self.follow is not None:
+            self._follow_end = self.follow()
 
     def per_message(self, count: int) -> dict[str, float]:
         n = max(1, count)
@@ -150,6 +174,8 @@ class Window:
             "gc1": float(self.collections[1]),
             "gc2": float(self.collections[2]),
             "gc_max_us": float(self.longest_gc),
+            "moves": (self._follow_end[0] - self._follow_start[0]) * 1000 / n,
+            "drops": (self._follow_end[1] - self._follow_start[1]) * 1000 / n,
         }
 
 
@@ -186,11 +212,19 @@ AFFINITY: list[int] = [CLIENT_CPU]
 
 
 def run_placed(blaster: Blaster, rate: float, count: int) -> list[int]:
-    return run_ours(blaster, rate, count, affinity=AFFINITY)
+    return run_ours(blaster, rate, count, {"threadAffinity": AFFINITY})
+
+
+def run_nofollow(blaster: Blaster, rate: float, count: int) -> list[int]:
+    return run_ours(blaster, rate, count, OPTIONS["nofollow"])
+
+
+def run_noslice(blaster: Blaster, rate: float, count: int) -> list[int]:
+    return run_ours(blaster, rate, count, OPTIONS["noslice"])
 
 
 def run_ours(
-    blaster: Blaster, rate: float, count: int, affinity: list[int] | None = None
+    blaster: Blaster, rate: float, count: int, options: dict[str, Any] | None = None
 ) -> list[int]:
     import ccxtpro_sync
     import ccxtpro_sync._sync.dispatcher as dispatcher_module
@@ -211,9 +245,14 @@ def run_ours(
     if trace is not None:  # before the dispatcher thread (and its doorbell) exists
         trace.install_dispatcher(dispatcher_module)
     config = ours_config(blaster.ws_url, blaster.rest_url)
-    if affinity is not None:
-        config["threadAffinity"] = affinity
+    config.update(options or {})
     client = ccxtpro_sync.binance(config)
+
+    def follow() -> tuple[int, int]:
+        stats = client.hub.dispatcher.stats()  # a baseline before lat3 has no such keys
+        return stats.get("follow_moves", 0), stats.get("follow_drops", 0)
+
+    WINDOW.follow = follow
     try:
         if trace is not None:  # before the reader starts: it binds deliver_many once
             trace.install_hub(client.hub)
@@ -283,12 +322,15 @@ RUNNERS: dict[str, Callable[[Blaster, float, int], list[int]]] = {
     "bare": run_bare,
     "ours": run_ours,
     "placed": run_placed,
+    "nofollow": run_nofollow,
+    "noslice": run_noslice,
     "ccxt": run_ccxt,
 }
 
 
 #: Per-run figures besides the percentiles, in table order.
 EXTRA = ("max", "received", "cpu_us", "csw", "preempted", "gc0", "gc1", "gc2", "gc_max_us")
+EXTRA += ("moves", "drops")
 
 
 def summary(latencies: list[int], count: int) -> dict[str, float]:
@@ -353,7 +395,7 @@ def summarise(found: Found) -> list[dict[str, Any]]:
     for (placement, variant, rate), runs in order:
         row: dict[str, Any] = {"rate": rate, "variant": variant, "placement": placement}
         for key in [f"p{q:g}" for q in PERCENTILES] + list(EXTRA):
-            row[key] = median([r[key] for r in runs])
+            row[key] = median([r.get(key, 0.0) for r in runs])
         rows.append(row)
     return rows
 
@@ -361,7 +403,7 @@ def summarise(found: Found) -> list[dict[str, Any]]:
 def render(rows: list[dict[str, Any]]) -> str:
     headers = ["rate msg/s", "cpus", "client", "p50 µs", "p90 µs", "p99 µs", "p99.9 µs"]
     headers += ["max µs", "recv", "CPU µs/msg", "csw/msg", "preempted/msg", "gc 0/1/2"]
-    headers += ["longest gc µs"]
+    headers += ["longest gc µs", "follow moves/drops per 1k"]
     body = [
         [
             f"{r['rate']:,.0f}",
@@ -378,6 +420,7 @@ def render(rows: list[dict[str, Any]]) -> str:
             f"{r['preempted']:.2f}",
             f"{r['gc0']:g}/{r['gc1']:g}/{r['gc2']:g}",
             r["gc_max_us"],
+            f"{r['moves']:.1f}/{r['drops']:.2f}",
         ]
         for r in rows
     ]
@@ -494,10 +537,11 @@ def verdict(found: Found) -> str:
                     for key in ("p50", "p99", "p99.9"):
                         value = ratio(found, placement, rate, variant, "bare", key)
                         lines.append(f"  {variant}/bare {key}: {value:.2f}")
-        if (placement, "placed", rate) in found and (placement, "ours", rate) in found:
-            for key in ("p50", "p99", "p99.9", "cpu_us", "csw", "preempted"):
-                value = ratio(found, placement, rate, "placed", "ours", key)
-                lines.append(f"  placed/ours {key}: {value:.2f}")
+        for other in LIBRARY[1:]:
+            if (placement, other, rate) in found and (placement, "ours", rate) in found:
+                for key in ("p50", "p99", "p99.9", "cpu_us", "csw", "preempted"):
+                    value = ratio(found, placement, rate, other, "ours", key)
+                    lines.append(f"  {other}/ours {key}: {value:.2f}")
         if (placement, BASE, rate) in found:
             bases = found[(placement, BASE, rate)]
             lines.append(
@@ -511,6 +555,25 @@ def verdict(found: Found) -> str:
                     value = ratio(found, placement, rate, variant, BASE, key)
                     lines.append(f"  {variant}/base {key}: {value:.2f}")
     return "\n".join(lines) or f"target: no ours run at {rate:,.0f} msg/s"
+
+
+class Hog:
+    """A process spinning on one CPU while the rounds run (``--hog``); None: no hog."""
+
+    def __init__(self, cpu: int | None) -> None:
+        self._cpu = cpu
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Hog:
+        if self._cpu is not None:
+            spin = f"import os; os.sched_setaffinity(0, {{{self._cpu}}})\nwhile True: pass"
+            self._process = subprocess.Popen([sys.executable, "-c", spin])
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait(10)
 
 
 def main() -> None:
@@ -530,6 +593,7 @@ def main() -> None:
     parser.add_argument(
         "--affinity", default=str(CLIENT_CPU), help="placed: threadAffinity CPUs, e.g. 0 or 0,1"
     )
+    parser.add_argument("--hog", type=int, help="keep a busy process on this CPU meanwhile")
     parser.add_argument("--worker", choices=VARIANTS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",")]
@@ -548,8 +612,11 @@ def main() -> None:
         variants.append(BASE)
     placements = list(PLACEMENTS) if args.both else ["pinned" if args.pin else "free"]
     load_before = os.getloadavg()[0]
-    found = collect(variants, rates, seconds, repeat, placements, baseline, args.trace)
+    with Hog(args.hog):
+        found = collect(variants, rates, seconds, repeat, placements, baseline, args.trace)
     load = f"load average {load_before:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    if args.hog is not None:
+        load += f", a busy process on CPU {args.hog} throughout"
     print(f"latency ({label}): aggTrade, {seconds:g} s per rate, median of {repeat} rounds")
     print(f"  {load}: the tail is the scheduler's when it is high, compare ratios to bare")
     print(render(summarise(found)))

@@ -41,8 +41,9 @@ from ._core.plain import MESSAGE_HASH, OPEN_HASH, KeyFunction, PlainProtocol, en
 from ._exceptions import ClientClosed, ConnectionClosed, NetworkError, RequestTimeout
 from ._sync.connection import Connection
 from ._sync.consumers import Subscription
+from ._sync.follow import follow_home
 from ._sync.hub import Hub
-from ._sync.placement import start_thread, thread_placement
+from ._sync.placement import FOLLOW, start_thread, thread_placement
 from ._sync.slice import thread_slice as check_thread_slice
 
 __all__ = ["WebSocketClient"]
@@ -77,8 +78,10 @@ class WebSocketClient:
         buffer: messages kept for ``recv()``/iteration (oldest dropped first);
             0 when only callbacks consume.
         headers: extra HTTP headers for the handshake.
-        thread_affinity: a CPU id or a set of them: the reader and the dispatcher run
-            only there (Linux; docs/threading.md, "Latency and CPU placement").
+        thread_affinity: ``"follow"`` (default): the dispatcher wakes on the reader's
+            CPU, nothing is pinned; a CPU id or a set of them: the reader and the
+            dispatcher run only there; None: the scheduler places both (Linux;
+            docs/threading.md, "Latency and CPU placement").
         thread_slice: True (default): the reader and the dispatcher ask Linux for a
             short scheduler slice; False: the kernel's default (docs/threading.md,
             "Latency and the scheduler slice").
@@ -100,7 +103,7 @@ class WebSocketClient:
         buffer: int = 10_000,
         headers: dict[str, str] | None = None,
         name: str = "websocket",
-        thread_affinity: Any = None,
+        thread_affinity: Any = FOLLOW,
         thread_slice: Any = True,
     ) -> None:
         if not isinstance(url, str) or not url.startswith(("ws://", "wss://")):
@@ -127,6 +130,7 @@ class WebSocketClient:
             self.heartbeat.bind(self._protocol.next_id)  # one id space on the socket
         self.hub = Hub(owner=self, name=f"ccxtpro_sync-{name}")
         self.hub.dispatcher.placement = placement  # and the reader: Connection.start
+        self.hub.dispatcher.follow_home = follow_home(thread_affinity)
         self.hub.dispatcher.short_slice = short_slice  # and the reader: Connection._run
         self._inbox: collections.deque[Any] = collections.deque(maxlen=buffer or None)
         self._buffer = buffer

@@ -23,8 +23,9 @@ from .._core.events import RAW_HASH, Policy, RawMessage, RawTap
 from .._core.pending import Overflow
 from .._exceptions import ClientClosed, NetworkError
 from .consumers import Stream, Subscription
+from .follow import follow_home
 from .hub import Hub
-from .placement import thread_placement
+from .placement import FOLLOW, thread_placement
 from .slice import thread_slice as check_thread_slice
 
 _log = logging.getLogger("ccxtpro_sync")
@@ -55,7 +56,7 @@ class BaseClient:
         max_pending: int = 10_000,
         overflow: Mapping[str, str | Overflow] | None = None,
         max_lag: float = 5.0,
-        thread_affinity: Any = None,
+        thread_affinity: Any = FOLLOW,
         thread_slice: Any = True,
     ) -> None:
         self.name = name
@@ -74,6 +75,9 @@ class BaseClient:
         #: ``threadAffinity``: the readers (``Connection.start`` reads it there) and the
         #: dispatcher run on these CPUs (``_sync/placement.py``); None: the scheduler's.
         self.hub.dispatcher.placement = placement
+        #: ``threadAffinity="follow"`` (the default): the dispatcher wakes on the CPU of
+        #: the reader that rings it (``_sync/follow.py``); None where it cannot.
+        self.hub.dispatcher.follow_home = follow_home(thread_affinity)
         #: ``threadSlice``: the readers and the dispatcher ask for a short scheduler
         #: slice (``_sync/slice.py``), read there like the placement.
         self.hub.dispatcher.short_slice = short_slice

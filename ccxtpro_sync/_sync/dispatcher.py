@@ -32,7 +32,8 @@ from .._core.router import Handle
 from .._exceptions import BadRequest
 from .._signals import send, signals
 from .doorbell import Doorbell
-from .placement import Placement, start_thread
+from .follow import Follower
+from .placement import Placement, mark_home, start_thread
 from .slice import shorten
 
 _log = logging.getLogger("ccxtpro_sync")
@@ -116,6 +117,11 @@ class Dispatcher:
         self._thread: threading.Thread | None = None
         #: The CPUs the thread runs on (the client's ``threadAffinity``), or None.
         self.placement: Placement | None = None
+        #: ``threadAffinity="follow"`` (the default) where it works: the thread wakes on
+        #: the CPU of the reader that rings it, and goes back to these CPUs when that
+        #: CPU is taken (``follow.py``). None: the scheduler places it.
+        self.follow_home: frozenset[int] | None = None
+        self._follower: Follower | None = None  # made by the thread itself
         #: The client's ``threadSlice``: the readers and the dispatcher ask for a short
         #: scheduler slice (``slice.shorten``).
         self.short_slice = True
@@ -246,10 +252,16 @@ class Dispatcher:
             if wake and self._idle and entries:
                 self._idle = False
                 signal = True
+            elif self._follower is not None and self._follower.rung_at:
+                # Rung, not awake yet: stuck behind other work on the CPU it follows?
+                self._follower.overdue()
             if waited:
                 self.reader_wait += waited
         finally:
             lock.release()
+        follower = self._follower
+        if follower is not None and follower.deferred:  # logged by overdue(), not under it
+            follower.flush()
         if signal:  # after the lock, so the woken dispatcher does not find it held
             self._ring()
         if dropped and signals.message_dropped.receivers:
@@ -327,14 +339,20 @@ class Dispatcher:
                 self._ring()
 
     def _unpark(self) -> None:
-        """Wake a parked dispatcher; called with the lock held."""
+        """Wake a parked dispatcher; called with the lock held (so it is not moved:
+        no system call under the lock; this is backpressure or closing, not a hand-over)."""
         if self._idle:
             self._idle = False
-            self._ring()
+            assert self._bell is not None
+            self._bell.ring()
 
     def _ring(self) -> None:
-        # Only after turning ``_idle`` off, which only a started dispatcher turns on.
+        # Only after turning ``_idle`` off, which only a started dispatcher turns on: the
+        # thread is alive until it has taken this ring (so its id is its own).
         assert self._bell is not None
+        follower = self._follower
+        if follower is not None:  # wake it on this reader's CPU
+            follower.ring()
         self._bell.ring()
 
     # -- consumer side ---------------------------------------------------------
@@ -346,6 +364,13 @@ class Dispatcher:
     def _run(self) -> None:
         if self.short_slice:  # a wake-up preempts longer-sliced work (see ``slice``)
             shorten()
+        follower: Follower | None = None
+        if self.follow_home is not None and self.placement is None:
+            mark_home(self.follow_home)  # threads started and forks from here go home
+            follower = Follower(threading.get_native_id(), self.follow_home, self._name)
+            follower.start()
+            # Read by readers only once this thread has parked (under the lock) once.
+            self._follower = follower
         pop = self._pending.pop
         queued = self._queued
         lock = self._lock
@@ -362,6 +387,8 @@ class Dispatcher:
                     # backpressure queued after close() (taking one would park us for
                     # good after it, on a bell nobody rings any more).
                     bell.close()
+                    if follower is not None:  # under the lock: no reader moves us now
+                        follower.end()
                     return
                 item = pop()
                 # Nothing queued behind this update: park once it is handled, unless a
@@ -381,7 +408,12 @@ class Dispatcher:
                     for handle in lookup(message_hash):
                         call(handle, value)
             if park:
-                bell.wait()  # returns at once if a producer rang already
+                if follower is None:
+                    bell.wait()  # returns at once if a producer rang already
+                else:
+                    follower.parked = True
+                    bell.wait()
+                    follower.woken()
 
     def _call(self, handle: Handle, value: Any) -> None:
         try:
@@ -419,6 +451,8 @@ class Dispatcher:
                 "reader_wait_total": self.reader_wait,
                 "reader_blocked": self.blocked,
                 "reader_yields": self.yields,
+                "follow_moves": self._follower.moves if self._follower else 0,
+                "follow_drops": self._follower.drops if self._follower else 0,
             }
 
     def wake_producers(self) -> None:

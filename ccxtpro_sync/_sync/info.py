@@ -59,5 +59,10 @@ class ConnectionInfo(msgspec.Struct, kw_only=True, frozen=True):
     reader_wait_total: float = 0.0
     reader_blocked: int = 0
     reader_yields: int = 0
+    #: ``threadAffinity="follow"``: times the dispatcher was moved to the CPU of the
+    #: reader that rang it, and times it was put back on its home CPUs for waking late
+    #: there (other work on that CPU; following then pauses for a cool-down).
+    follow_moves: int = 0
+    follow_drops: int = 0
     #: Entries held per cache, e.g. ``{"trades:BTC/USDT": 1000, "orderbook:BTC/USDT": 1}``.
     cache_sizes: dict[str, int]

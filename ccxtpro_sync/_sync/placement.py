@@ -53,12 +53,24 @@ class Placement:
     home: frozenset[int]
 
 
+#: The ``threadAffinity`` default: no thread is placed, and the dispatcher wakes on
+#: the CPU of the reader that rings it (``follow.py``).
+FOLLOW = "follow"
+
+
+def asks_to_follow(value: Any) -> bool:
+    """``value`` is the ``threadAffinity`` setting ``"follow"``."""
+    return isinstance(value, str) and value == FOLLOW
+
+
 def thread_placement(value: Any, what: str = "threadAffinity") -> Placement | None:
-    """Validate a ``threadAffinity`` setting: ``None`` (the default: the scheduler
-    places the threads), one CPU id, or a non-empty collection of CPU ids, each one
-    the calling thread may run on. ``InvalidArgument`` for anything else;
-    ``NotSupported`` on a platform without ``sched_setaffinity``."""
-    if value is None:
+    """Validate a ``threadAffinity`` setting: ``"follow"`` (the default: nothing is
+    placed, the dispatcher follows the reader that rings it; see ``follow.py``),
+    ``None`` (the scheduler places every thread), one CPU id, or a non-empty
+    collection of CPU ids, each one the calling thread may run on. None unless CPUs
+    are named; ``InvalidArgument`` for anything else; ``NotSupported`` for CPU ids on
+    a platform without ``sched_setaffinity``."""
+    if value is None or asks_to_follow(value):
         return None
     if (
         isinstance(value, bool)
@@ -66,7 +78,8 @@ def thread_placement(value: Any, what: str = "threadAffinity") -> Placement | No
         or isinstance(value, (str, bytes, bytearray))
     ):
         raise InvalidArgument(
-            f"{what} must be a CPU id (int) or a collection of CPU ids, not {value!r}"
+            f"{what} must be {FOLLOW!r}, None, a CPU id (int) or a collection of CPU ids, "
+            f"not {value!r}"
         )
     try:
         given = [value] if isinstance(value, int) else [*itertools.islice(value, MOST_CPU_IDS + 1)]
@@ -87,15 +100,28 @@ def thread_placement(value: Any, what: str = "threadAffinity") -> Placement | No
         cpus.append(number)
     if not SUPPORTED:
         raise NotSupported(f"{what}: this platform cannot place threads on CPUs (Linux only)")
-    # Created from a pinned library thread (a callback): home is where that thread's
-    # client's creator runs, not the pin.
-    home: frozenset[int] = getattr(_local, "home", None) or frozenset(os.sched_getaffinity(0))
+    home = home_cpus()
     outside = sorted(set(cpus) - home)
     if outside:
         raise InvalidArgument(
             f"{what}: CPU {outside[0]} is not one this process may run on (allowed: {sorted(home)})"
         )
     return Placement(frozenset(cpus), home)
+
+
+def home_cpus() -> frozenset[int]:
+    """The CPUs a client created now calls home: the calling thread's, or, called from
+    a placed or following library thread (a callback), those of that thread's client's
+    creator, not the pin."""
+    home: frozenset[int] | None = getattr(_local, "home", None)
+    return home or frozenset(os.sched_getaffinity(0))
+
+
+def mark_home(home: frozenset[int]) -> None:
+    """In a library thread whose affinity the library changes (a placed one, or the
+    dispatcher that follows its readers): threads it starts and a child it forks go
+    back to ``home`` instead of inheriting what it has then."""
+    _local.home = home
 
 
 def start_thread(
@@ -152,7 +178,7 @@ def _placed(
         restore()
     if placement is not None:
         if _set_affinity(placement.cpus, threading.current_thread().name):
-            _local.home = placement.home
+            mark_home(placement.home)
     elif home is not None:
         _set_affinity(home, threading.current_thread().name)
     target(*args)

@@ -47,8 +47,10 @@ class AdapterClient(StreamClient):
         max_connection_age: replace each connection, make-before-break, this many
             seconds after it opened (less up to 10 % jitter); None: only ``rotate``.
         rotation_stagger: seconds between two rotations (connection-attempt limits).
-        thread_affinity: a CPU id or a set of them: the readers and the dispatcher run
-            only there (Linux; docs/threading.md, "Latency and CPU placement").
+        thread_affinity: ``"follow"`` (default): the dispatcher wakes on the CPU of the
+            reader that rings it, nothing is pinned; a CPU id or a set of them: the
+            readers and the dispatcher run only there; None: the scheduler places them
+            (Linux; docs/threading.md, "Latency and CPU placement").
         thread_slice: True (default): the readers and the dispatcher ask Linux for a
             short scheduler slice; False: the kernel's default (docs/threading.md,
             "Latency and the scheduler slice").
@@ -66,7 +68,7 @@ class AdapterClient(StreamClient):
         name: str | None = None,
         max_connection_age: float | None = None,
         rotation_stagger: float = 2.0,
-        thread_affinity: Any = None,
+        thread_affinity: Any = "follow",
         thread_slice: Any = True,
     ) -> None:
         self._make_adapter = make_adapter

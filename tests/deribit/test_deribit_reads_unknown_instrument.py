@@ -103,3 +103,36 @@ def test_past_the_lifetime_bound_an_unloaded_instrument_stays_bad_symbol(
     with pytest.raises(BadSymbol):
         client.fetch_open_orders_ws()
     assert _looked_up(proxy) == 0
+
+
+def test_refused_look_ups_count_against_the_lifetime_bound_and_are_not_repeated(
+    ex: LocalDeribit, proxy: WireProxy, client: DeribitClient
+) -> None:
+    """A server that keeps naming instruments it does not list (or garbage) got four
+    look-ups on every read for ever: only loaded ones counted against the bound, and
+    a refused name was asked again on the next read. Now every look-up counts, and a
+    refused name, or one no instrument could have (too long), is not asked again."""
+    client.create_order_ws(PERP, "limit", "buy", 10, 40000)
+    reads = iter(range(100))
+
+    def fresh(result: Any) -> Any:  # every read names instruments never named before
+        n = next(reads)
+        return [{**result[0], "instrument_name": f"NOPE-{n}-{i}"} for i in range(6)]
+
+    def same(result: Any) -> Any:
+        return [
+            {**result[0], "instrument_name": "NOPE-AGAIN"},
+            {**result[0], "instrument_name": "X" * 5000},
+        ]
+
+    for _ in range(2):
+        proxy.reply = ("private/get_open_orders", same)
+        with pytest.raises(BadSymbol):
+            client.fetch_open_orders_ws()
+    assert _looked_up(proxy) == 1  # the long name is never sent, NOPE-AGAIN once
+    client._late_markets = trading._MOST_LATE_MARKETS - 6
+    for _ in range(3):
+        proxy.reply = ("private/get_open_orders", fresh)
+        with pytest.raises(BadSymbol):
+            client.fetch_open_orders_ws()
+    assert _looked_up(proxy) == 1 + 6

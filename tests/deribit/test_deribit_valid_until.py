@@ -64,3 +64,29 @@ def test_a_request_in_time_is_processed_and_a_bad_valid_until_is_refused(
     with pytest.raises(ExchangeError) as bad:
         client.create_order_ws(PERP, "limit", "buy", 10, 40000, {"valid_until": "soon"})
     assert not isinstance(bad.value, OrderNotPlaced)
+
+
+#: What a lying server answers to an order request it did act on.
+LIE = {"code": 13888, "message": "timed_out"}
+
+
+def test_a_timed_out_answer_for_an_order_the_server_placed_returns_that_order(
+    ex: LocalDeribit, client: DeribitClient, proxy: WireProxy
+) -> None:
+    # 13888 is taken as "not processed" only once a look-up by label confirms it: a
+    # server answering it for an order it did place must not make placing again "safe".
+    proxy.fail = ("private/buy", LIE)
+    order = client.create_order_ws(PERP, "limit", "buy", 10, 40000, {"clientOrderId": "lie-1"})
+    assert (order.clientOrderId, order.status) == ("lie-1", "open")
+    assert [o.id for o in client.fetch_open_orders_ws(PERP)] == [order.id]
+    assert [m for m in proxy.sent() if m == "private/buy"] == ["private/buy"]  # sent once
+
+
+def test_a_timed_out_answer_for_an_edit_the_server_applied_returns_the_edited_order(
+    ex: LocalDeribit, client: DeribitClient, proxy: WireProxy
+) -> None:
+    order = client.create_order_ws(PERP, "limit", "buy", 10, 40000)
+    proxy.fail = ("private/edit", LIE)
+    edited = client.edit_order_ws(order.id, PERP, "limit", "buy", 20, 40500)
+    assert (edited.id, edited.amount, edited.price) == (order.id, 20, 40500)
+    assert [m for m in proxy.sent() if m == "private/edit"] == ["private/edit"]

@@ -45,6 +45,10 @@ class WireProxy:
         #: ``held`` counts the replies held so far.
         self.hold: tuple[str, float] | None = None
         self.held = 0
+        #: ``(method, error)``: the reply to the next client frame calling ``method``
+        #: reaches the client as this JSON-RPC ``error`` (same id) although the exchange
+        #: acted on the request (a lying server).
+        self.fail: tuple[str, dict[str, Any]] | None = None
         self.cond = threading.Condition()
         self._loop = asyncio.new_event_loop()
         self._clients: set[ServerConnection] = set()
@@ -75,6 +79,7 @@ class WireProxy:
         frames: list[dict[str, Any]] = []
         rewrites: dict[Any, Callable[[Any], Any]] = {}  # by request id
         holds: dict[Any, float] = {}  # by request id
+        fails: dict[Any, dict[str, Any]] = {}  # by request id
         with self.cond:
             self.sessions.append(frames)
             self.cond.notify_all()
@@ -100,6 +105,10 @@ class WireProxy:
                         if reply is not None and frame.get("method") == reply[0]:
                             self.reply = None
                             rewrites[frame.get("id")] = reply[1]
+                        fail = self.fail
+                        if fail is not None and frame.get("method") == fail[0]:
+                            self.fail = None
+                            fails[frame.get("id")] = fail[1]
                         replace = self.replace
                         if replace is not None and frame.get("method") == replace[0]:
                             self.replace = None
@@ -123,6 +132,13 @@ class WireProxy:
                                 await client.send(body.decode())
                                 continue
                         out = message
+                        if fails:
+                            answer = json.loads(message)
+                            error = fails.pop(answer.get("id"), None)
+                            if error is not None:
+                                answer.pop("result", None)
+                                answer["error"] = error
+                                out = json.dumps(answer)
                         if holds:
                             seconds = holds.pop(json.loads(message).get("id"), None)
                             if seconds is not None:

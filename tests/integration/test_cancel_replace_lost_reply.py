@@ -18,7 +18,11 @@ from typing import Any
 import pytest
 
 from ccxtpro_sync import OrderNotFound, OrderNotPlaced, OrderStatusUnknown, RequestTimeout
-from ccxtpro_sync._exchanges.binance.order_outcome import replaced, replaced_unknown
+from ccxtpro_sync._exchanges.binance.order_outcome import (
+    replaced,
+    replaced_found,
+    replaced_unknown,
+)
 from ccxtpro_sync._structures import Order
 from ccxtpro_sync.simulator import LocalExchange
 
@@ -180,3 +184,63 @@ def test_a_final_old_order_is_reported_whenever_it_is_read() -> None:
         _unknown(), "42", lambda _: closed, time.monotonic() + 5, stale=lambda: False
     )
     assert error.replaced_status == "closed" and error.replaced_order.id == "42"
+
+
+# -- a lost reply resolved to the new order: the old order's state too ----------------------
+
+
+def test_a_lost_allow_failure_replace_resolved_to_the_new_order_reports_the_old_one(
+    exchange: LocalExchange, account: Any
+) -> None:
+    """ALLOW_FAILURE places the new order even when the cancel half fails, so finding
+    the new order says nothing about the old one: its state is looked up and carried
+    in the returned order's ``info`` (it was not: the caller could not tell)."""
+    with client_for(exchange, account) as client:
+        price = far_price(client, SPOT)
+        gone = client.create_order_ws(SPOT, "limit", "buy", 0.01, price)
+        client.cancel_order_ws(gone.id, SPOT)  # the cancel half will fail
+        exchange.faults.order_outcome("drop", execute=True, methods=["order.cancelReplace"])
+        new = client.edit_order_ws(
+            gone.id,
+            SPOT,
+            "limit",
+            "buy",
+            0.02,
+            price,
+            {"cancelReplaceMode": "ALLOW_FAILURE", "clientOrderId": "new-2"},
+            timeout=TIMEOUT,
+        )
+    assert (new.clientOrderId, new.status, new.amount) == ("new-2", "open", 0.02)
+    assert new.info["replaced_id"] == gone.id and new.info["replaced_status"] == "canceled"
+    assert new.info["replaced_order"]["id"] == gone.id
+    assert str(new["info"]["orderId"]) == new.id  # Binance's own fields are kept
+    assert exchange.faults.orders.hits == {"order.cancelReplace": 1}
+
+
+def test_a_lost_replace_resolved_to_the_new_order_reports_the_old_one_cancelled(
+    exchange: LocalExchange, account: Any
+) -> None:
+    with client_for(exchange, account) as client:
+        price = far_price(client, SPOT)
+        old = client.create_order_ws(SPOT, "limit", "buy", 0.01, price)
+        exchange.faults.order_outcome("unknown", execute=True, methods=["order.cancelReplace"])
+        new = client.edit_order_ws(old.id, SPOT, "limit", "buy", 0.02, price, timeout=TIMEOUT)
+    assert new.id != old.id and new.status == "open"
+    assert new.info["replaced_id"] == old.id and new.info["replaced_status"] == "canceled"
+    held = exchange.orders(account.account, open_only=True)
+    assert [str(o["orderId"]) for o in held] == [new.id]
+
+
+def test_a_found_new_order_whose_old_order_no_look_up_reads_says_unknown() -> None:
+    def query(remaining: float) -> Order:
+        raise RequestTimeout("no answer")
+
+    new = Order(id="43", symbol=SPOT, status="open", info={"orderId": 43})
+    found = replaced_found(new, "42", query, time.monotonic() + 0.3)
+    assert found.info == {
+        "orderId": 43,
+        "replaced_id": "42",
+        "replaced_status": "unknown",
+        "replaced_order": None,
+    }
+    assert (found.id, found.status, new.info) == ("43", "open", {"orderId": 43})  # a copy

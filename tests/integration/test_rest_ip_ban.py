@@ -63,3 +63,23 @@ def test_a_rest_ip_ban_is_typed_honoured_and_never_resends_the_order(
         assert _order_posts(exchange) == [418, 200]
         held_orders = exchange.orders(account.account, open_only=True)
         assert [str(o["orderId"]) for o in held_orders] == [placed.id]
+
+
+def test_a_418_without_retry_after_still_holds_order_calls(
+    exchange: LocalExchange, account: Any
+) -> None:
+    """A ban that names no end (no ``Retry-After``, no date in its body) must not be
+    forgotten: an order call sent into a running ban lengthens it. The client holds
+    order calls for Binance's shortest documented ban; it sent the next one at once."""
+    with client_for(exchange, account) as client:
+        price = far_price(client, SPOT)
+        client.load_markets()
+        exchange.faults.refuse_rest(1, status=418, retry_after=None)
+        with pytest.raises(IPBanned):
+            client.create_order(SPOT, "limit", "buy", 0.01, price)
+        with pytest.raises(IPBanned) as held:
+            client.create_order(SPOT, "limit", "buy", 0.01, price)
+        assert held.value.retry_after is not None and held.value.retry_after > 60
+        assert "not sent" in str(held.value)
+        assert _order_posts(exchange) == [418]  # the second was never sent
+        assert exchange.orders(account.account, open_only=True) == []

@@ -95,17 +95,21 @@ def test_readers_and_dispatcher_run_on_the_cpus_asked(exchange: LocalExchange, c
         sub.cancel()
 
 
-def test_a_set_of_cpus_and_no_option(exchange: LocalExchange) -> None:
+def test_a_set_of_cpus_and_none(exchange: LocalExchange) -> None:
     cpus = allowed()
     some = sorted(cpus)[-2:]
     calls = Calls()
     with ccxtpro_sync.binance(config(exchange, threadAffinity=some)) as client:
         client.on_trades("BTC/USDT", calls)
         assert set(calls.wait_more()) == {frozenset(some)}
+        assert client.hub.dispatcher.stats()["follow_moves"] == 0  # CPUs named: no following
     plain = Calls()
-    with ccxtpro_sync.binance(config(exchange)) as client:  # default: nothing placed
+    with ccxtpro_sync.binance(config(exchange, threadAffinity=None)) as client:  # nothing placed
         client.on_trades("BTC/USDT", plain)
         assert set(plain.wait_more()) == {cpus}
+        [reader] = readers("ccxtpro_sync-reader-binance-spot-stream")
+        assert affinity(reader) == cpus
+        assert client.hub.dispatcher.stats()["follow_moves"] == 0
 
 
 def test_the_pin_survives_a_reconnect_and_a_rotation(exchange: LocalExchange, cpu: int) -> None:

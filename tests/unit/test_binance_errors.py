@@ -89,6 +89,18 @@ def test_retry_after_from_message_and_never_negative():
     assert parse_retry_after() is None
 
 
+def test_retry_after_header_forms_a_hostile_server_may_send():
+    # RFC 9110: delay-seconds or an HTTP-date; anything else is not a wait at all
+    now_ms = 1_445_412_480_000.0  # Wed, 21 Oct 2015 07:28:00 GMT
+    date = "Wed, 21 Oct 2015 07:29:30 GMT"
+    assert parse_retry_after(header=date, now_ms=now_ms) == 90.0
+    assert parse_retry_after(header="Wed, 21 Oct 2015 07:00:00 GMT", now_ms=now_ms) == 0.0
+    assert parse_retry_after(header="-5") == 0.0
+    assert parse_retry_after(header="1e999") == 3 * 24 * 3600.0
+    for junk in ("\u0661\u0662\u0660", "\uff11\uff12", "1_000", "nan", "12 s", ""):
+        assert parse_retry_after(header=junk) is None, junk
+
+
 def test_status_only_and_long_messages():
     assert isinstance(binance_error(None, "", status=401), AuthenticationError)
     assert isinstance(binance_error(None, "WAF", status=403), ExchangeError)

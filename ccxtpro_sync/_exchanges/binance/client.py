@@ -126,9 +126,10 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
       ``freshness`` (per-stream watchdog: ``False`` to turn it off, or ``multiple``,
       ``floor``, ``minSamples``, ``interval``; see ``docs/threading.md``),
       ``userDataQuietAfter`` (seconds of user-data silence, with orders open, before a
-      reconcile; default 60, ``False`` to turn it off), ``threadAffinity`` (a CPU id or
-      a set of them: this client's readers and dispatcher run only there, for the
-      latency tail; Linux only, default None; see docs/threading.md), ``threadSlice``
+      reconcile; default 60, ``False`` to turn it off), ``threadAffinity`` (default
+      ``"follow"``: the dispatcher wakes on the CPU of the reader that rings it, nothing
+      is pinned; a CPU id or a set of them: this client's readers and dispatcher run
+      only there; None: the scheduler places them; Linux; see docs/threading.md), ``threadSlice``
       (default True: the readers and the dispatcher ask Linux for a short scheduler
       slice, so their wake-ups preempt other work; False: the kernel's default);
     * ``options.tradesBackfill`` (default True): trades and closed candles missed while a
@@ -166,7 +167,7 @@ class binance(CcxtSurface, BinanceRestMarket, BinanceKeyPermissions, BinanceTrad
             max_pending=int(settings.get("maxPending", 10_000)),
             overflow=settings.get("callbackOverflow"),
             max_lag=float(settings.get("maxLag", 5.0)),
-            thread_affinity=settings.get("threadAffinity"),
+            thread_affinity=settings.get("threadAffinity", "follow"),
             thread_slice=settings.get("threadSlice", True),
         )
         self.endpoints = self._endpoints(settings)

@@ -30,6 +30,8 @@ Choices worth knowing:
 
 from __future__ import annotations
 
+import datetime
+import email.utils
 import math
 import re
 import time
@@ -143,10 +145,9 @@ def parse_retry_after(
         if isinstance(server_time, int | float) and not isinstance(server_time, bool):
             reference = float(server_time)
     if until is None and header is not None:
-        try:
-            return _bounded(float(header))
-        except (TypeError, ValueError):
-            pass
+        seconds = _header_seconds(header, reference)
+        if seconds is not None:
+            return seconds
     if until is None:
         found = _BANNED_UNTIL.search(msg)
         if found:
@@ -156,6 +157,28 @@ def parse_retry_after(
     if reference is None:
         reference = time.time() * 1000
     return _bounded((until - reference) / 1000)
+
+
+def _header_seconds(header: str | float, reference_ms: float | None) -> float | None:
+    """``Retry-After``: seconds (ASCII, as HTTP has them; a number a hostile server
+    spells in other digits is no wait at all) or an HTTP-date, measured against
+    ``reference_ms`` (else the local clock)."""
+    if isinstance(header, int | float) and not isinstance(header, bool):
+        return _bounded(float(header))
+    text = str(header).strip()
+    if text.isascii() and "_" not in text:
+        try:
+            return _bounded(float(text))
+        except ValueError:
+            pass
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:  # "-0000": UTC, source unknown
+        when = when.replace(tzinfo=datetime.UTC)
+    now = reference_ms if reference_ms is not None else time.time() * 1000
+    return _bounded(when.timestamp() - now / 1000)
 
 
 #: Longest wait believed: Binance's IP bans last up to 3 days. A larger (or infinite,

@@ -49,6 +49,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Literal
 
+import msgspec
+
 from ..._exceptions import (
     BaseError,
     ClientClosed,
@@ -72,6 +74,7 @@ __all__ = [
     "check_answer",
     "is_unknown_outcome",
     "replaced",
+    "replaced_found",
     "replaced_unknown",
     "resolve",
 ]
@@ -303,6 +306,30 @@ def replaced(
         replaced_status=status,
         replaced_order=found,
     )
+
+
+def replaced_found(
+    order: Order,
+    old_id: str,
+    query: Callable[[float], Order],
+    deadline: float,
+    *,
+    closed: Callable[[], bool] = lambda: False,
+) -> Order:
+    """``order`` (the new order a lost cancel-replace reply was resolved to) with the
+    state of the order it was to cancel, ``old_id``, in its ``info`` (``replaced_id``,
+    ``replaced_status``, ``replaced_order``: as on ``OrderNotPlaced``, the order as a
+    dict). The request has executed (its new order exists), so the first answer is
+    final; with ``ALLOW_FAILURE`` the cancel half may have failed, so it is not guessed."""
+    status, found, _ = _old_order_state(old_id, query, deadline, closed, lambda: True)
+    info = order["info"]
+    info = dict(info) if isinstance(info, dict) else {"raw": info}
+    info.update(
+        replaced_id=old_id,
+        replaced_status=status,
+        replaced_order=None if found is None else found.to_dict(),
+    )
+    return msgspec.structs.replace(order, info=info)
 
 
 def replaced_unknown(

@@ -53,6 +53,7 @@ from .order_outcome import (
     check_answer,
     is_unknown_outcome,
     replaced,
+    replaced_found,
     replaced_unknown,
     resolve,
 )
@@ -541,6 +542,13 @@ class BinancePrivate:
                 stale=lambda: server_now() >= sent.stale_at_ms,
                 closed=lambda: self.host.closed,
             ) from error.cause
+        if replaces is not None and order.id != replaces:
+            # the new order exists: say what became of the old one (with ALLOW_FAILURE
+            # the cancel half may have failed), in the time kept for it
+            old_query = self._old_order_query(replaces, symbol)
+            order = replaced_found(
+                order, replaces, old_query, deadline, closed=lambda: self.host.closed
+            )
         if action != "cancel" and order.status is not None:
             # as the lost reply would have: reconcile knows the order we placed
             self.user_state().track(order)

@@ -26,7 +26,7 @@ from http.client import (
     RemoteDisconnected,
     parse_headers,
 )
-from typing import Any
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 import msgspec
@@ -120,6 +120,11 @@ def http_error(
     if 400 <= status < 500:
         return BadRequest(text, code=status)
     return ExchangeError(text, code=status)
+
+
+#: How long order calls are held after a 418 that says neither ``Retry-After`` nor an
+#: end date: Binance's shortest documented IP ban (2 minutes).
+UNTIMED_BAN: Final = 120.0
 
 
 class BinanceRest:
@@ -422,8 +427,14 @@ class BinanceRest:
 
     def _held(self, error: CcxtproSyncError) -> CcxtproSyncError:
         """Remember a throttling answer's ``Retry-After`` for every later call."""
-        if isinstance(error, DDoSProtection) and error.retry_after:
-            until = time.monotonic() + error.retry_after
+        if not isinstance(error, DDoSProtection):
+            return error
+        seconds = error.retry_after
+        if seconds is None and isinstance(error, IPBanned):
+            # A ban that names no end is not forgotten: a call sent into it lengthens it.
+            seconds = UNTIMED_BAN
+        if seconds:
+            until = time.monotonic() + seconds
             if until >= self.held_until:
                 self.held_until = until
                 self.held_by_ban = isinstance(error, IPBanned)

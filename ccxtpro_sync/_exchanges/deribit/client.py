@@ -157,7 +157,7 @@ class DeribitClient(AdapterClient, DeribitTrading, DeribitUserData):
             timeout=float(settings.get("timeout", 10.0)),
             connect_timeout=float(settings.get("timeout", 10.0)),  # as Binance's clients
             name="deribit",
-            thread_affinity=settings.get("threadAffinity"),
+            thread_affinity=settings.get("threadAffinity", "follow"),
             thread_slice=settings.get("threadSlice", True),
         )
         # Book resyncs become signals on the dispatcher thread (no library lock held).
@@ -578,8 +578,9 @@ def deribit(config: Mapping[str, Any] | None = None) -> DeribitClient:
     ``pacing``); ``newUpdates`` (default True: list-returning ``watch_*`` calls return
     what is new since your previous call; False: the cached history), ``tradesLimit``,
     ``OHLCVLimit``, ``ordersLimit`` (cache sizes, 1000 each); ``timeout``,
-    ``reconnect`` (a tenacity policy), ``number``, ``threadAffinity`` (a CPU id or a
-    set of them for the readers and the dispatcher; docs/threading.md), ``threadSlice``
+    ``reconnect`` (a tenacity policy), ``number``, ``threadAffinity`` (default
+    ``"follow"``: the dispatcher wakes on its reader's CPU; a CPU id or a set of them
+    for the readers and the dispatcher; None: the scheduler's; docs/threading.md), ``threadSlice``
     (default True: they ask Linux for a short scheduler slice; False: the default).
     """
     return DeribitClient(config)

@@ -77,6 +77,8 @@ _LOOKUP_PAUSE = 0.25
 #: client's markets do not list, and how many may be loaded that way in all.
 _NEW_PER_READ = 4
 _MOST_LATE_MARKETS = 256
+#: Longer than any Deribit instrument name: a name this long is not looked up.
+_LONGEST_NAME = 64
 
 _log = logging.getLogger("ccxtpro_sync")
 
@@ -126,7 +128,10 @@ def _closed_unknown(
 
 def _late(error: ExchangeError) -> bool:
     """A ``timed_out`` answer to an order request: it reached the matching engine after
-    its ``valid_until`` and was not processed (``OrderNotPlaced``, not unknown)."""
+    its ``valid_until`` and was not processed. Only one look-up, sent once the request
+    went stale, makes that ``OrderNotPlaced``: 13888 is known from one third-party
+    source only, and a server answering it for a request it did execute must not make
+    sending again look safe (the order it finds is returned instead)."""
     return getattr(error, "code", None) == TIMED_OUT
 
 
@@ -166,8 +171,10 @@ class DeribitTrading:
     #: How long an order request may take to reach the matching engine (``valid_until``),
     #: and so how soon a lost reply can be resolved (``options.orderValidFor``).
     _valid_for_ms: int = DEFAULT_VALID_FOR_MS
-    #: Instruments loaded because a read named them (bounded: ``_MOST_LATE_MARKETS``).
+    #: Look-ups made because a read named an instrument not loaded (bounded:
+    #: ``_MOST_LATE_MARKETS``), and the names refused so far (never asked again).
     _late_markets: int = 0
+    _refused_names: set[str] | None = None
 
     if TYPE_CHECKING:  # provided by the client, which comes first in the MRO
         _closed_event: threading.Event
@@ -252,25 +259,33 @@ class DeribitTrading:
         """The client's markets, with the instruments that read ``results`` name but the
         markets do not list loaded (``_market_by_id``), within bounds a hostile server
         cannot stretch: at most ``_NEW_PER_READ`` look-ups per read and
-        ``_MOST_LATE_MARKETS`` instruments loaded this way in the client's life. A name
-        past them, refused, or a combo stays unknown, and its read is ``BadSymbol``."""
+        ``_MOST_LATE_MARKETS`` look-ups in the client's life (refused ones included; a
+        refused name is not asked again, a name longer than any instrument's never). A
+        name past them, refused, or a combo stays unknown, and its read is ``BadSymbol``."""
         markets = self._loaded_markets()
-        unknown = [n for n in _instrument_names(results) if markets.find_id(n) is None]
+        with self._markets_lock:
+            if self._refused_names is None:
+                self._refused_names = set()
+            refused = self._refused_names  # client-wide: a refused name is not asked again
+            unknown = [
+                n
+                for n in _instrument_names(results)
+                if len(n) <= _LONGEST_NAME and n not in refused and markets.find_id(n) is None
+            ]
         if not unknown:
             return markets
         seconds = self._timeout(timeout)
         deadline = time.monotonic() + seconds
-        refused: set[str] = set()
         for name in unknown[:_NEW_PER_READ]:
             left = deadline - time.monotonic()
-            if left <= 0 or self._late_markets >= _MOST_LATE_MARKETS:
-                break
+            with self._markets_lock:  # every look-up counts, refused ones included
+                if left <= 0 or self._late_markets >= _MOST_LATE_MARKETS:
+                    break
+                self._late_markets += 1
             try:
                 self._market_by_id(name, left, refused)
             except (ProtocolError, NotSupported) as error:  # stays unknown: BadSymbol
                 _log.warning("deribit: a read names an instrument not loaded: %s", error)
-                continue
-            self._late_markets += 1
         return self._loaded_markets()
 
     def _order_markets(self, result: Any, timeout: float) -> DeribitMarkets:
@@ -318,9 +333,14 @@ class DeribitTrading:
         except NetworkError:  # ProtocolError included: the reply could not be read
             return self._resolve_lost(request, market, seconds, left)
         except ExchangeError as error:
-            if _late(error):
+            if not _late(error):
+                raise
+            try:  # confirmed by label, not taken on the server's word (see _late)
+                order = self._resolve_lost(request, market, seconds, left)
+            except OrderNotPlaced:
                 raise _not_processed(error, "create", market.symbol, request.label) from error
-            raise
+            _log.warning("deribit: timed_out (13888) for order %r, placed all the same", order.id)
+            return order
 
     def _resolve_lost(
         self, request: OrderRequest, market: Market, seconds: float, left: float
@@ -484,30 +504,41 @@ class DeribitTrading:
                 raise
             raise _closed_unknown(error, "edit", symbol or "", None, str(id)) from error
         except ExchangeError as error:
-            if _late(error):
+            if not _late(error):
+                raise
+            try:  # confirmed by the order's state, not taken on the server's word
+                order = self._resolve_lost_edit(id, edit, symbol or "", seconds, left)
+            except OrderNotPlaced:
                 raise _not_processed(error, "edit", symbol or "", None, str(id)) from error
-            raise
+            _log.warning("deribit: timed_out (13888) for an edit of %r, applied all the same", id)
+            return order
         except NetworkError:  # ProtocolError included: the reply could not be read
-            number = self._loaded_markets().number
-            server_now, _ = self._lookup_clock(left)  # valid_until judged on the server's clock
-            resolve = self._by_state(
-                id,
-                lambda found, market, now: resolve_edit(found, edit, market, now, number),
-                seconds,
-                "edit",
-                symbol or "",
-            )
-            return self._resolve_loop(
-                "private/get_order_state",
-                order_state_params(id),
-                resolve,
-                seconds,
-                label=None,
-                symbol=symbol or "",
-                action="edit",
-                order_id=id,
-                server_now=server_now,
-            )
+            return self._resolve_lost_edit(id, edit, symbol or "", seconds, left)
+
+    def _resolve_lost_edit(
+        self, order_id: str, edit: dict[str, Any], symbol: str, seconds: float, left: float
+    ) -> Order:
+        """Resolve a lost edit; ``left``: ``time.monotonic()`` before it was sent."""
+        number = self._loaded_markets().number
+        server_now, _ = self._lookup_clock(left)  # valid_until judged on the server's clock
+        resolve = self._by_state(
+            order_id,
+            lambda found, market, now: resolve_edit(found, edit, market, now, number),
+            seconds,
+            "edit",
+            symbol,
+        )
+        return self._resolve_loop(
+            "private/get_order_state",
+            order_state_params(order_id),
+            resolve,
+            seconds,
+            label=None,
+            symbol=symbol,
+            action="edit",
+            order_id=order_id,
+            server_now=server_now,
+        )
 
     def cancel_order_ws(
         self,
