@@ -40,10 +40,3 @@ class TokenBucket:
         if self._available >= 0:
             return 0.0
         return -self._available / self.rate
-
-    def charge(self, now: float) -> None:
-        """Count a frame that is sent at once whatever the budget (a ping), leaving at
-        most one token of debt: frames sent more often than the rate (a ping period
-        shorter than ``1 / rate``) must not push every later frame back without end."""
-        self.reserve(now)
-        self._available = max(self._available, -1.0)

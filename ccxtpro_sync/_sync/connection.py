@@ -982,7 +982,14 @@ class Connection(Generic[P_co]):
         if tick.dead is not None:
             raise _Reconnect(tick.dead)
         if tick.ping:
-            self._bucket.charge(now)  # an unsolicited ping counts against the rate limit
+            # A ping counts against the exchange's message rate like any frame, so it
+            # waits for its slot too (at most a slot or two: keep-alive timeouts are
+            # far longer). Sent at once, pings more frequent than the rate (or next to
+            # paced frames) went over the limit and the exchange cut the connection.
+            with self._send_lock:
+                delay = self._bucket.reserve(time.monotonic())
+            if delay > 0 and self._closing.wait(delay):
+                raise ClientClosed(f"{self.name}: closed")
             with self._send_lock:
                 ws.ping()
         if tick.frames:

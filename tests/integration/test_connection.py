@@ -386,6 +386,26 @@ def test_many_live_subscribes_stay_within_the_message_rate_limit(
         conn.close()
 
 
+def test_pings_wait_for_their_slot_within_the_message_rate_limit(
+    recorders: dict[str, Recorder],
+) -> None:
+    """Unsolicited pings count against the exchange's 5 frames/s like any frame. On a
+    quiet connection pinging every 0.05 s (20/s wanted), with subscribes paced next to
+    them, the pings must wait for their slots: sent at once, the exchange cut the
+    connection (1008) within the first second. Four subscribes on top take over a
+    second at the paced rate, so the exchange counts frames over several windows."""
+    with LocalExchange(seed=7, auto_publish=False) as quiet:  # no data: only pings
+        conn = connect(quiet, [TRADES], ping_interval=0.05)
+        try:
+            streams = [f"{s}@bookTicker" for s in ("btcusdt", "ethusdt", "bnbusdt", "solusdt")]
+            for stream in streams:
+                conn.call(lambda p, s=stream: p.subscribe([s]), timeout=15)
+            assert subscriptions(conn) == sorted([TRADES, *streams])
+            assert conn.reconnects == 0 and recorders["connection_closed"].events == []
+        finally:
+            conn.close()
+
+
 def test_overflowing_append_queue_drops_oldest_and_signals(
     exchange: LocalExchange, recorders: dict[str, Recorder]
 ) -> None:

@@ -31,7 +31,10 @@ SPOT, USDM = "BTC/USDT", "BTC/USDT:USDT"
 KINDS = {"spot": ccxtpro_sync.binance, "usdm": ccxtpro_sync.binanceusdm}
 #: A short recvWindow: a request is stale (can no longer execute) 1.5 s after it left.
 RECV_WINDOW = 500
-TIMEOUT = 6.0
+#: An order call's timeout: the library keeps ``RECV_WINDOW`` + 2 s (2.5 s) of it for
+#: resolving a lost reply and waits for the reply the rest (2.5 s): more would only make
+#: the tests whose reply never comes wait longer.
+TIMEOUT = 5.0
 
 
 def client_for(exchange: LocalExchange, account: Any, market: str = "spot") -> Any:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -50,9 +51,11 @@ def test_concurrent_closes_all_return_once_the_client_is_closed() -> None:
         for thread in closers:
             thread.start()
         # While the callback runs, no close() may return: the first waits for the
-        # dispatcher, the others for the first. Give a wrong early return the time.
+        # dispatcher, the others for the first. Give a wrong early return the time:
+        # half a second in all (it would return at once, not wait), not a second each.
+        deadline = time.monotonic() + 0.5
         for thread in closers:
-            thread.join(1.0)
+            thread.join(max(0.0, deadline - time.monotonic()))
         release.set()
         for thread in closers:
             thread.join(WAIT)

@@ -150,7 +150,12 @@ def test_deribit_rest_calls_share_one_verified_context(
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.socket = tls.server.wrap_socket(httpd.socket, server_side=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(
+        # shutdown() waits for the loop to poll: 0.5 s by default
+        target=httpd.serve_forever,
+        kwargs={"poll_interval": 0.02},
+        daemon=True,
+    )
     thread.start()
     rest = DeribitRest(f"https://{HOST}:{httpd.server_address[1]}/api/v2")
     try:

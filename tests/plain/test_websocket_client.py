@@ -10,6 +10,7 @@ import json
 import re
 import socket
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -511,16 +512,19 @@ def test_a_send_behind_one_stuck_on_a_deaf_peer_times_out_unsent() -> None:
     assert stuck_error and isinstance(stuck_error[0], ConnectionClosed), stuck_error
 
 
-def test_pings_more_often_than_the_rate_never_hold_a_send_back() -> None:
-    """Unsolicited pings count against the outgoing rate; a ping period shorter than
-    one slot used to pile up debt that held every later send back without end (here
-    a send with a 2 s timeout would find its slot tens of seconds away)."""
+def test_pings_more_often_than_the_rate_wait_for_their_slots_and_never_hold_a_send_back() -> None:
+    """A ping period far shorter than one slot (0.01 s against 5 frames/s). Unsolicited
+    pings count against the outgoing rate and wait for their slots like any frame:
+    sent at once, they went over the rate (an exchange cuts such a connection). A send
+    still finds its slot among them: once, ping debt piled up and held every later
+    send back without end (a send with a 2 s timeout found its slot tens of seconds
+    away)."""
     enough = threading.Event()
-    pings = [0]
+    pinged_at: list[float] = []
 
     def pinged() -> None:
-        pings[0] += 1
-        if pings[0] >= 60:
+        pinged_at.append(time.monotonic())
+        if len(pinged_at) >= 10:
             enough.set()
 
     spy = type("Spy", (PingSpy,), {"on_ping": staticmethod(pinged)})
@@ -537,5 +541,9 @@ def test_pings_more_often_than_the_rate_never_hold_a_send_back() -> None:
         with WebSocketClient(server.url, heartbeat=heartbeat, outgoing_rate=5.0,
                              timeout=WAIT, name="pings") as client:  # fmt: skip
             client.wait_ready(WAIT)
-            assert enough.wait(WAIT), f"only {pings[0]} pings"
+            assert enough.wait(WAIT), f"only {len(pinged_at)} pings"
             client.send({"op": "hello"}, timeout=2.0)  # raised RequestTimeout (not sent)
+    # Paced, the first ten pings span 1.8 s (a burst of one, then 5/s); sent at once,
+    # about 0.1 s. Half of it leaves room for a loaded box bunching their arrivals.
+    span = pinged_at[9] - pinged_at[0]
+    assert span >= 0.9, f"10 pings within {span:.2f}s: over the 5 frames/s rate"

@@ -97,3 +97,31 @@ def hold_the_new_reader(
             return super().feed(data)
 
     monkeypatch.setattr(connection_module, "FrameParser", GatedParser)
+
+
+def read_the_old_burst_whole(
+    monkeypatch: pytest.MonkeyPatch, old_name: list[str], gate: threading.Event
+) -> None:
+    """Once ``old_name`` names a connection and until ``gate`` opens, that connection's
+    reader keeps what it reads until an aggregate trade frame is followed by a book
+    ticker frame, then hands it all over as one read (what a reader that fell behind
+    reads at once). Every client made after this call."""
+
+    class WholeBurstParser(FrameParser):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._kept: list[tuple[int, bytes]] = []
+
+        def feed(self, data: bytes) -> list[tuple[int, bytes]]:
+            messages = self._kept + super().feed(data)
+            self._kept = []
+            name = threading.current_thread().name
+            if gate.is_set() or not old_name or name != f"ccxtpro_sync-reader-{old_name[0]}":
+                return messages
+            trade = next((i for i, (_, m) in enumerate(messages) if b"@aggTrade" in m), None)
+            if trade is not None and any(b"@bookTicker" in m for _, m in messages[trade + 1 :]):
+                return messages
+            self._kept = messages  # read on: the burst is not whole yet
+            return []
+
+    monkeypatch.setattr(connection_module, "FrameParser", WholeBurstParser)

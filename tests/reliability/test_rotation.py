@@ -24,7 +24,12 @@ from ccxtpro_sync._sync.connection import Connection
 from ccxtpro_sync.simulator import LocalExchange
 from ccxtpro_sync.simulator.catalog import DEFAULT_SYMBOLS
 
-from .lagging import hold_the_new_reader, lag_the_old_reader, run_the_replacement_ahead
+from .lagging import (
+    hold_the_new_reader,
+    lag_the_old_reader,
+    read_the_old_burst_whole,
+    run_the_replacement_ahead,
+)
 from .support import make_client, signal_logs, wait_for, wait_wire_matches, wire_connections
 
 
@@ -458,19 +463,27 @@ def test_rotation_waits_for_a_lagging_old_connection(recording: bool) -> None:
             assert bool(frames) == recording
 
 
-def test_the_replacement_never_overtakes_the_old_readers_last_burst() -> None:
+def test_the_replacement_never_overtakes_the_old_readers_last_burst(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """A reader routes a whole burst before it hands the burst's updates over. Here the
     old reader is held at that hand-over (a gate) with a burst routed in which a trade
     of one symbol is followed by other updates, while the confirmed replacement reads
     a newer trade of that symbol and hands its next burst over: the handlers must still
     see every trade id once and in order, so the replacement's updates wait until the
-    old connection is retired."""
+    old connection is retired.
+
+    The old reader reads the rotation's first ticks as one burst (``read_the_old_burst_
+    whole``): left to how its socket reads split the frames, a trade could end every
+    burst it routed before the streams switched (often on a loaded box), and the test
+    waited out its 10 s for a burst that never came."""
     symbols = ["BTC/USDT", "ETH/USDT"]
+    rotating: list[str] = []  # the old connection's name, once its rotation starts
+    gate, gated = threading.Event(), threading.Event()
+    read_the_old_burst_whole(monkeypatch, rotating, gate)
     with LocalExchange(seed=9, speed=10.0, auto_publish=False, rest_weight=1_000_000) as ex:
         client = make_client(ccxtpro_sync.binance, ex)
         recorder = Recorder(unique_tickers=False)
-        gate, gated = threading.Event(), threading.Event()
-        rotating: list[str] = []  # the old connection's name, once its rotation starts
         #: symbol id -> the trade id the gated burst holds (followed by other updates)
         behind: dict[str, int] = {}
         replacement: dict[str, Any] = {"thread": None, "bursts": 0, "mark": None}

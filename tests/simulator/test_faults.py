@@ -171,7 +171,7 @@ def test_connection_attempt_limit(make_exchange: Factory) -> None:
 
 #: An injected delay, and the most an undelayed message or handshake may take: far
 #: apart, so that only a missing or misapplied delay fails, not a loaded machine.
-DELAY = 3.0
+DELAY = 2.0
 PROMPT = DELAY / 2
 
 
