@@ -18,9 +18,9 @@ each ring; a dispatcher that finds, once awake, that it waited longer than ``LAT
 for its CPU, or a reader that finds a rung dispatcher still not awake after that long,
 puts it back on its home CPUs (the client's creator's; one still queued on the busy
 CPU is first sent to the other home CPUs) and stops following for a cool-down,
-doubled each time following fails again soon after resuming. A system that refuses
-an affinity (a cpuset changed under the process) turns following off for good, with
-one warning.
+doubled each time following fails again soon after resuming. A system that
+refuses an affinity (a cpuset changed under the process) turns following off for
+good, with one warning.
 """
 
 from __future__ import annotations
