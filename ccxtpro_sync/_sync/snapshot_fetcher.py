@@ -31,6 +31,18 @@ DEFAULT_WORKERS = 4
 _FIRST_RETRY = 0.05
 _MAX_RETRY = 2.0
 
+#: A log record held back until ``_cond`` is released: (level, format, name, error).
+_Note = tuple[int, str, str, BaseException | None]
+
+
+def _say(note: _Note | None) -> None:
+    if note is not None:
+        level, text, name, error = note
+        if error is None:
+            _log.log(level, text, name)
+        else:
+            _log.log(level, text, name, error)
+
 
 class SnapshotFetcher:
     """Fetches depth snapshots on up to ``workers`` daemon threads (started on demand).
@@ -93,8 +105,9 @@ class SnapshotFetcher:
             if self._closed:
                 return
             self._scheduler.request(symbol, limit)
-            self._grow()
+            note = self._grow()
             self._cond.notify()
+        _say(note)  # a logging handler is user code: never under ``_cond``
 
     def cancel(self, symbol: str) -> None:
         """Forget ``symbol``'s queued request (its book is gone): it would spend weight
@@ -140,13 +153,15 @@ class SnapshotFetcher:
                 self._scheduler.throttle(now, error.retry_after)
                 self._cond.notify_all()
 
-    def _grow(self) -> None:
+    def _grow(self) -> _Note | None:
         """Under ``_cond``: one more worker when work waits, none is idle and the pool
-        is not full (a single book never costs more than one thread)."""
+        is not full (a single book never costs more than one thread). Returns what to
+        log, for the caller to log once it has released ``_cond``."""
+        note: _Note | None = None
         if self._idle == 0 and len(self._threads) < self._workers and self._scheduler.pending:
             now = time.monotonic()
             if self._stalled and now < self._retry_at:
-                return  # refused moments ago: the next ask after the pause tries again
+                return None  # refused moments ago: the next ask after the pause tries again
             n = len(self._threads)
             name = self._name if n == 0 else f"{self._name}-{n + 1}"
             try:
@@ -157,35 +172,47 @@ class SnapshotFetcher:
                 # it, so the books waiting for one ask again (``stalled``) and the
                 # next ask after a pause tries the start again.
                 if not self._stalled:
-                    _log.warning("%s: could not start a snapshot thread: %s", name, error)
+                    note = (
+                        logging.WARNING,
+                        "%s: could not start a snapshot thread: %s",
+                        name,
+                        error,
+                    )
                 if not self._threads:
                     self._stalled = True
                     self._retry_at = now + self._retry_pause
                     self._retry_pause = min(self._retry_pause * 2, _MAX_RETRY)
-                return
-            if self._stalled:
-                _log.warning("%s: snapshot thread started after a refusal", name)
+                return note
+            if self._stalled:  # a recovery, not a problem
+                note = (logging.DEBUG, "%s: snapshot thread started after a refusal", name, None)
             self._stalled = False
             self._retry_pause = _FIRST_RETRY
+        return note
 
     def _next(self) -> tuple[str, int] | None:
         """Wait for one snapshot that may be sent now; ``None`` once closed."""
         with self._cond:
-            while True:
-                if self._closed:
-                    return None
-                now = time.monotonic()
-                due = self._scheduler.due(now, most=1)
-                if due:
-                    symbol, limit = due[0]
-                    self._grow()  # more may be due than this worker can take
-                    return symbol, limit or self._default_limit
-                wake = self._scheduler.next_ready_at(now)
-                self._idle += 1
-                try:
-                    self._cond.wait(None if wake is None else max(0.0, wake - now))
-                finally:
-                    self._idle -= 1
+            job, note = self._wait_for_job()
+        _say(note)
+        return job
+
+    def _wait_for_job(self) -> tuple[tuple[str, int] | None, _Note | None]:
+        """Under ``_cond``: ``_next``'s job and what to log after releasing it."""
+        while True:
+            if self._closed:
+                return None, None
+            now = time.monotonic()
+            due = self._scheduler.due(now, most=1)
+            if due:
+                symbol, limit = due[0]
+                note = self._grow()  # more may be due than this worker can take
+                return (symbol, limit or self._default_limit), note
+            wake = self._scheduler.next_ready_at(now)
+            self._idle += 1
+            try:
+                self._cond.wait(None if wake is None else max(0.0, wake - now))
+            finally:
+                self._idle -= 1
 
     def _work(self) -> None:
         while (job := self._next()) is not None:

@@ -16,7 +16,9 @@ makes the next ``count`` order requests (WS API ``order.place``, ``order.cancel`
   ``"garbled"`` (a success status with a body that is not an order: the
   reply arrived but cannot be read) or ``"foreign"`` (the request is acted on,
   and its success reply names another order: other ids, as a reply meant for a
-  different request would; a rejection is answered as it is).
+  different request would; a rejection is answered as it is) or ``"banned"``
+  (a ``418`` IP ban that names no end: no ``retryAfter``, no date, no
+  ``Retry-After``; only with ``execute=False``, as a banned request is refused).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-OrderAnswer = Literal["drop", "none", "unknown", "garbled", "foreign"]
+OrderAnswer = Literal["drop", "none", "unknown", "garbled", "foreign", "banned"]
 ORDER_METHODS: Final = frozenset(
     {
         "order.place",
@@ -45,6 +47,8 @@ UNKNOWN_STATUS: Final = (
     "execution status unknown.",
     408,
 )
+#: A 418 IP ban that says neither when it ends nor how long to wait.
+UNTIMED_BAN_ERROR: Final = (-1003, "Way too much request weight used; IP banned.", 418)
 
 
 def foreign(result: Any) -> Any:
@@ -96,10 +100,12 @@ class OrderFaults:
         unknown = chosen - ORDER_METHODS
         if unknown:
             raise ValueError(f"not order methods: {sorted(unknown)}")
-        if answer not in ("drop", "none", "unknown", "garbled", "foreign"):
+        if answer not in ("drop", "none", "unknown", "garbled", "foreign", "banned"):
             raise ValueError(f"unknown answer {answer!r}")
         if answer == "foreign" and not execute:
             raise ValueError("a foreign reply answers a request that was acted on")
+        if answer == "banned" and execute:
+            raise ValueError("a banned request is refused, not acted on")
         with self._lock:
             self._fault = OrderFault(answer, execute, count, chosen)
             self.released.clear()

@@ -25,7 +25,7 @@ from .accounts import ApiKey
 from .auth import require, verify_rest
 from .catalog import MarketName
 from .engine import now_ms
-from .order_faults import GARBLED_RESULT, UNKNOWN_STATUS, foreign
+from .order_faults import GARBLED_RESULT, UNKNOWN_STATUS, UNTIMED_BAN_ERROR, foreign
 from .order_input import parse_new_order, symbol_of
 from .rest import POOLS, PREFIXES, ApiError, DropConnection, RestRequest
 from .ws_methods import Call, open_orders_cancel_all, order_cancel, order_place
@@ -99,6 +99,8 @@ def _trade(
                     action(call)
         if scripted.answer == "unknown":
             raise ApiError(*UNKNOWN_STATUS)
+        if scripted.answer == "banned":
+            raise ApiError(*UNTIMED_BAN_ERROR)
         if scripted.answer == "garbled":
             return GARBLED_RESULT
         if scripted.answer == "none" and faults is not None:  # outside the engine lock

@@ -36,7 +36,7 @@ from .accounts import Account, ApiKey
 from .auth import ApiDataError, check_timing, lookup_key, require, verify_ws
 from .catalog import MarketName
 from .engine import now_ms
-from .order_faults import GARBLED_RESULT, UNKNOWN_STATUS, OrderFault, foreign
+from .order_faults import GARBLED_RESULT, UNKNOWN_STATUS, UNTIMED_BAN_ERROR, OrderFault, foreign
 from .private_limits import WsApiLimits
 from .rest import ApiError
 from .ws_market import WsMarketData
@@ -353,6 +353,8 @@ class WsApiServer:
             return None
         if fault.answer == "garbled":
             return _encode({"id": req_id, "status": 200, "result": GARBLED_RESULT}).decode()
+        if fault.answer == "banned":
+            return self._error_frame(req_id, ApiError(*UNTIMED_BAN_ERROR), session, None)
         return self._error_frame(req_id, ApiError(*UNKNOWN_STATUS), session, None)
 
     def _rate_limits(self, session: Session, account: Account | None) -> list[dict[str, Any]]:

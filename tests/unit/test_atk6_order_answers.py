@@ -59,13 +59,22 @@ def test_an_older_order_with_the_client_id_is_not_the_outcome() -> None:
         return answer
 
     # the old order twice (the request may still execute), then the request's own
-    found = resolve(sent, query, clock, time.monotonic() + 5, RequestTimeout("t"))
+    found = resolve(
+        sent, query, clock, time.monotonic() + 5, RequestTimeout("t"), server_time=lambda _: clock()
+    )
     assert found.timestamp == int(1_000_000.0) + 5 and answers == []
     # only the old order, until the request is stale: not placed
     answers[:] = [old] * 10
     clock.ms = 1_000_000.0
     with pytest.raises(OrderNotPlaced):
-        resolve(sent, query, clock, time.monotonic() + 5, RequestTimeout("t"))
+        resolve(
+            sent,
+            query,
+            clock,
+            time.monotonic() + 5,
+            RequestTimeout("t"),
+            server_time=lambda _: clock(),
+        )
     # a cancel is about the order it names, however old
     cancel = SentOrder("cancel", "BTC/USDT", "c1", clock.ms + 1000.0, "7", sent_at_ms=clock.ms)
     answers[:] = [_order(created=1)]
@@ -73,5 +82,13 @@ def test_an_older_order_with_the_client_id_is_not_the_outcome() -> None:
         id="7", clientOrderId="c1", symbol="BTC/USDT", status="canceled", timestamp=1
     )
     assert (
-        resolve(cancel, query, clock, time.monotonic() + 5, OrderNotFound("x")).status == "canceled"
+        resolve(
+            cancel,
+            query,
+            clock,
+            time.monotonic() + 5,
+            OrderNotFound("x"),
+            server_time=lambda _: clock(),
+        ).status
+        == "canceled"
     )

@@ -143,7 +143,17 @@ def test_unknown_outcomes_are_the_transport_ones() -> None:
 def test_found_order_is_returned_at_once() -> None:
     clock = ServerClock()
     query, calls = scripted(clock, [order()])
-    assert resolve(sent(clock=clock), query, clock, deadline(), RequestTimeout("t")).id == "7"
+    assert (
+        resolve(
+            sent(clock=clock),
+            query,
+            clock,
+            deadline(),
+            RequestTimeout("t"),
+            server_time=lambda _: clock(),
+        ).id
+        == "7"
+    )
     assert len(calls) == 1
 
 
@@ -152,7 +162,12 @@ def test_not_found_before_the_request_is_stale_is_not_final() -> None:
     request = sent(clock=clock)
     # not found twice while the request could still execute, then it shows up
     query, calls = scripted(clock, [OrderNotFound("no"), OrderNotFound("no"), order()])
-    assert resolve(request, query, clock, deadline(), RequestTimeout("t")).status == "open"
+    assert (
+        resolve(
+            request, query, clock, deadline(), RequestTimeout("t"), server_time=lambda _: clock()
+        ).status
+        == "open"
+    )
     assert len(calls) == 3
 
 
@@ -161,17 +176,69 @@ def test_not_found_once_stale_is_not_placed() -> None:
     request = sent(clock=clock)
     query, calls = scripted(clock, [OrderNotFound("no")])
     with pytest.raises(OrderNotPlaced) as caught:
-        resolve(request, query, clock, deadline(), RequestTimeout("t"))
+        resolve(
+            request, query, clock, deadline(), RequestTimeout("t"), server_time=lambda _: clock()
+        )
     # only a look-up sent at or after the stale instant decides
     assert calls[-1] >= request.stale_at_ms and calls[-2] < request.stale_at_ms
     assert caught.value.client_order_id == "c1" and not is_retryable(caught.value)
+
+
+def test_a_stale_estimate_is_not_final_unless_the_server_time_read_agrees() -> None:
+    # the local clock stepped far forward: the estimate says stale at once
+    clock = ServerClock()
+    request = sent(clock=clock)
+    estimate = lambda: clock.ms + 60_000.0  # noqa: E731
+    query, calls = scripted(clock, [OrderNotFound("no")], step_ms=0)
+    reads: list[float] = []
+
+    def server_time(timeout: float) -> float:
+        reads.append(clock.ms)
+        return clock.ms  # the server's clock: the request is not stale yet
+
+    with pytest.raises(OrderStatusUnknown):
+        resolve(
+            request, query, estimate, deadline(0.3), RequestTimeout("t"), server_time=server_time
+        )
+    assert calls and len(reads) == len(calls)  # one read before each look-up
+
+    def unreadable(timeout: float) -> float:
+        reads.append(clock.ms)
+        raise RequestTimeout("no time answer")
+
+    reads.clear()
+    with pytest.raises(OrderStatusUnknown):  # never OrderNotPlaced
+        resolve(
+            request, query, estimate, deadline(0.3), RequestTimeout("t"), server_time=unreadable
+        )
+    assert reads  # the read was tried, failed, and the request stayed "not stale"
+    # an estimate that does not say stale costs no read
+    query, calls = scripted(clock, [OrderNotFound("no")], step_ms=0)
+    reads.clear()
+    with pytest.raises(OrderStatusUnknown):
+        resolve(
+            request,
+            query,
+            lambda: clock.ms,
+            deadline(0.2),
+            RequestTimeout("t"),
+            server_time=server_time,
+        )
+    assert calls and reads == []
 
 
 def test_no_answer_in_time_is_order_status_unknown_and_not_retryable() -> None:
     clock = ServerClock()
     query, _ = scripted(clock, [RequestTimeout("still down")], step_ms=0)
     with pytest.raises(OrderStatusUnknown) as caught:
-        resolve(sent(clock=clock), query, clock, deadline(0.3), RequestTimeout("t"))
+        resolve(
+            sent(clock=clock),
+            query,
+            clock,
+            deadline(0.3),
+            RequestTimeout("t"),
+            server_time=lambda _: clock(),
+        )
     error = caught.value
     assert (error.client_order_id, error.symbol) == ("c1", "BTC/USDT")
     assert not isinstance(error, NetworkError | TimeoutError) and not is_retryable(error)
@@ -182,7 +249,13 @@ def test_closed_client_is_order_status_unknown() -> None:
     query, calls = scripted(clock, [order()])
     with pytest.raises(OrderStatusUnknown):
         resolve(
-            sent(clock=clock), query, clock, deadline(), RequestTimeout("t"), closed=lambda: True
+            sent(clock=clock),
+            query,
+            clock,
+            deadline(),
+            RequestTimeout("t"),
+            server_time=lambda _: clock(),
+            closed=lambda: True,
         )
     assert calls == []
 
@@ -190,13 +263,25 @@ def test_closed_client_is_order_status_unknown() -> None:
 def test_cancel_resolves_on_a_closed_order_or_reports_it_still_open() -> None:
     clock = ServerClock()
     query, _ = scripted(clock, [order("open"), order("canceled")])
-    assert resolve(sent("cancel", clock), query, clock, deadline(), RequestTimeout("t")).status == (
-        "canceled"
-    )
+    assert resolve(
+        sent("cancel", clock),
+        query,
+        clock,
+        deadline(),
+        RequestTimeout("t"),
+        server_time=lambda _: clock(),
+    ).status == ("canceled")
     clock = ServerClock()
     query, _ = scripted(clock, [order("open")])
     with pytest.raises(OrderNotPlaced) as caught:
-        resolve(sent("cancel", clock), query, clock, deadline(), RequestTimeout("t"))
+        resolve(
+            sent("cancel", clock),
+            query,
+            clock,
+            deadline(),
+            RequestTimeout("t"),
+            server_time=lambda _: clock(),
+        )
     assert caught.value.action == "cancel" and caught.value.order_id == "7"
 
 
@@ -204,5 +289,13 @@ def test_amend_keeping_the_id_returns_the_state_once_stale() -> None:
     clock = ServerClock()
     request = sent("edit", clock)
     query, calls = scripted(clock, [order("open")])
-    resolve(request, query, clock, deadline(), RequestTimeout("t"), same_order=True)
+    resolve(
+        request,
+        query,
+        clock,
+        deadline(),
+        RequestTimeout("t"),
+        server_time=lambda _: clock(),
+        same_order=True,
+    )
     assert calls[-1] >= request.stale_at_ms

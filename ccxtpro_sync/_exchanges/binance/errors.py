@@ -57,13 +57,22 @@ from ..._exceptions import (
     RateLimitExceeded,
 )
 
-__all__ = ["INVALID_LISTEN_KEY", "binance_error", "from_payload", "parse_retry_after"]
+__all__ = [
+    "INVALID_LISTEN_KEY",
+    "UNTIMED_BAN",
+    "binance_error",
+    "from_payload",
+    "parse_retry_after",
+]
 
 #: ``-1125``: the listenKey does not exist (any more): create a new one.
 INVALID_LISTEN_KEY: Final = -1125
 
 #: ``-1016``: "This service is no longer available." (maintenance/shutdown).
 SERVICE_SHUTTING_DOWN: Final = -1016
+#: How long to hold order calls after a 418 that says neither how long to wait nor
+#: when the ban ends: Binance's shortest documented IP ban (2 minutes).
+UNTIMED_BAN: Final = 120.0
 
 _MAX_MSG = 300
 _BANNED_UNTIL = re.compile(r"banned until (\d{12,})")

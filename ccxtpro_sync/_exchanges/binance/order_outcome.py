@@ -13,7 +13,12 @@ client order id and decides:
   order id names an older order, which is not the outcome). It does not
   exist → look again until the request has gone *stale*: its ``timestamp``
   + ``recvWindow`` (+ a margin for our estimate of the server's clock) has
-  passed on the server's clock. Binance rejects a
+  passed on the server's clock. Our estimate of that clock (local wall clock
+  plus an offset) is only a hint: a forward step of the local clock would make
+  a request still in flight look stale. So when the estimate says stale, the
+  server's time is *read* (a lower bound of its clock, as the read is answered
+  before the look-up leaves) and only that makes the verdict; if the read
+  fails the request is not stale yet and is looked up again. Binance rejects a
   request that reaches it after that (``-1021``), so a request still in flight
   somewhere can no longer execute, and "not found" is final →
   ``OrderNotPlaced``. "Not found" before that instant proves nothing: the
@@ -77,6 +82,7 @@ __all__ = [
     "replaced_found",
     "replaced_unknown",
     "resolve",
+    "stale_check",
 ]
 
 Action = Literal["create", "cancel", "edit"]
@@ -180,6 +186,34 @@ def _not_executed(sent: SentOrder) -> OrderNotPlaced:
     )
 
 
+def stale_check(
+    sent: SentOrder,
+    server_now_ms: Callable[[], float],
+    server_time: Callable[[float], float],
+    deadline: float,
+    failed: Callable[[BaseException], None] = lambda _: None,
+) -> Callable[[], bool]:
+    """A check whether ``sent`` can no longer execute, to call just before a look-up
+    is sent. ``server_now_ms()`` (our estimate of the server's clock) must say so
+    first, so a look-up costs no extra request until then; the verdict then rests on
+    ``server_time(timeout)``, the server's clock read afresh (a lower bound of it when
+    the look-up leaves). A read that fails (``failed`` is told why) is "not stale"."""
+
+    def check() -> bool:
+        if server_now_ms() < sent.stale_at_ms:
+            return False
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        try:
+            return server_time(remaining) >= sent.stale_at_ms
+        except BaseError as error:  # not read: the request may still execute
+            failed(error)
+            return False
+
+    return check
+
+
 def resolve(
     sent: SentOrder,
     query: Callable[[float], Order],
@@ -187,15 +221,24 @@ def resolve(
     deadline: float,
     cause: BaseException,
     *,
+    server_time: Callable[[float], float],
     closed: Callable[[], bool] = lambda: False,
     same_order: bool = False,
 ) -> Order:
     """Decide the outcome of ``sent`` (see the module docstring) before ``deadline``
     (``time.monotonic()``). ``query(timeout)`` returns the order or raises
-    ``OrderNotFound``. ``same_order``: an amend that keeps the order's id."""
+    ``OrderNotFound``. ``server_now_ms()``: our estimate of the server's clock;
+    ``server_time(timeout)``: the server's clock read from it (see ``stale_check``).
+    ``same_order``: an amend that keeps the order's id."""
     pause = _FIRST_PAUSE
     idle = threading.Event()  # never set: an interruptible, bounded pause
     last: BaseException = cause
+
+    def failed(error: BaseException) -> None:
+        nonlocal last
+        last = error
+
+    is_stale = stale_check(sent, server_now_ms, server_time, deadline, failed)
     while True:
         if closed():
             raise _unknown(sent, "the client was closed", last)
@@ -204,7 +247,10 @@ def resolve(
             raise _unknown(sent, f"no answer in time; last error: {last}", last)
         # Only a look-up *sent* after the request went stale can be final: one sent
         # earlier may have been answered before a late request executed.
-        stale = server_now_ms() >= sent.stale_at_ms
+        stale = is_stale()
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise _unknown(sent, f"no answer in time; last error: {last}", last)
         try:
             order = query(remaining)
         except OrderNotFound as error:

@@ -30,6 +30,7 @@ from ..._exceptions import (
     ClientClosed,
     OrderNotPlaced,
     OrderStatusUnknown,
+    ProtocolError,
     RateLimitExceeded,
 )
 from ..._structures import Balances, Market, Order, Position, Trade
@@ -56,6 +57,7 @@ from .order_outcome import (
     replaced_found,
     replaced_unknown,
     resolve,
+    stale_check,
 )
 from .private_parsers import (
     parse_account_position,
@@ -514,6 +516,11 @@ class BinancePrivate:
             now: float = conn.query(_server_now_ms)
             return now
 
+        def server_time(remaining: float) -> float:
+            # the server's clock itself: our estimate moves with a step of the local clock
+            answer = self.ws_call(lambda p: p.send(ws_requests.WsRequest("time", {})), remaining)
+            return _server_time_of(answer)
+
         # A cancel-replace keeps a share of the time to look the old order up should
         # the new one's fate stay unknown: its cancel half may have executed.
         keep = 0.0 if replaces is None else min((deadline - time.monotonic()) / 3, 1.0)
@@ -524,6 +531,7 @@ class BinancePrivate:
                 server_now,
                 deadline - max(keep, 0.0),
                 cause,
+                server_time=server_time,
                 closed=lambda: self.host.closed,
                 same_order=same_order,
             )
@@ -539,7 +547,7 @@ class BinancePrivate:
                 replaces,
                 self._old_order_query(replaces, symbol),
                 deadline,
-                stale=lambda: server_now() >= sent.stale_at_ms,
+                stale=stale_check(sent, server_now, server_time, deadline),
                 closed=lambda: self.host.closed,
             ) from error.cause
         if replaces is not None and order.id != replaces:
@@ -733,3 +741,11 @@ def _pacing_state(protocol: BinanceWsApiProtocol) -> tuple[float | None, int | N
 
 def _server_now_ms(protocol: BinanceWsApiProtocol) -> float:
     return protocol.now_ms()
+
+
+def _server_time_of(answer: Any) -> float:
+    """``serverTime`` of a ``time`` answer; anything else is a ``ProtocolError``."""
+    server = answer.get("serverTime") if isinstance(answer, dict) else None
+    if isinstance(server, bool) or not isinstance(server, int | float):
+        raise ProtocolError(f"binance time answer has no serverTime: {answer!r:.60}")
+    return float(server)

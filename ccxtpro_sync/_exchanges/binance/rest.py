@@ -26,7 +26,7 @@ from http.client import (
     RemoteDisconnected,
     parse_headers,
 )
-from typing import Any, Final
+from typing import Any
 from urllib.parse import urlsplit
 
 import msgspec
@@ -48,7 +48,7 @@ from ..._exceptions import (
 from ..._numbers import ascii_int
 from ..._sync.dial import Dial
 from ..._sync.placement import Timer
-from .errors import from_payload, parse_retry_after
+from .errors import UNTIMED_BAN, from_payload, parse_retry_after
 from .redaction import redact_text, scrub_exception
 from .signing import urlencode
 
@@ -120,11 +120,6 @@ def http_error(
     if 400 <= status < 500:
         return BadRequest(text, code=status)
     return ExchangeError(text, code=status)
-
-
-#: How long order calls are held after a 418 that says neither ``Retry-After`` nor an
-#: end date: Binance's shortest documented IP ban (2 minutes).
-UNTIMED_BAN: Final = 120.0
 
 
 class BinanceRest:

@@ -83,6 +83,10 @@ class BinanceRestTrading(BaseClient):
 
         def _require_credentials(self) -> Credentials: ...
 
+        def fetch_time(
+            self, params: Mapping[str, Any] | None = None, *, timeout: float | None = None
+        ) -> int: ...
+
     # -- plumbing ------------------------------------------------------------------------
     def _rest_ready(self) -> Credentials:
         """Credentials and markets, and no request while Binance asked us to hold off."""
@@ -164,7 +168,19 @@ class BinanceRestTrading(BaseClient):
             found = self.fetch_order(order_id or "0", market.symbol, ref, timeout=remaining)
             return check_answer(found, client_id, order_id)  # another order: look again
 
-        return resolve(sent, query, self._server_ms, deadline, cause, closed=lambda: self._closed)
+        def server_time(remaining: float) -> float:
+            # the server's clock itself: our estimate moves with a step of the local clock
+            return float(self.fetch_time(timeout=remaining))
+
+        return resolve(
+            sent,
+            query,
+            self._server_ms,
+            deadline,
+            cause,
+            server_time=server_time,
+            closed=lambda: self._closed,
+        )
 
     # -- public methods ----------------------------------------------------------------------
     def create_order(  # noqa: PLR0917 - CCXT's positional signature

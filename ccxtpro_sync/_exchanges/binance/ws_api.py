@@ -46,12 +46,13 @@ from ..._exceptions import (
     BadRequest,
     CcxtproSyncError,
     DDoSProtection,
+    IPBanned,
     NotSupported,
     ProtocolError,
 )
 from .credentials import can_log_on
 from .environments import Endpoints, redact_stream, redact_url
-from .errors import from_payload
+from .errors import UNTIMED_BAN, from_payload
 from .markets import Markets
 from .private_wire import (
     decode_event,
@@ -493,8 +494,14 @@ class BinanceWsApiProtocol:
             method=None if method == "?" else method,
             now_ms=self.now_ms(),
         )
-        if isinstance(error, DDoSProtection) and error.retry_after is not None:
-            self.blocked_until = now + error.retry_after
+        if isinstance(error, DDoSProtection):
+            wait = error.retry_after
+            if wait is None and isinstance(error, IPBanned):
+                # a ban that names no end is not forgotten: an order sent into it
+                # lengthens it (as on the REST path)
+                wait = UNTIMED_BAN
+            if wait is not None:
+                self.blocked_until = now + wait
         if frame.id is None:
             # e.g. the session was revoked (-2015 with id null, §6.3)
             if isinstance(error, AuthenticationError):
