@@ -11,6 +11,7 @@ import ccxtpro_sync
 from ccxtpro_sync.contrib.logging import log_signals
 from ccxtpro_sync.simulator import LocalExchange
 
+from ..ports import refused_port
 from ..reliability.support import signal_logs
 
 
@@ -129,14 +130,6 @@ def test_a_half_built_client_has_a_repr_and_its_frames_hold_no_secret() -> None:
     assert any(text.startswith("self=<binance") for text in _captured_locals(early.value))
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:  # a port nobody listens on: requests to it fail
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _everything_said(error: BaseException) -> list[str]:
     """The text of ``error``, of every exception in its chain and in their ``args``
     (and the ``url`` attributes urllib3 keeps), as a traceback or a reporter shows them."""
@@ -163,22 +156,23 @@ def test_a_failed_signed_call_shows_method_and_path_only(
     exchange: LocalExchange, caplog: pytest.LogCaptureFixture
 ) -> None:
     account = exchange.create_test_account("hmac")
-    dead = f"http://127.0.0.1:{_free_port()}"
-    client = ccxtpro_sync.binance(
-        {
-            "environment": "local",
-            "local": exchange,
-            "urls": {"rest": dead},
-            "credentials": account.credentials,
-            "timeout": 5.0,
-        }
-    )
-    caplog.set_level(logging.DEBUG)
-    try:
-        with pytest.raises(ccxtpro_sync.ExchangeNotAvailable) as caught:
-            client.fetch_balance()
-    finally:
-        client.close()
+    with refused_port() as port:  # a port nobody listens on: requests to it fail
+        dead = f"http://127.0.0.1:{port}"
+        client = ccxtpro_sync.binance(
+            {
+                "environment": "local",
+                "local": exchange,
+                "urls": {"rest": dead},
+                "credentials": account.credentials,
+                "timeout": 5.0,
+            }
+        )
+        caplog.set_level(logging.DEBUG)
+        try:
+            with pytest.raises(ccxtpro_sync.ExchangeNotAvailable) as caught:
+                client.fetch_balance()
+        finally:
+            client.close()
     error = caught.value
     # method, path and the server's origin: never the query (timestamp, signature)
     assert re.match(r"GET /api/v3/account to http://[^/?\s]+ failed: ", str(error)), str(error)
@@ -195,14 +189,15 @@ def test_a_failed_listen_key_request_does_not_carry_the_key(
     from ccxtpro_sync._exchanges.binance.rest import BinanceRest
 
     key = "LK" + "x" * 58
-    rest = BinanceRest(f"http://127.0.0.1:{_free_port()}", "usdm", timeout=5.0)
     credentials = ccxtpro_sync.Credentials("K" * 64, secret="S" * 64)
     caplog.set_level(logging.DEBUG)
-    try:
-        with pytest.raises(ccxtpro_sync.ExchangeNotAvailable) as caught:
-            rest.with_api_key("PUT", "/fapi/v1/listenKey", credentials, {"listenKey": key})
-    finally:
-        rest.close()
+    with refused_port() as port:
+        rest = BinanceRest(f"http://127.0.0.1:{port}", "usdm", timeout=5.0)
+        try:
+            with pytest.raises(ccxtpro_sync.ExchangeNotAvailable) as caught:
+                rest.with_api_key("PUT", "/fapi/v1/listenKey", credentials, {"listenKey": key})
+        finally:
+            rest.close()
     error = caught.value
     assert re.match(r"PUT /fapi/v1/listenKey to http://[^/?\s]+ failed: ", str(error)), str(error)
     assert error.__cause__ is not None

@@ -16,6 +16,7 @@ import pytest
 from ccxtpro_sync._cli import build_parser, main
 from ccxtpro_sync.simulator import LocalExchange
 
+from ..ports import refused_port
 from .conftest import SPOT, subprocess_env
 
 FAST = ["--speed", "10"]
@@ -162,12 +163,6 @@ def test_target_options_parse() -> None:
 # -- user mistakes: one line on stderr, 2 for usage, 1 at run time --------------------------
 
 
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def fail(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
     try:
         code = main(list(argv))
@@ -218,10 +213,11 @@ def test_usage_mistakes_print_one_line_and_exit_2(
 
 
 def test_unreachable_network_is_one_summarised_line(capsys: pytest.CaptureFixture[str]) -> None:
-    port = closed_port()
-    urls = json.dumps({k: f"{'http' if k == 'rest' else 'ws'}://127.0.0.1:{port}"
-                       for k in ("ws", "ws_api", "rest")})  # fmt: skip
-    code, err = fail(capsys, "watch", "ticker", "--count", "1", "--urls", urls, "--timeout", "5")
+    with refused_port() as port:
+        urls = json.dumps({k: f"{'http' if k == 'rest' else 'ws'}://127.0.0.1:{port}"
+                           for k in ("ws", "ws_api", "rest")})  # fmt: skip
+        code, err = fail(capsys, "watch", "ticker", "--count", "1", "--urls", urls,
+                         "--timeout", "5")  # fmt: skip
     assert code == 1
     assert one_line(err) == "ccxtpro-sync watch: cannot reach 127.0.0.1: connection refused"
 
@@ -247,10 +243,10 @@ def test_verbose_adds_the_traceback(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_smoke_stops_at_the_first_connection_failure(capsys: pytest.CaptureFixture[str]) -> None:
-    port = closed_port()
-    urls = json.dumps({k: f"{'http' if k == 'rest' else 'ws'}://127.0.0.1:{port}"
-                       for k in ("ws", "ws_api", "rest")})  # fmt: skip
-    code = main(["smoke", "--urls", urls, "--timeout", "5"])
+    with refused_port() as port:
+        urls = json.dumps({k: f"{'http' if k == 'rest' else 'ws'}://127.0.0.1:{port}"
+                           for k in ("ws", "ws_api", "rest")})  # fmt: skip
+        code = main(["smoke", "--urls", urls, "--timeout", "5"])
     captured = capsys.readouterr()
     assert code == 1 and "0 passed, 1 failed" in captured.out
     assert "load markets" in captured.out and "ticker" not in captured.out
@@ -311,8 +307,9 @@ def test_futures_ticker_omits_missing_bid_ask_and_book_pads_to_tick(
 
 
 def test_a_stream_that_cannot_connect_is_one_line_without_log_noise() -> None:
-    with LocalExchange() as exchange:  # REST answers, the websocket port is closed
-        urls = {**exchange.urls("spot"), "ws": f"ws://127.0.0.1:{closed_port()}/spot"}
+    # REST answers, the websocket port is closed
+    with LocalExchange() as exchange, refused_port() as port:
+        urls = {**exchange.urls("spot"), "ws": f"ws://127.0.0.1:{port}/spot"}
         done = subprocess.run(
             [sys.executable, "-m", "ccxtpro_sync", "watch", "ticker", "--count", "1",
              "--timeout", "3", "--urls", json.dumps(urls)],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -223,11 +224,15 @@ def test_max_gap_and_last_message_age(quiet: LocalExchange) -> None:
         # Silence: the age grows; the gap is recorded when the next frame comes.
         wait_until(lambda: only(client).last_message_age >= 0.3, what="an old message")
         gap_before = only(client).max_gap
+        ticked = time.monotonic()
         quiet.tick(TICKER_TICKS)
         assert seen.acquire(timeout=10)
         info = only(client)
         assert info.max_gap >= 0.3 > gap_before
-        assert info.last_message_age is not None and info.last_message_age < 0.3
+        # the age starts again from the new frame, read after the tick (a bound that
+        # holds however long a loaded machine takes to get here)
+        age = info.last_message_age
+        assert age is not None and age <= time.monotonic() - ticked
 
 
 def test_replies_count_as_messages_but_not_as_updates(quiet: LocalExchange) -> None:

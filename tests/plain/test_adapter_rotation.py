@@ -34,7 +34,13 @@ class SequencedExchange(example.MiniExchange):  # type: ignore[misc]
         self.seq = 0
         self.subscribers: dict[ServerConnection, dict[str, Any]] = {}
         super().__init__(heartbeat_every=5.0)
-        asyncio.run_coroutine_threadsafe(self._generate(), self._loop)
+        self._generator = asyncio.run_coroutine_threadsafe(self._generate(), self._loop)
+
+    def close(self) -> None:
+        # cancelled on the loop before it stops: a pending task would be reported as
+        # destroyed whenever the collector frees the loop (in some later test)
+        self._generator.cancel()
+        super().close()
 
     async def _publish(self, ws: ServerConnection, state: dict[str, Any]) -> None:
         self.subscribers[ws] = state

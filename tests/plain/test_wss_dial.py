@@ -22,6 +22,7 @@ from cryptography.x509.oid import NameOID
 
 from ccxtpro_sync import ClientClosed, ExchangeNotAvailable, WebSocketClient
 
+from ..ports import refused_port
 from .certs import assert_certificate_refused, certificate, key_pem
 
 WAIT = 10.0
@@ -93,13 +94,12 @@ def test_close_cuts_a_tls_handshake_never_answered() -> None:
 def test_a_first_connect_refused_for_good_reaches_recv_at_once() -> None:
     """With ``reconnect=False`` the first connect's failure is final: ``recv()`` raises
     it (it waited for its whole timeout: only a lost session reached it)."""
-    with socket.create_server(("127.0.0.1", 0)) as taken:
-        port = taken.getsockname()[1]
-    client = WebSocketClient(f"ws://127.0.0.1:{port}", timeout=60.0)  # nothing listens
-    try:
-        started = time.monotonic()
-        with pytest.raises(ExchangeNotAvailable):
-            client.recv()
-        assert time.monotonic() - started < WAIT
-    finally:
-        client.close()
+    with refused_port() as port:
+        client = WebSocketClient(f"ws://127.0.0.1:{port}", timeout=60.0)  # nothing listens
+        try:
+            started = time.monotonic()
+            with pytest.raises(ExchangeNotAvailable):
+                client.recv()
+            assert time.monotonic() - started < WAIT
+        finally:
+            client.close()

@@ -22,7 +22,7 @@ SPOT = "BTC/USDT"
 def test_a_retried_watch_after_a_give_up_fails_at_once_then_reconnects(
     exchange: LocalExchange,
 ) -> None:
-    with giving_up_client(exchange, ws=refused_url()) as client:
+    with refused_url() as url, giving_up_client(exchange, ws=url) as client:
         client.load_markets()
         first = outcome_of(lambda: client.watch_ticker(SPOT, timeout=600))
         assert isinstance(first, ExchangeNotAvailable)

@@ -31,6 +31,7 @@ from ccxtpro_sync._exchanges.binance.stream_protocol import BinanceStreamProtoco
 from ccxtpro_sync._sync.connection import Connection
 from ccxtpro_sync.simulator import LocalExchange
 
+from ..ports import refused_port
 from .support import exchange_streams, fast_config, wait_for, wire_connections
 
 SPOT = "BTC/USDT"
@@ -272,12 +273,11 @@ def test_the_connect_timeout_bounds_the_whole_handshake(reconnects: Events) -> N
 # -- failures reach the caller ---------------------------------------------------------------
 
 
-def refused_url() -> str:
-    """A port nothing listens on: every connect is refused at once."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"ws://127.0.0.1:{port}"
+@contextlib.contextmanager
+def refused_url() -> Iterator[str]:
+    """A port nothing listens on (for the block): every connect is refused at once."""
+    with refused_port() as port:
+        yield f"ws://127.0.0.1:{port}"
 
 
 def giving_up_client(exchange: LocalExchange, **urls: str) -> Any:
@@ -310,7 +310,7 @@ def outcome_of(call: Callable[[], Any], within: float = 30.0) -> Any:
 
 
 def test_a_connection_that_gives_up_fails_every_consumer_at_once(exchange: LocalExchange) -> None:
-    with giving_up_client(exchange, ws=refused_url()) as client:
+    with refused_url() as url, giving_up_client(exchange, ws=url) as client:
         client.load_markets()
         stream = client.stream_ticker(SPOT, timeout=600)
         seen: list[Any] = []
@@ -335,7 +335,7 @@ def test_a_connection_that_gives_up_fails_every_consumer_at_once(exchange: Local
 
 
 def test_a_ws_api_connection_that_gives_up_fails_its_call_at_once(exchange: LocalExchange) -> None:
-    with giving_up_client(exchange, ws_api=refused_url()) as client:
+    with refused_url() as url, giving_up_client(exchange, ws_api=url) as client:
         client.load_markets()
         error = outcome_of(lambda: client.fetch_balance_ws(timeout=600))
         assert isinstance(error, ExchangeNotAvailable)
